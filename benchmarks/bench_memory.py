@@ -88,7 +88,7 @@ def _driver_retained(count: int, queue_events: bool) -> float:
     """Bytes retained by a logged-on KalshiNR driver after ``count`` unread reports."""
     signer, public = new_ed25519_keys()
     config = SessionConfig(sender_comp_id="key-1", session_type="KalshiNR", signer=signer)
-    driver = Driver(config, policy=QueuePolicy(queue_events=queue_events))
+    driver = Driver(config, queue_policy=QueuePolicy(queue_events=queue_events))
     gateway = Session(
         SessionConfig(
             sender_comp_id=KALSHI_COMP_ID,

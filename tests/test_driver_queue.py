@@ -61,7 +61,7 @@ def test_reading_never_waits_for_the_application() -> None:
 
 
 def test_too_many_unread_events_log_out_with_a_named_error() -> None:
-    h = Harness(policy=QueuePolicy(max_events=5))
+    h = Harness(queue_policy=QueuePolicy(max_events=5))
     h.start()
     assert isinstance(h.driver.next_event(), LoggedOn)  # the application reads events
     h.place("o-1", "buy", 10)  # the ack: 1
@@ -79,7 +79,7 @@ def test_too_many_unread_events_log_out_with_a_named_error() -> None:
 
 
 def test_a_program_that_never_reads_events_is_neither_warned_nor_logged_out() -> None:
-    h = Harness(policy=QueuePolicy(max_events=5, lag_warning=3.0))
+    h = Harness(queue_policy=QueuePolicy(max_events=5, lag_warning=3.0))
     observed: list[Event] = []
     h.driver.observer = observed.append
     h.start()  # LoggedOn: 1
@@ -100,7 +100,7 @@ def test_a_program_that_never_reads_events_is_neither_warned_nor_logged_out() ->
 
 
 def test_queue_events_false_queues_nothing_and_the_tracker_is_current() -> None:
-    h = Harness(policy=QueuePolicy(queue_events=False, max_events=1))
+    h = Harness(queue_policy=QueuePolicy(queue_events=False, max_events=1))
     observed: list[Event] = []
     h.driver.observer = observed.append
     h.start()
@@ -114,7 +114,7 @@ def test_queue_events_false_queues_nothing_and_the_tracker_is_current() -> None:
 
 
 def test_falling_behind_goes_to_the_front_once_until_the_queue_drains() -> None:
-    h = Harness(policy=QueuePolicy(lag_warning=3.0))
+    h = Harness(queue_policy=QueuePolicy(lag_warning=3.0))
     observed: list[Event] = []
     h.driver.observer = observed.append  # an adapter's log sees it too
     h.start()
@@ -160,7 +160,7 @@ def md_request(symbols: Sequence[str]) -> Any:
 
 def test_unread_market_data_is_folded_and_the_books_stay_current() -> None:
     p = prediction
-    h = Harness(session_type="KalshiMD", policy=QueuePolicy(max_market_data=3))
+    h = Harness(session_type="KalshiMD", queue_policy=QueuePolicy(max_market_data=3))
     observed: list[Event] = []
     h.driver.observer = observed.append
     a, b = "MD-A", "MD-B"
@@ -204,7 +204,7 @@ def test_unread_market_data_is_folded_and_the_books_stay_current() -> None:
 
 
 def test_folded_market_data_says_how_long_it_waited() -> None:
-    h = Harness(session_type="KalshiMD", policy=QueuePolicy(max_market_data=1, lag_warning=60))
+    h = Harness(session_type="KalshiMD", queue_policy=QueuePolicy(max_market_data=1, lag_warning=60))
     h.exchange.seed_market("MD-A", bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
     h.start()
     h.driver.send(md_request(("MD-A",)), h.now)

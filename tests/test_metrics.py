@@ -194,7 +194,7 @@ def test_awaited_orders_are_bounded() -> None:
 
 def test_metrics_kept_across_drivers_and_without_a_queue() -> None:
     shared = SessionMetrics("prediction", "KalshiNR", "key-1")
-    h = logged_on(metrics=shared, policy=QueuePolicy(queue_events=False))
+    h = logged_on(metrics=shared, queue_policy=QueuePolicy(queue_events=False))
     assert h.driver.metrics is shared
     h.place("w-1", "buy", 1)
     assert shared.snapshot().round_trips["D"].count == 1

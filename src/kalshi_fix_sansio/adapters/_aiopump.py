@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
-    SessionBase,
+    SessionAPI,
     Wait,
     connect_error,
     deliver,
@@ -49,7 +49,7 @@ class AioPump:
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
 
-    def __init__(self, session: SessionBase, driver: Driver) -> None:
+    def __init__(self, session: SessionAPI, driver: Driver) -> None:
         self.session, self.driver = session, driver
         self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.conn: Conn | None = None

@@ -18,7 +18,7 @@ from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
     READ_CHUNK,
     Readers,
-    SessionBase,
+    SessionAPI,
     Until,
     Wait,
     connect_error,
@@ -52,7 +52,7 @@ class ThreadPump:
 
     ready: Ready  # the reader's wait and the pipe that wakes it (made at each open)
 
-    def __init__(self, session: SessionBase, driver: Driver) -> None:
+    def __init__(self, session: SessionAPI, driver: Driver) -> None:
         self.session, self.driver = session, driver
         self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)

@@ -18,7 +18,7 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
     Readers,
-    SessionBase,
+    SessionAPI,
     Wait,
     connect_error,
     deliver,
@@ -49,7 +49,7 @@ class TrioPump:
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
 
-    def __init__(self, session: SessionBase, driver: Driver) -> None:
+    def __init__(self, session: SessionAPI, driver: Driver) -> None:
         self.session, self.host = session, driver
         self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set

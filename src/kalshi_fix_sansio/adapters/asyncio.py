@@ -55,7 +55,7 @@ ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 class AsyncSession(AsyncAPI):
     """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` (`EventCallback`,
+    Takes the arguments of `SessionAPI`; ``on_event`` and ``on_reconnect`` (`EventCallback`,
     `ReconnectHook`) run in the session's task, an awaitable result awaited.
     """
 
@@ -77,19 +77,19 @@ class AsyncSession(AsyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        self._pump.start(*self._begin(lambda: tls_context(self.options)))
+        self._pump.start(*self._driver.begin(lambda: tls_context(self.options)))
         await self._await_logon(self.close)
 
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
         companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
-        self._rest_task = asyncio.get_running_loop().create_task(run_task(self, companion))
+        self._rest_task = asyncio.get_running_loop().create_task(run_task(self.driver, companion))
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         await self._pump.close()
-        self._end()
+        self._driver.end()
 
 
 class FixClient(ClientBase[AsyncSession], AsyncKillAll):

@@ -41,7 +41,7 @@ __all__ += _shared.__all__
 class BlockingSession(IdleHandoff, SyncAPI):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the
+    Takes the arguments of `SessionAPI`; ``on_event`` and ``on_reconnect`` run in the
     session's callback thread.
     """
 
@@ -63,7 +63,7 @@ class BlockingSession(IdleHandoff, SyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        if not self._pump.open(*self._begin(lambda: tls_context(self.options))):
+        if not self._pump.open(*self._driver.begin(lambda: tls_context(self.options))):
             self.close()
             raise self.driver.closed_error()
 
@@ -72,13 +72,13 @@ class BlockingSession(IdleHandoff, SyncAPI):
 
         companion = RestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         threading.Thread(
-            target=run_in_background, args=(self, companion), name="kalshi-rest", daemon=True
+            target=run_in_background, args=(self.driver, companion), name="kalshi-rest", daemon=True
         ).start()
 
     def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         self._pump.close()
-        self._end()
+        self._driver.end()
 
 
 class FixClient(ClientBase[BlockingSession], SyncKillAll):

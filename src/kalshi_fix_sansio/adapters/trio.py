@@ -63,7 +63,7 @@ ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 class TrioSession(IdleHandoff, AsyncAPI):
     """One Kalshi FIX session over a trio-driven socket (``async with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the session's
+    Takes the arguments of `SessionAPI`; ``on_event`` and ``on_reconnect`` run in the session's
     task, an awaitable result awaited; ``clock`` is the core's (trio's own times the waits).
     """
 
@@ -98,19 +98,19 @@ class TrioSession(IdleHandoff, AsyncAPI):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         self._nursery = nursery  # the REST companion's task runs there too
-        self._pump.start(nursery, *self._begin(lambda: tls_context(self.options)))
+        self._pump.start(nursery, *self._driver.begin(lambda: tls_context(self.options)))
         await self._await_logon(self.aclose)
 
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
         companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
-        self._nursery.start_soon(run_task, self, companion)
+        self._nursery.start_soon(run_task, self.driver, companion)
 
     async def aclose(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         await self._pump.close()
-        self._end()
+        self._driver.end()
 
 
 class FixClient(ClientBase[TrioSession], AsyncKillAll):

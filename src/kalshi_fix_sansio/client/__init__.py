@@ -43,7 +43,7 @@ from ._endpoints import (
     loopback_addresses,
 )
 from ._sdkcompat import SdkCallbacks
-from ._sessionbase import IDLE_HANDOFF, KILL_TIMEOUT
+from ._sessionapi import IDLE_HANDOFF, KILL_TIMEOUT
 from ._tlsconfig import (
     CertificateRefused,
     InsecureTLSWarning,

@@ -1,4 +1,4 @@
-"""The awaitable reading API of the asyncio and trio sessions (over `SessionBase`).
+"""The awaitable reading API of the asyncio and trio sessions (over `SessionAPI`).
 
 `AsyncAPI` adds the reading API both async adapters share (`next_event`, ``events``,
 ``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`): each awaits
@@ -22,10 +22,10 @@ from ..trading.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from ..trading.tracker import TrackedOrder
 from . import _callers as waits
 from ._callers import Wait
-from ._sessionbase import (
+from ._sessionapi import (
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
-    SessionBase,
+    SessionAPI,
     Until,
     start_kills,
 )
@@ -49,8 +49,8 @@ class AsyncPump(Protocol):
         """Something changed: the waiting callers and the session's task look again."""
 
 
-class AsyncAPI(SessionBase):
-    """The asyncio and trio sessions: `SessionBase` plus the awaitable reading API."""
+class AsyncAPI(SessionAPI):
+    """The asyncio and trio sessions: `SessionAPI` plus the awaitable reading API."""
 
     _pump: AsyncPump
 
@@ -216,7 +216,7 @@ class AsyncAPI(SessionBase):
             raise host.closed_error()
 
 
-async def deliver(session: SessionBase, sup: Driver, pump: AsyncPump) -> None:
+async def deliver(session: SessionAPI, sup: Driver, pump: AsyncPump) -> None:
     """Run ``session``'s callbacks in its task: ``on_event`` with every unread event,
     ``on_reconnect`` when due, an awaitable result awaited (reading goes on meanwhile: the
     driver keeps the tracker and the books current); then wake whoever waits on what they

@@ -2,7 +2,7 @@
 
 `ClientBase` turns credentials, an environment and options into per-session-type configs
 (`SessionConfig`) and connection options (`ConnectOptions`); each adapter subclasses it and
-names its session class (``_SESSION``), which `_base.SessionBase` underlies. No protocol
+names its session class (``_SESSION``), which `_base.SessionAPI` underlies. No protocol
 decision is made here: session rules come from the spec (via `SessionConfig`), connection
 rules from `kalshi_fix_sansio.client.supervisor`.
 

@@ -13,7 +13,7 @@ import datetime
 import logging
 from collections.abc import Mapping
 
-from kalshi_fix_sansio.client.driver import FallingBehind, MarketDataFolded, TrackingFailed
+from kalshi_fix_sansio.client._queue import FallingBehind, MarketDataFolded, TrackingFailed
 from kalshi_fix_sansio.client.supervisor import (
     Disconnected,
     Reconnected,

@@ -77,6 +77,38 @@ class QueuePolicy:
     queue_events: bool = True
 
 
+def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None) -> QueuePolicy:
+    """The event queue's policy from a session's ``max_queued_events`` and ``queue_policy``.
+
+    Args:
+        max_queued_events: most unread events before `EventQueueOverflow` (None: the
+            policy's ``max_events``).
+        policy: the rest of the policy (None: `QueuePolicy` defaults).
+
+    Returns:
+        The policy.
+
+    Raises:
+        LocalProtocolError: ``max_queued_events`` is not an integer >= 1, or ``policy`` is
+            not a `QueuePolicy`.
+    """
+    if policy is None:
+        policy = QueuePolicy()
+    elif not isinstance(policy, QueuePolicy):
+        raise LocalProtocolError(f"queue_policy must be a QueuePolicy, got {type(policy).__name__}")
+    if max_queued_events is None:
+        return policy
+    if (
+        isinstance(max_queued_events, bool)
+        or not isinstance(max_queued_events, int)
+        or max_queued_events < 1
+    ):
+        raise LocalProtocolError(
+            f"max_queued_events must be an int >= 1, got {max_queued_events!r}"
+        )
+    return attrs.evolve(policy, max_events=max_queued_events)
+
+
 class EventQueueOverflow(FixError):
     """The application left more than ``QueuePolicy.max_events`` events unread: the driver
     logged out rather than drop one. The tracker was current up to the end.

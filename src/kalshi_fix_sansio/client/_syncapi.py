@@ -1,4 +1,4 @@
-"""The blocking reading API of a session (over `SessionBase`), as `_async` is the awaitable one.
+"""The blocking reading API of a session (over `SessionAPI`), as `_async` is the awaitable one.
 
 `SyncAPI` gives ``next_event``, ``events``, `wait_for`, `run`, `send` (paced), `place`,
 `cancel` and `kill`: each runs one of the core's waits (`kalshi_fix_sansio.client._callers`: what
@@ -20,10 +20,10 @@ from ..trading.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from ..trading.tracker import TrackedOrder
 from . import _callers as waits
 from ._callers import Wait
-from ._sessionbase import (
+from ._sessionapi import (
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
-    SessionBase,
+    SessionAPI,
     Until,
     start_kills,
 )
@@ -46,8 +46,8 @@ class SyncPump(Protocol):
         """Callbacks are still to run (or may come) for the current open."""
 
 
-class SyncAPI(SessionBase):
-    """The blocking session's API: `SessionBase` plus the blocking waits, run by `_pump`."""
+class SyncAPI(SessionAPI):
+    """The blocking session's API: `SessionAPI` plus the blocking waits, run by `_pump`."""
 
     _OPEN_HINT = "use the session as a context manager first"
     _pump: SyncPump
@@ -87,14 +87,14 @@ class SyncAPI(SessionBase):
         self._driver.check_failed()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
-        """Send an application message now, as `SessionBase.send
-        <kalshi_fix_sansio.client.pump.SessionBase.send>`; with a rate limiter and
+        """Send an application message now, as `SessionAPI.send
+        <kalshi_fix_sansio.client.pump.SessionAPI.send>`; with a rate limiter and
         ``rate_limit="wait"`` (the default) it first waits as long as the core says its tokens
         need (reading the socket meanwhile; in ``on_event``, that holds up the callbacks).
 
         Raises:
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
-            TransportError, LocalProtocolError, EncodeError: as `SessionBase.send`.
+            TransportError, LocalProtocolError, EncodeError: as `SessionAPI.send`.
         """
         host = self._driver
         seq, _ = host.offer(message, resubscribe=resubscribe)

@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -65,18 +65,18 @@ from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from ..trading.gate import OrderGate, TradingHalt
 from ..trading.killswitch import (
-    DEFAULT_FALLBACK_AFTER,
     HaltSource,
     KillReport,
     KillSwitch,
-    OutsideHalt,
-    cancels_orders,
 )
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
 from ._callers import Delivery, any_event
+from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
+from ._driverkill import KillDriving
 from ._driverrest import RestDriving
+from ._loglines import log_fields
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
     DEFAULT_MAX_EVENTS,
@@ -88,13 +88,16 @@ from ._queue import (
     QueueDriving,
     QueuePolicy,
     TrackingFailed,
+    make_queue_policy,
 )
+from ._transport import session_logger
 from .account import Account
-from .steps import NO_PUMP, Action, Fact, Kill, Pump, Received, Send, Write
+from .steps import NO_PUMP, Action, Fact, Pump, Received, Send, Write
 from .supervisor import Backoff, Supervisor
 
 if TYPE_CHECKING:
     from ..observability import MessageLog
+    from ._clientoptions import ConnectOptions
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -111,23 +114,33 @@ __all__ = [
     "TrackingFailed",
 ]
 
-RateLimitMode = Literal["wait", "raise"]
-"""What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
-(`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
-`RateLimitExceeded` at once."""
-
-
 _NOTHING: tuple[Action, ...] = ()
 _RECONCILE_ON = frozenset(
     {CatchUpFailed, OrdersUnknown, FillInferred}
 )  # `wants_reconciliation`'s events
 
 
-class Driver(QueueDriving, RestDriving):
+class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
         config: the session config (initiator).
+        options: the connection's options as data (`ConnectOptions`: endpoint, TLS, backoff,
+            reconnect, message log...), for a pump that connects: when given, its
+            ``backoff``, ``reconnect``, ``maintenance_reset``, ``account``, endpoint (as
+            ``peer``) and ``connect_timeout`` (as ``write_timeout``) are the driver's, in place
+            of those keywords.
+        on_event: receives every event instead of the queue (called by the pump, in the
+            session's thread or task; the async pumps await an awaitable result).
+        on_reconnect: called by the pump after each reconnect and Logon, e.g. to re-subscribe
+            (awaited when awaitable, by the async pumps).
+        clock: UTC epoch seconds for the core (a test's, a simulation's); None: the pump's
+            wall clock.
+        max_queued_events: most unread events before the driver logs out with
+            `EventQueueOverflow` (None: ``queue_policy.max_events``).
+        queue_policy: what happens when the application reads slowly (`QueuePolicy`).
+        rate_limit: with a ``rate_limiter`` in the config, ``"wait"`` for tokens or
+            ``"raise"`` `RateLimitExceeded` (`RateLimitMode`); settable later.
         backoff: reconnect delays (the driver's own; see `Supervisor`).
         reconnect: reconnect after a logged-on connection is lost.
         maintenance_reset: see `Supervisor`.
@@ -137,7 +150,6 @@ class Driver(QueueDriving, RestDriving):
             when it holds an ExecID.
         catch_up: recover missed ExecutionReports after reconnects; None: on where the session
             type has no retransmission and may request a replay itself (`catches_up`).
-        policy: the event queue's `QueuePolicy`.
         risk_limits: pre-trade `RiskLimits` checked in `send` (None: none; settable later as
             ``driver.gate.risk_limits``).
         risk_books: the `Books` (or an object with ``books``, e.g. a market-data session) the
@@ -165,17 +177,31 @@ class Driver(QueueDriving, RestDriving):
         rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
             make it whole (and on `reconcile`); its requests are sent through `rest_request`
             / `rest_response` by an I/O part (`kalshi_fix_sansio.adapters.rest`).
+        start_rest: starts the pump's REST companion when a round begins (None: a warning
+            says nothing sends the round's requests).
+        pump: makes the `Pump` that performs the driver's actions with a loop's I/O (given
+            the driver); None: none (a loop author steps the driver and performs them).
+        open_hint: how to open, in the error of a call before that.
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
-            that cannot request a replay, ``risk_limits`` is not a `RiskLimits`, or the
-            config's `OrderGate` keeps another tracker than ``tracker``.
+            that cannot request a replay, ``risk_limits`` is not a `RiskLimits`, the config's
+            `OrderGate` keeps another tracker than ``tracker``, a bad ``max_queued_events``,
+            ``queue_policy``, ``tracker``, ``cursor`` or ``rate_limit``, or ``on_event`` with
+            ``queue_events=False``.
     """
 
     def __init__(
         self,
         config: SessionConfig,
+        options: ConnectOptions | None = None,
         *,
+        on_event: Callable[[Event], object] | None = None,
+        on_reconnect: Callable[[Any], object] | None = None,
+        clock: Callable[[], float] | None = None,
+        max_queued_events: int | None = None,
+        queue_policy: QueuePolicy | None = None,
+        rate_limit: RateLimitMode = "wait",
         backoff: Backoff | None = None,
         reconnect: bool = True,
         maintenance_reset: bool = False,
@@ -183,7 +209,6 @@ class Driver(QueueDriving, RestDriving):
         tracker: OrderTracker | None = None,
         cursor: ExecCursor | None = None,
         catch_up: bool | None = None,
-        policy: QueuePolicy | None = None,
         risk_limits: RiskLimits | None = None,
         risk_books: Books | BookSource | None = None,
         metrics: SessionMetrics | None = None,
@@ -195,12 +220,27 @@ class Driver(QueueDriving, RestDriving):
         outside_halt: TradingHalt | None = None,
         account: Account | None = None,
         rest: RestOptions | None = None,
+        start_rest: Callable[[], None] | None = None,
         pump: Callable[[Driver], Pump] | None = None,
-        delivery: Delivery | None = None,
         open_hint: str = "drive it with step(fact, now)",
     ) -> None:
         if rest is not None and not isinstance(rest, RestOptions):
             raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
+        policy = make_queue_policy(max_queued_events, queue_policy)
+        if not policy.queue_events and on_event is not None:
+            raise LocalProtocolError(
+                "on_event needs events: it cannot be used with queue_events=False"
+            )
+        if tracker is not None and not isinstance(tracker, OrderTracker):
+            raise LocalProtocolError(
+                f"tracker must be an OrderTracker, got {type(tracker).__name__}"
+            )
+        if cursor is not None and not isinstance(cursor, ExecCursor):
+            raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
+        if options is not None:  # a pump's connection options: its settings are the driver's
+            backoff, reconnect = options.backoff, options.reconnect
+            maintenance_reset, peer = options.maintenance_reset, options.endpoint
+            write_timeout, account = options.connect_timeout, options.account
         if halt_source is not None:
             interval = getattr(halt_source, "interval", None)
             if (
@@ -246,7 +286,23 @@ class Driver(QueueDriving, RestDriving):
         """The `OrderGate` every order-creating message of this session passes (kept across
         opens, as the tracker and the halts it asks)."""
         self.config = config
-        self.policy = policy if policy is not None else QueuePolicy()
+        self.options = options
+        """The connection's options as data (endpoint, TLS, backoff, message log), for the
+        pump that connects (None: a loop author's driver, its settings the keywords)."""
+        self.policy = policy
+        """What happens when the application reads events slowly (`QueuePolicy`)."""
+        self.on_event, self.on_reconnect = on_event, on_reconnect
+        self.time_source = clock
+        """UTC epoch seconds the core runs on when given (a test's, a simulation's); None: the
+        pump's wall clock (``clock`` is the one in use)."""
+        self.name = f"{config.product}/{config.session_type}"
+        """The session's name in log lines: ``product/session type``."""
+        self._log_fields = log_fields(config)
+        self.logger = session_logger(config.product, config.session_type, config.sender_comp_id)
+        """This session's logger, ``kalshi_fix_sansio.session.<product>.<session type>.<key>``:
+        its protocol events, with the ``extra`` fields ``product``, ``session_type``,
+        ``key_id`` and ``event`` (connection events stay on ``kalshi_fix_sansio.transport``,
+        with the same fields)."""
         self.tracker: OrderTracker = gate.tracker
         """Orders, fills and positions, fed with every event as it is read."""
         possible = catches_up(config)
@@ -263,13 +319,18 @@ class Driver(QueueDriving, RestDriving):
             )
         self._catch_up_on = None if not possible else catch_up is not False
         self._cursor = cursor
+        self.cursor = cursor if cursor is not None else ExecCursor()
+        """The newest ExecID seen per exchange index: where drop-copy catch-up resumes (save
+        it with `ExecCursor.save` to resume after a restart)."""
         self._supervisor_options = (backoff, reconnect, maintenance_reset, peer, account)
         self._write_timeout, self._max_buffered = write_timeout, max_buffered
         self.rest_options = rest
+        self._start_rest = start_rest  # how the pump's REST companion starts (None: none)
+        self._rest_running = False  # a companion runs the round under way
         self.observer: Callable[[Event], None] | None = None
-        """Called with every event other than an `ApplicationMessage` (connection, session and
-        catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
-        logs them there. It must not block."""
+        """Also called with every event other than an `ApplicationMessage` (connection,
+        session and catch-up events, `FallingBehind`...) as it happens, after the driver logged
+        it and before it is queued. It must not block."""
         if risk_limits is not None:
             gate.risk_limits = risk_limits
         metrics.attach(self._depth)
@@ -281,10 +342,11 @@ class Driver(QueueDriving, RestDriving):
         self.outside_halt = outside_halt
         """The `TradingHalt` the ``halt_source`` sets (None without one)."""
         # -- what a pump and the application's waits share (a session of the adapters) --
-        self.delivery = delivery if delivery is not None else Delivery(False, False)
+        self.delivery = Delivery(on_event is not None, on_reconnect is not None)
         self.open_hint = open_hint  # how to open, for an error before that
         self.message_log: MessageLog | None = None  # the message log of the current open
-        self.rate_limit: RateLimitMode = "wait"  # what `offer` does when the limiter is full
+        self._rate_limit: RateLimitMode = "wait"  # what `offer` does when the limiter is full
+        self.rate_limit = rate_limit
         self.crash: Exception | None = None  # what stopped the pump (`pump_failed`)
         self.opened = False  # opened and not closed since (a second open is refused)
         self.running = False  # the pump's thread or task runs (until `pump_ended`)
@@ -401,7 +463,7 @@ class Driver(QueueDriving, RestDriving):
         """
         if not self.begun:
             raise LocalProtocolError(f"not connected: {self.open_hint}")
-        if wait and self.rate_limit == "wait" and self.config.rate_limiter is not None:
+        if wait and self._rate_limit == "wait" and self.config.rate_limiter is not None:
             fact = Send(message, resubscribe, True)  # paced: `_send` says how long to wait
             with self.lock:
                 actions = self._send(fact, self.clock())
@@ -584,16 +646,6 @@ class Driver(QueueDriving, RestDriving):
         self.metrics.on_sent_bytes(data)
         return (Write(data),)
 
-    def _kill_fact(self, fact: Kill, now: float) -> None:
-        fallback = DEFAULT_FALLBACK_AFTER if fact.fallback_after is None else fact.fallback_after
-        fact.switch = self.kill(
-            now,
-            halt=fact.halt,
-            use_groups=fact.use_groups,
-            fallback_after=fallback,
-            confirm=fact.confirm,
-        )
-
     def start(self, now: float) -> None:
         """Begin: the first connection is due at once (the halt source is asked first: a
         session opened while halted from outside refuses new orders from the start)."""
@@ -637,33 +689,6 @@ class Driver(QueueDriving, RestDriving):
         self.supervisor.handle_timer(now)
         self._pump(now)
 
-    def _ask_halt_source(self, now: float, *, started: bool = True) -> None:
-        """Ask the halt source; a new answer becomes the outside halt (an `OutsideHalt`
-        event), and a halt that begins while the session runs starts a kill of its orders.
-        A source that fails halts (fail-closed), the reason naming the error."""
-        source, outside = self.halt_source, self.outside_halt
-        assert source is not None and outside is not None
-        if self.supervisor.finished:
-            self._halt_due = None
-            return
-        self._halt_due = now + source.interval
-        try:
-            reason = source.poll(now)
-        except Exception as exc:  # the source's own failure must not stop the session
-            reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
-        if reason is not None and not isinstance(reason, str):
-            reason = f"halted: the halt source answered {reason!r}"
-        before = outside.reason
-        if reason == before:
-            return
-        if reason is None:
-            outside.rearm()
-        else:
-            outside.halt(reason)
-        self._emit(OutsideHalt(reason), now)
-        if reason is not None and before is None and started and cancels_orders(self.config):
-            self.kill(now, halt=False)
-
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
         """Send an application message on the logged-on session (see `Supervisor.send`).
 
@@ -689,65 +714,6 @@ class Driver(QueueDriving, RestDriving):
         """Log out (if logged on), then close; idempotent."""
         self.supervisor.close(now)
         self._pump(now)
-
-    # -- the kill switch ------------------------------------------------------------------------
-
-    def kill(
-        self,
-        now: float,
-        *,
-        halt: bool = True,
-        use_groups: bool = True,
-        fallback_after: float = DEFAULT_FALLBACK_AFTER,
-        confirm: bool | None = None,
-    ) -> KillSwitch:
-        """Cancel every open order of this session by the fastest documented means
-        (`kalshi_fix_sansio.trading.killswitch`): what can be sent now is sent now; the driver then
-        keeps the returned `KillSwitch` current as the answers are read, sends its follow-ups
-        (and, if the connection is down, what it could not send, after the reconnect) until
-        ``kill_switch.done``. ``kill_switch.report(now)`` says where it is.
-
-        Args:
-            now: the current time.
-            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
-            use_groups: trigger order groups where 35=q is not available (KalshiRT).
-            fallback_after: see `kalshi_fix_sansio.trading.killswitch.DEFAULT_FALLBACK_AFTER`.
-            confirm: once the tracker shows nothing open, confirm it with a drop-copy replay
-                from the cursor (EventResendRequest; an order it reveals open is cancelled
-                too); None: when the session catches up (KalshiNR with ``catch_up`` on).
-
-        Returns:
-            The kill switch under way: pressing it again while one is under way returns that
-            one (halting again if ``halt``); after one ended, a new one starts. A
-            `KillStarted` event says it began, a `KillFinished` (with its report) that it
-            ended.
-
-        Raises:
-            LocalProtocolError: ``confirm=True`` on a session that cannot request a replay.
-        """
-        can_confirm = self.catch_up is not None and self.catch_up.enabled
-        if confirm and not can_confirm:
-            raise LocalProtocolError(
-                f"confirm=True: {self.config.session_type} ({self.config.product}) cannot ask "
-                "the drop copy to confirm (a KalshiNR session with catch_up on can)"
-            )
-        if halt:
-            self.gate.halt("the kill switch")
-        kill = self.desk.kill
-        if kill is not None and kill.finished_at is None:
-            return kill  # pressed again: the kill under way goes on
-        kill = KillSwitch(
-            self.config,
-            self.tracker,
-            now,
-            use_groups=use_groups,
-            fallback_after=fallback_after,
-            halted=self.gate.halted is not None,
-            halt_reason=self.gate.halted,
-            confirm=can_confirm if confirm is None else confirm,
-        )
-        self.desk.start_kill(kill, now)
-        return kill
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -775,6 +741,7 @@ class Driver(QueueDriving, RestDriving):
 
     def _emit(self, event: Event, now: float) -> None:
         self.metrics.on_event(event, now)
+        self.observe(event)
         if self.observer is not None:
             self.observer(event)
         self._put(event, now)

@@ -7,11 +7,12 @@ adapter (``kalshi_fix_sansio.adapters.blocking``, ``.asyncio``, ``.trio``, or on
 another loop) supplies a **pump** and binds a session class to it; everything it needs is here,
 so no adapter reaches into a private module of the package:
 
-* the session and the client it belongs to: `SessionBase` (what every session is, whatever the
-  loop: its `Driver`, made with the session and living across its opens, which makes the
-  session's pump from the factory it is given and calls it through `Pump`, and the user API
-  that does not wait), `ClientBase` (the client factories: ``order_entry()``,
-  ``market_data()`` ..., ``from_env``, ``from_key``), `ConnectOptions`;
+* the session and the client it belongs to: `SessionAPI` (what every session shows, whatever
+  the loop, of its `Driver`: the driver, made with the session and living across its opens,
+  holds all its state, makes the session's pump from the factory it is given and calls it
+  through `Pump`; the view adds the user API that does not wait and holds nothing else),
+  `ClientBase` (the client factories: ``order_entry()``, ``market_data()`` ...,
+  ``from_env``, ``from_key``), `ConnectOptions`;
 * the user API that waits, over a pump's one wait primitive: `SyncAPI` over a `SyncPump`
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
   `AsyncKillAll` (the clients' ``kill_all``) and `deliver` (the awaitable callbacks' runner);
@@ -51,7 +52,7 @@ from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
 from ._readers import Readers
-from ._sessionbase import IDLE_HANDOFF, SessionBase
+from ._sessionapi import IDLE_HANDOFF, SessionAPI
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
 from ._tlsconfig import connect_error, ssl_context_for
 from ._transport import READ_CHUNK, WOULD_BLOCK
@@ -72,7 +73,7 @@ __all__ = [
     "Pump",
     "Readers",
     "RestPort",
-    "SessionBase",
+    "SessionAPI",
     "SyncAPI",
     "SyncKillAll",
     "SyncPump",

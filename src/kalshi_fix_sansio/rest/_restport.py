@@ -36,15 +36,13 @@ class RestPort:
 
     def __init__(self, target: object) -> None:
         self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        driver: object = target
-        own = getattr(target, "_driver", None)
+        driver: Any = getattr(target, "driver", target)  # an adapter's session: its driver
         self.session: Any = None
         self.notify: Callable[[], None] = lambda: None
-        if own is not None:  # an adapter's session
-            self.lock = own.lock
-            driver = own
-            self.session = target
-            self.notify = own.pump.wake  # its waiters look at the events queued
+        if hasattr(driver, "rest_ended"):  # a driver: its lock, its pump's wake, its round
+            self.lock = driver.lock
+            self.session = driver  # told when a round is over: the next starts a companion
+            self.notify = driver.pump.wake  # its waiters look at the events queued
         rec = getattr(driver, "reconciliation", driver)  # a Driver's, or a Reconciliation
         if rec is None:
             raise LocalProtocolError(

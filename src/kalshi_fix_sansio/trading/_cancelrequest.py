@@ -24,7 +24,7 @@ _TAKES = "an OrderCancelRequest, the order's ClOrdID (str) or its TrackedOrder"
 
 
 def cancel_request(session: Any, order: Message | TrackedOrder | str) -> Message:
-    """The OrderCancelRequest ``session.cancel(order)`` sends (``session``: a `SessionBase`).
+    """The OrderCancelRequest ``session.cancel(order)`` sends (``session``: a `SessionAPI`).
 
     Args:
         session: the session that cancels (its tracker and config are read).

@@ -53,13 +53,13 @@ class SimulatedAsyncSession(InSimulation, AsyncAPI):
                 "a simulation's asyncio session runs on its loop: open it in a coroutine given "
                 "to Simulation.run_asyncio"
             )
-        self._pump.start(*self._begin(lambda: None))
+        self._pump.start(*self._driver.begin(lambda: None))
         await self._await_logon(self.close)
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout of simulated time) and close; idempotent."""
         await self._pump.close()
-        self._end()
+        self._driver.end()
 
 
 # -- the clients ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A simulation's sessions in memory (`kalshi_fix_sansio.simulator.simulation`): the link every simulated
 session shares, and the blocking API's pump, which needs no loop.
 
-A simulation's session is built like every adapter's (`SessionBase` + a `Host` + the blocking or
+A simulation's session is built like every adapter's (`SessionAPI` + a `Host` + the blocking or
 awaitable API + a pump), with the simulation's clock as the session's ``clock``:
 
 * `MemoryLink`: the part of a pump that every simulated session shares, with no loop of its
@@ -34,7 +34,7 @@ from ...client.driver import Driver
 from ...client.pump import (
     ClientBase,
     ConnectOptions,
-    SessionBase,
+    SessionAPI,
     SyncAPI,
     SyncKillAll,
     Until,
@@ -123,7 +123,7 @@ class MemoryLink:
     """
 
     def __init__(
-        self, session: SessionBase, simulation: Simulation, changed: Hook, finished: Hook
+        self, session: SessionAPI, simulation: Simulation, changed: Hook, finished: Hook
     ) -> None:
         self.session, self.simulation = session, simulation
         self.changed, self.finished = changed, finished
@@ -308,15 +308,15 @@ class _Inline:
                 session.on_reconnect(session)
 
 
-def _has_callbacks(session: SessionBase) -> bool:
+def _has_callbacks(session: SessionAPI) -> bool:
     return session.on_event is not None or session.on_reconnect is not None
 
 
-class InSimulation(SessionBase):
-    """What every simulated session adds to `SessionBase`: its simulation, whose clock is the
+class InSimulation(SessionAPI):
+    """What every simulated session adds to `SessionAPI`: its simulation, whose clock is the
     session's ``clock``.
 
-    Takes the arguments of `SessionBase` but ``clock``, and ``simulation``.
+    Takes the arguments of `SessionAPI` but ``clock``, and ``simulation``.
     """
 
     def __init__(
@@ -335,7 +335,7 @@ class InSimulation(SessionBase):
         """A REST round started: the simulation answers its requests in memory
         (`Simulation.serve_rest`), or says why it cannot."""
         if self.simulation.rest is None:
-            self._rest_running = False
+            self._driver.rest_ended()
             self.logger.warning(
                 "a REST reconciliation started, but this simulation serves no REST pages: make "
                 "it with Simulation(..., rest=True), or answer the round yourself"
@@ -368,7 +368,7 @@ class SimulatedSession(InSimulation, SyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the session is already open.
         """
-        sup, _ = self._begin(lambda: None)
+        sup, _ = self._driver.begin(lambda: None)
         if not self._pump.open(sup):
             self.close()
             raise self.driver.closed_error()
@@ -377,7 +377,7 @@ class SimulatedSession(InSimulation, SyncAPI):
         """Log out (the simulation runs until the answer, or the logout timeout: past the
         simulation's ``max_time`` the connection is dropped) and close; idempotent."""
         self._pump.close()
-        self._end()
+        self._driver.end()
 
 
 def blocking_client_class(simulation: Simulation) -> type[Any]:

@@ -174,14 +174,14 @@ class SimulatedTrioSession(InSimulation, AsyncAPI):
                 "a simulation's trio session runs in its trio run: open it in the function "
                 "given to Simulation.run_trio"
             )
-        sup, _ = self._begin(lambda: None)
+        sup, _ = self._driver.begin(lambda: None)
         self._pump.start(nursery, sup)
         await self._await_logon(self.aclose)
 
     async def aclose(self) -> None:
         """Log out (waiting up to the logout timeout of simulated time) and close; idempotent."""
         await self._pump.close()
-        self._end()
+        self._driver.end()
 
 
 def trio_client_class(simulation: Simulation) -> type[Any]:

@@ -1,22 +1,22 @@
-"""What the blocking, asyncio and trio sessions do the same way, whatever their loop.
+"""What the blocking, asyncio and trio sessions show the same way, whatever their loop.
 
-A session object of every adapter is built the same way: the loop-independent `SessionBase`
-(this module: the options and their checks, the properties, `send`; its log lines are
-`_logs`'s) over a `Host` (this module: the driver of the current open and what the core's
-waits ask of it), plus the adapter's **pump**: the object that performs the driver's actions with its loop's
-I/O (`kalshi_fix_sansio.client.steps`). The pump is a part, not a subclass: `SessionBase` never calls
-into the adapter, and the pump reaches the session only through its `Host` and its public
-attributes. The blocking API (`_sync.SyncAPI`) and the awaitable one
-(`_async.AsyncAPI`) run the core's waits with the pump's one way of waiting.
+A session of every adapter is a **view** of its `Driver`, the one sans-IO client of the
+session: the driver holds everything (the options, the tracker, the cursor, the halts, the
+queue, the supervisor of the current connection) and lives across connections and opens; the
+view holds only the driver and the adapter's **pump** (the object that performs the driver's
+actions with its loop's I/O, `kalshi_fix_sansio.client.steps`), which the driver made with it.
+`SessionAPI` (this module) is what every view shows; the blocking API (`_syncapi.SyncAPI`) and
+the awaitable one (`_asyncapi.AsyncAPI`) add the core's waits, run with the pump's one way of
+waiting. A loop author holds the same driver (``session.driver``) and steps it.
 
-Every session keeps an `OrderTracker` (``session.tracker``), fed by the driver with every
-event as the bytes are read (before the application sees it, however slowly it reads). What
-`place` / `cancel` wait for is the driver's `OrderWaiter`, settled as the reports are read;
-each adapter only blocks or awaits until it is done.
+Every session's driver keeps an `OrderTracker` (``session.tracker``), fed with every event as
+the bytes are read (before the application sees it, however slowly it reads). What `place` /
+`cancel` wait for is the driver's `OrderWaiter`, settled as the reports are read; each adapter
+only blocks or awaits until it is done.
 
 Rate limits (``SessionConfig.rate_limiter``): the core refuses what its buckets cannot take
 (`RateLimitExceeded`) and says how long until they can (a paced `Send`'s ``delay``). With
-``rate_limit="wait"`` (the default) `Host.offer` returns that delay and the adapter waits it,
+``rate_limit="wait"`` (the default) `Driver.offer` returns that delay and the view waits it,
 then offers again; with ``"raise"`` the core's refusal reaches the caller.
 
 An adapter keeps only what its loop needs: sockets or streams, TLS handshakes, sleeping,
@@ -26,20 +26,15 @@ them all.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, Final, Literal, TypeVar
+from typing import Any, ClassVar, Final, Literal
 
-import attrs
-
-from kalshi_fix_sansio.client._callers import Delivery
 from kalshi_fix_sansio.client.driver import Driver, QueuePolicy, RateLimitMode
 from kalshi_fix_sansio.client.steps import Kill, Pump
 from kalshi_fix_sansio.client.supervisor import Supervisor
 from kalshi_fix_sansio.codec import Message
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.observability.metrics import SessionMetrics
-from kalshi_fix_sansio.rest.reconcile import ReconcileStarted, RestOptions
+from kalshi_fix_sansio.rest.reconcile import RestOptions
 from kalshi_fix_sansio.session.config import SessionConfig
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.session.machine import Session
@@ -50,14 +45,17 @@ from kalshi_fix_sansio.trading.killswitch import HaltSource
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 
-from ._clientoptions import ConnectOptions, describe_target
-from ._endpoints import check_endpoint
-from ._loglines import log_event, log_fields, log_session_event
-from ._transport import MAX_BUFFERED_OUTBOUND, TRANSPORT_LOGGER_NAME, session_logger
+from ._clientoptions import ConnectOptions
 
-_log = logging.getLogger(TRANSPORT_LOGGER_NAME)
-
-T = TypeVar("T")
+__all__ = [
+    "IDLE_HANDOFF",
+    "KILL_TIMEOUT",
+    "PLACE_TIMEOUT",
+    "SessionAPI",
+    "Until",
+    "kill_targets",
+    "start_kills",
+]
 
 PLACE_TIMEOUT = 10.0
 """Default seconds `place` / `cancel` wait for Kalshi's answer."""
@@ -75,48 +73,17 @@ Until = Literal["ack", "filled"]
 """What `place` waits for: ``"ack"`` (acknowledged, or already final) or ``"filled"`` (final)."""
 
 
-def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None) -> QueuePolicy:
-    """The event queue's policy from a session's ``max_queued_events`` and ``queue_policy``.
-
-    Args:
-        max_queued_events: most unread events before `EventQueueOverflow` (None: the
-            policy's ``max_events``).
-        policy: the rest of the policy (None: `QueuePolicy` defaults).
-
-    Returns:
-        The policy.
-
-    Raises:
-        LocalProtocolError: ``max_queued_events`` is not an integer >= 1, or ``policy`` is
-            not a `QueuePolicy`.
-    """
-    if policy is None:
-        policy = QueuePolicy()
-    elif not isinstance(policy, QueuePolicy):
-        raise LocalProtocolError(f"queue_policy must be a QueuePolicy, got {type(policy).__name__}")
-    if max_queued_events is None:
-        return policy
-    if (
-        isinstance(max_queued_events, bool)
-        or not isinstance(max_queued_events, int)
-        or max_queued_events < 1
-    ):
-        raise LocalProtocolError(
-            f"max_queued_events must be an int >= 1, got {max_queued_events!r}"
-        )
-    return attrs.evolve(policy, max_events=max_queued_events)
-
-
-class SessionBase:
-    """One Kalshi FIX session: the part every adapter shares (see the module docstring).
+class SessionAPI:
+    """One Kalshi FIX session: what every adapter's session shows of its `Driver` (see the
+    module docstring).
 
     Args:
         config: the session config (initiator).
         options: endpoint, TLS, backoff and reconnect options.
         on_event: receives every event instead of the queue (in the session's thread or
             task; the async adapters await an awaitable result).
-        on_reconnect: called after each reconnect and Logon, e.g. to re-subscribe (awaited
-            when awaitable, in the async adapters).
+        on_reconnect: called with the session after each reconnect and Logon, e.g. to
+            re-subscribe (awaited when awaitable, in the async adapters).
         clock: UTC epoch seconds for the core; tests may pass their own.
         max_queued_events: most unread events before the session logs out with
             `EventQueueOverflow` (reading never pauses; see `QueuePolicy`).
@@ -172,86 +139,64 @@ class SessionBase:
         outside_halt: TradingHalt | None = None,
         rest: RestOptions | None = None,
     ) -> None:
-        self._rest = rest
-        self._rest_running = False  # a companion runs the round under way
-        self.queue_policy = policy = make_queue_policy(max_queued_events, queue_policy)
-        """What happens when the application reads events slowly (`QueuePolicy`)."""
-        if not policy.queue_events and on_event is not None:
-            raise LocalProtocolError(
-                "on_event needs events: it cannot be used with queue_events=False"
-            )
-        if tracker is not None and not isinstance(tracker, OrderTracker):
-            raise LocalProtocolError(
-                f"tracker must be an OrderTracker, got {type(tracker).__name__}"
-            )
-        if cursor is not None and not isinstance(cursor, ExecCursor):
-            raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
-        self.clock = clock
-        """UTC epoch seconds for the core (None: the pump's wall clock)."""
-        self._halt = TradingHalt()  # the kill switch's halt of this session (kept across opens)
-        self._shared_halt = shared_halt  # the client's (``kill_all``), if any
-        self.halt_source = halt_source
-        """The halt set outside the process that this session's driver asks (None: none)."""
-        if halt_source is not None and outside_halt is None:
-            outside_halt = TradingHalt()
-        self._outside_halt = outside_halt  # what the halt source sets (kept across opens)
-        self.config, self.options = config, options
+        # what the pump reads while the driver makes it
+        self.options, self.clock = options, clock
         self.on_event, self.on_reconnect = on_event, on_reconnect
-        self._catch_up = catch_up
-        self.cursor = cursor if cursor is not None else ExecCursor()
-        """The newest ExecID seen per exchange index: where drop-copy catch-up resumes (save
-        it with `ExecCursor.save` to resume after a restart)."""
-        self.name = f"{config.product}/{config.session_type}"
-        """The session's name in log lines: ``product/session type``."""
-        self._log_fields = log_fields(config)
-        self.logger = session_logger(config.product, config.session_type, config.sender_comp_id)
-        """This session's logger, ``kalshi_fix_sansio.session.<product>.<session type>.<key>``:
-        its protocol events, with the ``extra`` fields ``product``, ``session_type``,
-        ``key_id`` and ``event`` (connection events stay on ``kalshi_fix_sansio.transport``,
-        with the same fields)."""
-        self.tracker = tracker if tracker is not None else OrderTracker()
-        """Orders, fills and positions of this session (fed with every event as it is read)."""
         pump = self._PUMP
         self._driver = driver = Driver(
             config,
-            backoff=options.backoff,
-            reconnect=options.reconnect,
-            maintenance_reset=options.maintenance_reset,
-            peer=options.endpoint,
-            tracker=self.tracker,
-            cursor=self.cursor,
+            options,
+            on_event=on_event,
+            on_reconnect=on_reconnect,
+            clock=clock,
+            max_queued_events=max_queued_events,
+            queue_policy=queue_policy,
+            rate_limit=rate_limit,
+            tracker=tracker,
+            cursor=cursor,
             catch_up=catch_up,
-            policy=policy,
             risk_limits=risk_limits,
             risk_books=risk_books,
-            write_timeout=options.connect_timeout,
-            max_buffered=MAX_BUFFERED_OUTBOUND,
-            halt=self._halt,
-            shared_halt=self._shared_halt,
+            shared_halt=shared_halt,
             halt_source=halt_source,
-            outside_halt=self._outside_halt,
-            account=options.account,
+            outside_halt=outside_halt,
             rest=rest,
-            pump=lambda client: pump(self, client),
-            delivery=Delivery(on_event is not None, on_reconnect is not None),
+            start_rest=self._start_rest,
+            pump=lambda made: pump(self, made),
             open_hint=self._OPEN_HINT,
         )
-        self.rate_limit = rate_limit
-        driver.observer = self._observe
         self._pump = driver.pump
-
-    # -- the public API ---------------------------------------------------------------------
+        # the driver's parts that live as long as it: the same objects, read here
+        self.config = driver.config
+        self.tracker = driver.tracker
+        """Orders, fills and positions of this session (fed with every event as it is read)."""
+        self.cursor = driver.cursor
+        """The newest ExecID seen per exchange index: where drop-copy catch-up resumes (save
+        it with `ExecCursor.save` to resume after a restart)."""
+        self.metrics = driver.metrics
+        """This session's counters and order round-trip histograms (`SessionMetrics`), kept
+        by the driver across every reconnect and open; ``session.metrics.snapshot()`` reads
+        them all at once (a frozen `MetricsSnapshot`; nothing is reset)."""
+        self.queue_policy = driver.policy
+        """What happens when the application reads events slowly (`QueuePolicy`)."""
+        self.max_queued_events = driver.policy.max_events
+        """Most unread events before `EventQueueOverflow` (``queue_policy.max_events``)."""
+        self.halt_source = driver.halt_source
+        """The halt set outside the process that this session's driver asks (None: none)."""
+        self.name, self.logger = driver.name, driver.logger
+        """The session's name in log lines (``product/session type``), and its logger
+        (``kalshi_fix_sansio.session.<product>.<session type>.<key>``)."""
 
     def __repr__(self) -> str:
         driver = self._driver
         state = driver.supervisor.state.value if driver.begun else "not opened"
-        return f"<{type(self).__name__} {describe_target(self.config, self.options)} ({state})>"
+        return f"<{type(self).__name__} {driver.describe()} ({state})>"
 
     @property
     def driver(self) -> Driver:
-        """The core's driver of this session, the loop author's view of it: made with the
-        session, it lives across connections and opens (each open renews its supervisor,
-        desk and queue)."""
+        """The session's `Driver`, the one sans-IO client it is a view of (and the loop
+        author's object): made with the session, it lives across connections and opens (each
+        open renews its supervisor, desk and queue)."""
         return self._driver
 
     @property
@@ -260,7 +205,7 @@ class SessionBase:
 
         Set a new value at any time, open or not (e.g. ``session.risk_limits =
         session.risk_limits.replace(max_order_qty=10)``); None turns the checks off. It is kept
-        across reconnects and opens.
+        across reconnects and opens (it is the driver's gate's: ``driver.gate.risk_limits``).
         """
         return self._driver.gate.risk_limits
 
@@ -270,8 +215,9 @@ class SessionBase:
             raise LocalProtocolError(
                 f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
             )
-        with self._driver.lock:
-            self._driver.gate.risk_limits = limits
+        driver = self._driver
+        with driver.lock:
+            driver.gate.risk_limits = limits
 
     @property
     def risk_books(self) -> Books | BookSource | None:
@@ -281,8 +227,9 @@ class SessionBase:
 
     @risk_books.setter
     def risk_books(self, books: Books | BookSource | None) -> None:
-        with self._driver.lock:
-            self._driver.gate.risk_books = books
+        driver = self._driver
+        with driver.lock:
+            driver.gate.risk_books = books
 
     @property
     def rate_limit(self) -> RateLimitMode:
@@ -291,8 +238,6 @@ class SessionBase:
 
     @rate_limit.setter
     def rate_limit(self, mode: RateLimitMode) -> None:
-        if mode not in ("wait", "raise"):
-            raise LocalProtocolError(f"rate_limit must be 'wait' or 'raise', got {mode!r}")
         self._driver.rate_limit = mode
 
     @property
@@ -307,17 +252,13 @@ class SessionBase:
     def halt_reason(self) -> str | None:
         """Why messages that can create a position are refused (a halt from outside the
         process first), or None."""
-        for halt in (self._outside_halt, self._halt, self._shared_halt):
-            if halt is not None and halt.reason is not None:
-                return halt.reason
-        return None
+        return self._driver.gate.halted
 
     def rearm(self) -> None:
         """Accept new orders, replaces and quotes again after ``kill(halt=True)`` (a client's
         ``kill_all`` halt stays until ``client.rearm()``; a halt from outside the process, the
         halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm`` removes it)."""
-        with self._driver.lock:
-            self._halt.rearm()
+        self._driver.rearm()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now (synchronous in every adapter: never awaited).
@@ -342,37 +283,30 @@ class SessionBase:
             LocalProtocolError: not open, or a message the session type does not carry.
             EncodeError: a missing field or a value the wire cannot carry.
         """
-        seq, _ = self._driver.offer(message, resubscribe=resubscribe, wait=False)
-        assert seq is not None  # never None without waiting
-        return seq
+        return self._driver.send_now(message, resubscribe=resubscribe)
 
     @property
     def supervisor(self) -> Supervisor | None:
         """The core's connection `Supervisor` of the current (or last) open."""
-        return self._driver.supervisor if self._driver.begun else None
+        driver = self._driver
+        return driver.supervisor if driver.begun else None
 
     @property
     def session(self) -> Session | None:
         """The core `Session` of the current (or last) connection."""
-        return self._driver.supervisor.session if self._driver.begun else None
+        return self._driver.session
 
     @property
     def connections(self) -> int:
         """How many connections logged on so far (1 + the reconnects)."""
-        return self._driver.supervisor.connections if self._driver.begun else 0
+        return self._driver.connections
 
     @property
     def books(self) -> Books | None:
         """The order books of a market-data session, current as the bytes are read (None on
         other session types, and before the first open)."""
-        return self._driver.books if self._driver.begun else None
-
-    @property
-    def metrics(self) -> SessionMetrics:
-        """This session's counters and order round-trip histograms (`SessionMetrics`), kept
-        by the core's driver across every reconnect and open; ``session.metrics.snapshot()``
-        reads them all at once (a frozen `MetricsSnapshot`; nothing is reset)."""
-        return self._driver.metrics
+        driver = self._driver
+        return driver.books if driver.begun else None
 
     def received_at(self, event: Event) -> float | None:
         """When the bytes that produced ``event`` were read: the session clock's UTC epoch
@@ -385,81 +319,15 @@ class SessionBase:
         return self._driver.delivery.received_at(event)
 
     @property
-    def max_queued_events(self) -> int:
-        """Most unread events before `EventQueueOverflow` (``queue_policy.max_events``)."""
-        return self.queue_policy.max_events
-
-    @property
     def queued_events(self) -> int:
         """How many events wait unread."""
-        return self._driver.queued if self._driver.begun else 0
+        return self._driver.queued_events
 
     @property
     def lag(self) -> float:
         """Seconds the oldest unread event has waited (0.0 when none waits): how far behind
         the application is."""
-        driver = self._driver
-        return driver.lag(driver.clock()) if driver.begun else 0.0
-
-    # -- an open ------------------------------------------------------------------------------
-
-    def _begin(self, prepare: Callable[[], T]) -> tuple[Driver, T]:
-        """The first half of every `open`: checks, what the pump prepares from the options
-        (``prepare``: the TLS context it builds, from the options as data), message log, the
-        driver renewed.
-
-        Raises:
-            LocalProtocolError: the endpoint is not allowed, the session is already open, and
-                what ``prepare`` raises (a TLS context refused: `ssl_context_for`).
-        """
-        driver = self._driver
-        if driver.opened:
-            raise LocalProtocolError("the session is already open: close it first")
-        check_endpoint(
-            self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
-        )
-        prepared = prepare()
-        driver.message_log = log = self.options.message_log
-        if log is not None:
-            log.open()
-        driver.renew()
-        driver.delivery.on_event = self.on_event is not None
-        driver.delivery.on_reconnect = self.on_reconnect is not None
-        driver.opened = driver.running = True
-        _log.info(
-            "%s: connecting: %s",
-            self.name,
-            describe_target(self.config, self.options),
-            extra={**self._log_fields, "event": "connecting"},
-        )
-        return driver, prepared
-
-    def _observe(self, event: Event) -> None:
-        """Every event as the driver reads it (before the application sees it): logged, a
-        `Reconnected` makes ``on_reconnect`` due, and a `ReconcileStarted` starts the REST
-        companion (`kalshi_fix_sansio.adapters.rest`) unless one runs."""
-        log_event(self.name, event, self._log_fields)
-        log_session_event(self.logger, event, self._log_fields)
-        self._driver.delivery.observe(event)
-        if event.__class__ is ReconcileStarted and not self._rest_running:
-            self._rest_running = True
-            self._start_rest()
-
-    def rest_ended(self) -> None:
-        """The REST companion of the round under way is done (the round ended, or the
-        companion failed): the next `ReconcileStarted` starts a new one."""
-        self._rest_running = False
-
-    def _start_rest(self) -> None:
-        """Run the REST companion in the background (each adapter: a thread or a task); a
-        session that cannot (a simulation's) says so, and its round waits for a caller's
-        `RestCompanion <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
-        self._rest_running = False
-        self.logger.warning(
-            "a REST reconciliation started, but %s sends no REST request by itself: run "
-            "RestCompanion().run(session) (kalshi_fix_sansio.adapters.rest)",
-            type(self).__name__,
-        )
+        return self._driver.lag_now()
 
     def reconcile(self) -> None:
         """Reconcile the tracker from Kalshi's REST API now (`ReconcileStarted`, then
@@ -468,20 +336,24 @@ class SessionBase:
         Raises:
             LocalProtocolError: the session was made without ``rest=``, or is not open.
         """
-        driver = self._driver
-        if not driver.begun:
-            raise LocalProtocolError(f"not connected: {driver.open_hint}")
-        with driver.lock:
-            driver.reconcile(driver.clock())
+        self._driver.reconcile_now()
+
+    # -- what each adapter's session does with its loop --------------------------------------
+
+    def _start_rest(self) -> None:
+        """Run the REST companion in the background (each adapter: a thread or a task); a
+        session that cannot (a simulation's) says so, and its round waits for a caller's
+        `RestCompanion <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
+        self._driver.rest_ended()
+        self.logger.warning(
+            "a REST reconciliation started, but %s sends no REST request by itself: run "
+            "RestCompanion().run(session) (kalshi_fix_sansio.adapters.rest)",
+            type(self).__name__,
+        )
 
     def _rest_verify(self) -> Any:
         """Whom the REST companion trusts: the session's TLS context (else the system's)."""
         return self.options.ssl_context or True
-
-    def _end(self) -> None:
-        """The last step of every `close`: the message log closed."""
-        if self.options.message_log is not None:
-            self.options.message_log.close()
 
 
 def start_kills(sessions: list[Any], check: bool, options: dict[str, Any]) -> list[Any]:

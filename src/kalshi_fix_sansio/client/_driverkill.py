@@ -1,0 +1,143 @@
+"""The kill switch and the outside halt of `kalshi_fix_sansio.client.driver.Driver` (its
+methods; private).
+
+`kill` cancels every open order of the session by the fastest documented means and keeps the
+`KillSwitch` current as the answers are read; the halt source (a client's `HaltFile`, the halt
+of ``kalshi-fix kill``) is asked on the driver's timer, and a halt that begins while the
+session runs starts a kill of its orders.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..codec.errors import LocalProtocolError
+from ..session.events import Event
+from ..trading.catchup import CatchUp
+from ..trading.gate import OrderGate, TradingHalt
+from ..trading.killswitch import (
+    DEFAULT_FALLBACK_AFTER,
+    HaltSource,
+    KillSwitch,
+    OutsideHalt,
+    cancels_orders,
+)
+from ..trading.tracker import OrderTracker
+from .steps import Kill
+
+if TYPE_CHECKING:
+    from ..session.config import SessionConfig
+    from ._desk import OrderDesk
+    from .supervisor import Supervisor
+
+
+class KillDriving:
+    """`Driver`'s kill switch and halt source (it sets the attributes below and has
+    ``_emit``)."""
+
+    config: SessionConfig
+    gate: OrderGate
+    tracker: OrderTracker
+    desk: OrderDesk
+    supervisor: Supervisor
+    catch_up: CatchUp | None
+    halt_source: HaltSource | None
+    outside_halt: TradingHalt | None
+    _halt_due: float | None
+
+    def _emit(self, event: Event, now: float) -> None:  # pragma: no cover - the driver's
+        raise NotImplementedError
+
+    def kill(
+        self,
+        now: float,
+        *,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> KillSwitch:
+        """Cancel every open order of this session by the fastest documented means
+        (`kalshi_fix_sansio.trading.killswitch`): what can be sent now is sent now; the driver then
+        keeps the returned `KillSwitch` current as the answers are read, sends its follow-ups
+        (and, if the connection is down, what it could not send, after the reconnect) until
+        ``kill_switch.done``. ``kill_switch.report(now)`` says where it is.
+
+        Args:
+            now: the current time.
+            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
+            use_groups: trigger order groups where 35=q is not available (KalshiRT).
+            fallback_after: see `kalshi_fix_sansio.trading.killswitch.DEFAULT_FALLBACK_AFTER`.
+            confirm: once the tracker shows nothing open, confirm it with a drop-copy replay
+                from the cursor (EventResendRequest; an order it reveals open is cancelled
+                too); None: when the session catches up (KalshiNR with ``catch_up`` on).
+
+        Returns:
+            The kill switch under way: pressing it again while one is under way returns that
+            one (halting again if ``halt``); after one ended, a new one starts. A
+            `KillStarted` event says it began, a `KillFinished` (with its report) that it
+            ended.
+
+        Raises:
+            LocalProtocolError: ``confirm=True`` on a session that cannot request a replay.
+        """
+        can_confirm = self.catch_up is not None and self.catch_up.enabled
+        if confirm and not can_confirm:
+            raise LocalProtocolError(
+                f"confirm=True: {self.config.session_type} ({self.config.product}) cannot ask "
+                "the drop copy to confirm (a KalshiNR session with catch_up on can)"
+            )
+        if halt:
+            self.gate.halt("the kill switch")
+        kill = self.desk.kill
+        if kill is not None and kill.finished_at is None:
+            return kill  # pressed again: the kill under way goes on
+        kill = KillSwitch(
+            self.config,
+            self.tracker,
+            now,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            halted=self.gate.halted is not None,
+            halt_reason=self.gate.halted,
+            confirm=can_confirm if confirm is None else confirm,
+        )
+        self.desk.start_kill(kill, now)
+        return kill
+
+    def _kill_fact(self, fact: Kill, now: float) -> None:
+        fallback = DEFAULT_FALLBACK_AFTER if fact.fallback_after is None else fact.fallback_after
+        fact.switch = self.kill(
+            now,
+            halt=fact.halt,
+            use_groups=fact.use_groups,
+            fallback_after=fallback,
+            confirm=fact.confirm,
+        )
+
+    def _ask_halt_source(self, now: float, *, started: bool = True) -> None:
+        """Ask the halt source; a new answer becomes the outside halt (an `OutsideHalt`
+        event), and a halt that begins while the session runs starts a kill of its orders.
+        A source that fails halts (fail-closed), the reason naming the error."""
+        source, outside = self.halt_source, self.outside_halt
+        assert source is not None and outside is not None
+        if self.supervisor.finished:
+            self._halt_due = None
+            return
+        self._halt_due = now + source.interval
+        try:
+            reason = source.poll(now)
+        except Exception as exc:  # the source's own failure must not stop the session
+            reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
+        if reason is not None and not isinstance(reason, str):
+            reason = f"halted: the halt source answered {reason!r}"
+        before = outside.reason
+        if reason == before:
+            return
+        if reason is None:
+            outside.rearm()
+        else:
+            outside.halt(reason)
+        self._emit(OutsideHalt(reason), now)
+        if reason is not None and before is None and started and cancels_orders(self.config):
+            self.kill(now, halt=False)
