@@ -474,10 +474,6 @@ class SessionBase:
         with driver.lock:
             driver.reconcile(driver.clock())
 
-    def _rest_verify(self) -> Any:
-        """Whom the REST companion trusts: the session's TLS context (else the system's)."""
-        return self.options.ssl_context or True
-
     def _end(self) -> None:
         """The last step of every `close`: the message log closed."""
         if self.options.message_log is not None:
