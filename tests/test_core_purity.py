@@ -102,6 +102,22 @@ OPTIONAL_EXTRAS = {
 (the module imports none): it serves Prometheus's HTTP scrape, and nothing imports it."""
 
 
+BLOCKED = r"""
+import importlib, importlib.abc, sys
+BANNED = {"socket", "ssl", "asyncio", "trio", "select", "selectors"}
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BANNED:
+            raise ImportError(f"imported {name}")
+        return None
+for name in list(sys.modules):
+    if name.split(".")[0] in BANNED:
+        del sys.modules[name]
+sys.meta_path.insert(0, Block())
+"""
+"""The start of a program run with the network and loop modules made unimportable."""
+
+
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
@@ -179,19 +195,11 @@ def test_no_engine_module_imports_a_network_loop_or_clock_module_or_reads_a_cloc
 def test_importing_every_engine_module_loads_no_network_or_loop_module() -> None:
     """Run: every module of the engine floors imported with socket, ssl, asyncio, trio, select
     and selectors made unimportable (what the libraries it uses load counts too)."""
-    code = r"""
-import importlib, importlib.abc, pkgutil, sys
-BANNED = {"socket", "ssl", "asyncio", "trio", "select", "selectors"}
+    code = (
+        BLOCKED
+        + r"""
+import pkgutil
 SKIP = set(sys.argv[1].split(","))
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in BANNED:
-            raise ImportError(f"loaded {name}")
-        return None
-for name in list(sys.modules):
-    if name.split(".")[0] in BANNED:
-        del sys.modules[name]
-sys.meta_path.insert(0, Block())
 count = 0
 for floor in sys.argv[2:]:
     package = importlib.import_module(f"kalshi_fix_sansio.{floor}")
@@ -201,6 +209,7 @@ for floor in sys.argv[2:]:
             count += 1
 print(count)
 """
+    )
     result = subprocess.run(
         [sys.executable, "-c", code, ",".join(OPTIONAL_EXTRAS), *ENGINE_FLOORS],
         capture_output=True,
@@ -246,19 +255,9 @@ def test_core_calls_no_clock_and_does_no_io() -> None:
 
 def test_a_whole_session_runs_with_transport_and_clock_modules_blocked() -> None:
     """Run a logon, an order and a logout with socket/ssl/asyncio/... made unimportable."""
-    code = r"""
-import sys
-import importlib.abc
-BANNED = {"socket", "ssl", "asyncio", "trio", "select", "selectors"}
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in BANNED:
-            raise ImportError(f"core imported {name}")
-        return None
-for name in list(sys.modules):
-    if name.split(".")[0] in BANNED:
-        del sys.modules[name]
-sys.meta_path.insert(0, Block())
+    code = (
+        BLOCKED
+        + r"""
 from decimal import Decimal
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.simulator.testing import SessionPair
@@ -275,6 +274,7 @@ assert names[:2] == ["LoggedOn", "ApplicationMessage"], names
 assert "LoggedOut" in names, names
 print("ok")
 """
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
