@@ -26,6 +26,7 @@ from typing import ClassVar, Final
 from kalshi_fix_sansio.client import Endpoint, InsecureTLSWarning, TLSSettings, tls_settings
 from kalshi_fix_sansio.client.pump import (
     READ_CHUNK,
+    TLS12_CIPHERS,
     ConnectOptions,
     judge_weaknesses,
     refused_certificate_text,
@@ -48,21 +49,6 @@ __all__ = [
 
 WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
 """What a non-blocking socket (plain or TLS) raises when it cannot go on now."""
-
-_TLS12_CIPHERS: Final = ":".join(
-    (
-        "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-AES128-GCM-SHA256",
-        "ECDHE-RSA-AES128-GCM-SHA256",
-    )
-)
-"""The TLS 1.2 cipher suites the library's context offers: ECDHE key exchange with AES-GCM, the
-four that every AWS Network Load Balancer security policy allowing TLS 1.2 has (Kalshi's FIX
-gateways sit behind such load balancers; docs/maintainers/decisions.md, "TLS policy of the
-default context"). Python's default list adds ECDHE with CBC or ChaCha20 and DHE suites, which
-the restricted policies do not take. TLS 1.3 suites are OpenSSL's (AES-256-GCM, ChaCha20-Poly1305,
-AES-128-GCM: the AWS policies' three); Python cannot set them."""
 
 _PINNING: weakref.WeakSet[ssl.SSLContext] = weakref.WeakSet()
 """The contexts `make_ssl_context` made to pin a certificate, so that a refusal under one says
@@ -129,7 +115,7 @@ def build_ssl_context(settings: TLSSettings) -> ssl.SSLContext:
             context.load_verify_locations(cadata=settings.cadata)
     if context.minimum_version < ssl.TLSVersion.TLSv1_2:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.set_ciphers(_TLS12_CIPHERS)
+    context.set_ciphers(TLS12_CIPHERS)
     if not settings.verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -12,6 +12,8 @@ securing a connection (the pumps, `kalshi_fix_sansio.adapters`, build and inspec
   caller opts in (``allow_insecure_tls=True``); when it is used, an `InsecureTLSWarning` (the
   `warnings` module, so it shows without logging configured) and a WARNING log line name the
   endpoint (`judge_weaknesses`, given the weaknesses the pump found).
+* The library's context offers TLS 1.2 or 1.3, under TLS 1.2 the cipher suites of Kalshi's
+  load balancers (`TLS12_CIPHERS`).
 * A certificate the handshake refused is told in words (`refused_certificate_text`): what did
   not match, and what to do.
 """
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # a caller's own context is carried as given: only the pumps 
     from ssl import SSLContext as SSLContext
 
 __all__ = [
+    "TLS12_CIPHERS",
     "InsecureTLSWarning",
     "TLSSettings",
     "judge_weaknesses",
@@ -45,6 +48,21 @@ __all__ = [
 ]
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+TLS12_CIPHERS: Final = ":".join(
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    )
+)
+"""The TLS 1.2 cipher suites the library's context offers (the pumps set them): ECDHE key
+exchange with AES-GCM, the four that every AWS Network Load Balancer security policy allowing
+TLS 1.2 has (Kalshi's FIX gateways sit behind such load balancers). Python's default list adds
+ECDHE with CBC or ChaCha20 and DHE suites, which the restricted policies do not take. TLS 1.3
+suites are OpenSSL's (AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM: the AWS policies' three);
+Python cannot set them."""
 
 
 def _read_certificates(path: str | os.PathLike[str], what: str) -> list[str]:

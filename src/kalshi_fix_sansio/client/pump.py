@@ -23,6 +23,7 @@ so no adapter reaches into a private module of the package:
   driver `kalshi_fix_sansio.client.driver.Driver`;
 * what a pump needs to connect: the rules its TLS context meets, as words and verdicts
   (`judge_weaknesses`: a context weaker than the library's refused or warned;
+  `TLS12_CIPHERS`: the TLS 1.2 cipher suites of the library's context;
   `refused_certificate_text`: a refused certificate in words), while the pump builds and
   inspects the context itself from the session's options, which hold TLS settings as data
   (``make_ssl_context``, ``ssl_context_for``, ``connect_error``, ``WOULD_BLOCK`` are the
@@ -56,7 +57,7 @@ from ._loop import DEFAULT_MAX_BUFFERED
 from ._readers import Readers
 from ._sessionbase import IDLE_HANDOFF, SessionBase
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
-from ._tlsconfig import judge_weaknesses, refused_certificate_text
+from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refused_certificate_text
 from ._transport import READ_CHUNK
 from .steps import Pump
 
@@ -65,6 +66,7 @@ __all__ = [
     "IDLE_HANDOFF",
     "MAX_QUEUED_EVENTS",
     "READ_CHUNK",
+    "TLS12_CIPHERS",
     "AcceptorDriver",
     "AsyncAPI",
     "AsyncKillAll",
