@@ -5,9 +5,7 @@ securing a connection (the pumps, `kalshi_fix_sansio.adapters`, build and inspec
 * Whom the library's context trusts (`TLSSettings`): the system's CAs, plus a CA bundle
   (``cafile``), or exactly one pinned server certificate (``pinned_cert``), read and checked
   here when a session is made (`tls_settings`), so a missing or wrong file is refused before
-  any connection. Kalshi documents fetching the server certificate with
-  ``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl x509 >
-  kalshi-fix.pem``.
+  any connection.
 * A context weaker than the library's is refused for a non-loopback endpoint unless the
   caller opts in (``allow_insecure_tls=True``); when it is used, an `InsecureTLSWarning` (the
   `warnings` module, so it shows without logging configured) and a WARNING log line name the
