@@ -9,16 +9,23 @@ processes of their own (each test has its own ``XDG_STATE_HOME``: tests/conftest
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from test_cli_kill import SYMBOL, Live, live, rest  # noqa: F401  (the fixture)
 
-from kalshi_fix_sansio.trading.haltfile import HaltFile
+from kalshi_fix_sansio.trading.haltfile import HaltFile, HaltRecord
 from kalshi_fix_sansio.trading.killswitch import KillFinished, OutsideHalt, TradingHalted
 from kalshi_fix_sansio.trading.tracker import OrderStatus
+
+
+def halt(halt_file: HaltFile) -> HaltRecord:
+    """Halt the key as ``kalshi-fix kill`` does: now, from this machine."""
+    return halt_file.halt(at=datetime.now(timezone.utc), host=socket.gethostname())
 
 
 def cli(h: Live, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -99,7 +106,7 @@ def test_order_is_refused_while_the_key_is_halted_and_trades_after_rearm(
     live: Live,  # noqa: F811
 ) -> None:
     args = order_args(live)
-    record = HaltFile("cli-key").halt()  # as kalshi-fix kill does
+    record = halt(HaltFile("cli-key"))  # as kalshi-fix kill does
     for extra in ([], ["--dry-run"]):
         refused = cli(live, *args, *extra)
         assert refused.returncode == 1, refused.stdout + refused.stderr
@@ -141,7 +148,7 @@ def test_rearm_names_the_key_and_what_it_did(
     calm = cli(live, "rearm", "--key-id", "k-9", env=env)
     assert calm.returncode == 0 and "key k-9 was not halted" in calm.stdout
     elsewhere = tmp_path / "desk-halts"
-    HaltFile("k-9", elsewhere).halt()
+    halt(HaltFile("k-9", elsewhere))
     assert cli(live, "rearm", "--key-id", "k-9", env=env).stdout.startswith("key k-9 was not")
     done = cli(live, "rearm", "--key-id", "k-9", "--halt-dir", str(elsewhere), env=env)
     assert done.returncode == 0 and "re-armed key k-9" in done.stdout
@@ -179,7 +186,7 @@ def test_rearm_refuses_a_halt_directory_every_user_may_write_and_warns_of_a_grou
 ) -> None:
     """No gateway: ``rearm`` only looks at the halt directory."""
     desk = tmp_path / "desk-halts"
-    HaltFile("k-7", desk).halt()
+    halt(HaltFile("k-7", desk))
 
     command = [sys.executable, "-m", "kalshi_fix_sansio.cli", "rearm", "--key-id", "k-7"]
 

@@ -144,8 +144,6 @@ def test_endpoints_must_be_a_mapping() -> None:
         ("message_log_path", b"fix.log", "message_log_path must be a path"),
         ("cafile", 1, "cafile must be a path"),
         ("pinned_cert", ["cert.pem"], "pinned_cert must be a path"),
-        ("ssl_context", "tls", "ssl_context must be an ssl.SSLContext"),
-        ("ssl_context", True, "ssl_context must be an ssl.SSLContext"),
         ("allow_unlisted_hosts", "no", "allow_unlisted_hosts must be True or False, got str 'no'"),
         ("allow_mixed_endpoints", 1, "allow_mixed_endpoints must be True or False, got int 1"),
         ("reconnect", None, "reconnect must be True or False, got None"),

@@ -310,7 +310,9 @@ def test_an_event_read_into_an_empty_queue_needs_no_wake_up_and_its_lag_is_still
 def test_a_read_that_brings_the_drivers_own_deadline_sooner_tells_it() -> None:
     """After a read the loop part looks only at the driver's own deadline (the lag bound moves
     later with the clock): when that is sooner than the wake-up told, the loop is told."""
-    h = Stepped(queue_policy=QueuePolicy(lag_warning=2.0), config_options={"heartbeat_interval": 30})
+    h = Stepped(
+        queue_policy=QueuePolicy(lag_warning=2.0), config_options={"heartbeat_interval": 30}
+    )
     h.start()  # logged on; the application has read nothing yet: no lag bound
     told = h.wake_at()
     assert told is not None and told > h.now + 2.0

@@ -204,7 +204,9 @@ def test_unread_market_data_is_folded_and_the_books_stay_current() -> None:
 
 
 def test_folded_market_data_says_how_long_it_waited() -> None:
-    h = Harness(session_type="KalshiMD", queue_policy=QueuePolicy(max_market_data=1, lag_warning=60))
+    h = Harness(
+        session_type="KalshiMD", queue_policy=QueuePolicy(max_market_data=1, lag_warning=60)
+    )
     h.exchange.seed_market("MD-A", bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
     h.start()
     h.driver.send(md_request(("MD-A",)), h.now)

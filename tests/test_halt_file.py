@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ from kalshi_fix_sansio.trading.killswitch import (
     TradingHalted,
 )
 from kalshi_fix_sansio.trading.tracker import OrderStatus
+
+AT = datetime(2026, 11, 27, 3, 30, 15, tzinfo=timezone.utc)
+WHEN: dict[str, Any] = {"at": AT, "host": "desk-7"}
+"""When and where a halt is written: the caller's (kalshi-fix kill passes the clock and
+socket.gethostname())."""
 
 
 class Source:
@@ -171,7 +177,7 @@ def test_halting_writes_one_file_atomically_in_an_owner_only_directory(tmp_path:
     directory = tmp_path / "deep" / "halts"
     halt_file = HaltFile("key-1", directory)
     assert halt_file.read() is None and halt_file.poll(0.0) is None  # no directory: no halt
-    record = halt_file.halt()
+    record = halt_file.halt(**WHEN)
     assert halt_file.path == directory / "halt-key-1.json"
     assert os.listdir(directory) == ["halt-key-1.json"]  # the temporary file was renamed
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
@@ -181,18 +187,35 @@ def test_halting_writes_one_file_atomically_in_an_owner_only_directory(tmp_path:
     assert data["key_id"] == "key-1" and data["pid"] == os.getpid()
     assert halt_file.read() == record
     assert record.reason.startswith("a kill from the shell at ")
-    assert f"(pid {os.getpid()} on " in record.reason
+    assert f"(pid {os.getpid()} on desk-7)" in record.reason  # the caller's host
+    assert record.at == AT and data["at"] == AT.isoformat()  # the caller's time
     assert halt_file.poll(0.0) == record.reason
-    again = halt_file.halt()  # halting again rewrites it
+    again = halt_file.halt(**WHEN)  # halting again rewrites it
     assert halt_file.read() == again and os.listdir(directory) == ["halt-key-1.json"]
     assert halt_file.rearm() == again
     assert halt_file.poll(0.0) is None and halt_file.rearm() is None
 
 
+def test_a_halt_takes_its_time_and_host_from_the_caller(tmp_path: Path) -> None:
+    halt_file = HaltFile("k", tmp_path)
+    eastern = timezone(timedelta(hours=-5))
+    record = halt_file.halt(at=AT.astimezone(eastern), host="")
+    assert record.at == AT and record.at.tzinfo == timezone.utc  # kept in UTC
+    assert record.host == "localhost"  # a machine without a name
+    for bad, what in (
+        ({"at": AT.replace(tzinfo=None), "host": "h"}, "at must be an aware datetime"),
+        ({"at": AT.timestamp(), "host": "h"}, "at must be an aware datetime"),
+        ({"at": AT, "host": None}, "host must be a str"),
+    ):
+        with pytest.raises(LocalProtocolError, match=what):
+            halt_file.halt(**bad)
+    assert halt_file.read() == record  # a refused halt wrote nothing
+
+
 def test_a_key_id_is_made_a_safe_file_name_without_collisions(tmp_path: Path) -> None:
     a, b = HaltFile("a/b", tmp_path), HaltFile("a_b", tmp_path)
     assert a.path.parent == tmp_path and a.path != b.path
-    a.halt()
+    a.halt(**WHEN)
     assert b.read() is None and a.read() is not None
     with pytest.raises(LocalProtocolError, match="key_id"):
         HaltFile("", tmp_path)
@@ -269,7 +292,7 @@ def test_a_fifo_or_a_dangling_symlink_at_the_halt_path_halts_and_rearm_removes_i
     )
     assert halt_file.rearm() is None and not os.path.lexists(halt_file.path)
     assert halt_file.poll(3.0) is None
-    record = HaltFile("k", tmp_path).halt()
+    record = HaltFile("k", tmp_path).halt(**WHEN)
     os.replace(halt_file.path, tmp_path / "real.json")
     os.symlink(tmp_path / "real.json", halt_file.path)  # a link to a halt record is followed
     assert halt_file.read() == record and halt_file.poll(4.0) == record.reason
@@ -301,7 +324,7 @@ def test_a_halt_directory_every_user_may_write_halts_fail_closed_and_a_group_one
     assert halt_dir_warning(halt_file) == (
         f"warning: {expected}; every session of the key stays halted while it is"
     )
-    halt_file.halt()  # a kill still writes its halt (and kill prints the warning)
+    halt_file.halt(**WHEN)  # a kill still writes its halt (and kill prints the warning)
     assert kalshi_fix(["rearm", "--key-id", "k", "--halt-dir", str(directory)]) == 1
     assert capsys.readouterr().err == (
         f"kalshi-fix rearm: {expected}; key k stays halted (fail-closed) while it is: nothing "
@@ -331,7 +354,7 @@ def test_a_poll_reads_the_file_again_only_when_it_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     halt_file = HaltFile("k", tmp_path)
-    first = halt_file.halt()
+    first = halt_file.halt(**WHEN)
     reads: list[int] = []
     real = HaltFile.read
 
@@ -362,7 +385,7 @@ def test_a_session_opened_while_the_key_is_halted_refuses_orders_but_cancels(
     adapter: str, prediction_gateway: GatewayHarness, tmp_path: Path
 ) -> None:
     h = prediction_gateway
-    record = HaltFile("key-1", tmp_path).halt()  # as kalshi-fix kill does
+    record = HaltFile("key-1", tmp_path).halt(**WHEN)  # as kalshi-fix kill does
 
     async def scenario(d: Driver) -> None:
         client = halted_client(d, h, tmp_path)
@@ -391,7 +414,7 @@ def test_a_running_session_notices_a_halt_within_its_interval_cancels_and_lifts_
         session = halted_client(d, h, tmp_path).order_entry(retransmission=True)
         async with d.opened(session):
             await d.call(session.place(limit(f"{adapter}-rest")))
-            record = halt_file.halt()  # the shell halts the key
+            record = halt_file.halt(**WHEN)  # the shell halts the key
             halt = await d.wait_for(session, lambda e: isinstance(e, OutsideHalt), 5)
             assert halt.reason == record.reason
             finished = await d.wait_for(session, lambda e: isinstance(e, KillFinished), 10)

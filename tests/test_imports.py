@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_core_purity import ENGINE_FLOORS
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "kalshi_fix_sansio"
 CODEC = ("_values", "_fields", "_wire", "_valuecheck", "_message", "_decode", "_encode")
@@ -170,7 +172,9 @@ def test_the_codec_modules_are_layered_and_import_no_generated_code() -> None:
 
 def test_the_import_contracts_hold() -> None:
     """import-linter's contracts (pyproject.toml): the floors, no engine module importing the
-    package face, private modules used only inside their package, no circle."""
+    package face, none importing a network, loop or clock module (``sansio``; the imports that
+    run are held by tests/test_core_purity.py too), private modules used only inside their
+    package, no circle."""
     tool = shutil.which("lint-imports", path=os.path.dirname(sys.executable))
     assert tool is not None, "lint-imports (import-linter, a dev tool) is not installed"
     done = subprocess.run(
@@ -178,3 +182,30 @@ def test_the_import_contracts_hold() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_the_sansio_contract_covers_every_engine_floor_and_module() -> None:
+    """The contract that keeps socket, ssl, asyncio, trio, selectors and time out of the engine
+    names every floor below the pumps and each of those modules, and ignores only the one
+    import of a caller's TLS context's type."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    linter = config["tool"]["importlinter"]
+    contract = next(c for c in linter["contracts"] if c["id"] == "sansio")
+    assert linter["include_external_packages"] is True  # else ssl & co are not in the graph
+    assert contract["type"] == "forbidden"
+    engine = [f"kalshi_fix_sansio.{f}" for f in ENGINE_FLOORS]
+    assert contract["source_modules"] == engine
+    assert set(contract["forbidden_modules"]) >= {
+        "socket",
+        "ssl",
+        "asyncio",
+        "trio",
+        "selectors",
+        "time",
+    }
+    assert contract.get("ignore_imports") == ["kalshi_fix_sansio.client._tlsconfig -> ssl"]
+    assert not contract.get("allow_indirect_imports", False)

@@ -267,15 +267,29 @@ def test_a_tls_endpoint_never_receives_plaintext(
         assert logged == [] and insecure == []
 
 
+WRONG_CONTEXTS: dict[str, tuple[Callable[[], Any], str]] = {
+    "server-side": (
+        lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER),
+        "is a server-side context (PROTOCOL_TLS_SERVER): a client needs make_ssl_context()",
+    ),
+    "a str": (lambda: "tls", "must be an ssl.SSLContext, got str: build one with"),
+    "True": (lambda: True, "must be an ssl.SSLContext, got bool: build one with"),
+}
+
+
 @pytest.mark.parametrize("adapter", ADAPTERS)
-def test_a_server_side_context_is_refused(
-    adapter: str, listener: FirstBytes, credentials: Credentials
+@pytest.mark.parametrize("wrong", sorted(WRONG_CONTEXTS))
+def test_a_wrong_context_is_refused_by_the_pump_before_connecting(
+    adapter: str, wrong: str, listener: FirstBytes, credentials: Credentials
 ) -> None:
+    """The client carries the caller's ``ssl_context`` as given (it loads no ssl); the pump
+    that would use it refuses it when the session opens, before any connection."""
     endpoint = Endpoint("127.0.0.1", listener.port, server_hostname="localhost")
-    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    session = build_session(adapter, credentials, endpoint, {}, lambda: server_side)
+    make, words = WRONG_CONTEXTS[wrong]
+    session = build_session(adapter, credentials, endpoint, {"ssl_context": make()})
     error = open_with(adapter, session)
-    assert isinstance(error, LocalProtocolError) and "server-side context" in str(error)
+    assert isinstance(error, LocalProtocolError) and words in str(error), error
+    assert f"ssl_context for {endpoint}" in str(error)  # names what and where
     assert listener.connections == []
 
 

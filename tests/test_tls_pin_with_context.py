@@ -32,6 +32,7 @@ from kalshi_fix_sansio.adapters import (
     ConnectionFailed,
     Credentials,
     make_ssl_context,
+    tls_settings,
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.simulator.gateway import (
@@ -154,6 +155,23 @@ def test_explicit_nones_beside_a_context_are_not_a_conflict(site: Site) -> None:
         "blocking", site, {"ssl_context": make_ssl_context(), "pinned_cert": None, "cafile": None}
     )
     assert client.profile("KalshiNR")[1].ssl_context is not None
+
+
+def test_a_pin_is_data_in_the_options_read_when_the_session_is_made(
+    site: Site, tmp_path: Path
+) -> None:
+    """The client floor loads no ssl: the session's options carry the pin as PEM text
+    (`TLSSettings`), read and checked when the session is made; its pump builds the context
+    when it opens."""
+    options = by_constructor("blocking", site, {"pinned_cert": site.other}).profile("KalshiNR")[1]
+    assert options.ssl_context is None
+    assert options.tls == tls_settings(pinned_cert=site.other)
+    assert options.tls.pinned is not None and options.tls.pinned.startswith("-----BEGIN CERT")
+    assert options.tls.cadata is None and options.tls.verify
+    gone = by_constructor("blocking", site, {"pinned_cert": str(tmp_path / "gone.pem")})
+    with pytest.raises(LocalProtocolError, match="pinned certificate file not found: "):
+        gone.session("KalshiNR")  # refused when made, before any open
+    assert site.gateway.connected() == []
 
 
 # -- a pin on its own, or inside the context: checked in the handshake ------------------------

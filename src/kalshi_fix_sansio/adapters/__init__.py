@@ -3,9 +3,14 @@
 `kalshi_fix_sansio.adapters.blocking`, `.asyncio` and `.trio` each pump bytes between a TLS
 socket and the sans-IO core and drive its timers; they make no protocol decision.
 
+The TLS contexts are the pumps' own, here: `make_ssl_context` (the library's context),
+`build_ssl_context` (the same from `TLSSettings`), `ssl_context_for` (the context a pump uses),
+`tls_weaknesses`, `connect_error` and `CertificateRefused` (a refused certificate), and
+`WOULD_BLOCK` (what a non-blocking socket raises): the sans-IO client below loads no ``ssl``.
+
 This package re-exports everything the three adapters share, whose home is
 `kalshi_fix_sansio.client` (the client, whatever its loop): where to connect
-(`Endpoint`, `kalshi_endpoint`), how to secure it (`make_ssl_context`), the reconnect policy
+(`Endpoint`, `kalshi_endpoint`), how to secure it (`TLSSettings`), the reconnect policy
 (`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
 options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 (`TransportError`, `ConnectionFailed`, `LogonRefused`, `CertificateRefused`,
@@ -24,4 +29,25 @@ adapter needs the ``trio`` extra, so it is not imported here. The Prometheus exp
 """
 
 from kalshi_fix_sansio.client import *  # noqa: F403 (the names every adapter shares)
-from kalshi_fix_sansio.client import __all__ as __all__
+from kalshi_fix_sansio.client import __all__ as _client_names
+
+from ._tls import (
+    WOULD_BLOCK,
+    CertificateRefused,
+    build_ssl_context,
+    connect_error,
+    make_ssl_context,
+    ssl_context_for,
+    tls_weaknesses,
+)
+
+__all__ = [
+    *_client_names,
+    "WOULD_BLOCK",
+    "CertificateRefused",
+    "build_ssl_context",
+    "connect_error",
+    "make_ssl_context",
+    "ssl_context_for",
+    "tls_weaknesses",
+]

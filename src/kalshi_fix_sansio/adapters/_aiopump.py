@@ -17,7 +17,6 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
     SessionAPI,
     Wait,
-    connect_error,
     deliver,
     loopback_addresses,
 )
@@ -37,6 +36,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._aio import Changes, Conn, Connection, TLSProtocol, within
+from ._tls import connect_error
 
 __all__ = ["AioPump"]
 

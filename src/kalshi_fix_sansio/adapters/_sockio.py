@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kalshi_fix_sansio.client.driver import Driver
-from kalshi_fix_sansio.client.pump import READ_CHUNK, WOULD_BLOCK
+from kalshi_fix_sansio.client.pump import READ_CHUNK
 from kalshi_fix_sansio.client.steps import Action, Buffered, Lost, Received
+
+from ._tls import WOULD_BLOCK
 
 __all__ = ["IdleHandoff", "read_fact", "send_now", "write_now"]
 

@@ -21,7 +21,6 @@ from kalshi_fix_sansio.client.pump import (
     SessionAPI,
     Until,
     Wait,
-    connect_error,
     drive,
 )
 from kalshi_fix_sansio.client.steps import (
@@ -39,6 +38,7 @@ from kalshi_fix_sansio.client.steps import (
 
 from ._blockingio import Ready, joined, open_socket, started
 from ._sockio import read_fact, write_now
+from ._tls import connect_error
 
 __all__ = ["ThreadPump"]
 

@@ -13,13 +13,12 @@ import trio
 
 from kalshi_fix_sansio.client.pump import (
     READ_CHUNK,
-    WOULD_BLOCK,
     ConnectOptions,
     loopback_addresses,
 )
 from kalshi_fix_sansio.client.steps import Lost, Received
 
-from ._tls import MemoryTLS
+from ._tls import WOULD_BLOCK, MemoryTLS
 
 __all__ = ["STREAM_ERRORS", "Alarm", "SocketTLS", "close_socket", "open_socket", "poke"]
 

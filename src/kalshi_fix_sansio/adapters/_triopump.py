@@ -20,7 +20,6 @@ from kalshi_fix_sansio.client.pump import (
     Readers,
     SessionAPI,
     Wait,
-    connect_error,
     deliver,
 )
 from kalshi_fix_sansio.client.steps import (
@@ -37,6 +36,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._sockio import read_fact, write_now
+from ._tls import connect_error
 from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
 
 __all__ = ["TrioPump"]

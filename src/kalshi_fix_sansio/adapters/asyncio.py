@@ -33,7 +33,7 @@ from kalshi_fix_sansio.session.events import Event
 from . import _shared
 from ._aiopump import AioPump
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._tls import tls_context
+from ._tls import rest_verify, tls_context
 
 __all__ = [
     "AioPump",
@@ -83,7 +83,7 @@ class AsyncSession(AsyncAPI):
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
-        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
+        companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
         self._rest_task = asyncio.get_running_loop().create_task(run_task(self.driver, companion))
 
     async def close(self) -> None:

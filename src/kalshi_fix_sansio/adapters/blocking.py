@@ -27,7 +27,7 @@ from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._sockio import IdleHandoff
 from ._threadpump import ThreadPump
-from ._tls import tls_context
+from ._tls import rest_verify, tls_context
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -70,7 +70,7 @@ class BlockingSession(IdleHandoff, SyncAPI):
     def _start_rest(self) -> None:
         from .rest import RestCompanion, run_in_background
 
-        companion = RestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
+        companion = RestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
         threading.Thread(
             target=run_in_background, args=(self.driver, companion), name="kalshi-rest", daemon=True
         ).start()

@@ -4,7 +4,7 @@
 PyPI yet). Every decision is the core's
 (`kalshi_fix_sansio.rest.reconcile`, `kalshi_fix_sansio.rest.pages`): what to request, how to sign it, what
 an answer means, when to ask again. This module only sends each request, hands the answer (or
-that none came) back, and sleeps until the core's ``wake_at`` after a 429 or 5xx.
+that none came) back, and sleeps as long as the core says (`RestPort.pause`) after a 429 or 5xx.
 
 `RestCompanion` (blocking) and `AsyncRestCompanion` (asyncio and trio, through anyio, as httpx
 runs on both) run one round to its end. Their target is a `Reconciliation`, a `Driver` with
@@ -98,15 +98,9 @@ class RestCompanion:
                 if not active:
                     return events
                 if request is None:
-                    self.sleep(_pause(wake, self.clock()))
+                    self.sleep(port.pause(wake, self.clock()))
                     continue
                 events += port.answer(_send(httpx, client, request), self.clock())
-
-
-def _pause(wake: float | None, now: float) -> float:
-    """How long to sleep before asking the round again: until ``wake``, but at most a second
-    (a round waiting minutes to retry notices its session closed within one)."""
-    return min(max(wake - now, 0.0), 1.0) if wake else 0.05
 
 
 def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
@@ -159,7 +153,7 @@ class AsyncRestCompanion:
                 if not active:
                     return events
                 if request is None:
-                    await anyio.sleep(_pause(wake, self.clock()))
+                    await anyio.sleep(port.pause(wake, self.clock()))
                     continue
                 answer = await _send_async(httpx, client, request)
                 events += port.answer(answer, self.clock())

@@ -46,7 +46,7 @@ from kalshi_fix_sansio.session.events import Event
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._sockio import IdleHandoff
-from ._tls import tls_context
+from ._tls import rest_verify, tls_context
 from ._triopump import TrioPump
 
 __all__ = [
@@ -104,7 +104,7 @@ class TrioSession(IdleHandoff, AsyncAPI):
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
-        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
+        companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
         self._nursery.start_soon(run_task, self.driver, companion)
 
     async def aclose(self) -> None:

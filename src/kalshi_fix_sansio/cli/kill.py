@@ -31,6 +31,8 @@ could not be written, 2 for a usage problem.
 from __future__ import annotations
 
 import argparse
+import socket
+from datetime import datetime, timezone
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -166,7 +168,9 @@ def _halt(client: Any, out: IO[str], err: IO[str]) -> bool:
     halt_file = client.halt_file
     key_id = client.credentials.key_id
     try:
-        record = halt_file.halt(command="kalshi-fix kill")
+        record = halt_file.halt(
+            at=datetime.now(timezone.utc), host=socket.gethostname(), command="kalshi-fix kill"
+        )
     except OSError as exc:
         print(
             f"kalshi-fix kill: cannot write the halt file {halt_file.path} "

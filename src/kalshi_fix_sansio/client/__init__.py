@@ -3,9 +3,10 @@
 What a client is configured with does not depend on asyncio, trio or threads, so it lives here,
 in the sans-IO package, and every adapter takes it alike: where to connect (`Endpoint`,
 `kalshi_endpoint`, `check_endpoint`, `loopback_addresses`, `KALSHI_FIX_HOSTS`), the API key
-(`Credentials`), kalshi-sdk's callbacks as one ``on_event`` (`SdkCallbacks`), TLS
-(`make_ssl_context`, `ssl_context_for`, `tls_weaknesses`, `CertificateRefused`,
-`InsecureTLSWarning`), a connection's options (`ConnectOptions`) and where they lead
+(`Credentials`), kalshi-sdk's callbacks as one ``on_event`` (`SdkCallbacks`), TLS settings
+as data (`TLSSettings`, `tls_settings`; the pumps of `kalshi_fix_sansio.adapters` build the
+contexts: ``make_ssl_context`` & co) and the warning of a weak context
+(`InsecureTLSWarning`), a connection's options (`ConnectOptions`) and where they lead
 (`describe_target`), the FIX message log (`MessageLog`, `MessageLogError`), the bounds of the
 transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `KILL_TIMEOUT`,
 `IDLE_HANDOFF`) and the loggers (`session_logger`, `SESSION_LOGGER_NAME`, `TRANSPORT_LOGGER_NAME`,
@@ -23,6 +24,9 @@ counts (`SessionMetrics`, `MetricsSnapshot`).
 
 `kalshi_fix_sansio.adapters` re-exports every name here: ``from kalshi_fix_sansio.adapters
 import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
+May import: the REST layer and below. Never a network, loop or clock module (socket, ssl,
+asyncio, trio, selectors, select, time: the ``sansio`` contract): the pumps build the TLS
+contexts and read the clocks; time is an argument.
 """
 
 from ..observability import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
@@ -44,13 +48,7 @@ from ._endpoints import (
 )
 from ._sdkcompat import SdkCallbacks
 from ._sessionapi import IDLE_HANDOFF, KILL_TIMEOUT
-from ._tlsconfig import (
-    CertificateRefused,
-    InsecureTLSWarning,
-    make_ssl_context,
-    ssl_context_for,
-    tls_weaknesses,
-)
+from ._tlsconfig import InsecureTLSWarning, TLSSettings, tls_settings
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
@@ -88,7 +86,6 @@ __all__ = [
     "CatchUpComplete",
     "CatchUpFailed",
     "CatchUpStarted",
-    "CertificateRefused",
     "ConnectOptions",
     "ConnectionFailed",
     "Credentials",
@@ -116,6 +113,7 @@ __all__ = [
     "SdkCallbacks",
     "SessionMetrics",
     "SymbolLimits",
+    "TLSSettings",
     "TradingHalted",
     "TransportError",
     "WaitingOutMaintenance",
@@ -124,10 +122,8 @@ __all__ = [
     "in_maintenance_window",
     "kalshi_endpoint",
     "loopback_addresses",
-    "make_ssl_context",
     "reconnect_plan",
     "seconds_until_maintenance_ends",
     "session_logger",
-    "ssl_context_for",
-    "tls_weaknesses",
+    "tls_settings",
 ]

@@ -16,11 +16,10 @@ says in one line where a session connects.
 from __future__ import annotations
 
 import os
-import ssl
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
 
@@ -54,7 +53,10 @@ from ._clientoptions import (
 )
 from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
 from ._sdkcompat import credentials_from_auth, sdk_callbacks
-from ._tlsconfig import make_ssl_context
+from ._tlsconfig import TLSSettings, tls_settings
+
+if TYPE_CHECKING:
+    from ._tlsconfig import SSLContext
 
 S = TypeVar("S")
 C = TypeVar("C", bound="ClientBase[Any]")  # a client class's own type (`from_key`, `from_env`)
@@ -87,7 +89,9 @@ class ClientBase(Generic[S]):
         heartbeat_interval: HeartBtInt for every session.
         ssl_context: a TLS context to use instead of the library's (`make_ssl_context`). It
             decides whom to trust, so it excludes ``cafile`` and ``pinned_cert``: to pin with
-            a context of your own, build it with ``make_ssl_context(pinned_cert=...)``.
+            a context of your own, build it with ``make_ssl_context(pinned_cert=...)``. It is
+            carried as given: the session's pump checks it when the session opens, before
+            connecting (not an `ssl.SSLContext`, a server-side one: refused).
         cafile: extra CA bundle for the library's context.
         pinned_cert: trust exactly this server certificate (PEM path), as Kalshi documents.
         allow_unlisted_hosts: permit hosts outside Kalshi's documented list (TLS only).
@@ -162,7 +166,7 @@ class ClientBase(Generic[S]):
         environment: str = "demo",
         *,
         heartbeat_interval: int = 30,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: SSLContext | None = None,
         cafile: str | None = None,
         pinned_cert: str | None = None,
         allow_unlisted_hosts: bool = False,
@@ -202,10 +206,6 @@ class ClientBase(Generic[S]):
             raise LocalProtocolError(
                 f"heartbeat_interval {heartbeat_interval} is too long: at most "
                 f"{MAX_HEARTBEAT_INTERVAL} seconds, an hour (Kalshi's default is 30)"
-            )
-        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
-            raise refuse_type(
-                "ssl_context", ssl_context, "an ssl.SSLContext (make_ssl_context()) or None"
             )
         check_path("cafile", cafile)
         check_path("pinned_cert", pinned_cert)
@@ -518,17 +518,18 @@ class ClientBase(Generic[S]):
             store=self._store(session_type),
             **settings,
         )
-        context = None
+        context, trust = None, None
         if endpoint.tls:  # a caller's context never meets a pin or a CA file (see __init__)
             context = self._ssl_context
-            if context is None:
-                context = make_ssl_context(cafile=self._cafile, pinned_cert=self._pinned_cert)
+            if context is None:  # the files read and checked now; the pump builds the context
+                trust = tls_settings(cafile=self._cafile, pinned_cert=self._pinned_cert)
         log = None
         if self.message_log_path is not None:
             log = MessageLog.for_config(config, path=self.message_log_path)
         options = ConnectOptions(
             endpoint=endpoint,
             ssl_context=context,
+            tls=trust or TLSSettings(),
             allow_unlisted_hosts=self.allow_unlisted_hosts,
             allow_insecure_tls=self.allow_insecure_tls,
             # each session gets its own copy: sessions reconnecting together must not share

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import difflib
 import os
-import ssl
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -25,6 +24,10 @@ from kalshi_fix_sansio.session.config import SessionConfig
 
 from ..observability import MessageLog
 from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
+from ._tlsconfig import TLSSettings
+
+if TYPE_CHECKING:
+    from ._tlsconfig import SSLContext
 
 __all__ = [
     "SESSION_OPTIONS",
@@ -136,7 +139,7 @@ def check_bool(name: str, value: object) -> None:
 
 
 def refuse_trust_beside_context(
-    ssl_context: ssl.SSLContext | None, cafile: object, pinned_cert: object
+    ssl_context: SSLContext | None, cafile: object, pinned_cert: object
 ) -> None:
     """Refuse ``pinned_cert`` / ``cafile`` beside a caller's ``ssl_context``: the context
     alone decides whom to trust, so either would be dropped without a word (a client pinned
@@ -250,7 +253,11 @@ class ConnectOptions:
 
     Attributes:
         endpoint: host, port, TLS.
-        ssl_context: the TLS context (None for plain TCP to loopback).
+        ssl_context: the caller's own TLS context, carried as given (None: the library's,
+            built by the pump from ``tls``; plain TCP to loopback has none). The pump checks
+            it before connecting (`ssl_context_for` of `kalshi_fix_sansio.adapters`).
+        tls: whom the library's context trusts (`TLSSettings`: a pin, a CA file), when no
+            ``ssl_context`` is given.
         allow_unlisted_hosts: permit a non-loopback host that is not a documented Kalshi host.
         allow_insecure_tls: permit an ``ssl_context`` weaker than the library's (no
             verification, no host name check, below TLS 1.2) to a non-loopback host; it is
@@ -270,7 +277,8 @@ class ConnectOptions:
     """
 
     endpoint: Endpoint
-    ssl_context: ssl.SSLContext | None
+    ssl_context: SSLContext | None
+    tls: TLSSettings = attrs.field(factory=TLSSettings)
     allow_unlisted_hosts: bool = False
     allow_insecure_tls: bool = False
     backoff: Backoff = attrs.field(factory=Backoff)

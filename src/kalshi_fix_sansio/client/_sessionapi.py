@@ -351,10 +351,6 @@ class SessionAPI:
             type(self).__name__,
         )
 
-    def _rest_verify(self) -> Any:
-        """Whom the REST companion trusts: the session's TLS context (else the system's)."""
-        return self.options.ssl_context or True
-
 
 def start_kills(sessions: list[Any], check: bool, options: dict[str, Any]) -> list[Any]:
     """Press the kill switch (``options``: `Kill`'s) on each of ``sessions`` (``check``: on the

@@ -3,7 +3,7 @@ what a non-blocking socket raises when it cannot go on, and the loggers.
 
 The rest of the transport is in its own modules: where to connect (`_endpoints`: `Endpoint`,
 `kalshi_endpoint`, `check_endpoint`, `loopback_addresses`), how to secure the connection
-(`_tlsconfig`: `make_ssl_context`, `ssl_context_for`, `connect_error`), where the API key comes
+(`_tlsconfig`: the TLS settings as data, `TLSSettings`; the pumps build the contexts), where the API key comes
 from (`_credentials`: `Credentials`) and how to log the frames that cross the wire
 (`_messagelog`: `MessageLog`). The sans-IO core makes every protocol decision, the reconnect
 policy included (`kalshi_fix_sansio.client.supervisor`).
@@ -13,13 +13,12 @@ take our bytes and more than `MAX_BUFFERED_OUTBOUND` bytes are queued for it, th
 the connection (`TransportError`) rather than let memory grow without bound: a peer that does
 not read is treated like a dead connection.
 
-This module imports no event loop (neither asyncio nor trio), so every adapter can use it.
+This module imports no event loop, no socket and no ssl, so every adapter can use it.
 """
 
 from __future__ import annotations
 
 import logging
-import ssl
 from typing import Final
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "READ_CHUNK",
     "SESSION_LOGGER_NAME",
     "TRANSPORT_LOGGER_NAME",
-    "WOULD_BLOCK",
     "session_logger",
 ]
 
@@ -37,9 +35,6 @@ MAX_BUFFERED_OUTBOUND: Final = 8 * 1024 * 1024
 When the socket cannot accept our bytes and more than this is waiting, the adapter raises
 `TransportError` and closes the connection instead of growing memory.
 """
-
-WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
-"""What a non-blocking socket (plain or TLS) raises when it cannot go on now."""
 
 READ_CHUNK: Final = 65536
 """Bytes an adapter asks the transport for per read (64 KiB)."""

@@ -22,10 +22,14 @@ so no adapter reaches into a private module of the package:
   the docs' "Who reads the socket" page);
 * the loop contract's facts and actions are `kalshi_fix_sansio.client.steps` (public already), the
   driver `kalshi_fix_sansio.client.driver.Driver`;
-* what a pump needs to connect: `ssl_context_for` (the pump builds the TLS context from the
-  session's options, which hold TLS settings as data), `loopback_addresses` (plain TCP only to checked loopback
-  addresses), `connect_error` (a failed connect as the error users see), `READ_CHUNK`,
-  `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
+* what a pump needs to connect: the rules its TLS context meets, as words and verdicts
+  (`judge_weaknesses`: a context weaker than the library's refused or warned;
+  `TLS12_CIPHERS`: the TLS 1.2 cipher suites of the library's context;
+  `refused_certificate_text`: a refused certificate in words), while the pump builds and
+  inspects the context itself from the session's options, which hold TLS settings as data
+  (``make_ssl_context``, ``ssl_context_for``, ``connect_error``, ``WOULD_BLOCK`` are the
+  adapters' own: `kalshi_fix_sansio.adapters`), `loopback_addresses` (plain TCP only to
+  checked loopback addresses), `READ_CHUNK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
 * what a REST companion calls of a reconciliation round (the session's, under its lock):
   `RestPort`;
 * an acceptor's side, for a server such as the mock gateway: `AcceptorDriver` (one accepted
@@ -54,8 +58,8 @@ from ._loop import DEFAULT_MAX_BUFFERED
 from ._readers import Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
-from ._tlsconfig import connect_error, ssl_context_for
-from ._transport import READ_CHUNK, WOULD_BLOCK
+from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refused_certificate_text
+from ._transport import READ_CHUNK
 from .steps import Pump
 
 __all__ = [
@@ -63,7 +67,7 @@ __all__ = [
     "IDLE_HANDOFF",
     "MAX_QUEUED_EVENTS",
     "READ_CHUNK",
-    "WOULD_BLOCK",
+    "TLS12_CIPHERS",
     "AcceptorDriver",
     "AsyncAPI",
     "AsyncKillAll",
@@ -79,9 +83,9 @@ __all__ = [
     "SyncPump",
     "Until",
     "Wait",
-    "connect_error",
     "deliver",
     "drive",
+    "judge_weaknesses",
     "loopback_addresses",
-    "ssl_context_for",
+    "refused_certificate_text",
 ]

@@ -6,6 +6,8 @@ generated message classes (`_generated`, made by ``python -m codegen``; never ed
 
 Its face names what the floors above use of it (not the user API, which is
 `kalshi_fix_sansio` and the public modules). May import: nothing of the package above it (it is the ground floor).
+Never a network, loop or clock module (socket, ssl, asyncio, trio, selectors, select,
+time: the ``sansio`` contract); time is an argument.
 """
 
 from ._dialects import (

@@ -72,6 +72,13 @@ class RestPort:
                 self.session.rest_ended()  # a new round starts a new companion
             return rec.active, rec.next_request(now), rec.wake_at
 
+    @staticmethod
+    def pause(wake: float | None, now: float) -> float:
+        """Seconds a companion sleeps before asking the round again when `step` gave no
+        request: until ``wake``, but at most a second (a round waiting minutes to retry
+        notices its session closed within one); 50 ms when the round named no time."""
+        return min(max(wake - now, 0.0), 1.0) if wake else 0.05
+
     def answer(self, response: RestResponse | str, now: float) -> list[Event]:
         """Hand the round the answer to its request (a `RestResponse`), or why none came (a
         str); its events."""

@@ -7,6 +7,8 @@ how people read prices (`prices`).
 
 Its face names what the floors above use of it (not the user API, which is
 `kalshi_fix_sansio` and the public modules). May import: observability, the session layer and below.
+Never a network, loop or clock module (socket, ssl, asyncio, trio, selectors, select,
+time: the ``sansio`` contract); time is an argument.
 """
 
 from ._cancelrequest import (

@@ -45,7 +45,6 @@ import errno
 import json
 import os
 import re
-import socket
 import stat
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -230,25 +229,41 @@ class HaltFile:
 
     # -- what the shell does -------------------------------------------------------------------
 
-    def halt(self, *, command: str = "kalshi-fix kill") -> HaltRecord:
+    def halt(self, *, at: datetime, host: str, command: str = "kalshi-fix kill") -> HaltRecord:
         """Write the halt file (atomically: a temporary file renamed over it), creating the
         directory (0700) if needed. Halting again rewrites it.
 
+        The time and the machine's name are the caller's (the library reads no clock and
+        loads no network module): ``kalshi-fix kill`` passes
+        ``datetime.now(timezone.utc)`` and ``socket.gethostname()``.
+
         Args:
+            at: when the halt was ordered (an aware `datetime`; shown by `read`).
+            host: the name of the machine that halts (``localhost`` when empty).
             command: what halts (shown by `read`).
 
         Returns:
             The record written.
 
         Raises:
+            LocalProtocolError: ``at`` is not an aware `datetime`, or ``host`` not a str.
             OSError: the directory or the file cannot be written (the error names it).
         """
+        if not isinstance(at, datetime) or at.utcoffset() is None:
+            raise LocalProtocolError(
+                f"HaltFile.halt: at must be an aware datetime (datetime.now(timezone.utc)), "
+                f"got {at!r}"
+            )
+        if not isinstance(host, str):
+            raise LocalProtocolError(
+                f"HaltFile.halt: host must be a str (socket.gethostname()), got {host!r}"
+            )
         record = HaltRecord(
             key_id=self.key_id,
-            at=datetime.now(timezone.utc),
+            at=at.astimezone(timezone.utc),
             user=_user(),
             pid=os.getpid(),
-            host=socket.gethostname() or "localhost",
+            host=host[:100] or "localhost",
             command=command,
         )
         import tempfile  # only when a halt is written (it loads shutil, bz2 and lzma)
