@@ -103,9 +103,12 @@ LIST_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "positions": ("market_positions", "positions"),
     "historical_fills": ("fills",),
     "historical_orders": ("orders",),
+    "trades": ("trades",),
+    "historical_trades": ("trades",),
 }
 """The key of each paged endpoint's list of records (the first one present is read); an
-endpoint not in it (``cutoff``) answers one object, the page's only record."""
+endpoint not in it (``cutoff``, a market's candlesticks or order book: `kalshi_fix_sansio.rest.history`)
+answers one object, the page's only record."""
 
 MAX_CURSOR: Final = 1024
 """The longest cursor accepted (Kalshi documents none; longer is treated as malformed)."""
