@@ -103,6 +103,15 @@ SOURCE_NOTES: Final[Mapping[str, str]] = {
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _CENT: Final = Decimal("0.01")
+_MICRO: Final = Decimal("0.000001")
+_TICK: Final = Decimal("0.0001")
+
+
+def _px(price: Decimal) -> Decimal:
+    """A price as market data writes it: four decimals at least (``0.4200``)."""
+    return price.quantize(_TICK) if price == price.quantize(_TICK) else price
+
+
 _SESSION: Final = "KalshiMD/history"
 
 
@@ -209,6 +218,8 @@ def _row(values: Mapping[str, Any], product: str) -> HistoryRow:
     if price <= 0 or (product == "prediction" and price >= 1):
         within = "above $0 and below $1 (a Yes price)" if product == "prediction" else "above 0"
         raise _Bad("price", f"{price} is not a {product} price: dollars {within}")
+    if price != price.quantize(_MICRO):
+        raise _Bad("price", f"{price} has more than 6 decimals (dollars to a millionth at most)")
     size = _number("size", values.get("size"))
     if size < 0 or (kind == "trade" and size == 0):
         raise _Bad(
@@ -223,7 +234,7 @@ def _row(values: Mapping[str, Any], product: str) -> HistoryRow:
         raise _Bad("trade_id", "a book row has no trade id")
     if not trade_id.isprintable() or "|" in trade_id or len(trade_id) > 64:
         raise _Bad("trade_id", f"{trade_id[:40]!r} is not a trade id")
-    return HistoryRow(when, market, kind, side, price, size, trade_id)
+    return HistoryRow(when, market, kind, side, _px(price), size.quantize(_CENT), trade_id)
 
 
 def _csv_rows(name: str, fh: IO[str]) -> Iterator[tuple[int, Mapping[str, Any]]]:
