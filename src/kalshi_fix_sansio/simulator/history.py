@@ -693,8 +693,14 @@ def fetch_history(
     extra); the finished `HistoryFetch` (its records and what it could not fetch).
 
     Args:
-        markets, since, until, sources, period, environment, base_url, credentials: as
-            `HistoryFetch` (``since`` / ``until``: UTC epoch seconds).
+        markets: the market tickers.
+        since: the window's start, UTC epoch seconds.
+        until: its end (exclusive), UTC epoch seconds.
+        sources: which of ``trades``, ``candles``, ``orderbook`` to read.
+        period: the candlestick period, minutes (1, 60 or 1440).
+        environment: ``"demo"`` or ``"production"``: Kalshi's REST host of it.
+        base_url: ``https://host[:port]`` instead (e.g. the mock gateway's REST server).
+        credentials: an API key to sign the requests with (None: unsigned).
         verify: whom to trust (as `RestCompanion`'s: the mock gateway's ``client_ssl_context``).
         timeout: seconds per request.
         clock: UTC epoch seconds.
