@@ -552,3 +552,65 @@ def test_history_usage_mistakes_exit_2_with_one_line(
     assert named in err and "\n" not in err
     assert not (tmp_path / "x.log").exists()
     assert main(["import-history", str(tmp_path / "none.csv"), "-o", str(tmp_path / "y")]) == 2
+
+
+# -- docs/history.md's commands, as written (Kalshi's host replaced by the mock's) ----------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "history.md"
+
+
+def docs_blocks(kind: str) -> list[str]:
+    """The ```<kind> blocks of docs/history.md."""
+    return re.findall(rf"```{kind}\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+
+
+def docs_commands() -> list[list[str]]:
+    """Each ``kalshi-fix`` command of the page's bash blocks, continuation lines joined."""
+    import shlex
+
+    out = []
+    for block in docs_blocks("bash"):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line)
+            assert words[0] == "kalshi-fix", line
+            out.append(words[1:])
+    return out
+
+
+def test_the_docs_commands_run_against_the_mock(
+    prediction_gateway: GatewayHarness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+
+    fetch_cmd, backtest_1, import_cmd, backtest_2 = docs_commands()
+    markets = fetch_cmd[fetch_cmd.index("--markets") + 1].split(",")
+    since = fetch_cmd[fetch_cmd.index("--since") + 1]
+    start = datetime.datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+    recording = tmp_path / "kalshi.log"
+    with open(recording, "w", encoding="utf-8") as out:
+        write_recording(out, markets=markets, start=start + 30, messages=300)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_strategy.py").write_text(
+        "from kalshi_fix_sansio.simulator.testing.strategies import quoter as strategy\n",
+        encoding="utf-8",
+    )
+    h = prediction_gateway
+    history = MarketHistory.from_recordings([recording])
+    with RestServer(h.gateway, history=history) as rest:
+        mock = ["--base-url", rest.base_url, "--pinned-cert", str(h.cert)]
+        assert main(["history", *fetch_cmd[1:], *mock]) == 0
+    assert set(check_recording("highny.log").markets) == set(markets)
+    assert main(backtest_1) == 0
+    table = next(b for b in docs_blocks("text") if b.startswith("time,market"))
+    (tmp_path / "book-and-trades.csv").write_text(table, encoding="utf-8")
+    assert main(import_cmd) == 0
+    assert main(backtest_2) == 0
+    capsys.readouterr()
+    bad = table.replace("trade,buy,0.45", "trade,buy,1.20")
+    (tmp_path / "day.csv").write_text(bad, encoding="utf-8")
+    assert main(["import-history", "day.csv", "-o", "day.log"]) == 1
+    said = capsys.readouterr().err.strip()
+    assert said in [b.strip() for b in docs_blocks("text")]  # the page's error line, as printed
