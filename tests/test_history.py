@@ -614,3 +614,23 @@ def test_the_docs_commands_run_against_the_mock(
     assert main(["import-history", "day.csv", "-o", "day.log"]) == 1
     said = capsys.readouterr().err.strip()
     assert said in [b.strip() for b in docs_blocks("text")]  # the page's error line, as printed
+
+
+def test_the_async_companion_runs_a_fetch_as_the_blocking_one(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    import asyncio
+
+    from kalshi_fix_sansio.adapters.rest import AsyncRestCompanion, RestCompanion
+
+    h = prediction_gateway
+    with RestServer(h.gateway, history=HISTORY) as rest:
+        h.gateway.faults.rest_rate_limit_next, h.gateway.faults.rest_retry_after = 1, 0.05
+        awaited = fetch(base_url=rest.base_url, sources=("trades", "orderbook"))
+        events = asyncio.run(AsyncRestCompanion(verify=h.ssl_context()).run(awaited))
+        blocking = fetch(base_url=rest.base_url, sources=("trades", "orderbook"))
+        RestCompanion(verify=h.ssl_context()).run(blocking)
+    assert [type(e).__name__ for e in events] == ["RestRateLimited"]
+    assert awaited.missing == blocking.missing == []
+    assert sorted(awaited.trades, key=repr) == sorted(blocking.trades, key=repr)
+    assert [b.bids for b in awaited.books] == [b.bids for b in blocking.books]

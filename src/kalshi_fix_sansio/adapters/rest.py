@@ -25,7 +25,6 @@ from kalshi_fix_sansio.client import Credentials
 from kalshi_fix_sansio.client.account import AccountLimits, limits_from_response, limits_request
 from kalshi_fix_sansio.client.pump import RestPort
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.rest.history import HistoryFetch
 from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse
 from kalshi_fix_sansio.session.events import Event
 
@@ -103,30 +102,6 @@ class RestCompanion:
                     continue
                 events += port.answer(_send(httpx, client, request), self.clock())
 
-    def fetch_history(self, fetch: HistoryFetch) -> list[Event]:
-        """Send a market-history fetch's requests until it is done (each 429 / 5xx waited out
-        as it says); the events of its answers. What it read is on ``fetch``.
-
-        Raises:
-            LocalProtocolError: httpx is not installed.
-        """
-        httpx = _httpx()
-        events: list[Event] = []
-        with httpx.Client(verify=self.verify, timeout=self.timeout) as client:
-            while not fetch.done:
-                request = fetch.next_request(self.clock())
-                if request is None:
-                    self.sleep(_pause(fetch.wake_at, self.clock()))
-                    continue
-                events += _answer(fetch, _send(httpx, client, request), self.clock())
-        return events
-
-
-def _answer(fetch: HistoryFetch, answer: RestResponse | str, now: float) -> list[Event]:
-    if isinstance(answer, str):
-        return fetch.unreachable(answer, now)
-    return fetch.receive(answer, now)
-
 
 def _pause(wake: float | None, now: float) -> float:
     """How long to sleep before asking the round again: until ``wake``, but at most a second
@@ -188,22 +163,6 @@ class AsyncRestCompanion:
                     continue
                 answer = await _send_async(httpx, client, request)
                 events += port.answer(answer, self.clock())
-
-    async def fetch_history(self, fetch: HistoryFetch) -> list[Event]:
-        """As `RestCompanion.fetch_history`, awaited."""
-        httpx = _httpx()
-        import anyio
-
-        events: list[Event] = []
-        async with httpx.AsyncClient(verify=self.verify, timeout=self.timeout) as client:
-            while not fetch.done:
-                request = fetch.next_request(self.clock())
-                if request is None:
-                    await anyio.sleep(_pause(fetch.wake_at, self.clock()))
-                    continue
-                answer = await _send_async(httpx, client, request)
-                events += _answer(fetch, answer, self.clock())
-        return events
 
 
 async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:

@@ -3,7 +3,8 @@
 This module never does I/O and never reads the clock (time is an argument). It builds the
 requests of Kalshi's Trade API v2 market-history endpoints, pages them by ``cursor`` through
 `kalshi_fix_sansio.rest.pages.Pager`, checks every record and keeps what it could read; the
-HTTP I/O is `kalshi_fix_sansio.adapters.rest.RestCompanion.fetch_history`.
+HTTP I/O is the REST companion's (`kalshi_fix_sansio.adapters.rest.RestCompanion.run` takes a
+`HistoryFetch` as it takes a reconciliation round).
 
 The endpoints (`history_path`; Kalshi's documented paths under ``/trade-api/v2``):
 
@@ -570,6 +571,17 @@ class HistoryFetch:
     def done(self) -> bool:
         """Every request answered or given up."""
         return not self._tasks and self._in_flight is None
+
+    @property
+    def active(self) -> bool:
+        """Requests remain (what a REST companion runs until it is False)."""
+        return not self.done
+
+    retrying_at: Final = None
+    """Never waiting to run again: a fetch is one pass (a companion asks, as of a round)."""
+
+    def stop(self) -> None:
+        """Nothing to give up: a fetch has no retry round (a companion may call it)."""
 
     @property
     def wake_at(self) -> float | None:

@@ -5,8 +5,8 @@ Two ways in, one way out:
 
 * `import_history` reads Kalshi's public market history over REST (public trades,
   candlesticks, the present order book, and the historical endpoints past Kalshi's cutoff:
-  `kalshi_fix_sansio.rest.history.HistoryFetch`, sent by the REST companion of
-  `kalshi_fix_sansio.adapters.rest`), draws a book from it (`rows_from_fetch`) and writes a
+  `kalshi_fix_sansio.rest.history.HistoryFetch`, sent by the REST companion,
+  `kalshi_fix_sansio.adapters.rest.RestCompanion`), draws a book from it (`rows_from_fetch`) and writes a
   recording;
 * `import_history_file` reads a file of book changes and trades in the documented schema
   (`COLUMNS`: CSV always, Parquet when pyarrow is installed) that any tool can write, and
@@ -722,7 +722,7 @@ def fetch_history(
         base_url=base_url,
         **options,
     )
-    RestCompanion(verify=verify, timeout=timeout, clock=clock, sleep=sleep).fetch_history(fetch)
+    RestCompanion(verify=verify, timeout=timeout, clock=clock, sleep=sleep).run(fetch)
     return fetch
 
 
