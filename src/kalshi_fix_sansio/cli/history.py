@@ -78,15 +78,19 @@ def _size_arg(text: str) -> Decimal:
     return size
 
 
-def _output_problem(path: str) -> str | None:
+def _output_refused(name: str, path: str, err: IO[str]) -> bool:
+    """Whether ``-o`` cannot be written (said in one line on ``err``)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        return "is a directory"
-    if not os.path.isdir(folder):
-        return f"its folder {folder} does not exist"
-    if not os.access(folder, os.W_OK):
-        return f"its folder {folder} is not writable"
-    return None
+        problem = "is a directory"
+    elif not os.path.isdir(folder):
+        problem = f"its folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK):
+        problem = f"its folder {folder} is not writable"
+    else:
+        return False
+    emit(err, f"{name}: -o {path}: {problem}")
+    return True
 
 
 def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
@@ -180,12 +184,31 @@ def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def _print(report: Any, as_json: bool, out: IO[str]) -> None:
-    if as_json:
+def _imported(
+    name: str, args: argparse.Namespace, run: Callable[[], Any], out: IO[str], err: IO[str]
+) -> Any:
+    """The report of ``run()``, printed (``--json``: as JSON); or, after one line on ``err``,
+    the exit status: 2 httpx missing, 1 a bad history file or an output not written."""
+    from ..codec.errors import LocalProtocolError
+    from ..simulator.history import HistoryFileError
+
+    try:
+        report = run()
+    except LocalProtocolError as exc:
+        emit(err, f"{name}: {exc}")
+        return EXIT_USAGE
+    except HistoryFileError as exc:
+        emit(err, f"{name}: {exc}")
+        return EXIT_FAILED
+    except OSError as exc:
+        emit(err, f"{name}: -o {args.output}: {exc.strerror or exc}")
+        return EXIT_FAILED
+    if args.json:
         emit(out, json.dumps(report.as_json(), indent=2, sort_keys=True))
-        return
-    for line in report.lines():
-        emit(out, line)
+    else:
+        for line in report.lines():
+            emit(out, line)
+    return report
 
 
 def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -194,9 +217,7 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
     from ..rest.history import HistoryFetch
 
     name = "kalshi-fix history"
-    problem = _output_problem(args.output)
-    if problem is not None:
-        emit(err, f"{name}: -o {args.output}: {problem}")
+    if _output_refused(name, args.output, err):
         return EXIT_USAGE
     if args.max_retries < 1:
         emit(err, f"{name}: --max-retries takes a count >= 1, got {args.max_retries}")
@@ -233,8 +254,10 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         from ..client import make_ssl_context
 
         verify = make_ssl_context(pinned_cert=args.pinned_cert)
-    try:
-        report = import_history(
+    report = _imported(
+        name,
+        args,
+        lambda: import_history(
             args.markets,
             args.since,
             args.until,
@@ -242,14 +265,12 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
             candle_size=args.candle_size,
             verify=verify,
             **options,
-        )
-    except LocalProtocolError as exc:  # httpx missing
-        emit(err, f"{name}: {exc}")
-        return EXIT_USAGE
-    except OSError as exc:
-        emit(err, f"{name}: -o {args.output}: {exc.strerror or exc}")
-        return EXIT_FAILED
-    _print(report, args.json, out)
+        ),
+        out,
+        err,
+    )
+    if isinstance(report, int):
+        return report
     if not report.messages:
         emit(err, f"{name}: nothing fetched: no recording written")
         return EXIT_FAILED
@@ -258,23 +279,21 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
 
 def import_history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix import-history``; the exit status."""
-    from ..simulator.history import HistoryFileError, import_history_file
+    from ..simulator.history import import_history_file
 
     name = "kalshi-fix import-history"
-    problem = _output_problem(args.output)
-    if problem is not None:
-        emit(err, f"{name}: -o {args.output}: {problem}")
+    if _output_refused(name, args.output, err):
         return EXIT_USAGE
     if not os.path.exists(args.file):
         emit(err, f"{name}: {args.file}: no such file")
         return EXIT_USAGE
-    try:
-        report = import_history_file(args.file, args.output, product=args.product)
-    except HistoryFileError as exc:
-        emit(err, f"{name}: {exc}")
-        return EXIT_FAILED
-    except OSError as exc:
-        emit(err, f"{name}: -o {args.output}: {exc.strerror or exc}")
-        return EXIT_FAILED
-    _print(report, args.json, out)
+    report = _imported(
+        name,
+        args,
+        lambda: import_history_file(args.file, args.output, product=args.product),
+        out,
+        err,
+    )
+    if isinstance(report, int):
+        return report
     return EXIT_OK
