@@ -634,3 +634,61 @@ def test_the_async_companion_runs_a_fetch_as_the_blocking_one(
     assert awaited.missing == blocking.missing == []
     assert sorted(awaited.trades, key=repr) == sorted(blocking.trades, key=repr)
     assert [b.bids for b in awaited.books] == [b.bids for b in blocking.books]
+
+
+def test_the_mocks_pages_name_their_fields_as_kalshis_docs() -> None:
+    memory = Memory(cutoff=T0 + 200)
+    app, now = memory.app, memory.now
+
+    def page(path: str, **query: str) -> Any:
+        status, _, body = app.handle("GET", f"{path}?{urlencode(query)}", {}, now)
+        assert status == 200, body
+        return json.loads(body)
+
+    trade_fields = {
+        "trade_id",
+        "ticker",
+        "count_fp",
+        "yes_price_dollars",
+        "no_price_dollars",
+        "taker_side",
+        "created_time",
+    }
+    for name in ("trades", "historical_trades"):
+        trades = page(history_path(name), ticker=A, limit="5")
+        assert set(trades) == {"trades", "cursor"} and trades["cursor"]
+        assert all(set(t) == trade_fields for t in trades["trades"])
+    window = {"start_ts": str(int(T0)), "end_ts": str(int(T0) + 600), "period_interval": "1"}
+    live = page(history_path("candlesticks", A), **window)
+    memory.app.historical_cutoff = T0 + 86400
+    old = page(history_path("historical_candlesticks", A), **window)
+    for body, suffix, counts in ((live, "_dollars", "_fp"), (old, "", "")):
+        assert set(body) == {"ticker", "candlesticks"} and body["candlesticks"]
+        candle = body["candlesticks"][0]
+        ohlc = {f"{k}{suffix}" for k in ("open", "low", "high", "close")}
+        assert set(candle["yes_bid"]) == set(candle["yes_ask"]) == ohlc
+        assert set(candle["price"]) == ohlc | {f"mean{suffix}", f"previous{suffix}"}
+        assert {f"volume{counts}", f"open_interest{counts}", "end_period_ts"} <= set(candle)
+
+
+def test_a_trade_listed_twice_is_read_once_and_a_bad_one_is_named() -> None:
+    f = HistoryFetch([A], SINCE, UNTIL, sources=("trades",), base_url="https://h")
+    cutoff = {k: "1970-01-01T00:00:00Z" for k in ("trades_created_ts", "market_settled_ts")}
+    assert f.next_request(T0) is not None
+    f.receive(RestResponse(200, json.dumps(cutoff).encode()), T0)
+    record = {
+        "trade_id": "t-1",
+        "ticker": A,
+        "count_fp": "1.00",
+        "yes_price_dollars": "0.5000",
+        "taker_side": "yes",
+        "created_time": "2026-11-20T15:00:01Z",
+    }
+    page = {"trades": [record, record, {**record, "trade_id": "t-2", "count_fp": "x"}]}
+    request = f.next_request(T0)
+    assert request is not None and request.endpoint == "trades"
+    f.receive(RestResponse(200, json.dumps({**page, "cursor": ""}).encode()), T0)
+    assert f.done and [t.trade_id for t in f.trades] == ["t-1"]
+    (line,) = f.missing
+    assert line.startswith(f"the trades of {A} from") and "1 trade record(s) unreadable" in line
+    assert "count_fp is not a number: 'x'" in line

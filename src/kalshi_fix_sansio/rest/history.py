@@ -501,6 +501,7 @@ class HistoryFetch:
         self.requests = 0
         """How many requests were sent."""
         self._tasks: list[_Task] = []
+        self._seen: set[str] = set()
         self._in_flight: RestRequest | None = None
         if "trades" in self.sources or "candles" in self.sources:
             self._add("cutoff", "", (), "Kalshi's historical cutoff")
@@ -699,7 +700,12 @@ class HistoryFetch:
             if isinstance(trade, str):
                 bad += 1
                 first = first or trade
-            elif trade.market == task.market and self.since <= trade.time < self.until:
+            elif (
+                trade.market == task.market
+                and self.since <= trade.time < self.until
+                and trade.trade_id not in self._seen
+            ):  # a trade on both sides of the cutoff's second is read once
+                self._seen.add(trade.trade_id)
                 self.trades.append(trade)
         if bad:
             self.missing.append(f"{task.what}: {bad} trade record(s) unreadable (first: {first})")
