@@ -410,6 +410,11 @@ def test_rows_are_written_as_they_are_read() -> None:
     assert write_history_recording(rows, out) == 2  # an empty snapshot, then the trade
     with pytest.raises(ValueError, match="no rows"):
         write_history_recording([], io.StringIO())
+    late = HistoryRow(T0 + 5, A, "book", "bid", Decimal("0.2"), Decimal(3))
+    out = io.StringIO()
+    assert write_history_recording([late, *rows], out) == 3  # taken in time order
+    stamps = [line.split()[0] for line in out.getvalue().splitlines()[1:]]
+    assert stamps == sorted(stamps)
 
 
 # -- end to end: real loopback TLS, the commands, the backtest ------------------------------

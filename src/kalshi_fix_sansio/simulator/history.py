@@ -533,7 +533,8 @@ def _set(levels: dict[Decimal, Decimal], price: Decimal, size: Decimal) -> None:
 def write_history_recording(
     rows: Sequence[HistoryRow], out: IO[str], *, product: str = "prediction"
 ) -> int:
-    """Write rows (in time order) as a recording; how many messages were written.
+    """Write rows as a recording (taken in time order, rows of the same time in their order);
+    how many messages were written.
 
     Raises:
         ValueError: an unknown product, or no rows.
@@ -542,6 +543,7 @@ def write_history_recording(
         raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
     if not rows:
         raise ValueError("no rows: nothing to write")
+    rows = sorted(rows, key=lambda row: row.time)  # stable: a time's rows keep their order
     markets = list(dict.fromkeys(row.market for row in rows))
     writer = _Writer(out, product, markets)
     start = 0
