@@ -272,7 +272,7 @@ def _serve_started(
         if args.rest is not None:
             try:
                 history = None
-                if replay is not None:  # the recording's trades, candlesticks and book too
+                if replay is not None and args.product == "prediction":  # its history too
                     from ..simulator.gateway import MarketHistory
 
                     history = MarketHistory.from_recordings([args.replay], product=args.product)
