@@ -697,3 +697,25 @@ def test_a_trade_listed_twice_is_read_once_and_a_bad_one_is_named() -> None:
     (line,) = f.missing
     assert line.startswith(f"the trades of {A} from") and "1 trade record(s) unreadable" in line
     assert "count_fp is not a number: 'x'" in line
+
+
+def test_mock_gateway_rest_with_replay_serves_the_recordings_history(tmp_path: Path) -> None:
+    """``kalshi-fix mock-gateway --replay FILE --rest`` (a process) serves the recording's
+    history; its banner prints the ``kalshi-fix history`` line; the console's faults apply."""
+    from test_cli_gateway import Gateway
+
+    gw = Gateway("--replay", str(SAMPLE_RECORDING), "--rest")
+    try:
+        (line,) = [x for x in gw.banner if x.startswith("REST market history")]
+        words = line.split("kalshi-fix history ", 1)[1].split()
+        where = words[: words.index("--markets")]  # --base-url URL --pinned-cert PEM
+        assert gw.proc.stdout is not None
+        assert gw.proc.stdout.readline().startswith("replaying ")  # the replay's own line
+        assert gw.admin("fault rest-rate-limit 1") == "fault rest-rate-limit 1 set"
+        out = tmp_path / "served.log"
+        argv = ["history", *where, "--markets", f"{A},{B}", "--sources", "trades", "-o", str(out)]
+        window = ["--since", "2026-11-20T14:59:00Z", "--until", "2026-11-20T15:15:00Z"]
+        assert main([*argv, *window]) == 0
+    finally:
+        assert "Traceback" not in gw.stop()
+    assert sorted(recorded_trades(out)) == sorted(recorded_trades())
