@@ -719,3 +719,24 @@ def test_mock_gateway_rest_with_replay_serves_the_recordings_history(tmp_path: P
     finally:
         assert "Traceback" not in gw.stop()
     assert sorted(recorded_trades(out)) == sorted(recorded_trades())
+
+
+def test_a_request_given_up_midway_keeps_its_first_pages() -> None:
+    faults = Faults()
+    memory = Memory(faults=faults)
+    f = fetch(sources=("trades",), page_size=10, max_retries=1, retry_delay=0.25)
+    original = memory.app.handle
+
+    def handle(method: str, target: str, headers: Any, now: float) -> Any:
+        if A in target and "cursor=20" in target:  # A's third page: refused for good
+            faults.rest_error_next = 1
+        return original(method, target, headers, now)
+
+    memory.app.handle = handle  # type: ignore[method-assign]
+    memory.run(f)
+    (line,) = f.missing
+    assert line.startswith(f"the trades of {A} from") and "server error 503 2 times" in line
+    assert line.endswith("; the 20 trades of its first pages kept")
+    assert "reconcile" not in line
+    assert sum(t.market == A for t in f.trades) == 20
+    assert sum(t.market == B for t in f.trades) == sum(t[0] == B for t in recorded_trades())

@@ -643,7 +643,13 @@ class HistoryFetch:
                 self._plan_candles_again(task)
             else:
                 reason = next((e.reason for e in events if isinstance(e, RestProblem)), "refused")
-                self.missing.append(f"{task.what}: not fetched ({reason})")
+                reason = reason.replace(" (reconcile again later)", "")  # the round's words
+                kept = ""
+                if pager.records and task.kind in ("trades", "historical_trades"):
+                    before = len(self.trades)
+                    self._take_trades(task, pager.records)  # its first pages are kept
+                    kept = f"; the {len(self.trades) - before} trades of its first pages kept"
+                self.missing.append(f"{task.what}: not fetched ({reason}){kept}")
                 if task.kind == "cutoff":
                     self._plan()
             return events
