@@ -53,6 +53,7 @@ from .pages import (
     RestRequest,
     RestResponse,
     check_base_url,
+    check_positive,
     rest_base_url,
     rest_headers,
 )
@@ -392,14 +393,6 @@ def _utc(moment: float) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _positive(name: str, value: object, *, integer: bool) -> None:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        raise LocalProtocolError(
-            f"{name} must be {'an int' if integer else 'a number'} > 0, got {value!r}"
-        )
-
-
 class HistoryFetch:
     """Read markets' public history from Kalshi's REST API (see the module).
 
@@ -462,12 +455,12 @@ class HistoryFetch:
             )
         if credentials is not None and not isinstance(credentials, Credentials):
             raise LocalProtocolError("credentials must be Credentials or None")
-        _positive("page_size", page_size, integer=True)
+        check_positive("page_size", page_size, integer=True)
         if page_size > 1000:
             raise LocalProtocolError(f"page_size must be at most 1000 (Kalshi's), got {page_size}")
-        _positive("max_pages", max_pages, integer=True)
-        _positive("max_retries", max_retries, integer=True)
-        _positive("retry_delay", retry_delay, integer=False)
+        check_positive("max_pages", max_pages, integer=True)
+        check_positive("max_retries", max_retries, integer=True)
+        check_positive("retry_delay", retry_delay, integer=False)
         self.markets = tuple(dict.fromkeys(markets))
         self.since = float(since)
         self.until = float(until)

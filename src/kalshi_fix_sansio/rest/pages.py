@@ -232,6 +232,19 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def check_positive(name: str, value: object, *, integer: bool) -> None:
+    """An option that must be above 0 (an int with ``integer``, else any number).
+
+    Raises:
+        LocalProtocolError: another value (named).
+    """
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        raise LocalProtocolError(
+            f"{name} must be {'an int' if integer else 'a number'} > 0, got {value!r}"
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Events
 
