@@ -24,6 +24,8 @@ One module per command family:
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep);
+* ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
+  history or another tool's file of book changes and trades as a recording;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
   memory (deterministic simulation testing);
 * ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
@@ -45,6 +47,7 @@ from .backtest import add_backtest_parser, backtest_command
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
 from .halt import add_rearm_parser, rearm_command
+from .history import add_history_parsers, history_command, import_history_command
 from .kill import add_kill_parser, kill_command
 from .live import (
     UsageProblem,
@@ -74,6 +77,8 @@ __all__ = [
     "decode_command",
     "dialect",
     "failure_text",
+    "history_command",
+    "import_history_command",
     "kill_command",
     "live_command",
     "main",
@@ -148,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_parser(sub)
     add_replay_parser(sub)
     add_backtest_parser(sub)
+    add_history_parsers(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -191,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return replay_command(args, sys.stdout, sys.stderr)
         if args.command == "backtest":
             return backtest_command(args, sys.stdout, sys.stderr)
+        if args.command == "history":
+            return history_command(args, sys.stdout, sys.stderr)
+        if args.command == "import-history":
+            return import_history_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

@@ -271,7 +271,13 @@ def _serve_started(
     try:
         if args.rest is not None:
             try:
-                rest = RestServer(gateway, host=args.host, port=args.rest).start()
+                history = None
+                if replay is not None and args.product == "prediction":  # its history too
+                    from ..simulator.gateway import MarketHistory
+
+                    history = MarketHistory.from_recordings([args.replay], product=args.product)
+                rest = RestServer(gateway, host=args.host, port=args.rest, history=history)
+                rest.start()
             except OSError as exc:
                 print(f"kalshi-fix mock-gateway: --rest {args.rest}: {exc}", file=err)
                 return EXIT_FAILED
@@ -330,6 +336,12 @@ def _banner(
             f"REST API (orders, fills, positions, limits): {rest.base_url} "
             f"(RestOptions(base_url={rest.base_url!r}))"
         )
+        if rest.app.history is not None:
+            lines.append(
+                "REST market history of the recording (trades, candlesticks, order book): "
+                f"kalshi-fix history --base-url {rest.base_url} --pinned-cert "
+                f"{gateway.certificate} --markets ... --since ... --until ... -o FILE"
+            )
     for key_id, path in generated.items():
         lines.append(
             f"API key {key_id}: private key {path} (a well-known mock key, removed when the "

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import Event
+from .history import HistoryFetch
 from .pages import RestRequest, RestResponse
 from .reconcile import Reconciliation
 
@@ -27,8 +28,9 @@ class RestPort:
     """A reconciliation's calls, whatever the target, under the target's lock.
 
     Args:
-        target: a `Reconciliation`, a `Driver` made with ``rest=``, or a session of an
-            adapter (or of a simulation) made with ``rest=``.
+        target: a `Reconciliation`, a `Driver` made with ``rest=``, a session of an
+            adapter (or of a simulation) made with ``rest=``, or a market-history fetch
+            (`kalshi_fix_sansio.rest.history.HistoryFetch`), run to its end the same way.
 
     Raises:
         LocalProtocolError: the target has no reconciliation.
@@ -48,11 +50,14 @@ class RestPort:
             raise LocalProtocolError(
                 "the session has no REST reconciliation: make it with rest=RestOptions(...)"
             )
-        if not isinstance(rec, Reconciliation):
+        if not isinstance(rec, (Reconciliation, HistoryFetch)):
             raise LocalProtocolError(
-                f"a REST companion runs a Reconciliation, a Driver or a session, got {target!r}"
+                "a REST companion runs a Reconciliation, a Driver, a session or a "
+                f"HistoryFetch, got {target!r}"
             )
-        self.rec = rec  # a driver's queues the events of its answers itself (its sink)
+        self.rec: Reconciliation | HistoryFetch = (
+            rec  # a driver's queues the events of its answers itself (its sink)
+        )
         supervisor = getattr(driver, "supervisor", None)
         self.ended: Callable[[], bool] = (
             (lambda: bool(supervisor.finished)) if supervisor is not None else (lambda: False)

@@ -103,9 +103,12 @@ LIST_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "positions": ("market_positions", "positions"),
     "historical_fills": ("fills",),
     "historical_orders": ("orders",),
+    "trades": ("trades",),
+    "historical_trades": ("trades",),
 }
 """The key of each paged endpoint's list of records (the first one present is read); an
-endpoint not in it (``cutoff``) answers one object, the page's only record."""
+endpoint not in it (``cutoff``, a market's candlesticks or order book: `kalshi_fix_sansio.rest.history`)
+answers one object, the page's only record."""
 
 MAX_CURSOR: Final = 1024
 """The longest cursor accepted (Kalshi documents none; longer is treated as malformed)."""
@@ -227,6 +230,19 @@ def check_base_url(base_url: str) -> str:
             f"got {base_url!r}"
         )
     return base_url.rstrip("/")
+
+
+def check_positive(name: str, value: object, *, integer: bool) -> None:
+    """An option that must be above 0 (an int with ``integer``, else any number).
+
+    Raises:
+        LocalProtocolError: another value (named).
+    """
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        raise LocalProtocolError(
+            f"{name} must be {'an int' if integer else 'a number'} > 0, got {value!r}"
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from .pages import (
     RestRequest,
     RestResponse,
     check_base_url,
+    check_positive,
     rest_base_url,
     rest_headers,
     rest_path,
@@ -179,14 +180,6 @@ class RestOptions:
         )
 
 
-def _positive(name: str, value: object, *, integer: bool) -> None:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        raise LocalProtocolError(
-            f"{name} must be {'an int' if integer else 'a number'} > 0, got {value!r}"
-        )
-
-
 class Reconciliation:
     """Reconcile ``tracker`` from Kalshi's REST API (see the module).
 
@@ -242,15 +235,15 @@ class Reconciliation:
         if not isinstance(credentials, Credentials):
             raise LocalProtocolError("credentials must be Credentials (the FIX session's)")
         rest_path(product, "fills")  # checks the product
-        _positive("page_size", page_size, integer=True)
-        _positive("max_pages", max_pages, integer=True)
-        _positive("max_retries", max_retries, integer=True)
-        _positive("retry_delay", retry_delay, integer=False)
+        check_positive("page_size", page_size, integer=True)
+        check_positive("max_pages", max_pages, integer=True)
+        check_positive("max_retries", max_retries, integer=True)
+        check_positive("retry_delay", retry_delay, integer=False)
         if lookback is not None:
-            _positive("lookback", lookback, integer=False)
+            check_positive("lookback", lookback, integer=False)
         if round_retry is not None:
-            _positive("round_retry", round_retry, integer=False)
-        _positive("round_retry_cap", round_retry_cap, integer=False)
+            check_positive("round_retry", round_retry, integer=False)
+        check_positive("round_retry_cap", round_retry_cap, integer=False)
         self.round_retry = round_retry
         self.round_retry_cap = round_retry_cap
         self.failures = 0

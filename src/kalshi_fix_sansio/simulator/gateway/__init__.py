@@ -13,7 +13,9 @@ see docs/paper-trading.md). The exchange's fee model (`FeeSchedule`, `FeeModel`)
 replay's queue model (`FifoQueue`, `RiskAverseQueue`, `ProbQueue`, `QueueModel`) are chosen
 per gateway or exchange (docs/paper-trading.md, "Models"). `RestServer` serves the exchange's
 REST portfolio pages over HTTPS (`RestApp`: Kalshi's fills, orders, positions and API limits,
-signed requests checked; see docs/accounts.md). See docs/gateway.md.
+signed requests checked; see docs/accounts.md), and a `MarketHistory` of recordings on Kalshi's
+market-history endpoints (trades, candlesticks, order book; docs/history.md). See
+docs/gateway.md.
 """
 
 from ...client.pump import AcceptorDriver
@@ -39,6 +41,7 @@ from .exchange import (
     queue_model,
 )
 from .listening import Faults, GatewayError
+from .market_history import MarketHistory
 from .replay import Replay, ReplayClock
 from .rest import RestApp, RestServer
 from .server import MockGateway
@@ -59,6 +62,7 @@ __all__ = [
     "FifoQueue",
     "FillView",
     "GatewayError",
+    "MarketHistory",
     "MockGateway",
     "OrderView",
     "Outbound",

@@ -47,6 +47,7 @@ from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from .exchange import Exchange, FillView
 from .listening import Faults
+from .market_history import MarketHistory
 
 __all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "PERPS_BASIC_LIMITS", "RestApp", "RestServer"]
 
@@ -171,6 +172,9 @@ class RestApp:
             ``/portfolio/orders`` for ``/historical/fills`` and ``/historical/orders``, and
             ``GET /historical/cutoff`` answers it. None: nothing moved (the cutoff answered is
             the epoch). Settable at any time (`historical_cutoff`).
+        history: the markets' public history served on Kalshi's market-history endpoints
+            (trades, candlesticks, order book: `MarketHistory`); None: those answer 404.
+            Settable at any time.
     """
 
     def __init__(
@@ -181,7 +185,9 @@ class RestApp:
         accounts: Mapping[str, str] | None = None,
         limits: Mapping[str, Any] | None = None,
         historical_cutoff: float | None = None,
+        history: MarketHistory | None = None,
     ) -> None:
+        self.history = history
         self.exchange = exchange
         self.product = exchange.product
         default = BASIC_LIMITS if self.product == "prediction" else PERPS_BASIC_LIMITS
@@ -457,10 +463,16 @@ class RestApp:
             return _json(503, {"error": "service unavailable"})
         parts = urlsplit(target)
         name = self._paths.get(parts.path)
+        if name is None and self.history is not None and method == "GET":
+            answer = self._history(self.history, parts.path, parts.query, lowered, now)
+            if answer is not None:
+                return answer
         if name is None:
             return _json(404, {"error": f"no such endpoint: {parts.path}"})
         if method != "GET":
             return _json(405, {"error": f"{method} not allowed"})
+        if name == "cutoff" and not any(h.startswith("kalshi-access-") for h in lowered):
+            return _json(200, self.cutoff())  # public, as Kalshi's: the history import asks it
         account = self._authenticated(method, parts.path, lowered, now)
         if account is None:
             return _json(401, {"error": "unauthorized: bad or missing KALSHI-ACCESS-* headers"})
@@ -504,6 +516,31 @@ class RestApp:
             return _json(200, {"positions": records})
         return _json(200, {"market_positions": page, "event_positions": [], "cursor": cursor})
 
+    def _history(
+        self,
+        history: MarketHistory,
+        path: str,
+        query_text: str,
+        headers: Mapping[str, str],
+        now: float,
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """A market-history page (Kalshi serves them without a key: a request that carries
+        Kalshi's headers must carry good ones); None: not such a path."""
+        route = _history_route(path)
+        if route is None:
+            return None
+        signed = any(h.startswith("kalshi-access-") for h in headers)
+        if signed and self._authenticated("GET", path, headers, now) is None:
+            return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
+        kind, ticker = route
+        query = parse_qs(query_text)
+        cutoff = self.historical_cutoff
+        if kind in ("trades", "historical_trades"):
+            return history.trades_page(query, cutoff, kind == "historical_trades")
+        if kind == "orderbook":
+            return history.orderbook(ticker, query)
+        return history.candles_page(ticker, query, cutoff, kind == "historical_candlesticks")
+
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float
     ) -> str | None:
@@ -520,6 +557,20 @@ class RestApp:
         return self.accounts.get(key_id, key_id)
 
 
+def _history_route(path: str) -> tuple[str, str] | None:
+    """(the history endpoint, its market) of a path; None: not one."""
+    parts = path.removeprefix("/trade-api/v2/").split("/")
+    if parts in (["markets", "trades"], ["historical", "trades"]):
+        return ("trades" if parts[0] == "markets" else "historical_trades"), ""
+    if len(parts) == 5 and parts[0] == "series" and parts[2::2] == ["markets", "candlesticks"]:
+        return "candlesticks", parts[3]
+    if len(parts) == 4 and parts[:2] == ["historical", "markets"] and parts[3] == "candlesticks":
+        return "historical_candlesticks", parts[2]
+    if len(parts) == 3 and parts[0] == "markets" and parts[2] == "orderbook":
+        return "orderbook", parts[1]
+    return None
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -534,14 +585,23 @@ class RestServer:
         gateway: the gateway (its exchange, keys, faults, TLS context and loop).
         host: the address to listen on.
         port: the port (0: a free one).
+        history: the markets' public history it serves (`RestApp`'s ``history``).
 
     Use ``with RestServer(gateway) as rest:``; `base_url` is what a `RestOptions` takes.
     """
 
-    def __init__(self, gateway: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        gateway: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        history: MarketHistory | None = None,
+    ) -> None:
         self.gateway = gateway
         self.app = gateway.call(
-            lambda: RestApp(gateway.exchange, gateway.keys, gateway.faults, gateway.accounts)
+            lambda: RestApp(
+                gateway.exchange, gateway.keys, gateway.faults, gateway.accounts, history=history
+            )
         )
         context: ssl.SSLContext | None = gateway.ssl_context
         if context is None:

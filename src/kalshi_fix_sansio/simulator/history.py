@@ -1,0 +1,780 @@
+"""History a user did not record: Kalshi's published history, or another tool's file, as a
+recording the backtest and the replay read unchanged.
+
+Two ways in, one way out:
+
+* `import_history` reads Kalshi's public market history over REST (public trades,
+  candlesticks, the present order book, and the historical endpoints past Kalshi's cutoff:
+  `kalshi_fix_sansio.rest.history.HistoryFetch`, sent by the REST companion,
+  `kalshi_fix_sansio.adapters.rest.RestCompanion`), draws a book from it (`rows_from_fetch`) and writes a
+  recording;
+* `import_history_file` reads a file of book changes and trades in the documented schema
+  (`COLUMNS`: CSV always, Parquet when pyarrow is installed) that any tool can write, and
+  writes a recording (a bad row is a `HistoryFileError`: one line naming the file, the row and
+  the column).
+
+Either way the recording (`write_history_recording`) is a `kalshi_fix_sansio.simulator.recording`
+file: per market a snapshot (35=W) at its first time, then one incremental refresh (35=X) per
+time a market changes: level changes (New, Change, Delete) and trades (MDEntryType 2 with the
+AggressorSide), each received at the source's time. `HistoryReport` says what was written,
+what could not be fetched and what each source can and cannot tell (`SOURCE_NOTES`).
+
+The schema (`COLUMNS`), one row per book change or trade:
+
+* ``time``: UTC, ISO 8601 with its zone (``2026-11-20T15:00:00.125Z``, ``+00:00``); Parquet:
+  a timestamp with a time zone, or such a string;
+* ``market``: the market ticker;
+* ``kind``: ``book`` (a level's new size) or ``trade``;
+* ``side``: ``bid`` / ``offer`` for a book row (prediction: the Yes bid and Yes offer),
+  ``buy`` / ``sell`` for a trade (the aggressor's side: prediction ``buy`` = the taker bought
+  Yes);
+* ``price``: dollars as a decimal (``0.42``; prediction: the Yes price, above 0 and below 1);
+* ``size``: contracts as a decimal (``10`` or ``2.50``): a book row's level size after the
+  change (``0`` removes the level), a trade's traded count (above 0);
+* ``trade_id`` (optional): a trade's id.
+
+Rows are taken in time order (rows of the same time in file order); the rows of one market at
+one time become one message.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import importlib
+import os
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any, Final
+
+import attrs
+
+from ..adapters.rest import RestCompanion
+from ..codec import PRODUCTS, Header, dialect
+from ..rest.history import HISTORY_SOURCES, HistoryFetch, PublicTrade
+from ..session import Credentials
+from .recording import RecordingWriter
+
+__all__ = [
+    "COLUMNS",
+    "KINDS",
+    "OPTIONAL_COLUMNS",
+    "SOURCE_NOTES",
+    "HistoryFileError",
+    "HistoryReport",
+    "HistoryRow",
+    "fetch_history",
+    "history_report",
+    "import_history",
+    "import_history_file",
+    "read_history_file",
+    "rows_from_fetch",
+    "write_history_recording",
+]
+
+COLUMNS: Final = ("time", "market", "kind", "side", "price", "size")
+"""The columns a history file must have (in any order)."""
+OPTIONAL_COLUMNS: Final = ("trade_id",)
+"""The columns it may have."""
+KINDS: Final[Mapping[str, tuple[str, str]]] = {"book": ("bid", "offer"), "trade": ("buy", "sell")}
+"""Each kind of row and its two sides."""
+
+SOURCE_NOTES: Final[Mapping[str, str]] = {
+    "trades": (
+        "public trades: each trade's time, Yes price, size and taker side; no resting "
+        "liquidity, no cancellations, no queue: alone they give a thin book (the maker's level "
+        "of the last trade on each side, holding the traded size)"
+    ),
+    "candles": (
+        "candlesticks: the Yes bid and ask at each period's close only; no depth (each level "
+        "is given a placeholder size), no queue position, nothing between two closes, no "
+        "individual trades (a volume)"
+    ),
+    "orderbook": (
+        "order book: every level's size at one moment (when it was read, which may be after "
+        "the window); no history before it, no queue position"
+    ),
+    "file": "a history file: exactly the book changes and trades its rows give",
+}
+"""What each source can and cannot tell (the import's report and docs/history.md say it)."""
+
+_ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
+_CENT: Final = Decimal("0.01")
+_MICRO: Final = Decimal("0.000001")
+_TICK: Final = Decimal("0.0001")
+
+
+def _px(price: Decimal) -> Decimal:
+    """A price as market data writes it: four decimals at least (``0.4200``)."""
+    return price.quantize(_TICK) if price == price.quantize(_TICK) else price
+
+
+_SESSION: Final = "KalshiMD/history"
+
+
+class HistoryFileError(ValueError):
+    """A history file cannot be imported: one line naming the file, the row and the column.
+
+    Attributes:
+        path: the file.
+        row: the row's number (1: a CSV file's header line; a Parquet file's rows count from
+            1), 0: the file as a whole.
+        column: the column (empty: the row or the file as a whole).
+        reason: what is wrong, in words.
+    """
+
+    def __init__(self, path: str, row: int, column: str, reason: str) -> None:
+        self.path, self.row, self.column, self.reason = path, row, column, reason
+        where = f"row {row}" if row else "file"
+        if column:
+            where += f", column {column}"
+        super().__init__(f"{path}: {where}: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.row, self.column, self.reason))
+
+
+@attrs.frozen
+class HistoryRow:
+    """One book change or trade (the schema's row, checked).
+
+    Attributes:
+        time: UTC epoch seconds.
+        market: the market ticker.
+        kind: ``book`` or ``trade``.
+        side: ``bid`` / ``offer`` (book), ``buy`` / ``sell`` (trade: the aggressor's).
+        price: dollars.
+        size: contracts (a book row: the level's size after it; 0 removes it).
+        trade_id: a trade's id (empty: none).
+    """
+
+    time: float
+    market: str
+    kind: str
+    side: str
+    price: Decimal
+    size: Decimal
+    trade_id: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a file
+
+
+class _Bad(ValueError):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+
+
+def _time(value: object) -> float:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            raise _Bad("time", "a time without a zone: give UTC (a timestamp with tz=UTC)")
+        return value.timestamp()
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not text:
+        raise _Bad("time", f"{value!r} is not a UTC time (ISO 8601, e.g. 2026-11-20T15:00:00Z)")
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Bad("time", f"{text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise _Bad("time", f"{text!r} has no zone: write it in UTC with Z or +00:00")
+    return moment.timestamp()
+
+
+def _number(column: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise _Bad(column, f"{value!r:.40} is not a decimal number")
+    text = str(value).strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise _Bad(column, f"{text[:40]!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise _Bad(column, f"{text!r} is not a finite number")
+    return number
+
+
+def _row(values: Mapping[str, Any], product: str) -> HistoryRow:
+    when = _time(values.get("time"))
+    market = values.get("market")
+    if not isinstance(market, str) or not market.strip():
+        raise _Bad("market", "no market ticker")
+    market = market.strip()
+    if not market.isprintable() or " " in market or len(market) > 64:
+        raise _Bad("market", f"{market[:40]!r} is not a market ticker")
+    kind = str(values.get("kind") or "").strip()
+    if kind not in KINDS:
+        raise _Bad("kind", f"{kind!r} is not book or trade")
+    side = str(values.get("side") or "").strip()
+    if side not in KINDS[kind]:
+        raise _Bad("side", f"{side!r} is not {' or '.join(KINDS[kind])} (a {kind} row)")
+    price = _number("price", values.get("price"))
+    if price <= 0 or (product == "prediction" and price >= 1):
+        within = "above $0 and below $1 (a Yes price)" if product == "prediction" else "above 0"
+        raise _Bad("price", f"{price} is not a {product} price: dollars {within}")
+    if price != price.quantize(_MICRO):
+        raise _Bad("price", f"{price} has more than 6 decimals (dollars to a millionth at most)")
+    size = _number("size", values.get("size"))
+    if size < 0 or (kind == "trade" and size == 0):
+        raise _Bad(
+            "size",
+            f"{size} is not a {kind} size (contracts, {'> 0' if kind == 'trade' else '>= 0'})",
+        )
+    if size != size.quantize(_CENT):
+        raise _Bad("size", f"{size} has more than 2 decimals (contracts count to 0.01)")
+    trade_id = values.get("trade_id")
+    trade_id = "" if trade_id is None else str(trade_id).strip()
+    if kind == "book" and trade_id:
+        raise _Bad("trade_id", "a book row has no trade id")
+    if not trade_id.isprintable() or "|" in trade_id or len(trade_id) > 64:
+        raise _Bad("trade_id", f"{trade_id[:40]!r} is not a trade id")
+    return HistoryRow(when, market, kind, side, _px(price), size.quantize(_CENT), trade_id)
+
+
+def _csv_rows(name: str, fh: IO[str]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    reader = csv.reader(fh)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise HistoryFileError(name, 1, "", f"not CSV: {exc}") from None
+    if header is None:
+        raise HistoryFileError(name, 0, "", "empty: no header line")
+    columns = [c.strip() for c in header]
+    _check_columns(name, columns, 1)
+    try:
+        for values in reader:
+            number = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(columns):
+                raise HistoryFileError(
+                    name, number, "", f"{len(values)} values for the {len(columns)} columns"
+                )
+            yield number, dict(zip(columns, values, strict=True))
+    except csv.Error as exc:
+        raise HistoryFileError(name, reader.line_num, "", f"not CSV: {exc}") from None
+
+
+def _check_columns(name: str, columns: Sequence[str], row: int) -> None:
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise HistoryFileError(
+            name, row, missing[0], f"no such column (a history file has {', '.join(COLUMNS)})"
+        )
+    known = set(COLUMNS) | set(OPTIONAL_COLUMNS)
+    extra = [c for c in columns if c not in known]
+    if extra:
+        raise HistoryFileError(
+            name, row, extra[0], f"not a column of the schema ({', '.join(sorted(known))})"
+        )
+
+
+def _parquet_rows(name: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    try:
+        pq: Any = importlib.import_module("pyarrow.parquet")
+    except ImportError:
+        raise HistoryFileError(
+            name,
+            0,
+            "",
+            "a Parquet file needs pyarrow: pip install pyarrow (the parquet extra), or write CSV",
+        ) from None
+    try:
+        parquet = pq.ParquetFile(name)
+        columns = list(parquet.schema_arrow.names)
+        _check_columns(name, columns, 0)
+        number = 0
+        for batch in parquet.iter_batches(batch_size=10_000):
+            for values in batch.to_pylist():
+                number += 1
+                yield number, values
+    except HistoryFileError:
+        raise
+    except Exception as exc:  # pyarrow's errors: a file that is not Parquet, a bad page
+        raise HistoryFileError(name, 0, "", f"not a readable Parquet file: {exc}") from None
+
+
+def read_history_file(
+    path: str | os.PathLike[str], *, product: str = "prediction"
+) -> list[HistoryRow]:
+    """The rows of a history file (`COLUMNS`), checked, in time order (stable).
+
+    Args:
+        path: a CSV file, or a Parquet file (``.parquet`` / ``.pq``, needs pyarrow).
+        product: ``"prediction"`` or ``"margin"`` (which prices are valid).
+
+    Raises:
+        HistoryFileError: the file cannot be read, lacks a column, or has a bad row (the first
+            one, with its column).
+        ValueError: an unknown product.
+    """
+    if product not in PRODUCTS:
+        raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        what = "a directory" if os.path.isdir(name) else "no such file"
+        raise HistoryFileError(name, 0, "", f"{what}: a history file is a CSV or Parquet file")
+    rows: list[HistoryRow] = []
+    if name.lower().endswith((".parquet", ".pq")):
+        source: Iterable[tuple[int, Mapping[str, Any]]] = _parquet_rows(name)
+        for number, values in source:
+            rows.append(_checked(name, number, values, product))
+    else:
+        try:
+            with open(name, encoding="utf-8", newline="") as fh:
+                for number, values in _csv_rows(name, fh):
+                    rows.append(_checked(name, number, values, product))
+        except UnicodeDecodeError as exc:
+            raise HistoryFileError(name, 0, "", f"not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:
+            raise HistoryFileError(name, 0, "", f"cannot read: {exc.strerror or exc}") from None
+    if not rows:
+        raise HistoryFileError(name, 0, "", "no rows: nothing to import")
+    rows.sort(key=lambda r: r.time)
+    return rows
+
+
+def _checked(name: str, number: int, values: Mapping[str, Any], product: str) -> HistoryRow:
+    try:
+        return _row(values, product)
+    except _Bad as exc:
+        raise HistoryFileError(name, number, exc.column, str(exc)) from None
+
+
+# --------------------------------------------------------------------------------------------
+# From Kalshi's history to rows
+
+
+class _Levels:
+    """One market's synthesized book, as rows that change it."""
+
+    def __init__(self, market: str) -> None:
+        self.market = market
+        self.sides: dict[str, dict[Decimal, Decimal]] = {"bid": {}, "offer": {}}
+
+    def to(self, when: float, side: str, levels: Mapping[Decimal, Decimal]) -> list[HistoryRow]:
+        """The rows that make ``side`` exactly ``levels``."""
+        now = self.sides[side]
+        out = [
+            HistoryRow(when, self.market, "book", side, price, _ZERO)
+            for price in sorted(now)
+            if price not in levels
+        ]
+        out += [
+            HistoryRow(when, self.market, "book", side, price, size)
+            for price, size in sorted(levels.items())
+            if now.get(price) != size
+        ]
+        self.sides[side] = dict(levels)
+        return out
+
+    def trade(self, when: float, trade: PublicTrade) -> list[HistoryRow]:
+        """A thin book from a trade: the maker's side shows the traded level (and the other
+        side loses what the trade's price crosses)."""
+        maker, other = ("offer", "bid") if trade.taker_side == "yes" else ("bid", "offer")
+        sign = 1 if maker == "offer" else -1  # an offer at p crosses the bids at p and above
+        kept = {p: s for p, s in self.sides[other].items() if sign * (p - trade.price) < 0}
+        return self.to(when, other, kept) + self.to(when, maker, {trade.price: trade.size})
+
+
+def rows_from_fetch(fetch: HistoryFetch, *, candle_size: Decimal = _ONE) -> list[HistoryRow]:
+    """The book changes and trades a fetch's records tell, in time order (see
+    docs/history.md, "How the book is drawn").
+
+    * Each trade is a trade row (the aggressor: ``buy`` when the taker bought Yes).
+    * A market with candlesticks: at each period's close the book is its Yes bid and Yes ask,
+      ``candle_size`` contracts each (candlesticks carry no depth).
+    * A market with trades only: the thin book, the maker's level of the last trade on each
+      side with the traded size (a level the trade's price crosses on the other side goes).
+    * An order book read: every level at the moment it was read.
+    """
+    if candle_size <= 0:
+        raise ValueError(f"candle_size must be contracts > 0, got {candle_size}")
+    with_candles = {c.market for c in fetch.candles}
+    timeline: list[tuple[float, int, Any]] = []
+    for candle in fetch.candles:
+        timeline.append((candle.end, 0, candle))
+    for trade in fetch.trades:
+        timeline.append((trade.time, 1, trade))
+    for book in fetch.books:
+        timeline.append((book.time, 2, book))
+    timeline.sort(key=lambda item: (item[0], item[1]))
+    levels = {market: _Levels(market) for market in fetch.markets}
+    rows: list[HistoryRow] = []
+    for when, kind, item in timeline:
+        drawn = levels[item.market]
+        if kind == 0:  # a candle's close
+            rows += drawn.to(when, "bid", {item.bid: candle_size} if item.bid else {})
+            rows += drawn.to(when, "offer", {item.offer: candle_size} if item.offer else {})
+        elif kind == 1:
+            if item.market not in with_candles:
+                rows += drawn.trade(when, item)
+            side = "buy" if item.taker_side == "yes" else "sell"
+            rows.append(
+                HistoryRow(when, item.market, "trade", side, item.price, item.size, item.trade_id)
+            )
+        else:
+            rows += drawn.to(when, "bid", dict(item.bids))
+            rows += drawn.to(when, "offer", dict(item.offers))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Rows to a recording
+
+
+def _stamp(when: float) -> tuple[datetime.date, datetime.time]:
+    moment = datetime.datetime.fromtimestamp(round(when, 6), datetime.timezone.utc)
+    return moment.date(), moment.timetz()
+
+
+class _Writer:
+    """Encodes the rows' messages and writes them (35=W first per market, then 35=X)."""
+
+    def __init__(self, out: IO[str], product: str, markets: list[str]) -> None:
+        self.d = dialect(product)
+        self.writer = RecordingWriter(out, product, markets, _SESSION)
+        self.seq = 0
+        self.messages = 0
+        self.books: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+
+    def emit(self, message: Any, when: float) -> None:
+        self.seq += 1
+        header = Header(
+            sender_comp_id="Kalshi",
+            target_comp_id="history",
+            msg_seq_num=self.seq,
+            sending_time=datetime.datetime.fromtimestamp(when, datetime.timezone.utc),
+        )
+        self.writer.write(self.d.encode(message, header, use_dollars=True), when)
+        self.messages += 1
+
+    def group(self, market: str, when: float, rows: list[HistoryRow]) -> None:
+        d = self.d
+        day, clock = _stamp(when)
+        book = self.books.get(market)
+        entries: list[Any] = []
+        if book is None:  # the market's first time: its snapshot
+            book = self.books[market] = {"bid": {}, "offer": {}}
+            for row in rows:
+                if row.kind == "book":
+                    _set(book[row.side], row.price, row.size)
+            snapshot = [
+                d.MarketDataSnapshotFullRefreshMDEntry(
+                    md_entry_type=d.MDEntryType("0" if side == "bid" else "1"),
+                    md_entry_px=price,
+                    md_entry_size=size,
+                    md_entry_date=day,
+                    md_entry_time=clock,
+                )
+                for side in ("bid", "offer")
+                for price, size in sorted(book[side].items(), reverse=side == "bid")
+            ]
+            self.emit(
+                d.MarketDataSnapshotFullRefresh(symbol=market, md_entries=tuple(snapshot)), when
+            )
+            rows = [row for row in rows if row.kind == "trade"]
+        for row in rows:
+            entry = self._entry(book, row, day, clock)
+            if entry is not None:
+                entries.append(entry)
+        if entries:
+            self.emit(d.MarketDataIncrementalRefresh(md_entries=tuple(entries)), when)
+
+    def _entry(
+        self,
+        book: dict[str, dict[Decimal, Decimal]],
+        row: HistoryRow,
+        day: datetime.date,
+        clock: datetime.time,
+    ) -> Any:
+        d = self.d
+        common = {
+            "symbol": row.market,
+            "md_entry_px": row.price,
+            "md_entry_date": day,
+            "md_entry_time": clock,
+        }
+        if row.kind == "trade":
+            return d.MarketDataIncrementalRefreshMDEntry(
+                md_update_action=d.MDUpdateAction("0"),
+                md_entry_type=d.MDEntryType("2"),
+                md_entry_size=row.size,
+                aggressor_side=d.AggressorSide("1" if row.side == "buy" else "2"),
+                trade_id=row.trade_id or None,
+                **common,
+            )
+        levels = book[row.side]
+        if row.size == 0 and row.price not in levels:
+            return None  # nothing there to remove
+        action = "2" if row.size == 0 else ("1" if row.price in levels else "0")
+        _set(levels, row.price, row.size)
+        return d.MarketDataIncrementalRefreshMDEntry(
+            md_update_action=d.MDUpdateAction(action),
+            md_entry_type=d.MDEntryType("0" if row.side == "bid" else "1"),
+            md_entry_size=row.size,
+            **common,
+        )
+
+
+def _set(levels: dict[Decimal, Decimal], price: Decimal, size: Decimal) -> None:
+    if size == 0:
+        levels.pop(price, None)
+    else:
+        levels[price] = size
+
+
+def write_history_recording(
+    rows: Sequence[HistoryRow], out: IO[str], *, product: str = "prediction"
+) -> int:
+    """Write rows as a recording (taken in time order, rows of the same time in their order);
+    how many messages were written.
+
+    Raises:
+        ValueError: an unknown product, or no rows.
+    """
+    if product not in PRODUCTS:
+        raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
+    if not rows:
+        raise ValueError("no rows: nothing to write")
+    rows = sorted(rows, key=lambda row: row.time)  # stable: a time's rows keep their order
+    markets = list(dict.fromkeys(row.market for row in rows))
+    writer = _Writer(out, product, markets)
+    start = 0
+    for end in range(1, len(rows) + 1):
+        here = rows[start]
+        if end < len(rows) and (rows[end].time, rows[end].market) == (here.time, here.market):
+            continue
+        writer.group(here.market, here.time, list(rows[start:end]))
+        start = end
+    return writer.messages
+
+
+# --------------------------------------------------------------------------------------------
+# The report and the imports
+
+
+@attrs.frozen
+class HistoryReport:
+    """What an import wrote, what it could not fetch, and what its sources can tell.
+
+    Attributes:
+        output: the recording written.
+        product: its product.
+        markets: its markets.
+        sources: the sources read (``trades``, ``candles``, ``orderbook``, or ``file``).
+        counts: per market, how many records of each source were read.
+        rows: book changes and trades written.
+        messages: messages in the recording.
+        first_time: the first message's time (UTC epoch seconds), None when none.
+        last_time: the last one's.
+        missing: what could not be fetched (one line each); empty: everything asked for.
+    """
+
+    output: str
+    product: str
+    markets: tuple[str, ...]
+    sources: tuple[str, ...]
+    counts: Mapping[str, Mapping[str, int]]
+    rows: int
+    messages: int
+    first_time: float | None
+    last_time: float | None
+    missing: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Everything asked for was fetched."""
+        return not self.missing
+
+    def notes(self) -> list[str]:
+        """What each source read can and cannot tell (`SOURCE_NOTES`)."""
+        return [f"{source}: {SOURCE_NOTES[source]}" for source in self.sources]
+
+    def lines(self) -> list[str]:
+        """The report as lines of text."""
+        span = ""
+        if self.first_time is not None and self.last_time is not None:
+            span = f", {_utc(self.first_time)} to {_utc(self.last_time)}"
+        out = [f"wrote {self.output}: {self.messages} messages ({self.rows} rows){span}"]
+        for market in self.markets:
+            read = ", ".join(f"{n} {k}" for k, n in self.counts.get(market, {}).items())
+            out.append(f"  {market}: {read or 'nothing'}")
+        out += ["what the sources tell:", *(f"  {note}" for note in self.notes())]
+        if self.missing:
+            out.append(f"not fetched ({len(self.missing)}):")
+            out += [f"  {line}" for line in self.missing]
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "output": self.output,
+            "product": self.product,
+            "markets": list(self.markets),
+            "sources": list(self.sources),
+            "counts": {m: dict(c) for m, c in self.counts.items()},
+            "rows": self.rows,
+            "messages": self.messages,
+            "first_time": self.first_time,
+            "last_time": self.last_time,
+            "missing": list(self.missing),
+            "notes": self.notes(),
+        }
+
+
+def _utc(moment: float) -> str:
+    stamp = datetime.datetime.fromtimestamp(moment, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _write(
+    rows: Sequence[HistoryRow], output: str | os.PathLike[str], product: str
+) -> tuple[str, int]:
+    name = os.fspath(output)
+    if not rows:
+        return name, 0
+    with open(name, "w", encoding="utf-8", newline="\n") as out:
+        return name, write_history_recording(rows, out, product=product)
+
+
+def import_history_file(
+    path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    product: str = "prediction",
+) -> HistoryReport:
+    """A history file (`COLUMNS`) as a recording at ``output``.
+
+    Raises:
+        HistoryFileError: the file or one of its rows (named) is bad: nothing is written.
+        OSError: ``output`` cannot be written.
+    """
+    rows = read_history_file(path, product=product)
+    name, messages = _write(rows, output, product)
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        kinds = counts.setdefault(row.market, {"book": 0, "trade": 0})
+        kinds[row.kind] += 1
+    return HistoryReport(
+        output=name,
+        product=product,
+        markets=tuple(counts),
+        sources=("file",),
+        counts=counts,
+        rows=len(rows),
+        messages=messages,
+        first_time=rows[0].time,
+        last_time=rows[-1].time,
+    )
+
+
+def fetch_history(
+    markets: Sequence[str],
+    since: float,
+    until: float,
+    *,
+    sources: Sequence[str] = ("trades", "candles"),
+    period: int = 1,
+    environment: str = "demo",
+    base_url: str | None = None,
+    credentials: Credentials | None = None,
+    verify: ssl.SSLContext | bool | str = True,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    **options: Any,
+) -> HistoryFetch:
+    """Read markets' public history from Kalshi's REST API (blocking, with httpx: the ``rest``
+    extra); the finished `HistoryFetch` (its records and what it could not fetch).
+
+    Args:
+        markets: the market tickers.
+        since: the window's start, UTC epoch seconds.
+        until: its end (exclusive), UTC epoch seconds.
+        sources: which of ``trades``, ``candles``, ``orderbook`` to read.
+        period: the candlestick period, minutes (1, 60 or 1440).
+        environment: ``"demo"`` or ``"production"``: Kalshi's REST host of it.
+        base_url: ``https://host[:port]`` instead (e.g. the mock gateway's REST server).
+        credentials: an API key to sign the requests with (None: unsigned).
+        verify: whom to trust (as `RestCompanion`'s: the mock gateway's ``client_ssl_context``).
+        timeout: seconds per request.
+        clock: UTC epoch seconds.
+        sleep: how to wait between a 429 and its retry.
+        **options: more `HistoryFetch` arguments (``series``, ``max_retries``,
+            ``retry_delay``, ``page_size``, ``max_pages``).
+
+    Raises:
+        LocalProtocolError: an argument out of range (named), or httpx is not installed.
+    """
+    fetch = HistoryFetch(
+        markets,
+        since,
+        until,
+        sources=sources,
+        period=period,
+        credentials=credentials,
+        environment=environment,
+        base_url=base_url,
+        **options,
+    )
+    RestCompanion(verify=verify, timeout=timeout, clock=clock, sleep=sleep).run(fetch)
+    return fetch
+
+
+def import_history(
+    markets: Sequence[str],
+    since: float,
+    until: float,
+    output: str | os.PathLike[str],
+    *,
+    candle_size: Decimal = _ONE,
+    **options: Any,
+) -> HistoryReport:
+    """Kalshi's public history of ``markets`` from ``since`` to ``until`` as a recording at
+    ``output`` (`fetch_history` with ``**options``, then `rows_from_fetch`): what was fetched
+    is written even when some of it could not be (the report's ``missing``); nothing fetched,
+    nothing written.
+
+    Raises:
+        LocalProtocolError: an argument out of range (named), or httpx is not installed.
+        OSError: ``output`` cannot be written.
+    """
+    fetch = fetch_history(markets, since, until, **options)
+    return history_report(fetch, output, candle_size=candle_size)
+
+
+def history_report(
+    fetch: HistoryFetch, output: str | os.PathLike[str], *, candle_size: Decimal = _ONE
+) -> HistoryReport:
+    """Write what a finished fetch read as a recording at ``output``; its report."""
+    rows = rows_from_fetch(fetch, candle_size=candle_size)
+    name, messages = _write(rows, output, "prediction")
+    counts: dict[str, dict[str, int]] = {m: {} for m in fetch.markets}
+    names = {"trades": "trades", "candles": "candlesticks", "orderbook": "order books"}
+    records: dict[str, Sequence[Any]] = {
+        "trades": fetch.trades,
+        "candles": fetch.candles,
+        "orderbook": fetch.books,
+    }
+    for source in fetch.sources:
+        for market in fetch.markets:
+            counts[market][names[source]] = sum(1 for r in records[source] if r.market == market)
+    return HistoryReport(
+        output=name,
+        product="prediction",
+        markets=fetch.markets,
+        sources=tuple(s for s in HISTORY_SOURCES if s in fetch.sources),
+        counts=counts,
+        rows=len(rows),
+        messages=messages,
+        first_time=rows[0].time if rows else None,
+        last_time=rows[-1].time if rows else None,
+        missing=tuple(fetch.missing),
+    )
