@@ -132,14 +132,6 @@ class SessionControls:
         behind the application is."""
         return self.lag(self.clock()) if self.begun else 0.0
 
-    def send_now(self, message: Message, *, resubscribe: bool = False) -> int:
-        """Send an application message now, never waiting for rate-limit tokens (the sessions'
-        ``send``): its bytes go to the pump at once. Returns its MsgSeqNum; raises as
-        `SessionAPI.send <kalshi_fix_sansio.client.pump.SessionAPI.send>`."""
-        seq, _ = self.offer(message, resubscribe=resubscribe, wait=False)
-        assert seq is not None  # never None without waiting
-        return seq
-
     def reconcile_now(self) -> None:
         """Reconcile the tracker from Kalshi's REST API now (`ReconcileStarted`, then
         `Reconciled` or `ReconcileFailed`, as events); the pump's companion sends the requests.

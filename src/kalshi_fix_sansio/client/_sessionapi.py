@@ -283,7 +283,9 @@ class SessionAPI:
             LocalProtocolError: not open, or a message the session type does not carry.
             EncodeError: a missing field or a value the wire cannot carry.
         """
-        return self._driver.send_now(message, resubscribe=resubscribe)
+        seq, _ = self._driver.offer(message, resubscribe=resubscribe, wait=False)
+        assert seq is not None  # never None without waiting
+        return seq
 
     @property
     def supervisor(self) -> Supervisor | None:

@@ -348,6 +348,8 @@ class Session:
                 f"kalshi_fix_sansio.codec.{self.config.product}"
             )
         writer = self._writer
+        gate: OrderCheck | None = None  # the order gate, for a message it checks
+        cl = None
         if not self._acceptor:
             if mt in self._listener_refused:
                 raise LocalProtocolError(
@@ -360,18 +362,30 @@ class Session:
                     f"{type(message).__name__} (35={mt}) is not carried by {self.config.session_type} "
                     f"({self.config.product}); it sends: {carried}"
                 )
-            gate = self._gate
-            if gate is not None and mt in self._gated:
-                return self._send_gated(gate, message, mt, now)
-            # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored: as
-            # `check_values`, with the checks of the session's units
-            check = writer.value_checks.get(msg_type)
-            if check is not None:
-                check(message, now)
+            if mt in self._gated and (gate := self._gate) is not None:
+                # the order gate (halt, live ClOrdID, risk limits) checks and records it (the
+                # tracker) before its values are checked and it is encoded; forgotten again if
+                # it cannot go
+                cl = gate.admit(message, mt)  # raises before anything is encoded or stored
         billing = self._billing
-        if billing is None:
-            return writer.send_app(message, now)
-        return billing.send(writer.send_app, message, now)  # raises before anything is encoded
+        try:
+            if not self._acceptor:
+                # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or
+                # stored: as `check_values`, with the checks of the session's units
+                check = writer.value_checks.get(msg_type)
+                if check is not None:
+                    check(message, now)
+            if billing is None:
+                seq = writer.send_app(message, now)
+            else:  # raises before anything is encoded
+                seq = billing.send(writer.send_app, message, now)
+        except BaseException:
+            if gate is not None:
+                gate.discard(cl)
+            raise
+        if gate is not None:
+            gate.sent(message, mt, cl, now, seq)
+        return seq
 
     def send_out(self, message: Message, now: float) -> tuple[int, bytes]:
         """`send`, handing back at once every byte queued to write, its frame last (what
@@ -389,26 +403,6 @@ class Session:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         return seq, data
-
-    def _send_gated(self, gate: OrderCheck, message: Message, msg_type: str, now: float) -> int:
-        """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
-        records (the tracker) before its values are checked and it is encoded; forgotten again
-        if it cannot go."""
-        cl = gate.admit(message, msg_type)  # raises before anything is encoded or stored
-        billing = self._billing
-        try:
-            check = self._writer.value_checks.get(msg_type)
-            if check is not None:
-                check(message, now)
-            if billing is None:
-                seq = self._writer.send_app(message, now)
-            else:
-                seq = billing.send(self._writer.send_app, message, now)
-        except BaseException:
-            gate.discard(cl)
-            raise
-        gate.sent(message, msg_type, cl, now, seq)
-        return seq
 
     def send_delay(self, message: Message, now: float) -> float:
         """Seconds from ``now`` until the rate limiter can take ``message`` (0.0: `send` it
