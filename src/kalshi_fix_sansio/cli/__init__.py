@@ -23,7 +23,8 @@ One module per command family:
 * ``order.py``: ``kalshi-fix order`` and ``kalshi-fix cancel``, one order from the shell;
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
-* ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep);
+* ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep),
+  and ``kalshi-fix compile-recording``, recordings checked and compiled once for it;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
   memory (deterministic simulation testing);
 * ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
@@ -41,7 +42,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..observability.messagelog import scan
-from .backtest import add_backtest_parser, backtest_command
+from .backtest import add_backtest_parser, add_compile_parser, backtest_command, compile_command
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
 from .halt import add_rearm_parser, rearm_command
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_parser(sub)
     add_replay_parser(sub)
     add_backtest_parser(sub)
+    add_compile_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -191,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return replay_command(args, sys.stdout, sys.stderr)
         if args.command == "backtest":
             return backtest_command(args, sys.stdout, sys.stderr)
+        if args.command == "compile-recording":
+            return compile_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

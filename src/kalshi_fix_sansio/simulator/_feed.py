@@ -71,7 +71,7 @@ def compile_recordings(
     return compiled
 
 
-_IN_MEMORY: dict[tuple[str, int, int, str | None], CompiledRecording] = {}
+_IN_MEMORY: dict[tuple[object, ...], CompiledRecording] = {}
 _MOST_IN_MEMORY = 4
 
 
@@ -91,7 +91,8 @@ def _compiled(
     a recording's directory that cannot be written) is kept for the next run in this process
     while the file's size and time stay the same (a sweep runs the same recordings many
     times), at most a few of them."""
-    key = (os.path.realpath(path), *_stamp(path), product)
+    where = None if cache_dir is None else os.path.realpath(cache_dir)
+    key = (os.path.realpath(path), *_stamp(path), product, where, cache)
     recording = _IN_MEMORY.get(key)
     if recording is None:
         recording = compile_recording(path, product=product, cache_dir=cache_dir, cache=cache)

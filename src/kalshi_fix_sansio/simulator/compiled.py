@@ -424,6 +424,10 @@ def compile_recording(
         CompiledCacheError: a corrupt cache, or one that cannot be written in ``cache_dir``.
     """
     name = os.fspath(path)
+    if cache and cache_dir is not None and os.path.exists(cache_dir):
+        if not os.path.isdir(cache_dir):
+            reason = "not a directory: the cache directory is one"
+            raise CompiledCacheError(os.fspath(cache_dir), 0, 0, reason)
     where = _cache_file(name, cache_dir) if cache else None
     if where is not None and os.path.lexists(where):
         loaded = _load(name, where, _content_hash(name), product, max_line)
