@@ -34,6 +34,7 @@ import enum
 import hashlib
 import io
 import json
+import operator
 import os
 import stat
 import struct
@@ -221,6 +222,14 @@ class _Interned:
     def __init__(self) -> None:
         self.values: list[str] = []
         self._index: dict[str, int] = {}
+        self._objects: dict[object, int] = {}  # a field's value as decoded -> its text's index
+
+    def of(self, value: object) -> int:
+        """The index of a field's text (an enum member's value); -1 when it is not text."""
+        index = self._objects.get(value)
+        if index is None:
+            index = self._objects[value] = self(_raw_text(value))
+        return index
 
     def __call__(self, value: str | None) -> int:
         if value is None:
@@ -594,25 +603,78 @@ def _write(where: str, header: Mapping[str, Any], payload: Sequence[bytes]) -> N
         raise
 
 
+_ENTRY_FIELDS: Final = (
+    "md_entry_type",
+    "symbol",
+    "md_entry_px",
+    "md_entry_size",
+    "md_update_action",
+    "aggressor_side",
+    "trade_id",
+)
+
+
+def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """The seven fields of an entry class, in `_ENTRY_FIELDS` order (None where it has none)."""
+    if all(hasattr(cls, name) for name in _ENTRY_FIELDS):
+        return operator.attrgetter(*_ENTRY_FIELDS)
+    return lambda entry: tuple(getattr(entry, name, None) for name in _ENTRY_FIELDS)
+
+
+class _Builder:
+    """The columns of a compile, a message at a time (arrays of numbers, and the tables)."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, array[Any]] = {n: array(t) for n, t in _COLUMNS}
+        self.symbols, self.texts, self.decimals = _Interned(), _Interned(), _Interned()
+        self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+    def add(self, item: Recorded) -> None:
+        cols, symbols, texts = self.cols, self.symbols, self.texts
+        message = item.message
+        kind = type(message).MSG_TYPE
+        cols["time"].append(item.time)
+        cols["line"].append(item.line)
+        cols["offset"].append(item.offset)
+        cols["kind"].append(_KIND_CODE[kind])
+        cols["symbol"].append(symbols.of(getattr(message, "symbol", None)))
+        status = _raw_int(getattr(message, "security_trading_status", None))
+        cols["status"].append(_NO_STATUS if status is None else status)
+        cols["result"].append(texts.of(getattr(message, "market_result", None)))
+        if kind == "W" or kind == "X":
+            self._entries(getattr(message, "md_entries", None) or ())
+        cols["entries"].append(len(cols["type"]))
+
+    def _entries(self, entries: Any) -> None:
+        cols, symbols, texts, decimals = self.cols, self.symbols, self.texts, self.decimals
+        type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
+        action_, aggressor_ = cols["action"], cols["aggressor"]
+        trade_end_, trades = cols["trade_end"], cols["trades"]
+        getters = self._getters
+        for entry in entries:
+            get = getters.get(type(entry))
+            if get is None:
+                get = getters[type(entry)] = _entry_getter(type(entry))
+            kind, symbol, px, size, action, aggressor, trade_id = get(entry)
+            px, size = _finite(px), _finite(size)
+            type_.append(texts.of(kind))
+            esym_.append(symbols.of(symbol))
+            px_.append(_NONE if px is None else decimals(str(px)))
+            size_.append(_NONE if size is None else decimals(str(size)))
+            action_.append(texts.of(action))
+            aggressor_.append(texts.of(aggressor))
+            trade_id = _raw_text(trade_id)
+            if trade_id:
+                trades.frombytes(trade_id.encode())
+            trade_end_.append(len(trades))
+
+
 def _compile(name: str, product: str | None, max_line: int) -> tuple[dict[str, Any], list[bytes]]:
     """Check the recording (as `check_recording` does) and compile it: the cache's header and
     its payload, the columns one after another (each at a multiple of 8 bytes)."""
-    cols: dict[str, array[Any]] = {n: array(t) for n, t in _COLUMNS}
-    time_, line_, offset_, kind_ = cols["time"], cols["line"], cols["offset"], cols["kind"]
-    symbol_, status_, result_, entries_ = (
-        cols["symbol"],
-        cols["status"],
-        cols["result"],
-        cols["entries"],
-    )
-    type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
-    action_, aggressor_, trade_end_, trades = (
-        cols["action"],
-        cols["aggressor"],
-        cols["trade_end"],
-        cols["trades"],
-    )
-    symbols, texts, decimals = _Interned(), _Interned(), _Interned()
+    built = _Builder()
+    cols = built.cols
+    symbols, texts, decimals = built.symbols, built.texts, built.decimals
     markets: dict[str, None] = {}
     scan = _Scan()
     count = 0
@@ -620,35 +682,13 @@ def _compile(name: str, product: str | None, max_line: int) -> tuple[dict[str, A
     with _open(name) as raw:
         fh = _Hashing(raw)
         for item in _read(fh, name, product, max_line, scan):  # type: ignore[arg-type]
-            message = item.message
             if not count:
                 markets = dict.fromkeys(scan.markets)
                 first_time = item.time
             count += 1
-            for market in _symbols(message):
+            for market in _symbols(item.message):
                 markets.setdefault(market, None)
-            kind = type(message).MSG_TYPE
-            time_.append(item.time)
-            line_.append(item.line)
-            offset_.append(item.offset)
-            kind_.append(_KIND_CODE[kind])
-            symbol_.append(symbols(_raw_text(getattr(message, "symbol", None))))
-            status = _raw_int(getattr(message, "security_trading_status", None))
-            status_.append(_NO_STATUS if status is None else status)
-            result_.append(texts(_raw_text(getattr(message, "market_result", None))))
-            for entry in (getattr(message, "md_entries", None) or ()) if kind in "WX" else ():
-                px, size = _finite(entry.md_entry_px), _finite(entry.md_entry_size)
-                type_.append(texts(_raw_text(entry.md_entry_type)))
-                esym_.append(symbols(_raw_text(getattr(entry, "symbol", None))))
-                px_.append(_NONE if px is None else decimals(str(px)))
-                size_.append(_NONE if size is None else decimals(str(size)))
-                action_.append(texts(_raw_text(getattr(entry, "md_update_action", None))))
-                aggressor_.append(texts(_raw_text(getattr(entry, "aggressor_side", None))))
-                trade_id = _raw_text(getattr(entry, "trade_id", None))
-                if trade_id:
-                    trades.frombytes(trade_id.encode())
-                trade_end_.append(len(trades))
-            entries_.append(len(type_))
+            built.add(item)
         content_hash = fh.hash.hexdigest()
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
@@ -659,7 +699,7 @@ def _compile(name: str, product: str | None, max_line: int) -> tuple[dict[str, A
         "messages": count,
         "lines": scan.lines,
         "first_time": first_time,
-        "last_time": time_[-1],
+        "last_time": cols["time"][-1],
         "steps_back": scan.steps_back,
         "largest_step_back": None
         if step is None
