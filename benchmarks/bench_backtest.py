@@ -67,6 +67,8 @@ from _docs import arguments, publish
 
 BEGIN = "<!-- backtest-results -->"
 END = "<!-- /backtest-results -->"
+COMPILED = ("<!-- backtest-compiled-results -->", "<!-- /backtest-compiled-results -->")
+"""The markers of the compiled recordings' table (``--block compiled``)."""
 
 
 def _recording(directory: str, messages: int) -> Path:
@@ -474,6 +476,12 @@ def main() -> None:
         "--instructions", action="store_true", help="count instructions per message (callgrind)"
     )
     parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
+    parser.add_argument(
+        "--block",
+        choices=("main", "compiled"),
+        default="main",
+        help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
+    )
     args = parser.parse_args()
     if args.instructions:
         print("\n".join(instructions(args.src)))
@@ -482,7 +490,8 @@ def main() -> None:
         print("\n".join(breakdown(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
-    publish(report(measure(sizes, args.rows)), BEGIN, END, args.write_docs)
+    begin, end = COMPILED if args.block == "compiled" else (BEGIN, END)
+    publish(report(measure(sizes, args.rows)), begin, end, args.write_docs)
 
 
 if __name__ == "__main__":

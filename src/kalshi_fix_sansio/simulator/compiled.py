@@ -443,27 +443,23 @@ def compile_recording(
         if loaded is not None:
             return loaded
     header, payload = _compile(name, product, max_line)
-    info = _info(name, header["info"])
+    info, layout, content_hash = _info(name, header["info"]), _layout(header), header["key"]["hash"]
     if where is not None:
         try:
             if cache_dir is not None:
                 os.makedirs(cache_dir, exist_ok=True)
-            _write(where, header, payload)
+            base = _write(where, header, payload)
+            opener = _opener(where, os.stat(where))
         except OSError as exc:
             if cache_dir is not None:
                 reason = f"cannot write the compiled cache: {exc.strerror or exc}"
                 raise CompiledCacheError(where, 0, 0, reason) from None
-            where = None  # beside a recording in a read-only place: kept in memory
-    data = b"".join(payload)
+        else:  # the run reads the cache file: the columns are let go
+            return CompiledRecording(name, info, content_hash, layout, opener, base, where, False)
+    data = b"".join(payload)  # kept in memory (no cache): one copy, the arrays let go
+    del payload
     return CompiledRecording(
-        name,
-        info,
-        header["key"]["hash"],
-        _layout(header),
-        lambda: io.BytesIO(data),
-        0,
-        where,
-        False,
+        name, info, content_hash, layout, lambda: io.BytesIO(data), 0, None, False
     )
 
 
@@ -538,6 +534,13 @@ def _load(
         if isinstance(exc, RecordingError):
             raise
         raise _corrupt(where, f"its header lacks {exc}") from None
+    return CompiledRecording(
+        name, info, content_hash, layout, _opener(where, stamp), base, where, True
+    )
+
+
+def _opener(where: str, stamp: os.stat_result) -> Callable[[], IO[bytes]]:
+    """Opens the cache file checked as ``stamp`` (refusing it if it changed since)."""
     marks = (stamp.st_ino, stamp.st_size, stamp.st_mtime_ns)
 
     def opener() -> IO[bytes]:
@@ -550,7 +553,7 @@ def _load(
             )
         return fh
 
-    return CompiledRecording(name, info, content_hash, layout, opener, base, where, True)
+    return opener
 
 
 def _payload_start(header_length: int) -> int:
@@ -583,9 +586,9 @@ def _layout(header: Mapping[str, Any]) -> _Layout:
     )
 
 
-def _write(where: str, header: Mapping[str, Any], payload: Sequence[bytes]) -> None:
+def _write(where: str, header: Mapping[str, Any], payload: Sequence[array[Any] | bytes]) -> int:
     """Write a cache file whole through a temporary file renamed over it (a reader never sees
-    half of one)."""
+    half of one); where its columns start."""
     text = json.dumps(header, sort_keys=True).encode()
     head = _MAGIC + _HEAD.pack(len(text)) + text
     head += b"\0" * (_payload_start(len(text)) - len(head))
@@ -601,6 +604,7 @@ def _write(where: str, header: Mapping[str, Any], payload: Sequence[bytes]) -> N
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    return len(head)
 
 
 _ENTRY_FIELDS: Final = (
@@ -669,7 +673,9 @@ class _Builder:
             trade_end_.append(len(trades))
 
 
-def _compile(name: str, product: str | None, max_line: int) -> tuple[dict[str, Any], list[bytes]]:
+def _compile(
+    name: str, product: str | None, max_line: int
+) -> tuple[dict[str, Any], list[array[Any] | bytes]]:
     """Check the recording (as `check_recording` does) and compile it: the cache's header and
     its payload, the columns one after another (each at a multiple of 8 bytes)."""
     built = _Builder()
@@ -705,19 +711,19 @@ def _compile(name: str, product: str | None, max_line: int) -> tuple[dict[str, A
         if step is None
         else [step.line, step.offset, step.time, step.previous],
     }
-    payload: list[bytes] = []
+    payload: list[array[Any] | bytes] = []  # the arrays themselves: no copy of the columns
     layout: list[list[Any]] = []
     at = 0
+    digest = hashlib.blake2b(digest_size=32)
     for column_name, code in _COLUMNS:
         column = cols[column_name]
-        data = column.tobytes()
+        size = len(column) * column.itemsize
         layout.append([column_name, at, len(column), code])
-        pad = b"\0" * ((-len(data)) % 8)
-        payload += [data, pad]
-        at += len(data) + len(pad)
-    digest = hashlib.blake2b(digest_size=32)
-    for part in payload:
-        digest.update(part)
+        pad = b"\0" * ((-size) % 8)
+        payload += [column, pad]
+        digest.update(column)
+        digest.update(pad)
+        at += size + len(pad)
     header = {
         "format": COMPILED_FORMAT,
         "key": {
