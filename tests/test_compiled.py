@@ -25,6 +25,7 @@ from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.compiled import (
     CACHE_SUFFIX,
     CompiledCacheError,
+    CompiledEntry,
     compile_recording,
 )
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
@@ -110,15 +111,7 @@ def test_the_compiled_form_holds_what_a_replay_reads(tmp_path: Path, which: str)
         entries = (getattr(want, "md_entries", None) or ()) if got.MSG_TYPE in "WX" else ()
         assert len(got.md_entries) == len(entries)
         for mine, theirs in zip(got.md_entries, entries, strict=True):
-            for field in (
-                "md_entry_type",
-                "symbol",
-                "md_entry_px",
-                "md_entry_size",
-                "md_update_action",
-                "aggressor_side",
-                "trade_id",
-            ):
+            for field in CompiledEntry.__slots__:
                 expected = _plain(getattr(theirs, field, None))
                 actual = getattr(mine, field)
                 assert (str(actual) if isinstance(actual, Decimal) else actual) == expected

@@ -30,7 +30,6 @@ bytes.
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import io
 import json
@@ -48,6 +47,7 @@ from typing import IO, Any, ClassVar, Final
 import attrs
 
 from ..codec import MAX_LINE_BYTES
+from .gateway.exchange.common import as_dec, as_int, raw_value
 from .recording import (
     ClockStep,
     Recorded,
@@ -196,24 +196,8 @@ _CLASSES: Final = (_Snapshot, _Incremental, _Status, _Settlement)
 
 def _raw_text(value: object) -> str | None:
     """A field's text (an enum member's value), None when it is not text."""
-    if isinstance(value, enum.Enum):
-        value = value.value
+    value = raw_value(value)
     return value if isinstance(value, str) else None
-
-
-def _raw_int(value: object) -> int | None:
-    if isinstance(value, enum.Enum):
-        value = value.value
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _finite(value: object) -> Decimal | None:
-    """A field's number as a finite `Decimal` (a replay reads no other), else None."""
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    return None
 
 
 class _Interned:
@@ -642,7 +626,7 @@ class _Builder:
         cols["offset"].append(item.offset)
         cols["kind"].append(_KIND_CODE[kind])
         cols["symbol"].append(symbols.of(getattr(message, "symbol", None)))
-        status = _raw_int(getattr(message, "security_trading_status", None))
+        status = as_int(getattr(message, "security_trading_status", None))
         cols["status"].append(_NO_STATUS if status is None else status)
         cols["result"].append(texts.of(getattr(message, "market_result", None)))
         if kind == "W" or kind == "X":
@@ -660,7 +644,7 @@ class _Builder:
             if get is None:
                 get = getters[type(entry)] = _entry_getter(type(entry))
             kind, symbol, px, size, action, aggressor, trade_id = get(entry)
-            px, size = _finite(px), _finite(size)
+            px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
             type_.append(texts.of(kind))
             esym_.append(symbols.of(symbol))
             px_.append(_NONE if px is None else decimals(str(px)))
