@@ -273,6 +273,36 @@ def test_reading_the_compiled_form_holds_a_chunk_not_the_recording(tmp_path: Pat
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert rest == 20_001
+    # compiled in parts (the compile's columns go to temporary files as it goes): the same
+    # messages as the decoded recording, from the cache and from memory
+    shapes = [
+        (
+            r.line,
+            r.time,
+            [(e.md_entry_px, e.md_entry_size, e.trade_id) for e in r.message.md_entries],
+        )
+        for r in compiled.messages()
+    ]
+    assert shapes == [
+        (
+            r.line,
+            r.time,
+            [(e.md_entry_px, e.md_entry_size, e.trade_id) for e in r.message.md_entries],
+        )
+        for r in compile_recording(path, cache=False).messages()
+    ]
+    decoded = [
+        (
+            r.line,
+            r.time,
+            [
+                (e.md_entry_px, e.md_entry_size, getattr(e, "trade_id", None))
+                for e in r.message.md_entries or ()
+            ],
+        )
+        for r in read_recording(path)
+    ]
+    assert shapes == decoded
     # 20,000 messages kept as objects would hold tens of megabytes; a chunk of 4,096 is a few
     # hundred kilobytes of columns (the cache file itself is 2 MB)
     assert peak < Path(f"{path}{CACHE_SUFFIX}").stat().st_size / 2, peak

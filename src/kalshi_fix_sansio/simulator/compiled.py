@@ -40,7 +40,7 @@ import struct
 import sys
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Any, ClassVar, Final
 
@@ -81,6 +81,7 @@ _MAGIC: Final = b"KFXCOMP\n"
 _HEAD: Final = struct.Struct("<Q")  # the header's length, after the magic
 _MOST_HEADER: Final = 1 << 30
 _CHUNK: Final = 4096  # messages read from a compiled form at a time
+_SPILL: Final = 8192  # messages a compile holds before its columns go to temporary files
 _NONE: Final = -1
 _KIND_CODE: Final = {"W": 0, "X": 1, "f": 2, "UMS": 3}
 _NO_STATUS: Final = -(2**63)
@@ -426,22 +427,31 @@ def compile_recording(
         loaded = _load(name, where, _content_hash(name), product, max_line)
         if loaded is not None:
             return loaded
-    header, payload = _compile(name, product, max_line)
-    info, layout, content_hash = _info(name, header["info"]), _layout(header), header["key"]["hash"]
-    if where is not None:
-        try:
-            if cache_dir is not None:
-                os.makedirs(cache_dir, exist_ok=True)
-            base = _write(where, header, payload)
-            opener = _opener(where, os.stat(where))
-        except OSError as exc:
-            if cache_dir is not None:
-                reason = f"cannot write the compiled cache: {exc.strerror or exc}"
-                raise CompiledCacheError(where, 0, 0, reason) from None
-        else:  # the run reads the cache file: the columns are let go
-            return CompiledRecording(name, info, content_hash, layout, opener, base, where, False)
-    data = b"".join(payload)  # kept in memory (no cache): one copy, the arrays let go
-    del payload
+    built = _Builder()
+    try:
+        header = _compile(name, product, max_line, built)
+        info, layout, content_hash = (
+            _info(name, header["info"]),
+            _layout(header),
+            header["key"]["hash"],
+        )
+        if where is not None:
+            try:
+                if cache_dir is not None:
+                    os.makedirs(cache_dir, exist_ok=True)
+                base = _write(where, header, built.parts())
+                opener = _opener(where, os.stat(where))
+            except OSError as exc:
+                if cache_dir is not None:
+                    reason = f"cannot write the compiled cache: {exc.strerror or exc}"
+                    raise CompiledCacheError(where, 0, 0, reason) from None
+            else:  # the run reads the cache file
+                return CompiledRecording(
+                    name, info, content_hash, layout, opener, base, where, False
+                )
+        data = b"".join(built.parts())  # no cache: kept in memory
+    finally:
+        built.close()
     return CompiledRecording(
         name, info, content_hash, layout, lambda: io.BytesIO(data), 0, None, False
     )
@@ -570,7 +580,7 @@ def _layout(header: Mapping[str, Any]) -> _Layout:
     )
 
 
-def _write(where: str, header: Mapping[str, Any], payload: Sequence[array[Any] | bytes]) -> int:
+def _write(where: str, header: Mapping[str, Any], payload: Iterable[array[Any] | bytes]) -> int:
     """Write a cache file whole through a temporary file renamed over it (a reader never sees
     half of one); where its columns start."""
     text = json.dumps(header, sort_keys=True).encode()
@@ -610,11 +620,17 @@ def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
 
 
 class _Builder:
-    """The columns of a compile, a message at a time (arrays of numbers, and the tables)."""
+    """The columns of a compile, a message at a time: arrays of numbers, moved to a temporary
+    file per column every `_SPILL` messages (memory stays flat however long the recording),
+    and the tables."""
 
     def __init__(self) -> None:
         self.cols: dict[str, array[Any]] = {n: array(t) for n, t in _COLUMNS}
         self.symbols, self.texts, self.decimals = _Interned(), _Interned(), _Interned()
+        self.counts = dict.fromkeys(self.cols, 0)  # what each column holds, spilled or not
+        self.entries = 0  # entries so far
+        self.trade_bytes = 0  # trade id bytes so far
+        self._spilled: dict[str, IO[bytes]] = {}
         self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
     def add(self, item: Recorded) -> None:
@@ -631,7 +647,7 @@ class _Builder:
         cols["result"].append(texts.of(getattr(message, "market_result", None)))
         if kind == "W" or kind == "X":
             self._entries(getattr(message, "md_entries", None) or ())
-        cols["entries"].append(len(cols["type"]))
+        cols["entries"].append(self.entries)
 
     def _entries(self, entries: Any) -> None:
         cols, symbols, texts, decimals = self.cols, self.symbols, self.texts, self.decimals
@@ -653,22 +669,64 @@ class _Builder:
             aggressor_.append(texts.of(aggressor))
             trade_id = _raw_text(trade_id)
             if trade_id:
-                trades.frombytes(trade_id.encode())
-            trade_end_.append(len(trades))
+                data = trade_id.encode()
+                trades.frombytes(data)
+                self.trade_bytes += len(data)
+            trade_end_.append(self.trade_bytes)
+            self.entries += 1
+
+    def spill(self) -> None:
+        """Move the columns held so far to their temporary files."""
+        for name, column in self.cols.items():
+            if column:
+                out = self._spilled.get(name)
+                if out is None:
+                    out = self._spilled[name] = tempfile.TemporaryFile()
+                out.write(column)
+                self.counts[name] += len(column)
+                del column[:]
+
+    def close(self) -> None:
+        for out in self._spilled.values():
+            out.close()
+
+    def layout(self) -> tuple[list[list[Any]], int]:
+        """Each column's [name, offset, count, typecode] in the payload, and its size."""
+        layout, at = [], 0
+        for name, code in _COLUMNS:
+            column = self.cols[name]
+            count = self.counts[name] + len(column)
+            layout.append([name, at, count, code])
+            at += _aligned(count * column.itemsize)
+        return layout, at
+
+    def parts(self) -> Iterator[bytes | array[Any]]:
+        """The payload, a block at a time: each column (spilled, then held), padded to 8."""
+        for name, _code in _COLUMNS:
+            column, size = self.cols[name], 0
+            spilled = self._spilled.get(name)
+            if spilled is not None:
+                spilled.seek(0)
+                while block := spilled.read(1 << 20):
+                    size += len(block)
+                    yield block
+            size += len(column) * column.itemsize
+            yield column
+            yield b"\0" * (_aligned(size) - size)
 
 
-def _compile(
-    name: str, product: str | None, max_line: int
-) -> tuple[dict[str, Any], list[array[Any] | bytes]]:
-    """Check the recording (as `check_recording` does) and compile it: the cache's header and
-    its payload, the columns one after another (each at a multiple of 8 bytes)."""
-    built = _Builder()
-    cols = built.cols
+def _aligned(size: int) -> int:
+    return (size + 7) & ~7
+
+
+def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> dict[str, Any]:
+    """Check the recording (as `check_recording` does) and compile it into ``built`` (its
+    columns spill to temporary files when it is given a cache to write); the cache's header."""
     symbols, texts, decimals = built.symbols, built.texts, built.decimals
     markets: dict[str, None] = {}
     scan = _Scan()
     count = 0
-    first_time: float | None = None
+    first_time = last_time = 0.0
     with _open(name) as raw:
         fh = _Hashing(raw)
         for item in _read(fh, name, product, max_line, scan):  # type: ignore[arg-type]
@@ -679,6 +737,9 @@ def _compile(
             for market in _symbols(item.message):
                 markets.setdefault(market, None)
             built.add(item)
+            last_time = item.time
+            if not count % _SPILL:
+                built.spill()
         content_hash = fh.hash.hexdigest()
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
@@ -689,26 +750,17 @@ def _compile(
         "messages": count,
         "lines": scan.lines,
         "first_time": first_time,
-        "last_time": cols["time"][-1],
+        "last_time": last_time,
         "steps_back": scan.steps_back,
         "largest_step_back": None
         if step is None
         else [step.line, step.offset, step.time, step.previous],
     }
-    payload: list[array[Any] | bytes] = []  # the arrays themselves: no copy of the columns
-    layout: list[list[Any]] = []
-    at = 0
+    layout, size = built.layout()
     digest = hashlib.blake2b(digest_size=32)
-    for column_name, code in _COLUMNS:
-        column = cols[column_name]
-        size = len(column) * column.itemsize
-        layout.append([column_name, at, len(column), code])
-        pad = b"\0" * ((-size) % 8)
-        payload += [column, pad]
-        digest.update(column)
-        digest.update(pad)
-        at += size + len(pad)
-    header = {
+    for part in built.parts():
+        digest.update(part)
+    return {
         "format": COMPILED_FORMAT,
         "key": {
             "hash": content_hash,
@@ -722,7 +774,6 @@ def _compile(
         "symbols": symbols.values,
         "texts": texts.values,
         "decimals": decimals.values,
-        "payload_size": at,
+        "payload_size": size,
         "payload": digest.hexdigest(),
     }
-    return header, payload
