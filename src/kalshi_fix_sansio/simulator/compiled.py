@@ -534,8 +534,10 @@ def _load(
 
 
 def _opener(where: str, stamp: os.stat_result) -> Callable[[], IO[bytes]]:
-    """Opens the cache file checked as ``stamp`` (refusing it if it changed since)."""
+    """Opens the cache file checked as ``stamp`` (refusing it if it changed since), by its
+    absolute path (a strategy may change the working directory)."""
     marks = (stamp.st_ino, stamp.st_size, stamp.st_mtime_ns)
+    where = os.path.abspath(where)
 
     def opener() -> IO[bytes]:
         fh = open(where, "rb")
