@@ -2,28 +2,33 @@
 trading over a socket and beside the codec's own decode of the same frames, in the same run.
 
     .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sizes N ...] [--rows NAME ...]
-        [--breakdown N] [--write-docs]
+        [--breakdown N] [--instructions [--src DIR]] [--write-docs]
 
 A generated recording (`kalshi_fix_sansio.simulator.testing.recordings.write_recording`: two prediction
 markets, level changes and trades) of N messages. Five rows per size, each in a process of its
 own (so its peak resident memory is its own):
 
 * **backtest**: `run_backtest` with a blocking strategy that subscribes to both markets and
-  reads every event (its session keeps the books): the recording read, the exchange, its
-  35=X encoded for the subscriber, the client's session, driver and books, all in memory on
-  the simulated clock. Rate = recorded messages / the run's CPU seconds (the process's own
-  time: other jobs on the shared machine move the wall clock much more than this), and wall.
+  reads every event (its session keeps the books): the compiled recording read (its cache
+  written before the timed run, as a sweep's first compile leaves it), the exchange, its 35=X
+  encoded for the subscriber, the client's session, driver and books, all in memory on the
+  simulated clock. Rate = recorded messages / the run's CPU seconds (the process's own time:
+  other jobs on the shared machine move the wall clock much more than this), and wall.
+* **compile**: `compile_recording` with no cache yet: the recording checked once (each
+  frame's BodyLength and CheckSum verified, each message decoded and validated, as
+  `check_recording` does) and its columns written to its cache.
+* **compiled read**: a warm cache loaded (the recording's bytes hashed, the columns' hash
+  checked) and every message read back from the columns: what a run pays for the recording.
 * **paper trading**: the same recording replayed by the mock gateway to a blocking client
   over plain TCP on loopback, ``as_fast_as_possible`` (`bench_replay.one`): the path a
   backtest replaces. Rate per wall second (two processes' work: the gateway's thread and the
   client's).
-* **recording read**: what the backtest pays to read the recording, alone: its check before
-  the run (`check_recording`: each frame's BodyLength and CheckSum verified, each message
-  decoded and validated) and the run's read (`read_recording`, decoded again, not verified).
+* **recording read**: the text recording read the way backtests read it before they were
+  compiled: its check (`check_recording`) and a second read (`read_recording`, decoded again).
 * **decode only**: `kalshi_fix_sansio.codec.prediction.decode` of each recorded frame, once: the
-  codec's rate, a floor of what any path that reads each message pays (the whole path decodes
-  each message three times, in the check, in the run's read and in the client, and encodes it
-  once, beside the exchange and the books).
+  codec's rate, a floor of what any path that reads each message pays (a run on a compiled
+  recording decodes each message once, in the client, and encodes it once, beside the
+  exchange and the books).
 * **hftbacktest** (a peer, not like for like): the same recording converted to hftbacktest's
   event arrays (one event per book level or trade entry, per market; the conversion is not
   timed), replayed by its `HashMapMarketDepthBacktest` (compiled Rust, the strategy a numba
@@ -31,6 +36,13 @@ own (so its peak resident memory is its own):
   not timed): no FIX, no session, no encode or decode, no exchange of ours. Rate per CPU
   second in recorded messages, and its events in the note under the table. It needs
   ``pip install hftbacktest`` (not a dependency of the project): without it the row says so.
+
+``--instructions`` counts a backtest's instructions per recorded message under callgrind
+(``PYTHONHASHSEED=0``): the difference between a 1,000- and a 3,000-message run of the watching
+strategy, each in a fresh interpreter (start-up, Logon and the first layouts cancel out), with a
+warm cache and with a cold one (the compile counted in the run); ``--src DIR`` counts another
+tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
+whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
 
 ``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
 time each part of the path takes (the recording's check and read, the exchange, the ledger,
@@ -55,6 +67,8 @@ from _docs import arguments, publish
 
 BEGIN = "<!-- backtest-results -->"
 END = "<!-- /backtest-results -->"
+COMPILED = ("<!-- backtest-compiled-results -->", "<!-- /backtest-compiled-results -->")
+"""The markers of the compiled recordings' table (``--block compiled``)."""
 
 
 def _recording(directory: str, messages: int) -> Path:
@@ -77,11 +91,14 @@ def watch(ctx: Any) -> None:
 
 
 def backtest(messages: int) -> dict[str, Any]:
-    """One backtest of a watching strategy: messages, CPU and wall seconds, peak RSS."""
+    """One backtest of a watching strategy (the recording compiled before it): messages, CPU
+    and wall seconds, peak RSS."""
     from kalshi_fix_sansio.simulator.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
+        compile_recording(path)
         cpu, wall = time.process_time(), time.perf_counter()
         result = run_backtest(watch, path)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -98,6 +115,40 @@ def recording_read(messages: int) -> dict[str, float]:
         cpu, wall = time.process_time(), time.perf_counter()
         info = check_recording(path)
         count = sum(1 for _ in read_recording(path, product=info.product, checked=True))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"messages": count, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
+
+
+def compile_once(messages: int) -> dict[str, float]:
+    """`compile_recording` with no cache yet: the check, the columns, the cache written."""
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _recording(tmp, messages)
+        cpu, wall = time.process_time(), time.perf_counter()
+        compiled = compile_recording(path)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        size = Path(f"{path}.kfc").stat().st_size / path.stat().st_size
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "messages": compiled.info.messages,
+        "cpu": cpu,
+        "wall": wall,
+        "peak_kib": float(peak),
+        "size": size,
+    }
+
+
+def compiled_read(messages: int) -> dict[str, float]:
+    """A warm cache loaded (hashes checked) and every message read from its columns."""
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _recording(tmp, messages)
+        compile_recording(path)
+        cpu, wall = time.process_time(), time.perf_counter()
+        count = sum(1 for _ in compile_recording(path).timed())
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"messages": count, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
@@ -236,14 +287,18 @@ def hftbacktest(messages: int) -> dict[str, Any]:
 ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "backtest": backtest,
     "paper trading": paper,
+    "compile": compile_once,
+    "compiled read": compiled_read,
     "recording read": recording_read,
     "decode only": decode_only,
     "hftbacktest": hftbacktest,
 }
 WHAT = {
-    "backtest": "read, exchange, 35=X encoded, client session, books, scheduler",
+    "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
-    "recording read": "the check (decode, validate) and the run's read (decode)",
+    "compile": "the check (decode, validate), the columns, the cache written",
+    "compiled read": "the cache's hashes checked, every message read from its columns",
+    "recording read": "before compiling: the check (decode, validate) and a second read (decode)",
     "decode only": "one decode of each frame",
     "hftbacktest": "its event arrays into two books (Rust; no FIX): not like for like",
 }
@@ -283,6 +338,11 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
             f"| {int(r['messages']):,} | {name} | {WHAT[name]} | {cpu} | {wall} "
             f"| {r['peak_kib'] / 1024:.0f} MiB |"
         )
+        if "size" in r:
+            notes.append(
+                f"{name} at {int(r['messages']):,} messages: the cache is {r['size']:.0%} of "
+                "the recording's size."
+            )
         if "events" in r and r["cpu"]:
             notes.append(
                 f"{name} at {int(r['messages']):,} messages: {int(r['events']):,} events "
@@ -343,6 +403,60 @@ def breakdown(messages: int) -> list[str]:
     return lines
 
 
+INSTRUCTIONS_CHILD = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from bench_backtest import watch
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+options = {"no": {"cache": False}}.get(sys.argv[4], {})
+run_backtest(watch, sys.argv[3], **options)
+"""
+
+
+def instructions(src: str | None) -> list[str]:
+    """A backtest's instructions per recorded message (callgrind): 3,000 less 1,000 messages,
+    over 2,000, with a warm and a cold cache (see the module docstring)."""
+    from _traced import counted, traced
+
+    here = str(Path(__file__).resolve().parent)
+    tree = src or str(Path(__file__).resolve().parent.parent / "src")
+    compiled = (Path(tree) / "kalshi_fix_sansio" / "simulator" / "compiled.py").exists()
+    lines = [
+        f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, the watching "
+        f"strategy, {tree}:",
+        "",
+        "| cache | instructions per recorded message |",
+        "|---|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for n in (1_000, 3_000):
+            (Path(tmp) / str(n)).mkdir()
+            paths[n] = _recording(str(Path(tmp) / str(n)), n)
+        for label, warm in (("warm", True), ("cold", False)) if compiled else (("none", False),):
+            counts = {}
+            for n, path in paths.items():
+                cache = ("yes" if warm else "no") if compiled else "none"
+                if warm:  # compiled first, outside the count
+                    args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
+                    subprocess.run(args, check=True, capture_output=True)
+                else:
+                    Path(f"{path}.kfc").unlink(missing_ok=True)
+                out = Path(tmp) / f"cg-{label}-{n}.out"
+                cmd, env = traced(
+                    "callgrind",
+                    [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache],
+                    out,
+                )
+                subprocess.run(cmd, env=env, check=True, capture_output=True)
+                got = counted("callgrind", out)
+                assert isinstance(got, int)
+                counts[n] = got
+            lines.append(f"| {label} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
+    return lines
+
+
 def write_docs(lines: list[str]) -> None:
     """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     from _docs import write_block
@@ -358,12 +472,26 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", help="recording lengths")
     parser.add_argument("--breakdown", type=int, help="profile one backtest of N messages")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), help="only these rows")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per message (callgrind)"
+    )
+    parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
+    parser.add_argument(
+        "--block",
+        choices=("main", "compiled"),
+        default="main",
+        help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
+    )
     args = parser.parse_args()
+    if args.instructions:
+        print("\n".join(instructions(args.src)))
+        return
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
-    publish(report(measure(sizes, args.rows)), BEGIN, END, args.write_docs)
+    begin, end = COMPILED if args.block == "compiled" else (BEGIN, END)
+    publish(report(measure(sizes, args.rows)), begin, end, args.write_docs)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ One module per command family:
 * ``order.py``: ``kalshi-fix order`` and ``kalshi-fix cancel``, one order from the shell;
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
-* ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep);
+* ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep),
+  and ``kalshi-fix compile-recording``, recordings checked and compiled once for it;
 * ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
   history or another tool's file of book changes and trades as a recording;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
@@ -43,7 +44,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..observability.messagelog import scan
-from .backtest import add_backtest_parser, backtest_command
+from .backtest import add_backtest_parser, add_compile_parser, backtest_command, compile_command
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
 from .halt import add_rearm_parser, rearm_command
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay_parser(sub)
     add_backtest_parser(sub)
     add_history_parsers(sub)
+    add_compile_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -201,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return history_command(args, sys.stdout, sys.stderr)
         if args.command == "import-history":
             return import_history_command(args, sys.stdout, sys.stderr)
+        if args.command == "compile-recording":
+            return compile_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

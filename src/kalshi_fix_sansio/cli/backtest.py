@@ -5,8 +5,11 @@ One run (no ``--grid``): the strategy runs once over the recordings in sequence
 printed, the JSON and the picture written to ``--out``. A sweep (``--grid NAME=V1,V2...``, or
 ``--runs each``): one run per parameter set and recording (`kalshi_fix_sansio.simulator.sweep`), in
 parallel on ``--jobs`` processes or on a Dask cluster (``--engine dask``); the ranking is
-printed and ``sweep.json`` written. A recording named as one of the shipped samples
-(``paper-sample.log``, ``paper-margin-sample.log``) that is not a file here is the sample.
+printed and ``sweep.json`` written. The recordings are checked and compiled once
+(`kalshi_fix_sansio.simulator.compiled`), cached beside them or in ``--cache-dir``
+(``--no-cache``: in memory only); ``kalshi-fix compile-recording RECORDING...`` compiles them
+ahead. A recording named as one of the shipped samples (``paper-sample.log``,
+``paper-margin-sample.log``) that is not a file here is the sample.
 
 Exit status: 0 done (a sweep's failed runs are listed, and the sweep's status is 1 when any
 failed), 1 the run failed (the strategy raised, ran past its budget, a recording went bad
@@ -28,7 +31,77 @@ from ..simulator.sweep import ENGINES, RANKINGS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import add_model_options, recording_path, replay_models
 
-__all__ = ["add_backtest_parser", "backtest_command", "parse_latency"]
+__all__ = [
+    "add_backtest_parser",
+    "add_compile_parser",
+    "backtest_command",
+    "compile_command",
+    "parse_latency",
+]
+
+
+def _add_cache_options(parser: Any) -> None:
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the recordings' compiled caches go (made when missing; default: beside "
+        "each recording, RECORDING.kfc)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="compile the recordings in memory, neither reading nor writing a cache",
+    )
+
+
+def add_compile_parser(sub: Any) -> None:
+    """Add ``kalshi-fix compile-recording``."""
+    parser = sub.add_parser(
+        "compile-recording",
+        help="check recordings once and compile them for backtests (cached beside them)",
+        description="Check each market-data recording once and compile it into the columns "
+        "backtests and sweeps run on, cached beside it (RECORDING.kfc) or in --cache-dir, keyed "
+        "by the hash of its bytes: a cache that does not match is compiled again.",
+    )
+    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
+    parser.add_argument(
+        "--product",
+        choices=("prediction", "margin"),
+        help="the product expected (default: the recording's header)",
+    )
+    _add_cache_options(parser)
+
+
+def compile_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix compile-recording``; returns the exit status."""
+    from ..simulator.compiled import compile_recording
+    from ..simulator.recording import RecordingError
+
+    for name in args.recordings:
+        path = recording_path(name)
+        started = time.process_time()
+        try:
+            compiled = compile_recording(
+                path, product=args.product, cache_dir=args.cache_dir, cache=args.cache
+            )
+        except RecordingError as exc:
+            emit(err, f"kalshi-fix compile-recording: {exc}")
+            return EXIT_USAGE
+        info = compiled.info
+        if compiled.from_cache:
+            how = f"up to date in {compiled.cache_path}"
+        else:
+            seconds = time.process_time() - started
+            where = compiled.cache_path or "memory (no cache written)"
+            how = f"compiled in {seconds:.2f} CPU s into {where}"
+        emit(
+            out,
+            f"{path}: {info.messages} messages of {len(info.markets)} "
+            f"{info.product} market{'s' if len(info.markets) != 1 else ''} over "
+            f"{info.duration:.0f} s, {how}",
+        )
+    return EXIT_OK
 
 
 def add_backtest_parser(sub: Any) -> None:
@@ -78,6 +151,7 @@ def add_backtest_parser(sub: Any) -> None:
         "--md-latency", default="none", metavar="MODEL", help="market-data latency (as above)"
     )
     add_model_options(parser.add_argument_group("the exchange's models"))
+    _add_cache_options(parser)
     parser.add_argument("--jobs", type=int, help="sweep worker processes (default: the cores)")
     parser.add_argument("--engine", choices=ENGINES, default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
@@ -226,6 +300,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "settle": _settle(args),
         "overrun": args.overrun,
         "sample_interval": args.sample_interval,
+        "cache_dir": args.cache_dir,
+        "cache": args.cache,
     }
     models = {k: v for k, v in latency.items() if v is not None}
     if models:
@@ -245,7 +321,8 @@ def _out_dir(text: str) -> Path:
 def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix backtest``; returns the exit status."""
     from ..simulator.backtest import BacktestFailed, run_backtest
-    from ..simulator.recording import RecordingError, check_recording
+    from ..simulator.compiled import compile_recording
+    from ..simulator.recording import RecordingError
     from ..simulator.sweep import grid, load_strategy, run_sweep
 
     recordings = [recording_path(r) for r in args.recordings]
@@ -260,8 +337,9 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
             raise LocalProtocolError(f"--jobs must be 1 or more, got {args.jobs}")
         out_dir = _out_dir(args.out)
         sweep = bool(axes) or args.runs == "each"
-        if sweep or options["settle"]:  # a sweep's runs each check them: here once first
-            markets = {m for r in recordings for m in check_recording(r).markets}
+        if sweep or options["settle"]:  # compiled here once first: the runs load the cache
+            cached = {"cache_dir": args.cache_dir, "cache": args.cache}
+            markets = {m for r in recordings for m in compile_recording(r, **cached).info.markets}
             _settled_markets(options["settle"], markets)
     except (LocalProtocolError, RecordingError) as exc:
         emit(err, f"kalshi-fix backtest: {exc}")

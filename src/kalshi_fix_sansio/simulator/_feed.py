@@ -1,7 +1,8 @@
 """A backtest's recordings, fed into a simulation's exchange on the simulated clock.
 
-`Feed` reads the recordings one message at a time (never the whole file in memory) and hands
-each recorded message to the exchange (`Exchange.replay`) at its recorded time, as a callback of
+`Feed` reads the compiled recordings (`kalshi_fix_sansio.simulator.compiled.compile_recording`:
+checked and compiled once, their columns streamed a chunk at a time, no frame decoded again) and
+hands each recorded message to the exchange (`Exchange.replay`) at its recorded time, as a callback of
 the simulation's scheduler: the books follow the recording, market-data subscribers get its
 messages, resting client orders fill as its trades and level changes reach them. Several
 recordings run in sequence: the markets of each are listed when it starts; a recording that
@@ -19,36 +20,43 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
+from .compiled import CompiledMessage, CompiledRecording, compile_recording
 from .gateway.replay import follow
 from .paper import PaperLedger
-from .recording import Recorded, RecordingError, RecordingInfo, check_recording, read_recording
+from .recording import RecordingError
 from .simulation import Simulation
 
-__all__ = ["Feed", "check_recordings"]
+__all__ = ["Feed", "compile_recordings"]
 
 
-def check_recordings(
-    paths: Sequence[str | os.PathLike[str]], product: str | None
-) -> list[RecordingInfo]:
-    """Check each recording whole (`check_recording`), all of one product, in time order.
+def compile_recordings(
+    paths: Sequence[str | os.PathLike[str]],
+    product: str | None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache: bool = True,
+) -> list[CompiledRecording]:
+    """Check and compile each recording (`compile_recording`: once, then from its cache),
+    all of one product, in time order.
 
     Raises:
-        RecordingError: a recording's first problem (file, line, byte).
+        RecordingError: a recording's first problem (file, line, byte), or a corrupt cache.
         LocalProtocolError: no recording, recordings of two products, or one that starts
             before the one before it ends.
     """
     if not paths:
         raise LocalProtocolError("a backtest needs at least one recording")
-    infos: list[RecordingInfo] = []
+    compiled: list[CompiledRecording] = []
     for path in paths:
-        info = _checked(os.fspath(path), product)
+        recording = _compiled(os.fspath(path), product, cache_dir, cache)
+        info = recording.info
         product = product or info.product
-        if infos and info.product != infos[0].product:
+        if compiled and info.product != compiled[0].info.product:
             raise LocalProtocolError(
                 f"{os.fspath(path)} is a {info.product} recording, {os.fspath(paths[0])} a "
-                f"{infos[0].product} one: a backtest runs one product"
+                f"{compiled[0].info.product} one: a backtest runs one product"
             )
-        before = infos[-1] if infos else None
+        before = compiled[-1].info if compiled else None
         if (
             before is not None
             and before.last_time is not None
@@ -56,19 +64,19 @@ def check_recordings(
             and info.first_time < before.last_time
         ):
             raise LocalProtocolError(
-                f"{os.fspath(path)} starts before {os.fspath(paths[len(infos) - 1])} ends: "
+                f"{os.fspath(path)} starts before {os.fspath(paths[len(compiled) - 1])} ends: "
                 "recordings run in sequence (give them in time order)"
             )
-        infos.append(info)
-    return infos
+        compiled.append(recording)
+    return compiled
 
 
-_CHECKED: dict[tuple[str, int, int, str | None], RecordingInfo] = {}
-_MOST_CHECKED = 256
+_IN_MEMORY: dict[tuple[object, ...], CompiledRecording] = {}
+_MOST_IN_MEMORY = 4
 
 
 def _stamp(path: str) -> tuple[int, int]:
-    """A recording's size and modification time: what says it changed since it was checked."""
+    """A recording's size and modification time: what says it changed since it was compiled."""
     try:
         st = os.stat(path)
     except OSError:
@@ -76,17 +84,23 @@ def _stamp(path: str) -> tuple[int, int]:
     return (st.st_size, st.st_mtime_ns)
 
 
-def _checked(path: str, product: str | None) -> RecordingInfo:
-    """`check_recording`, once per file and content in this process (a sweep runs the same
-    recordings many times)."""
-    key = (os.path.realpath(path), *_stamp(path), product)
-    info = _CHECKED.get(key)
-    if info is None:
-        info = check_recording(path, product=product)
-        if len(_CHECKED) >= _MOST_CHECKED:
-            del _CHECKED[next(iter(_CHECKED))]
-        _CHECKED[key] = info
-    return info
+def _compiled(
+    path: str, product: str | None, cache_dir: str | os.PathLike[str] | None, cache: bool
+) -> CompiledRecording:
+    """`compile_recording`; a compiled form kept in memory (no cache file: ``cache=False``, or
+    a recording's directory that cannot be written) is kept for the next run in this process
+    while the file's size and time stay the same (a sweep runs the same recordings many
+    times), at most a few of them."""
+    where = None if cache_dir is None else os.path.realpath(cache_dir)
+    key = (os.path.realpath(path), *_stamp(path), product, where, cache)
+    recording = _IN_MEMORY.get(key)
+    if recording is None:
+        recording = compile_recording(path, product=product, cache_dir=cache_dir, cache=cache)
+        if recording.cache_path is None:
+            if len(_IN_MEMORY) >= _MOST_IN_MEMORY:
+                del _IN_MEMORY[next(iter(_IN_MEMORY))]
+            _IN_MEMORY[key] = recording
+    return recording
 
 
 class Feed:
@@ -94,8 +108,7 @@ class Feed:
 
     Args:
         sim: the simulation (its clock starts at or before the first recorded time).
-        paths: the recordings, in time order (checked by `check_recordings`).
-        infos: what `check_recordings` found in them.
+        recordings: the recordings, compiled (`compile_recordings`), in time order.
         ledger: the run's ledger (fills, mids, settlements).
         settle: market -> ``"yes"`` / ``"no"``, settled when the last recording ends.
         on_message: called with each recorded message after the exchange took it.
@@ -104,15 +117,15 @@ class Feed:
     def __init__(
         self,
         sim: Simulation,
-        paths: Sequence[str | os.PathLike[str]],
-        infos: Sequence[RecordingInfo],
+        recordings: Sequence[CompiledRecording],
         ledger: PaperLedger,
         settle: Mapping[str, str],
         on_message: Callable[[Any, float], None] | None = None,
     ) -> None:
         self.sim = sim
-        self.paths = [os.fspath(p) for p in paths]
-        self.infos = list(infos)
+        self.recordings = list(recordings)
+        self.paths = [r.path for r in self.recordings]
+        self.infos = [r.info for r in self.recordings]
         self.ledger = ledger
         self.settle = dict(settle)
         self.on_message = on_message
@@ -122,8 +135,7 @@ class Feed:
         """The last recording ended (or one failed: `error`)."""
         self.error: RecordingError | None = None
         self._index = -1
-        self._stamps = [_stamp(p) for p in self.paths]  # as checked (`check_recordings` just ran)
-        self._items: Iterator[Recorded] = iter(())
+        self._items: Iterator[tuple[float, CompiledMessage]] = iter(())
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -145,35 +157,35 @@ class Feed:
         if self._index >= len(self.paths):
             self._finish()
             return
-        info = self.infos[self._index]
-        path = self.paths[self._index]
+        recording = self.recordings[self._index]
         gateway = self.sim.gateway
         now = self.sim.clock.time()
-        gateway._route(gateway.exchange.list_markets(info.markets, now), now)
-        # checked whole before the run: read without verifying again, unless it changed since
-        unchanged = self._stamps[self._index] == _stamp(path)
-        self._items = read_recording(path, product=info.product, checked=unchanged)
+        gateway._route(gateway.exchange.list_markets(recording.info.markets, now), now)
+        # checked and compiled before the run: its columns, no frame decoded again
+        self._items = recording.timed()
         self._next()
 
     def _next(self) -> None:
         try:
             item = next(self._items, None)
-        except RecordingError as exc:  # a file changed since it was checked
+        except RecordingError as exc:  # a cache file changed since it was checked
             self._fail(exc)
             return
         if item is None:
             self._next_recording()
             return
-        self.sim.scheduler.call_at(item.time, self._apply, item)
+        self.sim.scheduler.call_at(item[0], self._apply, item[1])
 
-    def _apply(self, item: Recorded) -> None:
+    def _apply(self, message: CompiledMessage) -> None:
         gateway = self.sim.gateway
         now = self.sim.clock.time()
-        gateway._route(gateway.exchange.replay(item.message, now), now)
+        # a compiled message carries the fields `Exchange.replay` reads, as plain values
+        recorded: Any = message
+        gateway._route(gateway.exchange.replay(recorded, now), now)
         self.messages += 1
-        follow(self.ledger, gateway.exchange, item.message, now)
+        follow(self.ledger, gateway.exchange, message, now)
         if self.on_message is not None:
-            self.on_message(item.message, now)
+            self.on_message(message, now)
         self._next()
 
     def _finish(self) -> None:

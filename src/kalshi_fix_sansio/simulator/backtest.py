@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..codec.errors import LocalProtocolError
 from ..session.auth import Ed25519Signer
-from ._feed import Feed, check_recordings
+from ._feed import Feed, compile_recordings
 from ._stats import Statistics
 from .latency import LatencyModel
 from .paper import PaperLedger, PaperReport, _write_new
@@ -269,6 +269,8 @@ def run_backtest(
     sample_interval: float = 60.0,
     name: str | None = None,
     progress: Callable[[int, float], None] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache: bool = True,
     **gateway_options: Any,
 ) -> BacktestResult:
     """Run ``strategy`` against ``recordings`` (see the module docstring).
@@ -296,6 +298,10 @@ def run_backtest(
         progress: called with (recorded messages so far, simulated time) every 1,000
             messages (the command line prints at most a line a second from it, on a
             terminal).
+        cache_dir: where the recordings' compiled caches go (`compile_recording
+            <kalshi_fix_sansio.simulator.compiled.compile_recording>`; None: beside each
+            recording, ``<recording>.kfc``).
+        cache: False: compile the recordings in memory, neither reading nor writing a cache.
         **gateway_options: more `MockGateway` options (``finished_orders``...).
 
     Returns:
@@ -304,7 +310,9 @@ def run_backtest(
     Raises:
         BacktestFailed: the strategy raised, ran past its budget, or a recording failed
             while it ran.
-        RecordingError: a recording's first problem, found before the run starts.
+        RecordingError: a recording's first problem, found before the run starts (or a
+            corrupt compiled cache, `CompiledCacheError
+            <kalshi_fix_sansio.simulator.compiled.CompiledCacheError>`).
         LocalProtocolError: bad arguments (an unknown API, a strategy of the other kind,
             recordings out of order or of two products, a bad model, a ``settle`` market not
             in the recordings or a result other than yes / no).
@@ -318,7 +326,8 @@ def run_backtest(
     ):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise LocalProtocolError(f"{label} must be seconds > 0, got {value!r}")
-    infos = check_recordings(paths, product)
+    compiled = compile_recordings(paths, product, cache_dir=cache_dir, cache=cache)
+    infos = [c.info for c in compiled]
     product = infos[0].product
     _check_settle(settle or {}, infos)
     first = next((i.first_time for i in infos if i.first_time is not None), None)
@@ -342,7 +351,7 @@ def run_backtest(
     )
     ledger = PaperLedger()
     stats = Statistics(ledger, float(sample_interval), symbols)
-    feed = Feed(sim, paths, infos, ledger, settle or {}, on_message=_progress(progress))
+    feed = Feed(sim, compiled, ledger, settle or {}, on_message=_progress(progress))
     sim.wire_listeners.append(lambda r: _client_orders(stats, r))
     _sample_every(sim, feed, stats, float(sample_interval))
     feed.start()

@@ -341,6 +341,7 @@ def run_sweep(
     # absolute: a worker of a cluster may run in another directory (the file names the report
     # shows are the same)
     names = tuple(os.path.abspath(r) for r in recordings)
+    _compile_first(names, options)
     groups = [(name,) for name in names] if each else [names]
     runs = [
         _Run(i, strategy, {**defaults, **point}, group, options)
@@ -349,6 +350,21 @@ def run_sweep(
     outcomes = list(_execute(runs, jobs, engine, address, on_run))
     outcomes.sort(key=lambda o: o.index)
     return SweepResult(tuple(outcomes))
+
+
+def _compile_first(names: Sequence[str], options: Mapping[str, Any]) -> None:
+    """Compile each recording once here, so that every run loads its cache (workers would
+    otherwise each compile it); a bad recording is left to the runs, which name it."""
+    from .compiled import compile_recording
+    from .recording import RecordingError
+
+    if not options.get("cache", True):
+        return
+    for name in names:
+        with contextlib.suppress(RecordingError):
+            compile_recording(
+                name, product=options.get("product"), cache_dir=options.get("cache_dir")
+            )
 
 
 def _absolute(reference: str) -> str:
@@ -431,7 +447,10 @@ def _on_dask(
                     threads_per_worker=1,  # a run holds the GIL: one per process
                     processes=True,
                     dashboard_address=None,  # no dashboard nobody asked for
-                    silence_logs=logging.ERROR,  # the workers' and scheduler's own warnings
+                    # the workers' and scheduler's own log: a run's failure comes back as its
+                    # result, and a worker's heartbeat racing the cluster's own shutdown is
+                    # logged as an ERROR that says nothing about the sweep
+                    silence_logs=logging.CRITICAL,
                 )
             )
             client = stack.enter_context(distributed.Client(cluster))

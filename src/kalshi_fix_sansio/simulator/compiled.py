@@ -1,0 +1,781 @@
+"""Compiled recordings: a recording checked once and compiled into columns, cached beside it.
+
+`compile_recording` reads a recording (`kalshi_fix_sansio.simulator.recording`) once, with
+every check `check_recording` makes (the same errors, naming the file, the line and the byte
+offset), and compiles what a replay takes from it into columns: per message its receive time,
+line, byte offset, kind (35=W, 35=X, 35=f, 35=UMS), market, trading status and settlement
+result; per book or trade entry its type, market, price, size, update action, aggressor side
+and trade id. Texts and prices are numbered once each (tables of distinct values), so the
+columns are arrays of numbers: no Python object per message, in the compile or after it.
+
+The compiled form is written to a cache file, ``<recording>.kfc`` beside the recording or in a
+directory of the caller's (``cache_dir``), keyed by the hash of the recording's bytes
+(BLAKE2b), the compiled form's version (`COMPILED_FORMAT`) and how it was checked (the
+product, the longest line allowed). The text recording stays the source of truth: a cache
+whose key does not match the recording is compiled again and overwritten, never trusted; a
+cache whose columns do not match the hash its own header holds is a `CompiledCacheError` (one
+line naming the cache file); a cache is written through a temporary file renamed over it, so
+a reader never sees half of one. `CompiledRecording.messages` reads the columns back a chunk at
+a time (memory stays flat however long the recording), each message a `CompiledMessage`: the
+fields a replay reads, as plain values. Backtests and sweeps
+(`kalshi_fix_sansio.simulator.backtest`) run on it: the recording is read once, and no frame
+is decoded a second time.
+
+The cache file: 8 bytes ``KFXCOMP\n``, the header's length (8 bytes, little-endian), the
+header (JSON: the key, what the check found, the tables, where each column lies, the hash of
+the columns), then the columns, each an array of the machine's byte order at a multiple of 8
+bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import operator
+import os
+import stat
+import struct
+import sys
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import IO, Any, ClassVar, Final
+
+import attrs
+
+from ..codec import MAX_LINE_BYTES
+from .gateway.exchange.common import as_dec, as_int, raw_value
+from .recording import (
+    ClockStep,
+    Recorded,
+    RecordingError,
+    RecordingInfo,
+    _open,
+    _read,
+    _Scan,
+    _symbols,
+)
+
+__all__ = [
+    "CACHE_SUFFIX",
+    "COMPILED_FORMAT",
+    "CompiledCacheError",
+    "CompiledEntry",
+    "CompiledMessage",
+    "CompiledRecording",
+    "compile_recording",
+]
+
+
+COMPILED_FORMAT: Final = 1
+"""The version of the compiled form (`compile_recording`): a cache of another version is
+compiled again."""
+
+CACHE_SUFFIX: Final = ".kfc"
+"""The file name suffix of a compiled recording's cache (``day-1.log.kfc``)."""
+
+_MAGIC: Final = b"KFXCOMP\n"
+_HEAD: Final = struct.Struct("<Q")  # the header's length, after the magic
+_MOST_HEADER: Final = 1 << 30
+_CHUNK: Final = 4096  # messages read from a compiled form at a time
+_SPILL: Final = 8192  # messages a compile holds before its columns go to temporary files
+_NONE: Final = -1
+_KIND_CODE: Final = {"W": 0, "X": 1, "f": 2, "UMS": 3}
+_NO_STATUS: Final = -(2**63)
+# (name, array typecode) of each column: per message, then per book or trade entry; indexes
+# into the tables (symbols, texts, decimals) are -1 where the recorded field had no value
+_MESSAGE_COLUMNS: Final = (
+    ("time", "d"),  # receive time (epoch seconds), never running backwards
+    ("line", "q"),
+    ("offset", "q"),
+    ("kind", "b"),  # 0 W, 1 X, 2 f, 3 UMS
+    ("symbol", "i"),  # Symbol(55) of a W, f or UMS (symbols)
+    ("status", "q"),  # SecurityTradingStatus(326) of a 35=f (_NO_STATUS: none)
+    ("result", "i"),  # MarketResult of a 35=UMS (texts)
+    ("entries", "q"),  # the end (exclusive) of its entries in the entry columns
+)
+_ENTRY_COLUMNS: Final = (
+    ("type", "i"),  # MDEntryType(269) (texts)
+    ("entry_symbol", "i"),  # Symbol(55) (symbols)
+    ("px", "i"),  # MDEntryPx(270) (decimals)
+    ("size", "i"),  # MDEntrySize(271) (decimals)
+    ("action", "i"),  # MDUpdateAction(279) (texts)
+    ("aggressor", "i"),  # AggressorSide(2446) (texts)
+    ("trade_end", "q"),  # the end of its TradeID(1003) in the trade bytes (empty: none)
+)
+_COLUMNS: Final = (*_MESSAGE_COLUMNS, *_ENTRY_COLUMNS, ("trades", "B"))
+
+
+class CompiledCacheError(RecordingError):
+    """A compiled recording's cache file is corrupt (its columns do not match the hash its
+    header holds, or it is not a cache at all) or cannot be written where it was asked for: the
+    message is one line naming the file. Delete it (the recording is compiled again) or run
+    without the cache."""
+
+
+class CompiledEntry:
+    """One book or trade entry of a `CompiledMessage`: the values a replay reads, as plain
+    values (text, `Decimal`), None where the recorded entry had none."""
+
+    __slots__ = (
+        "aggressor_side",
+        "md_entry_px",
+        "md_entry_size",
+        "md_entry_type",
+        "md_update_action",
+        "symbol",
+        "trade_id",
+    )
+
+    def __init__(
+        self,
+        md_entry_type: str | None,
+        symbol: str | None,
+        md_entry_px: Decimal | None,
+        md_entry_size: Decimal | None,
+        md_update_action: str | None,
+        aggressor_side: str | None,
+        trade_id: str | None,
+    ) -> None:
+        self.md_entry_type = md_entry_type
+        self.symbol = symbol
+        self.md_entry_px = md_entry_px
+        self.md_entry_size = md_entry_size
+        self.md_update_action = md_update_action
+        self.aggressor_side = aggressor_side
+        self.trade_id = trade_id
+
+
+class CompiledMessage:
+    """One recorded message read from a compiled recording: its ``MSG_TYPE`` (``"W"``,
+    ``"X"``, ``"f"``, ``"UMS"``, a class attribute as on decoded messages) and the fields a
+    replay reads (``symbol``, ``md_entries``, ``security_trading_status``, ``market_result``)
+    as plain values. What else the recorded frame held is not kept: `read_recording` decodes
+    the text recording whole."""
+
+    MSG_TYPE: ClassVar[str] = ""
+    __slots__ = ("market_result", "md_entries", "security_trading_status", "symbol")
+
+    def __init__(
+        self,
+        symbol: str | None,
+        md_entries: tuple[CompiledEntry, ...],
+        security_trading_status: int | None,
+        market_result: str | None,
+    ) -> None:
+        self.symbol = symbol
+        self.md_entries = md_entries
+        self.security_trading_status = security_trading_status
+        self.market_result = market_result
+
+
+class _Snapshot(CompiledMessage):
+    MSG_TYPE = "W"
+    __slots__ = ()
+
+
+class _Incremental(CompiledMessage):
+    MSG_TYPE = "X"
+    __slots__ = ()
+
+
+class _Status(CompiledMessage):
+    MSG_TYPE = "f"
+    __slots__ = ()
+
+
+class _Settlement(CompiledMessage):
+    MSG_TYPE = "UMS"
+    __slots__ = ()
+
+
+_CLASSES: Final = (_Snapshot, _Incremental, _Status, _Settlement)
+
+
+def _raw_text(value: object) -> str | None:
+    """A field's text (an enum member's value), None when it is not text."""
+    value = raw_value(value)
+    return value if isinstance(value, str) else None
+
+
+class _Interned:
+    """Distinct values, each numbered once (as many as distinct values, not messages)."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+        self._objects: dict[object, int] = {}  # a field's value as decoded -> its text's index
+
+    def of(self, value: object) -> int:
+        """The index of a field's text (an enum member's value); -1 when it is not text."""
+        index = self._objects.get(value)
+        if index is None:
+            index = self._objects[value] = self(_raw_text(value))
+        return index
+
+    def __call__(self, value: str | None) -> int:
+        if value is None:
+            return _NONE
+        index = self._index.get(value)
+        if index is None:
+            index = self._index[value] = len(self.values)
+            self.values.append(value)
+        return index
+
+
+class _Hashing:
+    """A binary file whose bytes are hashed as they are read (the recording's content hash)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._read = getattr(fh, "read1", None) or fh.read
+        self.hash = hashlib.blake2b(digest_size=32)
+
+    def read1(self, size: int = -1) -> bytes:
+        block: bytes = self._read(size)
+        self.hash.update(block)
+        return block
+
+
+def _content_hash(name: str) -> str:
+    """The hash of the recording's bytes (what its compiled cache is keyed by)."""
+    digest = hashlib.blake2b(digest_size=32)
+    with _open(name) as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@attrs.frozen
+class _Layout:
+    """Where each column of a compiled form lies (name -> offset, count, typecode) and the
+    tables its indexes point into."""
+
+    columns: Mapping[str, tuple[int, int, str]]
+    symbols: tuple[str, ...]
+    texts: tuple[str, ...]
+    decimals: tuple[Decimal, ...]
+
+
+class CompiledRecording:
+    """A recording checked once and compiled into columns (`compile_recording`): receive
+    times, message kinds, markets, book levels, trades, statuses and settlements, read back a
+    chunk at a time (memory stays flat however long the recording).
+
+    Attributes:
+        path: the recording (the text file stays the source of truth).
+        info: what the check found in it (`RecordingInfo`, as `check_recording` gives).
+        content_hash: the BLAKE2b hash of the recording's bytes its cache is keyed by.
+        cache_path: the cache file read or written; None when there is none (``cache=False``,
+            or the recording's own directory cannot be written: the compiled form is then
+            kept in memory).
+        from_cache: the columns came from the cache (no compile ran).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        info: RecordingInfo,
+        content_hash: str,
+        layout: _Layout,
+        opener: Callable[[], IO[bytes]],
+        base: int,
+        cache_path: str | None,
+        from_cache: bool,
+    ) -> None:
+        self.path = path
+        self.info = info
+        self.content_hash = content_hash
+        self.cache_path = cache_path
+        self.from_cache = from_cache
+        self._layout = layout
+        self._opener = opener
+        self._base = base
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledRecording({self.path!r}, messages={self.info.messages}, "
+            f"cache_path={self.cache_path!r}, from_cache={self.from_cache})"
+        )
+
+    def messages(self) -> Iterator[Recorded]:
+        """The recorded messages in file order, as `read_recording` yields them (line, byte
+        offset, receive time), each a `CompiledMessage`.
+
+        Raises:
+            CompiledCacheError: the cache file changed since it was checked.
+        """
+        for line, offset, moment, message in self._rows():
+            yield Recorded(line, offset, moment, message)
+
+    def timed(self) -> Iterator[tuple[float, CompiledMessage]]:
+        """(receive time, message) of each recorded message in file order: what a replay
+        takes (`messages` without the line and offset)."""
+        for _line, _offset, moment, message in self._rows():
+            yield moment, message
+
+    def _rows(self) -> Iterator[tuple[int, int, float, CompiledMessage]]:
+        layout = self._layout
+        symbols, texts, decimals = layout.symbols, layout.texts, layout.decimals
+        total = self.info.messages
+        with self._opener() as fh:
+            start = entry = trade = 0
+            while start < total:
+                stop = min(total, start + _CHUNK)
+                m = {n: self._column(fh, n, start, stop) for n, _ in _MESSAGE_COLUMNS}
+                end = m["entries"][-1]
+                e = {n: self._column(fh, n, entry, end) for n, _ in _ENTRY_COLUMNS}
+                trade_ends = e["trade_end"]
+                last = trade_ends[-1] if end > entry else trade
+                trades = self._column(fh, "trades", trade, last).tobytes()
+                types, esyms, pxs, sizes = e["type"], e["entry_symbol"], e["px"], e["size"]
+                actions, aggressors = e["action"], e["aggressor"]
+                kinds, syms, statuses, results = m["kind"], m["symbol"], m["status"], m["result"]
+                bounds, lines, offsets, times = m["entries"], m["line"], m["offset"], m["time"]
+                j, base = 0, trade
+                for i in range(stop - start):
+                    bound = bounds[i] - entry
+                    entries = []
+                    while j < bound:
+                        t, s, p, z = types[j], esyms[j], pxs[j], sizes[j]
+                        a, g, k = actions[j], aggressors[j], trade_ends[j]
+                        entries.append(
+                            CompiledEntry(
+                                None if t < 0 else texts[t],
+                                None if s < 0 else symbols[s],
+                                None if p < 0 else decimals[p],
+                                None if z < 0 else decimals[z],
+                                None if a < 0 else texts[a],
+                                None if g < 0 else texts[g],
+                                trades[trade - base : k - base].decode() if k > trade else None,
+                            )
+                        )
+                        trade = k
+                        j += 1
+                    s, status, result = syms[i], statuses[i], results[i]
+                    message = _CLASSES[kinds[i]](
+                        None if s < 0 else symbols[s],
+                        tuple(entries),
+                        None if status == _NO_STATUS else status,
+                        None if result < 0 else texts[result],
+                    )
+                    yield lines[i], offsets[i], times[i], message
+                start, entry = stop, end
+
+    def _column(self, fh: IO[bytes], name: str, start: int, stop: int) -> array[Any]:
+        offset, count, code = self._layout.columns[name]
+        column: array[Any] = array(code)
+        if stop <= start:
+            return column
+        want = (stop - start) * column.itemsize
+        fh.seek(self._base + offset + start * column.itemsize)
+        data = fh.read(want) if stop <= count else b""
+        if len(data) != want:
+            raise CompiledCacheError(
+                self.cache_path or self.path,
+                0,
+                0,
+                "the compiled cache changed while it was read (delete it: the recording is "
+                "compiled again)",
+            )
+        column.frombytes(data)
+        return column
+
+
+def compile_recording(
+    path: str | os.PathLike[str],
+    *,
+    product: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache: bool = True,
+    max_line: int = MAX_LINE_BYTES,
+) -> CompiledRecording:
+    """Check a recording once and compile it into columns, cached for the next run.
+
+    The cache is ``<recording>.kfc`` beside the recording, or in ``cache_dir``
+    (``<recording's name>-<hash of its absolute path>.kfc``). It is keyed by the hash of the
+    recording's bytes, the compiled form's version (`COMPILED_FORMAT`), the product and
+    ``max_line`` it was checked with: a cache that does not match is compiled again and
+    overwritten (never trusted); one whose columns do not match the hash its header holds is a
+    `CompiledCacheError`. A cache beside the recording that cannot be written is skipped (the
+    compiled form is then kept in memory); one in ``cache_dir`` is an error.
+
+    Args:
+        path: the recording (a regular file).
+        product: the product the caller expects (see `read_recording`).
+        cache_dir: where the cache goes (made when missing); None: beside the recording.
+        cache: False: neither read nor write a cache (the compiled form is kept in memory).
+        max_line: the longest line allowed, in bytes (see `read_recording`).
+
+    Returns:
+        The compiled recording (`CompiledRecording.info` is what `check_recording` gives).
+
+    Raises:
+        RecordingError: the recording's first problem, exactly as `check_recording` names it
+            (file, line, byte offset).
+        CompiledCacheError: a corrupt cache, or one that cannot be written in ``cache_dir``.
+    """
+    name = os.fspath(path)
+    if cache and cache_dir is not None and os.path.exists(cache_dir):
+        if not os.path.isdir(cache_dir):
+            reason = "not a directory: the cache directory is one"
+            raise CompiledCacheError(os.fspath(cache_dir), 0, 0, reason)
+    where = _cache_file(name, cache_dir) if cache else None
+    if where is not None and os.path.lexists(where):
+        loaded = _load(name, where, _content_hash(name), product, max_line)
+        if loaded is not None:
+            return loaded
+    built = _Builder()
+    try:
+        header = _compile(name, product, max_line, built)
+        info, layout, content_hash = (
+            _info(name, header["info"]),
+            _layout(header),
+            header["key"]["hash"],
+        )
+        if where is not None:
+            try:
+                if cache_dir is not None:
+                    os.makedirs(cache_dir, exist_ok=True)
+                base = _write(where, header, built.parts())
+                opener = _opener(where, os.stat(where))
+            except OSError as exc:
+                if cache_dir is not None:
+                    reason = f"cannot write the compiled cache: {exc.strerror or exc}"
+                    raise CompiledCacheError(where, 0, 0, reason) from None
+            else:  # the run reads the cache file
+                return CompiledRecording(
+                    name, info, content_hash, layout, opener, base, where, False
+                )
+        data = b"".join(built.parts())  # no cache: kept in memory
+    finally:
+        built.close()
+    return CompiledRecording(
+        name, info, content_hash, layout, lambda: io.BytesIO(data), 0, None, False
+    )
+
+
+def _cache_file(name: str, cache_dir: str | os.PathLike[str] | None) -> str:
+    if cache_dir is None:
+        return name + CACHE_SUFFIX
+    real = os.path.realpath(name).encode("utf-8", "surrogateescape")
+    tag = hashlib.blake2b(real, digest_size=8).hexdigest()
+    return os.path.join(os.fspath(cache_dir), f"{os.path.basename(name)}-{tag}{CACHE_SUFFIX}")
+
+
+def _fits(key: Mapping[str, Any], content_hash: str, product: str | None, max_line: int) -> bool:
+    """Whether a cache's key is the recording's now, checked as asked."""
+    if (key.get("hash"), key.get("max_line"), key.get("byteorder")) != (
+        content_hash,
+        max_line,
+        sys.byteorder,
+    ):
+        return False
+    header = key.get("header")
+    if header is not None:  # the recording names its product: asking for another is an error
+        return product is None or product == header
+    return key.get("decoded_as") == (product or "prediction")
+
+
+def _corrupt(where: str, what: str) -> CompiledCacheError:
+    return CompiledCacheError(
+        where,
+        0,
+        0,
+        f"a corrupt compiled cache ({what}): delete it (the recording is compiled again) or run "
+        "without the cache",
+    )
+
+
+def _load(
+    name: str, where: str, content_hash: str, product: str | None, max_line: int
+) -> CompiledRecording | None:
+    """The compiled form in the cache file ``where``; None when it is of another version or
+    does not match the recording (compile again)."""
+    try:
+        with open(where, "rb") as fh:
+            stamp = os.fstat(fh.fileno())
+            if not stat.S_ISREG(stamp.st_mode):
+                raise _corrupt(where, "not a regular file")
+            if fh.read(len(_MAGIC)) != _MAGIC:
+                raise _corrupt(where, "not a compiled recording")
+            size = fh.read(_HEAD.size)
+            (length,) = _HEAD.unpack(size) if len(size) == _HEAD.size else (-1,)
+            if not 0 < length <= _MOST_HEADER:
+                raise _corrupt(where, "its header is cut short")
+            try:
+                header = json.loads(fh.read(length))
+            except ValueError:
+                raise _corrupt(where, "its header is not JSON") from None
+            if not isinstance(header, dict) or header.get("format") != COMPILED_FORMAT:
+                return None  # another version of the compiled form: compiled again
+            if not _fits(header.get("key") or {}, content_hash, product, max_line):
+                return None
+            base = _payload_start(length)
+            fh.seek(base)
+            digest, got = hashlib.blake2b(digest_size=32), 0
+            while block := fh.read(1 << 20):
+                digest.update(block)
+                got += len(block)
+            if got != header.get("payload_size") or digest.hexdigest() != header.get("payload"):
+                raise _corrupt(where, "its columns do not match their hash")
+            info, layout = _info(name, header["info"]), _layout(header)
+    except OSError as exc:
+        raise CompiledCacheError(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, RecordingError):
+            raise
+        raise _corrupt(where, f"its header lacks {exc}") from None
+    return CompiledRecording(
+        name, info, content_hash, layout, _opener(where, stamp), base, where, True
+    )
+
+
+def _opener(where: str, stamp: os.stat_result) -> Callable[[], IO[bytes]]:
+    """Opens the cache file checked as ``stamp`` (refusing it if it changed since), by its
+    absolute path (a strategy may change the working directory)."""
+    marks = (stamp.st_ino, stamp.st_size, stamp.st_mtime_ns)
+    where = os.path.abspath(where)
+
+    def opener() -> IO[bytes]:
+        fh = open(where, "rb")
+        now = os.fstat(fh.fileno())
+        if (now.st_ino, now.st_size, now.st_mtime_ns) != marks:
+            fh.close()
+            raise CompiledCacheError(
+                where, 0, 0, "the compiled cache changed since it was checked: run again"
+            )
+        return fh
+
+    return opener
+
+
+def _payload_start(header_length: int) -> int:
+    return (len(_MAGIC) + _HEAD.size + header_length + 7) & ~7
+
+
+def _info(name: str, data: Mapping[str, Any]) -> RecordingInfo:
+    step = data["largest_step_back"]
+    return RecordingInfo(
+        product=str(data["product"]),
+        markets=tuple(str(m) for m in data["markets"]),
+        messages=int(data["messages"]),
+        lines=int(data["lines"]),
+        first_time=data["first_time"],
+        last_time=data["last_time"],
+        steps_back=int(data["steps_back"]),
+        largest_step_back=None if step is None else ClockStep(name, *step),
+    )
+
+
+def _layout(header: Mapping[str, Any]) -> _Layout:
+    columns = {str(n): (int(o), int(c), str(t)) for n, o, c, t in header["columns"]}
+    if set(columns) != {n for n, _ in _COLUMNS}:
+        raise ValueError("'columns'")
+    return _Layout(
+        columns,
+        tuple(str(s) for s in header["symbols"]),
+        tuple(str(s) for s in header["texts"]),
+        tuple(Decimal(str(d)) for d in header["decimals"]),
+    )
+
+
+def _write(where: str, header: Mapping[str, Any], payload: Iterable[array[Any] | bytes]) -> int:
+    """Write a cache file whole through a temporary file renamed over it (a reader never sees
+    half of one); where its columns start."""
+    text = json.dumps(header, sort_keys=True).encode()
+    head = _MAGIC + _HEAD.pack(len(text)) + text
+    head += b"\0" * (_payload_start(len(text)) - len(head))
+    directory = os.path.dirname(where) or "."
+    fd, temporary = tempfile.mkstemp(prefix=".compiling-", suffix=CACHE_SUFFIX, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(head)
+            for part in payload:
+                out.write(part)
+        os.replace(temporary, where)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return len(head)
+
+
+_ENTRY_FIELDS: Final = (
+    "md_entry_type",
+    "symbol",
+    "md_entry_px",
+    "md_entry_size",
+    "md_update_action",
+    "aggressor_side",
+    "trade_id",
+)
+
+
+def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """The seven fields of an entry class, in `_ENTRY_FIELDS` order (None where it has none)."""
+    if all(hasattr(cls, name) for name in _ENTRY_FIELDS):
+        return operator.attrgetter(*_ENTRY_FIELDS)
+    return lambda entry: tuple(getattr(entry, name, None) for name in _ENTRY_FIELDS)
+
+
+class _Builder:
+    """The columns of a compile, a message at a time: arrays of numbers, moved to a temporary
+    file per column every `_SPILL` messages (memory stays flat however long the recording),
+    and the tables."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, array[Any]] = {n: array(t) for n, t in _COLUMNS}
+        self.symbols, self.texts, self.decimals = _Interned(), _Interned(), _Interned()
+        self.counts = dict.fromkeys(self.cols, 0)  # what each column holds, spilled or not
+        self.entries = 0  # entries so far
+        self.trade_bytes = 0  # trade id bytes so far
+        self._spilled: dict[str, IO[bytes]] = {}
+        self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+    def add(self, item: Recorded) -> None:
+        cols, symbols, texts = self.cols, self.symbols, self.texts
+        message = item.message
+        kind = type(message).MSG_TYPE
+        cols["time"].append(item.time)
+        cols["line"].append(item.line)
+        cols["offset"].append(item.offset)
+        cols["kind"].append(_KIND_CODE[kind])
+        cols["symbol"].append(symbols.of(getattr(message, "symbol", None)))
+        status = as_int(getattr(message, "security_trading_status", None))
+        cols["status"].append(_NO_STATUS if status is None else status)
+        cols["result"].append(texts.of(getattr(message, "market_result", None)))
+        if kind == "W" or kind == "X":
+            self._entries(getattr(message, "md_entries", None) or ())
+        cols["entries"].append(self.entries)
+
+    def _entries(self, entries: Any) -> None:
+        cols, symbols, texts, decimals = self.cols, self.symbols, self.texts, self.decimals
+        type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
+        action_, aggressor_ = cols["action"], cols["aggressor"]
+        trade_end_, trades = cols["trade_end"], cols["trades"]
+        getters = self._getters
+        for entry in entries:
+            get = getters.get(type(entry))
+            if get is None:
+                get = getters[type(entry)] = _entry_getter(type(entry))
+            kind, symbol, px, size, action, aggressor, trade_id = get(entry)
+            px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
+            type_.append(texts.of(kind))
+            esym_.append(symbols.of(symbol))
+            px_.append(_NONE if px is None else decimals(str(px)))
+            size_.append(_NONE if size is None else decimals(str(size)))
+            action_.append(texts.of(action))
+            aggressor_.append(texts.of(aggressor))
+            trade_id = _raw_text(trade_id)
+            if trade_id:
+                data = trade_id.encode()
+                trades.frombytes(data)
+                self.trade_bytes += len(data)
+            trade_end_.append(self.trade_bytes)
+            self.entries += 1
+
+    def spill(self) -> None:
+        """Move the columns held so far to their temporary files."""
+        for name, column in self.cols.items():
+            if column:
+                out = self._spilled.get(name)
+                if out is None:
+                    out = self._spilled[name] = tempfile.TemporaryFile()
+                out.write(column)
+                self.counts[name] += len(column)
+                del column[:]
+
+    def close(self) -> None:
+        for out in self._spilled.values():
+            out.close()
+
+    def layout(self) -> tuple[list[list[Any]], int]:
+        """Each column's [name, offset, count, typecode] in the payload, and its size."""
+        layout, at = [], 0
+        for name, code in _COLUMNS:
+            column = self.cols[name]
+            count = self.counts[name] + len(column)
+            layout.append([name, at, count, code])
+            at += _aligned(count * column.itemsize)
+        return layout, at
+
+    def parts(self) -> Iterator[bytes | array[Any]]:
+        """The payload, a block at a time: each column (spilled, then held), padded to 8."""
+        for name, _code in _COLUMNS:
+            column, size = self.cols[name], 0
+            spilled = self._spilled.get(name)
+            if spilled is not None:
+                spilled.seek(0)
+                while block := spilled.read(1 << 20):
+                    size += len(block)
+                    yield block
+            size += len(column) * column.itemsize
+            yield column
+            yield b"\0" * (_aligned(size) - size)
+
+
+def _aligned(size: int) -> int:
+    return (size + 7) & ~7
+
+
+def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> dict[str, Any]:
+    """Check the recording (as `check_recording` does) and compile it into ``built`` (its
+    columns spill to temporary files when it is given a cache to write); the cache's header."""
+    symbols, texts, decimals = built.symbols, built.texts, built.decimals
+    markets: dict[str, None] = {}
+    scan = _Scan()
+    count = 0
+    first_time = last_time = 0.0
+    with _open(name) as raw:
+        fh = _Hashing(raw)
+        for item in _read(fh, name, product, max_line, scan):  # type: ignore[arg-type]
+            if not count:
+                markets = dict.fromkeys(scan.markets)
+                first_time = item.time
+            count += 1
+            for market in _symbols(item.message):
+                markets.setdefault(market, None)
+            built.add(item)
+            last_time = item.time
+            if not count % _SPILL:
+                built.spill()
+        content_hash = fh.hash.hexdigest()
+    if not count:
+        raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
+    step = scan.largest
+    info = {
+        "product": product or scan.product or "prediction",
+        "markets": list(markets),
+        "messages": count,
+        "lines": scan.lines,
+        "first_time": first_time,
+        "last_time": last_time,
+        "steps_back": scan.steps_back,
+        "largest_step_back": None
+        if step is None
+        else [step.line, step.offset, step.time, step.previous],
+    }
+    layout, size = built.layout()
+    digest = hashlib.blake2b(digest_size=32)
+    for part in built.parts():
+        digest.update(part)
+    return {
+        "format": COMPILED_FORMAT,
+        "key": {
+            "hash": content_hash,
+            "max_line": max_line,
+            "byteorder": sys.byteorder,
+            "header": scan.product,
+            "decoded_as": info["product"],
+        },
+        "info": info,
+        "columns": layout,
+        "symbols": symbols.values,
+        "texts": texts.values,
+        "decimals": decimals.values,
+        "payload_size": size,
+        "payload": digest.hexdigest(),
+    }

@@ -1,0 +1,359 @@
+"""Recordings compiled once (`kalshi_fix_sansio.simulator.compiled`): the compiled form holds
+what the decoded recording holds for a replay, backtest reports are the same bytes with and
+without the cache (cold and warm, on every API), the cache is keyed by the recording's content
+and never trusted, a corrupt cache is one line naming it, and the command line compiles."""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import os
+import shutil
+import tracemalloc
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.cli import main
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.compiled import (
+    CACHE_SUFFIX,
+    CompiledCacheError,
+    CompiledEntry,
+    compile_recording,
+)
+from kalshi_fix_sansio.simulator.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.recording import (
+    RecordingError,
+    RecordingWriter,
+    check_recording,
+    read_recording,
+)
+from kalshi_fix_sansio.simulator.sweep import run_sweep
+from kalshi_fix_sansio.simulator.testing.recordings import (
+    MARGIN_SAMPLE_RECORDING,
+    SAMPLE_MARKETS,
+    SAMPLE_RECORDING,
+    write_recording,
+)
+from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+
+A, B = SAMPLE_MARKETS
+QUOTER = "kalshi_fix_sansio.simulator.testing.strategies:quoter"
+
+
+def _copy(source: Path, tmp_path: Path, name: str | None = None) -> Path:
+    target = tmp_path / (name or source.name)
+    shutil.copyfile(source, target)
+    return target
+
+
+def _with_statuses(tmp_path: Path) -> Path:
+    """A generated recording with trading halts, a reopening and a close (35=f) in it."""
+    text = io.StringIO()
+    write_recording(text, messages=600, settle={B: "no"}, seed=4)
+    lines = text.getvalue().splitlines(keepends=True)
+    out = io.StringIO()
+    writer = RecordingWriter(out, "prediction", [])
+    stamp = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+    for seq, (symbol, code) in enumerate(((A, 2), (A, 3), (B, 2), (A, 101)), 1):
+        message = p.SecurityStatus(symbol=symbol, security_trading_status=code)
+        header = Header(
+            sender_comp_id="Kalshi", target_comp_id="k", msg_seq_num=9000 + seq, sending_time=stamp
+        )
+        writer.write(p.encode(message, header), 0.0)
+    statuses = [
+        line.split(" ", 1)[1]
+        for line in out.getvalue().splitlines(keepends=True)
+        if not line.startswith("#")
+    ]
+    for at, status in zip((150, 260, 400, 520), statuses, strict=True):
+        lines.insert(at, lines[at].split(" ", 1)[0] + " " + status)  # at that line's time
+    path = tmp_path / "statuses.log"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """A decoded field as a replay reads it (an enum member's value; numbers as text)."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@pytest.mark.parametrize("which", ["prediction", "margin", "statuses"])
+def test_the_compiled_form_holds_what_a_replay_reads(tmp_path: Path, which: str) -> None:
+    path = {
+        "prediction": SAMPLE_RECORDING,
+        "margin": MARGIN_SAMPLE_RECORDING,
+        "statuses": _with_statuses(tmp_path),
+    }[which]
+    compiled = compile_recording(path, cache=False)
+    assert compiled.info == check_recording(path)
+    kinds = set()
+    count = 0
+    for decoded, item in zip(read_recording(path), compiled.messages(), strict=True):
+        count += 1
+        want, got = decoded.message, item.message
+        kinds.add(got.MSG_TYPE)
+        assert (item.line, item.offset, item.time) == (decoded.line, decoded.offset, decoded.time)
+        assert type(got).MSG_TYPE == type(want).MSG_TYPE
+        for field in ("symbol", "security_trading_status", "market_result"):
+            assert getattr(got, field) == _plain(getattr(want, field, None)), field
+        entries = (getattr(want, "md_entries", None) or ()) if got.MSG_TYPE in "WX" else ()
+        assert len(got.md_entries) == len(entries)
+        for mine, theirs in zip(got.md_entries, entries, strict=True):
+            for field in CompiledEntry.__slots__:
+                expected = _plain(getattr(theirs, field, None))
+                actual = getattr(mine, field)
+                assert (str(actual) if isinstance(actual, Decimal) else actual) == expected
+    assert count == compiled.info.messages
+    assert kinds >= ({"W", "X", "f", "UMS"} if which == "statuses" else {"W", "X"})
+
+
+@pytest.mark.parametrize(
+    ("api", "strategy"), [("blocking", quoter), ("asyncio", async_quoter), ("trio", async_quoter)]
+)
+@pytest.mark.parametrize("which", ["prediction", "margin", "statuses"])
+def test_reports_are_the_same_bytes_with_and_without_the_cache(
+    tmp_path: Path, api: str, strategy: Any, which: str
+) -> None:
+    path, settle = {
+        "prediction": (SAMPLE_RECORDING, {A: "yes"}),
+        "margin": (MARGIN_SAMPLE_RECORDING, {}),
+        "statuses": (_with_statuses(tmp_path), {A: "no"}),
+    }[which]
+    options: dict[str, Any] = {
+        "api": api,
+        "settle": settle,
+        "params": {"edge": 0.01},
+        "latency": ConstantLatency(0.002),
+        "seed": 5,
+    }
+    cache = tmp_path / "cache"
+    bare = run_backtest(strategy, path, cache=False, **options).to_json()
+    assert not cache.exists()
+    cold = run_backtest(strategy, path, cache_dir=cache, **options).to_json()
+    (written,) = cache.iterdir()
+    assert written.name.startswith(Path(path).name) and written.name.endswith(CACHE_SUFFIX)
+    assert compile_recording(path, cache_dir=cache).from_cache
+    warm = run_backtest(strategy, path, cache_dir=cache, **options).to_json()
+    assert bare == cold == warm
+    assert json.loads(bare)["run"]["messages"] == check_recording(path).messages
+
+
+def test_the_cache_is_beside_the_recording_and_keyed_by_its_content(tmp_path: Path) -> None:
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    first = compile_recording(path)
+    assert first.cache_path == f"{path}{CACHE_SUFFIX}" and not first.from_cache
+    again = compile_recording(path)
+    assert again.from_cache and again.content_hash == first.content_hash
+    assert again.info == first.info
+    # the same size and time, another content: compiled again, never trusted
+    stat = path.stat()
+    text = path.read_text(encoding="utf-8")
+    line = text.splitlines(keepends=True)[3]
+    later = line.replace(line[:27], line[:17] + "59.999999Z", 1)  # a receive time, same length
+    assert later != line and len(later) == len(line)
+    path.write_text(text.replace(line, later, 1), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    moved = compile_recording(path)
+    assert not moved.from_cache and moved.content_hash != first.content_hash
+    assert first.info.steps_back == 0 and moved.info.steps_back > 0  # the times after step back
+    assert moved.info.largest_step_back is not None and moved.info.largest_step_back.line == 5
+    assert moved.info == check_recording(path)
+    broken = text.replace("|271=14.00|", "|271=15.00|", 1)  # the frame's CheckSum no longer fits
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(RecordingError, match=r"line 2 \(byte \d+\): .*CheckSum"):
+        compile_recording(path)
+    path.write_text(text + text.splitlines(keepends=True)[-1], encoding="utf-8")
+    grown = compile_recording(path)
+    assert not grown.from_cache and grown.info.messages == first.info.messages + 1
+    assert compile_recording(path).from_cache
+
+
+def test_a_cache_of_another_version_or_check_is_compiled_again(tmp_path: Path) -> None:
+    path = _copy(MARGIN_SAMPLE_RECORDING, tmp_path)
+    compile_recording(path)
+    cache = Path(f"{path}{CACHE_SUFFIX}")
+    assert compile_recording(path, product="margin").from_cache  # what its header says
+    with pytest.raises(RecordingError) as caught:
+        compile_recording(path, product="prediction")
+    with pytest.raises(RecordingError) as checked:
+        check_recording(path, product="prediction")
+    assert str(caught.value) == str(checked.value)
+    data = cache.read_bytes()
+    assert b'"format": 1' in data
+    cache.write_bytes(data.replace(b'"format": 1', b'"format": 9', 1))
+    assert not compile_recording(path).from_cache
+    assert compile_recording(path).from_cache
+    longest = max(len(line) for line in path.read_bytes().splitlines(keepends=True))
+    assert not compile_recording(path, max_line=longest).from_cache
+
+
+@pytest.mark.parametrize("damage", ["payload", "garbage", "cut", "header"])
+def test_a_corrupt_cache_is_one_line_naming_it(tmp_path: Path, damage: str) -> None:
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    compile_recording(path)
+    cache = Path(f"{path}{CACHE_SUFFIX}")
+    data = bytearray(cache.read_bytes())
+    if damage == "payload":
+        data[-40] ^= 0xFF
+    elif damage == "garbage":
+        data = bytearray(b"not a cache at all\n")
+    elif damage == "cut":
+        del data[len(data) // 2 :]
+    else:
+        start = data.index(b"{")
+        data[start] = ord("[")
+    cache.write_bytes(bytes(data))
+    with pytest.raises(CompiledCacheError) as caught:
+        compile_recording(path)
+    message = str(caught.value)
+    assert message.startswith(f"{cache}: file: ") and "\n" not in message
+    assert "delete it" in message
+    with pytest.raises(RecordingError, match="corrupt compiled cache"):
+        run_backtest(quoter, path)
+    assert compile_recording(path, cache=False).info == check_recording(path)  # the way round
+
+
+def test_a_bad_recording_is_named_as_the_check_names_it(tmp_path: Path) -> None:
+    lines = SAMPLE_RECORDING.read_text(encoding="utf-8").splitlines(keepends=True)
+    cases = {
+        "not-a-line.log": [*lines[:5], "hello\n", *lines[5:]],
+        "cut.log": [*lines[:-1], lines[-1][:-30]],
+        "checksum.log": [*lines[:3], lines[3].replace("|10=", "|10=9", 1), *lines[4:]],
+        "empty.log": lines[:1],
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_text("".join(content), encoding="utf-8")
+        with pytest.raises(RecordingError) as checked:
+            check_recording(path)
+        with pytest.raises(RecordingError) as compiled:
+            compile_recording(path)
+        assert type(compiled.value) is RecordingError
+        assert str(compiled.value) == str(checked.value), name
+        assert not Path(f"{path}{CACHE_SUFFIX}").exists()
+    with pytest.raises(RecordingError, match="not a regular file"):  # as the check refuses it
+        compile_recording(tmp_path)
+
+
+def test_without_the_cache_nothing_is_written(tmp_path: Path) -> None:
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    compiled = compile_recording(path, cache=False)
+    assert compiled.cache_path is None and not compiled.from_cache
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    with pytest.raises(CompiledCacheError, match=r"a-file: file: not a directory"):
+        compile_recording(path, cache_dir=a_file)
+
+
+def test_reading_the_compiled_form_holds_a_chunk_not_the_recording(tmp_path: Path) -> None:
+    path = tmp_path / "long.log"
+    with open(path, "w", encoding="utf-8") as out:
+        write_recording(out, messages=20_000)
+    compile_recording(path)
+    compiled = compile_recording(path)
+    assert compiled.from_cache
+    items = compiled.timed()
+    next(items)
+    tracemalloc.start()
+    rest = sum(1 for _ in items)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert rest == 20_001
+    # compiled in parts (the compile's columns go to temporary files as it goes): the same
+    # messages as the decoded recording, from the cache and from memory
+    shapes = [
+        (
+            r.line,
+            r.time,
+            [(e.md_entry_px, e.md_entry_size, e.trade_id) for e in r.message.md_entries],
+        )
+        for r in compiled.messages()
+    ]
+    assert shapes == [
+        (
+            r.line,
+            r.time,
+            [(e.md_entry_px, e.md_entry_size, e.trade_id) for e in r.message.md_entries],
+        )
+        for r in compile_recording(path, cache=False).messages()
+    ]
+    decoded = [
+        (
+            r.line,
+            r.time,
+            [
+                (e.md_entry_px, e.md_entry_size, getattr(e, "trade_id", None))
+                for e in r.message.md_entries or ()
+            ],
+        )
+        for r in read_recording(path)
+    ]
+    assert shapes == decoded
+    # 20,000 messages kept as objects would hold tens of megabytes; a chunk of 4,096 is a few
+    # hundred kilobytes of columns (the cache file itself is 2 MB)
+    assert peak < Path(f"{path}{CACHE_SUFFIX}").stat().st_size / 2, peak
+
+
+def test_a_sweep_compiles_once_and_ranks_the_same(tmp_path: Path) -> None:
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    points = [{"edge": 0.01}, {"edge": 0.03}]
+    cached = run_sweep(QUOTER, [path], points, jobs=1, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    bare = run_sweep(QUOTER, [path], points, jobs=1, cache=False)
+    assert cached.to_json() == bare.to_json()
+    assert not cached.failed
+
+
+def test_the_command_compiles_and_says_when_the_cache_is_current(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    assert main(["compile-recording", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: 403 messages of 2 prediction markets over 426 s, compiled in")
+    assert f"into {path}{CACHE_SUFFIX}" in out
+    assert main(["compile-recording", str(path)]) == 0
+    assert f"up to date in {path}{CACHE_SUFFIX}" in capsys.readouterr().out
+    assert main(["compile-recording", str(path), "--no-cache"]) == 0
+    assert "into memory (no cache written)" in capsys.readouterr().out
+    bad = tmp_path / "bad.log"
+    bad.write_text("hello\n", encoding="utf-8")
+    assert main(["compile-recording", str(path), str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"kalshi-fix compile-recording: {bad}: line 1 (byte 0): not a message-log line: 'hello'"
+    ]
+
+
+def test_the_backtest_command_takes_a_cache_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    cache = tmp_path / "cache"
+    out_a, out_b = tmp_path / "a", tmp_path / "b"
+    args = ["backtest", QUOTER, str(path), "--param", "edge=0.03"]
+    assert main([*args, "--cache-dir", str(cache), "--out", str(out_a)]) == 0
+    assert len(list(cache.iterdir())) == 1
+    assert main([*args, "--no-cache", "--out", str(out_b)]) == 0
+    name = f"{path.name}.backtest.json"
+    assert (out_a / name).read_bytes() == (out_b / name).read_bytes()
+    (written,) = cache.iterdir()
+    written.write_bytes(b"junk")
+    capsys.readouterr()
+    assert main([*args, "--cache-dir", str(cache), "--out", str(out_a)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"kalshi-fix backtest: {written}: file: a corrupt")
