@@ -36,6 +36,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._aio import Changes, Conn, Connection, TLSProtocol, within
+from ._sockio import TransportWriter
 from ._tls import connect_error
 
 __all__ = ["AioPump"]
@@ -43,7 +44,7 @@ __all__ = ["AioPump"]
 T = TypeVar("T")
 
 
-class AioPump:
+class AioPump(TransportWriter):
     """The asyncio pump of one session (see the module docstring): its task, its connection
     and the callers waiting for a change."""
 
@@ -110,8 +111,8 @@ class AioPump:
         self.abort()
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order: write into the transport's buffer (the driver
-        judges what waits there); the session's task connects, sleeps until `WakeAt` and
+        """Do what the driver said, in order: write into the transport's buffer (`write`: the
+        driver judges what waits there); the session's task connects, sleeps until `WakeAt` and
         ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
         for action in actions:
             if type(action) is Write:
@@ -120,18 +121,6 @@ class AioPump:
                 self.abort(action.abort)
             elif self.agenda.note(action):
                 self.kick.set()  # the task sleeps until it looks again
-
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write ``data`` into the transport's buffer (what waits there beyond the bound:
-        `Buffered`, the driver judges)."""
-        conn = self.conn
-        if conn is None or conn.transport is None or conn.transport.is_closing():
-            return  # no connection: nothing to write them to
-        if (log := sup.message_log) is not None:
-            log.sent(data, self.clock())
-        if size := conn.write(data):
-            self.buffered = True
-            self.perform(sup, sup.step(Buffered(size), self.clock()))
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 

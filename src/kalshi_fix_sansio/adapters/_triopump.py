@@ -35,7 +35,7 @@ from kalshi_fix_sansio.client.steps import (
     Write,
 )
 
-from ._sockio import read_fact, write_now
+from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error
 from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
 
@@ -44,7 +44,7 @@ __all__ = ["TrioPump"]
 T = TypeVar("T")
 
 
-class TrioPump:
+class TrioPump(SocketWriter):
     """The trio pump of one session (see the module docstring): its tasks and its socket."""
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
@@ -146,6 +146,10 @@ class TrioPump:
             elif self.agenda.note(action):
                 self.kick.set()  # the task sleeps until it looks again
 
+    def later(self) -> None:
+        """`write` left bytes: the session's task waits for the socket to take them."""
+        self.kick.set()
+
     # -- waiting: the task that waits reads the socket itself (`drive`), or rests ----------
 
     async def _rest(self, deadline: float) -> None:
@@ -189,22 +193,6 @@ class TrioPump:
             self.perform(sup, actions)
         if sup.delivery.due(sup):
             self.kick.set()
-
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write what waits, then ``data``, as far as the socket takes them now."""
-        sock, tls = self.sock, self.tls
-        if sock is None:
-            return  # no connection: nothing to write them to
-        if data and (log := sup.message_log) is not None:
-            log.sent(data, self.clock())
-        if tls is not None and (data or tls.unsent or tls.outgoing.pending):
-            data = tls.seal(data)
-        if data or self.unsent:  # after most reads: nothing (no TLS or socket call)
-            self.unsent, actions = write_now(sup, sock, self.unsent, data, self.clock)
-            if actions:
-                self.perform(sup, actions)
-            if self.unsent:
-                self.kick.set()  # the session's task waits for the socket to take them
 
     # -- the session's task ---------------------------------------------------------------
 
