@@ -1,6 +1,6 @@
 # private: the asyncio pump's own TLS protocol (`adapters._aio`) and write (`adapters._sockio`)
 """The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: `adapters._tls.MemoryTLS`, memory
-BIOs, on a plain transport).
+BIOs, on a plain transport), written through the pump's write (`adapters._sockio`).
 
 The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no socket, no
 loop turn between the two ends): records cut anywhere and several in one read come out whole

@@ -126,8 +126,7 @@ class TLSProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         tls = self.tls
         if self.handshake is not None:
-            tls.incoming.write(data)
-            self._shake()
+            self._shake(data)
             return
         try:
             data, closed = tls.open(data)
@@ -158,14 +157,13 @@ class TLSProtocol(asyncio.Protocol):
 
     # -- TLS ----------------------------------------------------------------------------------
 
-    def _shake(self) -> None:
+    def _shake(self, data: bytes = b"") -> None:
         tls = self.tls
         try:
-            done = tls.shake()
+            done, out = tls.shake(data)
         except Exception as exc:  # the certificate refused, a TLS alert...
             self._failed(exc)
             return
-        out = tls.to_send()
         if out and self.transport is not None:
             self.transport.write(out)
         if not done:

@@ -17,13 +17,12 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
     SessionAPI,
     Wait,
-    deliver,
     loopback_addresses,
+    pump_task,
 )
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
-    START,
     WOKE,
     Action,
     Agenda,
@@ -93,7 +92,7 @@ class AioPump(TransportWriter):
         self.agenda = Agenda()
         self.changes.reset()
         name = f"kalshi-fix {self.session.name}"
-        self.task = asyncio.create_task(self._run(sup), name=name)
+        self.task = asyncio.create_task(pump_task(self, sup), name=name)
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and end the task."""
@@ -102,7 +101,7 @@ class AioPump(TransportWriter):
             self.perform(sup, sup.step(CLOSE, self.clock()))
             self.wake()
             if task is not asyncio.current_task():
-                await asyncio.wait([task], timeout=self.session.config.logout_timeout + 1)
+                await asyncio.wait([task], timeout=sup.close_grace)
                 task.cancel()
                 await asyncio.wait([task])
                 self.task = None
@@ -176,26 +175,13 @@ class AioPump(TransportWriter):
 
     # -- the session's task -------------------------------------------------------------------
 
-    async def _run(self, sup: Driver) -> None:
-        try:
-            self.perform(sup, sup.step(START, self.clock()))
-            # a transport callback failed (`failed`): ended
-            while sup.crash is None and not self.agenda.finished:
-                if self.agenda.connect_due:
-                    self.agenda.connect_due = False
-                    await self._connect(sup)
-                await deliver(self.session, sup, self)
-                if not self.agenda.finished and not self.agenda.connect_due:
-                    await self._idle(sup)
-            await deliver(self.session, sup, self)  # what the last input queued
-        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            sup.pump_failed(exc)
-        finally:
-            self.abort()
-            sup.pump_ended()
-            self.wake()
+    def ended(self, sup: Driver) -> None:
+        """The session's task ends (`pump_task`): close, tell the driver, wake the callers."""
+        self.abort()
+        sup.pump_ended()
+        self.wake()
 
-    async def _idle(self, sup: Driver) -> None:
+    async def idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
         due), after telling it what waits in the transport's buffer."""
         kick, clock = self.kick, self.clock
@@ -212,14 +198,14 @@ class AioPump(TransportWriter):
             self.perform(sup, sup.step(Buffered(size), clock()))
         self.perform(sup, sup.step(WOKE, clock()))
 
-    async def _connect(self, sup: Driver) -> None:
+    async def connect(self, sup: Driver) -> None:
+        """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
         options = self.session.options
         try:
             await asyncio.wait_for(self._open(), options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             if self.conn is None:
-                error = exc if str(exc) else TimeoutError(f"{options.endpoint}: timed out")
-                reported = connect_error(options.endpoint, self.ssl, error)  # final?
+                reported = connect_error(options.endpoint, self.ssl, exc)  # final?
                 self.perform(sup, sup.step(ConnectFailed(reported), self.clock()))
 
     async def _open(self) -> None:

@@ -97,7 +97,7 @@ class ThreadPump(SocketWriter):
                 self.readers.closing()  # the session's thread reads the Logout's answer
                 self.perform(sup, sup.step(CLOSE, self.clock()))
                 self.idle.notify()
-        timeout = self.session.config.logout_timeout + 1
+        timeout = sup.close_grace  # and a connection under way: its connect timeout
         self.thread = joined(self.thread, timeout + self.session.options.connect_timeout)
         self.callbacks = joined(self.callbacks, timeout)
         sup.pump_closed(self.thread is None)

@@ -311,18 +311,23 @@ class MemoryTLS:
         self._read: Callable[[int], bytes] = self._tls.read  # bound once
         self.write: Callable[[bytes], int] = self._tls.write
 
-    def shake(self) -> bool:
-        """One step of the handshake: True once it is done (its bytes are in `to_send`).
+    def shake(self, data: bytes | None = b"") -> tuple[bool, bytes]:
+        """One step of the handshake, given the peer's ``data`` (None: the peer closed the
+        connection): whether it is done, and TLS's bytes to send (the pump writes them).
 
         Raises:
             ssl.SSLError: the handshake failed (a certificate refused, an alert, the peer's
-                end of the connection, `ssl.SSLEOFError`, once ``incoming`` has its EOF).
+                end of the connection: `ssl.SSLEOFError`).
         """
+        if data is None:
+            self.incoming.write_eof()
+        elif data:
+            self.incoming.write(data)
         try:
             self._tls.do_handshake()
         except ssl.SSLWantReadError:
-            return False
-        return True
+            return False, self.to_send()
+        return True, self.to_send()
 
     def to_send(self) -> bytes:
         """What TLS has to send of its own (handshake, alerts, answers), taken."""
