@@ -54,6 +54,7 @@ class TrioPump(SocketWriter):
         self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set
         self.kick: Alarm = Alarm()
+        self.later = self.kick.set  # `write` left bytes: the session's task waits to write them
         self.scope: trio.CancelScope | None = None  # the session's task
         self.done = trio.Event()  # the session's task ended
         self.sock: socket.socket | None = None  # written by whoever has bytes for it
@@ -146,10 +147,6 @@ class TrioPump(SocketWriter):
                 self.kick.set()
             elif self.agenda.note(action):
                 self.kick.set()  # the task sleeps until it looks again
-
-    def later(self) -> None:
-        """`write` left bytes: the session's task waits for the socket to take them."""
-        self.kick.set()
 
     # -- waiting: the task that waits reads the socket itself (`drive`), or rests ----------
 
