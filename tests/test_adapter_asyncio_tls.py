@@ -1,6 +1,6 @@
-# private: the asyncio pump's own TLS protocol (`adapters._aio`), in memory
+# private: the asyncio pump's own TLS protocol (`adapters._aio`) and write (`adapters._sockio`)
 """The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: `adapters._tls.MemoryTLS`, memory
-BIOs, on a plain transport).
+BIOs, on a plain transport), written through the pump's write (`adapters._sockio`).
 
 The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no socket, no
 loop turn between the two ends): records cut anywhere and several in one read come out whole
@@ -22,7 +22,8 @@ import pytest
 from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make_ssl_context
-from kalshi_fix_sansio.adapters._aio import TLSProtocol
+from kalshi_fix_sansio.adapters._aio import Conn, TLSProtocol
+from kalshi_fix_sansio.adapters._sockio import TransportWriter
 from kalshi_fix_sansio.adapters.asyncio import FixClient
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed
 
@@ -44,27 +45,49 @@ class FakeTransport(asyncio.Transport):
     def abort(self) -> None:
         self.aborted = True
 
+    def is_closing(self) -> bool:
+        return self.aborted
+
     def take(self) -> bytes:
         data = bytes(self.out)
         self.out.clear()
         return data
 
 
-class Sink:
-    """What the protocol tells (`TLSSink`), recorded."""
+class Told:
+    """The driver the pump's write tells: the `Buffered` sizes, recorded."""
+
+    message_log = None
+
+    def __init__(self) -> None:
+        self.buffered: list[int] = []
+
+    def step(self, fact: Any, now: float) -> tuple[()]:
+        self.buffered.append(fact.size)
+        return ()
+
+
+class Sink(TransportWriter):
+    """What the protocol tells (`TLSSink`), recorded; it writes as the asyncio pump does."""
 
     def __init__(self) -> None:
         self.made_count = 0
         self.received: list[bytes] = []
         self.ended: list[Exception | None] = []
+        self.driver: Any = Told()
+        self.conn: Any = None
+        self.buffered = False
+        self.clock = lambda: 0.0
+        self.perform = lambda sup, actions: None
 
-    def made(self, conn: TLSProtocol) -> None:
+    def made(self, conn: Conn) -> None:
         self.made_count += 1
+        self.conn = conn
 
-    def data(self, conn: TLSProtocol, data: bytes) -> None:
+    def data(self, conn: Conn, data: bytes) -> None:
         self.received.append(data)
 
-    def lost(self, conn: TLSProtocol, exc: Exception | None) -> None:
+    def lost(self, conn: Conn, exc: Exception | None) -> None:
         self.ended.append(exc)
 
 
@@ -86,6 +109,13 @@ class Recorder(TLSProtocol):
     @property
     def lost(self) -> list[Exception | None]:
         return self.recorded.ended
+
+    def write(self, data: bytes) -> int:
+        """The pump's write of ``data``: what waits after it (the transport's and TLS's)."""
+        told = self.recorded.driver.buffered
+        told.clear()
+        self.recorded.write(self.recorded.driver, data)
+        return told[-1] if told else 0
 
 
 class Server:
@@ -194,8 +224,8 @@ class Refusing:
 
 def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path: Path) -> None:
     protocol, transport, server, _ = connected(tmp_path)
-    refusing = Refusing(protocol._tls._tls)
-    protocol._tls._write = refusing.write  # what `MemoryTLS.seal` writes through
+    refusing = Refusing(protocol.tls._tls)
+    protocol.tls.write = refusing.write  # what the pump's write seals through
     assert protocol.write(b"first|") == len(b"first|")  # waits for TLS
     assert protocol.write(b"second|") == len(b"first|second|")
     assert transport.take() == b"" and protocol.buffered() == len(b"first|second|")

@@ -1,4 +1,4 @@
-# private: fills the pumps' socket and disk writes (`_sockio`, `filestore`)
+# private: fills the pumps' socket and disk writes (`filestore`)
 """One behavioural suite for the three adapters (blocking, asyncio, trio) against the mock gateway.
 
 Each scenario is written once, as a coroutine over a small `Driver` that hides only the
@@ -8,8 +8,8 @@ at once; the session's timers fire and its reports are read while the applicatio
 Nothing here sleeps: a busy application blocks on a `threading.Event` that the FIX message log
 (`gateway_fixtures.FrameWatch`) sets when the frame the test waits for crosses the socket.
 A socket that cannot take bytes is made by refusing a write: the blocking adapter's
-`ssl.SSLSocket.send`, or for trio (a plain socket under TLS in memory) the private `_sockio`
-module's ``send_now``.
+`ssl.SSLSocket.send`, or for trio (a plain socket under TLS in memory) the socket's ``send``
+(its class swapped for one that refuses once).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import errno
 import inspect
 import logging
 import os
+import socket
 import ssl
 import threading
 import time
@@ -42,7 +43,6 @@ from kalshi_fix_sansio.adapters import (
     FallingBehind,
     QueuePolicy,
     TransportError,
-    _sockio,
 )
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
@@ -309,7 +309,7 @@ def test_without_reconnect_a_loss_is_reported_then_raised(
 
 @pytest.mark.parametrize("adapter", ["blocking", "trio"])
 def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
-    adapter: str, prediction_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
+    adapter: str, prediction_gateway: GatewayHarness
 ) -> None:
     """`send` writes to the socket itself (blocking, trio; asyncio's transport buffers what its
     socket does not take); when the socket cannot take the bytes (its send buffer is full),
@@ -322,15 +322,17 @@ def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
             sock = session._pump.sock
             refused: list[bytes] = []
             if adapter == "trio":  # TLS in memory: the (plain) socket refuses the ciphertext
-                send_now = _sockio.send_now
 
-                def full_trio(to: Any, data: bytes) -> bytes:
-                    if refused:
-                        return send_now(to, data)
-                    refused.append(bytes(data))  # once: then the real send
-                    return data
+                class Full(socket.socket):
+                    __slots__ = ()
 
-                monkeypatch.setattr(_sockio, "send_now", full_trio)
+                    def send(self, data: Any, flags: int = 0) -> int:
+                        if refused:
+                            return super().send(data, flags)
+                        refused.append(bytes(data))  # once: then the real send
+                        raise BlockingIOError(errno.EAGAIN, "the send buffer is full")
+
+                sock.__class__ = Full
             else:
                 assert isinstance(sock, ssl.SSLSocket)
 

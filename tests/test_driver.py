@@ -390,6 +390,11 @@ def test_an_acceptor_config_is_refused() -> None:
         Driver(acceptor)
 
 
+def test_a_pump_waits_for_its_loop_the_logout_timeout_and_a_second_after_close() -> None:
+    assert Driver(config("KalshiNR", logout_timeout=2.5)).close_grace == 3.5
+    assert Driver(config("KalshiNR", logout_timeout=7.0)).close_grace == 8.0
+
+
 def test_only_market_data_sessions_keep_books() -> None:
     assert Driver(config("KalshiMD")).books is not None
     assert Driver(config("KalshiNR")).books is None

@@ -15,9 +15,11 @@ from test_driver import PUBLIC, SIGNER, Harness, rested
 
 from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.rest import RestPort
 from kalshi_fix_sansio.rest.pages import (
     Pager,
     RestProblem,
+    RestRequest,
     RestResponse,
     order_status,
     rest_base_url,
@@ -222,6 +224,20 @@ def test_any_answer_gives_events_only(answers: list[tuple[int, bytes]], product:
             assert isinstance(event, Event)
     for order in tracker:
         assert order.cum_qty <= max(order.original_qty, order.order_qty)
+
+
+def test_a_companions_one_step_is_a_request_a_pause_or_the_end() -> None:
+    """`RestPort.next`, the step both companions (blocking, async) loop over."""
+    rec = Reconciliation(OrderTracker(), CREDS, environment="demo", max_retries=2)
+    port = RestPort(rec)
+    assert port.next(0.0) is None  # no round under way
+    rec.start("test", 0.0)
+    request = port.next(0.0)
+    assert isinstance(request, RestRequest) and request.method == "GET"
+    port.answer(RestResponse(503, b"", {"Retry-After": "3"}), 0.0)  # asked again in 3 s
+    assert port.next(0.0) == 1.0  # a second at most, then ask again
+    assert port.next(2.5) == 0.5
+    assert isinstance(port.next(3.0), RestRequest)
 
 
 # -- the mock's pages in Kalshi's published shape (tests/kalshi_rest_openapi.yaml) ------------

@@ -205,6 +205,20 @@ def test_connection_failures_give_up_when_the_backoff_runs_out() -> None:
     assert "after 3 attempts" in str(failure) and "tls://gateway:8228" in str(failure)
 
 
+def test_a_connect_timeout_that_says_nothing_is_reported_as_a_timeout_naming_the_endpoint() -> None:
+    h = Harness(backoff=Backoff(base=1.0, attempts=0, seed=3))
+    h.sup.start(h.now)
+    h.sup.connection_failed(h.now, TimeoutError())  # asyncio's; trio's TooSlowError alike
+    failure = h.sup.failure
+    assert isinstance(failure, ConnectionFailed)
+    assert isinstance(failure.last_error, TimeoutError)
+    assert str(failure.last_error) == "tls://gateway:8228: timed out"
+    h = Harness(backoff=Backoff(base=1.0, attempts=0, seed=3))
+    h.sup.start(h.now)
+    h.sup.connection_failed(h.now, TimeoutError("timed out"))  # words of its own: kept
+    assert str(h.sup.failure.last_error) == "timed out"  # type: ignore[union-attr]
+
+
 def test_a_lost_connection_is_reported_then_reconnected_with_a_reset_on_kalshi_nr() -> None:
     h = Harness(backoff=Backoff(base=1.0, attempts=3, rng=random.Random(5)))
     h.sup.start(h.now)

@@ -19,9 +19,12 @@ import math
 import ssl
 import sys
 from collections.abc import Awaitable
-from typing import Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from ._tls import MemoryTLS
+
+if TYPE_CHECKING:
+    from kalshi_fix_sansio.client.driver import Driver
 
 T = TypeVar("T")
 
@@ -56,7 +59,12 @@ Conn: TypeAlias = "Connection | TLSProtocol"
 
 class TLSSink(Protocol):
     """What a connection (`TLSProtocol`, `Connection`) tells about itself: the asyncio
-    adapter's pump."""
+    adapter's pump, which writes to it (`_sockio.TransportWriter`)."""
+
+    driver: Driver
+
+    def write(self, sup: Driver, data: bytes) -> None:
+        """Write ``data`` (``b""``: what TLS has to send of its own, or took back)."""
 
     def made(self, conn: Conn) -> None:
         """The handshake is done: ``conn.write`` may be called."""
@@ -81,7 +89,7 @@ class TLSProtocol(asyncio.Protocol):
 
     The handshake starts once the transport is connected; ``handshake`` (a future of the
     loop) gets its outcome. Then ``sink`` is told each step (`TLSSink`: the handshake done,
-    the bytes decrypted, the end), and writes with `write`.
+    the bytes decrypted, the end), and writes through `tls` itself.
 
     Args:
         context: the client TLS context.
@@ -100,29 +108,13 @@ class TLSProtocol(asyncio.Protocol):
         self.sink = sink
         self.transport: asyncio.Transport | None = None
         self.handshake: asyncio.Future[None] | None = handshake  # None once done
-        self._tls = MemoryTLS(context, server_hostname)
+        self.tls = MemoryTLS(context, server_hostname)
         self._error: Exception | None = None  # what ended the connection on our side
-
-    # -- for the sink ---------------------------------------------------------------------
-
-    def write(self, data: bytes) -> int:
-        """Encrypt ``data`` and write it to the transport; returns how many bytes wait in the
-        transport's buffer (and for TLS) after it."""
-        transport = self.transport
-        assert transport is not None
-        try:
-            out = self._tls.seal(data)
-        except ssl.SSLError as exc:
-            self._abort(exc)
-            return 0
-        if out:
-            transport.write(out)
-        return transport.get_write_buffer_size() + len(self._tls.unsent)
 
     def buffered(self) -> int:
         """Bytes waiting in the transport's buffer and for TLS."""
         transport = self.transport
-        return 0 if transport is None else transport.get_write_buffer_size() + len(self._tls.unsent)
+        return 0 if transport is None else transport.get_write_buffer_size() + len(self.tls.unsent)
 
     # -- the transport's callbacks ------------------------------------------------------------
 
@@ -132,18 +124,17 @@ class TLSProtocol(asyncio.Protocol):
         self._shake()  # the ClientHello
 
     def data_received(self, data: bytes) -> None:
-        tls = self._tls
+        tls = self.tls
         if self.handshake is not None:
-            tls.incoming.write(data)
-            self._shake()
+            self._shake(data)
             return
         try:
             data, closed = tls.open(data)
         except ssl.SSLError as exc:
-            self._abort(exc)
+            self.fail(exc)
             return
         if tls.unsent or tls.outgoing.pending:  # TLS answered, or may take what waited now
-            self.write(b"")
+            self.sink.write(self.sink.driver, b"")
         if data:
             self.sink.data(self, data)
         if closed:
@@ -166,14 +157,13 @@ class TLSProtocol(asyncio.Protocol):
 
     # -- TLS ----------------------------------------------------------------------------------
 
-    def _shake(self) -> None:
-        tls = self._tls
+    def _shake(self, data: bytes = b"") -> None:
+        tls = self.tls
         try:
-            done = tls.shake()
+            done, out = tls.shake(data)
         except Exception as exc:  # the certificate refused, a TLS alert...
             self._failed(exc)
             return
-        out = tls.to_send()
         if out and self.transport is not None:
             self.transport.write(out)
         if not done:
@@ -192,7 +182,8 @@ class TLSProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _abort(self, exc: Exception) -> None:
+    def fail(self, exc: Exception) -> None:
+        """TLS failed on the connection: abort it (`connection_lost` tells the sink why)."""
         self._error = exc
         if self.transport is not None:
             self.transport.abort()  # `connection_lost` follows, with ``exc``
@@ -201,6 +192,8 @@ class TLSProtocol(asyncio.Protocol):
 class Connection(asyncio.Protocol):
     """A plain TCP connection's transport callbacks (loopback only): each one is one call into
     its pump, as `TLSProtocol`'s."""
+
+    tls: None = None  # plain TCP: the pump writes to the transport as it is
 
     def __init__(self, pump: TLSSink) -> None:
         self.pump = pump
@@ -220,13 +213,6 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.pump.lost(self, exc)
-
-    def write(self, data: bytes) -> int:
-        """Write ``data``; returns how many bytes wait in the transport's buffer."""
-        transport = self.transport
-        assert transport is not None
-        transport.write(data)
-        return transport.get_write_buffer_size()
 
     def buffered(self) -> int:
         """Bytes waiting in the transport's buffer."""

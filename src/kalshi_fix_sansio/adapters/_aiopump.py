@@ -17,13 +17,12 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
     SessionAPI,
     Wait,
-    deliver,
     loopback_addresses,
+    pump_task,
 )
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
-    START,
     WOKE,
     Action,
     Agenda,
@@ -36,6 +35,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._aio import Changes, Conn, Connection, TLSProtocol, within
+from ._sockio import TransportWriter
 from ._tls import connect_error
 
 __all__ = ["AioPump"]
@@ -43,7 +43,7 @@ __all__ = ["AioPump"]
 T = TypeVar("T")
 
 
-class AioPump:
+class AioPump(TransportWriter):
     """The asyncio pump of one session (see the module docstring): its task, its connection
     and the callers waiting for a change."""
 
@@ -92,7 +92,7 @@ class AioPump:
         self.agenda = Agenda()
         self.changes.reset()
         name = f"kalshi-fix {self.session.name}"
-        self.task = asyncio.create_task(self._run(sup), name=name)
+        self.task = asyncio.create_task(pump_task(self, sup), name=name)
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and end the task."""
@@ -101,7 +101,7 @@ class AioPump:
             self.perform(sup, sup.step(CLOSE, self.clock()))
             self.wake()
             if task is not asyncio.current_task():
-                await asyncio.wait([task], timeout=self.session.config.logout_timeout + 1)
+                await asyncio.wait([task], timeout=sup.close_grace)
                 task.cancel()
                 await asyncio.wait([task])
                 self.task = None
@@ -110,8 +110,8 @@ class AioPump:
         self.abort()
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order: write into the transport's buffer (the driver
-        judges what waits there); the session's task connects, sleeps until `WakeAt` and
+        """Do what the driver said, in order: write into the transport's buffer (`write`: the
+        driver judges what waits there); the session's task connects, sleeps until `WakeAt` and
         ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
         for action in actions:
             if type(action) is Write:
@@ -120,18 +120,6 @@ class AioPump:
                 self.abort(action.abort)
             elif self.agenda.note(action):
                 self.kick.set()  # the task sleeps until it looks again
-
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write ``data`` into the transport's buffer (what waits there beyond the bound:
-        `Buffered`, the driver judges)."""
-        conn = self.conn
-        if conn is None or conn.transport is None or conn.transport.is_closing():
-            return  # no connection: nothing to write them to
-        if (log := sup.message_log) is not None:
-            log.sent(data, self.clock())
-        if size := conn.write(data):
-            self.buffered = True
-            self.perform(sup, sup.step(Buffered(size), self.clock()))
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 
@@ -187,26 +175,13 @@ class AioPump:
 
     # -- the session's task -------------------------------------------------------------------
 
-    async def _run(self, sup: Driver) -> None:
-        try:
-            self.perform(sup, sup.step(START, self.clock()))
-            # a transport callback failed (`failed`): ended
-            while sup.crash is None and not self.agenda.finished:
-                if self.agenda.connect_due:
-                    self.agenda.connect_due = False
-                    await self._connect(sup)
-                await deliver(self.session, sup, self)
-                if not self.agenda.finished and not self.agenda.connect_due:
-                    await self._idle(sup)
-            await deliver(self.session, sup, self)  # what the last input queued
-        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            sup.pump_failed(exc)
-        finally:
-            self.abort()
-            sup.pump_ended()
-            self.wake()
+    def ended(self, sup: Driver) -> None:
+        """The session's task ends (`pump_task`): close, tell the driver, wake the callers."""
+        self.abort()
+        sup.pump_ended()
+        self.wake()
 
-    async def _idle(self, sup: Driver) -> None:
+    async def idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
         due), after telling it what waits in the transport's buffer."""
         kick, clock = self.kick, self.clock
@@ -223,14 +198,14 @@ class AioPump:
             self.perform(sup, sup.step(Buffered(size), clock()))
         self.perform(sup, sup.step(WOKE, clock()))
 
-    async def _connect(self, sup: Driver) -> None:
+    async def connect(self, sup: Driver) -> None:
+        """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
         options = self.session.options
         try:
             await asyncio.wait_for(self._open(), options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             if self.conn is None:
-                error = exc if str(exc) else TimeoutError(f"{options.endpoint}: timed out")
-                reported = connect_error(options.endpoint, self.ssl, error)  # final?
+                reported = connect_error(options.endpoint, self.ssl, exc)  # final?
                 self.perform(sup, sup.step(ConnectFailed(reported), self.clock()))
 
     async def _open(self) -> None:

@@ -1,11 +1,12 @@
-"""The I/O step the blocking and trio adapters share: a non-blocking socket (plain or TLS)
-between the core's `Driver` and the wire, without waiting (each adapter waits its own way).
+"""The pumps' I/O steps that do not wait (each adapter waits its own way): between the core's
+`Driver` and the wire, an order's bytes cross this one module.
 
-* `read_fact`: read what the socket has, once, as the fact to step (`Received`, or `Lost`
-  when the read failed);
-* `write_now`: write what waited, then what the driver answered; return what the socket did
-  not take (written first next time, in order) and the actions of the fact stepped about it
-  (`Buffered` with what is left, for the slow-peer verdict; `Lost` when the write failed).
+* `read_fact`: read what a non-blocking socket has, once, as the fact to step (`Received`, or
+  `Lost` when the read failed);
+* `SocketWriter.write` (blocking, trio) and `TransportWriter.write` (asyncio): write what
+  waited, then what the driver answered, sealed here when TLS is in memory (`_tls.MemoryTLS`);
+  what the socket or transport does not take waits and the driver is told (`Buffered`, for the
+  slow-peer verdict; `Lost` when the write failed).
 
 Nothing here decides anything: the driver does, through its actions.
 """
@@ -13,6 +14,7 @@ Nothing here decides anything: the driver does, through its actions.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,11 +22,10 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import READ_CHUNK
 from kalshi_fix_sansio.client.steps import Action, Buffered, Lost, Received
 
-from ._tls import WOULD_BLOCK
+from ._aio import Conn, TLSProtocol
+from ._tls import WOULD_BLOCK, MemoryTLS
 
-__all__ = ["IdleHandoff", "read_fact", "send_now", "write_now"]
-
-_NOTHING: tuple[Action, ...] = ()
+__all__ = ["IdleHandoff", "SocketWriter", "TransportWriter", "read_fact"]
 
 
 class IdleHandoff:
@@ -56,34 +57,89 @@ def read_fact(sock: socket.socket) -> Received | Lost | None:
         return Lost(f"read failed: {exc!r}")
 
 
-def send_now(sock: socket.socket, data: bytes) -> bytes:
-    """Write ``data`` to a non-blocking socket: what it did not take is returned (TLS: all or
-    nothing, the same bytes go again).
+class SocketWriter:
+    """The write of the pumps that own a non-blocking socket (blocking: a TLS socket; trio: a
+    plain one under `tls`): an order's bytes go from the driver through `write` to the socket,
+    sealed here when TLS is in memory, with no other call of ours on the way."""
 
-    Raises:
-        OSError: the write failed (not for a full send buffer).
-    """
-    try:
-        sent = sock.send(data)
-    except WOULD_BLOCK:
-        return data
-    return data[sent:]
+    sock: socket.socket | None
+    tls: MemoryTLS | None  # TLS in memory on `sock` (trio); None: `sock` does its own TLS
+    unsent: bytes  # bytes the socket did not take yet (written first, in order)
+    clock: Callable[[], float]
+    perform: Callable[[Driver, Sequence[Action]], None]  # the pump's
+    later: Callable[[], None]  # bytes wait for the socket: the pump's writer waits for it
+
+    def write(self, sup: Driver, data: bytes) -> None:
+        """Write what waits, then ``data`` (sealed by `tls`), as far as the socket takes them
+        now; what it does not take waits (`Buffered`: the driver judges it), a failed write is
+        `Lost`."""
+        sock, tls = self.sock, self.tls
+        if sock is None:
+            return  # no connection: nothing to write them to
+        if data and (log := sup.message_log) is not None:
+            log.sent(data, self.clock())
+        if tls is not None and (data or tls.unsent or tls.outgoing.pending):  # sealed here
+            if tls.unsent:
+                data, tls.unsent = tls.unsent + data, b""
+            if data:
+                try:
+                    tls.write(data)
+                except ssl.SSLWantReadError:
+                    tls.unsent = data  # TLS reads first (a renegotiation): sealed next time
+            data = tls.outgoing.read()
+        unsent = self.unsent
+        if unsent:
+            data = unsent + data
+        if not data:
+            return  # after most reads: nothing (no TLS or socket call)
+        try:
+            left = data[sock.send(data) :]  # TLS socket: all or nothing, the same bytes again
+        except WOULD_BLOCK:
+            left = data
+        except OSError as exc:
+            self.unsent = b""
+            self.perform(sup, sup.step(Lost(f"write failed: {exc!r}"), self.clock()))
+            return
+        self.unsent = left
+        if left or unsent:
+            self.perform(sup, sup.step(Buffered(len(left)), self.clock()))
+            if left and self.sock is sock:
+                self.later()
 
 
-def write_now(
-    driver: Driver, sock: socket.socket, unsent: bytes, data: bytes, clock: Callable[[], float]
-) -> tuple[bytes, Sequence[Action]]:
-    """Write ``unsent`` (what the socket did not take before), then ``data``, without waiting:
-    what the socket did not take, and what the driver says about it (when bytes are left or
-    had waited: `Buffered`; when the write failed: `Lost`, nothing left)."""
-    if unsent:
-        data = unsent + data
-    if not data:
-        return b"", _NOTHING
-    try:
-        left = send_now(sock, data)
-    except OSError as exc:
-        return b"", driver.step(Lost(f"write failed: {exc!r}"), clock())
-    if left or unsent:
-        return left, driver.step(Buffered(len(left)), clock())
-    return left, _NOTHING
+class TransportWriter:
+    """The asyncio pump's write: into the transport's buffer (sealed first when the connection
+    is `_aio.TLSProtocol`), with no other call of ours on the way."""
+
+    conn: Conn | None
+    buffered: bool  # bytes waited in the transport's buffer when last looked
+    clock: Callable[[], float]
+    perform: Callable[[Driver, Sequence[Action]], None]  # the pump's
+
+    def write(self, sup: Driver, data: bytes) -> None:
+        """Write ``data`` into the transport's buffer (what waits there, and for TLS: `Buffered`,
+        the driver judges)."""
+        conn = self.conn
+        if conn is None or (transport := conn.transport) is None or transport.is_closing():
+            return  # no connection: nothing to write them to
+        if data and (log := sup.message_log) is not None:
+            log.sent(data, self.clock())
+        size = 0
+        if (tls := conn.tls) is not None:  # sealed here
+            if tls.unsent:
+                data, tls.unsent = tls.unsent + data, b""
+            try:
+                if data:
+                    tls.write(data)
+            except ssl.SSLWantReadError:
+                tls.unsent = data  # TLS reads first (a renegotiation): sealed next time
+            except ssl.SSLError as exc:
+                assert isinstance(conn, TLSProtocol)
+                conn.fail(exc)
+                return
+            size, data = len(tls.unsent), tls.outgoing.read()
+        if data:
+            transport.write(data)
+        if size := size + transport.get_write_buffer_size():
+            self.buffered = True
+            self.perform(sup, sup.step(Buffered(size), self.clock()))

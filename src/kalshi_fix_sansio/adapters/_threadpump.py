@@ -37,7 +37,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._blockingio import Ready, joined, open_socket, started
-from ._sockio import read_fact, write_now
+from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error
 
 __all__ = ["ThreadPump"]
@@ -45,7 +45,7 @@ __all__ = ["ThreadPump"]
 T = TypeVar("T")
 
 
-class ThreadPump:
+class ThreadPump(SocketWriter):
     """The blocking pump of one session (see the module docstring): its lock, its threads
     and its socket. Every driver call and every TLS call is made holding the lock, except
     the wait for the socket."""
@@ -65,6 +65,7 @@ class ThreadPump:
         self.ssl: ssl.SSLContext | None = None
         self.sock: socket.socket | None = None
         self.unsent = b""  # bytes the socket did not take yet (written first, in order)
+        self.tls = None  # the socket does its own TLS
         self.full = False  # the last read filled its chunk: TLS may hold more
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.close_due = False  # `Disconnect` while another thread read: it closes
@@ -96,7 +97,7 @@ class ThreadPump:
                 self.readers.closing()  # the session's thread reads the Logout's answer
                 self.perform(sup, sup.step(CLOSE, self.clock()))
                 self.idle.notify()
-        timeout = self.session.config.logout_timeout + 1
+        timeout = sup.close_grace  # and a connection under way: its connect timeout
         self.thread = joined(self.thread, timeout + self.session.options.connect_timeout)
         self.callbacks = joined(self.callbacks, timeout)
         sup.pump_closed(self.thread is None)
@@ -192,26 +193,13 @@ class ThreadPump:
             if self.sleeping:
                 self.cond.notify_all()  # readers, `place` / `cancel` and the callback thread
 
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write what waits, then ``data``, without blocking; what the socket does not take
-        waits (the reader waits for the socket to take it)."""
-        sock = self.sock
-        if sock is None:
-            return  # no connection: nothing to write them to
-        if data and (log := sup.message_log) is not None:
-            log.sent(data, self.clock())
-        left, actions = write_now(sup, sock, self.unsent, data, self.clock)
-        self.unsent = left
-        if actions:
-            self.perform(sup, actions)
-        if left and self.sock is sock:
-            self._nudge()  # the reader waits for the socket to take them
-
     def _nudge(self) -> None:
         """The thread that reads the socket, or the session's thread resting, looks again."""
         if not self.readers.owns(threading.get_ident()):
             self.ready.wake()
         self.idle.notify()
+
+    later = _nudge  # `write` left bytes: the reader waits for the socket to take them
 
     def _disconnect(self) -> None:
         """Close the socket now if nobody else reads it, else when its reader is back."""

@@ -10,8 +10,8 @@ handshake means, and TLS in memory for the adapters that move a connection's byt
   certificate as `CertificateRefused` (what did not match, and what to do).
 * `MemoryTLS` is the ssl module's `ssl.SSLObject` over two `ssl.MemoryBIO` buffers: the
   asyncio or trio pump reads the socket (or gets the transport's bytes) once, hands them to
-  `MemoryTLS.open` and writes what `MemoryTLS.seal` returns; TLS never touches the socket
-  itself, so a read is one ``recv`` (a TLS socket reads each record's header and body apart)
+  `MemoryTLS.open` and writes what its write seals (`_sockio`); TLS never touches the
+  socket itself, so a read is one ``recv`` (a TLS socket reads each record's header and body apart)
   and a renegotiation or a key update is bytes to send like any other.
 """
 
@@ -298,50 +298,41 @@ class MemoryTLS:
         incoming: the peer's bytes not decrypted yet (the handshake writes here itself).
         outgoing: TLS's bytes to send, not taken yet (`to_send`).
         unsent: plaintext TLS did not take yet (it wanted to read first: a renegotiation),
-            sealed before what comes next.
+            sealed before what comes next (by the pump's write, `_sockio`).
+        write: TLS's ``write`` of plaintext (its records go to ``outgoing``), bound once.
     """
 
-    __slots__ = ("_read", "_tls", "_write", "incoming", "outgoing", "unsent")
+    __slots__ = ("_read", "_tls", "incoming", "outgoing", "unsent", "write")
 
     def __init__(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self._tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=server_hostname)
         self.unsent = b""
         self._read: Callable[[int], bytes] = self._tls.read  # bound once
-        self._write: Callable[[bytes], int] = self._tls.write
+        self.write: Callable[[bytes], int] = self._tls.write
 
-    def shake(self) -> bool:
-        """One step of the handshake: True once it is done (its bytes are in `to_send`).
+    def shake(self, data: bytes | None = b"") -> tuple[bool, bytes]:
+        """One step of the handshake, given the peer's ``data`` (None: the peer closed the
+        connection): whether it is done, and TLS's bytes to send (the pump writes them).
 
         Raises:
             ssl.SSLError: the handshake failed (a certificate refused, an alert, the peer's
-                end of the connection, `ssl.SSLEOFError`, once ``incoming`` has its EOF).
+                end of the connection: `ssl.SSLEOFError`).
         """
+        if data is None:
+            self.incoming.write_eof()
+        elif data:
+            self.incoming.write(data)
         try:
             self._tls.do_handshake()
         except ssl.SSLWantReadError:
-            return False
-        return True
+            return False, self.to_send()
+        return True, self.to_send()
 
     def to_send(self) -> bytes:
         """What TLS has to send of its own (handshake, alerts, answers), taken."""
         outgoing = self.outgoing
         return outgoing.read() if outgoing.pending else b""
-
-    def seal(self, data: bytes) -> bytes:
-        """What to send for ``data`` (after what waited in `unsent`), encrypted.
-
-        Raises:
-            ssl.SSLError: the TLS connection failed.
-        """
-        if self.unsent:
-            data, self.unsent = self.unsent + data, b""
-        if data:
-            try:
-                self._write(data)
-            except ssl.SSLWantReadError:
-                self.unsent = data  # sealed again at the next `seal`
-        return self.to_send()
 
     def open(self, data: bytes) -> tuple[bytes, bool]:
         """The plaintext of the peer's ``data`` (a record not whole yet waits for the rest),

@@ -64,16 +64,14 @@ class SocketTLS(MemoryTLS):
         return Received(out) if out or self.closed else None
 
     async def handshake(self, tcp: trio.SocketStream) -> SocketTLS:
+        data: bytes | None = b""
         while True:
-            done = self.shake()
-            if out := self.to_send():
+            done, out = self.shake(data)
+            if out:
                 await tcp.send_all(out)
             if done:
                 return self
-            if data := await tcp.receive_some(READ_CHUNK):
-                self.incoming.write(data)
-            else:
-                self.incoming.write_eof()  # the handshake's next step raises SSLEOFError
+            data = await tcp.receive_some(READ_CHUNK) or None  # None: the peer closed
 
 
 async def open_socket(

@@ -21,11 +21,11 @@ from kalshi_fix_sansio.client.pump import (
     SessionAPI,
     Wait,
     deliver,
+    pump_task,
 )
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
-    START,
     WOKE,
     Action,
     Agenda,
@@ -35,7 +35,7 @@ from kalshi_fix_sansio.client.steps import (
     Write,
 )
 
-from ._sockio import read_fact, write_now
+from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error
 from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
 
@@ -44,7 +44,7 @@ __all__ = ["TrioPump"]
 T = TypeVar("T")
 
 
-class TrioPump:
+class TrioPump(SocketWriter):
     """The trio pump of one session (see the module docstring): its tasks and its socket."""
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
@@ -54,10 +54,12 @@ class TrioPump:
         self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set
         self.kick: Alarm = Alarm()
+        self.later = self.kick.set  # `write` left bytes: the session's task waits to write them
         self.scope: trio.CancelScope | None = None  # the session's task
         self.done = trio.Event()  # the session's task ended
         self.sock: socket.socket | None = None  # written by whoever has bytes for it
         self.tls: SocketTLS | None = None
+        self.ssl: ssl.SSLContext | None = None  # the TLS context of the open
         self.unsent = b""  # what the socket did not take yet: the session's task writes it
         self.readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
         self.until = math.inf  # when the session's task pokes a waiting task's read
@@ -116,9 +118,9 @@ class TrioPump:
     def start(self, nursery: trio.Nursery, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Start the session's task in ``nursery``."""
         self.time = trio.lowlevel.current_clock().current_time  # what trio.current_time asks
-        self.done = trio.Event()
-        self.agenda = Agenda()
-        nursery.start_soon(self._run, sup, context)
+        self.done, self.ssl = trio.Event(), context
+        self.agenda, self.scope = Agenda(), trio.CancelScope()
+        nursery.start_soon(pump_task, self, sup, self.scope)
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and end the task."""
@@ -127,7 +129,7 @@ class TrioPump:
             self.perform(sup, sup.step(CLOSE, self.clock()))
             self.wake()
             if self.scope is not None:  # the session's task ends by then at the latest
-                self.scope.deadline = trio.current_time() + self.session.config.logout_timeout + 1
+                self.scope.deadline = trio.current_time() + sup.close_grace
             with trio.CancelScope(shield=True):
                 await self.done.wait()
 
@@ -190,51 +192,28 @@ class TrioPump:
         if sup.delivery.due(sup):
             self.kick.set()
 
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write what waits, then ``data``, as far as the socket takes them now."""
-        sock, tls = self.sock, self.tls
-        if sock is None:
-            return  # no connection: nothing to write them to
-        if data and (log := sup.message_log) is not None:
-            log.sent(data, self.clock())
-        if tls is not None and (data or tls.unsent or tls.outgoing.pending):
-            data = tls.seal(data)
-        if data or self.unsent:  # after most reads: nothing (no TLS or socket call)
-            self.unsent, actions = write_now(sup, sock, self.unsent, data, self.clock)
-            if actions:
-                self.perform(sup, actions)
-            if self.unsent:
-                self.kick.set()  # the session's task waits for the socket to take them
-
     # -- the session's task ---------------------------------------------------------------
 
-    async def _run(self, sup: Driver, context: ssl.SSLContext | None) -> None:
-        try:
-            with trio.CancelScope() as self.scope:
-                self.perform(sup, sup.step(START, self.clock()))
-                while not self.agenda.finished:
-                    if self.agenda.connect_due:
-                        self.agenda.connect_due = False
-                        await self._serve(sup, context)
-                    else:  # a backoff, or a close under way
-                        rest = self.agenda.wake_at - self.clock()
-                        if rest > 0:
-                            with self.kick.sleep(rest):
-                                await trio.sleep_forever()
-                            self.kick.rung = False
-                        self.perform(sup, sup.step(WOKE, self.clock()))
-                    await deliver(self.session, sup, self)
-            await deliver(self.session, sup, self)
-        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            sup.pump_failed(exc)
-        finally:
-            sup.pump_ended()
-            sup.pump_closed()
-            self.done.set()
-            self.wake()
+    async def idle(self, sup: Driver) -> None:
+        """No connection (a backoff, a close under way): sleep until the driver's `WakeAt` or
+        a kick, then step `WOKE`."""
+        rest = self.agenda.wake_at - self.clock()
+        if rest > 0:
+            with self.kick.sleep(rest):
+                await trio.sleep_forever()
+            self.kick.rung = False
+        self.perform(sup, sup.step(WOKE, self.clock()))
 
-    async def _serve(self, sup: Driver, context: ssl.SSLContext | None) -> None:
+    def ended(self, sup: Driver) -> None:
+        """The session's task ends (`pump_task`): tell the driver, wake everyone."""
+        sup.pump_ended()
+        sup.pump_closed()
+        self.done.set()
+        self.wake()
+
+    async def connect(self, sup: Driver) -> None:
         """Connect, then serve the connection until the driver is done with it."""
+        context = self.ssl
         try:
             sock, tls = await open_socket(self.session.options, context)
         except (*STREAM_ERRORS, trio.TooSlowError) as exc:
@@ -256,7 +235,7 @@ class TrioPump:
                     await deliver(self.session, sup, self)
                     if self.sock is not sock:
                         break
-                    await self._idle(sup, sock)
+                    await self._idle_on(sup, sock)
                 nursery.cancel_scope.cancel()
         finally:
             try:
@@ -267,7 +246,7 @@ class TrioPump:
                     self.sock = None
                 close_socket(sock)
 
-    async def _idle(self, sup: Driver, sock: socket.socket) -> None:
+    async def _idle_on(self, sup: Driver, sock: socket.socket) -> None:
         """Wait until kicked, the socket takes what waits for it, the driver's `WakeAt`
         (then `WOKE`) or the end of a waiting task's read (poked then)."""
         rest = min(self.agenda.wake_at - self.clock(), self.until - trio.current_time())

@@ -4,7 +4,8 @@
 PyPI yet). Every decision is the core's
 (`kalshi_fix_sansio.rest.reconcile`, `kalshi_fix_sansio.rest.pages`): what to request, how to sign it, what
 an answer means, when to ask again. This module only sends each request, hands the answer (or
-that none came) back, and sleeps as long as the core says (`RestPort.pause`) after a 429 or 5xx.
+that none came) back, and sleeps as long as the core says after a 429 or 5xx: both companions
+loop over the one step `RestPort.next`.
 
 `RestCompanion` (blocking) and `AsyncRestCompanion` (asyncio and trio, through anyio, as httpx
 runs on both) run one round to its end. Their target is a `Reconciliation`, a `Driver` with
@@ -93,14 +94,12 @@ class RestCompanion:
         port = RestPort(target)
         events: list[Event] = []
         with httpx.Client(verify=self.verify, timeout=self.timeout) as client:
-            while True:
-                active, request, wake = port.step(self.clock())
-                if not active:
-                    return events
-                if request is None:
-                    self.sleep(port.pause(wake, self.clock()))
-                    continue
-                events += port.answer(_send(httpx, client, request), self.clock())
+            while (todo := port.next(self.clock())) is not None:
+                if isinstance(todo, float):
+                    self.sleep(todo)
+                else:
+                    events += port.answer(_send(httpx, client, todo), self.clock())
+        return events
 
 
 def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
@@ -148,15 +147,12 @@ class AsyncRestCompanion:
         port = RestPort(target)
         events: list[Event] = []
         async with httpx.AsyncClient(verify=self.verify, timeout=self.timeout) as client:
-            while True:
-                active, request, wake = port.step(self.clock())
-                if not active:
-                    return events
-                if request is None:
-                    await anyio.sleep(port.pause(wake, self.clock()))
-                    continue
-                answer = await _send_async(httpx, client, request)
-                events += port.answer(answer, self.clock())
+            while (todo := port.next(self.clock())) is not None:
+                if isinstance(todo, float):
+                    await anyio.sleep(todo)
+                else:
+                    events += port.answer(await _send_async(httpx, client, todo), self.clock())
+        return events
 
 
 async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:

@@ -3,15 +3,16 @@
 `AsyncAPI` adds the reading API both async adapters share (`next_event`, ``events``,
 ``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`): each awaits
 one of the core's waits (`kalshi_fix_sansio.client._callers`), run by its pump's `AsyncPump.drive`.
-`deliver` runs the callbacks in the session's task; `AsyncKillAll` is the clients'
-``kill_all``.
+`pump_task` is the session's task of both pumps (`LoopPump`: each gives its loop's connect and
+wait), `deliver` runs the callbacks in it; `AsyncKillAll` is the clients' ``kill_all``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..codec import Message
@@ -30,8 +31,17 @@ from ._sessionapi import (
     start_kills,
 )
 from .driver import Driver
+from .steps import START, Action, Agenda
 
-__all__ = ["AsyncAPI", "AsyncKillAll", "AsyncPump", "deliver", "kill_sessions"]
+__all__ = [
+    "AsyncAPI",
+    "AsyncKillAll",
+    "AsyncPump",
+    "LoopPump",
+    "deliver",
+    "kill_sessions",
+    "pump_task",
+]
 
 T = TypeVar("T")
 
@@ -214,6 +224,56 @@ class AsyncAPI(SessionAPI):
         if not await self._pump.drive(waits.Until(host, host.logged_on)):
             await close()
             raise host.closed_error()
+
+
+class LoopPump(AsyncPump, Protocol):
+    """What the session's task (`pump_task`) asks of an async pump: its loop's I/O."""
+
+    session: SessionAPI
+    agenda: Agenda  # the driver's answers for later (`perform` notes them)
+    clock: Callable[[], float]  # the core's ``now``
+
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order."""
+
+    async def connect(self, sup: Driver) -> None:
+        """Open a connection (stepping `CONNECTED` or `ConnectFailed`), and serve it as long
+        as the pump's loop does it in this task (trio: until it is closed)."""
+
+    async def idle(self, sup: Driver) -> None:
+        """Wait until the agenda's ``wake_at`` or a wake-up, then step `WOKE`."""
+
+    def ended(self, sup: Driver) -> None:
+        """The task ends (after its last delivery, or failed): close, tell the driver, wake
+        the waiting callers."""
+
+
+async def pump_task(
+    pump: LoopPump,
+    sup: Driver,
+    scope: contextlib.AbstractContextManager[Any] | None = None,
+) -> None:
+    """The session's task of an async pump: `START`; then, until the driver is finished (or
+    the pump failed), connect when it is due, else wait (`LoopPump.idle`), and run the
+    callbacks due after each (`deliver`); an error of the pump's is the session's
+    (`Driver.pump_failed`), raised to its callers. ``scope`` holds the loop (not the last
+    delivery): trio's cancel scope, whose deadline `close` sets."""
+    session, agenda = pump.session, pump.agenda
+    try:
+        with scope or contextlib.nullcontext():
+            pump.perform(sup, sup.step(START, pump.clock()))
+            while sup.crash is None and not agenda.finished:
+                if agenda.connect_due:
+                    agenda.connect_due = False
+                    await pump.connect(sup)
+                else:  # a backoff, a timer, a close under way
+                    await pump.idle(sup)
+                await deliver(session, sup, pump)
+        await deliver(session, sup, pump)  # what the last input queued
+    except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
+        sup.pump_failed(exc)
+    finally:
+        pump.ended(sup)
 
 
 async def deliver(session: SessionAPI, sup: Driver, pump: AsyncPump) -> None:

@@ -542,6 +542,12 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         """The pump closed the session (not ``cleanly``: its thread or task still runs)."""
         self.opened = not cleanly
 
+    @property
+    def close_grace(self) -> float:
+        """Seconds a pump waits for its loop to end once it stepped `CLOSE`: the logout
+        timeout for the peer's answer, and a second for the loop's last turn."""
+        return self.config.logout_timeout + 1.0
+
     # -- the loop author's orders ---------------------------------------------------------------
 
     def place(self, order: Message, now: float, until: str = "ack") -> OrderWaiter:

@@ -400,8 +400,12 @@ class Supervisor:
 
         Retried per the `Backoff`, unless ``error`` says it is final (a true ``final``
         attribute, e.g. the adapters' ``CertificateRefused``): then the supervisor gives up at
-        once with `ConnectionFailed` (that error as its ``last_error``).
+        once with `ConnectionFailed` (that error as its ``last_error``). An error that says
+        nothing (a loop's connect timeout: asyncio's `TimeoutError`, trio's ``TooSlowError``)
+        is reported as a `TimeoutError` naming the endpoint.
         """
+        if not str(error):
+            error = TimeoutError(f"{self.peer}: timed out")
         self._feed(_I.CONNECT_FAILED, now, f"{type(error).__name__}: {error}", error)
 
     def receive_data(self, data: bytes, now: float) -> None:

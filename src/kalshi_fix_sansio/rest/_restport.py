@@ -77,6 +77,15 @@ class RestPort:
                 self.session.rest_ended()  # a new round starts a new companion
             return rec.active, rec.next_request(now), rec.wake_at
 
+    def next(self, now: float) -> RestRequest | float | None:
+        """What a companion does now, its one step whatever its loop: send the request
+        returned (then `answer`), sleep the seconds returned (`pause`) and ask again, or end
+        (None: the round is over)."""
+        active, request, wake = self.step(now)
+        if not active:
+            return None
+        return request if request is not None else self.pause(wake, now)
+
     @staticmethod
     def pause(wake: float | None, now: float) -> float:
         """Seconds a companion sleeps before asking the round again when `step` gave no
