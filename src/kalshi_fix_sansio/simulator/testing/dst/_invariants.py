@@ -142,7 +142,9 @@ class WireWatch:
         if msg_type == b"A" and record.sender == "gateway":
             self._established.add(record.connection)
         elif msg_type == b"A":
-            self._key_of[record.connection] = fields.get(b"49", b"")
+            key = self._key_of[record.connection] = fields.get(b"49", b"")
+            if record.session_type == "KalshiMD":
+                self.book_frames[key.decode()] = [record.connection, 0]
         # numbers go on across the connections of a session type (KalshiRT) once a Logon is
         # accepted; a refused Logon (and the gateway's Logout of it) starts no session
         across = (
@@ -165,11 +167,9 @@ class WireWatch:
                 )
             self._last_seq[seq_key] = max(seq, last)
         if record.session_type == "KalshiMD" and msg_type in (b"W", b"X") and not poss_dup:
-            key = self._key_of.get(record.connection, b"").decode()
-            counted = self.book_frames.get(key)
-            if counted is None or counted[0] != record.connection:
-                self.book_frames[key] = counted = [record.connection, 0]
-            counted[1] += 1
+            counted = self.book_frames.get(self._key_of.get(record.connection, b"").decode())
+            if counted is not None and counted[0] == record.connection:
+                counted[1] += 1
         if record.session_type == "KalshiRFQ" and self._quotes_halted is not None:
             self._quote(record, msg_type, fields, shown)
             return
