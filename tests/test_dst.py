@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from kalshi_fix_sansio import (
@@ -575,4 +576,32 @@ REPLACED_REPORT_LOST = (
 @pytest.mark.parametrize("api", APIS)
 def test_a_replacement_filled_without_its_replaced_report_ends_the_original(api: str) -> None:
     outcome = run(Schedule.parse(REPLACED_REPORT_LOST.replace(":trio:", f":{api}:")))
+    assert outcome.ok, outcome.violation
+
+
+# Found by this round's smoke (seed 14, shrunk): the account's maker quote executes while the
+# KalshiNR order-entry session is down before its first report; its fill is reported there.
+# With no ExecID to resume from and no order known, the session said nothing (a session "with no
+# order has nothing to catch up") and the fill was lost. A reconnect with no cursor now says so
+# (`CatchUpFailed`).
+QUOTE_FILLED_WHILE_DOWN = (
+    "14:KalshiNR:norest:trio:prediction:0.1outage,117;0.1rfq,6;0.1quote,59,16;0.1accept,2;"
+    "0.1fill,1,7,36"
+)
+
+
+def test_a_quote_filled_while_the_order_entry_is_down_is_not_lost_silently() -> None:
+    schedule = Schedule.parse(QUOTE_FILLED_WHILE_DOWN)
+    outcomes = {api: run(attrs.evolve(schedule, api=api)) for api in APIS}
+    assert all(o.ok for o in outcomes.values()), {a: o.violation for a, o in outcomes.items()}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a REST round's scope is the orders the tracker knows and those resting: a maker's "
+    "quote filled while the session was down is out of it, and Reconciled says whole "
+    "(decisions.md, testing.dst fourth round: needs a decision)",
+)
+def test_a_rest_round_after_a_quote_filled_while_down_counts_its_fill() -> None:
+    outcome = run(Schedule.parse(QUOTE_FILLED_WHILE_DOWN.replace(":norest:", ":rest:")))
     assert outcome.ok, outcome.violation

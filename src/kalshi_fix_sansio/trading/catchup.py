@@ -471,7 +471,10 @@ class CatchUp:
         Args:
             reconnect: the Logon follows a lost connection (else it is the first Logon).
             orders: the session knows of orders (sent or reported); with no cursor and no
-                order, nothing it knows of can have changed: no catch-up, no event.
+                order, a first start from a saved cursor has nothing to catch up: no
+                catch-up, no event. A reconnect does: the exchange may have sent reports
+                of orders the session never sent while it was down (a market maker's
+                quotes, executed on another session of the account, are reported here).
         """
         if not self.enabled:
             return [], None
@@ -481,7 +484,7 @@ class CatchUp:
         reason = (
             "reconnected after a lost connection" if reconnect else "started from a saved cursor"
         )
-        if not self.cursor and not (self._carry or orders):
+        if not self.cursor and not (self._carry or orders or reconnect):
             return [], None
         if not self.cursor:
             return [], CatchUpFailed(

@@ -28,7 +28,11 @@ from ....session.events import ApplicationMessage, BusinessRejectReceived, Logge
 from ....trading.builders import Requests
 from ._net import _Sim
 
-__all__ = ["MD_SYMBOLS", "fixed_key"]
+__all__ = ["HEARTBEAT", "MD_SYMBOLS", "backoff", "fixed_key"]
+
+HEARTBEAT: Final = 30
+"""The heartbeat interval of a run's market-data and RFQ sessions: a stall is seen within a
+minute (the recovery's 150 s hold it), at a third of the frames of the order entry's 10 s."""
 
 MD_SYMBOLS: Final = {
     "prediction": ("DST-26JAN05", "DST-26JAN06"),
@@ -43,6 +47,12 @@ def fixed_key(product: str, role: str) -> tuple[str, Ed25519Signer]:
     machine): its id and signer."""
     seed = hashlib.sha256(f"kalshi-fix-sansio dst {role} {product} key".encode()).digest()
     return f"dst-{product}-{role}", Ed25519Signer(Ed25519PrivateKey.from_private_bytes(seed))
+
+
+def backoff(seed: int) -> Backoff:
+    """The reconnect backoff of a run's market-data and RFQ sessions: from 0.5 s up to 30 s
+    (the library's cap), never giving up, its jitter from ``seed``."""
+    return Backoff(base=0.5, cap=30.0, attempts=None, seed=seed)
 
 
 def exchange_levels(
@@ -90,7 +100,7 @@ class MarketData:
             self.key_id,
             self.signer,
             api=self.api.name,
-            backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.seed + 2),
+            backoff=backoff(self.seed + 2),
         )
         self.session = client.market_data(on_event=self._event, heartbeat_interval=self.heartbeat)
         await self.api.enter_softly(self.session)

@@ -25,11 +25,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
-from ....client.supervisor import Backoff
 from ....session.events import ApplicationMessage
 from ....trading.builders import ClOrdIDGenerator, Requests
 from ....trading.risk import RiskLimits
-from ._markets import fixed_key
+from ._markets import backoff, fixed_key
 from ._net import _Sim
 
 __all__ = ["RFQ_KINDS", "Quoting"]
@@ -95,7 +94,7 @@ class Quoting:
                 self.creator_key,
                 self.creator_signer,
                 api=api.name,
-                backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.seed + 3),
+                backoff=backoff(self.seed + 3),
             )
             self.creator = client.order_entry(
                 True, on_event=self._creator_event, heartbeat_interval=self.heartbeat
@@ -106,7 +105,7 @@ class Quoting:
                 self.maker_key,
                 self.maker_signer,
                 api=api.name,
-                backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.seed + 4),
+                backoff=backoff(self.seed + 4),
                 **self.account(),
             )
             # the session's own limits: a client's `risk_limits` cover its order-entry sessions

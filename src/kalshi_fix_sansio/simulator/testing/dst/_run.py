@@ -34,6 +34,7 @@ from ...gateway import Faults, mock_api_key
 from ...simulation import SimulationStalled
 from ._apis import APIS_BY_NAME, DOCUMENTED, Blocking
 from ._invariants import Violation, WireWatch
+from ._markets import HEARTBEAT as AUX_HEARTBEAT
 from ._markets import MD_SYMBOLS, MarketData, fixed_key
 from ._net import _Sim
 from ._quotes import RFQ_KINDS, Quoting
@@ -174,7 +175,7 @@ class _World:
         self.api: Blocking = APIS_BY_NAME[schedule.api](sim)
         self.md: MarketData | None = None
         if "subscribe" in kinds:
-            self.md = MarketData(sim, self.api, product, schedule.seed, HEARTBEAT)
+            self.md = MarketData(sim, self.api, product, schedule.seed, AUX_HEARTBEAT)
         for market in markets:
             sim.gateway.seed_market(
                 market,
@@ -184,7 +185,7 @@ class _World:
         self.symbol = SYMBOLS[product]
         if quoting:
             self.quoting = Quoting(
-                sim, self.api, self.symbol, schedule.seed, self._account, MAX_QTY, HEARTBEAT
+                sim, self.api, self.symbol, schedule.seed, self._account, MAX_QTY, AUX_HEARTBEAT
             )
         # a key in no account of the gateway is an account of its own
         self.account = ACCOUNT if accounts else self.key_id
