@@ -590,8 +590,17 @@ QUOTE_FILLED_WHILE_DOWN = (
 )
 
 
-def test_a_quote_filled_while_the_order_entry_is_down_is_not_lost_silently() -> None:
-    schedule = Schedule.parse(QUOTE_FILLED_WHILE_DOWN)
+# The same seed unshrunk also shrank to a quote confirmed just before a crash: the fill reported
+# on the dead connection, the restarted process (its log: no report, no order) said nothing. A
+# first start from a log with neither now says so (`CatchUpFailed`).
+QUOTE_FILLED_AT_A_CRASH = (
+    "14:KalshiNR:norest:trio:prediction:0.1rfq,6;0.1quote,59,16;0.1accept,2;0.1restart"
+)
+
+
+@pytest.mark.parametrize("text", [QUOTE_FILLED_WHILE_DOWN, QUOTE_FILLED_AT_A_CRASH])
+def test_a_quote_filled_while_the_order_entry_is_down_is_not_lost_silently(text: str) -> None:
+    schedule = Schedule.parse(text)
     outcomes = {api: run(attrs.evolve(schedule, api=api)) for api in APIS}
     assert all(o.ok for o in outcomes.values()), {a: o.violation for a, o in outcomes.items()}
 
