@@ -1,12 +1,15 @@
 """Run one `Schedule` against the mock exchange in a `Simulation`, checking its invariants.
 
-The client is a blocking client of the simulation on the schedule's session type (KalshiNR or
+The client is a client of the schedule's API (`_apis`) on its session type (KalshiNR or
 KalshiRT), with risk limits, a message log (what a restart restores from) and, when the
-schedule says so, REST reconciliation. Each step runs after its ``after`` seconds of simulated
-time; the frame invariants (`WireWatch`) are checked as frames are written, the others after
-every step; then every fault is lifted, the run goes on for `RECOVERY` seconds and the end
-invariants are checked: the session logged on again, and the client's position and open
-orders equal to the exchange's.
+schedule says so, REST reconciliation; a schedule with market-data steps has a market-data
+session (`_markets`), one with RFQ steps on prediction an RFQ maker and the house's creator
+(`_quotes`). Each step runs after its ``after`` seconds of simulated time, once the
+application's programs have acted (subscribe again, confirm quotes); the frame invariants
+(`WireWatch`) are checked as frames are written, the others after every step; then every fault
+is lifted, the run goes on for `RECOVERY` seconds and the end invariants are checked: the
+sessions logged on again, the books equal to the exchange's, and the client's position and
+open orders equal to the exchange's.
 """
 
 from __future__ import annotations
