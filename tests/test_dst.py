@@ -621,18 +621,15 @@ def test_a_rest_round_after_a_quote_filled_while_down_counts_its_fill() -> None:
 # held, the process dies, and the gateway answers the order with its rate-limit reject (35=j,
 # RefSeqNum only) on the dead connection. KalshiRT resends the 35=j to the restarted process, whose
 # gate never saw the order go out (no MsgSeqNum -> ClOrdID for it), so the order restored from the
-# log stays PENDING_NEW. Not fixed (decisions.md, testing.dst fourth round).
+# log stayed PENDING_NEW. The desk now reads the ClOrdID from the session's store.
 RATE_LIMITED_BEFORE_A_CRASH = (
     "2304:KalshiRT:rest:blocking:prediction:0.1rate_limit,2;0.1client_delay,20,9;"
     "0.1order,2,6,47;0.1restart"
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a resent rate-limit 35=j names its order by RefSeqNum alone, and a restarted "
-    "process's gate does not know that number (decisions.md, testing.dst fourth round)",
-)
 def test_an_order_rate_limited_on_a_dead_connection_is_settled_after_a_restart() -> None:
-    outcome = run(Schedule.parse(RATE_LIMITED_BEFORE_A_CRASH))
-    assert outcome.ok, outcome.violation
+    schedule = Schedule.parse(RATE_LIMITED_BEFORE_A_CRASH)
+    for api in APIS:
+        outcome = run(attrs.evolve(schedule, api=api))
+        assert outcome.ok, (api, outcome.violation)
