@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from kalshi_fix_sansio import (
+    Books,
+    BookUpdates,
     CatchUpComplete,
     FillInferred,
     LocalProtocolError,
@@ -486,7 +489,78 @@ def test_the_new_fault_kinds_are_drawn() -> None:
     drawn = {s.kind for seed in range(5) for s in generate(seed, steps=200).steps}
     assert {"client_reset", "client_garble", "client_delay", "gateway_restart"} <= drawn
     assert "session" in drawn
-    assert not any("restart" in item or "sessions" in item for item in NOT_YET)
+    assert NOT_YET == ()  # RFQ quotes and market-data subscriptions are drawn too
+
+
+def test_market_data_and_rfq_steps_are_drawn_and_read_back() -> None:
+    kinds = ("subscribe", "unsubscribe", "rfq", "quote", "accept", "quote_cancel")
+    drawn = [s for seed in range(3) for s in generate(seed, steps=100, kinds=kinds).steps]
+    assert {s.kind for s in drawn} == set(kinds)
+    for step in drawn:
+        if step.kind == "quote":  # a YES bid and a NO price that do not cross
+            assert step.args[0] + step.args[1] <= 95
+    schedule = generate(5, steps=40)
+    assert Schedule.parse(schedule.text) == schedule
+    with pytest.raises(LocalProtocolError, match="quote takes 2 argument"):
+        Schedule.parse("1:KalshiNR:rest:1quote,40")
+
+
+# Market data and RFQ under every API: subscriptions over faults (a drop, a gap, a rate-limit
+# reject, a restart of the process), and a quote accepted and confirmed, cancelled, halted.
+MARKETS_AND_QUOTES = (
+    "5:KalshiNR:norest:blocking:prediction:1subscribe,0;1order,1,3,45;1rfq,5;1quote,40,50;"
+    "1accept,2;1drop;1subscribe,1;2fill,2,2,45;1gap,1;1rate_limit,1;1unsubscribe,1;1rfq,4;"
+    "1quote,30,60;1kill;1quote,30,30;1rearm;1accept,1;1restart;1subscribe,1;1order,2,2,60;"
+    "1rfq,11;1quote,35,35;1quote_cancel"
+)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_market_data_and_rfq_steps_keep_their_promises_byte_for_byte(api: str) -> None:
+    schedule = Schedule.parse(MARKETS_AND_QUOTES.replace(":blocking:", f":{api}:"))
+    first, again = run(schedule), run(schedule)
+    assert first.ok, first.violation
+    assert first.digest == again.digest and first.frames == again.frames > 100
+    quiet = schedule.with_steps(s for s in schedule.steps if s.kind in ("order", "fill"))
+    assert run(quiet).frames < first.frames  # the market-data and RFQ sessions wrote
+
+
+def test_rfq_steps_on_margin_do_nothing() -> None:
+    steps = "1order,1,3,45;1rfq,5;1quote,40,50;1accept,2;1quote_cancel"
+    with_rfq = run(Schedule.parse(f"5:KalshiNR:norest:blocking:margin:{steps}"))
+    without = run(Schedule.parse("5:KalshiNR:norest:blocking:margin:1order,1,3,45;4quote_cancel"))
+    assert with_rfq.ok and with_rfq.digest == without.digest  # margin has no RFQ
+
+
+def test_the_book_check_catches_books_that_miss_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "5:KalshiNR:norest:blocking:prediction:1subscribe,0;1order,1,3,45;1fill,2,2,45"
+    assert run(Schedule.parse(text)).ok
+    fixed = Books.apply
+    monkeypatch.setattr(  # a defect of the books: incremental refreshes not applied
+        Books, "apply", lambda self, m: BookUpdates() if m.MSG_TYPE == "X" else fixed(self, m)
+    )
+    violation = run(Schedule.parse(text)).violation
+    assert violation is not None and violation.invariant == "book differs"
+    assert "client bids [50.00@0.2000] offers [50.00@0.8000]" in violation.detail
+
+
+# The earlier attempt's 4 % of seeds with a book that differed at the end (often empty) were
+# the harness's, not the library's: the application did not act on what the library named (a
+# subscription refused by Kalshi's rate-limit 35=j, a BusinessRejectReceived of RefMsgType V;
+# one sent while the session was logging on again, a TransportError saying to send it after
+# Reconnected). The run's market-data program now subscribes again; these schedules (seeds 22,
+# 27 and 213 of this round with its repairs off, shrunk) keep it so.
+SUBSCRIPTIONS_THE_APPLICATION_SENDS_AGAIN = (
+    "22:KalshiNR:rest:asyncio:prediction:0.1rate_limit,3;0.1subscribe,0;0.1fill,1,2,33",
+    "27:KalshiRT:norest:blocking:margin:0.1subscribe,0;0.1rate_limit,1;0.1restart;0.1order,1,9,31",
+    "213:KalshiNR:rest:blocking:prediction:0.1subscribe,1;0.1gateway_restart,16;0.1subscribe,0",
+)
+
+
+@pytest.mark.parametrize("text", SUBSCRIPTIONS_THE_APPLICATION_SENDS_AGAIN)
+def test_a_subscription_refused_or_unsent_is_sent_again(text: str) -> None:
+    outcome = run(Schedule.parse(text))
+    assert outcome.ok, outcome.violation
 
 
 # Found by the third round's larger run (seed 1397, shrunk; every API, with REST): KalshiNR
@@ -503,3 +577,59 @@ REPLACED_REPORT_LOST = (
 def test_a_replacement_filled_without_its_replaced_report_ends_the_original(api: str) -> None:
     outcome = run(Schedule.parse(REPLACED_REPORT_LOST.replace(":trio:", f":{api}:")))
     assert outcome.ok, outcome.violation
+
+
+# Found by this round's smoke (seed 14, shrunk): the account's maker quote executes while the
+# KalshiNR order-entry session is down before its first report; its fill is reported there.
+# With no ExecID to resume from and no order known, the session said nothing (a session "with no
+# order has nothing to catch up") and the fill was lost. A reconnect with no cursor now says so
+# (`CatchUpFailed`).
+QUOTE_FILLED_WHILE_DOWN = (
+    "14:KalshiNR:norest:trio:prediction:0.1outage,117;0.1rfq,6;0.1quote,59,16;0.1accept,2;"
+    "0.1fill,1,7,36"
+)
+
+
+# The same seed unshrunk also shrank to a quote confirmed just before a crash: the fill reported
+# on the dead connection, the restarted process (its log: no report, no order) said nothing. A
+# first start from a log with neither now says so (`CatchUpFailed`).
+QUOTE_FILLED_AT_A_CRASH = (
+    "14:KalshiNR:norest:trio:prediction:0.1rfq,6;0.1quote,59,16;0.1accept,2;0.1restart"
+)
+
+
+@pytest.mark.parametrize("text", [QUOTE_FILLED_WHILE_DOWN, QUOTE_FILLED_AT_A_CRASH])
+def test_a_quote_filled_while_the_order_entry_is_down_is_not_lost_silently(text: str) -> None:
+    schedule = Schedule.parse(text)
+    outcomes = {api: run(attrs.evolve(schedule, api=api)) for api in APIS}
+    assert all(o.ok for o in outcomes.values()), {a: o.violation for a, o in outcomes.items()}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a REST round's scope is the orders the tracker knows and those resting: a maker's "
+    "quote filled while the session was down is out of it, and Reconciled says whole "
+    "(decided, not built: decisions.md, 'A maker's quote filled while its order entry was down')",
+)
+def test_a_rest_round_after_a_quote_filled_while_down_counts_its_fill() -> None:
+    outcome = run(Schedule.parse(QUOTE_FILLED_WHILE_DOWN.replace(":norest:", ":rest:")))
+    assert outcome.ok, outcome.violation
+
+
+# Found by this round's larger run (seed 2304, shrunk; KalshiRT, every API, with or without REST;
+# it fails on the third round's code too): the order is written while the client's writes are
+# held, the process dies, and the gateway answers the order with its rate-limit reject (35=j,
+# RefSeqNum only) on the dead connection. KalshiRT resends the 35=j to the restarted process, whose
+# gate never saw the order go out (no MsgSeqNum -> ClOrdID for it), so the order restored from the
+# log stayed PENDING_NEW. The desk now reads the ClOrdID from the session's store.
+RATE_LIMITED_BEFORE_A_CRASH = (
+    "2304:KalshiRT:rest:blocking:prediction:0.1rate_limit,2;0.1client_delay,20,9;"
+    "0.1order,2,6,47;0.1restart"
+)
+
+
+def test_an_order_rate_limited_on_a_dead_connection_is_settled_after_a_restart() -> None:
+    schedule = Schedule.parse(RATE_LIMITED_BEFORE_A_CRASH)
+    for api in APIS:
+        outcome = run(attrs.evolve(schedule, api=api))
+        assert outcome.ok, (api, outcome.violation)

@@ -1,11 +1,14 @@
-# private: re-introduces fixed bugs by patching the private order desk and the run's world (`_desk`, `dst._run`)
+# private: re-introduces bugs by patching the private order desk, a tracker method and the run (`_desk`, `dst._run`)
 """The simulation finds three defects this project had, each re-introduced here behind a switch
 (a monkeypatch of the fixed code back to what it did), within a stated number of runs from seed
 0, and shrinks each to a short schedule that still fails. The first two are found again from
 the faults of the other direction: a reset of a frame the client sends and a restart of the
 gateway (the dead session), a frame of the client's garbled on the way (the resend past a kill).
 A fourth switch takes the shared Logon budget from the account's sessions: found from the
-`session` kind (two sessions of one account) and a drop of both.
+`session` kind (two sessions of one account) and a drop of both. Four more show the market-data
+and RFQ promises catch their defects: subscriptions not sent again after a reconnect (a stale
+book), book messages fed to the books but never given to the application (dropped silently),
+quotes let through a kill's halt, and a quote's fill counted twice.
 
 * A TCP reset left a session dead for good: the driver did not answer a failed read with
   `Disconnect`, and the pump kept the reset connection (no reconnect, ever).
@@ -25,16 +28,21 @@ share).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import pytest
 
 from kalshi_fix_sansio.client import _desk
 from kalshi_fix_sansio.client.steps import Disconnect, Lost
+from kalshi_fix_sansio.client.supervisor import Supervisor
+from kalshi_fix_sansio.session.events import ApplicationMessage
 from kalshi_fix_sansio.simulator.simulation import MemoryLink
 from kalshi_fix_sansio.simulator.testing.dst import Outcome, Schedule, _run, generate, run, shrink
+from kalshi_fix_sansio.trading import gate
 from kalshi_fix_sansio.trading.catchup import CatchUpFailed
 from kalshi_fix_sansio.trading.gate import OrderGate
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 # Each proof draws short schedules from the step kinds near its defect (and the workload),
 # without REST reconciliation (a REST round recovers some of what the defects lose).
@@ -45,6 +53,8 @@ NEAR_A_CLIENT_RESET = ("order", "fill", "kill", "rearm", "client_reset")
 NEAR_A_GATEWAY_RESTART = ("order", "fill", "kill", "rearm", "gateway_restart")
 NEAR_A_GARBLED_ORDER = ("order", "kill", "rearm", "client_garble")
 NEAR_SEVERAL_SESSIONS = ("order", "fill", "session", "drop", "maintenance", "gateway_restart")
+NEAR_A_SUBSCRIPTION = ("subscribe", "unsubscribe", "order", "fill", "drop", "reset", "stall")
+NEAR_A_QUOTE = ("rfq", "quote", "accept", "quote_cancel", "kill", "rearm", "order", "fill")
 
 
 def reset_leaves_session_dead(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +103,50 @@ def logons_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_run._World, "_account", lambda self: {})
 
 
+def subscriptions_not_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reconnect forgets the subscriptions sent with ``resubscribe=True``: the books stay as
+    the lost connection left them."""
+    monkeypatch.setattr(
+        Supervisor, "_send_resubscriptions", lambda self, session, now: self._resubscribe.clear()
+    )
+
+
+def trades_not_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 35=X carrying a trade is fed to the books but never queued for the application: the
+    books are right, the message is lost without a word."""
+    fixed = _desk.OrderDesk.apply
+
+    def apply(self: _desk.OrderDesk, event: ApplicationMessage, now: float) -> None:
+        message = event.message
+        if message.MSG_TYPE == "X" and any(
+            str(getattr(e.md_entry_type, "value", "")) == "2" for e in message.md_entries or ()
+        ):
+            assert self.books is not None
+            self.books.apply(message)
+            return
+        fixed(self, event, now)
+
+    monkeypatch.setattr(_desk.OrderDesk, "apply", apply)
+
+
+def quotes_past_a_halt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The halt refuses orders and replaces only: a halted maker still quotes and confirms."""
+    monkeypatch.setattr(gate, "HALTED_MSG_TYPES", frozenset({"D", "G"}))
+
+
+def quote_fills_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fill of an order the tracker never sent (a maker's quote, named by its QuoteID)
+    counted twice."""
+    fixed = OrderTracker._fill
+
+    def fill(self: OrderTracker, order: Any, v: Any, message: Any) -> None:
+        fixed(self, order, v, message)
+        if order.cl_ord_id.startswith("dstq-"):
+            fixed(self, order, v, message)
+
+    monkeypatch.setattr(OrderTracker, "_fill", fill)
+
+
 def first_failure(kinds: tuple[str, ...], steps: int, limit: int) -> tuple[int, Outcome]:
     """The first seed from 0 whose schedule (without REST, blocking, prediction) fails: runs
     made, its outcome."""
@@ -120,6 +174,10 @@ def first_failure(kinds: tuple[str, ...], steps: int, limit: int) -> tuple[int, 
         ),
         (resend_past_a_kill, NEAR_A_GARBLED_ORDER, 30, 60, "order past a kill", {"client_garble"}),
         (logons_not_shared, NEAR_SEVERAL_SESSIONS, 30, 20, "Logon budget exceeded", {"session"}),
+        (subscriptions_not_sent_again, NEAR_A_SUBSCRIPTION, 30, 20, "book differs", {"subscribe"}),
+        (trades_not_queued, NEAR_A_SUBSCRIPTION, 30, 5, "book message dropped", {"subscribe"}),
+        (quotes_past_a_halt, NEAR_A_QUOTE, 30, 20, "quote past a kill", {"kill"}),
+        (quote_fills_twice, NEAR_A_QUOTE, 30, 40, "fill lost or doubled", {"accept"}),
         (
             restart_loses_a_fill_silently,
             NEAR_A_RESTART,

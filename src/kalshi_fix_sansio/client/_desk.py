@@ -21,6 +21,7 @@ the driver through two callables, ``emit`` (a notice: counted, observed and queu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -37,6 +38,7 @@ from ..session.events import (
     LoggedOn,
     RejectReceived,
 )
+from ..session.store import StoreError
 from ..trading import naming_order
 from ..trading.book import Books
 from ..trading.catchup import (
@@ -59,6 +61,7 @@ from .supervisor import Disconnected, Reconnected, Supervisor, SupervisorState
 
 __all__ = ["OrderDesk", "OrderWaiter", "cl_ord_id"]
 
+_CL_ORD_ID: Final = re.compile(rb"\x0111=([^\x01]+)\x01")  # a stored frame's ClOrdID
 _QUOTE_TYPES: Final = frozenset({"S", "R", "AI"})  # what the gate remembers to judge quotes
 
 Emit = Callable[[Event, float], None]
@@ -280,9 +283,25 @@ class OrderDesk:
             return event
         cl = self.gate.sent_as(event.ref_seq_num)
         if cl is None:
+            cl = self._stored_as(event.ref_seq_num)
+        if cl is None:
             return event
         message = naming_order(event.message, cl)
         return attrs.evolve(event, business_reject_ref_id=cl, message=message)
+
+    def _stored_as(self, seq: int | None) -> str | None:
+        """The ClOrdID of the message the session's store holds as MsgSeqNum ``seq``: KalshiRT's
+        numbers and store go on across a restart, and a reject Kalshi resends to the restarted
+        process names an order its gate never saw go out (found by the simulation, seed 2304)."""
+        session = self.supervisor.session
+        if session is None or not isinstance(seq, int) or seq < 1:
+            return None
+        try:
+            stored = session.store.get(seq, seq)
+        except StoreError:  # an unreadable store names nothing (the reject stays as it came)
+            return None
+        found = _CL_ORD_ID.search(stored[0][1]) if stored else None
+        return found.group(1).decode("ascii", "replace") if found else None
 
     def _other(self, event: ApplicationMessage, message: Any, msg_type: str, now: float) -> None:
         never_live: TrackedOrder | None = None

@@ -631,10 +631,12 @@ def restore(
     # said when the process that wrote the log inferred them (their fills are kept, ExecID
     # inferred:...): the restored session does not announce them again
     replay.tracker.inferred.clear()
+    cursor = replay.resume_cursor()
+    cursor.restored = True  # even empty: a first Logon from it cannot prove nothing was missed
     return Restored(
         tracker=replay.tracker,
         books=replay.books,
-        cursor=replay.resume_cursor(),
+        cursor=cursor,
         messages=replay.applied,
         ignored=ignored,
         problems=tuple(problems),

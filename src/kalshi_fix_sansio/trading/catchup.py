@@ -131,6 +131,9 @@ class ExecCursor:
     """
 
     def __init__(self, last: Mapping[int, str] | None = None) -> None:
+        self.restored = False
+        """Made by `restore <kalshi_fix_sansio.client.restore.restore>` from a message log: a
+        process ran before this one, so reports may have been missed even when it is empty."""
         self._last: dict[int, tuple[int, int, str]] = {}
         for index, exec_id in (last or {}).items():
             parsed = parse_exec_id(exec_id)
@@ -443,6 +446,7 @@ class CatchUp:
         self.deadline: float | None = None
         """When the round under way fails for want of an answer (None: no round)."""
         self._restored = bool(self.cursor)
+        self._from_log = self.cursor.restored
         # RefSeqNum (MsgSeqNum of our U1) -> (exchange index, BeginExecID)
         self._pending: dict[int, tuple[int, str]] = {}
         self._begin: dict[int, str] = {}
@@ -470,19 +474,29 @@ class CatchUp:
 
         Args:
             reconnect: the Logon follows a lost connection (else it is the first Logon).
-            orders: the session knows of orders (sent or reported); with no cursor and no
-                order, nothing it knows of can have changed: no catch-up, no event.
+            orders: the session knows of orders (sent or reported). A reconnect with no
+                cursor is a `CatchUpFailed` whatever the session knows, and so is a first
+                start from a message log (`ExecCursor.restored`) with no cursor and no
+                order: the exchange may have sent reports of orders the session never sent
+                while it was down (a market maker's quotes, executed on another session of
+                the account, are reported here). A restored start with orders and no cursor
+                is the driver's to name (`OrdersUnknown`).
         """
         if not self.enabled:
             return [], None
         restored, self._restored = self._restored, False
+        from_log, self._from_log = self._from_log, False
         if not (reconnect or restored):
+            if from_log and not self.cursor and not orders:
+                return [], CatchUpFailed(
+                    "started from a message log, but no ExecutionReport was seen yet: no "
+                    "ExecID to resume from (reports sent while no process was connected, such "
+                    "as a market maker's quotes executed, cannot be requested)"
+                )
             return [], None
         reason = (
             "reconnected after a lost connection" if reconnect else "started from a saved cursor"
         )
-        if not self.cursor and not (self._carry or orders):
-            return [], None
         if not self.cursor:
             return [], CatchUpFailed(
                 f"{reason}, but no ExecutionReport was seen yet: no ExecID to resume from "

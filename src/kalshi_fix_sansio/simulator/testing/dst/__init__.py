@@ -2,7 +2,8 @@
 
 A seed makes a `Schedule` (`generate`): a random workload (orders, replaces, cancels, kills and
 rearms, house liquidity that fills, crash-restarts of the client from its message log and
-store, a second session of the account) interleaved with faults at the byte and connection
+store, a second session of the account, market-data subscriptions, RFQ quotes the account
+makes as a market maker) interleaved with faults at the byte and connection
 level, both ways (drops, resets in the middle of a frame, stalls past the heartbeat, slow
 writes, duplicated and garbled frames, sequence gaps, refused Logons, key outages, rate-limit
 rejects, maintenance windows, restarts of the gateway, REST errors and delays, jumps of the

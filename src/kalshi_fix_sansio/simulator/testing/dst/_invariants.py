@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Final
 
 import attrs
@@ -25,7 +25,8 @@ __all__ = ["Violation", "WireWatch"]
 
 _FRAME: Final = re.compile(rb"8=FIXT\.1\.1\x019=(\d+)\x01")
 _RETRANSMISSION: Final = frozenset({"KalshiRT", "KalshiPT"})  # numbers go on across connections
-_FIELD: Final = re.compile(rb"\x01(11|34|35|38|43|58|141)=([^\x01]*)")
+_FIELD: Final = re.compile(rb"\x01(11|34|35|38|43|49|58|117|131|141)=([^\x01]*)")
+_QUOTING: Final = frozenset({b"S", b"U7"})  # a maker's messages that can trade (halted)
 
 
 @attrs.frozen
@@ -66,6 +67,12 @@ class WireWatch:
             told the exchange's Logon limit: a Logon the gateway refuses for that limit
             (Logout ``rate limit exceeded``) breaks the promise that the account's Logon
             budget is never exceeded.
+        budget_keys: the API keys of that account (None: every key the run logs on with); a
+            Logon of another key refused for its own limit is not the account's.
+        quotes_halted: whether the market maker's KalshiRFQ session is halted now (its
+            client's ``kill_all``): no Quote (35=S) or QuoteConfirm (35=U7) may be written on
+            a KalshiRFQ connection while it is, nor a Quote answering an RFQ (35=R) of more
+            than ``max_qty``, nor a QuoteID twice. None: nothing quotes.
     """
 
     def __init__(
@@ -75,8 +82,14 @@ class WireWatch:
         resets_numbers: bool,
         *,
         logon_budget: bool = False,
+        budget_keys: Collection[str] | None = None,
+        quotes_halted: Callable[[], bool] | None = None,
     ) -> None:
+        self._budget_keys = None if budget_keys is None else {k.encode() for k in budget_keys}
         self._halted = halted
+        self._quotes_halted = quotes_halted
+        self._rfq_qty: dict[bytes, float] = {}  # RFQ id -> its OrderQty (from 35=R)
+        self._quote_ids: set[bytes] = set()
         self._logon_budget = logon_budget
         self._max_qty = max_qty
         self._per_connection = resets_numbers
@@ -85,6 +98,10 @@ class WireWatch:
         self._cl_ord_ids: set[bytes] = set()
         self._partial: dict[tuple[int, str], bytes] = {}
         self._established: set[int] = set()
+        self._key_of: dict[int, bytes] = {}  # connection -> the API key its Logon named
+        self.book_frames: dict[str, list[int]] = {}
+        """API key -> [its newest KalshiMD connection, the market-data book messages (35=W /
+        35=X, not PossDup) the gateway wrote on it]."""
         self.step = -1
         """The step under way (set by the runner)."""
         self.violations: list[Violation] = []
@@ -124,6 +141,10 @@ class WireWatch:
         shown = frame.replace(b"\x01", b"|")[:160].decode("ascii", "replace")
         if msg_type == b"A" and record.sender == "gateway":
             self._established.add(record.connection)
+        elif msg_type == b"A":
+            key = self._key_of[record.connection] = fields.get(b"49", b"")
+            if record.session_type == "KalshiMD":
+                self.book_frames[key.decode()] = [record.connection, 0]
         # numbers go on across the connections of a session type (KalshiRT) once a Logon is
         # accepted; a refused Logon (and the gateway's Logout of it) starts no session
         across = (
@@ -131,7 +152,9 @@ class WireWatch:
             and record.session_type in _RETRANSMISSION
             and record.connection in self._established
         )
-        seq_key = (record.session_type if across else record.connection, record.sender)
+        # a session is its type and its key (two KalshiRT sessions of two keys: two sessions)
+        session = (record.session_type, self._key_of.get(record.connection))
+        seq_key = (session if across else record.connection, record.sender)
         if msg_type == b"A" and fields.get(b"141") == b"Y":
             self._last_seq.pop(seq_key, None)
         seq = int(fields.get(b"34", b"0") or 0)
@@ -143,11 +166,22 @@ class WireWatch:
                     f"{record.sender} sent MsgSeqNum {seq} after {last}: {shown}",
                 )
             self._last_seq[seq_key] = max(seq, last)
+        if record.session_type == "KalshiMD" and msg_type in (b"W", b"X") and not poss_dup:
+            counted = self.book_frames.get(self._key_of.get(record.connection, b"").decode())
+            if counted is not None and counted[0] == record.connection:
+                counted[1] += 1
+        if record.session_type == "KalshiRFQ" and self._quotes_halted is not None:
+            self._quote(record, msg_type, fields, shown)
+            return
         if record.sender != "client":
             if (
                 self._logon_budget
                 and msg_type == b"5"
                 and fields.get(b"58", b"") == LOGON_RATE_LIMIT_TEXT.encode()
+                and (
+                    self._budget_keys is None
+                    or self._key_of.get(record.connection) in self._budget_keys
+                )
             ):
                 self._violate("Logon budget exceeded", f"a Logon refused: {shown}")
             return
@@ -162,3 +196,25 @@ class WireWatch:
             if cl_ord_id in self._cl_ord_ids:
                 self._violate("ClOrdID twice", f"{cl_ord_id.decode()} sent again: {shown}")
             self._cl_ord_ids.add(cl_ord_id)
+
+    def _quote(
+        self, record: WireRecord, msg_type: bytes, fields: dict[bytes, bytes], shown: str
+    ) -> None:
+        """A frame of the market maker's KalshiRFQ session (see the class docstring)."""
+        if record.sender != "client":
+            if msg_type == b"R" and b"38" in fields:
+                self._rfq_qty[fields.get(b"131", b"")] = float(fields[b"38"])
+            return
+        if msg_type not in _QUOTING:
+            return
+        assert self._quotes_halted is not None
+        if self._quotes_halted():
+            self._violate("quote past a kill", f"written while halted: {shown}")
+        if msg_type != b"S":
+            return
+        if self._rfq_qty.get(fields.get(b"131", b""), 0.0) > self._max_qty:
+            self._violate("quote past a limit", f"an RFQ over {self._max_qty} quoted: {shown}")
+        quote_id = fields.get(b"117", b"")
+        if quote_id in self._quote_ids:
+            self._violate("QuoteID twice", f"{quote_id.decode()} sent again: {shown}")
+        self._quote_ids.add(quote_id)

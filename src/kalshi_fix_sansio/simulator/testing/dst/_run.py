@@ -1,18 +1,19 @@
 """Run one `Schedule` against the mock exchange in a `Simulation`, checking its invariants.
 
-The client is a blocking client of the simulation on the schedule's session type (KalshiNR or
+The client is a client of the schedule's API (`_apis`) on its session type (KalshiNR or
 KalshiRT), with risk limits, a message log (what a restart restores from) and, when the
-schedule says so, REST reconciliation. Each step runs after its ``after`` seconds of simulated
-time; the frame invariants (`WireWatch`) are checked as frames are written, the others after
-every step; then every fault is lifted, the run goes on for `RECOVERY` seconds and the end
-invariants are checked: the session logged on again, and the client's position and open
-orders equal to the exchange's.
+schedule says so, REST reconciliation; a schedule with market-data steps has a market-data
+session (`_markets`), one with RFQ steps on prediction an RFQ maker and the house's creator
+(`_quotes`). Each step runs after its ``after`` seconds of simulated time, once the
+application's programs have acted (subscribe again, confirm quotes); the frame invariants
+(`WireWatch`) are checked as frames are written, the others after every step; then every fault
+is lifted, the run goes on for `RECOVERY` seconds and the end invariants are checked: the
+sessions logged on again, the books equal to the exchange's, and the client's position and
+open orders equal to the exchange's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import math
 import os
 import shlex
@@ -22,12 +23,11 @@ from decimal import Decimal
 from typing import Any, Final
 
 import attrs
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ....client.account import Account, AccountLimits
 from ....client.restore import restore
 from ....client.supervisor import Backoff
-from ....codec.errors import FixError, LocalProtocolError
+from ....codec.errors import LocalProtocolError
 from ....rest.reconcile import Reconciled, ReconcileFailed, RestOptions
 from ....session.auth import Ed25519Signer
 from ....trading.builders import ClOrdIDGenerator, Requests
@@ -35,8 +35,12 @@ from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ....trading.risk import RiskLimits
 from ...gateway import Faults, mock_api_key
 from ...simulation import SimulationStalled
+from ._apis import APIS_BY_NAME, DOCUMENTED, Blocking
 from ._invariants import Violation, WireWatch
+from ._markets import HEARTBEAT as AUX_HEARTBEAT
+from ._markets import MD_SYMBOLS, MarketData, fixed_key
 from ._net import _Sim
+from ._quotes import RFQ_KINDS, Quoting
 from ._schedule import Schedule, Step
 
 __all__ = ["MAX_QTY", "RECOVERY", "SYMBOL", "SYMBOLS", "Outcome", "replay_command", "run"]
@@ -67,15 +71,14 @@ CRASH_NOTICED: Final = 60
 """Most simulated seconds a restarted client waits for the gateway to see its dead
 connection closed before it logs on (the troubleshooting page: "after a crash, wait a
 minute")."""
-_STEP_TIMEOUT: Final = 30.0
+_SLICE: Final = 10.0  # the recovery's slices, when the application's programs act between
 _KEYS: Final = {product: mock_api_key(product) for product in ("prediction", "margin")}
 
 
 def _second_key(product: str) -> tuple[str, Ed25519Signer]:
     """The second API key of a schedule's account: fixed, as the first (the same signatures,
     so the same bytes, on every machine)."""
-    seed = hashlib.sha256(f"kalshi-fix-sansio dst second {product} key".encode()).digest()
-    return f"dst-{product}-second", Ed25519Signer(Ed25519PrivateKey.from_private_bytes(seed))
+    return fixed_key(product, "second")
 
 
 _CENT: Final = Decimal("0.01")
@@ -83,7 +86,7 @@ _CENT: Final = Decimal("0.01")
 # then differ from the exchange, and the application is told)
 _WHOLE: Final = (CatchUpComplete, Reconciled)
 _NOT_WHOLE: Final = (CatchUpFailed, OrdersUnknown, ReconcileFailed)
-_DOCUMENTED: Final = (FixError, TimeoutError)  # every error the session's calls document
+_DOCUMENTED: Final = DOCUMENTED
 
 
 @attrs.frozen
@@ -130,110 +133,6 @@ class _NeverBack(Exception):
     """The client's session did not log on within `OPEN_BOUND` of its start."""
 
 
-class _Blocking:
-    """How a run drives the blocking API: every wait runs the simulation until it is over."""
-
-    def __init__(self, sim: _Sim) -> None:
-        self.sim = sim
-
-    async def pause(self, seconds: float) -> None:
-        self.sim.run_for(seconds)
-
-    async def enter(self, session: Any) -> None:
-        session.__enter__()
-
-    async def send(self, session: Any, message: Any) -> None:
-        session.send(message)
-
-    async def kill(self, session: Any) -> None:
-        session.kill(timeout=_STEP_TIMEOUT)
-
-    def jump(self, seconds: float) -> None:
-        sim = self.sim
-        sim.advance(sim.clock.time() + seconds)
-
-    def abandon(self, session: Any) -> None:
-        """The connection reset under the session: no Logout, no reconnect."""
-        driver = session.driver
-        if driver.running:
-            session._pump.link.abandon(driver)
-
-    async def settle(self, session: Any) -> None:
-        """Wait until an abandoned session's pump has stopped (the blocking one has)."""
-
-    def release(self, session: Any) -> None:
-        session.close()  # nothing left to log out: frees the message log's file
-
-
-class _Asyncio(_Blocking):
-    """The asyncio API, on the simulation's event loop (`Simulation.run_asyncio`)."""
-
-    async def pause(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-    async def enter(self, session: Any) -> None:
-        await session.open()
-
-    async def send(self, session: Any, message: Any) -> None:
-        await session.send_when_allowed(message)
-
-    async def kill(self, session: Any) -> None:
-        await session.kill(timeout=_STEP_TIMEOUT)
-
-    def abandon(self, session: Any) -> None:
-        pump = session._pump
-        pump.abort()  # the client's end aborted: the gateway's is reset
-        if pump.task is not None:
-            pump.task.cancel()
-
-    async def settle(self, session: Any) -> None:
-        task = session._pump.task
-        if task is not None:
-            await asyncio.wait([task])
-
-    def release(self, session: Any) -> None:
-        session._pump.task = None
-        session.driver.pump_closed()
-        session._end()
-
-
-class _Trio(_Blocking):
-    """The trio API, in the simulation's trio run (`Simulation.run_trio`)."""
-
-    async def pause(self, seconds: float) -> None:
-        """Wait on the simulation's scheduler, not on trio's clock (`trio.sleep`): the only
-        task asleep on trio's clock is then the simulation's world task, and the run wakes in
-        the world's order (two deadlines of trio at one instant may wake in either order)."""
-        import trio
-
-        woken = trio.Event()
-        self.sim.scheduler.call_later(seconds, woken.set)
-        await woken.wait()
-
-    async def enter(self, session: Any) -> None:
-        await session.open()
-
-    send = _Asyncio.send
-    kill = _Asyncio.kill
-
-    def jump(self, seconds: float) -> None:
-        import trio
-
-        trio.lowlevel.current_clock().jump(seconds)  # type: ignore[attr-defined]  # a MockClock
-
-    async def settle(self, session: Any) -> None:
-        pump = session._pump
-        while session.driver.running:  # its callback task ends
-            await pump._change(math.inf)
-
-    def release(self, session: Any) -> None:
-        session.driver.pump_closed()
-        session._end()
-
-
-_APIS: Final = {"blocking": _Blocking, "asyncio": _Asyncio, "trio": _Trio}
-
-
 class _World:
     """One run: the simulation, the client, its session and the checks."""
 
@@ -244,13 +143,29 @@ class _World:
         self.key_id, self.signer, public = _KEYS[product]
         # several sessions of one account: a listener on a second key of it, from the first
         # `session` step; the account's Logon budget shared (`Account`), the gateway counting
-        self.several = any(step.kind == "session" for step in schedule.steps)
+        kinds = {step.kind for step in schedule.steps}
+        self.several = "session" in kinds
         keys = {self.key_id: public}
-        accounts = None
+        account_keys = [self.key_id]
         if self.several:
             second, self.second_signer = _second_key(product)
             keys[second] = self.second_signer.public_key()
-            accounts = {ACCOUNT: [self.key_id, second]}
+            account_keys.append(second)
+        # RFQ (prediction only): the account quotes on a third key of it, the house asks
+        self.quoting: Quoting | None = None
+        quoting = bool(kinds & RFQ_KINDS) and product == "prediction"
+        if quoting:
+            maker, creator = fixed_key(product, "maker"), fixed_key(product, "creator")
+            keys[maker[0]] = maker[1].public_key()
+            keys[creator[0]] = creator[1].public_key()
+            account_keys.append(maker[0])
+        self.account_keys = account_keys
+        accounts = {ACCOUNT: account_keys} if len(account_keys) > 1 else None
+        markets = [SYMBOLS[product]]
+        if "subscribe" in kinds:  # a market-data session of its own key, and a second market
+            md_key, md_signer = fixed_key(product, "md")
+            keys[md_key] = md_signer.public_key()
+            markets = list(MD_SYMBOLS[product])
         sim = self.sim = _Sim(
             product,
             keys=keys,
@@ -260,15 +175,23 @@ class _World:
             max_time=10 * 86_400.0,
             accounts=accounts,
         )
-        self.api: _Blocking = _APIS[schedule.api](sim)
-        sim.gateway.seed_market(
-            SYMBOLS[product],
-            bids=[(Decimal("0.20"), Decimal(50))],
-            asks=[(Decimal("0.80"), Decimal(50))],
-        )
+        self.api: Blocking = APIS_BY_NAME[schedule.api](sim)
+        self.md: MarketData | None = None
+        if "subscribe" in kinds:
+            self.md = MarketData(sim, self.api, product, schedule.seed, AUX_HEARTBEAT)
+        for market in markets:
+            sim.gateway.seed_market(
+                market,
+                bids=[(Decimal("0.20"), Decimal(50))],
+                asks=[(Decimal("0.80"), Decimal(50))],
+            )
         self.symbol = SYMBOLS[product]
+        if quoting:
+            self.quoting = Quoting(
+                sim, self.api, self.symbol, schedule.seed, self._account, MAX_QTY, AUX_HEARTBEAT
+            )
         # a key in no account of the gateway is an account of its own
-        self.account = ACCOUNT if self.several else self.key_id
+        self.account = ACCOUNT if accounts else self.key_id
         self.desk: Account | None = None  # the process's Account (several sessions)
         self.listener: Any = None  # the second session of the account, when on
         if self.several:
@@ -279,7 +202,12 @@ class _World:
         self.client: Any = None
         self.opening = False  # a (re)started client is logging on
         self.watch = WireWatch(
-            self._halted, MAX_QTY, schedule.session_type == "KalshiNR", logon_budget=self.several
+            self._halted,
+            MAX_QTY,
+            schedule.session_type == "KalshiNR",
+            logon_budget=self.several,
+            budget_keys=account_keys,
+            quotes_halted=None if self.quoting is None else self.quoting.quotes_halted,
         )
         sim.wire_listeners.append(self.watch)
         self.requests = Requests(
@@ -292,7 +220,8 @@ class _World:
         self.not_whole: str | None = None  # the session's last word on its order state
 
     def _filled(self, fill: Any) -> None:
-        self.filled += fill.qty if fill.side == "1" else -fill.qty
+        if fill.account == self.account:  # not the house creator's of RFQs
+            self.filled += fill.qty if fill.side == "1" else -fill.qty
 
     def _halted(self) -> bool:
         return self.oe is not None and bool(self.oe.halted)
@@ -313,7 +242,7 @@ class _World:
                 write=budget,
                 logons_per_second=float(LOGONS_PER_SECOND),
             )
-            self.desk = Account(ACCOUNT, [self.key_id, _second_key(product)[0]], limits)
+            self.desk = Account(ACCOUNT, self.account_keys, limits)
         return {"account": self.desk}
 
     async def open(self, restored: bool) -> None:
@@ -363,22 +292,36 @@ class _World:
         elif isinstance(event, _WHOLE):
             self.not_whole = None
 
+    def _others(self) -> list[Any]:
+        """The process's sessions beside its order entry: the account's second session, the
+        market-data session, the RFQ maker."""
+        others = [] if self.listener is None else [self.listener]
+        if self.md is not None:
+            others += self.md.sessions()
+        if self.quoting is not None:
+            others += self.quoting.process_sessions()
+        return others
+
     async def crash(self) -> None:
         """The process dies: its connections reset, nothing closed or logged out."""
-        for session in (self.oe, self.listener):
-            if session is not None:
-                self.api.abandon(session)
-                await self.api.settle(session)
+        for session in ([] if self.oe is None else [self.oe]) + self._others():
+            self.api.abandon(session)
+            await self.api.settle(session)
         self.release()
 
     def release(self) -> None:
         """What is left of the dead process: its files closed (the session's message log, the
         client's stores)."""
         oe, self.oe = self.oe, None
-        listener, self.listener = self.listener, None
+        others = self._others()
+        self.listener = None
+        if self.md is not None:
+            self.md.forget()
+        if self.quoting is not None:
+            self.quoting.forget()
         self.desk = None
-        if listener is not None:
-            self.api.release(listener)
+        for session in others:
+            self.api.release(session)
         if oe is None:
             return
         self.api.release(oe)
@@ -386,17 +329,29 @@ class _World:
             store.close()
 
     def stop(self) -> None:
-        """The run is over (or stopped): the client's connections reset, its files closed."""
-        for session in (self.oe, self.listener):
-            if session is not None:
-                self.api.abandon(session)
+        """The run is over (or stopped): the client's connections reset, its files closed (and
+        the house's RFQ creator's)."""
+        for session in ([] if self.oe is None else [self.oe]) + self._others():
+            self.api.abandon(session)
         self.release()
+        creator = None if self.quoting is None else self.quoting.creator
+        if creator is not None:
+            self.quoting.creator = None  # type: ignore[union-attr]
+            self.api.abandon(creator)
+            self.api.release(creator)
 
     # -- steps --------------------------------------------------------------------------------
 
     async def do(self, step: Step) -> None:
         kind, args = step.kind, step.args
-        handler = getattr(self, f"_{kind}")
+        # market data and RFQ steps are their parts' (none: a margin schedule's RFQ steps)
+        part = self.md if kind in ("subscribe", "unsubscribe") else self.quoting
+        if kind in ("subscribe", "unsubscribe") or kind in RFQ_KINDS:
+            if part is None:
+                return
+            handler = getattr(part, kind)
+        else:
+            handler = getattr(self, f"_{kind}")
         try:
             await handler(*args)
         except _DOCUMENTED:
@@ -426,10 +381,24 @@ class _World:
             await self.api.send(self.oe, self.requests.cancel(order))
 
     async def _kill(self) -> None:
+        if self.quoting is not None:  # the process's kill halts its quotes too
+            await self.quoting.kill()
         await self.api.kill(self.oe)
 
     async def _rearm(self) -> None:
+        if self.quoting is not None:
+            self.quoting.rearm()
         self.oe.rearm()
+
+    async def react(self) -> None:
+        """What the application's programs do between steps (subscribe again, confirm)."""
+        try:
+            if self.md is not None:
+                await self.md.react()
+            if self.quoting is not None:
+                await self.quoting.react()
+        except _DOCUMENTED:
+            pass
 
     async def _fill(self, side: int, qty: int, cents: int) -> None:
         level = [(Decimal(cents) * _CENT, Decimal(qty))]
@@ -466,7 +435,9 @@ class _World:
         # Kalshi refuses a Logon while it holds the dead process's connection ("already
         # exists", final for a new process: the troubleshooting page says to wait after a
         # crash); held client writes can bring the reset after the new Logon: wait it out
-        keys = {self.key_id, _second_key(self.schedule.product)[0]}
+        keys = {self.key_id, _second_key(self.schedule.product)[0], *self.account_keys}
+        if self.md is not None:
+            keys.add(self.md.key_id)
         waited = 0
         while keys & set(self.sim.gateway.connected()) and waited < CRASH_NOTICED:
             await self.api.pause(1.0)
@@ -475,6 +446,8 @@ class _World:
             await self.open(restored=True)
         except _DOCUMENTED as exc:
             raise _RestartFailed(f"{type(exc).__name__}: {exc}") from None
+        if self.md is not None and self.md.wanted:  # the new process subscribes again
+            await self.md.open()
 
     @property
     def _faults(self) -> Faults:
@@ -580,6 +553,9 @@ class _World:
         sim.cut_next = sim.cut_client_next = sim.garble_client_next = False
         sim.client_delay, sim.down_until = 0.0, -math.inf
 
+    def _violate(self, invariant: str, detail: str) -> None:
+        self.watch.violations.append(Violation(invariant, self.watch.step, detail))
+
     def check_end(self) -> None:
         oe, watch = self.oe, self.watch
         if oe is None or not oe.driver.logged_on() or oe.supervisor.finished:
@@ -601,19 +577,18 @@ class _World:
                 Violation("session back", watch.step, f"the session is {state} after recovery")
             )
             return
-        listener = self.listener
-        if listener is not None and (
-            not listener.driver.logged_on() or listener.supervisor.state.name != "ACTIVE"
-        ):
-            watch.violations.append(
-                Violation(
-                    "session back",
-                    watch.step,
-                    f"the account's second session is {listener.supervisor.state.name} after "
-                    "recovery",
-                )
-            )
-            return
+        others = [] if self.listener is None else [("the account's second", self.listener)]
+        if self.quoting is not None:
+            others += [("the RFQ maker's", s) for s in self.quoting.process_sessions()]
+        for name, other in others:
+            if not other.driver.logged_on() or other.supervisor.state.name != "ACTIVE":
+                detail = f"{name} session is {other.supervisor.state.name} after recovery"
+                watch.violations.append(Violation("session back", watch.step, detail))
+                return
+        if self.md is not None:
+            self.md.check_end(self._violate, watch.book_frames.get(self.md.key_id, []))
+            if watch.violations:
+                return
         if self.not_whole is not None:  # the session said so: nothing more is promised
             return
         net = oe.tracker.position(self.symbol).net
@@ -720,6 +695,7 @@ async def _play(world: _World, done: list[int]) -> None:
         for index, step in enumerate(schedule.steps):
             watch.step = index
             await api.pause(step.after)
+            await world.react()
             await world.do(step)
             world.check_step()
             done[0] = index + 1
@@ -727,7 +703,12 @@ async def _play(world: _World, done: list[int]) -> None:
                 return
         watch.step = len(schedule.steps)
         world.lift_all()
-        await api.pause(RECOVERY)
+        if world.md is None and world.quoting is None:
+            await api.pause(RECOVERY)
+        else:  # the application's programs go on between slices (subscribe again, confirm)
+            for _ in range(int(RECOVERY // _SLICE)):
+                await world.react()
+                await api.pause(_SLICE)
         world.check_end()
         await world.crash()
     finally:

@@ -43,6 +43,15 @@ WORKLOAD_KINDS: Final = {
     "from its message log (restore)",
     "session": "a second session of the account (a listener on its second key) logs on, if it "
     "is not on; the account's Logon budget shared",
+    "subscribe": "the market-data session (its own key; opened at the first) subscribes to "
+    "market n (modulo the markets), resubscribe=True",
+    "unsubscribe": "the market-data session unsubscribes from market n (modulo the markets)",
+    "rfq": "the house (another account, on KalshiRT) asks for quotes: quantity (prediction "
+    "only, as every RFQ step)",
+    "quote": "the account's RFQ session (a third key of it) quotes the newest RFQ it was shown: "
+    "YES bid, NO price, in cents",
+    "accept": "the house accepts the newest quote it was shown: side (1 buys YES, 2 sells YES)",
+    "quote_cancel": "the account's RFQ session cancels its newest quote",
 }
 """The workload a schedule draws from: kind -> what its arguments mean."""
 
@@ -74,11 +83,8 @@ FAULT_KINDS: Final = {
 KINDS: Final = {**WORKLOAD_KINDS, **FAULT_KINDS}
 """Every step kind: `WORKLOAD_KINDS` and `FAULT_KINDS` together."""
 
-NOT_YET: Final = (
-    "RFQ quotes",
-    "market-data subscriptions",
-)
-"""What the issue asks a schedule to draw that it does not draw yet."""
+NOT_YET: Final[tuple[str, ...]] = ()
+"""What the issue asks a schedule to draw that it does not draw yet (nothing now)."""
 
 SESSION_TYPES: Final = ("KalshiNR", "KalshiRT")
 """The session types a schedule trades on."""
@@ -103,6 +109,11 @@ _ARITY: Final = {
     "clock_jump": 1,
     "client_delay": 2,
     "gateway_restart": 1,
+    "subscribe": 1,
+    "unsubscribe": 1,
+    "rfq": 1,
+    "quote": 2,
+    "accept": 1,
 }
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)([a-z_]+)((?:,-?\d+)*)$")
 
@@ -243,6 +254,12 @@ _WEIGHTS: Final = {
     "client_garble": 0.5,
     "client_delay": 0.5,
     "gateway_restart": 0.4,
+    "subscribe": 0.8,
+    "unsubscribe": 0.3,
+    "rfq": 0.8,
+    "quote": 1.0,
+    "accept": 0.8,
+    "quote_cancel": 0.3,
 }
 
 
@@ -262,6 +279,15 @@ def _args(rng: random.Random, kind: str) -> tuple[int, ...]:
         return (rng.randint(1, 20), rng.randint(1, 30))
     if kind == "gateway_restart":
         return (rng.randint(1, 60),)
+    if kind in ("subscribe", "unsubscribe"):
+        return (rng.randint(0, 1),)
+    if kind == "rfq":
+        return (rng.randint(1, 12),)
+    if kind == "quote":
+        bid = rng.randint(20, 60)
+        return (bid, rng.randint(10, 95 - bid))
+    if kind == "accept":
+        return (rng.choice((1, 2)),)
     if kind == "stall":
         return (rng.randint(5, 90),)
     if kind in ("gap", "rate_limit", "rest_error"):
