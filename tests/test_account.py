@@ -17,6 +17,7 @@ from kalshi_fix_sansio import RateLimited, Reconnected
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.client.account import (
     DEFAULT_LOGON_MARGIN,
+    QUOTES_KEPT,
     Account,
     AccountKeyError,
     AccountLimits,
@@ -472,3 +473,13 @@ def test_the_logon_margin_is_added_to_each_spacing_and_checked() -> None:
         Account("desk", KEYS, logon_margin=-0.1)
     with pytest.raises(LocalProtocolError, match="logon_margin must be seconds"):
         Account("desk", KEYS, logon_margin="0.1")  # type: ignore[arg-type]
+
+
+def test_an_account_knows_the_quotes_its_rfq_sessions_sent() -> None:
+    desk = Account("desk-1", keys=["key-oe", "key-rfq"])
+    assert not desk.made_quote("q-1")
+    for n in range(QUOTES_KEPT + 1):
+        desk.quote_sent(f"q-{n}")
+    assert desk.made_quote(f"q-{QUOTES_KEPT}") and desk.made_quote("q-1")
+    assert not desk.made_quote("q-0")  # the oldest went first
+    assert not desk.made_quote("an order's ClOrdID")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kalshi_fix_sansio.simulator.compiled import CACHE_SUFFIX
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -62,7 +64,9 @@ def test_every_data_directory_is_listed() -> None:
         files = [p for p in folder.iterdir() if p.is_file()]
         if files:
             assert name in listed, f"{name}: not in [tool.setuptools] packages"
-        data = {p.suffix for p in files if p.suffix not in (".py", ".pyc")}
+        # what Python and a backtest cache beside a file (a compiled recording, ``*.kfc``,
+        # ignored by git like ``*.pyc``) are not data the package ships
+        data = {p.suffix for p in files if p.suffix not in (".py", ".pyc", CACHE_SUFFIX)}
         for suffix in data:
             patterns = SETUPTOOLS.get("package-data", {}).get(name, [])
             assert f"*{suffix}" in patterns or any(

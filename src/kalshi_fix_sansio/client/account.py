@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
@@ -57,6 +58,7 @@ __all__ = [
     "LOGON_ORDER",
     "MAX_BUDGET",
     "PERPS_READ_BURST",
+    "QUOTES_KEPT",
     "TIER_NAMES",
     "Account",
     "AccountKeyError",
@@ -139,6 +141,10 @@ def perps_tier(name: str, read: float, write: float) -> Tier:
         write_burst=1.0 if tier == "Basic" else 3.0,
     )
 
+
+QUOTES_KEPT: Final = 4096
+"""QuoteIDs an `Account` remembers of the Quotes its RFQ sessions sent (the oldest go first),
+as many as a session's order gate remembers quotes for."""
 
 MAX_BUDGET: Final = 1e9
 """The largest budget or capacity taken (tokens, or Logons, a second): far above any tier."""
@@ -446,6 +452,23 @@ class Account:
         self.logons = LogonSchedule(limits.logons_per_second, float(gather), float(logon_margin))
         """When each session may log on (`logons.logons`: when each Logon was sent;
         `logons.interval`: the least seconds between two, margin included)."""
+        self._quotes: OrderedDict[str, None] = OrderedDict()  # QuoteIDs sent, oldest first
+
+    def quote_sent(self, quote_id: str) -> None:
+        """A Quote (35=S) of the account went out on one of its RFQ sessions: a fill whose
+        ClOrdID names ``quote_id`` is the account's own (`made_quote`). The last
+        `QUOTES_KEPT` are remembered."""
+        quotes = self._quotes
+        quotes[quote_id] = None
+        if len(quotes) > QUOTES_KEPT:
+            quotes.popitem(last=False)
+
+    def made_quote(self, cl_ord_id: str) -> bool:
+        """Whether ``cl_ord_id`` is the QuoteID of a Quote one of the account's RFQ sessions
+        sent: Kalshi reports a maker's fill with the QuoteID as its ClOrdID, on the account's
+        order-entry sessions, which never sent it (a REST round takes such an order into its
+        scope)."""
+        return cl_ord_id in self._quotes
 
     def __repr__(self) -> str:
         return (

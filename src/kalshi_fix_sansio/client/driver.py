@@ -283,6 +283,8 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             if outside_halt is not None:
                 gate.outside_halt = outside_halt
         self.gate = gate
+        if account is not None:  # the account's order entry knows its RFQ sessions' quotes
+            gate.on_quote = account.quote_sent
         """The `OrderGate` every order-creating message of this session passes (kept across
         opens, as the tracker and the halts it asks)."""
         self.config = config
@@ -392,6 +394,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
                 Credentials(config.sender_comp_id, config.signer),
                 config.product,
                 catch_up_part.replayed if catch_up_part is not None else None,
+                None if account is None else account.made_quote,
             )
             self.reconciliation.sink = self._emit_all  # the answers' events: queued
         self._queue: deque[tuple[Event, float]] = deque()

@@ -122,7 +122,8 @@ class _Round:
         )
 
     def introduce(self, rest: RestOrder) -> TrackedOrder | None:
-        """An order resting at Kalshi the tracker does not know: an acknowledgement of it."""
+        """An order resting at Kalshi the tracker does not know, or one of the account's own
+        quotes that traded: an acknowledgement of it (its fills follow, `order`)."""
         d = self.d
         cl = rest.cl_ord_id or f"{REST_EXEC_PREFIX}{rest.order_id}"
         self.tracker.on_message(
@@ -325,13 +326,15 @@ def apply_rest(
     replayed: Callable[[str], bool] = lambda exec_id: False,
     windowed: bool = False,
     incomplete: str | None = None,
+    ours: Callable[[str], bool] | None = None,
 ) -> list[Event]:
     """Apply one reconciliation's records to ``tracker``; returns its events, `Reconciled` last
     (``incomplete``: why pages may be missing, for it).
 
     Orders in scope: those the tracker knows (by ``client_order_id`` = ClOrdID, else by
-    ``order_id`` = OrderID) and those resting at Kalshi; the rest of the account's history is
-    left out.
+    ``order_id`` = OrderID), those resting at Kalshi, and those whose ``client_order_id``
+    ``ours`` says is the account's own (the QuoteID of a Quote one of its RFQ sessions sent:
+    a maker's fill); the rest of the account's history (another process's orders) is left out.
     """
     state = _Round(tracker, product, replayed, windowed)
     rest_orders = state.read_orders(orders)
@@ -340,7 +343,8 @@ def apply_rest(
     for rest in rest_orders:
         order = state.find(rest, by_order_id)
         if order is None:
-            if rest.status != "resting":
+            own = ours is not None and rest.cl_ord_id is not None and ours(rest.cl_ord_id)
+            if rest.status != "resting" and not own:
                 continue  # history outside the tracker's orders
             order = state.introduce(rest)
             if order is None:  # pragma: no cover - the tracker always takes a new order

@@ -151,8 +151,10 @@ class RestOptions:
         credentials: Credentials,
         product: str,
         replayed: Callable[[str], bool] | None = None,
+        ours: Callable[[str], bool] | None = None,
     ) -> Reconciliation:
-        """The `Reconciliation` of a session: its tracker, key and product.
+        """The `Reconciliation` of a session: its tracker, key and product (``replayed``,
+        ``ours``: as `Reconciliation`'s).
 
         Raises:
             LocalProtocolError: neither ``environment`` nor ``base_url``, or an option out of
@@ -174,6 +176,7 @@ class RestOptions:
             retry_delay=self.retry_delay,
             positions=self.positions,
             replayed=replayed,
+            ours=ours,
             lookback=self.lookback,
             round_retry=self.round_retry,
             round_retry_cap=self.round_retry_cap,
@@ -198,6 +201,10 @@ class Reconciliation:
             market whose position differs from the tracker's).
         replayed: tells whether an ExecID came from a drop-copy replay (for `ReconciledFill`
             sources; a driver gives its catch-up's).
+        ours: tells whether a ClOrdID the tracker does not know is the account's own (a
+            driver gives its account's `made_quote`: the QuoteID of a Quote its RFQ sessions
+            sent, which Kalshi reports a maker's fill under): such an order's fills are in the
+            round's scope, as the tracker's own orders are.
         lookback: seconds of history read (``min_ts``): fills and orders of the last
             ``lookback`` seconds, and every order still resting; None: the whole history
             (bounded by ``max_pages``).
@@ -226,6 +233,7 @@ class Reconciliation:
         retry_delay: float = 0.5,
         positions: bool = True,
         replayed: Callable[[str], bool] | None = None,
+        ours: Callable[[str], bool] | None = None,
         lookback: float | None = None,
         round_retry: float | None = None,
         round_retry_cap: float = DEFAULT_ROUND_RETRY_CAP,
@@ -264,6 +272,7 @@ class Reconciliation:
             ("positions",) if positions else ()
         )
         self.replayed: Callable[[str], bool] = replayed or (lambda exec_id: False)
+        self.ours = ours
         self.rounds = 0
         """How many rounds were started."""
         self.reason: str | None = None
@@ -434,6 +443,7 @@ class Reconciliation:
             replayed=self.replayed,
             windowed=self.lookback is not None,
             incomplete=self._incomplete,
+            ours=self.ours,
         )
         return self._end(events, now)
 

@@ -41,6 +41,7 @@ The gate reads no clock and does no I/O.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -209,6 +210,9 @@ class OrderGate:
         # refused by RefSeqNum alone (BusinessRejectRefID is optional; its rate-limit reject)
         self._numbered: dict[int, str] = {}
         self._rfqs: OrderedDict[str, tuple[str | None, Decimal | None]] = OrderedDict()
+        self.on_quote: Callable[[str], None] | None = None
+        """Told the QuoteID of every Quote (35=S) that went out (a driver's: its account's
+        `quote_sent`, so that a REST round of the account's order entry knows its fills)."""
 
     # -- the halt --------------------------------------------------------------------------------
 
@@ -479,6 +483,8 @@ class OrderGate:
             quote_id,
             _Quote(_code(message.symbol) or symbol, message.bid_px, message.offer_px, qty, qty),
         )
+        if self.on_quote is not None:
+            self.on_quote(quote_id)
 
     @staticmethod
     def _remember(table: OrderedDict[str, Any], key: str, value: Any) -> None:

@@ -160,6 +160,9 @@ class _World:
             keys[creator[0]] = creator[1].public_key()
             account_keys.append(maker[0])
         self.account_keys = account_keys
+        # the process's clients of the account's keys share one `Account`, as a desk's do: its
+        # Logon budget, and the QuoteIDs its maker sent (a REST round counts their fills)
+        self.shared = self.several or quoting
         accounts = {ACCOUNT: account_keys} if len(account_keys) > 1 else None
         markets = [SYMBOLS[product]]
         if "subscribe" in kinds:  # a market-data session of its own key, and a second market
@@ -230,7 +233,7 @@ class _World:
 
     def _account(self) -> dict[str, Any]:
         """The ``account=`` of the process's clients (a new process: a new `Account`)."""
-        if not self.several:
+        if not self.shared:
             return {}
         if self.desk is None:
             product = self.schedule.product
