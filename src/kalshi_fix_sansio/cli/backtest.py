@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from ..codec.errors import LocalProtocolError
 from ..simulator.sweep import ENGINES, RANKINGS
+from ..simulator.walkforward import SCORES
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import add_model_options, recording_path, replay_models
 
@@ -156,6 +157,21 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
     parser.add_argument("--rank-by", choices=RANKINGS, default="total")
+    parser.add_argument(
+        "--walk-forward",
+        metavar="TRAIN[:TEST[:STEP]]",
+        help="a sweep walked forward: the best parameter set over TRAIN recordings (periods, in "
+        "time order) scored on the TEST that follow (default 1), the window moved by STEP "
+        "(default TEST); with the probability of backtest overfitting and the deflated Sharpe "
+        "ratio; writes walk-forward.json",
+    )
+    parser.add_argument(
+        "--walk-forward-by",
+        choices=SCORES,
+        default="total",
+        help="what a walk-forward window is scored by: its recordings' P&L summed, or their "
+        "Sharpe ratio (default: total)",
+    )
     parser.add_argument(
         "--overrun",
         type=_seconds,
@@ -337,6 +353,8 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
             raise LocalProtocolError(f"--jobs must be 1 or more, got {args.jobs}")
         out_dir = _out_dir(args.out)
         sweep = bool(axes) or args.runs == "each"
+        walk = _walk_forward(args, len(recordings))
+        sweep = sweep or walk is not None
         if sweep or options["settle"]:  # compiled here once first: the runs load the cache
             cached = {"cache_dir": args.cache_dir, "cache": args.cache}
             markets = {m for r in recordings for m in compile_recording(r, **cached).info.markets}
@@ -346,7 +364,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         return EXIT_USAGE
     if sweep:
         points = [{**params, **point} for point in grid(**axes)] if axes else [params]
-        return _sweep(args, recordings, points, options, out_dir, out, err, run_sweep)
+        return _sweep(args, recordings, points, options, out_dir, out, err, run_sweep, walk)
     try:
         result = run_backtest(
             strategy,
@@ -396,6 +414,7 @@ def _sweep(
     out: IO[str],
     err: IO[str],
     run_sweep: Any,
+    walk: tuple[int, int, int] | None,
 ) -> int:
     done = 0
 
@@ -429,7 +448,49 @@ def _sweep(
         emit(err, f"kalshi-fix backtest: cannot write {path}: {exc.strerror or exc}")
         return EXIT_FAILED
     emit(out, f"wrote {path}")
+    if walk is not None:
+        from ..simulator.walkforward import walk_forward
+
+        train, test, step = walk
+        walked = walk_forward(result, train=train, test=test, step=step, by=args.walk_forward_by)
+        emit(out, walked.table())
+        path = out_dir / "walk-forward.json"
+        try:
+            path.write_text(walked.to_json(), encoding="utf-8")
+        except OSError as exc:
+            emit(err, f"kalshi-fix backtest: cannot write {path}: {exc.strerror or exc}")
+            return EXIT_FAILED
+        emit(out, f"wrote {path}")
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _walk_forward(args: argparse.Namespace, recordings: int) -> tuple[int, int, int] | None:
+    """``--walk-forward TRAIN[:TEST[:STEP]]`` as counts, checked against the recordings."""
+    spec = args.walk_forward
+    if spec is None:
+        return None
+    try:
+        counts = [int(part) for part in spec.split(":")]
+    except ValueError:
+        counts = []
+    if not 1 <= len(counts) <= 3:
+        raise LocalProtocolError(f"--walk-forward {spec}: TRAIN[:TEST[:STEP]], whole numbers")
+    train, test = counts[0], counts[1] if len(counts) > 1 else 1
+    step = counts[2] if len(counts) > 2 else test
+    for name, value in (("train", train), ("test", test), ("step", step)):
+        if value < 1:
+            raise LocalProtocolError(f"--walk-forward {spec}: {name} must be 1 or more")
+    if args.runs == "sequence":
+        raise LocalProtocolError("--walk-forward needs one run per recording (--runs each)")
+    if args.walk_forward_by == "sharpe" and train < 2:
+        raise LocalProtocolError(
+            f"--walk-forward {spec}: a Sharpe ratio needs a window of 2 or more recordings"
+        )
+    if train + test > recordings:
+        raise LocalProtocolError(
+            f"--walk-forward {spec} needs {train + test} recordings; got {recordings}"
+        )
+    return train, test, step
 
 
 def _figures_line(statistics: Any) -> str:
