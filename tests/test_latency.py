@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,82 @@ def test_a_margin_recording_backtests() -> None:
         result.to_json()
         == run_backtest(quoter, MARGIN_SAMPLE_RECORDING, params={"size": 1, "edge": 0.05}).to_json()
     )
+
+
+FIT_STRATEGY_LOG = "md.log"
+
+
+def _watch_with_a_log(log: Path) -> object:
+    """A strategy that subscribes to the first market and reads every event, its market-data
+    session writing the message log ``log``."""
+
+    def strategy(ctx: Any) -> None:
+        client = ctx.client(market_data=True, message_log_path=str(log))
+        with client.market_data() as md:
+            md.send(Requests(ctx.product, "KalshiMD").subscribe(ctx.symbol), resubscribe=True)
+            while ctx.seconds > 0:
+                if md.next_event(timeout=ctx.seconds) is None:
+                    break
+
+    return strategy
+
+
+def test_a_fit_finds_the_latency_a_simulated_log_was_made_with(tmp_path: Path) -> None:
+    """A backtest whose market data takes a log-normal 50 ms (sigma 0.3) writes a message log
+    like a live session's; fitting its KalshiMD delays finds the median within 5 % (SendingTime
+    is to the millisecond: the measured delays are up to 1 ms long) and sigma within 0.05, and
+    the Kolmogorov-Smirnov test does not reject it; delays from two far-apart modes are
+    rejected. `kalshi-fix fit-latency` saves the fit by name and a backtest takes it with
+    ``--md-latency fitted:NAME``."""
+    from kalshi_fix_sansio import cli
+    from kalshi_fix_sansio.simulator.latency import fit_latency, fit_message_logs, load_fitted
+    from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+
+    recording = tmp_path / "day.log"
+    with recording.open("w", encoding="utf-8") as out:
+        write_recording(out, messages=400, seed=5)
+    log = tmp_path / FIT_STRATEGY_LOG
+    truth = LogNormalLatency(0.05, sigma=0.3)
+    run_backtest(_watch_with_a_log(log), recording, latency={"KalshiMD": truth}, seed=4)
+    fit = fit_message_logs([log], session_type="KalshiMD")
+    assert fit.samples >= 150 and fit.left_out == 0
+    assert fit.model.median == pytest.approx(0.05, rel=0.05)
+    assert fit.model.sigma == pytest.approx(0.3, abs=0.05)
+    assert fit.ks < 0.1 and fit.p_value > 0.05
+    rng = random.Random(1)
+    two_modes = [rng.gauss(0.01, 0.0005) for _ in range(200)] + [
+        rng.gauss(0.2, 0.005) for _ in range(200)
+    ]
+    assert fit_latency(two_modes).p_value < 0.01
+
+    models = tmp_path / "models"
+    status = cli.main(["fit-latency", str(log), "--name", "desk", "--models-dir", str(models)])
+    assert status == 0
+    saved = load_fitted("desk", models)
+    assert set(saved) == {"KalshiMD"} and saved["KalshiMD"] == fit
+    out = tmp_path / "out"
+    command = ["backtest", "kalshi_fix_sansio.simulator.testing.strategies:quoter"]
+    command += [str(recording), "--md-latency", "fitted:desk", "--models-dir", str(models)]
+    assert cli.main([*command, "--out", str(out)]) == 0
+    assert cli.main([*command[:-4], "--latency", "fitted:desk", "--models-dir", str(models)]) == 2
+
+
+def test_fits_name_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kalshi_fix_sansio import cli
+    from kalshi_fix_sansio.simulator.latency import fit_latency, load_fitted, save_fitted
+
+    with pytest.raises(LocalProtocolError, match="2 or more delays above the floor"):
+        fit_latency([0.0, 0.01], floor=0.0)
+    with pytest.raises(LocalProtocolError, match="plain file name"):
+        save_fitted("../x", {"KalshiMD": fit_latency([0.01, 0.02, 0.03])}, tmp_path)
+    with pytest.raises(LocalProtocolError, match=r"nope\.latency\.json: cannot read it"):
+        load_fitted("nope", tmp_path)
+    (tmp_path / "bad.latency.json").write_text('{"schema": 1, "latency": {"KalshiMD": {}}}')
+    with pytest.raises(LocalProtocolError, match=r"bad\.latency\.json: KalshiMD: not a latency"):
+        load_fitted("bad", tmp_path)
+    log = tmp_path / "empty.log"
+    log.write_text("# nothing received\n")
+    assert cli.main(["fit-latency", str(log), "--name", "x", "--models-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no session type with 2 or more received messages" in err, err
+    assert len(err.strip().splitlines()) == 1

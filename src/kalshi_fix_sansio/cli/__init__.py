@@ -24,7 +24,8 @@ One module per command family:
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep),
-  and ``kalshi-fix compile-recording``, recordings checked and compiled once for it;
+  ``kalshi-fix compile-recording``, recordings checked and compiled once for it, and
+  ``kalshi-fix fit-latency``, latency models fitted to your own message logs;
 * ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
   history or another tool's file of book changes and trades as a recording;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
@@ -44,7 +45,14 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..observability.messagelog import scan
-from .backtest import add_backtest_parser, add_compile_parser, backtest_command, compile_command
+from .backtest import (
+    add_backtest_parser,
+    add_compile_parser,
+    add_fit_latency_parser,
+    backtest_command,
+    compile_command,
+    fit_latency_command,
+)
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
 from .halt import add_rearm_parser, rearm_command
@@ -156,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backtest_parser(sub)
     add_history_parsers(sub)
     add_compile_parser(sub)
+    add_fit_latency_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -205,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_history_command(args, sys.stdout, sys.stderr)
         if args.command == "compile-recording":
             return compile_command(args, sys.stdout, sys.stderr)
+        if args.command == "fit-latency":
+            return fit_latency_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

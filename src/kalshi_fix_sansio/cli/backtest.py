@@ -24,7 +24,7 @@ import math
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from ..codec.errors import LocalProtocolError
 from ..simulator.sweep import ENGINES, RANKINGS
@@ -72,6 +72,76 @@ def add_compile_parser(sub: Any) -> None:
         help="the product expected (default: the recording's header)",
     )
     _add_cache_options(parser)
+
+
+def add_fit_latency_parser(sub: Any) -> None:
+    """Add ``kalshi-fix fit-latency``."""
+    parser = sub.add_parser(
+        "fit-latency",
+        help="fit latency models to your own message logs, saved by name for backtests",
+        description="Measure the one-way delays of the messages Kalshi sent in message logs "
+        "(receive time less SendingTime), fit a log-normal model per session type, print how "
+        "well each fits, and save the fits as DIR/NAME.latency.json; a backtest takes them with "
+        "--latency fitted:NAME and --md-latency fitted:NAME.",
+    )
+    parser.add_argument("logs", nargs="+", metavar="MESSAGE_LOG")
+    parser.add_argument("--name", required=True, help="the name the fits are saved under")
+    parser.add_argument(
+        "--session-type",
+        action="append",
+        dest="session_types",
+        metavar="TYPE",
+        help="fit this session type's delays (repeat; default: every type the logs hold, "
+        "KalshiNR, KalshiRT, KalshiMD, KalshiRFQ, KalshiDC)",
+    )
+    parser.add_argument(
+        "--floor", type=float, default=0.0, metavar="SECONDS", help="the least delay (default 0)"
+    )
+    parser.add_argument(
+        "--models-dir", default=".", metavar="DIR", help="where the fits go (default: here)"
+    )
+
+
+_SESSION_TYPES: Final = ("KalshiNR", "KalshiRT", "KalshiMD", "KalshiRFQ", "KalshiDC")
+
+
+def fit_latency_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix fit-latency``; returns the exit status."""
+    from ..simulator.latency import fit_message_logs, latency_profile, save_fitted
+
+    try:
+        for log in args.logs:
+            latency_profile(log)  # readable, and a message log: before any fit
+        asked = args.session_types
+        fits = {}
+        for session_type in asked or _SESSION_TYPES:
+            try:
+                fits[session_type] = fit_message_logs(
+                    args.logs, session_type=session_type, floor=args.floor
+                )
+            except LocalProtocolError:
+                if asked:  # asked for by name: its failure is the answer
+                    raise
+        if not fits:
+            raise LocalProtocolError(
+                f"{', '.join(args.logs)}: no session type with 2 or more received messages "
+                "with a SendingTime(52) to fit"
+            )
+        path = save_fitted(args.name, fits, args.models_dir, sources=args.logs)
+    except LocalProtocolError as exc:
+        emit(err, f"kalshi-fix fit-latency: {exc}")
+        return EXIT_USAGE
+    for session_type, fit in fits.items():
+        model = fit.model
+        verdict = "fits" if fit.p_value >= 0.05 else "a poor fit: prefer log:MESSAGE_LOG"
+        emit(
+            out,
+            f"{session_type}: {fit.samples} delays, median {model.median * 1000:.3f} ms, sigma "
+            f"{model.sigma:.3f}, floor {model.floor * 1000:g} ms; KS distance {fit.ks:.4f}, "
+            f"p-value {fit.p_value:.3f} ({verdict})",
+        )
+    emit(out, f"wrote {path}")
+    return EXIT_OK
 
 
 def compile_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -146,10 +216,16 @@ def add_backtest_parser(sub: Any) -> None:
         default="none",
         metavar="MODEL",
         help="order-entry latency, one way: none, constant:SECONDS, lognormal:MEDIAN[:SIGMA], "
-        "log:MESSAGE_LOG (measured)",
+        "log:MESSAGE_LOG (measured), fitted:NAME (kalshi-fix fit-latency's, in --models-dir)",
     )
     parser.add_argument(
         "--md-latency", default="none", metavar="MODEL", help="market-data latency (as above)"
+    )
+    parser.add_argument(
+        "--models-dir",
+        default=".",
+        metavar="DIR",
+        help="where fitted:NAME models are found (default: here)",
     )
     add_model_options(parser.add_argument_group("the exchange's models"))
     _add_cache_options(parser)
@@ -281,13 +357,24 @@ def _settle(args: argparse.Namespace) -> dict[str, str]:
     return settle
 
 
-def parse_latency(spec: str) -> Any:
+def parse_latency(spec: str, *, role: str = "KalshiNR", models_dir: str = ".") -> Any:
     """A latency model from its command-line text (see ``--latency``); None for ``none``.
+
+    Args:
+        spec: the text.
+        role: the session type whose fit ``fitted:NAME`` takes (``"KalshiNR"`` for order
+            entry: KalshiNR's fit, else KalshiRT's; ``"KalshiMD"``).
+        models_dir: where ``fitted:NAME`` is found.
 
     Raises:
         LocalProtocolError: an unknown model or a bad number (the message names the text).
     """
-    from ..simulator.latency import ConstantLatency, EmpiricalLatency, LogNormalLatency
+    from ..simulator.latency import (
+        ConstantLatency,
+        EmpiricalLatency,
+        LogNormalLatency,
+        load_fitted,
+    )
 
     kind, _, rest = spec.partition(":")
     try:
@@ -300,16 +387,28 @@ def parse_latency(spec: str) -> Any:
             return LogNormalLatency(float(median), float(sigma) if sigma else 0.5)
         if kind == "log" and rest:
             return EmpiricalLatency.from_message_log(rest)
+        if kind == "fitted" and rest:
+            fits = load_fitted(rest, models_dir)
+            for session_type in (role, "KalshiRT") if role == "KalshiNR" else (role,):
+                if session_type in fits:
+                    return fits[session_type].model
+            raise LocalProtocolError(
+                f"latency {spec!r}: no {role} fit in it (it has {', '.join(sorted(fits))})"
+            )
     except ValueError:
         raise LocalProtocolError(f"latency {spec!r}: not a number of seconds") from None
     raise LocalProtocolError(
-        f"latency {spec!r}: expected none, constant:SECONDS, lognormal:MEDIAN[:SIGMA] or "
-        "log:MESSAGE_LOG"
+        f"latency {spec!r}: expected none, constant:SECONDS, lognormal:MEDIAN[:SIGMA], "
+        "log:MESSAGE_LOG or fitted:NAME"
     )
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    latency = {"KalshiNR": parse_latency(args.latency), "KalshiMD": parse_latency(args.md_latency)}
+    models = args.models_dir
+    latency = {
+        "KalshiNR": parse_latency(args.latency, role="KalshiNR", models_dir=models),
+        "KalshiMD": parse_latency(args.md_latency, role="KalshiMD", models_dir=models),
+    }
     options: dict[str, Any] = {
         "seed": args.seed,
         "api": args.api,

@@ -16,18 +16,28 @@ chunk drawn shorter than the one before it arrives right after it, as on TCP).
   measures them in a live session's message log (the receive time of each message Kalshi sent,
   against its SendingTime(52)).
 
-Nothing here reads a clock or a file except `EmpiricalLatency.from_message_log`.
+`fit_latency` fits a `LogNormalLatency` to measured delays (`fit_message_logs`: to those of
+one session type in your own message logs) and says how well it fits (the Kolmogorov-Smirnov
+distance and its p-value); `save_fitted` keeps the fits under a name, and `load_fitted` gives
+them back as models a backtest takes (``kalshi-fix fit-latency`` and ``--latency
+fitted:NAME`` on the command line).
+
+Nothing here reads a clock or a file except `EmpiricalLatency.from_message_log`,
+`fit_message_logs`, `save_fitted` and `load_fitted`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Final, Protocol, runtime_checkable
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
@@ -35,14 +45,20 @@ from ..codec import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
 from ..codec.errors import LocalProtocolError
 
 __all__ = [
+    "FITTED_SUFFIX",
     "MAX_LATENCY",
     "ConstantLatency",
     "EmpiricalLatency",
+    "LatencyFit",
     "LatencyModel",
     "LatencyProfile",
     "LogNormalLatency",
     "NoLatency",
+    "fit_latency",
+    "fit_message_logs",
     "latency_profile",
+    "load_fitted",
+    "save_fitted",
 ]
 
 MAX_LATENCY: Final = 60.0
@@ -309,3 +325,207 @@ def _models_by_session_type(
                 f"latency[{key!r}] must be a LatencyModel, got {type(model).__name__}"
             )
     return dict(latency)
+
+
+FITTED_SUFFIX: Final = ".latency.json"
+"""The file name ending of fitted latency models saved under a name (`save_fitted`)."""
+
+_FIT_SCHEMA: Final = 1
+_NORMAL: Final = NormalDist()
+
+
+@attrs.frozen
+class LatencyFit:
+    """A `LogNormalLatency` fitted to measured one-way delays, and how well it fits.
+
+    Attributes:
+        model: the fitted model (median and sigma by maximum likelihood: the mean and the
+            standard deviation of the delays' logarithms; ``floor`` as given to the fit).
+        samples: the delays it was fitted to (those above the floor).
+        left_out: the delays at or below the floor, left out (a measured 0 is a clock offset:
+            your clock behind Kalshi's).
+        ks: the Kolmogorov-Smirnov distance between the delays and the model (the largest gap
+            between their cumulative distributions, 0 to 1).
+        p_value: the chance of a distance at least this large if the delays came from the
+            model (asymptotic; with the parameters fitted from the same delays it is on the
+            high side): under 0.05, the log-normal shape does not describe them well, and an
+            `EmpiricalLatency` of the same delays is the safer model.
+    """
+
+    model: LogNormalLatency
+    samples: int
+    left_out: int
+    ks: float
+    p_value: float
+
+    def as_json(self) -> dict[str, Any]:
+        """The fit as plain values (`from_json` reads them back)."""
+        return {
+            "kind": "lognormal",
+            "median": self.model.median,
+            "sigma": self.model.sigma,
+            "floor": self.model.floor,
+            "samples": self.samples,
+            "left_out": self.left_out,
+            "ks": self.ks,
+            "p_value": self.p_value,
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any], where: str) -> LatencyFit:
+        """A fit from `as_json`'s values.
+
+        Raises:
+            LocalProtocolError: a value that is not a fit (``where`` names it).
+        """
+        try:
+            if value["kind"] != "lognormal":
+                raise LocalProtocolError(f"{where}: kind {value['kind']!r} is not lognormal")
+            model = LogNormalLatency(value["median"], value["sigma"], value["floor"])
+            return cls(
+                model, int(value["samples"]), int(value["left_out"]), value["ks"], value["p_value"]
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LocalProtocolError(f"{where}: not a latency fit ({exc!r})") from None
+
+
+def _round(value: float) -> float:
+    """Figures to 10 significant digits: the same text on every machine."""
+    return float(f"{value:.10g}")
+
+
+def _kolmogorov(x: float) -> float:
+    """The Kolmogorov distribution's upper tail at ``x`` (the KS test's p-value)."""
+    if x < 0.2:
+        return 1.0
+    total = math.fsum((-1) ** (k - 1) * math.exp(-2 * k * k * x * x) for k in range(1, 101))
+    return min(1.0, max(0.0, 2 * total))
+
+
+def fit_latency(delays: Iterable[float], *, floor: float = 0.0) -> LatencyFit:
+    """Fit a `LogNormalLatency` to measured one-way delays (seconds).
+
+    Args:
+        delays: the delays (a `LatencyProfile`'s samples, say).
+        floor: the least delay there is (the model's floor, the network's fixed part if you
+            know it): the log-normal is fitted to each delay less it.
+
+    Raises:
+        LocalProtocolError: fewer than 2 delays above the floor, or a bad floor.
+    """
+    floor = _floor(floor)
+    values = sorted(float(d) for d in delays)
+    above = [d - floor for d in values if d > floor]
+    if len(above) < 2:
+        raise LocalProtocolError(
+            f"fitting a latency needs 2 or more delays above the floor ({floor:g} s); "
+            f"got {len(above)} of {len(values)}"
+        )
+    logs = [math.log(d) for d in above]
+    mu = math.fsum(logs) / len(logs)
+    sigma = math.sqrt(math.fsum((x - mu) ** 2 for x in logs) / len(logs))
+    n = len(logs)
+    ks = 0.0
+    if sigma > 0:
+        for i, x in enumerate(logs):  # ascending, as the delays are
+            cdf = _NORMAL.cdf((x - mu) / sigma)
+            ks = max(ks, cdf - i / n, (i + 1) / n - cdf)
+    else:  # every delay the same: a step, which a log-normal of sigma 0 is
+        ks = 0.0
+    root = math.sqrt(n)
+    p_value = _kolmogorov((root + 0.12 + 0.11 / root) * ks)
+    fitted = LogNormalLatency(
+        min(_round(math.exp(mu)), MAX_LATENCY), min(_round(sigma), 5.0), _round(floor)
+    )
+    return LatencyFit(fitted, n, len(values) - n, _round(ks), _round(p_value))
+
+
+def fit_message_logs(
+    paths: Sequence[str | os.PathLike[str]], *, session_type: str, floor: float = 0.0
+) -> LatencyFit:
+    """Fit a latency to the delays of ``session_type``'s received messages in message logs
+    (`latency_profile` measures them).
+
+    Raises:
+        LocalProtocolError: as `latency_profile`; too few delays (naming the logs and the
+            session type).
+    """
+    delays: list[float] = []
+    for path in paths:
+        delays.extend(latency_profile(path, session_type=session_type).samples)
+    try:
+        return fit_latency(delays, floor=floor)
+    except LocalProtocolError as exc:
+        names = ", ".join(os.fspath(p) for p in paths)
+        raise LocalProtocolError(f"{names}: {session_type}: {exc}") from None
+
+
+def _fitted_path(name: str, directory: str | os.PathLike[str]) -> Path:
+    if not name or "/" in name or os.sep in name or name.startswith("."):
+        raise LocalProtocolError(f"a fitted model's name is a plain file name, got {name!r}")
+    return Path(directory) / f"{name}{FITTED_SUFFIX}"
+
+
+def save_fitted(
+    name: str,
+    fits: Mapping[str, LatencyFit],
+    directory: str | os.PathLike[str] = ".",
+    *,
+    sources: Sequence[str] = (),
+) -> Path:
+    """Save fits by session type under ``name`` (``<directory>/<name>.latency.json``).
+
+    Args:
+        name: the name a backtest finds them by (`load_fitted`).
+        fits: session type (``"KalshiNR"``, ``"KalshiMD"``...) -> its fit.
+        directory: where (made when missing).
+        sources: what they were fitted from (the logs' names), kept in the file.
+
+    Raises:
+        LocalProtocolError: a name that is not a plain file name, no fit, or the file cannot
+            be written.
+    """
+    if not fits:
+        raise LocalProtocolError("nothing to save: no fitted latency")
+    path = _fitted_path(name, directory)
+    document = {
+        "schema": _FIT_SCHEMA,
+        "name": name,
+        "sources": list(sources),
+        "latency": {kind: fit.as_json() for kind, fit in sorted(fits.items())},
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise LocalProtocolError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+    return path
+
+
+def load_fitted(
+    name: str | os.PathLike[str], directory: str | os.PathLike[str] = "."
+) -> dict[str, LatencyFit]:
+    """The fits saved under ``name`` (or in the file ``name`` when it ends in ``.json``), by
+    session type; each fit's ``model`` is what `run_backtest`'s ``latency`` takes.
+
+    Raises:
+        LocalProtocolError: no such file, or one that is not saved fits (naming it).
+    """
+    text = os.fspath(name)
+    path = Path(text) if text.endswith(".json") else _fitted_path(text, directory)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LocalProtocolError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise LocalProtocolError(f"{path}: not JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != _FIT_SCHEMA:
+        raise LocalProtocolError(f"{path}: not fitted latency models (schema {_FIT_SCHEMA})")
+    fits = document.get("latency")
+    if not isinstance(fits, dict) or not fits:
+        raise LocalProtocolError(f"{path}: holds no fitted latency")
+    return {
+        kind: LatencyFit.from_json(value, f"{path}: {kind}")
+        for kind, value in fits.items()
+        if isinstance(value, dict)
+    }
