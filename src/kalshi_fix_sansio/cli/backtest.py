@@ -35,8 +35,10 @@ from .paper import add_model_options, recording_path, replay_models
 __all__ = [
     "add_backtest_parser",
     "add_compile_parser",
+    "add_fit_latency_parser",
     "backtest_command",
     "compile_command",
+    "fit_latency_command",
     "parse_latency",
 ]
 
