@@ -17,18 +17,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from test_driver import Harness
 
 from kalshi_fix_sansio import (
     ApplicationMessage,
     DeadMansSwitch,
     DeadMansSwitchFired,
+    Disconnected,
     KillFinished,
     KillStarted,
     TradingHalted,
@@ -124,9 +134,10 @@ def test_the_driver_kills_and_halts_when_the_application_goes_quiet() -> None:
 class Desk:
     """A margin mock gateway over TLS; ``trader`` trades, ``watcher`` (same account) listens."""
 
-    def __init__(self, gateway: MockGateway, signers: dict[str, Ed25519Signer]) -> None:
+    def __init__(self, gateway: MockGateway, keys: dict[str, ed25519.Ed25519PrivateKey]) -> None:
         self.gateway = gateway
-        self.signers = signers
+        self.keys = keys
+        self.signers = {key: Ed25519Signer(private) for key, private in keys.items()}
 
     def client(self, key: str = "trader", client_cls: Any = None, **options: Any) -> Any:
         options.setdefault("halt_file", False)
@@ -167,17 +178,15 @@ class Desk:
 
 @pytest.fixture
 def desk() -> Iterator[Desk]:
-    signers, public = {}, {}
-    for key in ("trader", "watcher"):
-        signers[key], public[key] = new_ed25519_keys()
-    gateway = MockGateway(
-        "margin", keys=public, tls=True, accounts={"desk": ["trader", "watcher"]}
-    ).start_in_thread()
+    keys = {key: ed25519.Ed25519PrivateKey.generate() for key in ("trader", "watcher", "stopped")}
+    public = {key: Ed25519Signer(private).public_key() for key, private in keys.items()}
+    gateway = MockGateway("margin", keys=public, tls=True, accounts={"desk": list(keys)})
+    gateway.start_in_thread()
     gateway.seed_market(
         SYMBOL, bids=[(Decimal("19.4"), Decimal(25))], asks=[(Decimal("19.6"), Decimal(30))]
     )
     try:
-        yield Desk(gateway, signers)
+        yield Desk(gateway, keys)
     finally:
         gateway.close()
 
@@ -219,3 +228,133 @@ def test_blocking_a_stuck_application_thread_is_killed_by_the_session_thread(
             thread.join(10)
     finished, reason = seen
     assert finished.report.done and reason == "dead man's switch: no alive() for 0.5 s"
+
+
+def silent_drop_logged(desk: Desk) -> bool:
+    """The gateway dropped a connection of the trader as Kalshi drops a silent one: its
+    TestRequest unanswered."""
+    return any("TestRequest unanswered" in line for line in desk.gateway.log)
+
+
+def in_thread(run: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    """``run`` in a thread of its own (an event loop's), what it raises kept."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run()
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, errors
+
+
+@pytest.mark.parametrize("api", ["asyncio", "trio"])
+def test_a_blocked_loop_is_covered_by_cancel_orders_on_disconnect(api: str, desk: Desk) -> None:
+    if api == "asyncio":
+        from kalshi_fix_sansio.adapters.asyncio import MarginFixClient as Client
+    else:
+        pytest.importorskip("trio")
+        from kalshi_fix_sansio.adapters.trio import MarginFixClient as Client  # type: ignore[assignment]
+    client = desk.client(client_cls=Client, dead_man=1.0)
+    placed, stuck = threading.Event(), threading.Event()
+    after: list[Any] = []
+
+    async def strategy() -> None:
+        async with client.order_entry() as oe:
+            await oe.place(desk.bid("a-1"))
+            await oe.place(desk.bid("a-2"))
+            client.alive()  # a plain call, not awaited
+            placed.set()
+            stuck.wait()  # the loop itself blocked: nothing of the library runs
+            # once it runs again: the drop, the switch's firing and its kill, in the queue
+            after.append(await oe.wait_for(lambda e: isinstance(e, Disconnected), timeout=10))
+            after.append(await oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 10))
+            after.append(await oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=10))
+            after.append(oe.halt_reason)
+
+    def run() -> None:
+        if api == "asyncio":
+            asyncio.run(strategy())
+        else:
+            import trio
+
+            trio.run(strategy)
+
+    with listening(desk) as listener:
+        thread, errors = in_thread(run)
+        try:
+            assert placed.wait(10), errors
+            desk.watch_cancels(listener, {"a-1", "a-2"}, timeout=SILENCE_BOUND)
+            assert desk.open_orders() == [] and silent_drop_logged(desk)
+        finally:
+            stuck.set()
+            thread.join(30)
+    assert not errors, errors
+    dropped, fired, finished, reason = after
+    assert isinstance(dropped, Disconnected)
+    assert fired.silent_for > 2 * HEARTBEAT  # fired late: the loop could not run till then
+    assert finished.report.done and reason == "dead man's switch: no alive() for 1 s"
+    assert client.halted == reason
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from decimal import Decimal
+    from kalshi_fix_sansio import margin as m
+    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.adapters.blocking import MarginFixClient
+
+    key_path, cert, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    client = MarginFixClient.from_key(
+        "stopped", path=key_path, ssl_context=make_ssl_context(pinned_cert=cert),
+        endpoints={"KalshiNR": Endpoint("127.0.0.1", port, server_hostname="localhost")},
+        heartbeat_interval=3, halt_file=False, dead_man=1.0,
+    )
+    with client.order_entry() as oe:
+        for n in range(2):
+            oe.place(m.NewOrderSingle(
+                cl_ord_id=f"s-{n}", side=m.Side.BUY, order_qty=Decimal(1),
+                ord_type=m.OrdType.LIMIT, price=Decimal("19.0"), symbol="BTC-PERP",
+                time_in_force=m.TimeInForce.GTC,
+            ))
+            client.alive()
+        print("ready", flush=True)
+        sys.stdin.read()  # until stopped, then killed
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP")
+def test_a_stopped_process_is_covered_by_cancel_orders_on_disconnect(
+    desk: Desk, tmp_path: Path
+) -> None:
+    key_path = tmp_path / "stopped.pem"
+    key_path.write_bytes(
+        desk.keys["stopped"].private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    gateway = desk.gateway
+    port = gateway.endpoint("KalshiNR").port
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(key_path), str(gateway.certificate), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with listening(desk) as listener:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            os.kill(child.pid, signal.SIGSTOP)  # nothing of the process runs from here
+            desk.watch_cancels(listener, {"s-0", "s-1"}, timeout=SILENCE_BOUND)
+        orders = gateway.call(lambda: gateway.exchange.open_orders("stopped"))
+        assert orders == [] and silent_drop_logged(desk)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
