@@ -66,7 +66,7 @@ def test_alive_keeps_it_armed_a_missed_interval_fires_once_and_rearm_counts_agai
     for now in (1.5, 3.0, 4.5):  # alive in time: never fires
         assert switch.check(now) is None
         switch.alive(now)
-    assert switch.next_deadline() == 6.5 and switch.check(6.5) is None  # due, not past
+    assert switch.next_deadline() == 6.5 and switch.check(6.49) is None
     fired = switch.check(6.75)
     assert isinstance(fired, DeadMansSwitchFired) and switch.firings == 1
     assert fired.reason == "dead man's switch: no alive() for 2 s"
@@ -253,12 +253,11 @@ def in_thread(run: Callable[[], object]) -> tuple[threading.Thread, list[BaseExc
 
 @pytest.mark.parametrize("api", ["asyncio", "trio"])
 def test_a_blocked_loop_is_covered_by_cancel_orders_on_disconnect(api: str, desk: Desk) -> None:
-    if api == "asyncio":
-        from kalshi_fix_sansio.adapters.asyncio import MarginFixClient as Client
-    else:
-        pytest.importorskip("trio")
-        from kalshi_fix_sansio.adapters.trio import MarginFixClient as Client  # type: ignore[assignment]
-    client = desk.client(client_cls=Client, dead_man=1.0)
+    from kalshi_fix_sansio.adapters import asyncio as aio_adapter
+    from kalshi_fix_sansio.adapters import trio as trio_adapter
+
+    adapter: Any = aio_adapter if api == "asyncio" else trio_adapter
+    client = desk.client(client_cls=adapter.MarginFixClient, dead_man=1.0)
     placed, stuck = threading.Event(), threading.Event()
     after: list[Any] = []
 
@@ -358,3 +357,35 @@ def test_a_stopped_process_is_covered_by_cancel_orders_on_disconnect(
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
+
+
+# -- a backtest, on the simulated clock ------------------------------------------------------
+
+
+def test_a_backtest_strategy_that_stops_calling_alive_is_killed_on_the_simulated_clock() -> None:
+    from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+    from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
+    from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
+
+    seen: dict[str, Any] = {}
+
+    def strategy(ctx: Context) -> None:
+        orders = Requests(ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("bt-"))
+        client = ctx.client(dead_man=5)
+        with client.order_entry() as oe:
+            placed = oe.place(orders.new_order("KXPAPER-26NOV20-B", "buy", 1, Decimal("0.01")))
+            for _ in range(6):  # 12 simulated seconds, alive every 2
+                client.alive()
+                with pytest.raises(TimeoutError):
+                    oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), timeout=2)
+            seen["quiet_from"] = ctx.simulation.time()
+            seen["fired"] = oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 60)
+            seen["finished"] = oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=60)
+            seen["order"] = oe.tracker.order(placed.cl_ord_id)
+            seen["halted"] = client.halted
+
+    run_backtest(strategy, SAMPLE_RECORDING)
+    fired = seen["fired"]
+    assert fired.fired_at == pytest.approx(seen["quiet_from"] - 2 + 5, abs=0.01)  # to the tick
+    assert seen["finished"].report.done and seen["order"].status.name == "CANCELED"
+    assert seen["halted"] == "dead man's switch: no alive() for 5 s"

@@ -3,7 +3,7 @@
 CancelOrdersOnDisconnect (8013) covers a connection that ends; a strategy that hangs while its
 connection stays up keeps its orders live. A `DeadMansSwitch` is the application-level stop:
 the application declares an ``interval`` and calls `DeadMansSwitch.alive` (a client's
-``alive()``) more often than that; when ``now > last_alive + interval`` the switch fires, once,
+``alive()``) more often than that; when ``now >= last_alive + interval`` the switch fires, once,
 and every `Driver <kalshi_fix_sansio.client.driver.Driver>` that holds it starts its kill: the
 same kill as ``kill()`` (a mass cancel, order-group triggers or cancels, followed to the
 exchange's answers), with the halt, the reason ``"dead man's switch: no alive() for N s"``, a
@@ -134,13 +134,13 @@ class DeadMansSwitch:
         return last + self.interval
 
     def check(self, now: float) -> DeadMansSwitchFired | None:
-        """Fire if ``now`` is past the deadline: the `DeadMansSwitchFired` of the firing
+        """Fire if ``now`` is at or past the deadline: the `DeadMansSwitchFired` of the firing
         under way (this one or one before, until `rearm`), else None."""
         fired = self._fired
         if fired is not None:
             return fired
         last = self._last
-        if last is None or now <= last + self.interval:
+        if last is None or now < last + self.interval:
             return None
         self._fired = fired = DeadMansSwitchFired(self.reason, self.interval, last, now)
         self.firings += 1
