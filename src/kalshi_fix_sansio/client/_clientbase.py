@@ -15,7 +15,6 @@ says in one line where a session connects.
 
 from __future__ import annotations
 
-import math
 import os
 import weakref
 from collections.abc import Callable, Mapping
@@ -277,13 +276,11 @@ class ClientBase(Generic[S]):
         self.halt_file = self._checked_halt_file(halt_file)
         """The key's `HaltFile` its order-entry sessions ask (None: ``halt_file=False``)."""
         self._outside_halt = TradingHalt()  # what the halt file says, shared by the sessions
-        if dead_man is not None and (
-            isinstance(dead_man, bool)
-            or not isinstance(dead_man, (int, float))
-            or not 0 < dead_man < math.inf
-        ):
-            raise refuse_type("dead_man", dead_man, "seconds > 0 (a number), or None")
-        self.dead_man = None if dead_man is None else DeadMansSwitch(dead_man)
+        try:
+            switch = None if dead_man is None else DeadMansSwitch(dead_man)
+        except LocalProtocolError:
+            raise refuse_type("dead_man", dead_man, "seconds > 0 (a number), or None") from None
+        self.dead_man = switch
         """The `DeadMansSwitch` its order-entry sessions ask (None: ``dead_man=None``)."""
         self._dead_man_clock: Callable[[], float] | None = None  # its sessions' clock
         if rest is not None and not isinstance(rest, RestOptions):
