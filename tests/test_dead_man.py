@@ -144,8 +144,8 @@ class Desk:
         options.setdefault("heartbeat_interval", HEARTBEAT)
         return self.gateway.client(key, self.signers[key], client_cls=client_cls, **options)
 
-    def open_orders(self) -> list[str]:
-        orders = self.gateway.call(lambda: self.gateway.exchange.open_orders("trader"))
+    def open_orders(self, key: str = "trader") -> list[str]:
+        orders = self.gateway.call(lambda: self.gateway.exchange.open_orders(key))
         return sorted(o.cl_ord_id for o in orders)
 
     @staticmethod
@@ -178,7 +178,8 @@ class Desk:
 
 @pytest.fixture
 def desk() -> Iterator[Desk]:
-    keys = {key: ed25519.Ed25519PrivateKey.generate() for key in ("trader", "watcher", "stopped")}
+    names = ("trader", "watcher", "stopped", "loop-asyncio", "loop-trio")
+    keys = {key: ed25519.Ed25519PrivateKey.generate() for key in names}
     public = {key: Ed25519Signer(private).public_key() for key, private in keys.items()}
     gateway = MockGateway("margin", keys=public, tls=True, accounts={"desk": list(keys)})
     gateway.start_in_thread()
@@ -251,52 +252,120 @@ def in_thread(run: Callable[[], object]) -> tuple[threading.Thread, list[BaseExc
     return thread, errors
 
 
-@pytest.mark.parametrize("api", ["asyncio", "trio"])
-def test_a_blocked_loop_is_covered_by_cancel_orders_on_disconnect(api: str, desk: Desk) -> None:
+def async_client(api: str, desk: Desk, key: str = "trader", **options: Any) -> Any:
+    """A margin client of the asyncio or trio adapter for ``key``."""
     from kalshi_fix_sansio.adapters import asyncio as aio_adapter
     from kalshi_fix_sansio.adapters import trio as trio_adapter
 
     adapter: Any = aio_adapter if api == "asyncio" else trio_adapter
-    client = desk.client(client_cls=adapter.MarginFixClient, dead_man=1.0)
+    return desk.client(key, client_cls=adapter.MarginFixClient, **options)
+
+
+def run_async(api: str, main: Callable[[], Any]) -> None:
+    """``main`` (a coroutine function) under ``api``'s event loop."""
+    if api == "asyncio":
+        asyncio.run(main())
+    else:
+        import trio
+
+        trio.run(main)
+
+
+async def in_worker_thread(api: str, wait: Callable[[], object]) -> None:
+    """Await ``wait`` run in a worker thread: the task hangs, the loop runs."""
+    if api == "asyncio":
+        await asyncio.to_thread(wait)
+    else:
+        import trio
+
+        await trio.to_thread.run_sync(wait)
+
+
+@pytest.mark.parametrize("api", ["asyncio", "trio"])
+def test_a_strategy_hung_on_an_await_is_killed_by_the_session_task(api: str, desk: Desk) -> None:
+    client = async_client(api, desk, dead_man=0.5)
     placed, stuck = threading.Event(), threading.Event()
     after: list[Any] = []
 
     async def strategy() -> None:
         async with client.order_entry() as oe:
-            await oe.place(desk.bid("a-1"))
-            await oe.place(desk.bid("a-2"))
-            client.alive()  # a plain call, not awaited
+            await oe.place(desk.bid("h-1"))
+            await oe.place(desk.bid("h-2"))
+            client.alive()
             placed.set()
-            stuck.wait()  # the loop itself blocked: nothing of the library runs
+            await in_worker_thread(api, stuck.wait)  # hung; the loop and the session run
+            after.append(await oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=10))
+
+    with listening(desk) as listener:
+        thread, errors = in_thread(lambda: run_async(api, strategy))
+        try:
+            assert placed.wait(10), errors
+            desk.watch_cancels(listener, {"h-1", "h-2"}, timeout=10)
+            assert desk.open_orders() == [] and not silent_drop_logged(desk)
+            assert client.halted == "dead man's switch: no alive() for 0.5 s"
+        finally:
+            stuck.set()
+            thread.join(30)
+    assert not errors, errors
+    (finished,) = after
+    assert finished.report.done and [r.msg_type for r in finished.report.sent] == ["q"]
+
+
+class BlockedLoop:
+    """A strategy of ``api`` trading as ``key`` that blocks its event loop itself (a coroutine
+    waits on a `threading.Event`: nothing of the library runs) once its orders rest, and reads
+    what happened once the test releases it."""
+
+    def __init__(self, api: str, desk: Desk, key: str) -> None:
+        self.api, self.desk = api, desk
+        self.client = async_client(api, desk, key=key, dead_man=1.0)
+        self.orders = {f"{key}-1", f"{key}-2"}
+        self.placed, self.stuck = threading.Event(), threading.Event()
+        self.after: list[Any] = []
+        self.thread, self.errors = in_thread(lambda: run_async(api, self.strategy))
+
+    async def strategy(self) -> None:
+        client, after = self.client, self.after
+        async with client.order_entry() as oe:
+            for cl_ord_id in sorted(self.orders):
+                await oe.place(self.desk.bid(cl_ord_id))
+            client.alive()  # a plain call, not awaited
+            self.placed.set()
+            self.stuck.wait()  # the loop itself blocked
             # once it runs again: the drop, the switch's firing and its kill, in the queue
             after.append(await oe.wait_for(lambda e: isinstance(e, Disconnected), timeout=10))
             after.append(await oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 10))
             after.append(await oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=10))
             after.append(oe.halt_reason)
 
-    def run() -> None:
-        if api == "asyncio":
-            asyncio.run(strategy())
-        else:
-            import trio
+    def release(self) -> None:
+        self.stuck.set()
+        self.thread.join(30)
 
-            trio.run(strategy)
 
+def test_blocked_asyncio_and_trio_loops_are_covered_by_cancel_orders_on_disconnect(
+    desk: Desk,
+) -> None:
     with listening(desk) as listener:
-        thread, errors = in_thread(run)
-        try:
-            assert placed.wait(10), errors
-            desk.watch_cancels(listener, {"a-1", "a-2"}, timeout=SILENCE_BOUND)
-            assert desk.open_orders() == [] and silent_drop_logged(desk)
+        loops = [BlockedLoop(api, desk, f"loop-{api}") for api in ("asyncio", "trio")]
+        try:  # both at once: each waits out the gateway's drop of its silent connection
+            for loop in loops:
+                assert loop.placed.wait(10), loop.errors
+            orders = set().union(*(loop.orders for loop in loops))
+            desk.watch_cancels(listener, orders, timeout=SILENCE_BOUND)
+            for key in ("loop-asyncio", "loop-trio"):
+                assert desk.open_orders(key) == []
+            assert silent_drop_logged(desk)
         finally:
-            stuck.set()
-            thread.join(30)
-    assert not errors, errors
-    dropped, fired, finished, reason = after
-    assert isinstance(dropped, Disconnected)
-    assert fired.silent_for > 2 * HEARTBEAT  # fired late: the loop could not run till then
-    assert finished.report.done and reason == "dead man's switch: no alive() for 1 s"
-    assert client.halted == reason
+            for loop in loops:
+                loop.release()
+    for loop in loops:
+        assert not loop.errors, (loop.api, loop.errors)
+        dropped, fired, finished, reason = loop.after
+        assert isinstance(dropped, Disconnected), loop.api
+        assert fired.silent_for > 2 * HEARTBEAT  # fired late: the loop could not run till then
+        assert finished.report.done and reason == "dead man's switch: no alive() for 1 s"
+        assert loop.client.halted == reason
 
 
 CHILD = textwrap.dedent(
@@ -352,8 +421,7 @@ def test_a_stopped_process_is_covered_by_cancel_orders_on_disconnect(
             assert child.stdout is not None and child.stdout.readline().strip() == "ready"
             os.kill(child.pid, signal.SIGSTOP)  # nothing of the process runs from here
             desk.watch_cancels(listener, {"s-0", "s-1"}, timeout=SILENCE_BOUND)
-        orders = gateway.call(lambda: gateway.exchange.open_orders("stopped"))
-        assert orders == [] and silent_drop_logged(desk)
+        assert desk.open_orders("stopped") == [] and silent_drop_logged(desk)
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
