@@ -213,8 +213,15 @@ def test_blocking_a_stuck_application_thread_is_killed_by_the_session_thread(
             client.alive()
             placed.set()
             stuck.wait()  # the hang: nothing of the application runs from here
+            first = oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), timeout=5)
             seen.append(oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=5))
             seen.append(oe.halt_reason)
+            client.rearm()  # trading again, the switch counting from now
+            seen.append(oe.place(desk.bid("b-3")).status.name)
+            second = oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), timeout=5)
+            assert second is not first
+            seen.append(second)
+            seen.append(oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=5))
 
     with listening(desk) as listener:
         thread = threading.Thread(target=strategy)
@@ -227,8 +234,11 @@ def test_blocking_a_stuck_application_thread_is_killed_by_the_session_thread(
         finally:
             stuck.set()
             thread.join(10)
-    finished, reason = seen
+    finished, reason, status, again, second = seen
     assert finished.report.done and reason == "dead man's switch: no alive() for 0.5 s"
+    assert status == "NEW" and again.fired_at > finished.report.at  # it fired again
+    assert "b-3" in {cl_ord_id for cl_ord_id, _ in second.report.canceled}
+    assert desk.open_orders() == []
 
 
 def silent_drop_logged(desk: Desk) -> bool:
@@ -294,7 +304,11 @@ def test_a_strategy_hung_on_an_await_is_killed_by_the_session_task(api: str, des
             client.alive()
             placed.set()
             await in_worker_thread(api, stuck.wait)  # hung; the loop and the session run
+            first = await oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 10)
             after.append(await oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=10))
+            client.rearm()  # the switch counts from now: it fires again, nothing alive
+            again = await oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 10)
+            after.append(again.fired_at - first.fired_at)
 
     with listening(desk) as listener:
         thread, errors = in_thread(lambda: run_async(api, strategy))
@@ -307,8 +321,9 @@ def test_a_strategy_hung_on_an_await_is_killed_by_the_session_task(api: str, des
             stuck.set()
             thread.join(30)
     assert not errors, errors
-    (finished,) = after
+    finished, between = after
     assert finished.report.done and [r.msg_type for r in finished.report.sent] == ["q"]
+    assert between > 0.5  # the second firing came after the rearm, a full interval later
 
 
 class BlockedLoop:
