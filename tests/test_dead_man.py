@@ -62,7 +62,7 @@ SILENCE_BOUND = 2.4 * HEARTBEAT + 5  # the gateway's drop, and slack for a loade
 def test_alive_keeps_it_armed_a_missed_interval_fires_once_and_rearm_counts_again() -> None:
     switch = DeadMansSwitch(2)
     assert switch.next_deadline() is None and switch.check(100.0) is None  # not armed yet
-    switch.arm(0.0)
+    switch.alive(0.0)  # the first alive arms it (a driver's start calls it)
     for now in (1.5, 3.0, 4.5):  # alive in time: never fires
         assert switch.check(now) is None
         switch.alive(now)
@@ -77,7 +77,7 @@ def test_alive_keeps_it_armed_a_missed_interval_fires_once_and_rearm_counts_agai
     switch.rearm(10.0)
     assert not switch.fired and switch.next_deadline() == 12.0
     assert switch.check(12.5) is not None and switch.firings == 2
-    switch.arm(20.0)  # armed already: arming again moves nothing
+    switch.alive(5.0)  # a time before the last alive moves nothing
     assert switch.last_alive == 10.0
 
 
@@ -98,7 +98,9 @@ def test_alive_on_a_client_without_a_switch_says_how_to_make_one() -> None:
 def test_the_driver_kills_and_halts_when_the_application_goes_quiet() -> None:
     switch = DeadMansSwitch(3)
     h = Harness(dead_man=switch)
+    switch.alive(h.now - 100)  # long ago (an earlier session): the start counts as alive
     h.start()
+    assert switch.last_alive == h.now and not switch.fired
     h.driver.send(h.order("o-1", "buy", 2), h.now)
     h.pump()
     for _ in range(10):  # 20 s of an application that says it is alive every 2 s

@@ -4,7 +4,8 @@ methods; private).
 `kill` cancels every open order of the session by the fastest documented means and keeps the
 `KillSwitch` current as the answers are read; the halt source (a client's `HaltFile`, the halt
 of ``kalshi-fix kill``) is asked on the driver's timer, and a halt that begins while the
-session runs starts a kill of its orders.
+session runs starts a kill of its orders; so does the dead man's switch (`DeadMansSwitch`)
+when the application stops calling ``alive``.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 
 
 class KillDriving:
-    """`Driver`'s kill switch and halt source (it sets the attributes below and has
-    ``_emit``)."""
+    """`Driver`'s kill switch, halt source and dead man's switch (it sets the attributes below
+    and has ``_emit``)."""
 
     config: SessionConfig
     gate: OrderGate

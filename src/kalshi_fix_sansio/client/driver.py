@@ -38,7 +38,9 @@ tracker before they go out (and forgotten if they cannot go).
 A halt set outside the process (``halt_source``: a client's
 `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
 `start` and then on the driver's own timer, never per order; while it holds, the gate refuses
-as when halted (`OutsideHalt` says when it begins and lifts).
+as when halted (`OutsideHalt` says when it begins and lifts). A dead man's switch
+(``dead_man``, `DeadMansSwitch`) is checked on the same timer: when the application has not
+called ``alive`` for its interval, the driver halts and kills its orders.
 
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
@@ -174,7 +176,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
         dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
-            sessions): armed at `start`, asked on the driver's timer (never per order); when
+            sessions): counting from `start`, asked on the driver's timer (never per order); when
             the application has not called ``alive`` for its interval, the driver halts (the
             ``shared_halt`` if given, else its own) and kills this session's orders, with a
             `DeadMansSwitchFired` event.
@@ -676,7 +678,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         if self.halt_source is not None:
             self._ask_halt_source(now, started=False)
         if self.dead_man is not None:
-            self.dead_man.arm(now)
+            self.dead_man.alive(now)  # opening a session is the application's act
         self.supervisor.start(now)
 
     def connection_made(self, now: float) -> None:

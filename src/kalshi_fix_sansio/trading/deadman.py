@@ -37,7 +37,7 @@ class DeadMansSwitchFired(Event):
     Attributes:
         reason: ``"dead man's switch: no alive() for N s"``.
         interval: the switch's interval, in seconds.
-        last_alive: when ``alive()`` was last called (or the switch armed).
+        last_alive: when ``alive()`` was last called (or a session started).
         fired_at: when the switch fired (the driver's ``now``: late by as long as its loop
             could not run).
     """
@@ -79,7 +79,7 @@ class DeadMansSwitch:
             )
         self.interval = float(interval)
         """Seconds the application may go without `alive`."""
-        self._last: float | None = None  # the last alive (or the arming); None: not armed
+        self._last: float | None = None  # the last alive; None: not armed
         self._fired: DeadMansSwitchFired | None = None  # the firing under way
         self.firings = 0
         """How many times it fired (a driver acts once per firing)."""
@@ -101,7 +101,7 @@ class DeadMansSwitch:
 
     @property
     def last_alive(self) -> float | None:
-        """When `alive` was last called, or the switch armed (None: not armed yet)."""
+        """When `alive` was last called (None: never, not armed yet)."""
         return self._last
 
     @property
@@ -109,14 +109,10 @@ class DeadMansSwitch:
         """It fired and was not re-armed since."""
         return self._fired is not None
 
-    def arm(self, now: float) -> None:
-        """Start counting from ``now`` unless it counts already (a driver's start)."""
-        if self._last is None:
-            self._last = now
-
     def alive(self, now: float) -> None:
         """The application is alive at ``now``: the deadline moves to ``now + interval``
-        (also arms it). After a firing it does not lift the halt: `rearm` does."""
+        (the first call arms it; a driver calls it at its start: opening a session is the
+        application's act). After a firing it lifts nothing: `rearm` does."""
         last = self._last
         if last is None or now > last:
             self._last = now
