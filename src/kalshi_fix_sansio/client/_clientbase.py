@@ -327,8 +327,8 @@ class ClientBase(Generic[S]):
         """The application is alive: the dead man's switch (``dead_man=``) counts its
         interval again from now. A plain call in every adapter (not a coroutine), cheap and
         safe from any thread or task; before the first order-entry session starts there is
-        nothing to keep alive (each session's start counts as an ``alive()``). After the switch fired it
-        does not lift the halt: ``rearm()`` does.
+        nothing to keep alive (each session's start counts as an ``alive()``). After the
+        switch fired it does not lift the halt: ``rearm()`` does.
 
         Raises:
             LocalProtocolError: the client has no dead man's switch (``dead_man=None``).
