@@ -12,7 +12,8 @@
     (TestRequest unanswered) and CancelOrdersOnDisconnect cancels; once the loop runs again
     the session reports the drop and the switch's firing;
   - a stopped process (SIGSTOP): the same, from the exchange's side only.
-* A backtest: a strategy that stops calling ``alive()`` is killed on the simulated clock.
+* A backtest (blocking, asyncio, trio): a strategy that stops calling ``alive()`` is killed
+  on the simulated clock.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def test_the_driver_kills_and_halts_when_the_application_goes_quiet() -> None:
         switch.alive(h.now)
         h.advance(2)
     assert h.driver.gate.halted is None and h.exchange.open_orders("key-1")
-    deadline = h.driver.next_deadline()
-    assert deadline is not None and deadline <= switch.last_alive + 3  # type: ignore[operator]
-    h.advance_to(switch.last_alive + 3.5)  # type: ignore[operator]  # then it goes quiet
+    deadline, last = h.driver.next_deadline(), switch.last_alive
+    assert deadline is not None and last is not None and deadline <= last + 3
+    h.advance_to(last + 3.5)  # then it goes quiet
     assert h.exchange.open_orders("key-1") == []  # the kill's 35=q
     assert h.driver.gate.halted == "dead man's switch: no alive() for 3 s"
     events = h.read()
@@ -447,30 +448,59 @@ def test_a_stopped_process_is_covered_by_cancel_orders_on_disconnect(
 # -- a backtest, on the simulated clock ------------------------------------------------------
 
 
-def test_a_backtest_strategy_that_stops_calling_alive_is_killed_on_the_simulated_clock() -> None:
+@pytest.mark.parametrize("api", ["blocking", "asyncio", "trio"])
+def test_a_backtest_strategy_that_stops_calling_alive_is_killed_on_the_simulated_clock(
+    api: str,
+) -> None:
     from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
     from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
     from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
     seen: dict[str, Any] = {}
 
-    def strategy(ctx: Context) -> None:
+    def fired(event: Any) -> bool:
+        return isinstance(event, DeadMansSwitchFired)
+
+    def finished(event: Any) -> bool:
+        return isinstance(event, KillFinished)
+
+    def start(ctx: Context) -> tuple[Any, Any]:
         orders = Requests(ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("bt-"))
-        client = ctx.client(dead_man=5)
+        bid = orders.new_order("KXPAPER-26NOV20-B", "buy", 1, Decimal("0.01"))
+        return ctx.client(dead_man=5), bid
+
+    def end(ctx: Context, client: Any, oe: Any, bid: Any) -> None:
+        seen["order"] = oe.tracker.order(bid.cl_ord_id)
+        seen["halted"] = client.halted
+
+    def blocking(ctx: Context) -> None:
+        client, bid = start(ctx)
         with client.order_entry() as oe:
-            placed = oe.place(orders.new_order("KXPAPER-26NOV20-B", "buy", 1, Decimal("0.01")))
+            oe.place(bid)
             for _ in range(6):  # 12 simulated seconds, alive every 2
                 client.alive()
                 with pytest.raises(TimeoutError):
-                    oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), timeout=2)
+                    oe.wait_for(fired, timeout=2)
             seen["quiet_from"] = ctx.simulation.time()
-            seen["fired"] = oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 60)
-            seen["finished"] = oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=60)
-            seen["order"] = oe.tracker.order(placed.cl_ord_id)
-            seen["halted"] = client.halted
+            seen["fired"] = oe.wait_for(fired, timeout=60)
+            seen["finished"] = oe.wait_for(finished, timeout=60)
+            end(ctx, client, oe, bid)
 
-    run_backtest(strategy, SAMPLE_RECORDING)
-    fired = seen["fired"]
-    assert fired.fired_at == pytest.approx(seen["quiet_from"] - 2 + 5, abs=0.01)  # to the tick
+    async def awaiting(ctx: Context) -> None:
+        client, bid = start(ctx)
+        async with client.order_entry() as oe:
+            await oe.place(bid)
+            for _ in range(6):
+                client.alive()
+                with pytest.raises(TimeoutError):
+                    await oe.wait_for(fired, timeout=2)
+            seen["quiet_from"] = ctx.simulation.time()
+            seen["fired"] = await oe.wait_for(fired, timeout=60)
+            seen["finished"] = await oe.wait_for(finished, timeout=60)
+            end(ctx, client, oe, bid)
+
+    run_backtest(blocking if api == "blocking" else awaiting, SAMPLE_RECORDING, api=api)
+    at = seen["fired"].fired_at
+    assert at == pytest.approx(seen["quiet_from"] - 2 + 5, abs=0.01)  # to the simulated tick
     assert seen["finished"].report.done and seen["order"].status.name == "CANCELED"
     assert seen["halted"] == "dead man's switch: no alive() for 5 s"
