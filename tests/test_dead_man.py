@@ -7,6 +7,7 @@
   by a listener session of another key of the account (the test's eyes on the exchange):
   - blocking: the application's thread is stuck on an Event after placing orders; the
     session's own thread fires the kill;
+  - asyncio and trio, a strategy hung on an await (the loop runs): the session's task fires it;
   - asyncio and trio: the loop itself is blocked (a coroutine waits on a `threading.Event`):
     nothing of the library runs, so the gateway drops the silent connection
     (TestRequest unanswered) and CancelOrdersOnDisconnect cancels; once the loop runs again
