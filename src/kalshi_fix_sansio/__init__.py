@@ -98,6 +98,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OrdersNotReceived,
         OrdersUnknown,
     )
+    from .trading.deadman import DeadMansSwitch, DeadMansSwitchFired
     from .trading.gate import OrderGate, TradingHalt, TradingHalted
     from .trading.haltfile import HaltFile
     from .trading.killswitch import (
@@ -239,6 +240,8 @@ _LAZY: dict[str, str] = {
     "HaltSource": ".trading.killswitch",
     "OutsideHalt": ".trading.killswitch",
     "HaltFile": ".trading.haltfile",
+    "DeadMansSwitch": ".trading.deadman",
+    "DeadMansSwitchFired": ".trading.deadman",
     "OrderNotFound": ".trading.tracker",
     "HistogramSnapshot": ".observability.metrics",
     "MetricsSnapshot": ".observability.metrics",
@@ -294,6 +297,8 @@ __all__ = [
     "ClOrdIDGenerator",
     "CloseTransport",
     "ConnectionFailed",
+    "DeadMansSwitch",
+    "DeadMansSwitchFired",
     "DecodeError",
     "DecodeFailure",
     "Defect",

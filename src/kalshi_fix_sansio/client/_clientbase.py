@@ -34,6 +34,7 @@ from kalshi_fix_sansio.session.filestore import FileStore, make_store_dir
 from kalshi_fix_sansio.session.ratelimit import RateLimiter
 from kalshi_fix_sansio.session.store import MemoryStore, MessageStore
 from kalshi_fix_sansio.trading.catchup import ExecCursor, catches_up
+from kalshi_fix_sansio.trading.deadman import DeadMansSwitch
 from kalshi_fix_sansio.trading.gate import TradingHalt
 from kalshi_fix_sansio.trading.haltfile import HaltFile
 from kalshi_fix_sansio.trading.risk import RiskLimits
@@ -54,6 +55,7 @@ from ._clientoptions import (
 from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
 from ._sdkcompat import credentials_from_auth, sdk_callbacks
 from ._tlsconfig import TLSSettings, tls_settings
+from .steps import WOKE
 
 if TYPE_CHECKING:
     from ._tlsconfig import SSLContext
@@ -128,6 +130,15 @@ class ClientBase(Generic[S]):
             are refused (`TradingHalted`), and a session that notices a new halt while it runs
             cancels its own orders too. ``rearm()`` does not lift it: ``kalshi-fix rearm``
             does (`HaltFile.rearm`).
+        dead_man: a dead man's switch, in seconds (None: none): the application calls
+            ``client.alive()`` more often than that; when it stops, every order-entry session
+            of the client halts (as ``kill_all`` halts: new orders refused until
+            ``client.rearm()``) and cancels its orders (`DeadMansSwitchFired`, then the kill's
+            `KillStarted` / `KillFinished`), on the session's own timer: in the blocking
+            adapter its thread acts even when the application's thread is stuck. Its
+            order-entry sessions then log on with CancelOrdersOnDisconnect unless
+            ``cancel_orders_on_disconnect=False`` is given: what acts when the whole process
+            or its event loop is stuck (docs/risk-controls.md).
         account: the `Account` of this client's key, shared with the clients of the account's
             other keys: every session then bills the account's `RateLimiter` (its
             ``rate_limiter``) and logs on within the account's Logon budget, in its order.
@@ -180,6 +191,7 @@ class ClientBase(Generic[S]):
         config: Mapping[str, Any] | None = None,
         risk_limits: RiskLimits | None = None,
         halt_file: HaltFile | bool = True,
+        dead_man: float | None = None,
         account: Account | None = None,
         rest: RestOptions | None = None,
     ) -> None:
@@ -264,6 +276,13 @@ class ClientBase(Generic[S]):
         self.halt_file = self._checked_halt_file(halt_file)
         """The key's `HaltFile` its order-entry sessions ask (None: ``halt_file=False``)."""
         self._outside_halt = TradingHalt()  # what the halt file says, shared by the sessions
+        try:
+            switch = None if dead_man is None else DeadMansSwitch(dead_man)
+        except LocalProtocolError:
+            raise refuse_type("dead_man", dead_man, "seconds > 0 (a number), or None") from None
+        self.dead_man = switch
+        """The `DeadMansSwitch` its order-entry sessions ask (None: ``dead_man=None``)."""
+        self._dead_man_clock: Callable[[], float] | None = None  # its sessions' clock
         if rest is not None and not isinstance(rest, RestOptions):
             raise refuse_type("rest", rest, "RestOptions or None")
         self.rest = rest
@@ -291,9 +310,37 @@ class ClientBase(Generic[S]):
         return self._halt.reason or self._outside_halt.reason
 
     def rearm(self) -> None:
-        """Lift the halt of ``kill_all`` (a session halted by its own ``kill`` stays halted
-        until ``session.rearm()``; a halt from the shell, until ``kalshi-fix rearm``)."""
+        """Lift the halt of ``kill_all`` or of the dead man's switch, which counts again from
+        now (a session halted by its own ``kill`` stays halted until ``session.rearm()``; a
+        halt from the shell, until ``kalshi-fix rearm``)."""
         self._halt.rearm()
+        switch, clock = self.dead_man, self._dead_man_clock
+        if switch is not None and switch.fired and clock is not None:
+            switch.rearm(clock())
+            made: list[Any] = self._made_sessions()
+            for session in made:  # each tells its loop the new deadline
+                driver = session.driver
+                if driver.dead_man is switch and driver.opened and driver.running:
+                    driver.act(WOKE)
+
+    def alive(self) -> None:
+        """The application is alive: the dead man's switch (``dead_man=``) counts its
+        interval again from now. A plain call in every adapter (not a coroutine), cheap and
+        safe from any thread or task; before the first order-entry session starts there is
+        nothing to keep alive (each session's start counts as an ``alive()``). After the
+        switch fired it does not lift the halt: ``rearm()`` does.
+
+        Raises:
+            LocalProtocolError: the client has no dead man's switch (``dead_man=None``).
+        """
+        switch = self.dead_man
+        if switch is None:
+            raise LocalProtocolError(
+                "alive(): this client has no dead man's switch (make it with dead_man=seconds)"
+            )
+        clock = self._dead_man_clock
+        if clock is not None:
+            switch.alive(clock())
 
     def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
         if endpoints is None:
@@ -648,6 +695,7 @@ class ClientBase(Generic[S]):
             "shared_halt": self._halt,
             "halt_source": self.halt_file if trades else None,
             "outside_halt": self._outside_halt if trades else None,
+            "dead_man": self.dead_man if trades else None,
             "tracker": tracker,
             "cursor": cursor,
             "catch_up": catch_up,
@@ -660,10 +708,19 @@ class ClientBase(Generic[S]):
             options["max_queued_events"] = max_queued_events
         if rate_limit is not None:
             options["rate_limit"] = rate_limit
+        if (
+            trades
+            and self.dead_man is not None
+            and "cancel_orders_on_disconnect" not in self.config
+        ):
+            flags.setdefault("cancel_orders_on_disconnect", True)  # a stuck loop or process
         config, connect = self.profile(session_type, **flags)
         if trades and cursor is None and catches_up(config):  # resume where the last one was
             options["cursor"] = self.cursor
         session = self._make(config, connect, **options)
+        if options["dead_man"] is not None:
+            made: Any = session
+            self._dead_man_clock = made.driver.clock  # the pump's: wall or simulated
         if callbacks is not None:
             callbacks.session = session
         return session

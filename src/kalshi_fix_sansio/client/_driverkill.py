@@ -4,7 +4,8 @@ methods; private).
 `kill` cancels every open order of the session by the fastest documented means and keeps the
 `KillSwitch` current as the answers are read; the halt source (a client's `HaltFile`, the halt
 of ``kalshi-fix kill``) is asked on the driver's timer, and a halt that begins while the
-session runs starts a kill of its orders.
+session runs starts a kill of its orders; so does the dead man's switch (`DeadMansSwitch`)
+when the application stops calling ``alive``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from ..codec.errors import LocalProtocolError
 from ..session.events import Event
 from ..trading.catchup import CatchUp
+from ..trading.deadman import DeadMansSwitch
 from ..trading.gate import OrderGate, TradingHalt
 from ..trading.killswitch import (
     DEFAULT_FALLBACK_AFTER,
@@ -32,8 +34,8 @@ if TYPE_CHECKING:
 
 
 class KillDriving:
-    """`Driver`'s kill switch and halt source (it sets the attributes below and has
-    ``_emit``)."""
+    """`Driver`'s kill switch, halt source and dead man's switch (it sets the attributes below
+    and has ``_emit``)."""
 
     config: SessionConfig
     gate: OrderGate
@@ -43,7 +45,9 @@ class KillDriving:
     catch_up: CatchUp | None
     halt_source: HaltSource | None
     outside_halt: TradingHalt | None
+    dead_man: DeadMansSwitch | None
     _halt_due: float | None
+    _dead_man_seen: int
 
     def _emit(self, event: Event, now: float) -> None:  # pragma: no cover - the driver's
         raise NotImplementedError
@@ -140,4 +144,22 @@ class KillDriving:
             outside.halt(reason)
         self._emit(OutsideHalt(reason), now)
         if reason is not None and before is None and started and cancels_orders(self.config):
+            self.kill(now, halt=False)
+
+    def _check_dead_man(self, now: float) -> None:
+        """Ask the dead man's switch: at a new firing, halt (the halt shared with the client's
+        other sessions if any, else this gate's own) and start a kill of this session's
+        orders, with a `DeadMansSwitchFired` event (once per firing)."""
+        switch = self.dead_man
+        assert switch is not None
+        if self.supervisor.finished:
+            return
+        fired = switch.check(now)
+        if fired is None or self._dead_man_seen == switch.firings:
+            return
+        self._dead_man_seen = switch.firings
+        gate = self.gate
+        (gate.own_halt if gate.shared_halt is None else gate.shared_halt).halt(fired.reason)
+        self._emit(fired, now)
+        if cancels_orders(self.config):
             self.kill(now, halt=False)

@@ -40,6 +40,7 @@ from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.session.machine import Session
 from kalshi_fix_sansio.trading.book import Books
 from kalshi_fix_sansio.trading.catchup import ExecCursor
+from kalshi_fix_sansio.trading.deadman import DeadMansSwitch
 from kalshi_fix_sansio.trading.gate import TradingHalt
 from kalshi_fix_sansio.trading.killswitch import HaltSource
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
@@ -106,6 +107,8 @@ class SessionAPI:
             (`HaltSource`: a client's `HaltFile`, the halt of ``kalshi-fix kill``).
         outside_halt: the `TradingHalt` the ``halt_source`` sets (a client shares one among
             its sessions); a new one if None.
+        dead_man: the `DeadMansSwitch` the driver asks on its timer (a client's ``dead_man=``,
+            shared by its order-entry sessions; ``client.alive()`` keeps it from firing).
         rest: reconcile the tracker from Kalshi's REST API (`RestOptions`) when catch-up
             cannot make it whole: the adapter sends the requests by itself (the ``rest``
             extra), and ``reconcile()`` starts a round on request.
@@ -137,6 +140,7 @@ class SessionAPI:
         shared_halt: TradingHalt | None = None,
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
+        dead_man: DeadMansSwitch | None = None,
         rest: RestOptions | None = None,
     ) -> None:
         # what the pump reads while the driver makes it
@@ -160,6 +164,7 @@ class SessionAPI:
             shared_halt=shared_halt,
             halt_source=halt_source,
             outside_halt=outside_halt,
+            dead_man=dead_man,
             rest=rest,
             start_rest=self._start_rest,
             pump=lambda made: pump(self, made),

@@ -38,7 +38,9 @@ tracker before they go out (and forgotten if they cannot go).
 A halt set outside the process (``halt_source``: a client's
 `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
 `start` and then on the driver's own timer, never per order; while it holds, the gate refuses
-as when halted (`OutsideHalt` says when it begins and lifts).
+as when halted (`OutsideHalt` says when it begins and lifts). A dead man's switch
+(``dead_man``, `DeadMansSwitch`) is checked on the same timer: when the application has not
+called ``alive`` for its interval, the driver halts and kills its orders.
 
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
@@ -63,6 +65,7 @@ from ..session.events import ApplicationMessage, Event
 from ..session.store import StoreError
 from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
+from ..trading.deadman import DeadMansSwitch
 from ..trading.gate import OrderGate, TradingHalt
 from ..trading.killswitch import (
     HaltSource,
@@ -172,6 +175,11 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             session that can cancel. Each change is an `OutsideHalt` event.
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
+        dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
+            sessions): counting from `start`, asked on the driver's timer (never per order); when
+            the application has not called ``alive`` for its interval, the driver halts (the
+            ``shared_halt`` if given, else its own) and kills this session's orders, with a
+            `DeadMansSwitchFired` event.
         account: the `Account <kalshi_fix_sansio.client.account.Account>` of the session's key (its
             Logon budget and order; the `Supervisor`'s ``account``).
         rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
@@ -218,6 +226,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         shared_halt: TradingHalt | None = None,
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
+        dead_man: DeadMansSwitch | None = None,
         account: Account | None = None,
         rest: RestOptions | None = None,
         start_rest: Callable[[], None] | None = None,
@@ -343,6 +352,11 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         """The `HaltSource` asked on the timer (None: none)."""
         self.outside_halt = outside_halt
         """The `TradingHalt` the ``halt_source`` sets (None without one)."""
+        if dead_man is not None and not isinstance(dead_man, DeadMansSwitch):
+            raise LocalProtocolError(f"dead_man must be a DeadMansSwitch, got {dead_man!r}")
+        self.dead_man = dead_man
+        """The `DeadMansSwitch` asked on the timer (None: none)."""
+        self._dead_man_seen = 0 if dead_man is None else dead_man.firings  # acted upon
         # -- what a pump and the application's waits share (a session of the adapters) --
         self.delivery = Delivery(on_event is not None, on_reconnect is not None)
         self.open_hint = open_hint  # how to open, for an error before that
@@ -592,6 +606,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         halt_due = self._halt_due  # the halt source's next look (None without one)
         if halt_due is not None and (deadline is None or halt_due < deadline):
             deadline = halt_due
+        if self.dead_man is not None and (due := self.dead_man.next_deadline()) is not None:
+            if deadline is None or due < deadline:
+                deadline = due
         if self._queue and self._reading and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
@@ -660,6 +677,8 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         session opened while halted from outside refuses new orders from the start)."""
         if self.halt_source is not None:
             self._ask_halt_source(now, started=False)
+        if self.dead_man is not None:
+            self.dead_man.alive(now)  # opening a session is the application's act
         self.supervisor.start(now)
 
     def connection_made(self, now: float) -> None:
@@ -691,10 +710,13 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         self._pump(now)
 
     def handle_timer(self, now: float) -> None:
-        """Fire the timers that are due (the halt source's look among them)."""
+        """Fire the timers that are due (the halt source's look and the dead man's switch
+        among them)."""
         due = self._halt_due
         if due is not None and now >= due:
             self._ask_halt_source(now)
+        if self.dead_man is not None:
+            self._check_dead_man(now)
         self.supervisor.handle_timer(now)
         self._pump(now)
 
