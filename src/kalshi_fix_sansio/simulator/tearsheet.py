@@ -21,6 +21,7 @@ was made.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -52,7 +53,8 @@ th{background:#f4f4f4}td.l,th.l{text-align:left}
 .scroll{overflow-x:auto;max-width:100%}.note{color:#555;font-size:13px}
 .neg{color:#b00020}svg{max-width:100%;height:auto}
 dl.kv{display:grid;grid-template-columns:max-content max-content;gap:2px 16px}
-dl.kv dt{color:#555}dl.kv dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
+dl.kv dt{color:#555}dl.kv dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;max-width:760px;
+overflow-wrap:anywhere}
 """
 
 
@@ -249,6 +251,8 @@ def _figure(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return escape(json.dumps(value, sort_keys=True, default=str))
     return escape(str(value))
 
 
