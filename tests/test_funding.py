@@ -341,3 +341,54 @@ def test_a_file_of_rates_runs_from_the_command_line(tmp_path: Path, capsys: Any)
     assert status == 0
     doc = json.loads((tmp_path / f"{Path(MARGIN_SAMPLE_RECORDING).name}.backtest.json").read_text())
     assert "funding" in doc["report"] and doc["run"]["funding"]["rates"] == 6
+
+
+def test_a_recording_carries_its_funding_rates(tmp_path: Path, capsys: Any) -> None:
+    """``# funding`` lines (`RecordingWriter.funding`): a comment to the replay, the schedule to
+    `read_funding` and to ``--funding`` naming the recording; a bad one names its line."""
+    import io
+
+    from kalshi_fix_sansio.cli import main
+    from kalshi_fix_sansio.simulator.recording import (
+        RecordingError,
+        RecordingWriter,
+        check_recording,
+        read_funding,
+    )
+
+    schedule = _funding_of_sample()
+    lines = Path(MARGIN_SAMPLE_RECORDING).read_text().splitlines(keepends=True)
+    extra = io.StringIO()
+    extra.write("x")  # not empty: no second header
+    writer = RecordingWriter(extra, "margin", [])
+    for rate in schedule.rates:
+        writer.funding(rate)
+    recording = tmp_path / "perps.log"
+    recording.write_text(lines[0] + extra.getvalue()[1:] + "".join(lines[1:]))
+    assert read_funding(recording) == schedule
+    assert read_funding(MARGIN_SAMPLE_RECORDING) == FundingSchedule([])
+    assert (
+        check_recording(str(recording)).messages
+        == check_recording(str(MARGIN_SAMPLE_RECORDING)).messages
+    )
+    params = {"size": 3, "edge": 0.01}
+    with_file = run_backtest(quoter, recording, params=params, funding=schedule)
+    plain = run_backtest(quoter, MARGIN_SAMPLE_RECORDING, params=params, funding=schedule)
+    assert with_file.report.as_json() == plain.report.as_json()
+    assert plain.report.funding  # it paid
+    out = tmp_path / "out"
+    argv = ["backtest", "kalshi_fix_sansio.simulator.testing.strategies:quoter", str(recording)]
+    more = ["--param", "size=3", "--param", "edge=0.01", "--funding", str(recording)]
+    assert main([*argv, *more, "--out", str(out)]) == 0
+    doc = json.loads((out / "perps.log.backtest.json").read_text())
+    assert doc["report"]["funding"] == str(plain.report.funding_total)
+    bad = tmp_path / "bad.log"
+    bad.write_text(
+        lines[0] + "# funding market_ticker=M funding_time=soon funding_rate=0 mark_price=1\n"
+    )
+    with pytest.raises(RecordingError, match=r"bad\.log.*line 2.*funding_time"):
+        read_funding(bad)
+    capsys.readouterr()
+    assert main([*argv, "--funding", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--funding" in err and "line 2" in err

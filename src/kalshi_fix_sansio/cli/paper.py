@@ -111,8 +111,9 @@ def add_pnl_options(group: Any) -> None:
     group.add_argument(
         "--funding",
         metavar="FILE",
-        help="perps funding rates (CSV: market_ticker,funding_time,funding_rate,mark_price, or "
-        "the JSON of Kalshi's historical funding rates): paid on the positions at their times",
+        help="perps funding rates (CSV: market_ticker,funding_time,funding_rate,mark_price; the "
+        "JSON of Kalshi's historical funding rates; or a recording with # funding lines): paid "
+        "on the positions at their times",
     )
     group.add_argument(
         "--rebates",
@@ -132,6 +133,7 @@ def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, A
     """``funding`` and ``rebates`` from ``--funding`` and ``--rebates`` (only those given),
     or exit status 2 after one line on ``err`` naming the option and the file (a bad row: its
     number and field); a ``--tearsheet`` whose directory is missing is refused too."""
+    from ..simulator.recording import HEADER_PREFIX, read_funding
     from ..trading.funding import FundingSchedule, Rebates
     from .common import EXIT_USAGE
 
@@ -144,6 +146,11 @@ def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, A
         if path is None:
             continue
         try:
+            with open(path, "rb") as probe:
+                recording = probe.read(len(HEADER_PREFIX)) == HEADER_PREFIX.encode()
+            if name == "funding" and recording:  # a recording's own funding lines
+                found[name] = read_funding(path)
+                continue
             with open(path, encoding="utf-8") as source:
                 found[name] = parse(source.read(), source=path)
         except (OSError, UnicodeDecodeError) as exc:
