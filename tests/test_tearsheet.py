@@ -153,3 +153,41 @@ def test_the_command_line_writes_it(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main([*argv, "--tearsheet", str(nowhere)]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "--tearsheet" in err and "missing" in err
+
+
+def test_paper_trading_s_command_takes_funding_rebates_and_writes_the_tearsheet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kalshi-fix mock-gateway --replay REC --funding --rebates --tearsheet``: the report
+    counts them (the JSON's fields, even with nothing paid) and the page is written; a bad
+    rebates file is one line, exit 2, before the gateway starts."""
+    import io
+    import json
+    import shutil
+    import sys
+
+    recording = tmp_path / "perps.log"
+    shutil.copy(MARGIN_SAMPLE_RECORDING, recording)
+    rates = tmp_path / "rates.csv"
+    rates.write_text(
+        "market_ticker,funding_time,funding_rate,mark_price\n"
+        "KXPAPER-PERP-A,2026-11-20T15:01:00Z,0.0004,19.5\n"
+    )
+    rebates = tmp_path / "rebates.json"
+    rebates.write_text('{"rules": [{"markets": "KXPAPER", "maker_per_contract": "0.003"}]}')
+    sheet = tmp_path / "paper.html"
+    monkeypatch.setattr(sys, "stdin", io.StringIO())  # the admin console: no commands
+    replay = ["mock-gateway", "--product", "margin", "--plain", "--port-base", "0", "--replay"]
+    argv = [*replay, str(recording), "--start", "now", "--as-fast-as-possible", "--exit-at-end"]
+    more = ["--funding", str(rates), "--rebates", str(rebates), "--tearsheet", str(sheet)]
+    assert main([*argv, *more]) == 0
+    out = capsys.readouterr().out
+    assert f"tearsheet: {sheet}" in out and "funding" in out
+    doc = json.loads((tmp_path / "perps.log.paper.json").read_text())
+    assert doc["funding"] == "0" and doc["funding_payments"] == [] and doc["rebates"] == "0"
+    assert '<section id="funding">' in sheet.read_text()
+    rebates.write_text('{"rules": [{"markets": "KXPAPER", "maker_per_contract": "-1"}]}')
+    assert main([*argv, *more]) == 2
+    out, err = capsys.readouterr()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"kalshi-fix mock-gateway: --rebates {rebates}: rule 1:")
