@@ -39,7 +39,8 @@ Conventions (prediction: one YES contract pays $1 when the market settles yes):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from decimal import Decimal, Inexact, localcontext
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ from .settlement import SettlementAssembler, SettlementReport
 if TYPE_CHECKING:
     from ._orders import Fill
     from .book import Book
-    from .funding import FundingRate, Rebates
+    from .funding import FundingRate, FundingSchedule, Rebates
 
 __all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
 
@@ -300,6 +301,43 @@ class Settlements:
         self.close(account)
         return account
 
+    def account(
+        self,
+        position: Position,
+        fills: Sequence[Fill],
+        *,
+        funding: FundingSchedule | None = None,
+        now: float | None = None,
+        rebates: Rebates | None = None,
+    ) -> MarketPnL:
+        """The account of a tracker `Position` made by ``fills`` (tracker fills), with perps
+        funding and rebates, closed at its market's settlement if any.
+
+        Args:
+            position: the position.
+            fills: its fills (`kalshi_fix_sansio.trading.tracker.Fill`).
+            funding: the payments at the funding times up to ``now`` are counted, on the
+                position the fills before each made (their TransactTime).
+            now: the time funding is counted to, UTC epoch seconds (required with ``funding``).
+            rebates: each fill's rebate counted (a maker fill: AggressorIndicator(1057) N).
+
+        Raises:
+            ValueError: ``funding`` without ``now``, or a fill without a TransactTime.
+        """
+        account = MarketPnL.from_position(position, len(fills))
+        if rebates is not None:
+            for fill in fills:
+                maker = fill.aggressor is False
+                account.rebates += rebates.rebate(fill.symbol, fill.qty, fill.fees, maker=maker)
+        if funding is not None:
+            if now is None:
+                raise ValueError(
+                    f"pnl({position.symbol!r}, funding=...): pass now= (epoch seconds)"
+                )
+            account.apply_funding(funding.accrue(position.symbol, _fill_times(fills), now))
+        self.close(account)
+        return account
+
     def close(self, account: MarketPnL) -> None:
         """Close ``account`` at its market's settlement, if it settled."""
         report = self.reports.get(account.symbol)
@@ -307,3 +345,19 @@ class Settlements:
             account.settle(
                 report.settlement_price, fee=report.total_fee, result=report.market_result
             )
+
+
+def _fill_times(fills: Iterable[Fill]) -> list[tuple[float, Decimal]]:
+    """``(TransactTime as epoch seconds, signed quantity)`` of each fill, for funding."""
+    out = []
+    for fill in fills:
+        when = fill.transact_time
+        if not isinstance(when, datetime):
+            raise ValueError(
+                f"{fill.symbol}: fill {fill.exec_id} has no TransactTime(60): funding needs "
+                "each fill's time"
+            )
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        out.append((when.timestamp(), fill.qty if fill.side == "1" else -fill.qty))
+    return out

@@ -61,8 +61,6 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
@@ -107,7 +105,6 @@ from ._orders import (
 )
 from ._rejects import RejectRules
 from ._retention import Retention, _link
-from .funding import FundingSchedule, Rebates
 from .pnl import MarketPnL, Settlements
 from .settlement import SettlementReport
 
@@ -373,47 +370,15 @@ class OrderTracker(RejectRules, MissedReports):
         """Positions of every symbol with a fill."""
         return dict(self._positions)
 
-    def pnl(
-        self,
-        symbol: str,
-        *,
-        funding: FundingSchedule | None = None,
-        now: float | None = None,
-        rebates: Rebates | None = None,
-    ) -> MarketPnL:
+    def pnl(self, symbol: str, **funding: Any) -> MarketPnL:
         """A market's profit and loss (`kalshi_fix_sansio.trading.pnl.MarketPnL`): its fills and fees,
         closed at the settlement price once its MarketSettlementReport (35=UMS, every page)
         arrived; ``.unrealized_at(book)`` marks the open position to a book's mid. Its
         ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``).
-
-        Args:
-            symbol: the market.
-            funding: perps funding rates (`kalshi_fix_sansio.trading.funding.FundingSchedule`):
-                the payments at the funding times up to ``now`` are counted, on the position
-                the fills before each made (their TransactTime).
-            now: the time funding is counted to, UTC epoch seconds (required with ``funding``;
-                this module reads no clock).
-            rebates: a user's `kalshi_fix_sansio.trading.funding.Rebates`: each fill's rebate
-                counted (a maker fill: AggressorIndicator(1057) N).
-
-        Raises:
-            ValueError: ``funding`` without ``now``, or a fill of the market without a
-                TransactTime (funding needs each fill's time).
-        """
+        ``funding=``, ``now=``, ``rebates=``: perps funding up to ``now`` and each fill's rebate
+        (`Settlements.account <kalshi_fix_sansio.trading.pnl.Settlements.account>`)."""
         fills = [f for o in self._orders.values() for f in o._fills if f.symbol == symbol]
-        if funding is None and rebates is None:
-            return self._settlements.pnl(self.position(symbol), len(fills))
-        account = MarketPnL.from_position(self.position(symbol), len(fills))
-        if rebates is not None:
-            for fill in fills:
-                maker = fill.aggressor is False
-                account.rebates += rebates.rebate(symbol, fill.qty, fill.fees, maker=maker)
-        if funding is not None:
-            if now is None:
-                raise ValueError(f"pnl({symbol!r}, funding=...): pass now= (epoch seconds)")
-            account.apply_funding(funding.accrue(symbol, _fill_times(fills), now))
-        self._settlements.close(account)
-        return account
+        return self._settlements.account(self.position(symbol), fills, **funding)
 
     def __iter__(self) -> Iterator[TrackedOrder]:
         return iter(list(self._orders.values()))
@@ -829,19 +794,3 @@ class OrderTracker(RejectRules, MissedReports):
         if position is None:
             position = self._positions[symbol] = Position(symbol)
         position._add(side, price, qty, fees)
-
-
-def _fill_times(fills: Iterable[Fill]) -> list[tuple[float, Decimal]]:
-    """``(TransactTime as epoch seconds, signed quantity)`` of each fill, for funding."""
-    out = []
-    for fill in fills:
-        when = fill.transact_time
-        if not isinstance(when, datetime):
-            raise ValueError(
-                f"{fill.symbol}: fill {fill.exec_id} has no TransactTime(60): funding needs "
-                "each fill's time"
-            )
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        out.append((when.timestamp(), fill.qty if fill.side == "1" else -fill.qty))
-    return out
