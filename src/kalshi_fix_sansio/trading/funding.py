@@ -154,7 +154,23 @@ class FundingPayment:
         }
 
 
-class FundingSchedule:
+class _Compared:
+    """Equal when of the same class with the same `_key` (hashable by it)."""
+
+    def _key(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Compared)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+class FundingSchedule(_Compared):
     """Funding rates of several markets, in time order (see the module docstring).
 
     Args:
@@ -183,13 +199,8 @@ class FundingSchedule:
     def __len__(self) -> int:
         return len(self.rates)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FundingSchedule):
-            return NotImplemented
-        return self.rates == other.rates and self.quantum == other.quantum
-
-    def __hash__(self) -> int:
-        return hash((self.rates, self.quantum))
+    def _key(self) -> tuple[Any, ...]:
+        return (self.rates, self.quantum)
 
     def __repr__(self) -> str:
         markets = ",".join(self.markets)
@@ -357,7 +368,7 @@ class RebateRule:
                 )
 
 
-class Rebates:
+class Rebates(_Compared):
     """A user's rebates (see the module docstring): the rule of the longest matching prefix
     applies to a fill; no rule, no rebate.
 
@@ -376,13 +387,8 @@ class Rebates:
         self.rules = tuple(sorted(rules, key=lambda r: -len(r.markets)))
         self.quantum = quantum
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Rebates):
-            return NotImplemented
-        return self.rules == other.rules and self.quantum == other.quantum
-
-    def __hash__(self) -> int:
-        return hash((self.rules, self.quantum))
+    def _key(self) -> tuple[Any, ...]:
+        return (self.rules, self.quantum)
 
     def __repr__(self) -> str:
         return f"Rebates({list(self.rules)!r}, quantum={self.quantum})"
