@@ -6,7 +6,7 @@ paper trading and a backtest, checked against hand arithmetic."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -392,3 +392,55 @@ def test_a_recording_carries_its_funding_rates(tmp_path: Path, capsys: Any) -> N
     assert main([*argv, "--funding", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "--funding" in err and "line 2" in err
+
+
+def test_the_tracker_counts_the_same_hand_arithmetic_from_execution_reports() -> None:
+    """The fills of `test_paper_trading_pays_funding_as_the_clock_passes_it` as the tracker
+    sees them (margin ExecutionReports with TransactTime and AggressorIndicator): the same
+    funding (-0.06), rebates (0.04) and total at 19.90 (3.46)."""
+    from kalshi_fix_sansio import margin as m
+    from kalshi_fix_sansio.trading.tracker import OrderTracker
+
+    def report(cl: str, side: str, px: str, qty: int, fee: str, when: float, taker: bool) -> Any:
+        fee_group = m.MiscFee(
+            misc_fee_amt=D(fee),
+            misc_fee_curr="USD",
+            misc_fee_type=m.MiscFeeType("4"),
+            misc_fee_basis=m.MiscFeeBasis(0),
+        )
+        return m.ExecutionReport(
+            avg_px=D(px),
+            cl_ord_id=cl,
+            cum_qty=D(qty),
+            exec_id=f"x-{cl}",
+            order_id=f"o-{cl}",
+            order_qty=D(qty),
+            ord_status=m.OrdStatus("2"),
+            price=D(px),
+            side=m.Side(side),
+            symbol="M",
+            exec_type=m.ExecType("F"),
+            leaves_qty=D(0),
+            last_px=D(px),
+            last_qty=D(qty),
+            misc_fees=(fee_group,),
+            transact_time=datetime.fromtimestamp(when, timezone.utc),
+            aggressor_indicator=taker,
+        )
+
+    schedule = FundingSchedule(
+        [
+            FundingRate("M", T1, D("0.0004"), D("19.60")),
+            FundingRate("M", T2, D("-0.0002"), D("19.90")),
+        ]
+    )
+    rebates = Rebates([RebateRule("M", maker_per_contract=D("0.01"))])
+    tracker = OrderTracker()
+    tracker.on_message(report("a", "1", "19.50", 10, "0.10", T1 - 60, True))
+    tracker.on_message(report("b", "2", "19.80", 4, "0.02", T1 + 60, False))
+    pnl = tracker.pnl("M", funding=schedule, now=T2 + 60, rebates=rebates)
+    assert (pnl.funding, pnl.rebates, pnl.total(D("19.90"))) == (D("-0.06"), D("0.04"), D("3.46"))
+    assert tracker.pnl("M", funding=schedule, now=T1).funding == D("-0.08")  # T2 not yet
+    assert tracker.pnl("M").funding == 0  # without a schedule, as before
+    with pytest.raises(ValueError, match="pass now="):
+        tracker.pnl("M", funding=schedule)
