@@ -233,6 +233,26 @@ def test_real_backtests_where_the_winners_differ(tmp_path: Path, days: list[Path
     )
     assert status == 0
     assert (out / "walk-forward.json").read_text(encoding="utf-8") == wf.to_json()
+    # and the sweep's tearsheet shows the folds and the overfitting guard
+    sheet = tmp_path / "sheet.html"
+    status = cli.main(
+        [
+            *command,
+            "--grid",
+            "side=buy,sell",
+            "--walk-forward",
+            "2",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--tearsheet",
+            str(sheet),
+        ]
+    )
+    html = sheet.read_text(encoding="utf-8")
+    assert status == 0 and 'id="walk-forward"' in html and 'id="overfitting"' in html
+    assert "day-2.log, day-3.log" in html and "probability of backtest overfitting" in html
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,14 @@ from ..codec.errors import LocalProtocolError
 from ..simulator.sweep import ENGINES, RANKINGS
 from ..simulator.walkforward import SCORES
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
-from .paper import add_model_options, recording_path, replay_models
+from .paper import (
+    add_model_options,
+    add_pnl_options,
+    pnl_models,
+    recording_path,
+    replay_models,
+    write_tearsheet_of,
+)
 
 __all__ = [
     "add_backtest_parser",
@@ -230,6 +237,7 @@ def add_backtest_parser(sub: Any) -> None:
         help="where fitted:NAME models are found (default: here)",
     )
     add_model_options(parser.add_argument_group("the exchange's models"))
+    add_pnl_options(parser.add_argument_group("money beside the fills"))
     _add_cache_options(parser)
     parser.add_argument("--jobs", type=int, help="sweep worker processes (default: the cores)")
     parser.add_argument("--engine", choices=ENGINES, default="local")
@@ -446,8 +454,11 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
     models = replay_models(args, err, "kalshi-fix backtest")
     if isinstance(models, int):
         return models
+    pnl = pnl_models(args, err, "kalshi-fix backtest")
+    if isinstance(pnl, int):
+        return pnl
     try:
-        options = {**_options(args), **models}
+        options = {**_options(args), **models, **pnl}
         strategy, defaults = load_strategy(args.strategy)
         params, axes = _parameters(args, defaults)
         if args.jobs is not None and args.jobs < 1:
@@ -493,7 +504,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         emit(err, f"kalshi-fix backtest: {exc}")
         return EXIT_FAILED
     emit(out, "wrote " + ", ".join(str(p) for p in paths))
-    return EXIT_OK
+    return EXIT_OK if write_tearsheet_of(result, args, out, err) else EXIT_FAILED
 
 
 def _settled_markets(settle: dict[str, str], markets: set[str]) -> None:
@@ -549,6 +560,7 @@ def _sweep(
         emit(err, f"kalshi-fix backtest: cannot write {path}: {exc.strerror or exc}")
         return EXIT_FAILED
     emit(out, f"wrote {path}")
+    walked = None
     if walk is not None:
         from ..simulator.walkforward import walk_forward
 
@@ -562,6 +574,8 @@ def _sweep(
             emit(err, f"kalshi-fix backtest: cannot write {path}: {exc.strerror or exc}")
             return EXIT_FAILED
         emit(out, f"wrote {path}")
+    if not write_tearsheet_of(result, args, out, err, args.rank_by, walked):
+        return EXIT_FAILED
     return EXIT_FAILED if result.failed else EXIT_OK
 
 

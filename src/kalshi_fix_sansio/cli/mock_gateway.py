@@ -32,6 +32,7 @@ from .live import seconds_arg
 from .paper import (
     add_replay_options,
     finish_replay,
+    pnl_models,
     replay_banner,
     replay_models,
     start_replay,
@@ -205,6 +206,9 @@ def _serve_gateway(
     models = replay_models(args, err)
     if isinstance(models, int):
         return models
+    pnl = pnl_models(args, err, "kalshi-fix mock-gateway")
+    if isinstance(pnl, int):
+        return pnl
     try:
         accounts = dict(parse_account(text) for text in args.account)
         gateway = _gateway(MockGateway, args, keys, others, context, certificate, models, accounts)
@@ -237,7 +241,7 @@ def _serve_gateway(
         if problem:
             print(f"kalshi-fix mock-gateway: --fault {fault}: {problem}", file=err)
             return EXIT_USAGE
-    replay = start_replay(gateway, args, err)
+    replay = start_replay(gateway, args, err, pnl)
     if isinstance(replay, int):
         return replay
     with _stop_on_signals(stop):

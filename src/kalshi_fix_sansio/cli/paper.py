@@ -18,13 +18,16 @@ from typing import IO, Any
 
 __all__ = [
     "add_model_options",
+    "add_pnl_options",
     "add_replay_options",
     "finish_replay",
+    "pnl_models",
     "recording_path",
     "replay_banner",
     "replay_models",
     "report_dir_problem",
     "start_replay",
+    "write_tearsheet_of",
 ]
 
 
@@ -63,6 +66,7 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         help="settle a market with this result when the recording ends (repeatable)",
     )
     add_model_options(group)
+    add_pnl_options(group)
     group.add_argument(
         "--report-dir",
         metavar="DIR",
@@ -99,6 +103,93 @@ def add_model_options(group: Any) -> None:
         help="a fee schedule (CSV: scope,taker,maker,multiplier,settlement,round_to) for every "
         "fill and settlement instead of Kalshi's general table",
     )
+
+
+def add_pnl_options(group: Any) -> None:
+    """Add ``--funding``, ``--rebates`` and ``--tearsheet`` (``mock-gateway --replay``,
+    ``backtest``)."""
+    group.add_argument(
+        "--funding",
+        metavar="FILE",
+        help="perps funding rates (CSV: market_ticker,funding_time,funding_rate,mark_price; the "
+        "JSON of Kalshi's historical funding rates; or a recording with # funding lines): paid "
+        "on the positions at their times",
+    )
+    group.add_argument(
+        "--rebates",
+        metavar="FILE",
+        help='your fee rebates and incentives (JSON: {"rules": [{"markets": PREFIX, '
+        '"maker_per_contract": ..., "maker_fee_share": ..., "taker_fee_share": ...}]})',
+    )
+    group.add_argument(
+        "--tearsheet",
+        metavar="FILE.html",
+        help="also write a one-page HTML tearsheet (curves, drawdown, per day and market, "
+        "fills, funding, statistics)",
+    )
+
+
+def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, Any] | int:
+    """``funding`` and ``rebates`` from ``--funding`` and ``--rebates`` (only those given),
+    or exit status 2 after one line on ``err`` naming the option and the file (a bad row: its
+    number and field); a ``--tearsheet`` whose directory is missing is refused too."""
+    from ..simulator.recording import HEADER_PREFIX, read_funding
+    from ..trading.funding import FundingSchedule, Rebates
+    from .common import EXIT_USAGE
+
+    found: dict[str, Any] = {}
+    for option, name, parse in (
+        ("--funding", "funding", FundingSchedule.from_text),
+        ("--rebates", "rebates", Rebates.from_json),
+    ):
+        path = getattr(args, name, None)
+        if path is None:
+            continue
+        try:
+            with open(path, "rb") as probe:
+                recording = probe.read(len(HEADER_PREFIX)) == HEADER_PREFIX.encode()
+            if name == "funding" and recording:  # a recording's own funding lines
+                found[name] = read_funding(path)
+                continue
+            with open(path, encoding="utf-8") as source:
+                found[name] = parse(source.read(), source=path)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            print(f"{prog}: {option} {path}: {reason}", file=err)
+            return EXIT_USAGE
+        except ValueError as exc:
+            print(f"{prog}: {option} {exc}", file=err)
+            return EXIT_USAGE
+    tearsheet = getattr(args, "tearsheet", None)
+    if tearsheet is not None:
+        where = os.path.dirname(tearsheet) or "."
+        if not os.path.isdir(where):
+            print(f"{prog}: --tearsheet {tearsheet}: no directory {where}", file=err)
+            return EXIT_USAGE
+    return found
+
+
+def write_tearsheet_of(
+    result: Any,
+    args: argparse.Namespace,
+    out: IO[str],
+    err: IO[str],
+    by: str = "total",
+    walk_forward: Any = None,
+) -> bool:
+    """Write ``--tearsheet`` if given (one line on ``out``, or on ``err`` why not; ``by``: a
+    sweep's ranking; ``walk_forward``: its walk-forward run)."""
+    if getattr(args, "tearsheet", None) is None:
+        return True
+    from ..simulator.tearsheet import write_tearsheet
+
+    try:
+        path = write_tearsheet(result, args.tearsheet, by=by, walk_forward=walk_forward)
+    except OSError as exc:
+        print(f"tearsheet not written: {exc}", file=err)
+        return False
+    print(f"tearsheet: {path}", file=out, flush=True)
+    return True
 
 
 def replay_models(
@@ -166,7 +257,12 @@ def _shipped_sample(args: argparse.Namespace) -> None:
             args.report_dir = "."
 
 
-def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
+def start_replay(
+    gateway: Any,
+    args: argparse.Namespace,
+    err: IO[str],
+    pnl: dict[str, Any] | None = None,
+) -> Any:
     """Set up the replay ``args.replay`` names on a gateway not started yet.
 
     Says on ``err`` that the recording is being checked (with its size), then checks it; a
@@ -219,6 +315,7 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
                 as_fast_as_possible=args.as_fast_as_possible,
                 start=args.start,
                 settle=settle,
+                **(pnl or {}),
             )
     except Interrupted as stop:
         print(
@@ -281,4 +378,4 @@ def finish_replay(replay: Any, args: argparse.Namespace, out: IO[str], err: IO[s
         print(f"kalshi-fix mock-gateway: the report's files are not written: {exc}", file=err)
         return False
     print("report: " + ", ".join(str(p) for p in paths), file=out, flush=True)
-    return True
+    return write_tearsheet_of(report, args, out, err)

@@ -46,6 +46,7 @@ import attrs
 from ..codec.errors import LocalProtocolError
 from ..session import Credentials
 from ..session.events import Event
+from ..trading.funding import FundingRate, FundingSchedule
 from .pages import (
     API_PREFIX,
     Pager,
@@ -81,11 +82,17 @@ HISTORY_ENDPOINTS: Final = (
     "candlesticks",
     "historical_candlesticks",
     "orderbook",
+    "funding_rates",
 )
-"""The market-history endpoints, by the names `history_path` takes."""
+"""The market-history endpoints, by the names `history_path` takes (``funding_rates``:
+margin's ``GET /margin/funding_rates/historical``)."""
 
-HISTORY_SOURCES: Final = ("trades", "candles", "orderbook")
-"""What a `HistoryFetch` can read: public trades, candlesticks, the present order book."""
+HISTORY_SOURCES: Final = ("trades", "candles", "orderbook", "funding")
+"""What a `HistoryFetch` can read: public trades, candlesticks, the present order book, and
+a perps market's funding rates (`HistoryFetch.funding`)."""
+
+FUNDING_WINDOW: Final = 300 * 86400
+"""Seconds of funding rates asked per request (Kalshi's every 8 hours: 900 rates at most)."""
 
 CANDLE_PERIODS: Final = (1, 60, 1440)
 """Kalshi's candlestick periods, minutes."""
@@ -114,13 +121,14 @@ def history_path(endpoint: str, ticker: str = "", series: str = "") -> str:
     Raises:
         LocalProtocolError: an unknown endpoint, or a ticker that is not one.
     """
-    if endpoint in ("cutoff", "trades", "historical_trades"):
+    if endpoint in ("cutoff", "trades", "historical_trades", "funding_rates"):
         return (
             API_PREFIX
             + {
                 "cutoff": "/historical/cutoff",
                 "trades": "/markets/trades",
                 "historical_trades": "/historical/trades",
+                "funding_rates": "/margin/funding_rates/historical",
             }[endpoint]
         )
     if endpoint not in HISTORY_ENDPOINTS:
@@ -485,6 +493,9 @@ class HistoryFetch:
         """The candlesticks read."""
         self.books: list[BookSnapshot] = []
         """The order books read (one moment each)."""
+        self.funding: list[FundingRate] = []
+        """The funding rates read (``sources`` with ``funding``), in the order read:
+        ``FundingSchedule(fetch.funding)`` is a backtest's or a tracker's schedule."""
         self.missing: list[str] = []
         """What could not be fetched, or was fetched and could not be read: one line each."""
         self.events: list[Event] = []
@@ -504,7 +515,7 @@ class HistoryFetch:
     # -- planning --------------------------------------------------------------------------
 
     def _add(self, kind: str, market: str, params: Sequence[tuple[str, str]], what: str) -> None:
-        paged = kind in ("trades", "historical_trades")
+        paged = kind in ("trades", "historical_trades", "funding_rates")
         pager = Pager(
             kind,
             page_size=self.page_size if paged else 1,
@@ -525,6 +536,21 @@ class HistoryFetch:
                 self._plan_candles(market, "candlesticks")
             if "orderbook" in self.sources:
                 self._add("orderbook", market, (), f"the order book of {market}")
+            if "funding" in self.sources:
+                self._plan_funding(market)
+
+    def _plan_funding(self, market: str) -> None:
+        start = self.since
+        while start < self.until:
+            end = min(self.until, start + FUNDING_WINDOW)
+            params = (
+                ("ticker", market),
+                ("start_ts", str(int(start))),
+                ("end_ts", str(int(end))),
+            )
+            what = f"the funding rates of {market} from {_utc(start)} to {_utc(end)}"
+            self._add("funding_rates", market, params, what)
+            start = end
 
     def _window(self, start: float, end: float) -> tuple[tuple[str, str], ...]:
         return (("min_ts", str(int(start))), ("max_ts", str(int(end))))
@@ -677,7 +703,27 @@ class HistoryFetch:
         if task.kind in ("trades", "historical_trades"):
             self._take_trades(task, records)
             return
+        if task.kind == "funding_rates":
+            self._take_funding(task, records)
+            return
         self._take_candles(task, records[0])
+
+    def _take_funding(self, task: _Task, records: list[dict[str, Any]]) -> None:
+        bad = 0
+        first = ""
+        known = {(r.symbol, r.time) for r in self.funding}
+        for n, record in enumerate(records, 1):
+            try:
+                (rate,) = FundingSchedule.from_rows([record], source=f"record {n}").rates
+            except ValueError as exc:
+                bad += 1
+                first = first or str(exc)
+                continue
+            if rate.symbol == task.market and (rate.symbol, rate.time) not in known:
+                known.add((rate.symbol, rate.time))  # a window's edge is read once
+                self.funding.append(rate)
+        if bad:
+            self.missing.append(f"{task.what}: {bad} record(s) unreadable (first: {first})")
 
     def _read_cutoff(self, record: Mapping[str, Any]) -> None:
         out: dict[str, float] = {}

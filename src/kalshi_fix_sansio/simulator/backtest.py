@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..codec.errors import LocalProtocolError
 from ..session.auth import Ed25519Signer
+from ..trading.funding import FundingSchedule, Rebates
 from ._feed import Feed, compile_recordings
 from ._stats import Statistics
 from .latency import LatencyModel
@@ -271,6 +272,8 @@ def run_backtest(
     progress: Callable[[int, float], None] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     cache: bool = True,
+    funding: FundingSchedule | None = None,
+    rebates: Rebates | None = None,
     **gateway_options: Any,
 ) -> BacktestResult:
     """Run ``strategy`` against ``recordings`` (see the module docstring).
@@ -302,6 +305,11 @@ def run_backtest(
             <kalshi_fix_sansio.simulator.compiled.compile_recording>`; None: beside each
             recording, ``<recording>.kfc``).
         cache: False: compile the recordings in memory, neither reading nor writing a cache.
+        funding: perps funding rates paid on the positions at their times
+            (`kalshi_fix_sansio.trading.funding.FundingSchedule`; None: no funding, the report
+            as without it).
+        rebates: the user's fee rebates and incentives (`kalshi_fix_sansio.trading.funding.Rebates`;
+            None: none).
         **gateway_options: more `MockGateway` options (``finished_orders``...).
 
     Returns:
@@ -349,7 +357,7 @@ def run_backtest(
         record_wire=False,
         **gateway_options,
     )
-    ledger = PaperLedger()
+    ledger = PaperLedger(funding=funding, rebates=rebates)
     stats = Statistics(ledger, float(sample_interval), symbols)
     feed = Feed(sim, compiled, ledger, settle or {}, on_message=_progress(progress))
     sim.wire_listeners.append(lambda r: _client_orders(stats, r))
@@ -397,6 +405,10 @@ def run_backtest(
         "end": _iso(last),
         "messages": feed.messages,
     }
+    if funding is not None:  # only then: a run without them gives the bytes it always gave
+        run["funding"] = {"rates": len(funding), "markets": list(funding.markets)}
+    if rebates is not None:
+        run["rebates"] = rebates.as_json()
     return BacktestResult(
         run_name,
         report,

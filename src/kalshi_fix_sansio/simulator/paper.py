@@ -29,10 +29,18 @@ from typing import Any, Final
 
 import attrs
 
+from ..trading.funding import FundingPayment, FundingSchedule, Rebates
 from ..trading.pnl import MarketPnL, PnLLedger
 from ._paperchart import draw
 
-__all__ = ["JSON_SCHEMA_VERSION", "PaperLedger", "PaperReport", "PaperRow", "Point"]
+__all__ = [
+    "JSON_SCHEMA_VERSION",
+    "PaperFill",
+    "PaperLedger",
+    "PaperReport",
+    "PaperRow",
+    "Point",
+]
 
 JSON_SCHEMA_VERSION: Final = 1
 """The ``schema`` of `PaperReport.as_json` (raised when a field changes meaning or goes)."""
@@ -48,6 +56,30 @@ class Point:
     time: float
     pnl: Decimal
     positions: tuple[tuple[str, Decimal], ...]
+
+
+@attrs.frozen
+class PaperFill:
+    """One fill the report counted (the tearsheet's fills table).
+
+    Attributes:
+        time: the recording's time of the fill (epoch seconds).
+        symbol: the market.
+        side: ``"1"`` buy, ``"2"`` sell.
+        price, qty: the fill's price (dollars) and contracts.
+        fee: the fee charged, dollars.
+        maker: the order rested (not the aggressor).
+        rebate: the rebate counted on it, dollars (0 without `Rebates`).
+    """
+
+    time: float
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    maker: bool
+    rebate: Decimal = _ZERO
 
 
 @attrs.frozen
@@ -81,11 +113,29 @@ class PaperLedger:
     Args:
         accounts: only the fills of these login accounts (None: every client account).
         max_points: most points the P&L curve keeps.
+        funding: perps funding rates: each is paid on the position held before its time, as
+            the recording's clock passes it (`kalshi_fix_sansio.trading.funding`).
+        rebates: the user's fee rebates and incentives, counted per fill.
     """
 
-    def __init__(self, accounts: Sequence[str] | None = None, max_points: int = 2000) -> None:
+    def __init__(
+        self,
+        accounts: Sequence[str] | None = None,
+        max_points: int = 2000,
+        *,
+        funding: FundingSchedule | None = None,
+        rebates: Rebates | None = None,
+    ) -> None:
         self.accounts = None if accounts is None else frozenset(accounts)
         self.ledger = PnLLedger()
+        self.funding = funding
+        self.rebates = rebates
+        self.fills: list[PaperFill] = []
+        """Every fill counted, in order."""
+        self.payments: list[FundingPayment] = []
+        """The funding paid and received so far, in time order."""
+        self._rates = funding.rates if funding is not None else ()
+        self._next_rate = 0  # the first rate not yet due
         self.mids: dict[str, Decimal] = {}
         self.points: list[Point] = []
         self.max_points = max(4, max_points)
@@ -107,6 +157,15 @@ class PaperLedger:
         if self.first_time is None:
             self.first_time = time
         self.last_time = time
+        rates = self._rates
+        while self._next_rate < len(rates) and rates[self._next_rate].time <= time:
+            rate = rates[self._next_rate]
+            self._next_rate += 1
+            payment = self.ledger.fund(rate)
+            if payment is not None:
+                self.payments.append(payment)
+                self._changed(rate.symbol)
+                self._point(rate.time, force=True)
 
     def on_fill(self, fill: Any) -> None:
         """One fill (a `kalshi_fix_sansio.simulator.gateway.FillView`)."""
@@ -114,6 +173,15 @@ class PaperLedger:
             return
         self._seen(fill.time)
         self.ledger.add(fill.symbol, fill.side, fill.price, fill.qty, fee=fill.fee)
+        maker = getattr(fill, "aggressor", None) is False  # None: not told, not a maker
+        rebate = _ZERO
+        if self.rebates is not None:
+            rebate = self.ledger.rebate(fill.symbol, self.rebates, fill.qty, fill.fee, maker=maker)
+        self.fills.append(
+            PaperFill(
+                fill.time, fill.symbol, fill.side, fill.price, fill.qty, fill.fee, maker, rebate
+            )
+        )
         self._changed(fill.symbol)
         self._point(fill.time, force=True)
 
@@ -166,7 +234,16 @@ class PaperLedger:
         """
         names = sorted(set(markets) | set(self.ledger.markets))
         rows = tuple(PaperRow(s, self.ledger.market(s), self.mids.get(s)) for s in names)
-        return PaperReport(rows, tuple(self.points), self.first_time, self.last_time, self.end)
+        return PaperReport(
+            rows,
+            tuple(self.points),
+            self.first_time,
+            self.last_time,
+            self.end,
+            funding=None if self.funding is None else tuple(self.payments),
+            rebates=self.rebates is not None,
+            fills=tuple(self.fills),
+        )
 
 
 def _iso(time: float | None) -> str | None:
@@ -192,6 +269,10 @@ class PaperReport:
         points: the P&L and position curve, in time order.
         first_time, last_time: the recording's first and last time seen (epoch seconds).
         end: how the replay ended.
+        funding: the funding payments in time order; None: no funding schedule (the report
+            then shows no funding, as before funding was counted).
+        rebates: rebates were counted (the report shows them).
+        fills: every fill counted, in order (the tearsheet lists them; not in `as_json`).
     """
 
     rows: tuple[PaperRow, ...]
@@ -199,6 +280,19 @@ class PaperReport:
     first_time: float | None = None
     last_time: float | None = None
     end: str = ""
+    funding: tuple[FundingPayment, ...] | None = None
+    rebates: bool = False
+    fills: tuple[PaperFill, ...] = ()
+
+    @property
+    def funding_total(self) -> Decimal:
+        """Funding received over every market, dollars (negative: paid)."""
+        return sum((r.account.funding for r in self.rows), _ZERO)
+
+    @property
+    def rebates_total(self) -> Decimal:
+        """Rebates received over every market, dollars."""
+        return sum((r.account.rebates for r in self.rows), _ZERO)
 
     @property
     def total(self) -> Decimal:
@@ -214,6 +308,10 @@ class PaperReport:
         """The report as a text table (one line per market, then the total)."""
         head = ["market", "fills", "bought", "sold", "fees", "position", "mark", "realized"]
         head += ["unrealized", "total"]
+        extra = (["funding"] if self.funding is not None else []) + (
+            ["rebates"] if self.rebates else []
+        )
+        head[5:5] = extra
         lines: list[list[str]] = [head]
         for row in self.rows:
             a = row.account
@@ -228,6 +326,7 @@ class PaperReport:
                     _qty(a.bought),
                     _qty(a.sold),
                     f"{(a.fees + a.settlement_fee).quantize(_CENT)}",
+                    *self._extra(a.funding, a.rebates),
                     _qty(a.position),
                     mark,
                     _money(a.realized),
@@ -237,12 +336,14 @@ class PaperReport:
             )
         fills = sum(r.account.fills for r in self.rows)
         fees = f"{self.fees.quantize(_CENT)}"
-        lines.append(["total", str(fills), "", "", fees, "", "", "", "", _money(self.total)])
+        more = self._extra(self.funding_total, self.rebates_total)
+        lines.append(["total", str(fills), "", "", fees, *more, "", "", "", "", _money(self.total)])
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        mark_column = 6 + len(extra)
         out = []
         for n, line in enumerate(lines):
             cells = [
-                c.ljust(w) if i == 0 or i == 6 else c.rjust(w)
+                c.ljust(w) if i == 0 or i == mark_column else c.rjust(w)
                 for i, (c, w) in enumerate(zip(line, widths, strict=True))
             ]
             out.append("  ".join(cells).rstrip())
@@ -254,9 +355,15 @@ class PaperReport:
             tail.append(f"ended: {self.end}")
         return "\n".join(out + tail)
 
+    def _extra(self, funding: Decimal, rebates: Decimal) -> list[str]:
+        """The funding and rebates cells of a line, those the report shows."""
+        cells = [_money(funding)] if self.funding is not None else []
+        return cells + ([_money(rebates)] if self.rebates else [])
+
     def as_json(self) -> dict[str, Any]:
-        """The report for programs: exact decimal strings, times as ISO UTC."""
-        rows = []
+        """The report for programs: exact decimal strings, times as ISO UTC (``funding`` and
+        ``rebates`` only when they were counted)."""
+        rows: list[dict[str, Any]] = []
         for row in self.rows:
             a = row.account
             rows.append(
@@ -281,7 +388,11 @@ class PaperReport:
                     "total": str(row.total),
                 }
             )
-        return {
+            if self.funding is not None:
+                rows[-1]["funding"] = str(a.funding)
+            if self.rebates:
+                rows[-1]["rebates"] = str(a.rebates)
+        doc: dict[str, Any] = {
             "schema": JSON_SCHEMA_VERSION,
             "first_time": _iso(self.first_time),
             "last_time": _iso(self.last_time),
@@ -298,6 +409,12 @@ class PaperReport:
                 for p in self.points
             ],
         }
+        if self.funding is not None:
+            doc["funding"] = str(self.funding_total)
+            doc["funding_payments"] = [p.as_json() for p in self.funding]
+        if self.rebates:
+            doc["rebates"] = str(self.rebates_total)
+        return doc
 
     def svg(self, title: str = "paper trading") -> str:
         """The picture: total P&L over time (top), each market's position (bottom), against

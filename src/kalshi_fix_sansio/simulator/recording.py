@@ -43,8 +43,10 @@ import attrs
 
 from ..codec import MAX_LINE_BYTES, PRODUCTS, LineTooLong, dialect, log_line, read_lines
 from ..codec.errors import DecodeError
+from ..trading.funding import FundingRate, FundingSchedule
 
 __all__ = [
+    "FUNDING_PREFIX",
     "HEADER_PREFIX",
     "MAX_LINE_BYTES",
     "REPLAYED_TYPES",
@@ -54,11 +56,17 @@ __all__ = [
     "RecordingInfo",
     "RecordingWriter",
     "check_recording",
+    "read_funding",
     "read_recording",
 ]
 
 HEADER_PREFIX: Final = "# kalshi-fix recording v1"
 """How a recording's first line starts; ``product=`` and ``markets=`` words follow."""
+
+FUNDING_PREFIX: Final = "# funding "
+"""How a recording's funding-rate line starts (a comment to every other reader): then
+``market_ticker=... funding_time=<ISO UTC> funding_rate=... mark_price=...`` (`read_funding`,
+`RecordingWriter.funding`)."""
 
 REPLAYED_TYPES: Final = frozenset({"W", "X", "f", "UMS"})
 """The MsgTypes a replay takes from a recording (received ones only)."""
@@ -460,9 +468,46 @@ class RecordingWriter:
         if empty:
             out.write(f"{HEADER_PREFIX} product={product} markets={','.join(markets)}\n")
 
+    def funding(self, rate: FundingRate) -> None:
+        """Write a perps funding rate (a ``# funding`` comment line, `read_funding` reads it)."""
+        (row,) = FundingSchedule([rate], quantum=None).as_json()
+        self.out.write(FUNDING_PREFIX + " ".join(f"{k}={v}" for k, v in row.items()) + "\n")
+
     def write(self, frame: bytes, received: float, direction: str = "IN") -> None:
         """Write one frame received (or sent) at ``received`` (UTC epoch seconds)."""
         moment = datetime.fromtimestamp(received, timezone.utc)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         text = frame.replace(b"\x01", b"|").decode("ascii", "backslashreplace")
         self.out.write(f"{stamp} {direction} {self.session_id} {text}\n")
+
+
+def read_funding(path: str | os.PathLike[str]) -> FundingSchedule:
+    """The funding rates a recording carries (its ``# funding`` lines, `FUNDING_PREFIX`), as a
+    backtest's schedule (empty when it has none). Streamed: one line in memory at a time.
+
+    Raises:
+        RecordingError: the file cannot be read, or a funding line is bad (naming the line
+            and the field).
+    """
+    name = os.fspath(path)
+    prefix = FUNDING_PREFIX.encode()
+    rows: list[dict[str, str]] = []
+    try:
+        with open(name, "rb") as fh:
+            offset = 0
+            for number, raw in enumerate(fh, 1):
+                if raw.startswith(prefix):
+                    text = raw[len(prefix) :].decode("ascii", "replace").split()
+                    row = dict(word.partition("=")[::2] for word in text)
+                    try:
+                        FundingSchedule.from_rows([row], source="funding line")
+                    except ValueError as exc:
+                        raise RecordingError(name, number, offset, str(exc)) from None
+                    rows.append(row)
+                offset += len(raw)
+    except OSError as exc:
+        raise RecordingError(name, 0, 0, exc.strerror or str(exc)) from None
+    try:
+        return FundingSchedule.from_rows(rows, source=name)
+    except ValueError as exc:  # the same rate twice
+        raise RecordingError(name, 0, 0, str(exc)) from None

@@ -20,33 +20,40 @@ settlement reports. Nothing here does I/O or reads a clock.
 Conventions (prediction: one YES contract pays $1 when the market settles yes):
 
 * ``position`` is signed YES contracts: buys +, sells - (a sell opens or grows a NO position).
-* ``cash = sell proceeds - buy cost - fees``: the money the trades moved (fees included).
+* ``cash = sell proceeds - buy cost - fees + funding + rebates``: the money the trades moved
+  (fees included; perps funding received and fee rebates, when a `FundingSchedule
+  <kalshi_fix_sansio.trading.funding.FundingSchedule>` or `Rebates
+  <kalshi_fix_sansio.trading.funding.Rebates>` is applied, else 0).
 * ``total(mark) = cash + position x mark``: computed from the cash flows, exact (no
   average price in it).
 * ``realized``: settled, ``cash + contracts held x settlement price - settlement fee`` (exact);
   otherwise the closed part of the trades, at the average price of the side held: the
   proceeds (or cost) of the contracts closed less their share of the cost (or proceeds) of
   the side held, less the fees (``sell proceeds - sold x buy cost / bought - fees`` when
-  long). That share is exact when it divides; when it does not (1 @ 0.40 and 2 @ 0.41, one
-  sold), it is rounded to a millionth of a dollar (half to even), the one figure rounded.
+  long), plus the funding and rebates (money already paid). That share is exact when it
+  divides; when it does not (1 @ 0.40 and 2 @ 0.41, one sold), it is rounded to a
+  millionth of a dollar (half to even), the one figure rounded.
 * ``unrealized(mark) = total(mark) - realized``: ``position x (mark - average price)``, so
   that realized + unrealized is the exact total; 0 once settled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from decimal import Decimal, Inexact, localcontext
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._orders import Position, _Trades
+from .funding import FundingPayment
 from .settlement import SettlementAssembler, SettlementReport
 
 if TYPE_CHECKING:
     from ._orders import Fill
     from .book import Book
+    from .funding import FundingRate, FundingSchedule, Rebates
 
 __all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
 
@@ -99,12 +106,16 @@ class MarketPnL(_Trades):
             None.
         settlement_fee: the settlement fee, dollars.
         result: the market result once settled (``"yes"``, ``"no"``, ...), when known.
+        funding: perps funding received, dollars (negative: paid; 0 without a schedule).
+        rebates: fee rebates and incentives received, dollars (0 without `Rebates`).
     """
 
     fills: int = 0
     settlement_price: Decimal | None = None
     settlement_fee: Decimal = _ZERO
     result: str | None = None
+    funding: Decimal = _ZERO
+    rebates: Decimal = _ZERO
 
     @classmethod
     def from_position(cls, position: Position, fills: int = 0) -> MarketPnL:
@@ -129,8 +140,8 @@ class MarketPnL(_Trades):
 
     @property
     def cash(self) -> Decimal:
-        """Sell proceeds - buy cost - fees, dollars."""
-        return self.sell_proceeds - self.buy_cost - self.fees
+        """Sell proceeds - buy cost - fees + funding + rebates, dollars."""
+        return self.sell_proceeds - self.buy_cost - self.fees + self.funding + self.rebates
 
     @property
     def realized(self) -> Decimal:
@@ -138,10 +149,11 @@ class MarketPnL(_Trades):
         if self.settlement_price is not None:
             return self.cash + self.net * self.settlement_price - self.settlement_fee
         net = self.net
+        paid = self.funding + self.rebates - self.fees
         if net > 0:  # long: the contracts sold closed part of the buys, at their average
-            return self.sell_proceeds - _share(self.buy_cost, self.sold, self.bought) - self.fees
+            return self.sell_proceeds - _share(self.buy_cost, self.sold, self.bought) + paid
         if net < 0:  # short: the contracts bought closed part of the sells
-            return _share(self.sell_proceeds, self.bought, self.sold) - self.buy_cost - self.fees
+            return _share(self.sell_proceeds, self.bought, self.sold) - self.buy_cost + paid
         return self.cash
 
     def unrealized(self, mark: Decimal | None) -> Decimal:
@@ -182,6 +194,11 @@ class MarketPnL(_Trades):
         self.settlement_fee = fee
         self.result = result
 
+    def apply_funding(self, payments: Iterable[FundingPayment]) -> None:
+        """Count funding payments (`kalshi_fix_sansio.trading.funding.FundingPayment`)."""
+        for payment in payments:
+            self.funding += payment.amount
+
 
 class PnLLedger:
     """`MarketPnL` per market, from fills and settlements."""
@@ -209,10 +226,34 @@ class PnLLedger:
         """Count one fill."""
         self.market(symbol).add(side, price, qty, fee)
 
-    def add_fills(self, fills: Iterable[Fill]) -> None:
-        """Count tracker fills (`kalshi_fix_sansio.trading.tracker.Fill`)."""
+    def add_fills(self, fills: Iterable[Fill], *, rebates: Rebates | None = None) -> None:
+        """Count tracker fills (`kalshi_fix_sansio.trading.tracker.Fill`); with ``rebates``,
+        each fill's rebate too (a fill is a maker's when its AggressorIndicator says so)."""
         for fill in fills:
             self.add(fill.symbol, fill.side, fill.price, fill.qty, fee=fill.fees)
+            if rebates is not None:
+                maker = fill.aggressor is False
+                self.rebate(fill.symbol, rebates, fill.qty, fill.fees, maker=maker)
+
+    def rebate(
+        self, symbol: str, rebates: Rebates, qty: Decimal, fee: Decimal, *, maker: bool
+    ) -> Decimal:
+        """Count one fill's rebate under ``rebates`` (`kalshi_fix_sansio.trading.funding.Rebates`);
+        returns it."""
+        amount = rebates.rebate(symbol, qty, fee, maker=maker)
+        if amount:
+            self.market(symbol).rebates += amount
+        return amount
+
+    def fund(self, rate: FundingRate) -> FundingPayment | None:
+        """Pay one funding rate on its market's position now (None: flat or settled, nothing
+        paid)."""
+        account = self._markets.get(rate.symbol)
+        if account is None or not account.position:
+            return None
+        payment = FundingPayment(rate, account.position, rate.payment(account.position))
+        account.funding += payment.amount
+        return payment
 
     def settle(
         self,
@@ -257,9 +298,66 @@ class Settlements:
         """The account of a tracker `Position` (``fills``: how many fills made it), closed at
         its market's settlement if any."""
         account = MarketPnL.from_position(position, fills)
-        report = self.reports.get(position.symbol)
+        self.close(account)
+        return account
+
+    def account(
+        self,
+        position: Position,
+        fills: Sequence[Fill],
+        *,
+        funding: FundingSchedule | None = None,
+        now: float | None = None,
+        rebates: Rebates | None = None,
+    ) -> MarketPnL:
+        """The account of a tracker `Position` made by ``fills`` (tracker fills), with perps
+        funding and rebates, closed at its market's settlement if any.
+
+        Args:
+            position: the position.
+            fills: its fills (`kalshi_fix_sansio.trading.tracker.Fill`).
+            funding: the payments at the funding times up to ``now`` are counted, on the
+                position the fills before each made (their TransactTime).
+            now: the time funding is counted to, UTC epoch seconds (required with ``funding``).
+            rebates: each fill's rebate counted (a maker fill: AggressorIndicator(1057) N).
+
+        Raises:
+            ValueError: ``funding`` without ``now``, or a fill without a TransactTime.
+        """
+        account = MarketPnL.from_position(position, len(fills))
+        if rebates is not None:
+            for fill in fills:
+                maker = fill.aggressor is False
+                account.rebates += rebates.rebate(fill.symbol, fill.qty, fill.fees, maker=maker)
+        if funding is not None:
+            if now is None:
+                raise ValueError(
+                    f"pnl({position.symbol!r}, funding=...): pass now= (epoch seconds)"
+                )
+            account.apply_funding(funding.accrue(position.symbol, _fill_times(fills), now))
+        self.close(account)
+        return account
+
+    def close(self, account: MarketPnL) -> None:
+        """Close ``account`` at its market's settlement, if it settled."""
+        report = self.reports.get(account.symbol)
         if report is not None:
             account.settle(
                 report.settlement_price, fee=report.total_fee, result=report.market_result
             )
-        return account
+
+
+def _fill_times(fills: Iterable[Fill]) -> list[tuple[float, Decimal]]:
+    """``(TransactTime as epoch seconds, signed quantity)`` of each fill, for funding."""
+    out = []
+    for fill in fills:
+        when = fill.transact_time
+        if not isinstance(when, datetime):
+            raise ValueError(
+                f"{fill.symbol}: fill {fill.exec_id} has no TransactTime(60): funding needs "
+                "each fill's time"
+            )
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        out.append((when.timestamp(), fill.qty if fill.side == "1" else -fill.qty))
+    return out

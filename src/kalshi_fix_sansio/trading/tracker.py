@@ -370,13 +370,15 @@ class OrderTracker(RejectRules, MissedReports):
         """Positions of every symbol with a fill."""
         return dict(self._positions)
 
-    def pnl(self, symbol: str) -> MarketPnL:
+    def pnl(self, symbol: str, **funding: Any) -> MarketPnL:
         """A market's profit and loss (`kalshi_fix_sansio.trading.pnl.MarketPnL`): its fills and fees,
         closed at the settlement price once its MarketSettlementReport (35=UMS, every page)
         arrived; ``.unrealized_at(book)`` marks the open position to a book's mid. Its
-        ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``)."""
-        fills = sum(1 for o in self._orders.values() for f in o._fills if f.symbol == symbol)
-        return self._settlements.pnl(self.position(symbol), fills)
+        ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``).
+        ``funding=``, ``now=``, ``rebates=``: perps funding up to ``now`` and each fill's rebate
+        (`Settlements.account <kalshi_fix_sansio.trading.pnl.Settlements.account>`)."""
+        fills = [f for o in self._orders.values() for f in o._fills if f.symbol == symbol]
+        return self._settlements.account(self.position(symbol), fills, **funding)
 
     def __iter__(self) -> Iterator[TrackedOrder]:
         return iter(list(self._orders.values()))

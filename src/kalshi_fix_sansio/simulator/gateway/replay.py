@@ -37,6 +37,7 @@ from ..recording import RecordingError, RecordingInfo, check_recording, read_rec
 from .exchange import Exchange, Outbound
 
 if TYPE_CHECKING:
+    from ...trading.funding import FundingSchedule, Rebates
     from .connection import Connection
 
 T = TypeVar("T")
@@ -121,6 +122,8 @@ class Replay:
         start: str = "subscribe",
         settle: Mapping[str, str] | None = None,
         accounts: Iterable[str] | None = None,
+        funding: FundingSchedule | None = None,
+        rebates: Rebates | None = None,
     ) -> None:
         if not as_fast_as_possible and not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed!r}")
@@ -144,7 +147,9 @@ class Replay:
         self.speed = None if as_fast_as_possible else speed
         self.start = start
         self.settle = results
-        self.ledger = PaperLedger(None if accounts is None else list(accounts))
+        self.ledger = PaperLedger(
+            None if accounts is None else list(accounts), funding=funding, rebates=rebates
+        )
         self.messages = 0
         self.error: RecordingError | None = None
         self.done = threading.Event()

@@ -45,6 +45,7 @@ import attrs
 
 from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
+from ...trading.funding import FundingSchedule
 from .exchange import Exchange, FillView
 from .listening import Faults
 from .market_history import MarketHistory
@@ -175,6 +176,9 @@ class RestApp:
         history: the markets' public history served on Kalshi's market-history endpoints
             (trades, candlesticks, order book: `MarketHistory`); None: those answer 404.
             Settable at any time.
+        funding: the perps funding rates ``GET /margin/funding_rates/historical`` answers
+            (`kalshi_fix_sansio.trading.funding.FundingSchedule`; ``ticker``, ``start_ts`` and
+            ``end_ts`` filter them, as Kalshi's); None: it answers 404. Settable at any time.
     """
 
     def __init__(
@@ -186,8 +190,10 @@ class RestApp:
         limits: Mapping[str, Any] | None = None,
         historical_cutoff: float | None = None,
         history: MarketHistory | None = None,
+        funding: FundingSchedule | None = None,
     ) -> None:
         self.history = history
+        self.funding = funding
         self.exchange = exchange
         self.product = exchange.product
         default = BASIC_LIMITS if self.product == "prediction" else PERPS_BASIC_LIMITS
@@ -462,6 +468,8 @@ class RestApp:
             faults.rest_error_next -= 1
             return _json(503, {"error": "service unavailable"})
         parts = urlsplit(target)
+        if parts.path == _FUNDING_PATH and method == "GET":
+            return self._funding(parts.query, lowered, now)
         name = self._paths.get(parts.path)
         if name is None and self.history is not None and method == "GET":
             answer = self._history(self.history, parts.path, parts.query, lowered, now)
@@ -541,6 +549,34 @@ class RestApp:
             return history.orderbook(ticker, query)
         return history.candles_page(ticker, query, cutoff, kind == "historical_candlesticks")
 
+    def _funding(
+        self, query_text: str, headers: Mapping[str, str], now: float
+    ) -> tuple[int, dict[str, str], bytes]:
+        """``GET /margin/funding_rates/historical``: public, as Kalshi's (a signed request must
+        be signed well); ``{"funding_rates": [...]}``, Kalshi's rows, oldest first."""
+        if self.funding is None:
+            return _json(404, {"error": f"no such endpoint: {_FUNDING_PATH}"})
+        signed = any(h.startswith("kalshi-access-") for h in headers)
+        if signed and self._authenticated("GET", _FUNDING_PATH, headers, now) is None:
+            return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
+        query = parse_qs(query_text)
+        ticker = query.get("ticker", [""])[0]
+        bounds = []
+        for name in ("start_ts", "end_ts"):
+            text = query.get(name, [""])[0]
+            if text and (not text.isdigit() or len(text) > 12):
+                return _json(400, {"error": f"{name} must be a Unix time in seconds"})
+            bounds.append(float(text) if text else None)
+        start, end = bounds
+        rows = [
+            {**row, "funding_rate": float(rate.rate)}  # a JSON number, as Kalshi's
+            for rate, row in zip(self.funding.rates, self.funding.as_json(), strict=True)
+            if (not ticker or rate.symbol == ticker)
+            and (start is None or rate.time >= start)
+            and (end is None or rate.time <= end)
+        ]
+        return _json(200, {"funding_rates": rows})
+
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float
     ) -> str | None:
@@ -555,6 +591,9 @@ class RestApp:
         if not verify_signature_b64(public, rest_signature_payload(stamp, method, path), signature):
             return None
         return self.accounts.get(key_id, key_id)
+
+
+_FUNDING_PATH: Final = "/trade-api/v2/margin/funding_rates/historical"
 
 
 def _history_route(path: str) -> tuple[str, str] | None:

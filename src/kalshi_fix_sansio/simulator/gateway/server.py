@@ -56,6 +56,7 @@ from .tls import self_signed, server_context
 if TYPE_CHECKING:
     from kalshi_fix_sansio.adapters import Endpoint
 
+    from ...trading.funding import FundingSchedule, Rebates
     from .replay import Replay
 
 __all__ = [
@@ -592,6 +593,8 @@ class MockGateway(Router):
         start: str = "subscribe",
         settle: Mapping[str, str] | None = None,
         accounts: list[str] | None = None,
+        funding: FundingSchedule | None = None,
+        rebates: Rebates | None = None,
     ) -> Replay:
         """Replay a recording into this gateway: paper trading on a recorded market.
 
@@ -608,6 +611,9 @@ class MockGateway(Router):
             start: ``"subscribe"`` or ``"now"``.
             settle: market -> ``"yes"`` / ``"no"``: settle it when the recording ends.
             accounts: the accounts (API key ids) the report counts (None: every client).
+            funding: perps funding rates the report pays on positions
+                (`kalshi_fix_sansio.trading.funding.FundingSchedule`; None: none).
+            rebates: the user's rebates the report counts (`kalshi_fix_sansio.trading.funding.Rebates`).
 
         Returns:
             The `Replay` (`Replay.wait`, `Replay.report`, `Replay.stop`).
@@ -627,6 +633,8 @@ class MockGateway(Router):
             start=start,
             settle=settle,
             accounts=accounts,
+            funding=funding,
+            rebates=rebates,
         )
         if self._loop is None:
             self._replays.append(replay)

@@ -1,0 +1,463 @@
+"""A one-page HTML tearsheet of a backtest, a paper-trading report or a sweep.
+
+`tearsheet_html` makes one self-contained HTML document: inline CSS, inline SVG pictures drawn
+here (the P&L and inventory curves of `PaperReport.svg
+<kalshi_fix_sansio.simulator.paper.PaperReport.svg>`, and the drawdown under the curve's running
+peak), no script, no font, no image or style fetched, no external address. `write_tearsheet`
+writes it (through a temporary file renamed over the path, as the reports are written).
+
+For a backtest (`BacktestResult <kalshi_fix_sansio.simulator.backtest.BacktestResult>`) or a
+paper-trading report (`PaperReport <kalshi_fix_sansio.simulator.paper.PaperReport>`) the page
+has, each in a ``<section>`` with an ``id``: ``summary`` (total, fees, funding and rebates when
+counted, fills), ``curves`` (P&L and positions), ``drawdown``, ``per-day`` (UTC days: fills,
+contracts, fees, funding, rebates, and the P&L at the curve's last point of the day and its change
+over the day), ``per-market`` (the report's rows), ``fills``, ``funding`` (the payments, when a
+schedule was given) and, for a backtest, ``statistics`` (the total's figures, then each
+market's) and ``run``. For a sweep (`SweepResult <kalshi_fix_sansio.simulator.sweep.SweepResult>`):
+``ranking`` (every run, best first) and, when a walk-forward run of it is given
+(``walk_forward=``), ``walk-forward`` (its folds: chosen in sample, scored out of sample) and
+``overfitting`` (the probability of backtest overfitting, the deflated Sharpe ratio). The
+same result gives the same bytes: nothing on the page is the time it was made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from .paper import PaperReport, _write_new
+
+if TYPE_CHECKING:
+    from .backtest import BacktestResult
+    from .sweep import SweepResult
+    from .walkforward import WalkForward
+
+__all__ = ["FILLS_SHOWN", "tearsheet_html", "write_tearsheet"]
+
+FILLS_SHOWN: Final = 2000
+"""The fills table lists at most this many fills (the first ones; the page says how many more)."""
+
+_ZERO: Final = Decimal(0)
+_CENT: Final = Decimal("0.01")
+_CSS: Final = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;
+margin:24px auto;max-width:1000px;color:#1b1b1b;padding:0 12px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:4px 0 8px;font-variant-numeric:tabular-nums}
+th,td{padding:3px 9px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#f4f4f4}td.l,th.l{text-align:left}
+.scroll{overflow-x:auto;max-width:100%}.note{color:#555;font-size:13px}
+.neg{color:#b00020}svg{max-width:100%;height:auto}
+dl.kv{display:grid;grid-template-columns:max-content max-content;gap:2px 16px}
+dl.kv dt{color:#555}dl.kv dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;max-width:760px;
+overflow-wrap:anywhere}
+"""
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _money(value: Decimal) -> str:
+    text = f"{value.quantize(_CENT):+,}"
+    return f'<span class="neg">{text}</span>' if value < 0 else text
+
+
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value}"
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1) -> str:
+    """A table (cells already HTML); the first ``left`` columns align left."""
+
+    def cells(tag: str, row: Sequence[str]) -> str:
+        return "".join(
+            f'<{tag} class="l">{c}</{tag}>' if i < left else f"<{tag}>{c}</{tag}>"
+            for i, c in enumerate(row)
+        )
+
+    body = "".join(f"<tr>{cells('td', r)}</tr>" for r in rows)
+    return (
+        f'<div class="scroll"><table><thead><tr>{cells("th", [escape(h) for h in head])}'
+        f"</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def _section(ident: str, title: str, body: str) -> str:
+    return f'<section id="{ident}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+def _pairs(items: Iterable[tuple[str, str]]) -> str:
+    return '<dl class="kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def _drawdown_svg(report: PaperReport) -> str:
+    """The drawdown: how far the P&L curve is below its running peak (from 0), over time."""
+    points = report.points
+    if not points:
+        return '<p class="note">No P&amp;L curve: nothing filled.</p>'
+    width, height, left, top, bottom = 900, 180, 80, 20, 150
+    t0 = report.first_time if report.first_time is not None else points[0].time
+    t1 = report.last_time if report.last_time is not None else points[-1].time
+    span = (t1 - t0) or 1.0
+    peak, falls = _ZERO, []
+    for p in points:
+        peak = max(peak, p.pnl)
+        falls.append((p.time, peak - p.pnl))
+    worst = max(f for _, f in falls)
+    scale = worst if worst > 0 else Decimal(1)
+
+    def x(t: float) -> float:
+        return left + (t - t0) / span * (width - left - 20)
+
+    def y(v: Decimal) -> float:
+        return top + float(v / scale) * (bottom - top)
+
+    path = [f"{x(t0):.1f},{top:.1f}"]
+    for t, fall in falls:
+        path.append(f"{x(t):.1f},{y(fall):.1f}")
+    path.append(f"{x(t1):.1f},{y(falls[-1][1]):.1f}")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" class="drawdown" role="img">'
+        f"<title>drawdown below the running peak</title>"
+        f'<line class="zero" x1="{left}" y1="{top}" x2="{width - 20}" y2="{top}" '
+        'stroke="#999" stroke-dasharray="4 3"/>'
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">$0</text>'
+        f'<text x="{left - 6}" y="{bottom + 4}" text-anchor="end" font-size="11">'
+        f"-${worst.quantize(_CENT):,}</text>"
+        f'<polyline fill="none" stroke="#b00020" stroke-width="1.5" points="{" ".join(path)}"/>'
+        f'<text x="{left}" y="{height - 8}" font-size="11">{_iso(t0)} UTC</text>'
+        f'<text x="{width - 20}" y="{height - 8}" font-size="11" text-anchor="end">'
+        f"{_iso(t1)} UTC</text></svg>"
+    )
+
+
+def _day(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d")
+
+
+def _per_day(report: PaperReport) -> str:
+    days: dict[str, dict[str, Decimal]] = {}
+
+    def day(moment: float) -> dict[str, Decimal]:
+        return days.setdefault(_day(moment), {})
+
+    def add(row: dict[str, Decimal], key: str, value: Decimal) -> None:
+        row[key] = row.get(key, _ZERO) + value
+
+    for f in report.fills:
+        row = day(f.time)
+        add(row, "fills", Decimal(1))
+        add(row, "contracts", f.qty)
+        add(row, "fees", f.fee)
+        add(row, "rebates", f.rebate)
+    for payment in report.funding or ():
+        add(day(payment.rate.time), "funding", payment.amount)
+    for p in report.points:
+        day(p.time)["pnl"] = p.pnl  # the day's last point
+    if not days:
+        return '<p class="note">Nothing happened on the recording\'s clock.</p>'
+    head = ["day (UTC)", "fills", "contracts", "fees"]
+    head += ["funding"] if report.funding is not None else []
+    head += ["rebates"] if report.rebates else []
+    head += ["P&L at day end", "change"]
+    rows, last = [], _ZERO
+    for name in sorted(days):
+        row = days[name]
+        cells = [name, str(row.get("fills", _ZERO)), _qty(row.get("contracts", _ZERO))]
+        cells.append(f"{row.get('fees', _ZERO).quantize(_CENT)}")
+        if report.funding is not None:
+            cells.append(_money(row.get("funding", _ZERO)))
+        if report.rebates:
+            cells.append(_money(row.get("rebates", _ZERO)))
+        pnl = row.get("pnl")
+        if pnl is None:
+            cells += ["-", "-"]
+        else:
+            cells += [_money(pnl), _money(pnl - last)]
+            last = pnl
+        rows.append(cells)
+    return _table(head, rows)
+
+
+def _per_market(report: PaperReport) -> str:
+    head = ["market", "fills", "bought", "sold", "fees"]
+    head += ["funding"] if report.funding is not None else []
+    head += ["rebates"] if report.rebates else []
+    head += ["position", "mark", "realized", "unrealized", "total"]
+    rows = []
+    for row in report.rows:
+        a = row.account
+        if a.settled:
+            mark = escape(f"settled {a.result or ''} {a.settlement_price}".strip())
+        else:
+            mark = "-" if row.mid is None else f"mid {row.mid}"
+        cells = [escape(row.symbol), str(a.fills), _qty(a.bought), _qty(a.sold)]
+        cells.append(f"{(a.fees + a.settlement_fee).quantize(_CENT)}")
+        if report.funding is not None:
+            cells.append(_money(a.funding))
+        if report.rebates:
+            cells.append(_money(a.rebates))
+        cells += [_qty(a.position), mark, _money(a.realized), _money(row.unrealized)]
+        cells.append(_money(row.total))
+        rows.append(cells)
+    return _table(head, rows)
+
+
+def _fills(report: PaperReport) -> str:
+    fills = report.fills
+    if not fills:
+        return '<p class="note">No fills.</p>'
+    head = ["time (UTC)", "market", "side", "price", "contracts", "fee", "liquidity"]
+    head += ["rebate"] if report.rebates else []
+    rows = []
+    for f in fills[:FILLS_SHOWN]:
+        cells = [_iso(f.time), escape(f.symbol), "buy" if f.side == "1" else "sell"]
+        cells += [str(f.price), _qty(f.qty), str(f.fee), "maker" if f.maker else "taker"]
+        if report.rebates:
+            cells.append(str(f.rebate))
+        rows.append(cells)
+    more = len(fills) - FILLS_SHOWN
+    note = f'<p class="note">The first {FILLS_SHOWN} of {len(fills)} fills.</p>' if more > 0 else ""
+    return _table(head, rows, left=3) + note
+
+
+def _funding(report: PaperReport) -> str:
+    payments = report.funding or ()
+    if not payments:
+        return '<p class="note">No position was held at a funding time: nothing paid.</p>'
+    rows = [
+        [
+            _iso(p.rate.time),
+            escape(p.rate.symbol),
+            str(p.rate.rate),
+            str(p.rate.mark_price),
+            _qty(p.position),
+            _money(p.amount),
+        ]
+        for p in payments
+    ]
+    head = ["funding time (UTC)", "market", "rate", "mark price", "position", "received"]
+    return _table(head, rows, left=2)
+
+
+def _figure(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return escape(json.dumps(value, sort_keys=True, default=str))
+    return escape(str(value))
+
+
+def _statistics(statistics: Mapping[str, Any]) -> str:
+    total = statistics.get("total", {})
+    parts = [_pairs((escape(k), _figure(v)) for k, v in sorted(total.items()))]
+    markets = statistics.get("markets", {})
+    if markets:
+        names = sorted({k for figures in markets.values() for k in figures})
+        rows = [
+            [escape(symbol)] + [_figure(figures.get(k)) for k in names]
+            for symbol, figures in sorted(markets.items())
+        ]
+        parts.append(_table(["market", *names], rows))
+    return "".join(parts)
+
+
+def _report_page(report: PaperReport, title: str, extra: Sequence[str]) -> list[str]:
+    summary = [("total P&amp;L", _money(report.total)), ("fees", _money(-report.fees))]
+    if report.funding is not None:
+        summary.append(("funding", _money(report.funding_total)))
+    if report.rebates:
+        summary.append(("rebates", _money(report.rebates_total)))
+    summary.append(("fills", str(sum(r.account.fills for r in report.rows))))
+    if report.first_time is not None and report.last_time is not None:
+        summary.append(
+            ("recording clock", f"{_iso(report.first_time)} to {_iso(report.last_time)}")
+        )
+    if report.end:
+        summary.append(("ended", escape(report.end)))
+    curves = report.svg(title)
+    sections = [
+        _section("summary", "Summary", _pairs(summary)),
+        _section("curves", "P&L and inventory", curves),
+        _section("drawdown", "Drawdown", _drawdown_svg(report)),
+        _section("per-day", "Per day", _per_day(report)),
+        _section("per-market", "Per market", _per_market(report)),
+        _section("fills", "Fills", _fills(report)),
+    ]
+    if report.funding is not None:
+        sections.append(_section("funding", "Funding", _funding(report)))
+    return sections + list(extra)
+
+
+def _sweep_page(sweep: SweepResult, by: str, walked: WalkForward | None) -> list[str]:
+    doc = sweep.as_json(by)
+    head = ["rank", "params", "recordings", "total", "sharpe", "max drawdown", "fill ratio"]
+    head += ["fills", "error"]
+    rows = []
+    for run in doc["runs"]:
+        params = " ".join(f"{k}={v}" for k, v in sorted(run["params"].items())) or "-"
+        cells = [str(run["rank"]), escape(params), escape(",".join(run["recordings"]))]
+        if run["result"] is None:
+            cells += ["-", "-", "-", "-", "-", escape(run["error"] or "")]
+        else:
+            total = run["result"]["statistics"]["total"]
+            cells += [
+                _money(Decimal(total["total"])),
+                _figure(total.get("sharpe")),
+                f"{Decimal(total['max_drawdown']).quantize(_CENT)}",
+                _figure(total.get("fill_ratio")),
+                str(total.get("fills", "-")),
+                "",
+            ]
+        rows.append(cells)
+    sections = [_section("ranking", f"Ranking (by {by})", _table(head, rows, left=3))]
+    if walked is not None:
+        sections += _walk_forward_sections(walked)
+    return sections
+
+
+def _walk_forward_sections(walked: WalkForward) -> list[str]:
+    """The folds of a walk-forward run, then its overfitting figures."""
+
+    def params(index: int | None) -> str:
+        if index is None:
+            return "-"
+        chosen = walked.params[index]
+        return escape(" ".join(f"{k}={v}" for k, v in sorted(chosen.items())) or "-")
+
+    def score(value: Decimal | float | None) -> str:
+        if isinstance(value, Decimal):
+            return _money(value)
+        return _figure(value)
+
+    head = ["fold", "in sample", "out of sample", "chosen", "in-sample score"]
+    head += ["out-of-sample score", "out-of-sample P&L", "best out of sample", "rank"]
+    rows = [
+        [
+            str(f.index),
+            escape(", ".join(f.train)),
+            escape(", ".join(f.test)),
+            params(f.chosen),
+            score(f.train_score),
+            score(f.test_score),
+            score(f.test_pnl),
+            params(f.test_best),
+            _figure(f.test_rank),
+        ]
+        for f in walked.folds
+    ]
+    summary = _pairs(
+        [
+            ("scored by", escape(walked.by)),
+            ("out-of-sample P&L", _money(walked.out_of_sample_pnl)),
+            ("walk-forward efficiency", _figure(walked.efficiency)),
+            (
+                "winners differ",
+                f"{sum(f.winners_differ for f in walked.folds)} of {len(walked.folds)} folds",
+            ),
+        ]
+    )
+    o, d = walked.overfitting, walked.deflated
+    guard = _pairs(
+        [
+            ("probability of backtest overfitting", _figure(o.pbo)),
+            ("splits", f"{o.splits} of {o.groups} blocks"),
+            ("deflated Sharpe ratio", _figure(d.dsr)),
+            ("of the set", params(d.chosen)),
+            ("its Sharpe per period", _figure(d.sharpe)),
+            ("expected best of the unskilled", _figure(d.expected_max)),
+            ("trials", str(d.trials)),
+            ("note", escape("; ".join(n for n in (o.note, d.note) if n)) or "-"),
+        ]
+    )
+    return [
+        _section("walk-forward", "Walk-forward", _table(head, rows, left=4) + summary),
+        _section("overfitting", "Overfitting", guard),
+    ]
+
+
+def tearsheet_html(
+    result: BacktestResult | PaperReport | SweepResult,
+    *,
+    title: str | None = None,
+    by: str = "total",
+    walk_forward: WalkForward | None = None,
+) -> str:
+    """The tearsheet of ``result`` as one HTML document (see the module docstring).
+
+    Args:
+        result: a backtest's `BacktestResult`, a `PaperReport` or a sweep's `SweepResult`.
+        title: the page's title (default: the run's name, or "paper trading" / "sweep").
+        by: a sweep's ranking (`kalshi_fix_sansio.simulator.sweep.RANKINGS`).
+        walk_forward: a sweep's walk-forward run
+            (`kalshi_fix_sansio.simulator.walkforward.walk_forward`): its folds and
+            overfitting figures follow the ranking.
+
+    Raises:
+        TypeError: ``result`` is none of these.
+    """
+    from .backtest import BacktestResult
+    from .sweep import SweepResult
+
+    if isinstance(result, BacktestResult):
+        name = title or f"backtest {result.name}"
+        extra = [
+            _section("statistics", "Statistics", _statistics(result.statistics)),
+            _section(
+                "run",
+                "Run",
+                _pairs((escape(k), _figure(v)) for k, v in sorted(result.run.items())),
+            ),
+        ]
+        sections = _report_page(result.report, name, extra)
+    elif isinstance(result, PaperReport):
+        name = title or "paper trading"
+        sections = _report_page(result, name, [])
+    elif isinstance(result, SweepResult):
+        name = title or f"sweep of {len(result.runs)} runs"
+        sections = _sweep_page(result, by, walk_forward)
+    else:
+        raise TypeError(
+            "a tearsheet is of a BacktestResult, a PaperReport or a SweepResult, got "
+            f"{type(result).__name__}"
+        )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(name)}</title><style>{_CSS}</style></head>\n<body><h1>{escape(name)}</h1>"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+
+
+def write_tearsheet(
+    result: BacktestResult | PaperReport | SweepResult,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    by: str = "total",
+    walk_forward: WalkForward | None = None,
+) -> Path:
+    """Write `tearsheet_html` to ``path`` (through a temporary file renamed over it; a
+    symbolic link at the path is refused).
+
+    Returns:
+        The path written.
+
+    Raises:
+        OSError: the file cannot be written (the message names it).
+        TypeError: ``result`` is not a result a tearsheet shows.
+    """
+    target = Path(path)
+    _write_new(target, tearsheet_html(result, title=title, by=by, walk_forward=walk_forward))
+    return target
