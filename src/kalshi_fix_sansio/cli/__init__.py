@@ -25,7 +25,8 @@ One module per command family:
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep),
   ``kalshi-fix compile-recording``, recordings checked and compiled once for it, and
-  ``kalshi-fix fit-latency``, latency models fitted to your own message logs;
+  ``kalshi-fix fit-latency`` and ``kalshi-fix fit-queue``, latency and queue models fitted to
+  your own message logs;
 * ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
   history or another tool's file of book changes and trades as a recording;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
@@ -49,9 +50,11 @@ from .backtest import (
     add_backtest_parser,
     add_compile_parser,
     add_fit_latency_parser,
+    add_fit_queue_parser,
     backtest_command,
     compile_command,
     fit_latency_command,
+    fit_queue_command,
 )
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
@@ -165,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_parsers(sub)
     add_compile_parser(sub)
     add_fit_latency_parser(sub)
+    add_fit_queue_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -216,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return compile_command(args, sys.stdout, sys.stderr)
         if args.command == "fit-latency":
             return fit_latency_command(args, sys.stdout, sys.stderr)
+        if args.command == "fit-queue":
+            return fit_queue_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

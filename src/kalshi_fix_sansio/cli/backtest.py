@@ -43,9 +43,11 @@ __all__ = [
     "add_backtest_parser",
     "add_compile_parser",
     "add_fit_latency_parser",
+    "add_fit_queue_parser",
     "backtest_command",
     "compile_command",
     "fit_latency_command",
+    "fit_queue_command",
     "parse_latency",
 ]
 
@@ -149,6 +151,79 @@ def fit_latency_command(args: argparse.Namespace, out: IO[str], err: IO[str]) ->
             f"{model.sigma:.3f}, floor {model.floor * 1000:g} ms; KS distance {fit.ks:.4f}, "
             f"p-value {fit.p_value:.3f} ({verdict})",
         )
+    emit(out, f"wrote {path}")
+    return EXIT_OK
+
+
+def add_fit_queue_parser(sub: Any) -> None:
+    """Add ``kalshi-fix fit-queue``."""
+    parser = sub.add_parser(
+        "fit-queue",
+        help="fit the exchange's queue model to your own fills, saved by name for backtests",
+        description="Send the orders of order-entry message logs, at their times, into a "
+        "backtest of the market data you received (a recording: your market-data session's "
+        "message log) under each candidate queue model; print how far each one's fills are from "
+        "the logs' and save the closest as DIR/NAME.queue.json (a backtest takes it with "
+        "--queue-model fitted:NAME).",
+    )
+    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
+    parser.add_argument(
+        "--orders",
+        action="append",
+        required=True,
+        metavar="MESSAGE_LOG",
+        help="an order-entry message log (repeat for several)",
+    )
+    parser.add_argument("--name", required=True, help="the name the fit is saved under")
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        dest="candidates",
+        metavar="MODEL",
+        help="a queue model to try (repeat; default: fifo, risk-averse, prob-power at 0.5 to 8, "
+        "prob-log)",
+    )
+    parser.add_argument(
+        "--latency",
+        default="none",
+        metavar="MODEL",
+        help="the orders' latency, as backtest's --latency (default: none)",
+    )
+    parser.add_argument(
+        "--models-dir", default=".", metavar="DIR", help="where the fit goes (default: here)"
+    )
+
+
+def fit_queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix fit-queue``; returns the exit status."""
+    from ..simulator.backtest import BacktestFailed
+    from ..simulator.fitting import QUEUE_CANDIDATES, fit_queue, save_queue_fit
+    from ..simulator.gateway import queue_model
+    from ..simulator.recording import RecordingError
+
+    recordings = [recording_path(r) for r in args.recordings]
+    candidates = args.candidates or list(QUEUE_CANDIDATES)
+    try:
+        for candidate in candidates:
+            try:
+                queue_model(candidate)
+            except ValueError as exc:
+                raise LocalProtocolError(f"--candidate {candidate}: {exc}") from None
+        latency = parse_latency(args.latency, role="KalshiNR", models_dir=args.models_dir)
+        fit = fit_queue(
+            recordings,
+            args.orders,
+            candidates=candidates,
+            latency=None if latency is None else {"KalshiNR": latency},
+        )
+        path = save_queue_fit(args.name, fit, args.models_dir)
+    except (LocalProtocolError, RecordingError) as exc:
+        emit(err, f"kalshi-fix fit-queue: {exc}")
+        return EXIT_USAGE
+    except BacktestFailed as exc:
+        emit(err, f"kalshi-fix fit-queue: {exc}")
+        return EXIT_FAILED
+    emit(out, fit.table())
     emit(out, f"wrote {path}")
     return EXIT_OK
 

@@ -88,7 +88,8 @@ def add_model_options(group: Any) -> None:
         metavar="MODEL",
         help="where recorded cancellations fall in a level's queue relative to your resting "
         "order: fifo (default: all ahead of it), risk-averse (behind it), prob-power[:N] or "
-        "prob-log (ahead with a probability from the queue sizes); see docs/paper-trading.md",
+        "prob-log (ahead with a probability from the queue sizes), fitted:NAME (kalshi-fix "
+        "fit-queue's, in --models-dir); see docs/paper-trading.md",
     )
     group.add_argument(
         "--queue-seed",
@@ -202,8 +203,19 @@ def replay_models(
     from .common import EXIT_USAGE
 
     models: dict[str, Any] = {}
+    spec = args.queue_model
     try:
-        models["queue_model"] = queue_model(args.queue_model, args.queue_seed)
+        if spec.startswith("fitted:"):  # kalshi-fix fit-queue's model, by name
+            from ..codec.errors import LocalProtocolError
+            from ..simulator.fitting import load_queue_fit
+
+            try:
+                spec = load_queue_fit(
+                    spec[len("fitted:") :], getattr(args, "models_dir", ".")
+                ).model
+            except LocalProtocolError as exc:
+                raise ValueError(str(exc)) from None
+        models["queue_model"] = queue_model(spec, args.queue_seed)
     except ValueError as exc:
         print(f"{prog}: --queue-model: {exc}", file=err)
         return EXIT_USAGE
