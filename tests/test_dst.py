@@ -4,9 +4,8 @@ of the defects the simulation found, kept as regression tests."""
 
 from __future__ import annotations
 
+import importlib
 import io
-import subprocess
-import sys
 from decimal import Decimal
 
 import attrs
@@ -153,30 +152,43 @@ def test_a_trio_run_repeats_though_trio_shuffles_its_tasks(seed: int) -> None:
 THIRD_ROUND = ("client_reset", "client_garble", "client_delay", "gateway_restart", "session")
 
 
-def _digest_in_a_new_process(schedule: Schedule) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "kalshi_fix_sansio.cli", "simulate", "--schedule", schedule.text],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return done.stdout.split("digest ", 1)[1].split(";", 1)[0]
-
-
 def test_the_apis_write_what_their_pumps_write() -> None:
     """The same schedule under each API: the trio pump is driven by the simulation's world
     task in the blocking API's order; asyncio's own task writes in its own order. (Seed 3 of
-    the second round's kinds: the schedule this held for when it was written.)"""
+    the second round's kinds: the schedule this held for when it was written.) In this process,
+    whatever ran in it before (`test_a_trio_run_is_the_same_after_hypothesis_switched_trio`)."""
     kinds = [k for k in KINDS if k not in THIRD_ROUND]
     schedules = {api: generate(3, api=api, product="prediction", kinds=kinds) for api in APIS}
-    # each in a fresh process, as a printed replay command runs: in CI's coverage worker, after
-    # the tests before it, the trio run of this schedule wrote otherwise (a state of the process
-    # leaking into a trio run: not found yet)
-    digests = {api: _digest_in_a_new_process(s) for api, s in schedules.items()}
+    digests = {api: run(s).digest for api, s in schedules.items()}
     assert digests["trio"] == digests["blocking"] != digests["asyncio"]
     margin = run(generate(3, api="blocking", product="margin", kinds=kinds))
     assert margin.ok and margin.digest != digests["blocking"]
+
+
+def test_a_trio_run_is_the_same_after_hypothesis_switched_trio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process state that leaked into a trio run: importing hypothesis (any pytest session
+    does, at its summary, through hypothesis's pytest plugin) runs trio's hypothesis plugin,
+    which switches trio's scheduler from reversing each batch of woken tasks half the time to
+    shuffling it: other draws. CI's coverage worker had imported it before test_dst.py; a
+    printed replay command's process has not. A run is the same either way, and leaves trio as
+    it found it."""
+    import hypothesis  # noqa: F401  (its entry points: trio's plugin)
+
+    scheduler = importlib.import_module("trio._core._run")
+    assert scheduler._ALLOW_DETERMINISTIC_SCHEDULING is True  # what the import did
+    kinds = [k for k in KINDS if k not in THIRD_ROUND]
+    schedule = generate(3, api="trio", product="prediction", kinds=kinds)
+    draws = scheduler._r.getstate()
+    switched = run(schedule)
+    assert scheduler._ALLOW_DETERMINISTIC_SCHEDULING is True and scheduler._r.getstate() == draws
+    monkeypatch.setattr(scheduler, "_ALLOW_DETERMINISTIC_SCHEDULING", False)  # a fresh process
+    fresh = run(schedule)
+    assert scheduler._ALLOW_DETERMINISTIC_SCHEDULING is False
+    assert switched.ok and switched.digest == fresh.digest
+    blocking = run(generate(3, api="blocking", product="prediction", kinds=kinds))
+    assert switched.digest == blocking.digest
 
 
 def test_schedules_keep_every_promise_on_a_handful_of_seeds() -> None:
