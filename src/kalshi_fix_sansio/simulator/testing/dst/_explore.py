@@ -155,8 +155,13 @@ def explore_chunks(
         seeds: the seeds (a range of step 1: ``range(1_000_000, 2_000_000)``).
         directory: where the record and the summary are kept (made if missing).
         chunk: seeds per chunk (a chunk cut off runs again whole).
+        steps: steps per schedule (as `explore`).
+        kinds: draw only these step kinds (None: all).
+        jobs: worker processes (as `explore`).
+        engine: ``"local"`` or ``"dask"``.
+        address: a Dask scheduler; None: a local cluster.
         on_chunk: called with each chunk's seeds and its `Exploration` as it ends.
-        steps, kinds, jobs, engine, address, runner: as `explore`.
+        runner: what runs a schedule (`run`; a test may pass another).
 
     Returns:
         The `Exploration` of every chunk the directory records (earlier calls' too).
