@@ -370,6 +370,13 @@ def test_a_nightly_run_records_its_chunks_resumes_and_sums_them_up(tmp_path: Pat
     assert code == 2 and "records schedules of 4 steps and kinds order,fill,drop,reset" in err
 
 
+def test_a_nightly_run_into_a_directory_it_cannot_make_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    code, out, err = _cli("--seeds", "0:2", "--out", str(tmp_path / "a-file" / "nightly"))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"kalshi-fix simulate: --out {tmp_path / 'a-file' / 'nightly'}: ")
+
+
 def test_a_nightly_runs_failures_are_recorded_with_their_replay_commands(tmp_path: Path) -> None:
     kinds = ["order", "drop"]
     found = explore_chunks(

@@ -135,6 +135,9 @@ def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
     except LocalProtocolError as exc:  # a Dask scheduler that cannot be reached
         emit(err, f"kalshi-fix simulate: {exc}")
         return EXIT_FAILED
+    except OSError as exc:  # a chunk or the summary of --out could not be written
+        emit(err, f"kalshi-fix simulate: --out {args.out}: {exc.strerror or exc}")
+        return EXIT_FAILED
     emit(
         out,
         f"{found.runs} run(s), {len(found.failures)} failed; {found.cpu_seconds:.1f} CPU s "
