@@ -4,10 +4,11 @@ of the defects the simulation found, kept as regression tests."""
 
 from __future__ import annotations
 
+import importlib
 import io
-import subprocess
-import sys
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
@@ -28,13 +29,16 @@ from kalshi_fix_sansio.simulator.gateway import mock_api_key
 from kalshi_fix_sansio.simulator.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.simulator.testing.dst import (
     APIS,
+    CHUNKS_FILE,
     KINDS,
     NOT_YET,
     PRODUCTS,
+    SUMMARY_FILE,
     Outcome,
     Schedule,
     Step,
     explore,
+    explore_chunks,
     generate,
     run,
     shrink,
@@ -153,30 +157,43 @@ def test_a_trio_run_repeats_though_trio_shuffles_its_tasks(seed: int) -> None:
 THIRD_ROUND = ("client_reset", "client_garble", "client_delay", "gateway_restart", "session")
 
 
-def _digest_in_a_new_process(schedule: Schedule) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "kalshi_fix_sansio.cli", "simulate", "--schedule", schedule.text],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    return done.stdout.split("digest ", 1)[1].split(";", 1)[0]
-
-
 def test_the_apis_write_what_their_pumps_write() -> None:
     """The same schedule under each API: the trio pump is driven by the simulation's world
     task in the blocking API's order; asyncio's own task writes in its own order. (Seed 3 of
-    the second round's kinds: the schedule this held for when it was written.)"""
+    the second round's kinds: the schedule this held for when it was written.) In this process,
+    whatever ran in it before (`test_a_trio_run_is_the_same_after_hypothesis_switched_trio`)."""
     kinds = [k for k in KINDS if k not in THIRD_ROUND]
     schedules = {api: generate(3, api=api, product="prediction", kinds=kinds) for api in APIS}
-    # each in a fresh process, as a printed replay command runs: in CI's coverage worker, after
-    # the tests before it, the trio run of this schedule wrote otherwise (a state of the process
-    # leaking into a trio run: not found yet)
-    digests = {api: _digest_in_a_new_process(s) for api, s in schedules.items()}
+    digests = {api: run(s).digest for api, s in schedules.items()}
     assert digests["trio"] == digests["blocking"] != digests["asyncio"]
     margin = run(generate(3, api="blocking", product="margin", kinds=kinds))
     assert margin.ok and margin.digest != digests["blocking"]
+
+
+def test_a_trio_run_is_the_same_after_hypothesis_switched_trio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process state that leaked into a trio run: importing hypothesis (any pytest session
+    does, at its summary, through hypothesis's pytest plugin) runs trio's hypothesis plugin,
+    which switches trio's scheduler from reversing each batch of woken tasks half the time to
+    shuffling it: other draws. CI's coverage worker had imported it before test_dst.py; a
+    printed replay command's process has not. A run is the same either way, and leaves trio as
+    it found it."""
+    import hypothesis  # noqa: F401  (its entry points: trio's plugin)
+
+    scheduler = importlib.import_module("trio._core._run")
+    assert scheduler._ALLOW_DETERMINISTIC_SCHEDULING is True  # what the import did
+    kinds = [k for k in KINDS if k not in THIRD_ROUND]
+    schedule = generate(3, api="trio", product="prediction", kinds=kinds)
+    draws = scheduler._r.getstate()
+    switched = run(schedule)
+    assert scheduler._ALLOW_DETERMINISTIC_SCHEDULING is True and scheduler._r.getstate() == draws
+    monkeypatch.setattr(scheduler, "_ALLOW_DETERMINISTIC_SCHEDULING", False)  # a fresh process
+    fresh = run(schedule)
+    assert scheduler._ALLOW_DETERMINISTIC_SCHEDULING is False
+    assert switched.ok and switched.digest == fresh.digest
+    blocking = run(generate(3, api="blocking", product="prediction", kinds=kinds))
+    assert switched.digest == blocking.digest
 
 
 def test_schedules_keep_every_promise_on_a_handful_of_seeds() -> None:
@@ -314,6 +331,74 @@ def test_cli_replays_one_schedule_with_its_digest() -> None:
     assert f"digest {run(Schedule.parse(RATE_LIMITED_ORDER)).digest}" in out
 
 
+NIGHTLY = ("--steps", "4", "--kinds", "order,fill,drop,reset")
+
+
+def test_a_nightly_run_records_its_chunks_resumes_and_sums_them_up(tmp_path: Path) -> None:
+    """A nightly run in chunks (`explore_chunks`, ``--out``): each chunk recorded as it ends;
+    the same command again resumes (a chunk cut off while recorded runs again); a summary of
+    every chunk in the directory."""
+    out_dir = str(tmp_path / "nightly")
+    code, out, _ = _cli(
+        "--seeds", "0:20", *NIGHTLY, "--jobs", "2", "--chunk", "10", "--out", out_dir
+    )
+    assert code == 0, out
+    first, second = out.splitlines()[:2]
+    assert first.startswith("seeds 0:10: 10 run(s), 0 failed; ")
+    assert second.startswith("seeds 10:20: 10 run(s), 0 failed; ")
+    chunks = tmp_path / "nightly" / CHUNKS_FILE
+    assert [
+        (r["first"], r["end"], r["runs"]) for r in map(json.loads, chunks.read_text().splitlines())
+    ] == [(0, 10, 10), (10, 20, 10)]
+    with chunks.open("a") as file:
+        file.write('{"first": 20, "end": 3')  # cut off: its chunk runs again
+    code, out, _ = _cli("--seeds", "0:30", *NIGHTLY, "--chunk", "10", "--out", out_dir)
+    assert code == 0 and out.startswith("seeds 20:30: 10 run(s), 0 failed;"), out
+    assert "\n30 run(s), 0 failed; " in out and "seeds 0:10" not in out
+    summary = json.loads((tmp_path / "nightly" / "summary.json").read_text())
+    assert summary["seeds"] == [[0, 30]] and (summary["runs"], summary["failed"]) == (30, 0)
+    assert summary["chunks"] == 3 and summary["failures"] == []
+    assert len(chunks.read_text().splitlines()) == 3  # the cut-off line dropped
+    assert summary["cpu_seconds"] > 0 and summary["runs_per_cpu_second"] > 0
+    text = (tmp_path / "nightly" / SUMMARY_FILE).read_text()
+    assert text.startswith(
+        "seeds 0:30: 30 run(s) of 4 steps (kinds: order,fill,drop,reset), 0 failed\n"
+    )
+    code, out, _ = _cli("--seeds", "0:30", *NIGHTLY, "--out", out_dir)  # all done: nothing runs
+    assert code == 0 and out.startswith("30 run(s), 0 failed; ")
+    code, _, err = _cli("--seeds", "0:30", "--steps", "5", "--out", out_dir)
+    assert code == 2 and "records schedules of 4 steps and kinds order,fill,drop,reset" in err
+
+
+def test_a_nightly_run_into_a_directory_it_cannot_make_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    code, out, err = _cli("--seeds", "0:2", "--out", str(tmp_path / "a-file" / "nightly"))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"kalshi-fix simulate: --out {tmp_path / 'a-file' / 'nightly'}: ")
+
+
+def test_a_nightly_runs_failures_are_recorded_with_their_replay_commands(tmp_path: Path) -> None:
+    kinds = ["order", "drop"]
+    found = explore_chunks(
+        range(0, 12), tmp_path, chunk=5, steps=6, kinds=kinds, runner=_fails_on_order_after_drop
+    )
+    alone = explore(range(0, 12), steps=6, kinds=kinds, runner=_fails_on_order_after_drop)
+    assert found.runs == alone.runs == 12 and found.failures == alone.failures
+    assert 0 < len(found.failures) < 12
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["failures"] == [
+        {"seed": o.schedule.seed, "violation": o.violation.text, "replay": o.command}
+        for o in alone.failures
+        if o.violation is not None
+    ]
+    text = (tmp_path / SUMMARY_FILE).read_text()
+    assert text.count("  replay: kalshi-fix simulate --schedule ") == len(alone.failures)
+    with pytest.raises(LocalProtocolError, match="chunk must be"):
+        explore_chunks(range(3), tmp_path, chunk=0)
+    with pytest.raises(LocalProtocolError, match="a range of step 1"):
+        explore_chunks(range(0, 10, 2), tmp_path)
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -324,6 +409,9 @@ def test_cli_replays_one_schedule_with_its_digest() -> None:
         (["--schedule", "nonsense"], "a schedule is"),
         (["--address", "tcp://x:1"], "add --engine dask"),
         (["--jobs", "0"], "--jobs must be >= 1"),
+        (["--chunk", "5"], "add --out DIR"),
+        (["--out", "never-made", "--chunk", "0"], "--chunk must be >= 1"),
+        (["--schedule", RATE_LIMITED_ORDER, "--out", "never-made"], "not with --schedule"),
     ],
 )
 def test_cli_mistakes_exit_2_with_one_line(args: list[str], says: str) -> None:

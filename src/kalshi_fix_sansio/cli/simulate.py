@@ -6,7 +6,9 @@ Runs the generated fault schedule of each seed (``--seeds FIRST:END``, or ``--ru
 (runs, failures, runs per CPU second); each failure prints its seed, the promise it broke, the
 command that replays it and, unless ``--no-shrink``, its shrunk schedule and that one's
 command. ``--schedule TEXT`` runs one schedule (what those commands print), showing its steps
-and the digest of its bytes.
+and the digest of its bytes. ``--out DIR`` (a nightly run) runs the seeds in chunks of
+``--chunk`` seeds, each recorded in DIR as it ends, with a summary there (``summary.txt``,
+``summary.json``); the same command again resumes where a run cut off stopped.
 
 Exit status: 0 every run kept every promise, 1 a run broke one, 2 usage error.
 """
@@ -47,6 +49,13 @@ def add_simulate_parser(sub: Any) -> None:
     parser.add_argument("--engine", choices=("local", "dask"), default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
     parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run in chunks, each recorded in DIR with a summary (summary.txt); run again, "
+        "it resumes with the seeds no chunk of DIR ran",
+    )
+    parser.add_argument("--chunk", type=int, help="seeds per chunk of --out (10000)")
+    parser.add_argument(
         "--no-shrink", action="store_true", help="print failures without shrinking them"
     )
     parser.add_argument(
@@ -77,6 +86,8 @@ def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         if args.max_failures < 0:
             raise LocalProtocolError("--max-failures must be >= 0")
         if args.schedule is not None:
+            if args.out is not None:
+                raise LocalProtocolError("--out records ranges of seeds: not with --schedule")
             schedule = dst.Schedule.parse(args.schedule)
             return _one(dst, schedule, args, out)
         seeds = _seeds(args)
@@ -85,20 +96,47 @@ def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
             raise LocalProtocolError("--address is a Dask scheduler's: add --engine dask")
         if args.jobs < 1:
             raise LocalProtocolError("--jobs must be >= 1")
+        if args.chunk is not None and args.out is None:
+            raise LocalProtocolError("--chunk is a chunk of --out: add --out DIR")
+        if args.chunk is not None and args.chunk < 1:
+            raise LocalProtocolError("--chunk must be >= 1")
+        if args.out is not None:  # a directory of other runs: refused before any work
+            dst.explore_chunks(seeds[:0], args.out, steps=args.steps, kinds=kinds)
     except LocalProtocolError as exc:
         emit(err, f"kalshi-fix simulate: {exc}")
         return EXIT_USAGE
+    except OSError as exc:  # --out cannot be made or read
+        emit(err, f"kalshi-fix simulate: --out {args.out}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    options: dict[str, Any] = dict(
+        steps=args.steps, kinds=kinds, jobs=args.jobs, engine=args.engine
+    )
     try:
-        found = dst.explore(
-            seeds,
-            steps=args.steps,
-            kinds=kinds,
-            jobs=args.jobs,
-            engine=args.engine,
-            address=args.address,
-        )
+        if args.out is None:
+            found = dst.explore(seeds, address=args.address, **options)
+        else:
+            if args.chunk is not None:
+                options["chunk"] = args.chunk
+
+            def chunk_done(chunk: range, ran: Any) -> None:
+                emit(
+                    out,
+                    f"seeds {chunk.start}:{chunk.stop}: {ran.runs} run(s), "
+                    f"{len(ran.failures)} failed; {ran.cpu_seconds:.1f} CPU s",
+                )
+
+            found = dst.explore_chunks(
+                seeds,
+                args.out,
+                address=args.address,
+                on_chunk=chunk_done,
+                **options,
+            )
     except LocalProtocolError as exc:  # a Dask scheduler that cannot be reached
         emit(err, f"kalshi-fix simulate: {exc}")
+        return EXIT_FAILED
+    except OSError as exc:  # a chunk or the summary of --out could not be written
+        emit(err, f"kalshi-fix simulate: --out {args.out}: {exc.strerror or exc}")
         return EXIT_FAILED
     emit(
         out,
@@ -106,6 +144,8 @@ def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         f"({found.runs_per_cpu_second:.1f} runs per CPU second), "
         f"{found.simulated / 3600:.1f} simulated hours",
     )
+    if args.out is not None:
+        emit(out, f"(every chunk of {args.out}; its summary: {args.out}/{dst.SUMMARY_FILE})")
     for outcome in found.failures[: args.max_failures]:
         _show_failure(dst, outcome, args, out)
     if len(found.failures) > args.max_failures:

@@ -47,12 +47,13 @@ the simulated clock is in `Simulation.scheduler` (a `Scheduler` of `Timer`), and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import math
 import random
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlencode
@@ -489,7 +490,10 @@ class Simulation:
         """Run ``main(*args)`` to its end under `trio.run`, on a `trio.testing.MockClock` with
         ``autojump_threshold=0`` set to the simulated clock (which then follows it); trio
         clients of this simulation work in it. A world task of the run's own moves the
-        bytes and fires the gateway's timers.
+        bytes and fires the gateway's timers. trio's scheduler draws the order of the tasks it
+        wakes together from the simulation's seed, the same way whatever the process imported
+        before (hypothesis switches it), and is put back as it was after the run: a run is the
+        same byte for byte in any process.
 
         Returns:
             What ``main`` returned.
@@ -500,14 +504,9 @@ class Simulation:
             ImportError: trio is not installed (the ``trio`` extra).
         """
         import trio
-        import trio._core._run as trio_scheduler
         import trio.testing
 
         self._begin("trio")
-        # trio runs the tasks woken together in a random order (it reverses each batch half the
-        # time, from a generator seeded by the OS): a run is byte for byte the same only if that
-        # draw is the simulation's, so it is seeded from the simulation's seed at every run
-        trio_scheduler._r.seed(self.seed)
         mock = trio.testing.MockClock(autojump_threshold=0)
         mock.jump(self.clock.time())
         failure: list[BaseException] = []
@@ -520,7 +519,8 @@ class Simulation:
 
         self.clock.follow(mock.current_time)
         try:
-            return trio.run(run, clock=mock)
+            with _trio_scheduling(self.seed):
+                return trio.run(run, clock=mock)
         finally:
             self.clock.follow(None)
             self._running = None
@@ -574,6 +574,28 @@ class Simulation:
         except Exception as exc:
             failure.append(exc)
             scope.cancel()
+
+
+@contextlib.contextmanager
+def _trio_scheduling(seed: int) -> Iterator[None]:
+    """trio's scheduler, the same in every process for a trio run of a simulation (then as it
+    was). trio runs the tasks woken together in a random order, drawn from a generator of its
+    own that the OS seeds: it is seeded from the simulation's seed. How it draws that order
+    depends on the process: importing hypothesis runs trio's hypothesis plugin, which switches
+    the scheduler for good from reversing each batch half the time to sorting it and shuffling
+    it (other draws, so other bytes): the run uses the first way, a fresh process's, whatever
+    was imported before it. Both are private names of trio, which is pinned
+    (docs/maintainers/decisions.md, "A process state in the simulation's trio runs")."""
+    import trio._core._run as scheduler
+
+    draws, deterministic = scheduler._r.getstate(), scheduler._ALLOW_DETERMINISTIC_SCHEDULING
+    scheduler._r.seed(seed)
+    scheduler._ALLOW_DETERMINISTIC_SCHEDULING = False  # type: ignore[misc]  # trio's Final
+    try:
+        yield
+    finally:
+        scheduler._ALLOW_DETERMINISTIC_SCHEDULING = deterministic  # type: ignore[misc]
+        scheduler._r.setstate(draws)
 
 
 def _cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:

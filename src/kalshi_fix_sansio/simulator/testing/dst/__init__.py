@@ -13,8 +13,9 @@ CPU for an hour of trading) and checks the library's promises on every frame, af
 and at the end (`Violation`). A run is deterministic: its `Outcome.digest` (every byte written,
 when and by whom) is the same on every machine, and `Outcome.command` is the one line that
 replays it. `shrink` cuts a failing schedule down to a few steps that still fail; `explore`
-runs many seeds on local processes or a Dask cluster. ``kalshi-fix simulate`` is the same from
-the shell.
+runs many seeds on local processes or a Dask cluster, `explore_chunks` a nightly-sized range
+in chunks recorded in a directory (resumable, with a summary). ``kalshi-fix simulate`` is the
+same from the shell.
 
     >>> from kalshi_fix_sansio.simulator.testing.dst import generate, run
     >>> outcome = run(generate(1, steps=5))
@@ -24,7 +25,15 @@ the shell.
 
 from __future__ import annotations
 
-from ._explore import ENGINES, Exploration, explore, run_seeds
+from ._explore import (
+    CHUNKS_FILE,
+    ENGINES,
+    SUMMARY_FILE,
+    Exploration,
+    explore,
+    explore_chunks,
+    run_seeds,
+)
 from ._invariants import Violation, WireWatch
 from ._run import MAX_QTY, RECOVERY, SYMBOL, SYMBOLS, Outcome, replay_command, run
 from ._schedule import (
@@ -43,6 +52,7 @@ from ._shrink import shrink
 
 __all__ = [
     "APIS",
+    "CHUNKS_FILE",
     "ENGINES",
     "FAULT_KINDS",
     "KINDS",
@@ -51,6 +61,7 @@ __all__ = [
     "PRODUCTS",
     "RECOVERY",
     "SESSION_TYPES",
+    "SUMMARY_FILE",
     "SYMBOL",
     "SYMBOLS",
     "WORKLOAD_KINDS",
@@ -61,6 +72,7 @@ __all__ = [
     "Violation",
     "WireWatch",
     "explore",
+    "explore_chunks",
     "generate",
     "replay_command",
     "run",

@@ -637,7 +637,9 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
         if schedule.api == "asyncio":
             sim.run_asyncio(_play(world, done))
         elif schedule.api == "trio":
-            _run_trio(world, done)
+            # trio's scheduler seeded from the schedule's seed (the simulation's), whatever
+            # the process imported before (`Simulation.run_trio`)
+            sim.run_trio(_play, world, done)
         else:
             _complete(_play(world, done))
     except _NeverBack as exc:
@@ -660,23 +662,6 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
         world.stop()
     violation = watch.violations[0] if watch.violations else None
     return Outcome(schedule, violation, done[0], sim.clock.elapsed, watch.frames, watch.digest)
-
-
-def _run_trio(world: _World, done: list[int]) -> None:
-    """`Simulation.run_trio` of the run, trio's scheduler seeded with the schedule's seed:
-    tasks woken at one instant run in an order trio draws at random (its own generator, seeded
-    from the system), and a world task's wake-up a hair before a deadline or at it changes the
-    simulated time of what follows by a float step; so seeded, the run repeats byte for byte.
-    The generator's state is put back after the run."""
-    from trio._core import _run as trio_core  # private: trio's scheduling generator
-
-    rng: Any = trio_core._r
-    state = rng.getstate()
-    rng.seed(world.schedule.seed)
-    try:
-        world.sim.run_trio(_play, world, done)
-    finally:
-        rng.setstate(state)
 
 
 def _complete(coroutine: Coroutine[Any, Any, None]) -> None:
