@@ -36,7 +36,7 @@ from kalshi_fix_sansio.client.steps import (
 
 from ._aio import Changes, Conn, Connection, TLSProtocol, within
 from ._sockio import TransportWriter
-from ._tls import connect_error
+from ._tls import connect_error, tls_context
 
 __all__ = ["AioPump"]
 
@@ -59,6 +59,7 @@ class AioPump(TransportWriter):
         self.changes = Changes()  # the callers waiting for a change
         self.kick = asyncio.Event()  # the session's task has something to do
         self.ssl: ssl.SSLContext | None = None
+        self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
 

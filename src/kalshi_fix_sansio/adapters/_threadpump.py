@@ -5,6 +5,7 @@ callback thread runs ``on_event`` / ``on_reconnect`` (see ``kalshi_fix_sansio.ad
 
 from __future__ import annotations
 
+import functools
 import math
 import socket
 import ssl
@@ -38,7 +39,7 @@ from kalshi_fix_sansio.client.steps import (
 
 from ._blockingio import Ready, joined, open_socket, started
 from ._sockio import SocketWriter, read_fact
-from ._tls import connect_error
+from ._tls import connect_error, tls_context
 
 __all__ = ["ThreadPump"]
 
@@ -70,6 +71,7 @@ class ThreadPump(SocketWriter):
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.close_due = False  # `Disconnect` while another thread read: it closes
         self.now: Callable[[], float] = time.monotonic  # the wait clock (`SyncPump.now`)
+        self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
     # -- what the session asks ----------------------------------------------------------------
 

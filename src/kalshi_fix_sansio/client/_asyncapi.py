@@ -44,10 +44,20 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+A = TypeVar("A", bound="AsyncAPI")
 
 
 class AsyncPump(Protocol):
     """What the awaitable API asks of its adapter's pump."""
+
+    def prepare(self) -> Any:
+        """What the pump makes of the session's options before an open (its TLS context)."""
+
+    def start(self, driver: Any, prepared: Any) -> None:
+        """Start the session's task (it connects and logs on)."""
+
+    async def close(self) -> None:
+        """Log out (up to the logout timeout) and end the session's task."""
 
     def now(self) -> float:
         """The loop's monotonic clock, which times every wait."""
@@ -63,6 +73,32 @@ class AsyncAPI(SessionAPI):
     """The asyncio and trio sessions: `SessionAPI` plus the awaitable reading API."""
 
     _pump: AsyncPump
+
+    async def __aenter__(self: A) -> A:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Connect and log on, then keep the session up in the background until closed.
+
+        Raises:
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+        """
+        pump, host = self._pump, self._driver
+        pump.start(*host.begin(pump.prepare))
+        if not await pump.drive(waits.Until(host, host.logged_on)):
+            await self.aclose()
+            raise host.closed_error()
+
+    async def aclose(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        await self._pump.close()
+        self._driver.end()
 
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
@@ -217,13 +253,6 @@ class AsyncAPI(SessionAPI):
                 check=False,
             )
         )[0]
-
-    async def _await_logon(self, close: Callable[[], Any]) -> None:
-        """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
-        host = self._driver
-        if not await self._pump.drive(waits.Until(host, host.logged_on)):
-            await close()
-            raise host.closed_error()
 
 
 class LoopPump(AsyncPump, Protocol):
