@@ -22,7 +22,7 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import READ_CHUNK
 from kalshi_fix_sansio.client.steps import Action, Buffered, Lost, Received
 
-from ._aio import Conn, TLSProtocol
+from ._aio import Conn
 from ._tls import WOULD_BLOCK, MemoryTLS
 
 __all__ = ["IdleHandoff", "SocketWriter", "TransportWriter", "read_fact"]
@@ -134,7 +134,6 @@ class TransportWriter:
             except ssl.SSLWantReadError:
                 tls.unsent = data  # TLS reads first (a renegotiation): sealed next time
             except ssl.SSLError as exc:
-                assert isinstance(conn, TLSProtocol)
                 conn.fail(exc)
                 return
             size, data = len(tls.unsent), tls.outgoing.read()
