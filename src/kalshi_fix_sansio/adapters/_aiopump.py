@@ -206,6 +206,7 @@ class AioPump(TransportWriter):
 
     async def connect(self, sup: Driver) -> None:
         """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
+        self.agenda.connect_due = False
         options = self.session.options
         try:
             await asyncio.wait_for(self._open(), options.connect_timeout)

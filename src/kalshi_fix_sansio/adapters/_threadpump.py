@@ -23,11 +23,11 @@ from kalshi_fix_sansio.client.pump import (
     Until,
     Wait,
     drive,
+    loop_moves,
 )
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
-    START,
     WOKE,
     Action,
     Agenda,
@@ -229,16 +229,16 @@ class ThreadPump(SocketWriter):
 
         with self.mu:
             try:
-                self.perform(sup, sup.step(START, clock()))
-                while not self.agenda.finished:
+                for connect in loop_moves(self, sup):
                     sock = self.sock
-                    if sock is not None:
+                    if sock is not None:  # served first, though a connection is due: the
+                        # `Disconnect` of a socket another thread read is done by that reader
                         rest = self.readers.background(time.monotonic(), me, timer_in)
                         if rest:  # a waiting thread reads (or read lately)
                             self.idle.wait(None if rest == math.inf else rest)
                         else:
                             self._step(sock, math.inf)
-                    elif self.agenda.connect_due:
+                    elif connect:
                         self._connect(sup)
                     else:  # a backoff, or a close under way
                         rest = self.agenda.wake_at - clock()

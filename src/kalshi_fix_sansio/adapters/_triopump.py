@@ -218,6 +218,7 @@ class TrioPump(SocketWriter):
 
     async def connect(self, sup: Driver) -> None:
         """Connect, then serve the connection until the driver is done with it."""
+        self.agenda.connect_due = False
         context = self.ssl
         try:
             sock, tls = await open_socket(self.session.options, context)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..codec import Message
@@ -37,9 +37,11 @@ __all__ = [
     "AsyncAPI",
     "AsyncKillAll",
     "AsyncPump",
+    "LoopPart",
     "LoopPump",
     "deliver",
     "kill_sessions",
+    "loop_moves",
     "pump_task",
 ]
 
@@ -255,19 +257,37 @@ class AsyncAPI(SessionAPI):
         )[0]
 
 
-class LoopPump(AsyncPump, Protocol):
-    """What the session's task (`pump_task`) asks of an async pump: its loop's I/O."""
+class LoopPart(Protocol):
+    """What the session's loop (`loop_moves`) asks of any pump, blocking or async."""
 
-    session: SessionAPI
     agenda: Agenda  # the driver's answers for later (`perform` notes them)
     clock: Callable[[], float]  # the core's ``now``
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order."""
 
+
+def loop_moves(pump: LoopPart, sup: Driver) -> Iterator[bool]:
+    """The session's loop, the same for every pump: `START`, then, until the driver is
+    finished or the pump failed (`Driver.pump_failed`), the next move: True when a connection
+    is due (the pump connects, clearing ``agenda.connect_due``), else False (the pump waits for
+    its connection, its timer or a wake-up, then steps `WOKE`). A thread runs it (blocking),
+    or a task (`pump_task`)."""
+    agenda = pump.agenda
+    pump.perform(sup, sup.step(START, pump.clock()))
+    while sup.crash is None and not agenda.finished:
+        yield agenda.connect_due
+
+
+class LoopPump(AsyncPump, LoopPart, Protocol):
+    """What the session's task (`pump_task`) asks of an async pump: its loop's I/O."""
+
+    session: SessionAPI
+
     async def connect(self, sup: Driver) -> None:
-        """Open a connection (stepping `CONNECTED` or `ConnectFailed`), and serve it as long
-        as the pump's loop does it in this task (trio: until it is closed)."""
+        """Open a connection (clearing ``agenda.connect_due``; stepping `CONNECTED` or
+        `ConnectFailed`), and serve it as long as the pump's loop does it in this task (trio:
+        until it is closed)."""
 
     async def idle(self, sup: Driver) -> None:
         """Wait until the agenda's ``wake_at`` or a wake-up, then step `WOKE`."""
@@ -282,21 +302,15 @@ async def pump_task(
     sup: Driver,
     scope: contextlib.AbstractContextManager[Any] | None = None,
 ) -> None:
-    """The session's task of an async pump: `START`; then, until the driver is finished (or
-    the pump failed), connect when it is due, else wait (`LoopPump.idle`), and run the
-    callbacks due after each (`deliver`); an error of the pump's is the session's
-    (`Driver.pump_failed`), raised to its callers. ``scope`` holds the loop (not the last
-    delivery): trio's cancel scope, whose deadline `close` sets."""
-    session, agenda = pump.session, pump.agenda
+    """The session's task of an async pump: the moves of `loop_moves` (connect, or wait:
+    `LoopPump.idle`), the callbacks due run after each (`deliver`); an error of the pump's is
+    the session's (`Driver.pump_failed`), raised to its callers. ``scope`` holds the loop (not
+    the last delivery): trio's cancel scope, whose deadline `close` sets."""
+    session = pump.session
     try:
         with scope or contextlib.nullcontext():
-            pump.perform(sup, sup.step(START, pump.clock()))
-            while sup.crash is None and not agenda.finished:
-                if agenda.connect_due:
-                    agenda.connect_due = False
-                    await pump.connect(sup)
-                else:  # a backoff, a timer, a close under way
-                    await pump.idle(sup)
+            for connect in loop_moves(pump, sup):
+                await (pump.connect(sup) if connect else pump.idle(sup))
                 await deliver(session, sup, pump)
         await deliver(session, sup, pump)  # what the last input queued
     except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
