@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import threading
 
-from kalshi_fix_sansio.client.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAll
+from kalshi_fix_sansio.client.pump import (
+    IDLE_HANDOFF,
+    ClientBase,
+    IdleHandoff,
+    SyncAPI,
+    SyncKillAll,
+)
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._sockio import IdleHandoff
 from ._threadpump import ThreadPump
 from ._tls import rest_verify
 

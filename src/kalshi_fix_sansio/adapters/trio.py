@@ -40,13 +40,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install '.[trio]')"
     ) from exc
 
-from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, IdleHandoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._sockio import IdleHandoff
 from ._tls import rest_verify
 from ._triopump import TrioPump
 

@@ -21,7 +21,7 @@ so no adapter reaches into a private module of the package:
 * the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
   (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
   rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
-  the docs' "Who reads the socket" page);
+  the docs' "Who reads the socket" page), and `IdleHandoff`, its session setting;
 * the loop contract's facts and actions are `kalshi_fix_sansio.client.steps` (public already), the
   driver `kalshi_fix_sansio.client.driver.Driver`;
 * what a pump needs to connect: the rules its TLS context meets, as words and verdicts
@@ -66,7 +66,7 @@ from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
-from ._readers import Readers
+from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
 from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refused_certificate_text
@@ -85,6 +85,7 @@ __all__ = [
     "AsyncPump",
     "ClientBase",
     "ConnectOptions",
+    "IdleHandoff",
     "LoopPart",
     "LoopPump",
     "Pump",

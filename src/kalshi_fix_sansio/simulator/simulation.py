@@ -59,7 +59,6 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..adapters.simloop import SimLoop
 from ..client.supervisor import Backoff
 from ..codec.errors import LocalProtocolError
 from ..codec.spec import SESSIONS
@@ -74,6 +73,7 @@ from ._inmemory import (
     Pipe,
     Scheduler,
     SimClock,
+    SimLoop,
     SimulatedSession,
     SimulationStalled,
     Timer,

@@ -29,7 +29,6 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ...adapters.simloop import SimLoop
 from ...client.driver import Driver
 from ...client.pump import (
     ClientBase,
@@ -55,6 +54,7 @@ from ...client.steps import (
     Write,
 )
 from ...session.config import SessionConfig
+from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
