@@ -183,6 +183,17 @@ def test_factories_per_product() -> None:
         perps.rfq()
 
 
+def test_open_without_a_nursery_says_where_the_session_runs() -> None:
+    session = FixClient(Credentials("k", new_ed25519_keys()[0])).order_entry()
+
+    async def main() -> None:
+        with pytest.raises(LocalProtocolError, match="runs in a nursery"):
+            await session.open()
+        assert not session.driver.opened  # refused before anything was begun
+
+    trio.run(main)
+
+
 # ----------------------------------------------------------------------------------------------
 # logon, an order, logout
 

@@ -25,6 +25,7 @@ from kalshi_fix_sansio.client.driver import (
     OrderWaiter,
     QueuePolicy,
 )
+from kalshi_fix_sansio.client.pump import loop_moves
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECT,
@@ -155,6 +156,39 @@ def test_an_agenda_keeps_the_actions_for_later_and_leaves_the_io_to_the_loop() -
     step(WOKE)  # no answer in time: the driver is done with the connection
     assert isinstance(io[-1], Disconnect) and agenda.finished
     assert not agenda.note(io[-1]) and not agenda.note(io[0])
+
+
+def test_loop_moves_is_every_pumps_loop_connect_or_wait_until_finished_or_failed() -> None:
+    """`loop_moves` (the blocking thread's loop and `pump_task`'s): `START` stepped first, then
+    True while a connection is due (the pump clears it as it connects), else False (the pump
+    waits), until the driver is finished; and no move after the pump failed."""
+    h = Stepped(backoff=None, config_options={})
+
+    class Pump:
+        agenda = Agenda()
+        clock = staticmethod(lambda: h.now)
+
+        def perform(self, sup: Any, actions: Sequence[Action]) -> None:
+            for action in actions:
+                self.agenda.note(action)
+
+    pump = Pump()
+    moves = loop_moves(pump, h.driver)
+    assert next(moves) is True  # START asked for a connection
+    pump.agenda.connect_due = False  # the pump connects
+    pump.perform(h.driver, h.do(CONNECTED))
+    assert next(moves) is False  # connected: the pump waits
+    pump.perform(h.driver, h.do(CLOSE))
+    h.now += h.driver.config.logout_timeout + 1
+    pump.perform(h.driver, h.do(WOKE))  # no answer to the Logout: the driver is done
+    assert pump.agenda.finished and list(moves) == []
+
+    failed = Stepped(backoff=None, config_options={})
+    pump = Pump()
+    pump.agenda = Agenda()
+    failed.driver.pump_failed(OSError("the loop broke"))
+    moves = loop_moves(pump, failed.driver)
+    assert list(moves) == [] and pump.agenda.connect_due  # START stepped, then no move
 
 
 def test_facts_about_a_connection_the_driver_is_done_with_are_ignored() -> None:

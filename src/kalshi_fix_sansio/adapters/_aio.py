@@ -1,14 +1,11 @@
-"""asyncio helpers of the asyncio adapter: timeouts on awaits, the callers waiting for a change
-(`Changes`), and its connections: TLS over a plain transport (`TLSProtocol`), plain TCP to
-loopback (`Connection`).
+"""asyncio helpers of the asyncio adapter: the callers waiting for a change (`Changes`) and its
+connections (`TLSProtocol`: TLS of the adapter's own over a plain transport, or plain TCP to
+loopback).
 
-``asyncio.wait_for`` wraps what it waits for in a new task on every call (Python 3.11: about
-10 µs and a turn of the event loop more on every read); ``asyncio.timeout`` (3.11+) only
-schedules a cancellation. On 3.10, which lacks it, ``wait_for`` stays.
-
-`TLSProtocol` is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory BIOs) on a plain
-transport, cheaper per message than asyncio's own SSL transport; it tells a `TLSSink` (the
-adapter's pump) what happens on the connection.
+`TLSProtocol` with a context is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory
+BIOs) on a plain transport, cheaper per message than asyncio's own SSL transport; without one,
+the transport's bytes as they are. It tells a `TLSSink` (the adapter's pump) what happens on
+the connection.
 """
 
 from __future__ import annotations
@@ -17,48 +14,22 @@ import asyncio
 import contextlib
 import math
 import ssl
-import sys
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from ._tls import MemoryTLS
 
 if TYPE_CHECKING:
     from kalshi_fix_sansio.client.driver import Driver
 
-T = TypeVar("T")
-
-__all__ = ["Changes", "Conn", "Connection", "TLSProtocol", "TLSSink", "within"]
+__all__ = ["Changes", "Conn", "TLSProtocol", "TLSSink"]
 
 
-async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
-    """``await awaitable``, raising `TimeoutError` after ``timeout`` seconds (None: never).
-
-    Args:
-        awaitable: a coroutine (e.g. ``reader.read(n)``).
-        timeout: seconds, or None.
-
-    Returns:
-        Its result.
-
-    Raises:
-        TimeoutError: the time passed first (`asyncio.TimeoutError` on 3.10, the same class
-            from 3.11 on).
-    """
-    if timeout is None:
-        return await awaitable
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(timeout):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10
-
-
-Conn: TypeAlias = "Connection | TLSProtocol"
+Conn: TypeAlias = "TLSProtocol"
 """A connection of the asyncio adapter: TLS in memory, or plain TCP to loopback."""
 
 
 class TLSSink(Protocol):
-    """What a connection (`TLSProtocol`, `Connection`) tells about itself: the asyncio
+    """What a connection (`TLSProtocol`) tells about itself: the asyncio
     adapter's pump, which writes to it (`_sockio.TransportWriter`)."""
 
     driver: Driver
@@ -78,7 +49,8 @@ class TLSSink(Protocol):
 
 
 class TLSProtocol(asyncio.Protocol):
-    """TLS over a plain asyncio transport with the ssl module's memory BIOs.
+    """TLS over a plain asyncio transport with the ssl module's memory BIOs (without a
+    ``context``: plain TCP, each callback passed on as it is).
 
     What ``loop.create_connection(ssl=...)`` does (asyncio's ``sslproto``), with less in the
     way of each message: a read decrypts what the bytes hold without raising at its end (it
@@ -92,7 +64,7 @@ class TLSProtocol(asyncio.Protocol):
     the bytes decrypted, the end), and writes through `tls` itself.
 
     Args:
-        context: the client TLS context.
+        context: the client TLS context (None: plain TCP).
         server_hostname: the name checked against the certificate (and sent in SNI).
         handshake: resolved when the handshake is done, or failed with its error.
         sink: told what happens on the connection once the handshake is done.
@@ -100,31 +72,39 @@ class TLSProtocol(asyncio.Protocol):
 
     def __init__(
         self,
-        context: ssl.SSLContext,
+        context: ssl.SSLContext | None,
         server_hostname: str | None,
-        handshake: asyncio.Future[None],
+        handshake: asyncio.Future[None] | None,
         sink: TLSSink,
     ) -> None:
         self.sink = sink
         self.transport: asyncio.Transport | None = None
-        self.handshake: asyncio.Future[None] | None = handshake  # None once done
-        self.tls = MemoryTLS(context, server_hostname)
+        self.handshake = handshake  # None once done (plain TCP: none)
+        self.tls = None if context is None else MemoryTLS(context, server_hostname)
         self._error: Exception | None = None  # what ended the connection on our side
 
     def buffered(self) -> int:
         """Bytes waiting in the transport's buffer and for TLS."""
-        transport = self.transport
-        return 0 if transport is None else transport.get_write_buffer_size() + len(self.tls.unsent)
+        transport, tls = self.transport, self.tls
+        if transport is None:
+            return 0
+        return transport.get_write_buffer_size() + (0 if tls is None else len(tls.unsent))
 
     # -- the transport's callbacks ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self._shake()  # the ClientHello
+        if self.tls is None:
+            self.sink.made(self)
+        else:
+            self._shake()  # the ClientHello
 
     def data_received(self, data: bytes) -> None:
         tls = self.tls
+        if tls is None:
+            self.sink.data(self, data)
+            return
         if self.handshake is not None:
             self._shake(data)
             return
@@ -159,6 +139,7 @@ class TLSProtocol(asyncio.Protocol):
 
     def _shake(self, data: bytes = b"") -> None:
         tls = self.tls
+        assert tls is not None
         try:
             done, out = tls.shake(data)
         except Exception as exc:  # the certificate refused, a TLS alert...
@@ -187,36 +168,6 @@ class TLSProtocol(asyncio.Protocol):
         self._error = exc
         if self.transport is not None:
             self.transport.abort()  # `connection_lost` follows, with ``exc``
-
-
-class Connection(asyncio.Protocol):
-    """A plain TCP connection's transport callbacks (loopback only): each one is one call into
-    its pump, as `TLSProtocol`'s."""
-
-    tls: None = None  # plain TCP: the pump writes to the transport as it is
-
-    def __init__(self, pump: TLSSink) -> None:
-        self.pump = pump
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.pump.made(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.pump.data(self, data)
-
-    def eof_received(self) -> bool | None:
-        self.pump.data(self, b"")
-        return None  # the transport closes
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.pump.lost(self, exc)
-
-    def buffered(self) -> int:
-        """Bytes waiting in the transport's buffer."""
-        return 0 if self.transport is None else self.transport.get_write_buffer_size()
 
 
 class Changes:

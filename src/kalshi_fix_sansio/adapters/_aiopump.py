@@ -34,9 +34,9 @@ from kalshi_fix_sansio.client.steps import (
     Write,
 )
 
-from ._aio import Changes, Conn, Connection, TLSProtocol, within
+from ._aio import Changes, Conn, TLSProtocol
 from ._sockio import TransportWriter
-from ._tls import connect_error
+from ._tls import connect_error, tls_context
 
 __all__ = ["AioPump"]
 
@@ -59,6 +59,7 @@ class AioPump(TransportWriter):
         self.changes = Changes()  # the callers waiting for a change
         self.kick = asyncio.Event()  # the session's task has something to do
         self.ssl: ssl.SSLContext | None = None
+        self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
 
@@ -187,9 +188,14 @@ class AioPump(TransportWriter):
         kick, clock = self.kick, self.clock
         if not kick.is_set():
             rest = self.agenda.wake_at - clock()
-            timeout = None if rest == math.inf else max(rest, 0.0)
-            with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
-                await within(kick.wait(), timeout)
+            alarm = (
+                asyncio.get_running_loop().call_later(rest, kick.set) if rest < math.inf else None
+            )
+            try:
+                await kick.wait()
+            finally:
+                if alarm is not None:
+                    alarm.cancel()
         kick.clear()
         conn = self.conn
         if self.buffered and conn is not None:  # a slow peer? the driver judges it
@@ -200,6 +206,7 @@ class AioPump(TransportWriter):
 
     async def connect(self, sup: Driver) -> None:
         """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
+        self.agenda.connect_due = False
         options = self.session.options
         try:
             await asyncio.wait_for(self._open(), options.connect_timeout)
@@ -227,7 +234,8 @@ class AioPump(TransportWriter):
         error: OSError = OSError(f"no address for {ep}")
         for address in loopback_addresses(ep, rows):  # connect only to checked addresses
             try:
-                await loop.create_connection(functools.partial(Connection, self), address, ep.port)
+                plain = functools.partial(TLSProtocol, None, None, None, self)
+                await loop.create_connection(plain, address, ep.port)
                 return
             except OSError as exc:
                 error = exc

@@ -16,34 +16,15 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import READ_CHUNK
 from kalshi_fix_sansio.client.steps import Action, Buffered, Lost, Received
 
-from ._aio import Conn, TLSProtocol
+from ._aio import Conn
 from ._tls import WOULD_BLOCK, MemoryTLS
 
-__all__ = ["IdleHandoff", "SocketWriter", "TransportWriter", "read_fact"]
-
-
-class IdleHandoff:
-    """The session setting of the adapters whose waiting caller reads the socket itself, and a
-    background reader reads it once nobody has for a while (blocking, trio)."""
-
-    _pump: Any  # the adapter's pump: its `readers` (`kalshi_fix_sansio.client.pump.Readers`)
-
-    @property
-    def idle_handoff(self) -> float:
-        """Seconds after a waiting caller last read the socket before the session's background
-        reader reads it (see `IDLE_HANDOFF`); settable per session."""
-        handoff: float = self._pump.readers.handoff
-        return handoff
-
-    @idle_handoff.setter
-    def idle_handoff(self, seconds: float) -> None:
-        self._pump.readers.handoff = seconds
+__all__ = ["SocketWriter", "TransportWriter", "read_fact"]
 
 
 def read_fact(sock: socket.socket) -> Received | Lost | None:
@@ -134,7 +115,6 @@ class TransportWriter:
             except ssl.SSLWantReadError:
                 tls.unsent = data  # TLS reads first (a renegotiation): sealed next time
             except ssl.SSLError as exc:
-                assert isinstance(conn, TLSProtocol)
                 conn.fail(exc)
                 return
             size, data = len(tls.unsent), tls.outgoing.read()

@@ -5,6 +5,7 @@ callback thread runs ``on_event`` / ``on_reconnect`` (see ``kalshi_fix_sansio.ad
 
 from __future__ import annotations
 
+import functools
 import math
 import socket
 import ssl
@@ -22,11 +23,11 @@ from kalshi_fix_sansio.client.pump import (
     Until,
     Wait,
     drive,
+    loop_moves,
 )
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
-    START,
     WOKE,
     Action,
     Agenda,
@@ -38,7 +39,7 @@ from kalshi_fix_sansio.client.steps import (
 
 from ._blockingio import Ready, joined, open_socket, started
 from ._sockio import SocketWriter, read_fact
-from ._tls import connect_error
+from ._tls import connect_error, tls_context
 
 __all__ = ["ThreadPump"]
 
@@ -70,6 +71,7 @@ class ThreadPump(SocketWriter):
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.close_due = False  # `Disconnect` while another thread read: it closes
         self.now: Callable[[], float] = time.monotonic  # the wait clock (`SyncPump.now`)
+        self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
     # -- what the session asks ----------------------------------------------------------------
 
@@ -227,16 +229,16 @@ class ThreadPump(SocketWriter):
 
         with self.mu:
             try:
-                self.perform(sup, sup.step(START, clock()))
-                while not self.agenda.finished:
+                for connect in loop_moves(self, sup):
                     sock = self.sock
-                    if sock is not None:
+                    if sock is not None:  # served first, though a connection is due: the
+                        # `Disconnect` of a socket another thread read is done by that reader
                         rest = self.readers.background(time.monotonic(), me, timer_in)
                         if rest:  # a waiting thread reads (or read lately)
                             self.idle.wait(None if rest == math.inf else rest)
                         else:
                             self._step(sock, math.inf)
-                    elif self.agenda.connect_due:
+                    elif connect:
                         self._connect(sup)
                     else:  # a backoff, or a close under way
                         rest = self.agenda.wake_at - clock()

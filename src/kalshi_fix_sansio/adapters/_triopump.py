@@ -5,6 +5,7 @@ session's task connects and fires timers, a reader task reads while no task wait
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import socket
 import ssl
@@ -36,7 +37,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._sockio import SocketWriter, read_fact
-from ._tls import connect_error
+from ._tls import connect_error, tls_context
 from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
 
 __all__ = ["TrioPump"]
@@ -65,6 +66,8 @@ class TrioPump(SocketWriter):
         self.until = math.inf  # when the session's task pokes a waiting task's read
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.time: Callable[[], float] = trio.current_time  # once open: its run's clock, direct
+        self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
+        self.nursery: trio.Nursery | None = None  # where the session's task runs (`start`)
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
 
@@ -115,8 +118,10 @@ class TrioPump(SocketWriter):
         if self.sock is not None and self.readers.caller_reads():
             poke(self.sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
 
-    def start(self, nursery: trio.Nursery, sup: Driver, context: ssl.SSLContext | None) -> None:
-        """Start the session's task in ``nursery``."""
+    def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
+        """Start the session's task in the session's `nursery`."""
+        nursery = self.nursery
+        assert nursery is not None  # `TrioSession.open` gives it
         self.time = trio.lowlevel.current_clock().current_time  # what trio.current_time asks
         self.done, self.ssl = trio.Event(), context
         self.agenda, self.scope = Agenda(), trio.CancelScope()
@@ -213,6 +218,7 @@ class TrioPump(SocketWriter):
 
     async def connect(self, sup: Driver) -> None:
         """Connect, then serve the connection until the driver is done with it."""
+        self.agenda.connect_due = False
         context = self.ssl
         try:
             sock, tls = await open_socket(self.session.options, context)

@@ -33,7 +33,7 @@ from kalshi_fix_sansio.session.events import Event
 from . import _shared
 from ._aiopump import AioPump
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._tls import rest_verify, tls_context
+from ._tls import rest_verify
 
 __all__ = [
     "AioPump",
@@ -62,34 +62,16 @@ class AsyncSession(AsyncAPI):
     _PUMP = AioPump
     _pump: AioPump
 
-    async def __aenter__(self) -> AsyncSession:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def open(self) -> None:
-        """Connect and log on, then keep the session up in a background task.
-
-        Raises:
-            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
-            ConnectionFailed: every attempt the backoff allows failed.
-            LocalProtocolError: the endpoint is not allowed, or the session is already open.
-        """
-        self._pump.start(*self._driver.begin(lambda: tls_context(self.options)))
-        await self._await_logon(self.close)
+    async def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent
+        (the same as `aclose`)."""
+        await self.aclose()
 
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
         companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
         self._rest_task = asyncio.get_running_loop().create_task(run_task(self.driver, companion))
-
-    async def close(self) -> None:
-        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        await self._pump.close()
-        self._driver.end()
 
 
 class FixClient(ClientBase[AsyncSession], AsyncKillAll):

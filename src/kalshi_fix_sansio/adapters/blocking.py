@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import threading
 
-from kalshi_fix_sansio.client.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAll
+from kalshi_fix_sansio.client.pump import (
+    IDLE_HANDOFF,
+    ClientBase,
+    IdleHandoff,
+    SyncAPI,
+    SyncKillAll,
+)
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._sockio import IdleHandoff
 from ._threadpump import ThreadPump
-from ._tls import rest_verify, tls_context
+from ._tls import rest_verify
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -48,25 +53,6 @@ class BlockingSession(IdleHandoff, SyncAPI):
     _PUMP = ThreadPump
     _pump: ThreadPump
 
-    def __enter__(self) -> BlockingSession:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        """Connect and log on; a background thread keeps the session up until `close`.
-
-        Raises:
-            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
-            ConnectionFailed: every attempt the backoff allows failed.
-            LocalProtocolError: the endpoint is not allowed, or the session is already open.
-        """
-        if not self._pump.open(*self._driver.begin(lambda: tls_context(self.options))):
-            self.close()
-            raise self.driver.closed_error()
-
     def _start_rest(self) -> None:
         from .rest import RestCompanion, run_in_background
 
@@ -74,11 +60,6 @@ class BlockingSession(IdleHandoff, SyncAPI):
         threading.Thread(
             target=run_in_background, args=(self.driver, companion), name="kalshi-rest", daemon=True
         ).start()
-
-    def close(self) -> None:
-        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        self._pump.close()
-        self._driver.end()
 
 
 class FixClient(ClientBase[BlockingSession], SyncKillAll):

@@ -40,13 +40,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install '.[trio]')"
     ) from exc
 
-from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, IdleHandoff
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._sockio import IdleHandoff
-from ._tls import rest_verify, tls_context
+from ._tls import rest_verify
 from ._triopump import TrioPump
 
 __all__ = [
@@ -89,28 +89,25 @@ class TrioSession(IdleHandoff, AsyncAPI):
         if stack is not None:
             await stack.aclose()
 
-    async def open(self, nursery: trio.Nursery) -> None:
+    async def open(self, nursery: trio.Nursery | None = None) -> None:
         """Connect and log on; the session's task runs in ``nursery`` until `aclose`.
 
         Raises:
             LogonRefused: Kalshi refused the Logon for good (its text is in the message).
             ConnectionFailed: every attempt the backoff allows failed.
-            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+            LocalProtocolError: no ``nursery`` (outside ``async with``), the endpoint is not
+                allowed, or the session is already open.
         """
-        self._nursery = nursery  # the REST companion's task runs there too
-        self._pump.start(nursery, *self._driver.begin(lambda: tls_context(self.options)))
-        await self._await_logon(self.aclose)
+        if nursery is None:
+            raise LocalProtocolError("a trio session runs in a nursery: open(nursery)")
+        self._nursery = self._pump.nursery = nursery  # the REST companion's task runs there too
+        await super().open()
 
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
         companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
         self._nursery.start_soon(run_task, self.driver, companion)
-
-    async def aclose(self) -> None:
-        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        await self._pump.close()
-        self._driver.end()
 
 
 class FixClient(ClientBase[TrioSession], AsyncKillAll):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..codec import Message
@@ -37,17 +37,29 @@ __all__ = [
     "AsyncAPI",
     "AsyncKillAll",
     "AsyncPump",
+    "LoopPart",
     "LoopPump",
     "deliver",
     "kill_sessions",
+    "loop_moves",
     "pump_task",
 ]
 
 T = TypeVar("T")
+A = TypeVar("A", bound="AsyncAPI")
 
 
 class AsyncPump(Protocol):
     """What the awaitable API asks of its adapter's pump."""
+
+    def prepare(self) -> Any:
+        """What the pump makes of the session's options before an open (its TLS context)."""
+
+    def start(self, driver: Any, prepared: Any) -> None:
+        """Start the session's task (it connects and logs on)."""
+
+    async def close(self) -> None:
+        """Log out (up to the logout timeout) and end the session's task."""
 
     def now(self) -> float:
         """The loop's monotonic clock, which times every wait."""
@@ -63,6 +75,32 @@ class AsyncAPI(SessionAPI):
     """The asyncio and trio sessions: `SessionAPI` plus the awaitable reading API."""
 
     _pump: AsyncPump
+
+    async def __aenter__(self: A) -> A:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Connect and log on, then keep the session up in the background until closed.
+
+        Raises:
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+        """
+        pump, host = self._pump, self._driver
+        pump.start(*host.begin(pump.prepare))
+        if not await pump.drive(waits.Until(host, host.logged_on)):
+            await self.aclose()
+            raise host.closed_error()
+
+    async def aclose(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        await self._pump.close()
+        self._driver.end()
 
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
@@ -218,27 +256,38 @@ class AsyncAPI(SessionAPI):
             )
         )[0]
 
-    async def _await_logon(self, close: Callable[[], Any]) -> None:
-        """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
-        host = self._driver
-        if not await self._pump.drive(waits.Until(host, host.logged_on)):
-            await close()
-            raise host.closed_error()
 
+class LoopPart(Protocol):
+    """What the session's loop (`loop_moves`) asks of any pump, blocking or async."""
 
-class LoopPump(AsyncPump, Protocol):
-    """What the session's task (`pump_task`) asks of an async pump: its loop's I/O."""
-
-    session: SessionAPI
     agenda: Agenda  # the driver's answers for later (`perform` notes them)
     clock: Callable[[], float]  # the core's ``now``
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order."""
 
+
+def loop_moves(pump: LoopPart, sup: Driver) -> Iterator[bool]:
+    """The session's loop, the same for every pump: `START`, then, until the driver is
+    finished or the pump failed (`Driver.pump_failed`), the next move: True when a connection
+    is due (the pump connects, clearing ``agenda.connect_due``), else False (the pump waits for
+    its connection, its timer or a wake-up, then steps `WOKE`). A thread runs it (blocking),
+    or a task (`pump_task`)."""
+    agenda = pump.agenda
+    pump.perform(sup, sup.step(START, pump.clock()))
+    while sup.crash is None and not agenda.finished:
+        yield agenda.connect_due
+
+
+class LoopPump(AsyncPump, LoopPart, Protocol):
+    """What the session's task (`pump_task`) asks of an async pump: its loop's I/O."""
+
+    session: SessionAPI
+
     async def connect(self, sup: Driver) -> None:
-        """Open a connection (stepping `CONNECTED` or `ConnectFailed`), and serve it as long
-        as the pump's loop does it in this task (trio: until it is closed)."""
+        """Open a connection (clearing ``agenda.connect_due``; stepping `CONNECTED` or
+        `ConnectFailed`), and serve it as long as the pump's loop does it in this task (trio:
+        until it is closed)."""
 
     async def idle(self, sup: Driver) -> None:
         """Wait until the agenda's ``wake_at`` or a wake-up, then step `WOKE`."""
@@ -253,21 +302,15 @@ async def pump_task(
     sup: Driver,
     scope: contextlib.AbstractContextManager[Any] | None = None,
 ) -> None:
-    """The session's task of an async pump: `START`; then, until the driver is finished (or
-    the pump failed), connect when it is due, else wait (`LoopPump.idle`), and run the
-    callbacks due after each (`deliver`); an error of the pump's is the session's
-    (`Driver.pump_failed`), raised to its callers. ``scope`` holds the loop (not the last
-    delivery): trio's cancel scope, whose deadline `close` sets."""
-    session, agenda = pump.session, pump.agenda
+    """The session's task of an async pump: the moves of `loop_moves` (connect, or wait:
+    `LoopPump.idle`), the callbacks due run after each (`deliver`); an error of the pump's is
+    the session's (`Driver.pump_failed`), raised to its callers. ``scope`` holds the loop (not
+    the last delivery): trio's cancel scope, whose deadline `close` sets."""
+    session = pump.session
     try:
         with scope or contextlib.nullcontext():
-            pump.perform(sup, sup.step(START, pump.clock()))
-            while sup.crash is None and not agenda.finished:
-                if agenda.connect_due:
-                    agenda.connect_due = False
-                    await pump.connect(sup)
-                else:  # a backoff, a timer, a close under way
-                    await pump.idle(sup)
+            for connect in loop_moves(pump, sup):
+                await (pump.connect(sup) if connect else pump.idle(sup))
                 await deliver(session, sup, pump)
         await deliver(session, sup, pump)  # what the last input queued
     except Exception as exc:  # a local error (e.g. a refused address): raised to the caller

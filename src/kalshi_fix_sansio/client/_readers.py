@@ -17,11 +17,29 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
-__all__ = ["HANDOVER", "Ask", "Reader", "Readers", "Rule", "render_markdown"]
+__all__ = ["HANDOVER", "Ask", "IdleHandoff", "Reader", "Readers", "Rule", "render_markdown"]
+
+
+class IdleHandoff:
+    """The session setting of the adapters whose waiting caller reads the socket itself, and a
+    background reader reads it once nobody has for a while (blocking, trio)."""
+
+    _pump: Any  # the adapter's pump: its `readers` (`Readers`)
+
+    @property
+    def idle_handoff(self) -> float:
+        """Seconds after a waiting caller last read the socket before the session's background
+        reader reads it (see `IDLE_HANDOFF`); settable per session."""
+        handoff: float = self._pump.readers.handoff
+        return handoff
+
+    @idle_handoff.setter
+    def idle_handoff(self, seconds: float) -> None:
+        self._pump.readers.handoff = seconds
 
 
 class Reader(enum.Enum):

@@ -31,10 +31,20 @@ from ._sessionapi import (
 __all__ = ["SyncAPI", "SyncKillAll", "SyncPump", "kill_sessions"]
 
 T = TypeVar("T")
+S = TypeVar("S", bound="SyncAPI")
 
 
 class SyncPump(Protocol):
     """What the blocking API asks of its adapter's pump."""
+
+    def prepare(self) -> Any:
+        """What the pump makes of the session's options before an open (its TLS context)."""
+
+    def open(self, driver: Any, prepared: Any) -> bool:
+        """Start the session's loop and wait for the Logon: True once logged on."""
+
+    def close(self) -> None:
+        """Log out (up to the logout timeout) and stop the session's loop."""
 
     def now(self) -> float:
         """The wait clock (monotonic seconds), which times every wait."""
@@ -51,6 +61,31 @@ class SyncAPI(SessionAPI):
 
     _OPEN_HINT = "use the session as a context manager first"
     _pump: SyncPump
+
+    def __enter__(self: S) -> S:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect and log on; the session is kept up in the background until `close`.
+
+        Raises:
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+        """
+        pump = self._pump
+        if not pump.open(*self._driver.begin(pump.prepare)):
+            self.close()
+            raise self._driver.closed_error()
+
+    def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        self._pump.close()
+        self._driver.end()
 
     def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes); then as

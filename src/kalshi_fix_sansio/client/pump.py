@@ -15,12 +15,13 @@ so no adapter reaches into a private module of the package:
   ``from_env``, ``from_key``), `ConnectOptions`;
 * the user API that waits, over a pump's one wait primitive: `SyncAPI` over a `SyncPump`
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
-  `AsyncKillAll` (the clients' ``kill_all``), `pump_task` (the session's task of an async pump,
-  over its loop's connect and wait: `LoopPump`) and `deliver` (the awaitable callbacks' runner);
+  `AsyncKillAll` (the clients' ``kill_all``), `loop_moves` (the session's loop of
+  every pump: connect or wait, `LoopPart`), `pump_task` (it, as the task of an async pump, over
+  its loop's connect and wait: `LoopPump`) and `deliver` (the awaitable callbacks' runner);
 * the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
   (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
   rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
-  the docs' "Who reads the socket" page);
+  the docs' "Who reads the socket" page), and `IdleHandoff`, its session setting;
 * the loop contract's facts and actions are `kalshi_fix_sansio.client.steps` (public already), the
   driver `kalshi_fix_sansio.client.driver.Driver`;
 * what a pump needs to connect: the rules its TLS context meets, as words and verdicts
@@ -50,13 +51,22 @@ from __future__ import annotations
 
 from ..rest import RestPort
 from ._acceptor import AcceptorDriver
-from ._asyncapi import AsyncAPI, AsyncKillAll, AsyncPump, LoopPump, deliver, pump_task
+from ._asyncapi import (
+    AsyncAPI,
+    AsyncKillAll,
+    AsyncPump,
+    LoopPart,
+    LoopPump,
+    deliver,
+    loop_moves,
+    pump_task,
+)
 from ._callers import Until, Wait, drive
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
-from ._readers import Readers
+from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
 from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refused_certificate_text
@@ -75,6 +85,8 @@ __all__ = [
     "AsyncPump",
     "ClientBase",
     "ConnectOptions",
+    "IdleHandoff",
+    "LoopPart",
     "LoopPump",
     "Pump",
     "Readers",
@@ -88,6 +100,7 @@ __all__ = [
     "deliver",
     "drive",
     "judge_weaknesses",
+    "loop_moves",
     "loopback_addresses",
     "pump_task",
     "refused_certificate_text",

@@ -60,7 +60,6 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..adapters.simloop import SimLoop
 from ..client.supervisor import Backoff
 from ..codec.errors import LocalProtocolError
 from ..codec.spec import SESSIONS
@@ -75,6 +74,7 @@ from ._inmemory import (
     Pipe,
     Scheduler,
     SimClock,
+    SimLoop,
     SimulatedSession,
     SimulationStalled,
     Timer,

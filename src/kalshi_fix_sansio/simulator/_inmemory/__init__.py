@@ -4,7 +4,7 @@ What `kalshi_fix_sansio.simulator.simulation.Simulation` runs its sessions on: t
 clock and what is due on it, the connections as pipes in memory (`Scheduler`, `SimClock`,
 `Pipe`), the link of one session to its pipe and the blocking session and pump that need no loop
 (`MemoryLink`, `SimulatedSession`), and the asyncio and trio sessions on the simulation's loop
-and clock (`client_class`; the loop itself is a pump's, `kalshi_fix_sansio.adapters.simloop`). A
+and clock (`client_class`; the asyncio loop whose time is the simulated clock: `SimLoop`). A
 simulation is passed in, as the `Simulation` protocol names it.
 """
 
@@ -16,6 +16,7 @@ from ._blocking import (
     Simulation,
     blocking_client_class,
 )
+from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Pipe",
     "Scheduler",
     "SimClock",
+    "SimLoop",
     "SimulatedSession",
     "Simulation",
     "SimulationStalled",

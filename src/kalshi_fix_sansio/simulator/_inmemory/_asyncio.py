@@ -33,13 +33,6 @@ class SimulatedAsyncSession(InSimulation, AsyncAPI):
     simulation: Simulation  # the whole simulation: its event loop
     _pump: AioPump
 
-    async def __aenter__(self) -> SimulatedAsyncSession:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def open(self) -> None:
         """Connect in memory and log on (in `Simulation.run_asyncio` only).
 
@@ -53,13 +46,12 @@ class SimulatedAsyncSession(InSimulation, AsyncAPI):
                 "a simulation's asyncio session runs on its loop: open it in a coroutine given "
                 "to Simulation.run_asyncio"
             )
-        self._pump.start(*self._driver.begin(lambda: None))
-        await self._await_logon(self.close)
+        await super().open()
 
     async def close(self) -> None:
-        """Log out (waiting up to the logout timeout of simulated time) and close; idempotent."""
-        await self._pump.close()
-        self._driver.end()
+        """Log out (waiting up to the logout timeout of simulated time) and close; idempotent
+        (the same as `aclose`)."""
+        await self.aclose()
 
 
 # -- the clients ------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ...adapters.simloop import SimLoop
 from ...client.driver import Driver
 from ...client.pump import (
     ClientBase,
@@ -55,6 +54,7 @@ from ...client.steps import (
     Write,
 )
 from ...session.config import SessionConfig
+from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
@@ -257,7 +257,10 @@ class _Inline:
         self.perform, self.write = self.link.perform, self.link.write
         self.delivering = False  # a delivery of callbacks is due on the scheduler
 
-    def open(self, sup: Driver) -> bool:
+    def prepare(self) -> None:
+        """Nothing: a simulation's connections are in memory, without TLS."""
+
+    def open(self, sup: Driver, prepared: None) -> bool:
         """Start the driver and run the simulation until logged on: True, or False when the
         session ended first."""
         self.link.start(sup)
@@ -347,37 +350,13 @@ class InSimulation(SessionAPI):
 class SimulatedSession(InSimulation, SyncAPI):
     """One session of a simulation's blocking client: the API of `BlockingSession
     <kalshi_fix_sansio.adapters.blocking.BlockingSession>` (``with``: log on, then log out), in
-    memory on the simulated clock. Takes the arguments of `InSimulation`.
+    memory on the simulated clock: its waits, its logon and its logout run the simulation (past
+    the simulation's ``max_time`` a logout drops the connection). Takes the arguments of
+    `InSimulation`.
     """
 
     _PUMP = _Inline
     _pump: _Inline
-
-    def __enter__(self) -> SimulatedSession:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        """Connect in memory and log on, running the simulation meanwhile.
-
-        Raises:
-            LogonRefused: the gateway refused the Logon (its text is in the message).
-            ConnectionFailed: every attempt the backoff allows failed.
-            LocalProtocolError: the session is already open.
-        """
-        sup, _ = self._driver.begin(lambda: None)
-        if not self._pump.open(sup):
-            self.close()
-            raise self.driver.closed_error()
-
-    def close(self) -> None:
-        """Log out (the simulation runs until the answer, or the logout timeout: past the
-        simulation's ``max_time`` the connection is dropped) and close; idempotent."""
-        self._pump.close()
-        self._driver.end()
 
 
 def blocking_client_class(simulation: Simulation) -> type[Any]:

@@ -52,6 +52,7 @@ class _Trio:
         self.waiting: list[trio.Event] = []  # the waiting tasks' events
         self.kick = trio.Event()  # the callback task looks again
         self.callbacks = session.on_event is not None or session.on_reconnect is not None
+        self.nursery: trio.Nursery | None = None  # the callbacks' (None: a system task's)
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
 
@@ -72,8 +73,12 @@ class _Trio:
             event.set()
         self.kick.set()
 
-    def start(self, nursery: trio.Nursery | None, sup: Driver) -> None:
-        """Start the driver (and the callback task, in ``nursery`` or as a system task)."""
+    def prepare(self) -> None:
+        """Nothing: a simulation's connections are in memory, without TLS."""
+
+    def start(self, sup: Driver, prepared: None) -> None:
+        """Start the driver (and the callback task, in `nursery` or as a system task)."""
+        nursery = self.nursery
         if self.callbacks:
             self.kick = trio.Event()
             if nursery is not None:
@@ -153,13 +158,6 @@ class SimulatedTrioSession(InSimulation, AsyncAPI):
     simulation: Simulation  # the whole simulation: its trio run
     _pump: _Trio
 
-    async def __aenter__(self) -> SimulatedTrioSession:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
     async def open(self, nursery: trio.Nursery | None = None) -> None:
         """Connect in memory and log on (in `Simulation.run_trio` only); the callbacks, if
         any, run in ``nursery`` (None: a system task of the run).
@@ -174,14 +172,8 @@ class SimulatedTrioSession(InSimulation, AsyncAPI):
                 "a simulation's trio session runs in its trio run: open it in the function "
                 "given to Simulation.run_trio"
             )
-        sup, _ = self._driver.begin(lambda: None)
-        self._pump.start(nursery, sup)
-        await self._await_logon(self.aclose)
-
-    async def aclose(self) -> None:
-        """Log out (waiting up to the logout timeout of simulated time) and close; idempotent."""
-        await self._pump.close()
-        self._driver.end()
+        self._pump.nursery = nursery
+        await super().open()
 
 
 def trio_client_class(simulation: Simulation) -> type[Any]:

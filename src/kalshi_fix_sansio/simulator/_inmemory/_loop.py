@@ -1,5 +1,6 @@
-"""The asyncio event loop of a simulation (`kalshi_fix_sansio.simulator.simulation`), a pump's loop:
-its time is the simulated clock, and when nothing is ready it jumps to the next timer.
+"""The asyncio event loop of a simulation (`kalshi_fix_sansio.simulator.simulation`), the loop of
+its in-memory asyncio pump: its time is the simulated clock, and when nothing is ready it jumps to
+the next timer.
 
 `SimLoop` is an `asyncio.BaseEventLoop` without a selector of the operating system: its
 "selector" (`_Selector`) runs the simulation's `Scheduler` (the in-memory connections, the
