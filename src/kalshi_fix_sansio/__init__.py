@@ -98,7 +98,15 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OrdersNotReceived,
         OrdersUnknown,
     )
-    from .trading.gate import OrderGate, TradingHalt, TradingHalted
+    from .trading.gate import (
+        OrderGate,
+        OutcomeUnknown,
+        ReduceOnlyRefused,
+        TradingHalt,
+        TradingHalted,
+        TradingState,
+        TradingStateChanged,
+    )
     from .trading.haltfile import HaltFile
     from .trading.killswitch import (
         HaltSource,
@@ -232,6 +240,10 @@ _LAZY: dict[str, str] = {
     "TradingHalted": ".trading.gate",
     "OrderGate": ".trading.gate",
     "TradingHalt": ".trading.gate",
+    "TradingState": ".trading.gate",
+    "TradingStateChanged": ".trading.gate",
+    "ReduceOnlyRefused": ".trading.gate",
+    "OutcomeUnknown": ".trading.gate",
     "KillStarted": ".trading.killswitch",
     "OrdersNotReceived": ".trading.catchup",
     "OrdersUnknown": ".trading.catchup",
@@ -345,6 +357,7 @@ __all__ = [
     "OrderTracker",
     "OrdersNotReceived",
     "OrdersUnknown",
+    "OutcomeUnknown",
     "OutsideHalt",
     "PriceUnitError",
     "PublicKey",
@@ -354,6 +367,7 @@ __all__ = [
     "RateLimiter",
     "Reconnected",
     "Reconnecting",
+    "ReduceOnlyRefused",
     "RejectReceived",
     "RemoteProtocolError",
     "RequestError",
@@ -388,6 +402,8 @@ __all__ = [
     "TrackingFailed",
     "TradingHalt",
     "TradingHalted",
+    "TradingState",
+    "TradingStateChanged",
     "TransportError",
     "UnknownMessage",
     "WaitingOutMaintenance",

@@ -34,7 +34,7 @@ from kalshi_fix_sansio.session.filestore import FileStore, make_store_dir
 from kalshi_fix_sansio.session.ratelimit import RateLimiter
 from kalshi_fix_sansio.session.store import MemoryStore, MessageStore
 from kalshi_fix_sansio.trading.catchup import ExecCursor, catches_up
-from kalshi_fix_sansio.trading.gate import TradingHalt
+from kalshi_fix_sansio.trading.gate import TradingHalt, TradingState
 from kalshi_fix_sansio.trading.haltfile import HaltFile
 from kalshi_fix_sansio.trading.risk import RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
@@ -291,9 +291,36 @@ class ClientBase(Generic[S]):
         return self._halt.reason or self._outside_halt.reason
 
     def rearm(self) -> None:
-        """Lift the halt of ``kill_all`` (a session halted by its own ``kill`` stays halted
-        until ``session.rearm()``; a halt from the shell, until ``kalshi-fix rearm``)."""
+        """Lift the halt of ``kill_all`` and the client's reduce-only (a session halted by its
+        own ``kill`` stays halted until ``session.rearm()``; a halt from the shell, until
+        ``kalshi-fix rearm``)."""
         self._halt.rearm()
+        self._announce()
+
+    def reduce_only(self, reason: str = "the client's reduce_only()") -> None:
+        """Make every session of this client (those opened later too) reduce-only until
+        `rearm`: only orders, replaces and quote messages that can only shrink a position in
+        their market go (`ReduceOnlyRefused`); cancels always do. It lifts the halt of
+        ``kill_all``; a session's own halt, or one from the shell, still wins."""
+        if not isinstance(reason, str) or not reason:
+            raise LocalProtocolError(f"reduce_only: reason must be a non-empty str, got {reason!r}")
+        self._halt.reduce_only(reason)
+        self._announce()
+
+    @property
+    def trading_state(self) -> TradingState:
+        """What the client's own switch lets through (`TradingState`: ``kill_all`` halts,
+        `reduce_only`, `rearm`); the halt file's and each session's own state come on top
+        (``session.trading_state``)."""
+        return self._halt.state
+
+    def _announce(self) -> None:
+        """Each open session says its new state now (`TradingStateChanged`)."""
+        for session in self._made_sessions():
+            driver = getattr(session, "_driver", None)
+            if driver is not None and driver.begun:
+                with driver.lock:
+                    driver.announce(driver._last_input)
 
     def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
         if endpoints is None:

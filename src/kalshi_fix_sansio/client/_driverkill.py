@@ -131,13 +131,18 @@ class KillDriving:
             reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
         if reason is not None and not isinstance(reason, str):
             reason = f"halted: the halt source answered {reason!r}"
+        reducing = reason is not None and getattr(source, "reducing", False) is True
         before = outside.reason
-        if reason == before:
+        if (reason, reducing) == (outside.guard, outside.reducing is not None):
             return
         if reason is None:
             outside.rearm()
+        elif reducing:  # reduce-only from outside: the gate judges each order, nothing cancelled
+            outside.reduce_only(reason)
+            reason = None
         else:
             outside.halt(reason)
-        self._emit(OutsideHalt(reason), now)
+        if reason != before:
+            self._emit(OutsideHalt(reason), now)
         if reason is not None and before is None and started and cancels_orders(self.config):
             self.kill(now, halt=False)

@@ -56,14 +56,27 @@ import attrs
 from ..codec import Message
 from ..codec.errors import FixError, LocalProtocolError, TransportError
 from ..observability.metrics import SessionMetrics
-from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
+from ..rest.reconcile import (
+    Reconciled,
+    ReconcileFailed,
+    Reconciliation,
+    RestOptions,
+    wants_reconciliation,
+)
 from ..session import Credentials
 from ..session.config import SessionConfig
 from ..session.events import ApplicationMessage, Event
 from ..session.store import StoreError
 from ..trading.book import Books
-from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
-from ..trading.gate import OrderGate, TradingHalt
+from ..trading.catchup import (
+    CatchUp,
+    CatchUpComplete,
+    CatchUpFailed,
+    ExecCursor,
+    OrdersUnknown,
+    catches_up,
+)
+from ..trading.gate import OrderGate, TradingHalt, TradingState, TradingStateChanged
 from ..trading.killswitch import (
     HaltSource,
     KillReport,
@@ -120,6 +133,28 @@ _RECONCILE_ON = frozenset(
 )  # `wants_reconciliation`'s events
 
 
+def _orders_unknown(gate: OrderGate, event: Any) -> None:
+    gate.outcomes_unknown(event.cl_ord_ids, event.reason)
+
+
+def _catch_up_failed(gate: OrderGate, event: Any) -> None:
+    gate.state_unknown(f"catch-up failed: {event.reason}", catch_up=True)
+
+
+def _reconcile_failed(gate: OrderGate, event: Any) -> None:
+    gate.state_unknown(f"a REST reconciliation failed ({event.endpoint}): {event.reason}")
+
+
+_OUTCOME_EVENTS: dict[type, Callable[[OrderGate, Any], None]] = {
+    OrdersUnknown: _orders_unknown,
+    CatchUpFailed: _catch_up_failed,
+    ReconcileFailed: _reconcile_failed,
+    CatchUpComplete: lambda gate, _: gate.outcomes_known(catch_up=True),
+    Reconciled: lambda gate, _: gate.outcomes_known(),
+}
+"""The events that tell the order gate an order outcome became unknown, or known again."""
+
+
 class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
@@ -169,7 +204,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             holds it and messages that can create a position are refused (`TradingHalted`);
             `rearm` does not lift it. A halt that begins after `start` also starts a `kill`
             of this session's orders (``halt=False``: the outside halt refuses already), on a
-            session that can cancel. Each change is an `OutsideHalt` event.
+            session that can cancel. Each change is an `OutsideHalt` event. A source that
+            says it is reduce-only (``halt_source.reducing``, a ``kalshi-fix kill
+            --reduce-only``) makes the session reduce-only instead, and cancels nothing.
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
         account: the `Account <kalshi_fix_sansio.client.account.Account>` of the session's key (its
@@ -182,6 +219,10 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         pump: makes the `Pump` that performs the driver's actions with a loop's I/O (given
             the driver); None: none (a loop author steps the driver and performs them).
         open_hint: how to open, in the error of a call before that.
+        block_unknown: refuse what could grow a position in a market where an order's outcome
+            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until a round
+            resolves it (`Reconciled`, a complete catch-up; `OutcomeUnknown`); None: on for a
+            new gate, as it is for the config's ``order_gate``.
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -223,9 +264,14 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         start_rest: Callable[[], None] | None = None,
         pump: Callable[[Driver], Pump] | None = None,
         open_hint: str = "drive it with step(fact, now)",
+        block_unknown: bool | None = None,
     ) -> None:
         if rest is not None and not isinstance(rest, RestOptions):
             raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
+        if block_unknown is not None and not isinstance(block_unknown, bool):
+            raise LocalProtocolError(
+                f"block_unknown must be True, False or None, got {block_unknown!r}"
+            )
         policy = make_queue_policy(max_queued_events, queue_policy)
         if not policy.queue_events and on_event is not None:
             raise LocalProtocolError(
@@ -270,6 +316,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
                 risk_books=risk_books,
                 metrics=metrics,
                 outside_halt=outside_halt,
+                block_unknown=block_unknown is not False,
             )
             config = attrs.evolve(config, order_gate=gate)
         else:
@@ -281,7 +328,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             if gate.metrics is None:
                 gate.metrics = metrics
             if outside_halt is not None:
-                gate.outside_halt = outside_halt
+                gate.use_outside_halt(outside_halt)
+            if block_unknown is not None:
+                gate.block_unknown = block_unknown
         self.gate = gate
         if account is not None:  # the account's order entry knows its RFQ sessions' quotes
             gate.on_quote = account.quote_sent
@@ -403,6 +452,11 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         self._reading = False  # the application took an event: warn when it falls behind
         self._not_read = 0  # events dropped before the application read any
         self._last_input = 0.0  # the ``now`` of the last input
+        self._announced: tuple[TradingState, str | None, tuple[str, ...]] = (
+            TradingState.ACTIVE,
+            None,
+            (),
+        )  # the trading state last announced (`announce`)
         self._failure: FixError | None = None
         self._halt_due: float | None = None  # when to ask the halt source next
         self.loop = Loop(self, self.supervisor, self._write_timeout, self._max_buffered)
@@ -739,6 +793,8 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
                 self._emit(event, now)
                 desk.notice(event, now)
         desk.advance(now)
+        if self.gate.state_changed:  # one test per input
+            self.announce(now)
         queue = self._queue
         if (
             queue
@@ -748,7 +804,29 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         ):
             self._warn(now)
 
+    def announce(self, now: float) -> None:
+        """Say what the order gate lets through now, if it changed: a `TradingStateChanged`
+        (and the ``trading_state`` metric). A block by unknown outcomes is looked at again at
+        every step while it holds (an order that ends lifts its market)."""
+        gate = self.gate
+        gate.state_changed = False
+        state, reason = gate.state
+        markets = gate.unknown_markets
+        if markets:
+            gate.state_changed = True
+        seen = (state, reason, markets)
+        if seen == self._announced:
+            return
+        self._announced = seen
+        metrics = self.metrics
+        metrics.trading_state = state.value
+        metrics.unknown_markets = -1 if markets == ("every market",) else len(markets)
+        self._emit(TradingStateChanged(state, reason, markets), now)
+
     def _emit(self, event: Event, now: float) -> None:
+        on_gate = _OUTCOME_EVENTS.get(event.__class__)
+        if on_gate is not None:  # an order outcome unknown, or known again: before anyone reads
+            on_gate(self.gate, event)
         self.metrics.on_event(event, now)
         self.observe(event)
         if self.observer is not None:
