@@ -86,11 +86,19 @@ def test_an_unknown_order_blocks_growth_in_its_market_until_it_ends() -> None:
     gate.check(nos("b1", "buy", 1))
 
 
-def test_a_failed_round_blocks_every_market_until_a_round_resolves_it() -> None:
+def test_a_failed_round_blocks_the_markets_of_the_open_orders_until_a_round_resolves_it() -> None:
+    """Their reports may be missing: the markets of the orders open then are blocked (none
+    when nothing is open); a complete catch-up lifts what a failed one set, `Reconciled`
+    everything."""
     gate = OrderGate("prediction")
     gate.state_unknown("catch-up failed: timed out", catch_up=True)
-    assert gate.unknown_markets == ("every market",)
-    assert blocked(gate, nos("b", "buy", 1, symbol=OTHER)).cl_ord_ids == ()
+    assert gate.unknown_markets == ()  # nothing open: nothing can be missing
+    gate.tracker.sent(nos("open", "buy", 2))
+    gate.state_unknown("catch-up failed: timed out", catch_up=True)
+    assert gate.unknown_markets == (SYM,)
+    error = blocked(gate, nos("b", "buy", 1))
+    assert (error.reason, error.cl_ord_ids) == ("catch-up failed: timed out", ())
+    gate.check(nos("b", "buy", 1, symbol=OTHER))
     gate.outcomes_known(catch_up=True)  # a complete catch-up lifts what a failed one set
     gate.check(nos("b", "buy", 1))
     gate.state_unknown("a REST reconciliation failed (/portfolio/fills): 500")
@@ -111,6 +119,7 @@ def test_the_block_can_be_turned_off() -> None:
     gate = OrderGate("prediction", block_unknown=False)
     gate.tracker.sent(nos("lost", "buy", 2))
     gate.outcomes_unknown(("lost",), "lost at the drop")
+    gate.outcomes_unknown(("never-seen",), "restored")
     gate.state_unknown("catch-up failed")
     assert gate.unknown_markets == ()
     gate.check(nos("b1", "buy", 1))

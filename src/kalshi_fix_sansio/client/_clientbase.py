@@ -599,6 +599,7 @@ class ClientBase(Generic[S]):
         risk_limits: Any = None,
         risk_books: Any = None,
         rest: RestOptions | None = None,
+        block_unknown: bool | None = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -637,6 +638,9 @@ class ClientBase(Generic[S]):
             rest: reconcile the tracker from Kalshi's REST API when catch-up cannot make it
                 whole (`RestOptions`; the ``rest`` extra); its ``environment`` defaults to the
                 client's; None: the client's ``rest`` on an order-entry session.
+            block_unknown: False: trade on while an order's outcome is unknown (the default
+                refuses what could grow a position in its market with `OutcomeUnknown` until
+                a round resolves it).
             **flags: `SessionConfig` fields for this session.
 
         Returns:
@@ -687,6 +691,8 @@ class ClientBase(Generic[S]):
             options["max_queued_events"] = max_queued_events
         if rate_limit is not None:
             options["rate_limit"] = rate_limit
+        if block_unknown is not None:
+            options["block_unknown"] = block_unknown
         config, connect = self.profile(session_type, **flags)
         if trades and cursor is None and catches_up(config):  # resume where the last one was
             options["cursor"] = self.cursor

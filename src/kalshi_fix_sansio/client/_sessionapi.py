@@ -109,6 +109,8 @@ class SessionAPI:
         rest: reconcile the tracker from Kalshi's REST API (`RestOptions`) when catch-up
             cannot make it whole: the adapter sends the requests by itself (the ``rest``
             extra), and ``reconcile()`` starts a round on request.
+        block_unknown: refuse what could grow a position in a market where an order's outcome
+            is unknown, until a round resolves it (`OutcomeUnknown`; None: on).
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -138,6 +140,7 @@ class SessionAPI:
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
         rest: RestOptions | None = None,
+        block_unknown: bool | None = None,
     ) -> None:
         # what the pump reads while the driver makes it
         self.options, self.clock = options, clock
@@ -161,6 +164,7 @@ class SessionAPI:
             halt_source=halt_source,
             outside_halt=outside_halt,
             rest=rest,
+            block_unknown=block_unknown,
             start_rest=self._start_rest,
             pump=lambda made: pump(self, made),
             open_hint=self._OPEN_HINT,

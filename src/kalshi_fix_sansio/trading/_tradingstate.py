@@ -120,32 +120,48 @@ def shrinks(net: Decimal, side_leaves: Decimal, buy: bool, qty: Decimal) -> bool
 class UnknownOutcomes:
     """Which markets are blocked while order outcomes are unknown.
 
-    Two kinds: every market (``everywhere``: a failed catch-up or REST round, or an unknown
-    order whose market is not known) until a round resolves it; and the markets of the orders
-    named unknown, each until the round, or until the order ends or is first answered
-    (`prune`)."""
+    Three kinds: every market (``everywhere``: an unknown order or an open order whose market
+    is not known) until a round resolves it; the markets of the orders open when a catch-up or
+    a REST round failed (``markets``: their reports may be missing), until a round resolves
+    it (a complete catch-up lifts what a failed one set); and the markets of the orders named
+    unknown (``orders``), each until the round, or until the order ends or is first
+    answered."""
 
-    __slots__ = ("everywhere", "from_catch_up", "orders")
+    __slots__ = ("everywhere", "from_catch_up", "markets_", "orders")
 
     def __init__(self) -> None:
         self.everywhere: str | None = None
         self.from_catch_up = False  # the block everywhere came from a catch-up (a later one lifts)
+        self.markets_: dict[str, tuple[str, bool]] = {}  # symbol -> reason, from a catch-up
         self.orders: dict[str, tuple[str, str, bool]] = {}  # ClOrdID -> symbol, reason, acked
 
     def __bool__(self) -> bool:
-        return self.everywhere is not None or bool(self.orders)
+        return self.everywhere is not None or bool(self.orders) or bool(self.markets_)
 
     def markets(self) -> tuple[str, ...]:
         """The markets blocked (``(ALL_MARKETS,)`` when every one is)."""
         if self.everywhere is not None:
             return (ALL_MARKETS,)
-        return tuple(sorted({symbol for symbol, _, _ in self.orders.values()}))
+        named = {symbol for symbol, _, _ in self.orders.values()}
+        return tuple(sorted(named | self.markets_.keys()))
+
+    def catch_up_done(self) -> None:
+        """A complete catch-up: lift what a failed one set."""
+        if self.from_catch_up:
+            self.everywhere = None
+            self.from_catch_up = False
+        for symbol, (_, caught) in list(self.markets_.items()):
+            if caught:
+                del self.markets_[symbol]
 
     def why(self, symbol: str | None) -> tuple[str, tuple[str, ...]] | None:
         """Why ``symbol`` is blocked and the unknown orders there, or None (not blocked)."""
         named = tuple(cl for cl, (s, _, _) in self.orders.items() if s == symbol)
         if self.everywhere is not None:
             return self.everywhere, named
+        market = self.markets_.get(symbol) if symbol is not None else None
+        if market is not None:
+            return market[0], named
         if not named:
             return None
         return self.orders[named[0]][1], named

@@ -382,28 +382,31 @@ class OrderGate:
         self._block(unknown)
 
     def state_unknown(self, reason: str, *, catch_up: bool = False) -> None:
-        """Reports of any market may be missing (a failed catch-up, ``catch_up=True``: a later
-        complete one lifts it; a failed REST round): block every market until
+        """Reports of the orders open now may be missing (a failed catch-up, ``catch_up=True``:
+        a later complete one lifts it; a failed REST round): block their markets (every
+        market for an open order of no known market; none when nothing is open) until
         `outcomes_known`. Nothing when ``block_unknown`` is off."""
         if not self.block_unknown:
             return
         unknown = self._unknown if self._unknown is not None else UnknownOutcomes()
-        if unknown.everywhere is None or not catch_up:
-            unknown.from_catch_up = catch_up
-        unknown.everywhere = reason
+        for order in self.tracker.open_orders():
+            symbol = order.symbol
+            if symbol is None:
+                if unknown.everywhere is None or not catch_up:
+                    unknown.from_catch_up = catch_up
+                unknown.everywhere = reason
+            elif symbol not in unknown.markets_ or not catch_up:
+                unknown.markets_[symbol] = (reason, catch_up)
         self._block(unknown)
 
     def outcomes_known(self, *, catch_up: bool = False) -> None:
         """A round resolved the unknown outcomes (`Reconciled`): lift the block. With
-        ``catch_up=True`` (a complete catch-up) only a block that a failed catch-up set."""
+        ``catch_up=True`` (a complete catch-up) only what a failed catch-up set."""
         unknown = self._unknown
         if unknown is None:
             return
         if catch_up:
-            if not unknown.from_catch_up:
-                return
-            unknown.everywhere = None
-            unknown.from_catch_up = False
+            unknown.catch_up_done()
             self._block(unknown)
         else:
             self._block(None)
