@@ -56,27 +56,14 @@ import attrs
 from ..codec import Message
 from ..codec.errors import FixError, LocalProtocolError, TransportError
 from ..observability.metrics import SessionMetrics
-from ..rest.reconcile import (
-    Reconciled,
-    ReconcileFailed,
-    Reconciliation,
-    RestOptions,
-    wants_reconciliation,
-)
+from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
 from ..session import Credentials
 from ..session.config import SessionConfig
 from ..session.events import ApplicationMessage, Event
 from ..session.store import StoreError
 from ..trading.book import Books
-from ..trading.catchup import (
-    CatchUp,
-    CatchUpComplete,
-    CatchUpFailed,
-    ExecCursor,
-    OrdersUnknown,
-    catches_up,
-)
-from ..trading.gate import OrderGate, TradingHalt, TradingState, TradingStateChanged
+from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
+from ..trading.gate import OrderGate, TradingHalt, TradingState
 from ..trading.killswitch import (
     HaltSource,
     KillReport,
@@ -89,6 +76,7 @@ from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
 from ._driverkill import KillDriving
 from ._driverrest import RestDriving
+from ._driverstate import OUTCOME_EVENTS, StateDriving
 from ._loglines import log_fields
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
@@ -133,29 +121,7 @@ _RECONCILE_ON = frozenset(
 )  # `wants_reconciliation`'s events
 
 
-def _orders_unknown(gate: OrderGate, event: Any) -> None:
-    gate.outcomes_unknown(event.cl_ord_ids, event.reason)
-
-
-def _catch_up_failed(gate: OrderGate, event: Any) -> None:
-    gate.state_unknown(f"catch-up failed: {event.reason}", catch_up=True)
-
-
-def _reconcile_failed(gate: OrderGate, event: Any) -> None:
-    gate.state_unknown(f"a REST reconciliation failed ({event.endpoint}): {event.reason}")
-
-
-_OUTCOME_EVENTS: dict[type, Callable[[OrderGate, Any], None]] = {
-    OrdersUnknown: _orders_unknown,
-    CatchUpFailed: _catch_up_failed,
-    ReconcileFailed: _reconcile_failed,
-    CatchUpComplete: lambda gate, _: gate.outcomes_known(catch_up=True),
-    Reconciled: lambda gate, _: gate.outcomes_known(),
-}
-"""The events that tell the order gate an order outcome became unknown, or known again."""
-
-
-class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
+class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionControls):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -804,27 +770,8 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         ):
             self._warn(now)
 
-    def announce(self, now: float) -> None:
-        """Say what the order gate lets through now, if it changed: a `TradingStateChanged`
-        (and the ``trading_state`` metric). A block by unknown outcomes is looked at again at
-        every step while it holds (an order that ends lifts its market)."""
-        gate = self.gate
-        gate.state_changed = False
-        state, reason = gate.state
-        markets = gate.unknown_markets
-        if markets:
-            gate.state_changed = True
-        seen = (state, reason, markets)
-        if seen == self._announced:
-            return
-        self._announced = seen
-        metrics = self.metrics
-        metrics.trading_state = state.value
-        metrics.unknown_markets = -1 if markets == ("every market",) else len(markets)
-        self._emit(TradingStateChanged(state, reason, markets), now)
-
     def _emit(self, event: Event, now: float) -> None:
-        on_gate = _OUTCOME_EVENTS.get(event.__class__)
+        on_gate = OUTCOME_EVENTS.get(event.__class__)
         if on_gate is not None:  # an order outcome unknown, or known again: before anyone reads
             on_gate(self.gate, event)
         self.metrics.on_event(event, now)
