@@ -10,7 +10,6 @@ nothing to replay from), every adapter against the mock gateway over TLS, and a 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
-from test_reduce_only import OTHER, SYM, nos, report
+from test_reduce_only import OTHER, SYM, backtest, nos, report
 
 from kalshi_fix_sansio import (
     OrderGate,
@@ -28,10 +27,6 @@ from kalshi_fix_sansio import (
     TradingStateChanged,
 )
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.testing.recordings import write_recording
-
-D = Decimal
 
 
 def cancel(cl: str, orig: str, symbol: str = SYM) -> Any:
@@ -68,19 +63,7 @@ def test_an_unknown_order_blocks_growth_in_its_market_until_it_ends() -> None:
     blocked(gate, nos("s1", "sell", 5))
     gate.check(cancel("c1", "lost"))
     gate.check(nos("o1", "buy", 9, symbol=OTHER))
-    cancelled = p.ExecutionReport(
-        order_id="X-lost",
-        cl_ord_id="lost",
-        exec_id="e-lost",
-        exec_type=p.ExecType.CANCELED,
-        ord_status=p.OrdStatus.CANCELED,
-        side=p.Side.BUY,
-        symbol=SYM,
-        order_qty=D(2),
-        cum_qty=D(0),
-        leaves_qty=D(0),
-        avg_px=D(0),
-    )
+    cancelled = report("lost", "e-lost", "buy", 2, 0, canceled=True)
     gate.tracker.on_message(cancelled)
     assert gate.unknown_markets == ()
     gate.check(nos("b1", "buy", 1))
@@ -173,15 +156,7 @@ def test_a_driver_without_the_block_trades_on() -> None:
 
 
 def order(cl: str, symbol: str) -> Any:
-    return p.NewOrderSingle(
-        cl_ord_id=cl,
-        side=p.Side.BUY,
-        order_qty=D(1),
-        ord_type=p.OrdType.LIMIT,
-        price=D("0.30"),
-        symbol=symbol,
-        time_in_force=p.TimeInForce.GTC,
-    )
+    return nos(cl, "buy", 1, symbol=symbol, price="0.30")
 
 
 @ADAPTERS
@@ -211,9 +186,6 @@ def test_a_restored_session_blocks_until_the_unknown_order_is_settled(
 
 
 def test_a_backtest_strategy_meets_the_same_block(tmp_path: Path) -> None:
-    path = tmp_path / "day.log"
-    with path.open("w") as out:
-        write_recording(out, messages=60, seed=3)
     seen: list[str] = []
 
     def strategy(ctx: Any) -> None:
@@ -226,5 +198,5 @@ def test_a_backtest_strategy_meets_the_same_block(tmp_path: Path) -> None:
                 seen.append(f"refused {exc.cl_ord_ids}")
             seen.append(repr(oe.unknown_markets == (ctx.symbol,)))
 
-    run_backtest(strategy, path, seed=1)
+    backtest(tmp_path, strategy)
     assert seen == ["refused ('lost-1',)", "True"]

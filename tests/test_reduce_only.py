@@ -15,10 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from gateway_fixtures import SYMBOL, GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
+from test_risk import nos as risk_nos
 
 from kalshi_fix_sansio import (
     OrderGate,
@@ -46,17 +48,21 @@ SYM = "HIGHNY-23DEC31"
 OTHER = "OTHER-MKT"
 
 
-def nos(cl: str, side: str, qty: int, product: str = "prediction", symbol: str = SYM) -> Any:
-    d = DIALECTS[product]
-    return d.NewOrderSingle(
-        cl_ord_id=cl,
-        side=d.Side.BUY if side == "buy" else d.Side.SELL,
-        order_qty=D(qty),
-        ord_type=d.OrdType.LIMIT,
-        price=D(PX[product]),
-        symbol=symbol,
-        time_in_force=d.TimeInForce.GTC,
-    )
+def nos(
+    cl: str,
+    side: str,
+    qty: int,
+    product: str = "prediction",
+    symbol: str = SYM,
+    *,
+    price: str | None = None,
+    ioc: bool = False,
+) -> Any:
+    """A limit order (GTC, or IOC), at ``price`` (the product's usual one when None)."""
+    message = risk_nos(cl, side, qty, price or PX[product], symbol, product)
+    if ioc:
+        return attrs.evolve(message, time_in_force=DIALECTS[product].TimeInForce.IOC)
+    return message
 
 
 def replace(cl: str, orig: str, side: str, qty: int) -> Any:
@@ -80,10 +86,13 @@ def report(
     product: str = "prediction",
     *,
     symbol: str = SYM,
+    canceled: bool = False,
 ) -> Any:
-    """An ExecutionReport: New (``filled`` 0) or a fill of all ``filled`` contracts."""
+    """An ExecutionReport: New (``filled`` 0), a fill of all ``filled`` contracts, or
+    ``canceled``."""
     d = DIALECTS[product]
     status = "0" if filled == 0 else ("2" if filled == qty else "1")
+    status = "4" if canceled else status
     fields: dict[str, Any] = {}
     if filled:
         fields.update(last_qty=D(filled), last_px=D(PX[product]))
@@ -91,13 +100,13 @@ def report(
         order_id=f"X-{cl}",
         cl_ord_id=cl,
         exec_id=exec_id,
-        exec_type=d.ExecType("F" if filled else "0"),
+        exec_type=d.ExecType("4" if canceled else "F" if filled else "0"),
         ord_status=d.OrdStatus(status),
         side=d.Side.BUY if side == "buy" else d.Side.SELL,
         symbol=symbol,
         order_qty=D(qty),
         cum_qty=D(filled),
-        leaves_qty=D(qty - filled),
+        leaves_qty=D(0 if canceled else qty - filled),
         avg_px=D(PX[product]),
         price=D(PX[product]),
         **fields,
@@ -266,16 +275,7 @@ def test_the_driver_announces_the_state_and_the_metric_follows() -> None:
 
 
 def ioc(cl: str, side: str, qty: int, product: str, price: str) -> Any:
-    d = DIALECTS[product]
-    return d.NewOrderSingle(
-        cl_ord_id=cl,
-        side=d.Side.BUY if side == "buy" else d.Side.SELL,
-        order_qty=D(qty),
-        ord_type=d.OrdType.LIMIT,
-        price=D(price),
-        symbol=SYMBOL[product],
-        time_in_force=d.TimeInForce.IOC,
-    )
+    return nos(cl, side, qty, product, SYMBOL[product], price=price, ioc=True)
 
 
 CROSS = {"prediction": ("0.45", "0.40"), "margin": ("19.6", "19.4")}  # the book's ask, bid
@@ -355,10 +355,15 @@ def test_the_halt_file_s_reduce_only_mode(
 # -- a backtest -------------------------------------------------------------------------------------
 
 
-def test_a_backtest_strategy_uses_the_same_switch(tmp_path: Path) -> None:
+def backtest(tmp_path: Path, strategy: Any) -> Any:
+    """Run ``strategy`` (blocking API) over a short recording."""
     path = tmp_path / "day.log"
     with path.open("w") as out:
         write_recording(out, messages=60, seed=3)
+    return run_backtest(strategy, path, seed=1)
+
+
+def test_a_backtest_strategy_uses_the_same_switch(tmp_path: Path) -> None:
     seen: list[str] = []
 
     def strategy(ctx: Any) -> None:
@@ -373,6 +378,6 @@ def test_a_backtest_strategy_uses_the_same_switch(tmp_path: Path) -> None:
             client.rearm()
             seen.append(oe.trading_state.value)
 
-    result = run_backtest(strategy, path, seed=1)
+    result = backtest(tmp_path, strategy)
     assert seen == ["refused D backtest wind-down", "reduce_only", "active"]
     assert all(r.account.bought == r.account.sold == 0 for r in result.report.rows)
