@@ -38,6 +38,7 @@ from kalshi_fix_sansio.trading.catchup import (
     OrdersNotReceived,
     OrdersUnknown,
 )
+from kalshi_fix_sansio.trading.gate import TradingStateChanged
 from kalshi_fix_sansio.trading.killswitch import KillFinished, KillStarted, OutsideHalt
 from kalshi_fix_sansio.trading.tracker import FillInferred, OrderNotFound
 
@@ -62,6 +63,7 @@ _WARNING_EVENTS = (
     OrderNotFound,
     FillInferred,
     OutsideHalt,
+    TradingStateChanged,
 )
 
 
