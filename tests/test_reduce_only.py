@@ -11,6 +11,7 @@ adapter against the mock gateway over TLS, the halt file's reduce-only mode (``k
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -251,10 +252,16 @@ def test_a_stored_order_that_would_grow_is_withheld_from_a_resend() -> None:
     assert order.rejection is not None and order.rejection.text == WITHHELD_WHILE_REDUCE_ONLY
 
 
-def test_the_driver_announces_the_state_and_the_metric_follows() -> None:
+def test_the_driver_announces_the_state_and_the_metric_follows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     h = Harness()
     h.start()
-    h.driver.reduce_only("wind down")
+    with caplog.at_level(logging.WARNING):
+        h.driver.reduce_only("wind down")
+    logged = [r for r in caplog.records if getattr(r, "event", None) == "TradingStateChanged"]
+    assert [r.levelno for r in logged] == [logging.WARNING]
+    assert "reduce_only" in logged[0].getMessage() and "wind down" in logged[0].getMessage()
     with pytest.raises(ReduceOnlyRefused):
         h.place("b1", "buy", 1)
     assert h.driver.tracker.order("b1") is None  # nothing sent, nothing tracked
