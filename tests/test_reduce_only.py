@@ -388,3 +388,41 @@ def test_a_backtest_strategy_uses_the_same_switch(tmp_path: Path) -> None:
     result = backtest(tmp_path, strategy)
     assert seen == ["refused D backtest wind-down", "reduce_only", "active"]
     assert all(r.account.bought == r.account.sold == 0 for r in result.report.rows)
+
+
+def test_an_rfq_accept_is_judged_as_the_trade_it_makes() -> None:
+    """Long 10 Yes. An AcceptQuote selling Yes to the maker's Yes bid (Side 2) for 10 passes,
+    for 11 does not; one buying Yes never does; one naming a quote never seen cannot be judged;
+    a QuoteRequest (it trades nothing) goes."""
+    quote_id, rfq_id = (
+        "6f1c1d36-8e0b-4a0e-9a57-6d3a1c2b3e4f",
+        "0b7f3f5e-2f0a-4d8e-8a51-9e6c2d4f1a7b",
+    )
+    gate = gate_with("prediction", ("buy", 10))
+    gate.observe(
+        p.Quote(
+            quote_id=quote_id,
+            quote_req_id=rfq_id,
+            symbol=SYM,
+            bid_px=D("0.40"),
+            offer_px=D("0.55"),
+            bid_size=D(100),
+            offer_size=D(100),
+        )
+    )
+    gate.reduce_only("wind down")
+
+    def accept(qty: int, side: Any, quote: str = quote_id) -> Any:
+        return p.AcceptQuote(quote_id=quote, side=side, order_qty=D(qty))
+
+    gate.check(accept(10, p.Side.SELL))
+    error = refused(gate, accept(11, p.Side.SELL))
+    assert (error.msg_type, error.symbol) == ("UA", SYM)
+    refused(gate, accept(1, p.Side.BUY))
+    assert "cannot be judged" in str(refused(gate, accept(1, p.Side.SELL, rfq_id)))
+    gate.check(
+        p.QuoteRequest(
+            quote_req_id="rfq-2",
+            related_sym=[p.QuoteRequestRelatedSym(symbol=SYM, order_qty=D(5))],
+        )
+    )
