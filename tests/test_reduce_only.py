@@ -22,6 +22,7 @@ from gateway_fixtures import SYMBOL, GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
 from test_risk import nos as risk_nos
+from test_risk import ocrr
 
 from kalshi_fix_sansio import (
     OrderGate,
@@ -67,15 +68,7 @@ def nos(
 
 
 def replace(cl: str, orig: str, side: str, qty: int) -> Any:
-    return p.OrderCancelReplaceRequest(
-        cl_ord_id=cl,
-        orig_cl_ord_id=orig,
-        side=p.Side.BUY if side == "buy" else p.Side.SELL,
-        order_qty=D(qty),
-        ord_type=p.OrdType.LIMIT,
-        price=D("0.40"),
-        symbol=SYM,
-    )
+    return ocrr(cl, orig, qty, side=side)
 
 
 def report(
