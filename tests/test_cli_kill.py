@@ -216,3 +216,29 @@ def test_kill_warns_when_others_may_write_the_halt_directory(live: Live, tmp_pat
     ) in result.stderr
     assert "every session of the key stays halted while it is" in result.stderr
     shared.chmod(0o700)
+
+
+def test_kill_reduce_only_writes_the_mode_and_cancels_nothing(live: Live, tmp_path: Path) -> None:
+    """``--reduce-only``: the key's halt file in its reduce-only mode; no session logs on, so
+    the order resting on the exchange stays; ``--no-halt`` with it is a usage error."""
+    from kalshi_fix_sansio.trading.haltfile import HaltFile
+
+    with live.client(halt_file=False).order_entry() as session:
+        session.place(rest("resting"), timeout=10)
+    halts = tmp_path / "halts"
+    result = live.kill("--reduce-only", "--halt-dir", str(halts))
+    assert result.returncode == 0, result.stderr
+    assert "made key cli-key reduce-only on this machine (a reduce-only order from the " in (
+        result.stdout
+    )
+    assert "lets through only orders that can only shrink a position" in result.stdout
+    record = HaltFile("cli-key", halts).read()
+    assert record is not None and record.mode == "reduce_only"
+    assert record.command == "kalshi-fix kill --reduce-only"
+    assert live.open_orders() == ["resting"]
+    result = live.kill("--reduce-only", "--no-halt")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "kalshi-fix kill: --reduce-only and --no-halt: reduce-only is written to the halt "
+        "file, which --no-halt leaves alone"
+    )

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import margin, prediction
+from kalshi_fix_sansio import TradingStateChanged, margin, prediction
 from kalshi_fix_sansio.client.driver import (
     Driver,
 )
@@ -487,7 +487,14 @@ def test_a_drop_mid_replay_fails_the_round_and_the_next_asks_from_the_same_place
     assert h.driver.catch_up.cursor.last == {0: first_fill}  # the cursor moved on
     h.drop("read timed out")
     events = h.read()
-    assert [type(e) for e in events] == [CloseTransport, Disconnected, CatchUpFailed, Reconnecting]
+    assert [type(e) for e in events] == [
+        CloseTransport,
+        Disconnected,
+        CatchUpFailed,
+        Reconnecting,
+        TradingStateChanged,  # o-1's market blocked until a round says what it did
+    ]
+    assert events[-1].unknown_markets == (h.symbol,)
     failed = events[2]
     assert isinstance(failed, CatchUpFailed)
     assert failed.recovered == 1 and failed.code is None

@@ -99,7 +99,15 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OrdersUnknown,
     )
     from .trading.deadman import DeadMansSwitch, DeadMansSwitchFired
-    from .trading.gate import OrderGate, TradingHalt, TradingHalted
+    from .trading.gate import (
+        OrderGate,
+        OutcomeUnknown,
+        ReduceOnlyRefused,
+        TradingHalt,
+        TradingHalted,
+        TradingState,
+        TradingStateChanged,
+    )
     from .trading.haltfile import HaltFile
     from .trading.killswitch import (
         HaltSource,
@@ -233,6 +241,10 @@ _LAZY: dict[str, str] = {
     "TradingHalted": ".trading.gate",
     "OrderGate": ".trading.gate",
     "TradingHalt": ".trading.gate",
+    "TradingState": ".trading.gate",
+    "TradingStateChanged": ".trading.gate",
+    "ReduceOnlyRefused": ".trading.gate",
+    "OutcomeUnknown": ".trading.gate",
     "KillStarted": ".trading.killswitch",
     "OrdersNotReceived": ".trading.catchup",
     "OrdersUnknown": ".trading.catchup",
@@ -350,6 +362,7 @@ __all__ = [
     "OrderTracker",
     "OrdersNotReceived",
     "OrdersUnknown",
+    "OutcomeUnknown",
     "OutsideHalt",
     "PriceUnitError",
     "PublicKey",
@@ -359,6 +372,7 @@ __all__ = [
     "RateLimiter",
     "Reconnected",
     "Reconnecting",
+    "ReduceOnlyRefused",
     "RejectReceived",
     "RemoteProtocolError",
     "RequestError",
@@ -393,6 +407,8 @@ __all__ = [
     "TrackingFailed",
     "TradingHalt",
     "TradingHalted",
+    "TradingState",
+    "TradingStateChanged",
     "TransportError",
     "UnknownMessage",
     "WaitingOutMaintenance",

@@ -69,6 +69,8 @@ def halted_text(halt_file: HaltFile) -> str | None:
         return f"key {halt_file.key_id} is halted (fail-closed): {insecure}"
     if record is None:
         return None
+    if record.mode == "reduce_only":
+        return f"key {halt_file.key_id} is reduce-only: {record.reason}; kalshi-fix rearm lifts it"
     return f"key {halt_file.key_id} is halted by {record.reason}; kalshi-fix rearm lifts it"
 
 

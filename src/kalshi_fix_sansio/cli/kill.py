@@ -15,6 +15,10 @@ already running, within a second (they cancel their own orders too), until ``kal
 rearm``. After each session's report it counts what the kill took off: orders Canceled while it
 ran, orders already gone (filled, or unknown to the exchange: never live), orders still open.
 
+``--reduce-only`` writes the halt file in its reduce-only mode instead and cancels nothing (no
+session logs on): every order-entry session of the key on this machine then lets through only
+orders that can only shrink a position, until ``kalshi-fix rearm``.
+
 A fresh process knows no order: on KalshiNR the 35=q reaches what the exchange holds for the
 session anyway; ``--from-log`` rebuilds the tracker from the trading process's message log
 (`kalshi_fix_sansio.client.restore.restore`), so orders are named, followed to their Canceled report,
@@ -107,6 +111,8 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         normalize(args)
         endpoints = _endpoints(args)
         client = make_client(args, endpoints)
+        if args.reduce_only:  # the halt file's reduce-only mode; nothing to cancel
+            return EXIT_OK if _halt(client, out, err, reduce_only=True) else EXIT_FAILED
         sessions = []
         for session_type in args.sessions:
             tracker = _tracker(args, client.credentials.key_id, session_type)
@@ -162,27 +168,39 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return status
 
 
-def _halt(client: Any, out: IO[str], err: IO[str]) -> bool:
-    """Write the key's halt file (the key's other sessions on this machine stop trading);
-    False when it could not be written (the kill goes on)."""
+def _halt(client: Any, out: IO[str], err: IO[str], *, reduce_only: bool = False) -> bool:
+    """Write the key's halt file (the key's other sessions on this machine stop trading, or
+    only reduce with ``reduce_only``); False when it could not be written (the kill goes
+    on)."""
     halt_file = client.halt_file
     key_id = client.credentials.key_id
+    command = "kalshi-fix kill --reduce-only" if reduce_only else "kalshi-fix kill"
     try:
         record = halt_file.halt(
-            at=datetime.now(timezone.utc), host=socket.gethostname(), command="kalshi-fix kill"
+            at=datetime.now(timezone.utc),
+            host=socket.gethostname(),
+            command=command,
+            mode="reduce_only" if reduce_only else "halt",
         )
     except OSError as exc:
+        going = "nothing was changed" if reduce_only else "cancelling anyway"
         print(
             f"kalshi-fix kill: cannot write the halt file {halt_file.path} "
-            f"({exc.strerror or exc}): the key's other processes are NOT halted; cancelling "
-            "anyway",
+            f"({exc.strerror or exc}): the key's other processes are NOT "
+            f"{'reduce-only' if reduce_only else 'halted'}; {going}",
             file=err,
         )
         return False
+    what = (
+        "lets through only orders that can only shrink a position"
+        if reduce_only
+        else "refuses new orders"
+    )
     print(
-        f"halted key {key_id} on this machine ({record.reason}): every order-entry session of "
-        f"it refuses new orders, running ones within {halt_file.interval:g} s, until kalshi-fix "
-        f"rearm (halt file {halt_file.path})",
+        f"{'made key' if reduce_only else 'halted key'} {key_id} "
+        f"{'reduce-only ' if reduce_only else ''}on this machine ({record.reason}): every "
+        f"order-entry session of it {what}, running ones within {halt_file.interval:g} s, until "
+        f"kalshi-fix rearm (halt file {halt_file.path})",
         file=out,
         flush=True,
     )
@@ -265,6 +283,12 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="only cancel: do not halt the key's other processes (no halt file)",
     )
+    cmd.add_argument(
+        "--reduce-only",
+        action="store_true",
+        help="do not halt or cancel: make the key's order-entry sessions on this machine "
+        "reduce-only (only orders that can only shrink a position go) until kalshi-fix rearm",
+    )
     add_halt_dir_option(cmd)
     cmd.set_defaults(sessions=None)
 
@@ -276,6 +300,11 @@ def normalize(args: argparse.Namespace) -> None:
     Raises:
         UsageProblem: a session type that cannot cancel orders.
     """
+    if getattr(args, "reduce_only", False) and args.no_halt:
+        raise UsageProblem(
+            "--reduce-only and --no-halt: reduce-only is written to the halt file, which "
+            "--no-halt leaves alone"
+        )
     args.sessions = list(dict.fromkeys(args.sessions or ["KalshiNR"]))
     for session_type in args.sessions:
         if session_type not in _ORDER_ENTRY:

@@ -35,7 +35,7 @@ from kalshi_fix_sansio.session.ratelimit import RateLimiter
 from kalshi_fix_sansio.session.store import MemoryStore, MessageStore
 from kalshi_fix_sansio.trading.catchup import ExecCursor, catches_up
 from kalshi_fix_sansio.trading.deadman import DeadMansSwitch
-from kalshi_fix_sansio.trading.gate import TradingHalt
+from kalshi_fix_sansio.trading.gate import TradingHalt, TradingState
 from kalshi_fix_sansio.trading.haltfile import HaltFile
 from kalshi_fix_sansio.trading.risk import RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
@@ -310,9 +310,9 @@ class ClientBase(Generic[S]):
         return self._halt.reason or self._outside_halt.reason
 
     def rearm(self) -> None:
-        """Lift the halt of ``kill_all`` or of the dead man's switch, which counts again from
-        now (a session halted by its own ``kill`` stays halted until ``session.rearm()``; a
-        halt from the shell, until ``kalshi-fix rearm``)."""
+        """Lift the halt of ``kill_all`` or of the dead man's switch (which counts again from
+        now) and the client's reduce-only (a session halted by its own ``kill`` stays halted
+        until ``session.rearm()``; a halt from the shell, until ``kalshi-fix rearm``)."""
         self._halt.rearm()
         switch, clock = self.dead_man, self._dead_man_clock
         if switch is not None and switch.fired and clock is not None:
@@ -322,6 +322,7 @@ class ClientBase(Generic[S]):
                 driver = session.driver
                 if driver.dead_man is switch and driver.opened and driver.running:
                     driver.act(WOKE)
+        self._announce()
 
     def alive(self) -> None:
         """The application is alive: the dead man's switch (``dead_man=``) counts its
@@ -341,6 +342,31 @@ class ClientBase(Generic[S]):
         clock = self._dead_man_clock
         if clock is not None:
             switch.alive(clock())
+
+    def reduce_only(self, reason: str = "the client's reduce_only()") -> None:
+        """Make every session of this client (those opened later too) reduce-only until
+        `rearm`: only orders, replaces and quote messages that can only shrink a position in
+        their market go (`ReduceOnlyRefused`); cancels always do. It lifts the halt of
+        ``kill_all``; a session's own halt, or one from the shell, still wins."""
+        if not isinstance(reason, str) or not reason:
+            raise LocalProtocolError(f"reduce_only: reason must be a non-empty str, got {reason!r}")
+        self._halt.reduce_only(reason)
+        self._announce()
+
+    @property
+    def trading_state(self) -> TradingState:
+        """What the client's own switch lets through (`TradingState`: ``kill_all`` halts,
+        `reduce_only`, `rearm`); the halt file's and each session's own state come on top
+        (``session.trading_state``)."""
+        return self._halt.state
+
+    def _announce(self) -> None:
+        """Each open session says its new state now (`TradingStateChanged`)."""
+        for session in self._made_sessions():
+            driver = getattr(session, "_driver", None)
+            if driver is not None and driver.begun:
+                with driver.lock:
+                    driver.announce(driver._last_input)
 
     def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
         if endpoints is None:
@@ -619,6 +645,7 @@ class ClientBase(Generic[S]):
         risk_limits: Any = None,
         risk_books: Any = None,
         rest: RestOptions | None = None,
+        block_unknown: bool | None = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -657,6 +684,9 @@ class ClientBase(Generic[S]):
             rest: reconcile the tracker from Kalshi's REST API when catch-up cannot make it
                 whole (`RestOptions`; the ``rest`` extra); its ``environment`` defaults to the
                 client's; None: the client's ``rest`` on an order-entry session.
+            block_unknown: False: trade on while an order's outcome is unknown (the default
+                refuses what could grow a position in its market with `OutcomeUnknown` until
+                a round resolves it).
             **flags: `SessionConfig` fields for this session.
 
         Returns:
@@ -714,6 +744,8 @@ class ClientBase(Generic[S]):
             and "cancel_orders_on_disconnect" not in self.config
         ):
             flags.setdefault("cancel_orders_on_disconnect", True)  # a stuck loop or process
+        if block_unknown is not None:
+            options["block_unknown"] = block_unknown
         config, connect = self.profile(session_type, **flags)
         if trades and cursor is None and catches_up(config):  # resume where the last one was
             options["cursor"] = self.cursor

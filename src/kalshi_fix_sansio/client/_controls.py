@@ -21,6 +21,7 @@ from ..codec.errors import LocalProtocolError
 from ..rest.reconcile import ReconcileStarted
 from ..session.events import Event
 from ..session.machine import Session
+from ..trading.gate import TradingState
 from ._clientoptions import ConnectOptions, describe_target
 from ._endpoints import check_endpoint
 from ._loglines import log_event, log_session_event
@@ -71,8 +72,11 @@ class SessionControls:
     _rate_limit: RateLimitMode
     _rest_running: bool
     _start_rest: Callable[[], None] | None
+    _last_input: float
 
     if TYPE_CHECKING:  # the driver's
+
+        def announce(self, now: float) -> None: ...
 
         @property
         def queued(self) -> int: ...
@@ -108,6 +112,23 @@ class SessionControls:
         halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm`` removes it)."""
         with self.lock:
             self.gate.rearm()
+            self.announce(self._last_input)
+
+    def reduce_only(self, reason: str = "reduce-only") -> None:
+        """Let through only orders, replaces and quote messages that can only shrink a position
+        (`ReduceOnlyRefused` for the others; cancels always go) until `rearm`; a halt of this
+        session (``kill(halt=True)``) is lifted by it, a client's or an outside one is not."""
+        if not isinstance(reason, str) or not reason:
+            raise LocalProtocolError(f"reduce_only: reason must be a non-empty str, got {reason!r}")
+        with self.lock:
+            self.gate.reduce_only(reason)
+            self.announce(self._last_input)
+
+    @property
+    def trading_state(self) -> TradingState:
+        """What the order gate lets through: `TradingState.ACTIVE`, ``REDUCE_ONLY`` or
+        ``HALTED`` (``gate.state`` says why)."""
+        return self.gate.state[0]
 
     # -- what the application reads ------------------------------------------------------------
 

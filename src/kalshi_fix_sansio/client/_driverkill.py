@@ -10,7 +10,10 @@ when the application stops calling ``alive``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import Event
@@ -20,6 +23,7 @@ from ..trading.gate import OrderGate, TradingHalt
 from ..trading.killswitch import (
     DEFAULT_FALLBACK_AFTER,
     HaltSource,
+    KillReport,
     KillSwitch,
     OutsideHalt,
     cancels_orders,
@@ -48,9 +52,33 @@ class KillDriving:
     dead_man: DeadMansSwitch | None
     _halt_due: float | None
     _dead_man_seen: int
+    lock: Any
+    clock: Callable[[], float]
 
     def _emit(self, event: Event, now: float) -> None:  # pragma: no cover - the driver's
         raise NotImplementedError
+
+    def ended(self) -> bool:  # pragma: no cover - the driver's
+        raise NotImplementedError
+
+    def closed_error(self) -> Exception:  # pragma: no cover - the driver's
+        raise NotImplementedError
+
+    def _arm_dead_man(self, dead_man: DeadMansSwitch | None) -> None:
+        if dead_man is not None and not isinstance(dead_man, DeadMansSwitch):
+            raise LocalProtocolError(f"dead_man must be a DeadMansSwitch, got {dead_man!r}")
+        self.dead_man = dead_man
+        """The `DeadMansSwitch` asked on the timer (None: none)."""
+        self._dead_man_seen = 0 if dead_man is None else dead_man.firings  # acted upon
+
+    def kill_report(self, kill: KillSwitch) -> KillReport:
+        """The report of ``kill`` now (a note when the session ended before it was done)."""
+        with self.lock:
+            report = kill.report(self.clock())
+        if not report.done and self.ended():
+            why = self.closed_error()
+            report = attrs.evolve(report, notes=(*report.notes, f"the session ended: {why}"))
+        return report
 
     def kill(
         self,
@@ -135,14 +163,19 @@ class KillDriving:
             reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
         if reason is not None and not isinstance(reason, str):
             reason = f"halted: the halt source answered {reason!r}"
+        reducing = reason is not None and getattr(source, "reducing", False) is True
         before = outside.reason
-        if reason == before:
+        if (reason, reducing) == (outside.guard, outside.reducing is not None):
             return
         if reason is None:
             outside.rearm()
+        elif reducing:  # reduce-only from outside: the gate judges each order, nothing cancelled
+            outside.reduce_only(reason)
+            reason = None
         else:
             outside.halt(reason)
-        self._emit(OutsideHalt(reason), now)
+        if reason != before:
+            self._emit(OutsideHalt(reason), now)
         if reason is not None and before is None and started and cancels_orders(self.config):
             self.kill(now, halt=False)
 

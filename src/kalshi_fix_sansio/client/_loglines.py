@@ -39,6 +39,7 @@ from kalshi_fix_sansio.trading.catchup import (
     OrdersUnknown,
 )
 from kalshi_fix_sansio.trading.deadman import DeadMansSwitchFired
+from kalshi_fix_sansio.trading.gate import TradingStateChanged
 from kalshi_fix_sansio.trading.killswitch import KillFinished, KillStarted, OutsideHalt
 from kalshi_fix_sansio.trading.tracker import FillInferred, OrderNotFound
 
@@ -64,6 +65,7 @@ _WARNING_EVENTS = (
     FillInferred,
     OutsideHalt,
     DeadMansSwitchFired,
+    TradingStateChanged,
 )
 
 

@@ -41,7 +41,7 @@ from kalshi_fix_sansio.session.machine import Session
 from kalshi_fix_sansio.trading.book import Books
 from kalshi_fix_sansio.trading.catchup import ExecCursor
 from kalshi_fix_sansio.trading.deadman import DeadMansSwitch
-from kalshi_fix_sansio.trading.gate import TradingHalt
+from kalshi_fix_sansio.trading.gate import TradingHalt, TradingState
 from kalshi_fix_sansio.trading.killswitch import HaltSource
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
@@ -112,6 +112,8 @@ class SessionAPI:
         rest: reconcile the tracker from Kalshi's REST API (`RestOptions`) when catch-up
             cannot make it whole: the adapter sends the requests by itself (the ``rest``
             extra), and ``reconcile()`` starts a round on request.
+        block_unknown: refuse what could grow a position in a market where an order's outcome
+            is unknown, until a round resolves it (`OutcomeUnknown`; None: on).
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -142,6 +144,7 @@ class SessionAPI:
         outside_halt: TradingHalt | None = None,
         dead_man: DeadMansSwitch | None = None,
         rest: RestOptions | None = None,
+        block_unknown: bool | None = None,
     ) -> None:
         # what the pump reads while the driver makes it
         self.options, self.clock = options, clock
@@ -166,6 +169,7 @@ class SessionAPI:
             outside_halt=outside_halt,
             dead_man=dead_man,
             rest=rest,
+            block_unknown=block_unknown,
             start_rest=self._start_rest,
             pump=lambda made: pump(self, made),
             open_hint=self._OPEN_HINT,
@@ -264,6 +268,25 @@ class SessionAPI:
         ``kill_all`` halt stays until ``client.rearm()``; a halt from outside the process, the
         halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm`` removes it)."""
         self._driver.rearm()
+
+    def reduce_only(self, reason: str = "reduce-only") -> None:
+        """Let through only orders, replaces and quote messages that can only shrink a position
+        in their market (`ReduceOnlyRefused` for the others; cancels always go) until `rearm`
+        (a `TradingStateChanged` event says so). A halt of this session is lifted by it; a
+        client's or one from outside still wins."""
+        self._driver.reduce_only(reason)
+
+    @property
+    def trading_state(self) -> TradingState:
+        """What this session lets through: `TradingState.ACTIVE`, ``REDUCE_ONLY`` or
+        ``HALTED``."""
+        return self._driver.trading_state
+
+    @property
+    def unknown_markets(self) -> tuple[str, ...]:
+        """Markets where an order's outcome is unknown: only what shrinks a position goes
+        there (`OutcomeUnknown`) until a round resolves it (``("every market",)``: all)."""
+        return self._driver.gate.unknown_markets
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now (synchronous in every adapter: never awaited).

@@ -66,11 +66,9 @@ from ..session.store import StoreError
 from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from ..trading.deadman import DeadMansSwitch
-from ..trading.gate import OrderGate, TradingHalt
+from ..trading.gate import OrderGate, TradingHalt, TradingState
 from ..trading.killswitch import (
     HaltSource,
-    KillReport,
-    KillSwitch,
 )
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
@@ -79,6 +77,7 @@ from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
 from ._driverkill import KillDriving
 from ._driverrest import RestDriving
+from ._driverstate import OUTCOME_EVENTS, StateDriving
 from ._loglines import log_fields
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
@@ -123,7 +122,7 @@ _RECONCILE_ON = frozenset(
 )  # `wants_reconciliation`'s events
 
 
-class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
+class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionControls):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -172,7 +171,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             holds it and messages that can create a position are refused (`TradingHalted`);
             `rearm` does not lift it. A halt that begins after `start` also starts a `kill`
             of this session's orders (``halt=False``: the outside halt refuses already), on a
-            session that can cancel. Each change is an `OutsideHalt` event.
+            session that can cancel. Each change is an `OutsideHalt` event. A source that
+            says it is reduce-only (``halt_source.reducing``, a ``kalshi-fix kill
+            --reduce-only``) makes the session reduce-only instead, and cancels nothing.
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
         dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
@@ -190,6 +191,10 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         pump: makes the `Pump` that performs the driver's actions with a loop's I/O (given
             the driver); None: none (a loop author steps the driver and performs them).
         open_hint: how to open, in the error of a call before that.
+        block_unknown: refuse what could grow a position in a market where an order's outcome
+            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until a round
+            resolves it (`Reconciled`, a complete catch-up; `OutcomeUnknown`); None: on for a
+            new gate, as it is for the config's ``order_gate``.
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -232,9 +237,14 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         start_rest: Callable[[], None] | None = None,
         pump: Callable[[Driver], Pump] | None = None,
         open_hint: str = "drive it with step(fact, now)",
+        block_unknown: bool | None = None,
     ) -> None:
         if rest is not None and not isinstance(rest, RestOptions):
             raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
+        if block_unknown is not None and not isinstance(block_unknown, bool):
+            raise LocalProtocolError(
+                f"block_unknown must be True, False or None, got {block_unknown!r}"
+            )
         policy = make_queue_policy(max_queued_events, queue_policy)
         if not policy.queue_events and on_event is not None:
             raise LocalProtocolError(
@@ -279,6 +289,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
                 risk_books=risk_books,
                 metrics=metrics,
                 outside_halt=outside_halt,
+                block_unknown=block_unknown is not False,
             )
             config = attrs.evolve(config, order_gate=gate)
         else:
@@ -290,7 +301,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             if gate.metrics is None:
                 gate.metrics = metrics
             if outside_halt is not None:
-                gate.outside_halt = outside_halt
+                gate.use_outside_halt(outside_halt)
+            if block_unknown is not None:
+                gate.block_unknown = block_unknown
         self.gate = gate
         if account is not None:  # the account's order entry knows its RFQ sessions' quotes
             gate.on_quote = account.quote_sent
@@ -352,11 +365,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         """The `HaltSource` asked on the timer (None: none)."""
         self.outside_halt = outside_halt
         """The `TradingHalt` the ``halt_source`` sets (None without one)."""
-        if dead_man is not None and not isinstance(dead_man, DeadMansSwitch):
-            raise LocalProtocolError(f"dead_man must be a DeadMansSwitch, got {dead_man!r}")
-        self.dead_man = dead_man
-        """The `DeadMansSwitch` asked on the timer (None: none)."""
-        self._dead_man_seen = 0 if dead_man is None else dead_man.firings  # acted upon
+        self._arm_dead_man(dead_man)
         # -- what a pump and the application's waits share (a session of the adapters) --
         self.delivery = Delivery(on_event is not None, on_reconnect is not None)
         self.open_hint = open_hint  # how to open, for an error before that
@@ -417,6 +426,11 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         self._reading = False  # the application took an event: warn when it falls behind
         self._not_read = 0  # events dropped before the application read any
         self._last_input = 0.0  # the ``now`` of the last input
+        self._announced: tuple[TradingState, str | None, tuple[str, ...]] = (
+            TradingState.ACTIVE,
+            None,
+            (),
+        )  # the trading state last announced (`announce`)
         self._failure: FixError | None = None
         self._halt_due: float | None = None  # when to ask the halt source next
         self.loop = Loop(self, self.supervisor, self._write_timeout, self._max_buffered)
@@ -536,15 +550,6 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
         """Raise what ended the session, if it did not end with a clean close."""
         if not self.begun or self.failure is not None or self.crash is not None:
             raise self.closed_error()
-
-    def kill_report(self, kill: KillSwitch) -> KillReport:
-        """The report of ``kill`` now (a note when the session ended before it was done)."""
-        with self.lock:
-            report = kill.report(self.clock())
-        if not report.done and self.ended():
-            why = self.closed_error()
-            report = attrs.evolve(report, notes=(*report.notes, f"the session ended: {why}"))
-        return report
 
     def pump_failed(self, error: Exception) -> None:
         """The pump cannot go on (a refused address, a failing message log): raised to callers."""
@@ -761,6 +766,8 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
                 self._emit(event, now)
                 desk.notice(event, now)
         desk.advance(now)
+        if self.gate.state_changed:  # one test per input
+            self.announce(now)
         queue = self._queue
         if (
             queue
@@ -771,6 +778,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, SessionControls):
             self._warn(now)
 
     def _emit(self, event: Event, now: float) -> None:
+        on_gate = OUTCOME_EVENTS.get(event.__class__)
+        if on_gate is not None:  # an order outcome unknown, or known again: before anyone reads
+            on_gate(self.gate, event)
         self.metrics.on_event(event, now)
         self.observe(event)
         if self.observer is not None:

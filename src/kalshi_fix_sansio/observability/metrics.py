@@ -39,9 +39,14 @@ from typing import Any, Final
 
 import attrs
 
+TRADING_STATES: Final = ("active", "reduce_only", "halted")
+"""`SessionMetrics.trading_state` values, in the order of the ``trading_state`` gauge (0, 1,
+2)."""
+
 __all__ = [
     "MAX_AWAITED_ORDERS",
     "ROUND_TRIP_BOUNDS",
+    "TRADING_STATES",
     "Histogram",
     "HistogramSnapshot",
     "MetricsSnapshot",
@@ -241,6 +246,10 @@ class MetricsSnapshot:
             first answer, in seconds.
         awaiting: orders sent whose first answer has not come yet.
         unanswered: orders forgotten unanswered (past `MAX_AWAITED_ORDERS`).
+        trading_state: what the session's order gate lets through: ``"active"``,
+            ``"reduce_only"`` or ``"halted"`` (`TRADING_STATES`).
+        unknown_markets: markets where an order's outcome is unknown (only what shrinks a
+            position goes there; ``-1``: every market).
     """
 
     product: str
@@ -266,6 +275,8 @@ class MetricsSnapshot:
     round_trips: Mapping[str, HistogramSnapshot]
     awaiting: int
     unanswered: int
+    trading_state: str = "active"
+    unknown_markets: int = 0
 
     @property
     def rejects(self) -> int:
@@ -344,7 +355,9 @@ class SessionMetrics:
         "queue_high_water",
         "round_trips",
         "session_type",
+        "trading_state",
         "unanswered",
+        "unknown_markets",
     )
 
     def __init__(
@@ -365,6 +378,10 @@ class SessionMetrics:
         self.order_rejects = 0
         self.queue_high_water = 0
         self.unanswered = 0
+        self.trading_state = "active"
+        """What the order gate lets through (its driver sets it: `TRADING_STATES`)."""
+        self.unknown_markets = 0
+        """Markets blocked by an unknown order outcome (-1: every market)."""
         self.round_trips: dict[str, Histogram] = {t: Histogram(bounds) for t in ORDER_MSG_TYPES}
         self._awaited: dict[str, tuple[str, float]] = {}  # ClOrdID -> (MsgType, sent at)
         self._max_awaited = max_awaited
@@ -456,6 +473,8 @@ class SessionMetrics:
             round_trips={t: h.snapshot() for t, h in self.round_trips.items()},
             awaiting=len(self._awaited),
             unanswered=self.unanswered,
+            trading_state=self.trading_state,
+            unknown_markets=self.unknown_markets,
         )
 
     def __repr__(self) -> str:

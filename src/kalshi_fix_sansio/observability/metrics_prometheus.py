@@ -28,7 +28,10 @@ Every sample has the labels ``product``, ``session_type`` and ``key_id``; counte
   ``received``), ``kalshi_fix_reconnects_total``;
 * ``kalshi_fix_queue_depth`` and ``kalshi_fix_queue_high_water`` (gauges);
 * ``kalshi_fix_order_round_trip_seconds`` (a histogram, ``request``: ``D``, ``G``, ``F``);
-* ``kalshi_fix_orders_awaiting_answer`` (gauge) and ``kalshi_fix_orders_unanswered_total``.
+* ``kalshi_fix_orders_awaiting_answer`` (gauge) and ``kalshi_fix_orders_unanswered_total``;
+* ``kalshi_fix_trading_state`` (gauge: 0 active, 1 reduce-only, 2 halted) and
+  ``kalshi_fix_unknown_outcome_markets`` (gauge: markets blocked by an unknown order outcome,
+  -1 every market).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from kalshi_fix_sansio.observability.metrics import MetricsSnapshot, SessionMetrics
+from kalshi_fix_sansio.observability.metrics import TRADING_STATES, MetricsSnapshot, SessionMetrics
 
 __all__ = ["PREFIX", "SessionCollector", "metric_families"]
 
@@ -96,6 +99,10 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
     depth = gauge("queue_depth", "Events waiting unread.")
     high = gauge("queue_high_water", "Most events that ever waited unread.")
     awaiting = gauge("orders_awaiting_answer", "Orders sent whose first answer has not come.")
+    trading = gauge("trading_state", "The order gate: 0 active, 1 reduce-only, 2 halted.")
+    unknown = gauge(
+        "unknown_outcome_markets", "Markets blocked by an unknown order outcome (-1: every one)."
+    )
     round_trip = HistogramMetricFamily(
         f"{PREFIX}_order_round_trip_seconds",
         "Order sent -> its first answer (35=8, 35=9 or 35=j), by MsgType of the request.",
@@ -127,6 +134,8 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         depth.add_metric(labels, snap.queued)
         high.add_metric(labels, snap.queue_high_water)
         awaiting.add_metric(labels, snap.awaiting)
+        trading.add_metric(labels, TRADING_STATES.index(snap.trading_state))
+        unknown.add_metric(labels, snap.unknown_markets)
         for request, h in snap.round_trips.items():
             cumulative, buckets = 0, []
             for bound, n in zip([*map(repr, h.bounds), "+Inf"], h.counts, strict=True):
@@ -148,6 +157,8 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         depth,
         high,
         awaiting,
+        trading,
+        unknown,
         round_trip,
     )
 

@@ -15,6 +15,12 @@ What it refuses (raising before anything is encoded; nothing is sent or tracked)
   AcceptQuote 35=UA, QuoteConfirm 35=U7, QuoteRequest 35=R) with `TradingHalted`. Cancels,
   mass cancels, order-group requests, quote and RFQ cancels always go: taking risk off is
   never refused;
+* while reduce-only (`reduce_only`; a shared or outside `TradingHalt` may be too: a client's
+  ``reduce_only``, ``kalshi-fix kill --reduce-only``): an order, replace or quote message that
+  could grow the position in its market (`ReduceOnlyRefused`); and, in a market where an
+  order's outcome is unknown (`outcomes_unknown`, `state_unknown`, until `outcomes_known`),
+  the same with `OutcomeUnknown` (``block_unknown``). The rules are
+  `kalshi_fix_sansio.trading._tradingstate`'s; `state` says which holds;
 * a NewOrderSingle or replace whose ClOrdID is still live in the tracker (Kalshi requires a
   ClOrdID that matches no open order);
 * with ``risk_limits``: what the pre-trade `RiskChecker` refuses (`RiskLimitExceeded`):
@@ -49,6 +55,19 @@ import attrs
 
 from ..codec import UnknownMessage
 from ..codec.errors import LocalProtocolError
+from ._tradingstate import (
+    ALL_MARKETS,
+    OutcomeUnknown,
+    ReduceOnlyRefused,
+    TradingHalt,
+    TradingState,
+    TradingStateChanged,
+    TradingStateRules,
+    UnknownOutcomes,
+)
+from ._tradingstate import (
+    code as _code,
+)
 from .book import Books
 from .risk import BookSource, RiskChecker, RiskLimitExceeded, RiskLimits
 from .tracker import OrderTracker
@@ -57,13 +76,19 @@ if TYPE_CHECKING:
     from ..observability.metrics import SessionMetrics
 
 __all__ = [
+    "ALL_MARKETS",
     "GATED_MSG_TYPES",
     "HALTED_MSG_TYPES",
     "TRACKED_MSG_TYPES",
     "WITHHELD_WHILE_HALTED",
+    "WITHHELD_WHILE_REDUCE_ONLY",
     "OrderGate",
+    "OutcomeUnknown",
+    "ReduceOnlyRefused",
     "TradingHalt",
     "TradingHalted",
+    "TradingState",
+    "TradingStateChanged",
 ]
 
 TRACKED_MSG_TYPES: Final = frozenset({"D", "G", "F"})
@@ -80,6 +105,12 @@ WITHHELD_WHILE_HALTED: Final = (
 )
 """The `Rejection` text of an order or replace a halted session kept out of a resend
 (`kalshi_fix_sansio.session.events.ResendWithheld`)."""
+
+WITHHELD_WHILE_REDUCE_ONLY: Final = (
+    "not received by the exchange: trading was reduce-only when the exchange asked for it "
+    "again (ResendRequest) and it could have grown a position, so it was gap-filled, not resent"
+)
+"""The `Rejection` text of an order or replace a reduce-only session kept out of a resend."""
 
 GATED_MSG_TYPES: Final = HALTED_MSG_TYPES | TRACKED_MSG_TYPES
 """Every message type the gate looks at (others pass it without a call)."""
@@ -102,32 +133,6 @@ class TradingHalted(LocalProtocolError):
         super().__init__(text)
         self.msg_type = msg_type
         self.reason = reason
-
-
-@attrs.define
-class TradingHalt:
-    """A halt that several gates can share (a client's sessions): while ``reason`` is set,
-    each gate refuses `HALTED_MSG_TYPES`.
-
-    Attributes:
-        reason: why trading is halted (None: it is not).
-    """
-
-    reason: str | None = None
-
-    def halt(self, reason: str) -> None:
-        """Halt every gate that shares this."""
-        self.reason = reason
-
-    def rearm(self) -> None:
-        """Lift the halt."""
-        self.reason = None
-
-
-def _code(value: Any) -> str | None:
-    if value is None or value.__class__ is str:
-        return value
-    return str(getattr(value, "value", value))
 
 
 @attrs.frozen
@@ -158,7 +163,7 @@ _NUMBERED_KEPT: Final = 256
 moments)."""
 
 
-class OrderGate:
+class OrderGate(TradingStateRules):
     """The halt, the live-ClOrdID rule and the pre-trade limits of one session, checked by the
     session's writer for every order-creating message (see the module docstring); the session
     layer's `kalshi_fix_sansio.session.config.OrderCheck`.
@@ -175,6 +180,9 @@ class OrderGate:
         outside_halt: a `TradingHalt` set from outside the process (a driver's
             ``halt_source``: the halt file of a kill from the shell): it refuses too while
             set; `rearm` does not lift it.
+        block_unknown: refuse what could grow a position in a market where an order's outcome
+            is unknown (`outcomes_unknown`, `state_unknown`) until `outcomes_known`
+            (`OutcomeUnknown`); settable later.
 
     Raises:
         LocalProtocolError: ``risk_limits`` is not a `RiskLimits`.
@@ -194,6 +202,7 @@ class OrderGate:
         shared_halt: TradingHalt | None = None,
         metrics: SessionMetrics | None = None,
         outside_halt: TradingHalt | None = None,
+        block_unknown: bool = True,
     ) -> None:
         self.product = product
         self.tracker = tracker if tracker is not None else OrderTracker()
@@ -213,6 +222,17 @@ class OrderGate:
         self.on_quote: Callable[[str], None] | None = None
         """Told the QuoteID of every Quote (35=S) that went out (a driver's: its account's
         `quote_sent`, so that a REST round of the account's order entry knows its fills)."""
+        self.block_unknown = block_unknown
+        """Whether unknown order outcomes block what could grow a position (`OutcomeUnknown`)."""
+        self._unknown: UnknownOutcomes | None = (
+            None  # None: no outcome unknown (per order: one test)
+        )
+        self.state_changed = False
+        """Set when the trading state or the unknown-outcome block may have changed (a driver
+        announces it, `TradingStateChanged`, and clears it)."""
+        for shared in (self.own_halt, shared_halt, outside_halt):
+            if shared is not None:
+                shared._gates.add(self)
 
     # -- the halt --------------------------------------------------------------------------------
 
@@ -233,8 +253,15 @@ class OrderGate:
         self.own_halt.halt(reason)
 
     def rearm(self) -> None:
-        """Lift this gate's halt (a shared halt stays until its owner re-arms it)."""
+        """Lift this gate's halt and reduce-only (a shared halt stays until its owner re-arms
+        it)."""
         self.own_halt.rearm()
+
+    def use_outside_halt(self, halt: TradingHalt) -> None:
+        """Ask ``halt`` (set from outside the process) from now on."""
+        self.outside_halt = halt
+        halt._gates.add(self)
+        self.state_changed = True
 
     # -- the limits ------------------------------------------------------------------------------
 
@@ -328,9 +355,18 @@ class OrderGate:
         (source ``"not_received"``, text `WITHHELD_WHILE_HALTED`), its replaced order live
         again. Anything else (cancels, mass cancels) is resent; an order or replace resent is
         remembered by its MsgSeqNum, as when it was first sent (after a restart the gate never
-        saw it go out: a 35=j may name it by that number)."""
+        saw it go out: a 35=j may name it by that number).
+
+        While reduce-only, a stored order or replace that could grow a position now (its own
+        leaves counted once) is withheld the same way (text `WITHHELD_WHILE_REDUCE_ONLY`), and
+        so is every stored quote message (Quote, AcceptQuote, QuoteConfirm: the quote it makes
+        or takes may be gone); a QuoteRequest is resent. An unknown outcome withholds
+        nothing."""
         msg_type = message.MSG_TYPE
-        if msg_type not in HALTED_MSG_TYPES or self.halted is None:
+        text = WITHHELD_WHILE_HALTED
+        if msg_type in HALTED_MSG_TYPES and self.halted is None and self._withheld(message):
+            text = WITHHELD_WHILE_REDUCE_ONLY
+        elif msg_type not in HALTED_MSG_TYPES or self.halted is None:
             if msg_type == "D" or msg_type == "G":
                 cl = message.cl_ord_id
                 numbered = self._numbered
@@ -340,7 +376,7 @@ class OrderGate:
             return False
         if msg_type in TRACKED_MSG_TYPES:
             cl = message.cl_ord_id
-            self.tracker.not_received(cl if cl.__class__ is str else str(cl), WITHHELD_WHILE_HALTED)
+            self.tracker.not_received(cl if cl.__class__ is str else str(cl), text)
         return True
 
     def _unreadable(
@@ -400,13 +436,13 @@ class OrderGate:
             self.tracker.discard(cl)
 
     def _check(self, message: Any, msg_type: str) -> None:
-        reason = self.own_halt.reason
-        if reason is None and self.shared_halt is not None:
-            reason = self.shared_halt.reason
-        if reason is None and self.outside_halt is not None:
-            reason = self.outside_halt.reason
-        if reason is not None and msg_type in HALTED_MSG_TYPES:
-            raise self._halted(msg_type)
+        guard = self.own_halt.guard  # a halt or reduce-only
+        if guard is None and self.shared_halt is not None:
+            guard = self.shared_halt.guard
+        if guard is None and self.outside_halt is not None:
+            guard = self.outside_halt.guard
+        if (guard is not None or self._unknown is not None) and msg_type in HALTED_MSG_TYPES:
+            self._restricted(message, msg_type)
         if msg_type == "D" or msg_type == "G":
             self._check_live(message.cl_ord_id)
             if self._risk is not None:

@@ -59,6 +59,7 @@ from ..session.filestore import make_store_dir
 
 __all__ = [
     "DEFAULT_HALT_POLL",
+    "REDUCE_ONLY",
     "HaltFile",
     "HaltRecord",
     "default_halt_dir",
@@ -67,6 +68,10 @@ __all__ = [
 DEFAULT_HALT_POLL: Final = 1.0
 """Seconds between two looks at the halt file by a running session (the longest a session
 takes to notice a halt from the shell, plus one timer's lateness)."""
+
+REDUCE_ONLY: Final = "reduce_only"
+"""`HaltRecord.mode` of ``kalshi-fix kill --reduce-only``."""
+MODES: Final = ("halt", REDUCE_ONLY)
 
 _MAX_BYTES: Final = 64 * 1024  # a halt record is ~200 bytes: more is not one
 _GROUP_WRITE: Final = stat.S_IWGRP
@@ -103,6 +108,8 @@ class HaltRecord:
         pid: the process that wrote it.
         host: the machine's name.
         command: what wrote it (``"kalshi-fix kill"``).
+        mode: ``"halt"`` (no new orders) or ``"reduce_only"`` (only orders that can only
+            shrink a position: ``kalshi-fix kill --reduce-only``).
     """
 
     key_id: str
@@ -111,14 +118,16 @@ class HaltRecord:
     pid: int
     host: str
     command: str = "kalshi-fix kill"
+    mode: str = "halt"
 
     @property
     def reason(self) -> str:
-        """``a kill from the shell at <time> by <user> (pid <pid> on <host>)``: the
-        `TradingHalted.reason` of the orders it refuses (what halted them: "trading is halted
-        by a kill from the shell at ...")."""
+        """``a kill from the shell at <time> by <user> (pid <pid> on <host>)`` (reduce-only:
+        ``a reduce-only order from the shell at ...``): the `TradingHalted.reason` (or
+        `ReduceOnlyRefused.reason`) of the orders it refuses."""
         when = self.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"a kill from the shell at {when} by {self.user} (pid {self.pid} on {self.host})"
+        what = "a reduce-only order" if self.mode == REDUCE_ONLY else "a kill"
+        return f"{what} from the shell at {when} by {self.user} (pid {self.pid} on {self.host})"
 
     def to_json(self) -> str:
         """The file's text."""
@@ -130,6 +139,7 @@ class HaltRecord:
                 "pid": self.pid,
                 "host": self.host,
                 "command": self.command,
+                "mode": self.mode,
             },
             sort_keys=True,
         )
@@ -165,6 +175,11 @@ class HaltRecord:
             raise LocalProtocolError(f"{where}: field 'at' is not an ISO 8601 time") from None
         if at.tzinfo is None:
             at = at.replace(tzinfo=timezone.utc)
+        mode = data.get("mode", "halt")  # written before reduce-only existed: a halt
+        if mode not in MODES:
+            raise LocalProtocolError(
+                f"{where}: field 'mode' must be one of {', '.join(MODES)}, got {mode!r}"
+            )
         return cls(
             key_id=field("key_id", str),
             at=at,
@@ -172,6 +187,7 @@ class HaltRecord:
             pid=pid,
             host=field("host", str)[:100],
             command=str(data.get("command") or "kalshi-fix kill")[:100],
+            mode=mode,
         )
 
 
@@ -223,13 +239,19 @@ class HaltFile:
         """The halt file."""
         self._seen: tuple[int, int, int] | None = None  # (inode, mtime ns, size) last read
         self._reason: str | None = None
+        self._mode = "halt"  # of the record last read
+        self.reducing = False
+        """The last `poll` read a reduce-only record (its reason is then a reduce-only one,
+        not a halt); a file that cannot be read halts."""
 
     def __repr__(self) -> str:
         return f"HaltFile({self.key_id!r}, {str(self.directory)!r}, interval={self.interval:g})"
 
     # -- what the shell does -------------------------------------------------------------------
 
-    def halt(self, *, at: datetime, host: str, command: str = "kalshi-fix kill") -> HaltRecord:
+    def halt(
+        self, *, at: datetime, host: str, command: str = "kalshi-fix kill", mode: str = "halt"
+    ) -> HaltRecord:
         """Write the halt file (atomically: a temporary file renamed over it), creating the
         directory (0700) if needed. Halting again rewrites it.
 
@@ -241,12 +263,15 @@ class HaltFile:
             at: when the halt was ordered (an aware `datetime`; shown by `read`).
             host: the name of the machine that halts (``localhost`` when empty).
             command: what halts (shown by `read`).
+            mode: ``"halt"``, or ``"reduce_only"``: the key's sessions let through only
+                orders that can only shrink a position (they cancel nothing).
 
         Returns:
             The record written.
 
         Raises:
-            LocalProtocolError: ``at`` is not an aware `datetime`, or ``host`` not a str.
+            LocalProtocolError: ``at`` is not an aware `datetime`, ``host`` not a str, or
+                ``mode`` not one of `MODES`.
             OSError: the directory or the file cannot be written (the error names it).
         """
         if not isinstance(at, datetime) or at.utcoffset() is None:
@@ -258,7 +283,12 @@ class HaltFile:
             raise LocalProtocolError(
                 f"HaltFile.halt: host must be a str (socket.gethostname()), got {host!r}"
             )
+        if mode not in MODES:
+            raise LocalProtocolError(
+                f"HaltFile.halt: mode must be one of {', '.join(MODES)}, got {mode!r}"
+            )
         record = HaltRecord(
+            mode=mode,
             key_id=self.key_id,
             at=at.astimezone(timezone.utc),
             user=_user(),
@@ -366,7 +396,8 @@ class HaltFile:
     # -- what a session asks -------------------------------------------------------------------
 
     def poll(self, now: float) -> str | None:
-        """Why the key is halted, or None: what a session's driver asks on its timer.
+        """Why the key is halted (or reduce-only: `reducing`), or None: what a session's
+        driver asks on its timer.
 
         One ``stat`` of the directory and one of the file; the file is read again only when it
         changed (another inode, mtime or size). Fail-closed: a file that cannot be read or
@@ -377,6 +408,12 @@ class HaltFile:
         Args:
             now: the driver's time (unused: the record carries its own).
         """
+        reason = self._poll()
+        self.reducing = reason is not None and self._mode == REDUCE_ONLY
+        return reason
+
+    def _poll(self) -> str | None:
+        mode, self._mode = self._mode, "halt"  # fail-closed: what is not read again halts
         try:
             insecure = self.insecure_dir()
         except OSError as exc:
@@ -403,6 +440,7 @@ class HaltFile:
             return self._reason
         seen = (st.st_ino, st.st_mtime_ns, st.st_size)
         if seen == self._seen and self._reason is not None:
+            self._mode = mode  # the record read before
             return self._reason
         if not stat.S_ISREG(st.st_mode):
             reason = (
@@ -419,6 +457,7 @@ class HaltFile:
                     self._seen, self._reason = None, None
                     return None
                 reason = record.reason
+                self._mode = record.mode
         self._seen, self._reason = seen, reason
         return reason
 
