@@ -113,15 +113,15 @@ def joiner(log: Path) -> Any:
         with ctx.client(message_log_path=str(log)).order_entry() as oe:
             for k in range(len(TRADES)):
                 t = T0 + 10 * (k + 1)
-                ctx.sleep(t + 1 - ctx.time())
+                ctx.simulation.run_for(t + 1 - ctx.time())
                 order = orders.new_order(SYMBOL, "buy", Decimal(10), Decimal("0.40"))
                 oe.send(order)
-                ctx.sleep(t + 6 - ctx.time())
+                ctx.simulation.run_for(t + 6 - ctx.time())
                 current = oe.tracker.current(order.cl_ord_id)
                 if current is not None and not current.terminal:
                     oe.send(orders.cancel(current))
             while ctx.seconds > 0:
-                ctx.sleep(ctx.seconds)
+                ctx.simulation.run_for(ctx.seconds)
 
     return strategy
 
