@@ -90,7 +90,17 @@ def watch(ctx: Any) -> None:
             pass
 
 
-def backtest(messages: int) -> dict[str, Any]:
+def read_books(ctx: Any) -> None:
+    """The book-level strategy of the book-level rows (in either mode): watch both markets,
+    read the top of each book that changed at every wake."""
+    ctx.watch(ctx.symbols)
+    books = ctx.books
+    while (wake := ctx.wait()) is not None:
+        for symbol in wake.markets:
+            books[symbol].top()
+
+
+def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[str, Any]:
     """One backtest of a watching strategy (the recording compiled before it): messages, CPU
     and wall seconds, peak RSS."""
     from kalshi_fix_sansio.simulator.backtest import run_backtest
@@ -100,7 +110,7 @@ def backtest(messages: int) -> dict[str, Any]:
         path = _recording(tmp, messages)
         compile_recording(path)
         cpu, wall = time.process_time(), time.perf_counter()
-        result = run_backtest(watch, path)
+        result = run_backtest(strategy, path, mode=mode)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"messages": result.messages, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
@@ -284,8 +294,20 @@ def hftbacktest(messages: int) -> dict[str, Any]:
     }
 
 
+def book_level(messages: int) -> dict[str, Any]:
+    """The book-level strategy at the book level (``mode="book"``: no market-data session)."""
+    return backtest(messages, read_books, "book")
+
+
+def book_strategy_fix(messages: int) -> dict[str, Any]:
+    """The book-level strategy at the FIX level (its market data through a session)."""
+    return backtest(messages, read_books, "fix")
+
+
 ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "backtest": backtest,
+    "backtest, book level": book_level,
+    "backtest, books at the FIX level": book_strategy_fix,
     "paper trading": paper,
     "compile": compile_once,
     "compiled read": compiled_read,
@@ -295,6 +317,8 @@ ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
 }
 WHAT = {
     "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
+    "backtest, book level": "compiled read, exchange, 35=X built, books, scheduler (no session)",
+    "backtest, books at the FIX level": "as backtest, the strategy woken by ctx.wait",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
     "compile": "the check (decode, validate), the columns, the cache written",
     "compiled read": "the cache's hashes checked, every message read from its columns",

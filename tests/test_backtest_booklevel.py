@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.booklevel import MODES, Wake
@@ -19,6 +20,7 @@ from kalshi_fix_sansio.simulator.testing.recordings import (
     SAMPLE_SETTLED,
     write_recording,
 )
+from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, book_quoter
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -30,6 +32,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with path.open("w") as out:
         write_recording(out, messages=400, seed=11, settle={"KXPAPER-26NOV20-A": "no"})
     return path
+
+
+_QUOTER = "kalshi_fix_sansio.simulator.testing.strategies:book_quoter"
 
 
 def _without_mode(result: Any) -> dict[str, Any]:
@@ -109,3 +114,56 @@ def test_the_modes_and_their_limits_are_named(generated: Path) -> None:
 
     with pytest.raises(Exception, match="timeout must be seconds >= 0, got -1"):
         run_backtest(bad_wait, generated, mode="book")
+
+
+def test_a_sweep_ranks_the_same_serial_on_processes_and_on_dask_in_both_modes() -> None:
+    """Both modes' sweeps rank the same in this process, on 2 worker processes and on a local
+    Dask cluster of 2 workers (one cluster, both modes' sweeps), and the two modes' rankings
+    are the same table."""
+    from dask.distributed import LocalCluster
+
+    points = grid(edge=[0.005, 0.02], every=[5.0])
+    tables = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        for mode in MODES:
+            options: dict[str, Any] = {"mode": mode, "cache": False, "seed": 3}
+            serial = run_sweep(_QUOTER, [SAMPLE_RECORDING], points, jobs=1, **options)
+            local = run_sweep(_QUOTER, [SAMPLE_RECORDING], points, jobs=2, **options)
+            on_dask = run_sweep(
+                _QUOTER,
+                [SAMPLE_RECORDING],
+                points,
+                engine="dask",
+                address=cluster.scheduler_address,
+                **options,
+            )
+            assert local.to_json() == serial.to_json() == on_dask.to_json(), mode
+            assert all(run.error is None for run in serial.runs)
+            tables[mode] = serial.table("total")
+    assert tables["book"] == tables["fix"]
+    assert len({run.figure("total") for run in serial.runs}) > 1  # the ranking orders something
+
+
+def test_the_command_runs_either_mode_and_names_a_mode_it_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the shipped sample is found by name from anywhere
+    reports = {}
+    for mode in MODES:
+        where = tmp_path / mode
+        args = ["backtest", _QUOTER, "paper-sample.log", "--param", "edge=0.005", "--mode", mode]
+        assert main([*args, "--out", str(where)]) == 0
+        assert "KXPAPER-26NOV20-A" in capsys.readouterr().out
+        reports[mode] = json.loads((where / "paper-sample.log.backtest.json").read_text())
+    assert reports["book"]["run"].pop("mode") == "book"
+    assert reports["book"] == reports["fix"]
+    async_ref = "kalshi_fix_sansio.simulator.testing.strategies:async_quoter"
+    for args, message in (
+        ([async_ref, "--mode", "book"], "--mode book: mode='book' runs blocking strategies"),
+        ([_QUOTER, "--mode", "book", "--md-latency", "lognormal:0.1"], "LogNormalLatency"),
+    ):
+        assert main(["backtest", args[0], "paper-sample.log", *args[1:]]) == 2
+        out, err = capsys.readouterr()
+        assert err.startswith("kalshi-fix backtest: ") and message in err, err
+        assert len(err.strip().splitlines()) == 1 and out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book", "fix"]  # nothing more written
