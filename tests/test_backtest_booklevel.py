@@ -14,13 +14,13 @@ from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.booklevel import MODES, Wake
 from kalshi_fix_sansio.simulator.latency import ConstantLatency, LogNormalLatency
+from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,
     SAMPLE_SETTLED,
     write_recording,
 )
-from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, book_quoter
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -124,7 +124,9 @@ def test_a_sweep_ranks_the_same_serial_on_processes_and_on_dask_in_both_modes() 
 
     points = grid(edge=[0.005, 0.02], every=[5.0])
     tables = {}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+    untyped: Any = LocalCluster
+    cluster_of_two = untyped(n_workers=2, threads_per_worker=1, processes=True)
+    with cluster_of_two as cluster:
         for mode in MODES:
             options: dict[str, Any] = {"mode": mode, "cache": False, "seed": 3}
             serial = run_sweep(_QUOTER, [SAMPLE_RECORDING], points, jobs=1, **options)
