@@ -14,6 +14,12 @@ own (so its peak resident memory is its own):
   encoded for the subscriber, the client's session, driver and books, all in memory on the
   simulated clock. Rate = recorded messages / the run's CPU seconds (the process's own time:
   other jobs on the shared machine move the wall clock much more than this), and wall.
+* **backtest, book level** and **backtest, books at the FIX level**: a strategy that watches
+  both markets and reads the top of each book that changed at every wake (`read_books`:
+  ``ctx.watch``, ``ctx.wait``, ``ctx.books``), run with ``mode="book"`` (no market-data
+  session: the exchange's messages to it applied to its books as they are built) and with the
+  default ``mode="fix"`` (a market-data session the context opens); ``--block booklevel``
+  writes their table.
 * **compile**: `compile_recording` with no cache yet: the recording checked once (each
   frame's BodyLength and CheckSum verified, each message decoded and validated, as
   `check_recording` does) and its columns written to its cache.
@@ -44,6 +50,9 @@ warm cache and with a cold one (the compile counted in the run); ``--src DIR`` c
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
 whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
 
+``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
+at the FIX level and at the book level the same way (a warm cache).
+
 ``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
 time each part of the path takes (the recording's check and read, the exchange, the ledger,
 the gateway's session, the client, the rest: the simulation's scheduler and the strategy's
@@ -69,6 +78,8 @@ BEGIN = "<!-- backtest-results -->"
 END = "<!-- /backtest-results -->"
 COMPILED = ("<!-- backtest-compiled-results -->", "<!-- /backtest-compiled-results -->")
 """The markers of the compiled recordings' table (``--block compiled``)."""
+BOOK_LEVEL = ("<!-- backtest-booklevel-results -->", "<!-- /backtest-booklevel-results -->")
+"""The markers of the book-level table (``--block booklevel``)."""
 
 
 def _recording(directory: str, messages: int) -> Path:
@@ -441,8 +452,6 @@ run_backtest(watch, sys.argv[3], **options)
 def instructions(src: str | None) -> list[str]:
     """A backtest's instructions per recorded message (callgrind): 3,000 less 1,000 messages,
     over 2,000, with a warm and a cold cache (see the module docstring)."""
-    from _traced import counted, traced
-
     here = str(Path(__file__).resolve().parent)
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
     compiled = (Path(tree) / "kalshi_fix_sansio" / "simulator" / "compiled.py").exists()
@@ -454,30 +463,73 @@ def instructions(src: str | None) -> list[str]:
         "|---|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
-        for n in (1_000, 3_000):
-            (Path(tmp) / str(n)).mkdir()
-            paths[n] = _recording(str(Path(tmp) / str(n)), n)
+        paths = _two_recordings(tmp)
         for label, warm in (("warm", True), ("cold", False)) if compiled else (("none", False),):
             counts = {}
             for n, path in paths.items():
                 cache = ("yes" if warm else "no") if compiled else "none"
+                args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
                 if warm:  # compiled first, outside the count
-                    args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
                     subprocess.run(args, check=True, capture_output=True)
                 else:
                     Path(f"{path}.kfc").unlink(missing_ok=True)
-                out = Path(tmp) / f"cg-{label}-{n}.out"
-                cmd, env = traced(
-                    "callgrind",
-                    [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache],
-                    out,
-                )
-                subprocess.run(cmd, env=env, check=True, capture_output=True)
-                got = counted("callgrind", out)
-                assert isinstance(got, int)
-                counts[n] = got
+                counts[n] = _instructions_of(args, Path(tmp) / f"cg-{label}-{n}.out")
             lines.append(f"| {label} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
+    return lines
+
+
+def _two_recordings(tmp: str) -> dict[int, Path]:
+    """A 1,000- and a 3,000-message recording (their difference cancels start-up out)."""
+    paths = {}
+    for n in (1_000, 3_000):
+        (Path(tmp) / str(n)).mkdir()
+        paths[n] = _recording(str(Path(tmp) / str(n)), n)
+    return paths
+
+
+def _instructions_of(args: list[str], out: Path) -> int:
+    """The instructions a command runs, under callgrind."""
+    from _traced import counted, traced
+
+    cmd, env = traced("callgrind", args, out)
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    got = counted("callgrind", out)
+    assert isinstance(got, int)
+    return got
+
+
+MODES_CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from bench_backtest import read_books
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+run_backtest(read_books, sys.argv[3], mode=sys.argv[4])
+"""
+
+
+def instructions_by_mode() -> list[str]:
+    """The book-reading strategy's instructions per recorded message (callgrind) at the FIX
+    level and at the book level: 3,000 less 1,000 messages, over 2,000, a warm cache."""
+    here = str(Path(__file__).resolve().parent)
+    tree = str(Path(__file__).resolve().parent.parent / "src")
+    lines = [
+        f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, a strategy that "
+        "reads the book of each change (`read_books`), a warm cache; 3,000 less 1,000 "
+        "messages, over 2,000:",
+        "",
+        "| mode | instructions per recorded message |",
+        "|---|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = _two_recordings(tmp)
+        for mode in ("fix", "book"):
+            counts = {}
+            for n, path in paths.items():
+                args = [sys.executable, "-c", MODES_CHILD, tree, here, str(path), mode]
+                subprocess.run(args, check=True, capture_output=True)  # the cache, uncounted
+                counts[n] = _instructions_of(args, Path(tmp) / f"cg-{mode}-{n}.out")
+            lines.append(f"| {mode} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
     return lines
 
 
@@ -501,20 +553,25 @@ def main() -> None:
     )
     parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
     parser.add_argument(
+        "--modes",
+        action="store_true",
+        help="with --instructions: the book-reading strategy at the FIX and the book level",
+    )
+    parser.add_argument(
         "--block",
-        choices=("main", "compiled"),
+        choices=("main", "compiled", "booklevel"),
         default="main",
         help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
     )
     args = parser.parse_args()
     if args.instructions:
-        print("\n".join(instructions(args.src)))
+        print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))
         return
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
-    begin, end = COMPILED if args.block == "compiled" else (BEGIN, END)
+    begin, end = {"compiled": COMPILED, "booklevel": BOOK_LEVEL}.get(args.block, (BEGIN, END))
     publish(report(measure(sizes, args.rows)), begin, end, args.write_docs)
 
 
