@@ -53,6 +53,10 @@ whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a lo
 ``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
 at the FIX level and at the book level the same way (a warm cache).
 
+``--sweep-overhead`` times a sweep of 8 runs of the shipped book quoter on the shipped sample,
+in both modes, in this process, on 2 local worker processes and on a local Dask cluster of 2
+workers (started before the clock): wall seconds per run, and each ranking's digest.
+
 ``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
 time each part of the path takes (the recording's check and read, the exchange, the ledger,
 the gateway's session, the client, the rest: the simulation's scheduler and the strategy's
@@ -533,6 +537,47 @@ def instructions_by_mode() -> list[str]:
     return lines
 
 
+def sweep_overhead(runs: int = 8) -> list[str]:
+    """What a run costs on each engine, in both modes: a sweep of ``runs`` runs of the shipped
+    `book_quoter` on the shipped sample (edge varied) in this process, on 2 local worker
+    processes and on a local Dask cluster of 2 workers (started before the clock, as a
+    cluster a sweep is given is), wall seconds per run, and the digest of each ranking."""
+    import hashlib
+
+    from dask.distributed import LocalCluster
+
+    from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
+    from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
+
+    ref = "kalshi_fix_sansio.simulator.testing.strategies:book_quoter"
+    points = grid(edge=[round(0.002 * (i + 1), 3) for i in range(runs)], every=[5.0])
+    lines = [
+        f"Python {platform.python_version()}; {runs} runs of `book_quoter` on `paper-sample.log`"
+        " (its compiled form in memory); the cluster started before the clock.",
+        "",
+        "| mode | engine | wall seconds per run | ranking digest |",
+        "|---|---|---:|---|",
+    ]
+    untyped: Any = LocalCluster
+    with untyped(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        engines: dict[str, dict[str, Any]] = {
+            "this process (jobs=1)": {"jobs": 1},
+            "local processes (jobs=2)": {"jobs": 2},
+            "Dask, a local cluster (2 workers)": {
+                "engine": "dask",
+                "address": cluster.scheduler_address,
+            },
+        }
+        for mode in ("fix", "book"):
+            for label, how in engines.items():
+                wall = time.perf_counter()
+                result = run_sweep(ref, [SAMPLE_RECORDING], points, mode=mode, cache=False, **how)
+                wall = time.perf_counter() - wall
+                digest = hashlib.sha256(result.table("total").encode()).hexdigest()[:12]
+                lines.append(f"| {mode} | {label} | {wall / runs:.3f} | `{digest}` |")
+    return lines
+
+
 def write_docs(lines: list[str]) -> None:
     """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     from _docs import write_block
@@ -553,6 +598,11 @@ def main() -> None:
     )
     parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
     parser.add_argument(
+        "--sweep-overhead",
+        action="store_true",
+        help="a sweep's wall time per run in this process, on processes and on Dask, both modes",
+    )
+    parser.add_argument(
         "--modes",
         action="store_true",
         help="with --instructions: the book-reading strategy at the FIX and the book level",
@@ -564,6 +614,9 @@ def main() -> None:
         help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
     )
     args = parser.parse_args()
+    if args.sweep_overhead:
+        print("\n".join(sweep_overhead()))
+        return
     if args.instructions:
         print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))
         return
