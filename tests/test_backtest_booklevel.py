@@ -169,3 +169,23 @@ def test_the_command_runs_either_mode_and_names_a_mode_it_cannot_run(
         assert err.startswith("kalshi-fix backtest: ") and message in err, err
         assert len(err.strip().splitlines()) == 1 and out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book", "fix"]  # nothing more written
+
+
+def test_the_books_move_only_when_the_strategy_looks(generated: Path) -> None:
+    """Between two waits (a sleep, a blocking order call) the books stay as the last wait left
+    them in both modes: what arrived meanwhile waits for the next look, as a session's queued
+    events do."""
+    seen: dict[str, list[Any]] = {"fix": [], "book": []}
+
+    def strategy(ctx: Context) -> None:
+        ctx.watch(ctx.symbols)
+        while (wake := ctx.wait(3.0)) is not None:
+            before = [ctx.books[s].top() for s in wake.markets]
+            ctx.sleep(7.0)
+            after = [ctx.books[s].top() for s in wake.markets]
+            assert after == before
+            seen[ctx.mode].append((wake.time, wake.markets, before))
+
+    for mode in MODES:
+        run_backtest(strategy, generated, cache=False, mode=mode)
+    assert seen["book"] == seen["fix"] and len(seen["fix"]) > 50

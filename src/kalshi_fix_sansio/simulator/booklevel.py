@@ -248,6 +248,7 @@ class BookWaker(Waker):
         self.delay: float | None = None  # the router's fault settings (none here)
         self.close_after: int | None = None
         self._out: list[Any] = []
+        self._arrived: list[Any] = []
         self._due = {"up": -math.inf, "down": -math.inf}
 
     # -- the way a connection's bytes go --------------------------------------------------------
@@ -309,8 +310,16 @@ class BookWaker(Waker):
         """No fault is made on a session with no bytes."""
 
     def _arrive(self, messages: list[Any]) -> None:
+        """Messages reach the strategy's side: held until it looks (`pull`), as a session
+        queues its events until they are read."""
+        self._arrived.extend(messages)
+
+    def pull(self) -> None:
+        if not self._arrived:
+            return
+        arrived, self._arrived = self._arrived, []
         books, watched, changed = self.books, self.watched, self.changed
-        for message in messages:
+        for message in arrived:
             for symbol in books.apply(message).symbols:
                 if symbol in watched:
                     changed[symbol] = None
