@@ -181,7 +181,7 @@ def test_the_books_move_only_when_the_strategy_looks(generated: Path) -> None:
         ctx.watch(ctx.symbols)
         while (wake := ctx.wait(3.0)) is not None:
             before = [ctx.books[s].top() for s in wake.markets]
-            ctx.sleep(7.0)
+            ctx.simulation.run_for(7.0)  # simulated time passes (ctx.sleep)
             after = [ctx.books[s].top() for s in wake.markets]
             assert after == before
             seen[ctx.mode].append((wake.time, wake.markets, before))
