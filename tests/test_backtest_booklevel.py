@@ -112,8 +112,15 @@ def test_the_modes_and_their_limits_are_named(generated: Path) -> None:
     def bad_wait(ctx: Context) -> None:
         ctx.wait(-1)
 
-    with pytest.raises(Exception, match="timeout must be seconds >= 0, got -1"):
-        run_backtest(bad_wait, generated, mode="book")
+    def bad_watch(ctx: Context) -> None:
+        bad: Any = [ctx.symbol, 7]
+        ctx.watch(bad)
+
+    for mode in MODES:
+        with pytest.raises(Exception, match="timeout must be seconds >= 0, got -1"):
+            run_backtest(bad_wait, generated, mode=mode)
+        with pytest.raises(Exception, match=r"ctx.watch: markets are named by their tickers"):
+            run_backtest(bad_watch, generated, mode=mode)
 
 
 def test_a_sweep_ranks_the_same_serial_on_processes_and_on_dask_in_both_modes() -> None:

@@ -139,6 +139,11 @@ class Waker:
     def watch(self, symbols: str | Iterable[str]) -> None:
         """Wake on changes of ``symbols`` (and keep their books)."""
         names = [symbols] if isinstance(symbols, str) else list(symbols)
+        wrong = [n for n in names if not isinstance(n, str) or not n]
+        if wrong:
+            raise LocalProtocolError(
+                f"ctx.watch: markets are named by their tickers (str), got {wrong[0]!r}"
+            )
         new = [s for s in dict.fromkeys(names) if s not in self.watched]
         if not new:
             return
@@ -150,6 +155,13 @@ class Waker:
 
     def pull(self) -> None:
         """Take in what reached the books (the FIX level: the market-data session's events)."""
+
+    def apply(self, message: Any) -> None:
+        """A market-data message to the books; a watched market it changed wakes `wait`."""
+        watched, changed = self.watched, self.changed
+        for symbol in self.books.apply(message).symbols:
+            if symbol in watched:
+                changed[symbol] = None
 
     def wait(self, timeout: float | None = None) -> Wake | None:
         """Run the simulation until a watched market changes, an event reaches the
@@ -204,15 +216,12 @@ class FixWaker(Waker):
         md = self.md
         if md is None:
             return
-        books, watched, changed = self.books, self.watched, self.changed
         while md.queued_events:
             event = md.next_event(timeout=0)
             if event is None:
                 break
             if isinstance(event, ApplicationMessage):
-                for symbol in books.apply(event.message).symbols:
-                    if symbol in watched:
-                        changed[symbol] = None
+                self.apply(event.message)
 
     def close(self) -> None:
         if self.md is not None:
@@ -318,11 +327,8 @@ class BookWaker(Waker):
         if not self._arrived:
             return
         arrived, self._arrived = self._arrived, []
-        books, watched, changed = self.books, self.watched, self.changed
         for message in arrived:
-            for symbol in books.apply(message).symbols:
-                if symbol in watched:
-                    changed[symbol] = None
+            self.apply(message)
 
     def close(self) -> None:
         if self.connected:
