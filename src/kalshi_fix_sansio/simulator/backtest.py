@@ -19,6 +19,11 @@ paper-trading report (`kalshi_fix_sansio.simulator.paper.PaperReport`: fills, fe
 market, the P&L and position curves) and the statistics (drawdown, Sharpe, fill ratio,
 inventory).
 
+A strategy that reads books rather than every message can also run with no market-data
+session, ``mode="book"`` (`kalshi_fix_sansio.simulator.booklevel`): `Context.watch`,
+`Context.books`, `Context.order_entry` and `Context.wait` run it the same way in both modes, to
+the same report.
+
 A run is deterministic: the same recordings, strategy, parameters and seed give a
 byte-identical `BacktestResult.to_json` on every run, on every API's clock, on any machine
 (times are the recordings', ids and random draws come from ``seed``, nothing reads the wall
@@ -352,7 +357,8 @@ def run_backtest(
             <kalshi_fix_sansio.simulator.compiled.CompiledCacheError>`).
         LocalProtocolError: bad arguments (an unknown API, a strategy of the other kind,
             recordings out of order or of two products, a bad model, a ``settle`` market not
-            in the recordings or a result other than yes / no).
+            in the recordings or a result other than yes / no, an unknown ``mode``, or
+            ``mode="book"`` with an awaitable strategy or a drawn market-data latency).
     """
     paths = [recordings] if isinstance(recordings, (str, os.PathLike)) else list(recordings)
     api = _api_of(strategy, api)
