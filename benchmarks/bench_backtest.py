@@ -14,6 +14,12 @@ own (so its peak resident memory is its own):
   encoded for the subscriber, the client's session, driver and books, all in memory on the
   simulated clock. Rate = recorded messages / the run's CPU seconds (the process's own time:
   other jobs on the shared machine move the wall clock much more than this), and wall.
+* **backtest, book level** and **backtest, books at the FIX level**: a strategy that watches
+  both markets and reads the top of each book that changed at every wake (`read_books`:
+  ``ctx.watch``, ``ctx.wait``, ``ctx.books``), run with ``mode="book"`` (no market-data
+  session: the exchange's messages to it applied to its books as they are built) and with the
+  default ``mode="fix"`` (a market-data session the context opens); ``--block booklevel``
+  writes their table.
 * **compile**: `compile_recording` with no cache yet: the recording checked once (each
   frame's BodyLength and CheckSum verified, each message decoded and validated, as
   `check_recording` does) and its columns written to its cache.
@@ -44,6 +50,13 @@ warm cache and with a cold one (the compile counted in the run); ``--src DIR`` c
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
 whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
 
+``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
+at the FIX level and at the book level the same way (a warm cache).
+
+``--sweep-overhead`` times a sweep of 8 runs of the shipped book quoter on the shipped sample,
+in both modes, in this process, on 2 local worker processes and on a local Dask cluster of 2
+workers (started before the clock): wall seconds per run, and each ranking's digest.
+
 ``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
 time each part of the path takes (the recording's check and read, the exchange, the ledger,
 the gateway's session, the client, the rest: the simulation's scheduler and the strategy's
@@ -69,6 +82,8 @@ BEGIN = "<!-- backtest-results -->"
 END = "<!-- /backtest-results -->"
 COMPILED = ("<!-- backtest-compiled-results -->", "<!-- /backtest-compiled-results -->")
 """The markers of the compiled recordings' table (``--block compiled``)."""
+BOOK_LEVEL = ("<!-- backtest-booklevel-results -->", "<!-- /backtest-booklevel-results -->")
+"""The markers of the book-level table (``--block booklevel``)."""
 
 
 def _recording(directory: str, messages: int) -> Path:
@@ -90,7 +105,17 @@ def watch(ctx: Any) -> None:
             pass
 
 
-def backtest(messages: int) -> dict[str, Any]:
+def read_books(ctx: Any) -> None:
+    """The book-level strategy of the book-level rows (in either mode): watch both markets,
+    read the top of each book that changed at every wake."""
+    ctx.watch(ctx.symbols)
+    books = ctx.books
+    while (wake := ctx.wait()) is not None:
+        for symbol in wake.markets:
+            books[symbol].top()
+
+
+def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[str, Any]:
     """One backtest of a watching strategy (the recording compiled before it): messages, CPU
     and wall seconds, peak RSS."""
     from kalshi_fix_sansio.simulator.backtest import run_backtest
@@ -100,7 +125,7 @@ def backtest(messages: int) -> dict[str, Any]:
         path = _recording(tmp, messages)
         compile_recording(path)
         cpu, wall = time.process_time(), time.perf_counter()
-        result = run_backtest(watch, path)
+        result = run_backtest(strategy, path, mode=mode)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"messages": result.messages, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
@@ -284,8 +309,20 @@ def hftbacktest(messages: int) -> dict[str, Any]:
     }
 
 
+def book_level(messages: int) -> dict[str, Any]:
+    """The book-level strategy at the book level (``mode="book"``: no market-data session)."""
+    return backtest(messages, read_books, "book")
+
+
+def book_strategy_fix(messages: int) -> dict[str, Any]:
+    """The book-level strategy at the FIX level (its market data through a session)."""
+    return backtest(messages, read_books, "fix")
+
+
 ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "backtest": backtest,
+    "backtest, book level": book_level,
+    "backtest, books at the FIX level": book_strategy_fix,
     "paper trading": paper,
     "compile": compile_once,
     "compiled read": compiled_read,
@@ -293,8 +330,12 @@ ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "decode only": decode_only,
     "hftbacktest": hftbacktest,
 }
+BOOK_ROWS = ("backtest, book level", "backtest, books at the FIX level")
+"""The rows of the book-reading strategy (their own table: ``--block booklevel``)."""
 WHAT = {
     "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
+    "backtest, book level": "compiled read, exchange, 35=X built, books, scheduler (no session)",
+    "backtest, books at the FIX level": "as backtest, the strategy woken by ctx.wait",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
     "compile": "the check (decode, validate), the columns, the cache written",
     "compiled read": "the cache's hashes checked, every message read from its columns",
@@ -319,9 +360,12 @@ def measure(sizes: list[int], rows: list[str] | None = None) -> list[tuple[str, 
 
 
 def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    head = "a blocking strategy that reads every book; paper trading: plain TCP on loopback, "
+    head += "`as_fast_as_possible`"
+    if results and all(name in BOOK_ROWS for name, _ in results):
+        head = "`read_books` (the top of each changed book, at every wake)"
     lines = [
-        f"Python {platform.python_version()}, {platform.machine()}; a blocking strategy that "
-        "reads every book; paper trading: plain TCP on loopback, `as_fast_as_possible`.",
+        f"Python {platform.python_version()}, {platform.machine()}; {head}.",
         "",
         "| recorded messages | path | what each message goes through | per CPU second "
         "| per wall second | peak RSS |",
@@ -417,8 +461,6 @@ run_backtest(watch, sys.argv[3], **options)
 def instructions(src: str | None) -> list[str]:
     """A backtest's instructions per recorded message (callgrind): 3,000 less 1,000 messages,
     over 2,000, with a warm and a cold cache (see the module docstring)."""
-    from _traced import counted, traced
-
     here = str(Path(__file__).resolve().parent)
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
     compiled = (Path(tree) / "kalshi_fix_sansio" / "simulator" / "compiled.py").exists()
@@ -430,30 +472,114 @@ def instructions(src: str | None) -> list[str]:
         "|---|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
-        for n in (1_000, 3_000):
-            (Path(tmp) / str(n)).mkdir()
-            paths[n] = _recording(str(Path(tmp) / str(n)), n)
+        paths = _two_recordings(tmp)
         for label, warm in (("warm", True), ("cold", False)) if compiled else (("none", False),):
             counts = {}
             for n, path in paths.items():
                 cache = ("yes" if warm else "no") if compiled else "none"
+                args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
                 if warm:  # compiled first, outside the count
-                    args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
                     subprocess.run(args, check=True, capture_output=True)
                 else:
                     Path(f"{path}.kfc").unlink(missing_ok=True)
-                out = Path(tmp) / f"cg-{label}-{n}.out"
-                cmd, env = traced(
-                    "callgrind",
-                    [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache],
-                    out,
-                )
-                subprocess.run(cmd, env=env, check=True, capture_output=True)
-                got = counted("callgrind", out)
-                assert isinstance(got, int)
-                counts[n] = got
+                counts[n] = _instructions_of(args, Path(tmp) / f"cg-{label}-{n}.out")
             lines.append(f"| {label} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
+    return lines
+
+
+def _two_recordings(tmp: str) -> dict[int, Path]:
+    """A 1,000- and a 3,000-message recording (their difference cancels start-up out)."""
+    paths = {}
+    for n in (1_000, 3_000):
+        (Path(tmp) / str(n)).mkdir()
+        paths[n] = _recording(str(Path(tmp) / str(n)), n)
+    return paths
+
+
+def _instructions_of(args: list[str], out: Path) -> int:
+    """The instructions a command runs, under callgrind."""
+    from _traced import counted, traced
+
+    cmd, env = traced("callgrind", args, out)
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    got = counted("callgrind", out)
+    assert isinstance(got, int)
+    return got
+
+
+MODES_CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from bench_backtest import read_books
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+run_backtest(read_books, sys.argv[3], mode=sys.argv[4])
+"""
+
+
+def instructions_by_mode() -> list[str]:
+    """The book-reading strategy's instructions per recorded message (callgrind) at the FIX
+    level and at the book level: 3,000 less 1,000 messages, over 2,000, a warm cache."""
+    here = str(Path(__file__).resolve().parent)
+    tree = str(Path(__file__).resolve().parent.parent / "src")
+    lines = [
+        f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, a strategy that "
+        "reads the book of each change (`read_books`), a warm cache; 3,000 less 1,000 "
+        "messages, over 2,000:",
+        "",
+        "| mode | instructions per recorded message |",
+        "|---|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = _two_recordings(tmp)
+        for mode in ("fix", "book"):
+            counts = {}
+            for n, path in paths.items():
+                args = [sys.executable, "-c", MODES_CHILD, tree, here, str(path), mode]
+                subprocess.run(args, check=True, capture_output=True)  # the cache, uncounted
+                counts[n] = _instructions_of(args, Path(tmp) / f"cg-{mode}-{n}.out")
+            lines.append(f"| {mode} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
+    return lines
+
+
+def sweep_overhead(runs: int = 8) -> list[str]:
+    """What a run costs on each engine, in both modes: a sweep of ``runs`` runs of the shipped
+    `book_quoter` on the shipped sample (edge varied) in this process, on 2 local worker
+    processes and on a local Dask cluster of 2 workers (started before the clock, as a
+    cluster a sweep is given is), wall seconds per run, and the digest of each ranking."""
+    import hashlib
+
+    from dask.distributed import LocalCluster
+
+    from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
+    from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
+
+    ref = "kalshi_fix_sansio.simulator.testing.strategies:book_quoter"
+    points = grid(edge=[round(0.002 * (i + 1), 3) for i in range(runs)], every=[5.0])
+    lines = [
+        f"Python {platform.python_version()}; {runs} runs of `book_quoter` on `paper-sample.log`"
+        " (its compiled form in memory); the cluster started before the clock.",
+        "",
+        "| mode | engine | wall seconds per run | ranking digest |",
+        "|---|---|---:|---|",
+    ]
+    untyped: Any = LocalCluster
+    with untyped(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        engines: dict[str, dict[str, Any]] = {
+            "this process (jobs=1)": {"jobs": 1},
+            "local processes (jobs=2)": {"jobs": 2},
+            "Dask, a local cluster (2 workers)": {
+                "engine": "dask",
+                "address": cluster.scheduler_address,
+            },
+        }
+        for mode in ("fix", "book"):
+            for label, how in engines.items():
+                wall = time.perf_counter()
+                result = run_sweep(ref, [SAMPLE_RECORDING], points, mode=mode, cache=False, **how)
+                wall = time.perf_counter() - wall
+                digest = hashlib.sha256(result.table("total").encode()).hexdigest()[:12]
+                lines.append(f"| {mode} | {label} | {wall / runs:.3f} | `{digest}` |")
     return lines
 
 
@@ -477,20 +603,33 @@ def main() -> None:
     )
     parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
     parser.add_argument(
+        "--sweep-overhead",
+        action="store_true",
+        help="a sweep's wall time per run in this process, on processes and on Dask, both modes",
+    )
+    parser.add_argument(
+        "--modes",
+        action="store_true",
+        help="with --instructions: the book-reading strategy at the FIX and the book level",
+    )
+    parser.add_argument(
         "--block",
-        choices=("main", "compiled"),
+        choices=("main", "compiled", "booklevel"),
         default="main",
         help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
     )
     args = parser.parse_args()
+    if args.sweep_overhead:
+        print("\n".join(sweep_overhead()))
+        return
     if args.instructions:
-        print("\n".join(instructions(args.src)))
+        print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))
         return
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
-    begin, end = COMPILED if args.block == "compiled" else (BEGIN, END)
+    begin, end = {"compiled": COMPILED, "booklevel": BOOK_LEVEL}.get(args.block, (BEGIN, END))
     publish(report(measure(sizes, args.rows)), begin, end, args.write_docs)
 
 

@@ -19,6 +19,7 @@ mid-run), 2 usage error (bad arguments, a strategy or recording that cannot be r
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import time
@@ -293,6 +294,13 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--api", choices=("blocking", "asyncio", "trio"))
     parser.add_argument(
+        "--mode",
+        choices=("fix", "book"),
+        default="fix",
+        help="fix: the strategy's market data through a FIX session (default); book: none, "
+        "ctx.books fed by the exchange (a blocking strategy that waits with ctx.wait)",
+    )
+    parser.add_argument(
         "--settle", action="append", default=[], metavar="SYMBOL=yes|no", help="settle at the end"
     )
     parser.add_argument(
@@ -502,6 +510,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "sample_interval": args.sample_interval,
         "cache_dir": args.cache_dir,
         "cache": args.cache,
+        "mode": args.mode,
     }
     models = {k: v for k, v in latency.items() if v is not None}
     if models:
@@ -535,6 +544,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
     try:
         options = {**_options(args), **models, **pnl}
         strategy, defaults = load_strategy(args.strategy)
+        _check_mode(args, strategy, options)
         params, axes = _parameters(args, defaults)
         if args.jobs is not None and args.jobs < 1:
             raise LocalProtocolError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -580,6 +590,18 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         return EXIT_FAILED
     emit(out, "wrote " + ", ".join(str(p) for p in paths))
     return EXIT_OK if write_tearsheet_of(result, args, out, err) else EXIT_FAILED
+
+
+def _check_mode(args: argparse.Namespace, strategy: Any, options: dict[str, Any]) -> None:
+    """``--mode book`` takes a blocking strategy and a market-data latency that does not
+    draw (`check_mode`), named before any run."""
+    from ..simulator.booklevel import check_mode
+
+    api = args.api or ("asyncio" if inspect.iscoroutinefunction(strategy) else "blocking")
+    try:
+        check_mode(args.mode, api, options.get("latency"))
+    except LocalProtocolError as exc:
+        raise LocalProtocolError(f"--mode {args.mode}: {exc}") from None
 
 
 def _settled_markets(settle: dict[str, str], markets: set[str]) -> None:

@@ -19,6 +19,11 @@ paper-trading report (`kalshi_fix_sansio.simulator.paper.PaperReport`: fills, fe
 market, the P&L and position curves) and the statistics (drawdown, Sharpe, fill ratio,
 inventory).
 
+A strategy that reads books rather than every message can also run with no market-data
+session, ``mode="book"`` (`kalshi_fix_sansio.simulator.booklevel`): `Context.watch`,
+`Context.books`, `Context.order_entry` and `Context.wait` run it the same way in both modes, to
+the same report.
+
 A run is deterministic: the same recordings, strategy, parameters and seed give a
 byte-identical `BacktestResult.to_json` on every run, on every API's clock, on any machine
 (times are the recordings', ids and random draws come from ``seed``, nothing reads the wall
@@ -47,9 +52,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..codec.errors import LocalProtocolError
 from ..session.auth import Ed25519Signer
+from ..trading.book import Books
 from ..trading.funding import FundingSchedule, Rebates
 from ._feed import Feed, compile_recordings
 from ._stats import Statistics
+from .booklevel import BookWaker, FixWaker, Wake, Waker, check_mode
 from .latency import LatencyModel
 from .paper import PaperLedger, PaperReport, _write_new
 from .recording import RecordingInfo
@@ -150,6 +157,9 @@ class Context:
         self.sleep: Callable[[float], None] = sim.run_for
         """Let seconds of simulated time pass (the blocking API's `time.sleep`; asyncio and
         trio strategies ``await asyncio.sleep`` / ``trio.sleep``)."""
+        self.mode = "fix"
+        """``"fix"`` or ``"book"`` (`kalshi_fix_sansio.simulator.booklevel`)."""
+        self._waker: Waker = FixWaker(sim, self.client, end_time)
 
     @property
     def symbol(self) -> str:
@@ -160,6 +170,34 @@ class Context:
     def seconds(self) -> float:
         """Seconds from now until the last recorded message (0 once past it)."""
         return max(0.0, self.end_time - self.time())
+
+    # -- the book-level API (both modes: `kalshi_fix_sansio.simulator.booklevel`) -------------
+
+    @property
+    def books(self) -> Books:
+        """The books of the markets `watch` named, as a market-data session shows them (the
+        exchange's books, your resting orders in them, after the market-data latency)."""
+        return self._waker.books
+
+    def watch(self, symbols: str | Sequence[str]) -> None:
+        """Keep the books of ``symbols`` in `books` and wake `wait` when one changes (at the
+        FIX level: the context's market-data session subscribes to them)."""
+        self._waker.watch(symbols)
+
+    def order_entry(self, **options: Any) -> Any:
+        """The strategy's order-entry session (``with ctx.order_entry() as oe``: it logs on;
+        ``options`` as for `client`); its events wake `wait`. The same session every call."""
+        return self._waker.order_entry(**options)
+
+    def wait(self, timeout: float | None = None) -> Wake | None:
+        """Let simulated time pass until a watched market changes, an event reaches the
+        `order_entry` session, or ``timeout`` seconds pass (None: no timeout): a `Wake`
+        saying which; None once the recordings have ended. Blocking strategies only.
+
+        Raises:
+            LocalProtocolError: a timeout that is not seconds >= 0.
+        """
+        return self._waker.wait(timeout)
 
     def client(self, *, market_data: bool = False, **options: Any) -> Any:
         """A client of the run's API (the same class of client as that adapter's
@@ -274,6 +312,7 @@ def run_backtest(
     cache: bool = True,
     funding: FundingSchedule | None = None,
     rebates: Rebates | None = None,
+    mode: str = "fix",
     **gateway_options: Any,
 ) -> BacktestResult:
     """Run ``strategy`` against ``recordings`` (see the module docstring).
@@ -310,6 +349,9 @@ def run_backtest(
             as without it).
         rebates: the user's fee rebates and incentives (`kalshi_fix_sansio.trading.funding.Rebates`;
             None: none).
+        mode: ``"fix"``: the strategy's market data through a FIX session; ``"book"``: none,
+            its `Context.books` fed by the exchange directly (blocking strategies that wait
+            with `Context.wait`; `kalshi_fix_sansio.simulator.booklevel`).
         **gateway_options: more `MockGateway` options (``finished_orders``...).
 
     Returns:
@@ -323,10 +365,12 @@ def run_backtest(
             <kalshi_fix_sansio.simulator.compiled.CompiledCacheError>`).
         LocalProtocolError: bad arguments (an unknown API, a strategy of the other kind,
             recordings out of order or of two products, a bad model, a ``settle`` market not
-            in the recordings or a result other than yes / no).
+            in the recordings or a result other than yes / no, an unknown ``mode``, or
+            ``mode="book"`` with an awaitable strategy or a drawn market-data latency).
     """
     paths = [recordings] if isinstance(recordings, (str, os.PathLike)) else list(recordings)
     api = _api_of(strategy, api)
+    check_mode(mode, api, latency)
     for label, value in (
         ("lead", lead),
         ("overrun", overrun),
@@ -364,8 +408,12 @@ def run_backtest(
     _sample_every(sim, feed, stats, float(sample_interval))
     feed.start()
     ctx = Context(sim, api, symbols, params, seed, feed.end_time, feed)
+    if mode == "book":
+        ctx.mode = mode
+        ctx._waker = BookWaker(sim, ctx.client, feed.end_time, MARKET_DATA_KEY)
     try:
         _run_strategy(sim, api, strategy, ctx)
+        ctx._waker.close()
         while not feed.done:
             sim.run_once(feed.end_time)
     except SimulationStalled as exc:
@@ -409,6 +457,8 @@ def run_backtest(
         run["funding"] = {"rates": len(funding), "markets": list(funding.markets)}
     if rebates is not None:
         run["rebates"] = rebates.as_json()
+    if mode != "fix":  # a FIX-level run's report as before the modes
+        run["mode"] = mode
     return BacktestResult(
         run_name,
         report,

@@ -316,7 +316,7 @@ def run_sweep(
         address: the Dask scheduler's address (None: a local cluster of ``jobs`` workers).
         on_run: called with each outcome as it comes (in completion order).
         **options: `run_backtest` options for every run (``seed``, ``latency``, ``settle``,
-            ``api``, gateway options such as ``queue_model`` and ``fees``...).
+            ``api``, ``mode``, gateway options such as ``queue_model`` and ``fees``...).
 
     Returns:
         Every run's outcome, in sweep order.

@@ -19,11 +19,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from ...session.events import ApplicationMessage, Event
-from ...trading.book import Books
+from ...trading.book import Book, Books
 from ...trading.builders import ClOrdIDGenerator, Requests
 from ...trading.prices import PRICE_TICK
 
-__all__ = ["PARAMS", "Quotes", "async_quoter", "quoter"]
+__all__ = ["BOOK_PARAMS", "PARAMS", "Quotes", "async_quoter", "book_quoter", "quoter"]
 
 PARAMS: dict[str, Any] = {"size": 2, "edge": 0.02, "max_position": 10}
 """The quoter's default parameters (a run's ``params`` override them)."""
@@ -32,16 +32,16 @@ PARAMS: dict[str, Any] = {"size": 2, "edge": 0.02, "max_position": 10}
 class Quotes:
     """The quoter's logic, whatever the API: what to send after each market-data event."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, symbol: str | None = None, prefix: str = "q-") -> None:
         params = {**PARAMS, **ctx.params}
-        self.symbol: str = ctx.symbol
+        self.symbol: str = symbol or ctx.symbol
         self.size = Decimal(str(params["size"]))
         self.edge = Decimal(str(params["edge"]))
         self.max_position = Decimal(str(params["max_position"]))
         self.tick = PRICE_TICK[ctx.product]
         self.prediction = ctx.product == "prediction"  # prices between a tick and 1 - a tick
         self.requests = Requests(
-            ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("q-", sequential=True)
+            ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator(prefix, sequential=True)
         )
         self.md_requests = Requests(ctx.product, "KalshiMD")
         self.books = Books()
@@ -56,7 +56,10 @@ class Quotes:
             event.message
         ):
             return []
-        book = self.books[self.symbol]
+        return self.for_book(self.books[self.symbol], tracker)
+
+    def for_book(self, book: Book, tracker: Any) -> list[Any]:
+        """The orders to send for the market's ``book`` as it is now."""
         bid, offer = book.best_bid(), book.best_offer()
         if bid is None or offer is None:
             return []
@@ -117,3 +120,31 @@ async def async_quoter(ctx: Any) -> None:
             for request in quotes.on_event(event, oe.tracker):
                 oe.send(request)
         await oe.kill()
+
+
+BOOK_PARAMS: dict[str, Any] = {**PARAMS, "every": 30.0}
+"""`book_quoter`'s default parameters: the quoter's, and ``every`` (seconds between two
+wakes of its timer)."""
+
+
+def book_quoter(ctx: Any) -> None:
+    """The quoter on books, for either mode of a backtest (``mode="fix"`` or ``"book"``): it
+    watches every market of the recordings and quotes each as `quoter` quotes its one market,
+    on each change of that market's book (``ctx.books``); every ``every`` seconds with no
+    change, its timer takes its quotes off the book (they are placed again at the next change).
+    It never reads a message itself."""
+    every = float({**BOOK_PARAMS, **ctx.params}["every"])
+    quotes = {s: Quotes(ctx, s, f"q{n}-") for n, s in enumerate(ctx.symbols)}
+    ctx.watch(ctx.symbols)
+    with ctx.order_entry() as oe:
+        while (wake := ctx.wait(every)) is not None:
+            if wake.timer:
+                for order in oe.tracker.open_orders():
+                    oe.send(quotes[order.symbol].requests.cancel(order))
+                continue
+            for quote in quotes.values():
+                book = ctx.books.get(quote.symbol)
+                if quote.symbol in wake.markets and book is not None:
+                    for request in quote.for_book(book, oe.tracker):
+                        oe.send(request)
+        oe.kill()

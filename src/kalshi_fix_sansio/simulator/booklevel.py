@@ -1,0 +1,338 @@
+"""Book-level backtests: a strategy that reads books, with no market-data session.
+
+A backtest at the FIX level (``run_backtest(..., mode="fix")``, the default) gives a strategy
+a market-data session: every book change the exchange makes reaches it as a 35=X, encoded by the
+gateway's session, carried through the in-memory connection, decoded and checked by the
+client's session and applied to its `Books`. A strategy that reads books rather than every
+message can run at the book level instead (``mode="book"``): the exchange's market-data
+messages to it are applied to its `Books` as the exchange builds them, with no session, no
+encode, no decode and no connection between; its order entry stays a FIX session end to end
+(the same order gate and limits, fills, fees, queue model and latency model).
+
+Both modes give a strategy the same few calls of its `Context
+<kalshi_fix_sansio.simulator.backtest.Context>`, so the same code runs in either:
+
+* ``ctx.watch(symbols)``: the markets whose changes wake it (FIX level: the context's
+  market-data session subscribes to them);
+* ``ctx.books``: a `Books` of those markets, as the strategy's market-data session would show
+  them (the exchange's books, the strategy's own resting orders in them, after the latency
+  model's market-data delay);
+* ``ctx.order_entry()``: its order-entry session (a FIX session in both modes), whose events
+  wake it too;
+* ``ctx.wait(timeout)``: returns a `Wake` when a watched market changed, an event reached the
+  order-entry session, or ``timeout`` simulated seconds passed; None once the recordings have
+  ended.
+
+A wake comes between two instants of the simulated clock, once everything due at the instant
+has run (every recorded message of that time, every byte due then): what the strategy sees is
+the same in both modes, so the same wake schedule gives the same orders and the same report,
+byte for byte but for the report's ``run.mode`` (tests/test_backtest_booklevel.py holds the two
+modes to it). Waits of this kind are the blocking API's (a plain function).
+
+The market-data latency is applied as a connection would: each message the exchange sends the
+strategy reaches its books after the model's delay, never before one sent earlier, and a
+subscription reaches the exchange after the delay too. A model that draws its delays
+(`LogNormalLatency <kalshi_fix_sansio.simulator.latency.LogNormalLatency>`,
+`EmpiricalLatency <kalshi_fix_sansio.simulator.latency.EmpiricalLatency>`) on market data is
+refused at the book level: its draws share the run's generator with order entry's, so a run
+without the market-data connection would draw other delays for the orders.
+
+Nothing here reads a clock: the time is the simulation's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from ..codec.errors import LocalProtocolError
+from ..session.events import ApplicationMessage, Event
+from ..trading.book import Books
+from ..trading.builders import Requests
+from .latency import ConstantLatency, NoLatency
+from .simulation import Simulation
+
+__all__ = ["MODES", "Wake", "check_mode"]
+
+MODES: Final = ("fix", "book")
+"""The modes of a backtest: ``"fix"`` (a market-data session) and ``"book"`` (none)."""
+
+_SESSION_ID: Final = "book-level market data"
+_MD: Final = "KalshiMD"
+
+
+@attrs.frozen
+class Wake:
+    """Why `Context.wait <kalshi_fix_sansio.simulator.backtest.Context.wait>` returned.
+
+    Attributes:
+        time: the simulated time of the wake (UTC epoch seconds).
+        markets: the watched markets whose book changed since the last wake, in the order
+            they changed first.
+        orders: the events of the order-entry session since the last wake, in order.
+    """
+
+    time: float
+    markets: tuple[str, ...] = ()
+    orders: tuple[Event, ...] = ()
+
+    @property
+    def timer(self) -> bool:
+        """The wait's own timeout woke it (no market changed, no order event)."""
+        return not self.markets and not self.orders
+
+
+def check_mode(mode: str, api: str, latency: object) -> None:
+    """``mode`` is one of `MODES`; a book-level run is blocking, its market-data latency one
+    that does not draw.
+
+    Raises:
+        LocalProtocolError: naming what is wrong.
+    """
+    if mode not in MODES:
+        raise LocalProtocolError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode != "book":
+        return
+    if api != "blocking":
+        raise LocalProtocolError(
+            f"mode='book' runs blocking strategies (a plain function), not {api}: its waits "
+            "(ctx.wait) are the blocking API's"
+        )
+    model = latency.get(_MD) if isinstance(latency, Mapping) else latency
+    if model is not None and not isinstance(model, (NoLatency, ConstantLatency)):
+        raise LocalProtocolError(
+            f"mode='book' applies a market-data latency that does not draw (NoLatency, "
+            f"ConstantLatency), got {type(model).__name__} for {_MD}: give the drawn model to "
+            "order entry alone (latency={\"KalshiNR\": ...}) or run at mode='fix'"
+        )
+
+
+class Waker:
+    """What ``ctx.watch``, ``ctx.books``, ``ctx.order_entry`` and ``ctx.wait`` do (see the
+    module docstring); `FixWaker` and `BookWaker` differ in where the books come from.
+
+    Args:
+        sim: the run's simulation.
+        client: makes a client of the run (``client(market_data=...)``: `Context.client`).
+        end_time: the recordings' last recorded time.
+    """
+
+    def __init__(self, sim: Simulation, client: Callable[..., Any], end_time: float) -> None:
+        self.sim = sim
+        self.client = client
+        self.end_time = end_time
+        self.books = Books()
+        self.watched: dict[str, None] = {}
+        self.changed: dict[str, None] = {}
+        self.requests = Requests(sim.product, _MD)
+        self.oe: Any = None
+
+    def order_entry(self, **options: Any) -> Any:
+        """The strategy's order-entry session (made once; ``with`` opens it)."""
+        if self.oe is None:
+            self.oe = self.client(**options).order_entry()
+        return self.oe
+
+    def watch(self, symbols: str | Iterable[str]) -> None:
+        """Wake on changes of ``symbols`` (and keep their books)."""
+        names = [symbols] if isinstance(symbols, str) else list(symbols)
+        wrong = [n for n in names if not isinstance(n, str) or not n]
+        if wrong:
+            raise LocalProtocolError(
+                f"ctx.watch: markets are named by their tickers (str), got {wrong[0]!r}"
+            )
+        new = [s for s in dict.fromkeys(names) if s not in self.watched]
+        if not new:
+            return
+        self.watched.update(dict.fromkeys(new))
+        self.subscribe(new)
+
+    def subscribe(self, symbols: list[str]) -> None:
+        raise NotImplementedError
+
+    def pull(self) -> None:
+        """Take in what reached the books (the FIX level: the market-data session's events)."""
+
+    def apply(self, message: Any) -> None:
+        """A market-data message to the books; a watched market it changed wakes `wait`."""
+        watched, changed = self.watched, self.changed
+        for symbol in self.books.apply(message).symbols:
+            if symbol in watched:
+                changed[symbol] = None
+
+    def wait(self, timeout: float | None = None) -> Wake | None:
+        """Run the simulation until a watched market changes, an event reaches the
+        order-entry session, or ``timeout`` simulated seconds pass (None: no timeout); None
+        once the recordings have ended."""
+        sim = self.sim
+        now = sim.time()
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0
+        ):
+            raise LocalProtocolError(f"ctx.wait: timeout must be seconds >= 0, got {timeout!r}")
+        end = self.end_time
+        deadline = math.inf if timeout is None else now + timeout
+        oe = self.oe
+        while True:
+            self.pull()
+            orders: list[Event] = []
+            if oe is not None:
+                while oe.queued_events:
+                    event = oe.next_event(timeout=0)
+                    if event is None:
+                        break
+                    orders.append(event)
+            if self.changed or orders:
+                markets = tuple(self.changed)
+                self.changed = {}
+                return Wake(now, markets, tuple(orders))
+            if now >= end:
+                return None
+            if now >= deadline:
+                return Wake(now)
+            now = sim.run_once(min(deadline, end))
+
+    def close(self) -> None:
+        """The strategy returned: its market data stops."""
+
+
+class FixWaker(Waker):
+    """At the FIX level: a market-data session of the context's own feeds ``books``."""
+
+    def __init__(self, sim: Simulation, client: Callable[..., Any], end_time: float) -> None:
+        super().__init__(sim, client, end_time)
+        self.md: Any = None
+
+    def subscribe(self, symbols: list[str]) -> None:
+        if self.md is None:
+            self.md = self.client(market_data=True).market_data()
+            self.md.open()
+        self.md.send(self.requests.subscribe(symbols), resubscribe=True)
+
+    def pull(self) -> None:
+        md = self.md
+        if md is None:
+            return
+        while md.queued_events:
+            event = md.next_event(timeout=0)
+            if event is None:
+                break
+            if isinstance(event, ApplicationMessage):
+                self.apply(event.message)
+
+    def close(self) -> None:
+        if self.md is not None:
+            self.md.close()
+            self.md = None
+
+
+class BookWaker(Waker):
+    """At the book level: the exchange's market-data messages to a session of its own (no
+    connection) reach ``books`` after the market-data latency, as bytes would.
+
+    Args:
+        key: the market-data key, whose account the exchange's session has.
+    """
+
+    def __init__(
+        self,
+        sim: Simulation,
+        client: Callable[..., Any],
+        end_time: float,
+        key: str,
+    ) -> None:
+        super().__init__(sim, client, end_time)
+        self.key = key
+        model = sim._latency.get(_MD)  # what a market-data connection of the run would draw
+        # no draw: the models a book-level run takes (`check_mode`) give the same every time
+        self.md_delay: float | None = None if model is None else model.draw(sim._latency_rng)
+        self.connected = False
+        self.driver = self  # what the gateway's router calls on a connection
+        self.logged_on = True
+        self.api_key: str | None = None
+        self.session_id = _SESSION_ID
+        self.delay: float | None = None  # the router's fault settings (none here)
+        self.close_after: int | None = None
+        self._out: list[Any] = []
+        self._arrived: list[Any] = []
+        self._due = {"up": -math.inf, "down": -math.inf}
+
+    # -- the way a connection's bytes go --------------------------------------------------------
+
+    def _after(self, way: str, callback: Callable[..., None], *args: Any) -> None:
+        """``callback(*args)`` when bytes written now would arrive (`Pipe`'s rule)."""
+        scheduler = self.sim.scheduler
+        if self.md_delay is None:
+            scheduler.call_soon(callback, *args)
+            return
+        due = max(scheduler.clock.time() + self.md_delay, self._due[way])
+        self._due[way] = due
+        scheduler.call_at(due, callback, *args)
+
+    def subscribe(self, symbols: list[str]) -> None:
+        if not self.connected:
+            self._log_on()
+        self._after("up", self._request, self.requests.subscribe(symbols))
+
+    def _log_on(self) -> None:
+        """As a market-data session's open: the Logon's way there and back."""
+        gateway = self.sim.gateway
+        if self.md_delay:
+            self.sim.run_for(self.md_delay)
+        now = self.sim.time()
+        conn: Any = self  # what the gateway's router calls on a connection, without bytes
+        gateway._conns[_SESSION_ID] = conn
+        gateway._route(
+            gateway.exchange.connect(
+                _SESSION_ID,
+                gateway.account_of(self.key),
+                _MD,
+                use_dollars=True,
+                now=gateway.exchange_now(now),
+            ),
+            now,
+        )
+        self.connected = True
+        if self.md_delay:
+            self.sim.run_for(self.md_delay)
+
+    def _request(self, message: Any) -> None:
+        gateway, now = self.sim.gateway, self.sim.time()
+        gateway._route(
+            gateway.exchange.handle(_SESSION_ID, message, gateway.exchange_now(now)), now
+        )
+
+    # -- what the gateway's router calls --------------------------------------------------------
+
+    def send(self, message: Any, now: float) -> None:
+        self._out.append(message)
+
+    def flush(self, now: float) -> None:
+        if self._out:
+            out, self._out = self._out, []
+            self._after("down", self._arrive, out)
+
+    def garble_next(self) -> None:
+        """No fault is made on a session with no bytes."""
+
+    def _arrive(self, messages: list[Any]) -> None:
+        """Messages reach the strategy's side: held until it looks (`pull`), as a session
+        queues its events until they are read."""
+        self._arrived.extend(messages)
+
+    def pull(self) -> None:
+        if not self._arrived:
+            return
+        arrived, self._arrived = self._arrived, []
+        for message in arrived:
+            self.apply(message)
+
+    def close(self) -> None:
+        if self.connected:
+            gateway, now = self.sim.gateway, self.sim.time()
+            gateway._conns.pop(_SESSION_ID, None)
+            gateway._route(gateway.exchange.disconnect(_SESSION_ID, gateway.exchange_now(now)), now)
+            self.connected = False
