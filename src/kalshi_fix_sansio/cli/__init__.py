@@ -26,7 +26,7 @@ One module per command family:
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep),
   ``kalshi-fix compile-recording``, recordings checked and compiled once for it, and
   ``kalshi-fix fit-latency`` and ``kalshi-fix fit-queue``, latency and queue models fitted to
-  your own message logs;
+  your own message logs, and ``kalshi-fix compare-live``, a live day against its simulation;
 * ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
   history or another tool's file of book changes and trades as a recording;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
@@ -48,10 +48,12 @@ from typing import Any, NoReturn
 from ..observability.messagelog import scan
 from .backtest import (
     add_backtest_parser,
+    add_compare_live_parser,
     add_compile_parser,
     add_fit_latency_parser,
     add_fit_queue_parser,
     backtest_command,
+    compare_live_command,
     compile_command,
     fit_latency_command,
     fit_queue_command,
@@ -169,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compile_parser(sub)
     add_fit_latency_parser(sub)
     add_fit_queue_parser(sub)
+    add_compare_live_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -222,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fit_latency_command(args, sys.stdout, sys.stderr)
         if args.command == "fit-queue":
             return fit_queue_command(args, sys.stdout, sys.stderr)
+        if args.command == "compare-live":
+            return compare_live_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

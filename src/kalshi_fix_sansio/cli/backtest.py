@@ -42,10 +42,12 @@ from .paper import (
 
 __all__ = [
     "add_backtest_parser",
+    "add_compare_live_parser",
     "add_compile_parser",
     "add_fit_latency_parser",
     "add_fit_queue_parser",
     "backtest_command",
+    "compare_live_command",
     "compile_command",
     "fit_latency_command",
     "fit_queue_command",
@@ -226,6 +228,93 @@ def fit_queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
         return EXIT_FAILED
     emit(out, fit.table())
     emit(out, f"wrote {path}")
+    return EXIT_OK
+
+
+def add_compare_live_parser(sub: Any) -> None:
+    """Add ``kalshi-fix compare-live``."""
+    parser = sub.add_parser(
+        "compare-live",
+        help="a live day against its simulation, order by order, each difference with its cause",
+        description="Run a strategy file as a backtest over the market data a live session "
+        "received (its message log is a recording) and compare its orders with those of the "
+        "live order-entry message logs: filled or not, when, at what price, the queue ahead; "
+        "each difference put down to missing data, an order not sent, another decision, "
+        "latency or the queue.",
+    )
+    parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
+    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
+    parser.add_argument(
+        "--orders",
+        action="append",
+        required=True,
+        metavar="MESSAGE_LOG",
+        help="a live order-entry message log (repeat for several)",
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="as for backtest"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--latency", default="none", metavar="MODEL", help="as for backtest")
+    parser.add_argument("--md-latency", default="none", metavar="MODEL", help="as for backtest")
+    parser.add_argument(
+        "--models-dir", default=".", metavar="DIR", help="where fitted:NAME models are found"
+    )
+    add_model_options(parser.add_argument_group("the exchange's models"))
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.001,
+        metavar="SECONDS",
+        help="how far apart two sends or answers may be and count as at the same time",
+    )
+    parser.add_argument("--json", metavar="FILE", help="write every order's comparison here")
+
+
+def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix compare-live``; returns the exit status."""
+    from ..simulator.backtest import BacktestFailed
+    from ..simulator.compare import compare_live
+    from ..simulator.recording import RecordingError
+    from ..simulator.sweep import load_strategy
+
+    recordings = [recording_path(r) for r in args.recordings]
+    models = replay_models(args, err, "kalshi-fix compare-live")
+    if isinstance(models, int):
+        return models
+    try:
+        strategy, defaults = load_strategy(args.strategy)
+        args.grid = []
+        params, _axes = _parameters(args, defaults)
+        latency = {
+            "KalshiNR": parse_latency(args.latency, role="KalshiNR", models_dir=args.models_dir),
+            "KalshiMD": parse_latency(args.md_latency, role="KalshiMD", models_dir=args.models_dir),
+        }
+        chosen = {k: v for k, v in latency.items() if v is not None}
+        comparison = compare_live(
+            strategy,
+            recordings,
+            args.orders,
+            tolerance=args.tolerance,
+            params=params,
+            seed=args.seed,
+            latency=chosen or None,
+            **models,
+        )
+    except (LocalProtocolError, RecordingError) as exc:
+        emit(err, f"kalshi-fix compare-live: {exc}")
+        return EXIT_USAGE
+    except BacktestFailed as exc:
+        emit(err, f"kalshi-fix compare-live: {exc}")
+        return EXIT_FAILED
+    emit(out, comparison.table())
+    if args.json is not None:
+        try:
+            Path(args.json).write_text(comparison.to_json(), encoding="utf-8")
+        except OSError as exc:
+            emit(err, f"kalshi-fix compare-live: cannot write {args.json}: {exc.strerror or exc}")
+            return EXIT_FAILED
+        emit(out, f"wrote {args.json}")
     return EXIT_OK
 
 
