@@ -24,9 +24,10 @@ One module per command family:
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep),
-  ``kalshi-fix compile-recording``, recordings checked and compiled once for it, and
-  ``kalshi-fix fit-latency`` and ``kalshi-fix fit-queue``, latency and queue models fitted to
-  your own message logs, and ``kalshi-fix compare-live``, a live day against its simulation;
+  and ``kalshi-fix compile-recording``, recordings checked and compiled once for it;
+* ``models.py``: ``kalshi-fix fit-latency`` and ``kalshi-fix fit-queue``, latency and queue
+  models fitted to your own message logs, and ``kalshi-fix compare-live``, a live day against
+  its simulation;
 * ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
   history or another tool's file of book changes and trades as a recording;
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
@@ -48,15 +49,9 @@ from typing import Any, NoReturn
 from ..observability.messagelog import scan
 from .backtest import (
     add_backtest_parser,
-    add_compare_live_parser,
     add_compile_parser,
-    add_fit_latency_parser,
-    add_fit_queue_parser,
     backtest_command,
-    compare_live_command,
     compile_command,
-    fit_latency_command,
-    fit_queue_command,
 )
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
@@ -72,6 +67,14 @@ from .live import (
     refusal_text,
 )
 from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, mock_gateway_command
+from .models import (
+    add_compare_live_parser,
+    add_fit_latency_parser,
+    add_fit_queue_parser,
+    compare_live_command,
+    fit_latency_command,
+    fit_queue_command,
+)
 from .order import add_order_parsers, cancel_command, order_command
 from .render import render_json, render_table
 from .replay import add_replay_parser, replay_command
