@@ -42,6 +42,7 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from itertools import islice
 from typing import IO, Any, ClassVar, Final
 
 import attrs
@@ -193,6 +194,30 @@ class _Settlement(CompiledMessage):
 
 
 _CLASSES: Final = (_Snapshot, _Incremental, _Status, _Settlement)
+_KINDS: Final = ("W", "X", "f", "UMS")
+
+RowEntry = tuple[
+    str | None, str | None, Decimal | None, Decimal | None, str | None, str | None, str | None
+]
+"""One book or trade entry of a `Row`: (MDEntryType, Symbol, MDEntryPx, MDEntrySize,
+MDUpdateAction, AggressorSide, TradeID), None where the recorded entry had none (the fields of
+a `CompiledEntry`, in its order)."""
+Entries = tuple[RowEntry, ...]
+Row = tuple[float, str, str | None, int | None, str | None, Entries]
+"""One recorded message of `CompiledRecording.rows`: (receive time, MsgType ``"W"``, ``"X"``,
+``"f"`` or ``"UMS"``, Symbol, SecurityTradingStatus, MarketResult, its entries)."""
+
+
+def _trade_ids(trades: bytes, ends: Any, start: int, base: int) -> Iterator[str | None]:
+    """The TradeID of each entry of a chunk (None: none), from the chunk's trade bytes and
+    the end of each entry's id in them (``start``: where the first one begins)."""
+    for k in ends:
+        k -= base
+        if k > start:
+            yield trades[start:k].decode()
+            start = k
+        else:
+            yield None
 
 
 def _raw_text(value: object) -> str | None:
@@ -317,8 +342,31 @@ class CompiledRecording:
             yield moment, message
 
     def _rows(self) -> Iterator[tuple[int, int, float, CompiledMessage]]:
+        for line, offset, moment, kind, symbol, status, result, entries in self._raw():
+            message = _CLASSES[kind](
+                symbol, tuple(CompiledEntry(*entry) for entry in entries), status, result
+            )
+            yield line, offset, moment, message
+
+    def rows(self) -> Iterator[Row]:
+        """Each recorded message in file order as a `Row`, its entries plain tuples
+        (`RowEntry`): what a backtest's feed hands the exchange (`Exchange.replay_row
+        <kalshi_fix_sansio.simulator.gateway.Exchange.replay_row>`), no object per message
+        or entry.
+
+        Raises:
+            CompiledCacheError: the cache file changed since it was checked.
+        """
+        for _line, _offset, moment, kind, symbol, status, result, entries in self._raw():
+            yield moment, _KINDS[kind], symbol, status, result, entries
+
+    def _raw(
+        self,
+    ) -> Iterator[tuple[int, int, float, int, str | None, int | None, str | None, Entries]]:
         layout = self._layout
         symbols, texts, decimals = layout.symbols, layout.texts, layout.decimals
+        # the tables with None at -1: an index of -1 (no value) reads None without a test
+        symbols_, texts_, decimals_ = [*symbols, None], [*texts, None], [*decimals, None]
         total = self.info.messages
         with self._opener() as fh:
             start = entry = trade = 0
@@ -330,38 +378,38 @@ class CompiledRecording:
                 trade_ends = e["trade_end"]
                 last = trade_ends[-1] if end > entry else trade
                 trades = self._column(fh, "trades", trade, last).tobytes()
-                types, esyms, pxs, sizes = e["type"], e["entry_symbol"], e["px"], e["size"]
-                actions, aggressors = e["action"], e["aggressor"]
+                base = trade
+                # every entry of the chunk, as the tuples a replay reads, made as they are read
+                rows = zip(
+                    map(texts_.__getitem__, e["type"]),
+                    map(symbols_.__getitem__, e["entry_symbol"]),
+                    map(decimals_.__getitem__, e["px"]),
+                    map(decimals_.__getitem__, e["size"]),
+                    map(texts_.__getitem__, e["action"]),
+                    map(texts_.__getitem__, e["aggressor"]),
+                    _trade_ids(trades, trade_ends, trade - base, base),
+                    strict=True,  # read as the messages ask: never all at once
+                )
+                if end > entry:
+                    trade = trade_ends[-1]
                 kinds, syms, statuses, results = m["kind"], m["symbol"], m["status"], m["result"]
                 bounds, lines, offsets, times = m["entries"], m["line"], m["offset"], m["time"]
-                j, base = 0, trade
+                j = 0
                 for i in range(stop - start):
                     bound = bounds[i] - entry
-                    entries = []
-                    while j < bound:
-                        t, s, p, z = types[j], esyms[j], pxs[j], sizes[j]
-                        a, g, k = actions[j], aggressors[j], trade_ends[j]
-                        entries.append(
-                            CompiledEntry(
-                                None if t < 0 else texts[t],
-                                None if s < 0 else symbols[s],
-                                None if p < 0 else decimals[p],
-                                None if z < 0 else decimals[z],
-                                None if a < 0 else texts[a],
-                                None if g < 0 else texts[g],
-                                trades[trade - base : k - base].decode() if k > trade else None,
-                            )
-                        )
-                        trade = k
-                        j += 1
-                    s, status, result = syms[i], statuses[i], results[i]
-                    message = _CLASSES[kinds[i]](
-                        None if s < 0 else symbols[s],
-                        tuple(entries),
+                    status = statuses[i]
+                    yield (
+                        lines[i],
+                        offsets[i],
+                        times[i],
+                        kinds[i],
+                        symbols_[syms[i]],
                         None if status == _NO_STATUS else status,
-                        None if result < 0 else texts[result],
+                        texts_[results[i]],
+                        tuple(islice(rows, bound - j)),
                     )
-                    yield lines[i], offsets[i], times[i], message
+                    j = bound
+                del m, e, trades, trade_ends, rows  # one chunk in memory at a time
                 start, entry = stop, end
 
     def _column(self, fh: IO[bytes], name: str, start: int, stop: int) -> array[Any]:

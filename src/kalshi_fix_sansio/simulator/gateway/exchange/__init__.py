@@ -655,6 +655,35 @@ class Exchange:
         self._recorded.apply(message)
         return self._finish()
 
+    def replay_row(
+        self,
+        kind: str,
+        symbol: str | None,
+        status: int | None,
+        result: str | None,
+        entries: tuple[tuple[Any, ...], ...],
+        now: float,
+    ) -> list[Outbound]:
+        """`replay` of one recorded message as a compiled recording's columns give it
+        (`CompiledRecording.rows <kalshi_fix_sansio.simulator.compiled.CompiledRecording.rows>`):
+        no message object.
+
+        Args:
+            kind: its MsgType, ``"W"``, ``"X"``, ``"f"`` or ``"UMS"`` (others are ignored).
+            symbol: Symbol(55) of a 35=W, 35=f or 35=UMS.
+            status: SecurityTradingStatus(326) of a 35=f.
+            result: MarketResult of a 35=UMS.
+            entries: its entries, each ``(MDEntryType, Symbol, MDEntryPx, MDEntrySize,
+                MDUpdateAction, AggressorSide, TradeID)`` as plain values (None: absent).
+            now: its recorded time, UTC epoch seconds.
+
+        Returns:
+            Messages to send.
+        """
+        self._begin(now)
+        self._recorded.apply_row(kind, symbol, status, result, entries)
+        return self._finish()
+
     # -- queries --------------------------------------------------------------------------------
 
     def recorded_mid(self, symbol: str) -> Decimal | None:
