@@ -567,6 +567,18 @@ class Exchange:
         self._begin(now)
         return self._finish()
 
+    def tick_due(self, now: float) -> bool:
+        """Whether `tick` at ``now`` has something to report: an order whose ExpireTime has
+        come, or an open RFQ (its accepted quote's confirmation time, its lifetime). False:
+        `tick` would send nothing (the rest of what it does, forgetting drop-copy reports past
+        their window, every call does first), so a caller on a simulated clock may skip it.
+
+        Args:
+            now: current time, UTC epoch seconds.
+        """
+        expiries = self._state.expiries
+        return bool(expiries and expiries[0][0] <= now) or bool(self._rfqs.open_rfqs)
+
     def pause(self, now: float, *, exchange: bool = False) -> list[Outbound]:
         """Begin a trading pause (cancels allowed) or an exchange pause (nothing allowed).
 
