@@ -2,8 +2,8 @@
 
 `Feed` reads the compiled recordings (`kalshi_fix_sansio.simulator.compiled.compile_recording`:
 checked and compiled once, their columns streamed a chunk at a time, no frame decoded again) and
-hands each recorded message to the exchange (`Exchange.replay`) at its recorded time, as a callback of
-the simulation's scheduler: the books follow the recording, market-data subscribers get its
+hands each recorded message to the exchange as the columns give it (`Exchange.replay_row`: plain
+values, no message object) at its recorded time, as a callback of the simulation's scheduler: the books follow the recording, market-data subscribers get its
 messages, resting client orders fill as its trades and level changes reach them. Several
 recordings run in sequence: the markets of each are listed when it starts; a recording that
 starts before the one before it ends is refused. When the last one ends, the markets
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
-from .compiled import CompiledRecording, Row, compile_recording
+from .compiled import CompiledRecording, Entries, Row, compile_recording
 from .paper import PaperLedger
 from .recording import RecordingError
 from .simulation import Simulation
@@ -183,9 +183,19 @@ class Feed:
         _time, kind, symbol, status, result, entries = row
         gateway._route(exchange.replay_row(kind, symbol, status, result, entries, now), now)
         self.messages += 1
-        # the ledger follows the message (as `follow` does a decoded one): the recorded mid of
-        # each market it moves, a recorded settlement once the exchange settled the market
-        ledger = self.ledger
+        self._follow(kind, symbol, result, entries, now)
+        if self.on_message is not None:
+            self.on_message(row, now)
+        self._next()
+
+    def _follow(
+        self, kind: str, symbol: str | None, result: str | None, entries: Entries, now: float
+    ) -> None:
+        """The ledger follows a recorded message, as `follow
+        <kalshi_fix_sansio.simulator.gateway.replay.follow>` does a decoded one: the recorded
+        mid of each market it moves, a recorded settlement once the exchange settled the
+        market."""
+        ledger, exchange = self.ledger, self.sim.gateway.exchange
         if kind == "X":
             for name in {e[1]: None for e in entries}:
                 if name is not None:
@@ -196,9 +206,6 @@ class Feed:
                 ledger.settle(symbol, outcome, now)
         elif symbol is not None:
             ledger.on_mid(symbol, now, exchange.recorded_mid(symbol))
-        if self.on_message is not None:
-            self.on_message(row, now)
-        self._next()
 
     def _finish(self) -> None:
         gateway, now = self.sim.gateway, self.sim.clock.time()
