@@ -199,9 +199,9 @@ _KINDS: Final = ("W", "X", "f", "UMS")
 RowEntry = tuple[
     str | None, str | None, Decimal | None, Decimal | None, str | None, str | None, str | None
 ]
-"""One book or trade entry of a `Row`: (MDEntryType, Symbol, MDEntryPx, MDEntrySize,
-MDUpdateAction, AggressorSide, TradeID), None where the recorded entry had none (the fields of
-a `CompiledEntry`, in its order)."""
+"""One book or trade entry of a row of `CompiledRecording.rows`: (MDEntryType, Symbol,
+MDEntryPx, MDEntrySize, MDUpdateAction, AggressorSide, TradeID), None where the recorded entry
+had none (the fields of a `CompiledEntry`, in its order)."""
 Entries = tuple[RowEntry, ...]
 Row = tuple[float, str, str | None, int | None, str | None, Entries]
 """One recorded message of `CompiledRecording.rows`: (receive time, MsgType ``"W"``, ``"X"``,
@@ -349,10 +349,13 @@ class CompiledRecording:
             yield line, offset, moment, message
 
     def rows(self) -> Iterator[Row]:
-        """Each recorded message in file order as a `Row`, its entries plain tuples
-        (`RowEntry`): what a backtest's feed hands the exchange (`Exchange.replay_row
-        <kalshi_fix_sansio.simulator.gateway.Exchange.replay_row>`), no object per message
-        or entry.
+        """Each recorded message in file order as one tuple: (receive time, MsgType ``"W"``,
+        ``"X"``, ``"f"`` or ``"UMS"``, Symbol, SecurityTradingStatus, MarketResult, its
+        entries), each entry a tuple ``(MDEntryType, Symbol, MDEntryPx, MDEntrySize,
+        MDUpdateAction, AggressorSide, TradeID)`` of plain values (None: absent). What a
+        backtest's feed hands the exchange (`Exchange.replay_row
+        <kalshi_fix_sansio.simulator.gateway.Exchange.replay_row>`): no object per message or
+        entry.
 
         Raises:
             CompiledCacheError: the cache file changed since it was checked.
