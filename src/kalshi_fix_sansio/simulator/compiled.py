@@ -196,26 +196,17 @@ class _Settlement(CompiledMessage):
 _CLASSES: Final = (_Snapshot, _Incremental, _Status, _Settlement)
 _KINDS: Final = ("W", "X", "f", "UMS")
 
-RowEntry = tuple[
-    str | None, str | None, Decimal | None, Decimal | None, str | None, str | None, str | None
-]
-"""One book or trade entry of a row of `CompiledRecording.rows`: (MDEntryType, Symbol,
-MDEntryPx, MDEntrySize, MDUpdateAction, AggressorSide, TradeID), None where the recorded entry
-had none (the fields of a `CompiledEntry`, in its order)."""
-Entries = tuple[RowEntry, ...]
-Row = tuple[float, str, str | None, int | None, str | None, Entries]
-"""One recorded message of `CompiledRecording.rows`: (receive time, MsgType ``"W"``, ``"X"``,
-``"f"`` or ``"UMS"``, Symbol, SecurityTradingStatus, MarketResult, its entries)."""
+Entries = tuple[tuple[Any, ...], ...]  # each entry as `CompiledEntry`'s fields, in its order
+Row = tuple[float, str, str | None, int | None, str | None, Entries]  # `CompiledRecording.rows`
 
 
-def _trade_ids(trades: bytes, ends: Any, start: int, base: int) -> Iterator[str | None]:
-    """The TradeID of each entry of a chunk (None: none), from the chunk's trade bytes and
-    the end of each entry's id in them (``start``: where the first one begins)."""
+def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
+    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``."""
+    start = 0
     for k in ends:
-        k -= base
-        if k > start:
-            yield trades[start:k].decode()
-            start = k
+        if k - base > start:
+            yield trades[start : k - base].decode()
+            start = k - base
         else:
             yield None
 
@@ -343,33 +334,20 @@ class CompiledRecording:
 
     def _rows(self) -> Iterator[tuple[int, int, float, CompiledMessage]]:
         for line, offset, moment, kind, symbol, status, result, entries in self._raw():
-            message = _CLASSES[kind](
-                symbol, tuple(CompiledEntry(*entry) for entry in entries), status, result
-            )
-            yield line, offset, moment, message
+            entries_ = tuple(CompiledEntry(*entry) for entry in entries)
+            yield line, offset, moment, _CLASSES[kind](symbol, entries_, status, result)
 
     def rows(self) -> Iterator[Row]:
-        """Each recorded message in file order as one tuple: (receive time, MsgType ``"W"``,
-        ``"X"``, ``"f"`` or ``"UMS"``, Symbol, SecurityTradingStatus, MarketResult, its
-        entries), each entry a tuple ``(MDEntryType, Symbol, MDEntryPx, MDEntrySize,
-        MDUpdateAction, AggressorSide, TradeID)`` of plain values (None: absent). What a
-        backtest's feed hands the exchange (`Exchange.replay_row
-        <kalshi_fix_sansio.simulator.gateway.Exchange.replay_row>`): no object per message or
-        entry.
-
-        Raises:
-            CompiledCacheError: the cache file changed since it was checked.
-        """
+        """(receive time, MsgType, Symbol, SecurityTradingStatus, MarketResult, entries as
+        tuples of `CompiledEntry`'s fields) of each recorded message in file order: what a
+        backtest hands ``Exchange.replay_row``, no object per message (errors: as `messages`)."""
         for _line, _offset, moment, kind, symbol, status, result, entries in self._raw():
             yield moment, _KINDS[kind], symbol, status, result, entries
 
-    def _raw(
-        self,
-    ) -> Iterator[tuple[int, int, float, int, str | None, int | None, str | None, Entries]]:
-        layout = self._layout
-        symbols, texts, decimals = layout.symbols, layout.texts, layout.decimals
-        # the tables with None at -1: an index of -1 (no value) reads None without a test
-        symbols_, texts_, decimals_ = [*symbols, None], [*texts, None], [*decimals, None]
+    def _raw(self) -> Iterator[tuple[int, int, float, int, Any, Any, Any, Entries]]:
+        layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
+        tables = (layout.symbols, layout.texts, layout.decimals)
+        symbols_, texts_, decimals_ = ([*t, None] for t in tables)
         total = self.info.messages
         with self._opener() as fh:
             start = entry = trade = 0
@@ -381,7 +359,6 @@ class CompiledRecording:
                 trade_ends = e["trade_end"]
                 last = trade_ends[-1] if end > entry else trade
                 trades = self._column(fh, "trades", trade, last).tobytes()
-                base = trade
                 # every entry of the chunk, as the tuples a replay reads, made as they are read
                 rows = zip(
                     map(texts_.__getitem__, e["type"]),
@@ -390,27 +367,18 @@ class CompiledRecording:
                     map(decimals_.__getitem__, e["size"]),
                     map(texts_.__getitem__, e["action"]),
                     map(texts_.__getitem__, e["aggressor"]),
-                    _trade_ids(trades, trade_ends, trade - base, base),
+                    _trade_ids(trades, trade_ends, trade),
                     strict=True,  # read as the messages ask: never all at once
                 )
-                if end > entry:
-                    trade = trade_ends[-1]
+                trade = last
                 kinds, syms, statuses, results = m["kind"], m["symbol"], m["status"], m["result"]
                 bounds, lines, offsets, times = m["entries"], m["line"], m["offset"], m["time"]
                 j = 0
                 for i in range(stop - start):
-                    bound = bounds[i] - entry
-                    status = statuses[i]
-                    yield (
-                        lines[i],
-                        offsets[i],
-                        times[i],
-                        kinds[i],
-                        symbols_[syms[i]],
-                        None if status == _NO_STATUS else status,
-                        texts_[results[i]],
-                        tuple(islice(rows, bound - j)),
-                    )
+                    bound, status = bounds[i] - entry, statuses[i]
+                    status = None if status == _NO_STATUS else status
+                    message = (kinds[i], symbols_[syms[i]], status, texts_[results[i]])
+                    yield lines[i], offsets[i], times[i], *message, tuple(islice(rows, bound - j))
                     j = bound
                 del m, e, trades, trade_ends, rows  # one chunk in memory at a time
                 start, entry = stop, end
