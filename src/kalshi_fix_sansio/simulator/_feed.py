@@ -2,9 +2,10 @@
 
 `Feed` reads the compiled recordings (`kalshi_fix_sansio.simulator.compiled.compile_recording`:
 checked and compiled once, their columns streamed a chunk at a time, no frame decoded again) and
-hands each recorded message to the exchange as the columns give it (`Exchange.replay_row`: plain
-values, no message object) at its recorded time, as a callback of the simulation's scheduler: the books follow the recording, market-data subscribers get its
-messages, resting client orders fill as its trades and level changes reach them. Several
+hands each recorded message to the exchange as the columns give it (`Exchange.replay_row`:
+plain values, no message object) at its recorded time, as a callback of the simulation's
+scheduler: the books follow the recording, market-data subscribers get its messages, resting
+client orders fill as its trades and level changes reach them. Several
 recordings run in sequence: the markets of each are listed when it starts; a recording that
 starts before the one before it ends is refused. When the last one ends, the markets
 ``settle`` names are settled (a recorded 35=UMS settles its market where it is), and the
