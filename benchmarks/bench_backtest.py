@@ -403,9 +403,10 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
 PARTS = (
     ("recording check", "recording.py", "check_recording"),
     ("recording read (the run's)", "recording.py", "read_recording"),
-    ("exchange (books, 35=X built)", "exchange/__init__.py", "replay"),
-    ("exchange tick (a second)", "exchange/__init__.py", "tick"),
-    ("ledger follows the mids", "gateway/replay.py", "follow"),
+    ("compiled rows read (the run's)", "compiled.py", "_raw"),
+    ("exchange (books, 35=X built)", "exchange/__init__.py", "replay_row"),
+    ("exchange tick (a second with something due)", "exchange/__init__.py", "tick"),
+    ("ledger follows the mids", "simulator/_feed.py", "_follow"),
     ("gateway session (35=X encoded, written)", "gateway/router.py", "_route"),
     ("client (read, decode, session, books)", "_inmemory/_blocking.py", "received"),
 )

@@ -2,9 +2,10 @@
 
 `Feed` reads the compiled recordings (`kalshi_fix_sansio.simulator.compiled.compile_recording`:
 checked and compiled once, their columns streamed a chunk at a time, no frame decoded again) and
-hands each recorded message to the exchange (`Exchange.replay`) at its recorded time, as a callback of
-the simulation's scheduler: the books follow the recording, market-data subscribers get its
-messages, resting client orders fill as its trades and level changes reach them. Several
+hands each recorded message to the exchange as the columns give it (`Exchange.replay_row`:
+plain values, no message object) at its recorded time, as a callback of the simulation's
+scheduler: the books follow the recording, market-data subscribers get its messages, resting
+client orders fill as its trades and level changes reach them. Several
 recordings run in sequence: the markets of each are listed when it starts; a recording that
 starts before the one before it ends is refused. When the last one ends, the markets
 ``settle`` names are settled (a recorded 35=UMS settles its market where it is), and the
@@ -20,8 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
-from .compiled import CompiledMessage, CompiledRecording, compile_recording
-from .gateway.replay import follow
+from .compiled import CompiledRecording, Entries, Row, compile_recording
 from .paper import PaperLedger
 from .recording import RecordingError
 from .simulation import Simulation
@@ -111,7 +111,8 @@ class Feed:
         recordings: the recordings, compiled (`compile_recordings`), in time order.
         ledger: the run's ledger (fills, mids, settlements).
         settle: market -> ``"yes"`` / ``"no"``, settled when the last recording ends.
-        on_message: called with each recorded message after the exchange took it.
+        on_message: called with each recorded message (a compiled `Row`) after the exchange
+            took it.
     """
 
     def __init__(
@@ -135,7 +136,7 @@ class Feed:
         """The last recording ended (or one failed: `error`)."""
         self.error: RecordingError | None = None
         self._index = -1
-        self._items: Iterator[tuple[float, CompiledMessage]] = iter(())
+        self._items: Iterator[Row] = iter(())
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -162,7 +163,7 @@ class Feed:
         now = self.sim.clock.time()
         gateway._route(gateway.exchange.list_markets(recording.info.markets, now), now)
         # checked and compiled before the run: its columns, no frame decoded again
-        self._items = recording.timed()
+        self._items = recording.rows()
         self._next()
 
     def _next(self) -> None:
@@ -174,19 +175,38 @@ class Feed:
         if item is None:
             self._next_recording()
             return
-        self.sim.scheduler.call_at(item[0], self._apply, item[1])
+        self.sim.scheduler.call_at(item[0], self._apply, item)
 
-    def _apply(self, message: CompiledMessage) -> None:
+    def _apply(self, row: Row) -> None:
         gateway = self.sim.gateway
+        exchange = gateway.exchange
         now = self.sim.clock.time()
-        # a compiled message carries the fields `Exchange.replay` reads, as plain values
-        recorded: Any = message
-        gateway._route(gateway.exchange.replay(recorded, now), now)
+        _time, kind, symbol, status, result, entries = row
+        gateway._route(exchange.replay_row(kind, symbol, status, result, entries, now), now)
         self.messages += 1
-        follow(self.ledger, gateway.exchange, message, now)
+        self._follow(kind, symbol, result, entries, now)
         if self.on_message is not None:
-            self.on_message(message, now)
+            self.on_message(row, now)
         self._next()
+
+    def _follow(
+        self, kind: str, symbol: str | None, result: str | None, entries: Entries, now: float
+    ) -> None:
+        """The ledger follows a recorded message, as `follow
+        <kalshi_fix_sansio.simulator.gateway.replay.follow>` does a decoded one: the recorded
+        mid of each market it moves, a recorded settlement once the exchange settled the
+        market."""
+        ledger, exchange = self.ledger, self.sim.gateway.exchange
+        if kind == "X":
+            for name in {e[1]: None for e in entries}:
+                if name is not None:
+                    ledger.on_mid(name, now, exchange.recorded_mid(name))
+        elif kind == "UMS":
+            outcome = (result or "").lower()
+            if outcome in ("yes", "no") and symbol is not None and exchange.settled(symbol):
+                ledger.settle(symbol, outcome, now)
+        elif symbol is not None:
+            ledger.on_mid(symbol, now, exchange.recorded_mid(symbol))
 
     def _finish(self) -> None:
         gateway, now = self.sim.gateway, self.sim.clock.time()

@@ -42,6 +42,7 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from itertools import islice
 from typing import IO, Any, ClassVar, Final
 
 import attrs
@@ -193,6 +194,21 @@ class _Settlement(CompiledMessage):
 
 
 _CLASSES: Final = (_Snapshot, _Incremental, _Status, _Settlement)
+_KINDS: Final = ("W", "X", "f", "UMS")
+
+Entries = tuple[tuple[Any, ...], ...]  # each entry as `CompiledEntry`'s fields, in its order
+Row = tuple[float, str, str | None, int | None, str | None, Entries]  # `CompiledRecording.rows`
+
+
+def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
+    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``."""
+    start = 0
+    for k in ends:
+        if k - base > start:
+            yield trades[start : k - base].decode()
+            start = k - base
+        else:
+            yield None
 
 
 def _raw_text(value: object) -> str | None:
@@ -317,8 +333,21 @@ class CompiledRecording:
             yield moment, message
 
     def _rows(self) -> Iterator[tuple[int, int, float, CompiledMessage]]:
-        layout = self._layout
-        symbols, texts, decimals = layout.symbols, layout.texts, layout.decimals
+        for line, offset, moment, kind, symbol, status, result, entries in self._raw():
+            entries_ = tuple(CompiledEntry(*entry) for entry in entries)
+            yield line, offset, moment, _CLASSES[kind](symbol, entries_, status, result)
+
+    def rows(self) -> Iterator[Row]:
+        """(receive time, MsgType, Symbol, SecurityTradingStatus, MarketResult, entries as
+        tuples of `CompiledEntry`'s fields) of each recorded message in file order: what a
+        backtest hands ``Exchange.replay_row``, no object per message (errors: as `messages`)."""
+        for _line, _offset, moment, kind, symbol, status, result, entries in self._raw():
+            yield moment, _KINDS[kind], symbol, status, result, entries
+
+    def _raw(self) -> Iterator[tuple[int, int, float, int, Any, Any, Any, Entries]]:
+        layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
+        tables = (layout.symbols, layout.texts, layout.decimals)
+        symbols_, texts_, decimals_ = ([*t, None] for t in tables)
         total = self.info.messages
         with self._opener() as fh:
             start = entry = trade = 0
@@ -330,38 +359,28 @@ class CompiledRecording:
                 trade_ends = e["trade_end"]
                 last = trade_ends[-1] if end > entry else trade
                 trades = self._column(fh, "trades", trade, last).tobytes()
-                types, esyms, pxs, sizes = e["type"], e["entry_symbol"], e["px"], e["size"]
-                actions, aggressors = e["action"], e["aggressor"]
+                # every entry of the chunk, as the tuples a replay reads, made as they are read
+                rows = zip(
+                    map(texts_.__getitem__, e["type"]),
+                    map(symbols_.__getitem__, e["entry_symbol"]),
+                    map(decimals_.__getitem__, e["px"]),
+                    map(decimals_.__getitem__, e["size"]),
+                    map(texts_.__getitem__, e["action"]),
+                    map(texts_.__getitem__, e["aggressor"]),
+                    _trade_ids(trades, trade_ends, trade),
+                    strict=True,  # read as the messages ask: never all at once
+                )
+                trade = last
                 kinds, syms, statuses, results = m["kind"], m["symbol"], m["status"], m["result"]
                 bounds, lines, offsets, times = m["entries"], m["line"], m["offset"], m["time"]
-                j, base = 0, trade
+                j = 0
                 for i in range(stop - start):
-                    bound = bounds[i] - entry
-                    entries = []
-                    while j < bound:
-                        t, s, p, z = types[j], esyms[j], pxs[j], sizes[j]
-                        a, g, k = actions[j], aggressors[j], trade_ends[j]
-                        entries.append(
-                            CompiledEntry(
-                                None if t < 0 else texts[t],
-                                None if s < 0 else symbols[s],
-                                None if p < 0 else decimals[p],
-                                None if z < 0 else decimals[z],
-                                None if a < 0 else texts[a],
-                                None if g < 0 else texts[g],
-                                trades[trade - base : k - base].decode() if k > trade else None,
-                            )
-                        )
-                        trade = k
-                        j += 1
-                    s, status, result = syms[i], statuses[i], results[i]
-                    message = _CLASSES[kinds[i]](
-                        None if s < 0 else symbols[s],
-                        tuple(entries),
-                        None if status == _NO_STATUS else status,
-                        None if result < 0 else texts[result],
-                    )
-                    yield lines[i], offsets[i], times[i], message
+                    bound, status = bounds[i] - entry, statuses[i]
+                    status = None if status == _NO_STATUS else status
+                    message = (kinds[i], symbols_[syms[i]], status, texts_[results[i]])
+                    yield lines[i], offsets[i], times[i], *message, tuple(islice(rows, bound - j))
+                    j = bound
+                del m, e, trades, trade_ends, rows  # one chunk in memory at a time
                 start, entry = stop, end
 
     def _column(self, fh: IO[bytes], name: str, start: int, stop: int) -> array[Any]:

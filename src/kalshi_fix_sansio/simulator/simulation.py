@@ -542,8 +542,11 @@ class Simulation:
             listener(record)
 
     def _tick(self) -> None:
-        """The gateway's expiry ticker (GTD and Day orders), every second as when listening."""
-        self.gateway.tick()
+        """The gateway's expiry ticker (GTD and Day orders), every second as when listening;
+        a second with nothing due (`Exchange.tick_due`) costs no exchange call."""
+        gateway = self.gateway
+        if gateway.exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
+            gateway.tick()
         self.scheduler.call_later(1.0, self._tick)
 
     async def _world(self, mock: Any, scope: Any, failure: list[BaseException]) -> None:

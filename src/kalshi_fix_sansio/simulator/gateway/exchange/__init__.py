@@ -567,6 +567,18 @@ class Exchange:
         self._begin(now)
         return self._finish()
 
+    def tick_due(self, now: float) -> bool:
+        """Whether `tick` at ``now`` has something to report: an order whose ExpireTime has
+        come, or an open RFQ (its accepted quote's confirmation time, its lifetime). False:
+        `tick` would send nothing (the rest of what it does, forgetting drop-copy reports past
+        their window, every call does first), so a caller on a simulated clock may skip it.
+
+        Args:
+            now: current time, UTC epoch seconds.
+        """
+        expiries = self._state.expiries
+        return bool(expiries and expiries[0][0] <= now) or bool(self._rfqs.open_rfqs)
+
     def pause(self, now: float, *, exchange: bool = False) -> list[Outbound]:
         """Begin a trading pause (cancels allowed) or an exchange pause (nothing allowed).
 
@@ -653,6 +665,35 @@ class Exchange:
         """
         self._begin(now)
         self._recorded.apply(message)
+        return self._finish()
+
+    def replay_row(
+        self,
+        kind: str,
+        symbol: str | None,
+        status: int | None,
+        result: str | None,
+        entries: tuple[tuple[Any, ...], ...],
+        now: float,
+    ) -> list[Outbound]:
+        """`replay` of one recorded message as a compiled recording's columns give it
+        (`CompiledRecording.rows <kalshi_fix_sansio.simulator.compiled.CompiledRecording.rows>`):
+        no message object.
+
+        Args:
+            kind: its MsgType, ``"W"``, ``"X"``, ``"f"`` or ``"UMS"`` (others are ignored).
+            symbol: Symbol(55) of a 35=W, 35=f or 35=UMS.
+            status: SecurityTradingStatus(326) of a 35=f.
+            result: MarketResult of a 35=UMS.
+            entries: its entries, each ``(MDEntryType, Symbol, MDEntryPx, MDEntrySize,
+                MDUpdateAction, AggressorSide, TradeID)`` as plain values (None: absent).
+            now: its recorded time, UTC epoch seconds.
+
+        Returns:
+            Messages to send.
+        """
+        self._begin(now)
+        self._recorded.apply_row(kind, symbol, status, result, entries)
         return self._finish()
 
     # -- queries --------------------------------------------------------------------------------

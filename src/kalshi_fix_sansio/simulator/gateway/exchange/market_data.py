@@ -30,6 +30,8 @@ from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, Final
 
+import attrs
+
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
 from .model import Book, ClientSession, Order, Trade
 from .state import ExchangeState
@@ -50,6 +52,8 @@ class MarketData:
         self._touched: dict[tuple[str, str, Decimal], Order] = {}
         self.trades: list[Trade] = []
         """The trades of the current call, in order."""
+        self._stamp_at = float("nan")  # the time `md_stamp` last made its stamp for
+        self._stamp: tuple[date, dtime] = (date.min, dtime.min)
         d = state.d
         # the enum members every 35=X entry names, looked up once (an enum call per field of
         # each entry was a tenth of building a 35=X)
@@ -85,8 +89,12 @@ class MarketData:
 
     def md_stamp(self) -> tuple[date, dtime]:
         """MDEntryDate and MDEntryTime of the call (UTC, milliseconds)."""
-        u = to_ms(utc(self.state.now))
-        return u.date(), u.timetz()
+        now = self.state.now
+        if now != self._stamp_at:  # a call's stamp, made once per time (a replay's calls)
+            u = to_ms(utc(now))
+            self._stamp = (u.date(), u.timetz())
+            self._stamp_at = now
+        return self._stamp
 
     def snapshot(self, symbol: str) -> Any:
         """The 35=W of a market: bids best first, then offers best first."""
@@ -206,80 +214,75 @@ class MarketData:
         """One 35=X per subscriber with the call's trades and net level changes.
 
         Only the markets `mark` remembered (some session subscribed) are looked at: every trade
-        is in a book its fill marked, so a trade in any other market has no subscriber.
+        is in a book its fill marked, so a trade in any other market has no subscriber. Each
+        entry is built once and shared by every subscriber of its market, but for a level whose
+        last change was an order of the subscriber's account (its ClOrdID and AllocAccount).
         """
         if not self._before:
             return
         d = self.state.d
         day, clock = self.md_stamp()
-        common: dict[str, Any] = {"md_entry_date": day, "md_entry_time": clock}
         entry = d.MarketDataIncrementalRefreshMDEntry
         actions, kinds = self._actions, self._kinds
-        # (symbol, built entry or None, owning order) in output order
-        changes: list[tuple[str, dict[str, Any], Order | None]] = []
+        # (symbol, the entry, the order that last changed its level) in output order
+        changes: list[tuple[str, Any, Order | None]] = []
+        add = changes.append
         for t in self.trades:
             if t.symbol not in self._before:
                 continue
-            changes.append(
-                (
-                    t.symbol,
-                    {
-                        "md_update_action": actions["0"],
-                        "symbol": t.symbol,
-                        "md_entry_type": kinds["2"],
-                        "md_entry_px": t.price.quantize(TICK),
-                        "md_entry_size": t.qty.quantize(CENT),
-                        "aggressor_side": d.AggressorSide(t.aggressor_side),
-                        "trd_type": self.state.enum("TrdType", 1) if t.block else None,
-                        "trade_id": t.trade_id,
-                        **common,
-                    },
-                    None,
-                )
+            built = entry(
+                md_update_action=actions["0"],
+                symbol=t.symbol,
+                md_entry_type=kinds["2"],
+                md_entry_px=t.price.quantize(TICK),
+                md_entry_size=t.qty.quantize(CENT),
+                md_entry_date=day,
+                md_entry_time=clock,
+                aggressor_side=d.AggressorSide(t.aggressor_side),
+                trd_type=self.state.enum("TrdType", 1) if t.block else None,
+                trade_id=t.trade_id,
             )
+            add((t.symbol, built, None))
+        touched = self._touched
         for symbol, before in self._before.items():
             after = self.state.books[symbol].agg
-            for side, kind in ((BUY, "0"), (SELL, "1")):
+            for side, kind in ((BUY, kinds["0"]), (SELL, kinds["1"])):
                 old, new = before[side], after[side]
                 # the levels that changed: (price, size) pairs in one side only (a set
                 # operation over the book's levels, not a Python loop over each of them)
                 changed = {px for px, _ in old.items() ^ new.items()}
-                for px in sorted(changed, reverse=side == BUY):
-                    if px not in old:
-                        action, size = "0", new[px]
-                    elif px not in new:
-                        action, size = "2", ZERO
+                for px in sorted(changed, reverse=side == BUY) if len(changed) > 1 else changed:
+                    size = new.get(px)
+                    if size is None:
+                        action, size = actions["2"], ZERO
                     else:
-                        action, size = "1", new[px]
-                    changes.append(
-                        (
-                            symbol,
-                            {
-                                "md_update_action": actions[action],
-                                "symbol": symbol,
-                                "md_entry_type": kinds[kind],
-                                "md_entry_px": px.quantize(TICK),
-                                "md_entry_size": size.quantize(CENT),
-                                **common,
-                            },
-                            self._touched.get((symbol, side, px)),
-                        )
+                        action = actions["0"] if px not in old else actions["1"]
+                    built = entry(
+                        md_update_action=action,
+                        symbol=symbol,
+                        md_entry_type=kind,
+                        md_entry_px=px.quantize(TICK),
+                        md_entry_size=size.quantize(CENT),
+                        md_entry_date=day,
+                        md_entry_time=clock,
                     )
+                    add((symbol, built, touched.get((symbol, side, px)) if touched else None))
         if not changes:
             return
+        refresh = d.MarketDataIncrementalRefresh
         for session in self.state.sessions.values():
-            if not session.md_symbols:
+            wanted = session.md_symbols
+            if not wanted:
                 continue
-            entries = []
-            for symbol, fields, owner in changes:
-                if symbol not in session.md_symbols:
-                    continue
-                if owner is not None and owner.account == session.account:
-                    fields = {
-                        **fields,
-                        "cl_ord_id": owner.cl_ord_id,
-                        "alloc_account": owner.alloc_account or 0,
-                    }
-                entries.append(entry(**fields))
+            entries = [
+                built if owner is None or owner.account != session.account else _own(built, owner)
+                for symbol, built, owner in changes
+                if symbol in wanted
+            ]
             if entries:
-                self.state.send(session, d.MarketDataIncrementalRefresh(md_entries=tuple(entries)))
+                self.state.send(session, refresh(md_entries=tuple(entries)))
+
+
+def _own(built: Any, owner: Order) -> Any:
+    """A level entry as the account whose order last changed the level gets it."""
+    return attrs.evolve(built, cl_ord_id=owner.cl_ord_id, alloc_account=owner.alloc_account or 0)

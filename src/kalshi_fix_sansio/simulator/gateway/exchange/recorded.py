@@ -121,6 +121,55 @@ class RecordedMarkets:
                 self.settlement.settle(book, result, 50)
                 self.forget(book.symbol)
 
+    def apply_row(
+        self,
+        kind: str,
+        symbol: str | None,
+        status: int | None,
+        result: str | None,
+        entries: tuple[tuple[Any, ...], ...],
+    ) -> None:
+        """One recorded message as a compiled recording's columns give it (`Exchange.replay_row`):
+        what `apply` does with the message, from plain values (each entry ``(MDEntryType,
+        Symbol, MDEntryPx, MDEntrySize, MDUpdateAction, AggressorSide, TradeID)``)."""
+        if kind == "X":
+            # as `apply`: each entry's market is listed when first seen, whatever its values
+            for t, name, px, size, _action, aggressor, trade_id in entries:
+                if t == "2":  # trades first: a level's decrease reports the same trade
+                    book = self._book_named(name)
+                    if book is not None and px is not None and size is not None:
+                        self.trade(book, px, size, aggressor or BUY, trade_id or "")
+            for t, name, px, size, action, _aggressor, _trade_id in entries:
+                side = _SIDES.get(t)
+                book = self._book_named(name)
+                if side is None or book is None or px is None:
+                    continue
+                self.level(book, side, px, ZERO if action == "2" or size is None else size)
+        elif kind == "W":
+            book = self._book_named(symbol)
+            if book is not None:
+                self._snapshot_levels(
+                    book,
+                    [(_SIDES.get(t), px, size) for t, _n, px, size, _a, _g, _i in entries],
+                )
+        elif kind == "f":
+            book = self._book_named(symbol)
+            if book is not None and status is not None:
+                self.status(book, status)
+        elif kind == "UMS":
+            book = self._book_named(symbol)
+            result = (result or "").lower()
+            if book is not None and result in ("yes", "no") and self.state.prediction:
+                self.settlement.settle(book, result, 50)
+                self.forget(book.symbol)
+
+    def _book_named(self, name: str | None) -> Book | None:
+        """`_book` of a plain market name."""
+        if name is None:
+            return None
+        book = self.state.books.get(name) or self.open_market(name)
+        return None if book.settled else book
+
     def status(self, book: Book, status: int) -> None:
         """A recorded SecurityStatus: the market halts (2), reopens (3: the client orders
         resting in it are cancelled, as Kalshi cancels resting orders when it reactivates a
@@ -159,10 +208,24 @@ class RecordedMarkets:
 
     def snapshot(self, book: Book, entries: Any) -> None:
         """A recorded 35=W: the book becomes the snapshot's levels."""
+        self._snapshot_levels(
+            book,
+            [
+                (
+                    _SIDES.get(as_text(entry.md_entry_type) or ""),
+                    as_dec(entry.md_entry_px),
+                    as_dec(entry.md_entry_size),
+                )
+                for entry in entries or ()
+            ],
+        )
+
+    def _snapshot_levels(
+        self, book: Book, entries: list[tuple[str | None, Decimal | None, Decimal | None]]
+    ) -> None:
+        """`snapshot` of (side, price, size) entries."""
         new: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}
-        for entry in entries or ():
-            side = _SIDES.get(as_text(entry.md_entry_type) or "")
-            px, size = as_dec(entry.md_entry_px), as_dec(entry.md_entry_size)
+        for side, px, size in entries:
             if side is not None and px is not None and size is not None:
                 new[side][px] = size
         old = self.recorded.get(book.symbol, {BUY: {}, SELL: {}})

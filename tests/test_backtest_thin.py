@@ -1,0 +1,220 @@
+"""The thin path of FIX-level backtests changes no figure: for the same inputs a run's
+`BacktestResult.to_json` is the same bytes as before the path was thinned (the goldens below
+were taken with the code before it), the bytes each client received are the same, and a
+strategy that reads every book sees the same events — on the shipped samples and on generated
+recordings of both products, on every API, with and without latency."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.simulation import WireRecord
+from kalshi_fix_sansio.simulator.testing.recordings import (
+    MARGIN_SAMPLE_RECORDING,
+    SAMPLE_RECORDING,
+    SAMPLE_SETTLED,
+    write_recording,
+)
+from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.trading.book import Books
+from kalshi_fix_sansio.trading.builders import Requests
+
+
+class Seen:
+    """What a run's clients received (a digest of each connection's bytes from the gateway)
+    and what a watching strategy saw (each event, and both best prices after it)."""
+
+    def __init__(self) -> None:
+        self.streams: dict[tuple[str, int], Any] = {}
+        self.events = hashlib.sha256()
+
+    def hear(self, record: WireRecord) -> None:
+        if record.sender == "gateway":
+            key = (record.session_type, record.connection)
+            self.streams.setdefault(key, hashlib.sha256()).update(record.data)
+
+    def see(self, event: Any, books: Books, symbols: tuple[str, ...]) -> None:
+        line = [type(event).__name__]
+        if isinstance(event, ApplicationMessage):
+            line.append(repr(event.message))
+            books.apply(event.message)
+            for symbol in symbols:
+                book = books.get(symbol)
+                if book is not None:
+                    line.append(f"{book.best_bid()} {book.best_offer()}")
+        self.events.update("|".join(line).encode() + b"\n")
+
+    def wire(self) -> str:
+        whole = hashlib.sha256()
+        for key in sorted(self.streams):
+            whole.update(f"{key}={self.streams[key].hexdigest()}\n".encode())
+        return whole.hexdigest()[:16]
+
+
+def _watch(seen: Seen) -> Callable[[Any], None]:
+    def watch(ctx: Any) -> None:
+        ctx.simulation.wire_listeners.append(seen.hear)
+        books = Books()
+        with ctx.client(market_data=True).market_data() as md:
+            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+            while ctx.seconds > 0:
+                event = md.next_event(timeout=ctx.seconds)
+                if event is None:
+                    break
+                seen.see(event, books, ctx.symbols)
+
+    return watch
+
+
+def _async_watch(seen: Seen) -> Callable[[Any], Any]:
+    async def watch(ctx: Any) -> None:
+        ctx.simulation.wire_listeners.append(seen.hear)
+        books = Books()
+        async with ctx.client(market_data=True).market_data() as md:
+            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+            while ctx.seconds > 0:
+                event = await md.next_event(timeout=ctx.seconds)
+                if event is None:
+                    break
+                seen.see(event, books, ctx.symbols)
+
+    return watch
+
+
+def _quote(seen: Seen, api: str) -> Callable[[Any], Any]:
+    if api == "blocking":
+
+        def run(ctx: Any) -> None:
+            ctx.simulation.wire_listeners.append(seen.hear)
+            quoter(ctx)
+
+        return run
+
+    async def run_async(ctx: Any) -> None:
+        ctx.simulation.wire_listeners.append(seen.hear)
+        await async_quoter(ctx)
+
+    return run_async
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("thin")
+    made = {"sample": SAMPLE_RECORDING, "margin-sample": MARGIN_SAMPLE_RECORDING}
+    for name, options in (
+        ("generated", {"messages": 1200, "seed": 21, "settle": {"KXPAPER-26NOV20-A": "no"}}),
+        ("generated-margin", {"messages": 800, "seed": 5, "product": "margin"}),
+    ):
+        path = where / f"{name}.log"
+        with path.open("w", encoding="utf-8") as out:
+            write_recording(out, **options)  # type: ignore[arg-type]
+        made[name] = path
+    return made
+
+
+APIS = ("blocking", "asyncio", "trio")
+CASES = [
+    (recording, strategy, api, latency)
+    for recording in ("sample", "margin-sample", "generated", "generated-margin")
+    for strategy in ("quoter", "watch")
+    for api in APIS
+    for latency in (False, True)
+    if not (latency and recording in ("sample", "margin-sample"))
+]
+
+# (report, wire, events seen) digests, taken with the code before the thin path
+GOLDEN: dict[str, tuple[str, str, str]] = {
+    "sample-quoter-blocking": ("60c0055306862ffb", "ebd1d46a17504242", ""),
+    "sample-quoter-asyncio": ("e60a6c486976b835", "ebd1d46a17504242", ""),
+    "sample-quoter-trio": ("9e1f5effe721d78a", "ebd1d46a17504242", ""),
+    "sample-watch-blocking": ("1c61dbe26723850d", "ce7bc6a402717019", "72e452996494af18"),
+    "sample-watch-asyncio": ("0f785332b1a6196a", "ce7bc6a402717019", "72e452996494af18"),
+    "sample-watch-trio": ("427a7521f703fc98", "ce7bc6a402717019", "72e452996494af18"),
+    "margin-sample-quoter-blocking": ("034ec6c48003c7d2", "6d93a8bb3293b77b", ""),
+    "margin-sample-quoter-asyncio": ("9a53e4949429f533", "6d93a8bb3293b77b", ""),
+    "margin-sample-quoter-trio": ("30841177e932d6a8", "6d93a8bb3293b77b", ""),
+    "margin-sample-watch-blocking": ("adfb70745589efaf", "eda898798fd37de7", "a73fcf1a6310c924"),
+    "margin-sample-watch-asyncio": ("fb9991431dbbf58f", "eda898798fd37de7", "a73fcf1a6310c924"),
+    "margin-sample-watch-trio": ("37ef2a7cb83c5a48", "eda898798fd37de7", "a73fcf1a6310c924"),
+    "generated-quoter-blocking": ("3ca025f653b0d441", "22cd7946a54d0330", ""),
+    "generated-quoter-blocking-latency": ("789bf56677ced42f", "c28fae71cdeecf84", ""),
+    "generated-quoter-asyncio": ("b159b6cdd7eeef58", "22cd7946a54d0330", ""),
+    "generated-quoter-asyncio-latency": ("17c1303706507f5c", "c28fae71cdeecf84", ""),
+    "generated-quoter-trio": ("9bfe13bc1563669b", "22cd7946a54d0330", ""),
+    "generated-quoter-trio-latency": ("9de0742c9a7d1b03", "c28fae71cdeecf84", ""),
+    "generated-watch-blocking": ("5ffef2d9fe93afc6", "8a502e0af9d20319", "60493dfca1a7cf74"),
+    "generated-watch-blocking-latency": (
+        "d274a78d297fcd61",
+        "7f2f3fa87653dc2f",
+        "0c480190b332ed1d",
+    ),
+    "generated-watch-asyncio": ("0fcf1cb77ca44c79", "8a502e0af9d20319", "60493dfca1a7cf74"),
+    "generated-watch-asyncio-latency": ("4e253523e44d84b9", "7f2f3fa87653dc2f", "0c480190b332ed1d"),
+    "generated-watch-trio": ("248497f3cacb4f34", "8a502e0af9d20319", "60493dfca1a7cf74"),
+    "generated-watch-trio-latency": ("873801a9842e1296", "7f2f3fa87653dc2f", "0c480190b332ed1d"),
+    "generated-margin-quoter-blocking": ("2eca450eb0ae09a0", "c420457400ad8bf0", ""),
+    "generated-margin-quoter-blocking-latency": ("fe5ad88cdaa14004", "095bf47eb6a56280", ""),
+    "generated-margin-quoter-asyncio": ("9a577c6a83422b94", "c420457400ad8bf0", ""),
+    "generated-margin-quoter-asyncio-latency": ("f05d1c1b6975adc6", "095bf47eb6a56280", ""),
+    "generated-margin-quoter-trio": ("082c3e56a0d42f3d", "c420457400ad8bf0", ""),
+    "generated-margin-quoter-trio-latency": ("f85a4c5efc9874fa", "095bf47eb6a56280", ""),
+    "generated-margin-watch-blocking": ("6ccaf4d45834a982", "4baded4f2bbd8198", "a37611ef66aa1b5d"),
+    "generated-margin-watch-blocking-latency": (
+        "0ef8ad5df6cdffa6",
+        "d1322944d0568bd8",
+        "0922024093842d13",
+    ),
+    "generated-margin-watch-asyncio": ("2d09c03d07bffd54", "4baded4f2bbd8198", "a37611ef66aa1b5d"),
+    "generated-margin-watch-asyncio-latency": (
+        "e168652ba965e1f8",
+        "d1322944d0568bd8",
+        "0922024093842d13",
+    ),
+    "generated-margin-watch-trio": ("f18171ab82bd30bd", "4baded4f2bbd8198", "a37611ef66aa1b5d"),
+    "generated-margin-watch-trio-latency": (
+        "3b3863dbad3fbafc",
+        "d1322944d0568bd8",
+        "0922024093842d13",
+    ),
+}
+
+
+def _case_id(case: tuple[str, str, str, bool]) -> str:
+    recording, strategy, api, latency = case
+    return f"{recording}-{strategy}-{api}" + ("-latency" if latency else "")
+
+
+def run_case(recordings: dict[str, Path], case: tuple[str, str, str, bool], cache: Path) -> Any:
+    recording, strategy, api, latency = case
+    seen = Seen()
+    if strategy == "quoter":
+        run = _quote(seen, api)
+    else:
+        run = _watch(seen) if api == "blocking" else _async_watch(seen)
+    options: dict[str, Any] = {"api": api, "seed": 3, "cache_dir": cache}
+    if recording == "sample":
+        options["settle"] = {"KXPAPER-26NOV20-A": "no", **SAMPLE_SETTLED}
+    if latency:
+        options["latency"] = {
+            "KalshiMD": ConstantLatency(0.004),
+            "KalshiNR": ConstantLatency(0.002),
+        }
+    result = run_backtest(run, recordings[recording], **options)
+    report = hashlib.sha256(result.to_json().encode()).hexdigest()[:16]
+    events = seen.events.hexdigest()[:16] if strategy == "watch" else ""
+    return (report, seen.wire(), events)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_the_thin_path_changes_no_figure(
+    recordings: dict[str, Path], case: tuple[str, str, str, bool], tmp_path: Path
+) -> None:
+    assert run_case(recordings, case, tmp_path) == GOLDEN[_case_id(case)]
