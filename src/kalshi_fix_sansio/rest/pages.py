@@ -105,6 +105,9 @@ LIST_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "historical_orders": ("orders",),
     "trades": ("trades",),
     "historical_trades": ("trades",),
+    "events": ("events",),
+    "markets": ("markets",),
+    "margin_markets": ("markets",),
 }
 """The key of each paged endpoint's list of records (the first one present is read); an
 endpoint not in it (``cutoff``, a market's candlesticks or order book: `kalshi_fix_sansio.rest.history`)
