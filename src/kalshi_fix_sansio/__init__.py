@@ -110,7 +110,13 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OutsideHalt,
         StillOpen,
     )
-    from .trading.risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
+    from .trading.risk import (
+        EventLimit,
+        RiskChecker,
+        RiskLimitExceeded,
+        RiskLimits,
+        SymbolLimits,
+    )
     from .trading.settlement import (
         IncompleteSettlement,
         SettlementAssembler,
@@ -203,6 +209,7 @@ _LAZY: dict[str, str] = {
     "Session": ".session.machine",
     "RateLimitExceeded": ".session.ratelimit",
     "RateLimiter": ".session.ratelimit",
+    "EventLimit": ".trading.risk",
     "RiskChecker": ".trading.risk",
     "RiskLimitExceeded": ".trading.risk",
     "RiskLimits": ".trading.risk",
@@ -303,6 +310,7 @@ __all__ = [
     "EncodeError",
     "Entries",
     "Event",
+    "EventLimit",
     "EventQueueOverflow",
     "EventsNotRead",
     "ExecCursor",

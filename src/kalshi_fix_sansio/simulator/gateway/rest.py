@@ -43,10 +43,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from ...rest.instruments import Instruments
 from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from .exchange import Exchange, FillView
 from .listening import Faults
+from .market_catalogue import MarketCatalogue
 from .market_history import MarketHistory
 
 __all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "PERPS_BASIC_LIMITS", "RestApp", "RestServer"]
@@ -175,6 +177,9 @@ class RestApp:
         history: the markets' public history served on Kalshi's market-history endpoints
             (trades, candlesticks, order book: `MarketHistory`); None: those answer 404.
             Settable at any time.
+        instruments: how the exchange's markets are described on Kalshi's series, events and
+            markets pages (`MarketCatalogue`; None: by their tickers). Settable
+            (``catalogue.instruments``).
     """
 
     def __init__(
@@ -186,8 +191,11 @@ class RestApp:
         limits: Mapping[str, Any] | None = None,
         historical_cutoff: float | None = None,
         history: MarketHistory | None = None,
+        instruments: Instruments | None = None,
     ) -> None:
         self.history = history
+        self.catalogue = MarketCatalogue(exchange, instruments)
+        """The series, events and markets pages (public, as Kalshi's)."""
         self.exchange = exchange
         self.product = exchange.product
         default = BASIC_LIMITS if self.product == "prediction" else PERPS_BASIC_LIMITS
@@ -467,6 +475,10 @@ class RestApp:
             answer = self._history(self.history, parts.path, parts.query, lowered, now)
             if answer is not None:
                 return answer
+        if name is None and method == "GET":
+            answer = self._catalogue(parts.path, parts.query, lowered, now)
+            if answer is not None:
+                return answer
         if name is None:
             return _json(404, {"error": f"no such endpoint: {parts.path}"})
         if method != "GET":
@@ -541,6 +553,19 @@ class RestApp:
             return history.orderbook(ticker, query)
         return history.candles_page(ticker, query, cutoff, kind == "historical_candlesticks")
 
+    def _catalogue(
+        self, path: str, query_text: str, headers: Mapping[str, str], now: float
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """A series, events or markets page (public, as Kalshi's: a request that carries
+        Kalshi's headers must carry good ones); None: not such a path."""
+        answer = self.catalogue.handle(path, query_text)
+        if answer is None:
+            return None
+        signed = any(h.startswith("kalshi-access-") for h in headers)
+        if signed and self._authenticated("GET", path, headers, now) is None:
+            return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
+        return answer
+
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float
     ) -> str | None:
@@ -586,6 +611,7 @@ class RestServer:
         host: the address to listen on.
         port: the port (0: a free one).
         history: the markets' public history it serves (`RestApp`'s ``history``).
+        instruments: how it describes the markets (`RestApp`'s ``instruments``).
 
     Use ``with RestServer(gateway) as rest:``; `base_url` is what a `RestOptions` takes.
     """
@@ -596,11 +622,17 @@ class RestServer:
         host: str = "127.0.0.1",
         port: int = 0,
         history: MarketHistory | None = None,
+        instruments: Instruments | None = None,
     ) -> None:
         self.gateway = gateway
         self.app = gateway.call(
             lambda: RestApp(
-                gateway.exchange, gateway.keys, gateway.faults, gateway.accounts, history=history
+                gateway.exchange,
+                gateway.keys,
+                gateway.faults,
+                gateway.accounts,
+                history=history,
+                instruments=instruments,
             )
         )
         context: ssl.SSLContext | None = gateway.ssl_context
