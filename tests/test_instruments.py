@@ -12,11 +12,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import trio
 from gateway_fixtures import GatewayHarness
+from test_history import Memory as HistoryMemory
 
 from kalshi_fix_sansio import Requests
 from kalshi_fix_sansio.adapters.rest import AsyncRestCompanion, RestCompanion
@@ -35,7 +35,7 @@ from kalshi_fix_sansio.rest.instruments import (
     parse_market,
     parse_series,
 )
-from kalshi_fix_sansio.rest.pages import RestRateLimited, RestResponse
+from kalshi_fix_sansio.rest.pages import RestRateLimited
 from kalshi_fix_sansio.simulator.gateway import Exchange, Faults, RestApp
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 from kalshi_fix_sansio.trading.builders import RequestError
@@ -164,28 +164,15 @@ def test_the_catalogue_looks_up_searches_expires_and_saves() -> None:
         Instruments("margin").event_limit("X", 1)
 
 
-class Memory:
-    """An `InstrumentsFetch` answered by the mock's `RestApp` in memory, on a fake clock."""
+class Memory(HistoryMemory):
+    """An `InstrumentsFetch` answered by the mock's `RestApp` in memory, on a fake clock (the
+    history tests' runner: the two fetches loop alike)."""
 
     def __init__(self, product: str = "prediction", faults: Faults | None = None) -> None:
         self.exchange = Exchange(product)
         self.app = RestApp(self.exchange, {}, faults or Faults(), instruments=catalogue())
         self.now = T0
         self.sent: list[str] = []
-
-    def run(self, fetch: InstrumentsFetch) -> list[Any]:
-        events: list[Any] = []
-        while not fetch.done:
-            request = fetch.next_request(self.now)
-            if request is None:
-                assert fetch.wake_at is not None and fetch.wake_at > self.now
-                self.now = fetch.wake_at  # the fake clock jumps to the retry
-                continue
-            target = request.path + ("?" + urlencode(request.params) if request.params else "")
-            self.sent.append(target)
-            status, headers, body = self.app.handle("GET", target, request.headers, self.now)
-            events += fetch.receive(RestResponse(status, body, headers), self.now)
-        return events
 
 
 def test_the_mocks_pages_by_cursor_with_429s_waited_out() -> None:

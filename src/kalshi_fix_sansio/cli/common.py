@@ -38,6 +38,7 @@ __all__ = [
     "port_number",
     "qty_text",
     "reason_of",
+    "rest_verify",
     "whole_number",
 ]
 
@@ -202,3 +203,13 @@ def interrupted_by_signals() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def rest_verify(pinned_cert: str | None) -> Any:
+    """Whom a REST command trusts: exactly ``--pinned-cert``'s certificate, else the system's
+    CAs (True)."""
+    if pinned_cert is None:
+        return True
+    from ..adapters import make_ssl_context
+
+    return make_ssl_context(pinned_cert=pinned_cert)

@@ -23,7 +23,15 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, emit
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCT_HELP,
+    PRODUCTS,
+    emit,
+    rest_verify,
+)
 
 __all__ = [
     "add_history_parsers",
@@ -249,11 +257,7 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         return EXIT_USAGE
     from ..simulator.history import import_history
 
-    verify: Any = True
-    if args.pinned_cert is not None:
-        from ..adapters import make_ssl_context
-
-        verify = make_ssl_context(pinned_cert=args.pinned_cert)
+    verify = rest_verify(args.pinned_cert)
     report = _imported(
         name,
         args,

@@ -19,7 +19,15 @@ import json
 import os
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, emit
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCT_HELP,
+    PRODUCTS,
+    emit,
+    rest_verify,
+)
 
 __all__ = ["STATUSES", "add_markets_parser", "markets_command"]
 
@@ -135,14 +143,10 @@ def markets_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         except LocalProtocolError as exc:
             emit(err, f"{_NAME}: {exc}")
             return EXIT_USAGE
-        from ..adapters import make_ssl_context
         from ..adapters.rest import RestCompanion
 
-        verify: Any = True
-        if args.pinned_cert is not None:
-            verify = make_ssl_context(pinned_cert=args.pinned_cert)
         try:
-            RestCompanion(verify=verify).run(fetch)
+            RestCompanion(verify=rest_verify(args.pinned_cert)).run(fetch)
         except LocalProtocolError as exc:  # httpx missing
             emit(err, f"{_NAME}: {exc}")
             return EXIT_USAGE

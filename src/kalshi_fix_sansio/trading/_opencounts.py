@@ -72,16 +72,6 @@ class _Chain:
         self.buy_cost = ZERO  # with costs kept: the largest cost of its buy versions
         self.sell_cost = ZERO
 
-    def costs(self) -> tuple[Decimal, Decimal]:
-        buy = sell = ZERO
-        for is_buy, _, cost in self.members.values():
-            if is_buy:
-                if cost > buy:
-                    buy = cost
-            elif cost > sell:
-                sell = cost
-        return buy, sell
-
     def leaves(self) -> tuple[Decimal, Decimal]:
         buy = sell = ZERO
         for is_buy, leaves, _ in self.members.values():
@@ -91,6 +81,13 @@ class _Chain:
             elif leaves > sell:
                 sell = leaves
         return buy, sell
+
+    def costs(self) -> tuple[Decimal, Decimal]:
+        """The largest cost of its buy versions, and of its sell versions."""
+        members = self.members.values()
+        buys = [cost for is_buy, _, cost in members if is_buy]
+        sells = [cost for is_buy, _, cost in members if not is_buy]
+        return max(buys, default=ZERO), max(sells, default=ZERO)
 
 
 class OpenCounts:

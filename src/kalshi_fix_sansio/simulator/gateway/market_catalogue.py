@@ -32,7 +32,7 @@ from ...codec.errors import LocalProtocolError
 from ...rest.instruments import EventInfo, Instruments, MarketInfo, PriceRange, SeriesInfo
 from .exchange import Exchange
 
-__all__ = ["CATALOGUE_ROUTES", "MarketCatalogue"]
+__all__ = ["CATALOGUE_ROUTES", "MarketCatalogue", "page_bounds"]
 
 CATALOGUE_ROUTES: Final = (
     "/trade-api/v2/events",
@@ -68,6 +68,19 @@ def _iso(when: float | None) -> str | None:
         return None
     moment = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def page_bounds(query: Mapping[str, list[str]]) -> tuple[int, int, Answer | None]:
+    """``(limit, start, None)`` of a paged request (its ``limit`` and integer ``cursor``), or
+    ``(0, 0, the 400 answer that says why not)``."""
+    try:
+        limit = int(query.get("limit", ["100"])[0])
+        start = int(query.get("cursor", ["0"])[0] or "0")
+    except ValueError:
+        return 0, 0, _json(400, {"error": "limit and cursor must be integers"})
+    if not 1 <= limit <= _MAX_LIMIT or start < 0:
+        return 0, 0, _json(400, {"error": f"limit must be 1-{_MAX_LIMIT}"})
+    return limit, start, None
 
 
 class MarketCatalogue:
@@ -169,13 +182,9 @@ class MarketCatalogue:
         if len(parts) == 2:
             return self._one(catalogue, kind, parts[1])
         status = query.get("status", [""])[0]
-        try:
-            limit = int(query.get("limit", ["100"])[0])
-            start = int(query.get("cursor", ["0"])[0] or "0")
-        except ValueError:
-            return _json(400, {"error": "limit and cursor must be integers"})
-        if not 1 <= limit <= _MAX_LIMIT or start < 0:
-            return _json(400, {"error": f"limit must be 1-{_MAX_LIMIT}"})
+        limit, start, refused = page_bounds(query)
+        if refused is not None:
+            return refused
         series = query.get("series_ticker", [None])[0]
         if kind == "series":
             return _json(404, {"error": "GET /series is not served by the mock: name one"})

@@ -48,7 +48,7 @@ from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from .exchange import Exchange, FillView
 from .listening import Faults
-from .market_catalogue import MarketCatalogue
+from .market_catalogue import MarketCatalogue, page_bounds
 from .market_history import MarketHistory
 
 __all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "PERPS_BASIC_LIMITS", "RestApp", "RestServer"]
@@ -493,13 +493,9 @@ class RestApp:
         if name == "cutoff":
             return _json(200, self.cutoff())
         query = parse_qs(parts.query)
-        try:
-            limit = int(query.get("limit", ["100"])[0])
-            start = int(query.get("cursor", ["0"])[0] or "0")
-        except ValueError:
-            return _json(400, {"error": "limit and cursor must be integers"})
-        if not 1 <= limit <= _MAX_LIMIT or start < 0:
-            return _json(400, {"error": f"limit must be 1-{_MAX_LIMIT}"})
+        limit, start, refused = page_bounds(query)
+        if refused is not None:
+            return refused
         if name == "positions":
             records = self.positions(account)
         else:
