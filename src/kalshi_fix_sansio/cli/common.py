@@ -28,6 +28,7 @@ __all__ = [
     "PRODUCT_HELP",
     "STOP_SIGNALS",
     "Interrupted",
+    "add_rest_arguments",
     "ascii_number",
     "close_input",
     "code_label",
@@ -213,3 +214,26 @@ def rest_verify(pinned_cert: str | None) -> Any:
     from ..adapters import make_ssl_context
 
     return make_ssl_context(pinned_cert=pinned_cert)
+
+
+def add_rest_arguments(cmd: argparse.ArgumentParser) -> None:
+    """A REST command's ``--env``, ``--base-url``, ``--pinned-cert`` and ``--max-retries``."""
+    cmd.add_argument(
+        "--env",
+        choices=["demo", "production"],
+        default="demo",
+        help="Kalshi environment whose REST host is read (default: demo)",
+    )
+    cmd.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="https://HOST:PORT instead of Kalshi's host, e.g. a mock gateway's --rest",
+    )
+    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
+    cmd.add_argument(
+        "--max-retries",
+        type=int,
+        default=4,
+        metavar="N",
+        help="429 / 5xx answers of one request before it is given up (default 4)",
+    )

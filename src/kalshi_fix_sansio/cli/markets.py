@@ -25,6 +25,7 @@ from .common import (
     EXIT_USAGE,
     PRODUCT_HELP,
     PRODUCTS,
+    add_rest_arguments,
     emit,
     rest_verify,
 )
@@ -52,23 +53,7 @@ def add_markets_parser(sub: argparse._SubParsersAction[Any]) -> None:
     cmd.add_argument("--event", metavar="E", help="the markets of this event")
     cmd.add_argument("--status", choices=STATUSES, help="only markets in this status")
     cmd.add_argument("--search", metavar="TEXT", help="only markets whose titles hold TEXT")
-    cmd.add_argument(
-        "--env",
-        choices=["demo", "production"],
-        default="demo",
-        help="Kalshi environment whose REST host is read (default: demo)",
-    )
-    cmd.add_argument(
-        "--base-url", metavar="URL", help="https://HOST:PORT instead, e.g. a mock's --rest"
-    )
-    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
-    cmd.add_argument(
-        "--max-retries",
-        type=int,
-        default=4,
-        metavar="N",
-        help="429 / 5xx answers of one request before it is given up (default 4)",
-    )
+    add_rest_arguments(cmd)
     cmd.add_argument("--save", metavar="FILE", help="write the catalogue read to FILE (JSON)")
     cmd.add_argument("--load", metavar="FILE", help="list a saved catalogue: no request")
     cmd.add_argument("--json", action="store_true", help="print the markets as JSON")
