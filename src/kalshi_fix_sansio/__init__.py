@@ -119,7 +119,13 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OutsideHalt,
         StillOpen,
     )
-    from .trading.risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
+    from .trading.risk import (
+        EventLimit,
+        RiskChecker,
+        RiskLimitExceeded,
+        RiskLimits,
+        SymbolLimits,
+    )
     from .trading.settlement import (
         IncompleteSettlement,
         SettlementAssembler,
@@ -212,6 +218,7 @@ _LAZY: dict[str, str] = {
     "Session": ".session.machine",
     "RateLimitExceeded": ".session.ratelimit",
     "RateLimiter": ".session.ratelimit",
+    "EventLimit": ".trading.risk",
     "RiskChecker": ".trading.risk",
     "RiskLimitExceeded": ".trading.risk",
     "RiskLimits": ".trading.risk",
@@ -320,6 +327,7 @@ __all__ = [
     "EncodeError",
     "Entries",
     "Event",
+    "EventLimit",
     "EventQueueOverflow",
     "EventsNotRead",
     "ExecCursor",

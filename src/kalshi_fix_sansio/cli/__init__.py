@@ -30,6 +30,7 @@ One module per command family:
   its simulation;
 * ``history.py``: ``kalshi-fix history`` and ``kalshi-fix import-history``, Kalshi's published
   history or another tool's file of book changes and trades as a recording;
+* ``markets.py``: ``kalshi-fix markets``, Kalshi's series, events and markets by name (REST);
 * ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
   memory (deterministic simulation testing);
 * ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
@@ -66,6 +67,7 @@ from .live import (
     live_command,
     refusal_text,
 )
+from .markets import add_markets_parser, markets_command
 from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, mock_gateway_command
 from .models import (
     add_compare_live_parser,
@@ -99,6 +101,7 @@ __all__ = [
     "kill_command",
     "live_command",
     "main",
+    "markets_command",
     "mock_gateway_command",
     "order_command",
     "rearm_command",
@@ -171,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay_parser(sub)
     add_backtest_parser(sub)
     add_history_parsers(sub)
+    add_markets_parser(sub)
     add_compile_parser(sub)
     add_fit_latency_parser(sub)
     add_fit_queue_parser(sub)
@@ -220,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return backtest_command(args, sys.stdout, sys.stderr)
         if args.command == "history":
             return history_command(args, sys.stdout, sys.stderr)
+        if args.command == "markets":
+            return markets_command(args, sys.stdout, sys.stderr)
         if args.command == "import-history":
             return import_history_command(args, sys.stdout, sys.stderr)
         if args.command == "compile-recording":

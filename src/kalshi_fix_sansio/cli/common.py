@@ -28,6 +28,7 @@ __all__ = [
     "PRODUCT_HELP",
     "STOP_SIGNALS",
     "Interrupted",
+    "add_rest_arguments",
     "ascii_number",
     "close_input",
     "code_label",
@@ -38,6 +39,7 @@ __all__ = [
     "port_number",
     "qty_text",
     "reason_of",
+    "rest_verify",
     "whole_number",
 ]
 
@@ -202,3 +204,36 @@ def interrupted_by_signals() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def rest_verify(pinned_cert: str | None) -> Any:
+    """Whom a REST command trusts: exactly ``--pinned-cert``'s certificate, else the system's
+    CAs (True)."""
+    if pinned_cert is None:
+        return True
+    from ..adapters import make_ssl_context
+
+    return make_ssl_context(pinned_cert=pinned_cert)
+
+
+def add_rest_arguments(cmd: argparse.ArgumentParser) -> None:
+    """A REST command's ``--env``, ``--base-url``, ``--pinned-cert`` and ``--max-retries``."""
+    cmd.add_argument(
+        "--env",
+        choices=["demo", "production"],
+        default="demo",
+        help="Kalshi environment whose REST host is read (default: demo)",
+    )
+    cmd.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="https://HOST:PORT instead of Kalshi's host, e.g. a mock gateway's --rest",
+    )
+    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
+    cmd.add_argument(
+        "--max-retries",
+        type=int,
+        default=4,
+        metavar="N",
+        help="429 / 5xx answers of one request before it is given up (default 4)",
+    )

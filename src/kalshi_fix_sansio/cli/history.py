@@ -23,7 +23,16 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, emit
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCT_HELP,
+    PRODUCTS,
+    add_rest_arguments,
+    emit,
+    rest_verify,
+)
 
 __all__ = [
     "add_history_parsers",
@@ -143,30 +152,12 @@ def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         help="contracts given to each level drawn from a candlestick (it carries no depth; "
         "default 1)",
     )
-    cmd.add_argument(
-        "--env",
-        choices=["demo", "production"],
-        default="demo",
-        help="Kalshi environment whose REST host is read (default: demo)",
-    )
-    cmd.add_argument(
-        "--base-url",
-        metavar="URL",
-        help="https://HOST:PORT instead of Kalshi's host, e.g. a mock gateway's --rest",
-    )
-    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
+    add_rest_arguments(cmd)
     cmd.add_argument(
         "--sign",
         action="store_true",
         help="sign the requests with the API key of KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
         "(Kalshi serves these endpoints without one)",
-    )
-    cmd.add_argument(
-        "--max-retries",
-        type=int,
-        default=4,
-        metavar="N",
-        help="429 / 5xx answers of one request before it is given up (default 4)",
     )
     cmd.add_argument("--json", action="store_true", help="print the report as JSON")
     imp = sub.add_parser(
@@ -249,11 +240,7 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         return EXIT_USAGE
     from ..simulator.history import import_history
 
-    verify: Any = True
-    if args.pinned_cert is not None:
-        from ..adapters import make_ssl_context
-
-        verify = make_ssl_context(pinned_cert=args.pinned_cert)
+    verify = rest_verify(args.pinned_cert)
     report = _imported(
         name,
         args,

@@ -47,16 +47,15 @@ from ..codec.errors import LocalProtocolError
 from ..session import Credentials
 from ..session.events import Event
 from ..trading.funding import FundingRate, FundingSchedule
+from ._fetchloop import FetchLoop
 from .pages import (
     API_PREFIX,
     Pager,
     RestProblem,
     RestRequest,
-    RestResponse,
     check_base_url,
     check_positive,
     rest_base_url,
-    rest_headers,
 )
 
 __all__ = [
@@ -401,7 +400,7 @@ def _utc(moment: float) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class HistoryFetch:
+class HistoryFetch(FetchLoop):
     """Read markets' public history from Kalshi's REST API (see the module).
 
     Args:
@@ -584,74 +583,6 @@ class HistoryFetch:
             )
             self._add(kind, market, params, what)
             start = end
-
-    # -- the loop --------------------------------------------------------------------------
-
-    @property
-    def done(self) -> bool:
-        """Every request answered or given up."""
-        return not self._tasks and self._in_flight is None
-
-    @property
-    def active(self) -> bool:
-        """Requests remain (what a REST companion runs until it is False)."""
-        return not self.done
-
-    retrying_at: Final = None
-    """Never waiting to run again: a fetch is one pass (a companion asks, as of a round)."""
-
-    def stop(self) -> None:
-        """Nothing to give up: a fetch has no retry round (a companion may call it)."""
-
-    @property
-    def wake_at(self) -> float | None:
-        """When the next request may go (after a 429 / 5xx); None: now, or nothing to send."""
-        if self._in_flight is not None or not self._tasks:
-            return None
-        return self._tasks[0].pager.wake_at
-
-    def next_request(self, now: float) -> RestRequest | None:
-        """The next request to send at ``now``: None while one is in flight, while waiting
-        (`wake_at`), or when `done`."""
-        if self._in_flight is not None or not self._tasks:
-            return None
-        task = self._tasks[0]
-        if task.pager.wake_at is not None and now < task.pager.wake_at:
-            return None
-        creds = self.credentials
-        headers = (
-            rest_headers(creds.key_id, creds.signer, "GET", task.path, now)
-            if creds is not None
-            else {}
-        )
-        request = RestRequest(
-            task.kind, "GET", self.base_url, task.path, task.pager.params(), headers
-        )
-        self._in_flight = request
-        self.requests += 1
-        return request
-
-    def receive(self, response: RestResponse, now: float) -> list[Event]:
-        """The answer to the request in flight; the events it gives."""
-        if self._in_flight is None or not self._tasks:
-            return []
-        self._in_flight = None
-        task = self._tasks[0]
-        events = task.pager.receive(response, now)
-        return self._after(task, events, now)
-
-    def unreachable(self, error: str, now: float) -> list[Event]:
-        """The request in flight got no answer (refused, timed out, TLS...): asked again after
-        a delay, as a 5xx is."""
-        if self._in_flight is None or not self._tasks:
-            return []
-        self._in_flight = None
-        task = self._tasks[0]
-        events = task.pager.receive(RestResponse(599), now)
-        if task.pager.failed:
-            tries = task.pager.max_retries + 1
-            events = [RestProblem(task.kind, f"no answer ({error}), {tries} times: given up")]
-        return self._after(task, events, now)
 
     def _after(self, task: _Task, events: list[Event], now: float) -> list[Event]:
         self.events += events

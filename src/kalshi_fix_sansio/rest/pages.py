@@ -106,6 +106,9 @@ LIST_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "trades": ("trades",),
     "historical_trades": ("trades",),
     "funding_rates": ("funding_rates",),
+    "events": ("events",),
+    "markets": ("markets",),
+    "margin_markets": ("markets",),
 }
 """The key of each paged endpoint's list of records (the first one present is read); an
 endpoint not in it (``cutoff``, a market's candlesticks or order book: `kalshi_fix_sansio.rest.history`)

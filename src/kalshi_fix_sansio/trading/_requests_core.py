@@ -185,7 +185,7 @@ class RequestsCore:
         return Decimal(value)
 
     def _price(
-        self, value: Any, mt: str, field: str = "Price", tag: int = 44, tick: Decimal | None = None
+        self, value: Any, mt: str, field: str = "Price", tag: int = 44, tick: Any = None
     ) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise RequestError(mt, field, tag, "a price is a Decimal in dollars", repr(value))
@@ -193,6 +193,14 @@ class RequestsCore:
         # range and the session's tick: spec/ranges.yaml, checked in _build; here the market's
         # own tick (REST price_ranges), which only the caller knows
         check_value(mt, "Price", px, product=self.product, use_dollars=self.use_dollars)
+        if tick is not None and not isinstance(tick, (Decimal, int)):  # a market: its grid
+            grid = getattr(tick, "tick_at", None)
+            if grid is None:
+                raise RequestError(mt, "tick", None, "a Decimal or a market", repr(tick))
+            market = getattr(tick, "ticker", "the market")
+            tick = grid(px)
+            if tick is None:
+                raise RequestError(mt, field, tag, f"outside the price ranges of {market}", str(px))
         if tick is not None:
             if tick <= 0:
                 raise RequestError(mt, "tick", None, "must be positive", str(tick))

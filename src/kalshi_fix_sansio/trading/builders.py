@@ -47,6 +47,7 @@ __all__ = [
     "OrderLike",
     "RequestError",
     "Requests",
+    "TickGrid",
     "check_cl_ord_id",
 ]
 
@@ -63,6 +64,14 @@ MAX_SYMBOLS_PER_REQUEST = 1_000
 """Unique symbols per snapshot / subscription request (Kalshi's Market Data page, since 2026-09-03)."""
 
 _EXEC_ID = re.compile(r"(\d+);(\d+)(?:;(\d+))?")  # drop-copy.md §1: clock;event[;index]
+
+
+class TickGrid(Protocol):
+    """A market's price grid (`kalshi_fix_sansio.rest.instruments.MarketInfo`): the step at a
+    price, None outside its ranges. A builder's ``tick`` takes one: the price is checked on
+    the market's own grid (its ``price_ranges`` from Kalshi's REST API)."""
+
+    def tick_at(self, price: Decimal) -> Decimal | None: ...
 
 
 class OrderLike(Protocol):
@@ -332,7 +341,7 @@ class Requests(RfqRequests):
         cl_ord_id: str | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
-        tick: Decimal | None = None,
+        tick: Decimal | TickGrid | None = None,
         order_group_id: str | None = None,
         alloc_account: int | None = None,
         ex_destination: int | None = None,
@@ -345,7 +354,9 @@ class Requests(RfqRequests):
     ) -> Message:
         """NewOrderSingle (35=D): a limit order. ``price`` is in dollars: prediction 1-99 cents
         on the cent (or, with UseDollars, above $0 and below $1 on $0.0001 or the market's
-        ``tick``); margin positive with at most 4 decimals and whole quantities. GTD
+        ``tick``: a step, or the market's `TickGrid`, e.g. a ``MarketInfo`` of
+        `kalshi_fix_sansio.rest.instruments`); margin positive with at most 4 decimals and
+        whole quantities. GTD
         (``time_in_force="gtd"`` / 6) needs ``expire_time``; reduce-only needs IOC (or FOK on
         margin). ``order_group_id`` goes in SecondaryClOrdID(526). ``quote_id`` (prediction)
         accepts an RFQ quote."""
@@ -486,7 +497,7 @@ class Requests(RfqRequests):
         time_in_force: Any = None,
         expire_time: datetime | None = None,
         cl_ord_id: str | None = None,
-        tick: Decimal | None = None,
+        tick: Decimal | TickGrid | None = None,
     ) -> Message:
         """OrderCancelReplaceRequest (35=G) for ``order``: a new price and/or total quantity
         (default: the order's own), and optionally a new expiry: Day or GTC (no ExpireTime) or

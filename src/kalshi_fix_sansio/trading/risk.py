@@ -24,6 +24,10 @@ Rules (see docs/risk-controls.md):
   price); ``max_price_distance`` bounds how far a buy may be above the best offer (the best bid
   when there is no offer) and a sell below the best bid (the best offer when there is no bid),
   when a book with a snapshot is available for the symbol (otherwise it is not checked).
+* Event limits (prediction): ``events`` maps an event ticker to an `EventLimit`: the worst
+  outcome of the event's markets together, positions plus open orders at their worst
+  (`kalshi_fix_sansio.trading._eventrisk` states the rule), may lose at most
+  ``max_worst_loss``; an order that would push it past the limit (and raise it) is refused.
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ from typing import Any, Protocol
 import attrs
 
 from ..codec.errors import LocalProtocolError
+from ._eventrisk import EventBook, EventLimit, events_of
 from ._opencounts import OpenCounts
 from .book import Books
 from .tracker import OrderTracker, TrackedOrder
 
 __all__ = [
     "BookSource",
+    "EventLimit",
     "Exposure",
     "RiskChecker",
     "RiskLimitExceeded",
@@ -229,6 +235,8 @@ class RiskLimits:
         max_price_distance: how far a buy may be above the best offer (a sell below the best
             bid) of the attached book.
         symbols: symbol -> `SymbolLimits`, overriding the values above for that symbol.
+        events: event ticker -> `EventLimit`: the most the event's worst outcome may lose
+            (prediction; a market in one event at most).
 
     Raises:
         LocalProtocolError: a value out of range (see `SymbolLimits`).
@@ -262,6 +270,7 @@ class RiskLimits:
         default=None, converter=_decimal, validator=_NON_NEGATIVE
     )
     symbols: Mapping[str, SymbolLimits] = attrs.field(factory=dict, converter=_symbols, hash=False)
+    events: Mapping[str, EventLimit] = attrs.field(factory=dict, converter=events_of, hash=False)
 
     def __attrs_post_init__(self) -> None:
         _check_bounds(self)
@@ -384,8 +393,8 @@ class RiskChecker:
         tracker: OrderTracker,
         books: Books | BookSource | None = None,
     ) -> None:
-        self.limits = limits
         self.product = product
+        self.limits = limits
         self.tracker = tracker
         self.books = books
 
@@ -400,8 +409,16 @@ class RiskChecker:
             raise LocalProtocolError(
                 f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
             )
+        if limits.events and self.product != "prediction":
+            raise LocalProtocolError(
+                "RiskLimits.events: event limits are for prediction markets (margin markets "
+                "belong to no event); set none on a margin session"
+            )
         self._limits = limits
         self._for_symbol: dict[str, SymbolLimits] = {}  # `RiskLimits.for_symbol`, per symbol
+        self._events: EventBook | None = None
+        if limits.events and hasattr(self, "_tracker"):
+            self._events = EventBook(limits.events, self._tracker, self._counts)
 
     @property
     def tracker(self) -> OrderTracker:
@@ -413,6 +430,8 @@ class RiskChecker:
     def tracker(self, tracker: OrderTracker) -> None:
         self._tracker = tracker
         self._counts = tracker.open_counts()
+        events = self._limits.events
+        self._events = EventBook(events, tracker, self._counts) if events else None
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -434,6 +453,17 @@ class RiskChecker:
     def open_orders(self) -> int:
         """Live orders of the account, all symbols (an order with a replace pending once)."""
         return self._counts.total
+
+    def event_worst(self, event: str) -> tuple[Decimal, str]:
+        """What the worst outcome of a configured event (`RiskLimits.events`) loses now, in
+        dollars, and which outcome that is, in words.
+
+        Raises:
+            LocalProtocolError: ``event`` has no limit configured.
+        """
+        if self._events is None or event not in self._limits.events:
+            raise LocalProtocolError(f"event {event!r} has no EventLimit in RiskLimits.events")
+        return self._events.worst(event)
 
     def _books(self) -> Books | None:
         source = self.books
@@ -542,6 +572,17 @@ class RiskChecker:
                 )
         if limits.max_position is not None:
             self._position(limits.max_position, symbol, side, qty, target, refuse)
+        events = self._events
+        if events is not None and symbol in events.event_of:
+            is_buy = side == _BUY
+            leaves = qty if target is None else max(qty - target.cum_qty, _ZERO)
+            chain = (
+                _ZERO
+                if target is None
+                else self._counts.chain_costs(symbol, OpenCounts.chain_key(target), is_buy)
+            )
+            cost = order_notional("prediction", side, leaves, price)
+            events.check(symbol, is_buy, cost, chain, refuse)
         lim_n = self._limits.max_open_orders
         if target is None and rests and lim_n is not None:
             count = self._counts.total + 1

@@ -43,11 +43,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from ...rest.instruments import Instruments
 from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from ...trading.funding import FundingSchedule
 from .exchange import Exchange, FillView
 from .listening import Faults
+from .market_catalogue import MarketCatalogue, page_bounds
 from .market_history import MarketHistory
 
 __all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "PERPS_BASIC_LIMITS", "RestApp", "RestServer"]
@@ -179,6 +181,9 @@ class RestApp:
         funding: the perps funding rates ``GET /margin/funding_rates/historical`` answers
             (`kalshi_fix_sansio.trading.funding.FundingSchedule`; ``ticker``, ``start_ts`` and
             ``end_ts`` filter them, as Kalshi's); None: it answers 404. Settable at any time.
+        instruments: how the exchange's markets are described on Kalshi's series, events and
+            markets pages (`MarketCatalogue`; None: by their tickers). Settable
+            (``catalogue.instruments``).
     """
 
     def __init__(
@@ -191,9 +196,12 @@ class RestApp:
         historical_cutoff: float | None = None,
         history: MarketHistory | None = None,
         funding: FundingSchedule | None = None,
+        instruments: Instruments | None = None,
     ) -> None:
         self.history = history
         self.funding = funding
+        self.catalogue = MarketCatalogue(exchange, instruments)
+        """The series, events and markets pages (public, as Kalshi's)."""
         self.exchange = exchange
         self.product = exchange.product
         default = BASIC_LIMITS if self.product == "prediction" else PERPS_BASIC_LIMITS
@@ -475,6 +483,10 @@ class RestApp:
             answer = self._history(self.history, parts.path, parts.query, lowered, now)
             if answer is not None:
                 return answer
+        if name is None and method == "GET":
+            answer = self._catalogue(parts.path, parts.query, lowered, now)
+            if answer is not None:
+                return answer
         if name is None:
             return _json(404, {"error": f"no such endpoint: {parts.path}"})
         if method != "GET":
@@ -489,13 +501,9 @@ class RestApp:
         if name == "cutoff":
             return _json(200, self.cutoff())
         query = parse_qs(parts.query)
-        try:
-            limit = int(query.get("limit", ["100"])[0])
-            start = int(query.get("cursor", ["0"])[0] or "0")
-        except ValueError:
-            return _json(400, {"error": "limit and cursor must be integers"})
-        if not 1 <= limit <= _MAX_LIMIT or start < 0:
-            return _json(400, {"error": f"limit must be 1-{_MAX_LIMIT}"})
+        limit, start, refused = page_bounds(query)
+        if refused is not None:
+            return refused
         if name == "positions":
             records = self.positions(account)
         else:
@@ -577,6 +585,19 @@ class RestApp:
         ]
         return _json(200, {"funding_rates": rows})
 
+    def _catalogue(
+        self, path: str, query_text: str, headers: Mapping[str, str], now: float
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """A series, events or markets page (public, as Kalshi's: a request that carries
+        Kalshi's headers must carry good ones); None: not such a path."""
+        answer = self.catalogue.handle(path, query_text)
+        if answer is None:
+            return None
+        signed = any(h.startswith("kalshi-access-") for h in headers)
+        if signed and self._authenticated("GET", path, headers, now) is None:
+            return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
+        return answer
+
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float
     ) -> str | None:
@@ -625,6 +646,7 @@ class RestServer:
         host: the address to listen on.
         port: the port (0: a free one).
         history: the markets' public history it serves (`RestApp`'s ``history``).
+        instruments: how it describes the markets (`RestApp`'s ``instruments``).
 
     Use ``with RestServer(gateway) as rest:``; `base_url` is what a `RestOptions` takes.
     """
@@ -635,11 +657,17 @@ class RestServer:
         host: str = "127.0.0.1",
         port: int = 0,
         history: MarketHistory | None = None,
+        instruments: Instruments | None = None,
     ) -> None:
         self.gateway = gateway
         self.app = gateway.call(
             lambda: RestApp(
-                gateway.exchange, gateway.keys, gateway.faults, gateway.accounts, history=history
+                gateway.exchange,
+                gateway.keys,
+                gateway.faults,
+                gateway.accounts,
+                history=history,
+                instruments=instruments,
             )
         )
         context: ssl.SSLContext | None = gateway.ssl_context

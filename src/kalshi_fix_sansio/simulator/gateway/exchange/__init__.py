@@ -706,6 +706,19 @@ class Exchange:
             return None
         return (max(levels[BUY]) + min(levels[SELL])) / 2
 
+    def markets(self) -> dict[str, str]:
+        """Every listed market -> its state, in the words of Kalshi's market filters:
+        ``open``, ``paused`` (a trading halt), ``closed`` (trading ended) or ``settled``."""
+        out: dict[str, str] = {}
+        for symbol, book in sorted(self._state.books.items()):
+            if book.settled:
+                out[symbol] = "settled"
+            elif book.closed:
+                out[symbol] = "closed"
+            else:
+                out[symbol] = "paused" if book.halted else "open"
+        return out
+
     def settled(self, symbol: str) -> bool:
         """Whether a market is settled."""
         book = self._state.books.get(symbol)
