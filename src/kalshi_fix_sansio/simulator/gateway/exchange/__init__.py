@@ -59,7 +59,6 @@ from .common import (
     HOUSE_ACCOUNT,
     ROLLING_WINDOW_SECONDS,
     SELL,
-    ZERO,
     Status,
     as_text,
     check_count,
@@ -79,6 +78,7 @@ from .model import Book, ClientSession, FillView, OrderView, Outbound, Settlemen
 from .order_entry import OrderEntry
 from .order_groups import MAX_ORDER_GROUPS, OrderGroups
 from .orders import FINISHED_ORDERS_KEPT, Orders
+from .queries import Queries
 from .queues import FifoQueue, ProbQueue, QueueModel, RiskAverseQueue, queue_model
 from .recorded import RecordedMarkets
 from .reports import Reports
@@ -133,7 +133,7 @@ def _check_bounds(window: float, reports: int, finished: int, groups: int) -> No
     check_count("max_order_groups", groups)
 
 
-class Exchange:
+class Exchange(Queries):
     """The matching engine and exchange state of one product, driven by the gateway server.
 
     Args:
@@ -705,90 +705,6 @@ class Exchange:
         if not levels or not levels[BUY] or not levels[SELL]:
             return None
         return (max(levels[BUY]) + min(levels[SELL])) / 2
-
-    def markets(self) -> dict[str, str]:
-        """Every listed market -> its state, in the words of Kalshi's market filters:
-        ``open``, ``paused`` (a trading halt), ``closed`` (trading ended) or ``settled``."""
-        out: dict[str, str] = {}
-        for symbol, book in sorted(self._state.books.items()):
-            if book.settled:
-                out[symbol] = "settled"
-            elif book.closed:
-                out[symbol] = "closed"
-            else:
-                out[symbol] = "paused" if book.halted else "open"
-        return out
-
-    def settled(self, symbol: str) -> bool:
-        """Whether a market is settled."""
-        book = self._state.books.get(symbol)
-        return book is not None and book.settled
-
-    # -- queries (the rest) ----------------------------------------------------------------------------
-
-    def top_of_book(
-        self, symbol: str
-    ) -> tuple[tuple[Decimal, Decimal] | None, tuple[Decimal, Decimal] | None]:
-        """Best bid and best offer of a market.
-
-        Args:
-            symbol: market ticker.
-
-        Returns:
-            ``((bid price, bid size) | None, (ask price, ask size) | None)``; an unknown market
-            has neither.
-        """
-        book = self._state.books.get(symbol)
-        if book is None:
-            return None, None
-        out: list[tuple[Decimal, Decimal] | None] = []
-        for side in (BUY, SELL):
-            px = book.best(side)
-            out.append(None if px is None else (px, book.agg[side][px]))
-        return out[0], out[1]
-
-    def open_orders(self, account: str | None = None) -> list[OrderView]:
-        """Open orders in priority-sequence order.
-
-        Args:
-            account: only this account's orders (None: all, house included).
-
-        Returns:
-            One `OrderView` per open order.
-        """
-        return [
-            OrderView(
-                order_id=o.order_id,
-                cl_ord_id=o.cl_ord_id,
-                account=o.account,
-                holder=o.holder,
-                session_id=o.session_id,
-                symbol=o.symbol,
-                side=o.side,
-                price=o.price,
-                order_qty=o.order_qty,
-                cum_qty=o.cum_qty,
-                leaves_qty=o.leaves_qty,
-                time_in_force=o.tif,
-                expire_time=o.expire_dt,
-                order_group_id=o.group_id,
-            )
-            for o in self._state.orders_where(lambda o: account is None or o.account == account)
-        ]
-
-    def position(self, symbol: str, account: str, holder: str | None = None) -> Decimal:
-        """Net position of a holder (prediction: YES contracts, negative = NO contracts).
-
-        Args:
-            symbol: market ticker.
-            account: the login account.
-            holder: ``account/n`` for subaccount n, or an FCM PartyID; None: the account's
-                primary position.
-
-        Returns:
-            The position (0 when none or after settlement).
-        """
-        return self._state.positions.get((symbol, account, holder or account), ZERO)
 
     # -- call lifecycle -------------------------------------------------------------------------
 
