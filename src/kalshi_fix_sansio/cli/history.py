@@ -3,7 +3,8 @@ recording ``kalshi-fix backtest`` and ``kalshi-fix replay`` read.
 
 ``history`` reads Kalshi's public market history over REST (`kalshi_fix_sansio.simulator.history.
 import_history`): ``--markets A,B --since TIME --until TIME -o rec.log``, from Kalshi's host of
-``--env`` or from ``--base-url`` (a mock gateway's ``--rest``, trusted with ``--pinned-cert``).
+``--env`` or from ``--base-url`` (a mock gateway's ``--rest``, trusted with ``--pinned-cert``);
+``--product margin`` reads perps markets (Kalshi's margin pages, funding rates included).
 ``import-history FILE -o rec.log`` reads a history file of the documented schema (CSV, or
 Parquet with pyarrow). Each prints the import's report: what was written, what each source can
 and cannot tell, and what could not be fetched. See docs/history.md.
@@ -116,7 +117,9 @@ def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         "book of markets from Kalshi's REST API, the historical endpoints past Kalshi's cutoff "
         "included, draw a book from them and write a recording that 'kalshi-fix backtest' "
         "and 'kalshi-fix replay' read. A request refused or rate limited (429) is asked again "
-        "with backoff; what could not be fetched is named in the report. Prediction markets.",
+        "with backoff; what could not be fetched is named in the report. --product margin "
+        "reads perps markets: their trades, candlesticks, order book and funding rates (no "
+        "historical cutoff).",
         epilog=exits,
     )
     cmd.add_argument(
@@ -129,13 +132,15 @@ def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         "--until", required=True, type=_time_arg("--until"), metavar="TIME", help="end (UTC)"
     )
     cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="the recording")
+    cmd.add_argument("--product", choices=PRODUCTS, default="prediction", help=PRODUCT_HELP)
     cmd.add_argument(
         "--sources",
         type=_sources_arg,
-        default=["trades", "candles"],
+        default=None,
         metavar="LIST",
-        help="what to read: some of trades,candles,orderbook (default: trades,candles; "
-        "orderbook is the present moment's)",
+        help="what to read: some of trades,candles,orderbook,funding (default: trades,candles; "
+        "margin trades,candles,funding; orderbook is the present moment's, funding the perps "
+        "funding rates written as the recording's # funding lines)",
     )
     cmd.add_argument(
         "--period",
@@ -221,13 +226,14 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         from ..session import Credentials
 
         try:
-            credentials = Credentials.from_env("prediction")
+            credentials = Credentials.from_env(args.product)
         except Exception as exc:  # KeyLoadError, LocalProtocolError: one line
             emit(err, f"{name}: --sign: {exc}")
             return EXIT_USAGE
     options: dict[str, Any] = {
         "sources": args.sources,
         "period": args.period,
+        "product": args.product,
         "environment": args.env,
         "base_url": args.base_url,
         "credentials": credentials,

@@ -276,7 +276,7 @@ def _serve_started(
         if args.rest is not None:
             try:
                 history = None
-                if replay is not None and args.product == "prediction":  # its history too
+                if replay is not None:  # its history too
                     from ..simulator.gateway import MarketHistory
 
                     history = MarketHistory.from_recordings([args.replay], product=args.product)
@@ -344,7 +344,8 @@ def _banner(
             lines.append(
                 "REST market history of the recording (trades, candlesticks, order book): "
                 f"kalshi-fix history --base-url {rest.base_url} --pinned-cert "
-                f"{gateway.certificate} --markets ... --since ... --until ... -o FILE"
+                f"{gateway.certificate}{' --product margin' if args.product == 'margin' else ''}"
+                " --markets ... --since ... --until ... -o FILE"
             )
     for key_id, path in generated.items():
         lines.append(

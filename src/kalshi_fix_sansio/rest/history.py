@@ -1,4 +1,4 @@
-"""Kalshi's published market history as sans-IO requests and answers (prediction).
+"""Kalshi's published market history as sans-IO requests and answers (both products).
 
 This module never does I/O and never reads the clock (time is an argument). It builds the
 requests of Kalshi's Trade API v2 market-history endpoints, pages them by ``cursor`` through
@@ -23,6 +23,20 @@ The endpoints (`history_path`; Kalshi's documented paths under ``/trade-api/v2``
 * ``GET /markets/{ticker}/orderbook``: the book of the present moment: Yes bids and No bids
   (``orderbook_fp``: ``yes_dollars`` / ``no_dollars``, ``[price, count]`` pairs); a No bid at
   q is a Yes offer at 1 - q.
+
+Margin (``product="margin"``, perps: Kalshi's margin REST API, ``perps_openapi.yaml``) has no
+historical cutoff and no historical pages; its endpoints:
+
+* ``GET /margin/trades`` (``margin_trades``): a market's public trades (``ticker``,
+  ``min_ts``, ``max_ts``, ``limit`` up to 1000, ``cursor``): ``trade_id``, ``ticker``,
+  ``count`` (a fixed-point count), ``price`` (dollars), ``taker_side`` (``bid``: the taker
+  bought, ``ask``: the taker sold), ``created_time``;
+* ``GET /margin/markets/{ticker}/candlesticks`` (``margin_candlesticks``): ``start_ts``,
+  ``end_ts``, ``period_interval`` (1, 60, 1440): per period ``end_period_ts``, ``bid`` and
+  ``ask`` (open, low, high, close, dollars), the trade ``price`` and the ``volume``;
+* ``GET /margin/markets/{ticker}/orderbook`` (``margin_orderbook``): ``orderbook``: ``bids``
+  best first and ``asks`` best first, ``[price, count]`` pairs;
+* ``GET /margin/funding_rates/historical`` (``funding_rates``): the funding rates.
 
 `HistoryFetch` is the state machine: `HistoryFetch.next_request` gives the request to send
 (signed with the API key when one is given: Kalshi serves these endpoints without one),
@@ -60,6 +74,7 @@ from .pages import (
 
 __all__ = [
     "CANDLE_PERIODS",
+    "DEFAULT_SOURCES",
     "HISTORY_ENDPOINTS",
     "HISTORY_SOURCES",
     "MAX_CANDLES_PER_REQUEST",
@@ -82,13 +97,27 @@ HISTORY_ENDPOINTS: Final = (
     "historical_candlesticks",
     "orderbook",
     "funding_rates",
+    "margin_trades",
+    "margin_candlesticks",
+    "margin_orderbook",
 )
-"""The market-history endpoints, by the names `history_path` takes (``funding_rates``:
-margin's ``GET /margin/funding_rates/historical``)."""
+"""The market-history endpoints, by the names `history_path` takes (``funding_rates`` and the
+``margin_*`` ones: margin's ``GET /margin/funding_rates/historical``, ``/margin/trades``,
+``/margin/markets/{ticker}/candlesticks`` and ``/margin/markets/{ticker}/orderbook``)."""
 
 HISTORY_SOURCES: Final = ("trades", "candles", "orderbook", "funding")
 """What a `HistoryFetch` can read: public trades, candlesticks, the present order book, and
 a perps market's funding rates (`HistoryFetch.funding`)."""
+
+DEFAULT_SOURCES: Final[Mapping[str, tuple[str, ...]]] = {
+    "prediction": ("trades", "candles"),
+    "margin": ("trades", "candles", "funding"),
+}
+"""What a `HistoryFetch` reads when not told, per product (a perps recording carries its
+funding rates)."""
+
+_TRADE_KINDS: Final = ("trades", "historical_trades", "margin_trades")
+_BOOK_KINDS: Final = ("orderbook", "margin_orderbook")
 
 FUNDING_WINDOW: Final = 300 * 86400
 """Seconds of funding rates asked per request (Kalshi's every 8 hours: 900 rates at most)."""
@@ -120,19 +149,20 @@ def history_path(endpoint: str, ticker: str = "", series: str = "") -> str:
     Raises:
         LocalProtocolError: an unknown endpoint, or a ticker that is not one.
     """
-    if endpoint in ("cutoff", "trades", "historical_trades", "funding_rates"):
-        return (
-            API_PREFIX
-            + {
-                "cutoff": "/historical/cutoff",
-                "trades": "/markets/trades",
-                "historical_trades": "/historical/trades",
-                "funding_rates": "/margin/funding_rates/historical",
-            }[endpoint]
-        )
+    fixed = {
+        "cutoff": "/historical/cutoff",
+        "trades": "/markets/trades",
+        "historical_trades": "/historical/trades",
+        "funding_rates": "/margin/funding_rates/historical",
+        "margin_trades": "/margin/trades",
+    }
+    if endpoint in fixed:
+        return API_PREFIX + fixed[endpoint]
     if endpoint not in HISTORY_ENDPOINTS:
         raise LocalProtocolError(f"endpoint must be one of {HISTORY_ENDPOINTS}, got {endpoint!r}")
     _check_ticker(ticker)
+    if endpoint.startswith("margin_"):  # margin_candlesticks, margin_orderbook
+        return f"{API_PREFIX}/margin/markets/{ticker}/{endpoint.removeprefix('margin_')}"
     if endpoint == "orderbook":
         return f"{API_PREFIX}/markets/{ticker}/orderbook"
     if endpoint == "historical_candlesticks":
@@ -160,15 +190,16 @@ def _check_ticker(ticker: object) -> None:
 
 @attrs.frozen
 class PublicTrade:
-    """One public trade of a market (``GET /markets/trades``).
+    """One public trade of a market (``GET /markets/trades``, margin ``GET /margin/trades``).
 
     Attributes:
         market: the market ticker.
         time: when it traded, UTC epoch seconds.
-        price: its Yes price, dollars.
+        price: its Yes price (margin: the contract's price), dollars.
         size: contracts.
         taker_side: ``"yes"`` (the taker bought Yes: an offer was lifted) or ``"no"`` (the taker
-            bought No: a Yes bid was hit).
+            bought No: a Yes bid was hit); margin ``"bid"`` (the taker bought) or ``"ask"``
+            (the taker sold), as Kalshi's pages say.
         trade_id: Kalshi's trade id.
     """
 
@@ -179,6 +210,11 @@ class PublicTrade:
     taker_side: str
     trade_id: str
 
+    @property
+    def bought(self) -> bool:
+        """The taker bought (Yes, or a perps contract): an offer was lifted."""
+        return self.taker_side in ("yes", "bid")
+
 
 @attrs.frozen
 class Candle:
@@ -188,8 +224,8 @@ class Candle:
         market: the market ticker.
         end: the end of its period, UTC epoch seconds.
         period: its length, minutes.
-        bid: the Yes bid at the period's close (None: no bid).
-        offer: the Yes ask at the period's close (None: no offer).
+        bid: the Yes bid (margin: the bid) at the period's close (None: no bid).
+        offer: the Yes ask (margin: the ask) at the period's close (None: no offer).
         last: the last trade price of the period (None: no trade).
         volume: contracts traded in the period.
     """
@@ -205,13 +241,14 @@ class Candle:
 
 @attrs.frozen
 class BookSnapshot:
-    """A market's order book at one moment (``GET /markets/{ticker}/orderbook``).
+    """A market's order book at one moment (``GET /markets/{ticker}/orderbook``, margin
+    ``GET /margin/markets/{ticker}/orderbook``).
 
     Attributes:
         market: the market ticker.
         time: when it was read (the answer's arrival), UTC epoch seconds.
-        bids: Yes bids, ``(price, size)`` best first.
-        offers: Yes offers (No bids at 1 - price), ``(price, size)`` best first.
+        bids: Yes bids (margin: bids), ``(price, size)`` best first.
+        offers: Yes offers (No bids at 1 - price; margin: asks), ``(price, size)`` best first.
     """
 
     market: str
@@ -247,12 +284,19 @@ def _decimal(record: Mapping[str, Any], *names: str, optional: bool = False) -> 
     raise _Bad(f"{' or '.join(names)} is missing")
 
 
-def _price(record: Mapping[str, Any], *names: str, optional: bool = False) -> Decimal | None:
-    """A Yes price in dollars: ``*_dollars`` fields as they are, legacy integer cents / 100."""
+def _price(
+    record: Mapping[str, Any], *names: str, optional: bool = False, margin: bool = False
+) -> Decimal | None:
+    """A Yes price in dollars: ``*_dollars`` fields as they are, legacy integer cents / 100
+    (``margin``: a perps price in dollars, any above 0)."""
     value = _decimal(record, *names, optional=optional)
     if value is None:
         return None
     name = next(n for n in names if record.get(n) is not None)
+    if margin:
+        if value <= 0:
+            raise _Bad(f"{name} {value} is not a price above $0")
+        return value
     if not name.endswith("dollars") and isinstance(record[name], int) and value >= 1:
         value = value / 100  # Kalshi's legacy integer cents
     if not 0 < value < 1:
@@ -283,18 +327,21 @@ def _text(record: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def parse_trade(record: Mapping[str, Any]) -> PublicTrade | str:
-    """A checked `PublicTrade` from one record of ``GET /markets/trades``, or why it cannot be
-    one."""
+def parse_trade(record: Mapping[str, Any], product: str = "prediction") -> PublicTrade | str:
+    """A checked `PublicTrade` from one record of ``GET /markets/trades`` (margin:
+    ``GET /margin/trades``, ``price`` and ``count``), or why it cannot be one."""
+    margin = product == "margin"
     try:
         side = record.get("taker_side")
-        if side not in ("yes", "no"):
-            raise _Bad(f"taker_side is not 'yes' or 'no': {side!r:.40}")
+        sides = ("bid", "ask") if margin else ("yes", "no")
+        if side not in sides:
+            raise _Bad(f"taker_side is not {sides[0]!r} or {sides[1]!r}: {side!r:.40}")
         size = _decimal(record, "count_fp", "count")
         assert size is not None
         if size <= 0:
             raise _Bad(f"count_fp {size} is not a positive count")
-        price = _price(record, "yes_price_dollars", "yes_price")
+        names = ("price", "price_dollars") if margin else ("yes_price_dollars", "yes_price")
+        price = _price(record, *names, margin=margin)
         assert price is not None
         return PublicTrade(
             market=_text(record, "ticker"),
@@ -308,22 +355,26 @@ def parse_trade(record: Mapping[str, Any]) -> PublicTrade | str:
         return str(exc)
 
 
-def _close(record: Mapping[str, Any], name: str) -> Decimal | None:
+def _close(record: Mapping[str, Any], name: str, margin: bool = False) -> Decimal | None:
     part = record.get(name)
     if part is None:
         return None
     if not isinstance(part, Mapping):
         raise _Bad(f"{name} is not an object")
     try:
-        return _price(part, "close_dollars", "close", optional=True)
+        return _price(part, "close_dollars", "close", optional=True, margin=margin)
     except _Bad as exc:
         raise _Bad(f"{name}: {exc}") from None
 
 
-def parse_candle(market: str, period: int, record: Mapping[str, Any]) -> Candle | str:
+def parse_candle(
+    market: str, period: int, record: Mapping[str, Any], product: str = "prediction"
+) -> Candle | str:
     """A checked `Candle` from one of the ``candlesticks`` of a candlestick answer (the live
     shape's ``*_dollars`` / ``volume_fp`` fields, or the historical one's ``close`` /
-    ``volume``), or why it cannot be one."""
+    ``volume``; margin: ``bid``, ``ask``, ``price`` and ``volume``), or why it cannot be one."""
+    margin = product == "margin"
+    bid, ask = ("bid", "ask") if margin else ("yes_bid", "yes_ask")
     try:
         end = record.get("end_period_ts")
         if isinstance(end, bool) or not isinstance(end, int) or not 0 <= end < 10**11:
@@ -333,16 +384,18 @@ def parse_candle(market: str, period: int, record: Mapping[str, Any]) -> Candle 
             market=market,
             end=float(end),
             period=period,
-            bid=_close(record, "yes_bid"),
-            offer=_close(record, "yes_ask"),
-            last=_close(record, "price"),
+            bid=_close(record, bid, margin),
+            offer=_close(record, ask, margin),
+            last=_close(record, "price", margin),
             volume=volume if volume is not None else Decimal(0),
         )
     except _Bad as exc:
         return str(exc)
 
 
-def _levels(entries: object, name: str, no_side: bool) -> tuple[tuple[Decimal, Decimal], ...]:
+def _levels(
+    entries: object, name: str, no_side: bool, margin: bool = False, best_high: bool = True
+) -> tuple[tuple[Decimal, Decimal], ...]:
     if entries is None:
         return ()
     if not isinstance(entries, list):
@@ -352,20 +405,30 @@ def _levels(entries: object, name: str, no_side: bool) -> tuple[tuple[Decimal, D
         if not isinstance(entry, list) or len(entry) != 2:
             raise _Bad(f"{name}: a level is not a [price, count] pair: {entry!r:.60}")
         key = f"price in {name}"  # "... yes_dollars": dollars; "... yes": legacy cents
-        price = _price({key: entry[0]}, key)
+        price = _price({key: entry[0]}, key, margin=margin)
         size = _decimal({f"count in {name}": entry[1]}, f"count in {name}")
         assert price is not None and size is not None
         if size > 0:
             out[_ONE - price if no_side else price] = size
-    best_first = sorted(out.items(), reverse=not no_side)
+    best_first = sorted(out.items(), reverse=best_high and not no_side)
     return tuple(best_first)
 
 
-def parse_orderbook(market: str, time: float, page: Mapping[str, Any]) -> BookSnapshot | str:
+def parse_orderbook(
+    market: str, time: float, page: Mapping[str, Any], product: str = "prediction"
+) -> BookSnapshot | str:
     """A checked `BookSnapshot` from ``GET /markets/{ticker}/orderbook``'s answer (Kalshi's
     ``orderbook_fp`` with ``yes_dollars`` / ``no_dollars``, or the legacy ``orderbook`` with
-    ``yes`` / ``no`` in cents), or why it cannot be one."""
+    ``yes`` / ``no`` in cents; margin: ``orderbook`` with ``bids`` and ``asks``), or why it
+    cannot be one."""
     try:
+        if product == "margin":
+            book = page.get("orderbook")
+            if not isinstance(book, Mapping):
+                raise _Bad("the answer has no orderbook object")
+            bids = _levels(book.get("bids"), "bids", no_side=False, margin=True)
+            asks = _levels(book.get("asks"), "asks", False, margin=True, best_high=False)
+            return BookSnapshot(market, time, bids, asks)
         book = page.get("orderbook_fp")
         if isinstance(book, Mapping):
             yes, no = "yes_dollars", "no_dollars"
@@ -407,8 +470,9 @@ class HistoryFetch(FetchLoop):
         markets: the market tickers.
         since: the window's start, UTC epoch seconds.
         until: its end (exclusive), UTC epoch seconds.
-        sources: which of `HISTORY_SOURCES` to read.
+        sources: which of `HISTORY_SOURCES` to read (None: the product's `DEFAULT_SOURCES`).
         period: the candlestick period, minutes (one of `CANDLE_PERIODS`).
+        product: ``"prediction"`` or ``"margin"`` (perps: Kalshi's margin pages, no cutoff).
         credentials: an API key to sign the requests with (None: unsigned, as Kalshi serves
             these endpoints).
         environment: ``"demo"`` or ``"production"``: Kalshi's REST host of it.
@@ -429,8 +493,9 @@ class HistoryFetch(FetchLoop):
         since: float,
         until: float,
         *,
-        sources: Sequence[str] = ("trades", "candles"),
+        sources: Sequence[str] | None = None,
         period: int = 1,
+        product: str = "prediction",
         credentials: Credentials | None = None,
         environment: str = "demo",
         base_url: str | None = None,
@@ -451,6 +516,10 @@ class HistoryFetch(FetchLoop):
                 raise LocalProtocolError(f"{name} must be UTC epoch seconds, got {value!r}")
         if not until > since:
             raise LocalProtocolError(f"until ({_utc(until)}) must be after since ({_utc(since)})")
+        if product not in DEFAULT_SOURCES:
+            raise LocalProtocolError(f"product must be 'prediction' or 'margin', got {product!r}")
+        if sources is None:
+            sources = DEFAULT_SOURCES[product]
         unknown = [s for s in sources if s not in HISTORY_SOURCES]
         if unknown or not sources or isinstance(sources, str):
             raise LocalProtocolError(
@@ -473,6 +542,7 @@ class HistoryFetch(FetchLoop):
         self.until = float(until)
         self.sources = tuple(s for s in HISTORY_SOURCES if s in sources)
         self.period = period
+        self.product = product
         self.credentials = credentials
         self.base_url = (
             check_base_url(base_url) if base_url is not None else rest_base_url(environment)
@@ -506,7 +576,8 @@ class HistoryFetch(FetchLoop):
         self._tasks: list[_Task] = []
         self._seen: set[str] = set()
         self._in_flight: RestRequest | None = None
-        if "trades" in self.sources or "candles" in self.sources:
+        margin = product == "margin"  # margin has no historical cutoff, no historical pages
+        if not margin and ("trades" in self.sources or "candles" in self.sources):
             self._add("cutoff", "", (), "Kalshi's historical cutoff")
         else:
             self._plan()
@@ -514,7 +585,7 @@ class HistoryFetch(FetchLoop):
     # -- planning --------------------------------------------------------------------------
 
     def _add(self, kind: str, market: str, params: Sequence[tuple[str, str]], what: str) -> None:
-        paged = kind in ("trades", "historical_trades", "funding_rates")
+        paged = kind in (*_TRADE_KINDS, "funding_rates")
         pager = Pager(
             kind,
             page_size=self.page_size if paged else 1,
@@ -528,13 +599,14 @@ class HistoryFetch(FetchLoop):
         """The requests of every market once the cutoff is known (or known not to be)."""
         cutoff = self.cutoff or {}
         trades_cut = cutoff.get("trades_created_ts")
+        margin = "margin_" if self.product == "margin" else ""
         for market in self.markets:
             if "trades" in self.sources:
                 self._plan_trades(market, trades_cut)
             if "candles" in self.sources:
-                self._plan_candles(market, "candlesticks")
+                self._plan_candles(market, f"{margin}candlesticks")
             if "orderbook" in self.sources:
-                self._add("orderbook", market, (), f"the order book of {market}")
+                self._add(f"{margin}orderbook", market, (), f"the order book of {market}")
             if "funding" in self.sources:
                 self._plan_funding(market)
 
@@ -564,7 +636,8 @@ class HistoryFetch(FetchLoop):
             since = cut
         if since < until:
             what = f"the trades of {market} from {_utc(since)} to {_utc(until)}"
-            self._add("trades", market, ticker + self._window(since, until), what)
+            kind = "margin_trades" if self.product == "margin" else "trades"
+            self._add(kind, market, ticker + self._window(since, until), what)
 
     def _plan_candles(self, market: str, kind: str) -> None:
         step = self.period * 60
@@ -595,7 +668,7 @@ class HistoryFetch(FetchLoop):
                 reason = next((e.reason for e in events if isinstance(e, RestProblem)), "refused")
                 reason = reason.replace(" (reconcile again later)", "")  # the round's words
                 kept = ""
-                if pager.records and task.kind in ("trades", "historical_trades"):
+                if pager.records and task.kind in _TRADE_KINDS:
                     before = len(self.trades)
                     self._take_trades(task, pager.records)  # its first pages are kept
                     kept = f"; the {len(self.trades) - before} trades of its first pages kept"
@@ -624,14 +697,14 @@ class HistoryFetch(FetchLoop):
             self._read_cutoff(records[0])
             self._plan()
             return
-        if task.kind == "orderbook":
-            book = parse_orderbook(task.market, now, records[0])
+        if task.kind in _BOOK_KINDS:
+            book = parse_orderbook(task.market, now, records[0], self.product)
             if isinstance(book, str):
                 self.missing.append(f"{task.what}: unreadable ({book})")
             else:
                 self.books.append(book)
             return
-        if task.kind in ("trades", "historical_trades"):
+        if task.kind in _TRADE_KINDS:
             self._take_trades(task, records)
             return
         if task.kind == "funding_rates":
@@ -672,7 +745,7 @@ class HistoryFetch(FetchLoop):
         bad = 0
         first = ""
         for record in records:
-            trade = parse_trade(record)
+            trade = parse_trade(record, self.product)
             if isinstance(trade, str):
                 bad += 1
                 first = first or trade
@@ -695,7 +768,7 @@ class HistoryFetch(FetchLoop):
         first = ""
         for record in entries:
             candle = (
-                parse_candle(task.market, self.period, record)
+                parse_candle(task.market, self.period, record, self.product)
                 if isinstance(record, Mapping)
                 else "a candlestick is not a JSON object"
             )

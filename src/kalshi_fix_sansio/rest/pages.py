@@ -105,6 +105,7 @@ LIST_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "historical_orders": ("orders",),
     "trades": ("trades",),
     "historical_trades": ("trades",),
+    "margin_trades": ("trades",),
     "funding_rates": ("funding_rates",),
     "events": ("events",),
     "markets": ("markets",),

@@ -4,7 +4,9 @@ recording the backtest and the replay read unchanged.
 Two ways in, one way out:
 
 * `import_history` reads Kalshi's public market history over REST (public trades,
-  candlesticks, the present order book, and the historical endpoints past Kalshi's cutoff:
+  candlesticks, the present order book, and the historical endpoints past Kalshi's cutoff;
+  margin: its perps trades, candlesticks, order book and funding rates, the funding written as
+  the recording's ``# funding`` lines:
   `kalshi_fix_sansio.rest.history.HistoryFetch`, sent by the REST companion,
   `kalshi_fix_sansio.adapters.rest.RestCompanion`), draws a book from it (`rows_from_fetch`) and writes a
   recording;
@@ -55,11 +57,13 @@ from ..adapters.rest import RestCompanion
 from ..codec import PRODUCTS, Header, dialect
 from ..rest.history import HISTORY_SOURCES, HistoryFetch, PublicTrade
 from ..session import Credentials
+from ..trading.funding import FundingRate
 from .recording import RecordingWriter
 
 __all__ = [
     "COLUMNS",
     "KINDS",
+    "MARGIN_SOURCE_NOTES",
     "OPTIONAL_COLUMNS",
     "SOURCE_NOTES",
     "HistoryFileError",
@@ -96,9 +100,28 @@ SOURCE_NOTES: Final[Mapping[str, str]] = {
         "order book: every level's size at one moment (when it was read, which may be after "
         "the window); no history before it, no queue position"
     ),
+    "funding": (
+        "funding rates: each funding time's rate and mark price, written as the recording's "
+        "# funding lines (a backtest pays them with --funding RECORDING); no market data"
+    ),
     "file": "a history file: exactly the book changes and trades its rows give",
 }
 """What each source can and cannot tell (the import's report and docs/history.md say it)."""
+
+MARGIN_SOURCE_NOTES: Final[Mapping[str, str]] = {
+    **SOURCE_NOTES,
+    "trades": (
+        "public perps trades: each trade's time, price, size and taker side (bid: bought); no "
+        "resting liquidity, no cancellations, no queue: alone they give a thin book (the "
+        "maker's level of the last trade on each side, holding the traded size)"
+    ),
+    "candles": (
+        "perps candlesticks: the bid and ask at each period's close only; no depth (each "
+        "level is given a placeholder size), no queue position, nothing between two closes, "
+        "no individual trades (a volume); no mark price"
+    ),
+}
+"""`SOURCE_NOTES` of a margin (perps) import."""
 
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
@@ -377,7 +400,7 @@ class _Levels:
     def trade(self, when: float, trade: PublicTrade) -> list[HistoryRow]:
         """A thin book from a trade: the maker's side shows the traded level (and the other
         side loses what the trade's price crosses)."""
-        maker, other = ("offer", "bid") if trade.taker_side == "yes" else ("bid", "offer")
+        maker, other = ("offer", "bid") if trade.bought else ("bid", "offer")
         sign = 1 if maker == "offer" else -1  # an offer at p crosses the bids at p and above
         kept = {p: s for p, s in self.sides[other].items() if sign * (p - trade.price) < 0}
         return self.to(when, other, kept) + self.to(when, maker, {trade.price: trade.size})
@@ -396,7 +419,7 @@ def rows_from_fetch(fetch: HistoryFetch, *, candle_size: Decimal = _ONE) -> list
     """
     if candle_size <= 0:
         raise ValueError(f"candle_size must be contracts > 0, got {candle_size}")
-    with_candles = {c.market for c in fetch.candles}
+    with_candles = {c.market for c in fetch.candles}  # (a perps taker on the bid bought)
     timeline: list[tuple[float, int, Any]] = []
     for candle in fetch.candles:
         timeline.append((candle.end, 0, candle))
@@ -415,7 +438,7 @@ def rows_from_fetch(fetch: HistoryFetch, *, candle_size: Decimal = _ONE) -> list
         elif kind == 1:
             if item.market not in with_candles:
                 rows += drawn.trade(when, item)
-            side = "buy" if item.taker_side == "yes" else "sell"
+            side = "buy" if item.bought else "sell"
             rows.append(
                 HistoryRow(when, item.market, "trade", side, item.price, item.size, item.trade_id)
             )
@@ -531,10 +554,15 @@ def _set(levels: dict[Decimal, Decimal], price: Decimal, size: Decimal) -> None:
 
 
 def write_history_recording(
-    rows: Sequence[HistoryRow], out: IO[str], *, product: str = "prediction"
+    rows: Sequence[HistoryRow],
+    out: IO[str],
+    *,
+    product: str = "prediction",
+    funding: Iterable[FundingRate] = (),
 ) -> int:
     """Write rows as a recording (taken in time order, rows of the same time in their order);
-    how many messages were written.
+    how many messages were written. ``funding``: perps funding rates, written first as the
+    recording's ``# funding`` lines (`kalshi_fix_sansio.simulator.recording.read_funding`).
 
     Raises:
         ValueError: an unknown product, or no rows.
@@ -546,6 +574,8 @@ def write_history_recording(
     rows = sorted(rows, key=lambda row: row.time)  # stable: a time's rows keep their order
     markets = list(dict.fromkeys(row.market for row in rows))
     writer = _Writer(out, product, markets)
+    for rate in funding:
+        writer.writer.funding(rate)
     start = 0
     for end in range(1, len(rows) + 1):
         here = rows[start]
@@ -594,8 +624,10 @@ class HistoryReport:
         return not self.missing
 
     def notes(self) -> list[str]:
-        """What each source read can and cannot tell (`SOURCE_NOTES`)."""
-        return [f"{source}: {SOURCE_NOTES[source]}" for source in self.sources]
+        """What each source read can and cannot tell (`SOURCE_NOTES`, margin
+        `MARGIN_SOURCE_NOTES`)."""
+        notes = MARGIN_SOURCE_NOTES if self.product == "margin" else SOURCE_NOTES
+        return [f"{source}: {notes[source]}" for source in self.sources]
 
     def lines(self) -> list[str]:
         """The report as lines of text."""
@@ -635,13 +667,16 @@ def _utc(moment: float) -> str:
 
 
 def _write(
-    rows: Sequence[HistoryRow], output: str | os.PathLike[str], product: str
+    rows: Sequence[HistoryRow],
+    output: str | os.PathLike[str],
+    product: str,
+    funding: Sequence[FundingRate] = (),
 ) -> tuple[str, int]:
     name = os.fspath(output)
     if not rows:
         return name, 0
     with open(name, "w", encoding="utf-8", newline="\n") as out:
-        return name, write_history_recording(rows, out, product=product)
+        return name, write_history_recording(rows, out, product=product, funding=funding)
 
 
 def import_history_file(
@@ -680,8 +715,9 @@ def fetch_history(
     since: float,
     until: float,
     *,
-    sources: Sequence[str] = ("trades", "candles"),
+    sources: Sequence[str] | None = None,
     period: int = 1,
+    product: str = "prediction",
     environment: str = "demo",
     base_url: str | None = None,
     credentials: Credentials | None = None,
@@ -698,8 +734,10 @@ def fetch_history(
         markets: the market tickers.
         since: the window's start, UTC epoch seconds.
         until: its end (exclusive), UTC epoch seconds.
-        sources: which of ``trades``, ``candles``, ``orderbook`` to read.
+        sources: which of ``trades``, ``candles``, ``orderbook``, ``funding`` to read (None:
+            the product's: ``trades,candles``, margin ``trades,candles,funding``).
         period: the candlestick period, minutes (1, 60 or 1440).
+        product: ``"prediction"`` or ``"margin"`` (perps: Kalshi's margin pages).
         environment: ``"demo"`` or ``"production"``: Kalshi's REST host of it.
         base_url: ``https://host[:port]`` instead (e.g. the mock gateway's REST server).
         credentials: an API key to sign the requests with (None: unsigned).
@@ -719,6 +757,7 @@ def fetch_history(
         until,
         sources=sources,
         period=period,
+        product=product,
         credentials=credentials,
         environment=environment,
         base_url=base_url,
@@ -753,22 +792,29 @@ def import_history(
 def history_report(
     fetch: HistoryFetch, output: str | os.PathLike[str], *, candle_size: Decimal = _ONE
 ) -> HistoryReport:
-    """Write what a finished fetch read as a recording at ``output``; its report."""
+    """Write what a finished fetch read as a recording at ``output`` (a margin fetch's funding
+    rates as its ``# funding`` lines); its report."""
     rows = rows_from_fetch(fetch, candle_size=candle_size)
-    name, messages = _write(rows, output, "prediction")
+    name, messages = _write(rows, output, fetch.product, fetch.funding)
     counts: dict[str, dict[str, int]] = {m: {} for m in fetch.markets}
-    names = {"trades": "trades", "candles": "candlesticks", "orderbook": "order books"}
-    records: dict[str, Sequence[Any]] = {
-        "trades": fetch.trades,
-        "candles": fetch.candles,
-        "orderbook": fetch.books,
+    names = {
+        "trades": "trades",
+        "candles": "candlesticks",
+        "orderbook": "order books",
+        "funding": "funding rates",
+    }
+    read: dict[str, list[str]] = {  # the market of each record read, per source
+        "trades": [r.market for r in fetch.trades],
+        "candles": [r.market for r in fetch.candles],
+        "orderbook": [r.market for r in fetch.books],
+        "funding": [r.symbol for r in fetch.funding],
     }
     for source in fetch.sources:
         for market in fetch.markets:
-            counts[market][names[source]] = sum(1 for r in records[source] if r.market == market)
+            counts[market][names[source]] = read[source].count(market)
     return HistoryReport(
         output=name,
-        product="prediction",
+        product=fetch.product,
         markets=fetch.markets,
         sources=tuple(s for s in HISTORY_SOURCES if s in fetch.sources),
         counts=counts,

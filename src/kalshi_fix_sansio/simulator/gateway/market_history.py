@@ -18,6 +18,15 @@ Trade API v2 documents (prediction):
   of the market (``orderbook_fp``: ``yes_dollars`` bids and ``no_dollars`` bids, a Yes offer
   at p being a No bid at 1 - p, each list best last as Kalshi's).
 
+A margin history (``product="margin"``, from perps recordings) answers Kalshi's margin pages
+instead (perps_openapi): ``GET /margin/trades`` (``count``, ``price``, ``taker_side`` ``bid``
+or ``ask``), ``GET /margin/markets/{ticker}/candlesticks`` (``bid``, ``ask``, ``price``: open,
+low, high, close in dollars; ``volume``, ``volume_notional_value_dollars``, ``open_interest``
+answered 0) and ``GET /margin/markets/{ticker}/orderbook`` (``orderbook``: ``bids`` and
+``asks``, each best first); margin has no historical cutoff. The recordings' ``# funding``
+lines are its `MarketHistory.funding`, which ``GET /margin/funding_rates/historical`` serves
+when the REST app has no schedule of its own.
+
 The historical cutoff splits them as Kalshi does: trades made before it are on the historical
 trades page only; a market whose recording ends before it (settled) has its candlesticks on the
 historical page only (the live one answers 404). `kalshi_fix_sansio.simulator.gateway.rest.RestApp`
@@ -37,7 +46,8 @@ import attrs
 
 from ...codec import dialect
 from ...trading.book import Books
-from ..recording import read_recording
+from ...trading.funding import FundingRate, FundingSchedule
+from ..recording import read_funding, read_recording
 
 __all__ = ["HISTORY_ROUTES", "MarketHistory"]
 
@@ -47,6 +57,9 @@ HISTORY_ROUTES: Final = (
     "/trade-api/v2/series/{series}/markets/{ticker}/candlesticks",
     "/trade-api/v2/historical/markets/{ticker}/candlesticks",
     "/trade-api/v2/markets/{ticker}/orderbook",
+    "/trade-api/v2/margin/trades",
+    "/trade-api/v2/margin/markets/{ticker}/candlesticks",
+    "/trade-api/v2/margin/markets/{ticker}/orderbook",
 )
 """The paths the mock serves from a `MarketHistory`."""
 
@@ -100,6 +113,8 @@ class MarketHistory:
         trades: the trades, in time order.
         tops: per market, its best bid and offer after each recorded change, in time order.
         books: per market, its last levels: ``(bids, offers)``, each ``{price: size}``.
+        product: ``"prediction"`` or ``"margin"``: which of Kalshi's shapes it answers in.
+        funding: perps funding rates (margin), served on the funding page.
     """
 
     def __init__(
@@ -107,17 +122,23 @@ class MarketHistory:
         trades: Iterable[_Trade] = (),
         tops: Mapping[str, list[_Top]] | None = None,
         books: Mapping[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] | None = None,
+        *,
+        product: str = "prediction",
+        funding: FundingSchedule | None = None,
     ) -> None:
+        dialect(product)  # checks the product
         self._trades = sorted(trades, key=lambda t: t.time)
         self._tops = dict(tops or {})
         self._books = dict(books or {})
+        self.product = product
+        self.funding = funding
 
     @classmethod
     def from_recordings(
         cls, paths: Iterable[str | os.PathLike[str]], *, product: str = "prediction"
     ) -> MarketHistory:
         """The history of recordings (`kalshi_fix_sansio.simulator.recording`): every recorded
-        trade and every change of each market's top of book.
+        trade, every change of each market's top of book, and (margin) their funding lines.
 
         Raises:
             RecordingError: a recording cannot be read (named, with its line).
@@ -126,7 +147,10 @@ class MarketHistory:
         trades: list[_Trade] = []
         tops: dict[str, list[_Top]] = {}
         books = Books()
+        rates: list[FundingRate] = []
         for path in paths:
+            if product == "margin":
+                rates += read_funding(path).rates
             for item in read_recording(path, product=product):
                 updates = books.apply(item.message)
                 for trade in updates.trades:
@@ -157,7 +181,8 @@ class MarketHistory:
                 {lv.price: lv.size for lv in bids},
                 {lv.price: lv.size for lv in offers},
             )
-        return cls(trades, tops, last)
+        funding = FundingSchedule(rates, quantum=None) if rates else None
+        return cls(trades, tops, last, product=product, funding=funding)
 
     @property
     def markets(self) -> tuple[str, ...]:
@@ -176,8 +201,8 @@ class MarketHistory:
     def trades_page(
         self, query: Mapping[str, list[str]], cutoff: float | None, historical: bool
     ) -> Answer:
-        """``GET /markets/trades`` (``historical``: ``/historical/trades``): Kalshi's
-        ``{"trades": [...], "cursor": ...}``, newest first."""
+        """``GET /markets/trades`` (``historical``: ``/historical/trades``; margin
+        ``/margin/trades``): Kalshi's ``{"trades": [...], "cursor": ...}``, newest first."""
         try:
             limit = int(query.get("limit", ["100"])[0])
             start = int(query.get("cursor", ["0"])[0] or "0")
@@ -198,7 +223,9 @@ class MarketHistory:
         ]
         page = chosen[start : start + limit]
         cursor = str(start + limit) if start + limit < len(chosen) else ""
-        return _json(200, {"trades": [_trade_record(t) for t in page], "cursor": cursor})
+        margin = self.product == "margin"
+        records = [_margin_trade_record(t) if margin else _trade_record(t) for t in page]
+        return _json(200, {"trades": records, "cursor": cursor})
 
     def candles_page(
         self,
@@ -207,7 +234,8 @@ class MarketHistory:
         cutoff: float | None,
         historical: bool,
     ) -> Answer:
-        """A market's candlesticks, Kalshi's ``{"ticker": ..., "candlesticks": [...]}``."""
+        """A market's candlesticks, Kalshi's ``{"ticker": ..., "candlesticks": [...]}`` (margin:
+        its perps candlesticks; a margin history has no cutoff: give None)."""
         last = self.last_time(ticker)
         if last is None:
             return _json(404, {"error": f"no such market: {ticker}"})
@@ -246,7 +274,8 @@ class MarketHistory:
         inside = [t for t in tops if begin < t.time <= end]
         seen = before[-1:] + inside
         traded = [t for t in trades if begin < t.time <= end]
-        suffix = "" if historical else "_dollars"
+        margin = self.product == "margin"
+        suffix = "" if historical or margin else "_dollars"
 
         def ohlc(values: list[Decimal | None]) -> dict[str, str | None]:
             known = [v for v in values if v is not None]
@@ -262,6 +291,17 @@ class MarketHistory:
         volume = sum((t.size for t in traded), Decimal(0))
         prices[f"mean{suffix}"] = _dollars(mean / volume) if volume else None
         prices[f"previous{suffix}"] = _dollars(previous[-1]) if previous else None
+        if margin:  # perps_openapi's MarginMarketCandlestick
+            return {
+                "end_period_ts": int(end),
+                "bid": ohlc([t.bid for t in seen]),
+                "ask": ohlc([t.offer for t in seen]),
+                "price": prices,
+                "volume": _count(volume),
+                "volume_notional_value_dollars": _dollars(mean),
+                "open_interest": _count(Decimal(0)),
+                "open_interest_notional_value_dollars": _dollars(Decimal(0)),
+            }
         return {
             "end_period_ts": int(end),
             "yes_bid": ohlc([t.bid for t in seen]),
@@ -273,12 +313,23 @@ class MarketHistory:
 
     def orderbook(self, ticker: str, query: Mapping[str, list[str]]) -> Answer:
         """``GET /markets/{ticker}/orderbook``: the last recorded book, Kalshi's
-        ``orderbook_fp`` (``yes_dollars`` / ``no_dollars``, each ascending: best last)."""
+        ``orderbook_fp`` (``yes_dollars`` / ``no_dollars``, each ascending: best last); margin
+        ``GET /margin/markets/{ticker}/orderbook``: ``orderbook``'s ``bids`` and ``asks``, each
+        best first."""
         bids, offers = self._books.get(ticker, ({}, {}))
         try:
             depth = int(query.get("depth", ["0"])[0] or "0")
         except ValueError:
             return _json(400, {"error": "depth must be an integer"})
+        if self.product == "margin":
+            best = sorted(bids.items(), reverse=True), sorted(offers.items())
+            if depth > 0:
+                best = best[0][:depth], best[1][:depth]
+            sides = {
+                name: [[_dollars(p), _count(s)] for p, s in levels]
+                for name, levels in zip(("bids", "asks"), best, strict=True)
+            }
+            return _json(200, {"orderbook": sides})
         yes = sorted(bids.items())
         no = sorted((_ONE - price, size) for price, size in offers.items())
         if depth > 0:
@@ -301,6 +352,18 @@ def _seconds(query: Mapping[str, list[str]], name: str) -> float | None:
     if not text.isdigit() or len(text) > 12:
         raise ValueError(f"{name} must be a Unix time in seconds")
     return float(text)
+
+
+def _margin_trade_record(trade: _Trade) -> dict[str, Any]:
+    """A trade of ``GET /margin/trades`` (perps_openapi's MarginTrade)."""
+    return {
+        "trade_id": trade.trade_id,
+        "ticker": trade.market,
+        "count": _count(trade.size),
+        "price": _dollars(trade.price),
+        "taker_side": "bid" if trade.buy else "ask",
+        "created_time": _iso(trade.time),
+    }
 
 
 def _trade_record(trade: _Trade) -> dict[str, Any]:

@@ -176,7 +176,8 @@ class RestApp:
             ``GET /historical/cutoff`` answers it. None: nothing moved (the cutoff answered is
             the epoch). Settable at any time (`historical_cutoff`).
         history: the markets' public history served on Kalshi's market-history endpoints
-            (trades, candlesticks, order book: `MarketHistory`); None: those answer 404.
+            (trades, candlesticks, order book: `MarketHistory`; a margin one on the margin
+            pages, its funding rates too when ``funding`` is None); None: those answer 404.
             Settable at any time.
         funding: the perps funding rates ``GET /margin/funding_rates/historical`` answers
             (`kalshi_fix_sansio.trading.funding.FundingSchedule`; ``ticker``, ``start_ts`` and
@@ -550,10 +551,13 @@ class RestApp:
             return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
         kind, ticker = route
         query = parse_qs(query_text)
-        cutoff = self.historical_cutoff
-        if kind in ("trades", "historical_trades"):
+        margin = kind.startswith("margin_")
+        if margin != (history.product == "margin"):
+            return _json(404, {"error": f"no such endpoint: {path}"})
+        cutoff = None if margin else self.historical_cutoff  # margin has no cutoff
+        if kind in ("trades", "historical_trades", "margin_trades"):
             return history.trades_page(query, cutoff, kind == "historical_trades")
-        if kind == "orderbook":
+        if kind in ("orderbook", "margin_orderbook"):
             return history.orderbook(ticker, query)
         return history.candles_page(ticker, query, cutoff, kind == "historical_candlesticks")
 
@@ -562,7 +566,10 @@ class RestApp:
     ) -> tuple[int, dict[str, str], bytes]:
         """``GET /margin/funding_rates/historical``: public, as Kalshi's (a signed request must
         be signed well); ``{"funding_rates": [...]}``, Kalshi's rows, oldest first."""
-        if self.funding is None:
+        funding = self.funding
+        if funding is None and self.history is not None:
+            funding = self.history.funding  # a margin recording's # funding lines
+        if funding is None:
             return _json(404, {"error": f"no such endpoint: {_FUNDING_PATH}"})
         signed = any(h.startswith("kalshi-access-") for h in headers)
         if signed and self._authenticated("GET", _FUNDING_PATH, headers, now) is None:
@@ -578,7 +585,7 @@ class RestApp:
         start, end = bounds
         rows = [
             {**row, "funding_rate": float(rate.rate)}  # a JSON number, as Kalshi's
-            for rate, row in zip(self.funding.rates, self.funding.as_json(), strict=True)
+            for rate, row in zip(funding.rates, funding.as_json(), strict=True)
             if (not ticker or rate.symbol == ticker)
             and (start is None or rate.time >= start)
             and (end is None or rate.time <= end)
@@ -622,6 +629,12 @@ def _history_route(path: str) -> tuple[str, str] | None:
     parts = path.removeprefix("/trade-api/v2/").split("/")
     if parts in (["markets", "trades"], ["historical", "trades"]):
         return ("trades" if parts[0] == "markets" else "historical_trades"), ""
+    if parts == ["margin", "trades"]:
+        return "margin_trades", ""
+    if len(parts) == 4 and parts[:2] == ["margin", "markets"]:
+        if parts[3] in ("candlesticks", "orderbook"):
+            return f"margin_{parts[3]}", parts[2]
+        return None
     if len(parts) == 5 and parts[0] == "series" and parts[2::2] == ["markets", "candlesticks"]:
         return "candlesticks", parts[3]
     if len(parts) == 4 and parts[:2] == ["historical", "markets"] and parts[3] == "candlesticks":
