@@ -34,15 +34,17 @@ from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway import Exchange, Faults, MarketHistory, RestApp
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 from kalshi_fix_sansio.simulator.history import (
-    COLUMNS,
-    HistoryFileError,
-    HistoryRow,
     history_report,
     import_history,
     import_history_file,
-    read_history_file,
     rows_from_fetch,
     write_history_recording,
+)
+from kalshi_fix_sansio.simulator.historyfile import (
+    COLUMNS,
+    HistoryFileError,
+    HistoryRow,
+    read_history_file,
 )
 from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
@@ -590,7 +592,9 @@ def test_the_docs_commands_run_against_the_mock(
 ) -> None:
     from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 
-    fetch_cmd, backtest_1, import_cmd, backtest_2 = docs_commands()
+    # (the margin commands: tests/test_history_margin.py)
+    commands = [c for c in docs_commands() if "perps.log" not in c]
+    fetch_cmd, backtest_1, import_cmd, backtest_2 = commands
     markets = fetch_cmd[fetch_cmd.index("--markets") + 1].split(",")
     since = fetch_cmd[fetch_cmd.index("--since") + 1]
     start = datetime.datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()

@@ -186,7 +186,7 @@ def _imported(
     """The report of ``run()``, printed (``--json``: as JSON); or, after one line on ``err``,
     the exit status: 2 httpx missing, 1 a bad history file or an output not written."""
     from ..codec.errors import LocalProtocolError
-    from ..simulator.history import HistoryFileError
+    from ..simulator.historyfile import HistoryFileError
 
     try:
         report = run()
