@@ -11,7 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gateway_fixtures import prediction_gateway, tls_gateway  # noqa: F401  (shared fixtures)
+from gateway_fixtures import (  # noqa: F401  (shared fixtures)
+    margin_gateway,
+    prediction_gateway,
+    tls_gateway,
+)
 
 # scripts/test runs a subset against the wheel installed in a fresh venv of another Python:
 # the package must come from there, never from src/

@@ -94,22 +94,28 @@ def start_gateway(
     return GatewayHarness(gateway, product, cert, signers)
 
 
-@pytest.fixture(params=["prediction", "margin"])
-def tls_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GatewayHarness]:
-    harness = start_gateway(request.param, tmp_path)
+def running_gateway(product: str, tmp: Path) -> Iterator[GatewayHarness]:
+    """A fixture's gateway: started, yielded, closed."""
+    harness = start_gateway(product, tmp)
     try:
         yield harness
     finally:
         harness.gateway.close()
+
+
+@pytest.fixture(params=["prediction", "margin"])
+def tls_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GatewayHarness]:
+    yield from running_gateway(request.param, tmp_path)
 
 
 @pytest.fixture
 def prediction_gateway(tmp_path: Path) -> Iterator[GatewayHarness]:
-    harness = start_gateway("prediction", tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.gateway.close()
+    yield from running_gateway("prediction", tmp_path)
+
+
+@pytest.fixture
+def margin_gateway(tmp_path: Path) -> Iterator[GatewayHarness]:
+    yield from running_gateway("margin", tmp_path)
 
 
 class FrameWatch(logging.Handler):

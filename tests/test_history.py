@@ -47,18 +47,26 @@ from kalshi_fix_sansio.simulator.historyfile import (
     read_history_file,
 )
 from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
-from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.recordings import (
+    MARGIN_SAMPLE_MARKETS,
+    MARGIN_SAMPLE_RECORDING,
+    SAMPLE_MARKETS,
+    SAMPLE_RECORDING,
+)
 from kalshi_fix_sansio.simulator.testing.strategies import quoter
+from kalshi_fix_sansio.trading.funding import FundingSchedule
 
 A, B = SAMPLE_MARKETS
 T0 = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.timezone.utc).timestamp()
 SINCE, UNTIL = T0 - 60, T0 + 900  # the sample runs about seven minutes from T0
 
 
-def recorded_trades(path: Path | str = SAMPLE_RECORDING) -> list[tuple[str, Decimal, Decimal, str]]:
+def recorded_trades(
+    path: Path | str = SAMPLE_RECORDING, product: str = "prediction"
+) -> list[tuple[str, Decimal, Decimal, str]]:
     """(market, price, size, aggressor) of every trade entry of a recording, in order."""
     out = []
-    for item in read_recording(path):
+    for item in read_recording(path, product=product):
         for entry in getattr(item.message, "md_entries", None) or ():
             if str(entry.md_entry_type.value) == "2":
                 out.append(
@@ -76,15 +84,23 @@ HISTORY = MarketHistory.from_recordings([SAMPLE_RECORDING])
 
 
 class Memory:
-    """A `HistoryFetch` answered by the mock's `RestApp` in memory, on a fake clock."""
+    """A `HistoryFetch` answered by the mock's `RestApp` in memory, on a fake clock (margin:
+    a margin ``history``, with the ``funding`` its app serves)."""
 
-    def __init__(self, cutoff: float | None = None, faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        cutoff: float | None = None,
+        faults: Faults | None = None,
+        history: MarketHistory = HISTORY,
+        funding: FundingSchedule | None = None,
+    ) -> None:
         self.app = RestApp(
-            Exchange("prediction"),
+            Exchange(history.product),
             {},
             faults or Faults(),
-            history=HISTORY,
+            history=history,
             historical_cutoff=cutoff,
+            funding=funding,
         )
         self.now = T0 + 7 * 86400
         self.sent: list[str] = []
@@ -584,33 +600,47 @@ def docs_commands() -> list[list[str]]:
     return out
 
 
+def serve_docs_fetch(
+    h: GatewayHarness,
+    fetch_cmd: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    funding: FundingSchedule | None = None,
+) -> list[str]:
+    """Run a ``kalshi-fix history`` command of the page against the mock serving a recording
+    of its markets from its ``--since`` (in ``tmp_path``, with ``my_strategy.py`` beside it);
+    its markets."""
+    from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+
+    markets = fetch_cmd[fetch_cmd.index("--markets") + 1].split(",")
+    since = fetch_cmd[fetch_cmd.index("--since") + 1]
+    start = datetime.datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+    recording = tmp_path / "kalshi.log"
+    with open(recording, "w", encoding="utf-8") as out:
+        write_recording(out, markets=markets, start=start + 30, messages=300, product=h.product)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_strategy.py").write_text(
+        "from kalshi_fix_sansio.simulator.testing.strategies import quoter as strategy\n",
+        encoding="utf-8",
+    )
+    history = MarketHistory.from_recordings([recording], product=h.product)
+    with RestServer(h.gateway, history=history) as rest:
+        rest.app.funding = funding
+        mock = ["--base-url", rest.base_url, "--pinned-cert", str(h.cert)]
+        assert main([*fetch_cmd, *mock]) == 0
+    return markets
+
+
 def test_the_docs_commands_run_against_the_mock(
     prediction_gateway: GatewayHarness,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from kalshi_fix_sansio.simulator.testing.recordings import write_recording
-
     # (the margin commands: tests/test_history_margin.py)
     commands = [c for c in docs_commands() if "perps.log" not in c]
     fetch_cmd, backtest_1, import_cmd, backtest_2 = commands
-    markets = fetch_cmd[fetch_cmd.index("--markets") + 1].split(",")
-    since = fetch_cmd[fetch_cmd.index("--since") + 1]
-    start = datetime.datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
-    recording = tmp_path / "kalshi.log"
-    with open(recording, "w", encoding="utf-8") as out:
-        write_recording(out, markets=markets, start=start + 30, messages=300)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "my_strategy.py").write_text(
-        "from kalshi_fix_sansio.simulator.testing.strategies import quoter as strategy\n",
-        encoding="utf-8",
-    )
-    h = prediction_gateway
-    history = MarketHistory.from_recordings([recording])
-    with RestServer(h.gateway, history=history) as rest:
-        mock = ["--base-url", rest.base_url, "--pinned-cert", str(h.cert)]
-        assert main(["history", *fetch_cmd[1:], *mock]) == 0
+    markets = serve_docs_fetch(prediction_gateway, fetch_cmd, tmp_path, monkeypatch)
     assert set(check_recording("highny.log").markets) == set(markets)
     assert main(backtest_1) == 0
     table = next(b for b in docs_blocks("text") if b.startswith("time,market"))
@@ -703,26 +733,37 @@ def test_a_trade_listed_twice_is_read_once_and_a_bad_one_is_named() -> None:
     assert "count_fp is not a number: 'x'" in line
 
 
-def test_mock_gateway_rest_with_replay_serves_the_recordings_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("product", "recording", "markets"),
+    [
+        ("prediction", SAMPLE_RECORDING, SAMPLE_MARKETS),
+        ("margin", MARGIN_SAMPLE_RECORDING, MARGIN_SAMPLE_MARKETS),
+    ],
+)
+def test_mock_gateway_rest_with_replay_serves_the_recordings_history(
+    product: str, recording: Path, markets: tuple[str, str], tmp_path: Path
+) -> None:
     """``kalshi-fix mock-gateway --replay FILE --rest`` (a process) serves the recording's
-    history; its banner prints the ``kalshi-fix history`` line; the console's faults apply."""
+    history (margin: the margin pages, ``--product margin`` on its line); its banner prints
+    the ``kalshi-fix history`` line; the console's faults apply."""
     from test_cli_gateway import Gateway
 
-    gw = Gateway("--replay", str(SAMPLE_RECORDING), "--rest")
+    gw = Gateway("--product", product, "--replay", str(recording), "--rest")
     try:
         (line,) = [x for x in gw.banner if x.startswith("REST market history")]
         words = line.split("kalshi-fix history ", 1)[1].split()
         where = words[: words.index("--markets")]  # --base-url URL --pinned-cert PEM
+        assert ("--product" in where) == (product == "margin")
         assert gw.proc.stdout is not None
         assert gw.proc.stdout.readline().startswith("replaying ")  # the replay's own line
         assert gw.admin("fault rest-rate-limit 1") == "fault rest-rate-limit 1 set"
         out = tmp_path / "served.log"
-        argv = ["history", *where, "--markets", f"{A},{B}", "--sources", "trades", "-o", str(out)]
+        argv = ["history", *where, "--markets", ",".join(markets), "--sources", "trades"]
         window = ["--since", "2026-11-20T14:59:00Z", "--until", "2026-11-20T15:15:00Z"]
-        assert main([*argv, *window]) == 0
+        assert main([*argv, "-o", str(out), *window]) == 0
     finally:
         assert "Traceback" not in gw.stop()
-    assert sorted(recorded_trades(out)) == sorted(recorded_trades())
+    assert sorted(recorded_trades(out, product)) == sorted(recorded_trades(recording, product))
 
 
 def test_a_request_given_up_midway_keeps_its_first_pages() -> None:

@@ -2,21 +2,23 @@
 Kalshi's margin pages (trades, candlesticks, order book, funding rates) fetched sans-IO from the
 mock gateway's REST app on a fake clock, then over real loopback TLS with 429s and 5xx, written
 as a margin recording (its funding as ``# funding`` lines) the backtest runs; the page shapes
-of perps_openapi; the command line and the page's commands.
+of perps_openapi; the command line and the page's commands (``mock-gateway --product margin
+--replay --rest``: tests/test_history.py).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from gateway_fixtures import GatewayHarness, start_gateway
+import test_history as history_test
+from gateway_fixtures import GatewayHarness
+from test_history import Memory, docs_commands, serve_docs_fetch
 
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.rest.history import (
@@ -26,16 +28,15 @@ from kalshi_fix_sansio.rest.history import (
     parse_orderbook,
     parse_trade,
 )
-from kalshi_fix_sansio.rest.pages import RestRateLimited, RestResponse
+from kalshi_fix_sansio.rest.pages import RestRateLimited
 from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.gateway import Exchange, Faults, MarketHistory, RestApp
+from kalshi_fix_sansio.simulator.gateway import Faults, MarketHistory
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 from kalshi_fix_sansio.simulator.history import history_report, import_history, rows_from_fetch
-from kalshi_fix_sansio.simulator.recording import check_recording, read_funding, read_recording
+from kalshi_fix_sansio.simulator.recording import check_recording, read_funding
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
     MARGIN_SAMPLE_RECORDING,
-    write_recording,
 )
 from kalshi_fix_sansio.simulator.testing.strategies import quoter
 from kalshi_fix_sansio.trading.funding import FundingRate, FundingSchedule
@@ -54,41 +55,16 @@ HISTORY = MarketHistory.from_recordings([MARGIN_SAMPLE_RECORDING], product="marg
 
 
 def recorded_trades(path: Path | str) -> list[tuple[str, Decimal, Decimal, str]]:
-    """(market, price, size, aggressor) of every trade entry of a margin recording."""
-    return sorted(
-        (entry.symbol, entry.md_entry_px, entry.md_entry_size, str(entry.aggressor_side.value))
-        for item in read_recording(path, product="margin")
-        for entry in getattr(item.message, "md_entries", None) or ()
-        if str(entry.md_entry_type.value) == "2"
-    )
+    """(market, price, size, aggressor) of every trade entry of a margin recording, sorted."""
+    return sorted(history_test.recorded_trades(path, "margin"))
 
 
 SAMPLE_TRADES = recorded_trades(MARGIN_SAMPLE_RECORDING)
 
 
-class Memory:
-    """A margin `HistoryFetch` answered by the mock's `RestApp` in memory, on a fake clock."""
-
-    def __init__(self, faults: Faults | None = None, history: MarketHistory = HISTORY) -> None:
-        self.app = RestApp(
-            Exchange("margin"), {}, faults or Faults(), history=history, funding=RATES
-        )
-        self.now = T0 + 86400
-        self.sent: list[str] = []
-
-    def run(self, fetch: HistoryFetch) -> list[Any]:
-        events: list[Any] = []
-        while not fetch.done:
-            request = fetch.next_request(self.now)
-            if request is None:
-                assert fetch.wake_at is not None and fetch.wake_at > self.now
-                self.now = fetch.wake_at  # the fake clock jumps to the retry
-                continue
-            target = request.path + ("?" + urlencode(request.params) if request.params else "")
-            self.sent.append(target)
-            status, headers, body = self.app.handle("GET", target, request.headers, self.now)
-            events += fetch.receive(RestResponse(status, body, headers), self.now)
-        return events
+def memory(faults: Faults | None = None, history: MarketHistory = HISTORY) -> Memory:
+    """A margin fetch answered by the mock's margin pages in memory, on a fake clock."""
+    return Memory(faults=faults, history=history, funding=RATES)
 
 
 def fetch(**options: Any) -> HistoryFetch:
@@ -100,12 +76,12 @@ def fetch(**options: Any) -> HistoryFetch:
 
 
 def test_margin_reads_its_own_pages_without_a_cutoff() -> None:
-    memory = Memory()
+    mock = memory()
     f = fetch(sources=("trades", "candles", "orderbook", "funding"))
     assert f.sources == ("trades", "candles", "orderbook", "funding")
-    memory.run(f)
+    mock.run(f)
     assert f.missing == [] and f.cutoff is None
-    pages = {s.split("?")[0] for s in memory.sent}
+    pages = {s.split("?")[0] for s in mock.sent}
     assert pages == {
         "/trade-api/v2/margin/trades",
         f"/trade-api/v2/margin/markets/{A}/candlesticks",
@@ -135,21 +111,21 @@ def test_429_and_503_are_waited_out_and_a_refused_request_is_named() -> None:
     faults = Faults()
     faults.rest_rate_limit_next, faults.rest_retry_after = 2, 3.0
     faults.rest_error_next = 0
-    memory = Memory(faults=faults)
+    mock = memory(faults=faults)
     f = fetch(sources=("trades",), retry_delay=0.5)
-    start = memory.now
-    events = memory.run(f)
+    start = mock.now
+    events = mock.run(f)
     assert [e.retry_in for e in events if isinstance(e, RestRateLimited)] == [3.0, 3.0]
-    assert memory.now == start + 6.0 and f.missing == [] and len(f.trades) == len(SAMPLE_TRADES)
+    assert mock.now == start + 6.0 and f.missing == [] and len(f.trades) == len(SAMPLE_TRADES)
     # a 503 retried with backoff from retry_delay, doubling
     faults.rest_error_next = 2
     g = fetch(sources=("trades",), retry_delay=0.25)
-    memory.now = start
-    memory.run(g)
-    assert memory.now == start + 0.25 + 0.5 and g.missing == []
+    mock.now = start
+    mock.run(g)
+    assert mock.now == start + 0.25 + 0.5 and g.missing == []
     # an unknown market's candlesticks are refused (404): named, the rest kept
     h = HistoryFetch([A, "KXNOSUCH-PERP"], SINCE, UNTIL, product="margin", base_url="https://h")
-    Memory().run(h)
+    memory().run(h)
     (line,) = h.missing
     assert line.startswith("the 1-minute candlesticks of KXNOSUCH-PERP from 2026-11-20T14:59")
     assert "404" in line and "historical" not in line  # margin has no historical page
@@ -213,7 +189,8 @@ def test_kalshis_margin_record_shapes_and_bad_records() -> None:
 
 
 def test_the_mocks_margin_pages_name_their_fields_as_perps_openapi() -> None:
-    app, now = Memory().app, T0 + 86400
+    probe = memory()
+    app, now = probe.app, probe.now
 
     def page(path: str, **query: str) -> Any:
         status, _, body = app.handle("GET", f"{path}?{urlencode(query)}", {}, now)
@@ -254,7 +231,7 @@ def test_the_mocks_margin_pages_name_their_fields_as_perps_openapi() -> None:
 
 def test_the_margin_recording_carries_its_funding_and_backtests(tmp_path: Path) -> None:
     f = fetch(sources=("trades", "candles", "funding"))
-    Memory().run(f)
+    memory().run(f)
     out = tmp_path / "perps.log"
     report = history_report(f, out, candle_size=Decimal(4))
     assert report.complete and report.product == "margin" and report.messages > 20
@@ -274,7 +251,7 @@ def test_the_margin_recording_carries_its_funding_and_backtests(tmp_path: Path) 
     assert [p.rate.symbol for p in payments] == [A]  # the position held at T0 + 120
     assert paid.report.funding_total == sum(p.amount for p in payments) != 0
     # the mock serves an imported recording's funding lines back: the same rates again
-    again = Memory(history=MarketHistory.from_recordings([out], product="margin"))
+    again = memory(history=MarketHistory.from_recordings([out], product="margin"))
     again.app.funding = None
     g = fetch(sources=("trades", "funding"))
     again.run(g)
@@ -284,15 +261,6 @@ def test_the_margin_recording_carries_its_funding_and_backtests(tmp_path: Path) 
 
 
 # -- end to end over loopback TLS, the command line ------------------------------------------
-
-
-@pytest.fixture
-def margin_gateway(tmp_path: Path) -> Iterator[GatewayHarness]:
-    harness = start_gateway("margin", tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.gateway.close()
 
 
 def command(out: Path, base_url: str, cert: Path, *extra: str) -> list[str]:
@@ -364,54 +332,16 @@ def test_the_docs_margin_commands_run_against_the_mock(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from test_history import docs_commands
-
     fetch_cmd, backtest_cmd = [c for c in docs_commands() if "perps.log" in c]
     assert fetch_cmd[:3] == ["history", "--product", "margin"]
-    markets = fetch_cmd[fetch_cmd.index("--markets") + 1].split(",")
     since = fetch_cmd[fetch_cmd.index("--since") + 1]
     start = datetime.datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
-    recording = tmp_path / "kalshi.log"
-    with open(recording, "w", encoding="utf-8") as out:
-        write_recording(out, markets=markets, start=start + 30, messages=300, product="margin")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "my_strategy.py").write_text(
-        "from kalshi_fix_sansio.simulator.testing.strategies import quoter as strategy\n",
-        encoding="utf-8",
-    )
-    h = margin_gateway
-    history = MarketHistory.from_recordings([recording], product="margin")
+    names = fetch_cmd[fetch_cmd.index("--markets") + 1].split(",")
     rates = FundingSchedule(
-        [FundingRate(m, start + 120, Decimal("0.0001"), Decimal(100)) for m in markets]
+        [FundingRate(m, start + 120, Decimal("1e-4"), Decimal(100)) for m in names]
     )
-    with RestServer(h.gateway, history=history) as rest:
-        rest.app.funding = rates
-        mock = ["--base-url", rest.base_url, "--pinned-cert", str(h.cert)]
-        assert main([*fetch_cmd, *mock]) == 0
+    markets = serve_docs_fetch(margin_gateway, fetch_cmd, tmp_path, monkeypatch, rates)
     assert set(check_recording("perps.log").markets) == set(markets)
     assert len(read_funding("perps.log")) == len(markets)
     capsys.readouterr()
     assert main(backtest_cmd) == 0
-
-
-def test_mock_gateway_replays_a_margin_recording_and_serves_its_history(tmp_path: Path) -> None:
-    """``kalshi-fix mock-gateway --product margin --replay FILE --rest`` serves the margin
-    pages; its banner's ``kalshi-fix history`` line says ``--product margin``."""
-    from test_cli_gateway import Gateway
-
-    gw = Gateway("--product", "margin", "--replay", str(MARGIN_SAMPLE_RECORDING), "--rest")
-    try:
-        (line,) = [x for x in gw.banner if x.startswith("REST market history")]
-        words = line.split("kalshi-fix history ", 1)[1].split()
-        where = words[: words.index("--markets")]
-        assert where[-2:] == ["--product", "margin"]
-        assert gw.proc.stdout is not None
-        assert gw.proc.stdout.readline().startswith("replaying ")  # the replay's own line
-        assert gw.admin("fault rest-rate-limit 1") == "fault rest-rate-limit 1 set"
-        out = tmp_path / "served.log"
-        argv = ["history", *where, "--markets", f"{A},{B}", "--sources", "trades", "-o", str(out)]
-        window = ["--since", "2026-11-20T14:59:00Z", "--until", "2026-11-20T15:15:00Z"]
-        assert main([*argv, *window]) == 0
-    finally:
-        assert "Traceback" not in gw.stop()
-    assert recorded_trades(out) == SAMPLE_TRADES

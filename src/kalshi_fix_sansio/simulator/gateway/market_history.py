@@ -223,8 +223,7 @@ class MarketHistory:
         ]
         page = chosen[start : start + limit]
         cursor = str(start + limit) if start + limit < len(chosen) else ""
-        margin = self.product == "margin"
-        records = [_margin_trade_record(t) if margin else _trade_record(t) for t in page]
+        records = [_trade_record(t, self.product == "margin") for t in page]
         return _json(200, {"trades": records, "cursor": cursor})
 
     def candles_page(
@@ -354,25 +353,25 @@ def _seconds(query: Mapping[str, list[str]], name: str) -> float | None:
     return float(text)
 
 
-def _margin_trade_record(trade: _Trade) -> dict[str, Any]:
-    """A trade of ``GET /margin/trades`` (perps_openapi's MarginTrade)."""
+def _trade_record(trade: _Trade, margin: bool) -> dict[str, Any]:
+    """A trade of ``GET /markets/trades`` (margin: ``GET /margin/trades``, perps_openapi's
+    MarginTrade)."""
+    if margin:
+        fields: dict[str, str] = {
+            "count": _count(trade.size),
+            "price": _dollars(trade.price),
+            "taker_side": "bid" if trade.buy else "ask",
+        }
+    else:
+        fields = {
+            "count_fp": _count(trade.size),
+            "yes_price_dollars": _dollars(trade.price),
+            "no_price_dollars": _dollars(_ONE - trade.price),
+            "taker_side": "yes" if trade.buy else "no",
+        }
     return {
         "trade_id": trade.trade_id,
         "ticker": trade.market,
-        "count": _count(trade.size),
-        "price": _dollars(trade.price),
-        "taker_side": "bid" if trade.buy else "ask",
-        "created_time": _iso(trade.time),
-    }
-
-
-def _trade_record(trade: _Trade) -> dict[str, Any]:
-    return {
-        "trade_id": trade.trade_id,
-        "ticker": trade.market,
-        "count_fp": _count(trade.size),
-        "yes_price_dollars": _dollars(trade.price),
-        "no_price_dollars": _dollars(_ONE - trade.price),
-        "taker_side": "yes" if trade.buy else "no",
+        **fields,
         "created_time": _iso(trade.time),
     }
