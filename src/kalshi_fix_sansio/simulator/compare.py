@@ -36,11 +36,10 @@ from typing import Any, Final
 
 import attrs
 
-from ..codec import MAX_LINE_BYTES, LineTooLong, dialect, log_line, read_lines
-from ..codec.errors import LocalProtocolError
+from ..codec import dialect
 from ..trading.book import Books
 from .fitting import _utc
-from .recording import check_recording, read_recording
+from .recording import _message_log, check_recording, read_recording
 
 __all__ = ["CAUSES", "LiveComparison", "OrderComparison", "OrderRun", "compare_live"]
 
@@ -263,32 +262,12 @@ class _Orders:
 def _read_live(paths: Sequence[str | os.PathLike[str]], decode: Any) -> dict[str, OrderRun]:
     orders = _Orders(decode)
     for path in paths:
-        name = os.fspath(path)
-        number = 0
-        try:
-            with open(name, "rb") as fh:
-                for offset, lines, _starts, _ends in read_lines(fh, MAX_LINE_BYTES):
-                    for raw in lines.splitlines(keepends=True):
-                        number += 1
-                        at, offset = offset, offset + len(raw)
-                        if raw.startswith(b"#") or not raw.strip():
-                            continue
-                        where = f"{name}: line {number} (byte {at})"
-                        parts = log_line(raw)
-                        if parts is None:
-                            raise LocalProtocolError(f"{where}: not a message-log line")
-                        stamp, direction, _session, text = parts
-                        frame = text.replace(b"|", b"\x01")
-                        if direction == b"OUT":
-                            orders.sent(_utc(stamp, where), frame)
-                        else:
-                            orders.received(_utc(stamp, where), frame)
-        except LineTooLong as exc:
-            raise LocalProtocolError(
-                f"{name}: line {number + 1} (byte {exc.offset}): {exc.reason('a message-log line')}"
-            ) from None
-        except OSError as exc:
-            raise LocalProtocolError(f"{name}: cannot read it: {exc.strerror or exc}") from None
+        for where, stamp, direction, _session, text in _message_log(path):
+            frame = text.replace(b"|", b"\x01")
+            if direction == b"OUT":
+                orders.sent(_utc(stamp, where), frame)
+            else:
+                orders.received(_utc(stamp, where), frame)
     return orders.result()
 
 

@@ -35,9 +35,10 @@ from typing import Any, Final
 
 import attrs
 
-from ..codec import MAX_LINE_BYTES, LineTooLong, dialect, log_line, read_lines
+from ..codec import dialect
 from ..codec.errors import LocalProtocolError
 from .latency import MAX_LATENCY
+from .recording import _message_log
 
 __all__ = [
     "QUEUE_CANDIDATES",
@@ -145,48 +146,28 @@ def read_order_log(paths: Sequence[str | os.PathLike[str]]) -> LoggedOrders:
     reported: dict[str, Decimal] = {}
     replaced: dict[str, str] = {}
     for path in paths:
-        name = os.fspath(path)
-        number = 0
-        try:
-            with open(name, "rb") as fh:
-                for offset, lines, _starts, _ends in read_lines(fh, MAX_LINE_BYTES):
-                    for raw in lines.splitlines(keepends=True):
-                        number += 1
-                        at, offset = offset, offset + len(raw)
-                        if raw.startswith(b"#") or not raw.strip():
-                            continue
-                        where = f"{name}: line {number} (byte {at})"
-                        parts = log_line(raw)
-                        if parts is None:
-                            raise LocalProtocolError(f"{where}: not a message-log line")
-                        stamp, direction, _session, text = parts
-                        frame = b"\x01" + text.replace(b"|", b"\x01")
-                        kind = _field(_MSG_TYPE, frame)
-                        cl = _field(_CL_ORD_ID, frame)
-                        if direction == b"OUT" and kind in _SENT:
-                            sends.append((_utc(stamp, where), frame[1:]))
-                            orig = _field(_ORIG_CL_ORD_ID, frame)
-                            if kind == b"D" and cl is not None:
-                                qty = _contracts(_field(_ORDER_QTY, frame), where)
-                                ordered[cl.decode("utf-8", "replace")] = qty
-                            elif kind == b"G" and cl is not None and orig is not None:
-                                new = cl.decode("utf-8", "replace")
-                                replaced[new] = orig.decode("utf-8", "replace")
-                        elif (
-                            direction == b"IN"
-                            and kind == b"8"
-                            and cl is not None
-                            and _field(_EXEC_TYPE, frame) == b"F"
-                        ):
-                            key = cl.decode("utf-8", "replace")
-                            qty = _contracts(_field(_LAST_QTY, frame), where)
-                            reported[key] = reported.get(key, Decimal(0)) + qty
-        except LineTooLong as exc:
-            raise LocalProtocolError(
-                f"{name}: line {number + 1} (byte {exc.offset}): {exc.reason('a message-log line')}"
-            ) from None
-        except OSError as exc:
-            raise LocalProtocolError(f"{name}: cannot read it: {exc.strerror or exc}") from None
+        for where, stamp, direction, _session, text in _message_log(path):
+            frame = b"\x01" + text.replace(b"|", b"\x01")
+            kind = _field(_MSG_TYPE, frame)
+            cl = _field(_CL_ORD_ID, frame)
+            if direction == b"OUT" and kind in _SENT:
+                sends.append((_utc(stamp, where), frame[1:]))
+                orig = _field(_ORIG_CL_ORD_ID, frame)
+                if kind == b"D" and cl is not None:
+                    qty = _contracts(_field(_ORDER_QTY, frame), where)
+                    ordered[cl.decode("utf-8", "replace")] = qty
+                elif kind == b"G" and cl is not None and orig is not None:
+                    new = cl.decode("utf-8", "replace")
+                    replaced[new] = orig.decode("utf-8", "replace")
+            elif (
+                direction == b"IN"
+                and kind == b"8"
+                and cl is not None
+                and _field(_EXEC_TYPE, frame) == b"F"
+            ):
+                key = cl.decode("utf-8", "replace")
+                qty = _contracts(_field(_LAST_QTY, frame), where)
+                reported[key] = reported.get(key, Decimal(0)) + qty
     sends.sort(key=lambda send: send[0])  # stable: a file's own order within a time
     logged = LoggedOrders(tuple(sends), ordered, {}, replaced)
     return attrs.evolve(logged, fills=logged.by_order(reported))

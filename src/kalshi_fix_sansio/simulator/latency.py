@@ -41,8 +41,8 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from ..codec import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
 from ..codec.errors import LocalProtocolError
+from .recording import _message_log
 
 __all__ = [
     "FITTED_SUFFIX",
@@ -244,43 +244,21 @@ def latency_profile(
         LocalProtocolError: the file cannot be read, a line is too long, or a line is not a
             message-log line (named by file, line and byte offset).
     """
-    name = os.fspath(path)
     samples: list[float] = []
     negative = 0
-    number = 0
-    try:
-        with open(name, "rb") as fh:
-            for offset, lines, _starts, _ends in read_lines(fh, MAX_LINE_BYTES):
-                for raw in lines.splitlines(keepends=True):
-                    number += 1
-                    at, offset = offset, offset + len(raw)
-                    delay = _delay(name, number, at, raw, session_type)
-                    if delay is None:
-                        continue
-                    if delay < 0:
-                        negative += 1
-                    samples.append(min(max(delay, 0.0), MAX_LATENCY))
-    except LineTooLong as exc:
-        raise LocalProtocolError(
-            f"{name}: line {number + 1} (byte {exc.offset}): {exc.reason('a message-log line')}"
-        ) from None
-    except OSError as exc:
-        raise LocalProtocolError(f"{name}: cannot read it: {exc.strerror or exc}") from None
+    for _where, stamp, direction, session, frame in _message_log(path):
+        delay = _delay(stamp, direction, session, frame, session_type)
+        if delay is None:
+            continue
+        if delay < 0:
+            negative += 1
+        samples.append(min(max(delay, 0.0), MAX_LATENCY))
     return LatencyProfile(tuple(samples), negative)
 
 
 def _delay(
-    name: str, number: int, offset: int, raw: bytes, session_type: str | None
+    stamp: bytes, direction: bytes, session: bytes, frame: bytes, session_type: str | None
 ) -> float | None:
-    if raw.startswith(b"#") or not raw.strip():
-        return None
-    parts = log_line(raw)
-    if parts is None:
-        shown = raw[:40].decode("utf-8", "backslashreplace").rstrip()
-        raise LocalProtocolError(
-            f"{name}: line {number} (byte {offset}): not a message-log line: {shown!r}"
-        )
-    stamp, direction, session, frame = parts
     if direction != b"IN":
         return None
     if session_type is not None and session.split(b"/", 1)[0].decode("ascii", "replace") != (

@@ -42,7 +42,7 @@ from typing import IO, Any, Final
 import attrs
 
 from ..codec import MAX_LINE_BYTES, PRODUCTS, LineTooLong, dialect, log_line, read_lines
-from ..codec.errors import DecodeError
+from ..codec.errors import DecodeError, LocalProtocolError
 from ..trading.funding import FundingRate, FundingSchedule
 
 __all__ = [
@@ -511,3 +511,40 @@ def read_funding(path: str | os.PathLike[str]) -> FundingSchedule:
         return FundingSchedule.from_rows(rows, source=name)
     except ValueError as exc:  # the same rate twice
         raise RecordingError(name, 0, 0, str(exc)) from None
+
+
+def _message_log(
+    path: str | os.PathLike[str],
+) -> Iterator[tuple[str, bytes, bytes, bytes, bytes]]:
+    """Each message-log line of a file (comments and blank lines skipped), streamed:
+    ``(where, time, direction, session id, frame with |)``, ``where`` naming the file, the line
+    and its byte offset for the reader's own errors (the order-log, live-log and latency
+    readers of `kalshi_fix_sansio.simulator.fitting`, `kalshi_fix_sansio.simulator.compare`
+    and `kalshi_fix_sansio.simulator.latency`).
+
+    Raises:
+        LocalProtocolError: the file cannot be read, a line is too long, or a line is not a
+            message-log line (named by file, line and byte offset).
+    """
+    name = os.fspath(path)
+    number = 0
+    try:
+        with open(name, "rb") as fh:
+            for offset, lines, _starts, _ends in read_lines(fh, MAX_LINE_BYTES):
+                for raw in lines.splitlines(keepends=True):
+                    number += 1
+                    at, offset = offset, offset + len(raw)
+                    if raw.startswith(b"#") or not raw.strip():
+                        continue
+                    where = f"{name}: line {number} (byte {at})"
+                    parts = log_line(raw)
+                    if parts is None:
+                        shown = raw[:40].decode("utf-8", "backslashreplace").rstrip()
+                        raise LocalProtocolError(f"{where}: not a message-log line: {shown!r}")
+                    yield (where, *parts)
+    except LineTooLong as exc:
+        raise LocalProtocolError(
+            f"{name}: line {number + 1} (byte {exc.offset}): {exc.reason('a message-log line')}"
+        ) from None
+    except OSError as exc:
+        raise LocalProtocolError(f"{name}: cannot read it: {exc.strerror or exc}") from None
