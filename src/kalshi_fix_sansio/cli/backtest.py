@@ -43,9 +43,13 @@ from .paper import (
 __all__ = [
     "add_backtest_parser",
     "add_compile_parser",
+    "add_latency_options",
     "backtest_command",
     "compile_command",
+    "failure",
+    "latency_models",
     "parse_latency",
+    "run_inputs",
     "strategy_parameters",
 ]
 
@@ -157,22 +161,7 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument(
         "--settle", action="append", default=[], metavar="SYMBOL=yes|no", help="settle at the end"
     )
-    parser.add_argument(
-        "--latency",
-        default="none",
-        metavar="MODEL",
-        help="order-entry latency, one way: none, constant:SECONDS, lognormal:MEDIAN[:SIGMA], "
-        "log:MESSAGE_LOG (measured), fitted:NAME (kalshi-fix fit-latency's, in --models-dir)",
-    )
-    parser.add_argument(
-        "--md-latency", default="none", metavar="MODEL", help="market-data latency (as above)"
-    )
-    parser.add_argument(
-        "--models-dir",
-        default=".",
-        metavar="DIR",
-        help="where fitted:NAME models are found (default: here)",
-    )
+    add_latency_options(parser)
     add_model_options(parser.add_argument_group("the exchange's models"))
     add_pnl_options(parser.add_argument_group("money beside the fills"))
     _add_cache_options(parser)
@@ -217,6 +206,64 @@ def add_backtest_parser(sub: Any) -> None:
         metavar="DIR",
         help="where the report files go (default: here; made when missing)",
     )
+
+
+def add_latency_options(parser: Any) -> None:
+    """``--latency``, ``--md-latency`` and ``--models-dir`` (``backtest``, ``compare-live``:
+    `latency_models` reads them)."""
+    parser.add_argument(
+        "--latency",
+        default="none",
+        metavar="MODEL",
+        help="order-entry latency, one way: none, constant:SECONDS, lognormal:MEDIAN[:SIGMA], "
+        "log:MESSAGE_LOG (measured), fitted:NAME (kalshi-fix fit-latency's, in --models-dir)",
+    )
+    parser.add_argument(
+        "--md-latency", default="none", metavar="MODEL", help="market-data latency (as above)"
+    )
+    parser.add_argument(
+        "--models-dir",
+        default=".",
+        metavar="DIR",
+        help="where fitted:NAME models are found (default: here)",
+    )
+
+
+def latency_models(args: argparse.Namespace) -> dict[str, Any]:
+    """``--latency`` (KalshiNR) and ``--md-latency`` (KalshiMD) as a run's ``latency``, the
+    ``none`` ones left out (empty: no latency).
+
+    Raises:
+        LocalProtocolError: a model that is not one (`parse_latency`).
+    """
+    latency = {
+        "KalshiNR": parse_latency(args.latency, role="KalshiNR", models_dir=args.models_dir),
+        "KalshiMD": parse_latency(args.md_latency, role="KalshiMD", models_dir=args.models_dir),
+    }
+    return {k: v for k, v in latency.items() if v is not None}
+
+
+def run_inputs(
+    args: argparse.Namespace, err: IO[str], prog: str, *, pnl: bool = False
+) -> tuple[list[str], dict[str, Any]] | int:
+    """A run's recordings (``recordings``, the shipped samples by name) and the exchange's
+    models (``--queue-model`` ...; ``pnl``: with ``--funding`` and ``--rebates``), or the exit
+    status after one line on ``err``."""
+    recordings = [recording_path(r) for r in args.recordings]
+    models = replay_models(args, err, prog)
+    if isinstance(models, int) or not pnl:
+        return models if isinstance(models, int) else (recordings, models)
+    money = pnl_models(args, err, prog)
+    return money if isinstance(money, int) else (recordings, {**models, **money})
+
+
+def failure(prog: str, exc: Exception, err: IO[str]) -> int:
+    """Say why a run did not finish in one line on ``err``; its exit status: 1 when the run
+    failed (`kalshi_fix_sansio.simulator.backtest.BacktestFailed`), 2 for bad input."""
+    from ..simulator.backtest import BacktestFailed
+
+    emit(err, f"{prog}: {exc}")
+    return EXIT_FAILED if isinstance(exc, BacktestFailed) else EXIT_USAGE
 
 
 def _seconds(text: str) -> float:
@@ -351,11 +398,6 @@ def parse_latency(spec: str, *, role: str = "KalshiNR", models_dir: str = ".") -
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    models = args.models_dir
-    latency = {
-        "KalshiNR": parse_latency(args.latency, role="KalshiNR", models_dir=models),
-        "KalshiMD": parse_latency(args.md_latency, role="KalshiMD", models_dir=models),
-    }
     options: dict[str, Any] = {
         "seed": args.seed,
         "api": args.api,
@@ -366,9 +408,9 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "cache": args.cache,
         "mode": args.mode,
     }
-    models = {k: v for k, v in latency.items() if v is not None}
-    if models:
-        options["latency"] = models
+    latency = latency_models(args)
+    if latency:
+        options["latency"] = latency
     return options
 
 
@@ -388,15 +430,12 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
     from ..simulator.recording import RecordingError
     from ..simulator.sweep import grid, load_strategy, run_sweep
 
-    recordings = [recording_path(r) for r in args.recordings]
-    models = replay_models(args, err, "kalshi-fix backtest")
-    if isinstance(models, int):
-        return models
-    pnl = pnl_models(args, err, "kalshi-fix backtest")
-    if isinstance(pnl, int):
-        return pnl
+    inputs = run_inputs(args, err, "kalshi-fix backtest", pnl=True)
+    if isinstance(inputs, int):
+        return inputs
+    recordings, models = inputs
     try:
-        options = {**_options(args), **models, **pnl}
+        options = {**_options(args), **models}
         strategy, defaults = load_strategy(args.strategy)
         _check_mode(args, strategy, options)
         params, axes = strategy_parameters(args, defaults)
@@ -424,12 +463,8 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
             progress=_progress(err),
             **options,
         )
-    except (RecordingError, LocalProtocolError) as exc:
-        emit(err, f"kalshi-fix backtest: {exc}")
-        return EXIT_USAGE
-    except BacktestFailed as exc:
-        emit(err, f"kalshi-fix backtest: {exc}")
-        return EXIT_FAILED
+    except (RecordingError, LocalProtocolError, BacktestFailed) as exc:
+        return failure("kalshi-fix backtest", exc, err)
     emit(out, result.report.table())
     emit(out, _figures_line(result.statistics))
     emit(

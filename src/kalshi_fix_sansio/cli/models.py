@@ -8,9 +8,16 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from ..codec.errors import LocalProtocolError
-from .backtest import parse_latency, strategy_parameters
+from .backtest import (
+    add_latency_options,
+    failure,
+    latency_models,
+    parse_latency,
+    run_inputs,
+    strategy_parameters,
+)
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
-from .paper import add_model_options, recording_path, replay_models
+from .paper import add_model_options, recording_path
 
 __all__ = [
     "add_compare_live_parser",
@@ -103,14 +110,7 @@ def add_fit_queue_parser(sub: Any) -> None:
         "the logs' and save the closest as DIR/NAME.queue.json (a backtest takes it with "
         "--queue-model fitted:NAME).",
     )
-    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
-    parser.add_argument(
-        "--orders",
-        action="append",
-        required=True,
-        metavar="MESSAGE_LOG",
-        help="an order-entry message log (repeat for several)",
-    )
+    _add_logs(parser, "an order-entry message log")
     parser.add_argument("--name", required=True, help="the name the fit is saved under")
     parser.add_argument(
         "--candidate",
@@ -154,15 +154,23 @@ def fit_queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
             latency=None if latency is None else {"KalshiNR": latency},
         )
         path = save_queue_fit(args.name, fit, args.models_dir)
-    except (LocalProtocolError, RecordingError) as exc:
-        emit(err, f"kalshi-fix fit-queue: {exc}")
-        return EXIT_USAGE
-    except BacktestFailed as exc:
-        emit(err, f"kalshi-fix fit-queue: {exc}")
-        return EXIT_FAILED
+    except (LocalProtocolError, RecordingError, BacktestFailed) as exc:
+        return failure("kalshi-fix fit-queue", exc, err)
     emit(out, fit.table())
     emit(out, f"wrote {path}")
     return EXIT_OK
+
+
+def _add_logs(parser: Any, what: str) -> None:
+    """The recordings and ``--orders`` (``fit-queue``, ``compare-live``)."""
+    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
+    parser.add_argument(
+        "--orders",
+        action="append",
+        required=True,
+        metavar="MESSAGE_LOG",
+        help=f"{what} (repeat for several)",
+    )
 
 
 def add_compare_live_parser(sub: Any) -> None:
@@ -177,23 +185,12 @@ def add_compare_live_parser(sub: Any) -> None:
         "latency or the queue.",
     )
     parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
-    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
-    parser.add_argument(
-        "--orders",
-        action="append",
-        required=True,
-        metavar="MESSAGE_LOG",
-        help="a live order-entry message log (repeat for several)",
-    )
+    _add_logs(parser, "a live order-entry message log")
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="as for backtest"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--latency", default="none", metavar="MODEL", help="as for backtest")
-    parser.add_argument("--md-latency", default="none", metavar="MODEL", help="as for backtest")
-    parser.add_argument(
-        "--models-dir", default=".", metavar="DIR", help="where fitted:NAME models are found"
-    )
+    add_latency_options(parser)
     add_model_options(parser.add_argument_group("the exchange's models"))
     parser.add_argument(
         "--tolerance",
@@ -212,19 +209,15 @@ def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     from ..simulator.recording import RecordingError
     from ..simulator.sweep import load_strategy
 
-    recordings = [recording_path(r) for r in args.recordings]
-    models = replay_models(args, err, "kalshi-fix compare-live")
-    if isinstance(models, int):
-        return models
+    inputs = run_inputs(args, err, "kalshi-fix compare-live")
+    if isinstance(inputs, int):
+        return inputs
+    recordings, models = inputs
     try:
         strategy, defaults = load_strategy(args.strategy)
         args.grid = []
         params, _axes = strategy_parameters(args, defaults)
-        latency = {
-            "KalshiNR": parse_latency(args.latency, role="KalshiNR", models_dir=args.models_dir),
-            "KalshiMD": parse_latency(args.md_latency, role="KalshiMD", models_dir=args.models_dir),
-        }
-        chosen = {k: v for k, v in latency.items() if v is not None}
+        chosen = latency_models(args)
         comparison = compare_live(
             strategy,
             recordings,
@@ -235,12 +228,8 @@ def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
             latency=chosen or None,
             **models,
         )
-    except (LocalProtocolError, RecordingError) as exc:
-        emit(err, f"kalshi-fix compare-live: {exc}")
-        return EXIT_USAGE
-    except BacktestFailed as exc:
-        emit(err, f"kalshi-fix compare-live: {exc}")
-        return EXIT_FAILED
+    except (LocalProtocolError, RecordingError, BacktestFailed) as exc:
+        return failure("kalshi-fix compare-live", exc, err)
     emit(out, comparison.table())
     if args.json is not None:
         try:
