@@ -10,6 +10,7 @@ import csv
 import datetime
 import json
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway import Exchange, Faults, MarketHistory, RestApp
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 from kalshi_fix_sansio.simulator.history import (
+    HistoryReport,
     history_report,
     import_history,
     import_history_file,
@@ -118,6 +120,12 @@ class Memory:
             status, headers, body = self.app.handle("GET", target, request.headers, self.now)
             events += fetch.receive(RestResponse(status, body, headers), self.now)
         return events
+
+    def page(self, path: str, **query: str) -> Any:
+        """A page the app answers 200 to, as JSON."""
+        status, _, body = self.app.handle("GET", f"{path}?{urlencode(query)}", {}, self.now)
+        assert status == 200, body
+        return json.loads(body)
 
 
 def fetch(**options: Any) -> HistoryFetch:
@@ -438,41 +446,45 @@ def test_rows_are_written_as_they_are_read() -> None:
 # -- end to end: real loopback TLS, the commands, the backtest ------------------------------
 
 
+def history_argv(
+    markets: Sequence[str], out: Path, base_url: str, cert: Path, *extra: str
+) -> list[str]:
+    """``kalshi-fix history`` of the samples' window from a mock's REST server into ``out``."""
+    window = ["--since", "2026-11-20T14:59:00Z", "--until", "2026-11-20T15:15:00Z"]
+    where = ["--base-url", base_url, "--pinned-cert", str(cert)]
+    return ["history", "--markets", ",".join(markets), *window, "-o", str(out), *where, *extra]
+
+
+def import_refused_at_first(
+    h: GatewayHarness, rest: RestServer, markets: Sequence[str], output: Path, **options: Any
+) -> HistoryReport:
+    """`import_history` over loopback TLS from the mock, two 429s and a 503 injected first."""
+    faults = h.gateway.faults
+    faults.rest_rate_limit_next, faults.rest_retry_after = 2, 0.05
+    faults.rest_error_next = 1
+    return import_history(
+        list(markets),
+        SINCE,
+        UNTIL,
+        output,
+        base_url=rest.base_url,
+        verify=h.ssl_context(),
+        credentials=h.credentials("key-1"),
+        retry_delay=0.05,
+        **options,
+    )
+
+
 def test_fetch_over_tls_with_429_and_503_then_backtest(
     prediction_gateway: GatewayHarness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     h = prediction_gateway
     with RestServer(h.gateway, history=HISTORY) as rest:
         faults = h.gateway.faults
-        faults.rest_rate_limit_next, faults.rest_retry_after = 2, 0.05
-        faults.rest_error_next = 1
-        report = import_history(
-            [A, B],
-            SINCE,
-            UNTIL,
-            tmp_path / "api.log",
-            base_url=rest.base_url,
-            verify=h.ssl_context(),
-            credentials=h.credentials("key-1"),
-            retry_delay=0.05,
-        )
+        report = import_refused_at_first(h, rest, [A, B], tmp_path / "api.log")
         assert report.complete and report.messages > 100
         out = tmp_path / "cli.log"
-        argv = [
-            "history",
-            "--markets",
-            f"{A},{B}",
-            "--since",
-            "2026-11-20T14:59:00Z",
-            "--until",
-            "2026-11-20T15:15:00Z",
-            "-o",
-            str(out),
-            "--base-url",
-            rest.base_url,
-            "--pinned-cert",
-            str(h.cert),
-        ]
+        argv = history_argv([A, B], out, rest.base_url, h.cert)
         capsys.readouterr()
         assert main(argv) == 0
         printed = capsys.readouterr().out
@@ -480,7 +492,7 @@ def test_fetch_over_tls_with_429_and_503_then_backtest(
         assert out.read_text() == (tmp_path / "api.log").read_text()
         faults.rest_error_next = 10**6  # Kalshi down: nothing fetched, nothing written
         gone = tmp_path / "gone.log"
-        assert main([*argv[:-5], str(gone), *argv[-4:], "--max-retries", "1"]) == 1
+        assert main(history_argv([A, B], gone, rest.base_url, h.cert, "--max-retries", "1")) == 1
         assert not gone.exists() and "not fetched" in capsys.readouterr().out
         faults.rest_error_next = 0
     assert recorded_trades(out) and len(recorded_trades(out)) == len(recorded_trades())
@@ -677,12 +689,7 @@ def test_the_async_companion_runs_a_fetch_as_the_blocking_one(
 
 def test_the_mocks_pages_name_their_fields_as_kalshis_docs() -> None:
     memory = Memory(cutoff=T0 + 200)
-    app, now = memory.app, memory.now
-
-    def page(path: str, **query: str) -> Any:
-        status, _, body = app.handle("GET", f"{path}?{urlencode(query)}", {}, now)
-        assert status == 200, body
-        return json.loads(body)
+    page = memory.page
 
     trade_fields = {
         "trade_id",

@@ -13,12 +13,17 @@ import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import test_history as history_test
 from gateway_fixtures import GatewayHarness
-from test_history import Memory, docs_commands, serve_docs_fetch
+from test_history import (
+    Memory,
+    docs_commands,
+    history_argv,
+    import_refused_at_first,
+    serve_docs_fetch,
+)
 
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.rest.history import (
@@ -32,7 +37,7 @@ from kalshi_fix_sansio.rest.pages import RestRateLimited
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway import Faults, MarketHistory
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
-from kalshi_fix_sansio.simulator.history import history_report, import_history, rows_from_fetch
+from kalshi_fix_sansio.simulator.history import history_report, rows_from_fetch
 from kalshi_fix_sansio.simulator.recording import check_recording, read_funding
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
@@ -51,6 +56,7 @@ RATES = FundingSchedule(
         FundingRate(A, T0 + 8 * 3600, Decimal("0.0001"), Decimal("19.60")),  # after the window
     ]
 )
+MARGIN = ("--product", "margin")
 HISTORY = MarketHistory.from_recordings([MARGIN_SAMPLE_RECORDING], product="margin")
 
 
@@ -190,12 +196,7 @@ def test_kalshis_margin_record_shapes_and_bad_records() -> None:
 
 def test_the_mocks_margin_pages_name_their_fields_as_perps_openapi() -> None:
     probe = memory()
-    app, now = probe.app, probe.now
-
-    def page(path: str, **query: str) -> Any:
-        status, _, body = app.handle("GET", f"{path}?{urlencode(query)}", {}, now)
-        assert status == 200, body
-        return json.loads(body)
+    app, now, page = probe.app, probe.now, probe.page
 
     trades = page(history_path("margin_trades"), ticker=A, limit="5")
     assert set(trades) == {"trades", "cursor"} and trades["cursor"]
@@ -263,27 +264,6 @@ def test_the_margin_recording_carries_its_funding_and_backtests(tmp_path: Path) 
 # -- end to end over loopback TLS, the command line ------------------------------------------
 
 
-def command(out: Path, base_url: str, cert: Path, *extra: str) -> list[str]:
-    return [
-        "history",
-        "--product",
-        "margin",
-        "--markets",
-        f"{A},{B}",
-        "--since",
-        "2026-11-20T14:59:00Z",
-        "--until",
-        "2026-11-20T15:15:00Z",
-        "-o",
-        str(out),
-        "--base-url",
-        base_url,
-        "--pinned-cert",
-        str(cert),
-        *extra,
-    ]
-
-
 def test_margin_over_tls_with_429_and_503_then_the_command_and_backtest(
     margin_gateway: GatewayHarness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -291,29 +271,20 @@ def test_margin_over_tls_with_429_and_503_then_the_command_and_backtest(
     with RestServer(h.gateway, history=HISTORY) as rest:
         rest.app.funding = RATES
         faults = h.gateway.faults
-        faults.rest_rate_limit_next, faults.rest_retry_after = 2, 0.05
-        faults.rest_error_next = 1
-        report = import_history(
-            [A, B],
-            SINCE,
-            UNTIL,
-            tmp_path / "api.log",
-            product="margin",
-            base_url=rest.base_url,
-            verify=h.ssl_context(),
-            credentials=h.credentials("key-1"),
-            retry_delay=0.05,
-        )
+        report = import_refused_at_first(h, rest, [A, B], tmp_path / "api.log", product="margin")
         assert report.complete and report.sources == ("trades", "candles", "funding")
         out = tmp_path / "cli.log"
         capsys.readouterr()
-        assert main(command(out, rest.base_url, h.cert)) == 0
+        assert main(history_argv([A, B], out, rest.base_url, h.cert, *MARGIN)) == 0
         printed = capsys.readouterr().out
         assert f"wrote {out}" in printed and "funding rates" in printed
         assert out.read_text() == (tmp_path / "api.log").read_text()
         faults.rest_error_next = 10**6  # Kalshi down: nothing fetched, nothing written
         gone = tmp_path / "gone.log"
-        assert main(command(gone, rest.base_url, h.cert, "--max-retries", "1")) == 1
+        assert (
+            main(history_argv([A, B], gone, rest.base_url, h.cert, *MARGIN, "--max-retries", "1"))
+            == 1
+        )
         said = capsys.readouterr()
         assert not gone.exists() and "not fetched" in said.out and "server error 503" in said.out
         faults.rest_error_next = 0
