@@ -47,7 +47,7 @@ from typing import IO, Any, ClassVar, Final
 
 import attrs
 
-from ..codec import MAX_LINE_BYTES
+from ..codec import MAX_LINE_BYTES, LayoutScan, layout_scan
 from .gateway.exchange.common import as_dec, as_int, raw_value
 from .recording import (
     ClockStep,
@@ -57,7 +57,6 @@ from .recording import (
     _open,
     _read,
     _Scan,
-    _symbols,
 )
 
 __all__ = [
@@ -640,6 +639,12 @@ def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
     return lambda entry: tuple(getattr(entry, name, None) for name in _ENTRY_FIELDS)
 
 
+# What the compile makes of one message (`_Builder.cells`, `_Plans.cells`): its kind code, the
+# indexes of its Symbol and MarketResult, its SecurityTradingStatus, and its entries, each as
+# the indexes of `_ENTRY_FIELDS` but the last, then its TradeID's bytes (b"": none)
+Cells = tuple[int, int, int, int, tuple[tuple[int, int, int, int, int, int, bytes], ...]]
+
+
 class _Builder:
     """The columns of a compile, a message at a time: arrays of numbers, moved to a temporary
     file per column every `_SPILL` messages (memory stays flat however long the recording),
@@ -654,47 +659,67 @@ class _Builder:
         self._spilled: dict[str, IO[bytes]] = {}
         self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
-    def add(self, item: Recorded) -> None:
-        cols, symbols, texts = self.cols, self.symbols, self.texts
-        message = item.message
+    def cells(self, message: Any) -> Cells:
+        """A decoded message's cells (its texts and prices numbered in the tables)."""
+        symbols, texts, decimals = self.symbols, self.texts, self.decimals
         kind = type(message).MSG_TYPE
+        status = as_int(getattr(message, "security_trading_status", None))
+        entries = []
+        if kind == "W" or kind == "X":
+            getters = self._getters
+            for entry in getattr(message, "md_entries", None) or ():
+                get = getters.get(type(entry))
+                if get is None:
+                    get = getters[type(entry)] = _entry_getter(type(entry))
+                type_, symbol, px, size, action, aggressor, trade_id = get(entry)
+                px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
+                entries.append(
+                    (
+                        texts.of(type_),
+                        symbols.of(symbol),
+                        _NONE if px is None else decimals(str(px)),
+                        _NONE if size is None else decimals(str(size)),
+                        texts.of(action),
+                        texts.of(aggressor),
+                        (_raw_text(trade_id) or "").encode(),
+                    )
+                )
+        return (
+            _KIND_CODE[kind],
+            symbols.of(getattr(message, "symbol", None)),
+            _NO_STATUS if status is None else status,
+            texts.of(getattr(message, "market_result", None)),
+            tuple(entries),
+        )
+
+    def add(self, item: Recorded, cells: Cells) -> None:
+        """Append a message's cells (``item``: its line, offset and time) to the columns."""
+        cols = self.cols
         cols["time"].append(item.time)
         cols["line"].append(item.line)
         cols["offset"].append(item.offset)
-        cols["kind"].append(_KIND_CODE[kind])
-        cols["symbol"].append(symbols.of(getattr(message, "symbol", None)))
-        status = as_int(getattr(message, "security_trading_status", None))
-        cols["status"].append(_NO_STATUS if status is None else status)
-        cols["result"].append(texts.of(getattr(message, "market_result", None)))
-        if kind == "W" or kind == "X":
-            self._entries(getattr(message, "md_entries", None) or ())
+        kind, symbol, status, result, entries = cells
+        cols["kind"].append(kind)
+        cols["symbol"].append(symbol)
+        cols["status"].append(status)
+        cols["result"].append(result)
+        if entries:
+            type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
+            action_, aggressor_ = cols["action"], cols["aggressor"]
+            trade_end_, trades = cols["trade_end"], cols["trades"]
+            for kind_, symbol_, px, size, action, aggressor, trade_id in entries:
+                type_.append(kind_)
+                esym_.append(symbol_)
+                px_.append(px)
+                size_.append(size)
+                action_.append(action)
+                aggressor_.append(aggressor)
+                if trade_id:
+                    trades.frombytes(trade_id)
+                    self.trade_bytes += len(trade_id)
+                trade_end_.append(self.trade_bytes)
+            self.entries += len(entries)
         cols["entries"].append(self.entries)
-
-    def _entries(self, entries: Any) -> None:
-        cols, symbols, texts, decimals = self.cols, self.symbols, self.texts, self.decimals
-        type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
-        action_, aggressor_ = cols["action"], cols["aggressor"]
-        trade_end_, trades = cols["trade_end"], cols["trades"]
-        getters = self._getters
-        for entry in entries:
-            get = getters.get(type(entry))
-            if get is None:
-                get = getters[type(entry)] = _entry_getter(type(entry))
-            kind, symbol, px, size, action, aggressor, trade_id = get(entry)
-            px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
-            type_.append(texts.of(kind))
-            esym_.append(symbols.of(symbol))
-            px_.append(_NONE if px is None else decimals(str(px)))
-            size_.append(_NONE if size is None else decimals(str(size)))
-            action_.append(texts.of(action))
-            aggressor_.append(texts.of(aggressor))
-            trade_id = _raw_text(trade_id)
-            if trade_id:
-                data = trade_id.encode()
-                trades.frombytes(data)
-                self.trade_bytes += len(data)
-            trade_end_.append(self.trade_bytes)
-            self.entries += 1
 
     def spill(self) -> None:
         """Move the columns held so far to their temporary files."""
@@ -740,30 +765,157 @@ def _aligned(size: int) -> int:
     return (size + 7) & ~7
 
 
+# the fields the compile reads of a message (`_Plans`), besides its entries' `_ENTRY_FIELDS`
+_MESSAGE_FIELDS: Final = ("symbol", "security_trading_status", "market_result")
+_SCANNED: Final = frozenset((*_MESSAGE_FIELDS, *_ENTRY_FIELDS))
+# the cell of a field a message lacks, per column of `_Plan.caches`
+_ABSENT: Final = (_NONE, _NO_STATUS, *(_NONE,) * 8)
+_PLANS_PER_SHAPE: Final = 8  # layouts of one MsgType and field count tried per frame
+_MOST_PLANS: Final = 4096  # layouts remembered in all (others are decoded each time)
+
+
+class _Plan:
+    """How the compile reads the frames of one tag layout without decoding them: its
+    `LayoutScan` and where each cell's raw value is in the scan's values."""
+
+    __slots__ = ("caches", "entries", "kind", "result", "scan", "status", "symbol")
+
+    def __init__(self, scan: LayoutScan, kind: str, caches: tuple[dict[bytes, Any], ...]) -> None:
+        fields, absent = scan.fields, scan.absent
+        self.scan = scan
+        self.kind = _KIND_CODE[kind]
+        self.caches = caches
+        self.symbol, self.status, self.result = (fields.get(n, absent) for n in _MESSAGE_FIELDS)
+        entries = scan.groups.get("md_entries", ()) if kind == "W" or kind == "X" else ()
+        self.entries = tuple(tuple(e.get(n, absent) for n in _ENTRY_FIELDS) for e in entries)
+
+
+class _Plans:
+    """The compile's shortcut: a frame whose tag layout was met before, and whose values the
+    layout's `LayoutScan` accepts, is one that decodes and validates with nothing wrong (the
+    codec's word for it: the scan accepts less than the decode and validation do, never
+    more), so its cells come from its raw values, without decoding it: each raw value's cell
+    is the one the decoded messages before it gave it (``caches``, per kind and column, learnt
+    from the messages decoded, which passed every check, the prediction price check too). A
+    frame the scan does not accept, or with a value not met before, is decoded and checked in
+    full (`_read`), and what its message gives is learnt: a bad recording is named exactly as
+    the check names it."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[str, int], list[_Plan]] = {}
+        self._count = 0
+        self._caches: dict[str, tuple[dict[bytes, Any], ...]] = {}
+
+    def cells(self, frame: bytes, kind: str) -> Cells | None:
+        """The cells of a frame told by a plan, or None (decode it)."""
+        plans = self._shapes.get((kind, frame.count(b"\x01")))
+        if plans is None:
+            return None
+        for plan in plans:
+            values = plan.scan.values(frame)
+            if values is not None:
+                break
+        else:
+            return None
+        try:
+            c = plan.caches
+            types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
+            entries = tuple(
+                [
+                    (
+                        types[values[t]],
+                        syms[values[s]],
+                        pxs[values[p]],
+                        sizes[values[z]],
+                        actions[values[a]],
+                        sides[values[g]],
+                        values[d],
+                    )
+                    for t, s, p, z, a, g, d in plan.entries
+                ]
+            )
+            return (
+                plan.kind,
+                c[0][values[plan.symbol]],
+                c[1][values[plan.status]],
+                c[2][values[plan.result]],
+                entries,
+            )
+        except KeyError:  # a value not met before
+            return None
+
+    def learn(self, message: Any, cells: Cells) -> None:
+        """Learn from a decoded message that passed every check, and its cells: its layout's
+        plan (made at its first frame) and the cell of each of its raw values."""
+        frame: bytes = message.raw
+        kind: str = type(message).MSG_TYPE
+        plans = self._shapes.setdefault((kind, frame.count(b"\x01")), [])
+        for plan in plans:
+            values = plan.scan.values(frame)
+            if values is not None:
+                break
+        else:
+            if len(plans) >= _PLANS_PER_SHAPE or self._count >= _MOST_PLANS:
+                return
+            scan = layout_scan(message, _SCANNED)
+            values = None if scan is None else scan.values(frame)
+            if scan is None or values is None:
+                return
+            caches = self._caches.get(kind)
+            if caches is None:
+                caches = self._caches[kind] = tuple({b"": cell} for cell in _ABSENT)
+            plan = _Plan(scan, kind, caches)
+            plans.append(plan)
+            self._count += 1
+        _kind, symbol, status, result, entries = cells
+        found = [(0, plan.symbol, symbol), (1, plan.status, status), (2, plan.result, result)]
+        if len(entries) != len(plan.entries):
+            plans.remove(plan)  # never: the scan reads the entries the decode reads
+            return
+        for at, cell in zip(plan.entries, entries, strict=True):
+            if values[at[6]] != cell[6]:  # the TradeID's bytes are its raw value
+                plans.remove(plan)  # never: a text's plain form is itself
+                return
+            found += zip(range(3, 9), at, cell[:6], strict=False)
+        caches = plan.caches
+        for column, at_, cell_ in found:
+            if caches[column].setdefault(values[at_], cell_) != cell_:
+                plans.remove(plan)  # never: a raw value gives one cell
+                return
+
+
 def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> dict[str, Any]:
     """Check the recording (as `check_recording` does) and compile it into ``built`` (its
     columns spill to temporary files when it is given a cache to write); the cache's header."""
     symbols, texts, decimals = built.symbols, built.texts, built.decimals
     markets: dict[str, None] = {}
     scan = _Scan()
+    plans = _Plans()
     count = 0
     first_time = last_time = 0.0
     with _open(name) as raw:
         fh = _Hashing(raw)
-        for item in _read(fh, name, product, max_line, scan):  # type: ignore[arg-type]
+        read = _read(fh, name, product, max_line, scan, known=plans.cells)  # type: ignore[arg-type]
+        for item in read:
             if not count:
                 markets = dict.fromkeys(scan.markets)
                 first_time = item.time
             count += 1
-            for market in _symbols(item.message):
-                markets.setdefault(market, None)
-            built.add(item)
+            message = item.message
+            if message.__class__ is tuple:  # told by a plan: its cells
+                cells = message
+            else:
+                cells = built.cells(message)
+                plans.learn(message, cells)
+            built.add(item, cells)
             last_time = item.time
             if not count % _SPILL:
                 built.spill()
         content_hash = fh.hash.hexdigest()
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
+    for market in symbols.values:  # in the order met: each message's, then its entries'
+        markets.setdefault(market, None)
     step = scan.largest
     info = {
         "product": product or scan.product or "prediction",

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import IO, Any, Final
@@ -313,8 +313,18 @@ def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tup
 
 
 def _read(
-    fh: IO[bytes], name: str, product: str | None, max_line: int, scan: _Scan, verify: bool = True
+    fh: IO[bytes],
+    name: str,
+    product: str | None,
+    max_line: int,
+    scan: _Scan,
+    verify: bool = True,
+    known: Callable[[bytes, str], Any] | None = None,
 ) -> Iterator[Recorded]:
+    """The recorded messages of ``fh``, each checked (see `read_recording`). ``known`` (the
+    compile's): given a replayed frame and its MsgType, what it makes of a frame it can tell
+    decodes and validates with nothing wrong, and passes the product's price check (yielded
+    as the message, undecoded), or None (the frame is decoded and checked here)."""
     codec: ModuleType | None = dialect(product) if product in PRODUCTS else None
     last = float("-inf")
     for start, raw in _lines(fh, name, max_line, scan):
@@ -353,13 +363,16 @@ def _read(
             continue
         if codec is None:
             codec = dialect("prediction")
-        try:
-            message = codec.decode(frame, use_dollars=True, verify=verify)
-            if verify:
-                message.validate()
-        except DecodeError as exc:
-            cut = "" if raw.endswith(b"\n") else " (the file ends mid-frame: truncated?)"
-            raise RecordingError(name, number, start, f"{exc}{cut}") from None
+        message = None if known is None else known(frame, kind)
+        told = message is not None
+        if not told:
+            try:
+                message = codec.decode(frame, use_dollars=True, verify=verify)
+                if verify:
+                    message.validate()
+            except DecodeError as exc:
+                cut = "" if raw.endswith(b"\n") else " (the file ends mid-frame: truncated?)"
+                raise RecordingError(name, number, start, f"{exc}{cut}") from None
         moment = _epoch(stamp.decode("ascii", "replace"))
         if moment is None:
             raise RecordingError(name, number, start, f"{stamp.decode()!r} is not a UTC time")
@@ -367,7 +380,7 @@ def _read(
             scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
         last = moment
-        if codec.__name__ == "kalshi_fix_sansio.codec.prediction":
+        if not told and codec.__name__ == "kalshi_fix_sansio.codec.prediction":
             _check_prediction(name, number, start, message)
         yield Recorded(number, start, moment, message)
 
