@@ -642,7 +642,7 @@ def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
 # What the compile makes of one message (`_Builder.cells`, `_Plans.cells`): its kind code, the
 # indexes of its Symbol and MarketResult, its SecurityTradingStatus, and its entries, each as
 # the indexes of `_ENTRY_FIELDS` but the last, then its TradeID's bytes (b"": none)
-Cells = tuple[int, int, int, int, tuple[tuple[int, int, int, int, int, int, bytes], ...]]
+Cells = tuple[int, int, int, int, list[tuple[int, int, int, int, int, int, bytes]]]
 
 
 class _Builder:
@@ -658,6 +658,17 @@ class _Builder:
         self.trade_bytes = 0  # trade id bytes so far
         self._spilled: dict[str, IO[bytes]] = {}
         self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+        # the numbers of each column not in its array yet, and each one's append: a list's
+        # append costs a fraction of an array's (which parses its argument as a C call would);
+        # they go to the arrays a block at a time (`_flush`), emptied in place
+        self._held: dict[str, list[Any]] = {n: [] for n, _ in _COLUMNS[:-1]}
+        held = self._held
+        self._time, self._line, self._offset = (held[n].append for n in ("time", "line", "offset"))
+        self._kind, self._symbol = held["kind"].append, held["symbol"].append
+        self._status, self._result = held["status"].append, held["result"].append
+        self._entry_end = held["entries"].append
+        self._entry_adds = tuple(held[n].append for n, _ in _ENTRY_COLUMNS[:-1])
+        self._trade_end, self._trades = held["trade_end"].append, self.cols["trades"].frombytes
 
     def cells(self, message: Any) -> Cells:
         """A decoded message's cells (its texts and prices numbered in the tables)."""
@@ -689,40 +700,47 @@ class _Builder:
             symbols.of(getattr(message, "symbol", None)),
             _NO_STATUS if status is None else status,
             texts.of(getattr(message, "market_result", None)),
-            tuple(entries),
+            entries,
         )
 
-    def add(self, item: Recorded, cells: Cells) -> None:
-        """Append a message's cells (``item``: its line, offset and time) to the columns."""
-        cols = self.cols
-        cols["time"].append(item.time)
-        cols["line"].append(item.line)
-        cols["offset"].append(item.offset)
+    def add(self, moment: float, line: int, offset: int, cells: Cells) -> None:
+        """Append a message's cells (its receive time, line and offset first) to the columns."""
         kind, symbol, status, result, entries = cells
-        cols["kind"].append(kind)
-        cols["symbol"].append(symbol)
-        cols["status"].append(status)
-        cols["result"].append(result)
+        self._time(moment)
+        self._line(line)
+        self._offset(offset)
+        self._kind(kind)
+        self._symbol(symbol)
+        self._status(status)
+        self._result(result)
         if entries:
-            type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
-            action_, aggressor_ = cols["action"], cols["aggressor"]
-            trade_end_, trades = cols["trade_end"], cols["trades"]
-            for kind_, symbol_, px, size, action, aggressor, trade_id in entries:
-                type_.append(kind_)
-                esym_.append(symbol_)
-                px_.append(px)
-                size_.append(size)
-                action_.append(action)
-                aggressor_.append(aggressor)
+            type_, symbol_, px_, size_, action_, aggressor_ = self._entry_adds
+            trade_end_, trades = self._trade_end, self._trades
+            for kind_, esymbol, px, size, action, aggressor, trade_id in entries:
+                type_(kind_)
+                symbol_(esymbol)
+                px_(px)
+                size_(size)
+                action_(action)
+                aggressor_(aggressor)
                 if trade_id:
-                    trades.frombytes(trade_id)
+                    trades(trade_id)
                     self.trade_bytes += len(trade_id)
-                trade_end_.append(self.trade_bytes)
+                trade_end_(self.trade_bytes)
             self.entries += len(entries)
-        cols["entries"].append(self.entries)
+        self._entry_end(self.entries)
+
+    def _flush(self) -> None:
+        """Move the numbers held in lists to their columns' arrays (packed at once)."""
+        for name, held in self._held.items():
+            if held:
+                column = self.cols[name]
+                column.frombytes(struct.pack(f"@{len(held)}{column.typecode}", *held))
+                held.clear()
 
     def spill(self) -> None:
         """Move the columns held so far to their temporary files."""
+        self._flush()
         for name, column in self.cols.items():
             if column:
                 out = self._spilled.get(name)
@@ -738,6 +756,7 @@ class _Builder:
 
     def layout(self) -> tuple[list[list[Any]], int]:
         """Each column's [name, offset, count, typecode] in the payload, and its size."""
+        self._flush()
         layout, at = [], 0
         for name, code in _COLUMNS:
             column = self.cols[name]
@@ -748,6 +767,7 @@ class _Builder:
 
     def parts(self) -> Iterator[bytes | array[Any]]:
         """The payload, a block at a time: each column (spilled, then held), padded to 8."""
+        self._flush()
         for name, _code in _COLUMNS:
             column, size = self.cols[name], 0
             spilled = self._spilled.get(name)
@@ -820,20 +840,18 @@ class _Plans:
         try:
             c = plan.caches
             types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
-            entries = tuple(
-                [
-                    (
-                        types[values[t]],
-                        syms[values[s]],
-                        pxs[values[p]],
-                        sizes[values[z]],
-                        actions[values[a]],
-                        sides[values[g]],
-                        values[d],
-                    )
-                    for t, s, p, z, a, g, d in plan.entries
-                ]
-            )
+            entries = [
+                (
+                    types[values[t]],
+                    syms[values[s]],
+                    pxs[values[p]],
+                    sizes[values[z]],
+                    actions[values[a]],
+                    sides[values[g]],
+                    values[d],
+                )
+                for t, s, p, z, a, g, d in plan.entries
+            ]
             return (
                 plan.kind,
                 c[0][values[plan.symbol]],
@@ -896,19 +914,19 @@ def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> 
     with _open(name) as raw:
         fh = _Hashing(raw)
         read = _read(fh, name, product, max_line, scan, known=plans.cells)  # type: ignore[arg-type]
-        for item in read:
+        add = built.add
+        for line, offset, moment, message in read:
             if not count:
                 markets = dict.fromkeys(scan.markets)
-                first_time = item.time
+                first_time = moment
             count += 1
-            message = item.message
             if message.__class__ is tuple:  # told by a plan: its cells
-                cells = message
+                add(moment, line, offset, message)
             else:
                 cells = built.cells(message)
                 plans.learn(message, cells)
-            built.add(item, cells)
-            last_time = item.time
+                add(moment, line, offset, cells)
+            last_time = moment
             if not count % _SPILL:
                 built.spill()
         content_hash = fh.hash.hexdigest()

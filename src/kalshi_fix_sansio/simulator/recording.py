@@ -33,6 +33,7 @@ a warning before it starts.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -198,6 +199,33 @@ def _epoch(text: str) -> float | None:
     return moment.timestamp()
 
 
+# A receive time as `RecordingWriter` writes it (microseconds, UTC): its minute, second and
+# microsecond; and the epoch seconds of the minutes met (a recording's minutes are few)
+_STAMP: Final = re.compile(
+    rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{6})Z"
+)
+_MINUTES: dict[bytes, int] = {}
+_MOST_MINUTES: Final = 4096
+
+
+def _stamp_epoch(stamp: bytes) -> float | None:
+    """`_epoch` of a line's receive time: one written as `RecordingWriter` writes them from
+    its minute's epoch seconds (the same float: datetime's ``timestamp()`` divides the
+    microseconds since the epoch by a million, as this does), any other by `_epoch`."""
+    m = _STAMP.fullmatch(stamp)
+    if m is None:
+        return _epoch(stamp.decode("ascii", "replace"))
+    minute = _MINUTES.get(m[1])
+    if minute is None:
+        whole = _epoch(m[1].decode() + ":00Z")
+        if whole is None:  # no such minute: named with the whole text
+            return _epoch(stamp.decode("ascii", "replace"))
+        if len(_MINUTES) >= _MOST_MINUTES:
+            _MINUTES.clear()
+        minute = _MINUTES[m[1]] = int(whole)
+    return (minute * 1_000_000 + int(m[2] + m[3])) / 1_000_000  # (seconds, microseconds)
+
+
 def _symbols(message: Any) -> Iterator[str]:
     symbol = getattr(message, "symbol", None)
     if isinstance(symbol, str):
@@ -240,7 +268,10 @@ def read_recording(
     """
     name = os.fspath(path)
     with _open(name) as fh:
-        yield from _read(fh, name, product, max_line, _Scan(), verify=not checked)
+        for line, offset, moment, message in _read(
+            fh, name, product, max_line, _Scan(), verify=not checked
+        ):
+            yield Recorded(line, offset, moment, message)
 
 
 _KINDS: Final = (
@@ -320,8 +351,9 @@ def _read(
     scan: _Scan,
     verify: bool = True,
     known: Callable[[bytes, str], Any] | None = None,
-) -> Iterator[Recorded]:
-    """The recorded messages of ``fh``, each checked (see `read_recording`). ``known`` (the
+) -> Iterator[tuple[int, int, float, Any]]:
+    """The recorded messages of ``fh``, each checked (see `read_recording`), as the fields of
+    its `Recorded` (line, offset, time, message). ``known`` (the
     compile's): given a replayed frame and its MsgType, what it makes of a frame it can tell
     decodes and validates with nothing wrong, and passes the product's price check (yielded
     as the message, undecoded), or None (the frame is decoded and checked here)."""
@@ -344,7 +376,7 @@ def _read(
                 scan.product = found
                 codec = dialect(found)
             continue
-        if not raw.strip():
+        if raw.isspace():  # (a line read is never empty)
             continue
         parts = log_line(raw)
         if parts is None:
@@ -353,7 +385,9 @@ def _read(
         stamp, direction, _session, frame_text = parts
         if direction != b"IN":
             continue
-        if b"\\x" in frame_text:  # escaped control bytes: not market data, never replayed
+        # escaped control bytes: not market data, never replayed (find: ``in`` first tries
+        # the needle as a byte's number, an exception raised and cleared every time)
+        if frame_text.find(b"\\x") >= 0:
             continue
         frame = frame_text.replace(b"|", b"\x01")
         kind = _msg_type(frame)
@@ -373,7 +407,7 @@ def _read(
             except DecodeError as exc:
                 cut = "" if raw.endswith(b"\n") else " (the file ends mid-frame: truncated?)"
                 raise RecordingError(name, number, start, f"{exc}{cut}") from None
-        moment = _epoch(stamp.decode("ascii", "replace"))
+        moment = _stamp_epoch(stamp)
         if moment is None:
             raise RecordingError(name, number, start, f"{stamp.decode()!r} is not a UTC time")
         if moment < last:
@@ -382,7 +416,7 @@ def _read(
         last = moment
         if not told and codec.__name__ == "kalshi_fix_sansio.codec.prediction":
             _check_prediction(name, number, start, message)
-        yield Recorded(number, start, moment, message)
+        yield number, start, moment, message
 
 
 def _msg_type(frame: bytes) -> str:
@@ -434,13 +468,13 @@ def check_recording(
     first_time: float | None = None
     last_time: float | None = None
     with _open(name) as fh:
-        for item in _read(fh, name, product, max_line, scan):
+        for _line, _offset, moment, message in _read(fh, name, product, max_line, scan):
             if not count:
                 markets = dict.fromkeys(scan.markets)
-                first_time = item.time
+                first_time = moment
             count += 1
-            last_time = item.time
-            for symbol in _symbols(item.message):
+            last_time = moment
+            for symbol in _symbols(message):
                 markets.setdefault(symbol, None)
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
