@@ -18,6 +18,13 @@ compiled regular expression (one C call over the frame), and is never made for a
 field whose type has no plain form here (raw data) or a tag the message's records read as two
 types. What it is made from (the plain form of each of the class's tags) is found afresh for
 each layout: nothing is kept per class.
+
+`layout_scan` makes the same pattern for a strict reader of many frames (a recording's compile):
+from a message that decoded and validated clean, a `LayoutScan` whose `LayoutScan.values` tells
+a frame of the layout that the strict decode (BeginString, BodyLength and CheckSum verified)
+and ``validate()`` accept, and reads the values it was asked for, without decoding the frame:
+BeginString is pinned, BodyLength and CheckSum are checked on the bytes, and the enums' values
+are those the enum lists (``validate`` takes others; their frames are decoded).
 """
 
 from __future__ import annotations
