@@ -565,3 +565,16 @@ def test_a_frame_of_a_layout_met_before_is_not_decoded(
     compiled = compile_recording(path, cache=False)
     assert compiled.info.messages == 2_002
     assert 0 < decoded < 400, decoded
+
+
+@pytest.mark.parametrize("room", [0, 1])
+def test_a_compile_past_its_room_for_layouts_decodes_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, room: int
+) -> None:
+    """A recording of more layouts than the compile keeps plans for: the layouts past the
+    bound are decoded and checked, the compiled form the same."""
+    from kalshi_fix_sansio.simulator import _compiling
+
+    monkeypatch.setattr(_compiling, "_MOST_PLANS", room)
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    _holds_what_the_decode_reads(path)

@@ -246,7 +246,9 @@ _SCANNED: Final = frozenset((*_MESSAGE_FIELDS, *_ENTRY_FIELDS))
 # the cell of a field a message lacks, per column of `_Plan.caches`
 _ABSENT: Final = (_NONE, _NO_STATUS, *(_NONE,) * 8)
 _PLANS_PER_SHAPE: Final = 8  # layouts of one MsgType and field count tried per frame
-_MOST_PLANS: Final = 4096  # layouts remembered in all (others are decoded each time)
+# layouts remembered in all (others are decoded each time): a plan's pattern is some 15-20 KB
+# for a snapshot of 8 levels, so that a recording of many layouts holds a few MB of them
+_MOST_PLANS: Final = 256
 
 
 class _Plan:
