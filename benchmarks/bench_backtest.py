@@ -50,6 +50,11 @@ warm cache and with a cold one (the compile counted in the run); ``--src DIR`` c
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
 whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
 
+``--instructions --compile`` counts a compile's instructions per recorded message
+(`compile_recording` with no cache, callgrind, ``PYTHONHASHSEED=0``) at each of ``--sizes``
+(20,000 and 100,000 by default): its count less a 1,000-message compile's, over the
+difference; ``--src DIR`` as above.
+
 ``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
 at the FIX level and at the book level the same way (a warm cache).
 
@@ -488,6 +493,38 @@ def instructions(src: str | None) -> list[str]:
     return lines
 
 
+COMPILE_CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from kalshi_fix_sansio.simulator.compiled import compile_recording
+compile_recording(sys.argv[2], cache=False)
+"""
+
+
+def compile_instructions(sizes: list[int], src: str | None) -> list[str]:
+    """A compile's instructions per recorded message (callgrind): each size's count less a
+    1,000-message compile's, over the difference (start-up and imports cancel out)."""
+    tree = src or str(Path(__file__).resolve().parent.parent / "src")
+    lines = [
+        f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, "
+        f"`compile_recording(cache=False)`, {tree}:",
+        "",
+        "| recorded messages | instructions per recorded message |",
+        "|---|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = {}
+        for n in (1_000, *sizes):
+            (Path(tmp) / str(n)).mkdir()
+            path = _recording(str(Path(tmp) / str(n)), n)
+            args = [sys.executable, "-c", COMPILE_CHILD, tree, str(path)]
+            counts[n] = _instructions_of(args, Path(tmp) / f"cg-compile-{n}.out")
+        for n in sizes:
+            per = (counts[n] - counts[1_000]) / (n - 1_000)
+            lines.append(f"| {n + 2:,} | {per:,.0f} |")
+    return lines
+
+
 def _two_recordings(tmp: str) -> dict[int, Path]:
     """A 1,000- and a 3,000-message recording (their difference cancels start-up out)."""
     paths = {}
@@ -614,6 +651,11 @@ def main() -> None:
         help="with --instructions: the book-reading strategy at the FIX and the book level",
     )
     parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="with --instructions: a compile's instructions per message (--sizes)",
+    )
+    parser.add_argument(
         "--block",
         choices=("main", "compiled", "booklevel"),
         default="main",
@@ -622,6 +664,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.sweep_overhead:
         print("\n".join(sweep_overhead()))
+        return
+    if args.instructions and args.compile:
+        sizes = args.sizes or [20_000, 100_000]
+        print("\n".join(compile_instructions(sizes, args.src)))
         return
     if args.instructions:
         print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))

@@ -96,6 +96,13 @@ def test_the_compiled_form_holds_what_a_replay_reads(tmp_path: Path, which: str)
         "margin": MARGIN_SAMPLE_RECORDING,
         "statuses": _with_statuses(tmp_path),
     }[which]
+    kinds = _holds_what_the_decode_reads(path)
+    assert kinds >= ({"W", "X", "f", "UMS"} if which == "statuses" else {"W", "X"})
+
+
+def _holds_what_the_decode_reads(path: Path) -> set[str]:
+    """Compile ``path`` (no cache): what the check finds, and each message as decoded, field by
+    field; the kinds of message met."""
     compiled = compile_recording(path, cache=False)
     assert compiled.info == check_recording(path)
     kinds = set()
@@ -116,7 +123,7 @@ def test_the_compiled_form_holds_what_a_replay_reads(tmp_path: Path, which: str)
                 actual = getattr(mine, field)
                 assert (str(actual) if isinstance(actual, Decimal) else actual) == expected
     assert count == compiled.info.messages
-    assert kinds >= ({"W", "X", "f", "UMS"} if which == "statuses" else {"W", "X"})
+    return kinds
 
 
 @pytest.mark.parametrize(
@@ -357,3 +364,217 @@ def test_the_backtest_command_takes_a_cache_directory(
     assert main([*args, "--cache-dir", str(cache), "--out", str(out_a)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"kalshi-fix backtest: {written}: file: a corrupt")
+
+
+# -- the check made cheaper: a frame of a layout met before is told by the layout's scan ------
+
+
+def _framed(prefix: str, fields: list[str]) -> str:
+    """A recording line: ``prefix`` (time, direction, session), then a frame of ``fields``
+    (35= onwards, no BodyLength nor CheckSum) with its BodyLength and CheckSum made right."""
+    body = ("|".join(fields) + "|").encode()
+    head = b"8=FIXT.1.1|9=%d|" % len(body)
+    total = sum((head + body).replace(b"|", b"\x01")) % 256
+    return f"{prefix}{(head + body).decode()}10={total:03d}|\n"
+
+
+def _split(line: str) -> tuple[str, list[str]]:
+    """A recording line's prefix and its frame's fields from 35= to before 10=."""
+    at = line.index("8=FIXT")
+    fields = line[at:].rstrip("\n").rstrip("|").split("|")
+    return line[:at], fields[2:-1]
+
+
+def _layout_met_before(lines: list[str], kind: str, since: int) -> int:
+    """The index of a ``kind`` line at or after ``since`` whose tag layout an earlier line had."""
+    seen: set[tuple[str, ...]] = set()
+    for i, line in enumerate(lines):
+        if " IN " not in line:
+            continue
+        _prefix, fields = _split(line)
+        tags = tuple(f.partition("=")[0] for f in fields)
+        if i >= since and fields[0] == f"35={kind}" and tags in seen:
+            return i
+        seen.add(tags)
+    raise AssertionError(f"no {kind} line met before")
+
+
+def _edit(fields: list[str], tag: str, value: str | None, nth: int = 0) -> list[str]:
+    """``fields`` with the ``nth`` field of ``tag`` given ``value`` (None: taken out)."""
+    at = [i for i, f in enumerate(fields) if f.partition("=")[0] == tag][nth]
+    return [*fields[:at], *([] if value is None else [f"{tag}={value}"]), *fields[at + 1 :]]
+
+
+def _defects(line: str) -> dict[str, tuple[str, str | None]]:
+    """Each defect: the line with it, and what the check's one line says (None: no error)."""
+    prefix, fields = _split(line)
+    stamp = prefix.split(" ", 1)[0]
+    framed = _framed(prefix, fields)
+    checksum = framed.rsplit("|10=", 1)
+    wrong = f"{(int(checksum[1][:3]) + 1) % 256:03d}"
+    body = ("|".join(fields) + "|").encode()
+    longer = b"8=FIXT.1.1|9=%d|" % (len(body) + 1) + body
+    total = sum(longer.replace(b"|", b"\x01")) % 256
+    moved = [f for f in fields if not f.startswith("34=")] + [fields[3]]
+    assert fields[3].startswith("34=")
+    return {
+        "checksum": (f"{checksum[0]}|10={wrong}|\n", "CheckSum(10) is"),
+        "body length": (f"{prefix}{longer.decode()}10={total:03d}|\n", "BodyLength(9) is"),
+        "begin string": (framed.replace("8=FIXT.1.1", "8=FIX.4.4", 1), "does not start"),
+        "no such tag number": (_framed(prefix, [*fields, "x1=1"]), "invalid tag number"),
+        "a tag of no message": (_framed(prefix, [*fields, "9999=1"]), None),
+        "a value that is no price": (_framed(prefix, _edit(fields, "270", "0.4x")), "270"),
+        "a count that is no number": (_framed(prefix, _edit(fields, "268", "x")), "268"),
+        "a count off by one": (_framed(prefix, _edit(fields, "268", "3")), "268"),
+        "a required tag missing": (_framed(prefix, _edit(fields, "269", None)), "269"),
+        "a tag twice": (_framed(prefix, _edit(fields, "49", "Kalshi|49=Kalshi")), "49"),
+        "a header field after the body": (_framed(prefix, moved), None),
+        "a tag without a value": (_framed(prefix, _edit(fields, "271", "")), "271"),
+        "a date that does not exist": (_framed(prefix, _edit(fields, "272", "20261131")), "272"),
+        "a time of hour 24": (_framed(prefix, _edit(fields, "52", "20261120-24:00:00")), "52"),
+        "a price of another product": (
+            _framed(prefix, _edit(fields, "270", "1.05")),
+            "not a prediction price",
+        ),
+        "a receive time that is none": (
+            framed.replace(stamp, stamp.replace("T", "T2", 1).replace(":", "", 1), 1),
+            "is not a UTC time",
+        ),
+        "a receive time stepping back": (
+            framed.replace(stamp, "2026-11-20T14:00:00.000000Z"),
+            None,
+        ),
+        "an update action no enum lists": (_framed(prefix, _edit(fields, "279", "7")), None),
+        "a market of non-ASCII text": (_framed(prefix, _edit(fields, "55", "KXPAPÉR-1")), None),
+        "a price not in its plain form": (_framed(prefix, _edit(fields, "270", "+.5")), "270"),
+        "a price in exponent form": (_framed(prefix, _edit(fields, "270", "5E-1")), "270"),
+        "a sequence number past 64 bits": (_framed(prefix, _edit(fields, "34", "9" * 19)), "34"),
+    }
+
+
+def _outcome(path: Path) -> tuple[str, Any]:
+    """What the check (decode and validate of every frame, no scan) says of a recording: its
+    one line, or what it finds."""
+    try:
+        return "ok", check_recording(path)
+    except RecordingError as exc:
+        return "error", str(exc)
+
+
+def _recording(tmp_path: Path, messages: int = 400, seed: int = 5) -> list[str]:
+    text = io.StringIO()
+    write_recording(text, messages=messages, seed=seed)
+    return text.getvalue().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("defect", list(_defects(_recording(Path(), 400)[100])))
+def test_each_defect_in_a_layout_met_before_is_named_as_the_check_names_it(
+    tmp_path: Path, defect: str
+) -> None:
+    """A frame whose layout the compile has met (and reads by its scan, undecoded) with one
+    defect: the same one line as the check's (file, line, byte, what), no cache; or, when the
+    check takes it, the same messages as the decode."""
+    lines = _recording(tmp_path)
+    at = _layout_met_before(lines, "X", since=300)
+    line, says = _defects(lines[at])[defect]
+    path = tmp_path / "bad.log"
+    path.write_text("".join([*lines[:at], line, *lines[at + 1 :]]), encoding="utf-8")
+    outcome = _outcome(path)
+    if says is None:
+        assert outcome[0] == "ok", outcome
+        _holds_what_the_decode_reads(path)
+        if "stepping back" in defect:
+            assert outcome[1].steps_back == 1
+        return
+    kind, text = outcome
+    assert kind == "error" and says in text, outcome
+    assert f": line {at + 1} (byte " in text
+    with pytest.raises(RecordingError) as compiled:
+        compile_recording(path)
+    assert str(compiled.value) == text
+    assert not Path(f"{path}{CACHE_SUFFIX}").exists()
+
+
+def _mutated(line: str, rng: Any) -> str:
+    """A recording line with one to three of its frame's values changed (its BodyLength and
+    CheckSum made right again, mostly), or its BodyLength or CheckSum changed."""
+    prefix, fields = _split(line)
+    if rng.random() < 0.1:
+        frame = _framed(prefix, fields)
+        target = "|10=" if rng.random() < 0.5 else "|9="
+        return frame.replace(target, f"{target}{rng.randint(0, 9)}", 1)
+    values = ["", "x", "0", "-0", "007", "1.", ".5", "1.5", "1.05", "0.999", "-1", "1e3", "é"]
+    values += ["20260229", "20261131", "24:00:00", "12:00:00.5", "9" * 19, "Y", "2", "7"]
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(1, len(fields))
+        tag, _eq, value = fields[i].partition("=")
+        if value.isdigit() and rng.random() < 0.3:
+            value = str(int(value) + rng.choice((1, -1)))
+        else:
+            value = rng.choice(values)
+        fields[i] = f"{tag}={value}"
+    return _framed(prefix, fields)
+
+
+def test_a_changed_frame_is_taken_or_refused_as_the_check_takes_it(tmp_path: Path) -> None:
+    """Frames of layouts met before, their values changed (as a fuzzer would): the compile
+    refuses each with the check's one line, or takes it and holds what the decode reads.
+    Counted, so that a run that never takes a change (or never refuses one) fails."""
+    import random
+
+    rng = random.Random(7)
+    lines = _recording(tmp_path, 300, seed=9)
+    took = refused = 0
+    for case in range(60):
+        at = rng.randrange(200, len(lines))
+        bad = _mutated(lines[at], rng)
+        path = tmp_path / f"changed-{case}.log"
+        path.write_text("".join([*lines[:at], bad, *lines[at + 1 :]]), encoding="utf-8")
+        outcome = _outcome(path)
+        if outcome[0] == "ok":
+            took += 1
+            _holds_what_the_decode_reads(path)
+            continue
+        refused += 1
+        with pytest.raises(RecordingError) as compiled:
+            compile_recording(path, cache=False)
+        assert str(compiled.value) == outcome[1], bad
+    assert took >= 5 and refused >= 30, (took, refused)
+
+
+def test_a_frame_of_a_layout_met_before_is_not_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compile decodes a frame of a layout it has not met, or with a value it has not met
+    (a few hundred of 2,002 here); the check decodes each."""
+    lines = _recording(tmp_path, 2_000, seed=3)
+    path = tmp_path / "long.log"
+    path.write_text("".join(lines), encoding="utf-8")
+    decoded = 0
+    decode = p.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(p, "decode", counted)
+    check_recording(path)
+    assert decoded == 2_002
+    decoded = 0
+    compiled = compile_recording(path, cache=False)
+    assert compiled.info.messages == 2_002
+    assert 0 < decoded < 400, decoded
+
+
+@pytest.mark.parametrize("room", [0, 1])
+def test_a_compile_past_its_room_for_layouts_decodes_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, room: int
+) -> None:
+    """A recording of more layouts than the compile keeps plans for: the layouts past the
+    bound are decoded and checked, the compiled form the same."""
+    from kalshi_fix_sansio.simulator import _compiling
+
+    monkeypatch.setattr(_compiling, "_MOST_PLANS", room)
+    path = _copy(SAMPLE_RECORDING, tmp_path)
+    _holds_what_the_decode_reads(path)

@@ -253,3 +253,84 @@ def test_plain_forms_accept_exactly_their_values() -> None:
         (b".5", False), (b"1.2.3", False), (b"-", False), (b"9" * 31, False), (b"1.5-", False),
     ):  # fmt: skip
         assert (decimal(text) is not None) == ok, text
+
+
+def _reframed(fields: list[bytes]) -> bytes:
+    """A frame of ``fields`` (35= onwards, no BodyLength nor CheckSum), both made right."""
+    body = b"\x01".join(fields) + b"\x01"
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(body)
+    return head + body + b"10=%03d\x01" % (sum(head + body) % 256)
+
+
+def _strictly(dialect: ModuleType, frame: bytes, dollars: bool) -> FixRecord | None:
+    """The strict decode of a frame, BodyLength and CheckSum verified, and validated (a
+    recording's check); None when it refuses the frame."""
+    try:
+        return dialect.decode(frame, use_dollars=dollars, verify=True).validate()
+    except DecodeError:
+        return None
+
+
+def _names(cls: type[FixRecord]) -> set[str]:
+    names = {m.attr for m in cls._MEMBERS}
+    for ginfo in cls._GROUPS:
+        names |= _names(ginfo.entry)  # type: ignore[arg-type]
+    return names
+
+
+def test_a_layout_scan_accepts_only_what_the_strict_decode_accepts() -> None:
+    """`layout_scan` (the compile's check of a recorded frame): made from each sample of both
+    dialects, in both price units, its `values` accepts a changed frame (each value in turn
+    given each of `VALUES` and group counts one more and one less, BodyLength and CheckSum
+    made right again; and changes of BodyLength, CheckSum and BeginString alone) only when the
+    strict decode with verification and `validate` accept it too, and then gives the raw
+    values the decode read. Counted: a scan that never accepts (or accepts all) fails."""
+    from kalshi_fix_sansio.codec import layout_scan
+
+    passed = fell = 0
+    for dialect in (prediction, margin):
+        for sample in _samples(dialect):
+            fields = sample.split(b"\x01")[2:-2]
+            frame = _reframed(fields)
+            for dollars in (False, True):
+                msg = _strictly(dialect, frame, dollars)
+                assert msg is not None, frame
+                scan = layout_scan(msg, _names(type(msg)))
+                if scan is None:  # a field without a plain form (raw data)
+                    continue
+                assert scan.values(frame) is not None, frame
+                cases = [
+                    frame.replace(b"\x0110=", b"\x0110=1", 1),
+                    frame.replace(b"\x019=", b"\x019=1", 1),
+                    frame.replace(b"FIXT.1.1", b"FIX.4.4", 1),
+                    frame[:-1],
+                ]
+                for i in range(1, len(fields)):
+                    tag, _, value = fields[i].partition(b"=")
+                    news = [*VALUES]
+                    if value.isdigit():
+                        news += [b"%d" % (int(value) + 1), b"%d" % (int(value) - 1)]
+                    cases += [
+                        _reframed([*fields[:i], tag + b"=" + new, *fields[i + 1 :]]) for new in news
+                    ]
+                for case in cases:
+                    values = scan.values(case)
+                    if values is None:
+                        fell += 1
+                        continue
+                    passed += 1
+                    decoded = _strictly(dialect, case, dollars)
+                    assert decoded is not None, case
+                    for name, at in scan.fields.items():
+                        tag = next(f.tag for f in type(decoded)._FIELDS if f.attr == name)
+                        assert values[at] == decoded.raw_value(tag), (name, case)
+                    for group, entries in scan.groups.items():
+                        got = getattr(decoded, group)
+                        assert len(got) == len(entries), case
+                        for entry, places in zip(got, entries, strict=True):
+                            span = entry._flat
+                            raw = dict(reversed(list(zip(span[0::2], span[1::2], strict=True))))
+                            for name, at in places.items():
+                                key = next(f.key for f in type(entry)._FIELDS if f.attr == name)
+                                assert values[at] == raw[key], (group, name, case)
+    assert passed >= 3000 and fell >= 10000, (passed, fell)

@@ -79,6 +79,12 @@ from ._message import (
 from ._message import (
     field_reader as field_reader,
 )
+from ._valuecheck import (
+    LayoutScan as LayoutScan,
+)
+from ._valuecheck import (
+    layout_scan as layout_scan,
+)
 from ._values import (
     enc_str as enc_str,
 )

@@ -36,7 +36,7 @@ from ._message import Message, _check_repeats, _repeats, _valid_tag
 from ._values import INT_MAX, INT_MIN, ValueCaches
 from ._wire import front_header
 from .errors import DecodeError
-from .framing import _TRAILERS, checksum
+from .framing import checksum, sum_sound
 from .redaction import SECRET_TAGS
 
 # an integer as written canonically: what int() parses and str() writes back the same
@@ -653,12 +653,9 @@ def verify_frame(frame: bytes) -> None:
             f"BodyLength(9) is not a number: {length_raw!r}", frame, tag=9, offset=len(prefix)
         )
     body_end = soh + 1 + int(length_raw)
-    trailer = frame[body_end:]
-    # the common case in one lookup: b"10=ddd<SOH>" -> (ddd, the byte sum of those 7 bytes);
-    # the whole frame is summed and the trailer's bytes taken back out
-    known = _TRAILERS.get(trailer)
-    if known is not None and (checksum(frame) - known[1]) & 0xFF == known[0]:
+    if sum_sound(frame, body_end):
         return
+    trailer = frame[body_end:]
     if len(trailer) != 7 or not trailer.startswith(b"10=") or not trailer.endswith(SOH):
         raise _frame_error(
             f"BodyLength(9) is {int(length_raw)} but the body is not followed by CheckSum(10) "

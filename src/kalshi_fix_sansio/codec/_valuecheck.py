@@ -18,19 +18,28 @@ compiled regular expression (one C call over the frame), and is never made for a
 field whose type has no plain form here (raw data) or a tag the message's records read as two
 types. What it is made from (the plain form of each of the class's tags) is found afresh for
 each layout: nothing is kept per class.
+
+`layout_scan` makes the same pattern for a strict reader of many frames (a recording's compile):
+from a message that decoded and validated clean, a `LayoutScan` whose `LayoutScan.values` tells
+a frame of the layout that the strict decode (BeginString, BodyLength and CheckSum verified)
+and ``validate()`` accept, and reads the values it was asked for, without decoding the frame:
+BeginString is pinned, BodyLength and CheckSum are checked on the bytes, and the enums' values
+are those the enum lists (``validate`` takes others; their frames are decoded).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, cast
 
 from . import _values as v
-from ._fields import Matcher, Record
+from ._fields import BEGIN_STRING, Matcher, Record
+from ._wire import _own_end
+from .framing import sum_sound
 
-__all__ = ["layout_matcher"]
+__all__ = ["LayoutScan", "layout_matcher", "layout_scan"]
 
 # A UTC date that exists: a year 1000-9999 (datetime's range; earlier ones are checked in full)
 # and a month with its days (February to the 28th: the 29th is checked in full). Written for
@@ -114,17 +123,150 @@ def layout_matcher(
     form (``cls``: their class, ``header``: its header's), made from a message of that layout
     ``check`` found with nothing wrong: its MsgType and group counts are taken as they are (the
     layout fixes them). None: the layout has a field without a plain form here."""
+    pattern = _pattern(cls, header, flat, dollars, frozenset(), sound=False)
+    return None if pattern is None else re.compile(pattern).fullmatch
+
+
+def _pattern(
+    cls: type[Record],
+    header: type[Record],
+    flat: list[bytes],
+    dollars: bool,
+    capture: frozenset[int],
+    sound: bool,
+) -> bytes | None:
+    """`layout_matcher`'s pattern, each value whose place in ``flat`` is in ``capture`` a group;
+    ``sound``: BeginString as the codec writes it, BodyLength a group (the first) and CheckSum
+    three digits (`LayoutScan` checks their values), else any value of theirs."""
     forms, counts = _forms(cls, header, dollars)
     parts: list[bytes] = []
     for i in range(0, len(flat), 2):
         tag = flat[i]
         if tag in _UNREAD:
-            form = _ANY
+            form = _SOUND[tag] if sound else _ANY
         elif tag == b"35" or tag in counts:
             form = re.escape(flat[i + 1])
         else:
             form = forms.get(tag, b"")
             if not form:
                 return None
+            if i + 1 in capture:
+                form = b"(" + form + b")"
         parts.append(re.escape(tag) + b"=" + form + b"\x01")
-    return re.compile(b"".join(parts)).fullmatch
+    return b"".join(parts)
+
+
+# BeginString, BodyLength and CheckSum of a sound frame (`LayoutScan`)
+_SOUND = {b"8": re.escape(BEGIN_STRING), b"9": rb"([0-9]{1,9}" + _P + b")", b"10": rb"[0-9]{3}"}
+
+
+class LayoutScan:
+    """The frames of one tag layout that decode and validate with nothing wrong, told and read
+    in one step (`layout_scan`): a compiled pattern of the layout whose every value has its
+    plain form, some of them captured, as `layout_matcher`'s is for `Message.check`.
+
+    A frame `values` accepts is one that ``decode(frame, verify=True).validate()`` (in the
+    price unit the scan was made for) accepts too: its tags are the layout's, in order, its
+    MsgType and group counts the layout's, its BeginString, BodyLength and CheckSum right, and
+    each value one its type converts (an enum's: one the enum lists); the pattern only ever
+    accepts less than the decode and validation do, never more. A frame it does not accept is
+    not thereby wrong: decode it.
+
+    Attributes:
+        fields: the message's own fields captured, attribute name -> index in `values`.
+        groups: each repeating group of the message, attribute name -> per entry, the entry's
+            fields captured (attribute name -> index in `values`).
+        absent: the index in `values` of an empty value (``b""``, which no captured value is):
+            a reader may point a field the layout lacks at it.
+    """
+
+    __slots__ = ("_match", "absent", "fields", "groups")
+
+    def __init__(
+        self,
+        match: Matcher,
+        fields: dict[str, int],
+        groups: dict[str, tuple[dict[str, int], ...]],
+        absent: int,
+    ) -> None:
+        self._match = match
+        self.fields = fields
+        self.groups = groups
+        self.absent = absent
+
+    def values(self, frame: bytes) -> tuple[bytes, ...] | None:
+        """The captured values of ``frame`` (the first its BodyLength, the last ``b""``), or
+        None when the scan does not accept it (see the class)."""
+        if not frame.isascii():  # a text's plain form is any byte but SOH: UTF-8 when ASCII
+            return None
+        m = self._match(frame)
+        if m is None:
+            return None
+        body_end = len(frame) - 7  # 10=ddd<SOH>
+        if int(m[1]) != body_end - m.end(1) - 1 or not sum_sound(frame, body_end):
+            return None
+        values: tuple[bytes, ...] = m.groups()
+        return values
+
+
+def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
+    """The `LayoutScan` of a decoded message's tag layout, capturing the fields ``names``
+    (attribute names) of the message and of its groups' entries; made from a message that
+    decoded and validated with nothing wrong (``message.validate()`` returned), in its price
+    unit.
+
+    Returns:
+        The scan, or None: the message was built, not decoded, or decoded carefully, or its
+        layout has a field without a plain form here, or a group with nested groups.
+    """
+    src = message._src
+    if src is None or src.careful:
+        return None
+    flat = src.flat
+    cls = type(message)
+    places: dict[int, tuple[str | None, int, str]] = {}  # value place -> (group, entry, name)
+    own_end = _own_end(cls, flat, src.present)
+    first: dict[bytes, int] = {}
+    for i in range(0, own_end, 2):
+        first.setdefault(flat[i], i + 1)
+    for info in cls._FIELDS:
+        if info.attr in names and info.key in first:
+            places[first[info.key]] = (None, 0, info.attr)
+    counts = {flat[i]: i for i in range(len(flat) - 2, -1, -2)}  # each tag's first place
+    for ginfo in cls._GROUPS:
+        entries = getattr(message, ginfo.attr)
+        if not entries:
+            continue
+        if ginfo.entry._GROUPS:
+            return None
+        j = counts[ginfo.key] + 2  # the first entry's first tag
+        for k, entry in enumerate(entries):
+            span = entry._flat
+            if span is None or flat[j : j + len(span)] != span:
+                return None
+            seen: set[bytes] = set()
+            for at in range(0, len(span), 2):
+                key = span[at]
+                member = ginfo.entry._BY_KEY.get(key)
+                if member is not None and member.attr in names and key not in seen:
+                    places[j + at + 1] = (ginfo.attr, k, member.attr)
+                seen.add(key)
+            j += len(span)
+    header: type[Record] = cast("Any", cls)._HEADER_CLS
+    pattern = _pattern(cls, header, flat, src.dollars, frozenset(places), sound=True)
+    if pattern is None:
+        return None
+    fields: dict[str, int] = {}
+    groups: dict[str, list[dict[str, int]]] = {}
+    for n, place in enumerate(sorted(places), 1):  # group 0 (values[0]) is the BodyLength
+        group, k, name = places[place]
+        if group is None:
+            fields[name] = n
+        else:
+            entries_ = groups.setdefault(group, [])
+            while len(entries_) <= k:
+                entries_.append({})
+            entries_[k][name] = n
+    absent = len(places) + 1
+    match = re.compile(pattern + b"()").fullmatch
+    return LayoutScan(match, fields, {g: tuple(e) for g, e in groups.items()}, absent)

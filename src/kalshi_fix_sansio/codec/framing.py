@@ -88,6 +88,21 @@ _SOUND_TRAILERS: Final = _sound_trailers()
 _CHECKSUM_TAILS: Final = tuple(b"%03d\x01" % i for i in range(256))
 
 
+def sum_sound(frame: bytes, body_end: int) -> bool:
+    """Whether ``frame`` ends at ``body_end`` with its CheckSum(10) field, ``10=ddd<SOH>``
+    (ddd in 000-255), and ddd is the byte sum of the bytes before that field, modulo 256: the
+    whole frame summed once and the trailer's own bytes taken back out."""
+    known = _TRAILERS.get(frame[body_end:])
+    if known is None:
+        return False
+    n = len(frame)
+    if n <= _ADLER_CHUNK or (n <= _ADLER_ASCII_CHUNK and frame.isascii()):
+        total = _adler32(frame, 0)  # the exact byte sum (see `checksum`)
+    else:
+        total = checksum(frame)
+    return (total - known[1]) & 0xFF == known[0]
+
+
 def checksum(data: bytes | bytearray | memoryview) -> int:
     """Compute the FIX CheckSum(10) of ``data``: the sum of all bytes modulo 256.
 

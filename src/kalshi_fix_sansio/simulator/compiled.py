@@ -33,7 +33,6 @@ import contextlib
 import hashlib
 import io
 import json
-import operator
 import os
 import stat
 import struct
@@ -48,7 +47,14 @@ from typing import IO, Any, ClassVar, Final
 import attrs
 
 from ..codec import MAX_LINE_BYTES
-from .gateway.exchange.common import as_dec, as_int, raw_value
+from ._compiling import (
+    _COLUMNS,
+    _ENTRY_COLUMNS,
+    _MESSAGE_COLUMNS,
+    _NO_STATUS,
+    _Builder,
+    _Plans,
+)
 from .recording import (
     ClockStep,
     Recorded,
@@ -57,7 +63,6 @@ from .recording import (
     _open,
     _read,
     _Scan,
-    _symbols,
 )
 
 __all__ = [
@@ -83,31 +88,6 @@ _HEAD: Final = struct.Struct("<Q")  # the header's length, after the magic
 _MOST_HEADER: Final = 1 << 30
 _CHUNK: Final = 4096  # messages read from a compiled form at a time
 _SPILL: Final = 8192  # messages a compile holds before its columns go to temporary files
-_NONE: Final = -1
-_KIND_CODE: Final = {"W": 0, "X": 1, "f": 2, "UMS": 3}
-_NO_STATUS: Final = -(2**63)
-# (name, array typecode) of each column: per message, then per book or trade entry; indexes
-# into the tables (symbols, texts, decimals) are -1 where the recorded field had no value
-_MESSAGE_COLUMNS: Final = (
-    ("time", "d"),  # receive time (epoch seconds), never running backwards
-    ("line", "q"),
-    ("offset", "q"),
-    ("kind", "b"),  # 0 W, 1 X, 2 f, 3 UMS
-    ("symbol", "i"),  # Symbol(55) of a W, f or UMS (symbols)
-    ("status", "q"),  # SecurityTradingStatus(326) of a 35=f (_NO_STATUS: none)
-    ("result", "i"),  # MarketResult of a 35=UMS (texts)
-    ("entries", "q"),  # the end (exclusive) of its entries in the entry columns
-)
-_ENTRY_COLUMNS: Final = (
-    ("type", "i"),  # MDEntryType(269) (texts)
-    ("entry_symbol", "i"),  # Symbol(55) (symbols)
-    ("px", "i"),  # MDEntryPx(270) (decimals)
-    ("size", "i"),  # MDEntrySize(271) (decimals)
-    ("action", "i"),  # MDUpdateAction(279) (texts)
-    ("aggressor", "i"),  # AggressorSide(2446) (texts)
-    ("trade_end", "q"),  # the end of its TradeID(1003) in the trade bytes (empty: none)
-)
-_COLUMNS: Final = (*_MESSAGE_COLUMNS, *_ENTRY_COLUMNS, ("trades", "B"))
 
 
 class CompiledCacheError(RecordingError):
@@ -209,37 +189,6 @@ def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
             start = k - base
         else:
             yield None
-
-
-def _raw_text(value: object) -> str | None:
-    """A field's text (an enum member's value), None when it is not text."""
-    value = raw_value(value)
-    return value if isinstance(value, str) else None
-
-
-class _Interned:
-    """Distinct values, each numbered once (as many as distinct values, not messages)."""
-
-    def __init__(self) -> None:
-        self.values: list[str] = []
-        self._index: dict[str, int] = {}
-        self._objects: dict[object, int] = {}  # a field's value as decoded -> its text's index
-
-    def of(self, value: object) -> int:
-        """The index of a field's text (an enum member's value); -1 when it is not text."""
-        index = self._objects.get(value)
-        if index is None:
-            index = self._objects[value] = self(_raw_text(value))
-        return index
-
-    def __call__(self, value: str | None) -> int:
-        if value is None:
-            return _NONE
-        index = self._index.get(value)
-        if index is None:
-            index = self._index[value] = len(self.values)
-            self.values.append(value)
-        return index
 
 
 class _Hashing:
@@ -622,148 +571,38 @@ def _write(where: str, header: Mapping[str, Any], payload: Iterable[array[Any] |
     return len(head)
 
 
-_ENTRY_FIELDS: Final = (
-    "md_entry_type",
-    "symbol",
-    "md_entry_px",
-    "md_entry_size",
-    "md_update_action",
-    "aggressor_side",
-    "trade_id",
-)
-
-
-def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
-    """The seven fields of an entry class, in `_ENTRY_FIELDS` order (None where it has none)."""
-    if all(hasattr(cls, name) for name in _ENTRY_FIELDS):
-        return operator.attrgetter(*_ENTRY_FIELDS)
-    return lambda entry: tuple(getattr(entry, name, None) for name in _ENTRY_FIELDS)
-
-
-class _Builder:
-    """The columns of a compile, a message at a time: arrays of numbers, moved to a temporary
-    file per column every `_SPILL` messages (memory stays flat however long the recording),
-    and the tables."""
-
-    def __init__(self) -> None:
-        self.cols: dict[str, array[Any]] = {n: array(t) for n, t in _COLUMNS}
-        self.symbols, self.texts, self.decimals = _Interned(), _Interned(), _Interned()
-        self.counts = dict.fromkeys(self.cols, 0)  # what each column holds, spilled or not
-        self.entries = 0  # entries so far
-        self.trade_bytes = 0  # trade id bytes so far
-        self._spilled: dict[str, IO[bytes]] = {}
-        self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-
-    def add(self, item: Recorded) -> None:
-        cols, symbols, texts = self.cols, self.symbols, self.texts
-        message = item.message
-        kind = type(message).MSG_TYPE
-        cols["time"].append(item.time)
-        cols["line"].append(item.line)
-        cols["offset"].append(item.offset)
-        cols["kind"].append(_KIND_CODE[kind])
-        cols["symbol"].append(symbols.of(getattr(message, "symbol", None)))
-        status = as_int(getattr(message, "security_trading_status", None))
-        cols["status"].append(_NO_STATUS if status is None else status)
-        cols["result"].append(texts.of(getattr(message, "market_result", None)))
-        if kind == "W" or kind == "X":
-            self._entries(getattr(message, "md_entries", None) or ())
-        cols["entries"].append(self.entries)
-
-    def _entries(self, entries: Any) -> None:
-        cols, symbols, texts, decimals = self.cols, self.symbols, self.texts, self.decimals
-        type_, esym_, px_, size_ = cols["type"], cols["entry_symbol"], cols["px"], cols["size"]
-        action_, aggressor_ = cols["action"], cols["aggressor"]
-        trade_end_, trades = cols["trade_end"], cols["trades"]
-        getters = self._getters
-        for entry in entries:
-            get = getters.get(type(entry))
-            if get is None:
-                get = getters[type(entry)] = _entry_getter(type(entry))
-            kind, symbol, px, size, action, aggressor, trade_id = get(entry)
-            px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
-            type_.append(texts.of(kind))
-            esym_.append(symbols.of(symbol))
-            px_.append(_NONE if px is None else decimals(str(px)))
-            size_.append(_NONE if size is None else decimals(str(size)))
-            action_.append(texts.of(action))
-            aggressor_.append(texts.of(aggressor))
-            trade_id = _raw_text(trade_id)
-            if trade_id:
-                data = trade_id.encode()
-                trades.frombytes(data)
-                self.trade_bytes += len(data)
-            trade_end_.append(self.trade_bytes)
-            self.entries += 1
-
-    def spill(self) -> None:
-        """Move the columns held so far to their temporary files."""
-        for name, column in self.cols.items():
-            if column:
-                out = self._spilled.get(name)
-                if out is None:
-                    out = self._spilled[name] = tempfile.TemporaryFile()
-                out.write(column)
-                self.counts[name] += len(column)
-                del column[:]
-
-    def close(self) -> None:
-        for out in self._spilled.values():
-            out.close()
-
-    def layout(self) -> tuple[list[list[Any]], int]:
-        """Each column's [name, offset, count, typecode] in the payload, and its size."""
-        layout, at = [], 0
-        for name, code in _COLUMNS:
-            column = self.cols[name]
-            count = self.counts[name] + len(column)
-            layout.append([name, at, count, code])
-            at += _aligned(count * column.itemsize)
-        return layout, at
-
-    def parts(self) -> Iterator[bytes | array[Any]]:
-        """The payload, a block at a time: each column (spilled, then held), padded to 8."""
-        for name, _code in _COLUMNS:
-            column, size = self.cols[name], 0
-            spilled = self._spilled.get(name)
-            if spilled is not None:
-                spilled.seek(0)
-                while block := spilled.read(1 << 20):
-                    size += len(block)
-                    yield block
-            size += len(column) * column.itemsize
-            yield column
-            yield b"\0" * (_aligned(size) - size)
-
-
-def _aligned(size: int) -> int:
-    return (size + 7) & ~7
-
-
 def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> dict[str, Any]:
     """Check the recording (as `check_recording` does) and compile it into ``built`` (its
     columns spill to temporary files when it is given a cache to write); the cache's header."""
     symbols, texts, decimals = built.symbols, built.texts, built.decimals
     markets: dict[str, None] = {}
     scan = _Scan()
+    plans = _Plans()
     count = 0
     first_time = last_time = 0.0
     with _open(name) as raw:
         fh = _Hashing(raw)
-        for item in _read(fh, name, product, max_line, scan):  # type: ignore[arg-type]
+        read = _read(fh, name, product, max_line, scan, known=plans.cells)  # type: ignore[arg-type]
+        add = built.add
+        for line, offset, moment, message in read:
             if not count:
                 markets = dict.fromkeys(scan.markets)
-                first_time = item.time
+                first_time = moment
             count += 1
-            for market in _symbols(item.message):
-                markets.setdefault(market, None)
-            built.add(item)
-            last_time = item.time
+            if message.__class__ is tuple:  # told by a plan: its cells
+                add(moment, line, offset, message)
+            else:
+                cells = built.cells(message)
+                plans.learn(message, cells)
+                add(moment, line, offset, cells)
+            last_time = moment
             if not count % _SPILL:
                 built.spill()
         content_hash = fh.hash.hexdigest()
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
+    for market in symbols.values:  # in the order met: each message's, then its entries'
+        markets.setdefault(market, None)
     step = scan.largest
     info = {
         "product": product or scan.product or "prediction",

@@ -33,8 +33,9 @@ a warning before it starts.
 from __future__ import annotations
 
 import os
+import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import IO, Any, Final
@@ -198,6 +199,33 @@ def _epoch(text: str) -> float | None:
     return moment.timestamp()
 
 
+# A receive time as `RecordingWriter` writes it (microseconds, UTC): its minute, second and
+# microsecond; and the epoch seconds of the minutes met (a recording's minutes are few)
+_STAMP: Final = re.compile(
+    rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{6})Z"
+)
+_MINUTES: dict[bytes, int] = {}
+_MOST_MINUTES: Final = 4096
+
+
+def _stamp_epoch(stamp: bytes) -> float | None:
+    """`_epoch` of a line's receive time: one written as `RecordingWriter` writes them from
+    its minute's epoch seconds (the same float: datetime's ``timestamp()`` divides the
+    microseconds since the epoch by a million, as this does), any other by `_epoch`."""
+    m = _STAMP.fullmatch(stamp)
+    if m is None:
+        return _epoch(stamp.decode("ascii", "replace"))
+    minute = _MINUTES.get(m[1])
+    if minute is None:
+        whole = _epoch(m[1].decode() + ":00Z")
+        if whole is None:  # no such minute: named with the whole text
+            return _epoch(stamp.decode("ascii", "replace"))
+        if len(_MINUTES) >= _MOST_MINUTES:
+            _MINUTES.clear()
+        minute = _MINUTES[m[1]] = int(whole)
+    return (minute * 1_000_000 + int(m[2] + m[3])) / 1_000_000  # (seconds, microseconds)
+
+
 def _symbols(message: Any) -> Iterator[str]:
     symbol = getattr(message, "symbol", None)
     if isinstance(symbol, str):
@@ -240,7 +268,10 @@ def read_recording(
     """
     name = os.fspath(path)
     with _open(name) as fh:
-        yield from _read(fh, name, product, max_line, _Scan(), verify=not checked)
+        for line, offset, moment, message in _read(
+            fh, name, product, max_line, _Scan(), verify=not checked
+        ):
+            yield Recorded(line, offset, moment, message)
 
 
 _KINDS: Final = (
@@ -313,8 +344,19 @@ def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tup
 
 
 def _read(
-    fh: IO[bytes], name: str, product: str | None, max_line: int, scan: _Scan, verify: bool = True
-) -> Iterator[Recorded]:
+    fh: IO[bytes],
+    name: str,
+    product: str | None,
+    max_line: int,
+    scan: _Scan,
+    verify: bool = True,
+    known: Callable[[bytes, str], Any] | None = None,
+) -> Iterator[tuple[int, int, float, Any]]:
+    """The recorded messages of ``fh``, each checked (see `read_recording`), as the fields of
+    its `Recorded` (line, offset, time, message). ``known`` (the
+    compile's): given a replayed frame and its MsgType, what it makes of a frame it can tell
+    decodes and validates with nothing wrong, and passes the product's price check (yielded
+    as the message, undecoded), or None (the frame is decoded and checked here)."""
     codec: ModuleType | None = dialect(product) if product in PRODUCTS else None
     last = float("-inf")
     for start, raw in _lines(fh, name, max_line, scan):
@@ -334,7 +376,7 @@ def _read(
                 scan.product = found
                 codec = dialect(found)
             continue
-        if not raw.strip():
+        if raw.isspace():  # (a line read is never empty)
             continue
         parts = log_line(raw)
         if parts is None:
@@ -343,7 +385,9 @@ def _read(
         stamp, direction, _session, frame_text = parts
         if direction != b"IN":
             continue
-        if b"\\x" in frame_text:  # escaped control bytes: not market data, never replayed
+        # escaped control bytes: not market data, never replayed (find: ``in`` first tries
+        # the needle as a byte's number, an exception raised and cleared every time)
+        if frame_text.find(b"\\x") >= 0:
             continue
         frame = frame_text.replace(b"|", b"\x01")
         kind = _msg_type(frame)
@@ -353,23 +397,26 @@ def _read(
             continue
         if codec is None:
             codec = dialect("prediction")
-        try:
-            message = codec.decode(frame, use_dollars=True, verify=verify)
-            if verify:
-                message.validate()
-        except DecodeError as exc:
-            cut = "" if raw.endswith(b"\n") else " (the file ends mid-frame: truncated?)"
-            raise RecordingError(name, number, start, f"{exc}{cut}") from None
-        moment = _epoch(stamp.decode("ascii", "replace"))
+        message = None if known is None else known(frame, kind)
+        told = message is not None
+        if not told:
+            try:
+                message = codec.decode(frame, use_dollars=True, verify=verify)
+                if verify:
+                    message.validate()
+            except DecodeError as exc:
+                cut = "" if raw.endswith(b"\n") else " (the file ends mid-frame: truncated?)"
+                raise RecordingError(name, number, start, f"{exc}{cut}") from None
+        moment = _stamp_epoch(stamp)
         if moment is None:
             raise RecordingError(name, number, start, f"{stamp.decode()!r} is not a UTC time")
         if moment < last:
             scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
         last = moment
-        if codec.__name__ == "kalshi_fix_sansio.codec.prediction":
+        if not told and codec.__name__ == "kalshi_fix_sansio.codec.prediction":
             _check_prediction(name, number, start, message)
-        yield Recorded(number, start, moment, message)
+        yield number, start, moment, message
 
 
 def _msg_type(frame: bytes) -> str:
@@ -421,13 +468,13 @@ def check_recording(
     first_time: float | None = None
     last_time: float | None = None
     with _open(name) as fh:
-        for item in _read(fh, name, product, max_line, scan):
+        for _line, _offset, moment, message in _read(fh, name, product, max_line, scan):
             if not count:
                 markets = dict.fromkeys(scan.markets)
-                first_time = item.time
+                first_time = moment
             count += 1
-            last_time = item.time
-            for symbol in _symbols(item.message):
+            last_time = moment
+            for symbol in _symbols(message):
                 markets.setdefault(symbol, None)
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")

@@ -1,0 +1,359 @@
+"""How a recording's messages become the compiled form's columns (`kalshi_fix_sansio.simulator.compiled`):
+the columns themselves, each message's cells (its kind, its texts and prices numbered in tables
+of distinct values, its entries), the builder that holds them (in lists, packed into arrays a
+block at a time, spilled to temporary files), and the compile's shortcut past the decode: the
+plans of the tag layouts met, each a `LayoutScan` of the codec's, and the cells learnt for each
+raw value (`_Plans`).
+"""
+
+from __future__ import annotations
+
+import operator
+import struct
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator
+from typing import IO, Any, Final
+
+from ..codec import LayoutScan, layout_scan
+from .gateway.exchange.common import as_dec, as_int, raw_value
+
+_NONE: Final = -1
+_KIND_CODE: Final = {"W": 0, "X": 1, "f": 2, "UMS": 3}
+_NO_STATUS: Final = -(2**63)
+# (name, array typecode) of each column: per message, then per book or trade entry; indexes
+# into the tables (symbols, texts, decimals) are -1 where the recorded field had no value
+_MESSAGE_COLUMNS: Final = (
+    ("time", "d"),  # receive time (epoch seconds), never running backwards
+    ("line", "q"),
+    ("offset", "q"),
+    ("kind", "b"),  # 0 W, 1 X, 2 f, 3 UMS
+    ("symbol", "i"),  # Symbol(55) of a W, f or UMS (symbols)
+    ("status", "q"),  # SecurityTradingStatus(326) of a 35=f (_NO_STATUS: none)
+    ("result", "i"),  # MarketResult of a 35=UMS (texts)
+    ("entries", "q"),  # the end (exclusive) of its entries in the entry columns
+)
+_ENTRY_COLUMNS: Final = (
+    ("type", "i"),  # MDEntryType(269) (texts)
+    ("entry_symbol", "i"),  # Symbol(55) (symbols)
+    ("px", "i"),  # MDEntryPx(270) (decimals)
+    ("size", "i"),  # MDEntrySize(271) (decimals)
+    ("action", "i"),  # MDUpdateAction(279) (texts)
+    ("aggressor", "i"),  # AggressorSide(2446) (texts)
+    ("trade_end", "q"),  # the end of its TradeID(1003) in the trade bytes (empty: none)
+)
+_COLUMNS: Final = (*_MESSAGE_COLUMNS, *_ENTRY_COLUMNS, ("trades", "B"))
+
+
+def _raw_text(value: object) -> str | None:
+    """A field's text (an enum member's value), None when it is not text."""
+    value = raw_value(value)
+    return value if isinstance(value, str) else None
+
+
+class _Interned:
+    """Distinct values, each numbered once (as many as distinct values, not messages)."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+        self._objects: dict[object, int] = {}  # a field's value as decoded -> its text's index
+
+    def of(self, value: object) -> int:
+        """The index of a field's text (an enum member's value); -1 when it is not text."""
+        index = self._objects.get(value)
+        if index is None:
+            index = self._objects[value] = self(_raw_text(value))
+        return index
+
+    def __call__(self, value: str | None) -> int:
+        if value is None:
+            return _NONE
+        index = self._index.get(value)
+        if index is None:
+            index = self._index[value] = len(self.values)
+            self.values.append(value)
+        return index
+
+
+_ENTRY_FIELDS: Final = (
+    "md_entry_type",
+    "symbol",
+    "md_entry_px",
+    "md_entry_size",
+    "md_update_action",
+    "aggressor_side",
+    "trade_id",
+)
+
+
+def _entry_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """The seven fields of an entry class, in `_ENTRY_FIELDS` order (None where it has none)."""
+    if all(hasattr(cls, name) for name in _ENTRY_FIELDS):
+        return operator.attrgetter(*_ENTRY_FIELDS)
+    return lambda entry: tuple(getattr(entry, name, None) for name in _ENTRY_FIELDS)
+
+
+# What the compile makes of one message (`_Builder.cells`, `_Plans.cells`): its kind code, the
+# indexes of its Symbol and MarketResult, its SecurityTradingStatus, and its entries, each as
+# the indexes of `_ENTRY_FIELDS` but the last, then its TradeID's bytes (b"": none)
+Cells = tuple[int, int, int, int, list[tuple[int, int, int, int, int, int, bytes]]]
+
+
+class _Builder:
+    """The columns of a compile, a message at a time: arrays of numbers, moved to a temporary
+    file per column every `_SPILL` messages (memory stays flat however long the recording),
+    and the tables."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, array[Any]] = {n: array(t) for n, t in _COLUMNS}
+        self.symbols, self.texts, self.decimals = _Interned(), _Interned(), _Interned()
+        self.counts = dict.fromkeys(self.cols, 0)  # what each column holds, spilled or not
+        self.entries = 0  # entries so far
+        self.trade_bytes = 0  # trade id bytes so far
+        self._spilled: dict[str, IO[bytes]] = {}
+        self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+        # the numbers of each column not in its array yet, and each one's append: a list's
+        # append costs a fraction of an array's (which parses its argument as a C call would);
+        # they go to the arrays a block at a time (`_flush`), emptied in place
+        self._held: dict[str, list[Any]] = {n: [] for n, _ in _COLUMNS[:-1]}
+        held = self._held
+        self._time, self._line, self._offset = (held[n].append for n in ("time", "line", "offset"))
+        self._kind, self._symbol = held["kind"].append, held["symbol"].append
+        self._status, self._result = held["status"].append, held["result"].append
+        self._entry_end = held["entries"].append
+        self._entry_adds = tuple(held[n].append for n, _ in _ENTRY_COLUMNS[:-1])
+        self._trade_end, self._trades = held["trade_end"].append, self.cols["trades"].frombytes
+
+    def cells(self, message: Any) -> Cells:
+        """A decoded message's cells (its texts and prices numbered in the tables)."""
+        symbols, texts, decimals = self.symbols, self.texts, self.decimals
+        kind = type(message).MSG_TYPE
+        status = as_int(getattr(message, "security_trading_status", None))
+        entries = []
+        if kind == "W" or kind == "X":
+            getters = self._getters
+            for entry in getattr(message, "md_entries", None) or ():
+                get = getters.get(type(entry))
+                if get is None:
+                    get = getters[type(entry)] = _entry_getter(type(entry))
+                type_, symbol, px, size, action, aggressor, trade_id = get(entry)
+                px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
+                entries.append(
+                    (
+                        texts.of(type_),
+                        symbols.of(symbol),
+                        _NONE if px is None else decimals(str(px)),
+                        _NONE if size is None else decimals(str(size)),
+                        texts.of(action),
+                        texts.of(aggressor),
+                        (_raw_text(trade_id) or "").encode(),
+                    )
+                )
+        return (
+            _KIND_CODE[kind],
+            symbols.of(getattr(message, "symbol", None)),
+            _NO_STATUS if status is None else status,
+            texts.of(getattr(message, "market_result", None)),
+            entries,
+        )
+
+    def add(self, moment: float, line: int, offset: int, cells: Cells) -> None:
+        """Append a message's cells (its receive time, line and offset first) to the columns."""
+        kind, symbol, status, result, entries = cells
+        self._time(moment)
+        self._line(line)
+        self._offset(offset)
+        self._kind(kind)
+        self._symbol(symbol)
+        self._status(status)
+        self._result(result)
+        if entries:
+            type_, symbol_, px_, size_, action_, aggressor_ = self._entry_adds
+            trade_end_, trades = self._trade_end, self._trades
+            for kind_, esymbol, px, size, action, aggressor, trade_id in entries:
+                type_(kind_)
+                symbol_(esymbol)
+                px_(px)
+                size_(size)
+                action_(action)
+                aggressor_(aggressor)
+                if trade_id:
+                    trades(trade_id)
+                    self.trade_bytes += len(trade_id)
+                trade_end_(self.trade_bytes)
+            self.entries += len(entries)
+        self._entry_end(self.entries)
+
+    def _flush(self) -> None:
+        """Move the numbers held in lists to their columns' arrays (packed at once)."""
+        for name, held in self._held.items():
+            if held:
+                column = self.cols[name]
+                column.frombytes(struct.pack(f"@{len(held)}{column.typecode}", *held))
+                held.clear()
+
+    def spill(self) -> None:
+        """Move the columns held so far to their temporary files."""
+        self._flush()
+        for name, column in self.cols.items():
+            if column:
+                out = self._spilled.get(name)
+                if out is None:
+                    out = self._spilled[name] = tempfile.TemporaryFile()
+                out.write(column)
+                self.counts[name] += len(column)
+                del column[:]
+
+    def close(self) -> None:
+        for out in self._spilled.values():
+            out.close()
+
+    def layout(self) -> tuple[list[list[Any]], int]:
+        """Each column's [name, offset, count, typecode] in the payload, and its size."""
+        self._flush()
+        layout, at = [], 0
+        for name, code in _COLUMNS:
+            column = self.cols[name]
+            count = self.counts[name] + len(column)
+            layout.append([name, at, count, code])
+            at += _aligned(count * column.itemsize)
+        return layout, at
+
+    def parts(self) -> Iterator[bytes | array[Any]]:
+        """The payload, a block at a time: each column (spilled, then held), padded to 8."""
+        self._flush()
+        for name, _code in _COLUMNS:
+            column, size = self.cols[name], 0
+            spilled = self._spilled.get(name)
+            if spilled is not None:
+                spilled.seek(0)
+                while block := spilled.read(1 << 20):
+                    size += len(block)
+                    yield block
+            size += len(column) * column.itemsize
+            yield column
+            yield b"\0" * (_aligned(size) - size)
+
+
+def _aligned(size: int) -> int:
+    return (size + 7) & ~7
+
+
+# the fields the compile reads of a message (`_Plans`), besides its entries' `_ENTRY_FIELDS`
+_MESSAGE_FIELDS: Final = ("symbol", "security_trading_status", "market_result")
+_SCANNED: Final = frozenset((*_MESSAGE_FIELDS, *_ENTRY_FIELDS))
+# the cell of a field a message lacks, per column of `_Plan.caches`
+_ABSENT: Final = (_NONE, _NO_STATUS, *(_NONE,) * 8)
+_PLANS_PER_SHAPE: Final = 8  # layouts of one MsgType and field count tried per frame
+# layouts remembered in all (others are decoded each time): a plan's pattern is some 15-20 KB
+# for a snapshot of 8 levels, so that a recording of many layouts holds a few MB of them
+_MOST_PLANS: Final = 256
+
+
+class _Plan:
+    """How the compile reads the frames of one tag layout without decoding them: its
+    `LayoutScan` and where each cell's raw value is in the scan's values."""
+
+    __slots__ = ("caches", "entries", "kind", "result", "scan", "status", "symbol")
+
+    def __init__(self, scan: LayoutScan, kind: str, caches: tuple[dict[bytes, Any], ...]) -> None:
+        fields, absent = scan.fields, scan.absent
+        self.scan = scan
+        self.kind = _KIND_CODE[kind]
+        self.caches = caches
+        self.symbol, self.status, self.result = (fields.get(n, absent) for n in _MESSAGE_FIELDS)
+        entries = scan.groups.get("md_entries", ()) if kind == "W" or kind == "X" else ()
+        self.entries = tuple(tuple(e.get(n, absent) for n in _ENTRY_FIELDS) for e in entries)
+
+
+class _Plans:
+    """The compile's shortcut: a frame whose tag layout was met before, and whose values the
+    layout's `LayoutScan` accepts, is one that decodes and validates with nothing wrong (the
+    codec's word for it: the scan accepts less than the decode and validation do, never
+    more), so its cells come from its raw values, without decoding it: each raw value's cell
+    is the one the decoded messages before it gave it (``caches``, per kind and column, learnt
+    from the messages decoded, which passed every check, the prediction price check too). A
+    frame the scan does not accept, or with a value not met before, is decoded and checked in
+    full (`_read`), and what its message gives is learnt: a bad recording is named exactly as
+    the check names it."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[str, int], list[_Plan]] = {}
+        self._count = 0
+        self._caches: dict[str, tuple[dict[bytes, Any], ...]] = {}
+
+    def cells(self, frame: bytes, kind: str) -> Cells | None:
+        """The cells of a frame told by a plan, or None (decode it)."""
+        plans = self._shapes.get((kind, frame.count(b"\x01")))
+        if plans is None:
+            return None
+        for plan in plans:
+            values = plan.scan.values(frame)
+            if values is not None:
+                break
+        else:
+            return None
+        try:
+            c = plan.caches
+            types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
+            entries = [
+                (
+                    types[values[t]],
+                    syms[values[s]],
+                    pxs[values[p]],
+                    sizes[values[z]],
+                    actions[values[a]],
+                    sides[values[g]],
+                    values[d],
+                )
+                for t, s, p, z, a, g, d in plan.entries
+            ]
+            return (
+                plan.kind,
+                c[0][values[plan.symbol]],
+                c[1][values[plan.status]],
+                c[2][values[plan.result]],
+                entries,
+            )
+        except KeyError:  # a value not met before
+            return None
+
+    def learn(self, message: Any, cells: Cells) -> None:
+        """Learn from a decoded message that passed every check, and its cells: its layout's
+        plan (made at its first frame) and the cell of each of its raw values."""
+        frame: bytes = message.raw
+        kind: str = type(message).MSG_TYPE
+        plans = self._shapes.setdefault((kind, frame.count(b"\x01")), [])
+        for plan in plans:
+            values = plan.scan.values(frame)
+            if values is not None:
+                break
+        else:
+            if len(plans) >= _PLANS_PER_SHAPE or self._count >= _MOST_PLANS:
+                return
+            scan = layout_scan(message, _SCANNED)
+            values = None if scan is None else scan.values(frame)
+            if scan is None or values is None:
+                return
+            caches = self._caches.get(kind)
+            if caches is None:
+                caches = self._caches[kind] = tuple({b"": cell} for cell in _ABSENT)
+            plan = _Plan(scan, kind, caches)
+            plans.append(plan)
+            self._count += 1
+        _kind, symbol, status, result, entries = cells
+        found = [(0, plan.symbol, symbol), (1, plan.status, status), (2, plan.result, result)]
+        if len(entries) != len(plan.entries):
+            plans.remove(plan)  # never: the scan reads the entries the decode reads
+            return
+        for at, cell in zip(plan.entries, entries, strict=True):
+            if values[at[6]] != cell[6]:  # the TradeID's bytes are its raw value
+                plans.remove(plan)  # never: a text's plain form is itself
+                return
+            found += zip(range(3, 9), at, cell[:6], strict=False)
+        caches = plan.caches
+        for column, at_, cell_ in found:
+            if caches[column].setdefault(values[at_], cell_) != cell_:
+                plans.remove(plan)  # never: a raw value gives one cell
+                return
