@@ -48,7 +48,8 @@ own (so its peak resident memory is its own):
 strategy, each in a fresh interpreter (start-up, Logon and the first layouts cancel out), with a
 warm cache and with a cold one (the compile counted in the run); ``--src DIR`` counts another
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
-whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
+whose runs have no cache if it has none; ``--warm`` counts the warm cache alone (half the
+time). Needs valgrind; some 10 minutes on a loaded machine.
 
 ``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
 at the FIX level and at the book level the same way (a warm cache).
@@ -459,9 +460,10 @@ run_backtest(watch, sys.argv[3], **options)
 """
 
 
-def instructions(src: str | None) -> list[str]:
+def instructions(src: str | None, warm_only: bool = False) -> list[str]:
     """A backtest's instructions per recorded message (callgrind): 3,000 less 1,000 messages,
-    over 2,000, with a warm and a cold cache (see the module docstring)."""
+    over 2,000, with a warm and a cold cache (``warm_only``: the warm one alone; see the
+    module docstring)."""
     here = str(Path(__file__).resolve().parent)
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
     compiled = (Path(tree) / "kalshi_fix_sansio" / "simulator" / "compiled.py").exists()
@@ -474,7 +476,8 @@ def instructions(src: str | None) -> list[str]:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         paths = _two_recordings(tmp)
-        for label, warm in (("warm", True), ("cold", False)) if compiled else (("none", False),):
+        caches = (("warm", True),) if warm_only else (("warm", True), ("cold", False))
+        for label, warm in caches if compiled else (("none", False),):
             counts = {}
             for n, path in paths.items():
                 cache = ("yes" if warm else "no") if compiled else "none"
@@ -604,6 +607,9 @@ def main() -> None:
     )
     parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
     parser.add_argument(
+        "--warm", action="store_true", help="with --instructions: the warm cache's count alone"
+    )
+    parser.add_argument(
         "--sweep-overhead",
         action="store_true",
         help="a sweep's wall time per run in this process, on processes and on Dask, both modes",
@@ -624,7 +630,9 @@ def main() -> None:
         print("\n".join(sweep_overhead()))
         return
     if args.instructions:
-        print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))
+        print(
+            "\n".join(instructions_by_mode() if args.modes else instructions(args.src, args.warm))
+        )
         return
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))
