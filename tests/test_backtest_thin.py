@@ -59,72 +59,55 @@ class Seen:
         return whole.hexdigest()[:16]
 
 
-def _watch(seen: Seen) -> Callable[[Any], None]:
+class Watcher:
+    """A watching strategy's steps (both APIs): every market subscribed, each event seen,
+    until none comes in the time left; ``one``: the first market alone, waits of 0.7 s at
+    most, each timeout and each event's time seen too (the other market's messages reach no
+    client)."""
+
+    def __init__(self, seen: Seen, one: bool) -> None:
+        self.seen, self.one, self.books = seen, one, Books()
+
+    def start(self, ctx: Any, md: Any) -> None:
+        markets = [ctx.symbols[0]] if self.one else list(ctx.symbols)
+        md.send(Requests(ctx.product, "KalshiMD").subscribe(markets))
+
+    def timeout(self, ctx: Any) -> float:
+        return min(0.7, ctx.seconds) if self.one else ctx.seconds
+
+    def saw(self, ctx: Any, event: Any) -> bool:
+        """Whether to wait again."""
+        seen = self.seen
+        if self.one:
+            what = "timeout" if event is None else type(event).__name__
+            seen.events.update(f"{what} at {ctx.simulation.time():.6f}\n".encode())
+        if event is not None:
+            seen.see(event, self.books, ctx.symbols)
+        return event is not None or self.one
+
+
+def _watch(seen: Seen, one: bool = False) -> Callable[[Any], None]:
     def watch(ctx: Any) -> None:
         ctx.simulation.wire_listeners.append(seen.hear)
-        books = Books()
+        watcher = Watcher(seen, one)
         with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0:
-                event = md.next_event(timeout=ctx.seconds)
-                if event is None:
-                    break
-                seen.see(event, books, ctx.symbols)
+            watcher.start(ctx, md)
+            while ctx.seconds > 0 and watcher.saw(ctx, md.next_event(watcher.timeout(ctx))):
+                pass
 
     return watch
 
 
-def _async_watch(seen: Seen) -> Callable[[Any], Any]:
+def _async_watch(seen: Seen, one: bool = False) -> Callable[[Any], Any]:
     async def watch(ctx: Any) -> None:
         ctx.simulation.wire_listeners.append(seen.hear)
-        books = Books()
+        watcher = Watcher(seen, one)
         async with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0:
-                event = await md.next_event(timeout=ctx.seconds)
-                if event is None:
-                    break
-                seen.see(event, books, ctx.symbols)
+            watcher.start(ctx, md)
+            while ctx.seconds > 0 and watcher.saw(ctx, await md.next_event(watcher.timeout(ctx))):
+                pass
 
     return watch
-
-
-def _timed(seen: Seen, what: str, now: float) -> None:
-    seen.events.update(f"{what} at {now:.6f}\n".encode())
-
-
-def _watch_one(seen: Seen, api: str) -> Callable[[Any], Any]:
-    """Subscribe to the first market alone, and wait at most 0.7 s at a time (each timeout
-    and each event's time seen): the other market's messages reach no client."""
-
-    def step(ctx: Any, event: Any, books: Books) -> None:
-        if event is None:
-            _timed(seen, "timeout", ctx.simulation.time())
-        else:
-            _timed(seen, type(event).__name__, ctx.simulation.time())
-            seen.see(event, books, ctx.symbols)
-
-    if api == "blocking":
-
-        def watch(ctx: Any) -> None:
-            ctx.simulation.wire_listeners.append(seen.hear)
-            books = Books()
-            with ctx.client(market_data=True).market_data() as md:
-                md.send(Requests(ctx.product, "KalshiMD").subscribe([ctx.symbols[0]]))
-                while ctx.seconds > 0:
-                    step(ctx, md.next_event(timeout=min(0.7, ctx.seconds)), books)
-
-        return watch
-
-    async def watch_async(ctx: Any) -> None:
-        ctx.simulation.wire_listeners.append(seen.hear)
-        books = Books()
-        async with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe([ctx.symbols[0]]))
-            while ctx.seconds > 0:
-                step(ctx, await md.next_event(timeout=min(0.7, ctx.seconds)), books)
-
-    return watch_async
 
 
 def _quote(seen: Seen, api: str) -> Callable[[Any], Any]:
@@ -286,10 +269,9 @@ def run_case(recordings: dict[str, Path], case: tuple[str, str, str, bool], cach
     seen = Seen()
     if strategy == "quoter":
         run = _quote(seen, api)
-    elif strategy == "watch-one":
-        run = _watch_one(seen, api)
     else:
-        run = _watch(seen) if api == "blocking" else _async_watch(seen)
+        one = strategy == "watch-one"
+        run = _watch(seen, one) if api == "blocking" else _async_watch(seen, one)
     options: dict[str, Any] = {"api": api, "seed": 3, "cache_dir": cache}
     if recording == "sample":
         options["settle"] = {"KXPAPER-26NOV20-A": "no", **SAMPLE_SETTLED}
