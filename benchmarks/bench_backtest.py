@@ -49,7 +49,8 @@ strategy, each in a fresh interpreter (start-up, Logon and the first layouts can
 warm cache and with a cold one (the compile counted in the run); ``--src DIR`` counts another
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
 whose runs have no cache if it has none; ``--warm`` counts the warm cache alone (half the
-time). Needs valgrind; some 10 minutes on a loaded machine.
+time); ``--one-market`` counts a watcher of the first market alone (`watch_one`). Needs
+valgrind; some 10 minutes on a loaded machine.
 
 ``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
 at the FIX level and at the book level the same way (a warm cache).
@@ -102,6 +103,17 @@ def watch(ctx: Any) -> None:
 
     with ctx.client(market_data=True).market_data() as md:
         md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+        while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
+            pass
+
+
+def watch_one(ctx: Any) -> None:
+    """`watch` of the first market alone (``--instructions --one-market``): the other
+    market's messages reach no client."""
+    from kalshi_fix_sansio.trading.builders import Requests
+
+    with ctx.client(market_data=True).market_data() as md:
+        md.send(Requests(ctx.product, "KalshiMD").subscribe([ctx.symbols[0]]))
         while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
             pass
 
@@ -476,23 +488,23 @@ INSTRUCTIONS_CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
-from bench_backtest import watch
+import bench_backtest
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 options = {"no": {"cache": False}}.get(sys.argv[4], {})
-run_backtest(watch, sys.argv[3], **options)
+run_backtest(getattr(bench_backtest, sys.argv[5]), sys.argv[3], **options)
 """
 
 
-def instructions(src: str | None, warm_only: bool = False) -> list[str]:
+def instructions(src: str | None, warm_only: bool = False, strategy: str = "watch") -> list[str]:
     """A backtest's instructions per recorded message (callgrind): 3,000 less 1,000 messages,
     over 2,000, with a warm and a cold cache (``warm_only``: the warm one alone; see the
-    module docstring)."""
+    module docstring); ``strategy``: ``watch`` or ``watch_one``."""
     here = str(Path(__file__).resolve().parent)
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
     compiled = (Path(tree) / "kalshi_fix_sansio" / "simulator" / "compiled.py").exists()
     lines = [
         f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, the watching "
-        f"strategy, {tree}:",
+        f"strategy (`{strategy}`), {tree}:",
         "",
         "| cache | instructions per recorded message |",
         "|---|---:|",
@@ -505,6 +517,7 @@ def instructions(src: str | None, warm_only: bool = False) -> list[str]:
             for n, path in paths.items():
                 cache = ("yes" if warm else "no") if compiled else "none"
                 args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
+                args.append(strategy)
                 if warm:  # compiled first, outside the count
                     subprocess.run(args, check=True, capture_output=True)
                 else:
@@ -633,6 +646,11 @@ def main() -> None:
         "--warm", action="store_true", help="with --instructions: the warm cache's count alone"
     )
     parser.add_argument(
+        "--one-market",
+        action="store_true",
+        help="with --instructions: the watcher of one market of two (watch_one)",
+    )
+    parser.add_argument(
         "--sweep-overhead",
         action="store_true",
         help="a sweep's wall time per run in this process, on processes and on Dask, both modes",
@@ -654,7 +672,11 @@ def main() -> None:
         return
     if args.instructions:
         print(
-            "\n".join(instructions_by_mode() if args.modes else instructions(args.src, args.warm))
+            "\n".join(
+                instructions_by_mode()
+                if args.modes
+                else instructions(args.src, args.warm, "watch_one" if args.one_market else "watch")
+            )
         )
         return
     if args.breakdown:
