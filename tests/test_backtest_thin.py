@@ -73,7 +73,7 @@ class Watcher:
         md.send(Requests(ctx.product, "KalshiMD").subscribe(markets))
 
     def timeout(self, ctx: Any) -> float:
-        return min(0.7, ctx.seconds) if self.one else ctx.seconds
+        return float(min(0.7, ctx.seconds) if self.one else ctx.seconds)
 
     def saw(self, ctx: Any, event: Any) -> bool:
         """Whether to wait again."""
