@@ -48,7 +48,9 @@ own (so its peak resident memory is its own):
 strategy, each in a fresh interpreter (start-up, Logon and the first layouts cancel out), with a
 warm cache and with a cold one (the compile counted in the run); ``--src DIR`` counts another
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
-whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
+whose runs have no cache if it has none; ``--warm`` counts the warm cache alone (half the
+time); ``--one-market`` counts a watcher of the first market alone (`watch_one`). Needs
+valgrind; some 10 minutes on a loaded machine.
 
 ``--instructions --compile`` counts a compile's instructions per recorded message
 (`compile_recording` with no cache, callgrind, ``PYTHONHASHSEED=0``) at each of ``--sizes``
@@ -62,10 +64,10 @@ at the FIX level and at the book level the same way (a warm cache).
 in both modes, in this process, on 2 local worker processes and on a local Dask cluster of 2
 workers (started before the clock): wall seconds per run, and each ranking's digest.
 
-``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
-time each part of the path takes (the recording's check and read, the exchange, the ledger,
-the gateway's session, the client, the rest: the simulation's scheduler and the strategy's
-waits).
+``--breakdown N`` profiles one backtest of N messages (cProfile; the recording compiled before
+it) and prints the share of its time each part of the path takes (the recording's check and
+read, the exchange, the ledger, the gateway's session, the client, the strategy's waits, the
+scheduler's own time, the rest).
 """
 
 from __future__ import annotations
@@ -106,6 +108,17 @@ def watch(ctx: Any) -> None:
 
     with ctx.client(market_data=True).market_data() as md:
         md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+        while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
+            pass
+
+
+def watch_one(ctx: Any) -> None:
+    """`watch` of the first market alone (``--instructions --one-market``): the other
+    market's messages reach no client."""
+    from kalshi_fix_sansio.trading.builders import Requests
+
+    with ctx.client(market_data=True).market_data() as md:
+        md.send(Requests(ctx.product, "KalshiMD").subscribe([ctx.symbols[0]]))
         while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
             pass
 
@@ -404,7 +417,7 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 
 # (label, module path suffix, function) of the parts `breakdown` times, cumulative: none calls
-# another of them, so their times add up (the rest is the scheduler and the strategy's waits)
+# another of them, so their times add up (then the scheduler's own time, then the rest)
 PARTS = (
     ("recording check", "recording.py", "check_recording"),
     ("recording read (the run's)", "recording.py", "read_recording"),
@@ -414,7 +427,18 @@ PARTS = (
     ("ledger follows the mids", "simulator/_feed.py", "_follow"),
     ("gateway session (35=X encoded, written)", "gateway/router.py", "_route"),
     ("client (read, decode, session, books)", "_inmemory/_blocking.py", "received"),
+    ("the strategy's waits (each poll: an event taken, or none)", "client/_callers.py", "poll"),
 )
+SCHEDULER = (
+    ("_inmemory/_net.py", "run_due"),
+    ("_inmemory/_net.py", "next_deadline"),
+    ("_inmemory/_net.py", "_receive"),
+    ("simulator/simulation.py", "run_once"),
+    ("simulator/simulation.py", "advance"),
+    ("simulator/simulation.py", "_tick"),
+)
+"""The functions whose own time is the scheduler's row of `breakdown` (none runs inside the
+parts above: the pipes' writes, inside the gateway session's part, are counted there)."""
 
 
 def breakdown(messages: int) -> list[str]:
@@ -423,9 +447,11 @@ def breakdown(messages: int) -> list[str]:
     import pstats
 
     from kalshi_fix_sansio.simulator.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
+        compile_recording(path)  # before the profile, as a sweep's first run leaves it
         profile = cProfile.Profile()
         profile.runcall(run_backtest, watch, path)
     stats: Any = pstats.Stats(profile).stats  # (file, line, function) -> (.., .., .., cum, ..)
@@ -447,8 +473,18 @@ def breakdown(messages: int) -> list[str]:
         # the exchange's tick is routed too: its answers are in the gateway session's share
         counted += cum
         lines.append(f"| {label} | {cum / total:.0%} |")
+    own = sum(
+        v[2]
+        for (file, _line, name), v in stats.items()
+        if any(name == function and file.endswith(where) for where, function in SCHEDULER)
+    )
+    counted += own
     lines.append(
-        f"| the rest (scheduler, the strategy's waits, pipes) | {1 - counted / total:.0%} |"
+        f"| scheduler (run_due, run_once, the clock's moves: own time) | {own / total:.0%} |"
+    )
+    lines.append(
+        f"| the rest (the feed's own steps, the strategy, the waits' loop) "
+        f"| {1 - counted / total:.0%} |"
     )
     return lines
 
@@ -457,33 +493,36 @@ INSTRUCTIONS_CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
-from bench_backtest import watch
+import bench_backtest
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 options = {"no": {"cache": False}}.get(sys.argv[4], {})
-run_backtest(watch, sys.argv[3], **options)
+run_backtest(getattr(bench_backtest, sys.argv[5]), sys.argv[3], **options)
 """
 
 
-def instructions(src: str | None) -> list[str]:
+def instructions(src: str | None, warm_only: bool = False, strategy: str = "watch") -> list[str]:
     """A backtest's instructions per recorded message (callgrind): 3,000 less 1,000 messages,
-    over 2,000, with a warm and a cold cache (see the module docstring)."""
+    over 2,000, with a warm and a cold cache (``warm_only``: the warm one alone; see the
+    module docstring); ``strategy``: ``watch`` or ``watch_one``."""
     here = str(Path(__file__).resolve().parent)
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
     compiled = (Path(tree) / "kalshi_fix_sansio" / "simulator" / "compiled.py").exists()
     lines = [
         f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, the watching "
-        f"strategy, {tree}:",
+        f"strategy (`{strategy}`), {tree}:",
         "",
         "| cache | instructions per recorded message |",
         "|---|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         paths = _two_recordings(tmp)
-        for label, warm in (("warm", True), ("cold", False)) if compiled else (("none", False),):
+        caches = (("warm", True),) if warm_only else (("warm", True), ("cold", False))
+        for label, warm in caches if compiled else (("none", False),):
             counts = {}
             for n, path in paths.items():
                 cache = ("yes" if warm else "no") if compiled else "none"
                 args = [sys.executable, "-c", INSTRUCTIONS_CHILD, tree, here, str(path), cache]
+                args.append(strategy)
                 if warm:  # compiled first, outside the count
                     subprocess.run(args, check=True, capture_output=True)
                 else:
@@ -641,6 +680,14 @@ def main() -> None:
     )
     parser.add_argument("--src", help="with --instructions: another tree's src (the before)")
     parser.add_argument(
+        "--warm", action="store_true", help="with --instructions: the warm cache's count alone"
+    )
+    parser.add_argument(
+        "--one-market",
+        action="store_true",
+        help="with --instructions: the watcher of one market of two (watch_one)",
+    )
+    parser.add_argument(
         "--sweep-overhead",
         action="store_true",
         help="a sweep's wall time per run in this process, on processes and on Dask, both modes",
@@ -670,7 +717,13 @@ def main() -> None:
         print("\n".join(compile_instructions(sizes, args.src)))
         return
     if args.instructions:
-        print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))
+        print(
+            "\n".join(
+                instructions_by_mode()
+                if args.modes
+                else instructions(args.src, args.warm, "watch_one" if args.one_market else "watch")
+            )
+        )
         return
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))

@@ -59,32 +59,53 @@ class Seen:
         return whole.hexdigest()[:16]
 
 
-def _watch(seen: Seen) -> Callable[[Any], None]:
+class Watcher:
+    """A watching strategy's steps (both APIs): every market subscribed, each event seen,
+    until none comes in the time left; ``one``: the first market alone, waits of 0.7 s at
+    most, each timeout and each event's time seen too (the other market's messages reach no
+    client)."""
+
+    def __init__(self, seen: Seen, one: bool) -> None:
+        self.seen, self.one, self.books = seen, one, Books()
+
+    def start(self, ctx: Any, md: Any) -> None:
+        markets = [ctx.symbols[0]] if self.one else list(ctx.symbols)
+        md.send(Requests(ctx.product, "KalshiMD").subscribe(markets))
+
+    def timeout(self, ctx: Any) -> float:
+        return float(min(0.7, ctx.seconds) if self.one else ctx.seconds)
+
+    def saw(self, ctx: Any, event: Any) -> bool:
+        """Whether to wait again."""
+        seen = self.seen
+        if self.one:
+            what = "timeout" if event is None else type(event).__name__
+            seen.events.update(f"{what} at {ctx.simulation.time():.6f}\n".encode())
+        if event is not None:
+            seen.see(event, self.books, ctx.symbols)
+        return event is not None or self.one
+
+
+def _watch(seen: Seen, one: bool = False) -> Callable[[Any], None]:
     def watch(ctx: Any) -> None:
         ctx.simulation.wire_listeners.append(seen.hear)
-        books = Books()
+        watcher = Watcher(seen, one)
         with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0:
-                event = md.next_event(timeout=ctx.seconds)
-                if event is None:
-                    break
-                seen.see(event, books, ctx.symbols)
+            watcher.start(ctx, md)
+            while ctx.seconds > 0 and watcher.saw(ctx, md.next_event(watcher.timeout(ctx))):
+                pass
 
     return watch
 
 
-def _async_watch(seen: Seen) -> Callable[[Any], Any]:
+def _async_watch(seen: Seen, one: bool = False) -> Callable[[Any], Any]:
     async def watch(ctx: Any) -> None:
         ctx.simulation.wire_listeners.append(seen.hear)
-        books = Books()
+        watcher = Watcher(seen, one)
         async with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0:
-                event = await md.next_event(timeout=ctx.seconds)
-                if event is None:
-                    break
-                seen.see(event, books, ctx.symbols)
+            watcher.start(ctx, md)
+            while ctx.seconds > 0 and watcher.saw(ctx, await md.next_event(watcher.timeout(ctx))):
+                pass
 
     return watch
 
@@ -128,6 +149,11 @@ CASES = [
     for api in APIS
     for latency in (False, True)
     if not (latency and recording in ("sample", "margin-sample"))
+] + [
+    (recording, "watch-one", api, latency)
+    for recording in ("generated", "generated-margin")
+    for api in APIS
+    for latency in (False, True)
 ]
 
 # (report, wire, events seen) digests, taken with the code before the thin path
@@ -184,6 +210,52 @@ GOLDEN: dict[str, tuple[str, str, str]] = {
         "d1322944d0568bd8",
         "0922024093842d13",
     ),
+    # one market of two subscribed, waits of 0.7 s at most (taken with the code before the
+    # quiet callbacks: the other market's messages and the idle ticks wake no wait)
+    "generated-watch-one-blocking": ("5ffef2d9fe93afc6", "757992026f8ac605", "ab5bea1bcd3aabe8"),
+    "generated-watch-one-blocking-latency": (
+        "d274a78d297fcd61",
+        "ad17a5814415dcda",
+        "87a791040d9faea5",
+    ),
+    "generated-watch-one-asyncio": ("0fcf1cb77ca44c79", "757992026f8ac605", "ab5bea1bcd3aabe8"),
+    "generated-watch-one-asyncio-latency": (
+        "4e253523e44d84b9",
+        "ad17a5814415dcda",
+        "87a791040d9faea5",
+    ),
+    "generated-watch-one-trio": ("248497f3cacb4f34", "757992026f8ac605", "ab5bea1bcd3aabe8"),
+    "generated-watch-one-trio-latency": (
+        "873801a9842e1296",
+        "ad17a5814415dcda",
+        "87a791040d9faea5",
+    ),
+    "generated-margin-watch-one-blocking": (
+        "6ccaf4d45834a982",
+        "b62f301f00b39a55",
+        "02e8ccab1ff72908",
+    ),
+    "generated-margin-watch-one-blocking-latency": (
+        "0ef8ad5df6cdffa6",
+        "afbdd3b92a0f0441",
+        "0f7bdbdfceb18187",
+    ),
+    "generated-margin-watch-one-asyncio": (
+        "2d09c03d07bffd54",
+        "b62f301f00b39a55",
+        "02e8ccab1ff72908",
+    ),
+    "generated-margin-watch-one-asyncio-latency": (
+        "e168652ba965e1f8",
+        "afbdd3b92a0f0441",
+        "0f7bdbdfceb18187",
+    ),
+    "generated-margin-watch-one-trio": ("f18171ab82bd30bd", "b62f301f00b39a55", "1b4fed887d1872e0"),
+    "generated-margin-watch-one-trio-latency": (
+        "3b3863dbad3fbafc",
+        "afbdd3b92a0f0441",
+        "3c9a4638534021d8",
+    ),
 }
 
 
@@ -198,7 +270,8 @@ def run_case(recordings: dict[str, Path], case: tuple[str, str, str, bool], cach
     if strategy == "quoter":
         run = _quote(seen, api)
     else:
-        run = _watch(seen) if api == "blocking" else _async_watch(seen)
+        one = strategy == "watch-one"
+        run = _watch(seen, one) if api == "blocking" else _async_watch(seen, one)
     options: dict[str, Any] = {"api": api, "seed": 3, "cache_dir": cache}
     if recording == "sample":
         options["settle"] = {"KXPAPER-26NOV20-A": "no", **SAMPLE_SETTLED}
@@ -209,7 +282,7 @@ def run_case(recordings: dict[str, Path], case: tuple[str, str, str, bool], cach
         }
     result = run_backtest(run, recordings[recording], **options)
     report = hashlib.sha256(result.to_json().encode()).hexdigest()[:16]
-    events = seen.events.hexdigest()[:16] if strategy == "watch" else ""
+    events = seen.events.hexdigest()[:16] if strategy != "quoter" else ""
     return (report, seen.wire(), events)
 
 

@@ -3,11 +3,16 @@ hold for bodies of every length, short and over the lengths whose head is cached
 
 from __future__ import annotations
 
+from datetime import date, time, timezone
+from decimal import Decimal
+
 import attrs
+import pytest
 from engine_helpers import BUY, HEADER, nos
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kalshi_fix_sansio import EncodeError
 from kalshi_fix_sansio import prediction as p
 
 
@@ -36,3 +41,25 @@ def test_same_length_twice_reuses_nothing_wrong() -> None:
     assert len(a) == len(b) and a[-4:] != b[-4:]
     for frame in (a, b):
         assert p.decode(frame, verify=True) is not None
+
+
+def test_group_entries_checked_before_encoding() -> None:
+    """A group entry with no field set, or one of several without the group's first field,
+    is refused by name (the checks read the first field alone when it is set)."""
+    entry = p.MarketDataIncrementalRefreshMDEntry
+    whole = entry(
+        md_update_action=p.MDUpdateAction("0"),
+        symbol="KX",
+        md_entry_type=p.MDEntryType("0"),
+        md_entry_px=Decimal("0.35"),
+        md_entry_size=Decimal("10"),
+        md_entry_date=date(2026, 1, 5),
+        md_entry_time=time(14, 30, tzinfo=timezone.utc),
+    )
+    frame = p.encode(p.MarketDataIncrementalRefresh(md_entries=(whole, whole)), HEADER)
+    assert frame.count(b"\x01279=0\x01") == 2
+    with pytest.raises(EncodeError, match="entry 2 has no field set"):
+        p.encode(p.MarketDataIncrementalRefresh(md_entries=(whole, entry())), HEADER)
+    headless = attrs.evolve(whole, md_update_action=None)
+    with pytest.raises(EncodeError, match="entry 1 lacks the group's first field MDUpdateAction"):
+        p.encode(p.MarketDataIncrementalRefresh(md_entries=(headless, whole)), HEADER)

@@ -328,20 +328,21 @@ def encode_group(
             f"{name}: expected a tuple of group entries, got {type(entries).__name__}"
         )
     out.append(key + b"=%d\x01" % len(entries))
+    several = len(entries) > 1
     for i, e in enumerate(entries, 1):
         if entry_cls is not None and not isinstance(e, entry_cls):
             raise EncodeError(
                 f"{name}: entry {i} must be a {entry_cls.__name__}, got {type(e).__name__}"
             )
-        values = dict(e._values())
-        if all(v is None for v in values.values()):
-            raise EncodeError(f"{name}: entry {i} has no field set")
         delimiter = e._MEMBERS[0]
-        if len(entries) > 1 and values[delimiter.attr] is None:
-            raise EncodeError(
-                f"{name}: entry {i} lacks the group's first field {delimiter.name}"
-                f"({delimiter.tag}), which separates entries when there are several"
-            )
+        if getattr(e, delimiter.attr) is None:  # else a field is set, the delimiter first
+            if all(v is None for _, v in e._values()):
+                raise EncodeError(f"{name}: entry {i} has no field set")
+            if several:
+                raise EncodeError(
+                    f"{name}: entry {i} lacks the group's first field {delimiter.name}"
+                    f"({delimiter.tag}), which separates entries when there are several"
+                )
         e._encode_into(out, use_dollars)
 
 

@@ -24,7 +24,7 @@ from ..codec.errors import LocalProtocolError
 from .compiled import CompiledRecording, Entries, Row, compile_recording
 from .paper import PaperLedger
 from .recording import RecordingError
-from .simulation import Simulation
+from .simulation import QUIET, Simulation
 
 __all__ = ["Feed", "compile_recordings"]
 
@@ -177,17 +177,22 @@ class Feed:
             return
         self.sim.scheduler.call_at(item[0], self._apply, item)
 
-    def _apply(self, row: Row) -> None:
+    def _apply(self, row: Row) -> object:
+        """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
+        the exchange sent nothing to anyone and the recordings go on (no client saw it: no
+        wait wakes for it)."""
         gateway = self.sim.gateway
         exchange = gateway.exchange
         now = self.sim.clock.time()
         _time, kind, symbol, status, result, entries = row
-        gateway._route(exchange.replay_row(kind, symbol, status, result, entries, now), now)
+        out = exchange.replay_row(kind, symbol, status, result, entries, now)
+        gateway._route(out, now)
         self.messages += 1
         self._follow(kind, symbol, result, entries, now)
         if self.on_message is not None:
             self.on_message(row, now)
         self._next()
+        return QUIET if not out and not self.done else None
 
     def _follow(
         self, kind: str, symbol: str | None, result: str | None, entries: Entries, now: float

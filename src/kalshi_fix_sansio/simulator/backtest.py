@@ -60,7 +60,7 @@ from .booklevel import BookWaker, FixWaker, Wake, Waker, check_mode
 from .latency import LatencyModel
 from .paper import PaperLedger, PaperReport, _write_new
 from .recording import RecordingInfo
-from .simulation import APIS, Simulation, SimulationStalled, WireRecord
+from .simulation import APIS, QUIET, Simulation, SimulationStalled
 
 __all__ = [
     "JSON_SCHEMA_VERSION",
@@ -404,7 +404,7 @@ def run_backtest(
     ledger = PaperLedger(funding=funding, rebates=rebates)
     stats = Statistics(ledger, float(sample_interval), symbols)
     feed = Feed(sim, compiled, ledger, settle or {}, on_message=_progress(progress))
-    sim.wire_listeners.append(lambda r: _client_orders(stats, r))
+    sim.client_listeners.append(stats.client_bytes)
     _sample_every(sim, feed, stats, float(sample_interval))
     feed.start()
     ctx = Context(sim, api, symbols, params, seed, feed.end_time, feed)
@@ -490,11 +490,6 @@ def _run_strategy(sim: Simulation, api: str, strategy: Strategy, ctx: Context) -
         sim.run_trio(strategy, ctx)
 
 
-def _client_orders(stats: Statistics, record: WireRecord) -> None:
-    if record.sender == "client":
-        stats.client_bytes(record.data)
-
-
 def _progress(progress: Callable[[int, float], None] | None) -> Callable[[Any, float], None] | None:
     if progress is None:
         return None
@@ -513,10 +508,11 @@ def _sample_every(sim: Simulation, feed: Feed, stats: Statistics, interval: floa
     """Sample the statistics now (the run's start: every market at 0) and every ``interval``
     simulated seconds until the recordings end."""
 
-    def sample() -> None:
+    def sample() -> object:
         if feed.done:
-            return
+            return QUIET
         stats.sample()
         sim.scheduler.call_later(interval, sample)
+        return QUIET  # the statistics: nothing a wait looks at
 
     sample()

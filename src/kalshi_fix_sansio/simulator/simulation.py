@@ -41,7 +41,9 @@ the simulated clock, as it does from Kalshi's REST API live (`Simulation.serve_r
 A loop of your own runs on the same parts: `Simulation.connect` opens a connection in memory
 (a `Pipe`, an `asyncio.Transport`) to the gateway for any protocol object, everything due on
 the simulated clock is in `Simulation.scheduler` (a `Scheduler` of `Timer`), and
-`Simulation.run_once` runs what is due, moving the clock to the next deadline when nothing is.
+`Simulation.run_once` runs what is due, moving the clock to the next deadline when nothing is
+(a callback of your own that changed nothing a wait looks at may return `QUIET`: the run goes on
+to the next deadline instead of returning).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from ..rest.pages import RestRequest, RestResponse
 from ..session.auth import PublicKey, Signer
 from ..trading.builders import ClOrdIDGenerator
 from ._inmemory import (
+    QUIET,
     InSimulation,
     MemoryLink,
     Peer,
@@ -94,6 +97,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIS",
     "DEFAULT_START",
+    "QUIET",
     "InSimulation",
     "MemoryLink",
     "Pipe",
@@ -250,6 +254,9 @@ class Simulation:
         self.record_wire = record_wire
         self.wire_listeners: list[Callable[[WireRecord], None]] = []
         """Called with every chunk either side writes, as it is written."""
+        self.client_listeners: list[Callable[[bytes], None]] = []
+        """Called with every chunk a client writes, as it is written (no `WireRecord` made:
+        a backtest's count of the orders sent)."""
         self.cl_ord_ids = ClOrdIDGenerator("sim-", sequential=True)
         """Where the clients take the ClOrdIDs the library makes itself (a kill's cancels,
         ``cancel()`` given an order): ``sim-1``, ``sim-2``... (`SessionConfig.cl_ord_ids
@@ -329,9 +336,10 @@ class Simulation:
         return near
 
     def run_once(self, until: float = math.inf) -> float:
-        """Run what is due now; if nothing was, first move the clock to what is due next (at
-        the latest ``until``). What a blocking wait does between two looks at what it waits
-        for (a loop of your own may call it too).
+        """Run what is due now; if nothing was, move the clock to what is due next (at the
+        latest ``until``) and run that, going on while what ran only returned `QUIET` (the
+        expiry ticker's idle seconds) and the clock is before ``until``. What a blocking wait
+        does between two looks at what it waits for (a loop of your own may call it too).
 
         Returns:
             The simulated clock's time after it.
@@ -346,11 +354,13 @@ class Simulation:
                 f"a blocking call during Simulation.run_{self._running}: await the "
                 f"{self._running} API instead (and let time pass with {self._running}.sleep)"
             )
-        scheduler = self.scheduler
+        scheduler, clock = self.scheduler, self.clock
         if not scheduler.run_due():
+            # nothing a wait looks at changed: on to the next deadline, past the quiet ones
             self.advance(min(scheduler.next_deadline(), until))
-            scheduler.run_due()
-        return self.clock.time()
+            while not scheduler.run_due() and clock.time() < until:
+                self.advance(min(scheduler.next_deadline(), until))
+        return clock.time()
 
     # -- what a user asks -------------------------------------------------------------------
 
@@ -533,6 +543,9 @@ class Simulation:
         self._running = api
 
     def _record(self, session_type: str, connection: int, sender: str, data: bytes) -> None:
+        if sender == "client":
+            for hear in self.client_listeners:
+                hear(data)
         if not self.record_wire and not self.wire_listeners:
             return
         record = WireRecord(self.clock.time(), session_type, connection, sender, data)
@@ -541,13 +554,17 @@ class Simulation:
         for listener in self.wire_listeners:
             listener(record)
 
-    def _tick(self) -> None:
+    def _tick(self) -> object:
         """The gateway's expiry ticker (GTD and Day orders), every second as when listening;
-        a second with nothing due (`Exchange.tick_due`) costs no exchange call."""
+        a second with nothing due (`Exchange.tick_due`) costs no exchange call and is `QUIET`
+        (no wait wakes for it)."""
         gateway = self.gateway
         if gateway.exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
             gateway.tick()
+            self.scheduler.call_later(1.0, self._tick)
+            return None
         self.scheduler.call_later(1.0, self._tick)
+        return QUIET
 
     async def _world(self, mock: Any, scope: Any, failure: list[BaseException]) -> None:
         """The world task of `run_trio`: runs what is due, then sleeps until something becomes

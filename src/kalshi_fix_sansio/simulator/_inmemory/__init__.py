@@ -17,9 +17,10 @@ from ._blocking import (
     blocking_client_class,
 )
 from ._loop import SimLoop
-from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
+from ._net import QUIET, Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
 
 __all__ = [
+    "QUIET",
     "InSimulation",
     "MemoryLink",
     "Peer",

@@ -13,6 +13,7 @@ thread, or reads a clock.
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -57,12 +58,12 @@ class _Selector:
         world = self.world
         scheduler = world.scheduler
         if not scheduler.run_due() and timeout != 0:
-            # nothing of the loop is ready: on to its next timer or the scheduler's
-            when = scheduler.next_deadline()
-            if timeout is not None:
-                when = min(when, world.time() + timeout)
-            world.advance(when)
-            scheduler.run_due()
+            # nothing of the loop is ready: on to its next timer or the scheduler's, past the
+            # scheduler's quiet callbacks (`QUIET`: nothing the loop's tasks look at changed)
+            limit = math.inf if timeout is None else world.time() + timeout
+            world.advance(min(scheduler.next_deadline(), limit))
+            while not scheduler.run_due() and world.time() < limit:
+                world.advance(min(scheduler.next_deadline(), limit))
         return []
 
     def close(self) -> None:

@@ -9,6 +9,9 @@ and connections in memory. No socket, no thread, no wall clock.
   world goes through it, so a run does the same things in the same order every time. Whoever
   runs the simulation (a blocking wait, the asyncio loop's selector, the trio world task) calls
   `Scheduler.run_due`, and moves the clock to `Scheduler.next_deadline` when nothing is due.
+  A callback that changes nothing a wait looks at (the gateway's expiry ticker in a second with
+  nothing due, a backtest's statistics sample) returns `QUIET`: `run_due` does not count it, so
+  whoever runs the simulation moves on to the next deadline instead of waking its waits.
 * `Pipe`: one end of a connection in memory, an `asyncio.Transport` (what the asyncio adapter
   and the gateway's connections take). What one end writes, the other end's protocol receives
   through the scheduler: in order, never during the write, and the bytes a side wrote before
@@ -18,14 +21,38 @@ and connections in memory. No socket, no thread, no wall clock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-__all__ = ["Peer", "Pipe", "Scheduler", "SimClock", "SimulationStalled", "Timer", "pipe_pair"]
+__all__ = [
+    "QUIET",
+    "Peer",
+    "Pipe",
+    "Scheduler",
+    "SimClock",
+    "SimulationStalled",
+    "Timer",
+    "pipe_pair",
+]
+
+
+class _Quiet:
+    """The type of `QUIET`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "QUIET"
+
+
+QUIET: Final = _Quiet()
+"""What a `Scheduler` callback returns when it changed nothing a wait looks at (a timer that
+only hops to its next time): `Scheduler.run_due` does not count it as run."""
 
 
 class SimulationStalled(RuntimeError):
@@ -151,7 +178,7 @@ class Scheduler:
 
     def run_due(self) -> bool:
         """Run every callback due now, those they make due now included, in order; True when
-        one ran.
+        one ran that may have changed what a wait looks at (one that returned `QUIET` did not).
 
         Raises:
             SimulationStalled: more than `max_turns` callbacks ran at one instant (something
@@ -174,9 +201,8 @@ class Scheduler:
             if not ready:
                 return ran
             timer = ready.popleft()
-            if not timer.cancelled:
+            if not timer.cancelled and timer.callback(*timer.args) is not QUIET:
                 ran = True
-                timer.callback(*timer.args)
 
 
 class Peer(Protocol):
@@ -292,7 +318,7 @@ def pipe_pair(
     """The two ends of a connection between ``client`` and ``server`` (neither told yet);
     ``record(sender, chunk)`` hears every chunk written (``sender``: ``"client"`` or
     ``"gateway"``); ``delay()``, when given, is the one-way latency of each chunk either way."""
-    near = Pipe(scheduler, client, lambda chunk: record("client", chunk), delay)
-    far = Pipe(scheduler, server, lambda chunk: record("gateway", chunk), delay)
+    near = Pipe(scheduler, client, functools.partial(record, "client"), delay)
+    far = Pipe(scheduler, server, functools.partial(record, "gateway"), delay)
     near.peer, far.peer = far, near
     return near, far
