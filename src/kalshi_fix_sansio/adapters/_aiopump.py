@@ -10,29 +10,17 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
+    PumpParts,
     SessionAPI,
     Wait,
     loopback_addresses,
     pump_task,
 )
-from kalshi_fix_sansio.client.steps import (
-    CLOSE,
-    CONNECTED,
-    WOKE,
-    Action,
-    Agenda,
-    Buffered,
-    ConnectFailed,
-    Disconnect,
-    Lost,
-    Received,
-    Write,
-)
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect, Lost, Received
 
 from ._aio import Changes, Conn, TLSProtocol
 from ._sockio import TransportWriter
@@ -43,21 +31,20 @@ __all__ = ["AioPump"]
 T = TypeVar("T")
 
 
-class AioPump(TransportWriter):
+class AioPump(TransportWriter, PumpParts):
     """The asyncio pump of one session (see the module docstring): its task, its connection
     and the callers waiting for a change."""
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
 
     def __init__(self, session: SessionAPI, driver: Driver) -> None:
-        self.session, self.driver = session, driver
-        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
+        super().__init__(session, driver, time.time)
         self.conn: Conn | None = None
-        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.buffered = False  # bytes waited in the transport's buffer when last looked
         self.task: asyncio.Task[None] | None = None
         self.changes = Changes()  # the callers waiting for a change
         self.kick = asyncio.Event()  # the session's task has something to do
+        self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
         self.ssl: ssl.SSLContext | None = None
         self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
@@ -110,17 +97,9 @@ class AioPump(TransportWriter):
         sup.pump_closed(self.task is None)
         self.abort()
 
-    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order: write into the transport's buffer (`write`: the
-        driver judges what waits there); the session's task connects, sleeps until `WakeAt` and
-        ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
-        for action in actions:
-            if type(action) is Write:
-                self.write(sup, action.data)
-            elif type(action) is Disconnect:
-                self.abort(action.abort)
-            elif self.agenda.note(action):
-                self.kick.set()  # the task sleeps until it looks again
+    def disconnect(self, action: Disconnect | None) -> None:
+        """Close the transport (abort it when the driver drops what waits to be written)."""
+        self.abort(action is None or action.abort)
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 
@@ -132,7 +111,7 @@ class AioPump(TransportWriter):
             return
         self.conn, self.buffered = conn, False
         try:
-            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
+            self.connected(sup)  # the Logon
         except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
             self.failed(exc)
 
@@ -202,7 +181,7 @@ class AioPump(TransportWriter):
             size = conn.buffered()
             self.buffered = size > 0
             self.perform(sup, sup.step(Buffered(size), clock()))
-        self.perform(sup, sup.step(WOKE, clock()))
+        self.woke(sup)
 
     async def connect(self, sup: Driver) -> None:
         """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
@@ -212,8 +191,7 @@ class AioPump(TransportWriter):
             await asyncio.wait_for(self._open(), options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             if self.conn is None:
-                reported = connect_error(options.endpoint, self.ssl, exc)  # final?
-                self.perform(sup, sup.step(ConnectFailed(reported), self.clock()))
+                self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
 
     async def _open(self) -> None:
         ep = self.session.options.endpoint

@@ -17,7 +17,11 @@ so no adapter reaches into a private module of the package:
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
   `AsyncKillAll` (the clients' ``kill_all``), `loop_moves` (the session's loop of
   every pump: connect or wait, `LoopPart`), `pump_task` (it, as the task of an async pump, over
-  its loop's connect and wait: `LoopPump`) and `deliver` (the awaitable callbacks' runner);
+  its loop's connect and wait: `LoopPump`), `deliver` (the awaitable callbacks' runner) and
+  `deliver_sync` (a blocking session's callback thread);
+* what the pumps share that is book-keeping, not I/O: `PumpParts` (the driver's actions
+  dispatched, a connection's facts, the read turn of a pump that reads its socket itself) and
+  `Deadlines` (one timer for many waits, armed again only when sooner);
 * the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
   (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
   rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
@@ -66,9 +70,10 @@ from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
+from ._pumpparts import Deadlines, PumpParts
 from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
-from ._syncapi import SyncAPI, SyncKillAll, SyncPump
+from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync
 from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refused_certificate_text
 from ._transport import READ_CHUNK
 from .steps import Pump
@@ -85,10 +90,12 @@ __all__ = [
     "AsyncPump",
     "ClientBase",
     "ConnectOptions",
+    "Deadlines",
     "IdleHandoff",
     "LoopPart",
     "LoopPump",
     "Pump",
+    "PumpParts",
     "Readers",
     "RestPort",
     "SessionAPI",
@@ -98,6 +105,7 @@ __all__ = [
     "Until",
     "Wait",
     "deliver",
+    "deliver_sync",
     "drive",
     "judge_weaknesses",
     "loop_moves",

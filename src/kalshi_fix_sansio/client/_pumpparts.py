@@ -1,0 +1,125 @@
+"""What the adapters' pumps share that is book-keeping, not I/O (sans-IO; `kalshi_fix_sansio.client.pump`).
+
+* `PumpParts`: a pump's ties to its session and driver (the core's clock, the `Agenda` of the
+  driver's answers for later), the dispatch of the driver's actions (`PumpParts.perform`: the
+  pump writes, disconnects and is told that its sleeper must look again), the facts of a
+  connection attempt (`connected`, `connect_failed`), and the **read turn** of a pump that
+  reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, the waiting
+  callers told, what the driver said done, what waits written, a close that fell due done);
+* `Deadlines`: one timer for many waits, armed again only when a wait ends sooner than the
+  timer is armed for (asyncio's waiting callers, trio's nap).
+
+The pump gives its I/O as methods (`write`, `disconnect`) and its wake-ups as hooks (`noted`, a
+callable it binds once; `stepped`), so the read turn adds one call of its own per read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .driver import Driver
+from .steps import CONNECTED, WOKE, Action, Agenda, ConnectFailed, Disconnect, Lost, Received, Write
+
+__all__ = ["Deadlines", "PumpParts"]
+
+
+class PumpParts:
+    """The sans-IO part of a pump (see the module docstring), mixed into the adapters' pumps.
+
+    Args:
+        session: the user's session (its options, callbacks and clock).
+        driver: the session's driver.
+        clock: the core's ``now`` when the session gives none (the pump's wall clock).
+    """
+
+    sock: Any = None  # the connection a pump reads itself (None: none, or not this kind)
+    unsent: bytes = b""  # bytes the connection did not take yet (written first, in order)
+    close_due = False  # a `Disconnect` came while another thread read: its reader closes
+    noted: Callable[[], None]  # the agenda changed: the pump's sleeper looks again
+
+    def __init__(self, session: Any, driver: Driver, clock: Callable[[], float]) -> None:
+        self.session, self.driver = session, driver
+        self.clock: Callable[[], float] = session.clock or clock  # the core's ``now``
+        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
+
+    def write(self, sup: Driver, data: bytes) -> None:  # pragma: no cover - the pump's
+        raise NotImplementedError
+
+    def disconnect(self, action: Disconnect | None) -> None:  # pragma: no cover - the pump's
+        """Close the connection (``action``: the driver's, which says whether to drop what
+        waits; None: a close that fell due)."""
+        raise NotImplementedError
+
+    def stepped(self, sup: Driver) -> None:
+        """A read was stepped: the waiting callers, and whoever runs the callbacks when one is
+        due, look again (the blocking pump: nothing; its reader wakes them as it gives the
+        socket back)."""
+
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order: `Write` and `Disconnect` at once (the pump's
+        I/O), the rest noted in the agenda (the pump's sleeper then looks again: `noted`)."""
+        for action in actions:
+            if type(action) is Write:
+                self.write(sup, action.data)
+            elif type(action) is Disconnect:
+                self.disconnect(action)
+            elif self.agenda.note(action):
+                self.noted()
+
+    def connected(self, sup: Driver) -> None:
+        """A connection is open: step `CONNECTED` (the driver answers with the Logon)."""
+        self.perform(sup, sup.step(CONNECTED, self.clock()))
+
+    def connect_failed(self, sup: Driver, error: BaseException) -> None:
+        """A connection attempt failed with ``error`` (as the pump reports it)."""
+        self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
+
+    def woke(self, sup: Driver) -> None:
+        """The pump's sleeper woke (its timer, or a wake-up): step `WOKE`."""
+        self.perform(sup, sup.step(WOKE, self.clock()))
+
+    def turn(self, sup: Driver, sock: object, fact: Received | Lost | None) -> None:
+        """The read turn (the blocking and trio pumps, which read their socket themselves):
+        step what one read of ``sock`` gave (`Received`, logged; `Lost`; None: nothing came
+        before the wait ended, `WOKE`), do what the driver says, write what waits if ``sock``
+        is still the connection, close it if a `Disconnect` fell due meanwhile; then the
+        waiting callers and the callbacks' runner look again (`stepped`)."""
+        if fact is None:
+            actions = sup.step(WOKE, self.clock())
+        elif type(fact) is Received:
+            actions = sup.received(fact)
+        else:
+            actions = sup.step(fact, self.clock())
+        if actions:
+            self.perform(sup, actions)
+        if self.unsent and self.sock is sock:
+            self.write(sup, b"")  # the socket may take what waits now
+        if self.close_due:
+            self.disconnect(None)
+        self.stepped(sup)
+
+
+class Deadlines:
+    """When one timer shared by many waits is armed for (``at``; ``math.inf``: not armed). A
+    wait arms it only when it must fire sooner (`sooner`); when it fires every wait looks
+    again (one whose deadline is still ahead arms it anew), so waits one after another, each
+    ending before its deadline, arm one timer per timeout, not one per wait."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = math.inf
+
+    def sooner(self, deadline: float) -> bool:
+        """True when ``deadline`` is sooner than the timer is armed for: the caller arms it
+        at ``deadline`` now (kept as ``at``)."""
+        if deadline < self.at:
+            self.at = deadline
+            return True
+        return False
+
+    def clear(self) -> None:
+        """The timer fired, or is forgotten."""
+        self.at = math.inf
