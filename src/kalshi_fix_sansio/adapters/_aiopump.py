@@ -10,6 +10,7 @@ import math
 import socket
 import ssl
 import time
+from collections.abc import Callable, Coroutine
 from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
@@ -25,6 +26,7 @@ from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect, 
 from ._aio import Changes, Conn, TLSProtocol
 from ._sockio import TransportWriter
 from ._tls import connect_error, tls_context
+from .rest import AsyncRestCompanion
 
 __all__ = ["AioPump"]
 
@@ -46,6 +48,7 @@ class AioPump(TransportWriter, PumpParts):
         self.kick = asyncio.Event()  # the session's task has something to do
         self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
         self.ssl: ssl.SSLContext | None = None
+        self.spawned: set[asyncio.Task[object]] = set()  # background work under way (`spawn`)
         self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
@@ -73,6 +76,14 @@ class AioPump(TransportWriter, PumpParts):
     def wake(self) -> None:
         self.changes.set()
         self.kick.set()
+
+    REST = AsyncRestCompanion  # the session's REST companion (`spawn` runs it)
+
+    def spawn(self, work: Callable[..., Coroutine[object, object, object]], *args: object) -> None:
+        """Run ``work(*args)`` in the background: a task (the REST companion)."""
+        task = asyncio.get_running_loop().create_task(work(*args))
+        self.spawned.add(task)  # kept until done: the loop keeps only a weak reference
+        task.add_done_callback(self.spawned.discard)
 
     def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Start the session's task."""

@@ -32,6 +32,7 @@ from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
 from ._blockingio import Ready, joined, open_socket, started
 from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error, tls_context
+from .rest import RestCompanion
 
 __all__ = ["ThreadPump"]
 
@@ -91,6 +92,12 @@ class ThreadPump(SocketWriter, PumpParts):
         self.thread = joined(self.thread, timeout + self.session.options.connect_timeout)
         self.callbacks = joined(self.callbacks, timeout)
         sup.pump_closed(self.thread is None)
+
+    REST = RestCompanion  # the session's REST companion (`spawn` runs it)
+
+    def spawn(self, work: Callable[..., None], *args: object) -> None:
+        """Run ``work(*args)`` in the background: a daemon thread (the REST companion)."""
+        started(work, args, "kalshi-rest")
 
     def drive(self, wait: Wait[T]) -> T:
         """Run a wait of the core to its end holding the lock, counted as waiting by the

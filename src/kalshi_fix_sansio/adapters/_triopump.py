@@ -10,7 +10,7 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import trio
@@ -30,6 +30,7 @@ from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
 from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error, tls_context
 from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
+from .rest import AsyncRestCompanion
 
 __all__ = ["TrioPump"]
 
@@ -106,6 +107,14 @@ class TrioPump(SocketWriter, PumpParts):
         self.kick.set()
         if self.sock is not None and self.readers.caller_reads():
             poke(self.sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
+
+    REST = AsyncRestCompanion  # the session's REST companion (`spawn` runs it)
+
+    def spawn(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run ``work(*args)`` in the background: a task in the session's nursery (the REST
+        companion)."""
+        assert self.nursery is not None  # `TrioSession.open` gives it
+        self.nursery.start_soon(work, *args)
 
     def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Start the session's task in the session's `nursery`."""

@@ -46,7 +46,6 @@ from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._tls import rest_verify
 from ._triopump import TrioPump
 
 __all__ = [
@@ -70,7 +69,6 @@ class TrioSession(IdleHandoff, AsyncAPI):
     _PUMP = TrioPump
     _pump: TrioPump
     _stack: contextlib.AsyncExitStack | None = None  # the nursery of `async with`
-    _nursery: trio.Nursery
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -100,14 +98,8 @@ class TrioSession(IdleHandoff, AsyncAPI):
         """
         if nursery is None:
             raise LocalProtocolError("a trio session runs in a nursery: open(nursery)")
-        self._nursery = self._pump.nursery = nursery  # the REST companion's task runs there too
+        self._pump.nursery = nursery  # the REST companion's task runs there too
         await super().open()
-
-    def _start_rest(self) -> None:
-        from .rest import AsyncRestCompanion, run_task
-
-        companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
-        self._nursery.start_soon(run_task, self.driver, companion)
 
 
 class FixClient(ClientBase[TrioSession], AsyncKillAll):
