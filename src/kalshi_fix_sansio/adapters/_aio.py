@@ -1,6 +1,6 @@
-"""asyncio helpers of the asyncio adapter: the callers waiting for a change (`Changes`) and its
-connections (`TLSProtocol`: TLS of the adapter's own over a plain transport, or plain TCP to
-loopback).
+"""The asyncio adapter's connections (`TLSProtocol`: TLS of the adapter's own over a plain
+transport, or plain TCP to loopback); the callers waiting for a change are the client's
+(`kalshi_fix_sansio.client.pump.Changes`).
 
 `TLSProtocol` with a context is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory
 BIOs) on a plain transport, cheaper per message than asyncio's own SSL transport; without one,
@@ -11,8 +11,6 @@ the connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import math
 import ssl
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
@@ -21,7 +19,7 @@ from ._tls import MemoryTLS
 if TYPE_CHECKING:
     from kalshi_fix_sansio.client.driver import Driver
 
-__all__ = ["Changes", "Conn", "TLSProtocol", "TLSSink"]
+__all__ = ["Conn", "TLSProtocol", "TLSSink"]
 
 
 Conn: TypeAlias = "TLSProtocol"
@@ -168,58 +166,3 @@ class TLSProtocol(asyncio.Protocol):
         self._error = exc
         if self.transport is not None:
             self.transport.abort()  # `connection_lost` follows, with ``exc``
-
-
-class Changes:
-    """The callers waiting for a change (`AioPump.changes`): each waits on a future of
-    its own (a cancelled caller cancels only its own), and `set` resolves them all. Nothing
-    is remembered for later callers: a caller polls its wait and then waits with no await in
-    between, so no change can fall between the two.
-
-    Deadlines share one timer: a wait arms it only when it must fire sooner than it is armed
-    for; when it fires every caller looks again (one whose deadline is still ahead arms it
-    anew). A caller that got its answer leaves the timer armed, so waits one after another,
-    each ending before its deadline, schedule one timer per timeout, not one per wait.
-    """
-
-    __slots__ = ("timer", "timer_at", "waiting")
-
-    def __init__(self) -> None:
-        self.waiting: list[asyncio.Future[None]] = []
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_at = math.inf
-
-    def wait(self, loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
-        """A future resolved at the next `set`, or (about) at ``deadline`` (``loop.time()``;
-        ``math.inf``: none) or later."""
-        waiter = loop.create_future()
-        self.waiting.append(waiter)
-        if deadline < self.timer_at:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer, self.timer_at = loop.call_at(deadline, self._expired), deadline
-        return waiter
-
-    def set(self) -> None:
-        """Something changed: every waiting caller looks again."""
-        waiting = self.waiting
-        if waiting:
-            self.waiting = []
-            for waiter in waiting:
-                if not waiter.done():
-                    waiter.set_result(None)
-
-    def forget(self, waiter: asyncio.Future[None]) -> None:
-        """A caller stopped waiting (cancelled, or failed)."""
-        with contextlib.suppress(ValueError):
-            self.waiting.remove(waiter)
-
-    def reset(self) -> None:
-        """Forget the timer (a new open: it may run on another event loop)."""
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer, self.timer_at = None, math.inf
-
-    def _expired(self) -> None:
-        self.timer, self.timer_at = None, math.inf
-        self.set()

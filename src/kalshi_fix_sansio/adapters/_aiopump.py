@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
+    Changes,
     PumpParts,
     SessionAPI,
     Wait,
@@ -23,7 +24,7 @@ from kalshi_fix_sansio.client.pump import (
 )
 from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect, Lost, Received
 
-from ._aio import Changes, Conn, TLSProtocol
+from ._aio import Conn, TLSProtocol
 from ._sockio import TransportWriter
 from ._tls import connect_error, tls_context
 from .rest import AsyncRestCompanion
@@ -44,7 +45,7 @@ class AioPump(TransportWriter, PumpParts):
         self.conn: Conn | None = None
         self.buffered = False  # bytes waited in the transport's buffer when last looked
         self.task: asyncio.Task[None] | None = None
-        self.changes = Changes()  # the callers waiting for a change
+        self.changes: Changes[asyncio.Future[None]] = Changes()  # the callers waiting
         self.kick = asyncio.Event()  # the session's task has something to do
         self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
         self.ssl: ssl.SSLContext | None = None

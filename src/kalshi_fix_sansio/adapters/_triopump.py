@@ -82,7 +82,7 @@ class TrioPump(SocketWriter, PumpParts):
                     await self._rest(deadline)
                 else:  # the session's task pokes the read at ``deadline`` (`_idle`)
                     self.until = deadline
-                    if deadline < self.kick.until:
+                    if deadline < self.kick.at:
                         self.kick.by(deadline)
                     try:
                         await trio.lowlevel.wait_readable(sock)

@@ -7,7 +7,9 @@
   reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, the waiting
   callers told, what the driver said done, what waits written, a close that fell due done);
 * `Deadlines`: one timer for many waits, armed again only when a wait ends sooner than the
-  timer is armed for (asyncio's waiting callers, trio's nap).
+  timer is armed for (trio's nap, and `Changes`);
+* `Changes`: the callers waiting for a change, each on a future of its own (the asyncio pump's),
+  their deadlines on one timer of the loop's.
 
 The pump gives its I/O as methods (`write`, `disconnect`) and its wake-ups as hooks (`noted`, a
 callable it binds once; `stepped`), so the read turn adds one call of its own per read.
@@ -15,14 +17,40 @@ callable it binds once; `stepped`), so the read turn adds one call of its own pe
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from .driver import Driver
 from .steps import CONNECTED, WOKE, Action, Agenda, ConnectFailed, Disconnect, Lost, Received, Write
 
-__all__ = ["Deadlines", "PumpParts"]
+__all__ = ["Changes", "Deadlines", "PumpParts"]
+
+F = TypeVar("F", bound="Future")
+F_co = TypeVar("F_co", bound="Future", covariant=True)
+
+
+class Future(Protocol):
+    """A caller's future (asyncio's): resolved once."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: None, /) -> None: ...
+
+
+class Timer(Protocol):
+    """A timer of the loop's (asyncio's `TimerHandle`)."""
+
+    def cancel(self) -> None: ...
+
+
+class TimerLoop(Protocol[F_co]):
+    """What `Changes` asks of the loop: a future, a callback at a time of its clock."""
+
+    def create_future(self) -> F_co: ...
+
+    def call_at(self, when: float, callback: Callable[[], object], /) -> Timer: ...
 
 
 class PumpParts:
@@ -123,3 +151,56 @@ class Deadlines:
     def clear(self) -> None:
         """The timer fired, or is forgotten."""
         self.at = math.inf
+
+
+class Changes(Deadlines, Generic[F]):
+    """The callers waiting for a change (the asyncio pump's): each waits on a future of its own
+    (a cancelled caller cancels only its own), and `set` resolves them all. Nothing is
+    remembered for later callers: a caller polls its wait and then waits with no await in
+    between, so no change can fall between the two. Their deadlines share one timer of the
+    loop's (`Deadlines`: armed only when a wait must end sooner; when it fires every caller
+    looks again, and one whose deadline is still ahead arms it anew)."""
+
+    __slots__ = ("timer", "waiting")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[F] = []
+        self.timer: Timer | None = None
+
+    def wait(self, loop: TimerLoop[F], deadline: float) -> F:
+        """A future resolved at the next `set`, or (about) at ``deadline`` (the loop's clock;
+        ``math.inf``: none) or later."""
+        waiter = loop.create_future()
+        self.waiting.append(waiter)
+        if self.sooner(deadline):
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = loop.call_at(deadline, self._expired)
+        return waiter
+
+    def set(self) -> None:
+        """Something changed: every waiting caller looks again."""
+        waiting = self.waiting
+        if waiting:
+            self.waiting = []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def forget(self, waiter: F) -> None:
+        """A caller stopped waiting (cancelled, or failed)."""
+        with contextlib.suppress(ValueError):
+            self.waiting.remove(waiter)
+
+    def reset(self) -> None:
+        """Forget the timer (a new open: it may run on another event loop)."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = None
+        self.clear()
+
+    def _expired(self) -> None:
+        self.timer = None
+        self.clear()
+        self.set()

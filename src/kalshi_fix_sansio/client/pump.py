@@ -20,8 +20,9 @@ so no adapter reaches into a private module of the package:
   its loop's connect and wait: `LoopPump`), `deliver` (the awaitable callbacks' runner) and
   `deliver_sync` (a blocking session's callback thread);
 * what the pumps share that is book-keeping, not I/O: `PumpParts` (the driver's actions
-  dispatched, a connection's facts, the read turn of a pump that reads its socket itself) and
-  `Deadlines` (one timer for many waits, armed again only when sooner);
+  dispatched, a connection's facts, the read turn of a pump that reads its socket itself),
+  `Deadlines` (one timer for many waits, armed again only when sooner) and `Changes` (the
+  callers waiting for a change, each on a future of its own);
 * the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
   (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
   rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
@@ -70,7 +71,7 @@ from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
-from ._pumpparts import Deadlines, PumpParts
+from ._pumpparts import Changes, Deadlines, PumpParts
 from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync
@@ -88,6 +89,7 @@ __all__ = [
     "AsyncAPI",
     "AsyncKillAll",
     "AsyncPump",
+    "Changes",
     "ClientBase",
     "ConnectOptions",
     "Deadlines",
