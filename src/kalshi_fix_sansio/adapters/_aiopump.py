@@ -22,7 +22,7 @@ from kalshi_fix_sansio.client.pump import (
     loopback_addresses,
     pump_task,
 )
-from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect, Lost, Received
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect, Received
 
 from ._aio import Conn, TLSProtocol
 from ._sockio import TransportWriter
@@ -115,17 +115,12 @@ class AioPump(TransportWriter, PumpParts):
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 
-    def made(self, conn: Conn) -> None:
-        sup = self.driver
-        assert conn.transport is not None
-        if self.conn is not None:  # one connection at a time
+    def drop(self, conn: Conn | None) -> None:
+        """Abort ``conn`` (None: the pump's connection)."""
+        if conn is None:
+            self.abort()
+        elif conn.transport is not None:
             conn.transport.abort()
-            return
-        self.conn, self.buffered = conn, False
-        try:
-            self.connected(sup)  # the Logon
-        except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-            self.failed(exc)
 
     def data(self, conn: Conn, data: bytes) -> None:
         """Step bytes read (``b""``: EOF) on ``conn``; wake the waiting callers (and the
@@ -143,27 +138,6 @@ class AioPump(TransportWriter, PumpParts):
                 self.kick.set()
         except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
             self.failed(exc)
-
-    def failed(self, exc: Exception) -> None:
-        """An error raised in a transport callback (the message log's `MessageLogError`, a
-        bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
-        and the session would reconnect past it. It ends the session instead, raised to the
-        application as an error of the session's task is (`Driver.closed_error`), as the
-        blocking and trio adapters do."""
-        self.driver.pump_failed(exc)
-        self.abort()
-        self.wake()  # the session's task ends, the waiting callers see why
-
-    def lost(self, conn: Conn, exc: Exception | None) -> None:
-        if conn is not self.conn:
-            return
-        self.conn = None
-        sup = self.driver
-        if exc is not None:
-            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.clock()))
-        else:  # closed without an EOF seen (e.g. TLS abort)
-            self.perform(sup, sup.received(Received(b"")))
-        self.wake()
 
     # -- the session's task -------------------------------------------------------------------
 
@@ -197,7 +171,7 @@ class AioPump(TransportWriter, PumpParts):
 
     async def connect(self, sup: Driver) -> None:
         """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
-        self.agenda.connect_due = False
+        self.agenda.connect_due, self.buffered = False, False
         options = self.session.options
         try:
             await asyncio.wait_for(self._open(), options.connect_timeout)

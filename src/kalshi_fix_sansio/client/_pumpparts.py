@@ -5,7 +5,9 @@
   pump writes, disconnects and is told that its sleeper must look again), the facts of a
   connection attempt (`connected`, `connect_failed`), and the **read turn** of a pump that
   reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, the waiting
-  callers told, what the driver said done, what waits written, a close that fell due done);
+  callers told, what the driver said done, what waits written, a close that fell due done),
+  and what a connection that a transport serves means (`made`, `lost`, `failed`: the asyncio
+  pump's transport callbacks);
 * `Deadlines`: one timer for many waits, armed again only when a wait ends sooner than the
   timer is armed for (trio's nap, and `Changes`);
 * `Changes`: the callers waiting for a change, each on a future of its own (the asyncio pump's),
@@ -63,6 +65,7 @@ class PumpParts:
     """
 
     sock: Any = None  # the connection a pump reads itself (None: none, or not this kind)
+    conn: Any = None  # the connection a transport serves (asyncio; None: none)
     unsent: bytes = b""  # bytes the connection did not take yet (written first, in order)
     close_due = False  # a `Disconnect` came while another thread read: its reader closes
     noted: Callable[[], None]  # the agenda changed: the pump's sleeper looks again
@@ -85,6 +88,14 @@ class PumpParts:
         due, look again (the blocking pump: nothing; its reader wakes them as it gives the
         socket back)."""
 
+    def wake(self) -> None:  # pragma: no cover - the pump's
+        """The waiting callers and the pump's sleeper look again."""
+        raise NotImplementedError
+
+    def drop(self, conn: Any) -> None:  # pragma: no cover - the pump's
+        """Drop ``conn`` at once (a transport's connection; None: the pump's own, if any)."""
+        raise NotImplementedError
+
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order: `Write` and `Disconnect` at once (the pump's
         I/O), the rest noted in the agenda (the pump's sleeper then looks again: `noted`)."""
@@ -103,6 +114,42 @@ class PumpParts:
     def connect_failed(self, sup: Driver, error: BaseException) -> None:
         """A connection attempt failed with ``error`` (as the pump reports it)."""
         self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
+
+    def made(self, conn: Any) -> None:
+        """A transport's connection is up (its handshake done): the pump's, and `CONNECTED`
+        is stepped, unless the pump has one already (one at a time: ``conn`` is dropped)."""
+        if self.conn is not None:
+            self.drop(conn)
+            return
+        self.conn = conn
+        try:
+            self.connected(self.driver)  # the Logon
+        except Exception as exc:  # e.g. MessageLogError: the loop would swallow it
+            self.failed(exc)
+
+    def failed(self, exc: Exception) -> None:
+        """An error raised in a transport callback (the message log's `MessageLogError`, a
+        bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
+        and the session would reconnect past it. It ends the session instead, raised to the
+        application as an error of the session's task is (`Driver.closed_error`), as the
+        blocking and trio adapters do."""
+        self.driver.pump_failed(exc)
+        self.drop(None)
+        self.wake()  # the session's task ends, the waiting callers see why
+
+    def lost(self, conn: Any, exc: Exception | None) -> None:
+        """A transport's connection ended: ``exc``, what ended it, is a `Lost`; none is the
+        peer's close (an EOF, e.g. a TLS abort with no EOF seen). A connection already given
+        up tells nothing."""
+        if conn is not self.conn:
+            return
+        self.conn = None
+        sup = self.driver
+        if exc is not None:
+            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.clock()))
+        else:
+            self.perform(sup, sup.received(Received(b"")))
+        self.wake()
 
     def woke(self, sup: Driver) -> None:
         """The pump's sleeper woke (its timer, or a wake-up): step `WOKE`."""
