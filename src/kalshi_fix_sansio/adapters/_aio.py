@@ -4,46 +4,26 @@ transport, or plain TCP to loopback); the callers waiting for a change are the c
 
 `TLSProtocol` with a context is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory
 BIOs) on a plain transport, cheaper per message than asyncio's own SSL transport; without one,
-the transport's bytes as they are. It tells a `TLSSink` (the adapter's pump) what happens on
-the connection.
+the transport's bytes as they are. It tells its sink (the adapter's pump: what a connection
+means is the client's, `kalshi_fix_sansio.client.pump.PumpParts`) what happens on the
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TypeAlias
+
+from kalshi_fix_sansio.client.pump import PumpParts
 
 from ._tls import MemoryTLS
 
-if TYPE_CHECKING:
-    from kalshi_fix_sansio.client.driver import Driver
-
-__all__ = ["Conn", "TLSProtocol", "TLSSink"]
+__all__ = ["Conn", "TLSProtocol"]
 
 
 Conn: TypeAlias = "TLSProtocol"
 """A connection of the asyncio adapter: TLS in memory, or plain TCP to loopback."""
-
-
-class TLSSink(Protocol):
-    """What a connection (`TLSProtocol`) tells about itself: the asyncio
-    adapter's pump, which writes to it (`_sockio.TransportWriter`)."""
-
-    driver: Driver
-
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write ``data`` (``b""``: what TLS has to send of its own, or took back)."""
-
-    def made(self, conn: Conn) -> None:
-        """The handshake is done: ``conn.write`` may be called."""
-
-    def data(self, conn: Conn, data: bytes) -> None:
-        """Bytes decrypted (``b""``: the peer closed the connection)."""
-
-    def lost(self, conn: Conn, exc: Exception | None) -> None:
-        """The connection ended (after the handshake); ``exc``: what ended it, if not the
-        peer's close."""
 
 
 class TLSProtocol(asyncio.Protocol):
@@ -58,7 +38,7 @@ class TLSProtocol(asyncio.Protocol):
     a ``BufferedProtocol``'s ``get_buffer`` / ``buffer_updated`` (4k instructions per order).
 
     The handshake starts once the transport is connected; ``handshake`` (a future of the
-    loop) gets its outcome. Then ``sink`` is told each step (`TLSSink`: the handshake done,
+    loop) gets its outcome. Then ``sink`` is told each step (`PumpParts`: the handshake done,
     the bytes decrypted, the end), and writes through `tls` itself.
 
     Args:
@@ -73,7 +53,7 @@ class TLSProtocol(asyncio.Protocol):
         context: ssl.SSLContext | None,
         server_hostname: str | None,
         handshake: asyncio.Future[None] | None,
-        sink: TLSSink,
+        sink: PumpParts,
     ) -> None:
         self.sink = sink
         self.transport: asyncio.Transport | None = None

@@ -22,7 +22,7 @@ from kalshi_fix_sansio.client.pump import (
     loopback_addresses,
     pump_task,
 )
-from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect, Received
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect
 
 from ._aio import Conn, TLSProtocol
 from ._sockio import TransportWriter
@@ -48,6 +48,7 @@ class AioPump(TransportWriter, PumpParts):
         self.changes: Changes[asyncio.Future[None]] = Changes()  # the callers waiting
         self.kick = asyncio.Event()  # the session's task has something to do
         self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
+        self.looked = self.changes.set  # bytes read: `place` / `cancel` & co look again
         self.ssl: ssl.SSLContext | None = None
         self.spawned: set[asyncio.Task[object]] = set()  # background work under way (`spawn`)
         self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
@@ -121,23 +122,6 @@ class AioPump(TransportWriter, PumpParts):
             self.abort()
         elif conn.transport is not None:
             conn.transport.abort()
-
-    def data(self, conn: Conn, data: bytes) -> None:
-        """Step bytes read (``b""``: EOF) on ``conn``; wake the waiting callers (and the
-        session's task when a callback is due); do what the driver says (write a Heartbeat to
-        a TestRequest, a resend...)."""
-        sup = self.driver
-        if conn is not self.conn:
-            return  # a connection already given up
-        try:
-            actions = sup.received(Received(data))
-            self.changes.set()  # readers and `place` / `cancel` look again
-            if actions:
-                self.perform(sup, actions)
-            if sup.delivery.due(sup):
-                self.kick.set()
-        except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-            self.failed(exc)
 
     # -- the session's task -------------------------------------------------------------------
 

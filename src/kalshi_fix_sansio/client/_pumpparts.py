@@ -6,8 +6,8 @@
   connection attempt (`connected`, `connect_failed`), and the **read turn** of a pump that
   reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, the waiting
   callers told, what the driver said done, what waits written, a close that fell due done),
-  and what a connection that a transport serves means (`made`, `lost`, `failed`: the asyncio
-  pump's transport callbacks);
+  and what a connection that a transport serves means (`made`, `data`, `lost`, `failed`: the
+  asyncio pump's transport callbacks);
 * `Deadlines`: one timer for many waits, armed again only when a wait ends sooner than the
   timer is armed for (trio's nap, and `Changes`);
 * `Changes`: the callers waiting for a change, each on a future of its own (the asyncio pump's),
@@ -69,6 +69,7 @@ class PumpParts:
     unsent: bytes = b""  # bytes the connection did not take yet (written first, in order)
     close_due = False  # a `Disconnect` came while another thread read: its reader closes
     noted: Callable[[], None]  # the agenda changed: the pump's sleeper looks again
+    looked: Callable[[], None]  # a transport's bytes were stepped: the waiting callers look
 
     def __init__(self, session: Any, driver: Driver, clock: Callable[[], float]) -> None:
         self.session, self.driver = session, driver
@@ -124,6 +125,24 @@ class PumpParts:
         self.conn = conn
         try:
             self.connected(self.driver)  # the Logon
+        except Exception as exc:  # e.g. MessageLogError: the loop would swallow it
+            self.failed(exc)
+
+    def data(self, conn: Any, data: bytes) -> None:
+        """Bytes a transport's connection read (``b""``: EOF), stepped: the waiting callers
+        look again (`looked`), what the driver says is done (a Heartbeat to a TestRequest, a
+        resend...), and the pump's task looks again when a callback is due (`noted`). Bytes of
+        a connection already given up tell nothing; an error raised here ends the session."""
+        if conn is not self.conn:
+            return
+        sup = self.driver
+        try:
+            actions = sup.received(Received(data))
+            self.looked()
+            if actions:
+                self.perform(sup, actions)
+            if sup.delivery.due(sup):
+                self.noted()
         except Exception as exc:  # e.g. MessageLogError: the loop would swallow it
             self.failed(exc)
 
