@@ -30,7 +30,6 @@ take yet, the session's task writes, in order), so a forgotten ``await`` cannot 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
 
 try:
     import trio
@@ -42,7 +41,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, IdleHandoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
@@ -54,9 +52,6 @@ __all__ = [
     "TrioSession",
 ]
 __all__ += _shared.__all__
-
-EventCallback = Callable[[Event], Awaitable[None] | None]
-ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 
 
 class TrioSession(IdleHandoff, AsyncAPI):
