@@ -158,8 +158,9 @@ class TrioPump(SocketWriter, PumpParts):
             self.changed = trio.Event()
 
     def _got(self, sup: Driver, sock: socket.socket) -> bool:
-        """The socket is readable: read it once, then the core's read turn (`PumpParts.turn`;
-        the connection lost: wake everyone). False: nothing whole yet (TLS: part of a record),
+        """The socket is readable: read it once, then the core's read turn (`PumpParts.turn`);
+        the resting tasks (`_rest`) look again, and the session's task when a callback is due
+        (the connection lost: everyone). False: nothing whole yet (TLS: part of a record),
         wait again."""
         if sock is not self.sock:  # closed while this task waited: the session's task closes it
             self.wake()
@@ -171,17 +172,14 @@ class TrioPump(SocketWriter, PumpParts):
         self.turn(sup, sock, fact)
         if type(fact) is not Received:
             self.wake()  # the connection is lost
-        elif fact.data and tls is not None and tls.closed:
+            return True
+        if fact.data and tls is not None and tls.closed:
             self.turn(sup, sock, Received(b""))  # the peer's close_notify came after them
-        return True
-
-    def stepped(self, sup: Driver) -> None:
-        """The resting tasks (`_rest`) look again, and the session's task when a callback is
-        due."""
         if self.readers.waiting:
             self.changed.set()
         if sup.delivery.due(sup):
             self.kick.set()
+        return True
 
     # -- the session's task ---------------------------------------------------------------
 

@@ -13,8 +13,9 @@
 * `Changes`: the callers waiting for a change, each on a future of its own (the asyncio pump's),
   their deadlines on one timer of the loop's.
 
-The pump gives its I/O as methods (`write`, `disconnect`) and its wake-ups as hooks (`noted`, a
-callable it binds once; `stepped`), so the read turn adds one call of its own per read.
+The pump gives its I/O as methods (`write`, `disconnect`) and its wake-ups as callables it binds
+once (`noted`, `looked`): the read turn is one call per read (the trio pump's replaces its own),
+and a transport's bytes (`data`) none.
 """
 
 from __future__ import annotations
@@ -83,11 +84,6 @@ class PumpParts:
         """Close the connection (``action``: the driver's, which says whether to drop what
         waits; None: a close that fell due)."""
         raise NotImplementedError
-
-    def stepped(self, sup: Driver) -> None:
-        """A read was stepped: the waiting callers, and whoever runs the callbacks when one is
-        due, look again (the blocking pump: nothing; its reader wakes them as it gives the
-        socket back)."""
 
     def wake(self) -> None:  # pragma: no cover - the pump's
         """The waiting callers and the pump's sleeper look again."""
@@ -178,8 +174,9 @@ class PumpParts:
         """The read turn (the blocking and trio pumps, which read their socket themselves):
         step what one read of ``sock`` gave (`Received`, logged; `Lost`; None: nothing came
         before the wait ended, `WOKE`), do what the driver says, write what waits if ``sock``
-        is still the connection, close it if a `Disconnect` fell due meanwhile; then the
-        waiting callers and the callbacks' runner look again (`stepped`)."""
+        is still the connection, and close it if a `Disconnect` fell due meanwhile. The pump
+        then wakes whoever waits its own way (the blocking reader as it gives the socket back,
+        trio's as it returns)."""
         if fact is None:
             actions = sup.step(WOKE, self.clock())
         elif type(fact) is Received:
@@ -192,7 +189,6 @@ class PumpParts:
             self.write(sup, b"")  # the socket may take what waits now
         if self.close_due:
             self.disconnect(None)
-        self.stepped(sup)
 
 
 class Deadlines:
