@@ -114,13 +114,9 @@ class AioPump(TransportWriter, PumpParts):
         """Close the transport (abort it when the driver drops what waits to be written)."""
         self.abort(action is None or action.abort)
 
-    # -- the transport's callbacks: one driver call each -----------------------------------
-
-    def drop(self, conn: Conn | None) -> None:
-        """Abort ``conn`` (None: the pump's connection)."""
-        if conn is None:
-            self.abort()
-        elif conn.transport is not None:
+    def drop(self, conn: Conn) -> None:
+        """Abort ``conn``, a connection the pump does not take (`PumpParts.made`)."""
+        if conn.transport is not None:
             conn.transport.abort()
 
     # -- the session's task -------------------------------------------------------------------

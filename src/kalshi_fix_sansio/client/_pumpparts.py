@@ -90,7 +90,7 @@ class PumpParts:
         raise NotImplementedError
 
     def drop(self, conn: Any) -> None:  # pragma: no cover - the pump's
-        """Drop ``conn`` at once (a transport's connection; None: the pump's own, if any)."""
+        """Drop ``conn`` at once: a transport's connection the pump does not take."""
         raise NotImplementedError
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
@@ -149,7 +149,7 @@ class PumpParts:
         application as an error of the session's task is (`Driver.closed_error`), as the
         blocking and trio adapters do."""
         self.driver.pump_failed(exc)
-        self.drop(None)
+        self.disconnect(None)  # at once, dropping what waits
         self.wake()  # the session's task ends, the waiting callers see why
 
     def lost(self, conn: Any, exc: Exception | None) -> None:
