@@ -1,11 +1,12 @@
-"""What the adapters' pumps share that is book-keeping, not I/O (sans-IO; `kalshi_fix_sansio.client.pump`).
+"""What the adapters' pumps share that is book-keeping, not I/O (sans-IO; public in
+`kalshi_fix_sansio.client.pump`).
 
 * `PumpParts`: a pump's ties to its session and driver (the core's clock, the `Agenda` of the
   driver's answers for later), the dispatch of the driver's actions (`PumpParts.perform`: the
   pump writes, disconnects and is told that its sleeper must look again), the facts of a
   connection attempt (`connected`, `connect_failed`), and the **read turn** of a pump that
-  reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, the waiting
-  callers told, what the driver said done, what waits written, a close that fell due done),
+  reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, what the
+  driver said done, what waits written, a close that fell due done),
   and what a connection that a transport serves means (`made`, `data`, `lost`, `failed`: the
   asyncio pump's transport callbacks);
 * `Deadlines`: one timer for many waits, armed again only when a wait ends sooner than the
