@@ -66,10 +66,6 @@ class PumpParts:
         clock: the core's ``now`` when the session gives none (the pump's wall clock).
     """
 
-    sock: Any = None  # the connection a pump reads itself (None: none, or not this kind)
-    conn: Any = None  # the connection a transport serves (asyncio; None: none)
-    unsent: bytes = b""  # bytes the connection did not take yet (written first, in order)
-    close_due = False  # a `Disconnect` came while another thread read: its reader closes
     noted: Callable[[], None]  # the agenda changed: the pump's sleeper looks again
     looked: Callable[[], None]  # a transport's bytes were stepped: the waiting callers look
 
@@ -77,6 +73,12 @@ class PumpParts:
         self.session, self.driver = session, driver
         self.clock: Callable[[], float] = session.clock or clock  # the core's ``now``
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
+        # every attribute the per-order path reads is the instance's from here on (one
+        # layout: Python's attribute caches stay specialised)
+        self.sock: Any = None  # the connection a pump reads itself (None: none, or not this kind)
+        self.conn: Any = None  # the connection a transport serves (asyncio; None: none)
+        self.unsent = b""  # bytes the connection did not take yet (written first, in order)
+        self.close_due = False  # a `Disconnect` came while another thread read: its reader closes
 
     def write(self, sup: Driver, data: bytes) -> None:  # pragma: no cover - the pump's
         raise NotImplementedError
