@@ -25,6 +25,7 @@ from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make
 from kalshi_fix_sansio.adapters._aio import Conn, TLSProtocol
 from kalshi_fix_sansio.adapters._sockio import TransportWriter
 from kalshi_fix_sansio.adapters.asyncio import FixClient
+from kalshi_fix_sansio.client.pump import PumpParts
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed
 
 
@@ -67,8 +68,9 @@ class Told:
         return ()
 
 
-class Sink(TransportWriter):
-    """What the protocol tells (`TLSSink`), recorded; it writes as the asyncio pump does."""
+class Sink(TransportWriter, PumpParts):
+    """What the protocol tells its pump (`PumpParts`' callbacks), recorded; it writes as the
+    asyncio pump does."""
 
     def __init__(self) -> None:
         self.made_count = 0

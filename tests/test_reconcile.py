@@ -764,3 +764,18 @@ def test_each_unreadable_position_field_is_named(change: dict[str, Any], words: 
     events = run_with(h, app, changed("positions", change))
     problems = [p for p in of(events, RestProblem) if p.endpoint == "positions"]
     assert [p.reason for p in problems] == [f"a position record cannot be read: {words}"]
+
+
+def test_a_background_companion_that_fails_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`Driver.rest_work`, around a companion a pump runs in the background (`spawn`): its
+    failure ends the companion, is logged on the session's logger, and is not raised into the
+    thread or task; anything else (a cancellation) goes through."""
+    h, _app = not_allowlisted()
+    with caplog.at_level("ERROR"), h.driver.rest_work():
+        raise RuntimeError("the page server went away")
+    assert "the REST companion failed" in caplog.text
+    assert "the page server went away" in caplog.text
+    with pytest.raises(KeyboardInterrupt), h.driver.rest_work():
+        raise KeyboardInterrupt

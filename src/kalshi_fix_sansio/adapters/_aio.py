@@ -1,51 +1,29 @@
-"""asyncio helpers of the asyncio adapter: the callers waiting for a change (`Changes`) and its
-connections (`TLSProtocol`: TLS of the adapter's own over a plain transport, or plain TCP to
-loopback).
+"""The asyncio adapter's connections (`TLSProtocol`: TLS of the adapter's own over a plain
+transport, or plain TCP to loopback); the callers waiting for a change are the client's
+(`kalshi_fix_sansio.client.pump.Changes`).
 
 `TLSProtocol` with a context is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory
 BIOs) on a plain transport, cheaper per message than asyncio's own SSL transport; without one,
-the transport's bytes as they are. It tells a `TLSSink` (the adapter's pump) what happens on
-the connection.
+the transport's bytes as they are. It tells its sink (the adapter's pump: what a connection
+means is the client's, `kalshi_fix_sansio.client.pump.PumpParts`) what happens on the
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import math
 import ssl
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TypeAlias
+
+from kalshi_fix_sansio.client.pump import PumpParts
 
 from ._tls import MemoryTLS
 
-if TYPE_CHECKING:
-    from kalshi_fix_sansio.client.driver import Driver
-
-__all__ = ["Changes", "Conn", "TLSProtocol", "TLSSink"]
+__all__ = ["Conn", "TLSProtocol"]
 
 
 Conn: TypeAlias = "TLSProtocol"
 """A connection of the asyncio adapter: TLS in memory, or plain TCP to loopback."""
-
-
-class TLSSink(Protocol):
-    """What a connection (`TLSProtocol`) tells about itself: the asyncio
-    adapter's pump, which writes to it (`_sockio.TransportWriter`)."""
-
-    driver: Driver
-
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write ``data`` (``b""``: what TLS has to send of its own, or took back)."""
-
-    def made(self, conn: Conn) -> None:
-        """The handshake is done: ``conn.write`` may be called."""
-
-    def data(self, conn: Conn, data: bytes) -> None:
-        """Bytes decrypted (``b""``: the peer closed the connection)."""
-
-    def lost(self, conn: Conn, exc: Exception | None) -> None:
-        """The connection ended (after the handshake); ``exc``: what ended it, if not the
-        peer's close."""
 
 
 class TLSProtocol(asyncio.Protocol):
@@ -60,7 +38,7 @@ class TLSProtocol(asyncio.Protocol):
     a ``BufferedProtocol``'s ``get_buffer`` / ``buffer_updated`` (4k instructions per order).
 
     The handshake starts once the transport is connected; ``handshake`` (a future of the
-    loop) gets its outcome. Then ``sink`` is told each step (`TLSSink`: the handshake done,
+    loop) gets its outcome. Then ``sink`` is told each step (`PumpParts`: the handshake done,
     the bytes decrypted, the end), and writes through `tls` itself.
 
     Args:
@@ -75,7 +53,7 @@ class TLSProtocol(asyncio.Protocol):
         context: ssl.SSLContext | None,
         server_hostname: str | None,
         handshake: asyncio.Future[None] | None,
-        sink: TLSSink,
+        sink: PumpParts,
     ) -> None:
         self.sink = sink
         self.transport: asyncio.Transport | None = None
@@ -168,58 +146,3 @@ class TLSProtocol(asyncio.Protocol):
         self._error = exc
         if self.transport is not None:
             self.transport.abort()  # `connection_lost` follows, with ``exc``
-
-
-class Changes:
-    """The callers waiting for a change (`AioPump.changes`): each waits on a future of
-    its own (a cancelled caller cancels only its own), and `set` resolves them all. Nothing
-    is remembered for later callers: a caller polls its wait and then waits with no await in
-    between, so no change can fall between the two.
-
-    Deadlines share one timer: a wait arms it only when it must fire sooner than it is armed
-    for; when it fires every caller looks again (one whose deadline is still ahead arms it
-    anew). A caller that got its answer leaves the timer armed, so waits one after another,
-    each ending before its deadline, schedule one timer per timeout, not one per wait.
-    """
-
-    __slots__ = ("timer", "timer_at", "waiting")
-
-    def __init__(self) -> None:
-        self.waiting: list[asyncio.Future[None]] = []
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_at = math.inf
-
-    def wait(self, loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
-        """A future resolved at the next `set`, or (about) at ``deadline`` (``loop.time()``;
-        ``math.inf``: none) or later."""
-        waiter = loop.create_future()
-        self.waiting.append(waiter)
-        if deadline < self.timer_at:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer, self.timer_at = loop.call_at(deadline, self._expired), deadline
-        return waiter
-
-    def set(self) -> None:
-        """Something changed: every waiting caller looks again."""
-        waiting = self.waiting
-        if waiting:
-            self.waiting = []
-            for waiter in waiting:
-                if not waiter.done():
-                    waiter.set_result(None)
-
-    def forget(self, waiter: asyncio.Future[None]) -> None:
-        """A caller stopped waiting (cancelled, or failed)."""
-        with contextlib.suppress(ValueError):
-            self.waiting.remove(waiter)
-
-    def reset(self) -> None:
-        """Forget the timer (a new open: it may run on another event loop)."""
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer, self.timer_at = None, math.inf
-
-    def _expired(self) -> None:
-        self.timer, self.timer_at = None, math.inf
-        self.set()

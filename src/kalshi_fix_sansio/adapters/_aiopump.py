@@ -10,55 +10,47 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine
 from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
+    Changes,
+    PumpParts,
     SessionAPI,
     Wait,
     loopback_addresses,
     pump_task,
 )
-from kalshi_fix_sansio.client.steps import (
-    CLOSE,
-    CONNECTED,
-    WOKE,
-    Action,
-    Agenda,
-    Buffered,
-    ConnectFailed,
-    Disconnect,
-    Lost,
-    Received,
-    Write,
-)
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect
 
-from ._aio import Changes, Conn, TLSProtocol
+from ._aio import Conn, TLSProtocol
 from ._sockio import TransportWriter
 from ._tls import connect_error, tls_context
+from .rest import AsyncRestCompanion
 
 __all__ = ["AioPump"]
 
 T = TypeVar("T")
 
 
-class AioPump(TransportWriter):
+class AioPump(TransportWriter, PumpParts):
     """The asyncio pump of one session (see the module docstring): its task, its connection
     and the callers waiting for a change."""
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
 
     def __init__(self, session: SessionAPI, driver: Driver) -> None:
-        self.session, self.driver = session, driver
-        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
+        super().__init__(session, driver, time.time)
         self.conn: Conn | None = None
-        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.buffered = False  # bytes waited in the transport's buffer when last looked
         self.task: asyncio.Task[None] | None = None
-        self.changes = Changes()  # the callers waiting for a change
+        self.changes: Changes[asyncio.Future[None]] = Changes()  # the callers waiting
         self.kick = asyncio.Event()  # the session's task has something to do
+        self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
+        self.looked = self.changes.set  # bytes read: `place` / `cancel` & co look again
         self.ssl: ssl.SSLContext | None = None
+        self.spawned: set[asyncio.Task[object]] = set()  # background work under way (`spawn`)
         self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
@@ -87,6 +79,14 @@ class AioPump(TransportWriter):
         self.changes.set()
         self.kick.set()
 
+    REST = AsyncRestCompanion  # the session's REST companion (`spawn` runs it)
+
+    def spawn(self, work: Callable[..., Coroutine[object, object, object]], *args: object) -> None:
+        """Run ``work(*args)`` in the background: a task (the REST companion)."""
+        task = asyncio.get_running_loop().create_task(work(*args))
+        self.spawned.add(task)  # kept until done: the loop keeps only a weak reference
+        task.add_done_callback(self.spawned.discard)
+
     def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Start the session's task."""
         self.ssl = context
@@ -110,69 +110,14 @@ class AioPump(TransportWriter):
         sup.pump_closed(self.task is None)
         self.abort()
 
-    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order: write into the transport's buffer (`write`: the
-        driver judges what waits there); the session's task connects, sleeps until `WakeAt` and
-        ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
-        for action in actions:
-            if type(action) is Write:
-                self.write(sup, action.data)
-            elif type(action) is Disconnect:
-                self.abort(action.abort)
-            elif self.agenda.note(action):
-                self.kick.set()  # the task sleeps until it looks again
+    def disconnect(self, action: Disconnect | None) -> None:
+        """Close the transport (abort it when the driver drops what waits to be written)."""
+        self.abort(action is None or action.abort)
 
-    # -- the transport's callbacks: one driver call each -----------------------------------
-
-    def made(self, conn: Conn) -> None:
-        sup = self.driver
-        assert conn.transport is not None
-        if self.conn is not None:  # one connection at a time
+    def drop(self, conn: Conn) -> None:
+        """Abort ``conn``, a connection the pump does not take (`PumpParts.made`)."""
+        if conn.transport is not None:
             conn.transport.abort()
-            return
-        self.conn, self.buffered = conn, False
-        try:
-            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
-        except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-            self.failed(exc)
-
-    def data(self, conn: Conn, data: bytes) -> None:
-        """Step bytes read (``b""``: EOF) on ``conn``; wake the waiting callers (and the
-        session's task when a callback is due); do what the driver says (write a Heartbeat to
-        a TestRequest, a resend...)."""
-        sup = self.driver
-        if conn is not self.conn:
-            return  # a connection already given up
-        try:
-            actions = sup.received(Received(data))
-            self.changes.set()  # readers and `place` / `cancel` look again
-            if actions:
-                self.perform(sup, actions)
-            if sup.delivery.due(sup):
-                self.kick.set()
-        except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-            self.failed(exc)
-
-    def failed(self, exc: Exception) -> None:
-        """An error raised in a transport callback (the message log's `MessageLogError`, a
-        bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
-        and the session would reconnect past it. It ends the session instead, raised to the
-        application as an error of the session's task is (`Driver.closed_error`), as the
-        blocking and trio adapters do."""
-        self.driver.pump_failed(exc)
-        self.abort()
-        self.wake()  # the session's task ends, the waiting callers see why
-
-    def lost(self, conn: Conn, exc: Exception | None) -> None:
-        if conn is not self.conn:
-            return
-        self.conn = None
-        sup = self.driver
-        if exc is not None:
-            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.clock()))
-        else:  # closed without an EOF seen (e.g. TLS abort)
-            self.perform(sup, sup.received(Received(b"")))
-        self.wake()
 
     # -- the session's task -------------------------------------------------------------------
 
@@ -202,18 +147,17 @@ class AioPump(TransportWriter):
             size = conn.buffered()
             self.buffered = size > 0
             self.perform(sup, sup.step(Buffered(size), clock()))
-        self.perform(sup, sup.step(WOKE, clock()))
+        self.woke(sup)
 
     async def connect(self, sup: Driver) -> None:
         """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
-        self.agenda.connect_due = False
+        self.agenda.connect_due, self.buffered = False, False
         options = self.session.options
         try:
             await asyncio.wait_for(self._open(), options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             if self.conn is None:
-                reported = connect_error(options.endpoint, self.ssl, exc)  # final?
-                self.perform(sup, sup.step(ConnectFailed(reported), self.clock()))
+                self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
 
     async def _open(self) -> None:
         ep = self.session.options.endpoint

@@ -11,42 +11,35 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
     READ_CHUNK,
+    PumpParts,
     Readers,
     SessionAPI,
     Until,
     Wait,
+    deliver_sync,
     drive,
     loop_moves,
 )
-from kalshi_fix_sansio.client.steps import (
-    CLOSE,
-    CONNECTED,
-    WOKE,
-    Action,
-    Agenda,
-    ConnectFailed,
-    Disconnect,
-    Received,
-    Write,
-)
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
 
 from ._blockingio import Ready, joined, open_socket, started
 from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error, tls_context
+from .rest import RestCompanion
 
 __all__ = ["ThreadPump"]
 
 T = TypeVar("T")
 
 
-class ThreadPump(SocketWriter):
+class ThreadPump(SocketWriter, PumpParts):
     """The blocking pump of one session (see the module docstring): its lock, its threads
     and its socket. Every driver call and every TLS call is made holding the lock, except
     the wait for the socket."""
@@ -54,8 +47,7 @@ class ThreadPump(SocketWriter):
     ready: Ready  # the reader's wait and the pipe that wakes it (made at each open)
 
     def __init__(self, session: SessionAPI, driver: Driver) -> None:
-        self.session, self.driver = session, driver
-        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
+        super().__init__(session, driver, time.time)
         self.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
         self.cond = threading.Condition(self.mu)  # waiting threads and the callback thread
         self.idle = threading.Condition(self.mu)  # the session's thread, while it rests
@@ -65,11 +57,8 @@ class ThreadPump(SocketWriter):
         self.callbacks: threading.Thread | None = None
         self.ssl: ssl.SSLContext | None = None
         self.sock: socket.socket | None = None
-        self.unsent = b""  # bytes the socket did not take yet (written first, in order)
         self.tls = None  # the socket does its own TLS
         self.full = False  # the last read filled its chunk: TLS may hold more
-        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
-        self.close_due = False  # `Disconnect` while another thread read: it closes
         self.now: Callable[[], float] = time.monotonic  # the wait clock (`SyncPump.now`)
         self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
 
@@ -84,7 +73,7 @@ class ThreadPump(SocketWriter):
         name = f"kalshi-fix {self.session.name}"
         self.thread = started(self._run, (sup,), name)
         if self.session.on_event is not None or self.session.on_reconnect is not None:
-            self.callbacks = started(deliver, (self, sup), f"{name} callbacks")
+            self.callbacks = started(deliver_sync, (self, sup), f"{name} callbacks")
         try:
             return self.drive(Until(self.driver, self.driver.logged_on))
         finally:
@@ -104,6 +93,12 @@ class ThreadPump(SocketWriter):
         self.callbacks = joined(self.callbacks, timeout)
         sup.pump_closed(self.thread is None)
 
+    REST = RestCompanion  # the session's REST companion (`spawn` runs it)
+
+    def spawn(self, work: Callable[..., None], *args: object) -> None:
+        """Run ``work(*args)`` in the background: a daemon thread (the REST companion)."""
+        started(work, args, "kalshi-rest")
+
     def drive(self, wait: Wait[T]) -> T:
         """Run a wait of the core to its end holding the lock, counted as waiting by the
         `Readers` rule: for each change, read the socket when the rule lets this thread, else
@@ -119,16 +114,6 @@ class ThreadPump(SocketWriter):
         """The callback thread still has (or may get) callbacks to run (holding the lock)."""
         sup = self.driver
         return self.callbacks is not None and sup.delivery.due(sup)
-
-    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order, holding the lock."""
-        for action in actions:
-            if type(action) is Write:
-                self.write(sup, action.data)
-            elif type(action) is Disconnect:
-                self._disconnect()
-            elif self.agenda.note(action):
-                self._nudge()  # a thread asleep past it looks again
 
     # -- waiting: the thread that waits reads the socket itself -------------------------------
 
@@ -161,10 +146,10 @@ class ThreadPump(SocketWriter):
 
     def _step(self, sock: socket.socket, deadline: float) -> None:
         """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
-        waiting up to the driver's `WakeAt` or ``deadline``, step what was read (or `WOKE`),
-        do what the driver says; give the socket back. Holds the lock except in the wait:
-        every TLS call too."""
-        sup, clock = self.driver, self.clock
+        waiting up to the driver's `WakeAt` or ``deadline``, then the core's read turn
+        (`PumpParts.turn`); give the socket back. Holds the lock except in the wait: every TLS
+        call too."""
+        clock = self.clock
         try:
             wait = min(self.agenda.wake_at - clock(), deadline - time.monotonic())
             # TLS may hold decrypted bytes poll cannot see only after a read that filled
@@ -177,19 +162,8 @@ class ThreadPump(SocketWriter):
                 finally:
                     self.mu.acquire()
             fact = read_fact(sock) if readable else None
-            if fact is None:
-                actions = sup.step(WOKE, clock())
-            elif type(fact) is Received:
-                self.full = len(fact.data) == READ_CHUNK
-                actions = sup.received(fact)
-            else:
-                actions = sup.step(fact, clock())
-            if actions:
-                self.perform(sup, actions)
-            if self.unsent and self.sock is sock:
-                self.write(sup, b"")  # the socket may take what waits now
-            if self.close_due:
-                self._disconnect()
+            self.full = type(fact) is Received and len(fact.data) == READ_CHUNK
+            self.turn(self.driver, sock, fact)
         finally:
             self.readers.release(time.monotonic())
             if self.sleeping:
@@ -202,8 +176,9 @@ class ThreadPump(SocketWriter):
         self.idle.notify()
 
     later = _nudge  # `write` left bytes: the reader waits for the socket to take them
+    noted = _nudge  # the agenda changed: a thread asleep past it looks again
 
-    def _disconnect(self) -> None:
+    def disconnect(self, action: Disconnect | None = None) -> None:
         """Close the socket now if nobody else reads it, else when its reader is back."""
         sock = self.sock
         if sock is None:
@@ -245,7 +220,7 @@ class ThreadPump(SocketWriter):
                         if rest > 0:
                             self.idle.wait(None if rest == math.inf else rest)
                         if self.sock is None and not self.agenda.connect_due:
-                            self.perform(sup, sup.step(WOKE, clock()))
+                            self.woke(sup)
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
                 sup.pump_failed(exc)
             finally:
@@ -268,31 +243,8 @@ class ThreadPump(SocketWriter):
         finally:
             self.mu.acquire()
         if isinstance(sock, OSError):
-            error = connect_error(options.endpoint, self.ssl, sock)  # final: not retried
-            self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
+            self.connect_failed(sup, connect_error(options.endpoint, self.ssl, sock))
         else:
             self.sock, self.full, self.unsent = sock, True, b""  # TLS may hold more at once
-            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
+            self.connected(sup)  # the Logon
         self.wake()  # a thread waiting to log on reads the socket now
-
-
-def deliver(pump: ThreadPump, sup: Driver) -> None:
-    """``on_event`` with every event, ``on_reconnect`` when due (each outside the lock: a
-    slow callback never stops the reading), until the session has ended and nothing is
-    left."""
-    session, delivery = pump.session, sup.delivery
-    due = Until(sup, lambda: delivery.due(sup))
-    while True:
-        with pump.mu:
-            if not drive(due, pump.rest):  # the session ended, nothing is left
-                pump.wake()  # `run` waits for the last callback
-                return
-            event, reconnected = delivery.take_callback(sup.next_event_with_time)
-        try:
-            if event is not None and session.on_event is not None:
-                session.on_event(event)
-            if reconnected and session.on_reconnect is not None:
-                session.on_reconnect(session)
-        finally:
-            with pump.mu:
-                pump.wake()  # e.g. `run`'s ``until`` may hold now

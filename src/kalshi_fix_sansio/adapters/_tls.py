@@ -29,9 +29,9 @@ from kalshi_fix_sansio.client.pump import (
     TLS12_CIPHERS,
     ConnectOptions,
     judge_weaknesses,
+    refuse_context,
     refused_certificate_text,
 )
-from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 __all__ = [
     "WOULD_BLOCK",
@@ -221,7 +221,8 @@ def ssl_context_for(
     any connection: not an `ssl.SSLContext`, or a server-side one, is refused; one weaker than
     the library's (`tls_weaknesses`) follows the client's rule
     (`kalshi_fix_sansio.client.pump.judge_weaknesses`: refused off this machine unless
-    allowed, else warned with `InsecureTLSWarning`). A pinned or extra-CA context of
+    allowed, else warned with `InsecureTLSWarning`), the others' words too
+    (`kalshi_fix_sansio.client.pump.refuse_context`). A pinned or extra-CA context of
     `make_ssl_context` has no weakness: nothing is warned.
 
     Args:
@@ -241,24 +242,11 @@ def ssl_context_for(
             is weaker than the library's, for a non-loopback endpoint, without
             ``allow_insecure_tls``.
     """
-    if not endpoint.tls:
-        if ssl_context is not None:
-            raise LocalProtocolError(
-                f"an ssl_context was given but {endpoint} is plain TCP: use tls=True or drop it"
-            )
-        return None
     if ssl_context is None:
-        return build_ssl_context(settings or TLSSettings())
-    if not isinstance(ssl_context, ssl.SSLContext):
-        raise LocalProtocolError(
-            f"ssl_context for {endpoint} must be an ssl.SSLContext, got "
-            f"{type(ssl_context).__name__}: build one with make_ssl_context()"
-        )
-    if ssl_context.protocol == ssl.PROTOCOL_TLS_SERVER:
-        raise LocalProtocolError(
-            f"the ssl_context for {endpoint} is a server-side context (PROTOCOL_TLS_SERVER): "
-            "a client needs make_ssl_context() or ssl.create_default_context()"
-        )
+        return build_ssl_context(settings or TLSSettings()) if endpoint.tls else None
+    is_context = isinstance(ssl_context, ssl.SSLContext)
+    server_side = is_context and ssl_context.protocol == ssl.PROTOCOL_TLS_SERVER
+    refuse_context(endpoint, ssl_context, is_context=is_context, server_side=server_side)
     judge_weaknesses(endpoint, tls_weaknesses(ssl_context), allow_insecure_tls=allow_insecure_tls)
     return ssl_context
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import math
 import socket
 import ssl
 from typing import Final
@@ -14,6 +13,7 @@ import trio
 from kalshi_fix_sansio.client.pump import (
     READ_CHUNK,
     ConnectOptions,
+    Deadlines,
     loopback_addresses,
 )
 from kalshi_fix_sansio.client.steps import Lost, Received
@@ -100,14 +100,15 @@ async def open_socket(
     return sock, tls
 
 
-class Alarm:
+class Alarm(Deadlines):
     """Wakes the session's task (`TrioPump.wake` sets it): ends its nap, or the next
-    one at once when it rang between naps."""
+    one at once when it rang between naps. ``at`` is the nap's deadline, as a float (trio's is
+    a property)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rung = False
         self.nap = trio.CancelScope()  # the task's nap (under way, or the last one)
-        self.until = math.inf  # the nap's deadline, as a float (trio's is a property)
 
     def set(self) -> None:
         self.rung = True
@@ -115,13 +116,13 @@ class Alarm:
 
     def by(self, deadline: float) -> None:
         """End the nap under way at ``deadline`` at the latest."""
-        if deadline < self.until:
-            self.until = self.nap.deadline = deadline
+        if self.sooner(deadline):
+            self.nap.deadline = deadline
 
     def sleep(self, seconds: float) -> trio.CancelScope:
         """The next nap: ``seconds`` long, over at once if rung since the last one ended."""
-        self.until = trio.current_time() + seconds
-        self.nap = trio.CancelScope(deadline=self.until)
+        self.at = trio.current_time() + seconds
+        self.nap = trio.CancelScope(deadline=self.at)
         if self.rung:
             self.nap.cancel()
         return self.nap

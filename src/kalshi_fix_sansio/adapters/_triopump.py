@@ -10,7 +10,7 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import trio
@@ -18,53 +18,43 @@ import trio
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
+    PumpParts,
     Readers,
     SessionAPI,
     Wait,
     deliver,
     pump_task,
 )
-from kalshi_fix_sansio.client.steps import (
-    CLOSE,
-    CONNECTED,
-    WOKE,
-    Action,
-    Agenda,
-    ConnectFailed,
-    Disconnect,
-    Received,
-    Write,
-)
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
 
 from ._sockio import SocketWriter, read_fact
 from ._tls import connect_error, tls_context
 from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
+from .rest import AsyncRestCompanion
 
 __all__ = ["TrioPump"]
 
 T = TypeVar("T")
 
 
-class TrioPump(SocketWriter):
+class TrioPump(SocketWriter, PumpParts):
     """The trio pump of one session (see the module docstring): its tasks and its socket."""
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
 
     def __init__(self, session: SessionAPI, driver: Driver) -> None:
-        self.session, self.host = session, driver
-        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
+        super().__init__(session, driver, time.time)
         self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set
         self.kick: Alarm = Alarm()
         self.later = self.kick.set  # `write` left bytes: the session's task waits to write them
+        self.noted = self.kick.set  # the agenda changed: the session's task looks again
         self.scope: trio.CancelScope | None = None  # the session's task
         self.done = trio.Event()  # the session's task ended
         self.sock: socket.socket | None = None  # written by whoever has bytes for it
         self.tls: SocketTLS | None = None
         self.ssl: ssl.SSLContext | None = None  # the TLS context of the open
-        self.unsent = b""  # what the socket did not take yet: the session's task writes it
         self.readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
         self.until = math.inf  # when the session's task pokes a waiting task's read
-        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.time: Callable[[], float] = trio.current_time  # once open: its run's clock, direct
         self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
         self.nursery: trio.Nursery | None = None  # where the session's task runs (`start`)
@@ -83,7 +73,7 @@ class TrioPump(SocketWriter):
         try:
             now = wait.now
             while (deadline := wait.poll(now)) is not None:
-                sock, sup = self.sock, self.host
+                sock, sup = self.sock, self.driver
                 if sock is None:
                     await self._rest(deadline)
                 elif (claim := readers.claim(self)) != "read":
@@ -92,7 +82,7 @@ class TrioPump(SocketWriter):
                     await self._rest(deadline)
                 else:  # the session's task pokes the read at ``deadline`` (`_idle`)
                     self.until = deadline
-                    if deadline < self.kick.until:
+                    if deadline < self.kick.at:
                         self.kick.by(deadline)
                     try:
                         await trio.lowlevel.wait_readable(sock)
@@ -118,6 +108,14 @@ class TrioPump(SocketWriter):
         if self.sock is not None and self.readers.caller_reads():
             poke(self.sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
 
+    REST = AsyncRestCompanion  # the session's REST companion (`spawn` runs it)
+
+    def spawn(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run ``work(*args)`` in the background: a task in the session's nursery (the REST
+        companion)."""
+        assert self.nursery is not None  # `TrioSession.open` gives it
+        self.nursery.start_soon(work, *args)
+
     def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Start the session's task in the session's `nursery`."""
         nursery = self.nursery
@@ -129,7 +127,7 @@ class TrioPump(SocketWriter):
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and end the task."""
-        sup = self.host
+        sup = self.driver
         if sup.begun:
             self.perform(sup, sup.step(CLOSE, self.clock()))
             self.wake()
@@ -138,20 +136,12 @@ class TrioPump(SocketWriter):
             with trio.CancelScope(shield=True):
                 await self.done.wait()
 
-    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order: write to the socket (what it cannot take yet,
-        the session's task writes), the session's task connects, sleeps until `WakeAt`,
-        closes the socket on `Disconnect` and ends on `Finished`."""
-        for action in actions:
-            if type(action) is Write:
-                self.write(sup, action.data)
-            elif type(action) is Disconnect:
-                sock, self.sock, self.unsent = self.sock, None, b""
-                if sock is not None:
-                    poke(sock)  # the readers stop; the session's task closes it
-                self.kick.set()
-            elif self.agenda.note(action):
-                self.kick.set()  # the task sleeps until it looks again
+    def disconnect(self, action: Disconnect | None) -> None:
+        """Drop the socket: the readers stop, the session's task closes it."""
+        sock, self.sock, self.unsent = self.sock, None, b""
+        if sock is not None:
+            poke(sock)
+        self.kick.set()
 
     # -- waiting: the task that waits reads the socket itself (`drive`), or rests ----------
 
@@ -168,8 +158,10 @@ class TrioPump(SocketWriter):
             self.changed = trio.Event()
 
     def _got(self, sup: Driver, sock: socket.socket) -> bool:
-        """The socket is readable: read it once and step what came (the connection lost:
-        wake everyone). False: nothing whole yet (TLS: part of a record), wait again."""
+        """The socket is readable: read it once, then the core's read turn (`PumpParts.turn`);
+        the resting tasks (`_rest`) look again, and the session's task when a callback is due
+        (the connection lost: everyone). False: nothing whole yet (TLS: part of a record),
+        wait again."""
         if sock is not self.sock:  # closed while this task waited: the session's task closes it
             self.wake()
             return True
@@ -177,25 +169,17 @@ class TrioPump(SocketWriter):
         fact = read_fact(sock) if tls is None else tls.recv(sock)
         if fact is None:
             return False
-        if type(fact) is Received:
-            self._fed(sup, fact)
-            if fact.data and tls is not None and tls.closed:
-                self._fed(sup, Received(b""))  # the peer's close_notify came after them
+        self.turn(sup, sock, fact)
+        if type(fact) is not Received:
+            self.wake()  # the connection is lost
             return True
-        self.perform(sup, sup.step(fact, self.clock()))  # the connection is lost
-        self.wake()
-        return True
-
-    def _fed(self, sup: Driver, fact: Received) -> None:
-        """Step bytes read (``b""``: EOF); wake the waiting tasks (and the session's task
-        when a callback is due); do what the driver says."""
-        actions = sup.received(fact)
-        if self.readers.waiting:  # the resting tasks (`_rest`) look again
+        if fact.data and tls is not None and tls.closed:
+            self.turn(sup, sock, Received(b""))  # the peer's close_notify came after them
+        if self.readers.waiting:
             self.changed.set()
-        if actions:
-            self.perform(sup, actions)
         if sup.delivery.due(sup):
             self.kick.set()
+        return True
 
     # -- the session's task ---------------------------------------------------------------
 
@@ -207,7 +191,7 @@ class TrioPump(SocketWriter):
             with self.kick.sleep(rest):
                 await trio.sleep_forever()
             self.kick.rung = False
-        self.perform(sup, sup.step(WOKE, self.clock()))
+        self.woke(sup)
 
     def ended(self, sup: Driver) -> None:
         """The session's task ends (`pump_task`): tell the driver, wake everyone."""
@@ -223,13 +207,12 @@ class TrioPump(SocketWriter):
         try:
             sock, tls = await open_socket(self.session.options, context)
         except (*STREAM_ERRORS, trio.TooSlowError) as exc:
-            error = connect_error(self.session.options.endpoint, context, exc)  # final: not retried
-            self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
+            self.connect_failed(sup, connect_error(self.session.options.endpoint, context, exc))
             return
         self.sock, self.tls, self.unsent = sock, tls, b""
         self.readers.reset()
         try:
-            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
+            self.connected(sup)  # the Logon
             if self.sock is not sock:  # closed while connecting
                 return
             self.changed.set()  # a waiting task reads it
@@ -264,7 +247,7 @@ class TrioPump(SocketWriter):
         self.kick.rung = False
         if self.until <= trio.current_time():
             poke(sock)
-        self.perform(sup, sup.step(WOKE, self.clock()))
+        self.woke(sup)
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
         """The reader task (see the module docstring): reads while no task waits."""

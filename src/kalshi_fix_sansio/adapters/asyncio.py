@@ -23,7 +23,6 @@ once, so a forgotten ``await`` cannot lose a message (and a wrong ``await`` fail
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
@@ -33,7 +32,6 @@ from kalshi_fix_sansio.session.events import Event
 from . import _shared
 from ._aiopump import AioPump
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._tls import rest_verify
 
 __all__ = [
     "AioPump",
@@ -66,12 +64,6 @@ class AsyncSession(AsyncAPI):
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent
         (the same as `aclose`)."""
         await self.aclose()
-
-    def _start_rest(self) -> None:
-        from .rest import AsyncRestCompanion, run_task
-
-        companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
-        self._rest_task = asyncio.get_running_loop().create_task(run_task(self.driver, companion))
 
 
 class FixClient(ClientBase[AsyncSession], AsyncKillAll):

@@ -32,7 +32,6 @@ from kalshi_fix_sansio.client.pump import (
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._threadpump import ThreadPump
-from ._tls import rest_verify
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -52,14 +51,6 @@ class BlockingSession(IdleHandoff, SyncAPI):
 
     _PUMP = ThreadPump
     _pump: ThreadPump
-
-    def _start_rest(self) -> None:
-        from .rest import RestCompanion, run_in_background
-
-        companion = RestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
-        threading.Thread(
-            target=run_in_background, args=(self.driver, companion), name="kalshi-rest", daemon=True
-        ).start()
 
 
 class FixClient(ClientBase[BlockingSession], SyncKillAll):

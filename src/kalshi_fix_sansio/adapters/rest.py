@@ -20,14 +20,19 @@ import ssl
 import time
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from kalshi_fix_sansio.client import Credentials
-from kalshi_fix_sansio.client.account import AccountLimits, limits_from_response, limits_request
+from kalshi_fix_sansio.client import ConnectOptions, Credentials
+from kalshi_fix_sansio.client.account import AccountLimits, LimitsQuery, LimitsRead, limits_read
 from kalshi_fix_sansio.client.pump import RestPort
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse
 from kalshi_fix_sansio.session.events import Event
+
+from ._tls import rest_verify
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "MAX_BODY",
@@ -39,6 +44,8 @@ __all__ = [
 
 MAX_BODY: Final = 32 * 1024 * 1024
 """The largest answer read (a larger one counts as no answer, and is asked again)."""
+
+C = TypeVar("C", bound="_Companion")
 
 
 def _httpx() -> ModuleType:
@@ -61,7 +68,27 @@ def _check(verify: object, timeout: object) -> None:
         raise LocalProtocolError(f"timeout must be seconds > 0, got {timeout!r}")
 
 
-class RestCompanion:
+class _Companion:
+    """What both companions keep: whom they trust, the seconds per request, the clock."""
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool | str = True,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        _check(verify, timeout)
+        self.verify, self.timeout, self.clock = verify, timeout, clock
+
+    @classmethod
+    def for_session(cls: type[C], options: ConnectOptions, clock: Callable[[], float]) -> C:
+        """A session's companion, which its pump starts (``spawn``): it trusts what the
+        session trusts (`_tls.rest_verify`) and reads the session's clock."""
+        return cls(verify=rest_verify(options), clock=clock)
+
+
+class RestCompanion(_Companion):
     """Sends a reconciliation's REST requests with a blocking ``httpx.Client``.
 
     Args:
@@ -80,8 +107,8 @@ class RestCompanion:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        _check(verify, timeout)
-        self.verify, self.timeout, self.clock, self.sleep = verify, timeout, clock, sleep
+        super().__init__(verify=verify, timeout=timeout, clock=clock)
+        self.sleep = sleep
 
     def run(self, target: object) -> list[Event]:
         """Run the round under way (if any) to its end; its events (a driver's are queued as
@@ -100,6 +127,12 @@ class RestCompanion:
                 else:
                     events += port.answer(_send(httpx, client, todo), self.clock())
         return events
+
+    def serve(self, driver: Any) -> None:
+        """A session's companion in the background: its round to its end (a failure logged:
+        ``Driver.rest_work``)."""
+        with driver.rest_work():
+            self.run(driver)
 
 
 def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
@@ -120,7 +153,7 @@ def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse 
         return f"{type(exc).__name__}: {exc}"
 
 
-class AsyncRestCompanion:
+class AsyncRestCompanion(_Companion):
     """`RestCompanion` for asyncio and trio (``httpx.AsyncClient``; sleeps with anyio).
 
     Args:
@@ -128,16 +161,6 @@ class AsyncRestCompanion:
         timeout: seconds per request.
         clock: UTC epoch seconds (the core's time).
     """
-
-    def __init__(
-        self,
-        *,
-        verify: ssl.SSLContext | bool | str = True,
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        _check(verify, timeout)
-        self.verify, self.timeout, self.clock = verify, timeout, clock
 
     async def run(self, target: object) -> list[Event]:
         """As `RestCompanion.run`, awaited."""
@@ -153,6 +176,11 @@ class AsyncRestCompanion:
                 else:
                     events += port.answer(await _send_async(httpx, client, todo), self.clock())
         return events
+
+    async def serve(self, driver: Any) -> None:
+        """As `RestCompanion.serve`, awaited (a task of the session's)."""
+        with driver.rest_work():
+            await self.run(driver)
 
 
 async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
@@ -173,79 +201,43 @@ async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> R
         return f"{type(exc).__name__}: {exc}"
 
 
-def run_in_background(session: Any, companion: RestCompanion) -> None:
-    """A blocking session's companion thread: the round to its end (a failure logged)."""
-    try:
-        companion.run(session)
-    except Exception:
-        session.rest_ended()
-        session.logger.exception("the REST companion failed")
-
-
-async def run_task(session: Any, companion: AsyncRestCompanion) -> None:
-    """An async session's companion task: the round to its end (a failure logged)."""
-    try:
-        await companion.run(session)
-    except Exception:
-        session.rest_ended()
-        session.logger.exception("the REST companion failed")
-
-
-def read_account_limits(
-    credentials: Credentials,
-    *,
-    product: str = "prediction",
-    environment: str | None = None,
-    base_url: str | None = None,
-    verify: ssl.SSLContext | bool | str = True,
-    timeout: float = 10.0,
-    clock: Callable[[], float] = time.time,
-    **options: Any,
-) -> AccountLimits:
+def read_account_limits(credentials: Credentials, **query: Unpack[LimitsQuery]) -> AccountLimits:
     """The account's limits from Kalshi's REST API (``GET /account/limits``, or
     ``/account/limits/perps`` for margin), signed with ``credentials`` (a key of the account),
     for `Account`'s ``limits``.
 
     Args:
         credentials: the API key to sign with.
-        product: ``"prediction"`` or ``"margin"``.
-        environment: ``"demo"`` or ``"production"`` (or ``base_url``: one of the two).
-        base_url: ``https://host[:port]`` instead (e.g. the mock gateway's REST server).
-        verify: whom to trust, as `RestCompanion`'s.
-        timeout: seconds the request may take.
-        clock: UTC epoch seconds.
-        **options: more `AccountLimits.from_rest` arguments (``costs``, ``logons_per_second``).
+        **query: how to read them (`LimitsQuery
+            <kalshi_fix_sansio.client.account.LimitsQuery>`): ``product`` (``"prediction"``
+            or ``"margin"``), ``environment`` (``"demo"`` or ``"production"``) or
+            ``base_url`` (``https://host[:port]`` instead, e.g. the mock gateway's REST
+            server), ``verify`` (whom to trust, as `RestCompanion`'s), ``timeout`` (seconds
+            the request may take), ``clock`` (UTC epoch seconds), and more
+            `AccountLimits.from_rest` arguments (``costs``, ``logons_per_second``).
 
     Raises:
         RemoteProtocolError: Kalshi's answer is not a 200 or not its shape (the field named).
         TransportError: no answer (the error named).
         LocalProtocolError: bad arguments, or httpx is not installed.
     """
-    _check(verify, timeout)
-    httpx = _httpx()
-    request = limits_request(
-        credentials, product, clock(), environment=environment, base_url=base_url
-    )
-    with httpx.Client(verify=verify, timeout=timeout) as client:
-        return limits_from_response(_send(httpx, client, request), product, **options)
+    read, httpx = _limits(credentials, query)
+    with httpx.Client(verify=read.verify, timeout=read.timeout) as client:
+        return read.answer(_send(httpx, client, read.request))
 
 
 async def aread_account_limits(
-    credentials: Credentials,
-    *,
-    product: str = "prediction",
-    environment: str | None = None,
-    base_url: str | None = None,
-    verify: ssl.SSLContext | bool | str = True,
-    timeout: float = 10.0,
-    clock: Callable[[], float] = time.time,
-    **options: Any,
+    credentials: Credentials, **query: Unpack[LimitsQuery]
 ) -> AccountLimits:
     """`read_account_limits`, awaited (asyncio or trio)."""
-    _check(verify, timeout)
-    httpx = _httpx()
-    request = limits_request(
-        credentials, product, clock(), environment=environment, base_url=base_url
-    )
-    async with httpx.AsyncClient(verify=verify, timeout=timeout) as client:
-        return limits_from_response(await _send_async(httpx, client, request), product, **options)
+    read, httpx = _limits(credentials, query)
+    async with httpx.AsyncClient(verify=read.verify, timeout=read.timeout) as client:
+        return read.answer(await _send_async(httpx, client, read.request))
+
+
+def _limits(credentials: Credentials, query: LimitsQuery) -> tuple[LimitsRead, ModuleType]:
+    """The reading ``query`` describes (the client's `limits_read`), its trust and timeout
+    checked, and httpx."""
+    read = limits_read(credentials, query, time.time)
+    _check(read.verify, read.timeout)
+    return read, _httpx()

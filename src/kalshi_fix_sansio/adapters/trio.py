@@ -30,7 +30,6 @@ take yet, the session's task writes, in order), so a forgotten ``await`` cannot 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
 
 try:
     import trio
@@ -42,11 +41,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, IdleHandoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
-from ._tls import rest_verify
 from ._triopump import TrioPump
 
 __all__ = [
@@ -55,9 +52,6 @@ __all__ = [
     "TrioSession",
 ]
 __all__ += _shared.__all__
-
-EventCallback = Callable[[Event], Awaitable[None] | None]
-ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 
 
 class TrioSession(IdleHandoff, AsyncAPI):
@@ -70,7 +64,6 @@ class TrioSession(IdleHandoff, AsyncAPI):
     _PUMP = TrioPump
     _pump: TrioPump
     _stack: contextlib.AsyncExitStack | None = None  # the nursery of `async with`
-    _nursery: trio.Nursery
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -100,14 +93,8 @@ class TrioSession(IdleHandoff, AsyncAPI):
         """
         if nursery is None:
             raise LocalProtocolError("a trio session runs in a nursery: open(nursery)")
-        self._nursery = self._pump.nursery = nursery  # the REST companion's task runs there too
+        self._pump.nursery = nursery  # the REST companion's task runs there too
         await super().open()
-
-    def _start_rest(self) -> None:
-        from .rest import AsyncRestCompanion, run_task
-
-        companion = AsyncRestCompanion(verify=rest_verify(self.options), clock=self.driver.clock)
-        self._nursery.start_soon(run_task, self.driver, companion)
 
 
 class FixClient(ClientBase[TrioSession], AsyncKillAll):

@@ -12,8 +12,9 @@ It holds nothing of its own: the state is the driver's, set in `Driver.__init__`
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..codec import Message
@@ -234,3 +235,14 @@ class SessionControls:
         """The REST companion of the round under way is done (the round ended, or the
         companion failed): the next `ReconcileStarted` starts a new one."""
         self._rest_running = False
+
+    @contextlib.contextmanager
+    def rest_work(self) -> Iterator[None]:
+        """Around a REST companion's run in the background (a thread or a task of the pump's):
+        a failure ends the companion (the next round starts another) and is logged, not
+        raised to the thread or task."""
+        try:
+            yield
+        except Exception:
+            self.rest_ended()
+            self.logger.exception("the REST companion failed")

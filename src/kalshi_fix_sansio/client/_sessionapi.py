@@ -371,9 +371,15 @@ class SessionAPI:
     # -- what each adapter's session does with its loop --------------------------------------
 
     def _start_rest(self) -> None:
-        """Run the REST companion in the background (each adapter: a thread or a task); a
-        session that cannot (a simulation's) says so, and its round waits for a caller's
-        `RestCompanion <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
+        """Run the REST companion in the background: the pump's companion class (``REST``,
+        trusting what the session trusts) served by the pump's one way to spawn work
+        (``spawn``: a thread, a task, a nursery task). A session whose pump has none (a
+        simulation's) says so, and its round waits for a caller's `RestCompanion
+        <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
+        pump: Any = self._pump
+        if hasattr(pump, "spawn"):
+            pump.spawn(pump.REST.for_session(self.options, self._driver.clock).serve, self._driver)
+            return
         self._driver.rest_ended()
         self.logger.warning(
             "a REST reconciliation started, but %s sends no REST request by itself: run "

@@ -3,11 +3,14 @@
 `SyncAPI` gives ``next_event``, ``events``, `wait_for`, `run`, `send` (paced), `place`,
 `cancel` and `kill`: each runs one of the core's waits (`kalshi_fix_sansio.client._callers`: what
 the wait waits for, its timeout, what ends it) with its pump's one blocking primitive,
-`SyncPump.drive`. `SyncKillAll` is the clients' ``kill_all``.
+`SyncPump.drive`. `SyncKillAll` is the clients' ``kill_all``; `deliver_sync` runs the callbacks
+in a thread of their own, as `kalshi_fix_sansio.client.pump.deliver` runs them in an async
+session's task.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
@@ -19,7 +22,7 @@ from ..trading.gate import TradingHalt
 from ..trading.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from ..trading.tracker import TrackedOrder
 from . import _callers as waits
-from ._callers import Wait
+from ._callers import Wait, drive
 from ._sessionapi import (
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
@@ -28,7 +31,7 @@ from ._sessionapi import (
     start_kills,
 )
 
-__all__ = ["SyncAPI", "SyncKillAll", "SyncPump", "kill_sessions"]
+__all__ = ["CallbackPump", "SyncAPI", "SyncKillAll", "SyncPump", "deliver_sync", "kill_sessions"]
 
 T = TypeVar("T")
 S = TypeVar("S", bound="SyncAPI")
@@ -250,3 +253,38 @@ class SyncKillAll:
             fallback_after=fallback_after,
             confirm=confirm,
         )
+
+
+class CallbackPump(Protocol):
+    """What `deliver_sync` asks of a blocking pump."""
+
+    session: SessionAPI
+    mu: contextlib.AbstractContextManager[Any]  # the session's lock
+
+    def rest(self, deadline: float) -> float:
+        """Wait (holding ``mu``, which the wait releases) until woken or ``deadline``."""
+
+    def wake(self) -> None:
+        """The waiting threads look again."""
+
+
+def deliver_sync(pump: CallbackPump, sup: Any) -> None:
+    """A blocking session's callback thread: ``on_event`` with every event, ``on_reconnect``
+    when due (each outside the lock: a slow callback never stops the reading), until the
+    session has ended and nothing is left."""
+    session, delivery = pump.session, sup.delivery
+    due = waits.Until(sup, lambda: delivery.due(sup))
+    while True:
+        with pump.mu:
+            if not drive(due, pump.rest):  # the session ended, nothing is left
+                pump.wake()  # `run` waits for the last callback
+                return
+            event, reconnected = delivery.take_callback(sup.next_event_with_time)
+        try:
+            if event is not None and session.on_event is not None:
+                session.on_event(event)
+            if reconnected and session.on_reconnect is not None:
+                session.on_reconnect(session)
+        finally:
+            with pump.mu:
+                pump.wake()  # e.g. `run`'s ``until`` may hold now

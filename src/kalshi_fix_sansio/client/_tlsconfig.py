@@ -41,6 +41,7 @@ __all__ = [
     "InsecureTLSWarning",
     "TLSSettings",
     "judge_weaknesses",
+    "refuse_context",
     "refused_certificate_text",
     "tls_settings",
 ]
@@ -259,6 +260,40 @@ def _caller_stacklevel() -> int:
     while frame is not None and _path(frame.f_code.co_filename).startswith(_library_dirs()):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def refuse_context(
+    endpoint: Endpoint, given: object, *, is_context: bool, server_side: bool
+) -> None:
+    """The checks of a caller's own TLS context ``given`` for ``endpoint`` that are words, not
+    ``ssl`` (the pump inspects the context: ``ssl_context_for`` of
+    `kalshi_fix_sansio.adapters`), made before any connection; its weaknesses are
+    `judge_weaknesses`'.
+
+    Args:
+        endpoint: where the pump connects.
+        given: the caller's context.
+        is_context: ``given`` is an `ssl.SSLContext`.
+        server_side: it is a server-side context (``ssl.PROTOCOL_TLS_SERVER``).
+
+    Raises:
+        LocalProtocolError: a context given for a plain-TCP endpoint, not an
+            `ssl.SSLContext`, or a server-side one (the message says what to do).
+    """
+    if not endpoint.tls:
+        raise LocalProtocolError(
+            f"an ssl_context was given but {endpoint} is plain TCP: use tls=True or drop it"
+        )
+    if not is_context:
+        raise LocalProtocolError(
+            f"ssl_context for {endpoint} must be an ssl.SSLContext, got "
+            f"{type(given).__name__}: build one with make_ssl_context()"
+        )
+    if server_side:
+        raise LocalProtocolError(
+            f"the ssl_context for {endpoint} is a server-side context (PROTOCOL_TLS_SERVER): "
+            "a client needs make_ssl_context() or ssl.create_default_context()"
+        )
 
 
 def judge_weaknesses(

@@ -34,7 +34,7 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import attrs
 
@@ -51,6 +51,9 @@ from ..session import Credentials
 from ..session.ratelimit import PREDICTION_TIERS, RateLimiter, Tier
 from ._logons import DEFAULT_LOGON_MARGIN, LogonSchedule
 
+if TYPE_CHECKING:
+    from ._tlsconfig import SSLContext
+
 __all__ = [
     "DEFAULT_GATHER",
     "DEFAULT_LOGONS_PER_SECOND",
@@ -63,7 +66,10 @@ __all__ = [
     "Account",
     "AccountKeyError",
     "AccountLimits",
+    "LimitsQuery",
+    "LimitsRead",
     "limits_from_response",
+    "limits_read",
     "limits_request",
     "logon_rank",
     "perps_tier",
@@ -522,3 +528,62 @@ class Account:
                 key_id=key_id,
                 account=self.name,
             )
+
+
+class LimitsQuery(TypedDict, total=False):
+    """How the account's limits are read (``read_account_limits`` / ``aread_account_limits`` of
+    `kalshi_fix_sansio.adapters.rest`, besides the credentials): every key may be left out.
+
+    Keys:
+        product: ``"prediction"`` (the default) or ``"margin"``.
+        environment: ``"demo"`` or ``"production"`` (or ``base_url``: one of the two).
+        base_url: ``https://host[:port]`` instead (e.g. the mock gateway's REST server).
+        verify: whom to trust, as the REST companion's (default True: the system's CAs).
+        timeout: seconds the request may take (default 10).
+        clock: UTC epoch seconds (default the wall clock).
+        costs: as `AccountLimits.from_rest`.
+        logons_per_second: as `AccountLimits.from_rest`.
+    """
+
+    product: str
+    environment: str | None
+    base_url: str | None
+    verify: SSLContext | bool | str
+    timeout: float
+    clock: Callable[[], float]
+    costs: Mapping[str, float] | None
+    logons_per_second: float
+
+
+@attrs.frozen
+class LimitsRead:
+    """One reading of the account's limits, described once for the blocking and the awaited
+    reader (`limits_read`): the signed request, whom to trust, the seconds it may take, and how
+    its answer is read (`answer`)."""
+
+    request: RestRequest
+    verify: object
+    timeout: float
+    product: str
+    options: dict[str, Any]
+
+    def answer(self, response: RestResponse | str) -> AccountLimits:
+        """The limits from the answer (or why none came): `limits_from_response`."""
+        return limits_from_response(response, self.product, **self.options)
+
+
+def limits_read(
+    credentials: Credentials, query: LimitsQuery, clock: Callable[[], float]
+) -> LimitsRead:
+    """The reading ``query`` describes (`LimitsQuery`), signed with ``credentials`` at the
+    query's clock, else ``clock`` (the I/O part's wall clock).
+
+    Raises:
+        LocalProtocolError: as `limits_request`.
+    """
+    how: dict[str, Any] = dict(query)
+    product = how.pop("product", "prediction")
+    now = how.pop("clock", clock)()
+    where = {"environment": how.pop("environment", None), "base_url": how.pop("base_url", None)}
+    request = limits_request(credentials, product, now, **where)
+    return LimitsRead(request, how.pop("verify", True), how.pop("timeout", 10.0), product, how)

@@ -17,7 +17,12 @@ so no adapter reaches into a private module of the package:
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
   `AsyncKillAll` (the clients' ``kill_all``), `loop_moves` (the session's loop of
   every pump: connect or wait, `LoopPart`), `pump_task` (it, as the task of an async pump, over
-  its loop's connect and wait: `LoopPump`) and `deliver` (the awaitable callbacks' runner);
+  its loop's connect and wait: `LoopPump`), `deliver` (the awaitable callbacks' runner) and
+  `deliver_sync` (a blocking session's callback thread);
+* what the pumps share that is book-keeping, not I/O: `PumpParts` (the driver's actions
+  dispatched, a connection's facts, the read turn of a pump that reads its socket itself),
+  `Deadlines` (one timer for many waits, armed again only when sooner) and `Changes` (the
+  callers waiting for a change, each on a future of its own);
 * the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
   (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
   rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
@@ -26,6 +31,7 @@ so no adapter reaches into a private module of the package:
   driver `kalshi_fix_sansio.client.driver.Driver`;
 * what a pump needs to connect: the rules its TLS context meets, as words and verdicts
   (`judge_weaknesses`: a context weaker than the library's refused or warned;
+  `refuse_context`: a caller's context that is not one, a server's, or given for plain TCP;
   `TLS12_CIPHERS`: the TLS 1.2 cipher suites of the library's context;
   `refused_certificate_text`: a refused certificate in words), while the pump builds and
   inspects the context itself from the session's options, which hold TLS settings as data
@@ -66,10 +72,11 @@ from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
+from ._pumpparts import Changes, Deadlines, PumpParts
 from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
-from ._syncapi import SyncAPI, SyncKillAll, SyncPump
-from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refused_certificate_text
+from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync
+from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refuse_context, refused_certificate_text
 from ._transport import READ_CHUNK
 from .steps import Pump
 
@@ -83,12 +90,15 @@ __all__ = [
     "AsyncAPI",
     "AsyncKillAll",
     "AsyncPump",
+    "Changes",
     "ClientBase",
     "ConnectOptions",
+    "Deadlines",
     "IdleHandoff",
     "LoopPart",
     "LoopPump",
     "Pump",
+    "PumpParts",
     "Readers",
     "RestPort",
     "SessionAPI",
@@ -98,10 +108,12 @@ __all__ = [
     "Until",
     "Wait",
     "deliver",
+    "deliver_sync",
     "drive",
     "judge_weaknesses",
     "loop_moves",
     "loopback_addresses",
     "pump_task",
+    "refuse_context",
     "refused_certificate_text",
 ]
