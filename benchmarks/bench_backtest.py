@@ -115,6 +115,17 @@ def read_books(ctx: Any) -> None:
             books[symbol].top()
 
 
+def read_books_on_timer(ctx: Any) -> None:
+    """The timer-woken strategy of the book-level rows: keeps both markets' books without
+    waking on their changes (``ctx.watch(..., wake=False)``), woken every 60 simulated
+    seconds by its own timer, reads the top of every book at each wake."""
+    ctx.watch(ctx.symbols, wake=False)
+    books = ctx.books
+    while ctx.wait(60.0) is not None:
+        for book in books:
+            book.top()
+
+
 def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[str, Any]:
     """One backtest of a watching strategy (the recording compiled before it): messages, CPU
     and wall seconds, peak RSS."""
@@ -314,6 +325,11 @@ def book_level(messages: int) -> dict[str, Any]:
     return backtest(messages, read_books, "book")
 
 
+def book_level_timer(messages: int) -> dict[str, Any]:
+    """The timer-woken book strategy at the book level."""
+    return backtest(messages, read_books_on_timer, "book")
+
+
 def book_strategy_fix(messages: int) -> dict[str, Any]:
     """The book-level strategy at the FIX level (its market data through a session)."""
     return backtest(messages, read_books, "fix")
@@ -322,6 +338,7 @@ def book_strategy_fix(messages: int) -> dict[str, Any]:
 ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "backtest": backtest,
     "backtest, book level": book_level,
+    "backtest, book level, timer": book_level_timer,
     "backtest, books at the FIX level": book_strategy_fix,
     "paper trading": paper,
     "compile": compile_once,
@@ -330,11 +347,16 @@ ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "decode only": decode_only,
     "hftbacktest": hftbacktest,
 }
-BOOK_ROWS = ("backtest, book level", "backtest, books at the FIX level")
+BOOK_ROWS = (
+    "backtest, book level",
+    "backtest, book level, timer",
+    "backtest, books at the FIX level",
+)
 """The rows of the book-reading strategy (their own table: ``--block booklevel``)."""
 WHAT = {
     "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
     "backtest, book level": "compiled read, exchange, 35=X built, books, scheduler (no session)",
+    "backtest, book level, timer": "as book level, woken by its 60 s timer (every book read)",
     "backtest, books at the FIX level": "as backtest, the strategy woken by ctx.wait",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
     "compile": "the check (decode, validate), the columns, the cache written",
