@@ -444,9 +444,14 @@ class Exchange(Queries):
         else:
             if self.auto_list_markets:
                 self._auto_list(message)
-            if self.spans is not None:  # the markets it names get their recorded books back
-                self.spans.leave_named(message)
+            spans = self.spans
+            # the markets it names get their recorded books back, in spans again after it if
+            # they still qualify (a subscription, a cancel, an order that did not rest)
+            left = () if spans is None else spans.leave_named(message)
             route[0](session, message)
+            if spans is not None:
+                for symbol in left:
+                    spans.join(symbol)
         return self._finish()
 
     def _auto_list(self, message: Message) -> None:

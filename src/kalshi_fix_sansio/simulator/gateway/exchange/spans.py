@@ -206,25 +206,30 @@ class BulkSpans:
         for (side, px), credit in table.credit.items():
             recorded._credit[(symbol, side, px)] = credit
 
-    def leave_all(self, symbols: Iterable[str | None]) -> None:
-        """`leave` each of ``symbols`` in a span."""
+    def leave_all(self, symbols: Iterable[str | None]) -> list[str]:
+        """`leave` each of ``symbols`` in a span; those that were."""
+        left = []
         for symbol in symbols:
             if symbol is not None and symbol in self.tables:
                 self.leave(symbol)
+                left.append(symbol)
+        return left
 
-    def leave_named(self, message: Any) -> None:
+    def leave_named(self, message: Any) -> list[str]:
         """A client's message reaches the exchange: the markets it names leave their spans
-        (every market, for a message whose markets are not named in one place)."""
+        (every market, for a message whose markets are not named in one place); those that
+        were in one."""
         if not self.tables:
-            return
+            return []
         kind = type(message).MSG_TYPE
         if kind in _NAMED:
-            self.leave_all([_text(getattr(message, "symbol", None))])
-        elif kind == "V":
+            return self.leave_all([_text(getattr(message, "symbol", None))])
+        if kind == "V":
             related = getattr(message, "related_sym", None) or ()
-            self.leave_all([_text(getattr(e, "symbol", None)) for e in related])
-        elif kind not in _NAME_NOTHING:
-            self.leave_all(list(self.tables))
+            return self.leave_all([_text(getattr(e, "symbol", None)) for e in related])
+        if kind in _NAME_NOTHING:
+            return []
+        return self.leave_all(list(self.tables))
 
     # -- one recorded message ---------------------------------------------------------------
 
