@@ -148,7 +148,7 @@ def test_a_market_leaves_its_span_for_an_order_and_comes_back_once_flat(
         60: ("rest", A, "buy"),
         100: ("cancel", A),
     }
-    report, seen, spans = _both(recordings["plain"], plan)
+    report, _seen, spans = _both(recordings["plain"], plan)
     a = _market(report, A)
     assert a["fills"] == 2 and Decimal(a["bought"]) == Decimal(a["sold"]) == 1  # flat again
     inside = _in_spans(spans, A)
@@ -195,6 +195,7 @@ def test_a_strategy_woken_by_its_timer_reads_the_same_books(recordings: dict[str
     report, seen, spans = _both(recordings["plain"], plan, timer=7.0)
     assert all(not markets for _t, markets, _tops, _e in seen["fix"])  # no market woke it
     assert len(seen["fix"]) > 20 and _market(report, A)["fills"] > 0
+    assert all(tables for _n, tables in spans["book"][1:])
 
 
 @pytest.mark.parametrize(
@@ -219,4 +220,5 @@ def _event(event: Any) -> str:
 
 def _market(report: dict[str, Any], symbol: str) -> dict[str, Any]:
     (row,) = [r for r in report["report"]["markets"] if r["symbol"] == symbol]
+    assert isinstance(row, dict)
     return row
