@@ -258,12 +258,19 @@ class Feed:
                     heappop(timers)
                 if not timers or timers[0][0] > until:
                     return ran
-                when, _order, timer = timers[0]
-                sim.advance(when)
-                if timer is self._timer:
+                entry = timers[0]
+                ran = True
+                if entry[2] is self._timer:
                     heappop(timers)
                     self._timer = None
+                    sim.advance(entry[0])
                     self._span(until, look)
+                elif sim.skip_tick(entry):  # a second with nothing due: no call
+                    continue
+                else:
+                    sim.advance(entry[0])
+                if not scheduler._ready and not (timers and timers[0][0] <= sim.clock.time()):
+                    continue  # nothing else due at this instant
             scheduler.run_due()  # the rest of the instant
             ran = True
         return ran
@@ -301,6 +308,9 @@ class Feed:
                 when, _order, timer = timers[0]
                 if when > until or (when != now and look()):
                     break
+                if sim.skip_tick(timers[0]):  # a second with nothing due: no call
+                    now = when
+                    continue
                 heappop(timers)
                 if when != now:
                     sim.advance(when)
