@@ -286,6 +286,7 @@ class Feed:
         row = self._row
         assert row is not None
         now = row[0]
+        advance = sim.clock.advance_to
         while True:
             quiet = self._take(row, now)
             try:
@@ -327,7 +328,7 @@ class Feed:
             ):
                 break
             if when != now:
-                sim.advance(when)
+                advance(when)  # a recorded time: within the run's max_time
                 now = when
             row = item
         self._row = item

@@ -51,7 +51,7 @@ import attrs
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import ApplicationMessage, Event
-from ..trading.book import Books, Trade
+from ..trading.book import DEFAULT_MAX_TRADES, Books, Trade
 from ..trading.builders import Requests
 from ._feed import Feed
 from .gateway.exchange.common import BUY, CENT, TICK, to_ms, utc
@@ -285,7 +285,10 @@ class BookWaker(Waker):
         if self.md_delay:
             return
         exchange = self.sim.gateway.exchange
-        feed.start_spans(exchange.start_spans(_SESSION_ID, self.watched, self._pending))
+        # a pending market keeps the trades its book would keep (`Books()`: the default)
+        feed.start_spans(
+            exchange.start_spans(_SESSION_ID, self.watched, self._pending, DEFAULT_MAX_TRADES)
+        )
         self.feed = feed
 
     def _pending(self, pending: Pending, watched: bool) -> None:

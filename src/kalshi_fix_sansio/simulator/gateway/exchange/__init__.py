@@ -713,11 +713,12 @@ class Exchange(Queries):
         session_id: str,
         watched: Mapping[str, None],
         notify: Callable[[Pending, bool], None],
+        max_trades: int | None = None,
     ) -> BulkSpans:
         """Let replayed markets run in bulk spans (`spans`: a book-level backtest's) for the
-        market-data session ``session_id``; `BulkSpans` says what ``watched`` and ``notify``
-        are."""
-        self.spans = BulkSpans(self._recorded, session_id, watched, notify)
+        market-data session ``session_id``; `BulkSpans` says what ``watched``, ``notify`` and
+        ``max_trades`` are."""
+        self.spans = BulkSpans(self._recorded, session_id, watched, notify, max_trades)
         return self.spans
 
     # -- queries --------------------------------------------------------------------------------

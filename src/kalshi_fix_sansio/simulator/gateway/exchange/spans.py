@@ -24,6 +24,7 @@ Nothing here reads a clock: times are the replay's.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -51,16 +52,17 @@ class Pending:
     Attributes:
         symbol: the market.
         levels: ``(side, price) -> size`` of each level that changed (0: gone), as recorded.
-        trades: ``(exchange time, price, size, aggressor side, trade id)`` of each trade.
+        trades: ``(exchange time, price, size, aggressor side, trade id)`` of each trade (the
+            last ``max_trades``: what a book keeps).
         crossed: the book was crossed or locked after one of the changes.
     """
 
     __slots__ = ("crossed", "levels", "symbol", "trades")
 
-    def __init__(self, symbol: str) -> None:
+    def __init__(self, symbol: str, max_trades: int | None) -> None:
         self.symbol = symbol
         self.levels: dict[_Key, Decimal] = {}
-        self.trades: list[tuple[float, Decimal, Decimal, str, str]] = []
+        self.trades: deque[tuple[float, Decimal, Decimal, str, str]] = deque(maxlen=max_trades)
         self.crossed = False
 
 
@@ -102,6 +104,7 @@ class BulkSpans:
         watched: the markets whose changes wake the strategy.
         notify: called with a market's new `Pending` (and whether it is watched) when it
             first changes after the strategy last looked.
+        max_trades: the trades a `Pending` keeps (None: all).
     """
 
     def __init__(
@@ -110,7 +113,9 @@ class BulkSpans:
         session_id: str,
         watched: Mapping[str, None],
         notify: Callable[[Pending, bool], None],
+        max_trades: int | None = None,
     ) -> None:
+        self.max_trades = max_trades
         self.recorded = recorded
         self.state = recorded.state
         self.session_id = session_id
@@ -336,7 +341,7 @@ class BulkSpans:
     def _pending(self, symbol: str, table: _Table) -> Pending:
         pending = table.pending
         if pending is None:
-            pending = table.pending = Pending(symbol)
+            pending = table.pending = Pending(symbol, self.max_trades)
             self.notify(pending, symbol in self.watched)
         return pending
 
