@@ -50,8 +50,8 @@ warm cache and with a cold one (the compile counted in the run); ``--src DIR`` c
 tree's ``src`` instead (``git archive REV src | tar -x -C DIR``: the code before a change),
 whose runs have no cache if it has none. Needs valgrind; some 10 minutes on a loaded machine.
 
-``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
-at the FIX level and at the book level the same way (a warm cache).
+``--instructions --modes`` counts the book-reading strategies' instructions per recorded message
+at the FIX level and at the book level the same way (a warm cache; ``--src DIR`` too).
 
 ``--sweep-overhead`` times a sweep of 8 runs of the shipped book quoter on the shipped sample,
 in both modes, in this process, on 2 local worker processes and on a local Dask cluster of 2
@@ -534,34 +534,43 @@ MODES_CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
-from bench_backtest import read_books
+import bench_backtest
 from kalshi_fix_sansio.simulator.backtest import run_backtest
-run_backtest(read_books, sys.argv[3], mode=sys.argv[4])
+run_backtest(getattr(bench_backtest, sys.argv[5]), sys.argv[3], mode=sys.argv[4])
 """
 
+MODE_ROWS = (
+    ("fix", "read_books", "fix, `read_books`"),
+    ("book", "read_books", "book, `read_books`"),
+    ("book", "read_books_on_timer", "book, `read_books_on_timer`"),
+)
+"""(mode, strategy, label) of each row of ``--instructions --modes``."""
 
-def instructions_by_mode() -> list[str]:
-    """The book-reading strategy's instructions per recorded message (callgrind) at the FIX
-    level and at the book level: 3,000 less 1,000 messages, over 2,000, a warm cache."""
+
+def instructions_by_mode(src: str | None = None) -> list[str]:
+    """The book-reading strategies' instructions per recorded message (callgrind) at the FIX
+    level and at the book level: 3,000 less 1,000 messages, over 2,000, a warm cache
+    (``src``: another tree's, the before of a change)."""
     here = str(Path(__file__).resolve().parent)
-    tree = str(Path(__file__).resolve().parent.parent / "src")
+    tree = src or str(Path(__file__).resolve().parent.parent / "src")
     lines = [
         f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, a strategy that "
-        "reads the book of each change (`read_books`), a warm cache; 3,000 less 1,000 "
-        "messages, over 2,000:",
+        "reads the book of each change (`read_books`) or every book at each 60 s timer "
+        f"(`read_books_on_timer`), a warm cache, {tree}; 3,000 less 1,000 messages, over 2,000:",
         "",
-        "| mode | instructions per recorded message |",
+        "| mode, strategy | instructions per recorded message |",
         "|---|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         paths = _two_recordings(tmp)
-        for mode in ("fix", "book"):
+        for mode, strategy, label in MODE_ROWS:
             counts = {}
             for n, path in paths.items():
-                args = [sys.executable, "-c", MODES_CHILD, tree, here, str(path), mode]
+                args = [sys.executable, "-c", MODES_CHILD, tree, here, str(path), mode, strategy]
                 subprocess.run(args, check=True, capture_output=True)  # the cache, uncounted
-                counts[n] = _instructions_of(args, Path(tmp) / f"cg-{mode}-{n}.out")
-            lines.append(f"| {mode} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
+                name = f"cg-{mode}-{strategy}-{n}.out"
+                counts[n] = _instructions_of(args, Path(tmp) / name)
+            lines.append(f"| {label} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
     return lines
 
 
@@ -646,7 +655,7 @@ def main() -> None:
         print("\n".join(sweep_overhead()))
         return
     if args.instructions:
-        print("\n".join(instructions_by_mode() if args.modes else instructions(args.src)))
+        print("\n".join(instructions_by_mode(args.src) if args.modes else instructions(args.src)))
         return
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))

@@ -222,3 +222,29 @@ def _market(report: dict[str, Any], symbol: str) -> dict[str, Any]:
     (row,) = [r for r in report["report"]["markets"] if r["symbol"] == symbol]
     assert isinstance(row, dict)
     return row
+
+
+def test_the_exchange_shows_a_market_in_a_span_as_its_books_do(
+    recordings: dict[str, Path],
+) -> None:
+    """The exchange's queries (top of book, open orders) of a market in a span read its levels
+    as the strategy's books show them."""
+    looked: list[bool] = []
+
+    def strategy(ctx: Context) -> None:
+        ctx.watch(ctx.symbols)
+        exchange = ctx.simulation.gateway.exchange
+        while (wake := ctx.wait()) is not None:
+            for symbol in wake.markets:
+                bid, offer = ctx.books[symbol].top()
+                shown = exchange.top_of_book(symbol)
+                looked.append(
+                    shown[0] == (None if bid is None else (bid.price, bid.size))
+                    and shown[1] == (None if offer is None else (offer.price, offer.size))
+                )
+                if len(looked) % 50 == 0:
+                    house = [o for o in exchange.open_orders() if o.symbol == symbol]
+                    assert len(house) == len(ctx.books[symbol].bids) + len(ctx.books[symbol].offers)
+
+    run_backtest(strategy, recordings["plain"], cache=False, mode="book")
+    assert len(looked) > 300 and all(looked)
