@@ -57,6 +57,9 @@ at the FIX level and at the book level the same way (a warm cache; ``--src DIR``
 in both modes, in this process, on 2 local worker processes and on a local Dask cluster of 2
 workers (started before the clock): wall seconds per run, and each ranking's digest.
 
+``--breakdown N --modes`` does the same for the two book-level strategies (bulk spans: the
+compiled read, the spans' tables, the ledger's marks, the full path, the books, the ticks).
+
 ``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
 time each part of the path takes (the recording's check and read, the exchange, the ledger,
 the gateway's session, the client, the rest: the simulation's scheduler and the strategy's
@@ -470,6 +473,62 @@ def breakdown(messages: int) -> list[str]:
     return lines
 
 
+# the same for a book-level run with bulk spans (`breakdown_book`)
+BOOK_PARTS = (
+    ("compiled rows read", "compiled.py", "_raw"),
+    ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "apply"),
+    ("the ledger's marks", "simulator/paper.py", "on_mid"),
+    ("the full path (messages of markets with an order)", "exchange/__init__.py", "replay_row"),
+    ("the strategy's books from the tables", "simulator/booklevel.py", "_apply_pending"),
+    ("the ticks skipped", "simulator/simulation.py", "skip_tick"),
+    ("the strategy's own code", "bench_backtest.py", "read_books"),
+)
+
+
+def breakdown_book(messages: int) -> list[str]:
+    """The share of a profiled book-level run's time each part takes, for the watching
+    strategy and the timer-woken one (the strategy's own code: its loop, less its waits)."""
+    import cProfile
+    import pstats
+
+    from kalshi_fix_sansio.simulator.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
+
+    lines = []
+    for strategy in (read_books, read_books_on_timer):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = _recording(tmp, messages)
+            compile_recording(path)  # as a sweep's first run leaves it: not profiled
+            profile = cProfile.Profile()
+            profile.runcall(run_backtest, strategy, path, mode="book")
+        stats: Any = pstats.Stats(profile).stats
+        total = max(v[3] for v in stats.values())
+        lines += [
+            f"cProfile of one book-level run of `{strategy.__name__}`, {messages:,} messages "
+            f"({total:.2f} s profiled):",
+            "",
+            "| part | share of the run |",
+            "|---|---|",
+        ]
+        counted = 0.0
+        for label, where, function in BOOK_PARTS:
+            if function == "read_books":  # the strategy's own time, without its waits
+                cum = sum(v[2] for (file, _l, name), v in stats.items() if file.endswith(where))
+            else:
+                cum = sum(
+                    v[3]
+                    for (file, _line, name), v in stats.items()
+                    if name == function and file.endswith(where)
+                )
+            counted += cum
+            lines.append(f"| {label} | {cum / total:.0%} |")
+        lines += [
+            f"| the rest (the span loop, the waits, the wakes) | {1 - counted / total:.0%} |",
+            "",
+        ]
+    return lines
+
+
 INSTRUCTIONS_CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -658,7 +717,7 @@ def main() -> None:
         print("\n".join(instructions_by_mode(args.src) if args.modes else instructions(args.src)))
         return
     if args.breakdown:
-        print("\n".join(breakdown(args.breakdown)))
+        print("\n".join((breakdown_book if args.modes else breakdown)(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
     begin, end = {"compiled": COMPILED, "booklevel": BOOK_LEVEL}.get(args.block, (BEGIN, END))
