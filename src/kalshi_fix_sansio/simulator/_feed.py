@@ -229,8 +229,9 @@ class Feed:
             if self.on_message is not None:
                 self.on_message(row, now)
             return quiet
-        names = [e[1] for e in entries] if kind == "X" else [symbol]
-        if spans is not None:
+        names: list[str | None] = []
+        if spans is not None:  # its markets get their recorded books back, then spans again
+            names = [e[1] for e in entries] if kind == "X" else [symbol]
             spans.leave_all(names)
         gateway._route(exchange.replay_row(kind, symbol, status, result, entries, now), now)
         self.messages += 1
