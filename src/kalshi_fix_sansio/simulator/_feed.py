@@ -217,17 +217,7 @@ class Feed:
             quiet = not exchange.tick_due(now)
             if not quiet:  # what the exchange's call would have run first (expiries...)
                 gateway._route(exchange.tick(now), now)
-            spans.apply(kind, symbol, entries, now)
-            self.messages += 1
-            on_mid = self.ledger.on_mid
-            if kind == "X":
-                for name in {e[1]: None for e in entries}:
-                    if name is not None:
-                        on_mid(name, now, spans.mid(name))
-            elif symbol is not None:
-                on_mid(symbol, now, spans.mid(symbol))
-            if self.on_message is not None:
-                self.on_message(row, now)
+            self._bulk(spans, row, now)
             return quiet
         names: list[str | None] = []
         if spans is not None:  # its markets get their recorded books back, then spans again
@@ -243,6 +233,22 @@ class Feed:
         if self.on_message is not None:
             self.on_message(row, now)
         return False
+
+    def _bulk(self, spans: BulkSpans, row: Row, now: float) -> None:
+        """A recorded message of markets in spans to their tables, the ledger's marks read
+        from them."""
+        _time, kind, symbol, _status, _result, entries = row
+        spans.apply(kind, symbol, entries, now)
+        self.messages += 1
+        on_mid, mid = self.ledger.on_mid, spans.mid
+        if kind == "X":
+            for name in {e[1]: None for e in entries}:
+                if name is not None:
+                    on_mid(name, now, mid(name))
+        elif symbol is not None:
+            on_mid(symbol, now, mid(symbol))
+        if self.on_message is not None:
+            self.on_message(row, now)
 
     def run(self, until: float, look: Callable[[], bool]) -> bool:
         """Run the simulation instant after instant up to ``until``, as `Simulation.run_once`
@@ -284,14 +290,24 @@ class Feed:
         sim = self.sim
         scheduler = sim.scheduler
         timers = scheduler._timers
+        order = scheduler._order
         row = self._row
         assert row is not None
         now = row[0]
         advance = sim.clock.advance_to
+        spans = self.spans
+        assert spans is not None
+        takes, bulk = spans.takes, self._bulk
+        tick_due = sim.gateway.exchange.tick_due
+        items = self._items
         while True:
-            quiet = self._take(row, now)
+            if takes(row[1], row[2], row[5]) and not tick_due(now):  # `_take`, the common case
+                bulk(spans, row, now)
+                quiet = True
+            else:
+                quiet = self._take(row, now)
             try:
-                item = next(self._items, None)
+                item = next(items, None)
             except RecordingError as exc:
                 self._fail(exc)
                 return
@@ -299,31 +315,30 @@ class Feed:
                 self._next_recording()
                 return
             # its callback would be asked for now, after every callback asked for before
-            key = (item[0], scheduler.reserve())
+            when = item[0]
+            key = (when, next(order))
             if not quiet:
                 break  # what the message sent comes first
-            while True:  # the callbacks due before it
-                while timers and timers[0][2].cancelled:
+            while timers:  # the callbacks due before it (a timer's entry sorts against key)
+                top = timers[0]
+                if top[2].cancelled:
                     heappop(timers)
-                if not timers or timers[0][:2] > key:
+                    continue
+                if top > key or top[0] > until or (top[0] != now and look()):
                     break
-                when, _order, timer = timers[0]
-                if when > until or (when != now and look()):
-                    break
-                if sim.skip_tick(timers[0]):  # a second with nothing due: no call
-                    now = when
+                if sim.skip_tick(top):  # a second with nothing due: no call
+                    now = top[0]
                     continue
                 heappop(timers)
-                if when != now:
-                    sim.advance(when)
-                    now = when
-                timer.callback(*timer.args)
+                if top[0] != now:
+                    sim.advance(top[0])
+                    now = top[0]
+                top[2].callback(*top[2].args)
                 if scheduler._ready:
                     break
-            when = key[0]
             if (
                 scheduler._ready
-                or (timers and timers[0][:2] < key)
+                or (timers and timers[0] < key)
                 or when > until
                 or (when != now and look())
             ):
