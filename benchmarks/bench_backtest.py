@@ -358,7 +358,7 @@ BOOK_ROWS = (
 """The rows of the book-reading strategy (their own table: ``--block booklevel``)."""
 WHAT = {
     "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
-    "backtest, book level": "compiled read, exchange, 35=X built, books, scheduler (no session)",
+    "backtest, book level": "compiled read, the spans' tables, the books at each wake (a change)",
     "backtest, book level, timer": "as book level, woken by its 60 s timer (every book read)",
     "backtest, books at the FIX level": "as backtest, the strategy woken by ctx.wait",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
@@ -388,7 +388,10 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
     head = "a blocking strategy that reads every book; paper trading: plain TCP on loopback, "
     head += "`as_fast_as_possible`"
     if results and all(name in BOOK_ROWS for name, _ in results):
-        head = "`read_books` (the top of each changed book, at every wake)"
+        head = (
+            "`read_books` (the top of each changed book, at every wake) and, timer, "
+            "`read_books_on_timer` (every book, at a wake every 60 s)"
+        )
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}; {head}.",
         "",

@@ -248,3 +248,16 @@ def test_the_exchange_shows_a_market_in_a_span_as_its_books_do(
 
     run_backtest(strategy, recordings["plain"], cache=False, mode="book")
     assert len(looked) > 300 and all(looked)
+
+
+def test_the_benchmark_rows_of_both_book_level_strategies_run() -> None:
+    import importlib
+
+    helpers: Any = importlib.import_module("test_benchmarks")  # it puts benchmarks/ on sys.path
+    bench = helpers.load("bench_backtest")
+    rows = ["backtest, book level", "backtest, book level, timer"]
+    results = bench.measure([40], rows)
+    assert {int(r["messages"]) for _, r in results} == {42}  # a snapshot per market, the 40
+    lines = bench.report(results)
+    assert "`read_books_on_timer`" in lines[0]
+    assert lines[-1].startswith("| 42 | backtest, book level, timer | ")
