@@ -9,10 +9,10 @@ messages to it are applied to its `Books` as the exchange builds them, with no s
 encode, no decode and no connection between; its order entry stays a FIX session end to end
 (the same order gate and limits, fills, fees, queue model and latency model). With no
 market-data delay, a market where no client order rests runs in a bulk span
-(`kalshi_fix_sansio.simulator.gateway.exchange.spans`): its recorded messages set a plain table
+(``kalshi_fix_sansio.simulator.gateway.exchange.spans``): its recorded messages set a plain table
 of levels, not the exchange's books, and what changed reaches the strategy's `Books` when it
-looks (`Pending`); `Feed.run <kalshi_fix_sansio.simulator._feed.Feed.run>` runs such messages
-one after the other while the strategy has nothing to look at.
+looks (``Pending``); the feed runs such messages one after the other while the strategy has
+nothing to look at.
 
 Both modes give a strategy the same few calls of its `Context
 <kalshi_fix_sansio.simulator.backtest.Context>`, so the same code runs in either:
