@@ -57,8 +57,8 @@ valgrind; some 10 minutes on a loaded machine.
 (20,000 and 100,000 by default): its count less a 1,000-message compile's, over the
 difference; ``--src DIR`` as above.
 
-``--instructions --modes`` counts the book-reading strategy's instructions per recorded message
-at the FIX level and at the book level the same way (a warm cache).
+``--instructions --modes`` counts the book-reading strategies' instructions per recorded message
+at the FIX level and at the book level the same way (a warm cache; ``--src DIR`` too).
 
 ``--sweep-overhead`` times a sweep of 8 runs of the shipped book quoter on the shipped sample,
 in both modes, in this process, on 2 local worker processes and on a local Dask cluster of 2
@@ -68,6 +68,9 @@ workers (started before the clock): wall seconds per run, and each ranking's dig
 it) and prints the share of its time each part of the path takes (the recording's check and
 read, the exchange, the ledger, the gateway's session, the client, the strategy's waits, the
 scheduler's own time, the rest).
+
+``--breakdown N --modes`` does the same for the two book-level strategies (bulk spans: the
+compiled read, the spans' tables, the ledger's marks, the full path, the books, the ticks).
 """
 
 from __future__ import annotations
@@ -131,6 +134,17 @@ def read_books(ctx: Any) -> None:
     while (wake := ctx.wait()) is not None:
         for symbol in wake.markets:
             books[symbol].top()
+
+
+def read_books_on_timer(ctx: Any) -> None:
+    """The timer-woken strategy of the book-level rows: keeps both markets' books without
+    waking on their changes (``ctx.watch(..., wake=False)``), woken every 60 simulated
+    seconds by its own timer, reads the top of every book at each wake."""
+    ctx.watch(ctx.symbols, wake=False)
+    books = ctx.books
+    while ctx.wait(60.0) is not None:
+        for book in books:
+            book.top()
 
 
 def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[str, Any]:
@@ -332,6 +346,11 @@ def book_level(messages: int) -> dict[str, Any]:
     return backtest(messages, read_books, "book")
 
 
+def book_level_timer(messages: int) -> dict[str, Any]:
+    """The timer-woken book strategy at the book level."""
+    return backtest(messages, read_books_on_timer, "book")
+
+
 def book_strategy_fix(messages: int) -> dict[str, Any]:
     """The book-level strategy at the FIX level (its market data through a session)."""
     return backtest(messages, read_books, "fix")
@@ -340,6 +359,7 @@ def book_strategy_fix(messages: int) -> dict[str, Any]:
 ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "backtest": backtest,
     "backtest, book level": book_level,
+    "backtest, book level, timer": book_level_timer,
     "backtest, books at the FIX level": book_strategy_fix,
     "paper trading": paper,
     "compile": compile_once,
@@ -348,11 +368,16 @@ ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "decode only": decode_only,
     "hftbacktest": hftbacktest,
 }
-BOOK_ROWS = ("backtest, book level", "backtest, books at the FIX level")
+BOOK_ROWS = (
+    "backtest, book level",
+    "backtest, book level, timer",
+    "backtest, books at the FIX level",
+)
 """The rows of the book-reading strategy (their own table: ``--block booklevel``)."""
 WHAT = {
     "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
-    "backtest, book level": "compiled read, exchange, 35=X built, books, scheduler (no session)",
+    "backtest, book level": "compiled read, the spans' tables, the books at each wake (a change)",
+    "backtest, book level, timer": "as book level, woken by its 60 s timer (every book read)",
     "backtest, books at the FIX level": "as backtest, the strategy woken by ctx.wait",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
     "compile": "the check (decode, validate), the columns, the cache written",
@@ -381,7 +406,10 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
     head = "a blocking strategy that reads every book; paper trading: plain TCP on loopback, "
     head += "`as_fast_as_possible`"
     if results and all(name in BOOK_ROWS for name, _ in results):
-        head = "`read_books` (the top of each changed book, at every wake)"
+        head = (
+            "`read_books` (the top of each changed book, at every wake) and, timer, "
+            "`read_books_on_timer` (every book, at a wake every 60 s)"
+        )
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}; {head}.",
         "",
@@ -489,6 +517,62 @@ def breakdown(messages: int) -> list[str]:
     return lines
 
 
+# the same for a book-level run with bulk spans (`breakdown_book`)
+BOOK_PARTS = (
+    ("compiled rows read", "compiled.py", "_raw"),
+    ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "apply"),
+    ("the ledger's marks", "simulator/paper.py", "on_mid"),
+    ("the full path (messages of markets with an order)", "exchange/__init__.py", "replay_row"),
+    ("the strategy's books from the tables", "simulator/booklevel.py", "_apply_pending"),
+    ("the ticks skipped", "simulator/simulation.py", "skip_tick"),
+    ("the strategy's own code", "bench_backtest.py", "read_books"),
+)
+
+
+def breakdown_book(messages: int) -> list[str]:
+    """The share of a profiled book-level run's time each part takes, for the watching
+    strategy and the timer-woken one (the strategy's own code: its loop, less its waits)."""
+    import cProfile
+    import pstats
+
+    from kalshi_fix_sansio.simulator.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
+
+    lines = []
+    for strategy in (read_books, read_books_on_timer):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = _recording(tmp, messages)
+            compile_recording(path)  # as a sweep's first run leaves it: not profiled
+            profile = cProfile.Profile()
+            profile.runcall(run_backtest, strategy, path, mode="book")
+        stats: Any = pstats.Stats(profile).stats
+        total = max(v[3] for v in stats.values())
+        lines += [
+            f"cProfile of one book-level run of `{strategy.__name__}`, {messages:,} messages "
+            f"({total:.2f} s profiled):",
+            "",
+            "| part | share of the run |",
+            "|---|---|",
+        ]
+        counted = 0.0
+        for label, where, function in BOOK_PARTS:
+            if function == "read_books":  # the strategy's own time, without its waits
+                cum = sum(v[2] for (file, _l, name), v in stats.items() if file.endswith(where))
+            else:
+                cum = sum(
+                    v[3]
+                    for (file, _line, name), v in stats.items()
+                    if name == function and file.endswith(where)
+                )
+            counted += cum
+            lines.append(f"| {label} | {cum / total:.0%} |")
+        lines += [
+            f"| the rest (the span loop, the waits, the wakes) | {1 - counted / total:.0%} |",
+            "",
+        ]
+    return lines
+
+
 INSTRUCTIONS_CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -588,34 +672,43 @@ MODES_CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
-from bench_backtest import read_books
+import bench_backtest
 from kalshi_fix_sansio.simulator.backtest import run_backtest
-run_backtest(read_books, sys.argv[3], mode=sys.argv[4])
+run_backtest(getattr(bench_backtest, sys.argv[5]), sys.argv[3], mode=sys.argv[4])
 """
 
+MODE_ROWS = (
+    ("fix", "read_books", "fix, `read_books`"),
+    ("book", "read_books", "book, `read_books`"),
+    ("book", "read_books_on_timer", "book, `read_books_on_timer`"),
+)
+"""(mode, strategy, label) of each row of ``--instructions --modes``."""
 
-def instructions_by_mode() -> list[str]:
-    """The book-reading strategy's instructions per recorded message (callgrind) at the FIX
-    level and at the book level: 3,000 less 1,000 messages, over 2,000, a warm cache."""
+
+def instructions_by_mode(src: str | None = None) -> list[str]:
+    """The book-reading strategies' instructions per recorded message (callgrind) at the FIX
+    level and at the book level: 3,000 less 1,000 messages, over 2,000, a warm cache
+    (``src``: another tree's, the before of a change)."""
     here = str(Path(__file__).resolve().parent)
-    tree = str(Path(__file__).resolve().parent.parent / "src")
+    tree = src or str(Path(__file__).resolve().parent.parent / "src")
     lines = [
         f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, a strategy that "
-        "reads the book of each change (`read_books`), a warm cache; 3,000 less 1,000 "
-        "messages, over 2,000:",
+        "reads the book of each change (`read_books`) or every book at each 60 s timer "
+        f"(`read_books_on_timer`), a warm cache, {tree}; 3,000 less 1,000 messages, over 2,000:",
         "",
-        "| mode | instructions per recorded message |",
+        "| mode, strategy | instructions per recorded message |",
         "|---|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         paths = _two_recordings(tmp)
-        for mode in ("fix", "book"):
+        for mode, strategy, label in MODE_ROWS:
             counts = {}
             for n, path in paths.items():
-                args = [sys.executable, "-c", MODES_CHILD, tree, here, str(path), mode]
+                args = [sys.executable, "-c", MODES_CHILD, tree, here, str(path), mode, strategy]
                 subprocess.run(args, check=True, capture_output=True)  # the cache, uncounted
-                counts[n] = _instructions_of(args, Path(tmp) / f"cg-{mode}-{n}.out")
-            lines.append(f"| {mode} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
+                name = f"cg-{mode}-{strategy}-{n}.out"
+                counts[n] = _instructions_of(args, Path(tmp) / name)
+            lines.append(f"| {label} | {(counts[3_000] - counts[1_000]) / 2_000:,.0f} |")
     return lines
 
 
@@ -719,14 +812,14 @@ def main() -> None:
     if args.instructions:
         print(
             "\n".join(
-                instructions_by_mode()
+                instructions_by_mode(args.src)
                 if args.modes
                 else instructions(args.src, args.warm, "watch_one" if args.one_market else "watch")
             )
         )
         return
     if args.breakdown:
-        print("\n".join(breakdown(args.breakdown)))
+        print("\n".join((breakdown_book if args.modes else breakdown)(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
     begin, end = {"compiled": COMPILED, "booklevel": BOOK_LEVEL}.get(args.block, (BEGIN, END))

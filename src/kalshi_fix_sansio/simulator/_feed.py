@@ -11,6 +11,13 @@ starts before the one before it ends is refused. When the last one ends, the mar
 ``settle`` names are settled (a recorded 35=UMS settles its market where it is), and the
 ledger is told how the recordings ended.
 
+In a book-level run (`kalshi_fix_sansio.simulator.booklevel`) the markets with no client order
+in them run in bulk spans (`kalshi_fix_sansio.simulator.gateway.exchange.spans`): their recorded
+messages go to a plain table of levels, not through the exchange, the ledger's mids read from
+it; and `Feed.run` runs the simulation instant after instant while the strategy has nothing to
+look at, the recorded messages of markets in spans one after the other in one loop (no
+scheduler callback each).
+
 Nothing here reads a clock: the time is the simulation's, which the recordings move.
 """
 
@@ -18,10 +25,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from heapq import heappop
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
+from ._inmemory import Timer
 from .compiled import CompiledRecording, Entries, Row, compile_recording
+from .gateway.exchange.spans import BulkSpans
 from .paper import PaperLedger
 from .recording import RecordingError
 from .simulation import QUIET, Simulation
@@ -137,6 +147,10 @@ class Feed:
         self.error: RecordingError | None = None
         self._index = -1
         self._items: Iterator[Row] = iter(())
+        self.spans: BulkSpans | None = None
+        """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
+        self._row: Row | None = None  # the next recorded message, due at its time
+        self._timer: Timer | None = None  # its callback
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -153,6 +167,13 @@ class Feed:
         """Begin with the first recording (its first message is due at its recorded time)."""
         self._next_recording()
 
+    def start_spans(self, spans: BulkSpans) -> None:
+        """Run the markets that qualify in bulk spans from now on (those listed so far)."""
+        self.spans = spans
+        for info in self.infos[: self._index + 1]:
+            for symbol in info.markets:
+                spans.join(symbol)
+
     def _next_recording(self) -> None:
         self._index += 1
         if self._index >= len(self.paths):
@@ -162,6 +183,9 @@ class Feed:
         gateway = self.sim.gateway
         now = self.sim.clock.time()
         gateway._route(gateway.exchange.list_markets(recording.info.markets, now), now)
+        if self.spans is not None:
+            for symbol in recording.info.markets:
+                self.spans.join(symbol)
         # checked and compiled before the run: its columns, no frame decoded again
         self._items = recording.rows()
         self._next()
@@ -175,24 +199,162 @@ class Feed:
         if item is None:
             self._next_recording()
             return
-        self.sim.scheduler.call_at(item[0], self._apply, item)
+        self._row = item
+        self._timer = self.sim.scheduler.call_at(item[0], self._apply, item)
 
     def _apply(self, row: Row) -> object:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
         the exchange sent nothing to anyone and the recordings go on (no client saw it: no
         wait wakes for it)."""
+        self._timer = None
+        quiet = self._take(row, self.sim.clock.time())
+        self._next()
+        return QUIET if quiet and not self.done else None
+
+    def _take(self, row: Row, now: float) -> bool:
+        """One recorded message at ``now``; True: the exchange sent nothing to anyone (it went
+        to the spans' tables, or no session was told)."""
         gateway = self.sim.gateway
         exchange = gateway.exchange
-        now = self.sim.clock.time()
         _time, kind, symbol, status, result, entries = row
+        spans = self.spans
+        if spans is not None and spans.takes(kind, symbol, entries):
+            quiet = not exchange.tick_due(now)
+            if not quiet:  # what the exchange's call would have run first (expiries...)
+                gateway._route(exchange.tick(now), now)
+            self._bulk(spans, row, now)
+            return quiet
+        names: list[str | None] = []
+        if spans is not None:  # its markets get their recorded books back, then spans again
+            names = [e[1] for e in entries] if kind == "X" else [symbol]
+            spans.leave_all(names)
         out = exchange.replay_row(kind, symbol, status, result, entries, now)
         gateway._route(out, now)
         self.messages += 1
         self._follow(kind, symbol, result, entries, now)
+        if spans is not None:
+            for name in dict.fromkeys(names):
+                if name is not None:
+                    spans.join(name)
         if self.on_message is not None:
             self.on_message(row, now)
-        self._next()
-        return QUIET if not out and not self.done else None
+        return not out
+
+    def _bulk(self, spans: BulkSpans, row: Row, now: float) -> None:
+        """A recorded message of markets in spans to their tables, the ledger's marks read
+        from them."""
+        _time, kind, symbol, _status, _result, entries = row
+        spans.apply(kind, symbol, entries, now)
+        self.messages += 1
+        on_mid, mid = self.ledger.on_mid, spans.mid
+        if kind == "X":
+            for name in {e[1]: None for e in entries}:
+                if name is not None:
+                    on_mid(name, now, mid(name))
+        elif symbol is not None:
+            on_mid(symbol, now, mid(symbol))
+        if self.on_message is not None:
+            self.on_message(row, now)
+
+    def run(self, until: float, look: Callable[[], bool]) -> bool:
+        """Run the simulation instant after instant up to ``until``, as `Simulation.run_once`
+        would, while ``look()`` is False (the strategy has nothing to look at): the recorded
+        messages of markets in spans in one loop, no scheduler callback each. Whether anything
+        ran (False: nothing is due by ``until``)."""
+        sim = self.sim
+        scheduler = sim.scheduler
+        timers = scheduler._timers
+        ran = False
+        while not look():
+            if not scheduler._ready:
+                while timers and timers[0][2].cancelled:
+                    heappop(timers)
+                if not timers or timers[0][0] > until:
+                    return ran
+                entry = timers[0]
+                ran = True
+                if entry[2] is self._timer:
+                    heappop(timers)
+                    self._timer = None
+                    sim.advance(entry[0])
+                    self._span(until, look)
+                elif sim.skip_tick(entry):  # a second with nothing due: no call
+                    continue
+                else:
+                    sim.advance(entry[0])
+                if not scheduler._ready and not (timers and timers[0][0] <= sim.clock.time()):
+                    continue  # nothing else due at this instant
+            scheduler.run_due()  # the rest of the instant
+            ran = True
+        return ran
+
+    def _span(self, until: float, look: Callable[[], bool]) -> None:
+        """The next recorded message, due now, and those after it while each goes to the spans'
+        tables, the callbacks due between them run as the scheduler would (a second's tick, a
+        sample of the statistics) while they send nothing; the message they stop at is
+        scheduled where its callback would have been (`Scheduler.push`)."""
+        sim = self.sim
+        scheduler = sim.scheduler
+        timers = scheduler._timers
+        order = scheduler._order
+        row = self._row
+        assert row is not None
+        now = row[0]
+        advance = sim.clock.advance_to
+        spans = self.spans
+        assert spans is not None
+        takes, bulk = spans.takes, self._bulk
+        tick_due = sim.gateway.exchange.tick_due
+        items = self._items
+        while True:
+            if takes(row[1], row[2], row[5]) and not tick_due(now):  # `_take`, the common case
+                bulk(spans, row, now)
+                quiet = True
+            else:
+                quiet = self._take(row, now)
+            try:
+                item = next(items, None)
+            except RecordingError as exc:
+                self._fail(exc)
+                return
+            if item is None:
+                self._next_recording()
+                return
+            # its callback would be asked for now, after every callback asked for before
+            when = item[0]
+            key = (when, next(order))
+            if not quiet:
+                break  # what the message sent comes first
+            while timers:  # the callbacks due before it (a timer's entry sorts against key)
+                top = timers[0]
+                if top[2].cancelled:
+                    heappop(timers)
+                    continue
+                if top > key or top[0] > until or (top[0] != now and look()):
+                    break
+                if sim.skip_tick(top):  # a second with nothing due: no call
+                    now = top[0]
+                    continue
+                heappop(timers)
+                if top[0] != now:
+                    sim.advance(top[0])
+                    now = top[0]
+                top[2].callback(*top[2].args)
+                if scheduler._ready:
+                    break
+            if (
+                scheduler._ready
+                or (timers and timers[0] < key)
+                or when > until
+                or (when != now and look())
+            ):
+                break
+            if when != now:
+                advance(when)  # a recorded time: within the run's max_time
+                now = when
+            row = item
+        self._row = item
+        self._timer = scheduler.push(key, self._apply, item)
 
     def _follow(
         self, kind: str, symbol: str | None, result: str | None, entries: Entries, now: float

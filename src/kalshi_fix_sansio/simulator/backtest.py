@@ -179,10 +179,12 @@ class Context:
         exchange's books, your resting orders in them, after the market-data latency)."""
         return self._waker.books
 
-    def watch(self, symbols: str | Sequence[str]) -> None:
+    def watch(self, symbols: str | Sequence[str], *, wake: bool = True) -> None:
         """Keep the books of ``symbols`` in `books` and wake `wait` when one changes (at the
-        FIX level: the context's market-data session subscribes to them)."""
-        self._waker.watch(symbols)
+        FIX level: the context's market-data session subscribes to them); ``wake=False``:
+        keep their books without waking on their changes (a strategy woken by its own
+        timer reads them at its wakes)."""
+        self._waker.watch(symbols, wake)
 
     def order_entry(self, **options: Any) -> Any:
         """The strategy's order-entry session (``with ctx.order_entry() as oe``: it logs on;
@@ -410,12 +412,14 @@ def run_backtest(
     ctx = Context(sim, api, symbols, params, seed, feed.end_time, feed)
     if mode == "book":
         ctx.mode = mode
-        ctx._waker = BookWaker(sim, ctx.client, feed.end_time, MARKET_DATA_KEY)
+        waker = ctx._waker = BookWaker(sim, ctx.client, feed.end_time, MARKET_DATA_KEY)
+        waker.start_spans(feed)
     try:
         _run_strategy(sim, api, strategy, ctx)
         ctx._waker.close()
         while not feed.done:
-            sim.run_once(feed.end_time)
+            if not (feed.spans is not None and feed.run(feed.end_time, _never)):
+                sim.run_once(feed.end_time)
     except SimulationStalled as exc:
         what = str(exc)
         if what.startswith("simulated time would pass max_time"):  # the budget run_backtest set
@@ -467,6 +471,10 @@ def run_backtest(
         feed.messages,
         sim.clock.elapsed,
     )
+
+
+def _never() -> bool:
+    return False
 
 
 def _check_settle(settle: Mapping[str, str], infos: Sequence[RecordingInfo]) -> None:

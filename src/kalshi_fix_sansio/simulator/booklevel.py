@@ -7,13 +7,19 @@ client's session and applied to its `Books`. A strategy that reads books rather 
 message can run at the book level instead (``mode="book"``): the exchange's market-data
 messages to it are applied to its `Books` as the exchange builds them, with no session, no
 encode, no decode and no connection between; its order entry stays a FIX session end to end
-(the same order gate and limits, fills, fees, queue model and latency model).
+(the same order gate and limits, fills, fees, queue model and latency model). With no
+market-data delay, a market where no client order rests runs in a bulk span
+(``kalshi_fix_sansio.simulator.gateway.exchange.spans``): its recorded messages set a plain table
+of levels, not the exchange's books, and what changed reaches the strategy's `Books` when it
+looks (``Pending``); the feed runs such messages one after the other while the strategy has
+nothing to look at.
 
 Both modes give a strategy the same few calls of its `Context
 <kalshi_fix_sansio.simulator.backtest.Context>`, so the same code runs in either:
 
 * ``ctx.watch(symbols)``: the markets whose changes wake it (FIX level: the context's
-  market-data session subscribes to them);
+  market-data session subscribes to them); ``ctx.watch(symbols, wake=False)`` keeps their
+  books without waking on their changes (a strategy woken by its own timer);
 * ``ctx.books``: a `Books` of those markets, as the strategy's market-data session would show
   them (the exchange's books, the strategy's own resting orders in them, after the latency
   model's market-data delay);
@@ -50,8 +56,11 @@ import attrs
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import ApplicationMessage, Event
-from ..trading.book import Books
+from ..trading.book import DEFAULT_MAX_TRADES, Books, Trade
 from ..trading.builders import Requests
+from ._feed import Feed
+from .gateway.exchange.common import BUY, CENT, TICK, to_ms, utc
+from .gateway.exchange.spans import Pending
 from .latency import ConstantLatency, NoLatency
 from .simulation import Simulation
 
@@ -125,10 +134,12 @@ class Waker:
         self.client = client
         self.end_time = end_time
         self.books = Books()
-        self.watched: dict[str, None] = {}
+        self.watched: dict[str, None] = {}  # the markets whose changes wake `wait`
+        self.kept: dict[str, None] = {}  # the markets whose books are kept (subscribed)
         self.changed: dict[str, None] = {}
         self.requests = Requests(sim.product, _MD)
         self.oe: Any = None
+        self.feed: Feed | None = None  # a feed whose markets run in bulk spans (`BookWaker`)
 
     def order_entry(self, **options: Any) -> Any:
         """The strategy's order-entry session (made once; ``with`` opens it)."""
@@ -136,18 +147,20 @@ class Waker:
             self.oe = self.client(**options).order_entry()
         return self.oe
 
-    def watch(self, symbols: str | Iterable[str]) -> None:
-        """Wake on changes of ``symbols`` (and keep their books)."""
+    def watch(self, symbols: str | Iterable[str], wake: bool = True) -> None:
+        """Keep the books of ``symbols`` and (``wake``) wake on their changes."""
         names = [symbols] if isinstance(symbols, str) else list(symbols)
         wrong = [n for n in names if not isinstance(n, str) or not n]
         if wrong:
             raise LocalProtocolError(
                 f"ctx.watch: markets are named by their tickers (str), got {wrong[0]!r}"
             )
-        new = [s for s in dict.fromkeys(names) if s not in self.watched]
+        if wake:
+            self.watched.update(dict.fromkeys(names))
+        new = [s for s in dict.fromkeys(names) if s not in self.kept]
         if not new:
             return
-        self.watched.update(dict.fromkeys(new))
+        self.kept.update(dict.fromkeys(new))
         self.subscribe(new)
 
     def subscribe(self, symbols: list[str]) -> None:
@@ -193,7 +206,15 @@ class Waker:
                 return None
             if now >= deadline:
                 return Wake(now)
+            feed = self.feed
+            if feed is not None and feed.run(min(deadline, end), self.look):
+                now = sim.time()
+                continue
             now = sim.run_once(min(deadline, end))
+
+    def look(self) -> bool:
+        """Whether something reached the strategy since it last looked (`Feed.run` stops)."""
+        return True
 
     def close(self) -> None:
         """The strategy returned: its market data stops."""
@@ -258,7 +279,33 @@ class BookWaker(Waker):
         self.close_after: int | None = None
         self._out: list[Any] = []
         self._arrived: list[Any] = []
+        self._look = False  # something arrived that `wait` must look at
         self._due = {"up": -math.inf, "down": -math.inf}
+        self._stamps: tuple[float, Any, Any] = (math.nan, None, None)
+
+    def start_spans(self, feed: Feed) -> None:
+        """Let the markets with no client order in them run in bulk spans (`Feed.run`), when
+        the market-data latency is none or 0 (with a delay, every message goes through the
+        exchange as before)."""
+        if self.md_delay:
+            return
+        exchange = self.sim.gateway.exchange
+        # a pending market keeps the trades its book would keep (`Books()`: the default)
+        feed.start_spans(
+            exchange.start_spans(_SESSION_ID, self.watched, self._pending, DEFAULT_MAX_TRADES)
+        )
+        self.feed = feed
+
+    def _pending(self, pending: Pending, watched: bool) -> None:
+        """A market in a bulk span changed since the strategy last looked: its changes reach
+        the books at the next look, in their place among the messages."""
+        self._arrived.append(pending)
+        if watched:
+            self._look = True
+
+    def look(self) -> bool:
+        oe = self.oe
+        return self._look or (oe is not None and bool(oe.queued_events))
 
     # -- the way a connection's bytes go --------------------------------------------------------
 
@@ -322,13 +369,65 @@ class BookWaker(Waker):
         """Messages reach the strategy's side: held until it looks (`pull`), as a session
         queues its events until they are read."""
         self._arrived.extend(messages)
+        self._look = True
 
     def pull(self) -> None:
+        self._look = False
         if not self._arrived:
             return
         arrived, self._arrived = self._arrived, []
-        for message in arrived:
-            self.apply(message)
+        for item in arrived:
+            if item.__class__ is Pending:
+                self._apply_pending(item)
+            else:
+                self.apply(item)
+
+    def _apply_pending(self, pending: Pending) -> None:
+        """A market's changes in a bulk span to its book, as the 35=X of each would have
+        left it (prices to the tick, sizes to the cent, the trades kept, a crossed book
+        reported)."""
+        feed = self.feed
+        if feed is not None and feed.spans is not None:
+            feed.spans.looked(pending)
+        symbol = pending.symbol
+        book = self.books.get(symbol)
+        if book is None or not book.has_snapshot:
+            return
+        bids, offers = book.bids, book.offers
+        for (side, px), size in pending.levels.items():
+            levels = bids if side == BUY else offers
+            px = px.quantize(TICK)
+            if size > 0:
+                levels._set(px, size.quantize(CENT))
+            elif px in levels._sizes:
+                levels._remove(px)
+        for when, px, size, aggressor, trade_id in pending.trades:
+            day, clock = self._stamp(when)
+            book.trades.append(
+                Trade(
+                    symbol,
+                    px.quantize(TICK),
+                    size.quantize(CENT),
+                    aggressor,
+                    trade_id,
+                    None,
+                    day,
+                    clock,
+                )
+            )
+        if pending.crossed:
+            book.consistent = False
+        if symbol in self.watched:
+            self.changed[symbol] = None
+
+    def _stamp(self, when: float) -> tuple[Any, Any]:
+        """MDEntryDate and MDEntryTime the exchange gives a trade at ``when``."""
+        at, day, clock = self._stamps
+        if when != at:
+            u = to_ms(utc(when))
+            day, clock = u.date(), u.timetz()
+            self._stamps = (when, day, clock)
+        return day, clock
 
     def close(self) -> None:
         if self.connected:

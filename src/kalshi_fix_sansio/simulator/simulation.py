@@ -52,6 +52,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import heapq
 import math
 import random
 import re
@@ -565,6 +566,22 @@ class Simulation:
             return None
         self.scheduler.call_later(1.0, self._tick)
         return QUIET
+
+    def skip_tick(self, entry: tuple[float, int, Timer]) -> bool:
+        """When ``entry``, the first of the scheduler's timers, is the gateway's ticker due at a
+        second with nothing due (`Exchange.tick_due`): what its call would do, without it (the
+        clock moved to it, the ticker due a second later, in its place), and True; else False
+        (a loop of the scheduler's callbacks of its own: `Feed.run`)."""
+        when, _order, timer = entry
+        if timer.callback != self._tick:
+            return False
+        gateway = self.gateway
+        if gateway.exchange.tick_due(gateway.exchange_now(when)):
+            return False
+        self.advance(when)
+        timer.when = when + 1.0
+        heapq.heapreplace(self.scheduler._timers, (timer.when, self.scheduler.reserve(), timer))
+        return True
 
     async def _world(self, mock: Any, scope: Any, failure: list[BaseException]) -> None:
         """The world task of `run_trio`: runs what is due, then sleeps until something becomes

@@ -152,9 +152,23 @@ class Scheduler:
 
     def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> Timer:
         """Run ``callback(*args)`` once the clock reaches ``when``."""
-        timer = Timer(when, callback, args)
+        timer = Timer(when, callback, args)  # `push`'s, inline: every byte's delivery asks it
         sooner = not self._timers or when < self._timers[0][0]
         heapq.heappush(self._timers, (when, next(self._order), timer))
+        if sooner and self.waker is not None:
+            self.waker()
+        return timer
+
+    def reserve(self) -> int:
+        """A place in the order of callbacks due at one time, taken now (`push` it later)."""
+        return next(self._order)
+
+    def push(self, key: tuple[float, int], callback: Callable[..., object], *args: Any) -> Timer:
+        """`call_at` ``key[0]`` in the place ``key[1]`` `reserve` took (a loop of its own that
+        ran callbacks in their order gives one back to the scheduler where it would be)."""
+        timer = Timer(key[0], callback, args)
+        sooner = not self._timers or key[0] < self._timers[0][0]
+        heapq.heappush(self._timers, (key[0], key[1], timer))
         if sooner and self.waker is not None:
             self.waker()
         return timer

@@ -48,7 +48,7 @@ session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +86,7 @@ from .rfq import OBSCURED_CREATOR_ID, QUOTE_CONFIRM_SECONDS, RFQ_LIFETIME_SECOND
 from .rfq_quotes import Quotes
 from .routing import SESSION_TYPES, SETTLEMENT_BY_DEFAULT
 from .settlement import Settlement
+from .spans import BulkSpans, Pending
 from .state import ExchangeState
 
 __all__ = [
@@ -204,6 +205,8 @@ class Exchange(Queries):
         self._recorded = RecordedMarkets(
             state, self._orders, self._matching, self._md, self._settlement, self._open_market
         )
+        self.spans: BulkSpans | None = None
+        """The markets in bulk spans (`start_spans`; None: none, every message the full path)."""
         entry = OrderEntry(
             state, self._orders, self._matching, self._groups, self._reports, self._rfqs, self._md
         )
@@ -441,7 +444,14 @@ class Exchange(Queries):
         else:
             if self.auto_list_markets:
                 self._auto_list(message)
+            spans = self.spans
+            # the markets it names get their recorded books back, in spans again after it if
+            # they still qualify (a subscription, a cancel, an order that did not rest)
+            left = () if spans is None else spans.leave_named(message)
             route[0](session, message)
+            if spans is not None:
+                for symbol in left:
+                    spans.join(symbol)
         return self._finish()
 
     def _auto_list(self, message: Message) -> None:
@@ -626,6 +636,8 @@ class Exchange(Queries):
         Raises:
             ValueError: margin product, unknown or settled market, bad result or fragment size.
         """
+        if self.spans is not None:
+            self.spans.leave(symbol)
         book = self._settlement.settleable(symbol, result, fragment_size)
         self._begin(now)
         self._settlement.settle(book, result, fragment_size)
@@ -695,6 +707,19 @@ class Exchange(Queries):
         self._begin(now)
         self._recorded.apply_row(kind, symbol, status, result, entries)
         return self._finish()
+
+    def start_spans(
+        self,
+        session_id: str,
+        watched: Mapping[str, None],
+        notify: Callable[[Pending, bool], None],
+        max_trades: int | None = None,
+    ) -> BulkSpans:
+        """Let replayed markets run in bulk spans (`spans`: a book-level backtest's) for the
+        market-data session ``session_id``; `BulkSpans` says what ``watched``, ``notify`` and
+        ``max_trades`` are."""
+        self.spans = BulkSpans(self._recorded, session_id, watched, notify, max_trades)
+        return self.spans
 
     # -- queries --------------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .common import BUY, SELL, ZERO
+from .common import BUY, HOUSE_ACCOUNT, SELL, ZERO
 from .model import OrderView
+from .spans import BulkSpans
 from .state import ExchangeState
 
 __all__ = ["Queries"]
@@ -16,6 +17,7 @@ class Queries:
     """The exchange's read-only queries (a mixin of `Exchange`, which sets ``_state``)."""
 
     _state: ExchangeState
+    spans: BulkSpans | None  # markets in bulk spans get their books back before a query
 
     def markets(self) -> dict[str, str]:
         """Every listed market -> its state, in the words of Kalshi's market filters:
@@ -47,6 +49,8 @@ class Queries:
             ``((bid price, bid size) | None, (ask price, ask size) | None)``; an unknown market
             has neither.
         """
+        if self.spans is not None:
+            self.spans.leave(symbol)
         book = self._state.books.get(symbol)
         if book is None:
             return None, None
@@ -65,6 +69,8 @@ class Queries:
         Returns:
             One `OrderView` per open order.
         """
+        if self.spans is not None and account in (None, HOUSE_ACCOUNT):
+            self.spans.leave_all(list(self.spans.tables))
         return [
             OrderView(
                 order_id=o.order_id,

@@ -50,7 +50,7 @@ from .orders import Orders
 from .settlement import Settlement
 from .state import ExchangeState
 
-__all__ = ["RecordedMarkets"]
+__all__ = ["RecordedMarkets", "house_order"]
 
 _Level = tuple[str, str, Decimal]  # (symbol, side, price)
 _SIDES: Final = {"0": BUY, "1": SELL}
@@ -340,30 +340,7 @@ class RecordedMarkets:
 
     def _new_house(self, symbol: str, side: str, px: Decimal, qty: Decimal) -> Order:
         self._n += 1
-        return Order(
-            order_id=self.state.uuid(),
-            cl_ord_id=f"recorded-{self._n}",
-            account=HOUSE_ACCOUNT,
-            holder=HOUSE_ACCOUNT,
-            alloc_account=None,
-            party_id=None,
-            session_id=None,
-            symbol=symbol,
-            side=side,
-            price=px,
-            order_qty=qty,
-            tif="1",
-            expire_dt=None,
-            expire_ts=None,
-            post_only=False,
-            reduce_only=False,
-            stp=2,
-            cancel_on_pause=False,
-            group_id=None,
-            seq=self.state.next_seq(),
-            leaves_qty=qty,
-            status=Status.NEW,
-        )
+        return house_order(symbol, side, px, qty, self.state.uuid(), self.state.next_seq(), self._n)
 
     def _cross(self, book: Book, side: str, px: Decimal, qty: Decimal) -> Decimal:
         """Recorded liquidity arriving across resting client orders trades with them."""
@@ -389,3 +366,33 @@ class RecordedMarkets:
         at its price (the client is the maker)."""
         taker = self._new_house(order.symbol, aggressor, order.price, qty)
         self.matching.fill(taker, order, order.price, qty)
+
+
+def house_order(
+    symbol: str, side: str, px: Decimal, qty: Decimal, order_id: str, seq: int, n: int
+) -> Order:
+    """The house order of a recorded level (or of the recording's trader filling a client)."""
+    return Order(
+        order_id=order_id,
+        cl_ord_id=f"recorded-{n}",
+        account=HOUSE_ACCOUNT,
+        holder=HOUSE_ACCOUNT,
+        alloc_account=None,
+        party_id=None,
+        session_id=None,
+        symbol=symbol,
+        side=side,
+        price=px,
+        order_qty=qty,
+        tif="1",
+        expire_dt=None,
+        expire_ts=None,
+        post_only=False,
+        reduce_only=False,
+        stp=2,
+        cancel_on_pause=False,
+        group_id=None,
+        seq=seq,
+        leaves_qty=qty,
+        status=Status.NEW,
+    )

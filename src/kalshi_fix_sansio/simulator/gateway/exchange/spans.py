@@ -1,0 +1,362 @@
+"""Bulk spans of recorded markets: a market's recorded messages applied to a plain table of
+levels while no client order is there (the book-level backtests of
+`kalshi_fix_sansio.simulator.booklevel`).
+
+While a replayed market has no client order resting in it, nothing taken from its recorded
+liquidity (`recorded`: ``shown == recorded``), and no market-data subscriber but the one
+session a book-level run keeps for its strategy, what the exchange would do with a recorded
+message of it is known without the exchange: its levels become the recorded sizes, a level that
+appears gets a house order (an id drawn from the exchange's generator, a priority sequence
+number), a recorded trade is owed to the level's next decrease (the queue model's credit), and
+the strategy's session would get the level changes and the trades. `BulkSpans` keeps that in a
+plain table per market (`join`), applies the recorded messages to it (`apply`: no house order,
+no queue bookkeeping, no 35=X built), and hands the strategy's side what changed (`Pending`:
+the levels' new sizes and the trades since it last looked). When a client's message names the
+market (an order reaching it, a subscription), a recorded message needs the exchange (a status,
+a settlement, a message of markets not all in spans) or the market settles, the exchange's
+recorded book is set from the table in one step (`leave`): the same levels, the same house
+orders (ids and sequence numbers as drawn), the same credits, as if every message had gone
+through it; from then on the market runs the exchange's full path until it qualifies again.
+
+Nothing here reads a clock: times are the replay's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from .common import BUY, SELL, ZERO
+from .model import Order
+from .recorded import RecordedMarkets, house_order
+
+__all__ = ["BulkSpans", "Pending"]
+
+_SIDES: Final = {"0": BUY, "1": SELL}
+_Key = tuple[str, Decimal]  # (side, price)
+# the house order of a level: the exchange's own (made before the span), or the (uuid bits,
+# priority sequence, recorded-n, first size) of the one the exchange would have made
+_Token = Order | tuple[int, int, int, Decimal]
+# the message types that name their market in Symbol(55), or in NoRelatedSym (35=V); any other
+# type but these takes every market out of its span (RFQs and quotes, rare in a backtest)
+_NAMED: Final = frozenset({"D", "F", "G"})
+_NAME_NOTHING: Final = frozenset({"q", "UOG", "e", "U1"})
+
+
+class Pending:
+    """What changed in a market in a bulk span since the strategy's books last had it.
+
+    Attributes:
+        symbol: the market.
+        levels: ``(side, price) -> size`` of each level that changed (0: gone), as recorded.
+        trades: ``(exchange time, price, size, aggressor side, trade id)`` of each trade (the
+            last ``max_trades``: what a book keeps).
+        crossed: the book was crossed or locked after one of the changes.
+    """
+
+    __slots__ = ("crossed", "levels", "symbol", "trades")
+
+    def __init__(self, symbol: str, max_trades: int | None) -> None:
+        self.symbol = symbol
+        self.levels: dict[_Key, Decimal] = {}
+        self.trades: deque[tuple[float, Decimal, Decimal, str, str]] = deque(maxlen=max_trades)
+        self.crossed = False
+
+
+class _Table:
+    """One market in a span: its levels, their house orders, the credits, what is pending,
+    the best bid and offer and their mid (kept as the levels change)."""
+
+    __slots__ = ("ask", "bid", "credit", "houses", "levels", "mid", "pending")
+
+    def __init__(
+        self,
+        levels: dict[str, dict[Decimal, Decimal]],
+        houses: dict[_Key, _Token],
+        credit: dict[_Key, Decimal],
+    ) -> None:
+        self.levels = levels
+        self.houses = houses
+        self.credit = credit
+        self.pending: Pending | None = None
+        bids, offers = levels[BUY], levels[SELL]
+        self.bid: Decimal | None = max(bids) if bids else None
+        self.ask: Decimal | None = min(offers) if offers else None
+        self.mid: Decimal | None = None
+        self.best()
+
+    def best(self) -> None:
+        """The mid of the best bid and offer (None: a side is empty)."""
+        bid, ask = self.bid, self.ask
+        self.mid = None if bid is None or ask is None else (bid + ask) / 2
+
+
+class BulkSpans:
+    """The markets in bulk spans (see the module docstring).
+
+    Args:
+        recorded: the exchange's recorded markets.
+        session_id: the strategy's market-data session at the exchange (its subscriptions
+            get `Pending` changes; no other session may subscribe to a market in a span).
+        watched: the markets whose changes wake the strategy.
+        notify: called with a market's new `Pending` (and whether it is watched) when it
+            first changes after the strategy last looked.
+        max_trades: the trades a `Pending` keeps (None: all).
+    """
+
+    def __init__(
+        self,
+        recorded: RecordedMarkets,
+        session_id: str,
+        watched: Mapping[str, None],
+        notify: Callable[[Pending, bool], None],
+        max_trades: int | None = None,
+    ) -> None:
+        self.max_trades = max_trades
+        self.recorded = recorded
+        self.state = recorded.state
+        self.session_id = session_id
+        self.watched = watched
+        self.notify = notify
+        self.tables: dict[str, _Table] = {}
+        """The markets in spans now."""
+
+    # -- which markets ----------------------------------------------------------------------
+
+    def takes(self, kind: str, symbol: str | None, entries: tuple[tuple[Any, ...], ...]) -> bool:
+        """Whether a recorded message goes to the tables (every market it names in a span)."""
+        tables = self.tables
+        if kind == "X":
+            for entry in entries:
+                name = entry[1]
+                if name is not None and name not in tables:
+                    return False
+            return bool(tables)
+        return kind == "W" and symbol in tables
+
+    def join(self, symbol: str) -> bool:
+        """Put a market in a span when it qualifies (see the module docstring); whether it is
+        in one now."""
+        if symbol in self.tables:
+            return True
+        recorded, state = self.recorded, self.state
+        book = state.books.get(symbol)
+        if book is None or book.settled or book.clients[BUY] or book.clients[SELL]:
+            return False
+        for session in state.sessions.values():
+            if session.session_id != self.session_id and symbol in session.md_symbols:
+                return False
+        if any(key[0] == symbol for key in recorded._taken):
+            return False
+        levels = recorded.recorded.get(symbol, {BUY: {}, SELL: {}})
+        houses: dict[_Key, _Token] = {}
+        for side in (BUY, SELL):
+            for px, size in levels[side].items():
+                key = (symbol, side, px)
+                house = recorded._house.get(key)
+                if (
+                    house is None
+                    or not house.open
+                    or house.leaves_qty != size
+                    or recorded._shown.get(key) != size
+                ):
+                    return False  # what a client took of it is not yet set against the level
+                houses[(side, px)] = house
+        credit = {(k[1], k[2]): v for k, v in recorded._credit.items() if k[0] == symbol}
+        levels = {BUY: dict(levels[BUY]), SELL: dict(levels[SELL])}
+        self.tables[symbol] = _Table(levels, houses, credit)
+        return True
+
+    def leave(self, symbol: str) -> None:
+        """Take a market out of its span: the exchange's recorded book set from its table (the
+        levels, the house orders as drawn, the credits); its pending changes stay the
+        strategy's."""
+        table = self.tables.pop(symbol, None)
+        if table is None:
+            return
+        recorded, state = self.recorded, self.state
+        book = state.books[symbol]
+        levels = table.levels
+        for key in [k for k in recorded._house if k[0] == symbol]:
+            house = recorded._house[key]
+            if table.houses.get((key[1], key[2])) is not house:  # gone (or made again) since
+                if house.resting:
+                    book.remove(house)
+                house.open = False
+                house.leaves_qty = ZERO
+                state.open.pop(house.order_id, None)
+                del recorded._house[key]
+                recorded._shown.pop(key, None)
+        for (side, px), token in table.houses.items():
+            size = levels[side][px]
+            key = (symbol, side, px)
+            if isinstance(token, Order):
+                book.resize(token, size)
+            else:
+                bits, seq, n, first = token
+                order_id = str(uuid.UUID(int=bits, version=4))
+                house = recorded._house[key] = house_order(
+                    symbol, side, px, first, order_id, seq, n
+                )
+                house.leaves_qty = size
+                state.open[house.order_id] = house
+                book.add(house)
+            recorded._shown[key] = size
+        recorded.recorded[symbol] = levels
+        for key in [k for k in recorded._credit if k[0] == symbol]:
+            del recorded._credit[key]
+        for (side, px), credit in table.credit.items():
+            recorded._credit[(symbol, side, px)] = credit
+
+    def leave_all(self, symbols: Iterable[str | None]) -> list[str]:
+        """`leave` each of ``symbols`` in a span; those that were."""
+        left = []
+        for symbol in symbols:
+            if symbol is not None and symbol in self.tables:
+                self.leave(symbol)
+                left.append(symbol)
+        return left
+
+    def leave_named(self, message: Any) -> list[str]:
+        """A client's message reaches the exchange: the markets it names leave their spans
+        (every market, for a message whose markets are not named in one place); those that
+        were in one."""
+        if not self.tables:
+            return []
+        kind = type(message).MSG_TYPE
+        if kind in _NAMED:
+            return self.leave_all([_text(getattr(message, "symbol", None))])
+        if kind == "V":
+            related = getattr(message, "related_sym", None) or ()
+            return self.leave_all([_text(getattr(e, "symbol", None)) for e in related])
+        if kind in _NAME_NOTHING:
+            return []
+        return self.leave_all(list(self.tables))
+
+    # -- one recorded message ---------------------------------------------------------------
+
+    def apply(
+        self, kind: str, symbol: str | None, entries: tuple[tuple[Any, ...], ...], now: float
+    ) -> None:
+        """A recorded 35=X or 35=W of markets in spans (`takes`), at exchange time ``now``:
+        what `RecordedMarkets.apply_row` would do, to the tables."""
+        tables, state = self.tables, self.state
+        session = state.sessions.get(self.session_id)
+        subscribed = session.md_symbols if session is not None else ()
+        changed: dict[str, None] = {}
+        if kind == "X":
+            for t, name, px, size, _action, aggressor, trade_id in entries:
+                if t == "2" and name is not None and px is not None and size is not None:
+                    table = tables[name]
+                    aggressor = aggressor or BUY
+                    key = (SELL if aggressor == BUY else BUY, px)
+                    table.credit[key] = table.credit.get(key, ZERO) + size
+                    trade_id = trade_id or state.uuid()
+                    if name in subscribed:
+                        self._pending(name, table).trades.append(
+                            (now, px, size, aggressor, trade_id)
+                        )
+                        changed[name] = None
+            for t, name, px, size, action, _aggressor, _trade_id in entries:
+                side = _SIDES.get(t)
+                if side is None or name is None or px is None:
+                    continue
+                size = ZERO if action == "2" or size is None else size
+                if self._level(name, tables[name], side, px, size) and name in subscribed:
+                    changed[name] = None
+        elif symbol is not None:  # a 35=W: the levels become the snapshot's
+            table = tables[symbol]
+            new: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}
+            for t, _n, px, size, _a, _g, _i in entries:
+                side = _SIDES.get(t)
+                if side is not None and px is not None and size is not None:
+                    new[side][px] = size
+            for side in (BUY, SELL):
+                for px in sorted(set(table.levels[side]) | set(new[side])):
+                    if self._level(symbol, table, side, px, new[side].get(px, ZERO)):
+                        if symbol in subscribed:
+                            changed[symbol] = None
+        for name in changed:
+            table = tables[name]
+            bid, ask = table.bid, table.ask
+            if bid is not None and ask is not None and bid >= ask:
+                self._pending(name, table).crossed = True
+
+    def _level(self, symbol: str, table: _Table, side: str, px: Decimal, size: Decimal) -> bool:
+        """A recorded level's new size (`RecordedMarkets.level` with nothing taken and no
+        client order there); whether the level's shown size changed."""
+        levels = table.levels[side]
+        old = levels.get(px, ZERO)
+        key = (side, px)
+        drop = old - size
+        if drop > 0:
+            credit = table.credit.pop(key, ZERO)
+            counted = min(credit, drop)
+            if credit > counted:
+                table.credit[key] = credit - counted
+        elif size == 0:
+            table.credit.pop(key, None)
+        if size > 0:
+            levels[px] = size
+            if old == size:
+                return False
+            if old <= 0:  # the exchange would show it with a new house order
+                recorded, state = self.recorded, self.state
+                recorded._n += 1
+                bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
+                table.houses[key] = (bits, state.next_seq(), recorded._n, size)
+                if side == BUY:
+                    if table.bid is None or px > table.bid:
+                        table.bid = px
+                        table.best()
+                elif table.ask is None or px < table.ask:
+                    table.ask = px
+                    table.best()
+        else:
+            if old <= 0:
+                return False
+            del levels[px]
+            del table.houses[key]
+            if side == BUY:
+                if px == table.bid:
+                    table.bid = max(levels) if levels else None
+                    table.best()
+            elif px == table.ask:
+                table.ask = min(levels) if levels else None
+                table.best()
+        pending = table.pending
+        if pending is None and symbol in self._subscribed():
+            pending = self._pending(symbol, table)
+        if pending is not None:
+            pending.levels[key] = size if size > 0 else ZERO
+        return True
+
+    def _subscribed(self) -> Any:
+        session = self.state.sessions.get(self.session_id)
+        return session.md_symbols if session is not None else ()
+
+    def _pending(self, symbol: str, table: _Table) -> Pending:
+        pending = table.pending
+        if pending is None:
+            pending = table.pending = Pending(symbol, self.max_trades)
+            self.notify(pending, symbol in self.watched)
+        return pending
+
+    def looked(self, pending: Pending) -> None:
+        """The strategy's books had ``pending``: the market's next change makes a new one."""
+        table = self.tables.get(pending.symbol)
+        if table is not None and table.pending is pending:
+            table.pending = None
+
+    def mid(self, symbol: str) -> Decimal | None:
+        """The recorded mid of a market in a span (`Exchange.recorded_mid`)."""
+        return self.tables[symbol].mid
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))

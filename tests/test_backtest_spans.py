@@ -1,0 +1,263 @@
+"""Bulk spans of a book-level backtest (`kalshi_fix_sansio.simulator.gateway.exchange.spans`):
+a market with no client order in it runs on a plain table of levels, the exchange's recorded
+book set from it when an order reaches the market, and back once the strategy has nothing
+there again; the strategy sees, and the report says, the same as at the FIX level."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kalshi_fix_sansio.codec import Header
+from kalshi_fix_sansio.codec import prediction as p
+from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.booklevel import MODES
+from kalshi_fix_sansio.simulator.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.recording import RecordingWriter
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
+from kalshi_fix_sansio.trading.builders import Requests
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+A, B = SAMPLE_MARKETS[0], SAMPLE_MARKETS[1]
+HALT_AT, REOPEN_AT = 150, 250  # the recorded messages a SecurityStatus 2, then 3, of B follows
+
+
+def _with_halt(source: Path, path: Path) -> None:
+    """``source`` with B halted (35=f 326=2) after message HALT_AT and reopened (3) after
+    REOPEN_AT, each at the time of the message before it."""
+    lines = source.read_text().splitlines(keepends=True)
+    out = io.StringIO()
+    out.write(lines[0])  # the header
+    writer = RecordingWriter(out, "prediction", list(SAMPLE_MARKETS), "KalshiMD/sample-md-key")
+    seq = 10_000
+    for n, line in enumerate(lines[1:], 1):
+        out.write(line)
+        status = {HALT_AT: 2, REOPEN_AT: 3}.get(n)
+        if status is None:
+            continue
+        when = datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+        moment = when.replace(tzinfo=timezone.utc)
+        seq += 1
+        header = Header(
+            sender_comp_id="Kalshi",
+            target_comp_id="sample-md-key",
+            msg_seq_num=seq,
+            sending_time=moment,
+        )
+        message = p.SecurityStatus(
+            symbol=B, security_trading_status=p.SecurityTradingStatus(status)
+        )
+        writer.write(p.encode(message, header, use_dollars=True), moment.timestamp())
+    path.write_text(out.getvalue())
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("spans")
+    plain = where / "plain.log"
+    with plain.open("w") as out:
+        write_recording(out, messages=400, seed=11, settle={A: "yes"})
+    halted = where / "halted.log"
+    _with_halt(plain, halted)
+    return {"plain": plain, "halted": halted}
+
+
+Plan = dict[int, tuple[Any, ...]]
+Seen = dict[str, list[Any]]
+
+
+def scripted(plan: Plan, seen: Seen, spans: Seen, *, timer: float | None = None) -> Any:
+    """A strategy that watches both markets (or, with ``timer``, keeps their books and wakes
+    every ``timer`` seconds), notes what it sees at each wake, and at the wakes ``plan`` names
+    takes the best offer or bid (IOC), rests an order a cent behind the best bid or offer, or
+    cancels what it has resting. ``spans`` gets, at each wake of a book-level run, the markets
+    in bulk spans then."""
+
+    def strategy(ctx: Context) -> None:
+        requests = Requests(ctx.product, "KalshiNR")
+        ctx.watch(ctx.symbols, wake=timer is None)
+        exchange = ctx.simulation.gateway.exchange
+        n = 0
+        with ctx.order_entry() as oe:
+            while (wake := ctx.wait(timer)) is not None:
+                n += 1
+                tops = {b.symbol: (b.top(), len(b.trades), b.consistent) for b in ctx.books}
+                events = tuple(_event(e) for e in wake.orders)
+                seen[ctx.mode].append((wake.time, wake.markets, tops, events))
+                if ctx.mode == "book" and exchange.spans is not None:
+                    spans[ctx.mode].append((n, sorted(exchange.spans.tables)))
+                action = plan.get(n)
+                if action is None:
+                    continue
+                what, symbol, *rest = action
+                book = ctx.books[symbol]
+                bid, offer = book.best_bid(), book.best_offer()
+                if what == "take" and bid is not None and offer is not None:
+                    side = rest[0]
+                    price = offer.price if side == "buy" else bid.price
+                    oe.send(requests.new_order(symbol, side, 1, price, time_in_force="ioc"))
+                elif what == "rest" and bid is not None and offer is not None:
+                    side = rest[0]
+                    cent = Decimal("0.01")
+                    price = bid.price - cent if side == "buy" else offer.price + cent
+                    oe.send(requests.new_order(symbol, side, 1, price))
+                elif what == "cancel":
+                    for order in oe.tracker.open_orders(symbol):
+                        oe.send(requests.cancel(order))
+
+    return strategy
+
+
+def _both(
+    recording: Path, plan: Plan, *, timer: float | None = None, **options: Any
+) -> tuple[dict[str, Any], Seen, Seen]:
+    seen: Seen = {"fix": [], "book": []}
+    spans: Seen = {"fix": [], "book": []}
+    reports = {}
+    for mode in MODES:
+        result = run_backtest(
+            scripted(plan, seen, spans, timer=timer), recording, cache=False, mode=mode, **options
+        )
+        data = json.loads(result.to_json())
+        assert data["run"].pop("mode", "fix") == mode
+        reports[mode] = data
+    assert reports["book"] == reports["fix"]
+    assert seen["book"] == seen["fix"]
+    return reports["fix"], seen, spans
+
+
+def _in_spans(spans: Seen, symbol: str) -> list[bool]:
+    return [symbol in tables for _n, tables in spans["book"]]
+
+
+def test_a_market_leaves_its_span_for_an_order_and_comes_back_once_flat(
+    recordings: dict[str, Path],
+) -> None:
+    """A taker order (bought), another (sold: flat), then an order resting and cancelled: the
+    market leaves its span at each and comes back after, the report the FIX level's."""
+    plan: Plan = {
+        20: ("take", A, "buy"),
+        40: ("take", A, "sell"),
+        60: ("rest", A, "buy"),
+        100: ("cancel", A),
+    }
+    report, _seen, spans = _both(recordings["plain"], plan)
+    a = _market(report, A)
+    assert a["fills"] == 2 and Decimal(a["bought"]) == Decimal(a["sold"]) == 1  # flat again
+    inside = _in_spans(spans, A)
+    assert inside[0] and not all(inside)  # in a span, out of it...
+    left = inside.index(False)
+    assert True in inside[left:]  # ...and back
+    assert not any(inside[60:99])  # resting from wake 60 until its cancel: out of its span
+    assert any(inside[101:])  # cancelled: back
+    assert all(_in_spans(spans, B))  # the other market never left its span
+
+
+def test_a_halt_in_a_bulk_span(recordings: dict[str, Path]) -> None:
+    """B halts and reopens while in its span (a recorded SecurityStatus): an order sent to it
+    meanwhile is refused as at the FIX level, and B goes back to its span."""
+    plan: Plan = {n: ("rest", B, "buy") for n in range(150, 400, 10)}
+    plan.update({n + 5: ("cancel", B) for n in range(150, 400, 10)})
+    report, seen, spans = _both(recordings["halted"], plan)
+    events = [e for *_, events in seen["fix"] for e in events]
+    assert "ExecutionReport MARKET_INACTIVE" in events  # refused during the halt
+    assert "ExecutionReport None" in events  # accepted, then cancelled, before and after it
+    inside = _in_spans(spans, B)
+    assert all(inside[:140]) and not all(inside) and any(inside[-40:])
+    assert report["statistics"]["total"]["orders"] > 0
+
+
+def test_a_trade_in_a_bulk_span_with_an_order_resting_in_another_market(
+    recordings: dict[str, Path],
+) -> None:
+    """An order rests in A (out of its span) while B's recorded trades go to B's span: B's
+    book has its trades, A's order fills as at the FIX level."""
+    plan: Plan = {5: ("rest", A, "buy"), 7: ("rest", A, "sell")}
+    report, seen, spans = _both(recordings["plain"], plan)
+    assert not _in_spans(spans, A)[40] and _in_spans(spans, B)[40]
+    trades_of_b = [tops[B][1] for _t, _m, tops, _e in seen["book"] if B in tops]
+    assert trades_of_b[-1] > trades_of_b[40] > 0  # B's trades reached its book in its span
+    assert report["statistics"]["total"]["fills"] > 0
+
+
+def test_a_strategy_woken_by_its_timer_reads_the_same_books(recordings: dict[str, Path]) -> None:
+    """``ctx.watch(..., wake=False)``: the books kept, the strategy woken by its timer alone;
+    whole spans between two wakes run in one loop, the same books and report as at the FIX
+    level."""
+    plan: Plan = {3: ("take", A, "buy"), 6: ("rest", B, "sell"), 12: ("cancel", B)}
+    report, seen, spans = _both(recordings["plain"], plan, timer=7.0)
+    assert all(not markets for _t, markets, _tops, _e in seen["fix"])  # no market woke it
+    assert len(seen["fix"]) > 20 and _market(report, A)["fills"] > 0
+    assert all(tables for _n, tables in spans["book"][1:])
+
+
+@pytest.mark.parametrize(
+    "latency",
+    [ConstantLatency(0.05), {"KalshiNR": ConstantLatency(0.02)}],
+    ids=["market data delayed: no spans", "order entry delayed"],
+)
+def test_latencies(recordings: dict[str, Path], latency: Any) -> None:
+    plan: Plan = {20: ("take", A, "buy"), 30: ("rest", A, "sell"), 60: ("cancel", A)}
+    _report, _seen, spans = _both(recordings["plain"], plan, latency=latency)
+    delayed_md = not isinstance(latency, dict)
+    assert (spans["book"] == []) == delayed_md
+
+
+def _event(event: Any) -> str:
+    """An order-entry event as the tests compare it: its type, and a message's type and text."""
+    message = getattr(event, "message", None)
+    if message is None:
+        return type(event).__name__
+    return f"{type(message).__name__} {getattr(message, 'text', None)}"
+
+
+def _market(report: dict[str, Any], symbol: str) -> dict[str, Any]:
+    (row,) = [r for r in report["report"]["markets"] if r["symbol"] == symbol]
+    assert isinstance(row, dict)
+    return row
+
+
+def test_the_exchange_shows_a_market_in_a_span_as_its_books_do(
+    recordings: dict[str, Path],
+) -> None:
+    """The exchange's queries (top of book, open orders) of a market in a span read its levels
+    as the strategy's books show them."""
+    looked: list[bool] = []
+
+    def strategy(ctx: Context) -> None:
+        ctx.watch(ctx.symbols)
+        exchange = ctx.simulation.gateway.exchange
+        while (wake := ctx.wait()) is not None:
+            for symbol in wake.markets:
+                bid, offer = ctx.books[symbol].top()
+                shown = exchange.top_of_book(symbol)
+                looked.append(
+                    shown[0] == (None if bid is None else (bid.price, bid.size))
+                    and shown[1] == (None if offer is None else (offer.price, offer.size))
+                )
+                if len(looked) % 50 == 0:
+                    house = [o for o in exchange.open_orders() if o.symbol == symbol]
+                    assert len(house) == len(ctx.books[symbol].bids) + len(ctx.books[symbol].offers)
+
+    run_backtest(strategy, recordings["plain"], cache=False, mode="book")
+    assert len(looked) > 300 and all(looked)
+
+
+def test_the_benchmark_rows_of_both_book_level_strategies_run() -> None:
+    import importlib
+
+    helpers: Any = importlib.import_module("test_benchmarks")  # it puts benchmarks/ on sys.path
+    bench = helpers.load("bench_backtest")
+    rows = ["backtest, book level", "backtest, book level, timer"]
+    results = bench.measure([40], rows)
+    assert {int(r["messages"]) for _, r in results} == {42}  # a snapshot per market, the 40
+    lines = bench.report(results)
+    assert "`read_books_on_timer`" in lines[0]
+    assert lines[-1].startswith("| 42 | backtest, book level, timer | ")
