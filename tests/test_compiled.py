@@ -1,4 +1,6 @@
-"""Recordings compiled once (`kalshi_fix_sansio.simulator.compiled`): the compiled form holds
+# private: the plan limit of the compile (`_compiling._MOST_PLANS`) is lowered to test a compile past its room
+"""Recordings compiled once (`kalshi_fix_sansio.simulator.compiled`, its build side
+`kalshi_fix_sansio.simulator._compiling`): the compiled form holds
 what the decoded recording holds for a replay, backtest reports are the same bytes with and
 without the cache (cold and warm, on every API), the cache is keyed by the recording's content
 and never trusted, a corrupt cache is one line naming it, and the command line compiles."""
