@@ -50,7 +50,9 @@ A = TypeVar("A", bound="AsyncAPI")
 
 
 class AsyncPump(Protocol):
-    """What the awaitable API asks of its adapter's pump."""
+    """What the awaitable API asks of its adapter's pump (and, if its loop runs a session's
+    tasks in a scope of their own, ``around()``: that scope, which ``async with`` a session
+    enters before it opens and leaves after it closes; trio's nursery)."""
 
     def prepare(self) -> Any:
         """What the pump makes of the session's options before an open (its TLS context)."""
@@ -75,13 +77,31 @@ class AsyncAPI(SessionAPI):
     """The asyncio and trio sessions: `SessionAPI` plus the awaitable reading API."""
 
     _pump: AsyncPump
+    _stack: contextlib.AsyncExitStack | None = None  # what ``async with`` entered (`around`)
 
     async def __aenter__(self: A) -> A:
-        await self.open()
+        """Open the session (`open`), within what the pump's loop runs a session's tasks in
+        when it has one (``around``, trio's nursery), entered first and left last."""
+        around: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None
+        around = getattr(self._pump, "around", None)
+        if around is None:
+            await self.open()
+            return self
+        stack = contextlib.AsyncExitStack()
+        await stack.enter_async_context(around())
+        try:
+            await self.open()
+        except BaseException:
+            await stack.aclose()  # not through the nursery: its error stays as it is
+            raise
+        self._stack = stack
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
 
     async def open(self) -> None:
         """Connect and log on, then keep the session up in the background until closed.
