@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import functools
 import math
-import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -15,18 +14,18 @@ from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
+    READ_CHUNK,
     Changes,
     PumpParts,
     SessionAPI,
     Wait,
-    loopback_addresses,
     pump_task,
 )
 from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect
 
-from ._aio import Conn, TLSProtocol
+from ._aio import Conn, TLSProtocol, open_socket
 from ._sockio import TransportWriter
-from ._tls import connect_error, tls_context
+from ._tls import MemoryTLS, connect_error, tls_context
 from .rest import AsyncRestCompanion
 
 __all__ = ["AioPump"]
@@ -160,30 +159,19 @@ class AioPump(TransportWriter, PumpParts):
                 self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
 
     async def _open(self) -> None:
-        ep = self.session.options.endpoint
-        loop = asyncio.get_running_loop()
-        context = self.ssl
-        if context is not None:  # TLS of our own over a plain transport (`TLSProtocol`)
-            handshake: asyncio.Future[None] = loop.create_future()
-            hostname = self.session.options.endpoint.server_hostname
-            tls = functools.partial(TLSProtocol, context, hostname, handshake, self)
-            transport, _ = await loop.create_connection(tls, ep.host, ep.port)
-            try:
-                await handshake
-            except BaseException:
-                transport.abort()
-                raise
-            return
-        rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-        error: OSError = OSError(f"no address for {ep}")
-        for address in loopback_addresses(ep, rows):  # connect only to checked addresses
-            try:
-                plain = functools.partial(TLSProtocol, None, None, None, self)
-                await loop.create_connection(plain, address, ep.port)
-                return
-            except OSError as exc:
-                error = exc
-        raise error
+        """Connect, do the TLS handshake, then hand the socket to a transport (`TLSProtocol`:
+        TLS of our own over a plain transport)."""
+        ep, loop, context = self.session.options.endpoint, asyncio.get_running_loop(), self.ssl
+        sock = await open_socket(loop, ep, context is None)
+        try:
+            tls = None if context is None else MemoryTLS(context, ep.server_hostname)
+            if tls is not None:
+                send = functools.partial(loop.sock_sendall, sock)
+                await tls.handshake(send, functools.partial(loop.sock_recv, sock, READ_CHUNK))
+            await loop.create_connection(functools.partial(TLSProtocol, tls, self), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
 
     def abort(self, drop: bool = True) -> None:
         """Close the connection (``drop``: at once, dropping what waits to be written)."""
