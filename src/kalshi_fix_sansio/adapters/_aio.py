@@ -1,7 +1,7 @@
-"""The asyncio adapter's connections: a socket connected and its TLS handshake done with the
-loop's socket calls (`open_socket`, `_tls.MemoryTLS.handshake`: trio's too), then served by a
-transport (`TLSProtocol`: TLS of the adapter's own over it, or plain TCP to loopback); the
-callers waiting for a change are the client's (`kalshi_fix_sansio.client.pump.Changes`).
+"""The asyncio adapter's connections (`TLSProtocol`: TLS of the adapter's own over a plain
+transport, its handshake done by the pump with `_tls.MemoryTLS.handshake` as trio's is, or plain
+TCP to loopback); the callers waiting for a change are the client's
+(`kalshi_fix_sansio.client.pump.Changes`).
 
 `TLSProtocol` with TLS is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory BIOs)
 on a plain transport, cheaper per message than asyncio's own SSL transport; without it, the
@@ -13,44 +13,18 @@ connection.
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from typing import TypeAlias
 
-from kalshi_fix_sansio.client import Endpoint
-from kalshi_fix_sansio.client.pump import PumpParts, loopback_addresses
+from kalshi_fix_sansio.client.pump import PumpParts
 
 from ._tls import MemoryTLS
 
-__all__ = ["Conn", "TLSProtocol", "open_socket"]
+__all__ = ["Conn", "TLSProtocol"]
 
 
 Conn: TypeAlias = "TLSProtocol"
 """A connection of the asyncio adapter: TLS in memory, or plain TCP to loopback."""
-
-
-async def open_socket(
-    loop: asyncio.AbstractEventLoop, endpoint: Endpoint, plain: bool
-) -> socket.socket:
-    """A non-blocking socket connected to ``endpoint``, its addresses tried in the resolver's
-    order (``plain``: only checked loopback addresses, `loopback_addresses`)."""
-    rows = await loop.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
-    if plain:  # connect only to checked addresses
-        allowed = loopback_addresses(endpoint, rows)
-        rows = [row for row in rows if row[4][0] in allowed]
-    error: OSError = OSError(f"no address for {endpoint}")
-    for family, kind, proto, _, address in rows:
-        sock = socket.socket(family, kind, proto)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, address)
-            return sock
-        except BaseException as exc:
-            sock.close()
-            if not isinstance(exc, OSError):
-                raise
-            error = exc
-    raise error
 
 
 class TLSProtocol(asyncio.Protocol):

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import math
+import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -19,11 +20,12 @@ from kalshi_fix_sansio.client.pump import (
     PumpParts,
     SessionAPI,
     Wait,
+    loopback_addresses,
     pump_task,
 )
 from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect
 
-from ._aio import Conn, TLSProtocol, open_socket
+from ._aio import Conn, TLSProtocol
 from ._sockio import TransportWriter
 from ._tls import MemoryTLS, connect_error, tls_context
 from .rest import AsyncRestCompanion
@@ -121,10 +123,8 @@ class AioPump(TransportWriter, PumpParts):
     # -- the session's task -------------------------------------------------------------------
 
     def ended(self, sup: Driver) -> None:
-        """The session's task ends (`pump_task`): close, tell the driver, wake the callers."""
+        """The session's task ends (`pump_task`): close the connection."""
         self.abort()
-        sup.pump_ended()
-        self.wake()
 
     async def idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
@@ -159,19 +159,33 @@ class AioPump(TransportWriter, PumpParts):
                 self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
 
     async def _open(self) -> None:
-        """Connect, do the TLS handshake, then hand the socket to a transport (`TLSProtocol`:
-        TLS of our own over a plain transport)."""
+        """Connect (plain TCP only to checked loopback addresses); with TLS, do the handshake
+        over the plain transport with a stream reader (`_tls.MemoryTLS.handshake`, trio's
+        too), then hand the transport to `TLSProtocol`."""
         ep, loop, context = self.session.options.endpoint, asyncio.get_running_loop(), self.ssl
-        sock = await open_socket(loop, ep, context is None)
+        if context is None:
+            rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+            error: OSError = OSError(f"no address for {ep}")
+            for address in loopback_addresses(ep, rows):  # connect only to checked addresses
+                try:
+                    plain = functools.partial(TLSProtocol, None, self)
+                    await loop.create_connection(plain, address, ep.port)
+                    return
+                except OSError as exc:
+                    error = exc
+            raise error
+        reader = asyncio.StreamReader()
+        shaking = functools.partial(asyncio.StreamReaderProtocol, reader)
+        transport, _ = await loop.create_connection(shaking, ep.host, ep.port)
         try:
-            tls = None if context is None else MemoryTLS(context, ep.server_hostname)
-            if tls is not None:
-                send = functools.partial(loop.sock_sendall, sock)
-                await tls.handshake(send, functools.partial(loop.sock_recv, sock, READ_CHUNK))
-            await loop.create_connection(functools.partial(TLSProtocol, tls, self), sock=sock)
+            tls = MemoryTLS(context, ep.server_hostname)
+            await tls.handshake(transport.write, functools.partial(reader.read, READ_CHUNK))
         except BaseException:
-            sock.close()
+            transport.abort()
             raise
+        protocol = TLSProtocol(tls, self)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
 
     def abort(self, drop: bool = True) -> None:
         """Close the connection (``drop``: at once, dropping what waits to be written)."""

@@ -318,10 +318,13 @@ class MemoryTLS:
         return True, self.to_send()
 
     async def handshake(
-        self, send: Callable[[bytes], Awaitable[object]], receive: Callable[[], Awaitable[bytes]]
+        self,
+        send: Callable[[bytes], Awaitable[object] | None],
+        receive: Callable[[], Awaitable[bytes]],
     ) -> None:
-        """The whole handshake over a connected socket, in the loop's own calls (``send`` all
-        of some bytes, ``receive`` what came, ``b""``: the peer closed): asyncio's and trio's.
+        """The whole handshake over a connection, in its loop's own calls (``send`` some bytes,
+        awaited if it gives an awaitable; ``receive`` what came, ``b""``: the peer closed): the
+        asyncio pump's (a transport and a stream reader) and trio's (a stream).
 
         Raises:
             ssl.SSLError: as `shake`.
@@ -329,8 +332,8 @@ class MemoryTLS:
         data: bytes | None = b""
         while True:
             done, out = self.shake(data)
-            if out:
-                await send(out)
+            if out and (sent := send(out)) is not None:
+                await sent
             if done:
                 return
             data = await receive() or None  # None: the peer closed

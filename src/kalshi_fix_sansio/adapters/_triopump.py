@@ -204,11 +204,9 @@ class TrioPump(SocketWriter, PumpParts):
         self.woke(sup)
 
     def ended(self, sup: Driver) -> None:
-        """The session's task ends (`pump_task`): tell the driver, wake everyone."""
-        sup.pump_ended()
+        """The session's task ends (`pump_task`): the session is closed (`close` waits for it)."""
         sup.pump_closed()
         self.done.set()
-        self.wake()
 
     async def connect(self, sup: Driver) -> None:
         """Connect, then serve the connection until the driver is done with it."""

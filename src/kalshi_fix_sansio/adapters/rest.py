@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from kalshi_fix_sansio.client import ConnectOptions, Credentials
 from kalshi_fix_sansio.client.account import AccountLimits, LimitsQuery, LimitsRead, limits_read
-from kalshi_fix_sansio.client.pump import RestPort
+from kalshi_fix_sansio.client.pump import RestPort, refuse_rest_trust
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse
 from kalshi_fix_sansio.session.events import Event
@@ -59,15 +59,6 @@ def _httpx() -> ModuleType:
     return httpx
 
 
-def _check(verify: object, timeout: object) -> None:
-    if not isinstance(verify, (ssl.SSLContext, bool, str)):
-        raise LocalProtocolError(
-            f"verify must be an ssl.SSLContext, a CA file path or a bool, got {verify!r}"
-        )
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise LocalProtocolError(f"timeout must be seconds > 0, got {timeout!r}")
-
-
 class _Companion:
     """What both companions keep: whom they trust, the seconds per request, the clock."""
 
@@ -78,7 +69,7 @@ class _Companion:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        _check(verify, timeout)
+        refuse_rest_trust(verify, timeout, is_context=isinstance(verify, ssl.SSLContext))
         self.verify, self.timeout, self.clock = verify, timeout, clock
 
     @classmethod
@@ -239,5 +230,6 @@ def _limits(credentials: Credentials, query: LimitsQuery) -> tuple[LimitsRead, M
     """The reading ``query`` describes (the client's `limits_read`), its trust and timeout
     checked, and httpx."""
     read = limits_read(credentials, query, time.time)
-    _check(read.verify, read.timeout)
+    is_context = isinstance(read.verify, ssl.SSLContext)
+    refuse_rest_trust(read.verify, read.timeout, is_context=is_context)
     return read, _httpx()

@@ -313,8 +313,8 @@ class LoopPump(AsyncPump, LoopPart, Protocol):
         """Wait until the agenda's ``wake_at`` or a wake-up, then step `WOKE`."""
 
     def ended(self, sup: Driver) -> None:
-        """The task ends (after its last delivery, or failed): close, tell the driver, wake
-        the waiting callers."""
+        """The task ends (after its last delivery, or failed): close what the pump holds
+        (`pump_task` then tells the driver, `Driver.pump_ended`, and wakes everyone)."""
 
 
 async def pump_task(
@@ -337,6 +337,8 @@ async def pump_task(
         sup.pump_failed(exc)
     finally:
         pump.ended(sup)
+        sup.pump_ended()
+        pump.wake()
 
 
 async def deliver(session: SessionAPI, sup: Driver, pump: AsyncPump) -> None:

@@ -32,6 +32,7 @@ so no adapter reaches into a private module of the package:
 * what a pump needs to connect: the rules its TLS context meets, as words and verdicts
   (`judge_weaknesses`: a context weaker than the library's refused or warned;
   `refuse_context`: a caller's context that is not one, a server's, or given for plain TCP;
+  `refuse_rest_trust`: a REST companion's trust or timeout that is neither;
   `TLS12_CIPHERS`: the TLS 1.2 cipher suites of the library's context;
   `refused_certificate_text`: a refused certificate in words), while the pump builds and
   inspects the context itself from the session's options, which hold TLS settings as data
@@ -76,7 +77,13 @@ from ._pumpparts import Changes, Deadlines, PumpParts
 from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync
-from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refuse_context, refused_certificate_text
+from ._tlsconfig import (
+    TLS12_CIPHERS,
+    judge_weaknesses,
+    refuse_context,
+    refuse_rest_trust,
+    refused_certificate_text,
+)
 from ._transport import READ_CHUNK
 from .steps import Pump
 
@@ -115,5 +122,6 @@ __all__ = [
     "loopback_addresses",
     "pump_task",
     "refuse_context",
+    "refuse_rest_trust",
     "refused_certificate_text",
 ]
