@@ -74,8 +74,9 @@ class _Companion:
 
     @classmethod
     def for_session(cls: type[C], options: ConnectOptions, clock: Callable[[], float]) -> C:
-        """A session's companion, which its pump starts (``spawn``): it trusts what the
-        session trusts (`_tls.rest_verify`) and reads the session's clock."""
+        """A session's companion, which its pump starts (``spawn``, with the client's
+        `serve_rest <kalshi_fix_sansio.client.pump.serve_rest>` or ``aserve_rest``): it
+        trusts what the session trusts (`_tls.rest_verify`) and reads the session's clock."""
         return cls(verify=rest_verify(options), clock=clock)
 
 
@@ -119,12 +120,6 @@ class RestCompanion(_Companion):
                     events += port.answer(_send(httpx, client, todo), self.clock())
         return events
 
-    def serve(self, driver: Any) -> None:
-        """A session's companion in the background: its round to its end (a failure logged:
-        ``Driver.rest_work``)."""
-        with driver.rest_work():
-            self.run(driver)
-
 
 def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
     try:
@@ -167,11 +162,6 @@ class AsyncRestCompanion(_Companion):
                 else:
                     events += port.answer(await _send_async(httpx, client, todo), self.clock())
         return events
-
-    async def serve(self, driver: Any) -> None:
-        """As `RestCompanion.serve`, awaited (a task of the session's)."""
-        with driver.rest_work():
-            await self.run(driver)
 
 
 async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:

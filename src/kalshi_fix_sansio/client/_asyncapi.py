@@ -39,6 +39,7 @@ __all__ = [
     "AsyncPump",
     "LoopPart",
     "LoopPump",
+    "aserve_rest",
     "deliver",
     "kill_sessions",
     "loop_moves",
@@ -73,10 +74,18 @@ class AsyncPump(Protocol):
         """Something changed: the waiting callers and the session's task look again."""
 
 
+async def aserve_rest(companion: Any, driver: Any) -> None:
+    """An asyncio or trio session's REST companion in the background: `serve_rest
+    <kalshi_fix_sansio.client.pump.serve_rest>`, awaited (a task of the pump's)."""
+    with driver.rest_work():
+        await companion.run(driver)
+
+
 class AsyncAPI(SessionAPI):
     """The asyncio and trio sessions: `SessionAPI` plus the awaitable reading API."""
 
     _pump: AsyncPump
+    _SERVE_REST = staticmethod(aserve_rest)  # a task of the pump's runs it
     _stack: contextlib.AsyncExitStack | None = None  # what ``async with`` entered (`around`)
 
     async def __aenter__(self: A) -> A:

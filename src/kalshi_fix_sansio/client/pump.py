@@ -40,7 +40,8 @@ so no adapter reaches into a private module of the package:
   adapters' own: `kalshi_fix_sansio.adapters`), `loopback_addresses` (plain TCP only to
   checked loopback addresses), `READ_CHUNK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
 * what a REST companion calls of a reconciliation round (the session's, under its lock):
-  `RestPort`;
+  `RestPort`; a session's companion in the background, its failure the driver's:
+  `serve_rest` (a thread) and `aserve_rest` (a task);
 * an acceptor's side, for a server such as the mock gateway: `AcceptorDriver` (one accepted
   connection's session and its loop's rules) and `DEFAULT_MAX_BUFFERED`;
 * a pump that runs in memory on a simulated clock is one of
@@ -64,6 +65,7 @@ from ._asyncapi import (
     AsyncPump,
     LoopPart,
     LoopPump,
+    aserve_rest,
     deliver,
     loop_moves,
     pump_task,
@@ -76,7 +78,7 @@ from ._loop import DEFAULT_MAX_BUFFERED
 from ._pumpparts import Changes, Deadlines, PumpParts
 from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
-from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync
+from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync, serve_rest
 from ._tlsconfig import (
     TLS12_CIPHERS,
     judge_weaknesses,
@@ -114,6 +116,7 @@ __all__ = [
     "SyncPump",
     "Until",
     "Wait",
+    "aserve_rest",
     "deliver",
     "deliver_sync",
     "drive",
@@ -124,4 +127,5 @@ __all__ = [
     "refuse_context",
     "refuse_rest_trust",
     "refused_certificate_text",
+    "serve_rest",
 ]
