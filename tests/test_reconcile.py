@@ -9,7 +9,6 @@ events and change nothing.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 from test_driver import PUBLIC, THREE_HOURS, Harness, exec_ids, of, rested
 
-from kalshi_fix_sansio.client.pump import aserve_rest, serve_rest
 from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse, rest_headers, rest_path
 from kalshi_fix_sansio.rest.reconcile import (
     Reconciled,
@@ -781,30 +779,3 @@ def test_a_background_companion_that_fails_is_logged_not_raised(
     assert "the page server went away" in caplog.text
     with pytest.raises(KeyboardInterrupt), h.driver.rest_work():
         raise KeyboardInterrupt
-
-
-def test_the_clients_background_rounds_run_the_companion_under_rest_work(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """`serve_rest` (a blocking session's thread) and `aserve_rest` (an asyncio or trio
-    session's task) run the companion's round on the driver, its failure logged by
-    `Driver.rest_work`, not raised."""
-    h, _app = not_allowlisted()
-    ran: list[object] = []
-
-    class Failing:
-        def run(self, target: object) -> None:
-            ran.append(target)
-            raise RuntimeError("the sync page server went away")
-
-    class AsyncFailing:
-        async def run(self, target: object) -> None:
-            ran.append(target)
-            raise RuntimeError("the async page server went away")
-
-    with caplog.at_level("ERROR"):
-        serve_rest(Failing(), h.driver)
-        asyncio.run(aserve_rest(AsyncFailing(), h.driver))
-    assert ran == [h.driver, h.driver]
-    assert "the sync page server went away" in caplog.text
-    assert "the async page server went away" in caplog.text
