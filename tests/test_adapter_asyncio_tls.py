@@ -6,8 +6,9 @@ The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no 
 loop turn between the two ends): records cut anywhere and several in one read come out whole
 and in order, bytes TLS refuses for now (a renegotiation) go out after the next read and before
 later ones, the peer's close_notify and its TCP close end the stream, a forged record aborts,
-a connection lost in the handshake fails it; end to end, a pinned certificate that does not
-match fails the connection with the certificate error.
+a connection closed in the handshake (`adapters._tls.MemoryTLS.handshake`, asyncio's and
+trio's) fails it; end to end, a pinned certificate that does not match fails the connection
+with the certificate error.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gateway_fixtures import GatewayHarness
 from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make_ssl_context
 from kalshi_fix_sansio.adapters._aio import Conn, TLSProtocol
 from kalshi_fix_sansio.adapters._sockio import TransportWriter
+from kalshi_fix_sansio.adapters._tls import MemoryTLS
 from kalshi_fix_sansio.adapters.asyncio import FixClient
 from kalshi_fix_sansio.client.pump import PumpParts
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed
@@ -96,9 +98,9 @@ class Sink(TransportWriter, PumpParts):
 class Recorder(TLSProtocol):
     """The protocol with a recording sink, read back as ``made`` / ``data`` / ``lost``."""
 
-    def __init__(self, context: ssl.SSLContext, handshake: asyncio.Future[None]) -> None:
+    def __init__(self, tls: MemoryTLS) -> None:
         self.recorded = Sink()
-        super().__init__(context, "localhost", handshake, self.recorded)
+        super().__init__(tls, self.recorded)
 
     @property
     def made(self) -> int:
@@ -157,25 +159,25 @@ def deliver(protocol: TLSProtocol, data: bytes) -> None:
     protocol.data_received(data)
 
 
-def connected(tmp_path: Path) -> tuple[Recorder, FakeTransport, Server, asyncio.Future[None]]:
-    """A protocol and a server with the handshake done between them."""
+def connected(tmp_path: Path) -> tuple[Recorder, FakeTransport, Server]:
+    """A protocol and a server with the handshake done between them (the client's TLS first,
+    as the pump does it over the socket, then the protocol on the transport)."""
     cert, key = self_signed(tmp_path)
-    loop = asyncio.new_event_loop()
-    handshake: asyncio.Future[None] = loop.create_future()
-    protocol = Recorder(make_ssl_context(pinned_cert=str(cert)), handshake)
-    transport = FakeTransport()
+    tls = MemoryTLS(make_ssl_context(pinned_cert=str(cert)), "localhost")
     server = Server(cert, key)
-    protocol.connection_made(transport)
-    while protocol.handshake is not None:
-        server.feed(transport.take())
+    reply = b""
+    while True:
+        done, out = tls.shake(reply)
+        server.feed(out)
+        if done:
+            break
         server.shake()
         reply = server.take()
         assert reply, "the server answered nothing in the handshake"
-        deliver(protocol, reply)
-    server.feed(transport.take())  # the client's Finished
-    assert server.shake()
-    loop.close()
-    return protocol, transport, server, handshake
+    assert server.shake()  # the client's Finished
+    protocol, transport = Recorder(tls), FakeTransport()
+    protocol.connection_made(transport)
+    return protocol, transport, server
 
 
 def records(server: Server, *messages: bytes) -> bytes:
@@ -188,8 +190,8 @@ def records(server: Server, *messages: bytes) -> bytes:
 def test_records_cut_anywhere_or_several_in_a_read_come_out_whole_and_in_order(
     tmp_path: Path,
 ) -> None:
-    protocol, transport, server, handshake = connected(tmp_path)
-    assert protocol.made == 1 and handshake.done() and handshake.result() is None
+    protocol, transport, server = connected(tmp_path)
+    assert protocol.made == 1
     messages = [b"8=FIXT.1.1\x019=5\x0135=0\x01" + bytes([65 + i]) * i for i in range(6)]
     for cut in (1, 5, 7, 300):  # cut inside headers, inside bodies, across records
         protocol.data.clear()
@@ -225,7 +227,7 @@ class Refusing:
 
 
 def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path: Path) -> None:
-    protocol, transport, server, _ = connected(tmp_path)
+    protocol, transport, server = connected(tmp_path)
     refusing = Refusing(protocol.tls._tls)
     protocol.tls.write = refusing.write  # what the pump's write seals through
     assert protocol.write(b"first|") == len(b"first|")  # waits for TLS
@@ -240,44 +242,39 @@ def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path
 
 
 def test_the_peers_close_notify_and_its_tcp_close_end_the_stream(tmp_path: Path) -> None:
-    protocol, _, server, _ = connected(tmp_path)
+    protocol, _, server = connected(tmp_path)
     with pytest.raises(ssl.SSLWantReadError):
         server.tls.unwrap()  # sends close_notify, then waits for ours
     deliver(protocol, server.take())
     assert protocol.data[-1:] == [b""]
-    protocol, _, server, _ = connected(tmp_path)
+    protocol, _, server = connected(tmp_path)
     assert protocol.eof_received() is None  # the transport closes itself
     protocol.connection_lost(None)
     assert protocol.data == [b""] and protocol.lost == [None]
 
 
 def test_garbage_after_the_handshake_aborts_with_the_tls_error(tmp_path: Path) -> None:
-    protocol, transport, _, _ = connected(tmp_path)
+    protocol, transport, _ = connected(tmp_path)
     deliver(protocol, b"\x17\x03\x03\x00\x10" + b"\x00" * 16)  # an application record, forged
     assert transport.aborted and protocol.data == []
     protocol.connection_lost(None)  # what the aborted transport calls next
     assert len(protocol.lost) == 1 and isinstance(protocol.lost[0], ssl.SSLError)
 
 
-def test_a_connection_lost_in_the_handshake_fails_it(tmp_path: Path) -> None:
+def test_a_connection_closed_in_the_handshake_fails_it(tmp_path: Path) -> None:
     cert, _ = self_signed(tmp_path)
-    loop = asyncio.new_event_loop()
-    try:
-        for end in ("eof", "lost"):
-            handshake: asyncio.Future[None] = loop.create_future()
-            protocol = Recorder(make_ssl_context(pinned_cert=str(cert)), handshake)
-            transport = FakeTransport()
-            protocol.connection_made(transport)
-            assert transport.take()[:1] == b"\x16"  # a handshake record: the ClientHello
-            if end == "eof":
-                protocol.eof_received()
-            else:
-                protocol.connection_lost(None)
-            with pytest.raises(ConnectionResetError):
-                handshake.result()
-            assert transport.aborted and protocol.made == 0 and protocol.lost == []
-    finally:
-        loop.close()
+    tls = MemoryTLS(make_ssl_context(pinned_cert=str(cert)), "localhost")
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    async def receive() -> bytes:
+        return b""  # the peer closed
+
+    with pytest.raises(ssl.SSLEOFError):
+        asyncio.run(tls.handshake(send, receive))
+    assert len(sent) == 1 and sent[0][:1] == b"\x16"  # a handshake record: the ClientHello
 
 
 def test_a_pin_that_does_not_match_fails_with_the_certificate_error(

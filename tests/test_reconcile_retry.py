@@ -5,10 +5,12 @@ sans-IO `Reconciliation`."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from test_reconcile import not_allowlisted
 from test_simulation_rest import (
     BID,
     KEY_ID,
@@ -21,6 +23,7 @@ from test_simulation_rest import (
 
 from kalshi_fix_sansio import CatchUpFailed, Disconnected, OrderStatus
 from kalshi_fix_sansio.adapters import Credentials
+from kalshi_fix_sansio.client.pump import aserve_rest, serve_rest
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.pages import RestResponse
 from kalshi_fix_sansio.rest.reconcile import (
@@ -129,3 +132,30 @@ def test_without_round_retry_a_failed_round_ends_and_a_closed_session_stops_retr
     assert not retrying.active and retrying.next_request(T0 + 1000) is None
     with pytest.raises(LocalProtocolError, match="round_retry must be"):
         reconciliation(round_retry=0)
+
+
+def test_the_clients_background_rounds_run_the_companion_under_rest_work(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`serve_rest` (a blocking session's thread) and `aserve_rest` (an asyncio or trio
+    session's task) run the companion's round on the driver, its failure logged by
+    `Driver.rest_work`, not raised."""
+    h, _app = not_allowlisted()
+    ran: list[object] = []
+
+    class Failing:
+        def run(self, target: object) -> None:
+            ran.append(target)
+            raise RuntimeError("the sync page server went away")
+
+    class AsyncFailing:
+        async def run(self, target: object) -> None:
+            ran.append(target)
+            raise RuntimeError("the async page server went away")
+
+    with caplog.at_level("ERROR"):
+        serve_rest(Failing(), h.driver)
+        asyncio.run(aserve_rest(AsyncFailing(), h.driver))
+    assert ran == [h.driver, h.driver]
+    assert "the sync page server went away" in caplog.text
+    assert "the async page server went away" in caplog.text

@@ -1,10 +1,11 @@
 """The asyncio adapter's connections (`TLSProtocol`: TLS of the adapter's own over a plain
-transport, or plain TCP to loopback); the callers waiting for a change are the client's
+transport, its handshake done by the pump with `_tls.MemoryTLS.handshake` as trio's is, or plain
+TCP to loopback); the callers waiting for a change are the client's
 (`kalshi_fix_sansio.client.pump.Changes`).
 
-`TLSProtocol` with a context is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory
-BIOs) on a plain transport, cheaper per message than asyncio's own SSL transport; without one,
-the transport's bytes as they are. It tells its sink (the adapter's pump: what a connection
+`TLSProtocol` with TLS is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory BIOs)
+on a plain transport, cheaper per message than asyncio's own SSL transport; without it, the
+transport's bytes as they are. It tells its sink (the adapter's pump: what a connection
 means is the client's, `kalshi_fix_sansio.client.pump.PumpParts`) what happens on the
 connection.
 """
@@ -27,8 +28,8 @@ Conn: TypeAlias = "TLSProtocol"
 
 
 class TLSProtocol(asyncio.Protocol):
-    """TLS over a plain asyncio transport with the ssl module's memory BIOs (without a
-    ``context``: plain TCP, each callback passed on as it is).
+    """TLS over a plain asyncio transport with the ssl module's memory BIOs, its handshake done
+    (without ``tls``: plain TCP, each callback passed on as it is).
 
     What ``loop.create_connection(ssl=...)`` does (asyncio's ``sslproto``), with less in the
     way of each message: a read decrypts what the bytes hold without raising at its end (it
@@ -37,28 +38,18 @@ class TLSProtocol(asyncio.Protocol):
     (the transport is the loop's own). The transport's ``data_received`` costs less here than
     a ``BufferedProtocol``'s ``get_buffer`` / ``buffer_updated`` (4k instructions per order).
 
-    The handshake starts once the transport is connected; ``handshake`` (a future of the
-    loop) gets its outcome. Then ``sink`` is told each step (`PumpParts`: the handshake done,
-    the bytes decrypted, the end), and writes through `tls` itself.
+    ``sink`` is told each step (`PumpParts`: the connection made, the bytes decrypted, the
+    end), and writes through `tls` itself.
 
     Args:
-        context: the client TLS context (None: plain TCP).
-        server_hostname: the name checked against the certificate (and sent in SNI).
-        handshake: resolved when the handshake is done, or failed with its error.
-        sink: told what happens on the connection once the handshake is done.
+        tls: the connection's TLS, its handshake done (None: plain TCP).
+        sink: told what happens on the connection.
     """
 
-    def __init__(
-        self,
-        context: ssl.SSLContext | None,
-        server_hostname: str | None,
-        handshake: asyncio.Future[None] | None,
-        sink: PumpParts,
-    ) -> None:
+    def __init__(self, tls: MemoryTLS | None, sink: PumpParts) -> None:
         self.sink = sink
         self.transport: asyncio.Transport | None = None
-        self.handshake = handshake  # None once done (plain TCP: none)
-        self.tls = None if context is None else MemoryTLS(context, server_hostname)
+        self.tls = tls
         self._error: Exception | None = None  # what ended the connection on our side
 
     def buffered(self) -> int:
@@ -73,18 +64,14 @@ class TLSProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        if self.tls is None:
-            self.sink.made(self)
-        else:
-            self._shake()  # the ClientHello
+        self.sink.made(self)
+        if self.tls is not None and self.tls.incoming.pending:  # after the handshake's end
+            self.data_received(b"")
 
     def data_received(self, data: bytes) -> None:
         tls = self.tls
         if tls is None:
             self.sink.data(self, data)
-            return
-        if self.handshake is not None:
-            self._shake(data)
             return
         try:
             data, closed = tls.open(data)
@@ -99,47 +86,11 @@ class TLSProtocol(asyncio.Protocol):
             self.sink.data(self, b"")
 
     def eof_received(self) -> bool | None:
-        if self.handshake is not None:
-            self._failed(
-                ConnectionResetError("the peer closed the connection in the TLS handshake")
-            )
-        else:
-            self.sink.data(self, b"")
+        self.sink.data(self, b"")
         return None  # the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.handshake is not None:
-            self._failed(exc or ConnectionResetError("the connection closed in the TLS handshake"))
-        else:
-            self.sink.lost(self, exc or self._error)
-
-    # -- TLS ----------------------------------------------------------------------------------
-
-    def _shake(self, data: bytes = b"") -> None:
-        tls = self.tls
-        assert tls is not None
-        try:
-            done, out = tls.shake(data)
-        except Exception as exc:  # the certificate refused, a TLS alert...
-            self._failed(exc)
-            return
-        if out and self.transport is not None:
-            self.transport.write(out)
-        if not done:
-            return
-        handshake, self.handshake = self.handshake, None
-        if handshake is not None and not handshake.done():
-            handshake.set_result(None)
-        self.sink.made(self)
-        if tls.incoming.pending:  # bytes after the handshake's last message
-            self.data_received(b"")
-
-    def _failed(self, exc: Exception) -> None:
-        handshake, self.handshake = self.handshake, None
-        if handshake is not None and not handshake.done():
-            handshake.set_exception(exc)
-        if self.transport is not None:
-            self.transport.abort()
+        self.sink.lost(self, exc or self._error)
 
     def fail(self, exc: Exception) -> None:
         """TLS failed on the connection: abort it (`connection_lost` tells the sink why)."""

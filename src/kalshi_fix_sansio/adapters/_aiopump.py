@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
+    READ_CHUNK,
     Changes,
     PumpParts,
     SessionAPI,
@@ -26,7 +27,7 @@ from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect
 
 from ._aio import Conn, TLSProtocol
 from ._sockio import TransportWriter
-from ._tls import connect_error, tls_context
+from ._tls import MemoryTLS, connect_error, tls_context
 from .rest import AsyncRestCompanion
 
 __all__ = ["AioPump"]
@@ -122,10 +123,8 @@ class AioPump(TransportWriter, PumpParts):
     # -- the session's task -------------------------------------------------------------------
 
     def ended(self, sup: Driver) -> None:
-        """The session's task ends (`pump_task`): close, tell the driver, wake the callers."""
+        """The session's task ends (`pump_task`): close the connection."""
         self.abort()
-        sup.pump_ended()
-        self.wake()
 
     async def idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
@@ -160,30 +159,33 @@ class AioPump(TransportWriter, PumpParts):
                 self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
 
     async def _open(self) -> None:
-        ep = self.session.options.endpoint
-        loop = asyncio.get_running_loop()
-        context = self.ssl
-        if context is not None:  # TLS of our own over a plain transport (`TLSProtocol`)
-            handshake: asyncio.Future[None] = loop.create_future()
-            hostname = self.session.options.endpoint.server_hostname
-            tls = functools.partial(TLSProtocol, context, hostname, handshake, self)
-            transport, _ = await loop.create_connection(tls, ep.host, ep.port)
-            try:
-                await handshake
-            except BaseException:
-                transport.abort()
-                raise
-            return
-        rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-        error: OSError = OSError(f"no address for {ep}")
-        for address in loopback_addresses(ep, rows):  # connect only to checked addresses
-            try:
-                plain = functools.partial(TLSProtocol, None, None, None, self)
-                await loop.create_connection(plain, address, ep.port)
-                return
-            except OSError as exc:
-                error = exc
-        raise error
+        """Connect (plain TCP only to checked loopback addresses); with TLS, do the handshake
+        over the plain transport with a stream reader (`_tls.MemoryTLS.handshake`, trio's
+        too), then hand the transport to `TLSProtocol`."""
+        ep, loop, context = self.session.options.endpoint, asyncio.get_running_loop(), self.ssl
+        if context is None:
+            rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+            error: OSError = OSError(f"no address for {ep}")
+            for address in loopback_addresses(ep, rows):  # connect only to checked addresses
+                try:
+                    plain = functools.partial(TLSProtocol, None, self)
+                    await loop.create_connection(plain, address, ep.port)
+                    return
+                except OSError as exc:
+                    error = exc
+            raise error
+        reader = asyncio.StreamReader()
+        shaking = functools.partial(asyncio.StreamReaderProtocol, reader)
+        transport, _ = await loop.create_connection(shaking, ep.host, ep.port)
+        try:
+            tls = MemoryTLS(context, ep.server_hostname)
+            await tls.handshake(transport.write, functools.partial(reader.read, READ_CHUNK))
+        except BaseException:
+            transport.abort()
+            raise
+        protocol = TLSProtocol(tls, self)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
 
     def abort(self, drop: bool = True) -> None:
         """Close the connection (``drop``: at once, dropping what waits to be written)."""

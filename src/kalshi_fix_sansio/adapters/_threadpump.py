@@ -197,18 +197,13 @@ class ThreadPump(SocketWriter, PumpParts):
 
     def _run(self, sup: Driver) -> None:
         me, clock = threading.get_ident(), self.clock
-
-        def timer_in() -> float | None:  # asked only while a caller read lately
-            at = self.agenda.wake_at
-            return None if at == math.inf else at - clock()
-
         with self.mu:
             try:
                 for connect in loop_moves(self, sup):
                     sock = self.sock
                     if sock is not None:  # served first, though a connection is due: the
                         # `Disconnect` of a socket another thread read is done by that reader
-                        rest = self.readers.background(time.monotonic(), me, timer_in)
+                        rest = self.readers.background(time.monotonic(), me, self.timer_in)
                         if rest:  # a waiting thread reads (or read lately)
                             self.idle.wait(None if rest == math.inf else rest)
                         else:

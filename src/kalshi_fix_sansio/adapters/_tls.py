@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import ssl
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ClassVar, Final
 
 from kalshi_fix_sansio.client import Endpoint, InsecureTLSWarning, TLSSettings, tls_settings
@@ -316,6 +316,27 @@ class MemoryTLS:
         except ssl.SSLWantReadError:
             return False, self.to_send()
         return True, self.to_send()
+
+    async def handshake(
+        self,
+        send: Callable[[bytes], Awaitable[object] | None],
+        receive: Callable[[], Awaitable[bytes]],
+    ) -> None:
+        """The whole handshake over a connection, in its loop's own calls (``send`` some bytes,
+        awaited if it gives an awaitable; ``receive`` what came, ``b""``: the peer closed): the
+        asyncio pump's (a transport and a stream reader) and trio's (a stream).
+
+        Raises:
+            ssl.SSLError: as `shake`.
+        """
+        data: bytes | None = b""
+        while True:
+            done, out = self.shake(data)
+            if out and (sent := send(out)) is not None:
+                await sent
+            if done:
+                return
+            data = await receive() or None  # None: the peer closed
 
     def to_send(self) -> bytes:
         """What TLS has to send of its own (handshake, alerts, answers), taken."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 from typing import Final
@@ -63,16 +64,6 @@ class SocketTLS(MemoryTLS):
             return Lost(f"read failed: {exc!r}")
         return Received(out) if out or self.closed else None
 
-    async def handshake(self, tcp: trio.SocketStream) -> SocketTLS:
-        data: bytes | None = b""
-        while True:
-            done, out = self.shake(data)
-            if out:
-                await tcp.send_all(out)
-            if done:
-                return self
-            data = await tcp.receive_some(READ_CHUNK) or None  # None: the peer closed
-
 
 async def open_socket(
     options: ConnectOptions, context: ssl.SSLContext | None
@@ -90,7 +81,8 @@ async def open_socket(
         tls = None
         try:
             if context is not None:
-                tls = await SocketTLS(context, ep.server_hostname).handshake(tcp)
+                tls = SocketTLS(context, ep.server_hostname)
+                await tls.handshake(tcp.send_all, functools.partial(tcp.receive_some, READ_CHUNK))
         except BaseException:
             await trio.aclose_forcefully(tcp)
             raise

@@ -10,7 +10,7 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import trio
@@ -108,6 +108,15 @@ class TrioPump(SocketWriter, PumpParts):
         if self.sock is not None and self.readers.caller_reads():
             poke(self.sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
 
+    @contextlib.asynccontextmanager
+    async def around(self) -> AsyncIterator[None]:
+        """The nursery of ``async with`` a session (`AsyncAPI.__aenter__`): its tasks'."""
+        try:
+            async with trio.open_nursery() as self.nursery:
+                yield
+        finally:
+            self.nursery = None
+
     REST = AsyncRestCompanion  # the session's REST companion (`spawn` runs it)
 
     def spawn(self, work: Callable[..., Awaitable[object]], *args: object) -> None:
@@ -135,6 +144,7 @@ class TrioPump(SocketWriter, PumpParts):
                 self.scope.deadline = trio.current_time() + sup.close_grace
             with trio.CancelScope(shield=True):
                 await self.done.wait()
+        self.nursery = None  # the next open is given one again
 
     def disconnect(self, action: Disconnect | None) -> None:
         """Drop the socket: the readers stop, the session's task closes it."""
@@ -194,11 +204,9 @@ class TrioPump(SocketWriter, PumpParts):
         self.woke(sup)
 
     def ended(self, sup: Driver) -> None:
-        """The session's task ends (`pump_task`): tell the driver, wake everyone."""
-        sup.pump_ended()
+        """The session's task ends (`pump_task`): the session is closed (`close` waits for it)."""
         sup.pump_closed()
         self.done.set()
-        self.wake()
 
     async def connect(self, sup: Driver) -> None:
         """Connect, then serve the connection until the driver is done with it."""

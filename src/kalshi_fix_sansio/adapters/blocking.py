@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import threading
 
+from kalshi_fix_sansio.client import events
+from kalshi_fix_sansio.client.events import *  # noqa: F403 (the names every adapter re-exports)
 from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
     ClientBase,
@@ -29,8 +31,6 @@ from kalshi_fix_sansio.client.pump import (
     SyncKillAll,
 )
 
-from . import _shared
-from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._threadpump import ThreadPump
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "FixClient",
     "MarginFixClient",
 ]
-__all__ += _shared.__all__
+__all__ += events.__all__
 
 
 class BlockingSession(IdleHandoff, SyncAPI):

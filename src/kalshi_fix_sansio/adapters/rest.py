@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from kalshi_fix_sansio.client import ConnectOptions, Credentials
 from kalshi_fix_sansio.client.account import AccountLimits, LimitsQuery, LimitsRead, limits_read
-from kalshi_fix_sansio.client.pump import RestPort
+from kalshi_fix_sansio.client.pump import RestPort, refuse_rest_trust
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse
 from kalshi_fix_sansio.session.events import Event
@@ -59,15 +59,6 @@ def _httpx() -> ModuleType:
     return httpx
 
 
-def _check(verify: object, timeout: object) -> None:
-    if not isinstance(verify, (ssl.SSLContext, bool, str)):
-        raise LocalProtocolError(
-            f"verify must be an ssl.SSLContext, a CA file path or a bool, got {verify!r}"
-        )
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise LocalProtocolError(f"timeout must be seconds > 0, got {timeout!r}")
-
-
 class _Companion:
     """What both companions keep: whom they trust, the seconds per request, the clock."""
 
@@ -78,13 +69,14 @@ class _Companion:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        _check(verify, timeout)
+        refuse_rest_trust(verify, timeout, is_context=isinstance(verify, ssl.SSLContext))
         self.verify, self.timeout, self.clock = verify, timeout, clock
 
     @classmethod
     def for_session(cls: type[C], options: ConnectOptions, clock: Callable[[], float]) -> C:
-        """A session's companion, which its pump starts (``spawn``): it trusts what the
-        session trusts (`_tls.rest_verify`) and reads the session's clock."""
+        """A session's companion, which its pump starts (``spawn``, with the client's
+        `serve_rest <kalshi_fix_sansio.client.pump.serve_rest>` or ``aserve_rest``): it
+        trusts what the session trusts (`_tls.rest_verify`) and reads the session's clock."""
         return cls(verify=rest_verify(options), clock=clock)
 
 
@@ -128,12 +120,6 @@ class RestCompanion(_Companion):
                     events += port.answer(_send(httpx, client, todo), self.clock())
         return events
 
-    def serve(self, driver: Any) -> None:
-        """A session's companion in the background: its round to its end (a failure logged:
-        ``Driver.rest_work``)."""
-        with driver.rest_work():
-            self.run(driver)
-
 
 def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
     try:
@@ -176,11 +162,6 @@ class AsyncRestCompanion(_Companion):
                 else:
                     events += port.answer(await _send_async(httpx, client, todo), self.clock())
         return events
-
-    async def serve(self, driver: Any) -> None:
-        """As `RestCompanion.serve`, awaited (a task of the session's)."""
-        with driver.rest_work():
-            await self.run(driver)
 
 
 async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
@@ -239,5 +220,6 @@ def _limits(credentials: Credentials, query: LimitsQuery) -> tuple[LimitsRead, M
     """The reading ``query`` describes (the client's `limits_read`), its trust and timeout
     checked, and httpx."""
     read = limits_read(credentials, query, time.time)
-    _check(read.verify, read.timeout)
+    is_context = isinstance(read.verify, ssl.SSLContext)
+    refuse_rest_trust(read.verify, read.timeout, is_context=is_context)
     return read, _httpx()

@@ -29,8 +29,6 @@ take yet, the session's task writes, in order), so a forgotten ``await`` cannot 
 
 from __future__ import annotations
 
-import contextlib
-
 try:
     import trio
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -39,11 +37,11 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install '.[trio]')"
     ) from exc
 
+from kalshi_fix_sansio.client import events
+from kalshi_fix_sansio.client.events import *  # noqa: F403 (the names every adapter re-exports)
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, IdleHandoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
-from . import _shared
-from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._triopump import TrioPump
 
 __all__ = [
@@ -51,7 +49,7 @@ __all__ = [
     "MarginFixClient",
     "TrioSession",
 ]
-__all__ += _shared.__all__
+__all__ += events.__all__
 
 
 class TrioSession(IdleHandoff, AsyncAPI):
@@ -63,24 +61,6 @@ class TrioSession(IdleHandoff, AsyncAPI):
 
     _PUMP = TrioPump
     _pump: TrioPump
-    _stack: contextlib.AsyncExitStack | None = None  # the nursery of `async with`
-
-    async def __aenter__(self) -> TrioSession:
-        stack = contextlib.AsyncExitStack()
-        nursery = await stack.enter_async_context(trio.open_nursery())
-        try:
-            await self.open(nursery)
-        except BaseException:
-            await stack.aclose()  # not through the nursery: its error stays as it is
-            raise
-        self._stack = stack
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.aclose()
 
     async def open(self, nursery: trio.Nursery | None = None) -> None:
         """Connect and log on; the session's task runs in ``nursery`` until `aclose`.
@@ -91,9 +71,10 @@ class TrioSession(IdleHandoff, AsyncAPI):
             LocalProtocolError: no ``nursery`` (outside ``async with``), the endpoint is not
                 allowed, or the session is already open.
         """
-        if nursery is None:
+        if nursery is not None:
+            self._pump.nursery = nursery  # the REST companion's task runs there too
+        elif self._pump.nursery is None:  # none of ``async with`` either (`TrioPump.around`)
             raise LocalProtocolError("a trio session runs in a nursery: open(nursery)")
-        self._pump.nursery = nursery  # the REST companion's task runs there too
         await super().open()
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "AsyncPump",
     "LoopPart",
     "LoopPump",
+    "aserve_rest",
     "deliver",
     "kill_sessions",
     "loop_moves",
@@ -50,7 +51,9 @@ A = TypeVar("A", bound="AsyncAPI")
 
 
 class AsyncPump(Protocol):
-    """What the awaitable API asks of its adapter's pump."""
+    """What the awaitable API asks of its adapter's pump (and, if its loop runs a session's
+    tasks in a scope of their own, ``around()``: that scope, which ``async with`` a session
+    enters before it opens and leaves after it closes; trio's nursery)."""
 
     def prepare(self) -> Any:
         """What the pump makes of the session's options before an open (its TLS context)."""
@@ -71,17 +74,43 @@ class AsyncPump(Protocol):
         """Something changed: the waiting callers and the session's task look again."""
 
 
+async def aserve_rest(companion: Any, driver: Any) -> None:
+    """An asyncio or trio session's REST companion in the background: `serve_rest
+    <kalshi_fix_sansio.client.pump.serve_rest>`, awaited (a task of the pump's)."""
+    with driver.rest_work():
+        await companion.run(driver)
+
+
 class AsyncAPI(SessionAPI):
     """The asyncio and trio sessions: `SessionAPI` plus the awaitable reading API."""
 
     _pump: AsyncPump
+    _SERVE_REST = staticmethod(aserve_rest)  # a task of the pump's runs it
+    _stack: contextlib.AsyncExitStack | None = None  # what ``async with`` entered (`around`)
 
     async def __aenter__(self: A) -> A:
-        await self.open()
+        """Open the session (`open`), within what the pump's loop runs a session's tasks in
+        when it has one (``around``, trio's nursery), entered first and left last."""
+        around: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None
+        around = getattr(self._pump, "around", None)
+        if around is None:
+            await self.open()
+            return self
+        stack = contextlib.AsyncExitStack()
+        await stack.enter_async_context(around())
+        try:
+            await self.open()
+        except BaseException:
+            await stack.aclose()  # not through the nursery: its error stays as it is
+            raise
+        self._stack = stack
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
 
     async def open(self) -> None:
         """Connect and log on, then keep the session up in the background until closed.
@@ -293,8 +322,8 @@ class LoopPump(AsyncPump, LoopPart, Protocol):
         """Wait until the agenda's ``wake_at`` or a wake-up, then step `WOKE`."""
 
     def ended(self, sup: Driver) -> None:
-        """The task ends (after its last delivery, or failed): close, tell the driver, wake
-        the waiting callers."""
+        """The task ends (after its last delivery, or failed): close what the pump holds
+        (`pump_task` then tells the driver, `Driver.pump_ended`, and wakes everyone)."""
 
 
 async def pump_task(
@@ -317,6 +346,8 @@ async def pump_task(
         sup.pump_failed(exc)
     finally:
         pump.ended(sup)
+        sup.pump_ended()
+        pump.wake()
 
 
 async def deliver(session: SessionAPI, sup: Driver, pump: AsyncPump) -> None:

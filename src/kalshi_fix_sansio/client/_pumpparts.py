@@ -173,6 +173,12 @@ class PumpParts:
         """The pump's sleeper woke (its timer, or a wake-up): step `WOKE`."""
         self.perform(sup, sup.step(WOKE, self.clock()))
 
+    def timer_in(self) -> float | None:
+        """Seconds until the driver's next timer (the agenda's ``wake_at``), None: none (what
+        `Readers.background` asks of a background reader that also fires the timers)."""
+        at = self.agenda.wake_at
+        return None if at == math.inf else at - self.clock()
+
     def turn(self, sup: Driver, sock: object, fact: Received | Lost | None) -> None:
         """The read turn (the blocking and trio pumps, which read their socket themselves):
         step what one read of ``sock`` gave (`Received`, logged; `Lost`; None: nothing came

@@ -120,6 +120,7 @@ class SessionAPI:
     """How to open this adapter's session, for `send` before that."""
     _pump: Any  # the adapter's pump: its own API (`SyncPump`, `AsyncPump`) beside `Pump`
     _PUMP: ClassVar[Callable[..., Pump]]
+    _SERVE_REST: ClassVar[Callable[..., Any]]  # a REST round in the background (`_start_rest`)
     """The adapter's pump: made by the session's driver (given the session and the driver),
     it performs the driver's actions with the loop's I/O (`Pump`)."""
 
@@ -372,13 +373,15 @@ class SessionAPI:
 
     def _start_rest(self) -> None:
         """Run the REST companion in the background: the pump's companion class (``REST``,
-        trusting what the session trusts) served by the pump's one way to spawn work
-        (``spawn``: a thread, a task, a nursery task). A session whose pump has none (a
-        simulation's) says so, and its round waits for a caller's `RestCompanion
+        trusting what the session trusts) served (``_SERVE_REST``: `serve_rest` or
+        `aserve_rest`) by the pump's one way to spawn work (``spawn``: a thread, a task, a
+        nursery task). A session whose pump has none (a simulation's) says so, and its round
+        waits for a caller's `RestCompanion
         <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
         pump: Any = self._pump
         if hasattr(pump, "spawn"):
-            pump.spawn(pump.REST.for_session(self.options, self._driver.clock).serve, self._driver)
+            companion = pump.REST.for_session(self.options, self._driver.clock)
+            pump.spawn(self._SERVE_REST, companion, self._driver)
             return
         self._driver.rest_ended()
         self.logger.warning(

@@ -31,7 +31,15 @@ from ._sessionapi import (
     start_kills,
 )
 
-__all__ = ["CallbackPump", "SyncAPI", "SyncKillAll", "SyncPump", "deliver_sync", "kill_sessions"]
+__all__ = [
+    "CallbackPump",
+    "SyncAPI",
+    "SyncKillAll",
+    "SyncPump",
+    "deliver_sync",
+    "kill_sessions",
+    "serve_rest",
+]
 
 T = TypeVar("T")
 S = TypeVar("S", bound="SyncAPI")
@@ -59,11 +67,20 @@ class SyncPump(Protocol):
         """Callbacks are still to run (or may come) for the current open."""
 
 
+def serve_rest(companion: Any, driver: Any) -> None:
+    """A blocking session's REST companion in the background: its round (``companion.run``)
+    to its end, a failure the driver's (`Driver.rest_work`: logged; the next round starts
+    another companion)."""
+    with driver.rest_work():
+        companion.run(driver)
+
+
 class SyncAPI(SessionAPI):
     """The blocking session's API: `SessionAPI` plus the blocking waits, run by `_pump`."""
 
     _OPEN_HINT = "use the session as a context manager first"
     _pump: SyncPump
+    _SERVE_REST = staticmethod(serve_rest)  # a thread of the pump's runs it
 
     def __enter__(self: S) -> S:
         self.open()

@@ -42,6 +42,7 @@ __all__ = [
     "TLSSettings",
     "judge_weaknesses",
     "refuse_context",
+    "refuse_rest_trust",
     "refused_certificate_text",
     "tls_settings",
 ]
@@ -294,6 +295,25 @@ def refuse_context(
             f"the ssl_context for {endpoint} is a server-side context (PROTOCOL_TLS_SERVER): "
             "a client needs make_ssl_context() or ssl.create_default_context()"
         )
+
+
+def refuse_rest_trust(verify: object, timeout: object, *, is_context: bool) -> None:
+    """The checks of whom a REST companion (or an account-limit reading) trusts and how long a
+    request may take, as words (the pump looks whether ``verify`` is an `ssl.SSLContext`).
+
+    Args:
+        verify: an `ssl.SSLContext` (``is_context``), a CA file path or a bool.
+        timeout: seconds per request, > 0.
+
+    Raises:
+        LocalProtocolError: either is not that (the message names it and what it got).
+    """
+    if not is_context and not isinstance(verify, (bool, str)):
+        raise LocalProtocolError(
+            f"verify must be an ssl.SSLContext, a CA file path or a bool, got {verify!r}"
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise LocalProtocolError(f"timeout must be seconds > 0, got {timeout!r}")
 
 
 def judge_weaknesses(

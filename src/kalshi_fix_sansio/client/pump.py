@@ -32,6 +32,7 @@ so no adapter reaches into a private module of the package:
 * what a pump needs to connect: the rules its TLS context meets, as words and verdicts
   (`judge_weaknesses`: a context weaker than the library's refused or warned;
   `refuse_context`: a caller's context that is not one, a server's, or given for plain TCP;
+  `refuse_rest_trust`: a REST companion's trust or timeout that is neither;
   `TLS12_CIPHERS`: the TLS 1.2 cipher suites of the library's context;
   `refused_certificate_text`: a refused certificate in words), while the pump builds and
   inspects the context itself from the session's options, which hold TLS settings as data
@@ -39,7 +40,8 @@ so no adapter reaches into a private module of the package:
   adapters' own: `kalshi_fix_sansio.adapters`), `loopback_addresses` (plain TCP only to
   checked loopback addresses), `READ_CHUNK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
 * what a REST companion calls of a reconciliation round (the session's, under its lock):
-  `RestPort`;
+  `RestPort`; a session's companion in the background, its failure the driver's:
+  `serve_rest` (a thread) and `aserve_rest` (a task);
 * an acceptor's side, for a server such as the mock gateway: `AcceptorDriver` (one accepted
   connection's session and its loop's rules) and `DEFAULT_MAX_BUFFERED`;
 * a pump that runs in memory on a simulated clock is one of
@@ -63,6 +65,7 @@ from ._asyncapi import (
     AsyncPump,
     LoopPart,
     LoopPump,
+    aserve_rest,
     deliver,
     loop_moves,
     pump_task,
@@ -75,8 +78,14 @@ from ._loop import DEFAULT_MAX_BUFFERED
 from ._pumpparts import Changes, Deadlines, PumpParts
 from ._readers import IdleHandoff, Readers
 from ._sessionapi import IDLE_HANDOFF, SessionAPI
-from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync
-from ._tlsconfig import TLS12_CIPHERS, judge_weaknesses, refuse_context, refused_certificate_text
+from ._syncapi import SyncAPI, SyncKillAll, SyncPump, deliver_sync, serve_rest
+from ._tlsconfig import (
+    TLS12_CIPHERS,
+    judge_weaknesses,
+    refuse_context,
+    refuse_rest_trust,
+    refused_certificate_text,
+)
 from ._transport import READ_CHUNK
 from .steps import Pump
 
@@ -107,6 +116,7 @@ __all__ = [
     "SyncPump",
     "Until",
     "Wait",
+    "aserve_rest",
     "deliver",
     "deliver_sync",
     "drive",
@@ -115,5 +125,7 @@ __all__ = [
     "loopback_addresses",
     "pump_task",
     "refuse_context",
+    "refuse_rest_trust",
     "refused_certificate_text",
+    "serve_rest",
 ]
