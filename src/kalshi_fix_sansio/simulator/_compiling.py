@@ -9,14 +9,18 @@ raw value (`_Plans`).
 from __future__ import annotations
 
 import operator
+import re
 import struct
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Final
+from zlib import adler32
 
 from ..codec import LayoutScan, layout_scan
+from ..codec.framing import checksum
 from .gateway.exchange.common import as_dec, as_int, raw_value
+from .recording import _MINUTES, _Reader
 
 _NONE: Final = -1
 _KIND_CODE: Final = {"W": 0, "X": 1, "f": 2, "UMS": 3}
@@ -266,6 +270,34 @@ class _Plan:
         entries = scan.groups.get("md_entries", ()) if kind == "W" or kind == "X" else ()
         self.entries = tuple(tuple(e.get(n, absent) for n in _ENTRY_FIELDS) for e in entries)
 
+    def cells(self, values: tuple[bytes, ...]) -> Cells | None:
+        """The cells of a frame of the layout from its scan's ``values`` (more may follow
+        them), or None: a value not met before."""
+        try:
+            c = self.caches
+            types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
+            entries = [
+                (
+                    types[values[t]],
+                    syms[values[s]],
+                    pxs[values[p]],
+                    sizes[values[z]],
+                    actions[values[a]],
+                    sides[values[g]],
+                    values[d],
+                )
+                for t, s, p, z, a, g, d in self.entries
+            ]
+            return (
+                self.kind,
+                c[0][values[self.symbol]],
+                c[1][values[self.status]],
+                c[2][values[self.result]],
+                entries,
+            )
+        except KeyError:  # a value not met before
+            return None
+
 
 class _Plans:
     """The compile's shortcut: a frame whose tag layout was met before, and whose values the
@@ -282,6 +314,19 @@ class _Plans:
         self._shapes: dict[tuple[str, int], list[_Plan]] = {}
         self._count = 0
         self._caches: dict[str, tuple[dict[bytes, Any], ...]] = {}
+        self._lined: list[_Plan] = []  # the plans read from whole log lines (`lines`)
+        self.changed = False  # `_lined` changed since the last `lines()`
+
+    def lines(self) -> _LinePlans | None:
+        """The plans read from whole log lines, as they are now (None: none yet)."""
+        self.changed = False
+        return _LinePlans(self._lined) if self._lined else None
+
+    def _drop(self, plans: list[_Plan], plan: _Plan) -> None:
+        plans.remove(plan)
+        if plan in self._lined:
+            self._lined.remove(plan)
+            self.changed = True
 
     def cells(self, frame: bytes, kind: str) -> Cells | None:
         """The cells of a frame told by a plan, or None (decode it)."""
@@ -294,30 +339,7 @@ class _Plans:
                 break
         else:
             return None
-        try:
-            c = plan.caches
-            types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
-            entries = [
-                (
-                    types[values[t]],
-                    syms[values[s]],
-                    pxs[values[p]],
-                    sizes[values[z]],
-                    actions[values[a]],
-                    sides[values[g]],
-                    values[d],
-                )
-                for t, s, p, z, a, g, d in plan.entries
-            ]
-            return (
-                plan.kind,
-                c[0][values[plan.symbol]],
-                c[1][values[plan.status]],
-                c[2][values[plan.result]],
-                entries,
-            )
-        except KeyError:  # a value not met before
-            return None
+        return plan.cells(values)
 
     def learn(self, message: Any, cells: Cells) -> None:
         """Learn from a decoded message that passed every check, and its cells: its layout's
@@ -342,18 +364,174 @@ class _Plans:
             plan = _Plan(scan, kind, caches)
             plans.append(plan)
             self._count += 1
+            if scan.line_parts is not None and len(self._lined) < _MOST_LINE_PLANS:
+                self._lined.append(plan)
+                self.changed = True
         _kind, symbol, status, result, entries = cells
         found = [(0, plan.symbol, symbol), (1, plan.status, status), (2, plan.result, result)]
         if len(entries) != len(plan.entries):
-            plans.remove(plan)  # never: the scan reads the entries the decode reads
+            self._drop(plans, plan)  # never: the scan reads the entries the decode reads
             return
         for at, cell in zip(plan.entries, entries, strict=True):
             if values[at[6]] != cell[6]:  # the TradeID's bytes are its raw value
-                plans.remove(plan)  # never: a text's plain form is itself
+                self._drop(plans, plan)  # never: a text's plain form is itself
                 return
             found += zip(range(3, 9), at, cell[:6], strict=False)
         caches = plan.caches
         for column, at_, cell_ in found:
             if caches[column].setdefault(values[at_], cell_) != cell_:
-                plans.remove(plan)  # never: a raw value gives one cell
+                self._drop(plans, plan)  # never: a raw value gives one cell
                 return
+
+
+# layouts read from whole log lines (`_LinePlans`), the first met: one pattern of them all is
+# made again when one is added (at most once a block of lines), some 15-20 KB a layout
+_MOST_LINE_PLANS: Final = 16
+# a log line's head as `RecordingWriter` writes it (`_STAMP`'s groups: the receive time's
+# minute, second and microseconds), received, then its session id (groups 1-4)
+_LINE_HEAD: Final = (
+    rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{6})Z IN (\S+) "
+)
+_HEAD_SIZE: Final = len("2026-11-20T14:30:00.125000Z IN  ")  # and the session id's
+_LINE_END: Final = (rb"(\r?\n|\r|\Z)", True)  # one line end, as `bytes.splitlines` cuts
+_EMPTY: Final = (b"()", True)  # the scan's value of a field a layout lacks (b"")
+_EXACT_ADLER: Final = 512  # frames of printable ASCII this long: Adler-32's low half is the sum
+
+
+class _LinePlans:
+    """The plans of several layouts read from a recording's whole log lines in one match: one
+    pattern, the log line's head (`_LINE_HEAD`) then the layouts' `LayoutScan.line_parts`
+    merged where they start alike (a tree of the parts: sre tries the parts that differ, not
+    the whole layouts again), each ended by an empty group (`LayoutScan.absent`'s value),
+    its CheckSum and the line's end. The group a match closed last (its line end's) names the
+    layout; ``leaves`` maps it to what to read: the groups of the scan's values in their order,
+    then the head's four, the CheckSum's and the line end's; the plan; and what the frame's
+    `|` add to its byte sum (123 each: 124 where SOH is 1)."""
+
+    def __init__(self, plans: list[_Plan]) -> None:
+        tree: dict[Any, Any] = {}
+        for k, plan in enumerate(plans):
+            parts = plan.scan.line_parts or ()
+            node = tree
+            for part in (*parts[:-1], _EMPTY, parts[-1], _LINE_END):
+                node = node.setdefault(part, {})
+            node.setdefault(None, k)  # (the same layout twice: the first)
+        out: list[bytes] = [_LINE_HEAD]
+        paths: dict[int, list[int]] = {}
+        number = 5  # the groups after the head's four, numbered as their "(" come
+
+        def walk(node: dict[Any, Any], path: list[int]) -> None:
+            nonlocal number
+            many = len(node) > 1
+            out.append(b"(?:" if many else b"")
+            for i, (part, child) in enumerate(node.items()):
+                out.append(b"|" if i else b"")
+                if part is None:
+                    paths[child] = path
+                    continue
+                pattern, group = part
+                out.append(pattern)
+                if group:
+                    number += 1
+                walk(child, [*path, number - 1] if group else path)
+            out.append(b")" if many else b"")
+
+        walk(tree, [])
+        self.match = re.compile(b"".join(out)).match
+        self.leaves: dict[int, tuple[tuple[int, ...], _Plan, int]] = {}
+        for k, path in paths.items():
+            plan = plans[k]
+            pipes = len(plan.scan.line_parts or ()) - 1
+            self.leaves[path[-1]] = ((*path[:-2], 1, 2, 3, 4, *path[-2:]), plan, 123 * pipes)
+        self.head = plans[0].scan.head
+
+
+def compile_lines(
+    blocks: Iterable[tuple[int, bytes]],
+    reader: _Reader,
+    built: _Builder,
+    plans: _Plans,
+    spill: int,
+) -> tuple[int, float]:
+    """Read a recording's blocks of whole lines into ``built`` (its columns spilled every
+    ``spill`` messages): a line a `_LinePlans` reads whole, whose BodyLength and CheckSum are
+    right, whose receive time is not before the latest one and whose values were met before,
+    in one match; any other line through ``reader`` (`_Reader.line`: its errors, its
+    decode), its message learnt. The messages and the first's receive time."""
+    scan = reader.scan
+    line, add, cells_of, learn = reader.line, built.add, built.cells, plans.learn
+    minutes = _MINUTES
+    count = 0
+    first = 0.0
+    match = None
+    leaves: dict[int, tuple[tuple[int, ...], _Plan, int]] = {}
+    head = 0
+    for offset, data in blocks:
+        if plans.changed:
+            found = plans.lines()
+            if found is not None:
+                match, leaves, head = found.match, found.leaves, found.head + 1
+        pos, size = 0, len(data)
+        while pos < size:
+            if match is not None and (m := match(data, pos)) is not None:
+                groups, plan, pipes = leaves[m.lastindex]  # type: ignore[index]
+                v = m.group(*groups)
+                end = m.end()
+                start = pos + _HEAD_SIZE + len(v[-3])  # the frame's "8="
+                body_end = end - len(v[-1]) - 7  # its "10="
+                minute = minutes.get(v[-6])
+                if (
+                    minute is not None
+                    and int(v[0]) == body_end - start - head - len(v[0])
+                    and (
+                        (
+                            adler32(data[start:body_end], 0)
+                            if body_end - start <= _EXACT_ADLER
+                            else checksum(data[start:body_end])
+                        )
+                        - pipes
+                    )
+                    & 0xFF
+                    == int(v[-2])
+                    and (cells := plan.cells(v)) is not None
+                ):
+                    moment = (minute * 1_000_000 + int(v[-5] + v[-4])) / 1_000_000
+                    if moment >= reader.last:
+                        reader.last = moment
+                        scan.lines += 1
+                        add(moment, scan.lines, offset + pos, cells)
+                        if not count:
+                            first = moment
+                        count += 1
+                        if not count % spill:
+                            built.spill()
+                        pos = end
+                        continue
+            end = _line_end(data, pos, size)
+            scan.lines += 1
+            got = line(offset + pos, data[pos:end])
+            pos = end
+            if got is None:
+                continue
+            number, at, moment, message = got
+            if message.__class__ is not tuple:  # decoded: learnt
+                cells = cells_of(message)
+                learn(message, cells)
+                message = cells
+            add(moment, number, at, message)
+            if not count:
+                first = moment
+            count += 1
+            if not count % spill:
+                built.spill()
+    return count, first
+
+
+def _line_end(data: bytes, pos: int, size: int) -> int:
+    """Where the line of ``data`` starting at ``pos`` ends (after its line end, as
+    `bytes.splitlines` cuts: at a ``\\n``, a ``\\r`` or a ``\\r\\n``)."""
+    n = data.find(b"\n", pos)
+    r = data.find(b"\r", pos, size if n < 0 else n)
+    if r >= 0:
+        return r + 2 if r + 1 == n else r + 1
+    return size if n < 0 else n + 1
