@@ -578,3 +578,97 @@ def test_a_compile_past_its_room_for_layouts_decodes_the_rest(
     monkeypatch.setattr(_compiling, "_MOST_PLANS", room)
     path = _copy(SAMPLE_RECORDING, tmp_path)
     _holds_what_the_decode_reads(path)
+
+
+def _rewritten(lines: list[str], every: int, change: Any) -> list[str]:
+    """``lines`` with every ``every``-th received line from the 50th given ``change(prefix,
+    fields)`` -> (prefix, fields), its BodyLength and CheckSum made right."""
+    out = list(lines)
+    for i in range(50, len(out), every):
+        if " IN " in out[i]:
+            out[i] = _framed(*change(*_split(out[i])))
+    return out
+
+
+ENDS = ("\n", "\r\n", "\r")
+
+
+def _line_variants(tmp_path: Path) -> dict[str, Path]:
+    """Recordings whose lines the compile's whole-line patterns must read as the check does:
+    the samples, generated ones, every line end `bytes.splitlines` knows, texts and session
+    ids with a backslash or a tab, receive times written otherwise."""
+    lines = _recording(tmp_path, 1_500, seed=11)
+    body = [line.rstrip("\n") for line in lines]
+    texts = {
+        "generated": "".join(lines),
+        "crlf": "".join(f"{line}\r\n" for line in body),
+        "cr": "".join(f"{line}\r" for line in body),
+        "mixed line ends": "".join(line + ENDS[i % 3] for i, line in enumerate(body)),
+        "no last line end": "".join(lines).rstrip("\n"),
+        "texts with a backslash or a tab": "".join(
+            _rewritten(
+                _rewritten(lines, 37, lambda pre, f: (pre, _edit(f, "56", "a\\xb"))),
+                41,
+                lambda pre, f: (pre, _edit(f, "49", "Kal\tshi")),
+            )
+        ),
+        "session ids with a backslash": "".join(
+            _rewritten(lines, 29, lambda pre, f: (pre.replace("KalshiMD/", "K\\x01/"), f))
+        ),
+        "receive times written otherwise": "".join(
+            _rewritten(
+                lines,
+                31,
+                lambda pre, f: (pre.replace("Z ", "+00:00 ", 1).replace("000+", "+", 1), f),
+            )
+        ),
+    }
+    paths = {
+        "prediction": _copy(SAMPLE_RECORDING, tmp_path),
+        "margin": _copy(MARGIN_SAMPLE_RECORDING, tmp_path),
+        "statuses": _with_statuses(tmp_path),
+    }
+    for name, text in texts.items():
+        paths[name] = tmp_path / f"{name.replace(' ', '-')}.log"
+        paths[name].write_bytes(text.encode())
+    return paths
+
+
+def test_whole_lines_read_compile_to_the_bytes_of_frames_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache of each recording is the same bytes whether its lines are read whole by the
+    layouts' line patterns, frame by frame by the layouts' scans, or every frame decoded; the
+    line patterns read nearly every line of a generated recording after its first block of
+    64 KiB (read before the layouts' pattern is made)."""
+    from kalshi_fix_sansio.simulator import _compiling, recording
+
+    calls = later = 0
+    line = recording._Reader.line
+
+    def counted(self: Any, start: int, raw: bytes) -> Any:
+        nonlocal calls, later
+        calls += 1
+        later += start >= 1 << 16
+        return line(self, start, raw)
+
+    monkeypatch.setattr(recording._Reader, "line", counted)
+    for name, path in _line_variants(tmp_path).items():
+        caches = []
+        for way, setting, room in (
+            ("lines", "_MOST_LINE_PLANS", 16),
+            ("frames", "_MOST_LINE_PLANS", 0),
+            ("decoded", "_MOST_PLANS", 0),
+        ):
+            calls = later = 0
+            with monkeypatch.context() as patched:
+                patched.setattr(_compiling, setting, room)
+                compiled = compile_recording(path, cache_dir=tmp_path / name / way)
+            (cache,) = (tmp_path / name / way).iterdir()
+            caches.append(cache.read_bytes())
+            if way == "lines" and path.stat().st_size > 1 << 16:
+                assert 0 < later < compiled.info.lines // 10, (later, compiled.info.lines)
+            if way != "lines":
+                assert calls == compiled.info.lines
+        assert caches[0] == caches[1] == caches[2], name
+        assert check_recording(path) == compiled.info, name
