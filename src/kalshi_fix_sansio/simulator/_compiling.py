@@ -117,17 +117,16 @@ class _Builder:
         self.trade_bytes = 0  # trade id bytes so far
         self._spilled: dict[str, IO[bytes]] = {}
         self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-        # the numbers of each column not in its array yet, and each one's append: a list's
-        # append costs a fraction of an array's (which parses its argument as a C call would);
-        # they go to the arrays a block at a time (`_flush`), emptied in place
-        self._held: dict[str, list[Any]] = {n: [] for n, _ in _COLUMNS[:-1]}
-        held = self._held
-        self._time, self._line, self._offset = (held[n].append for n in ("time", "line", "offset"))
-        self._kind, self._symbol = held["kind"].append, held["symbol"].append
-        self._status, self._result = held["status"].append, held["result"].append
-        self._entry_end = held["entries"].append
-        self._entry_adds = tuple(held[n].append for n, _ in _ENTRY_COLUMNS[:-1])
-        self._trade_end, self._trades = held["trade_end"].append, self.cols["trades"].frombytes
+        # the numbers not in the columns' arrays yet: each message's eight (`_MESSAGE_COLUMNS`'
+        # order) and each entry's six in one list each, the entries' trade ends in another;
+        # one list's ``extend`` a message costs a fraction of an ``append`` a number (an
+        # array's parses its argument as a C call would); they go to the arrays a block at a
+        # time (`_flush`), each column a slice of its list, emptied in place
+        self._messages: list[Any] = []
+        self._entries: list[int] = []
+        self._trade_ends: list[int] = []
+        self._message, self._entry = self._messages.extend, self._entries.extend
+        self._trade_end, self._trades = self._trade_ends.append, self.cols["trades"].frombytes
 
     def cells(self, message: Any) -> Cells:
         """A decoded message's cells (its texts and prices numbered in the tables)."""
@@ -165,36 +164,57 @@ class _Builder:
     def add(self, moment: float, line: int, offset: int, cells: Cells) -> None:
         """Append a message's cells (its receive time, line and offset first) to the columns."""
         kind, symbol, status, result, entries = cells
-        self._time(moment)
-        self._line(line)
-        self._offset(offset)
-        self._kind(kind)
-        self._symbol(symbol)
-        self._status(status)
-        self._result(result)
         if entries:
-            type_, symbol_, px_, size_, action_, aggressor_ = self._entry_adds
-            trade_end_, trades = self._trade_end, self._trades
-            for kind_, esymbol, px, size, action, aggressor, trade_id in entries:
-                type_(kind_)
-                symbol_(esymbol)
-                px_(px)
-                size_(size)
-                action_(action)
-                aggressor_(aggressor)
+            entry, trade_end, trades = self._entry, self._trade_end, self._trades
+            for cell in entries:
+                entry(cell[:6])
+                trade_id = cell[6]
                 if trade_id:
                     trades(trade_id)
                     self.trade_bytes += len(trade_id)
-                trade_end_(self.trade_bytes)
+                trade_end(self.trade_bytes)
             self.entries += len(entries)
-        self._entry_end(self.entries)
+        self._message((moment, line, offset, kind, symbol, status, result, self.entries))
+
+    def told(self, moment: float, line: int, offset: int, plan: _Plan, values: Any) -> bool:
+        """Append the message of a frame a plan reads (its scan's ``values``, more may follow
+        them) as `add` would its cells; False (nothing appended): a value not met before."""
+        caches = plan.caches
+        try:
+            symbol = caches[0][values[plan.symbol]]
+            status = caches[1][values[plan.status]]
+            result = caches[2][values[plan.result]]
+            cells = [cache[values[at]] for cache, at in plan.flat]
+        except KeyError:
+            return False
+        if cells:
+            self._entry(cells)
+            if plan.trade_ids:
+                trades, trade_end = self._trades, self._trade_end
+                for at in plan.trade_ids:
+                    trade_id = values[at]
+                    if trade_id:
+                        trades(trade_id)
+                        self.trade_bytes += len(trade_id)
+                    trade_end(self.trade_bytes)
+            else:
+                self._trade_ends += [self.trade_bytes] * len(plan.entries)
+            self.entries += len(plan.entries)
+        self._message((moment, line, offset, plan.kind, symbol, status, result, self.entries))
+        return True
 
     def _flush(self) -> None:
         """Move the numbers held in lists to their columns' arrays (packed at once)."""
-        for name, held in self._held.items():
+        for held, columns in (
+            (self._messages, _MESSAGE_COLUMNS),
+            (self._entries, _ENTRY_COLUMNS[:-1]),
+            (self._trade_ends, _ENTRY_COLUMNS[-1:]),
+        ):
             if held:
-                column = self.cols[name]
-                column.frombytes(struct.pack(f"@{len(held)}{column.typecode}", *held))
+                step = len(columns)
+                for k, (name, code) in enumerate(columns):
+                    part = held[k::step]
+                    self.cols[name].frombytes(struct.pack(f"@{len(part)}{code}", *part))
                 held.clear()
 
     def spill(self) -> None:
@@ -259,7 +279,17 @@ class _Plan:
     """How the compile reads the frames of one tag layout without decoding them: its
     `LayoutScan` and where each cell's raw value is in the scan's values."""
 
-    __slots__ = ("caches", "entries", "kind", "result", "scan", "status", "symbol")
+    __slots__ = (
+        "caches",
+        "entries",
+        "flat",
+        "kind",
+        "result",
+        "scan",
+        "status",
+        "symbol",
+        "trade_ids",
+    )
 
     def __init__(self, scan: LayoutScan, kind: str, caches: tuple[dict[bytes, Any], ...]) -> None:
         fields, absent = scan.fields, scan.absent
@@ -269,6 +299,11 @@ class _Plan:
         self.symbol, self.status, self.result = (fields.get(n, absent) for n in _MESSAGE_FIELDS)
         entries = scan.groups.get("md_entries", ()) if kind == "W" or kind == "X" else ()
         self.entries = tuple(tuple(e.get(n, absent) for n in _ENTRY_FIELDS) for e in entries)
+        # (the cache, where the raw value is) of each entry's six cells, one entry after another
+        self.flat = tuple((caches[3 + j], at[j]) for at in self.entries for j in range(6))
+        # where each entry's TradeID is (none when the layout has none)
+        ids = tuple(at[6] for at in self.entries)
+        self.trade_ids = ids if any(at != absent for at in ids) else ()
 
     def cells(self, values: tuple[bytes, ...]) -> Cells | None:
         """The cells of a frame of the layout from its scan's ``values`` (more may follow
@@ -459,7 +494,7 @@ def compile_lines(
     in one match; any other line through ``reader`` (`_Reader.line`: its errors, its
     decode), its message learnt. The messages and the first's receive time."""
     scan = reader.scan
-    line, add, cells_of, learn = reader.line, built.add, built.cells, plans.learn
+    line, add, told, cells_of, learn = reader.line, built.add, built.told, built.cells, plans.learn
     minutes = _MINUTES
     count = 0
     first = 0.0
@@ -493,13 +528,13 @@ def compile_lines(
                     )
                     & 0xFF
                     == int(v[-2])
-                    and (cells := plan.cells(v)) is not None
                 ):
                     moment = (minute * 1_000_000 + int(v[-5] + v[-4])) / 1_000_000
-                    if moment >= reader.last:
+                    if moment >= reader.last and told(
+                        moment, scan.lines + 1, offset + pos, plan, v
+                    ):
                         reader.last = moment
                         scan.lines += 1
-                        add(moment, scan.lines, offset + pos, cells)
                         if not count:
                             first = moment
                         count += 1
