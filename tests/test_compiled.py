@@ -667,8 +667,49 @@ def test_whole_lines_read_compile_to_the_bytes_of_frames_decoded(
             (cache,) = (tmp_path / name / way).iterdir()
             caches.append(cache.read_bytes())
             if way == "lines" and path.stat().st_size > 1 << 16:
-                assert 0 < later < compiled.info.lines // 10, (later, compiled.info.lines)
+                assert later < compiled.info.lines // 10, (later, compiled.info.lines)
             if way != "lines":
                 assert calls == compiled.info.lines
         assert caches[0] == caches[1] == caches[2], name
         assert check_recording(path) == compiled.info, name
+
+
+def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame of a layout met before with sizes and prices never met: its values are decoded
+    alone (a frame is decoded only where its layout is not met yet), the compiled form as the decode reads it,
+    and a prediction price of $1 or more still the check's one line."""
+    sizes = iter(range(5_000, 10_000))
+    lines = _rewritten(
+        _recording(tmp_path, 1_500, seed=12),
+        1,
+        lambda pre, f: (
+            (pre, _edit(f, "271", f"{next(sizes)}.5")) if "271=" in "|".join(f) else (pre, f)
+        ),
+    )
+    path = tmp_path / "new-sizes.log"
+    path.write_text("".join(lines), encoding="utf-8")
+    decoded = 0
+    decode = p.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return decode(*args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(p, "decode", counted)
+        compiled = compile_recording(path, cache=False)
+    assert compiled.info.messages == 1_502
+    assert 0 < decoded < 30, decoded  # where a layout is met first
+    _holds_what_the_decode_reads(path)
+    at = _layout_met_before(lines, "X", since=1_000)
+    prefix, fields = _split(lines[at])
+    bad = _framed(prefix, _edit(fields, "270", "1.01"))
+    path.write_text("".join([*lines[:at], bad, *lines[at + 1 :]]), encoding="utf-8")
+    kind, text = _outcome(path)
+    assert kind == "error" and "not a prediction price" in text
+    with pytest.raises(RecordingError) as compiled:
+        compile_recording(path, cache=False)
+    assert str(compiled.value) == text

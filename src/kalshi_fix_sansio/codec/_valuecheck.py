@@ -225,9 +225,12 @@ class LayoutScan:
             reader of log lines that matches them must still check BodyLength and CheckSum
             (the CheckSum over the frame with SOH, where each `|` counts 1, not 124).
         head: how many bytes a frame has before its BodyLength's value (``8=FIXT.1.1<SOH>9=``).
+        decoders: per value of `values`, the decoder the strict decode reads its field with
+            (None: BodyLength's, the empty one's): of a frame the scan accepts, ``decoders[i]
+            (values[i])`` is the field's value in the decoded message.
     """
 
-    __slots__ = ("_match", "absent", "fields", "groups", "head", "line_parts")
+    __slots__ = ("_match", "absent", "decoders", "fields", "groups", "head", "line_parts")
 
     def __init__(
         self,
@@ -242,6 +245,7 @@ class LayoutScan:
         self.absent = absent
         self.line_parts: tuple[tuple[bytes, bool], ...] | None = None
         self.head = len(b"8=" + BEGIN_STRING + b"\x019=")
+        self.decoders: tuple[Callable[[bytes], Any] | None, ...] = ()
 
     def values(self, frame: bytes) -> tuple[bytes, ...] | None:
         """The captured values of ``frame`` (the first its BodyLength, the last ``b""``), or
@@ -274,6 +278,8 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
     flat = src.flat
     cls = type(message)
     places: dict[int, tuple[str | None, int, str]] = {}  # value place -> (group, entry, name)
+    decoders: dict[int, Callable[[bytes], Any]] = {}  # value place -> its field's decoder
+    dollars = src.dollars
     own_end = _own_end(cls, flat, src.present)
     first: dict[bytes, int] = {}
     for i in range(0, own_end, 2):
@@ -281,6 +287,7 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
     for info in cls._FIELDS:
         if info.attr in names and info.key in first:
             places[first[info.key]] = (None, 0, info.attr)
+            decoders[first[info.key]] = (info.dec_dollars or info.dec) if dollars else info.dec
     counts = {flat[i]: i for i in range(len(flat) - 2, -1, -2)}  # each tag's first place
     for ginfo in cls._GROUPS:
         entries = getattr(message, ginfo.attr)
@@ -299,6 +306,9 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
                 member = ginfo.entry._BY_KEY.get(key)
                 if member is not None and member.attr in names and key not in seen:
                     places[j + at + 1] = (ginfo.attr, k, member.attr)
+                    decoders[j + at + 1] = (
+                        (member.dec_dollars or member.dec) if dollars else member.dec
+                    )
                 seen.add(key)
             j += len(span)
     header: type[Record] = cast("Any", cls)._HEADER_CLS
@@ -321,4 +331,5 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
     match = re.compile(pattern + b"()").fullmatch
     scan = LayoutScan(match, fields, {g: tuple(e) for g, e in groups.items()}, absent)
     scan.line_parts = _line_parts(found)
+    scan.decoders = (None, *(decoders[place] for place in sorted(places)), None)
     return scan

@@ -128,11 +128,27 @@ class _Builder:
         self._message, self._entry = self._messages.extend, self._entries.extend
         self._trade_end, self._trades = self._trade_ends.append, self.cols["trades"].frombytes
 
+        # the cell of a field's value as decoded, per column of `_Plan.caches`
+        symbol, text = self.symbols.of, self.texts.of
+        self.convert: tuple[Callable[[Any], Any], ...] = (
+            *(symbol, self._status_cell, text, text, symbol),
+            *(self._decimal_cell, self._decimal_cell, text, text),
+        )
+
+    def _decimal_cell(self, value: Any) -> int:
+        value = as_dec(value)  # finite only: what a replay reads
+        return _NONE if value is None else self.decimals(str(value))
+
+    @staticmethod
+    def _status_cell(value: Any) -> int:
+        value = as_int(value)
+        return _NO_STATUS if value is None else value
+
     def cells(self, message: Any) -> Cells:
         """A decoded message's cells (its texts and prices numbered in the tables)."""
-        symbols, texts, decimals = self.symbols, self.texts, self.decimals
+        symbol_, status_, result_, type_, esymbol_, px_, size_, action_, aggressor_ = self.convert
         kind = type(message).MSG_TYPE
-        status = as_int(getattr(message, "security_trading_status", None))
+        status = status_(getattr(message, "security_trading_status", None))
         entries = []
         if kind == "W" or kind == "X":
             getters = self._getters
@@ -140,26 +156,49 @@ class _Builder:
                 get = getters.get(type(entry))
                 if get is None:
                     get = getters[type(entry)] = _entry_getter(type(entry))
-                type_, symbol, px, size, action, aggressor, trade_id = get(entry)
-                px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
+                kind_, symbol, px, size, action, aggressor, trade_id = get(entry)
                 entries.append(
                     (
-                        texts.of(type_),
-                        symbols.of(symbol),
-                        _NONE if px is None else decimals(str(px)),
-                        _NONE if size is None else decimals(str(size)),
-                        texts.of(action),
-                        texts.of(aggressor),
+                        type_(kind_),
+                        esymbol_(symbol),
+                        px_(px),
+                        size_(size),
+                        action_(action),
+                        aggressor_(aggressor),
                         (_raw_text(trade_id) or "").encode(),
                     )
                 )
         return (
             _KIND_CODE[kind],
-            symbols.of(getattr(message, "symbol", None)),
-            _NO_STATUS if status is None else status,
-            texts.of(getattr(message, "market_result", None)),
+            symbol_(getattr(message, "symbol", None)),
+            status,
+            result_(getattr(message, "market_result", None)),
             entries,
         )
+
+    def fill(self, plan: _Plan, values: Any, prediction: bool) -> bool:
+        """Learn the cell of each value of a sound frame (one its plan's scan accepts) that
+        was not met before, from its field decoded alone (the decoder the frame's decode
+        reads it with), numbered in the order `cells` numbers a decoded message's values (so
+        the tables are the same); False: one is a prediction price of $1 or more, or does not
+        decode (the frame is then decoded and checked in full)."""
+        caches, decoders, convert = plan.caches, plan.scan.decoders, self.convert
+        for column, at in plan.order:
+            cache = caches[column]
+            raw = values[at]
+            if raw in cache:
+                continue
+            decoder = decoders[at]
+            if decoder is None:
+                return False
+            try:
+                value = decoder(raw)
+            except Exception:  # never: the scan accepts only values that decode
+                return False
+            if prediction and column == 5 and value is not None and value >= 1:
+                return False  # `_check_prediction`'s: the frame is decoded and refused
+            cache[raw] = convert[column](value)
+        return True
 
     def add(self, moment: float, line: int, offset: int, cells: Cells) -> None:
         """Append a message's cells (its receive time, line and offset first) to the columns."""
@@ -284,6 +323,7 @@ class _Plan:
         "entries",
         "flat",
         "kind",
+        "order",
         "result",
         "scan",
         "status",
@@ -304,6 +344,13 @@ class _Plan:
         # where each entry's TradeID is (none when the layout has none)
         ids = tuple(at[6] for at in self.entries)
         self.trade_ids = ids if any(at != absent for at in ids) else ()
+        # (column, where the raw value is) in the order `_Builder.cells` numbers them
+        self.order = (
+            *((3 + j, at[j]) for at in self.entries for j in range(6)),
+            (0, self.symbol),
+            (1, self.status),
+            (2, self.result),
+        )
 
     def cells(self, values: tuple[bytes, ...]) -> Cells | None:
         """The cells of a frame of the layout from its scan's ``values`` (more may follow
@@ -351,6 +398,9 @@ class _Plans:
         self._caches: dict[str, tuple[dict[bytes, Any], ...]] = {}
         self._lined: list[_Plan] = []  # the plans read from whole log lines (`lines`)
         self.changed = False  # `_lined` changed since the last `lines()`
+        # `_Builder.fill` of the compile's builder: the values of a frame a plan's scan
+        # accepts that were not met before, learnt without decoding the frame (None: decode it)
+        self.fill: Callable[[_Plan, tuple[bytes, ...]], bool] | None = None
 
     def lines(self) -> _LinePlans | None:
         """The plans read from whole log lines, as they are now (None: none yet)."""
@@ -374,7 +424,10 @@ class _Plans:
                 break
         else:
             return None
-        return plan.cells(values)
+        cells = plan.cells(values)
+        if cells is None and self.fill is not None and self.fill(plan, values):
+            cells = plan.cells(values)
+        return cells
 
     def learn(self, message: Any, cells: Cells) -> None:
         """Learn from a decoded message that passed every check, and its cells: its layout's
@@ -494,7 +547,8 @@ def compile_lines(
     in one match; any other line through ``reader`` (`_Reader.line`: its errors, its
     decode), its message learnt. The messages and the first's receive time."""
     scan = reader.scan
-    line, add, told, cells_of, learn = reader.line, built.add, built.told, built.cells, plans.learn
+    line, add, told, fill = reader.line, built.add, built.told, built.fill
+    cells_of, learn = built.cells, plans.learn
     minutes = _MINUTES
     count = 0
     first = 0.0
@@ -530,8 +584,12 @@ def compile_lines(
                     == int(v[-2])
                 ):
                     moment = (minute * 1_000_000 + int(v[-5] + v[-4])) / 1_000_000
-                    if moment >= reader.last and told(
-                        moment, scan.lines + 1, offset + pos, plan, v
+                    if moment >= reader.last and (
+                        told(moment, scan.lines + 1, offset + pos, plan, v)
+                        or (
+                            fill(plan, v, reader.prediction)
+                            and told(moment, scan.lines + 1, offset + pos, plan, v)
+                        )
                     ):
                         reader.last = moment
                         scan.lines += 1

@@ -582,6 +582,7 @@ def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> 
     with _open(name) as raw:
         fh = _Hashing(raw)
         reader = _Reader(name, product, scan, known=plans.cells)
+        plans.fill = lambda plan, values: built.fill(plan, values, reader.prediction)
         blocks = _blocks(fh, name, max_line, scan)  # type: ignore[arg-type]
         count, first_time = compile_lines(blocks, reader, built, plans, _SPILL)
         last_time = reader.last

@@ -393,6 +393,13 @@ class _Reader:
         self.codec: ModuleType | None = dialect(product) if product in PRODUCTS else None
         self.last = float("-inf")  # the latest receive time so far
 
+    @property
+    def prediction(self) -> bool:
+        """Whether book prices are checked below $1 (`_check_prediction`): a prediction
+        recording's (one without a header is read as one)."""
+        codec = self.codec or dialect("prediction")
+        return codec.__name__ == "kalshi_fix_sansio.codec.prediction"
+
     def line(self, start: int, raw: bytes) -> tuple[int, int, float, Any] | None:
         """The recorded message of line ``scan.lines`` (``raw``, at byte ``start``): (line,
         offset, time, message), or None (a line that holds none)."""
@@ -459,7 +466,7 @@ class _Reader:
             scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
         self.last = moment
-        if not told and codec.__name__ == "kalshi_fix_sansio.codec.prediction":
+        if not told and self.prediction:
             _check_prediction(name, number, start, message)
         return number, start, moment, message
 
