@@ -542,6 +542,19 @@ def test_a_changed_frame_is_taken_or_refused_as_the_check_takes_it(tmp_path: Pat
     assert took >= 5 and refused >= 30, (took, refused)
 
 
+def _decodes_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The prediction decodes made from now on, counted (in the list's one item)."""
+    decoded = [0]
+    decode = p.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded[0] += 1
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(p, "decode", counted)
+    return decoded
+
+
 def test_a_frame_of_a_layout_met_before_is_not_decoded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -550,21 +563,13 @@ def test_a_frame_of_a_layout_met_before_is_not_decoded(
     lines = _recording(tmp_path, 2_000, seed=3)
     path = tmp_path / "long.log"
     path.write_text("".join(lines), encoding="utf-8")
-    decoded = 0
-    decode = p.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decoded
-        decoded += 1
-        return decode(*args, **kwargs)
-
-    monkeypatch.setattr(p, "decode", counted)
+    decoded = _decodes_counted(monkeypatch)
     check_recording(path)
-    assert decoded == 2_002
-    decoded = 0
+    assert decoded[0] == 2_002
+    decoded[0] = 0
     compiled = compile_recording(path, cache=False)
     assert compiled.info.messages == 2_002
-    assert 0 < decoded < 400, decoded
+    assert 0 < decoded[0] < 400, decoded
 
 
 @pytest.mark.parametrize("room", [0, 1])
@@ -690,19 +695,11 @@ def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
     )
     path = tmp_path / "new-sizes.log"
     path.write_text("".join(lines), encoding="utf-8")
-    decoded = 0
-    decode = p.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decoded
-        decoded += 1
-        return decode(*args, **kwargs)
-
     with monkeypatch.context() as patched:
-        patched.setattr(p, "decode", counted)
+        decoded = _decodes_counted(patched)
         compiled = compile_recording(path, cache=False)
     assert compiled.info.messages == 1_502
-    assert 0 < decoded < 30, decoded  # where a layout is met first
+    assert 0 < decoded[0] < 30, decoded  # where a layout is met first
     _holds_what_the_decode_reads(path)
     at = _layout_met_before(lines, "X", since=1_000)
     prefix, fields = _split(lines[at])

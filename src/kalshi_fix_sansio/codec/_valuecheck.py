@@ -123,24 +123,12 @@ def layout_matcher(
     form (``cls``: their class, ``header``: its header's), made from a message of that layout
     ``check`` found with nothing wrong: its MsgType and group counts are taken as they are (the
     layout fixes them). None: the layout has a field without a plain form here."""
-    pattern = _pattern(cls, header, flat, dollars, frozenset(), sound=False)
-    return None if pattern is None else re.compile(pattern).fullmatch
+    fields = _fields(cls, header, flat, dollars, frozenset(), sound=False)
+    return None if fields is None else re.compile(_joined(fields)).fullmatch
 
 
-def _pattern(
-    cls: type[Record],
-    header: type[Record],
-    flat: list[bytes],
-    dollars: bool,
-    capture: frozenset[int],
-    sound: bool,
-) -> bytes | None:
-    """`layout_matcher`'s pattern, each value whose place in ``flat`` is in ``capture`` a group;
-    ``sound``: BeginString as the codec writes it, BodyLength a group (the first) and CheckSum
-    three digits (`LayoutScan` checks their values), else any value of theirs."""
-    fields = _fields(cls, header, flat, dollars, capture, sound)
-    if fields is None:
-        return None
+def _joined(fields: list[tuple[bytes, bytes, bool]]) -> bytes:
+    """The pattern of a frame of `_fields`, each captured value a group."""
     return b"".join(_part(tag, form, captured, b"\x01") for tag, form, captured in fields)
 
 
@@ -156,7 +144,11 @@ def _fields(
     capture: frozenset[int],
     sound: bool,
 ) -> list[tuple[bytes, bytes, bool]] | None:
-    """`_pattern`'s fields: (tag, the form of its values, captured) each, in ``flat``'s order."""
+    """The fields of ``flat``'s tag layout (its class ``cls``, its header's ``header``): (tag,
+    the form of its values, captured) each, in order, each value whose place in ``flat`` is in
+    ``capture`` captured; ``sound``: BeginString as the codec writes it, BodyLength a group
+    (the first) and CheckSum three digits (`LayoutScan` checks their values), else any value
+    of theirs. None: a field has no plain form here."""
     forms, counts = _forms(cls, header, dollars)
     fields: list[tuple[bytes, bytes, bool]] = []
     for i in range(0, len(flat), 2):
@@ -315,7 +307,7 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
     found = _fields(cls, header, flat, src.dollars, frozenset(places), sound=True)
     if found is None:
         return None
-    pattern = b"".join(_part(tag, form, captured, b"\x01") for tag, form, captured in found)
+    pattern = _joined(found)
     fields: dict[str, int] = {}
     groups: dict[str, list[dict[str, int]]] = {}
     for n, place in enumerate(sorted(places), 1):  # group 0 (values[0]) is the BodyLength
