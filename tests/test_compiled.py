@@ -1,7 +1,10 @@
 """Recordings compiled once (`kalshi_fix_sansio.simulator.compiled`): the compiled form holds
 what the decoded recording holds for a replay, backtest reports are the same bytes with and
 without the cache (cold and warm, on every API), the cache is keyed by the recording's content
-and never trusted, a corrupt cache is one line naming it, and the command line compiles."""
+and never trusted, a corrupt cache is one line naming it, and the command line compiles; the
+compile's shortcuts past the decode (`kalshi_fix_sansio.simulator._compiling`: whole log lines
+read by the layouts' patterns, frames by their scans, values decoded alone) compile what the
+decode reads, to the same bytes."""
 
 from __future__ import annotations
 
