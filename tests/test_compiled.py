@@ -3,7 +3,10 @@
 `kalshi_fix_sansio.simulator._compiling`): the compiled form holds
 what the decoded recording holds for a replay, backtest reports are the same bytes with and
 without the cache (cold and warm, on every API), the cache is keyed by the recording's content
-and never trusted, a corrupt cache is one line naming it, and the command line compiles."""
+and never trusted, a corrupt cache is one line naming it, and the command line compiles; the
+compile's shortcuts past the decode (`kalshi_fix_sansio.simulator._compiling`: whole log lines
+read by the layouts' patterns, frames by their scans, values decoded alone) compile what the
+decode reads, to the same bytes."""
 
 from __future__ import annotations
 
@@ -544,6 +547,19 @@ def test_a_changed_frame_is_taken_or_refused_as_the_check_takes_it(tmp_path: Pat
     assert took >= 5 and refused >= 30, (took, refused)
 
 
+def _decodes_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The prediction decodes made from now on, counted (in the list's one item)."""
+    decoded = [0]
+    decode = p.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded[0] += 1
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(p, "decode", counted)
+    return decoded
+
+
 def test_a_frame_of_a_layout_met_before_is_not_decoded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -552,21 +568,13 @@ def test_a_frame_of_a_layout_met_before_is_not_decoded(
     lines = _recording(tmp_path, 2_000, seed=3)
     path = tmp_path / "long.log"
     path.write_text("".join(lines), encoding="utf-8")
-    decoded = 0
-    decode = p.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decoded
-        decoded += 1
-        return decode(*args, **kwargs)
-
-    monkeypatch.setattr(p, "decode", counted)
+    decoded = _decodes_counted(monkeypatch)
     check_recording(path)
-    assert decoded == 2_002
-    decoded = 0
+    assert decoded[0] == 2_002
+    decoded[0] = 0
     compiled = compile_recording(path, cache=False)
     assert compiled.info.messages == 2_002
-    assert 0 < decoded < 400, decoded
+    assert 0 < decoded[0] < 400, decoded
 
 
 @pytest.mark.parametrize("room", [0, 1])
@@ -580,3 +588,130 @@ def test_a_compile_past_its_room_for_layouts_decodes_the_rest(
     monkeypatch.setattr(_compiling, "_MOST_PLANS", room)
     path = _copy(SAMPLE_RECORDING, tmp_path)
     _holds_what_the_decode_reads(path)
+
+
+def _rewritten(lines: list[str], every: int, change: Any) -> list[str]:
+    """``lines`` with every ``every``-th received line from the 50th given ``change(prefix,
+    fields)`` -> (prefix, fields), its BodyLength and CheckSum made right."""
+    out = list(lines)
+    for i in range(50, len(out), every):
+        if " IN " in out[i]:
+            out[i] = _framed(*change(*_split(out[i])))
+    return out
+
+
+ENDS = ("\n", "\r\n", "\r")
+
+
+def _line_variants(tmp_path: Path) -> dict[str, Path]:
+    """Recordings whose lines the compile's whole-line patterns must read as the check does:
+    the samples, generated ones, every line end `bytes.splitlines` knows, texts and session
+    ids with a backslash or a tab, receive times written otherwise."""
+    lines = _recording(tmp_path, 1_500, seed=11)
+    body = [line.rstrip("\n") for line in lines]
+    texts = {
+        "generated": "".join(lines),
+        "crlf": "".join(f"{line}\r\n" for line in body),
+        "cr": "".join(f"{line}\r" for line in body),
+        "mixed line ends": "".join(line + ENDS[i % 3] for i, line in enumerate(body)),
+        "no last line end": "".join(lines).rstrip("\n"),
+        "texts with a backslash or a tab": "".join(
+            _rewritten(
+                _rewritten(lines, 37, lambda pre, f: (pre, _edit(f, "56", "a\\xb"))),
+                41,
+                lambda pre, f: (pre, _edit(f, "49", "Kal\tshi")),
+            )
+        ),
+        "session ids with a backslash": "".join(
+            _rewritten(lines, 29, lambda pre, f: (pre.replace("KalshiMD/", "K\\x01/"), f))
+        ),
+        "receive times written otherwise": "".join(
+            _rewritten(
+                lines,
+                31,
+                lambda pre, f: (pre.replace("Z ", "+00:00 ", 1).replace("000+", "+", 1), f),
+            )
+        ),
+    }
+    paths = {
+        "prediction": _copy(SAMPLE_RECORDING, tmp_path),
+        "margin": _copy(MARGIN_SAMPLE_RECORDING, tmp_path),
+        "statuses": _with_statuses(tmp_path),
+    }
+    for name, text in texts.items():
+        paths[name] = tmp_path / f"{name.replace(' ', '-')}.log"
+        paths[name].write_bytes(text.encode())
+    return paths
+
+
+def test_whole_lines_read_compile_to_the_bytes_of_frames_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache of each recording is the same bytes whether its lines are read whole by the
+    layouts' line patterns, frame by frame by the layouts' scans, or every frame decoded; the
+    line patterns read nearly every line of a generated recording after its first block of
+    64 KiB (read before the layouts' pattern is made)."""
+    from kalshi_fix_sansio.simulator import _compiling, recording
+
+    calls = later = 0
+    line = recording._Reader.line
+
+    def counted(self: Any, start: int, raw: bytes) -> Any:
+        nonlocal calls, later
+        calls += 1
+        later += start >= 1 << 16
+        return line(self, start, raw)
+
+    monkeypatch.setattr(recording._Reader, "line", counted)
+    for name, path in _line_variants(tmp_path).items():
+        caches = []
+        for way, setting, room in (
+            ("lines", "_MOST_LINE_PLANS", 16),
+            ("frames", "_MOST_LINE_PLANS", 0),
+            ("decoded", "_MOST_PLANS", 0),
+        ):
+            calls = later = 0
+            with monkeypatch.context() as patched:
+                patched.setattr(_compiling, setting, room)
+                compiled = compile_recording(path, cache_dir=tmp_path / name / way)
+            (cache,) = (tmp_path / name / way).iterdir()
+            caches.append(cache.read_bytes())
+            if way == "lines" and path.stat().st_size > 1 << 16:
+                assert later < compiled.info.lines // 10, (later, compiled.info.lines)
+            if way != "lines":
+                assert calls == compiled.info.lines
+        assert caches[0] == caches[1] == caches[2], name
+        assert check_recording(path) == compiled.info, name
+
+
+def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame of a layout met before with sizes and prices never met: its values are decoded
+    alone (a frame is decoded only where its layout is not met yet), the compiled form as the decode reads it,
+    and a prediction price of $1 or more still the check's one line."""
+    sizes = iter(range(5_000, 10_000))
+    lines = _rewritten(
+        _recording(tmp_path, 1_500, seed=12),
+        1,
+        lambda pre, f: (
+            (pre, _edit(f, "271", f"{next(sizes)}.5")) if "271=" in "|".join(f) else (pre, f)
+        ),
+    )
+    path = tmp_path / "new-sizes.log"
+    path.write_text("".join(lines), encoding="utf-8")
+    with monkeypatch.context() as patched:
+        decoded = _decodes_counted(patched)
+        compiled = compile_recording(path, cache=False)
+    assert compiled.info.messages == 1_502
+    assert 0 < decoded[0] < 30, decoded  # where a layout is met first
+    _holds_what_the_decode_reads(path)
+    at = _layout_met_before(lines, "X", since=1_000)
+    prefix, fields = _split(lines[at])
+    bad = _framed(prefix, _edit(fields, "270", "1.01"))
+    path.write_text("".join([*lines[:at], bad, *lines[at + 1 :]]), encoding="utf-8")
+    kind, text = _outcome(path)
+    assert kind == "error" and "not a prediction price" in text
+    with pytest.raises(RecordingError) as compiled:
+        compile_recording(path, cache=False)
+    assert str(compiled.value) == text

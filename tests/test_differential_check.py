@@ -278,13 +278,21 @@ def _names(cls: type[FixRecord]) -> set[str]:
     return names
 
 
+def _read_alone(scan: Any, values: tuple[bytes, ...], at: int, decoded: Any) -> None:
+    """The value at ``at`` read by its own decoder (`LayoutScan.decoders`) is the decoded
+    field's: the same type and the same text (a Decimal's exponent too)."""
+    alone = scan.decoders[at](values[at])
+    assert type(alone) is type(decoded) and repr(alone) == repr(decoded), (alone, decoded)
+
+
 def test_a_layout_scan_accepts_only_what_the_strict_decode_accepts() -> None:
     """`layout_scan` (the compile's check of a recorded frame): made from each sample of both
     dialects, in both price units, its `values` accepts a changed frame (each value in turn
     given each of `VALUES` and group counts one more and one less, BodyLength and CheckSum
     made right again; and changes of BodyLength, CheckSum and BeginString alone) only when the
     strict decode with verification and `validate` accept it too, and then gives the raw
-    values the decode read. Counted: a scan that never accepts (or accepts all) fails."""
+    values the decode read, each of which its own decoder reads as the decode did. Counted: a
+    scan that never accepts (or accepts all) fails."""
     from kalshi_fix_sansio.codec import layout_scan
 
     passed = fell = 0
@@ -324,6 +332,7 @@ def test_a_layout_scan_accepts_only_what_the_strict_decode_accepts() -> None:
                     for name, at in scan.fields.items():
                         tag = next(f.tag for f in type(decoded)._FIELDS if f.attr == name)
                         assert values[at] == decoded.raw_value(tag), (name, case)
+                        _read_alone(scan, values, at, getattr(decoded, name))
                     for group, entries in scan.groups.items():
                         got = getattr(decoded, group)
                         assert len(got) == len(entries), case
@@ -333,4 +342,5 @@ def test_a_layout_scan_accepts_only_what_the_strict_decode_accepts() -> None:
                             for name, at in places.items():
                                 key = next(f.key for f in type(entry)._FIELDS if f.attr == name)
                                 assert values[at] == raw[key], (group, name, case)
+                                _read_alone(scan, values, at, getattr(entry, name))
     assert passed >= 3000 and fell >= 10000, (passed, fell)

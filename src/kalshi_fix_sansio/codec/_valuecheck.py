@@ -123,25 +123,37 @@ def layout_matcher(
     form (``cls``: their class, ``header``: its header's), made from a message of that layout
     ``check`` found with nothing wrong: its MsgType and group counts are taken as they are (the
     layout fixes them). None: the layout has a field without a plain form here."""
-    pattern = _pattern(cls, header, flat, dollars, frozenset(), sound=False)
-    return None if pattern is None else re.compile(pattern).fullmatch
+    fields = _fields(cls, header, flat, dollars, frozenset(), sound=False)
+    return None if fields is None else re.compile(_joined(fields)).fullmatch
 
 
-def _pattern(
+def _joined(fields: list[tuple[bytes, bytes, bool]]) -> bytes:
+    """The pattern of a frame of `_fields`, each captured value a group."""
+    return b"".join(_part(tag, form, captured, b"\x01") for tag, form, captured in fields)
+
+
+def _part(tag: bytes, form: bytes, captured: bool, end: bytes) -> bytes:
+    return re.escape(tag) + b"=" + (b"(" + form + b")" if captured else form) + end
+
+
+def _fields(
     cls: type[Record],
     header: type[Record],
     flat: list[bytes],
     dollars: bool,
     capture: frozenset[int],
     sound: bool,
-) -> bytes | None:
-    """`layout_matcher`'s pattern, each value whose place in ``flat`` is in ``capture`` a group;
-    ``sound``: BeginString as the codec writes it, BodyLength a group (the first) and CheckSum
-    three digits (`LayoutScan` checks their values), else any value of theirs."""
+) -> list[tuple[bytes, bytes, bool]] | None:
+    """The fields of ``flat``'s tag layout (its class ``cls``, its header's ``header``): (tag,
+    the form of its values, captured) each, in order, each value whose place in ``flat`` is in
+    ``capture`` captured; ``sound``: BeginString as the codec writes it, BodyLength a group
+    (the first) and CheckSum three digits (`LayoutScan` checks their values), else any value
+    of theirs. None: a field has no plain form here."""
     forms, counts = _forms(cls, header, dollars)
-    parts: list[bytes] = []
+    fields: list[tuple[bytes, bytes, bool]] = []
     for i in range(0, len(flat), 2):
         tag = flat[i]
+        captured = False
         if tag in _UNREAD:
             form = _SOUND[tag] if sound else _ANY
         elif tag == b"35" or tag in counts:
@@ -150,10 +162,30 @@ def _pattern(
             form = forms.get(tag, b"")
             if not form:
                 return None
-            if i + 1 in capture:
-                form = b"(" + form + b")"
-        parts.append(re.escape(tag) + b"=" + form + b"\x01")
-    return b"".join(parts)
+            captured = i + 1 in capture
+        fields.append((tag, form, captured))
+    return fields
+
+
+# a text's plain form in a message-log line (`LayoutScan.line_parts`): printable ASCII but `|`
+# (SOH there) and a backslash (escaped bytes, ``\\xNN``, are never read from a log line)
+_LINE_TEXT = rb"[ -\[\]-{}~]+" + _P
+
+
+def _line_parts(fields: list[tuple[bytes, bytes, bool]]) -> tuple[tuple[bytes, bool], ...] | None:
+    """A sound layout's fields as the parts of a message-log line's frame (`|` for SOH): each
+    its pattern and whether it holds a group (BodyLength's, CheckSum's and the captured
+    values'); None when a value's form could hold `|`, a backslash or a byte not printable."""
+    parts: list[tuple[bytes, bool]] = []
+    for tag, form, captured in fields:
+        if form == _PLAIN[v.dec_str]:
+            form = _LINE_TEXT
+        elif tag == b"10":
+            captured = True
+        if b"\\|" in form or b"\\\\" in form or not all(0x20 <= c <= 0x7E for c in form):
+            return None
+        parts.append((_part(tag, form, captured, b"\\|"), captured or tag == b"9"))
+    return tuple(parts)
 
 
 # BeginString, BodyLength and CheckSum of a sound frame (`LayoutScan`)
@@ -178,9 +210,19 @@ class LayoutScan:
             fields captured (attribute name -> index in `values`).
         absent: the index in `values` of an empty value (``b""``, which no captured value is):
             a reader may point a field the layout lacks at it.
+        line_parts: the same frames as written in a message-log line (`|` for SOH), one part
+            per field in order: its pattern (ending in ``\\|``) and whether it holds a group
+            (BodyLength's first, the captured values' in `values`' order, CheckSum's last);
+            None when a value's form could hold `|`, a backslash or a byte not printable. A
+            reader of log lines that matches them must still check BodyLength and CheckSum
+            (the CheckSum over the frame with SOH, where each `|` counts 1, not 124).
+        head: how many bytes a frame has before its BodyLength's value (``8=FIXT.1.1<SOH>9=``).
+        decoders: per value of `values`, the decoder the strict decode reads its field with
+            (None: BodyLength's, the empty one's): of a frame the scan accepts, ``decoders[i]
+            (values[i])`` is the field's value in the decoded message.
     """
 
-    __slots__ = ("_match", "absent", "fields", "groups")
+    __slots__ = ("_match", "absent", "decoders", "fields", "groups", "head", "line_parts")
 
     def __init__(
         self,
@@ -193,6 +235,9 @@ class LayoutScan:
         self.fields = fields
         self.groups = groups
         self.absent = absent
+        self.line_parts: tuple[tuple[bytes, bool], ...] | None = None
+        self.head = len(b"8=" + BEGIN_STRING + b"\x019=")
+        self.decoders: tuple[Callable[[bytes], Any] | None, ...] = ()
 
     def values(self, frame: bytes) -> tuple[bytes, ...] | None:
         """The captured values of ``frame`` (the first its BodyLength, the last ``b""``), or
@@ -225,6 +270,8 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
     flat = src.flat
     cls = type(message)
     places: dict[int, tuple[str | None, int, str]] = {}  # value place -> (group, entry, name)
+    decoders: dict[int, Callable[[bytes], Any]] = {}  # value place -> its field's decoder
+    dollars = src.dollars
     own_end = _own_end(cls, flat, src.present)
     first: dict[bytes, int] = {}
     for i in range(0, own_end, 2):
@@ -232,6 +279,7 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
     for info in cls._FIELDS:
         if info.attr in names and info.key in first:
             places[first[info.key]] = (None, 0, info.attr)
+            decoders[first[info.key]] = (info.dec_dollars or info.dec) if dollars else info.dec
     counts = {flat[i]: i for i in range(len(flat) - 2, -1, -2)}  # each tag's first place
     for ginfo in cls._GROUPS:
         entries = getattr(message, ginfo.attr)
@@ -250,12 +298,16 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
                 member = ginfo.entry._BY_KEY.get(key)
                 if member is not None and member.attr in names and key not in seen:
                     places[j + at + 1] = (ginfo.attr, k, member.attr)
+                    decoders[j + at + 1] = (
+                        (member.dec_dollars or member.dec) if dollars else member.dec
+                    )
                 seen.add(key)
             j += len(span)
     header: type[Record] = cast("Any", cls)._HEADER_CLS
-    pattern = _pattern(cls, header, flat, src.dollars, frozenset(places), sound=True)
-    if pattern is None:
+    found = _fields(cls, header, flat, src.dollars, frozenset(places), sound=True)
+    if found is None:
         return None
+    pattern = _joined(found)
     fields: dict[str, int] = {}
     groups: dict[str, list[dict[str, int]]] = {}
     for n, place in enumerate(sorted(places), 1):  # group 0 (values[0]) is the BodyLength
@@ -269,4 +321,7 @@ def layout_scan(message: Record, names: Collection[str]) -> LayoutScan | None:
             entries_[k][name] = n
     absent = len(places) + 1
     match = re.compile(pattern + b"()").fullmatch
-    return LayoutScan(match, fields, {g: tuple(e) for g, e in groups.items()}, absent)
+    scan = LayoutScan(match, fields, {g: tuple(e) for g, e in groups.items()}, absent)
+    scan.line_parts = _line_parts(found)
+    scan.decoders = (None, *(decoders[place] for place in sorted(places)), None)
+    return scan

@@ -9,14 +9,18 @@ raw value (`_Plans`).
 from __future__ import annotations
 
 import operator
+import re
 import struct
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Final
+from zlib import adler32
 
 from ..codec import LayoutScan, layout_scan
+from ..codec.framing import checksum
 from .gateway.exchange.common import as_dec, as_int, raw_value
+from .recording import _MINUTES, _Reader
 
 _NONE: Final = -1
 _KIND_CODE: Final = {"W": 0, "X": 1, "f": 2, "UMS": 3}
@@ -113,23 +117,38 @@ class _Builder:
         self.trade_bytes = 0  # trade id bytes so far
         self._spilled: dict[str, IO[bytes]] = {}
         self._getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-        # the numbers of each column not in its array yet, and each one's append: a list's
-        # append costs a fraction of an array's (which parses its argument as a C call would);
-        # they go to the arrays a block at a time (`_flush`), emptied in place
-        self._held: dict[str, list[Any]] = {n: [] for n, _ in _COLUMNS[:-1]}
-        held = self._held
-        self._time, self._line, self._offset = (held[n].append for n in ("time", "line", "offset"))
-        self._kind, self._symbol = held["kind"].append, held["symbol"].append
-        self._status, self._result = held["status"].append, held["result"].append
-        self._entry_end = held["entries"].append
-        self._entry_adds = tuple(held[n].append for n, _ in _ENTRY_COLUMNS[:-1])
-        self._trade_end, self._trades = held["trade_end"].append, self.cols["trades"].frombytes
+        # the numbers not in the columns' arrays yet: each message's eight (`_MESSAGE_COLUMNS`'
+        # order) and each entry's six in one list each, the entries' trade ends in another;
+        # one list's ``extend`` a message costs a fraction of an ``append`` a number (an
+        # array's parses its argument as a C call would); they go to the arrays a block at a
+        # time (`_flush`), each column a slice of its list, emptied in place
+        self._messages: list[Any] = []
+        self._entries: list[int] = []
+        self._trade_ends: list[int] = []
+        self._message, self._entry = self._messages.extend, self._entries.extend
+        self._trade_end, self._trades = self._trade_ends.append, self.cols["trades"].frombytes
+
+        # the cell of a field's value as decoded, per column of `_Plan.caches`
+        symbol, text = self.symbols.of, self.texts.of
+        self.convert: tuple[Callable[[Any], Any], ...] = (
+            *(symbol, self._status_cell, text, text, symbol),
+            *(self._decimal_cell, self._decimal_cell, text, text),
+        )
+
+    def _decimal_cell(self, value: Any) -> int:
+        value = as_dec(value)  # finite only: what a replay reads
+        return _NONE if value is None else self.decimals(str(value))
+
+    @staticmethod
+    def _status_cell(value: Any) -> int:
+        value = as_int(value)
+        return _NO_STATUS if value is None else value
 
     def cells(self, message: Any) -> Cells:
         """A decoded message's cells (its texts and prices numbered in the tables)."""
-        symbols, texts, decimals = self.symbols, self.texts, self.decimals
+        symbol_, status_, result_, type_, esymbol_, px_, size_, action_, aggressor_ = self.convert
         kind = type(message).MSG_TYPE
-        status = as_int(getattr(message, "security_trading_status", None))
+        status = status_(getattr(message, "security_trading_status", None))
         entries = []
         if kind == "W" or kind == "X":
             getters = self._getters
@@ -137,60 +156,104 @@ class _Builder:
                 get = getters.get(type(entry))
                 if get is None:
                     get = getters[type(entry)] = _entry_getter(type(entry))
-                type_, symbol, px, size, action, aggressor, trade_id = get(entry)
-                px, size = as_dec(px), as_dec(size)  # finite only: what a replay reads
+                kind_, symbol, px, size, action, aggressor, trade_id = get(entry)
                 entries.append(
                     (
-                        texts.of(type_),
-                        symbols.of(symbol),
-                        _NONE if px is None else decimals(str(px)),
-                        _NONE if size is None else decimals(str(size)),
-                        texts.of(action),
-                        texts.of(aggressor),
+                        type_(kind_),
+                        esymbol_(symbol),
+                        px_(px),
+                        size_(size),
+                        action_(action),
+                        aggressor_(aggressor),
                         (_raw_text(trade_id) or "").encode(),
                     )
                 )
         return (
             _KIND_CODE[kind],
-            symbols.of(getattr(message, "symbol", None)),
-            _NO_STATUS if status is None else status,
-            texts.of(getattr(message, "market_result", None)),
+            symbol_(getattr(message, "symbol", None)),
+            status,
+            result_(getattr(message, "market_result", None)),
             entries,
         )
+
+    def fill(self, plan: _Plan, values: Any, prediction: bool) -> bool:
+        """Learn the cell of each value of a sound frame (one its plan's scan accepts) that
+        was not met before, from its field decoded alone (the decoder the frame's decode
+        reads it with), numbered in the order `cells` numbers a decoded message's values (so
+        the tables are the same); False: one is a prediction price of $1 or more, or does not
+        decode (the frame is then decoded and checked in full)."""
+        caches, decoders, convert = plan.caches, plan.scan.decoders, self.convert
+        for column, at in plan.order:
+            cache = caches[column]
+            raw = values[at]
+            if raw in cache:
+                continue
+            decoder = decoders[at]
+            if decoder is None:
+                return False
+            try:
+                value = decoder(raw)
+            except Exception:  # never: the scan accepts only values that decode
+                return False
+            if prediction and column == 5 and value is not None and value >= 1:
+                return False  # `_check_prediction`'s: the frame is decoded and refused
+            cache[raw] = convert[column](value)
+        return True
 
     def add(self, moment: float, line: int, offset: int, cells: Cells) -> None:
         """Append a message's cells (its receive time, line and offset first) to the columns."""
         kind, symbol, status, result, entries = cells
-        self._time(moment)
-        self._line(line)
-        self._offset(offset)
-        self._kind(kind)
-        self._symbol(symbol)
-        self._status(status)
-        self._result(result)
         if entries:
-            type_, symbol_, px_, size_, action_, aggressor_ = self._entry_adds
-            trade_end_, trades = self._trade_end, self._trades
-            for kind_, esymbol, px, size, action, aggressor, trade_id in entries:
-                type_(kind_)
-                symbol_(esymbol)
-                px_(px)
-                size_(size)
-                action_(action)
-                aggressor_(aggressor)
+            entry, trade_end, trades = self._entry, self._trade_end, self._trades
+            for cell in entries:
+                entry(cell[:6])
+                trade_id = cell[6]
                 if trade_id:
                     trades(trade_id)
                     self.trade_bytes += len(trade_id)
-                trade_end_(self.trade_bytes)
+                trade_end(self.trade_bytes)
             self.entries += len(entries)
-        self._entry_end(self.entries)
+        self._message((moment, line, offset, kind, symbol, status, result, self.entries))
+
+    def told(self, moment: float, line: int, offset: int, plan: _Plan, values: Any) -> bool:
+        """Append the message of a frame a plan reads (its scan's ``values``, more may follow
+        them) as `add` would its cells; False (nothing appended): a value not met before."""
+        caches = plan.caches
+        try:
+            symbol = caches[0][values[plan.symbol]]
+            status = caches[1][values[plan.status]]
+            result = caches[2][values[plan.result]]
+            cells = [cache[values[at]] for cache, at in plan.flat]
+        except KeyError:
+            return False
+        if cells:
+            self._entry(cells)
+            if plan.trade_ids:
+                trades, trade_end = self._trades, self._trade_end
+                for at in plan.trade_ids:
+                    trade_id = values[at]
+                    if trade_id:
+                        trades(trade_id)
+                        self.trade_bytes += len(trade_id)
+                    trade_end(self.trade_bytes)
+            else:
+                self._trade_ends += [self.trade_bytes] * len(plan.entries)
+            self.entries += len(plan.entries)
+        self._message((moment, line, offset, plan.kind, symbol, status, result, self.entries))
+        return True
 
     def _flush(self) -> None:
         """Move the numbers held in lists to their columns' arrays (packed at once)."""
-        for name, held in self._held.items():
+        for held, columns in (
+            (self._messages, _MESSAGE_COLUMNS),
+            (self._entries, _ENTRY_COLUMNS[:-1]),
+            (self._trade_ends, _ENTRY_COLUMNS[-1:]),
+        ):
             if held:
-                column = self.cols[name]
-                column.frombytes(struct.pack(f"@{len(held)}{column.typecode}", *held))
+                step = len(columns)
+                for k, (name, code) in enumerate(columns):
+                    part = held[k::step]
+                    self.cols[name].frombytes(struct.pack(f"@{len(part)}{code}", *part))
                 held.clear()
 
     def spill(self) -> None:
@@ -255,7 +318,18 @@ class _Plan:
     """How the compile reads the frames of one tag layout without decoding them: its
     `LayoutScan` and where each cell's raw value is in the scan's values."""
 
-    __slots__ = ("caches", "entries", "kind", "result", "scan", "status", "symbol")
+    __slots__ = (
+        "caches",
+        "entries",
+        "flat",
+        "kind",
+        "order",
+        "result",
+        "scan",
+        "status",
+        "symbol",
+        "trade_ids",
+    )
 
     def __init__(self, scan: LayoutScan, kind: str, caches: tuple[dict[bytes, Any], ...]) -> None:
         fields, absent = scan.fields, scan.absent
@@ -265,6 +339,46 @@ class _Plan:
         self.symbol, self.status, self.result = (fields.get(n, absent) for n in _MESSAGE_FIELDS)
         entries = scan.groups.get("md_entries", ()) if kind == "W" or kind == "X" else ()
         self.entries = tuple(tuple(e.get(n, absent) for n in _ENTRY_FIELDS) for e in entries)
+        # (the cache, where the raw value is) of each entry's six cells, one entry after another
+        self.flat = tuple((caches[3 + j], at[j]) for at in self.entries for j in range(6))
+        # where each entry's TradeID is (none when the layout has none)
+        ids = tuple(at[6] for at in self.entries)
+        self.trade_ids = ids if any(at != absent for at in ids) else ()
+        # (column, where the raw value is) in the order `_Builder.cells` numbers them
+        self.order = (
+            *((3 + j, at[j]) for at in self.entries for j in range(6)),
+            (0, self.symbol),
+            (1, self.status),
+            (2, self.result),
+        )
+
+    def cells(self, values: tuple[bytes, ...]) -> Cells | None:
+        """The cells of a frame of the layout from its scan's ``values`` (more may follow
+        them), or None: a value not met before."""
+        try:
+            c = self.caches
+            types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
+            entries = [
+                (
+                    types[values[t]],
+                    syms[values[s]],
+                    pxs[values[p]],
+                    sizes[values[z]],
+                    actions[values[a]],
+                    sides[values[g]],
+                    values[d],
+                )
+                for t, s, p, z, a, g, d in self.entries
+            ]
+            return (
+                self.kind,
+                c[0][values[self.symbol]],
+                c[1][values[self.status]],
+                c[2][values[self.result]],
+                entries,
+            )
+        except KeyError:  # a value not met before
+            return None
 
 
 class _Plans:
@@ -282,6 +396,22 @@ class _Plans:
         self._shapes: dict[tuple[str, int], list[_Plan]] = {}
         self._count = 0
         self._caches: dict[str, tuple[dict[bytes, Any], ...]] = {}
+        self._lined: list[_Plan] = []  # the plans read from whole log lines (`lines`)
+        self.changed = False  # `_lined` changed since the last `lines()`
+        # `_Builder.fill` of the compile's builder: the values of a frame a plan's scan
+        # accepts that were not met before, learnt without decoding the frame (None: decode it)
+        self.fill: Callable[[_Plan, tuple[bytes, ...]], bool] | None = None
+
+    def lines(self) -> _LinePlans | None:
+        """The plans read from whole log lines, as they are now (None: none yet)."""
+        self.changed = False
+        return _LinePlans(self._lined) if self._lined else None
+
+    def _drop(self, plans: list[_Plan], plan: _Plan) -> None:
+        plans.remove(plan)
+        if plan in self._lined:
+            self._lined.remove(plan)
+            self.changed = True
 
     def cells(self, frame: bytes, kind: str) -> Cells | None:
         """The cells of a frame told by a plan, or None (decode it)."""
@@ -294,30 +424,10 @@ class _Plans:
                 break
         else:
             return None
-        try:
-            c = plan.caches
-            types, syms, pxs, sizes, actions, sides = c[3], c[4], c[5], c[6], c[7], c[8]
-            entries = [
-                (
-                    types[values[t]],
-                    syms[values[s]],
-                    pxs[values[p]],
-                    sizes[values[z]],
-                    actions[values[a]],
-                    sides[values[g]],
-                    values[d],
-                )
-                for t, s, p, z, a, g, d in plan.entries
-            ]
-            return (
-                plan.kind,
-                c[0][values[plan.symbol]],
-                c[1][values[plan.status]],
-                c[2][values[plan.result]],
-                entries,
-            )
-        except KeyError:  # a value not met before
-            return None
+        cells = plan.cells(values)
+        if cells is None and self.fill is not None and self.fill(plan, values):
+            cells = plan.cells(values)
+        return cells
 
     def learn(self, message: Any, cells: Cells) -> None:
         """Learn from a decoded message that passed every check, and its cells: its layout's
@@ -342,18 +452,179 @@ class _Plans:
             plan = _Plan(scan, kind, caches)
             plans.append(plan)
             self._count += 1
+            if scan.line_parts is not None and len(self._lined) < _MOST_LINE_PLANS:
+                self._lined.append(plan)
+                self.changed = True
         _kind, symbol, status, result, entries = cells
         found = [(0, plan.symbol, symbol), (1, plan.status, status), (2, plan.result, result)]
         if len(entries) != len(plan.entries):
-            plans.remove(plan)  # never: the scan reads the entries the decode reads
+            self._drop(plans, plan)  # never: the scan reads the entries the decode reads
             return
         for at, cell in zip(plan.entries, entries, strict=True):
             if values[at[6]] != cell[6]:  # the TradeID's bytes are its raw value
-                plans.remove(plan)  # never: a text's plain form is itself
+                self._drop(plans, plan)  # never: a text's plain form is itself
                 return
             found += zip(range(3, 9), at, cell[:6], strict=False)
         caches = plan.caches
         for column, at_, cell_ in found:
             if caches[column].setdefault(values[at_], cell_) != cell_:
-                plans.remove(plan)  # never: a raw value gives one cell
+                self._drop(plans, plan)  # never: a raw value gives one cell
                 return
+
+
+# layouts read from whole log lines (`_LinePlans`), the first met: one pattern of them all is
+# made again when one is added (at most once a block of lines), some 15-20 KB a layout
+_MOST_LINE_PLANS: Final = 16
+# a log line's head as `RecordingWriter` writes it (`_STAMP`'s groups: the receive time's
+# minute, second and microseconds), received, then its session id (groups 1-4)
+_LINE_HEAD: Final = (
+    rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])\.([0-9]{6})Z IN (\S+) "
+)
+_HEAD_SIZE: Final = len("2026-11-20T14:30:00.125000Z IN  ")  # and the session id's
+_LINE_END: Final = (rb"(\r?\n|\r|\Z)", True)  # one line end, as `bytes.splitlines` cuts
+_EMPTY: Final = (b"()", True)  # the scan's value of a field a layout lacks (b"")
+_EXACT_ADLER: Final = 512  # frames of printable ASCII this long: Adler-32's low half is the sum
+
+
+class _LinePlans:
+    """The plans of several layouts read from a recording's whole log lines in one match: one
+    pattern, the log line's head (`_LINE_HEAD`) then the layouts' `LayoutScan.line_parts`
+    merged where they start alike (a tree of the parts: sre tries the parts that differ, not
+    the whole layouts again), each ended by an empty group (`LayoutScan.absent`'s value),
+    its CheckSum and the line's end. The group a match closed last (its line end's) names the
+    layout; ``leaves`` maps it to what to read: the groups of the scan's values in their order,
+    then the head's four, the CheckSum's and the line end's; the plan; and what the frame's
+    `|` add to its byte sum (123 each: 124 where SOH is 1)."""
+
+    def __init__(self, plans: list[_Plan]) -> None:
+        tree: dict[Any, Any] = {}
+        for k, plan in enumerate(plans):
+            parts = plan.scan.line_parts or ()
+            node = tree
+            for part in (*parts[:-1], _EMPTY, parts[-1], _LINE_END):
+                node = node.setdefault(part, {})
+            node.setdefault(None, k)  # (the same layout twice: the first)
+        out: list[bytes] = [_LINE_HEAD]
+        paths: dict[int, list[int]] = {}
+        number = 5  # the groups after the head's four, numbered as their "(" come
+
+        def walk(node: dict[Any, Any], path: list[int]) -> None:
+            nonlocal number
+            many = len(node) > 1
+            out.append(b"(?:" if many else b"")
+            for i, (part, child) in enumerate(node.items()):
+                out.append(b"|" if i else b"")
+                if part is None:
+                    paths[child] = path
+                    continue
+                pattern, group = part
+                out.append(pattern)
+                if group:
+                    number += 1
+                walk(child, [*path, number - 1] if group else path)
+            out.append(b")" if many else b"")
+
+        walk(tree, [])
+        self.match = re.compile(b"".join(out)).match
+        self.leaves: dict[int, tuple[tuple[int, ...], _Plan, int]] = {}
+        for k, path in paths.items():
+            plan = plans[k]
+            pipes = len(plan.scan.line_parts or ()) - 1
+            self.leaves[path[-1]] = ((*path[:-2], 1, 2, 3, 4, *path[-2:]), plan, 123 * pipes)
+        self.head = plans[0].scan.head
+
+
+def compile_lines(
+    blocks: Iterable[tuple[int, bytes]],
+    reader: _Reader,
+    built: _Builder,
+    plans: _Plans,
+    spill: int,
+) -> tuple[int, float]:
+    """Read a recording's blocks of whole lines into ``built`` (its columns spilled every
+    ``spill`` messages): a line a `_LinePlans` reads whole, whose BodyLength and CheckSum are
+    right, whose receive time is not before the latest one and whose values were met before,
+    in one match; any other line through ``reader`` (`_Reader.line`: its errors, its
+    decode), its message learnt. The messages and the first's receive time."""
+    scan = reader.scan
+    line, add, told, fill = reader.line, built.add, built.told, built.fill
+    cells_of, learn = built.cells, plans.learn
+    minutes = _MINUTES
+    count = 0
+    first = 0.0
+    match = None
+    leaves: dict[int, tuple[tuple[int, ...], _Plan, int]] = {}
+    head = 0
+    for offset, data in blocks:
+        if plans.changed:
+            found = plans.lines()
+            if found is not None:
+                match, leaves, head = found.match, found.leaves, found.head + 1
+        pos, size = 0, len(data)
+        while pos < size:
+            if match is not None and (m := match(data, pos)) is not None:
+                groups, plan, pipes = leaves[m.lastindex]  # type: ignore[index]
+                v = m.group(*groups)
+                end = m.end()
+                start = pos + _HEAD_SIZE + len(v[-3])  # the frame's "8="
+                body_end = end - len(v[-1]) - 7  # its "10="
+                minute = minutes.get(v[-6])
+                if (
+                    minute is not None
+                    and int(v[0]) == body_end - start - head - len(v[0])
+                    and (
+                        (
+                            adler32(data[start:body_end], 0)
+                            if body_end - start <= _EXACT_ADLER
+                            else checksum(data[start:body_end])
+                        )
+                        - pipes
+                    )
+                    & 0xFF
+                    == int(v[-2])
+                ):
+                    moment = (minute * 1_000_000 + int(v[-5] + v[-4])) / 1_000_000
+                    if moment >= reader.last and (
+                        told(moment, scan.lines + 1, offset + pos, plan, v)
+                        or (
+                            fill(plan, v, reader.prediction)
+                            and told(moment, scan.lines + 1, offset + pos, plan, v)
+                        )
+                    ):
+                        reader.last = moment
+                        scan.lines += 1
+                        if not count:
+                            first = moment
+                        count += 1
+                        if not count % spill:
+                            built.spill()
+                        pos = end
+                        continue
+            end = _line_end(data, pos, size)
+            scan.lines += 1
+            got = line(offset + pos, data[pos:end])
+            pos = end
+            if got is None:
+                continue
+            number, at, moment, message = got
+            if message.__class__ is not tuple:  # decoded: learnt
+                cells = cells_of(message)
+                learn(message, cells)
+                message = cells
+            add(moment, number, at, message)
+            if not count:
+                first = moment
+            count += 1
+            if not count % spill:
+                built.spill()
+    return count, first
+
+
+def _line_end(data: bytes, pos: int, size: int) -> int:
+    """Where the line of ``data`` starting at ``pos`` ends (after its line end, as
+    `bytes.splitlines` cuts: at a ``\\n``, a ``\\r`` or a ``\\r\\n``)."""
+    n = data.find(b"\n", pos)
+    r = data.find(b"\r", pos, size if n < 0 else n)
+    if r >= 0:
+        return r + 2 if r + 1 == n else r + 1
+    return size if n < 0 else n + 1

@@ -54,14 +54,16 @@ from ._compiling import (
     _NO_STATUS,
     _Builder,
     _Plans,
+    compile_lines,
 )
 from .recording import (
     ClockStep,
     Recorded,
     RecordingError,
     RecordingInfo,
+    _blocks,
     _open,
-    _read,
+    _Reader,
     _Scan,
 )
 
@@ -575,30 +577,17 @@ def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> 
     """Check the recording (as `check_recording` does) and compile it into ``built`` (its
     columns spill to temporary files when it is given a cache to write); the cache's header."""
     symbols, texts, decimals = built.symbols, built.texts, built.decimals
-    markets: dict[str, None] = {}
     scan = _Scan()
     plans = _Plans()
-    count = 0
-    first_time = last_time = 0.0
     with _open(name) as raw:
         fh = _Hashing(raw)
-        read = _read(fh, name, product, max_line, scan, known=plans.cells)  # type: ignore[arg-type]
-        add = built.add
-        for line, offset, moment, message in read:
-            if not count:
-                markets = dict.fromkeys(scan.markets)
-                first_time = moment
-            count += 1
-            if message.__class__ is tuple:  # told by a plan: its cells
-                add(moment, line, offset, message)
-            else:
-                cells = built.cells(message)
-                plans.learn(message, cells)
-                add(moment, line, offset, cells)
-            last_time = moment
-            if not count % _SPILL:
-                built.spill()
+        reader = _Reader(name, product, scan, known=plans.cells)
+        plans.fill = lambda plan, values: built.fill(plan, values, reader.prediction)
+        blocks = _blocks(fh, name, max_line, scan)  # type: ignore[arg-type]
+        count, first_time = compile_lines(blocks, reader, built, plans, _SPILL)
+        last_time = reader.last
         content_hash = fh.hash.hexdigest()
+    markets = dict.fromkeys(scan.markets)
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
     for market in symbols.values:  # in the order met: each message's, then its entries'

@@ -329,18 +329,25 @@ class _Scan:
             self.largest = step
 
 
-def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, line) of each line, none longer than ``max_line`` (else an error, read no
-    further than ``max_line`` + 64 KiB of it)."""
+def _blocks(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, whole lines) of ``fh`` a block at a time, none longer than ``max_line``
+    (else an error naming the line after the ``scan.lines`` counted so far, read no further
+    than ``max_line`` + 64 KiB of it)."""
     try:
         for offset, lines, _starts, _ends in read_lines(fh, max_line):
-            for line in lines.splitlines(keepends=True):
-                scan.lines += 1
-                yield offset, line
-                offset += len(line)
+            yield offset, lines
     except LineTooLong as exc:
         reason = exc.reason("a recording line") + " (not a recording?)"
         raise RecordingError(name, scan.lines + 1, exc.offset, reason) from None
+
+
+def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, line) of each line (see `_blocks`), counted in ``scan.lines``."""
+    for offset, lines in _blocks(fh, name, max_line, scan):
+        for line in lines.splitlines(keepends=True):
+            scan.lines += 1
+            yield offset, line
+            offset += len(line)
 
 
 def _read(
@@ -353,13 +360,56 @@ def _read(
     known: Callable[[bytes, str], Any] | None = None,
 ) -> Iterator[tuple[int, int, float, Any]]:
     """The recorded messages of ``fh``, each checked (see `read_recording`), as the fields of
-    its `Recorded` (line, offset, time, message). ``known`` (the
-    compile's): given a replayed frame and its MsgType, what it makes of a frame it can tell
-    decodes and validates with nothing wrong, and passes the product's price check (yielded
-    as the message, undecoded), or None (the frame is decoded and checked here)."""
-    codec: ModuleType | None = dialect(product) if product in PRODUCTS else None
-    last = float("-inf")
+    its `Recorded` (line, offset, time, message); ``known``: see `_Reader`."""
+    line = _Reader(name, product, scan, verify, known).line
     for start, raw in _lines(fh, name, max_line, scan):
+        got = line(start, raw)
+        if got is not None:
+            yield got
+
+
+class _Reader:
+    """A recording's lines read one at a time, each checked (see `read_recording`): what the
+    read keeps from line to line (the product's codec, the latest receive time). ``known``
+    (the compile's): given a replayed frame and its MsgType, what it makes of a frame it can
+    tell decodes and validates with nothing wrong, and passes the product's price check
+    (given as the message, undecoded), or None (the frame is decoded and checked here)."""
+
+    def __init__(
+        self,
+        name: str,
+        product: str | None,
+        scan: _Scan,
+        verify: bool = True,
+        known: Callable[[bytes, str], Any] | None = None,
+    ) -> None:
+        self.name, self.product, self.scan, self.verify, self.known = (
+            name,
+            product,
+            scan,
+            verify,
+            known,
+        )
+        self.codec: ModuleType | None = dialect(product) if product in PRODUCTS else None
+        self.last = float("-inf")  # the latest receive time so far
+
+    @property
+    def prediction(self) -> bool:
+        """Whether book prices are checked below $1 (`_check_prediction`): a prediction
+        recording's (one without a header is read as one)."""
+        codec = self.codec or dialect("prediction")
+        return codec.__name__ == "kalshi_fix_sansio.codec.prediction"
+
+    def line(self, start: int, raw: bytes) -> tuple[int, int, float, Any] | None:
+        """The recorded message of line ``scan.lines`` (``raw``, at byte ``start``): (line,
+        offset, time, message), or None (a line that holds none)."""
+        name, product, scan, verify, known = (
+            self.name,
+            self.product,
+            self.scan,
+            self.verify,
+            self.known,
+        )
         number = scan.lines
         if raw.startswith(b"#"):
             text = raw.decode("utf-8", "replace").strip()
@@ -374,29 +424,30 @@ def _read(
                         "gateway",
                     )
                 scan.product = found
-                codec = dialect(found)
-            continue
+                self.codec = dialect(found)
+            return None
         if raw.isspace():  # (a line read is never empty)
-            continue
+            return None
         parts = log_line(raw)
         if parts is None:
             shown = raw[:40].decode("utf-8", "backslashreplace").rstrip()
             raise RecordingError(name, number, start, f"not a message-log line: {shown!r}")
         stamp, direction, _session, frame_text = parts
         if direction != b"IN":
-            continue
+            return None
         # escaped control bytes: not market data, never replayed (find: ``in`` first tries
         # the needle as a byte's number, an exception raised and cleared every time)
         if frame_text.find(b"\\x") >= 0:
-            continue
+            return None
         frame = frame_text.replace(b"|", b"\x01")
         kind = _msg_type(frame)
         if kind not in REPLAYED_TYPES:
             if not raw.endswith(b"\n") and not frame.endswith(b"\x01"):
                 raise RecordingError(name, number, start, "truncated: the file ends mid-frame")
-            continue
+            return None
+        codec = self.codec
         if codec is None:
-            codec = dialect("prediction")
+            codec = self.codec = dialect("prediction")
         message = None if known is None else known(frame, kind)
         told = message is not None
         if not told:
@@ -410,13 +461,14 @@ def _read(
         moment = _stamp_epoch(stamp)
         if moment is None:
             raise RecordingError(name, number, start, f"{stamp.decode()!r} is not a UTC time")
+        last = self.last
         if moment < last:
             scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
-        last = moment
-        if not told and codec.__name__ == "kalshi_fix_sansio.codec.prediction":
+        self.last = moment
+        if not told and self.prediction:
             _check_prediction(name, number, start, message)
-        yield number, start, moment, message
+        return number, start, moment, message
 
 
 def _msg_type(frame: bytes) -> str:
