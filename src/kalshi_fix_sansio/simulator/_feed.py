@@ -23,6 +23,7 @@ Nothing here reads a clock: the time is the simulation's, which the recordings m
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from heapq import heappop
@@ -246,7 +247,7 @@ class Feed:
         _time, kind, symbol, _status, _result, entries = row
         spans.apply(kind, symbol, entries, now)
         self.messages += 1
-        on_mid, mid = self.ledger.on_mid, spans.mid
+        on_mid, mid = self.ledger.mark, spans.mid
         if kind == "X":
             for name in {e[1]: None for e in entries}:
                 if name is not None:
@@ -278,8 +279,8 @@ class Feed:
                     self._timer = None
                     sim.advance(entry[0])
                     self._span(until, look)
-                elif sim.skip_tick(entry):  # a second with nothing due: no call
-                    continue
+                elif sim.skip_tick(entry, _others(timers, math.inf), until):
+                    continue  # seconds with nothing due: no call
                 else:
                     sim.advance(entry[0])
                 if not scheduler._ready and not (timers and timers[0][0] <= sim.clock.time()):
@@ -332,8 +333,9 @@ class Feed:
                     continue
                 if top > key or top[0] > until or (top[0] != now and look()):
                     break
-                if sim.skip_tick(top):  # a second with nothing due: no call
-                    now = top[0]
+                # seconds with nothing due before the message and the next other callback
+                if sim.skip_tick(top, _others(timers, when), top[0] if look() else until):
+                    now = sim.clock.time()
                     continue
                 heappop(timers)
                 if top[0] != now:
@@ -392,3 +394,12 @@ class Feed:
         self.error = exc
         self.ledger.end = f"stopped: {exc}"
         self.done = True
+
+
+def _others(timers: list[tuple[float, int, Timer]], before: float) -> float:
+    """``before``, or the time of the scheduler's second timer when sooner (the heap's first
+    is the ticker: the next one is one of its two children)."""
+    for i in (1, 2):
+        if i < len(timers) and timers[i][0] < before:
+            before = timers[i][0]
+    return before
