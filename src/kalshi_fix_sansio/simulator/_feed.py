@@ -247,13 +247,18 @@ class Feed:
         _time, kind, symbol, _status, _result, entries = row
         spans.apply(kind, symbol, entries, now)
         self.messages += 1
-        on_mid, mid = self.ledger.mark, spans.mid
+        mark, tables = self.ledger.mark, spans.tables
         if kind == "X":
-            for name in {e[1]: None for e in entries}:
-                if name is not None:
-                    on_mid(name, now, mid(name))
+            if len(entries) == 1:  # the common case: one market
+                symbol = entries[0][1]
+                if symbol is not None:
+                    mark(symbol, now, tables[symbol].mid)
+            else:
+                for name in {e[1]: None for e in entries}:
+                    if name is not None:
+                        mark(name, now, tables[name].mid)
         elif symbol is not None:
-            on_mid(symbol, now, mid(symbol))
+            mark(symbol, now, tables[symbol].mid)
         if self.on_message is not None:
             self.on_message(row, now)
 
