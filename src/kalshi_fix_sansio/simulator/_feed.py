@@ -282,7 +282,7 @@ class Feed:
                 if entry[2] is self._timer:
                     heappop(timers)
                     self._timer = None
-                    sim.advance(entry[0])
+                    sim.clock.advance_to(entry[0])  # a recorded time: within max_time
                     self._span(until, look)
                 elif sim.skip_tick(entry, _others(timers, math.inf), until):
                     continue  # seconds with nothing due: no call

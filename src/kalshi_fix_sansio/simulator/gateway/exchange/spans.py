@@ -311,12 +311,12 @@ class BulkSpans:
         levels = table.levels[side]
         old = levels.get(px, ZERO)
         key = (side, px)
-        drop = old - size
-        if drop > 0:
-            credit = table.credit.pop(key, ZERO)
-            counted = min(credit, drop)
-            if credit > counted:
-                table.credit[key] = credit - counted
+        if old > size:
+            credit = table.credit.pop(key, None)  # None: no recorded trade owed to it
+            if credit is not None:
+                counted = min(credit, old - size)
+                if credit > counted:
+                    table.credit[key] = credit - counted
         elif size == 0:
             table.credit.pop(key, None)
         if size > 0:
