@@ -261,3 +261,56 @@ def test_the_benchmark_rows_of_both_book_level_strategies_run() -> None:
     lines = bench.report(results)
     assert "`read_books_on_timer`" in lines[0]
     assert lines[-1].startswith("| 42 | backtest, book level, timer | ")
+
+
+def test_a_mark_is_a_mid_to_the_ledger() -> None:
+    """`PaperLedger.mark` (the spans' mark, its unmoved mid with nothing due cut short) leaves
+    the ledger as `on_mid` does: the same points (thinned), funding payments, mids and times,
+    for mids that move, stay, and are missing, with fills and funding rates between them."""
+    import random
+    from types import SimpleNamespace
+
+    from kalshi_fix_sansio.simulator.paper import PaperLedger
+    from kalshi_fix_sansio.trading.funding import FundingRate, FundingSchedule
+
+    t0 = 1_700_000_000.0
+    rates = [
+        FundingRate("M", t0 + 700 * k + 0.5, Decimal("0.0004"), Decimal("0.5")) for k in range(9)
+    ]
+    rng = random.Random(7)
+    steps: list[tuple[str, float, Any]] = []
+    now = t0
+    for n in range(6_000):
+        now += rng.choice((0.0, 0.25, 1.0, 3.0))
+        if n in (40, 2_500, 4_000):
+            fill = SimpleNamespace(
+                time=now,
+                symbol="M",
+                side="1" if n != 2_500 else "2",
+                price=Decimal("0.40"),
+                qty=Decimal(3),
+                fee=Decimal("0.01"),
+                account="a",
+                aggressor=True,
+            )
+            steps.append(("fill", now, fill))
+        mid = rng.choice((None, Decimal("0.40"), Decimal("0.40"), Decimal("0.40"), Decimal("0.41")))
+        steps.append(("mid", now, (rng.choice(("M", "N")), mid)))
+    ledgers = []
+    for use_mark in (False, True):
+        ledger = PaperLedger(max_points=16, funding=FundingSchedule(rates))
+        changed: list[str] = []
+        ledger.change_listeners.append(changed.append)
+        for what, when, value in steps:
+            if what == "fill":
+                ledger.on_fill(value)
+            else:
+                (ledger.mark if use_mark else ledger.on_mid)(value[0], when, value[1])
+        ledgers.append((ledger, changed))
+    (plain, heard), (marked, heard_marked) = ledgers
+    assert len(plain.points) > 8 and len(plain.payments) > 3
+    assert marked.points == plain.points
+    assert marked.payments == plain.payments
+    assert marked.mids == plain.mids
+    assert (marked.first_time, marked.last_time) == (plain.first_time, plain.last_time)
+    assert heard_marked == heard

@@ -23,6 +23,7 @@ Nothing here reads a clock: the time is the simulation's, which the recordings m
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from heapq import heappop
@@ -246,13 +247,18 @@ class Feed:
         _time, kind, symbol, _status, _result, entries = row
         spans.apply(kind, symbol, entries, now)
         self.messages += 1
-        on_mid, mid = self.ledger.on_mid, spans.mid
+        mark, tables = self.ledger.mark, spans.tables
         if kind == "X":
-            for name in {e[1]: None for e in entries}:
-                if name is not None:
-                    on_mid(name, now, mid(name))
+            if len(entries) == 1:  # the common case: one market
+                symbol = entries[0][1]
+                if symbol is not None:
+                    mark(symbol, now, tables[symbol].mid)
+            else:
+                for name in {e[1]: None for e in entries}:
+                    if name is not None:
+                        mark(name, now, tables[name].mid)
         elif symbol is not None:
-            on_mid(symbol, now, mid(symbol))
+            mark(symbol, now, tables[symbol].mid)
         if self.on_message is not None:
             self.on_message(row, now)
 
@@ -276,10 +282,10 @@ class Feed:
                 if entry[2] is self._timer:
                     heappop(timers)
                     self._timer = None
-                    sim.advance(entry[0])
+                    sim.clock.advance_to(entry[0])  # a recorded time: within max_time
                     self._span(until, look)
-                elif sim.skip_tick(entry):  # a second with nothing due: no call
-                    continue
+                elif sim.skip_tick(entry, _others(timers, math.inf), until):
+                    continue  # seconds with nothing due: no call
                 else:
                     sim.advance(entry[0])
                 if not scheduler._ready and not (timers and timers[0][0] <= sim.clock.time()):
@@ -332,8 +338,9 @@ class Feed:
                     continue
                 if top > key or top[0] > until or (top[0] != now and look()):
                     break
-                if sim.skip_tick(top):  # a second with nothing due: no call
-                    now = top[0]
+                # seconds with nothing due before the message and the next other callback
+                if sim.skip_tick(top, _others(timers, when), top[0] if look() else until):
+                    now = sim.clock.time()
                     continue
                 heappop(timers)
                 if top[0] != now:
@@ -392,3 +399,12 @@ class Feed:
         self.error = exc
         self.ledger.end = f"stopped: {exc}"
         self.done = True
+
+
+def _others(timers: list[tuple[float, int, Timer]], before: float) -> float:
+    """``before``, or the time of the scheduler's second timer when sooner (the heap's first
+    is the ticker: the next one is one of its two children)."""
+    for i in (1, 2):
+        if i < len(timers) and timers[i][0] < before:
+            before = timers[i][0]
+    return before

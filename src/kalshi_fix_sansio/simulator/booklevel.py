@@ -50,6 +50,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta, timezone
+from datetime import time as dtime
 from typing import Any, Final
 
 import attrs
@@ -59,7 +61,7 @@ from ..session.events import ApplicationMessage, Event
 from ..trading.book import DEFAULT_MAX_TRADES, Books, Trade
 from ..trading.builders import Requests
 from ._feed import Feed
-from .gateway.exchange.common import BUY, CENT, TICK, to_ms, utc
+from .gateway.exchange.common import BUY, CENT, TICK
 from .gateway.exchange.spans import Pending
 from .latency import ConstantLatency, NoLatency
 from .simulation import Simulation
@@ -71,6 +73,7 @@ MODES: Final = ("fix", "book")
 
 _SESSION_ID: Final = "book-level market data"
 _MD: Final = "KalshiMD"
+_EPOCH_DAY: Final = date(1970, 1, 1)
 
 
 @attrs.frozen
@@ -282,6 +285,7 @@ class BookWaker(Waker):
         self._look = False  # something arrived that `wait` must look at
         self._due = {"up": -math.inf, "down": -math.inf}
         self._stamps: tuple[float, Any, Any] = (math.nan, None, None)
+        self._day: tuple[int | None, date] = (None, _EPOCH_DAY)  # (days since the epoch, date)
 
     def start_spans(self, feed: Feed) -> None:
         """Let the markets with no client order in them run in bulk spans (`Feed.run`), when
@@ -386,12 +390,10 @@ class BookWaker(Waker):
         """A market's changes in a bulk span to its book, as the 35=X of each would have
         left it (prices to the tick, sizes to the cent, the trades kept, a crossed book
         reported)."""
-        feed = self.feed
-        if feed is not None and feed.spans is not None:
-            feed.spans.looked(pending)
         symbol = pending.symbol
         book = self.books.get(symbol)
         if book is None or not book.has_snapshot:
+            pending.looked()
             return
         bids, offers = book.bids, book.offers
         for (side, px), size in pending.levels.items():
@@ -417,15 +419,28 @@ class BookWaker(Waker):
             )
         if pending.crossed:
             book.consistent = False
+        pending.looked()
         if symbol in self.watched:
             self.changed[symbol] = None
 
     def _stamp(self, when: float) -> tuple[Any, Any]:
-        """MDEntryDate and MDEntryTime the exchange gives a trade at ``when``."""
+        """MDEntryDate and MDEntryTime the exchange gives a trade at ``when``: the date and
+        the time of ``to_ms(utc(when))`` (the epoch plus ``timedelta(seconds=when)``, to the
+        millisecond), without the datetime: the date made once a day."""
         at, day, clock = self._stamps
         if when != at:
-            u = to_ms(utc(when))
-            day, clock = u.date(), u.timetz()
+            delta = timedelta(seconds=when)
+            days, seconds = delta.days, delta.seconds
+            if days != self._day[0]:
+                self._day = (days, _EPOCH_DAY + timedelta(days=days))
+            day = self._day[1]
+            clock = dtime(
+                seconds // 3600,
+                seconds // 60 % 60,
+                seconds % 60,
+                delta.microseconds // 1000 * 1000,
+                tzinfo=timezone.utc,
+            )
             self._stamps = (when, day, clock)
         return day, clock
 

@@ -292,10 +292,12 @@ class CompiledRecording:
         """(receive time, MsgType, Symbol, SecurityTradingStatus, MarketResult, entries as
         tuples of `CompiledEntry`'s fields) of each recorded message in file order: what a
         backtest hands ``Exchange.replay_row``, no object per message (errors: as `messages`)."""
-        for _line, _offset, moment, kind, symbol, status, result, entries in self._raw():
-            yield moment, _KINDS[kind], symbol, status, result, entries
+        rows: Iterator[Row] = self._raw(rows=True)  # made as rows: no second tuple each
+        return rows
 
-    def _raw(self) -> Iterator[tuple[int, int, float, int, Any, Any, Any, Entries]]:
+    def _raw(self, rows: bool = False) -> Iterator[Any]:
+        """(line, offset, receive time, kind, Symbol, SecurityTradingStatus, MarketResult,
+        entries) of each message; ``rows``: `rows`' tuples instead."""
         layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
         tables = (layout.symbols, layout.texts, layout.decimals)
         symbols_, texts_, decimals_ = ([*t, None] for t in tables)
@@ -311,7 +313,7 @@ class CompiledRecording:
                 last = trade_ends[-1] if end > entry else trade
                 trades = self._column(fh, "trades", trade, last).tobytes()
                 # every entry of the chunk, as the tuples a replay reads, made as they are read
-                rows = zip(
+                entries_of = zip(
                     map(texts_.__getitem__, e["type"]),
                     map(symbols_.__getitem__, e["entry_symbol"]),
                     map(decimals_.__getitem__, e["px"]),
@@ -328,10 +330,23 @@ class CompiledRecording:
                 for i in range(stop - start):
                     bound, status = bounds[i] - entry, statuses[i]
                     status = None if status == _NO_STATUS else status
-                    message = (kinds[i], symbols_[syms[i]], status, texts_[results[i]])
-                    yield lines[i], offsets[i], times[i], *message, tuple(islice(rows, bound - j))
+                    symbol, result = symbols_[syms[i]], texts_[results[i]]
+                    entries_ = tuple(islice(entries_of, bound - j))
+                    if rows:
+                        yield times[i], _KINDS[kinds[i]], symbol, status, result, entries_
+                    else:
+                        yield (
+                            lines[i],
+                            offsets[i],
+                            times[i],
+                            kinds[i],
+                            symbol,
+                            status,
+                            result,
+                            entries_,
+                        )
                     j = bound
-                del m, e, trades, trade_ends, rows  # one chunk in memory at a time
+                del m, e, trades, trade_ends, entries_of  # one chunk in memory at a time
                 start, entry = stop, end
 
     def _column(self, fh: IO[bytes], name: str, start: int, stop: int) -> array[Any]:

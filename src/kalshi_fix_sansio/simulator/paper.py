@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -142,6 +143,10 @@ class PaperLedger:
         self._spacing = 0.0  # seconds between points (doubles when the curve is full)
         self.first_time: float | None = None
         self.last_time: float | None = None
+        # what `mark` reads: the first funding rate's time not yet due (-inf: nothing seen yet),
+        # the last point's time (inf: no market counted, so no point but a forced one)
+        self._rate_due = -math.inf
+        self._pointed = math.inf
         self._settlement_fees: dict[str, Decimal] = {}
         self.end: str = ""
         """How the replay ended (``"end of the recording"``, or what stopped it)."""
@@ -156,11 +161,14 @@ class PaperLedger:
     def _seen(self, time: float) -> None:
         if self.first_time is None:
             self.first_time = time
+            self._rate_due = self._rates[0].time if self._rates else math.inf
         self.last_time = time
         rates = self._rates
         while self._next_rate < len(rates) and rates[self._next_rate].time <= time:
             rate = rates[self._next_rate]
             self._next_rate += 1
+            nxt = self._next_rate
+            self._rate_due = rates[nxt].time if nxt < len(rates) else math.inf
             payment = self.ledger.fund(rate)
             if payment is not None:
                 self.payments.append(payment)
@@ -184,6 +192,18 @@ class PaperLedger:
         )
         self._changed(fill.symbol)
         self._point(fill.time, force=True)
+
+    def mark(self, symbol: str, time: float, mid: Decimal | None) -> None:
+        """`on_mid`, its common case first: a mid that did not move, with no funding rate
+        and no point of the curve due, only moves `last_time`."""
+        if (
+            (mid is None or self.mids.get(symbol) == mid)
+            and time < self._rate_due
+            and time - self._pointed < self._spacing
+        ):
+            self.last_time = time
+            return
+        self.on_mid(symbol, time, mid)
 
     def on_mid(self, symbol: str, time: float, mid: Decimal | None) -> None:
         """A market's recorded mid at ``time`` (None: a side is empty; the last one stays)."""
@@ -225,6 +245,7 @@ class PaperLedger:
             self.points = points[::2] + ([points[-1]] if len(points) % 2 == 0 else [])
             span = self.points[-1].time - self.points[0].time
             self._spacing = max(self._spacing * 2, span / self.max_points)
+        self._pointed = self.points[-1].time
 
     def report(self, markets: Sequence[str] = ()) -> PaperReport:
         """The report now.

@@ -567,19 +567,36 @@ class Simulation:
         self.scheduler.call_later(1.0, self._tick)
         return QUIET
 
-    def skip_tick(self, entry: tuple[float, int, Timer]) -> bool:
+    def skip_tick(
+        self, entry: tuple[float, int, Timer], before: float = -math.inf, last: float = math.inf
+    ) -> bool:
         """When ``entry``, the first of the scheduler's timers, is the gateway's ticker due at a
         second with nothing due (`Exchange.tick_due`): what its call would do, without it (the
         clock moved to it, the ticker due a second later, in its place), and True; else False
-        (a loop of the scheduler's callbacks of its own: `Feed.run`)."""
+        (a loop of the scheduler's callbacks of its own: `Feed.run`).
+
+        The seconds after it strictly before ``before`` and at most ``last`` with nothing due
+        are skipped with it, in one step: the caller says nothing else runs before then
+        (nothing runs in between, so `tick_due` cannot turn true but by time, and it stays
+        true once it is: the last of them is the one to ask)."""
         when, _order, timer = entry
         if timer.callback != self._tick:
             return False
         gateway = self.gateway
-        if gateway.exchange.tick_due(gateway.exchange_now(when)):
+        due, now = gateway.exchange.tick_due, gateway.exchange_now
+        if due(now(when)):
             return False
+        nxt = when + 1.0  # as the ticker's `call_later(1.0)` from each second
+        if nxt < before and nxt <= last:
+            later = when
+            while nxt < before and nxt <= last:
+                later, nxt = nxt, nxt + 1.0
+            if due(now(later)):  # one of them is due: one second at a time
+                nxt = when + 1.0
+            else:
+                when = later
         self.advance(when)
-        timer.when = when + 1.0
+        timer.when = nxt
         heapq.heapreplace(self.scheduler._timers, (timer.when, self.scheduler.reserve(), timer))
         return True
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -55,15 +55,26 @@ class Pending:
         trades: ``(exchange time, price, size, aggressor side, trade id)`` of each trade (the
             last ``max_trades``: what a book keeps).
         crossed: the book was crossed or locked after one of the changes.
+        queued: handed to the strategy's side and not yet looked at (a market keeps its
+            `Pending`, emptied at each look: `looked`).
     """
 
-    __slots__ = ("crossed", "levels", "symbol", "trades")
+    __slots__ = ("crossed", "levels", "queued", "symbol", "trades")
 
     def __init__(self, symbol: str, max_trades: int | None) -> None:
         self.symbol = symbol
         self.levels: dict[_Key, Decimal] = {}
         self.trades: deque[tuple[float, Decimal, Decimal, str, str]] = deque(maxlen=max_trades)
         self.crossed = False
+        self.queued = False
+
+    def looked(self) -> None:
+        """The strategy's books had it: emptied, the market's next change hands it over
+        again (while the market stays in its span)."""
+        self.levels.clear()
+        self.trades.clear()
+        self.crossed = False
+        self.queued = False
 
 
 class _Table:
@@ -265,8 +276,9 @@ class BulkSpans:
                 if side is None or name is None or px is None:
                     continue
                 size = ZERO if action == "2" or size is None else size
-                if self._level(name, tables[name], side, px, size) and name in subscribed:
-                    changed[name] = None
+                if self._level(name, tables[name], side, px, size, subscribed):
+                    if name in subscribed:
+                        changed[name] = None
         elif symbol is not None:  # a 35=W: the levels become the snapshot's
             table = tables[symbol]
             new: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}
@@ -276,7 +288,7 @@ class BulkSpans:
                     new[side][px] = size
             for side in (BUY, SELL):
                 for px in sorted(set(table.levels[side]) | set(new[side])):
-                    if self._level(symbol, table, side, px, new[side].get(px, ZERO)):
+                    if self._level(symbol, table, side, px, new[side].get(px, ZERO), subscribed):
                         if symbol in subscribed:
                             changed[symbol] = None
         for name in changed:
@@ -285,18 +297,26 @@ class BulkSpans:
             if bid is not None and ask is not None and bid >= ask:
                 self._pending(name, table).crossed = True
 
-    def _level(self, symbol: str, table: _Table, side: str, px: Decimal, size: Decimal) -> bool:
+    def _level(
+        self,
+        symbol: str,
+        table: _Table,
+        side: str,
+        px: Decimal,
+        size: Decimal,
+        subscribed: Container[str],
+    ) -> bool:
         """A recorded level's new size (`RecordedMarkets.level` with nothing taken and no
         client order there); whether the level's shown size changed."""
         levels = table.levels[side]
         old = levels.get(px, ZERO)
         key = (side, px)
-        drop = old - size
-        if drop > 0:
-            credit = table.credit.pop(key, ZERO)
-            counted = min(credit, drop)
-            if credit > counted:
-                table.credit[key] = credit - counted
+        if old > size:
+            credit = table.credit.pop(key, None)  # None: no recorded trade owed to it
+            if credit is not None:
+                counted = min(credit, old - size)
+                if credit > counted:
+                    table.credit[key] = credit - counted
         elif size == 0:
             table.credit.pop(key, None)
         if size > 0:
@@ -328,28 +348,22 @@ class BulkSpans:
                 table.ask = min(levels) if levels else None
                 table.best()
         pending = table.pending
-        if pending is None and symbol in self._subscribed():
+        if pending is None or not pending.queued:
+            if symbol not in subscribed:
+                return True
             pending = self._pending(symbol, table)
-        if pending is not None:
-            pending.levels[key] = size if size > 0 else ZERO
+        pending.levels[key] = size if size > 0 else ZERO
         return True
 
-    def _subscribed(self) -> Any:
-        session = self.state.sessions.get(self.session_id)
-        return session.md_symbols if session is not None else ()
-
     def _pending(self, symbol: str, table: _Table) -> Pending:
+        """The market's `Pending`, handed to the strategy's side (`notify`) when it was not."""
         pending = table.pending
         if pending is None:
             pending = table.pending = Pending(symbol, self.max_trades)
+        if not pending.queued:
+            pending.queued = True
             self.notify(pending, symbol in self.watched)
         return pending
-
-    def looked(self, pending: Pending) -> None:
-        """The strategy's books had ``pending``: the market's next change makes a new one."""
-        table = self.tables.get(pending.symbol)
-        if table is not None and table.pending is pending:
-            table.pending = None
 
     def mid(self, symbol: str) -> Decimal | None:
         """The recorded mid of a market in a span (`Exchange.recorded_mid`)."""
