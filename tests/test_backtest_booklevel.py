@@ -132,7 +132,10 @@ def test_a_sweep_ranks_the_same_serial_on_processes_and_on_dask_in_both_modes() 
     points = grid(edge=[0.005, 0.02], every=[5.0])
     tables = {}
     untyped: Any = LocalCluster
-    cluster_of_two = untyped(n_workers=2, threads_per_worker=1, processes=True)
+    # no dashboard: its fixed port (8787) may be taken by another run on this machine
+    cluster_of_two = untyped(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     with cluster_of_two as cluster:
         for mode in MODES:
             options: dict[str, Any] = {"mode": mode, "cache": False, "seed": 3}
