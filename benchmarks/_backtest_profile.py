@@ -60,11 +60,7 @@ def breakdown(messages: int) -> list[str]:
     ]
     counted = 0.0
     for label, where, function in PARTS:
-        cum = sum(
-            v[3]
-            for (file, _line, name), v in stats.items()
-            if name == function and file.endswith(where)
-        )
+        cum = _cumulative(stats, where, function)
         # the exchange's tick is routed too: its answers are in the gateway session's share
         counted += cum
         lines.append(f"| {label} | {cum / total:.0%} |")
@@ -126,11 +122,7 @@ def breakdown_book(messages: int) -> list[str]:
             if function == "read_books":  # the strategy's own time, without its waits
                 cum = sum(v[2] for (file, _l, name), v in stats.items() if file.endswith(where))
             else:
-                cum = sum(
-                    v[3]
-                    for (file, _line, name), v in stats.items()
-                    if name == function and file.endswith(where)
-                )
+                cum = _cumulative(stats, where, function)
             counted += cum
             lines.append(f"| {label} | {cum / total:.0%} |")
         lines += [
@@ -138,3 +130,14 @@ def breakdown_book(messages: int) -> list[str]:
             "",
         ]
     return lines
+
+
+def _cumulative(stats: Any, where: str, function: str) -> float:
+    """The cumulative seconds of ``function`` in the module whose path ends with ``where``."""
+    return float(
+        sum(
+            v[3]
+            for (file, _line, name), v in stats.items()
+            if name == function and file.endswith(where)
+        )
+    )
