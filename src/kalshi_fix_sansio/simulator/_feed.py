@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from heapq import heappop
+from heapq import heappop, heapreplace
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
@@ -320,6 +320,8 @@ class Feed:
                 quiet = self._take(row, now)
             try:
                 item = next(items, None)
+                if quiet and item is not None and not spans.watched and not look():
+                    item, now = self._quiet(item, now, until)
             except RecordingError as exc:
                 self._fail(exc)
                 return
@@ -362,6 +364,47 @@ class Feed:
             row = item
         self._row = item
         self._timer = scheduler.push(key, self._apply, item)
+
+    def _quiet(self, item: Row, now: float, until: float) -> tuple[Row | None, float]:
+        """The recorded messages from ``item`` on, while nothing else is due before them and
+        each goes to the spans' tables with no watched market (a strategy woken by its own
+        timer): one loop, the second's ticker followed as a number (each second it would skip
+        with nothing due) and put back in its place once. The first message not taken and
+        the time of the last one taken (``now`` when none was)."""
+        sim = self.sim
+        timers = sim.scheduler._timers
+        while timers and timers[0][2].cancelled:
+            heappop(timers)
+        ticker = timers[0] if timers else None
+        if sim.scheduler._ready or (ticker is not None and ticker[2].callback != sim._tick):
+            return item, now  # another callback is next: the loop of `_span`
+        others = _others(timers, math.inf)
+        last = min(until, others)
+        exchange = self.sim.gateway.exchange
+        if exchange.tick_due(last) or exchange.tick_due(sim.gateway.exchange_now(last)):
+            return item, now  # an expiry (or an RFQ) may come due among them
+        spans = self.spans
+        assert spans is not None
+        takes, bulk, items = spans.takes, self._bulk, self._items
+        tick = start = math.inf if ticker is None else ticker[0]
+        nxt: Row | None = item
+        while nxt is not None:
+            when = nxt[0]
+            if when > until or when >= others or not takes(nxt[1], nxt[2], nxt[5]):
+                break
+            if tick <= when:  # the ticker's seconds up to it (`skip_tick`'s steps)
+                tick += 1.0
+                while tick < when:
+                    tick += 1.0
+            now = when
+            bulk(spans, nxt, when)
+            nxt = next(items, None)
+        sim.clock.advance_to(now)  # a recorded time: within the run's max_time
+        if ticker is not None and tick != start:  # in its place, before the next message
+            timer = ticker[2]
+            timer.when = tick
+            heapreplace(timers, (tick, sim.scheduler.reserve(), timer))
+        return nxt, now
 
     def _follow(
         self, kind: str, symbol: str | None, result: str | None, entries: Entries, now: float
