@@ -16,6 +16,7 @@ import pytest
 
 from kalshi_fix_sansio.codec import Header
 from kalshi_fix_sansio.codec import prediction as p
+from kalshi_fix_sansio.simulator._feed import Feed
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.booklevel import MODES
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
@@ -108,6 +109,16 @@ def scripted(plan: Plan, seen: Seen, spans: Seen, *, timer: float | None = None)
                     cent = Decimal("0.01")
                     price = bid.price - cent if side == "buy" else offer.price + cent
                     oe.send(requests.new_order(symbol, side, 1, price))
+                elif what == "expire" and bid is not None and offer is not None:
+                    side, seconds = rest  # a GTD order resting until ``seconds`` from now
+                    cent = Decimal("0.01")
+                    price = bid.price - cent if side == "buy" else offer.price + cent
+                    until = datetime.fromtimestamp(wake.time + seconds, timezone.utc)
+                    oe.send(
+                        requests.new_order(
+                            symbol, side, 1, price, time_in_force="gtd", expire_time=until
+                        )
+                    )
                 elif what == "cancel":
                     for order in oe.tracker.open_orders(symbol):
                         oe.send(requests.cancel(order))
@@ -198,6 +209,55 @@ def test_a_strategy_woken_by_its_timer_reads_the_same_books(recordings: dict[str
     assert all(tables for _n, tables in spans["book"][1:])
 
 
+def test_expiries_among_the_quiet_stretches_of_a_timer_woken_strategy(
+    recordings: dict[str, Path],
+) -> None:
+    """GTD orders expire at seconds inside and at the end of the stretches a timer-woken
+    strategy sleeps through (the spans' messages run in one loop, the second's ticker followed
+    as a number): each expiry comes at its second, in its place among the recorded messages
+    of that second, as at the FIX level."""
+    plan: Plan = {
+        2: ("expire", A, "buy", 20.5),
+        3: ("expire", B, "sell", 3.0),
+        5: ("expire", A, "sell", 61.0),
+        9: ("expire", B, "buy", 13.0),
+        14: ("expire", A, "buy", 1.0),
+    }
+    report, seen, spans = _both(recordings["plain"], plan, timer=11.0)
+    expired = [e for _t, _m, _tops, events in seen["fix"] for e in events if " 4 " in e]
+    assert len(expired) == 4, expired  # four expired (35=8 150=4), one filled first
+    assert all(tables for _n, tables in spans["book"][20:])  # back in their spans after
+    assert report["statistics"]["total"]["fills"] >= 0
+
+
+def test_the_quiet_loop_leaves_the_scheduler_as_the_message_by_message_loop(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the scheduler holds at each wake of a timer-woken strategy (each callback's time
+    and name, in the order they would run: the second's ticker before or after the next
+    recorded message of its second) is the same whether the stretches between wakes run in
+    the quiet loop or message by message."""
+
+    def noted(into: list[Any]) -> Any:
+        def strategy(ctx: Context) -> None:
+            ctx.watch(ctx.symbols, wake=False)
+            timers = ctx.simulation.scheduler._timers
+            while (wake := ctx.wait(2.5)) is not None:
+                due = sorted(t for t in timers if not t[2].cancelled)
+                into.append((wake.time, [(t[0], t[2].callback.__name__) for t in due]))
+
+        return strategy
+
+    quiet: list[Any] = []
+    run_backtest(noted(quiet), recordings["plain"], cache=False, mode="book")
+    monkeypatch.setattr(Feed, "_quiet", lambda self, item, now, until: (item, now))
+    each: list[Any] = []
+    run_backtest(noted(each), recordings["plain"], cache=False, mode="book")
+    assert quiet == each
+    names = {name for _t, due in each for _w, name in due}
+    assert {"_tick", "_apply"} <= names and len(each) > 100
+
+
 @pytest.mark.parametrize(
     "latency",
     [ConstantLatency(0.05), {"KalshiNR": ConstantLatency(0.02)}],
@@ -211,11 +271,13 @@ def test_latencies(recordings: dict[str, Path], latency: Any) -> None:
 
 
 def _event(event: Any) -> str:
-    """An order-entry event as the tests compare it: its type, and a message's type and text."""
+    """An order-entry event as the tests compare it: its type, and a message's type, ExecType
+    and text."""
     message = getattr(event, "message", None)
     if message is None:
         return type(event).__name__
-    return f"{type(message).__name__} {getattr(message, 'text', None)}"
+    kind = getattr(getattr(message, "exec_type", None), "value", None)
+    return f"{type(message).__name__} {kind} {getattr(message, 'text', None)}"
 
 
 def _market(report: dict[str, Any], symbol: str) -> dict[str, Any]:

@@ -52,6 +52,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta, timezone
 from datetime import time as dtime
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -120,6 +121,13 @@ def check_mode(mode: str, api: str, latency: object) -> None:
             f"ConstantLatency), got {type(model).__name__} for {_MD}: give the drawn model to "
             "order entry alone (latency={\"KalshiNR\": ...}) or run at mode='fix'"
         )
+
+
+def _quantized(made: dict[Decimal, Decimal], value: Decimal, exponent: Decimal) -> Decimal:
+    """``value.quantize(exponent)``, kept in ``made`` for the next time (a zero is made each
+    time: it is falsy, the callers' cache test)."""
+    made[value] = out = value.quantize(exponent)
+    return out
 
 
 class Waker:
@@ -286,6 +294,10 @@ class BookWaker(Waker):
         self._due = {"up": -math.inf, "down": -math.inf}
         self._stamps: tuple[float, Any, Any] = (math.nan, None, None)
         self._day: tuple[int | None, date] = (None, _EPOCH_DAY)  # (days since the epoch, date)
+        # each recorded price and size to the tick and the cent, made once per value (the
+        # recording's values are few: its compiled form's table of decimals)
+        self._ticks: dict[Decimal, Decimal] = {}
+        self._cents: dict[Decimal, Decimal] = {}
 
     def start_spans(self, feed: Feed) -> None:
         """Let the markets with no client order in them run in bulk spans (`Feed.run`), when
@@ -396,11 +408,12 @@ class BookWaker(Waker):
             pending.looked()
             return
         bids, offers = book.bids, book.offers
+        ticks, cents = self._ticks, self._cents
         for (side, px), size in pending.levels.items():
             levels = bids if side == BUY else offers
-            px = px.quantize(TICK)
+            px = ticks.get(px) or _quantized(ticks, px, TICK)
             if size > 0:
-                levels._set(px, size.quantize(CENT))
+                levels._set(px, cents.get(size) or _quantized(cents, size, CENT))
             elif px in levels._sizes:
                 levels._remove(px)
         for when, px, size, aggressor, trade_id in pending.trades:
@@ -408,8 +421,8 @@ class BookWaker(Waker):
             book.trades.append(
                 Trade(
                     symbol,
-                    px.quantize(TICK),
-                    size.quantize(CENT),
+                    ticks.get(px) or _quantized(ticks, px, TICK),
+                    cents.get(size) or _quantized(cents, size, CENT),
                     aggressor,
                     trade_id,
                     None,
