@@ -178,8 +178,8 @@ def test_a_halt_in_a_bulk_span(recordings: dict[str, Path]) -> None:
     plan.update({n + 5: ("cancel", B) for n in range(150, 400, 10)})
     report, seen, spans = _both(recordings["halted"], plan)
     events = [e for *_, events in seen["fix"] for e in events]
-    assert "ExecutionReport MARKET_INACTIVE" in events  # refused during the halt
-    assert "ExecutionReport None" in events  # accepted, then cancelled, before and after it
+    assert "ExecutionReport 8 MARKET_INACTIVE" in events  # refused during the halt
+    assert "ExecutionReport 0 None" in events  # accepted, then cancelled, before and after it
     inside = _in_spans(spans, B)
     assert all(inside[:140]) and not all(inside) and any(inside[-40:])
     assert report["statistics"]["total"]["orders"] > 0

@@ -62,7 +62,7 @@ from ..session.events import ApplicationMessage, Event
 from ..trading.book import DEFAULT_MAX_TRADES, Books, Trade
 from ..trading.builders import Requests
 from ._feed import Feed
-from .gateway.exchange.common import BUY, CENT, TICK
+from .gateway.exchange.common import BUY, CENT, TICK, ZERO
 from .gateway.exchange.spans import Pending
 from .latency import ConstantLatency, NoLatency
 from .simulation import Simulation
@@ -412,7 +412,7 @@ class BookWaker(Waker):
         for (side, px), size in pending.levels.items():
             levels = bids if side == BUY else offers
             px = ticks.get(px) or _quantized(ticks, px, TICK)
-            if size > 0:
+            if size > ZERO:
                 levels._set(px, cents.get(size) or _quantized(cents, size, CENT))
             elif px in levels._sizes:
                 levels._remove(px)

@@ -36,6 +36,7 @@ from .recorded import RecordedMarkets, house_order
 __all__ = ["BulkSpans", "Pending"]
 
 _SIDES: Final = {"0": BUY, "1": SELL}
+_TWO: Final = Decimal(2)  # the same quotient as `/ 2`, without an int made a Decimal
 _Key = tuple[str, Decimal]  # (side, price)
 # the house order of a level: the exchange's own (made before the span), or the (uuid bits,
 # priority sequence, recorded-n, first size) of the one the exchange would have made
@@ -102,7 +103,7 @@ class _Table:
     def best(self) -> None:
         """The mid of the best bid and offer (None: a side is empty)."""
         bid, ask = self.bid, self.ask
-        self.mid = None if bid is None or ask is None else (bid + ask) / 2
+        self.mid = None if bid is None or ask is None else (bid + ask) / _TWO
 
 
 class BulkSpans:
@@ -317,13 +318,13 @@ class BulkSpans:
                 counted = min(credit, old - size)
                 if credit > counted:
                     table.credit[key] = credit - counted
-        elif size == 0:
+        elif size == ZERO:  # Decimals against a Decimal: no int made into one each time
             table.credit.pop(key, None)
-        if size > 0:
+        if size > ZERO:
             levels[px] = size
             if old == size:
                 return False
-            if old <= 0:  # the exchange would show it with a new house order
+            if old <= ZERO:  # the exchange would show it with a new house order
                 recorded, state = self.recorded, self.state
                 recorded._n += 1
                 bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
@@ -336,7 +337,7 @@ class BulkSpans:
                     table.ask = px
                     table.best()
         else:
-            if old <= 0:
+            if old <= ZERO:
                 return False
             del levels[px]
             del table.houses[key]
@@ -352,7 +353,7 @@ class BulkSpans:
             if symbol not in subscribed:
                 return True
             pending = self._pending(symbol, table)
-        pending.levels[key] = size if size > 0 else ZERO
+        pending.levels[key] = size if size > ZERO else ZERO
         return True
 
     def _pending(self, symbol: str, table: _Table) -> Pending:
