@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+import math
+import random
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from kalshi_fix_sansio.codec import Header
 from kalshi_fix_sansio.codec import prediction as p
 from kalshi_fix_sansio.simulator._feed import Feed
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
-from kalshi_fix_sansio.simulator.booklevel import MODES
+from kalshi_fix_sansio.simulator.booklevel import MODES, _micros
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
@@ -376,3 +378,25 @@ def test_a_mark_is_a_mid_to_the_ledger() -> None:
     assert marked.mids == plain.mids
     assert (marked.first_time, marked.last_time) == (plain.first_time, plain.last_time)
     assert heard_marked == heard
+
+
+def test_a_trade_time_in_microseconds_as_a_timedelta_counts_them() -> None:
+    """The trades' MDEntryTime at the book level is made from `_micros` (no timedelta per
+    trade): the same whole microseconds as ``timedelta(seconds=...)`` for recorded times,
+    random times of both signs, and the times whose fraction falls half way between two
+    microseconds (rounded half to even on the total)."""
+
+    def counted(when: float) -> int:
+        delta = timedelta(seconds=when)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+    rng = random.Random(5)
+    times = [round(1.7e9 + rng.random() * 1e7, 3) for _ in range(50_000)]
+    times += [rng.uniform(-2e9, 2e9) for _ in range(50_000)]
+    # k * 2**-22 past a second of 2026 (a float's step there) is half way when
+    # k * 15625 = 2**15 (mod 2**16)
+    k = 32768 * pow(15625, -1, 65536) % 65536
+    halves = [1795186795 + (k + 65536 * j) * 2**-22 for j in range(64)]
+    times += halves + [-t for t in halves] + [0.0, -0.0, 2.5e-6, -2.5e-6, 86399.9999995]
+    assert all(math.modf(math.modf(t)[0] * 1e6)[0] == 0.5 for t in halves)
+    assert [_micros(t) for t in times] == [counted(t) for t in times]

@@ -123,6 +123,20 @@ def check_mode(mode: str, api: str, latency: object) -> None:
         )
 
 
+def _micros(seconds: float) -> int:
+    """``seconds`` in whole microseconds as ``timedelta(seconds=seconds)`` counts them (its
+    whole seconds exact, its fraction times a million split again, what is left rounded half
+    to even on the total), without making the timedelta."""
+    fraction, whole = math.modf(seconds)
+    left, part = math.modf(fraction * 1_000_000.0)
+    micros = int(whole) * 1_000_000 + int(part)
+    if left > 0.5 or (left == 0.5 and micros & 1):
+        micros += 1
+    elif left < -0.5 or (left == -0.5 and micros & 1):
+        micros -= 1
+    return micros
+
+
 def _quantized(made: dict[Decimal, Decimal], value: Decimal, exponent: Decimal) -> Decimal:
     """``value.quantize(exponent)``, kept in ``made`` for the next time (a zero is made each
     time: it is falsy, the callers' cache test)."""
@@ -439,19 +453,19 @@ class BookWaker(Waker):
     def _stamp(self, when: float) -> tuple[Any, Any]:
         """MDEntryDate and MDEntryTime the exchange gives a trade at ``when``: the date and
         the time of ``to_ms(utc(when))`` (the epoch plus ``timedelta(seconds=when)``, to the
-        millisecond), without the datetime: the date made once a day."""
+        millisecond), without the datetime or the timedelta: the date made once a day."""
         at, day, clock = self._stamps
         if when != at:
-            delta = timedelta(seconds=when)
-            days, seconds = delta.days, delta.seconds
+            days, micros = divmod(_micros(when), 86_400_000_000)
             if days != self._day[0]:
                 self._day = (days, _EPOCH_DAY + timedelta(days=days))
             day = self._day[1]
+            seconds, micros = divmod(micros, 1_000_000)
             clock = dtime(
                 seconds // 3600,
                 seconds // 60 % 60,
                 seconds % 60,
-                delta.microseconds // 1000 * 1000,
+                micros // 1000 * 1000,
                 tzinfo=timezone.utc,
             )
             self._stamps = (when, day, clock)
