@@ -41,7 +41,7 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from itertools import chain, islice, repeat, tee
+from itertools import chain, islice, repeat
 from operator import sub
 from typing import IO, Any, ClassVar, Final
 
@@ -185,15 +185,14 @@ Row = tuple[float, str, str | None, int | None, str | None, Entries]  # `Compile
 
 
 def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
-    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``, each
-    entry's ends at ``ends[i] - base`` (an entry without one ends where the one before did).
-    Made in C, no Python step per entry: each entry's slice decoded, an empty one None."""
-    rel = array("q", map(sub, ends, repeat(base)))
-    texts = map(bytes.decode, map(trades.__getitem__, map(slice, chain((0,), rel), rel)))
-    return map(_NO_TRADE_ID.get, *tee(texts))
-
-
-_NO_TRADE_ID: Final[dict[str, None]] = {"": None}
+    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``."""
+    start = 0
+    for k in ends:
+        if k - base > start:
+            yield trades[start : k - base].decode()
+            start = k - base
+        else:
+            yield None
 
 
 class _Hashing:
