@@ -388,22 +388,24 @@ class Feed:
         takes, bulk, items = spans.takes, self._bulk, self._items
         tick = start = math.inf if ticker is None else ticker[0]
         nxt: Row | None = item
-        while nxt is not None:
-            when = nxt[0]
-            if when > until or when >= others or not takes(nxt[1], nxt[2], nxt[5]):
-                break
-            if tick <= when:  # the ticker's seconds up to it (`skip_tick`'s steps)
-                tick += 1.0
-                while tick < when:
+        try:
+            while nxt is not None:
+                when = nxt[0]
+                if when > until or when >= others or not takes(nxt[1], nxt[2], nxt[5]):
+                    break
+                if tick <= when:  # the ticker's seconds up to it (`skip_tick`'s steps)
                     tick += 1.0
-            now = when
-            bulk(spans, nxt, when)
-            nxt = next(items, None)
-        sim.clock.advance_to(now)  # a recorded time: within the run's max_time
-        if ticker is not None and tick != start:  # in its place, before the next message
-            timer = ticker[2]
-            timer.when = tick
-            heapreplace(timers, (tick, sim.scheduler.reserve(), timer))
+                    while tick < when:
+                        tick += 1.0
+                now = when
+                bulk(spans, nxt, when)
+                nxt = next(items, None)  # a cache that changed raises: the clock still set
+        finally:
+            sim.clock.advance_to(now)  # a recorded time: within the run's max_time
+            if ticker is not None and tick != start:  # in its place, before the next message
+                timer = ticker[2]
+                timer.when = tick
+                heapreplace(timers, (tick, sim.scheduler.reserve(), timer))
         return nxt, now
 
     def _follow(
