@@ -186,3 +186,18 @@ def test_send_encoded_refuses_what_it_cannot_send() -> None:
         server.send_encoded("X", b"58=" + big + b"\x01", T0)
     assert server.data_to_send() == b""  # nothing numbered or queued
     assert server.send_encoded("X", b"268=0\x01", T0) == 2
+
+
+def test_the_entries_times_are_the_messages_at_every_kind_of_instant() -> None:
+    """MDEntryDate / MDEntryTime written from the time itself: at half milliseconds, the
+    ends of a second and of a day, and times float sums leave a hair off a millisecond."""
+    ex = _exchange("prediction")
+    rng = random.Random(3)
+    day = 86_400 * (int(T0) // 86_400 + 1)  # the midnight after T0
+    times = [T0 + 0.0005, T0 + 0.9995, T0 + 1.0004999, day - 0.0005, day - 1e-7, day, day + 1e-6]
+    times += [day + 2 + i * 0.1 + rng.random() / 1000 for i in range(200)]
+    compared = 0
+    for i, now in enumerate(times):
+        entries = (("0", SYM, D("0.40"), D(10 + i), "1", None, None),)
+        compared += compare(ex.replay_row("X", None, None, None, entries, now=now), p)
+    assert compared == len(times)

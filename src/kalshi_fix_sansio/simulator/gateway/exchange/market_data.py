@@ -26,14 +26,14 @@ the book itself, so it is whole either way).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
-from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str, enc_time
+from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str
 from ....codec.errors import EncodeError
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
 from .model import Book, ClientSession, EncodedMessage, Order, Trade
@@ -66,7 +66,7 @@ class MarketData:
         # each entry was a tenth of building a 35=X)
         self._actions = {a: d.MDUpdateAction(a) for a in ("0", "1", "2")}
         self._kinds = {k: d.MDEntryType(k) for k in ("0", "1", "2")}
-        self._wire = _Wire(self.md_stamp, d.AggressorSide)
+        self._wire = _Wire(d.AggressorSide)
 
     def begin(self) -> None:
         """Start a call with no book changes."""
@@ -263,7 +263,7 @@ class MarketData:
                 continue
             if session.wire:
                 if wire is None:
-                    wire = self._wire.entries(changes)
+                    wire = self._wire.entries(changes, self.state.now)
                 if wire:  # [] : an entry only the objects write (a block trade)
                     self._send_wire(session, changes, wire)
                     continue
@@ -343,6 +343,7 @@ def _own_bytes(owner: Order) -> bytes:
 
 _ASCII: Final = {c: c.encode() for c in ("0", "1", "2")}  # MDUpdateAction, MDEntryType
 _MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory stays flat)
+_EPOCH_DAY: Final = date(1970, 1, 1)
 
 
 class _Wire:
@@ -352,29 +353,22 @@ class _Wire:
     each distinct price, size, symbol and time written once (tests/test_md_wire.py compares
     them with the encoder's on every kind of entry of both dialects)."""
 
-    def __init__(
-        self, md_stamp: Callable[[], tuple[date, dtime]], aggressor: Callable[[str], Any]
-    ) -> None:
-        self._md_stamp = md_stamp
+    def __init__(self, aggressor: Callable[[str], Any]) -> None:
         self._aggressor = aggressor
-        self._stamp_of: tuple[date, dtime] | None = None
+        self._stamp_at = float("nan")  # the time `_stamp` was made for
         self._stamp = b""
+        self._days: dict[int, bytes] = {}  # days from the epoch -> MDEntryDate's text
         self._px: dict[Decimal, bytes] = {}
         self._size: dict[Decimal, bytes] = {}
         self._symbols: dict[str, bytes] = {}
         self._sides: dict[str, bytes] = {}
 
-    def entries(self, changes: list[_Change]) -> list[bytes]:
+    def entries(self, changes: list[_Change], now: float) -> list[bytes]:
         """Each change's entry bytes; [] when one is a block trade (TrdType: the objects write
         it) or a value the codec refuses (the objects' encode says so, as before)."""
-        stamp_of = self._md_stamp()
-        if stamp_of is not self._stamp_of:
-            day, clock = stamp_of
-            self._stamp = b"272=%s\x01273=%s\x01" % (
-                enc_date(day, "MDEntryDate(272)"),
-                enc_time(clock, "MDEntryTime(273)"),
-            )
-            self._stamp_of = stamp_of
+        if now != self._stamp_at:
+            self._stamp = self._stamp_of(now)
+            self._stamp_at = now
         stamp = self._stamp
         pxs, sizes, symbols = self._px, self._size, self._symbols
         out: list[bytes] = []
@@ -407,6 +401,28 @@ class _Wire:
         except EncodeError:
             return []
         return out
+
+    def _stamp_of(self, now: float) -> bytes:
+        """MDEntryDate and MDEntryTime of `MarketData.md_stamp` at ``now`` (``to_ms(utc(now))``)
+        as the encoder writes them, without the datetime: `utc` adds ``timedelta(seconds=now)``
+        to the epoch, so its days are the date's and its seconds and microseconds the time's
+        (to the millisecond: three digits)."""
+        since = timedelta(seconds=now)
+        day = self._days.get(since.days)
+        if day is None:
+            if len(self._days) >= _MOST_CACHED:
+                self._days.clear()
+            day = self._days[since.days] = enc_date(
+                _EPOCH_DAY + timedelta(days=since.days), "MDEntryDate(272)"
+            )
+        s = since.seconds
+        return b"272=%s\x01273=%02d:%02d:%02d.%03d\x01" % (
+            day,
+            s // 3600,
+            s // 60 % 60,
+            s % 60,
+            since.microseconds // 1000,
+        )
 
     def _symbol(self, symbol: str) -> bytes:
         if len(self._symbols) >= _MOST_CACHED:
