@@ -176,9 +176,13 @@ class Outbound:
         Returns:
             Its MsgSeqNum.
         """
+        seq = self.store.next_sender_seq()
+        return self._queue_app(seq, self.encode(message, None, self.own_header(seq, now)), now)
+
+    def _queue_app(self, seq: int, frame: bytes, now: float) -> int:
+        """Store (on a retransmission session) and queue the frame of application message
+        ``seq``; returns ``seq``."""
         store = self.store
-        seq = store.next_sender_seq()
-        frame = self.encode(message, None, self.own_header(seq, now))
         if self._retransmission:
             # persist before the bytes can reach the wire: a crash never reuses a sequence number
             store.save(seq, frame, now)
@@ -204,24 +208,14 @@ class Outbound:
         Raises:
             LocalProtocolError: over ``max_message_size`` (nothing numbered or stored).
         """
-        store = self.store
-        seq = store.next_sender_seq()
+        seq = self.store.next_sender_seq()
         frame = finish_frame([msg_type_field, self.own_header(seq, now), body], self._spec.heads)
         if len(frame) > self._max_size:
             raise LocalProtocolError(
                 f"a {msg_type_field[3:-1].decode()} message of {len(frame)} bytes, over "
                 f"max_message_size {self._max_size}"
             )
-        if self._retransmission:
-            store.save(seq, frame, now)  # before the bytes can reach the wire, as `send_app`
-            self._saved += 1
-            if self._saved % _PRUNE_EVERY == 0:
-                store.prune(now - self._retention)
-        else:
-            store.set_next_sender_seq(seq + 1)
-        self.out.append(frame)
-        self.last_tx = now
-        return seq
+        return self._queue_app(seq, frame, now)
 
     def send_admin(self, message: Message, now: float, seq: int | None = None) -> int:
         """Number (``seq``, or the next) and queue a session message; it is never stored.

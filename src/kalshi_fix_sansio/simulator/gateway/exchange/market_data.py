@@ -425,29 +425,25 @@ class _Wire:
         )
 
     def _symbol(self, symbol: str) -> bytes:
-        if len(self._symbols) >= _MOST_CACHED:
-            self._symbols.clear()
-        data = self._symbols[symbol] = enc_str(symbol, "Symbol(55)")
-        return data
-
-    # equal Decimals quantize to the same one but for zero's sign: zero is never kept
+        return _kept(self._symbols, symbol, enc_str(symbol, "Symbol(55)"))
 
     def _price(self, px: Decimal) -> bytes:
-        data = enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4)
-        if px:
-            if len(self._px) >= _MOST_CACHED:
-                self._px.clear()
-            self._px[px] = data
-        return data
+        return _kept(self._px, px, enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4))
 
     def _qty(self, size: Decimal) -> bytes:
-        data = enc_decimal(size.quantize(CENT), "MDEntrySize(271)")
-        if size:
-            if len(self._size) >= _MOST_CACHED:
-                self._size.clear()
-            self._size[size] = data
-        return data
+        return _kept(self._size, size, enc_decimal(size.quantize(CENT), "MDEntrySize(271)"))
 
     def _side(self, side: str) -> bytes:
         data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")
         return data
+
+
+def _kept(cache: dict[Any, bytes], value: Any, data: bytes) -> bytes:
+    """``data``, kept in ``cache`` as ``value``'s text (a full cache is emptied first: memory
+    stays flat). A zero is never kept: equal Decimals quantize to the same one but for
+    zero's sign."""
+    if value:
+        if len(cache) >= _MOST_CACHED:
+            cache.clear()
+        cache[value] = data
+    return data
