@@ -152,6 +152,17 @@ class AcceptorDriver:
         self.app_sent += 1
         return seq
 
+    def send_encoded(self, msg_type: str, body: bytes, now: float) -> int:
+        """Send an application message whose body is already encoded (`Session.send_encoded`:
+        the same frame as `send` of the message).
+
+        Raises:
+            LocalProtocolError: as `Session.send_encoded`.
+        """
+        seq = self._session.send_encoded(msg_type, body, now)
+        self.app_sent += 1
+        return seq
+
     def _send(self, fact: Send, now: float) -> Sequence[Action]:
         fact.seq = self.send(fact.message, now)
         return self.loop.actions(now, True)

@@ -22,6 +22,9 @@ from ._dialects import (
 from ._encode import (
     encode_message as encode_message,
 )
+from ._encode import (
+    finish_frame as finish_frame,
+)
 from ._fields import (
     Defect as Defect,
 )
@@ -86,7 +89,22 @@ from ._valuecheck import (
     layout_scan as layout_scan,
 )
 from ._values import (
+    enc_date as enc_date,
+)
+from ._values import (
+    enc_decimal as enc_decimal,
+)
+from ._values import (
+    enc_dollars as enc_dollars,
+)
+from ._values import (
+    enc_int as enc_int,
+)
+from ._values import (
     enc_str as enc_str,
+)
+from ._values import (
+    enc_time as enc_time,
 )
 from ._values import (
     fmt_timestamp as fmt_timestamp,

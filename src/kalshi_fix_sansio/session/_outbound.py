@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
 
-from ..codec import Header, Message, enc_str, encode_message, fmt_timestamp
+from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
@@ -176,9 +176,13 @@ class Outbound:
         Returns:
             Its MsgSeqNum.
         """
+        seq = self.store.next_sender_seq()
+        return self._queue_app(seq, self.encode(message, None, self.own_header(seq, now)), now)
+
+    def _queue_app(self, seq: int, frame: bytes, now: float) -> int:
+        """Store (on a retransmission session) and queue the frame of application message
+        ``seq``; returns ``seq``."""
         store = self.store
-        seq = store.next_sender_seq()
-        frame = self.encode(message, None, self.own_header(seq, now))
         if self._retransmission:
             # persist before the bytes can reach the wire: a crash never reuses a sequence number
             store.save(seq, frame, now)
@@ -190,6 +194,28 @@ class Outbound:
         self.out.append(frame)
         self.last_tx = now
         return seq
+
+    def send_encoded(self, msg_type_field: bytes, body: bytes, now: float) -> int:
+        """`send_app` of a message whose body is already encoded: ``msg_type_field`` its
+        ``35=...|`` field and ``body`` its fields after the standard header as the dialect's
+        encoder writes them. The header is made here (`own_header`), BodyLength and CheckSum
+        around it: the frame `send_app` would make of the message, numbered, stored and queued
+        the same way.
+
+        Returns:
+            Its MsgSeqNum.
+
+        Raises:
+            LocalProtocolError: over ``max_message_size`` (nothing numbered or stored).
+        """
+        seq = self.store.next_sender_seq()
+        frame = finish_frame([msg_type_field, self.own_header(seq, now), body], self._spec.heads)
+        if len(frame) > self._max_size:
+            raise LocalProtocolError(
+                f"a {msg_type_field[3:-1].decode()} message of {len(frame)} bytes, over "
+                f"max_message_size {self._max_size}"
+            )
+        return self._queue_app(seq, frame, now)
 
     def send_admin(self, message: Message, now: float, seq: int | None = None) -> int:
         """Number (``seq``, or the next) and queue a session message; it is never stored.

@@ -404,6 +404,43 @@ class Session:
         out.clear()
         return seq, data
 
+    def send_encoded(self, msg_type: str, body: bytes, now: float) -> int:
+        """Send an application message whose body is already encoded (the acceptor's entry: the
+        mock gateway's market data made as bytes). The session adds the standard header
+        (MsgSeqNum, SendingTime, the CompIDs), BodyLength and CheckSum, numbers, stores (on a
+        retransmission session) and queues it as `send` does the message: the same frame.
+
+        Args:
+            msg_type: its MsgType, an application message of this session's dialect.
+            body: its fields after the standard header, as the dialect's encoder writes them
+                (the session does not read them).
+            now: UTC seconds since the epoch.
+
+        Returns:
+            The MsgSeqNum it was sent with.
+
+        Raises:
+            LocalProtocolError: not logged on, an initiator (its order gate and value checks
+                read the message: use `send`), a rate limiter configured, a MsgType the
+                dialect does not have or a session message, or an over-size message.
+        """
+        life = self._life
+        life.now = now
+        if life.state is not _ACTIVE:
+            raise LocalProtocolError(f"cannot send_encoded in state {life.state.value}")
+        if not self._acceptor or self._billing is not None:
+            raise LocalProtocolError(
+                "send_encoded is an acceptor's without a rate limiter: an initiator's messages "
+                "go through send (its order gate, value checks and billing read the message)"
+            )
+        cls = self._messages.get(msg_type)
+        if cls is None or msg_type in ADMIN:
+            raise LocalProtocolError(
+                f"send_encoded takes an application MsgType of {self.config.product}, got "
+                f"{msg_type!r}"
+            )
+        return self._writer.send_encoded(cls._MSGTYPE_FIELD, body, now)
+
     def send_delay(self, message: Message, now: float) -> float:
         """Seconds from ``now`` until the rate limiter can take ``message`` (0.0: `send` it
         now; ``inf``: it never fits its bucket). Always 0.0 without a limiter. Bills nothing

@@ -416,16 +416,16 @@ class Feed:
         mid of each market it moves, a recorded settlement once the exchange settled the
         market."""
         ledger, exchange = self.ledger, self.sim.gateway.exchange
-        if kind == "X":
+        if kind == "X":  # `mark`: `on_mid` with its common case (nothing moved) first
             for name in {e[1]: None for e in entries}:
                 if name is not None:
-                    ledger.on_mid(name, now, exchange.recorded_mid(name))
+                    ledger.mark(name, now, exchange.recorded_mid(name))
         elif kind == "UMS":
             outcome = (result or "").lower()
             if outcome in ("yes", "no") and symbol is not None and exchange.settled(symbol):
                 ledger.settle(symbol, outcome, now)
         elif symbol is not None:
-            ledger.on_mid(symbol, now, exchange.recorded_mid(symbol))
+            ledger.mark(symbol, now, exchange.recorded_mid(symbol))
 
     def _finish(self) -> None:
         gateway, now = self.sim.gateway, self.sim.clock.time()

@@ -26,7 +26,7 @@ from ...session.events import ApplicationMessage, CloseTransport, LoggedOn, Logo
 from ...session.machine import sending_time
 from ...session.store import MemoryStore, MessageStore
 from .connection import Connection, KeyedStore
-from .exchange import Exchange, Outbound
+from .exchange import EncodedMessage, Exchange, Outbound
 from .listening import LOGON_RATE_LIMIT_TEXT, MAINTENANCE_TEXT, Faults
 from .timers import LoopTimers, Timers
 
@@ -235,6 +235,7 @@ class Router:
                 settlement_reports=_wants_settlement(logon),
                 preserve_original_order_qty=logon.preserve_original_order_qty is True,
                 use_expired_ord_status=logon.use_expired_ord_status is True,
+                wire=True,  # its session encodes: market data comes as bytes
                 now=self.exchange_now(now),
             ),
             now,
@@ -258,15 +259,17 @@ class Router:
             if faults.skip_seq:
                 driver.skip(faults.skip_seq)
                 faults.skip_seq = 0
-            if out.message.MSG_TYPE == "3":
-                self._send_reject(conn, out.message, now)
+            message = out.message
+            if not isinstance(message, EncodedMessage) and message.MSG_TYPE == "3":
+                self._send_reject(conn, message, now)
             else:
                 try:
-                    driver.send(out.message, now)
+                    if isinstance(message, EncodedMessage):  # market data made as bytes
+                        self._send_encoded(driver, message, now)
+                    else:
+                        driver.send(message, now)
                 except FixError as exc:  # the exchange produced something the session refuses
-                    self.log.append(
-                        f"{conn.session_id}: cannot send {type(out.message).__name__}: {exc}"
-                    )
+                    self.log.append(f"{conn.session_id}: cannot send {_name(message)}: {exc}")
                     continue
                 if faults.duplicate_next:
                     faults.duplicate_next = False
@@ -274,6 +277,18 @@ class Router:
             dirty[conn] = None
         if not self._serving and dirty:
             self._flush_dirty(now)
+
+    def _send_encoded(self, driver: Any, message: EncodedMessage, now: float) -> None:
+        """An `EncodedMessage` on a connection: its bytes through the session's
+        ``send_encoded``, or its typed message where the driver reads no bytes."""
+        send_encoded = getattr(driver, "send_encoded", None)
+        if send_encoded is not None:
+            send_encoded(message.MSG_TYPE, message.body, now)
+        else:
+            driver.send(message.message(self._dialect()), now)
+
+    def _dialect(self) -> Any:
+        return prediction if self.product == "prediction" else margin
 
     def _flush_dirty(self, now: float) -> None:
         """Write what each session touched has queued: one write per connection."""
@@ -327,15 +342,18 @@ class Router:
                 msg_seq_num=seq,
                 sending_time=sending_time(now),
             )
-            dialect = prediction if self.product == "prediction" else margin
+            dialect = self._dialect()
+            message = out.message
+            if isinstance(message, EncodedMessage):
+                message = message.message(dialect)
             try:
                 frame = dialect.encode(
-                    out.message,
+                    message,
                     header,
                     use_dollars=self._durable_dollars.get((key, session_type), False),
                 )
             except FixError as exc:  # pragma: no cover - the engine encodes everything it emits
-                self.log.append(f"{sid}: cannot store {type(out.message).__name__}: {exc}")
+                self.log.append(f"{sid}: cannot store {_name(message)}: {exc}")
                 return
             store.save(seq, frame, now)
             return
@@ -376,3 +394,10 @@ def _wants_settlement(logon: Any) -> bool | None:
     """The Logon's ReceiveSettlementReports(20127); None when left out (margin has none)."""
     flag = getattr(logon, "receive_settlement_reports", None)
     return flag if isinstance(flag, bool) else None
+
+
+def _name(message: Message | EncodedMessage) -> str:
+    """A message's class name for the log (an `EncodedMessage`: its MsgType)."""
+    if isinstance(message, EncodedMessage):
+        return f"35={message.MSG_TYPE}"
+    return type(message).__name__

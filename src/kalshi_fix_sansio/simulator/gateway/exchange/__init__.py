@@ -74,7 +74,15 @@ from .fees import (
 )
 from .market_data import MarketData
 from .matching import Matching
-from .model import Book, ClientSession, FillView, OrderView, Outbound, SettlementView
+from .model import (
+    Book,
+    ClientSession,
+    EncodedMessage,
+    FillView,
+    OrderView,
+    Outbound,
+    SettlementView,
+)
 from .order_entry import OrderEntry
 from .order_groups import MAX_ORDER_GROUPS, OrderGroups
 from .orders import FINISHED_ORDERS_KEPT, Orders
@@ -101,6 +109,7 @@ __all__ = [
     "RFQ_LIFETIME_SECONDS",
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
+    "EncodedMessage",
     "Exchange",
     "FeeFill",
     "FeeModel",
@@ -307,6 +316,7 @@ class Exchange(Queries):
         settlement_reports: bool | None = None,
         preserve_original_order_qty: bool = False,
         use_expired_ord_status: bool = False,
+        wire: bool = False,
         now: float,
     ) -> list[Outbound]:
         """Register a logged-on session.
@@ -323,6 +333,9 @@ class Exchange(Queries):
                 (the Logon left it out: Kalshi's default, Y on KalshiPT, N elsewhere).
             preserve_original_order_qty: PreserveOriginalOrderQty(21008)=Y.
             use_expired_ord_status: UseExpiredOrdStatus(21012)=Y.
+            wire: the session encodes what it is sent (a FIX connection's): its market data
+                (35=X) comes as bytes, an `EncodedMessage` its session sends with
+                ``send_encoded`` (the same frame), not as a message object.
             now: current time, UTC epoch seconds.
 
         Returns:
@@ -352,6 +365,7 @@ class Exchange(Queries):
             ),
             preserve_original_order_qty=preserve_original_order_qty,
             use_expired_ord_status=use_expired_ord_status,
+            wire=wire,
         )
         return self._finish()
 

@@ -25,21 +25,28 @@ the book itself, so it is whole either way).
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
+from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str
+from ....codec.errors import EncodeError
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
-from .model import Book, ClientSession, Order, Trade
+from .model import Book, ClientSession, EncodedMessage, Order, Trade
 from .state import ExchangeState
 
 __all__ = ["MarketData"]
 
 MAX_MD_SYMBOLS: Final = 1000
 MAX_MD_SUBSCRIPTIONS: Final = 100_000
+
+# one change of a call: (symbol, the trade or None, MDEntryType, price, size, MDUpdateAction,
+# the order that last changed the level or None)
+_Change = tuple[str, Trade | None, str, Decimal, Decimal, str, Order | None]
 
 
 class MarketData:
@@ -59,6 +66,7 @@ class MarketData:
         # each entry was a tenth of building a 35=X)
         self._actions = {a: d.MDUpdateAction(a) for a in ("0", "1", "2")}
         self._kinds = {k: d.MDEntryType(k) for k in ("0", "1", "2")}
+        self._wire = _Wire(d.AggressorSide)
 
     def begin(self) -> None:
         """Start a call with no book changes."""
@@ -215,38 +223,24 @@ class MarketData:
 
         Only the markets `mark` remembered (some session subscribed) are looked at: every trade
         is in a book its fill marked, so a trade in any other market has no subscriber. Each
-        entry is built once and shared by every subscriber of its market, but for a level whose
-        last change was an order of the subscriber's account (its ClOrdID and AllocAccount).
+        entry is made once and shared by every subscriber of its market, but for a level whose
+        last change was an order of the subscriber's account (its ClOrdID and AllocAccount):
+        as an entry object for a session that reads messages, as its bytes for one that
+        encodes (`ClientSession.wire`: an `EncodedMessage`, no message object, no encode).
         """
         if not self._before:
             return
-        d = self.state.d
-        day, clock = self.md_stamp()
-        entry = d.MarketDataIncrementalRefreshMDEntry
-        actions, kinds = self._actions, self._kinds
-        # (symbol, the entry, the order that last changed its level) in output order
-        changes: list[tuple[str, Any, Order | None]] = []
+        # (symbol, the trade or None, MDEntryType, price, size, MDUpdateAction, the order that
+        # last changed the level) in output order
+        changes: list[_Change] = []
         add = changes.append
         for t in self.trades:
-            if t.symbol not in self._before:
-                continue
-            built = entry(
-                md_update_action=actions["0"],
-                symbol=t.symbol,
-                md_entry_type=kinds["2"],
-                md_entry_px=t.price.quantize(TICK),
-                md_entry_size=t.qty.quantize(CENT),
-                md_entry_date=day,
-                md_entry_time=clock,
-                aggressor_side=d.AggressorSide(t.aggressor_side),
-                trd_type=self.state.enum("TrdType", 1) if t.block else None,
-                trade_id=t.trade_id,
-            )
-            add((t.symbol, built, None))
+            if t.symbol in self._before:
+                add((t.symbol, t, "2", t.price, t.qty, "0", None))
         touched = self._touched
         for symbol, before in self._before.items():
             after = self.state.books[symbol].agg
-            for side, kind in ((BUY, kinds["0"]), (SELL, kinds["1"])):
+            for side, kind in ((BUY, "0"), (SELL, "1")):
                 old, new = before[side], after[side]
                 # the levels that changed: (price, size) pairs in one side only (a set
                 # operation over the book's levels, not a Python loop over each of them)
@@ -254,35 +248,202 @@ class MarketData:
                 for px in sorted(changed, reverse=side == BUY) if len(changed) > 1 else changed:
                     size = new.get(px)
                     if size is None:
-                        action, size = actions["2"], ZERO
+                        action, size = "2", ZERO
                     else:
-                        action = actions["0"] if px not in old else actions["1"]
-                    built = entry(
-                        md_update_action=action,
+                        action = "0" if px not in old else "1"
+                    owner = touched.get((symbol, side, px)) if touched else None
+                    add((symbol, None, kind, px, size, action, owner))
+        if not changes:
+            return
+        built: list[Any] | None = None  # the entry objects, made for the first reader
+        wire: list[bytes] | None = None  # the entries' bytes, made for the first encoder
+        for session in self.state.sessions.values():
+            wanted = session.md_symbols
+            if not wanted:
+                continue
+            if session.wire:
+                if wire is None:
+                    wire = self._wire.entries(changes, self.state.now)
+                if wire:  # [] : an entry only the objects write (a block trade)
+                    self._send_wire(session, changes, wire)
+                    continue
+            if built is None:
+                built = self._entries(changes)
+            account = session.account
+            entries = [
+                entry if c[6] is None or c[6].account != account else _own(entry, c[6])
+                for c, entry in zip(changes, built, strict=True)
+                if c[0] in wanted
+            ]
+            if entries:
+                refresh = self.state.d.MarketDataIncrementalRefresh(md_entries=tuple(entries))
+                self.state.send(session, refresh)
+
+    def _entries(self, changes: list[_Change]) -> list[Any]:
+        """The entry objects of the call's changes."""
+        d = self.state.d
+        day, clock = self.md_stamp()
+        entry = d.MarketDataIncrementalRefreshMDEntry
+        actions, kinds = self._actions, self._kinds
+        built = []
+        for symbol, t, kind, px, size, action, _owner in changes:
+            if t is not None:
+                built.append(
+                    entry(
+                        md_update_action=actions["0"],
                         symbol=symbol,
-                        md_entry_type=kind,
+                        md_entry_type=kinds["2"],
+                        md_entry_px=px.quantize(TICK),
+                        md_entry_size=size.quantize(CENT),
+                        md_entry_date=day,
+                        md_entry_time=clock,
+                        aggressor_side=d.AggressorSide(t.aggressor_side),
+                        trd_type=self.state.enum("TrdType", 1) if t.block else None,
+                        trade_id=t.trade_id,
+                    )
+                )
+            else:
+                built.append(
+                    entry(
+                        md_update_action=actions[action],
+                        symbol=symbol,
+                        md_entry_type=kinds[kind],
                         md_entry_px=px.quantize(TICK),
                         md_entry_size=size.quantize(CENT),
                         md_entry_date=day,
                         md_entry_time=clock,
                     )
-                    add((symbol, built, touched.get((symbol, side, px)) if touched else None))
-        if not changes:
-            return
-        refresh = d.MarketDataIncrementalRefresh
-        for session in self.state.sessions.values():
-            wanted = session.md_symbols
-            if not wanted:
-                continue
-            entries = [
-                built if owner is None or owner.account != session.account else _own(built, owner)
-                for symbol, built, owner in changes
-                if symbol in wanted
-            ]
-            if entries:
-                self.state.send(session, refresh(md_entries=tuple(entries)))
+                )
+        return built
+
+    def _send_wire(self, session: ClientSession, changes: list[_Change], wire: list[bytes]) -> None:
+        """A subscriber's 35=X as bytes (`EncodedMessage`)."""
+        wanted, account = session.md_symbols, session.account
+        entries = [
+            data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
+            for c, data in zip(changes, wire, strict=True)
+            if c[0] in wanted
+        ]
+        if entries:
+            body = b"268=%d\x01%s" % (len(entries), b"".join(entries))
+            self.state.send(session, EncodedMessage("X", body))
 
 
 def _own(built: Any, owner: Order) -> Any:
     """A level entry as the account whose order last changed the level gets it."""
     return attrs.evolve(built, cl_ord_id=owner.cl_ord_id, alloc_account=owner.alloc_account or 0)
+
+
+def _own_bytes(owner: Order) -> bytes:
+    """What `_own` adds to a level entry, as bytes (ClOrdID and AllocAccount are the entry's
+    last fields)."""
+    cl = b"" if owner.cl_ord_id is None else b"11=%s\x01" % enc_str(owner.cl_ord_id, "ClOrdID(11)")
+    return cl + b"79=%s\x01" % enc_int(owner.alloc_account or 0, "AllocAccount(79)")
+
+
+_ASCII: Final = {c: c.encode() for c in ("0", "1", "2")}  # MDUpdateAction, MDEntryType
+_MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory stays flat)
+_EPOCH_DAY: Final = date(1970, 1, 1)
+
+
+class _Wire:
+    """The bytes of 35=X entries, as the dialect's encoder writes the entry objects
+    (`MarketData._entries`) made of the same changes: the same fields in the same order, each
+    value written by the codec's own value encoders (prices to the tick, sizes to the cent),
+    each distinct price, size, symbol and time written once (tests/test_md_wire.py compares
+    them with the encoder's on every kind of entry of both dialects)."""
+
+    def __init__(self, aggressor: Callable[[str], Any]) -> None:
+        self._aggressor = aggressor
+        self._stamp_at = float("nan")  # the time `_stamp` was made for
+        self._stamp = b""
+        self._days: dict[int, bytes] = {}  # days from the epoch -> MDEntryDate's text
+        self._px: dict[Decimal, bytes] = {}
+        self._size: dict[Decimal, bytes] = {}
+        self._symbols: dict[str, bytes] = {}
+        self._sides: dict[str, bytes] = {}
+
+    def entries(self, changes: list[_Change], now: float) -> list[bytes]:
+        """Each change's entry bytes; [] when one is a block trade (TrdType: the objects write
+        it) or a value the codec refuses (the objects' encode says so, as before)."""
+        if now != self._stamp_at:
+            self._stamp = self._stamp_of(now)
+            self._stamp_at = now
+        stamp = self._stamp
+        pxs, sizes, symbols = self._px, self._size, self._symbols
+        out: list[bytes] = []
+        add = out.append
+        try:
+            for symbol, t, kind, px, size, action, _owner in changes:
+                name = symbols.get(symbol) or self._symbol(symbol)
+                p = pxs.get(px) or self._price(px)
+                q = sizes.get(size) or self._qty(size)
+                if t is None:
+                    add(
+                        b"279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s"
+                        % (_ASCII[action], name, _ASCII[kind], p, q, stamp)
+                    )
+                    continue
+                if t.block:
+                    return []
+                tid = t.trade_id
+                add(
+                    b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01"
+                    % (
+                        name,
+                        p,
+                        q,
+                        stamp,
+                        self._sides.get(t.aggressor_side) or self._side(t.aggressor_side),
+                        enc_str(tid, "TradeID(1003)"),
+                    )
+                )
+        except EncodeError:
+            return []
+        return out
+
+    def _stamp_of(self, now: float) -> bytes:
+        """MDEntryDate and MDEntryTime of `MarketData.md_stamp` at ``now`` (``to_ms(utc(now))``)
+        as the encoder writes them, without the datetime: `utc` adds ``timedelta(seconds=now)``
+        to the epoch, so its days are the date's and its seconds and microseconds the time's
+        (to the millisecond: three digits)."""
+        since = timedelta(seconds=now)
+        day = self._days.get(since.days)
+        if day is None:
+            if len(self._days) >= _MOST_CACHED:
+                self._days.clear()
+            day = self._days[since.days] = enc_date(
+                _EPOCH_DAY + timedelta(days=since.days), "MDEntryDate(272)"
+            )
+        s = since.seconds
+        return b"272=%s\x01273=%02d:%02d:%02d.%03d\x01" % (
+            day,
+            s // 3600,
+            s // 60 % 60,
+            s % 60,
+            since.microseconds // 1000,
+        )
+
+    def _symbol(self, symbol: str) -> bytes:
+        return _kept(self._symbols, symbol, enc_str(symbol, "Symbol(55)"))
+
+    def _price(self, px: Decimal) -> bytes:
+        return _kept(self._px, px, enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4))
+
+    def _qty(self, size: Decimal) -> bytes:
+        return _kept(self._size, size, enc_decimal(size.quantize(CENT), "MDEntrySize(271)"))
+
+    def _side(self, side: str) -> bytes:
+        data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")
+        return data
+
+
+def _kept(cache: dict[Any, bytes], value: Any, data: bytes) -> bytes:
+    """``data``, kept in ``cache`` as ``value``'s text (a full cache is emptied first: memory
+    stays flat). A zero is never kept: equal Decimals quantize to the same one but for
+    zero's sign."""
+    if value:
+        if len(cache) >= _MOST_CACHED:
+            cache.clear()
+        cache[value] = data
+    return data

@@ -11,15 +11,17 @@ import bisect
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from types import ModuleType
 
 import attrs
 
-from ....codec import Message
+from ....codec import Message, finish_frame
 from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
 
 __all__ = [
     "Book",
     "ClientSession",
+    "EncodedMessage",
     "FillView",
     "Finished",
     "Order",
@@ -35,17 +37,51 @@ __all__ = [
 ]
 
 
+class EncodedMessage:
+    """A message the exchange made as bytes (`Outbound.message` for a session connected with
+    ``wire=True``): its MsgType and its body, the fields after the standard header exactly as
+    the dialect's encoder writes them (market data, prices in dollars). A session sends it with
+    ``send_encoded``; `message` reads it back as the typed message.
+
+    Attributes:
+        MSG_TYPE: its MsgType (``"X"``).
+        body: its fields after the standard header.
+    """
+
+    __slots__ = ("MSG_TYPE", "body")
+
+    def __init__(self, msg_type: str, body: bytes) -> None:
+        self.MSG_TYPE = msg_type
+        self.body = body
+
+    def message(self, dialect: ModuleType) -> Message:
+        """The typed message of ``dialect`` (`kalshi_fix_sansio.codec.prediction` or
+        ``margin``) these bytes are: what a receiver that reads no bytes gets."""
+        frame = finish_frame(
+            [b"35=%s\x01" % self.MSG_TYPE.encode(), _PLACEHOLDER_HEADER, self.body], {}
+        )
+        decoded: Message = dialect.decode(frame, use_dollars=True)
+        return decoded
+
+    def __repr__(self) -> str:
+        return f"EncodedMessage({self.MSG_TYPE!r}, {self.body!r})"
+
+
+_PLACEHOLDER_HEADER = b"49=Kalshi\x0156=-\x0134=1\x0152=19700101-00:00:00.000\x01"
+
+
 @attrs.frozen
 class Outbound:
     """One message the server must send.
 
     Attributes:
         session_id: the connected session that gets it.
-        message: a typed message of the engine's product dialect.
+        message: a typed message of the engine's product dialect, or its bytes (an
+            `EncodedMessage`, for a session connected with ``wire=True``).
     """
 
     session_id: str
-    message: Message
+    message: Message | EncodedMessage
 
 
 @attrs.frozen(kw_only=True)
@@ -162,6 +198,8 @@ class ClientSession:
     use_expired_ord_status: bool
     md_symbols: set[str] = attrs.Factory(set)
     status_symbols: set[str] = attrs.Factory(set)
+    wire: bool = False
+    """Its market data (35=X) made as bytes (`EncodedMessage`): a session that encodes."""
 
 
 @attrs.define(eq=False, kw_only=True)
