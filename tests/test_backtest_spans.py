@@ -1,7 +1,12 @@
+# private: the quiet loop is switched off to compare it with the loop it replaces (`_feed`)
 """Bulk spans of a book-level backtest (`kalshi_fix_sansio.simulator.gateway.exchange.spans`):
 a market with no client order in it runs on a plain table of levels, the exchange's recorded
 book set from it when an order reaches the market, and back once the strategy has nothing
-there again; the strategy sees, and the report says, the same as at the FIX level."""
+there again; the strategy sees, and the report says, the same as at the FIX level.
+
+Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
+message-by-message loop to compare the two) and the trades' times (`booklevel._micros`).
+"""
 
 from __future__ import annotations
 
