@@ -13,7 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
@@ -21,7 +21,6 @@ from kalshi_fix_sansio.client.pump import (
     ConnectOptions,
     PumpParts,
     SessionAPI,
-    Wait,
     pump_task,
 )
 from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
@@ -33,8 +32,6 @@ from ._tls import connect_error, tls_context
 from .rest import AsyncRestCompanion
 
 __all__ = ["AioPump"]
-
-T = TypeVar("T")
 
 
 class AioPump(SocketWriter, PumpParts):
@@ -49,7 +46,8 @@ class AioPump(SocketWriter, PumpParts):
         self.tls: SocketTLS | None = None
         self.loop: Any = None  # the loop of the open (`start`), which serves `sock`
         self.task: asyncio.Task[None] | None = None
-        self.changes: Changes[asyncio.Future[None]] = Changes()  # the callers waiting
+        self.changes: Changes[asyncio.Future[None]] = Changes(asyncio.get_running_loop)
+        self.drive = self.changes.drive  # a caller's wait: on a future of its own
         self.kick = asyncio.Event()  # the session's task has something to do
         self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
         self.looked = self.changes.set  # bytes read: `place` / `cancel` & co look again
@@ -73,23 +71,6 @@ class AioPump(SocketWriter, PumpParts):
                 "uvloop"
             )
         return tls_context(self.session.options)
-
-    async def drive(self, wait: Wait[T]) -> T:
-        loop = asyncio.get_running_loop()
-        changes = self.changes
-        waiter: asyncio.Future[None] | None = None
-        try:
-            now = wait.now
-            while (deadline := wait.poll(now)) is not None:
-                waiter = changes.wait(loop, deadline)
-                await waiter
-                now = loop.time()
-        except BaseException:
-            if waiter is not None:
-                changes.forget(waiter)
-            wait.close()  # failed or cancelled: the wait's own clean-up runs now
-            raise
-        return wait.result
 
     def wake(self) -> None:
         self.changes.set()
