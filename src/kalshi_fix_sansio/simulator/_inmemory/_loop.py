@@ -170,6 +170,12 @@ class SimSocket:
         pipe.write(data)
         return len(data)
 
+    def abort(self) -> None:
+        """Close it at once, the peer's connection reset (a system's socket closed with
+        ``SO_LINGER`` 0); `close` then finds it closed."""
+        if self.pipe is not None:
+            self.pipe.abort()
+
     def close(self) -> None:
         """Close it: the peer reads what was sent, then its end of file (a reset if bytes
         came that were never read, as a system's socket does)."""
