@@ -164,6 +164,7 @@ class SimSocket:
         return b""
 
     def send(self, data: bytes) -> int:
+        """Write all of ``data`` to the pipe (`BrokenPipeError` once it is closed)."""
         pipe = self.pipe
         if pipe is None or pipe.is_closing():
             raise BrokenPipeError("the connection is closed")
