@@ -105,21 +105,20 @@ class SimLoop(asyncio.BaseEventLoop):
         self.world.connect(host, port, sock)
         return sock
 
-    def add_reader(  # type: ignore[override]
-        self, fd: Any, callback: Callable[..., object], *args: Any
-    ) -> None:
-        fd.watch(0, functools.partial(callback, *args))
+    def _watch(
+        self, which: int, fd: Any, callback: Callable[..., object] | None = None, *args: Any
+    ) -> bool:
+        """``fd`` (a `SimSocket`) watched by ``callback(*args)`` for ``which`` (0: reading,
+        1: writing; None: no more), as a selector loop watches a socket; whether a callback
+        watched it before."""
+        return bool(
+            fd.watch(which, None if callback is None else functools.partial(callback, *args))
+        )
 
-    def remove_reader(self, fd: Any) -> bool:
-        return bool(fd.watch(0, None))
-
-    def add_writer(  # type: ignore[override]
-        self, fd: Any, callback: Callable[..., object], *args: Any
-    ) -> None:
-        fd.watch(1, functools.partial(callback, *args))
-
-    def remove_writer(self, fd: Any) -> bool:
-        return bool(fd.watch(1, None))
+    add_reader = functools.partialmethod(_watch, 0)  # type: ignore[assignment]
+    remove_reader = functools.partialmethod(_watch, 0)
+    add_writer = functools.partialmethod(_watch, 1)  # type: ignore[assignment]
+    remove_writer = functools.partialmethod(_watch, 1)
 
 
 class SimSocket:
