@@ -1,60 +1,40 @@
-# private: the asyncio pump's own TLS protocol (`adapters._aio`) and write (`adapters._sockio`)
-"""The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: `adapters._tls.MemoryTLS`, memory
-BIOs, on a plain transport), written through the pump's write (`adapters._sockio`).
+# private: the asyncio pump's socket (`adapters._aiopump`), its TLS and write (`adapters._sockio`)
+"""The asyncio adapter on its own non-blocking socket (`adapters._aiopump.AioPump`): TLS in
+memory on it (`adapters._sockio.SocketTLS`, trio's too), read once per ``add_reader`` callback,
+and written by the shared `adapters._sockio.SocketWriter`.
 
-The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no socket, no
-loop turn between the two ends): records cut anywhere and several in one read come out whole
-and in order, bytes TLS refuses for now (a renegotiation) go out after the next read and before
-later ones, the peer's close_notify and its TCP close end the stream, a forged record aborts,
-a connection closed in the handshake (`adapters._tls.MemoryTLS.handshake`, asyncio's and
-trio's) fails it; end to end, a pinned certificate that does not match fails the connection
-with the certificate error.
+TLS is driven here against a server-side ``ssl.SSLObject`` over a socket pair: records cut
+anywhere and several in one read come out whole and in order, bytes TLS refuses for now (a
+renegotiation) go out before later ones, a forged record is a `Lost` naming the TLS error, a
+connection closed in the handshake (`adapters._tls.MemoryTLS.handshake`, asyncio's and trio's)
+fails it; the pump's write leaves what the socket does not take for the loop's ``add_writer``,
+which writes it, in order, once the peer reads (the driver told `Buffered` until none waits);
+a loop that cannot watch a socket is refused before anything begins; end to end, a pinned
+certificate that does not match fails the connection with the certificate error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make_ssl_context
-from kalshi_fix_sansio.adapters._aio import Conn, TLSProtocol
-from kalshi_fix_sansio.adapters._sockio import TransportWriter
+from kalshi_fix_sansio.adapters._aiopump import AioPump
+from kalshi_fix_sansio.adapters._sockio import SocketTLS
 from kalshi_fix_sansio.adapters._tls import MemoryTLS
 from kalshi_fix_sansio.adapters.asyncio import FixClient
-from kalshi_fix_sansio.client.pump import PumpParts
+from kalshi_fix_sansio.client.steps import Buffered, Lost, Received
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed
-
-
-class FakeTransport(asyncio.Transport):
-    """Collects what the protocol writes; ``aborted`` once it gave up."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.out = bytearray()
-        self.aborted = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.out += data
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def abort(self) -> None:
-        self.aborted = True
-
-    def is_closing(self) -> bool:
-        return self.aborted
-
-    def take(self) -> bytes:
-        data = bytes(self.out)
-        self.out.clear()
-        return data
 
 
 class Told:
@@ -66,60 +46,9 @@ class Told:
         self.buffered: list[int] = []
 
     def step(self, fact: Any, now: float) -> tuple[()]:
-        self.buffered.append(fact.size)
+        if isinstance(fact, Buffered):
+            self.buffered.append(fact.size)
         return ()
-
-
-class Sink(TransportWriter, PumpParts):
-    """What the protocol tells its pump (`PumpParts`' callbacks), recorded; it writes as the
-    asyncio pump does."""
-
-    def __init__(self) -> None:
-        self.made_count = 0
-        self.received: list[bytes] = []
-        self.ended: list[Exception | None] = []
-        self.driver: Any = Told()
-        self.conn: Any = None
-        self.buffered = False
-        self.clock = lambda: 0.0
-        self.perform = lambda sup, actions: None
-
-    def made(self, conn: Conn) -> None:
-        self.made_count += 1
-        self.conn = conn
-
-    def data(self, conn: Conn, data: bytes) -> None:
-        self.received.append(data)
-
-    def lost(self, conn: Conn, exc: Exception | None) -> None:
-        self.ended.append(exc)
-
-
-class Recorder(TLSProtocol):
-    """The protocol with a recording sink, read back as ``made`` / ``data`` / ``lost``."""
-
-    def __init__(self, tls: MemoryTLS) -> None:
-        self.recorded = Sink()
-        super().__init__(tls, self.recorded)
-
-    @property
-    def made(self) -> int:
-        return self.recorded.made_count
-
-    @property
-    def data(self) -> list[bytes]:
-        return self.recorded.received
-
-    @property
-    def lost(self) -> list[Exception | None]:
-        return self.recorded.ended
-
-    def write(self, data: bytes) -> int:
-        """The pump's write of ``data``: what waits after it (the transport's and TLS's)."""
-        told = self.recorded.driver.buffered
-        told.clear()
-        self.recorded.write(self.recorded.driver, data)
-        return told[-1] if told else 0
 
 
 class Server:
@@ -154,16 +83,13 @@ class Server:
         return out
 
 
-def deliver(protocol: TLSProtocol, data: bytes) -> None:
-    """What a transport does with bytes read."""
-    protocol.data_received(data)
-
-
-def connected(tmp_path: Path) -> tuple[Recorder, FakeTransport, Server]:
-    """A protocol and a server with the handshake done between them (the client's TLS first,
-    as the pump does it over the socket, then the protocol on the transport)."""
+@contextlib.contextmanager
+def connected(tmp_path: Path) -> Iterator[tuple[SocketTLS, socket.socket, socket.socket, Server]]:
+    """The client's TLS and a server with the handshake done between them (in memory, as the
+    pump does it over its socket), and a socket pair: the client's end (non-blocking), the
+    server's."""
     cert, key = self_signed(tmp_path)
-    tls = MemoryTLS(make_ssl_context(pinned_cert=str(cert)), "localhost")
+    tls = SocketTLS(make_ssl_context(pinned_cert=str(cert)), "localhost")
     server = Server(cert, key)
     reply = b""
     while True:
@@ -175,9 +101,10 @@ def connected(tmp_path: Path) -> tuple[Recorder, FakeTransport, Server]:
         reply = server.take()
         assert reply, "the server answered nothing in the handshake"
     assert server.shake()  # the client's Finished
-    protocol, transport = Recorder(tls), FakeTransport()
-    protocol.connection_made(transport)
-    return protocol, transport, server
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    with ours, theirs:
+        yield tls, ours, theirs, server
 
 
 def records(server: Server, *messages: bytes) -> bytes:
@@ -187,27 +114,54 @@ def records(server: Server, *messages: bytes) -> bytes:
     return server.take()
 
 
+def plaintext(tls: SocketTLS, sock: socket.socket) -> list[bytes]:
+    """What each read of ``sock`` gave (none: nothing whole yet), until the socket is empty."""
+    out: list[bytes] = []
+    while (fact := tls.recv(sock)) is not None:
+        assert isinstance(fact, Received), fact
+        out.append(fact.data)
+    return out
+
+
 def test_records_cut_anywhere_or_several_in_a_read_come_out_whole_and_in_order(
     tmp_path: Path,
 ) -> None:
-    protocol, transport, server = connected(tmp_path)
-    assert protocol.made == 1
-    messages = [b"8=FIXT.1.1\x019=5\x0135=0\x01" + bytes([65 + i]) * i for i in range(6)]
-    for cut in (1, 5, 7, 300):  # cut inside headers, inside bodies, across records
-        protocol.data.clear()
-        stream = records(server, *messages)  # (TLS 1.3: the session tickets first)
-        for at in range(0, len(stream), cut):
-            deliver(protocol, stream[at : at + cut])
-        assert b"".join(protocol.data) == b"".join(messages)
-        assert all(protocol.data), "an empty read was delivered as data (it means EOF)"
-    protocol.data.clear()
-    deliver(protocol, records(server, *messages))
-    assert b"".join(protocol.data) == b"".join(messages)
-    assert len(protocol.data) == 1  # several records in one read: one delivery
-    protocol.write(b"8=FIXT.1.1\x01")
-    server.feed(transport.take())
-    assert server.read() == b"8=FIXT.1.1\x01"
-    assert protocol.lost == [] and not transport.aborted
+    with connected(tmp_path) as (tls, ours, theirs, server):
+        messages = [b"8=FIXT.1.1\x019=5\x0135=0\x01" + bytes([65 + i]) * i for i in range(6)]
+        for cut in (1, 5, 7, 300):  # cut inside headers, inside bodies, across records
+            got: list[bytes] = []
+            stream = records(server, *messages)  # (TLS 1.3: the session tickets first)
+            for at in range(0, len(stream), cut):
+                theirs.sendall(stream[at : at + cut])
+                got += plaintext(tls, ours)
+            assert b"".join(got) == b"".join(messages)
+            assert all(got), "an empty read was delivered as data (it means EOF)"
+        theirs.sendall(records(server, *messages))
+        assert plaintext(tls, ours) == [b"".join(messages)]  # several records: one read
+
+
+def writer(tls: SocketTLS | None, sock: socket.socket) -> AioPump:
+    """The asyncio pump around ``sock`` (and ``tls``), its driver `Told`: its write only."""
+    pump = AioPump(SimpleNamespace(clock=lambda: 0.0), Told())  # type: ignore[arg-type]
+    pump.sock, pump.tls = sock, tls
+    return pump
+
+
+async def connected_pump(sock: socket.socket) -> AioPump:
+    """The asyncio pump, its connection ``sock`` (its driver `Told`), as its `connect` makes
+    it: served by the running loop from then on."""
+    options = SimpleNamespace(connect_timeout=5.0, endpoint=None)
+    session = SimpleNamespace(clock=lambda: 0.0, options=options)
+    pump = AioPump(session, Told())  # type: ignore[arg-type]
+    pump.loop = asyncio.get_running_loop()
+
+    async def given(*_: object) -> tuple[socket.socket, None]:
+        return sock, None
+
+    pump.open_socket = given  # type: ignore[assignment]
+    await pump.connect(pump.driver)
+    assert pump.sock is sock
+    return pump
 
 
 class Refusing:
@@ -222,43 +176,77 @@ class Refusing:
             raise ssl.SSLWantReadError("the peer must be read first")
         return self.tls.write(data)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.tls, name)
+
+def test_bytes_tls_refuses_go_out_before_later_ones(tmp_path: Path) -> None:
+    with connected(tmp_path) as (tls, ours, theirs, server):
+        pump = writer(tls, ours)
+        refusing = Refusing(tls._tls)
+        tls.write = refusing.write  # what the pump's write seals through
+        pump.write(pump.driver, b"first|")
+        pump.write(pump.driver, b"second|")
+        assert tls.unsent == b"first|second|" and pump.unsent == b""  # waiting for TLS
+        refusing.refuse = False
+        pump.write(pump.driver, b"third|")
+        server.feed(theirs.recv(65536))
+        assert server.read() == b"first|second|third|"
 
 
-def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path: Path) -> None:
-    protocol, transport, server = connected(tmp_path)
-    refusing = Refusing(protocol.tls._tls)
-    protocol.tls.write = refusing.write  # what the pump's write seals through
-    assert protocol.write(b"first|") == len(b"first|")  # waits for TLS
-    assert protocol.write(b"second|") == len(b"first|second|")
-    assert transport.take() == b"" and protocol.buffered() == len(b"first|second|")
-    refusing.refuse = False
-    deliver(protocol, records(server, b"ping"))  # a read: what waited goes out now
-    assert protocol.data == [b"ping"] and protocol.buffered() == 0
-    protocol.write(b"third|")
-    server.feed(transport.take())
-    assert server.read() == b"first|second|third|"
+def test_a_forged_record_is_lost_with_the_tls_error(tmp_path: Path) -> None:
+    with connected(tmp_path) as (tls, ours, theirs, _):
+        theirs.sendall(b"\x17\x03\x03\x00\x10" + b"\x00" * 16)  # an application record
+        fact = tls.recv(ours)
+        assert isinstance(fact, Lost) and "SSL" in fact.reason, fact
 
 
-def test_the_peers_close_notify_and_its_tcp_close_end_the_stream(tmp_path: Path) -> None:
-    protocol, _, server = connected(tmp_path)
-    with pytest.raises(ssl.SSLWantReadError):
-        server.tls.unwrap()  # sends close_notify, then waits for ours
-    deliver(protocol, server.take())
-    assert protocol.data[-1:] == [b""]
-    protocol, _, server = connected(tmp_path)
-    assert protocol.eof_received() is None  # the transport closes itself
-    protocol.connection_lost(None)
-    assert protocol.data == [b""] and protocol.lost == [None]
+def test_what_the_socket_does_not_take_is_written_once_the_peer_reads() -> None:
+    """The write leaves what the socket does not take (`Buffered`: the driver judges it); the
+    loop's ``add_writer`` writes it, in order, as the peer reads, and stops once none waits."""
+    data = bytes(range(256)) * 16384  # 4 MiB: more than a socket pair takes
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            ours.setblocking(False)
+            theirs.setblocking(False)
+            pump = await connected_pump(ours)
+            loop.remove_reader(ours)  # (the pump's read: not this test's)
+            told = pump.driver.buffered  # type: ignore[attr-defined]
+            pump.write(pump.driver, data[:-1])
+            pump.write(pump.driver, data[-1:])  # after what waits
+            assert told and told[0] > 0 and pump.unsent
+            got = bytearray()
+            while len(got) < len(data):
+                got += await loop.sock_recv(theirs, 1 << 16)  # the writer goes on meanwhile
+            assert bytes(got) == data
+            assert pump.unsent == b"" and told[-1] == 0
+            assert not loop.remove_writer(ours)  # the loop stopped asking
+
+    asyncio.run(main())
 
 
-def test_garbage_after_the_handshake_aborts_with_the_tls_error(tmp_path: Path) -> None:
-    protocol, transport, _ = connected(tmp_path)
-    deliver(protocol, b"\x17\x03\x03\x00\x10" + b"\x00" * 16)  # an application record, forged
-    assert transport.aborted and protocol.data == []
-    protocol.connection_lost(None)  # what the aborted transport calls next
-    assert len(protocol.lost) == 1 and isinstance(protocol.lost[0], ssl.SSLError)
+class NoWatch(asyncio.SelectorEventLoop):
+    """An event loop that cannot watch a socket (as Windows' proactor loop)."""
+
+    add_reader = asyncio.AbstractEventLoop.add_reader
+
+
+def test_a_loop_that_cannot_watch_a_socket_is_refused_before_anything_begins(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    session = FixClient(h.credentials(), **h.client_kwargs()).order_entry()
+
+    async def main() -> None:
+        with pytest.raises(LocalProtocolError, match=r"loop.add_reader.*WindowsSelector"):
+            await session.open()
+
+    loop = NoWatch()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert h.gateway.connected() == []
 
 
 def test_a_connection_closed_in_the_handshake_fails_it(tmp_path: Path) -> None:

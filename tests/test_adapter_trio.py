@@ -1,10 +1,10 @@
-# private: wraps the trio pump's socket and holds its connect (`_trioio`, `_triopump`)
+# private: wraps the trio pump's socket and holds its connect (`_sockio`, `_triopump`)
 """End-to-end tests of the trio adapter against the mock Kalshi gateway over real TLS.
 
 Each test runs its own ``trio.run(...)`` (pytest-trio is not needed); the gateway runs in its
 own thread with asyncio (`tests/gateway_fixtures.py`), so the client and the gateway talk over
 real loopback TLS sockets. Two tests reach inside the adapter: its TLS in memory (the private
-`_trioio` module's `SocketTLS`) and a connect held open (the private `_triopump` module's
+`_sockio` module's `SocketTLS`) and a connect held open (the private `_triopump` module's
 ``open_socket``, replaced).
 """
 
@@ -35,7 +35,7 @@ from kalshi_fix_sansio.adapters import (
     make_ssl_context,
 )
 from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.adapters._trioio import SocketTLS
+from kalshi_fix_sansio.adapters._sockio import SocketTLS
 from kalshi_fix_sansio.adapters.trio import (
     FixClient,
     MarginFixClient,

@@ -1,99 +1,65 @@
-"""The asyncio adapter's connections (`TLSProtocol`: TLS of the adapter's own over a plain
-transport, its handshake done by the pump with `_tls.MemoryTLS.handshake` as trio's is, or plain
-TCP to loopback); the callers waiting for a change are the client's
-(`kalshi_fix_sansio.client.pump.Changes`).
+"""What the asyncio adapter's pump asks of the system: a non-blocking socket connected and TLS
+in memory on it (`open_socket`: plain TCP only to checked loopback addresses; the handshake
+`_tls.MemoryTLS.handshake`, trio's too), which the loop then serves (``loop.add_reader`` /
+``add_writer``: a selector event loop's, uvloop's).
 
-`TLSProtocol` with TLS is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory BIOs)
-on a plain transport, cheaper per message than asyncio's own SSL transport; without it, the
-transport's bytes as they are. It tells its sink (the adapter's pump: what a connection
-means is the client's, `kalshi_fix_sansio.client.pump.PumpParts`) what happens on the
-connection.
+From there the asyncio pump moves the socket's bytes as trio's does: a read is one ``recv``
+(`_sockio.read_fact`, or `_sockio.SocketTLS.recv`), a write the shared `_sockio.SocketWriter`
+(what the socket does not take waits for the loop's ``add_writer``), with no transport or
+protocol of asyncio's between them and the driver.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import socket
 import ssl
-from typing import TypeAlias
 
-from kalshi_fix_sansio.client.pump import PumpParts
+from kalshi_fix_sansio.client.pump import READ_CHUNK, ConnectOptions, loopback_addresses
 
-from ._tls import MemoryTLS
+from ._sockio import SocketTLS
 
-__all__ = ["Conn", "TLSProtocol"]
-
-
-Conn: TypeAlias = "TLSProtocol"
-"""A connection of the asyncio adapter: TLS in memory, or plain TCP to loopback."""
+__all__ = ["open_socket"]
 
 
-class TLSProtocol(asyncio.Protocol):
-    """TLS over a plain asyncio transport with the ssl module's memory BIOs, its handshake done
-    (without ``tls``: plain TCP, each callback passed on as it is).
+async def open_socket(
+    options: ConnectOptions, context: ssl.SSLContext | None
+) -> tuple[socket.socket, SocketTLS | None]:
+    """A connected non-blocking socket to ``options.endpoint`` (TCP_NODELAY), and its TLS with
+    ``context``, its handshake done (plain TCP only to checked loopback addresses). Each address
+    the name resolves to is tried in turn; the last one's error is raised.
 
-    What ``loop.create_connection(ssl=...)`` does (asyncio's ``sslproto``), with less in the
-    way of each message: a read decrypts what the bytes hold without raising at its end (it
-    stops once the incoming BIO is empty), and a write goes through the TLS object to the
-    transport with no write backlog or flow-control callbacks. It works on every event loop
-    (the transport is the loop's own). The transport's ``data_received`` costs less here than
-    a ``BufferedProtocol``'s ``get_buffer`` / ``buffer_updated`` (4k instructions per order).
-
-    ``sink`` is told each step (`PumpParts`: the connection made, the bytes decrypted, the
-    end), and writes through `tls` itself.
-
-    Args:
-        tls: the connection's TLS, its handshake done (None: plain TCP).
-        sink: told what happens on the connection.
+    Raises:
+        OSError: no address took the connection, or the handshake failed (`ssl.SSLError`;
+            the peer's close in the handshake: `ssl.SSLEOFError`).
+        LocalProtocolError: plain TCP to an address that is not loopback.
     """
-
-    def __init__(self, tls: MemoryTLS | None, sink: PumpParts) -> None:
-        self.sink = sink
-        self.transport: asyncio.Transport | None = None
-        self.tls = tls
-        self._error: Exception | None = None  # what ended the connection on our side
-
-    def buffered(self) -> int:
-        """Bytes waiting in the transport's buffer and for TLS."""
-        transport, tls = self.transport, self.tls
-        if transport is None:
-            return 0
-        return transport.get_write_buffer_size() + (0 if tls is None else len(tls.unsent))
-
-    # -- the transport's callbacks ------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.sink.made(self)
-        if self.tls is not None and self.tls.incoming.pending:  # after the handshake's end
-            self.data_received(b"")
-
-    def data_received(self, data: bytes) -> None:
-        tls = self.tls
-        if tls is None:
-            self.sink.data(self, data)
-            return
+    ep, loop = options.endpoint, asyncio.get_running_loop()
+    rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+    allowed = None if context is not None else loopback_addresses(ep, rows)
+    error: OSError = OSError(f"no address for {ep}")
+    for family, kind, proto, _, address in rows:
+        if allowed is not None and address[0] not in allowed:
+            continue  # connect only to checked addresses
+        sock = socket.socket(family, kind, proto)
         try:
-            data, closed = tls.open(data)
-        except ssl.SSLError as exc:
-            self.fail(exc)
-            return
-        if tls.unsent or tls.outgoing.pending:  # TLS answered, or may take what waited now
-            self.sink.write(self.sink.driver, b"")
-        if data:
-            self.sink.data(self, data)
-        if closed:
-            self.sink.data(self, b"")
-
-    def eof_received(self) -> bool | None:
-        self.sink.data(self, b"")
-        return None  # the transport closes
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.sink.lost(self, exc or self._error)
-
-    def fail(self, exc: Exception) -> None:
-        """TLS failed on the connection: abort it (`connection_lost` tells the sink why)."""
-        self._error = exc
-        if self.transport is not None:
-            self.transport.abort()  # `connection_lost` follows, with ``exc``
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if context is None:
+                return sock, None
+            tls = SocketTLS(context, ep.server_hostname)
+            send = functools.partial(loop.sock_sendall, sock)
+            await tls.handshake(send, functools.partial(loop.sock_recv, sock, READ_CHUNK))
+            return sock, tls
+        except ssl.SSLError:
+            sock.close()
+            raise  # TLS refused this peer: not another address's to try
+        except OSError as exc:
+            sock.close()
+            error = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise error

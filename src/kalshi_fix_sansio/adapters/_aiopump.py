@@ -1,5 +1,7 @@
-"""The asyncio adapter's pump (`AioPump`): each transport callback one driver step, a task per
-session for what is due later (see ``kalshi_fix_sansio.adapters.asyncio``)."""
+"""The asyncio adapter's pump (`AioPump`): the loop serves its non-blocking socket, each read
+one driver step (``loop.add_reader``), what the socket does not take written once it drains
+(``add_writer``); a task per session connects and sleeps until what is due later (see
+``kalshi_fix_sansio.adapters.asyncio``)."""
 
 from __future__ import annotations
 
@@ -11,70 +13,64 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from typing import TypeVar
+from typing import Any
 
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import (
-    READ_CHUNK,
     Changes,
+    ConnectOptions,
     PumpParts,
     SessionAPI,
-    Wait,
-    loopback_addresses,
     pump_task,
 )
-from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Buffered, Disconnect
+from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
-from ._aio import Conn, TLSProtocol
-from ._sockio import TransportWriter
-from ._tls import MemoryTLS, connect_error, tls_context
+from ._aio import open_socket
+from ._sockio import SocketTLS, SocketWriter, read_fact
+from ._tls import connect_error, tls_context
 from .rest import AsyncRestCompanion
 
 __all__ = ["AioPump"]
 
-T = TypeVar("T")
 
-
-class AioPump(TransportWriter, PumpParts):
-    """The asyncio pump of one session (see the module docstring): its task, its connection
-    and the callers waiting for a change."""
+class AioPump(SocketWriter, PumpParts):
+    """The asyncio pump of one session (see the module docstring): its task, its socket and
+    the callers waiting for a change."""
 
     lock = contextlib.nullcontext()  # one thread: nothing to hold
 
     def __init__(self, session: SessionAPI, driver: Driver) -> None:
         super().__init__(session, driver, time.time)
-        self.conn: Conn | None = None
-        self.buffered = False  # bytes waited in the transport's buffer when last looked
+        self.sock: socket.socket | None = None  # served by `loop` (`readable`, `writable`)
+        self.tls: SocketTLS | None = None
+        self.loop: Any = None  # the loop of the open (`start`), which serves `sock`
         self.task: asyncio.Task[None] | None = None
-        self.changes: Changes[asyncio.Future[None]] = Changes()  # the callers waiting
+        self.changes: Changes[asyncio.Future[None]] = Changes(asyncio.get_running_loop)
+        self.drive = self.changes.drive  # a caller's wait: on a future of its own
         self.kick = asyncio.Event()  # the session's task has something to do
         self.noted = self.kick.set  # the agenda changed: the task sleeps until it looks again
         self.looked = self.changes.set  # bytes read: `place` / `cancel` & co look again
         self.ssl: ssl.SSLContext | None = None
         self.spawned: set[asyncio.Task[object]] = set()  # background work under way (`spawn`)
-        self.prepare = functools.partial(tls_context, session.options)  # an open's TLS context
+
+    open_socket = staticmethod(open_socket)  # a connected socket and its TLS (`connect`)
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
 
     def now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def drive(self, wait: Wait[T]) -> T:
-        loop = asyncio.get_running_loop()
-        changes = self.changes
-        waiter: asyncio.Future[None] | None = None
-        try:
-            now = wait.now
-            while (deadline := wait.poll(now)) is not None:
-                waiter = changes.wait(loop, deadline)
-                await waiter
-                now = loop.time()
-        except BaseException:
-            if waiter is not None:
-                changes.forget(waiter)
-            wait.close()  # failed or cancelled: the wait's own clean-up runs now
-            raise
-        return wait.result
+    def prepare(self) -> ssl.SSLContext | None:
+        """An open's TLS context; on a loop that cannot watch a socket (``add_reader``: not on
+        Windows' default proactor loop), `LocalProtocolError`, before anything is begun."""
+        if type(asyncio.get_running_loop()).add_reader is asyncio.AbstractEventLoop.add_reader:
+            raise LocalProtocolError(
+                "the asyncio adapter needs an event loop that watches sockets (loop.add_reader): "
+                "a selector event loop (on Windows, asyncio.WindowsSelectorEventLoopPolicy) or "
+                "uvloop"
+            )
+        return tls_context(self.session.options)
 
     def wake(self) -> None:
         self.changes.set()
@@ -90,7 +86,7 @@ class AioPump(TransportWriter, PumpParts):
 
     def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Start the session's task."""
-        self.ssl = context
+        self.ssl, self.loop = context, asyncio.get_running_loop()
         self.agenda = Agenda()
         self.changes.reset()
         name = f"kalshi-fix {self.session.name}"
@@ -109,89 +105,87 @@ class AioPump(TransportWriter, PumpParts):
                 self.task = None
                 sup.pump_ended()
         sup.pump_closed(self.task is None)
-        self.abort()
+        self.disconnect(None)
 
     def disconnect(self, action: Disconnect | None) -> None:
-        """Close the transport (abort it when the driver drops what waits to be written)."""
-        self.abort(action is None or action.abort)
+        """Close the socket, dropping what waits to be written for it (what the system took
+        still goes): the loop stops serving it."""
+        sock, self.sock, self.unsent = self.sock, None, b""
+        if sock is not None:
+            self.loop.remove_reader(sock)
+            self.loop.remove_writer(sock)
+            sock.close()
 
-    def drop(self, conn: Conn) -> None:
-        """Abort ``conn``, a connection the pump does not take (`PumpParts.made`)."""
-        if conn.transport is not None:
-            conn.transport.abort()
+    # -- the loop serves the socket -----------------------------------------------------------
+
+    def readable(self) -> None:
+        """The socket has something for a read (``add_reader``): read it once, then the core's
+        read turn (`PumpParts.turn`); the waiting callers look again, and the session's task
+        when a callback is due (the connection ended: everyone). An error raised here ends the
+        session (the loop would only log it: `PumpParts.failed`)."""
+        sock, tls, sup = self.sock, self.tls, self.driver
+        fact = read_fact(sock) if tls is None else tls.recv(sock)  # type: ignore[arg-type]
+        if fact is None:
+            return  # nothing whole yet (TLS: part of a record)
+        try:
+            self.turn(sup, sock, fact)
+            if type(fact) is Received and fact.data:
+                if tls is None or not tls.closed:
+                    self.looked()
+                    if sup.delivery.due(sup):
+                        self.noted()
+                    return
+                self.turn(sup, sock, Received(b""))  # the peer's close_notify came after them
+            if self.sock is sock:  # the connection ended: the driver closed it, else we do
+                self.disconnect(None)
+            self.wake()
+        except Exception as exc:  # e.g. MessageLogError: the loop would swallow it
+            self.failed(exc)
+
+    def writable(self) -> None:
+        """The socket takes bytes again (``add_writer``): write what waits (the driver is told
+        what still does, `Buffered`); the loop stops asking once nothing does."""
+        sock = self.sock
+        try:
+            self.write(self.driver, b"")
+        except Exception as exc:  # as in `readable`
+            self.failed(exc)
+        if not self.unsent and sock is not None and self.sock is sock:
+            self.loop.remove_writer(sock)
 
     # -- the session's task -------------------------------------------------------------------
 
     def ended(self, sup: Driver) -> None:
         """The session's task ends (`pump_task`): close the connection."""
-        self.abort()
+        self.disconnect(None)
 
     async def idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
-        due), after telling it what waits in the transport's buffer."""
-        kick, clock = self.kick, self.clock
+        due; the slow-peer verdict's too)."""
+        kick = self.kick
         if not kick.is_set():
-            rest = self.agenda.wake_at - clock()
-            alarm = (
-                asyncio.get_running_loop().call_later(rest, kick.set) if rest < math.inf else None
-            )
+            rest = self.agenda.wake_at - self.clock()
+            alarm = self.loop.call_later(rest, kick.set) if rest < math.inf else None
             try:
                 await kick.wait()
             finally:
                 if alarm is not None:
                     alarm.cancel()
         kick.clear()
-        conn = self.conn
-        if self.buffered and conn is not None:  # a slow peer? the driver judges it
-            size = conn.buffered()
-            self.buffered = size > 0
-            self.perform(sup, sup.step(Buffered(size), clock()))
         self.woke(sup)
 
     async def connect(self, sup: Driver) -> None:
-        """Open a connection (the transport serves it: `made`, `data`, `lost`)."""
-        self.agenda.connect_due, self.buffered = False, False
-        options = self.session.options
+        """Open a connection, which the loop serves from then on (`readable`, `writable`)."""
+        self.agenda.connect_due = False
+        options: ConnectOptions = self.session.options
         try:
-            await asyncio.wait_for(self._open(), options.connect_timeout)
+            opening = self.open_socket(options, self.ssl)
+            sock, tls = await asyncio.wait_for(opening, options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
-            if self.conn is None:
-                self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
-
-    async def _open(self) -> None:
-        """Connect (plain TCP only to checked loopback addresses); with TLS, do the handshake
-        over the plain transport with a stream reader (`_tls.MemoryTLS.handshake`, trio's
-        too), then hand the transport to `TLSProtocol`."""
-        ep, loop, context = self.session.options.endpoint, asyncio.get_running_loop(), self.ssl
-        if context is None:
-            rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-            error: OSError = OSError(f"no address for {ep}")
-            for address in loopback_addresses(ep, rows):  # connect only to checked addresses
-                try:
-                    plain = functools.partial(TLSProtocol, None, self)
-                    await loop.create_connection(plain, address, ep.port)
-                    return
-                except OSError as exc:
-                    error = exc
-            raise error
-        reader = asyncio.StreamReader()
-        shaking = functools.partial(asyncio.StreamReaderProtocol, reader)
-        transport, _ = await loop.create_connection(shaking, ep.host, ep.port)
-        try:
-            tls = MemoryTLS(context, ep.server_hostname)
-            await tls.handshake(transport.write, functools.partial(reader.read, READ_CHUNK))
-        except BaseException:
-            transport.abort()
-            raise
-        protocol = TLSProtocol(tls, self)
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-
-    def abort(self, drop: bool = True) -> None:
-        """Close the connection (``drop``: at once, dropping what waits to be written)."""
-        conn, self.conn = self.conn, None
-        if conn is not None and conn.transport is not None:
-            if drop:
-                conn.transport.abort()
-            else:
-                conn.transport.close()
+            self.connect_failed(sup, connect_error(options.endpoint, self.ssl, exc))
+            return
+        self.sock, self.tls, self.unsent = sock, tls, b""
+        self.loop.add_reader(sock, self.readable)
+        # `write` left bytes: `writable` once the socket takes more
+        self.later = functools.partial(self.loop.add_writer, sock, self.writable)
+        self.connected(sup)  # the Logon

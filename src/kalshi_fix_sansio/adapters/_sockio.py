@@ -2,11 +2,11 @@
 `Driver` and the wire, an order's bytes cross this one module.
 
 * `read_fact`: read what a non-blocking socket has, once, as the fact to step (`Received`, or
-  `Lost` when the read failed);
-* `SocketWriter.write` (blocking, trio) and `TransportWriter.write` (asyncio): write what
-  waited, then what the driver answered, sealed here when TLS is in memory (`_tls.MemoryTLS`);
-  what the socket or transport does not take waits and the driver is told (`Buffered`, for the
-  slow-peer verdict; `Lost` when the write failed).
+  `Lost` when the read failed); `SocketTLS.recv`, the same through TLS in memory (asyncio,
+  trio);
+* `SocketWriter.write` (every pump): write what waited, then what the driver answered, sealed
+  here when TLS is in memory (`_tls.MemoryTLS`); what the socket does not take waits and the
+  driver is told (`Buffered`, for the slow-peer verdict; `Lost` when the write failed).
 
 Nothing here decides anything: the driver does, through its actions.
 """
@@ -21,10 +21,9 @@ from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.client.pump import READ_CHUNK
 from kalshi_fix_sansio.client.steps import Action, Buffered, Lost, Received
 
-from ._aio import Conn
 from ._tls import WOULD_BLOCK, MemoryTLS
 
-__all__ = ["SocketWriter", "TransportWriter", "read_fact"]
+__all__ = ["SocketTLS", "SocketWriter", "read_fact"]
 
 
 def read_fact(sock: socket.socket) -> Received | Lost | None:
@@ -39,12 +38,12 @@ def read_fact(sock: socket.socket) -> Received | Lost | None:
 
 
 class SocketWriter:
-    """The write of the pumps that own a non-blocking socket (blocking: a TLS socket; trio: a
-    plain one under `tls`): an order's bytes go from the driver through `write` to the socket,
+    """The write of the pumps, each of which owns a non-blocking socket (blocking: a TLS socket;
+    asyncio and trio: a plain one under `tls`): an order's bytes go from the driver through `write` to the socket,
     sealed here when TLS is in memory, with no other call of ours on the way."""
 
     sock: socket.socket | None
-    tls: MemoryTLS | None  # TLS in memory on `sock` (trio); None: `sock` does its own TLS
+    tls: MemoryTLS | None  # TLS in memory on `sock` (asyncio, trio); None: `sock` does its own TLS
     unsent: bytes  # bytes the socket did not take yet (written first, in order)
     clock: Callable[[], float]
     perform: Callable[[Driver, Sequence[Action]], None]  # the pump's
@@ -88,38 +87,30 @@ class SocketWriter:
                 self.later()
 
 
-class TransportWriter:
-    """The asyncio pump's write: into the transport's buffer (sealed first when the connection
-    is `_aio.TLSProtocol`), with no other call of ours on the way."""
+class SocketTLS(MemoryTLS):
+    """TLS in memory (`_tls.MemoryTLS`) on the raw socket: the session moves its bytes, one
+    ``recv`` per read."""
 
-    conn: Conn | None
-    buffered: bool  # bytes waited in the transport's buffer when last looked
-    clock: Callable[[], float]
-    perform: Callable[[Driver, Sequence[Action]], None]  # the pump's
+    __slots__ = ("closed",)
 
-    def write(self, sup: Driver, data: bytes) -> None:
-        """Write ``data`` into the transport's buffer (what waits there, and for TLS: `Buffered`,
-        the driver judges)."""
-        conn = self.conn
-        if conn is None or (transport := conn.transport) is None or transport.is_closing():
-            return  # no connection: nothing to write them to
-        if data and (log := sup.message_log) is not None:
-            log.sent(data, self.clock())
-        size = 0
-        if (tls := conn.tls) is not None:  # sealed here
-            if tls.unsent:
-                data, tls.unsent = tls.unsent + data, b""
-            try:
-                if data:
-                    tls.write(data)
-            except ssl.SSLWantReadError:
-                tls.unsent = data  # TLS reads first (a renegotiation): sealed next time
-            except ssl.SSLError as exc:
-                conn.fail(exc)
-                return
-            size, data = len(tls.unsent), tls.outgoing.read()
-        if data:
-            transport.write(data)
-        if size := size + transport.get_write_buffer_size():
-            self.buffered = True
-            self.perform(sup, sup.step(Buffered(size), self.clock()))
+    def __init__(self, context: ssl.SSLContext, hostname: str | None) -> None:
+        super().__init__(context, hostname)
+        self.closed = False  # the peer's close_notify came after the plaintext `recv` returned
+
+    def recv(self, sock: socket.socket) -> Received | Lost | None:
+        """`read_fact` through TLS: the plaintext read (``b""``: the peer closed; when some
+        came, `closed` says whether the peer's close_notify came after it), `Lost` when the
+        read or TLS failed, or None: no whole record yet."""
+        try:
+            data = sock.recv(READ_CHUNK)  # `read_fact` without its fact of the ciphertext
+        except WOULD_BLOCK:
+            return None
+        except OSError as exc:
+            return Lost(f"read failed: {exc!r}")
+        if not data:
+            return Received(b"")
+        try:
+            out, self.closed = self.open(data)
+        except ssl.SSLError as exc:
+            return Lost(f"read failed: {exc!r}")
+        return Received(out) if out or self.closed else None

@@ -9,10 +9,10 @@ handshake means, and TLS in memory for the adapters that move a connection's byt
 * A connection that could not be opened is reported by `connect_error`: a refused
   certificate as `CertificateRefused` (what did not match, and what to do).
 * `MemoryTLS` is the ssl module's `ssl.SSLObject` over two `ssl.MemoryBIO` buffers: the
-  asyncio or trio pump reads the socket (or gets the transport's bytes) once, hands them to
-  `MemoryTLS.open` and writes what its write seals (`_sockio`); TLS never touches the
-  socket itself, so a read is one ``recv`` (a TLS socket reads each record's header and body apart)
-  and a renegotiation or a key update is bytes to send like any other.
+  asyncio or trio pump reads the socket once, hands the bytes to `MemoryTLS.open` and writes
+  what its write seals (`_sockio`); TLS never touches the socket itself, so a read is one
+  ``recv`` (a TLS socket reads each record's header and body apart) and a renegotiation or a
+  key update is bytes to send like any other.
 """
 
 from __future__ import annotations
@@ -318,13 +318,12 @@ class MemoryTLS:
         return True, self.to_send()
 
     async def handshake(
-        self,
-        send: Callable[[bytes], Awaitable[object] | None],
-        receive: Callable[[], Awaitable[bytes]],
+        self, send: Callable[[bytes], Awaitable[object]], receive: Callable[[], Awaitable[bytes]]
     ) -> None:
-        """The whole handshake over a connection, in its loop's own calls (``send`` some bytes,
-        awaited if it gives an awaitable; ``receive`` what came, ``b""``: the peer closed): the
-        asyncio pump's (a transport and a stream reader) and trio's (a stream).
+        """The whole handshake over a connection, in its loop's own calls (``send`` some bytes;
+        ``receive`` what came, ``b""``: the peer closed): the asyncio pump's (its loop's
+        ``sock_sendall`` / ``sock_recv``) and trio's (a stream's ``send_all`` /
+        ``receive_some``).
 
         Raises:
             ssl.SSLError: as `shake`.
@@ -332,8 +331,8 @@ class MemoryTLS:
         data: bytes | None = b""
         while True:
             done, out = self.shake(data)
-            if out and (sent := send(out)) is not None:
-                await sent
+            if out:
+                await send(out)
             if done:
                 return
             data = await receive() or None  # None: the peer closed

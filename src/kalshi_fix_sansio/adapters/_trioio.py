@@ -1,5 +1,5 @@
 """What the trio adapter's pump asks of the system: a socket connected within the connect timeout
-(`open_socket`), TLS in memory on it (`SocketTLS`), an end to every wait on it (`poke`,
+and TLS in memory on it (`open_socket`; `_sockio.SocketTLS`), an end to every wait on it (`poke`,
 `close_socket`), and the session's task's nap (`Alarm`)."""
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from kalshi_fix_sansio.client.pump import (
     Deadlines,
     loopback_addresses,
 )
-from kalshi_fix_sansio.client.steps import Lost, Received
 
-from ._tls import WOULD_BLOCK, MemoryTLS
+from ._sockio import SocketTLS
 
-__all__ = ["STREAM_ERRORS", "Alarm", "SocketTLS", "close_socket", "open_socket", "poke"]
+__all__ = ["STREAM_ERRORS", "Alarm", "close_socket", "open_socket", "poke"]
 
 STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
@@ -34,35 +33,6 @@ def poke(sock: socket.socket) -> None:
 def close_socket(sock: socket.socket) -> None:
     poke(sock)
     sock.close()
-
-
-class SocketTLS(MemoryTLS):
-    """TLS in memory (`_tls.MemoryTLS`) on the raw socket: the session moves its bytes, one
-    ``recv`` per read."""
-
-    __slots__ = ("closed",)
-
-    def __init__(self, context: ssl.SSLContext, hostname: str | None) -> None:
-        super().__init__(context, hostname)
-        self.closed = False  # the peer's close_notify came after the plaintext `recv` returned
-
-    def recv(self, sock: socket.socket) -> Received | Lost | None:
-        """`read_fact` through TLS: the plaintext read (``b""``: the peer closed; when some
-        came, `closed` says whether the peer's close_notify came after it), `Lost` when the
-        read or TLS failed, or None: no whole record yet."""
-        try:
-            data = sock.recv(READ_CHUNK)  # `read_fact` without its fact of the ciphertext
-        except WOULD_BLOCK:
-            return None
-        except OSError as exc:
-            return Lost(f"read failed: {exc!r}")
-        if not data:
-            return Received(b"")
-        try:
-            out, self.closed = self.open(data)
-        except ssl.SSLError as exc:
-            return Lost(f"read failed: {exc!r}")
-        return Received(out) if out or self.closed else None
 
 
 async def open_socket(

@@ -27,9 +27,9 @@ from kalshi_fix_sansio.client.pump import (
 )
 from kalshi_fix_sansio.client.steps import CLOSE, Agenda, Disconnect, Received
 
-from ._sockio import SocketWriter, read_fact
+from ._sockio import SocketTLS, SocketWriter, read_fact
 from ._tls import connect_error, tls_context
-from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
+from ._trioio import STREAM_ERRORS, Alarm, close_socket, open_socket, poke
 from .rest import AsyncRestCompanion
 
 __all__ = ["TrioPump"]

@@ -8,17 +8,18 @@
             async for event in md.events(timeout=30):
                 print(event)
 
-A pump (`AioPump`) over the core's `Driver`, which makes every decision. Each transport callback is one
-driver call, then its answer goes to the transport (``connection_made`` included: no byte
-comes before the driver knows the connection); what is read is in the tracker, the books and
-the queue at once. TLS (from `ssl_context_for`) is the adapter's own, the ssl module's memory
-BIOs on a plain transport (`_aio.TLSProtocol`: less per message than asyncio's SSL
-transport, on every event loop). A task per session connects, sleeps until the driver's next
-deadline, fires its timers and runs ``on_event`` / ``on_reconnect`` (awaited when
-awaitable); it is woken only when the driver needs it sooner, a callback is due or the
-connection ends. A waiting caller (`next_event`, `place`...) waits on a future of its own,
-resolved by the next read. `AsyncSession.send` is synchronous: the bytes go to the transport's buffer at
-once, so a forgotten ``await`` cannot lose a message (and a wrong ``await`` fails loudly).
+A pump (`AioPump`) over the core's `Driver`, which makes every decision. The loop serves the
+pump's own non-blocking socket (``loop.add_reader``: a selector event loop, as asyncio's
+default on Linux and macOS, or uvloop; not Windows' proactor loop): each read is one ``recv``
+and one driver step, so what is read is in the tracker, the books and the queue at once. TLS
+(from `ssl_context_for`) is the adapter's own, the ssl module's memory BIOs on the socket, as
+trio's. A task per session connects, sleeps until the driver's next deadline, fires its timers
+and runs ``on_event`` / ``on_reconnect`` (awaited when awaitable); it is woken only when the
+driver needs it sooner, a callback is due or the connection ends. A waiting caller
+(`next_event`, `place`...) waits on a future of its own, resolved by the next read.
+`AsyncSession.send` is synchronous: the bytes go to the socket at once (what it does not take
+waits for it, in order), so a forgotten ``await`` cannot lose a message (and a wrong
+``await`` fails loudly).
 """
 
 from __future__ import annotations

@@ -6,26 +6,26 @@
   pump writes, disconnects and is told that its sleeper must look again), the facts of a
   connection attempt (`connected`, `connect_failed`), and the **read turn** of a pump that
   reads its socket itself (`PumpParts.turn`: after a read, what was read stepped, what the
-  driver said done, what waits written, a close that fell due done),
-  and what a connection that a transport serves means (`made`, `data`, `lost`, `failed`: the
-  asyncio pump's transport callbacks);
+  driver said done, what waits written, a close that fell due done), and an error raised in a
+  callback of the loop's (`failed`: the asyncio pump's);
 * `Deadlines`: one timer for many waits, armed again only when a wait ends sooner than the
   timer is armed for (trio's nap, and `Changes`);
 * `Changes`: the callers waiting for a change, each on a future of its own (the asyncio pump's),
-  their deadlines on one timer of the loop's.
+  their deadlines on one timer of the loop's; `Changes.drive`, a caller's wait run to its end
+  on them (the asyncio pump's ``drive``).
 
 The pump gives its I/O as methods (`write`, `disconnect`) and its wake-ups as callables it binds
-once (`noted`, `looked`): the read turn is one call per read (the trio pump's replaces its own),
-and a transport's bytes (`data`) none.
+once (`noted`): the read turn is one call per read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._callers import Wait
 from .driver import Driver
 from .steps import CONNECTED, WOKE, Action, Agenda, ConnectFailed, Disconnect, Lost, Received, Write
 
@@ -33,14 +33,17 @@ __all__ = ["Changes", "Deadlines", "PumpParts"]
 
 F = TypeVar("F", bound="Future")
 F_co = TypeVar("F_co", bound="Future", covariant=True)
+T = TypeVar("T")
 
 
 class Future(Protocol):
-    """A caller's future (asyncio's): resolved once."""
+    """A caller's future (asyncio's): resolved once, awaited by its caller."""
 
     def done(self) -> bool: ...
 
     def set_result(self, result: None, /) -> None: ...
+
+    def __await__(self) -> Generator[Any, None, None]: ...
 
 
 class Timer(Protocol):
@@ -50,9 +53,12 @@ class Timer(Protocol):
 
 
 class TimerLoop(Protocol[F_co]):
-    """What `Changes` asks of the loop: a future, a callback at a time of its clock."""
+    """What `Changes` asks of the loop: a future, a callback at a time of its clock, the
+    clock."""
 
     def create_future(self) -> F_co: ...
+
+    def time(self) -> float: ...
 
     def call_at(self, when: float, callback: Callable[[], object], /) -> Timer: ...
 
@@ -67,7 +73,6 @@ class PumpParts:
     """
 
     noted: Callable[[], None]  # the agenda changed: the pump's sleeper looks again
-    looked: Callable[[], None]  # a transport's bytes were stepped: the waiting callers look
 
     def __init__(self, session: Any, driver: Driver, clock: Callable[[], float]) -> None:
         self.session, self.driver = session, driver
@@ -75,8 +80,7 @@ class PumpParts:
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         # every attribute the per-order path reads is the instance's from here on (one
         # layout: Python's attribute caches stay specialised)
-        self.sock: Any = None  # the connection a pump reads itself (None: none, or not this kind)
-        self.conn: Any = None  # the connection a transport serves (asyncio; None: none)
+        self.sock: Any = None  # the connection the pump reads itself (None: none)
         self.unsent = b""  # bytes the connection did not take yet (written first, in order)
         self.close_due = False  # a `Disconnect` came while another thread read: its reader closes
 
@@ -90,10 +94,6 @@ class PumpParts:
 
     def wake(self) -> None:  # pragma: no cover - the pump's
         """The waiting callers and the pump's sleeper look again."""
-        raise NotImplementedError
-
-    def drop(self, conn: Any) -> None:  # pragma: no cover - the pump's
-        """Drop ``conn`` at once: a transport's connection the pump does not take."""
         raise NotImplementedError
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
@@ -115,59 +115,14 @@ class PumpParts:
         """A connection attempt failed with ``error`` (as the pump reports it)."""
         self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
 
-    def made(self, conn: Any) -> None:
-        """A transport's connection is up (its handshake done): the pump's, and `CONNECTED`
-        is stepped, unless the pump has one already (one at a time: ``conn`` is dropped)."""
-        if self.conn is not None:
-            self.drop(conn)
-            return
-        self.conn = conn
-        try:
-            self.connected(self.driver)  # the Logon
-        except Exception as exc:  # e.g. MessageLogError: the loop would swallow it
-            self.failed(exc)
-
-    def data(self, conn: Any, data: bytes) -> None:
-        """Bytes a transport's connection read (``b""``: EOF), stepped: the waiting callers
-        look again (`looked`), what the driver says is done (a Heartbeat to a TestRequest, a
-        resend...), and the pump's task looks again when a callback is due (`noted`). Bytes of
-        a connection already given up tell nothing; an error raised here ends the session."""
-        if conn is not self.conn:
-            return
-        sup = self.driver
-        try:
-            actions = sup.received(Received(data))
-            self.looked()
-            if actions:
-                self.perform(sup, actions)
-            if sup.delivery.due(sup):
-                self.noted()
-        except Exception as exc:  # e.g. MessageLogError: the loop would swallow it
-            self.failed(exc)
-
     def failed(self, exc: Exception) -> None:
-        """An error raised in a transport callback (the message log's `MessageLogError`, a
-        bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
-        and the session would reconnect past it. It ends the session instead, raised to the
-        application as an error of the session's task is (`Driver.closed_error`), as the
-        blocking and trio adapters do."""
+        """An error raised in a callback of the loop's (the message log's `MessageLogError`, a
+        bug): asyncio would only log it (an `OSError` not even that), and the session would go
+        on past it. It ends the session instead, raised to the application as an error of the
+        session's task is (`Driver.closed_error`), as the blocking and trio adapters do."""
         self.driver.pump_failed(exc)
         self.disconnect(None)  # at once, dropping what waits
         self.wake()  # the session's task ends, the waiting callers see why
-
-    def lost(self, conn: Any, exc: Exception | None) -> None:
-        """A transport's connection ended: ``exc``, what ended it, is a `Lost`; none is the
-        peer's close (an EOF, e.g. a TLS abort with no EOF seen). A connection already given
-        up tells nothing."""
-        if conn is not self.conn:
-            return
-        self.conn = None
-        sup = self.driver
-        if exc is not None:
-            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.clock()))
-        else:
-            self.perform(sup, sup.received(Received(b"")))
-        self.wake()
 
     def woke(self, sup: Driver) -> None:
         """The pump's sleeper woke (its timer, or a wake-up): step `WOKE`."""
@@ -180,12 +135,12 @@ class PumpParts:
         return None if at == math.inf else at - self.clock()
 
     def turn(self, sup: Driver, sock: object, fact: Received | Lost | None) -> None:
-        """The read turn (the blocking and trio pumps, which read their socket themselves):
-        step what one read of ``sock`` gave (`Received`, logged; `Lost`; None: nothing came
-        before the wait ended, `WOKE`), do what the driver says, write what waits if ``sock``
-        is still the connection, and close it if a `Disconnect` fell due meanwhile. The pump
-        then wakes whoever waits its own way (the blocking reader as it gives the socket back,
-        trio's as it returns)."""
+        """The read turn (every pump reads its socket itself): step what one read of ``sock``
+        gave (`Received`, logged; `Lost`; None: nothing came before the wait ended, `WOKE`), do
+        what the driver says, write what waits if ``sock`` is still the connection, and close
+        it if a `Disconnect` fell due meanwhile. The pump then wakes whoever waits its own way
+        (the blocking reader as it gives the socket back, trio's as it returns, asyncio's read
+        callback after it)."""
         if fact is None:
             actions = sup.step(WOKE, self.clock())
         elif type(fact) is Received:
@@ -230,14 +185,38 @@ class Changes(Deadlines, Generic[F]):
     remembered for later callers: a caller polls its wait and then waits with no await in
     between, so no change can fall between the two. Their deadlines share one timer of the
     loop's (`Deadlines`: armed only when a wait must end sooner; when it fires every caller
-    looks again, and one whose deadline is still ahead arms it anew)."""
+    looks again, and one whose deadline is still ahead arms it anew).
 
-    __slots__ = ("timer", "waiting")
+    Args:
+        running: the running loop (``asyncio.get_running_loop``), asked by each `drive`.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("running", "timer", "waiting")
+
+    def __init__(self, running: Callable[[], TimerLoop[F]]) -> None:
         super().__init__()
+        self.running = running
         self.waiting: list[F] = []
         self.timer: Timer | None = None
+
+    async def drive(self, wait: Wait[T]) -> T:
+        """Run ``wait`` to its end on the running loop, waiting on a future of the caller's
+        own between its polls (`wait`); a caller failed or cancelled forgets its future and
+        cleans its wait up at once (the asyncio pump's ``drive``, bound once)."""
+        loop = self.running()
+        waiter: F | None = None
+        try:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
+                waiter = self.wait(loop, deadline)
+                await waiter
+                now = loop.time()
+        except BaseException:
+            if waiter is not None:
+                self.forget(waiter)
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
 
     def wait(self, loop: TimerLoop[F], deadline: float) -> F:
         """A future resolved at the next `set`, or (about) at ``deadline`` (the loop's clock;

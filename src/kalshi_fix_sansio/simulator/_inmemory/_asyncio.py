@@ -1,7 +1,8 @@
 """A simulation's asyncio sessions (`kalshi_fix_sansio.simulator.simulation`): the asyncio adapter's pump
-(`AioPump`) on the simulation's event loop (`Simulation.run_asyncio`), whose connections are
-in memory; and the client classes of the loop APIs (trio's in `_simulated_trio`). The link in
-memory and the blocking API's pump are the core's (`kalshi_fix_sansio.simulator.simulation`).
+(`AioPump`) on the simulation's event loop (`Simulation.run_asyncio`), its socket one in memory
+(`SimLoop.connect`) which the loop serves; and the client classes of the loop APIs (trio's in
+`_simulated_trio`). The link in memory and the blocking API's pump are the core's
+(`kalshi_fix_sansio.simulator.simulation`).
 """
 
 from __future__ import annotations
@@ -10,16 +11,31 @@ import asyncio
 import functools
 from typing import Any
 
-from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, ConnectOptions
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 from ...adapters.asyncio import AioPump
 from ._blocking import InSimulation, Simulation
+from ._loop import SimLoop
 
 __all__ = ["SimulatedAsyncSession", "client_class"]
 
 
 # -- asyncio --------------------------------------------------------------------------------
+
+
+async def _in_memory(options: ConnectOptions, context: object) -> tuple[Any, None]:
+    """A socket connected in memory to the simulation's gateway (`SimLoop.connect`; a
+    simulation's endpoints are plain TCP: no TLS)."""
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, SimLoop)
+    return loop.connect(options.endpoint.host, options.endpoint.port), None
+
+
+class _SimPump(AioPump):
+    """The asyncio adapter's pump, its socket one in memory that the simulation's loop serves."""
+
+    open_socket = staticmethod(_in_memory)
 
 
 class SimulatedAsyncSession(InSimulation, AsyncAPI):
@@ -29,7 +45,7 @@ class SimulatedAsyncSession(InSimulation, AsyncAPI):
     of `InSimulation`.
     """
 
-    _PUMP = AioPump
+    _PUMP = _SimPump
     simulation: Simulation  # the whole simulation: its event loop
     _pump: AioPump
 

@@ -89,7 +89,9 @@ class Asyncio(Blocking):
 
     def abandon(self, session: Any) -> None:
         pump = session._pump
-        pump.abort()  # the client's end aborted: the gateway's is reset
+        if pump.sock is not None:
+            pump.sock.abort()  # the client's end aborted: the gateway's is reset
+        pump.disconnect(None)
         if pump.task is not None:
             pump.task.cancel()
 

@@ -12,6 +12,7 @@ is not deterministic.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable, Collection
 from typing import Final
@@ -73,6 +74,13 @@ class WireWatch:
             client's ``kill_all``): no Quote (35=S) or QuoteConfirm (35=U7) may be written on
             a KalshiRFQ connection while it is, nor a Quote answering an RFQ (35=R) of more
             than ``max_qty``, nor a QuoteID twice. None: nothing quotes.
+
+    Attributes:
+        budget_excused_until: a Logon refused for the account's limit before this time (the
+            simulated clock) breaks no promise: the run held what the client writes longer
+            than the account's Logon margin (``client_delay``), so the exchange counted two
+            Logons closer together than the client wrote them (the margin is the promise's
+            bound: `Account <kalshi_fix_sansio.client.account.Account>`'s ``logon_margin``).
     """
 
     def __init__(
@@ -91,6 +99,7 @@ class WireWatch:
         self._rfq_qty: dict[bytes, float] = {}  # RFQ id -> its OrderQty (from 35=R)
         self._quote_ids: set[bytes] = set()
         self._logon_budget = logon_budget
+        self.budget_excused_until = -math.inf
         self._max_qty = max_qty
         self._per_connection = resets_numbers
         self._digest = hashlib.sha256()
@@ -176,6 +185,7 @@ class WireWatch:
         if record.sender != "client":
             if (
                 self._logon_budget
+                and record.time >= self.budget_excused_until
                 and msg_type == b"5"
                 and fields.get(b"58", b"") == LOGON_RATE_LIMIT_TEXT.encode()
                 and (
