@@ -158,3 +158,23 @@ def test_ab_instructions_runs_the_before_trees_adapters_not_this_checkouts(
     assert seen.stdout.strip() == "True"
     with pytest.raises(ValueError, match="no src/kalshi_fix_sansio"):
         ab.before_src(tmp_path / "nothing")
+
+
+def test_ab_instructions_compiles_both_sides_once_outside_the_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tree without cached bytecode would compile what it imports in its first (smaller) run
+    only, lowering its figure per order: `compile_once` writes every module's bytecode first,
+    even with ``PYTHONDONTWRITEBYTECODE`` set."""
+    import importlib.util
+
+    ab = load("ab_instructions")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    sides = [tmp_path / "before" / "src", tmp_path / "after" / "src"]
+    for side in sides:
+        (side / "pkg").mkdir(parents=True)
+        (side / "pkg" / "mod.py").write_text("X = 1\n")
+    ab.compile_once(*sides)
+    for side in sides:
+        cached = importlib.util.cache_from_source(str(side / "pkg" / "mod.py"))
+        assert Path(cached).is_file()
