@@ -84,7 +84,7 @@ def breakdown(messages: int) -> list[str]:
 BOOK_PARTS = (
     ("compiled rows read", "compiled.py", "_raw"),
     ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "apply"),
-    ("the ledger's marks", "simulator/paper.py", "on_mid"),
+    ("the ledger's marks", "simulator/paper.py", "mark"),
     ("the full path (messages of markets with an order)", "exchange/__init__.py", "replay_row"),
     ("the strategy's books from the tables", "simulator/booklevel.py", "_apply_pending"),
     ("the ticks skipped", "simulator/simulation.py", "skip_tick"),
