@@ -458,6 +458,8 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
+        if not self._queue and self._reading:
+            return None  # nothing to take (a wait's look before the next read): no clock read
         # `next_event`'s predicate takes the oldest: no scan of the queue
         now = self.clock()  # a first read that comes late is told FallingBehind at once
         item = (
@@ -757,9 +759,10 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         """Take every event the supervisor has to the desk (which queues them), then the loop's
         rules: waiters settled, `FallingBehind` when the oldest unread event is late."""
         self._last_input = now
-        next_event = self.supervisor.next_event
+        pending = self.supervisor.pending  # `Supervisor.next_event`, without its call
         desk = self.desk
-        while (event := next_event()) is not None:
+        while pending:
+            event = pending.popleft()
             if event.__class__ is ApplicationMessage:  # nearly every event: one test
                 desk.apply(event, now)
             else:
