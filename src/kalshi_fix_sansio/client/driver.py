@@ -458,10 +458,13 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
-        if not self._queue and self._reading:
-            return None  # nothing to take (a wait's look before the next read): no clock read
+        if self._reading:  # the clock matters only to the first read
+            if not self._queue:
+                return None  # nothing to take (a wait's look before the next read)
+            now = None
+        else:
+            now = self.clock()  # a first read that comes late is told FallingBehind at once
         # `next_event`'s predicate takes the oldest: no scan of the queue
-        now = self.clock()  # a first read that comes late is told FallingBehind at once
         item = (
             self.next_event_with_time(now)
             if predicate is any_event
