@@ -438,6 +438,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         (`step`)."""
         # the loop part's facts, and a send: the driver's own
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
+        self._read = self._steps[Received]  # what `received` steps, without `step`'s call
 
     def renew(self) -> None:
         """Begin an open: a new supervisor, desk, queue and loop part (the first open runs on
@@ -537,7 +538,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         now = self.clock()
         if fact.data and self.message_log is not None:
             self.message_log.received(fact.data, now)
-        return self.step(fact, now)
+        return self._read(fact, now)
 
     def act(self, fact: Fact) -> None:
         """Step an application's fact (`CLOSE`, `Kill`) at the pump's time and have the pump
