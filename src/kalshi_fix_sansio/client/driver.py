@@ -459,14 +459,12 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
-        if self._reading:  # the clock matters only to the first read
-            if not self._queue:
-                return None  # nothing to take (a wait's look before the next read)
-            now = None
-        else:
-            now = self.clock()  # a first read that comes late is told FallingBehind at once
-        # `next_event`'s predicate takes the oldest: no scan of the queue
-        item = (
+        now = None  # the clock matters only to the first read: one that comes late is told
+        if not self._reading:  # FallingBehind at once
+            now = self.clock()
+        elif not self._queue:
+            return None  # nothing to take (a wait's look before the next read)
+        item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
             self.next_event_with_time(now)
             if predicate is any_event
             else self.take_with_time(predicate, now)
