@@ -26,6 +26,7 @@ from kalshi_fix_sansio.client.steps import (
     Fact,
     Received,
     WakeAt,
+    Write,
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.codec.framing import Frame, Framer, checksum
@@ -162,6 +163,27 @@ def test_a_sooner_deadline_is_told_as_a_wake_up(link: Link) -> None:
     assert driver.next_deadline() == T0 + 1.0
     actions = link.step(WOKE)
     assert [a.deadline for a in actions if isinstance(a, WakeAt)] == [T0 + 1.0]
+
+
+def test_a_look_before_the_deadline_asks_the_acceptors_own_deadline_alone(link: Link) -> None:
+    """A `WOKE` before the deadline told (the gateway's look after its exchange sent): the
+    bytes to write, the acceptor's own deadline looked at (the lag bound an acceptor never
+    has is not asked when that is no sooner), and a wake-up told when it moved sooner."""
+    driver = link.driver
+    told = link.wake_at()
+    assert told is not None and told > link.now
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(driver), "_lag_bound", _not_asked)
+        link.report("a")
+        actions = link.step(WOKE)
+        assert [type(a) for a in actions] == [Write]  # sent: its heartbeat later, not sooner
+    driver.hang(True)  # looked at again in `recheck` seconds: sooner
+    actions = link.step(WOKE)
+    assert [a.deadline for a in actions if isinstance(a, WakeAt)] == [link.now + driver.recheck]
+
+
+def _not_asked(self: Any) -> float | None:
+    raise AssertionError("an acceptor's lag bound was asked")
 
 
 def test_the_peer_closing_ends_the_connection(link: Link) -> None:

@@ -201,6 +201,52 @@ def test_the_common_entries_take_the_inline_path() -> None:
     assert book.offers.depth() == [p_level("0.6000", "7.00"), p_level("0.6100", "10.00")]
 
 
+def test_a_trade_of_a_book_with_its_snapshot_takes_the_inline_path() -> None:
+    """A trade entry of a book with its snapshot reads `level_values` and the trade's own
+    fields only (not its symbol, type, price and size again, as `_entry` does), and is the
+    trade the careful path makes."""
+    msg = decoded(
+        p,
+        p.MarketDataIncrementalRefresh(
+            md_entries=[
+                entry(
+                    p,
+                    {
+                        "md_update_action": "0",
+                        "symbol": SYMBOLS[0],
+                        "md_entry_type": "2",
+                        "md_entry_px": "0.4500",
+                        "md_entry_size": "5.00",
+                        "ms": 7,
+                        "own": False,
+                    },
+                )
+            ]
+        ),
+    )
+    careful = Books()
+    careful.apply(decoded(p, snapshot(p, SYMBOLS[0])))
+    want = careful.apply(plain_view(msg))
+    (e,) = msg.md_entries
+    allowed = {"level_values", "trd_type", "aggressor_side", "trade_id"}
+    allowed |= {"md_entry_date", "md_entry_time"}
+
+    class Guard(type(e)):  # type: ignore[misc]
+        __slots__ = ()
+
+        def __getattribute__(self, name: str) -> Any:
+            if not name.startswith("_") and name not in allowed:
+                raise AssertionError(f"read {name}")
+            return object.__getattribute__(self, name)
+
+    e.__class__ = Guard
+    books = Books()
+    books.apply(decoded(p, snapshot(p, SYMBOLS[0])))
+    got = books.apply(msg)
+    assert got == want and len(got.trades) == 1 and got.symbols == [SYMBOLS[0]]
+    assert state(books) == state(careful)
+
+
 def p_level(px: str, size: str) -> Any:
     from kalshi_fix_sansio.trading.book import Level
 

@@ -137,6 +137,19 @@ def test_the_writers_own_header_is_the_header_encoders_bytes(now: float) -> None
         assert w.encode(order(), None, head) == w.encode(order(), w.header(seq, now))
 
 
+def test_the_writers_own_header_across_seconds_minutes_and_days_of_one_writer() -> None:
+    """One writer across readings a second apart (its minute's text kept, each second's two
+    digits added), across minutes, hours, days and years, and back: each header the Header
+    encoder's bytes."""
+    w = writer()
+    readings = [NOW + i * 0.7 for i in range(200)]  # seconds of a few minutes, some twice
+    readings += [4_102_444_799.5 - 61 + i for i in range(64)]  # into the next year
+    readings += [86_399.999, 86_400.0, 59.999, 60.0, -1.5, -60.0, NOW, NOW - 3_600.25]
+    for now in readings:
+        head = w.own_header(7, now)
+        assert w.encode(order(), None, head) == w.encode(order(), w.header(7, now)), now
+
+
 def test_the_writers_own_header_follows_the_target_and_refuses_what_the_encoder_refuses() -> None:
     w = writer()
     w.target_comp_id = "KalshiNR"  # an acceptor learns its peer's CompID at the Logon

@@ -70,7 +70,7 @@ class AcceptorDriver:
     ) -> None:
         if config.role is not Role.ACCEPTOR:
             raise LocalProtocolError("an AcceptorDriver runs an acceptor's session config")
-        self.loop = Loop(self, self, write_timeout, max_buffered)
+        self.loop = Loop(self, self, write_timeout, max_buffered, lag_bounded=False)
         # the loop part's facts, and a send: the acceptor's own
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict

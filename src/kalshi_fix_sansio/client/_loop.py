@@ -114,6 +114,8 @@ class Loop:
         write_timeout: seconds bytes may wait for a peer that does not read before the
             connection counts as lost; None: no limit.
         max_buffered: most bytes that may wait for the peer.
+        lag_bounded: the role may bound the wake-up by its unread-event lag (`Role._lag_bound`
+            can be other than None: a client's driver); False: never (an acceptor's).
 
     Raises:
         LocalProtocolError: ``write_timeout`` is not > 0.
@@ -123,6 +125,7 @@ class Loop:
         "_abort",
         "_connecting",
         "_finished",
+        "_lag_bounded",
         "_open",
         "_steps",
         "_stuck_since",
@@ -134,7 +137,13 @@ class Loop:
     )
 
     def __init__(
-        self, role: Role, status: Status, write_timeout: float | None, max_buffered: int
+        self,
+        role: Role,
+        status: Status,
+        write_timeout: float | None,
+        max_buffered: int,
+        *,
+        lag_bounded: bool = True,
     ) -> None:
         if write_timeout is not None and not write_timeout > 0:
             raise LocalProtocolError(f"write_timeout must be > 0 seconds, got {write_timeout!r}")
@@ -151,6 +160,7 @@ class Loop:
         self._connecting = False  # `Connect` told, no answer yet
         self._abort = False  # the connection was lost (Lost, slow peer): close it, drop what waits
         self._finished = False  # `Finished` told
+        self._lag_bounded = lag_bounded
         self._steps: Steps = {
             Received: self._received,  # type: ignore[dict-item]
             Woke: self._woke,
@@ -215,14 +225,19 @@ class Loop:
             role.handle_timer(now)
             self._check_stuck(now)
             return self.actions(now, False)
-        return self.actions(now, False, read=True)
+        return self.actions(now, False, True)  # read: by position, a cheaper call
 
     def _woke(self, fact: Fact, now: float) -> Sequence[Action]:
         if self._told <= now:
             self._told = math.inf  # the wake-up came: a new one is told
             self.role.handle_timer(now)
             self._check_stuck(now)
-        return self.actions(now, False)
+            return self.actions(now, False)
+        # woken before the deadline told (the gateway's look after its exchange sent): for a
+        # role with no lag bound, only its own deadline can be sooner, as after a read (the
+        # slow-peer verdict moves on its own facts only); a client's may have begun reading
+        # outside a step, which brings its lag bound in: all of it is worked out
+        return self.actions(now, False, read=not self._lag_bounded and self._told < math.inf)
 
     def _buffered(self, fact: Buffered, now: float) -> Sequence[Action]:
         size = fact.size
@@ -291,9 +306,10 @@ class Loop:
     def actions(self, now: float, sent: bool, read: bool = False) -> Sequence[Action]:
         """What the loop must do after a fact (``sent``: a `Send`, which its role takes itself
         and which never brings the
-        next deadline sooner: not looked at again; ``read``: a `Received`, after which only the
-        driver's own deadline can be sooner than the one told: the whole deadline is worked
-        out only then)."""
+        next deadline sooner: not looked at again; ``read``: a `Received`, or a `WOKE` before
+        the deadline told of a role with no lag bound, after which only the role's own
+        deadline can be sooner than the one told: the whole deadline is worked out only
+        then)."""
         role = self.role
         data = role.data_to_send(now)
         out: list[Action] | None = [Write(data)] if data else None

@@ -438,6 +438,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         (`step`)."""
         # the loop part's facts, and a send: the driver's own
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
+        self._read = self._steps[Received]  # what `received` steps, without `step`'s call
 
     def renew(self) -> None:
         """Begin an open: a new supervisor, desk, queue and loop part (the first open runs on
@@ -458,9 +459,12 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
-        # `next_event`'s predicate takes the oldest: no scan of the queue
-        now = self.clock()  # a first read that comes late is told FallingBehind at once
-        item = (
+        now = None  # the clock matters only to the first read: one that comes late is told
+        if not self._reading:  # FallingBehind at once
+            now = self.clock()
+        elif not self._queue:
+            return None  # nothing to take (a wait's look before the next read)
+        item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
             self.next_event_with_time(now)
             if predicate is any_event
             else self.take_with_time(predicate, now)
@@ -532,7 +536,7 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         now = self.clock()
         if fact.data and self.message_log is not None:
             self.message_log.received(fact.data, now)
-        return self.step(fact, now)
+        return self._read(fact, now)
 
     def act(self, fact: Fact) -> None:
         """Step an application's fact (`CLOSE`, `Kill`) at the pump's time and have the pump
@@ -757,9 +761,10 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         """Take every event the supervisor has to the desk (which queues them), then the loop's
         rules: waiters settled, `FallingBehind` when the oldest unread event is late."""
         self._last_input = now
-        next_event = self.supervisor.next_event
+        pending = self.supervisor.pending  # `Supervisor.next_event`, without its call
         desk = self.desk
-        while (event := next_event()) is not None:
+        while pending:
+            event = pending.popleft()
             if event.__class__ is ApplicationMessage:  # nearly every event: one test
                 desk.apply(event, now)
             else:

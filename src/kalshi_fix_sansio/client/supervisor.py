@@ -298,6 +298,9 @@ class Supervisor:
         """How many connections logged on so far."""
         self._state = _S.IDLE
         self._events: deque[Event] = deque()
+        self.pending = self._events
+        """The events not taken yet, oldest first: `next_event` takes the oldest (a driver
+        that takes every one pops them here itself)."""
         self._out = bytearray()
         self._connect_at: float | None = None
         self._attempts = 0

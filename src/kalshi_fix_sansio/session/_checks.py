@@ -95,11 +95,12 @@ class InboundChecks:
         # of 1 for lo and 0 for hi fits no clock
         self._window: tuple[bytes, bytes, int, int] = (b"", b"", 1, 0)
         self.stamp_window: tuple[bytes, bytes, float, float] = (b"", b"", math.inf, -math.inf)
-        """The same bounds (lo, and hi followed by 0xFF: above every stamp whose second is hi,
-        so a whole stamp compares as its first 17 bytes do) and the clock readings [from, to)
-        they surely hold for: `Inbound.on_frame` passes a well-formed SendingTime within them
-        at such a reading without calling `sending_time`, which judges every other case (no
-        clock fits the first one)."""
+        """Bounds inside the window (lo, and hi followed by 0xFF: above every stamp whose
+        second is hi, so a whole stamp compares as its first 17 bytes do) at every clock
+        reading in [from, to), a span of about half the tolerance (`_stamp_span`):
+        `Inbound.on_frame` passes a well-formed SendingTime within them at such a reading
+        without calling `sending_time`, which judges every other case (no clock fits the first
+        one) and names the next span once the clock leaves this one."""
 
     def learn_peer(self, sender: str) -> None:
         """An acceptor's client logged on as ``sender``: only it is accepted from now on."""
@@ -153,6 +154,9 @@ class InboundChecks:
         early = now + tol
         if not (lo_s <= late < lo_s + 1 and hi_s <= early < hi_s + 1):
             lo, hi = self._time_window(now)
+        _, _, valid_from, valid_to = self.stamp_window
+        if not valid_from <= now < valid_to:  # the clock left the span: the next one
+            self._stamp_span(now)
         if well_formed_stamp(stamp) and lo <= stamp[:17] <= hi:
             return
         if not well_formed_stamp(stamp):
@@ -176,12 +180,23 @@ class InboundChecks:
             lo = fmt_timestamp(sending_time(lo_s))[:17]
             hi = fmt_timestamp(sending_time(hi_s))[:17]
             self._window = (lo, hi, lo_s, hi_s)
-            # the clock readings whose floors above are these seconds, a millisecond in from
-            # each end (the float sums' rounding is far below it): inside, the bounds hold
-            valid_from = max(lo_s + 1 + tol, hi_s - tol) + _WINDOW_MARGIN
-            valid_to = min(lo_s + 2 + tol, hi_s + 1 - tol) - _WINDOW_MARGIN
-            self.stamp_window = (lo, hi + b"\xff", valid_from, valid_to)
         return lo, hi
+
+    def _stamp_span(self, now: float) -> None:
+        """`stamp_window` for the clock readings from ``now`` to about half the tolerance on:
+        the seconds every window of those readings holds (the latest reading's lowest second,
+        the earliest's highest), and the readings they surely hold for, a millisecond in from
+        each end (the float sums' rounding is far below it). Made once a span, not once a
+        second: a clock that moves a second a message (a backtest's) formats no bounds per
+        message."""
+        tol = self.tolerance or 0.0
+        hi_s = math.floor(now - _WINDOW_MARGIN + tol)  # floor(t + tol) >= hi_s from valid_from
+        lo_s = math.floor(now + tol / 2 + _WINDOW_MARGIN - tol - 1)  # and <= lo_s before valid_to
+        valid_from = hi_s - tol + _WINDOW_MARGIN  # <= now
+        valid_to = lo_s + 2 + tol - _WINDOW_MARGIN  # > now + tol / 2
+        lo = fmt_timestamp(sending_time(lo_s))[:17]
+        hi = fmt_timestamp(sending_time(hi_s))[:17]
+        self.stamp_window = (lo, hi + b"\xff", valid_from, valid_to)
 
     def admin_defect(self, msg: Any, mt: str) -> Defect | None:
         """Why a session message cannot be acted on (None: it can).

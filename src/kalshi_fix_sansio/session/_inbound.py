@@ -89,6 +89,7 @@ class Inbound:
         self._codec = dialect_codec(
             config.product
         )  # decodes inbound frames; reads their raw header
+        self._decode = self._codec.decode
         self._retransmission = config.spec.retransmission
         self._strict = config.strict
         self._validate = config.validate_messages
@@ -118,10 +119,9 @@ class Inbound:
         if not replay:
             self.last_rx = now
         try:
-            # BidPx/OfferPx of RFQ quotes in the units of this session type
-            msg: Any = self._codec.decode(
-                frame, use_dollars=self._dollars, tolerant=True, rfq_dollars=self._rfq_dollars
-            )
+            # BidPx/OfferPx of RFQ quotes in the units of this session type; the options by
+            # position (no keywords: a cheaper call), verify off and tolerant on
+            msg: Any = self._decode(frame, self._dollars, False, True, self._rfq_dollars)
         except DecodeError as exc:
             # no fields, or 8, 9, 35 not first: FIX ignores it; no Reject, and its sequence
             # number is not consumed (a gap recovers it like any lost message)

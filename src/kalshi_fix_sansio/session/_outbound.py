@@ -25,6 +25,7 @@ __all__ = ["Outbound", "sending_time"]
 UTC = timezone.utc
 _PRUNE_EVERY = 1024  # stored messages between two prunes of the store
 _MILLIS = tuple(b"%03d" % i for i in range(1000))  # SendingTime's milliseconds
+_SECONDS = tuple(b"%02d." % i for i in range(60))  # its seconds, and the point after them
 
 
 def sending_time(now: float) -> datetime:
@@ -54,6 +55,8 @@ class Outbound:
         "_head",
         "_head_for",
         "_max_size",
+        "_minute",
+        "_minute_text",
         "_retention",
         "_retransmission",
         "_saved",
@@ -95,6 +98,8 @@ class Outbound:
         self._head = b""  # "49=...|56=...|": the start of every standard header we write
         self._stamp_second: int | None = None  # the second `_stamp` holds ("YYYYMMDD-HH:MM:SS.")
         self._stamp = b""
+        self._minute: int | None = None  # the minute `_minute_text` holds ("YYYYMMDD-HH:MM:")
+        self._minute_text = b""
         self.dollars = config.dollars
         """Prices in dollars on the wire (an acceptor follows the client's UseDollars)."""
         self.rfq_units = ""
@@ -134,7 +139,7 @@ class Outbound:
     def own_header(self, seq: int, now: float) -> bytes:
         """The fields of `header` ``(seq, now)`` after MsgType, as its encoder writes them
         (49, 56, 34, 52), without building it: SenderCompID and TargetCompID encoded once, the
-        SendingTime's text once per second."""
+        SendingTime's text once per minute (a new second: its two digits)."""
         if seq < 1:
             raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
         target = self.target_comp_id
@@ -145,7 +150,11 @@ class Outbound:
         ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
         second = ms // 1000
         if second != self._stamp_second:
-            self._stamp = fmt_timestamp(datetime.fromtimestamp(second, UTC))[:-3]
+            minute = second // 60  # a new second of the same minute: its two digits
+            if minute != self._minute:
+                self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
+                self._minute = minute
+            self._stamp = self._minute_text + _SECONDS[second - minute * 60]
             self._stamp_second = second
         return b"%s34=%d\x0152=%s%s\x01" % (
             self._head,

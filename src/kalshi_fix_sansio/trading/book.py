@@ -504,8 +504,9 @@ class Books:
             for e in entries:
                 # the common entry, inline: a decoded entry whose values `level_values` gives (each
                 # present and converted, none of your orders), for a level of a book that has its
-                # snapshot, applying cleanly; every other entry takes `_entry`, which reads, checks
-                # and reports each field (and, on a value that does not convert, raises as it would)
+                # snapshot, applying cleanly, or a trade of such a book; every other entry takes
+                # `_entry`, which reads, checks and reports each field (and, on a value that does
+                # not convert, raises as it would)
                 try:
                     values = e.level_values() if plain else None
                 except AttributeError:  # not a generated entry: its attributes, in `_entry`
@@ -513,7 +514,17 @@ class Books:
                 if values is not None:
                     symbol, kind, action, px, size = values
                     book = books.get(symbol)
-                    if book is not None and book.has_snapshot and (kind == _BID or kind == _OFFER):
+                    if book is None or not book.has_snapshot:
+                        pass  # `_entry` reports it
+                    elif kind == _TRADE:
+                        if size >= 0:  # a trade, as `_entry` reads it (a negative size: there)
+                            trade = _trade(e, symbol, px, size)
+                            book.trades.append(trade)
+                            updates.trades.append(trade)
+                            if symbol not in changed:
+                                changed.append(symbol)
+                            continue
+                    elif kind == _BID or kind == _OFFER:
                         side = book.bids if kind == _BID else book.offers
                         sizes = side._sizes
                         if action == _DELETE:
@@ -591,17 +602,7 @@ class Books:
             if size < 0:
                 self._report(book, problems, InconsistencyReason.NEGATIVE_SIZE, e, "skipped")
                 return
-            trd = e.trd_type
-            trade = Trade(
-                symbol,
-                px,
-                size,
-                _code(e.aggressor_side),
-                e.trade_id,
-                None if trd is None else int(getattr(trd, "value", trd)),
-                e.md_entry_date,
-                e.md_entry_time,
-            )
+            trade = _trade(e, symbol, px, size)
             book.trades.append(trade)
             updates.trades.append(trade)
         elif not self._level(
@@ -709,6 +710,21 @@ class Books:
         problems.append(
             BookInconsistency(book.symbol, reason, f"best bid {bid} >= best offer {offer}")
         )
+
+
+def _trade(e: Any, symbol: str, px: Decimal, size: Decimal) -> Trade:
+    """The `Trade` of a trade entry whose symbol, price and size are read."""
+    trd = e.trd_type
+    return Trade(
+        symbol,
+        px,
+        size,
+        _code(e.aggressor_side),
+        e.trade_id,
+        None if trd is None else int(getattr(trd, "value", trd)),
+        e.md_entry_date,
+        e.md_entry_time,
+    )
 
 
 def _side_name(kind: str | None) -> str:
