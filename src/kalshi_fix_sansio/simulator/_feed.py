@@ -245,7 +245,10 @@ class Feed:
         """A recorded message of markets in spans to their tables, the ledger's marks read
         from them."""
         _time, kind, symbol, _status, _result, entries = row
-        spans.apply(kind, symbol, entries, now)
+        if kind == "X":
+            spans.changes(entries, now)
+        else:
+            spans.apply(kind, symbol, entries, now)
         self.messages += 1
         mark, tables = self.ledger.mark, spans.tables
         if kind == "X":
@@ -425,7 +428,11 @@ class Feed:
                     if (
                         when < due
                         and when - pointed < spacing
-                        and (mid is None or mid is mids.get(name) or mids.get(name) == mid)
+                        and (
+                            mid is None
+                            or mid is (marked_mid := mids.get(name))
+                            or marked_mid == mid
+                        )
                     ):
                         marked = when
                     else:

@@ -292,7 +292,8 @@ class BulkSpans:
         tables, state = self.tables, self.state
         session = state.sessions.get(self.session_id)
         subscribed = session.md_symbols if session is not None else ()
-        if len(entries) > 1 and any(e[0] == "2" for e in entries[1:]):
+        n = len(entries)
+        if n > 1 and (entries[1][0] == "2" if n == 2 else any(e[0] == "2" for e in entries)):
             entries = tuple(sorted(entries, key=_not_a_trade))  # the trades first, in order
         changed: str | dict[str, None] | None = None  # the market (the common case: one)
         for t, name, px, size, action, aggressor, trade_id in entries:
