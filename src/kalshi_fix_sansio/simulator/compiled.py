@@ -195,15 +195,6 @@ def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
             yield None
 
 
-def _at(values: list[Any] | array[Any], k: int) -> Iterator[Any]:
-    """An iterator of ``values`` from index ``k`` on, set there at once (no step per value
-    skipped)."""
-    it = iter(values)
-    if k:
-        it.__setstate__(k)  # type: ignore[attr-defined]
-    return it
-
-
 class _Chunk:
     """A chunk of a compiled recording's messages as columns of values: per message its
     receive time, kind (an index of ``_KINDS``: 1 is a 35=X), the end (exclusive) of its
@@ -234,17 +225,19 @@ class _Chunk:
     def rows(self, k: int) -> tuple[Iterator[float], Iterator[Row]]:
         """The chunk's rows from its message ``k`` on, and the iterator of their times that
         says how many were taken (`_Cursor.position`)."""
-        times = _at(self.times, k)
+        times = iter(self.times)
+        times.__setstate__(k)  # type: ignore[attr-defined]
         ends = self.ends
         first = ends[k - 1] if k else 0
-        entries_of = zip(*(_at(c, first) for c in self.entries), strict=True)
-        counts = map(sub, _at(ends, k), chain((first,), _at(ends, k)))
+        entries_of = zip(*(islice(c, first, None) for c in self.entries), strict=True)
+        following = islice(ends, k, None)
+        counts = map(sub, following, chain((first,), islice(ends, k, None)))
         rows = zip(
             times,
-            map(_KINDS.__getitem__, _at(self.kinds, k)),
-            _at(self.symbols, k),
-            _at(self.statuses, k),
-            _at(self.results, k),
+            map(_KINDS.__getitem__, islice(self.kinds, k, None)),
+            islice(self.symbols, k, None),
+            islice(self.statuses, k, None),
+            islice(self.results, k, None),
             map(tuple, map(islice, repeat(entries_of), counts)),
             strict=True,
         )
