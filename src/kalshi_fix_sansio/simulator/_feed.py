@@ -27,19 +27,17 @@ import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from heapq import heappop, heapreplace
-from typing import Any, Final
+from typing import Any
 
 from ..codec.errors import LocalProtocolError
 from ._inmemory import Timer
-from .compiled import CompiledRecording, Entries, Row, _Cursor, compile_recording
+from .compiled import CompiledRecording, Entries, Row, compile_recording
 from .gateway.exchange.spans import BulkSpans
 from .paper import PaperLedger
 from .recording import RecordingError
 from .simulation import QUIET, Simulation
 
 __all__ = ["Feed", "compile_recordings"]
-
-_X: Final = 1  # a 35=X in a compiled chunk's kinds
 
 
 def compile_recordings(
@@ -150,7 +148,6 @@ class Feed:
         self.error: RecordingError | None = None
         self._index = -1
         self._items: Iterator[Row] = iter(())
-        self._cursor = _Cursor(iter(()))  # the rows' columns (`_quiet` reads them)
         self.spans: BulkSpans | None = None
         """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
         self._row: Row | None = None  # the next recorded message, due at its time
@@ -191,8 +188,7 @@ class Feed:
             for symbol in recording.info.markets:
                 self.spans.join(symbol)
         # checked and compiled before the run: its columns, no frame decoded again
-        self._cursor = recording.cursor()
-        self._items = self._cursor.rows
+        self._items = recording.rows()
         self._next()
 
     def _next(self) -> None:
@@ -329,7 +325,6 @@ class Feed:
                 item = next(items, None)
                 if quiet and item is not None and not spans.watched and not look():
                     item, now = self._quiet(item, now, until)
-                    items = self._items  # the rows from where it stopped
             except RecordingError as exc:
                 self._fail(exc)
                 return
@@ -393,16 +388,11 @@ class Feed:
             return item, now  # an expiry (or an RFQ) may come due among them
         spans = self.spans
         assert spans is not None
-        cursor = self._cursor
-        chunk = cursor.chunk
-        k = cursor.position() - 1  # ``item``'s index in the chunk of columns
-        if chunk is None or k < 0:
-            return item, now
-        # the common message (a 35=X of one market) read from the columns: the tables'
-        # changes in one call, the ledger's mark inline (`PaperLedger.mark`: an unmoved mid
-        # with nothing due only moves its `last_time`, set once at the end); anything else
-        # as a row, as `_bulk`
-        takes, bulk, changes_at, tables = spans.takes, self._bulk, spans.changes_at, spans.tables
+        takes, bulk, items = spans.takes, self._bulk, self._items
+        # the common message (a 35=X of one market) in this loop: the tables' changes in one
+        # call, the ledger's mark inline (`PaperLedger.mark`: an unmoved mid with nothing due
+        # only moves its `last_time`, set once at the end); anything else as `_bulk`
+        changes, tables = spans.changes, spans.tables
         ledger = self.ledger
         mids, on_mid = ledger.mids, ledger.on_mid
         due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
@@ -410,62 +400,39 @@ class Feed:
         count = 0
         marked: float | None = None  # the last mark that only moved the ledger's last time
         tick = start = math.inf if ticker is None else ticker[0]
-        times, kinds, ends, columns, size = (
-            chunk.times,
-            chunk.kinds,
-            chunk.ends,
-            chunk.entries,
-            chunk.count,
-        )
-        names = columns[1]
-        j0 = ends[k - 1] if k else 0
-        nxt: Row | None
+        nxt: Row | None = item
         try:
-            while True:
-                if k == size:  # the next chunk (a cache that changed raises: the clock set)
-                    if not cursor.advance():
-                        break
-                    chunk = cursor.chunk
-                    assert chunk is not None
-                    times, kinds, ends, columns = (
-                        chunk.times,
-                        chunk.kinds,
-                        chunk.ends,
-                        chunk.entries,
-                    )
-                    names, size, k, j0 = columns[1], chunk.count, 0, 0
-                when = times[k]
+            while nxt is not None:
+                when, kind, symbol, _status, _result, entries = nxt
                 if when > until or when >= others:
                     break
-                j1 = ends[k]
                 table = None
-                row = None
-                if fast and kinds[k] == _X and j1 > j0:
-                    name = names[j0]
-                    if name is not None and (
-                        j1 - j0 == 1 or (j1 - j0 == 2 and names[j1 - 1] == name)
-                    ):
+                if fast and kind == "X" and entries:
+                    name = entries[0][1]
+                    n = len(entries)
+                    if name is not None and (n == 1 or (n == 2 and entries[1][1] == name)):
                         table = tables.get(name)
                         if table is None:
                             break  # a market not in a span: the exchange's
-                if table is None:
-                    cursor.seek(k)
-                    row = next(cursor.rows)
-                    if not takes(row[1], row[2], row[5]):
-                        break
+                if table is None and not takes(kind, symbol, entries):
+                    break
                 if tick <= when:  # the ticker's seconds up to it (`skip_tick`'s steps)
                     tick += 1.0
                     while tick < when:
                         tick += 1.0
                 now = when
-                if row is None:
-                    changes_at(columns, j0, j1, when)
+                if table is not None:
+                    changes(entries, when)
                     count += 1
-                    mid = table.mid  # type: ignore[union-attr]
+                    mid = table.mid
                     if (
                         when < due
                         and when - pointed < spacing
-                        and (mid is None or mid is (known := mids.get(name)) or known == mid)
+                        and (
+                            mid is None
+                            or mid is (marked_mid := mids.get(name))
+                            or marked_mid == mid
+                        )
                     ):
                         marked = when
                     else:
@@ -473,14 +440,10 @@ class Feed:
                         marked = None
                         due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
                 else:
-                    bulk(spans, row, when)
+                    bulk(spans, nxt, when)
                     marked = None
                     due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
-                k += 1
-                j0 = j1
-            cursor.seek(k)  # the rows from the first message not taken
-            self._items = cursor.rows
-            nxt = next(self._items, None)
+                nxt = next(items, None)  # a cache that changed raises: the clock still set
         finally:
             self.messages += count
             if marked is not None:

@@ -195,102 +195,6 @@ def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
             yield None
 
 
-class _Chunk:
-    """A chunk of a compiled recording's messages as columns of values: per message its
-    receive time, kind (an index of ``_KINDS``: 1 is a 35=X), the end (exclusive) of its
-    entries, Symbol, SecurityTradingStatus and MarketResult; per entry (``entries``) its type,
-    Symbol, price, size, update action, aggressor side and TradeID, one list each."""
-
-    __slots__ = ("count", "ends", "entries", "kinds", "results", "statuses", "symbols", "times")
-
-    def __init__(
-        self,
-        times: array[float],
-        kinds: array[int],
-        ends: list[int],
-        symbols: list[str | None],
-        statuses: list[int | None],
-        results: list[str | None],
-        entries: tuple[list[Any], ...],
-    ) -> None:
-        self.times = times
-        self.kinds = kinds
-        self.ends = ends
-        self.symbols = symbols
-        self.statuses = statuses
-        self.results = results
-        self.entries = entries
-        self.count = len(times)
-
-    def rows(self, k: int) -> tuple[Iterator[float], Iterator[Row]]:
-        """The chunk's rows from its message ``k`` on, and the iterator of their times that
-        says how many were taken (`_Cursor.position`)."""
-        times = iter(self.times)
-        times.__setstate__(k)  # type: ignore[attr-defined]
-        ends = self.ends
-        first = ends[k - 1] if k else 0
-        entries_of = zip(*(islice(c, first, None) for c in self.entries), strict=True)
-        following = islice(ends, k, None)
-        counts = map(sub, following, chain((first,), islice(ends, k, None)))
-        rows = zip(
-            times,
-            map(_KINDS.__getitem__, islice(self.kinds, k, None)),
-            islice(self.symbols, k, None),
-            islice(self.statuses, k, None),
-            islice(self.results, k, None),
-            map(tuple, map(islice, repeat(entries_of), counts)),
-            strict=True,
-        )
-        return times, rows
-
-
-class _Cursor:
-    """A compiled recording's rows (`CompiledRecording.rows`: `rows`) and the chunk of
-    columns the next of them comes from (`chunk`, `position`): a loop reads a stretch of
-    messages from the columns (`advance` to the next chunk at its end) and hands the rest
-    back to the rows from where it stopped (`seek`)."""
-
-    __slots__ = ("_chunks", "_times", "chunk", "rows")
-
-    def __init__(self, chunks: Iterator[_Chunk]) -> None:
-        self._chunks = chunks
-        self.chunk: _Chunk | None = None
-        self._times: Iterator[float] = iter(())
-        self.rows: Iterator[Row] = chain.from_iterable(self._following())
-
-    def _following(self) -> Iterator[Iterator[Row]]:
-        for chunk in self._chunks:
-            self.chunk = chunk
-            self._times, rows = chunk.rows(0)
-            yield rows
-
-    def position(self) -> int:
-        """The index in `chunk` of the message `rows` gives next (its count: the chunk's
-        rows are all taken)."""
-        chunk = self.chunk
-        if chunk is None:
-            return 0
-        state = self._times.__reduce__()  # (iter, (array,), index); exhausted: no index
-        return int(state[2]) if len(state) > 2 else chunk.count
-
-    def seek(self, k: int) -> None:
-        """`rows` from message ``k`` of `chunk` on (then the following chunks)."""
-        chunk = self.chunk
-        assert chunk is not None
-        self._times, rows = chunk.rows(k)
-        self.rows = chain(rows, chain.from_iterable(self._following()))
-
-    def advance(self) -> bool:
-        """The next chunk as `chunk` (its rows from its first message); False at the end."""
-        chunk = next(self._chunks, None)
-        if chunk is None:
-            self.rows = iter(())
-            return False
-        self.chunk = chunk
-        self.seek(0)
-        return True
-
-
 class _Hashing:
     """A binary file whose bytes are hashed as they are read (the recording's content hash)."""
 
@@ -390,56 +294,12 @@ class CompiledRecording:
         """(receive time, MsgType, Symbol, SecurityTradingStatus, MarketResult, entries as
         tuples of `CompiledEntry`'s fields) of each recorded message in file order: what a
         backtest hands ``Exchange.replay_row``, no object per message (errors: as `messages`)."""
-        return self.cursor().rows
+        rows: Iterator[Row] = self._raw(rows=True)  # made as rows: no second tuple each
+        return rows
 
-    def cursor(self) -> _Cursor:
-        """The rows (`rows`) and the columns they are made from, a chunk at a time: a loop
-        may read a stretch of messages from the columns and go on with the rows from where it
-        stopped (`_Cursor`: the book level's quiet loop)."""
-        return _Cursor(self._chunks())
-
-    def _chunks(self) -> Iterator[_Chunk]:
-        """The columns a chunk of messages at a time, their indexes made values."""
-        layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
-        tables = (layout.symbols, layout.texts, layout.decimals)
-        symbols_, texts_, decimals_ = ([*t, None] for t in tables)
-        values = {
-            "type": texts_,
-            "entry_symbol": symbols_,
-            "px": decimals_,
-            "size": decimals_,
-            "action": texts_,
-            "aggressor": texts_,
-        }
-        total = self.info.messages
-        with self._opener() as fh:
-            start = entry = trade = 0
-            while start < total:
-                stop = min(total, start + _CHUNK)
-                m = {n: self._column(fh, n, start, stop) for n, _ in _MESSAGE_COLUMNS}
-                end = m["entries"][-1]
-                e = {n: self._column(fh, n, entry, end) for n, _ in _ENTRY_COLUMNS}
-                trade_ends = e["trade_end"]
-                last = trade_ends[-1] if end > entry else trade
-                trades = self._column(fh, "trades", trade, last).tobytes()
-                columns = tuple(
-                    list(map(table.__getitem__, e[name])) for name, table in values.items()
-                )
-                yield _Chunk(
-                    m["time"],
-                    m["kind"],
-                    [x - entry for x in m["entries"]],
-                    list(map(symbols_.__getitem__, m["symbol"])),
-                    list(map(_STATUS_OF.get, m["status"], m["status"])),
-                    list(map(texts_.__getitem__, m["result"])),
-                    (*columns, list(_trade_ids(trades, trade_ends, trade))),
-                )
-                del m, e, trades, trade_ends, columns  # one chunk at a time
-                start, entry, trade = stop, end, last
-
-    def _raw(self) -> Iterator[Any]:
+    def _raw(self, rows: bool = False) -> Iterator[Any]:
         """(line, offset, receive time, kind, Symbol, SecurityTradingStatus, MarketResult,
-        entries) of each message."""
+        entries) of each message; ``rows``: `rows`' tuples instead."""
         layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
         tables = (layout.symbols, layout.texts, layout.decimals)
         symbols_, texts_, decimals_ = ([*t, None] for t in tables)
@@ -473,17 +333,21 @@ class CompiledRecording:
                 statuses = map(_STATUS_OF.get, m["status"], m["status"])
                 syms = map(symbols_.__getitem__, m["symbol"])
                 results = map(texts_.__getitem__, m["result"])
-                yield from zip(
-                    m["line"],
-                    m["offset"],
-                    m["time"],
-                    m["kind"],
-                    syms,
-                    statuses,
-                    results,
-                    entries_,
-                    strict=True,
-                )
+                if rows:
+                    kinds = map(_KINDS.__getitem__, m["kind"])
+                    yield from zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
+                else:
+                    yield from zip(
+                        m["line"],
+                        m["offset"],
+                        m["time"],
+                        m["kind"],
+                        syms,
+                        statuses,
+                        results,
+                        entries_,
+                        strict=True,
+                    )
                 del m, e, trades, trade_ends, entries_of, entries_  # one chunk at a time
                 start, entry = stop, end
 

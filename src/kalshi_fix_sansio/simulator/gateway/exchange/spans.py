@@ -283,14 +283,6 @@ class BulkSpans:
 
     def changes(self, entries: tuple[tuple[Any, ...], ...], now: float) -> None:
         """A recorded 35=X's entries (every market they name in a span), at exchange time
-        ``now``: `changes_at` of their columns."""
-        if entries:
-            self.changes_at(tuple(map(list, zip(*entries, strict=True))), 0, len(entries), now)
-
-    def changes_at(self, columns: tuple[list[Any], ...], j0: int, j1: int, now: float) -> None:
-        """A recorded 35=X's entries (every market they name in a span): ``j0`` to ``j1`` of
-        ``columns`` (each entry's type, Symbol, price, size, update action, aggressor side
-        and TradeID, a list each: a compiled chunk's, or a message's entries), at exchange time
         ``now``: its trades first (each owed to its level's next decrease, its id drawn when it
         has none), then its levels (`RecordedMarkets.level` with nothing taken and no client
         order there: a level that appears gets the house order the exchange would make, its
@@ -300,13 +292,11 @@ class BulkSpans:
         tables, state = self.tables, self.state
         session = state.sessions.get(self.session_id)
         subscribed = session.md_symbols if session is not None else ()
-        types, names, pxs, sizes, actions, aggressors, ids = columns
-        order: range | list[int] = range(j0, j1)
-        if j1 - j0 > 1 and "2" in types[j0 + 1 : j1]:  # the trades first, in order
-            order = [j for j in order if types[j] == "2"] + [j for j in order if types[j] != "2"]
+        n = len(entries)
+        if n > 1 and (entries[1][0] == "2" if n == 2 else any(e[0] == "2" for e in entries)):
+            entries = tuple(sorted(entries, key=_not_a_trade))  # the trades first, in order
         changed: str | dict[str, None] | None = None  # the market (the common case: one)
-        for j in order:
-            t, name, px, size = types[j], names[j], pxs[j], sizes[j]
+        for t, name, px, size, action, aggressor, trade_id in entries:
             if t == "0":
                 side = BUY
             elif t == "1":
@@ -314,11 +304,11 @@ class BulkSpans:
             else:
                 if t == "2" and name is not None and px is not None and size is not None:
                     table = tables[name]
-                    aggressor = aggressors[j] or BUY
+                    aggressor = aggressor or BUY
                     key = (SELL if aggressor == BUY else BUY, px)
                     credits = table.credit
                     credits[key] = credits.get(key, ZERO) + size
-                    trade_id = ids[j] or state.uuid()
+                    trade_id = trade_id or state.uuid()
                     if name in subscribed:
                         trades = self._pending(name, table).trades
                         trades.append((now, px, size, aggressor, trade_id))
@@ -329,7 +319,7 @@ class BulkSpans:
                 continue
             if name is None or px is None:
                 continue
-            if size is None or actions[j] == "2":
+            if action == "2" or size is None:
                 size = ZERO
             table = tables[name]
             levels = table.levels[side]
@@ -418,6 +408,10 @@ def _also(changed: str | dict[str, None], name: str) -> dict[str, None]:
         return {changed: None, name: None}
     changed[name] = None
     return changed
+
+
+def _not_a_trade(entry: tuple[Any, ...]) -> bool:
+    return bool(entry[0] != "2")
 
 
 def _text(value: object) -> str | None:
