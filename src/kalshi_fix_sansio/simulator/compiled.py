@@ -10,7 +10,7 @@ columns are arrays of numbers: no Python object per message, in the compile or a
 
 The compiled form is written to a cache file, ``<recording>.kfc`` beside the recording or in a
 directory of the caller's (``cache_dir``), keyed by the hash of the recording's bytes
-(SHA-256), the compiled form's version (`COMPILED_FORMAT`) and how it was checked (the
+(BLAKE2b), the compiled form's version (`COMPILED_FORMAT`) and how it was checked (the
 product, the longest line allowed). The text recording stays the source of truth: a cache
 whose key does not match the recording is compiled again and overwritten, never trusted; a
 cache whose columns do not match the hash its own header holds is a `CompiledCacheError` (one
@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 
-COMPILED_FORMAT: Final = 2
+COMPILED_FORMAT: Final = 1
 """The version of the compiled form (`compile_recording`): a cache of another version is
 compiled again."""
 
@@ -200,7 +200,7 @@ class _Hashing:
 
     def __init__(self, fh: IO[bytes]) -> None:
         self._read = getattr(fh, "read1", None) or fh.read
-        self.hash = hashlib.sha256()
+        self.hash = hashlib.blake2b(digest_size=32)
 
     def read1(self, size: int = -1) -> bytes:
         block: bytes = self._read(size)
@@ -210,7 +210,7 @@ class _Hashing:
 
 def _content_hash(name: str) -> str:
     """The hash of the recording's bytes (what its compiled cache is keyed by)."""
-    digest = hashlib.sha256()
+    digest = hashlib.blake2b(digest_size=32)
     with _open(name) as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
@@ -236,7 +236,7 @@ class CompiledRecording:
     Attributes:
         path: the recording (the text file stays the source of truth).
         info: what the check found in it (`RecordingInfo`, as `check_recording` gives).
-        content_hash: the SHA-256 hash of the recording's bytes its cache is keyed by.
+        content_hash: the BLAKE2b hash of the recording's bytes its cache is keyed by.
         cache_path: the cache file read or written; None when there is none (``cache=False``,
             or the recording's own directory cannot be written: the compiled form is then
             kept in memory).
@@ -508,7 +508,7 @@ def _load(
                 return None
             base = _payload_start(length)
             fh.seek(base)
-            digest, got = hashlib.sha256(), 0
+            digest, got = hashlib.blake2b(digest_size=32), 0
             while block := fh.read(1 << 20):
                 digest.update(block)
                 got += len(block)
@@ -629,7 +629,7 @@ def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> 
         else [step.line, step.offset, step.time, step.previous],
     }
     layout, size = built.layout()
-    digest = hashlib.sha256()
+    digest = hashlib.blake2b(digest_size=32)
     for part in built.parts():
         digest.update(part)
     return {
