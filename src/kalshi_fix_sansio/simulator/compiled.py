@@ -299,13 +299,7 @@ class CompiledRecording:
 
     def _raw(self, rows: bool = False) -> Iterator[Any]:
         """(line, offset, receive time, kind, Symbol, SecurityTradingStatus, MarketResult,
-        entries) of each message; ``rows``: `rows`' tuples instead. Each chunk's are zipped
-        in C and chained in C: no Python step per message (a generator's ``yield from``
-        would resume its frame for each)."""
-        return chain.from_iterable(self._zipped(rows))
-
-    def _zipped(self, rows: bool) -> Iterator[Iterator[Any]]:
-        """`_raw`'s messages, a chunk's at a time."""
+        entries) of each message; ``rows``: `rows`' tuples instead."""
         layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
         tables = (layout.symbols, layout.texts, layout.decimals)
         symbols_, texts_, decimals_ = ([*t, None] for t in tables)
@@ -341,9 +335,9 @@ class CompiledRecording:
                 results = map(texts_.__getitem__, m["result"])
                 if rows:
                     kinds = map(_KINDS.__getitem__, m["kind"])
-                    yield zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
+                    yield from zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
                 else:
-                    yield zip(
+                    yield from zip(
                         m["line"],
                         m["offset"],
                         m["time"],
