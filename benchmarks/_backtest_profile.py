@@ -16,7 +16,7 @@ __all__ = ["breakdown", "breakdown_book"]
 PARTS = (
     ("recording check", "recording.py", "check_recording"),
     ("recording read (the run's)", "recording.py", "read_recording"),
-    # the rows are zipped and chained in C: their time is in the feed's `next` (`_next`)
+    # the rows are made in C under the generator `_raw`: the feed's `next` (`_next`)
     ("compiled rows read (the run's)", "simulator/_feed.py", "_next"),
     ("exchange (books, 35=X built)", "exchange/__init__.py", "replay_row"),
     ("exchange tick (a second with something due)", "exchange/__init__.py", "tick"),
@@ -83,7 +83,7 @@ def breakdown(messages: int) -> list[str]:
 
 # the same for a book-level run with bulk spans (`breakdown_book`)
 BOOK_PARTS = (
-    # the rows are zipped and chained in C: their time is in the feed's `next` calls
+    # the rows are made in C under the generator `_raw`: their time is in the feed's `next`
     ("compiled rows read", "~", "<built-in method builtins.next>"),
     ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "changes"),
     # the quiet loop marks inline and calls `on_mid` when the mid moved; `_bulk`, `mark`
