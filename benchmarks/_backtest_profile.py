@@ -16,7 +16,8 @@ __all__ = ["breakdown", "breakdown_book"]
 PARTS = (
     ("recording check", "recording.py", "check_recording"),
     ("recording read (the run's)", "recording.py", "read_recording"),
-    ("compiled rows read (the run's)", "compiled.py", "_raw"),
+    # the rows are made in C under the generator `_raw`: the feed's `next` (`_next`)
+    ("compiled rows read (the run's)", "simulator/_feed.py", "_next"),
     ("exchange (books, 35=X built)", "exchange/__init__.py", "replay_row"),
     ("exchange tick (a second with something due)", "exchange/__init__.py", "tick"),
     ("ledger follows the mids", "simulator/_feed.py", "_follow"),
@@ -82,9 +83,12 @@ def breakdown(messages: int) -> list[str]:
 
 # the same for a book-level run with bulk spans (`breakdown_book`)
 BOOK_PARTS = (
-    ("compiled rows read", "compiled.py", "_raw"),
-    ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "apply"),
+    # the rows are made in C under the generator `_raw`: their time is in the feed's `next`
+    ("compiled rows read", "~", "<built-in method builtins.next>"),
+    ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "changes"),
+    # the quiet loop marks inline and calls `on_mid` when the mid moved; `_bulk`, `mark`
     ("the ledger's marks", "simulator/paper.py", "mark"),
+    ("the ledger's marks", "simulator/paper.py", "on_mid"),
     ("the full path (messages of markets with an order)", "exchange/__init__.py", "replay_row"),
     ("the strategy's books from the tables", "simulator/booklevel.py", "_apply_pending"),
     ("the ticks skipped", "simulator/simulation.py", "skip_tick"),
@@ -118,13 +122,17 @@ def breakdown_book(messages: int) -> list[str]:
             "|---|---|",
         ]
         counted = 0.0
+        shares: dict[str, float] = {}
         for label, where, function in BOOK_PARTS:
             if function == "read_books":  # the strategy's own time, without its waits
                 cum = sum(v[2] for (file, _l, name), v in stats.items() if file.endswith(where))
+            elif function == "on_mid":  # its calls from `mark` are in `mark`'s
+                cum = _cumulative(stats, where, function, without="mark")
             else:
                 cum = _cumulative(stats, where, function)
             counted += cum
-            lines.append(f"| {label} | {cum / total:.0%} |")
+            shares[label] = shares.get(label, 0.0) + cum
+        lines += [f"| {label} | {cum / total:.0%} |" for label, cum in shares.items()]
         lines += [
             f"| the rest (the span loop, the waits, the wakes) | {1 - counted / total:.0%} |",
             "",
@@ -132,12 +140,13 @@ def breakdown_book(messages: int) -> list[str]:
     return lines
 
 
-def _cumulative(stats: Any, where: str, function: str) -> float:
-    """The cumulative seconds of ``function`` in the module whose path ends with ``where``."""
-    return float(
-        sum(
-            v[3]
-            for (file, _line, name), v in stats.items()
-            if name == function and file.endswith(where)
-        )
-    )
+def _cumulative(stats: Any, where: str, function: str, without: str | None = None) -> float:
+    """The cumulative seconds of ``function`` in the module whose path ends with ``where``
+    (``without``: less its calls from the function of that name)."""
+    total = 0.0
+    for (file, _line, name), v in stats.items():
+        if name == function and file.endswith(where):
+            total += v[3]
+            if without is not None:
+                total -= sum(c[3] for (_f, _l, caller), c in v[4].items() if caller == without)
+    return total

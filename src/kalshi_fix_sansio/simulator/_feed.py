@@ -245,7 +245,10 @@ class Feed:
         """A recorded message of markets in spans to their tables, the ledger's marks read
         from them."""
         _time, kind, symbol, _status, _result, entries = row
-        spans.apply(kind, symbol, entries, now)
+        if kind == "X":
+            spans.changes(entries, now)
+        else:
+            spans.apply(kind, symbol, entries, now)
         self.messages += 1
         mark, tables = self.ledger.mark, spans.tables
         if kind == "X":
@@ -386,21 +389,65 @@ class Feed:
         spans = self.spans
         assert spans is not None
         takes, bulk, items = spans.takes, self._bulk, self._items
+        # the common message (a 35=X of one market) in this loop: the tables' changes in one
+        # call, the ledger's mark inline (`PaperLedger.mark`: an unmoved mid with nothing due
+        # only moves its `last_time`, set once at the end); anything else as `_bulk`
+        changes, tables = spans.changes, spans.tables
+        ledger = self.ledger
+        mids, on_mid = ledger.mids, ledger.on_mid
+        due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
+        fast = self.on_message is None
+        count = 0
+        marked: float | None = None  # the last mark that only moved the ledger's last time
         tick = start = math.inf if ticker is None else ticker[0]
         nxt: Row | None = item
         try:
             while nxt is not None:
-                when = nxt[0]
-                if when > until or when >= others or not takes(nxt[1], nxt[2], nxt[5]):
+                when, kind, symbol, _status, _result, entries = nxt
+                if when > until or when >= others:
+                    break
+                table = None
+                if fast and kind == "X" and entries:
+                    name = entries[0][1]
+                    n = len(entries)
+                    if name is not None and (n == 1 or (n == 2 and entries[1][1] == name)):
+                        table = tables.get(name)
+                        if table is None:
+                            break  # a market not in a span: the exchange's
+                if table is None and not takes(kind, symbol, entries):
                     break
                 if tick <= when:  # the ticker's seconds up to it (`skip_tick`'s steps)
                     tick += 1.0
                     while tick < when:
                         tick += 1.0
                 now = when
-                bulk(spans, nxt, when)
+                if table is not None:
+                    changes(entries, when)
+                    count += 1
+                    mid = table.mid
+                    if (
+                        when < due
+                        and when - pointed < spacing
+                        and (
+                            mid is None
+                            or mid is (marked_mid := mids.get(name))
+                            or marked_mid == mid
+                        )
+                    ):
+                        marked = when
+                    else:
+                        on_mid(name, when, mid)
+                        marked = None
+                        due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
+                else:
+                    bulk(spans, nxt, when)
+                    marked = None
+                    due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
                 nxt = next(items, None)  # a cache that changed raises: the clock still set
         finally:
+            self.messages += count
+            if marked is not None:
+                ledger.last_time = marked
             sim.clock.advance_to(now)  # a recorded time: within the run's max_time
             if ticker is not None and tick != start:  # in its place, before the next message
                 timer = ticker[2]

@@ -62,7 +62,7 @@ from ..session.events import ApplicationMessage, Event
 from ..trading.book import DEFAULT_MAX_TRADES, Books, Trade
 from ..trading.builders import Requests
 from ._feed import Feed
-from .gateway.exchange.common import BUY, CENT, TICK, ZERO
+from .gateway.exchange.common import BUY, CENT, TICK
 from .gateway.exchange.spans import Pending
 from .latency import ConstantLatency, NoLatency
 from .simulation import Simulation
@@ -415,38 +415,46 @@ class BookWaker(Waker):
     def _apply_pending(self, pending: Pending) -> None:
         """A market's changes in a bulk span to its book, as the 35=X of each would have
         left it (prices to the tick, sizes to the cent, the trades kept, a crossed book
-        reported)."""
+        reported); each changed level once, whatever the messages between two looks."""
         symbol = pending.symbol
         book = self.books.get(symbol)
         if book is None or not book.has_snapshot:
             pending.looked()
             return
-        bids, offers = book.bids, book.offers
         ticks, cents = self._ticks, self._cents
-        for (side, px), size in pending.levels.items():
-            levels = bids if side == BUY else offers
-            px = ticks.get(px) or _quantized(ticks, px, TICK)
-            if size > ZERO:
-                levels._set(px, cents.get(size) or _quantized(cents, size, CENT))
-            elif px in levels._sizes:
-                levels._remove(px)
-        for when, px, size, aggressor, trade_id in pending.trades:
-            day, clock = self._stamp(when)
-            book.trades.append(
-                Trade(
-                    symbol,
-                    ticks.get(px) or _quantized(ticks, px, TICK),
-                    cents.get(size) or _quantized(cents, size, CENT),
-                    aggressor,
-                    trade_id,
-                    None,
-                    day,
-                    clock,
+        levels = pending.levels
+        if levels:
+            bids, offers = book.bids, book.offers
+            for (side, px), size in levels.items():
+                book_side = bids if side == BUY else offers
+                px = ticks.get(px) or _quantized(ticks, px, TICK)
+                if size:  # a new size (0: the level went)
+                    book_side._set(px, cents.get(size) or _quantized(cents, size, CENT))
+                elif px in book_side._sizes:
+                    book_side._remove(px)
+            levels.clear()
+        trades = pending.trades
+        if trades:
+            kept, stamp = book.trades, self._stamp
+            for when, px, size, aggressor, trade_id in trades:
+                day, clock = stamp(when)
+                kept.append(
+                    Trade(
+                        symbol,
+                        ticks.get(px) or _quantized(ticks, px, TICK),
+                        cents.get(size) or _quantized(cents, size, CENT),
+                        aggressor,
+                        trade_id,
+                        None,
+                        day,
+                        clock,
+                    )
                 )
-            )
+            trades.clear()
         if pending.crossed:
             book.consistent = False
-        pending.looked()
+            pending.crossed = False
+        pending.queued = False  # emptied: `Pending.looked`
         if symbol in self.watched:
             self.changed[symbol] = None
 

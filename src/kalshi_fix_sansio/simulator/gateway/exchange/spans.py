@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -82,7 +82,7 @@ class _Table:
     """One market in a span: its levels, their house orders, the credits, what is pending,
     the best bid and offer and their mid (kept as the levels change)."""
 
-    __slots__ = ("ask", "bid", "credit", "houses", "levels", "mid", "pending")
+    __slots__ = ("ask", "bid", "credit", "crossed", "houses", "levels", "mid", "pending")
 
     def __init__(
         self,
@@ -98,12 +98,19 @@ class _Table:
         self.bid: Decimal | None = max(bids) if bids else None
         self.ask: Decimal | None = min(offers) if offers else None
         self.mid: Decimal | None = None
+        self.crossed = False
         self.best()
 
     def best(self) -> None:
-        """The mid of the best bid and offer (None: a side is empty)."""
+        """The mid of the best bid and offer (None: a side is empty), and whether the book is
+        crossed or locked."""
         bid, ask = self.bid, self.ask
-        self.mid = None if bid is None or ask is None else (bid + ask) / _TWO
+        if bid is None or ask is None:
+            self.mid = None
+            self.crossed = False
+        else:
+            self.mid = (bid + ask) / _TWO
+            self.crossed = bid >= ask
 
 
 class BulkSpans:
@@ -255,106 +262,130 @@ class BulkSpans:
     ) -> None:
         """A recorded 35=X or 35=W of markets in spans (`takes`), at exchange time ``now``:
         what `RecordedMarkets.apply_row` would do, to the tables."""
-        tables, state = self.tables, self.state
-        session = state.sessions.get(self.session_id)
-        subscribed = session.md_symbols if session is not None else ()
-        changed: dict[str, None] = {}
         if kind == "X":
-            for t, name, px, size, _action, aggressor, trade_id in entries:
-                if t == "2" and name is not None and px is not None and size is not None:
-                    table = tables[name]
-                    aggressor = aggressor or BUY
-                    key = (SELL if aggressor == BUY else BUY, px)
-                    table.credit[key] = table.credit.get(key, ZERO) + size
-                    trade_id = trade_id or state.uuid()
-                    if name in subscribed:
-                        self._pending(name, table).trades.append(
-                            (now, px, size, aggressor, trade_id)
-                        )
-                        changed[name] = None
-            for t, name, px, size, action, _aggressor, _trade_id in entries:
-                side = _SIDES.get(t)
-                if side is None or name is None or px is None:
-                    continue
-                size = ZERO if action == "2" or size is None else size
-                if self._level(name, tables[name], side, px, size, subscribed):
-                    if name in subscribed:
-                        changed[name] = None
+            self.changes(entries, now)
         elif symbol is not None:  # a 35=W: the levels become the snapshot's
-            table = tables[symbol]
+            table = self.tables[symbol]
             new: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}
             for t, _n, px, size, _a, _g, _i in entries:
                 side = _SIDES.get(t)
                 if side is not None and px is not None and size is not None:
                     new[side][px] = size
-            for side in (BUY, SELL):
-                for px in sorted(set(table.levels[side]) | set(new[side])):
-                    if self._level(symbol, table, side, px, new[side].get(px, ZERO), subscribed):
-                        if symbol in subscribed:
-                            changed[symbol] = None
+            # each level of either (the old ones going), as a 35=X of their new sizes
+            self.changes(
+                tuple(
+                    (t, symbol, px, new[side].get(px, ZERO), None, None, None)
+                    for t, side in (("0", BUY), ("1", SELL))
+                    for px in sorted(set(table.levels[side]) | set(new[side]))
+                ),
+                now,
+            )
+
+    def changes(self, entries: tuple[tuple[Any, ...], ...], now: float) -> None:
+        """A recorded 35=X's entries (every market they name in a span), at exchange time
+        ``now``: its trades first (each owed to its level's next decrease, its id drawn when it
+        has none), then its levels (`RecordedMarkets.level` with nothing taken and no client
+        order there: a level that appears gets the house order the exchange would make, its
+        id and priority drawn here); what changed is pending for the strategy's side, with
+        whether the book was crossed after the message. One loop, no call per entry (the book
+        level's hot path)."""
+        tables, state = self.tables, self.state
+        session = state.sessions.get(self.session_id)
+        subscribed = session.md_symbols if session is not None else ()
+        n = len(entries)
+        if n > 1 and (entries[1][0] == "2" if n == 2 else any(e[0] == "2" for e in entries)):
+            entries = tuple(sorted(entries, key=_not_a_trade))  # the trades first, in order
+        changed: str | dict[str, None] | None = None  # the market (the common case: one)
+        for t, name, px, size, action, aggressor, trade_id in entries:
+            if t == "0":
+                side = BUY
+            elif t == "1":
+                side = SELL
+            else:
+                if t == "2" and name is not None and px is not None and size is not None:
+                    table = tables[name]
+                    aggressor = aggressor or BUY
+                    key = (SELL if aggressor == BUY else BUY, px)
+                    credits = table.credit
+                    credits[key] = credits.get(key, ZERO) + size
+                    trade_id = trade_id or state.uuid()
+                    if name in subscribed:
+                        trades = self._pending(name, table).trades
+                        trades.append((now, px, size, aggressor, trade_id))
+                        if changed is None:
+                            changed = name
+                        elif changed != name:
+                            changed = _also(changed, name)
+                continue
+            if name is None or px is None:
+                continue
+            if action == "2" or size is None:
+                size = ZERO
+            table = tables[name]
+            levels = table.levels[side]
+            old = levels.get(px, ZERO)
+            key = (side, px)
+            credits = table.credit
+            if credits:
+                if old > size:
+                    credit = credits.pop(key, None)  # None: no recorded trade owed to it
+                    if credit is not None:
+                        counted = min(credit, old - size)
+                        if credit > counted:
+                            credits[key] = credit - counted
+                elif size == ZERO:  # Decimals against a Decimal: no int made into one
+                    credits.pop(key, None)
+            if size > ZERO:
+                levels[px] = size
+                if old == size:
+                    continue
+                if old <= ZERO:  # the exchange would show it with a new house order
+                    recorded = self.recorded
+                    recorded._n += 1
+                    bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
+                    table.houses[key] = (bits, state.next_seq(), recorded._n, size)
+                    if side == BUY:
+                        if table.bid is None or px > table.bid:
+                            table.bid = px
+                            table.best()
+                    elif table.ask is None or px < table.ask:
+                        table.ask = px
+                        table.best()
+            else:
+                if old <= ZERO:
+                    continue
+                size = ZERO
+                del levels[px]
+                del table.houses[key]
+                if side == BUY:
+                    if px == table.bid:
+                        table.bid = max(levels) if levels else None
+                        table.best()
+                elif px == table.ask:
+                    table.ask = min(levels) if levels else None
+                    table.best()
+            pending = table.pending
+            if pending is None or not pending.queued:
+                if name not in subscribed:
+                    continue
+                pending = self._pending(name, table)
+            pending.levels[key] = size
+            if name in subscribed:
+                if changed is None:
+                    changed = name
+                elif changed != name:
+                    changed = _also(changed, name)
+        if changed is None:
+            return
+        if isinstance(changed, str):
+            table = tables[changed]
+            if table.crossed:
+                self._pending(changed, table).crossed = True
+            return
         for name in changed:
             table = tables[name]
-            bid, ask = table.bid, table.ask
-            if bid is not None and ask is not None and bid >= ask:
+            if table.crossed:
                 self._pending(name, table).crossed = True
-
-    def _level(
-        self,
-        symbol: str,
-        table: _Table,
-        side: str,
-        px: Decimal,
-        size: Decimal,
-        subscribed: Container[str],
-    ) -> bool:
-        """A recorded level's new size (`RecordedMarkets.level` with nothing taken and no
-        client order there); whether the level's shown size changed."""
-        levels = table.levels[side]
-        old = levels.get(px, ZERO)
-        key = (side, px)
-        if old > size:
-            credit = table.credit.pop(key, None)  # None: no recorded trade owed to it
-            if credit is not None:
-                counted = min(credit, old - size)
-                if credit > counted:
-                    table.credit[key] = credit - counted
-        elif size == ZERO:  # Decimals against a Decimal: no int made into one each time
-            table.credit.pop(key, None)
-        if size > ZERO:
-            levels[px] = size
-            if old == size:
-                return False
-            if old <= ZERO:  # the exchange would show it with a new house order
-                recorded, state = self.recorded, self.state
-                recorded._n += 1
-                bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
-                table.houses[key] = (bits, state.next_seq(), recorded._n, size)
-                if side == BUY:
-                    if table.bid is None or px > table.bid:
-                        table.bid = px
-                        table.best()
-                elif table.ask is None or px < table.ask:
-                    table.ask = px
-                    table.best()
-        else:
-            if old <= ZERO:
-                return False
-            del levels[px]
-            del table.houses[key]
-            if side == BUY:
-                if px == table.bid:
-                    table.bid = max(levels) if levels else None
-                    table.best()
-            elif px == table.ask:
-                table.ask = min(levels) if levels else None
-                table.best()
-        pending = table.pending
-        if pending is None or not pending.queued:
-            if symbol not in subscribed:
-                return True
-            pending = self._pending(symbol, table)
-        pending.levels[key] = size if size > ZERO else ZERO
-        return True
 
     def _pending(self, symbol: str, table: _Table) -> Pending:
         """The market's `Pending`, handed to the strategy's side (`notify`) when it was not."""
@@ -369,6 +400,18 @@ class BulkSpans:
     def mid(self, symbol: str) -> Decimal | None:
         """The recorded mid of a market in a span (`Exchange.recorded_mid`)."""
         return self.tables[symbol].mid
+
+
+def _also(changed: str | dict[str, None], name: str) -> dict[str, None]:
+    """The markets ``changed`` (one, or those met so far) and ``name``, in the order met."""
+    if isinstance(changed, str):
+        return {changed: None, name: None}
+    changed[name] = None
+    return changed
+
+
+def _not_a_trade(entry: tuple[Any, ...]) -> bool:
+    return bool(entry[0] != "2")
 
 
 def _text(value: object) -> str | None:
