@@ -749,11 +749,15 @@ class Exchange(Queries):
 
     def _begin(self, now: float) -> None:
         """Start a call: run what is due at ``now`` (expiries, RFQ timers, replay window)."""
-        self._state.begin(now)
+        state = self._state
+        state.begin(now)
         self._reports.begin()
         self._md.begin()
-        self._orders.expire_due()
-        self._rfqs.due()
+        expiries = state.expiries
+        if expiries and expiries[0][0] <= now:  # `tick_due`'s two questions, asked here
+            self._orders.expire_due()
+        if self._rfqs.open_rfqs:
+            self._rfqs.due()
         self._drop_copy.prune()
 
     def _finish(self) -> list[Outbound]:
