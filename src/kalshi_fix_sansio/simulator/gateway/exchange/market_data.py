@@ -88,7 +88,10 @@ class MarketData:
 
     def watched(self, symbol: str) -> bool:
         """Whether some session subscribes to the market's data now."""
-        return any(symbol in s.md_symbols for s in self.state.sessions.values())
+        for session in self.state.sessions.values():  # (a loop: no generator per call)
+            if symbol in session.md_symbols:
+                return True
+        return False
 
     def mark(self, book: Book) -> None:
         """Follow a book's changes from now to the end of the call (only when some session
