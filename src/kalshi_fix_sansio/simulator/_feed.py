@@ -230,7 +230,8 @@ class Feed:
             names = [e[1] for e in entries] if kind == "X" else [symbol]
             spans.leave_all(names)
         out = exchange.replay_row(kind, symbol, status, result, entries, now)
-        gateway._route(out, now)
+        if out:
+            gateway._route(out, now)
         self.messages += 1
         self._follow(kind, symbol, result, entries, now)
         if spans is not None:
@@ -417,6 +418,11 @@ class Feed:
         market."""
         ledger, exchange = self.ledger, self.sim.gateway.exchange
         if kind == "X":  # `mark`: `on_mid` with its common case (nothing moved) first
+            if len(entries) == 1:  # the common case: one entry
+                name = entries[0][1]
+                if name is not None:
+                    ledger.mark(name, now, exchange.recorded_mid(name))
+                return
             for name in {e[1]: None for e in entries}:
                 if name is not None:
                     ledger.mark(name, now, exchange.recorded_mid(name))
