@@ -173,7 +173,8 @@ class AcceptorDriver:
         Raises:
             LocalProtocolError: as `Session.send_encoded` (nothing sent).
         """
-        self.send_encoded(msg_type, body, now)
+        self._session.send_encoded(msg_type, body, now)  # `send_encoded`, inline
+        self.app_sent += 1
         loop = self.loop
         told = loop._told
         if (

@@ -36,7 +36,7 @@ import attrs
 from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str
 from ....codec.errors import EncodeError
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
-from .model import Book, ClientSession, EncodedMessage, Order, Trade
+from .model import Book, ClientSession, EncodedMessage, Order, Outbound, Trade
 from .state import ExchangeState
 
 __all__ = ["MarketData"]
@@ -246,8 +246,7 @@ class MarketData:
         """
         if not self._before:
             return
-        changes = self._changes()
-        self._unfollow()
+        changes = self._changes()  # (the books are no longer followed)
         if not changes:
             return
         built: list[Any] | None = None  # the entry objects, made for the first reader
@@ -279,16 +278,19 @@ class MarketData:
         order `mark` first followed them) the levels whose size changed (bids best first,
         then offers best first), each ``(symbol, the trade or None, MDEntryType, price,
         size, MDUpdateAction, the order that last changed the level)``; read from the levels
-        the books noted (`Book.before`), not from a copy of each book."""
+        the books noted (`Book.before`), not from a copy of each book; the books are no
+        longer followed after it."""
         changes: list[_Change] = []
         add = changes.append
         followed = self._before
+        self._before = {}
         for t in self.trades:
             if t.symbol in followed:
                 add((t.symbol, t, "2", t.price, t.qty, "0", None))
         touched = self._touched
         for symbol, book in followed.items():
             before = book.before
+            book.before = None
             if not before:
                 continue
             agg = book.agg
@@ -350,14 +352,24 @@ class MarketData:
     def _send_wire(self, session: ClientSession, changes: list[_Change], wire: list[bytes]) -> None:
         """A subscriber's 35=X as bytes (`EncodedMessage`)."""
         wanted, account = session.md_symbols, session.account
-        entries = [
-            data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
-            for c, data in zip(changes, wire, strict=True)
-            if c[0] in wanted
-        ]
-        if entries:
+        if len(changes) == 1:  # the common case: one entry, no list
+            c = changes[0]
+            if c[0] not in wanted:
+                return
+            data = wire[0]
+            if c[6] is not None and c[6].account == account:
+                data += _own_bytes(c[6])
+            body = b"268=1\x01" + data
+        else:
+            entries = [
+                data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
+                for c, data in zip(changes, wire, strict=True)
+                if c[0] in wanted
+            ]
+            if not entries:
+                return
             body = b"268=%d\x01%s" % (len(entries), b"".join(entries))
-            self.state.send(session, EncodedMessage("X", body))
+        self.state.out.append(Outbound(session.session_id, EncodedMessage("X", body)))
 
 
 def _output_order(level: tuple[str, Decimal, Decimal | None, Decimal | None]) -> Any:
