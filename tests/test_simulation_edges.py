@@ -374,3 +374,16 @@ def test_market_data_as_bytes_takes_the_gateways_faults(fault: str) -> None:
         assert [r for r in plain if r.time > plain_x.time]  # the Logout, without the fault
     else:
         assert x.time == start
+
+
+def test_run_once_runs_what_is_due_at_its_end_after_the_tickers_quiet_seconds() -> None:
+    """The ticker's idle seconds are skipped in one step; a callback due at the same second
+    as the ticker's last one (asked for after it), at ``until`` itself, still runs."""
+    sim = Simulation("prediction", keys={KEY_ID: PUBLIC})
+    start = sim.clock.time()
+    ran: list[float] = []
+    sim.scheduler.call_at(start + 1.0, lambda: ran.append(sim.clock.time()))
+    sim.scheduler.call_at(start + 5.0, lambda: ran.append(sim.clock.time()))
+    assert sim.run_once(start + 1.0) == start + 1.0 and ran == [start + 1.0]
+    assert sim.run_once(start + 10.0) == start + 5.0 and ran == [start + 1.0, start + 5.0]
+    assert sim.run_once(start + 7.5) == start + 7.5  # only quiet seconds: on to ``until``

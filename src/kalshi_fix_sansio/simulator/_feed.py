@@ -210,7 +210,16 @@ class Feed:
         self._timer = None
         quiet = self._take(row, self.sim.clock.time())
         self._next()
-        return QUIET if quiet and not self.done else None
+        if quiet:
+            return None if self.done else QUIET
+        # the scheduler's next callback (the pipe's delivery of what the message sent: the
+        # first of those due now) run here, as `Scheduler.run_due` runs it next: one hop less
+        ready = self.sim.scheduler._ready
+        if ready:
+            timer = ready.popleft()
+            if not timer.cancelled:
+                timer.callback(*timer.args)
+        return None
 
     def _take(self, row: Row, now: float) -> bool:
         """One recorded message at ``now``; True: the exchange sent nothing to anyone (it went

@@ -378,9 +378,7 @@ class Simulation:
                 and timers[0][2].callback == self._ticker
                 and self.skip_tick(timers[0], _second(timers), until)
             ):
-                if clock.time() >= until:
-                    break
-                continue
+                continue  # what else is due at the ticker's last second runs next
             self.advance(min(deadline, until))
             if scheduler.run_due() or clock.time() >= until:
                 break
