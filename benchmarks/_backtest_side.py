@@ -7,9 +7,10 @@ session (headed, numbered, written), the in-memory pipe, the scheduler's hops an
 Counted under callgrind with counting switched from Python (`_traced.window_library`): on
 inside `Simulation.run_once` (every step of the simulation a blocking wait runs), off inside
 the client's read of a delivered chunk (`_End.data_received` of the blocking pump: the client's
-driver, session, decode and books). The parts (``--side`` prints them too) are each one
-function's inclusive count, from a run of its own: `Feed._apply` (the recorded message's
-callback: all of the feed's, the exchange's and the gateway's work), and inside it
+driver, session, decode and books), wherever it runs. The parts (``--side`` prints them too)
+are each one function's inclusive count (the client's read left out), from a run of its own:
+`Feed._apply` (the recorded message's callback: all of the feed's, the exchange's and the
+gateway's work, and the delivery's hop where the callback runs it), and inside it
 `Exchange.replay_row`, `Router._route` (the gateway's session and the pipe's write),
 `Feed._follow` (the ledger's marks) and `Feed._next` (the next row read and scheduled).
 
@@ -50,31 +51,37 @@ sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
 toggle = ctypes.CDLL(sys.argv[5]).kfs_toggle_collect
 import bench_backtest
+from kalshi_fix_sansio.simulator._inmemory import _blocking
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 
+on = [False]  # counting now
 
-def switched(owner, name):
+
+def switched(owner, name, count):
     function = getattr(owner, name)
 
-    def counted(*args, **kwargs):
+    def switch(*args, **kwargs):
+        if on[0] == count:  # already so (a window inside a window, a read outside one)
+            return function(*args, **kwargs)
         toggle()
+        on[0] = count
         try:
             return function(*args, **kwargs)
         finally:
             toggle()
+            on[0] = not count
 
-    setattr(owner, name, counted)
+    setattr(owner, name, switch)
 
 
 if sys.argv[4] == "side":
     from kalshi_fix_sansio.simulator import simulation
-    from kalshi_fix_sansio.simulator._inmemory import _blocking
 
-    switched(simulation.Simulation, "run_once")
-    switched(_blocking._End, "data_received")  # off again inside: the client's read
+    switched(simulation.Simulation, "run_once", True)
 else:
     module, cls, name = sys.argv[4].split(":")
-    switched(getattr(importlib.import_module("kalshi_fix_sansio." + module), cls), name)
+    switched(getattr(importlib.import_module("kalshi_fix_sansio." + module), cls), name, True)
+switched(_blocking._End, "data_received", False)  # the client's read: never counted
 run_backtest(bench_backtest.watch, sys.argv[3])
 """
 
