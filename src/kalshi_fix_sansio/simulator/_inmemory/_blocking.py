@@ -252,8 +252,7 @@ class _Inline:
     def __init__(self, session: SimulatedSession, driver: Driver) -> None:
         self.session, self.driver = session, driver
         self.simulation = session.simulation
-        # the wait clock (`SyncPump.now`): the simulated clock's own (`Simulation.time`)
-        self.now: Callable[[], float] = self.simulation.clock.time
+        self.now: Callable[[], float] = self.simulation.clock.time  # the wait clock
         self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
         self.perform, self.write = self.link.perform, self.link.write
@@ -290,12 +289,7 @@ class _Inline:
         return self.delivering or (_has_callbacks(self.session) and sup.delivery.due(sup))
 
     def _changed(self, sup: Driver) -> None:
-        if self.delivering:
-            return
-        session = self.session  # `_has_callbacks`, inline: after every read
-        if (
-            session.on_event is not None or session.on_reconnect is not None
-        ) and self.driver.delivery.due(sup):
+        if not self.delivering and _has_callbacks(self.session) and self.driver.delivery.due(sup):
             self.delivering = True
             self.simulation.scheduler.call_soon(self._deliver, sup)
 
