@@ -89,7 +89,7 @@ run_backtest(bench_backtest.watch, sys.argv[3])
 def side_instructions(src: str | None) -> list[str]:
     """The simulator's side's instructions per recorded message, and its parts (see the
     module docstring); ``src``: another tree's ``src`` (None: this checkout's)."""
-    from bench_backtest import _recording
+    from bench_backtest import _two_recordings
 
     here = str(Path(__file__).resolve().parent)
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
@@ -104,10 +104,7 @@ def side_instructions(src: str | None) -> list[str]:
         library = window_library(Path(tmp))
         if isinstance(library, str):
             return [f"not counted: {library}"]
-        paths = {}
-        for n in (1_000, 3_000):
-            (Path(tmp) / str(n)).mkdir()
-            paths[n] = _recording(str(Path(tmp) / str(n)), n)
+        paths = _two_recordings(tmp)
         for label, what in WINDOWS:
             counts = {}
             for n, path in paths.items():
