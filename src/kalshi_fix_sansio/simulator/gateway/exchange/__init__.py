@@ -740,10 +740,7 @@ class Exchange(Queries):
     def recorded_mid(self, symbol: str) -> Decimal | None:
         """The mid of a replayed market's recorded best bid and offer (without client orders);
         None when a side is empty or the market is not replayed."""
-        levels = self._recorded.recorded.get(symbol)
-        if not levels or not levels[BUY] or not levels[SELL]:
-            return None
-        return (max(levels[BUY]) + min(levels[SELL])) / 2
+        return self._recorded.mid(symbol)
 
     # -- call lifecycle -------------------------------------------------------------------------
 

@@ -81,6 +81,30 @@ class RecordedMarkets:
         self._taken: dict[_Level, Decimal] = {}  # what clients took of it
         self._credit: dict[_Level, Decimal] = {}  # recorded trades awaiting their decrease
         self._n = 0
+        # symbol -> (its recorded levels, their best bid, their best offer) as `mid` last
+        # found them, kept as `level` changes them (levels set from elsewhere, the spans', are
+        # another object: found again)
+        self._best: dict[
+            str, tuple[dict[str, dict[Decimal, Decimal]], Decimal | None, Decimal | None]
+        ] = {}
+
+    def mid(self, symbol: str) -> Decimal | None:
+        """The mid of a market's recorded best bid and offer (None: a side is empty, or the
+        market is not replayed): `Exchange.recorded_mid`."""
+        levels = self.recorded.get(symbol)
+        if levels is None:
+            return None
+        kept = self._best.get(symbol)
+        if kept is not None and kept[0] is levels:
+            bid, ask = kept[1], kept[2]
+        else:
+            bids, asks = levels[BUY], levels[SELL]
+            bid = max(bids) if bids else None
+            ask = min(asks) if asks else None
+            self._best[symbol] = (levels, bid, ask)
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2
 
     # -- one recorded message ---------------------------------------------------------------
 
@@ -215,6 +239,7 @@ class RecordedMarkets:
     def forget(self, symbol: str) -> None:
         """Drop what is kept about a settled market."""
         self.recorded.pop(symbol, None)
+        self._best.pop(symbol, None)
         for table in (self._house, self._shown, self._taken, self._credit):
             for key in [k for k in table if k[0] == symbol]:
                 del table[key]
@@ -291,6 +316,21 @@ class RecordedMarkets:
             levels[px] = size
         else:
             levels.pop(px, None)
+        kept = self._best.get(symbol)
+        if kept is not None:  # the best of the side moved by this level (`mid`)
+            if kept[0] is not recorded:
+                del self._best[symbol]
+            else:
+                best = kept[1] if side == BUY else kept[2]
+                if size > 0:
+                    if best is None or (px > best if side == BUY else px < best):
+                        best = px
+                elif px == best:
+                    best = (max(levels) if side == BUY else min(levels)) if levels else None
+                if side == BUY:
+                    self._best[symbol] = (recorded, best, kept[2])
+                else:
+                    self._best[symbol] = (recorded, kept[1], best)
         house = self._house.get(key)
         if house is not None and not house.open:
             house = None
