@@ -57,6 +57,10 @@ valgrind; some 10 minutes on a loaded machine.
 (20,000 and 100,000 by default): its count less a 1,000-message compile's, over the
 difference; ``--src DIR`` as above.
 
+``--instructions --side`` counts the simulator's side of a recorded message alone (the feed,
+the exchange, the gateway's session, the pipe, the scheduler: not the client's read) and its
+parts, `_backtest_side.py` says how; ``--src DIR`` as above.
+
 ``--instructions --modes`` counts the book-reading strategies' instructions per recorded message
 at the FIX level and at the book level the same way (a warm cache; ``--src DIR`` too;
 ``--book-only``: the book-level rows alone, a few minutes fewer).
@@ -665,6 +669,11 @@ def main() -> None:
         help="with --instructions: the book-reading strategy at the FIX and the book level",
     )
     parser.add_argument(
+        "--side",
+        action="store_true",
+        help="with --instructions: the simulator's side of a message and its parts",
+    )
+    parser.add_argument(
         "--book-only",
         action="store_true",
         help="with --instructions --modes: the book-level rows alone (not the FIX level's)",
@@ -687,6 +696,11 @@ def main() -> None:
     if args.instructions and args.compile:
         sizes = args.sizes or [20_000, 100_000]
         print("\n".join(compile_instructions(sizes, args.src)))
+        return
+    if args.instructions and args.side:
+        from _backtest_side import side_instructions
+
+        print("\n".join(side_instructions(args.src)))
         return
     if args.instructions:
         print(

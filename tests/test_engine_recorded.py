@@ -8,6 +8,7 @@ what a recorded SecurityStatus (halt, reopening, end of trading) does to client 
 
 from __future__ import annotations
 
+import random
 from datetime import date, time
 from decimal import Decimal as D
 from typing import Any
@@ -257,3 +258,27 @@ def test_recorded_end_of_trading_cancels_and_refuses_then_the_market_settles() -
     assert ex.position(SYM, "alice") == 2
     ex.settle(SYM, "yes", T0 + 4)  # the replay's settle, or a recorded 35=UMS
     assert ex.settled(SYM) and ex.position(SYM, "alice") == 0
+
+
+def test_the_recorded_mid_follows_the_best_levels_as_they_come_and_go() -> None:
+    """`recorded_mid` (kept as the levels change) is the mid of the recorded best bid and offer
+    after every change: new bests, the best removed, a side emptied, prices written twice."""
+    ex = Exchange("prediction")
+    rng = random.Random(3)
+    book: dict[str, dict[D, D]] = {"0": {}, "1": {}}
+    assert ex.recorded_mid(SYM) is None
+    for step in range(600):
+        kind = rng.choice("01")
+        px = D(rng.randrange(30, 70)) / 100 if kind == "0" else D(rng.randrange(50, 90)) / 100
+        if step % 7 == 0:
+            px = px.quantize(D("0.001"))  # the same price written another way
+        size = D(0) if rng.random() < 0.4 else D(rng.randrange(1, 50))
+        if size:
+            book[kind][px] = size
+        else:
+            book[kind].pop(px, None)
+        entry = (kind, SYM, px, size, "2" if not size else "0", None, None)
+        ex.replay_row("X", None, None, None, (entry,), T0 + step)
+        bids, asks = book["0"], book["1"]
+        want = (max(bids) + min(asks)) / 2 if bids and asks else None
+        assert ex.recorded_mid(SYM) == want, step

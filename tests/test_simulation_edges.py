@@ -29,6 +29,7 @@ from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
 from kalshi_fix_sansio.simulator.simulation import DEFAULT_START, Simulation, SimulationStalled
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC = mock_api_key("prediction")
@@ -307,3 +308,82 @@ def test_options_of_a_listening_gateway_or_of_tls_are_refused() -> None:
         sim.client(KEY_ID, SIGNER, pinned_cert="gateway.pem")
     with pytest.raises(LocalProtocolError, match="api must be one of"):
         sim.client(KEY_ID, SIGNER, api="twisted")
+
+
+def _market_data_under(fault: str) -> tuple[float, list[Any]]:
+    """A 35=X the gateway sends a subscriber as bytes (a seeded level) with ``fault`` on: the
+    time it was made and the gateway's writes on the market-data connection from then."""
+    sim = new_simulation()
+    md = sim.client(KEY_ID, SIGNER).market_data()
+    md.open()
+    md.send(Requests("prediction", "KalshiMD").subscribe(SYMBOL))
+    sim.run_for(1)  # the snapshot
+    faults = sim.gateway.faults
+    if fault == "delay":
+        faults.delay = 2.0
+    elif fault == "garble_next":
+        faults.garble_next = True
+    elif fault == "skip_seq":
+        faults.skip_seq = 3
+    elif fault == "duplicate_next":
+        faults.duplicate_next = True
+    elif fault == "drop_after":
+        faults.drop_after = 1  # the Logon's answer and the snapshot are past it
+    start = sim.clock.time()
+    sim.gateway.seed_market(SYMBOL, bids=[(Decimal("0.41"), Decimal(5))])
+    sim.run_for(5)
+    md.close()
+    gateway = [
+        r
+        for r in sim.wire
+        if r.sender == "gateway" and r.session_type == "KalshiMD" and r.time >= start
+    ]
+    return start, gateway
+
+
+def _seq(data: bytes) -> int:
+    found = re.search(rb"\x0134=(\d+)\x01", data)
+    assert found is not None
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize(
+    "fault", ["none", "delay", "garble_next", "skip_seq", "duplicate_next", "drop_after"]
+)
+def test_market_data_as_bytes_takes_the_gateways_faults(fault: str) -> None:
+    """A 35=X routed as bytes alone (the route's short way) is sent and written at once;
+    with a fault on it takes the whole route, and the fault applies to it."""
+    start, writes = _market_data_under(fault)
+    (x,) = [r for r in writes if "X" in r.msg_types][:1]
+    plain = _market_data_under("none")[1]
+    (plain_x,) = [r for r in plain if "X" in r.msg_types][:1]
+    if fault == "delay":
+        assert x.time == start + 2.0 and plain_x.time == start
+        assert x.data == plain_x.data
+    elif fault == "garble_next":
+        assert x.data != plain_x.data and x.data[:-4] == plain_x.data[:-4]
+    elif fault == "skip_seq":
+        assert _seq(x.data) == _seq(plain_x.data) + 3
+    elif fault == "duplicate_next":
+        assert x.msg_types == ("X", "X") and b"\x0143=Y\x01" in x.data
+        assert plain_x.msg_types == ("X",)
+    elif fault == "drop_after":
+        assert x.data == plain_x.data
+        # closed after it: nothing more on that connection (the client connects again)
+        assert not [r for r in writes if r.connection == x.connection and r.time > x.time]
+        assert [r for r in plain if r.time > plain_x.time]  # the Logout, without the fault
+    else:
+        assert x.time == start
+
+
+def test_run_once_runs_what_is_due_at_its_end_after_the_tickers_quiet_seconds() -> None:
+    """The ticker's idle seconds are skipped in one step; a callback due at the same second
+    as the ticker's last one (asked for after it), at ``until`` itself, still runs."""
+    sim = Simulation("prediction", keys={KEY_ID: PUBLIC})
+    start = sim.clock.time()
+    ran: list[float] = []
+    sim.scheduler.call_at(start + 1.0, lambda: ran.append(sim.clock.time()))
+    sim.scheduler.call_at(start + 5.0, lambda: ran.append(sim.clock.time()))
+    assert sim.run_once(start + 1.0) == start + 1.0 and ran == [start + 1.0]
+    assert sim.run_once(start + 10.0) == start + 5.0 and ran == [start + 1.0, start + 5.0]
+    assert sim.run_once(start + 7.5) == start + 7.5  # only quiet seconds: on to ``until``

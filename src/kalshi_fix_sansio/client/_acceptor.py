@@ -163,6 +163,38 @@ class AcceptorDriver:
         self.app_sent += 1
         return seq
 
+    def send_encoded_now(self, msg_type: str, body: bytes, now: float) -> bytes | None:
+        """`send_encoded`, then the bytes to write: what a `Woke` step at ``now`` would give
+        (`Write`), without the step, when it would do nothing else (the connection in use, no
+        timer due, no fault holding or changing the bytes, no sooner deadline to tell). None:
+        sent and queued; step `Woke` as usual (the mock gateway's route of one market-data
+        message, the common case first).
+
+        Raises:
+            LocalProtocolError: as `Session.send_encoded` (nothing sent).
+        """
+        self._session.send_encoded(msg_type, body, now)  # `send_encoded`, inline
+        self.app_sent += 1
+        loop = self.loop
+        told = loop._told
+        if (
+            told <= now
+            or self.delay > 0
+            or self._held
+            or self._hung
+            or self._garble
+            or self.close_after is not None
+            or self.close_reason is not None
+            or not loop._open
+            or loop._abort
+            or loop._stuck_since is not None
+        ):
+            return None
+        deadline = self._session.next_deadline()
+        if deadline is not None and deadline < told:
+            return None
+        return self._session.data_to_send()
+
     def _send(self, fact: Send, now: float) -> Sequence[Action]:
         fact.seq = self.send(fact.message, now)
         return self.loop.actions(now, True)

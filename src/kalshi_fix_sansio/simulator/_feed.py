@@ -210,7 +210,16 @@ class Feed:
         self._timer = None
         quiet = self._take(row, self.sim.clock.time())
         self._next()
-        return QUIET if quiet and not self.done else None
+        if quiet:
+            return None if self.done else QUIET
+        # the scheduler's next callback (the pipe's delivery of what the message sent: the
+        # first of those due now) run here, as `Scheduler.run_due` runs it next: one hop less
+        ready = self.sim.scheduler._ready
+        if ready:
+            timer = ready.popleft()
+            if not timer.cancelled:
+                timer.callback(*timer.args)
+        return None
 
     def _take(self, row: Row, now: float) -> bool:
         """One recorded message at ``now``; True: the exchange sent nothing to anyone (it went
@@ -230,7 +239,8 @@ class Feed:
             names = [e[1] for e in entries] if kind == "X" else [symbol]
             spans.leave_all(names)
         out = exchange.replay_row(kind, symbol, status, result, entries, now)
-        gateway._route(out, now)
+        if out:
+            gateway._route(out, now)
         self.messages += 1
         self._follow(kind, symbol, result, entries, now)
         if spans is not None:
@@ -464,6 +474,11 @@ class Feed:
         market."""
         ledger, exchange = self.ledger, self.sim.gateway.exchange
         if kind == "X":  # `mark`: `on_mid` with its common case (nothing moved) first
+            if len(entries) == 1:  # the common case: one entry
+                name = entries[0][1]
+                if name is not None:
+                    ledger.mark(name, now, exchange.recorded_mid(name))
+                return
             for name in {e[1]: None for e in entries}:
                 if name is not None:
                     ledger.mark(name, now, exchange.recorded_mid(name))

@@ -149,6 +149,14 @@ class WireRecord:
         return tuple(m.decode("ascii", "replace") for m in _MSG_TYPE.findall(self.data))
 
 
+def _second(timers: list[tuple[float, int, Timer]]) -> float:
+    """The time of the second timer of a scheduler's heap (one of the first's two children;
+    ``math.inf``: none)."""
+    if len(timers) > 2:
+        return min(timers[1][0], timers[2][0])
+    return timers[1][0] if len(timers) > 1 else math.inf
+
+
 def _epoch(start: datetime | float) -> float:
     if isinstance(start, datetime):
         if start.tzinfo is None:
@@ -277,6 +285,7 @@ class Simulation:
             self.rest = RestApp(gw.exchange, gw.keys, gw.faults, gw.accounts)
         self.rest_latency = float(rest_latency)
         """Simulated seconds from a REST request to its answer."""
+        self._ticker = self._tick  # the one bound method its timers carry (`skip_tick` asks)
         self._tick()
 
     # -- what a loop asks -------------------------------------------------------------------
@@ -356,11 +365,23 @@ class Simulation:
                 f"{self._running} API instead (and let time pass with {self._running}.sleep)"
             )
         scheduler, clock = self.scheduler, self.clock
-        if not scheduler.run_due():
-            # nothing a wait looks at changed: on to the next deadline, past the quiet ones
-            self.advance(min(scheduler.next_deadline(), until))
-            while not scheduler.run_due() and clock.time() < until:
-                self.advance(min(scheduler.next_deadline(), until))
+        if scheduler.run_due():
+            return clock.time()
+        # nothing a wait looks at changed: on to the next deadline, past the quiet ones (the
+        # ticker's seconds with nothing due skipped in one step: `skip_tick`)
+        timers = scheduler._timers
+        while True:
+            deadline = scheduler.next_deadline()
+            if (
+                timers
+                and deadline <= until
+                and timers[0][2].callback == self._ticker
+                and self.skip_tick(timers[0], _second(timers), until)
+            ):
+                continue  # what else is due at the ticker's last second runs next
+            self.advance(min(deadline, until))
+            if scheduler.run_due() or clock.time() >= until:
+                break
         return clock.time()
 
     # -- what a user asks -------------------------------------------------------------------
@@ -562,9 +583,9 @@ class Simulation:
         gateway = self.gateway
         if gateway.exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
             gateway.tick()
-            self.scheduler.call_later(1.0, self._tick)
+            self.scheduler.call_later(1.0, self._ticker)
             return None
-        self.scheduler.call_later(1.0, self._tick)
+        self.scheduler.call_later(1.0, self._ticker)
         return QUIET
 
     def skip_tick(
@@ -580,7 +601,7 @@ class Simulation:
         (nothing runs in between, so `tick_due` cannot turn true but by time, and it stays
         true once it is: the last of them is the one to ask)."""
         when, _order, timer = entry
-        if timer.callback != self._tick:
+        if timer.callback != self._ticker:
             return False
         gateway = self.gateway
         due, now = gateway.exchange.tick_due, gateway.exchange_now

@@ -55,7 +55,7 @@ from ...client.steps import (
 )
 from ...session.config import SessionConfig
 from ._loop import SimLoop
-from ._net import Peer, Pipe, Scheduler, SimulationStalled, Timer
+from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
 
@@ -67,6 +67,7 @@ class Simulation(Protocol):
     """What a simulated session asks of its simulation (`kalshi_fix_sansio.simulator.simulation.Simulation`)."""
 
     scheduler: Scheduler
+    clock: SimClock  # the simulated clock (`time` is its own)
     rest: Any  # its REST pages in memory (a `RestApp`), or None
     loop: SimLoop | None  # its asyncio event loop, during `run_asyncio`
 
@@ -251,7 +252,7 @@ class _Inline:
     def __init__(self, session: SimulatedSession, driver: Driver) -> None:
         self.session, self.driver = session, driver
         self.simulation = session.simulation
-        self.now: Callable[[], float] = self.simulation.time  # the wait clock (`SyncPump.now`)
+        self.now: Callable[[], float] = self.simulation.clock.time  # the wait clock
         self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
         self.perform, self.write = self.link.perform, self.link.write
@@ -332,7 +333,8 @@ class InSimulation(SessionAPI):
     ) -> None:
         self.simulation = simulation
         """The simulation the session runs in."""
-        super().__init__(config, options, clock=simulation.time, **session_options)
+        # the simulated clock's own time (`Simulation.time`, one call less per look)
+        super().__init__(config, options, clock=simulation.clock.time, **session_options)
 
     def _start_rest(self) -> None:
         """A REST round started: the simulation answers its requests in memory

@@ -200,8 +200,9 @@ class Scheduler:
         """
         ready, timers, ran = self._ready, self._timers, False
         turns, instant = 0, None
+        clock = self.clock
         while True:
-            now = self.clock.time()
+            now = clock._now if clock._follow is None else clock.time()  # `time`, inline
             if now != instant:
                 turns, instant = 0, now
             turns += 1
@@ -263,9 +264,12 @@ class Pipe(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._closing or not data:
             return
-        chunk = bytes(data)
+        chunk = data if type(data) is bytes else bytes(data)
         self._record(chunk)
-        self._deliver(self.peer._receive, chunk)
+        if self._delay is None:  # `_deliver`'s common case, inline
+            self._scheduler.call_soon(self.peer._receive, chunk)
+        else:
+            self._deliver(self.peer._receive, chunk)
 
     def get_write_buffer_size(self) -> int:
         return 0

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...client.pump import AcceptorDriver
+from ...client.steps import Write
 from ...codec import Header, Message, margin, prediction
 from ...codec.errors import FixError
 from ...session import State
@@ -248,6 +249,12 @@ class Router:
         being served, or at once when none is (the ticker, an admin call)."""
         faults = self.faults
         dirty = self._dirty
+        if len(outbound) == 1 and not dirty and not self._serving:
+            message = outbound[0].message
+            if type(message) is EncodedMessage and self._write_encoded(
+                outbound[0].session_id, message, now
+            ):
+                return
         for out in outbound:
             conn = self._conns.get(out.session_id)
             if conn is None:
@@ -277,6 +284,39 @@ class Router:
             dirty[conn] = None
         if not self._serving and dirty:
             self._flush_dirty(now)
+
+    def _write_encoded(self, session_id: str, message: EncodedMessage, now: float) -> bool:
+        """`_route` of one `EncodedMessage` (a replay's market data, the common case) when no
+        input is being served: sent and written at once (`AcceptorDriver.send_encoded_now`),
+        as the loop below and `_flush_dirty` would with no fault on; False: not done, nothing
+        sent (a fault is on, or not a connection of an `AcceptorDriver`)."""
+        faults = self.faults
+        if (
+            faults.skip_seq
+            or faults.duplicate_next
+            or faults.garble_next
+            or faults.delay
+            or faults.drop_after is not None
+        ):
+            return False
+        conn = self._conns.get(session_id)
+        if conn is None or type(conn.driver) is not AcceptorDriver:
+            return False
+        driver = conn.driver
+        if not driver.logged_on:
+            return True  # nothing sent, as `_route` skips it
+        driver.delay = faults.delay  # what `_flush_dirty` sets
+        driver.close_after = faults.drop_after
+        try:
+            data = driver.send_encoded_now(message.MSG_TYPE, message.body, now)
+        except FixError as exc:  # the exchange produced something the session refuses
+            self.log.append(f"{conn.session_id}: cannot send {_name(message)}: {exc}")
+            return True
+        if data is None:  # something else to do: the whole step
+            conn.flush(now)
+        elif data:
+            conn.perform((Write(data),), now)
+        return True
 
     def _send_encoded(self, driver: Any, message: EncodedMessage, now: float) -> None:
         """An `EncodedMessage` on a connection: its bytes through the session's

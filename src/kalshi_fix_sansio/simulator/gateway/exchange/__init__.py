@@ -740,20 +740,21 @@ class Exchange(Queries):
     def recorded_mid(self, symbol: str) -> Decimal | None:
         """The mid of a replayed market's recorded best bid and offer (without client orders);
         None when a side is empty or the market is not replayed."""
-        levels = self._recorded.recorded.get(symbol)
-        if not levels or not levels[BUY] or not levels[SELL]:
-            return None
-        return (max(levels[BUY]) + min(levels[SELL])) / 2
+        return self._recorded.mid(symbol)
 
     # -- call lifecycle -------------------------------------------------------------------------
 
     def _begin(self, now: float) -> None:
         """Start a call: run what is due at ``now`` (expiries, RFQ timers, replay window)."""
-        self._state.begin(now)
+        state = self._state
+        state.begin(now)
         self._reports.begin()
         self._md.begin()
-        self._orders.expire_due()
-        self._rfqs.due()
+        expiries = state.expiries
+        if expiries and expiries[0][0] <= now:  # `tick_due`'s two questions, asked here
+            self._orders.expire_due()
+        if self._rfqs.open_rfqs:
+            self._rfqs.due()
         self._drop_copy.prune()
 
     def _finish(self) -> list[Outbound]:

@@ -36,7 +36,7 @@ import attrs
 from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str
 from ....codec.errors import EncodeError
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
-from .model import Book, ClientSession, EncodedMessage, Order, Trade
+from .model import Book, ClientSession, EncodedMessage, Order, Outbound, Trade
 from .state import ExchangeState
 
 __all__ = ["MarketData"]
@@ -54,7 +54,8 @@ class MarketData:
 
     def __init__(self, state: ExchangeState) -> None:
         self.state = state
-        self._before: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+        # the books `mark` follows this call, by symbol (each one's `Book.before` set)
+        self._before: dict[str, Book] = {}
         self._unwatched: set[str] = set()
         self._touched: dict[tuple[str, str, Decimal], Order] = {}
         self.trades: list[Trade] = []
@@ -70,23 +71,38 @@ class MarketData:
 
     def begin(self) -> None:
         """Start a call with no book changes."""
+        if self._before:
+            self._unfollow()
+        if self._unwatched:
+            self._unwatched = set()
+        if self._touched:
+            self._touched = {}
+        if self.trades:
+            self.trades = []
+
+    def _unfollow(self) -> None:
+        """The books `mark` followed stop noting their levels' sizes."""
+        for book in self._before.values():
+            book.before = None
         self._before = {}
-        self._unwatched = set()
-        self._touched = {}
-        self.trades = []
 
     def watched(self, symbol: str) -> bool:
         """Whether some session subscribes to the market's data now."""
-        return any(symbol in s.md_symbols for s in self.state.sessions.values())
+        for session in self.state.sessions.values():  # (a loop: no generator per call)
+            if symbol in session.md_symbols:
+                return True
+        return False
 
     def mark(self, book: Book) -> None:
-        """Remember a book's levels before the call's first change to it (only when some
-        session subscribes to its market: nobody gets a 35=X of the others)."""
+        """Follow a book's changes from now to the end of the call (only when some session
+        subscribes to its market: nobody gets a 35=X of the others): the book notes the size
+        each level it changes had before (`Book.before`), no copy of its levels."""
         symbol = book.symbol
         if symbol in self._before or symbol in self._unwatched:
             return
         if self.watched(symbol):
-            self._before[symbol] = book.snapshot()
+            self._before[symbol] = book
+            book.before = {}
         else:
             self._unwatched.add(symbol)
 
@@ -230,29 +246,7 @@ class MarketData:
         """
         if not self._before:
             return
-        # (symbol, the trade or None, MDEntryType, price, size, MDUpdateAction, the order that
-        # last changed the level) in output order
-        changes: list[_Change] = []
-        add = changes.append
-        for t in self.trades:
-            if t.symbol in self._before:
-                add((t.symbol, t, "2", t.price, t.qty, "0", None))
-        touched = self._touched
-        for symbol, before in self._before.items():
-            after = self.state.books[symbol].agg
-            for side, kind in ((BUY, "0"), (SELL, "1")):
-                old, new = before[side], after[side]
-                # the levels that changed: (price, size) pairs in one side only (a set
-                # operation over the book's levels, not a Python loop over each of them)
-                changed = {px for px, _ in old.items() ^ new.items()}
-                for px in sorted(changed, reverse=side == BUY) if len(changed) > 1 else changed:
-                    size = new.get(px)
-                    if size is None:
-                        action, size = "2", ZERO
-                    else:
-                        action = "0" if px not in old else "1"
-                    owner = touched.get((symbol, side, px)) if touched else None
-                    add((symbol, None, kind, px, size, action, owner))
+        changes = self._changes()  # (the books are no longer followed)
         if not changes:
             return
         built: list[Any] | None = None  # the entry objects, made for the first reader
@@ -278,6 +272,45 @@ class MarketData:
             if entries:
                 refresh = self.state.d.MarketDataIncrementalRefresh(md_entries=tuple(entries))
                 self.state.send(session, refresh)
+
+    def _changes(self) -> list[_Change]:
+        """The call's changes in output order: its trades, then per book followed (in the
+        order `mark` first followed them) the levels whose size changed (bids best first,
+        then offers best first), each ``(symbol, the trade or None, MDEntryType, price,
+        size, MDUpdateAction, the order that last changed the level)``; read from the levels
+        the books noted (`Book.before`), not from a copy of each book; the books are no
+        longer followed after it."""
+        changes: list[_Change] = []
+        add = changes.append
+        followed = self._before
+        self._before = {}
+        for t in self.trades:
+            if t.symbol in followed:
+                add((t.symbol, t, "2", t.price, t.qty, "0", None))
+        touched = self._touched
+        for symbol, book in followed.items():
+            before = book.before
+            book.before = None
+            if not before:
+                continue
+            agg = book.agg
+            if len(before) == 1:  # the common case: one level changed
+                for (side, px), old in before.items():
+                    size = agg[side].get(px)
+                    if size != old:
+                        _level(add, symbol, side, px, old, size, touched)
+                continue
+            bids, asks = agg[BUY], agg[SELL]
+            moved = [
+                (side, px, old, size)
+                for (side, px), old in before.items()
+                if (size := (bids if side == BUY else asks).get(px)) != old
+            ]
+            if len(moved) > 1:  # bids best first, then offers best first
+                moved.sort(key=_output_order)
+            for side, px, old, size in moved:
+                _level(add, symbol, side, px, old, size, touched)
+        return changes
 
     def _entries(self, changes: list[_Change]) -> list[Any]:
         """The entry objects of the call's changes."""
@@ -319,14 +352,49 @@ class MarketData:
     def _send_wire(self, session: ClientSession, changes: list[_Change], wire: list[bytes]) -> None:
         """A subscriber's 35=X as bytes (`EncodedMessage`)."""
         wanted, account = session.md_symbols, session.account
-        entries = [
-            data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
-            for c, data in zip(changes, wire, strict=True)
-            if c[0] in wanted
-        ]
-        if entries:
+        if len(changes) == 1:  # the common case: one entry, no list
+            c = changes[0]
+            if c[0] not in wanted:
+                return
+            data = wire[0]
+            if c[6] is not None and c[6].account == account:
+                data += _own_bytes(c[6])
+            body = b"268=1\x01" + data
+        else:
+            entries = [
+                data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
+                for c, data in zip(changes, wire, strict=True)
+                if c[0] in wanted
+            ]
+            if not entries:
+                return
             body = b"268=%d\x01%s" % (len(entries), b"".join(entries))
-            self.state.send(session, EncodedMessage("X", body))
+        self.state.out.append(Outbound(session.session_id, EncodedMessage("X", body)))
+
+
+def _output_order(level: tuple[str, Decimal, Decimal | None, Decimal | None]) -> Any:
+    """A changed level's place in a 35=X: the bids (best, the highest, first), then the
+    offers (best, the lowest, first)."""
+    side, px = level[0], level[1]
+    return (0, -px) if side == BUY else (1, px)
+
+
+def _level(
+    add: Callable[[_Change], None],
+    symbol: str,
+    side: str,
+    px: Decimal,
+    old: Decimal | None,
+    size: Decimal | None,
+    touched: dict[tuple[str, str, Decimal], Order],
+) -> None:
+    """One changed level's change: 279=0 new, 1 changed, 2 deleted (size 0)."""
+    if size is None:
+        action, size = "2", ZERO
+    else:
+        action = "0" if old is None else "1"
+    owner = touched.get((symbol, side, px)) if touched else None
+    add((symbol, None, "0" if side == BUY else "1", px, size, action, owner))
 
 
 def _own(built: Any, owner: Order) -> Any:

@@ -285,7 +285,13 @@ class OrderGroup:
 
 
 class Book:
-    """One market: price levels per side (FIFO lists) and aggregated level sizes."""
+    """One market: price levels per side (FIFO lists) and aggregated level sizes.
+
+    ``before``, while a call's market data follows the book (`MarketData.mark
+    <kalshi_fix_sansio.simulator.gateway.exchange.market_data.MarketData.mark>`), holds the
+    aggregated size each level changed this call had before its first change, keyed ``(side,
+    price)`` (None: the level was not there): the call's 35=X is made from those levels
+    alone, with no copy of the book."""
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
@@ -298,6 +304,7 @@ class Book:
         # resting orders of clients (not the house's) per side: a recorded trade walks a side
         # for them only when there is one
         self.clients: dict[str, int] = {BUY: 0, SELL: 0}
+        self.before: dict[tuple[str, Decimal], Decimal | None] | None = None
 
     def best(self, side: str) -> Decimal | None:
         prices = self.prices[side]
@@ -313,38 +320,47 @@ class Book:
 
     def add(self, order: Order) -> None:
         side, px = order.side, order.price
+        agg = self.agg[side]
+        before = self.before
+        if before is not None and (side, px) not in before:
+            before[(side, px)] = agg.get(px)
         level = self.levels[side].get(px)
         if level is None:
             level = self.levels[side][px] = []
             bisect.insort(self.prices[side], px)
-            self.agg[side][px] = ZERO
-        order.ahead = self.agg[side][px]
+            agg[px] = ZERO
+        order.ahead = agg[px]
         level.append(order)
-        self.agg[side][px] += order.leaves_qty
+        agg[px] += order.leaves_qty
         order.resting = True
         if order.account != HOUSE_ACCOUNT:
             self.clients[side] += 1
 
     def remove(self, order: Order) -> None:
         side, px = order.side, order.price
+        agg = self.agg[side]
+        before = self.before
+        if before is not None and (side, px) not in before:
+            before[(side, px)] = agg[px]
         level = self.levels[side][px]
         level.remove(order)
-        self.agg[side][px] -= order.leaves_qty
+        agg[px] -= order.leaves_qty
         order.resting = False
         if order.account != HOUSE_ACCOUNT:
             self.clients[side] -= 1
         if not level:
             del self.levels[side][px]
-            del self.agg[side][px]
+            del agg[px]
             self.prices[side].remove(px)
 
     def resize(self, order: Order, leaves: Decimal) -> None:
-        self.agg[order.side][order.price] += leaves - order.leaves_qty
+        side, px = order.side, order.price
+        agg = self.agg[side]
+        before = self.before
+        if before is not None and (side, px) not in before:
+            before[(side, px)] = agg[px]
+        agg[px] += leaves - order.leaves_qty
         order.leaves_qty = leaves
-
-    def snapshot(self) -> dict[str, dict[Decimal, Decimal]]:
-        agg = self.agg
-        return {BUY: dict(agg[BUY]), SELL: dict(agg[SELL])}
 
 
 @attrs.define(kw_only=True)

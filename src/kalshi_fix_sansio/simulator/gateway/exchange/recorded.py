@@ -81,6 +81,30 @@ class RecordedMarkets:
         self._taken: dict[_Level, Decimal] = {}  # what clients took of it
         self._credit: dict[_Level, Decimal] = {}  # recorded trades awaiting their decrease
         self._n = 0
+        # symbol -> (its recorded levels, their best bid, their best offer) as `mid` last
+        # found them, kept as `level` changes them (levels set from elsewhere, the spans', are
+        # another object: found again)
+        self._best: dict[
+            str, tuple[dict[str, dict[Decimal, Decimal]], Decimal | None, Decimal | None]
+        ] = {}
+
+    def mid(self, symbol: str) -> Decimal | None:
+        """The mid of a market's recorded best bid and offer (None: a side is empty, or the
+        market is not replayed): `Exchange.recorded_mid`."""
+        levels = self.recorded.get(symbol)
+        if levels is None:
+            return None
+        kept = self._best.get(symbol)
+        if kept is not None and kept[0] is levels:
+            bid, ask = kept[1], kept[2]
+        else:
+            bids, asks = levels[BUY], levels[SELL]
+            bid = max(bids) if bids else None
+            ask = min(asks) if asks else None
+            self._best[symbol] = (levels, bid, ask)
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2
 
     # -- one recorded message ---------------------------------------------------------------
 
@@ -133,6 +157,19 @@ class RecordedMarkets:
         what `apply` does with the message, from plain values (each entry ``(MDEntryType,
         Symbol, MDEntryPx, MDEntrySize, MDUpdateAction, AggressorSide, TradeID)``)."""
         if kind == "X":
+            if len(entries) == 1:  # the common case: one entry, its book looked up once
+                t, name, px, size, action, aggressor, trade_id = entries[0]
+                book = self._book_named(name)  # listed when first seen, whatever its values
+                if book is None or px is None:
+                    return
+                if t == "2":
+                    if size is not None:
+                        self.trade(book, px, size, aggressor or BUY, trade_id or "")
+                    return
+                side = _SIDES.get(t)
+                if side is not None:
+                    self.level(book, side, px, ZERO if action == "2" or size is None else size)
+                return
             # as `apply`: each entry's market is listed when first seen, whatever its values
             for t, name, px, size, _action, aggressor, trade_id in entries:
                 if t == "2":  # trades first: a level's decrease reports the same trade
@@ -202,6 +239,7 @@ class RecordedMarkets:
     def forget(self, symbol: str) -> None:
         """Drop what is kept about a settled market."""
         self.recorded.pop(symbol, None)
+        self._best.pop(symbol, None)
         for table in (self._house, self._shown, self._taken, self._credit):
             for key in [k for k in table if k[0] == symbol]:
                 del table[key]
@@ -269,13 +307,37 @@ class RecordedMarkets:
         """A recorded level's new size (0: the level is gone)."""
         symbol = book.symbol
         key = (symbol, side, px)
-        levels = self.recorded.setdefault(symbol, {BUY: {}, SELL: {}})[side]
+        recorded = self.recorded.get(symbol)
+        if recorded is None:
+            recorded = self.recorded[symbol] = {BUY: {}, SELL: {}}
+        levels = recorded[side]
         old = levels.get(px, ZERO)
         if size > 0:
             levels[px] = size
         else:
             levels.pop(px, None)
-        taken = self._taken.pop(key, ZERO) + self._consumed(key)
+        kept = self._best.get(symbol)
+        if kept is not None:  # the best of the side moved by this level (`mid`)
+            if kept[0] is not recorded:
+                del self._best[symbol]
+            else:
+                best = kept[1] if side == BUY else kept[2]
+                if size > 0:
+                    if best is None or (px > best if side == BUY else px < best):
+                        best = px
+                elif px == best:
+                    best = (max(levels) if side == BUY else min(levels)) if levels else None
+                if side == BUY:
+                    self._best[symbol] = (recorded, best, kept[2])
+                else:
+                    self._best[symbol] = (recorded, kept[1], best)
+        house = self._house.get(key)
+        if house is not None and not house.open:
+            house = None
+        # what clients took of the level: before, and from its house order since its size was
+        # last set (`_consumed`, inline)
+        now = ZERO if house is None else house.leaves_qty
+        taken = self._taken.pop(key, ZERO) + (self._shown.get(key, ZERO) - now)
         drop = old - size
         if drop > 0:
             credit = self._credit.pop(key, ZERO)
@@ -288,10 +350,18 @@ class RecordedMarkets:
         elif size == 0:
             self._credit.pop(key, None)
         shown = max(ZERO, size - taken)
-        if shown > 0:
+        # no client order rests on the other side: nothing to cross (`_cross` gives zero)
+        if shown > 0 and book.clients[SELL if side == BUY else BUY]:
             crossed = self._cross(book, side, px, shown)
             shown -= crossed
             taken += crossed
+        elif shown > 0 and house is not None:  # `_show`'s common case: the size changes
+            if taken > 0:
+                self._taken[key] = taken
+            self.md.mark(book)
+            book.resize(house, shown)
+            self._shown[key] = shown
+            return
         if taken > 0:
             self._taken[key] = taken
         self._show(book, key, shown)
@@ -310,13 +380,6 @@ class RecordedMarkets:
             order.ahead = max(ZERO, order.ahead - min(max(share, low), high))
 
     # -- the house orders -----------------------------------------------------------------------
-
-    def _consumed(self, key: _Level) -> Decimal:
-        """What clients took from a level's house order since its size was last set."""
-        house = self._house.get(key)
-        shown = self._shown.get(key, ZERO)
-        now = house.leaves_qty if house is not None and house.open else ZERO
-        return shown - now
 
     def _show(self, book: Book, key: _Level, size: Decimal) -> None:
         house = self._house.get(key)
