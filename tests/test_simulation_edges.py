@@ -387,3 +387,13 @@ def test_run_once_runs_what_is_due_at_its_end_after_the_tickers_quiet_seconds() 
     assert sim.run_once(start + 1.0) == start + 1.0 and ran == [start + 1.0]
     assert sim.run_once(start + 10.0) == start + 5.0 and ran == [start + 1.0, start + 5.0]
     assert sim.run_once(start + 7.5) == start + 7.5  # only quiet seconds: on to ``until``
+
+
+def test_run_once_with_only_the_tickers_quiet_seconds_left_stalls_at_max_time() -> None:
+    """Nothing but the ticker left and no end given: the quiet seconds are skipped up to
+    ``max_time`` at most, then the simulation stalls (the skip once ran on with no bound)."""
+    sim = Simulation("prediction", keys={KEY_ID: PUBLIC}, max_time=120)
+    start = sim.clock.time()  # a new simulation: its gateway's ticker is all that is due
+    with pytest.raises(SimulationStalled, match="max_time"):
+        sim.run_once()
+    assert start + 119 <= sim.clock.time() <= start + 120

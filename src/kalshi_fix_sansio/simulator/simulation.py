@@ -599,10 +599,12 @@ class Simulation:
         The seconds after it strictly before ``before`` and at most ``last`` with nothing due
         are skipped with it, in one step: the caller says nothing else runs before then
         (nothing runs in between, so `tick_due` cannot turn true but by time, and it stays
-        true once it is: the last of them is the one to ask)."""
+        true once it is: the last of them is the one to ask). Never past ``max_time``: with
+        nothing else left and no end given, the next call's `advance` stalls there."""
         when, _order, timer = entry
         if timer.callback != self._ticker:
             return False
+        last = min(last, self.clock.start + self.max_time)
         gateway = self.gateway
         due, now = gateway.exchange.tick_due, gateway.exchange_now
         if due(now(when)):
