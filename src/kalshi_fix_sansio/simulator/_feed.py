@@ -307,6 +307,65 @@ class Feed:
             ran = True
         return ran
 
+    def step(self, until: float) -> bool:
+        """`run`'s common step for a strategy woken by its markets' changes, called while it
+        has nothing to look at: the second's ticker skipped up to the next recorded message,
+        the message (one of markets in spans, nothing due in the exchange) to the tables, the
+        next one put in its place, what else is due at the instant run. Whether it ran (False:
+        not the common case, nothing but the ticker's skip done: `run` it)."""
+        sim = self.sim
+        scheduler = sim.scheduler
+        timer = self._timer
+        if timer is None or scheduler._ready:
+            return False
+        timers = scheduler._timers
+        top = timers[0]  # the feed's own timer is in the heap
+        while top[2] is not timer:
+            if top[2].cancelled:
+                heappop(timers)
+            elif top[0] > until or not sim.skip_tick(top, _others(timers, math.inf), until):
+                return False  # another callback first: `run`'s (as `run` would skip the same)
+            top = timers[0]
+        when = top[0]
+        row = self._row
+        spans = self.spans
+        assert row is not None and spans is not None
+        if when > until:
+            return False
+        _time, kind, symbol, _status, _result, entries = row
+        table = None  # the common message (a 35=X of one market in a span): no `_bulk`
+        if kind == "X" and entries and self.on_message is None:
+            name = entries[0][1]
+            n = len(entries)
+            if name is not None and (n == 1 or (n == 2 and entries[1][1] == name)):
+                table = spans.tables.get(name)
+        if (table is None and not spans.takes(kind, symbol, entries)) or (
+            sim.gateway.exchange.tick_due(when)
+        ):
+            return False
+        heappop(timers)
+        self._timer = None
+        sim.clock.advance_to(when)  # a recorded time: within max_time
+        if table is not None:
+            spans.changes(entries, when)
+            self.messages += 1
+            self.ledger.mark(name, when, table.mid)
+        else:
+            self._bulk(spans, row, when)
+        try:
+            item = next(self._items, None)
+        except RecordingError as exc:
+            self._fail(exc)
+            return True
+        if item is None:
+            self._next_recording()
+        else:  # its callback would be asked for now, after every callback asked for before
+            self._row = item
+            self._timer = scheduler.push((item[0], next(scheduler._order)), self._apply, item)
+        if scheduler._ready or (timers and timers[0][0] <= when):
+            scheduler.run_due()  # the rest of the instant, as `run` runs it
+        return True
+
     def _span(self, until: float, look: Callable[[], bool]) -> None:
         """The next recorded message, due now, and those after it while each goes to the spans'
         tables, the callbacks due between them run as the scheduler would (a second's tick, a

@@ -214,6 +214,7 @@ class Waker:
         end = self.end_time
         deadline = math.inf if timeout is None else now + timeout
         oe = self.oe
+        feed = self.feed
         while True:
             self.pull()
             orders: list[Event] = []
@@ -231,10 +232,19 @@ class Waker:
                 return None
             if now >= deadline:
                 return Wake(now)
-            feed = self.feed
-            if feed is not None and feed.run(min(deadline, end), self.look):
-                now = sim.time()
-                continue
+            if feed is not None:
+                limit = min(deadline, end)
+                # woken by changes: the common step (a message of markets in spans) while there
+                # is nothing to look at, else the general loop (its quiet stretches in one)
+                if self.watched and not self.look() and feed.step(limit):
+                    clock = sim.clock
+                    while not self.look() and clock.time() < limit and feed.step(limit):
+                        pass
+                    now = sim.time()
+                    continue
+                if feed.run(limit, self.look):
+                    now = sim.time()
+                    continue
             now = sim.run_once(min(deadline, end))
 
     def look(self) -> bool:
