@@ -204,8 +204,8 @@ def test_a_cache_of_another_version_or_check_is_compiled_again(tmp_path: Path) -
         check_recording(path, product="prediction")
     assert str(caught.value) == str(checked.value)
     data = cache.read_bytes()
-    assert b'"format": 1' in data
-    cache.write_bytes(data.replace(b'"format": 1', b'"format": 9', 1))
+    assert b'"format": 2' in data
+    cache.write_bytes(data.replace(b'"format": 2', b'"format": 9', 1))
     assert not compile_recording(path).from_cache
     assert compile_recording(path).from_cache
     longest = max(len(line) for line in path.read_bytes().splitlines(keepends=True))

@@ -13,8 +13,9 @@ directory of the caller's (``cache_dir``), keyed by the hash of the recording's 
 (BLAKE2b), the compiled form's version (`COMPILED_FORMAT`) and how it was checked (the
 product, the longest line allowed). The text recording stays the source of truth: a cache
 whose key does not match the recording is compiled again and overwritten, never trusted; a
-cache whose columns do not match the hash its own header holds is a `CompiledCacheError` (one
-line naming the cache file); a cache is written through a temporary file renamed over it, so
+cache whose columns do not match the checksum its own header holds (CRC-32: what catches a
+file damaged on disk; the key's BLAKE2b is what ties a cache to its recording) is a
+`CompiledCacheError` (one line naming the cache file); a cache is written through a temporary file renamed over it, so
 a reader never sees half of one. `CompiledRecording.messages` reads the columns back a chunk at
 a time (memory stays flat however long the recording), each message a `CompiledMessage`: the
 fields a replay reads, as plain values. Backtests and sweeps
@@ -22,8 +23,8 @@ fields a replay reads, as plain values. Backtests and sweeps
 is decoded a second time.
 
 The cache file: 8 bytes ``KFXCOMP\n``, the header's length (8 bytes, little-endian), the
-header (JSON: the key, what the check found, the tables, where each column lies, the hash of
-the columns), then the columns, each an array of the machine's byte order at a multiple of 8
+header (JSON: the key, what the check found, the tables, where each column lies, the CRC-32
+of the columns), then the columns, each an array of the machine's byte order at a multiple of 8
 bytes.
 """
 
@@ -38,6 +39,7 @@ import stat
 import struct
 import sys
 import tempfile
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -79,7 +81,7 @@ __all__ = [
 ]
 
 
-COMPILED_FORMAT: Final = 1
+COMPILED_FORMAT: Final = 2
 """The version of the compiled form (`compile_recording`): a cache of another version is
 compiled again."""
 
@@ -94,7 +96,7 @@ _SPILL: Final = 8192  # messages a compile holds before its columns go to tempor
 
 
 class CompiledCacheError(RecordingError):
-    """A compiled recording's cache file is corrupt (its columns do not match the hash its
+    """A compiled recording's cache file is corrupt (its columns do not match the checksum its
     header holds, or it is not a cache at all) or cannot be written where it was asked for: the
     message is one line naming the file. Delete it (the recording is compiled again) or run
     without the cache."""
@@ -385,7 +387,7 @@ def compile_recording(
     (``<recording's name>-<hash of its absolute path>.kfc``). It is keyed by the hash of the
     recording's bytes, the compiled form's version (`COMPILED_FORMAT`), the product and
     ``max_line`` it was checked with: a cache that does not match is compiled again and
-    overwritten (never trusted); one whose columns do not match the hash its header holds is a
+    overwritten (never trusted); one whose columns do not match the checksum its header holds is a
     `CompiledCacheError`. A cache beside the recording that cannot be written is skipped (the
     compiled form is then kept in memory); one in ``cache_dir`` is an error.
 
@@ -502,12 +504,12 @@ def _load(
                 return None
             base = _payload_start(length)
             fh.seek(base)
-            digest, got = hashlib.blake2b(digest_size=32), 0
+            crc, got = 0, 0  # the columns' checksum (the key's hash is the recording's)
             while block := fh.read(1 << 20):
-                digest.update(block)
+                crc = zlib.crc32(block, crc)
                 got += len(block)
-            if got != header.get("payload_size") or digest.hexdigest() != header.get("payload"):
-                raise _corrupt(where, "its columns do not match their hash")
+            if got != header.get("payload_size") or crc != header.get("payload_crc32"):
+                raise _corrupt(where, "its columns do not match their checksum")
             info, layout = _info(name, header["info"]), _layout(header)
     except OSError as exc:
         raise CompiledCacheError(where, 0, 0, f"cannot read: {exc.strerror or exc}") from None
@@ -623,9 +625,9 @@ def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> 
         else [step.line, step.offset, step.time, step.previous],
     }
     layout, size = built.layout()
-    digest = hashlib.blake2b(digest_size=32)
+    crc = 0
     for part in built.parts():
-        digest.update(part)
+        crc = zlib.crc32(part, crc)
     return {
         "format": COMPILED_FORMAT,
         "key": {
@@ -641,5 +643,5 @@ def _compile(name: str, product: str | None, max_line: int, built: _Builder) -> 
         "texts": texts.values,
         "decimals": decimals.values,
         "payload_size": size,
-        "payload": digest.hexdigest(),
+        "payload_crc32": crc,
     }
