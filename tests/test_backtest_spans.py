@@ -216,6 +216,52 @@ def test_a_strategy_woken_by_its_timer_reads_the_same_books(recordings: dict[str
     assert all(tables for _n, tables in spans["book"][1:])
 
 
+@pytest.mark.parametrize("timeout", [0.25, 1.0])
+def test_a_strategy_woken_by_changes_and_a_timeout_at_recorded_times(
+    recordings: dict[str, Path], timeout: float
+) -> None:
+    """A strategy woken at each change of both markets with a timeout that ends on recorded
+    times and on the ticker's seconds (the feed's step at each change, `Feed.step`): what is
+    due at the deadline's instant runs before the wake, as at the FIX level; orders taken
+    and rested among them."""
+    seen: Seen = {"fix": [], "book": []}
+    plan = {4: ("take", A), 9: ("rest", B), 30: ("cancel", B)}
+
+    def strategy(ctx: Context) -> None:
+        requests = Requests(ctx.product, "KalshiNR")
+        ctx.watch(ctx.symbols)
+        n = 0
+        with ctx.order_entry() as oe:
+            while (wake := ctx.wait(timeout)) is not None:
+                n += 1
+                tops = {b.symbol: (b.top(), len(b.trades), b.consistent) for b in ctx.books}
+                events = tuple(_event(e) for e in wake.orders)
+                seen[ctx.mode].append((wake.time, wake.markets, tops, events))
+                what, symbol = plan.get(n, ("", A))
+                book = ctx.books[symbol]
+                bid, offer = book.best_bid(), book.best_offer()
+                if bid is None or offer is None:
+                    continue
+                if what == "take":
+                    oe.send(requests.new_order(symbol, "buy", 1, offer.price, time_in_force="ioc"))
+                elif what == "rest":
+                    oe.send(requests.new_order(symbol, "sell", 1, offer.price + Decimal("0.01")))
+                elif what == "cancel":
+                    for order in oe.tracker.open_orders(symbol):
+                        oe.send(requests.cancel(order))
+
+    reports = {}
+    for mode in MODES:
+        result = run_backtest(strategy, recordings["plain"], cache=False, mode=mode)
+        data = json.loads(result.to_json())
+        data["run"].pop("mode", None)
+        reports[mode] = data
+    assert reports["book"] == reports["fix"]
+    assert seen["book"] == seen["fix"]
+    assert any(not markets for _t, markets, _tops, _e in seen["fix"])  # some timeouts
+    assert any(markets for _t, markets, _tops, _e in seen["fix"])  # and changes
+
+
 def test_expiries_among_the_quiet_stretches_of_a_timer_woken_strategy(
     recordings: dict[str, Path],
 ) -> None:

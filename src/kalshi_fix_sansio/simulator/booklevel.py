@@ -237,8 +237,7 @@ class Waker:
                 # woken by changes: the common step (a message of markets in spans) while there
                 # is nothing to look at, else the general loop (its quiet stretches in one)
                 if self.watched and not self.look() and feed.step(limit):
-                    clock = sim.clock
-                    while not self.look() and clock.time() < limit and feed.step(limit):
+                    while not self.look() and feed.step(limit):
                         pass
                     now = sim.time()
                     continue
