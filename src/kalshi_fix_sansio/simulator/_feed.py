@@ -316,9 +316,9 @@ class Feed:
         sim = self.sim
         scheduler = sim.scheduler
         timer = self._timer
-        if timer is None or scheduler._ready:
-            return False
         timers = scheduler._timers
+        if timer is None or scheduler._ready or not timers:
+            return False
         top = timers[0]  # the feed's own timer is in the heap
         while top[2] is not timer:
             if top[2].cancelled:
