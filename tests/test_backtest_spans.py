@@ -81,16 +81,20 @@ Plan = dict[int, tuple[Any, ...]]
 Seen = dict[str, list[Any]]
 
 
-def scripted(plan: Plan, seen: Seen, spans: Seen, *, timer: float | None = None) -> Any:
+def scripted(
+    plan: Plan, seen: Seen, spans: Seen, *, timer: float | None = None, wake: bool | None = None
+) -> Any:
     """A strategy that watches both markets (or, with ``timer``, keeps their books and wakes
-    every ``timer`` seconds), notes what it sees at each wake, and at the wakes ``plan`` names
-    takes the best offer or bid (IOC), rests an order a cent behind the best bid or offer, or
-    cancels what it has resting. ``spans`` gets, at each wake of a book-level run, the markets
-    in bulk spans then."""
+    every ``timer`` seconds; ``wake=True``: woken by both), notes what it sees at each wake,
+    and at the wakes ``plan`` names takes the best offer or bid (IOC), rests an order a cent
+    behind the best bid or offer, or cancels what it has resting. ``spans`` gets, at each wake
+    of a book-level run, the markets in bulk spans then."""
+
+    on_changes = timer is None if wake is None else wake
 
     def strategy(ctx: Context) -> None:
         requests = Requests(ctx.product, "KalshiNR")
-        ctx.watch(ctx.symbols, wake=timer is None)
+        ctx.watch(ctx.symbols, wake=on_changes)
         exchange = ctx.simulation.gateway.exchange
         n = 0
         with ctx.order_entry() as oe:
@@ -134,14 +138,23 @@ def scripted(plan: Plan, seen: Seen, spans: Seen, *, timer: float | None = None)
 
 
 def _both(
-    recording: Path, plan: Plan, *, timer: float | None = None, **options: Any
+    recording: Path,
+    plan: Plan,
+    *,
+    timer: float | None = None,
+    wake: bool | None = None,
+    **options: Any,
 ) -> tuple[dict[str, Any], Seen, Seen]:
     seen: Seen = {"fix": [], "book": []}
     spans: Seen = {"fix": [], "book": []}
     reports = {}
     for mode in MODES:
         result = run_backtest(
-            scripted(plan, seen, spans, timer=timer), recording, cache=False, mode=mode, **options
+            scripted(plan, seen, spans, timer=timer, wake=wake),
+            recording,
+            cache=False,
+            mode=mode,
+            **options,
         )
         data = json.loads(result.to_json())
         assert data["run"].pop("mode", "fix") == mode
@@ -222,42 +235,10 @@ def test_a_strategy_woken_by_changes_and_a_timeout_at_recorded_times(
 ) -> None:
     """A strategy woken at each change of both markets with a timeout that ends on recorded
     times and on the ticker's seconds (the feed's step at each change, `Feed.step`): what is
-    due at the deadline's instant runs before the wake, as at the FIX level; orders taken
-    and rested among them."""
-    seen: Seen = {"fix": [], "book": []}
-    plan = {4: ("take", A), 9: ("rest", B), 30: ("cancel", B)}
-
-    def strategy(ctx: Context) -> None:
-        requests = Requests(ctx.product, "KalshiNR")
-        ctx.watch(ctx.symbols)
-        n = 0
-        with ctx.order_entry() as oe:
-            while (wake := ctx.wait(timeout)) is not None:
-                n += 1
-                tops = {b.symbol: (b.top(), len(b.trades), b.consistent) for b in ctx.books}
-                events = tuple(_event(e) for e in wake.orders)
-                seen[ctx.mode].append((wake.time, wake.markets, tops, events))
-                what, symbol = plan.get(n, ("", A))
-                book = ctx.books[symbol]
-                bid, offer = book.best_bid(), book.best_offer()
-                if bid is None or offer is None:
-                    continue
-                if what == "take":
-                    oe.send(requests.new_order(symbol, "buy", 1, offer.price, time_in_force="ioc"))
-                elif what == "rest":
-                    oe.send(requests.new_order(symbol, "sell", 1, offer.price + Decimal("0.01")))
-                elif what == "cancel":
-                    for order in oe.tracker.open_orders(symbol):
-                        oe.send(requests.cancel(order))
-
-    reports = {}
-    for mode in MODES:
-        result = run_backtest(strategy, recordings["plain"], cache=False, mode=mode)
-        data = json.loads(result.to_json())
-        data["run"].pop("mode", None)
-        reports[mode] = data
-    assert reports["book"] == reports["fix"]
-    assert seen["book"] == seen["fix"]
+    due at the deadline's instant runs before the wake, as at the FIX level; orders taken,
+    rested and cancelled among them."""
+    plan: Plan = {4: ("take", A, "buy"), 9: ("rest", B, "sell"), 30: ("cancel", B)}
+    _report, seen, _spans = _both(recordings["plain"], plan, timer=timeout, wake=True)
     assert any(not markets for _t, markets, _tops, _e in seen["fix"])  # some timeouts
     assert any(markets for _t, markets, _tops, _e in seen["fix"])  # and changes
 
