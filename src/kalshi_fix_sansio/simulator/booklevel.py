@@ -483,7 +483,7 @@ class BookWaker(Waker):
                 seconds // 60 % 60,
                 seconds % 60,
                 micros // 1000 * 1000,
-                tzinfo=timezone.utc,
+                timezone.utc,  # by position: half the call of the keyword's
             )
             self._stamps = (when, day, clock)
         return day, clock
