@@ -196,6 +196,10 @@ def test_the_entries_times_are_the_messages_at_every_kind_of_instant() -> None:
     day = 86_400 * (int(T0) // 86_400 + 1)  # the midnight after T0
     times = [T0 + 0.0005, T0 + 0.9995, T0 + 1.0004999, day - 0.0005, day - 1e-7, day, day + 1e-6]
     times += [day + 2 + i * 0.1 + rng.random() / 1000 for i in range(200)]
+    # halves of a microsecond (rounded half to even, as `timedelta` does) and a carry into
+    # the next second; in time order and out of it (the second's text is kept)
+    times += [T0 + 5e-7, T0 + 1.5e-6, T0 + 0.0015005, T0 + 0.9999995, day - 5e-7, T0 + 3.4995]
+    times += [day + 30 + (rng.randrange(10**6) + 0.5) / 1e6 for _ in range(100)]
     compared = 0
     for i, now in enumerate(times):
         entries = (("0", SYM, D("0.40"), D(10 + i), "1", None, None),)
