@@ -148,16 +148,21 @@ class Connection(asyncio.Protocol):
         """Do what the driver said, in order."""
         for action in actions:
             if type(action) is Write:
-                transport = self.transport
-                if transport is None or transport.is_closing():
-                    continue
-                transport.write(action.data)
-                if size := transport.get_write_buffer_size():
-                    self.perform(self.driver.step(Buffered(size), now), now)
+                self.write(action.data, now)
             elif type(action) is WakeAt:
                 self._arm(action.deadline, now)
             elif type(action) is Disconnect:
                 self.close(action.abort)
+
+    def write(self, data: bytes, now: float) -> None:
+        """Write ``data`` (what the driver's `Write` says); the driver is told when the
+        transport buffers it."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if size := transport.get_write_buffer_size():
+            self.perform(self.driver.step(Buffered(size), now), now)
 
     def close(self, abort: bool = False) -> None:
         """Close (after what is written, unless ``abort``: the bytes waiting are dropped) and
