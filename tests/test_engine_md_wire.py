@@ -56,13 +56,12 @@ def _header() -> Any:
     return Header(sender_comp_id="Kalshi", target_comp_id="x", msg_seq_num=7, sending_time=when)
 
 
-def _exchange(product: str) -> Exchange:
+def _exchange(product: str, subscribers: tuple[str, ...] = ("md", "wire")) -> Exchange:
     ex = Exchange(product=product, seed=4)
     ex.list_markets([SYM, OTHER], T0)
     ex.connect("a", "carol", "KalshiNR", use_dollars=True, now=T0)
-    ex.connect("md", "carol", "KalshiMD", use_dollars=True, now=T0)
-    ex.connect("wire", "carol", "KalshiMD", use_dollars=True, wire=True, now=T0)
-    for session in ("md", "wire"):
+    for session in subscribers:
+        ex.connect(session, "carol", "KalshiMD", use_dollars=True, wire=session == "wire", now=T0)
         ex.handle(session, Requests(product, "KalshiMD").subscribe([SYM, OTHER]), T0)
     return ex
 
@@ -99,6 +98,26 @@ def test_recorded_market_data_as_bytes_is_the_encoders_frame(product: str) -> No
     compared = 0
     for i, row in enumerate(_rows(rng, 400, product)):
         compared += compare(ex.replay_row(*row, now=T0 + 1 + i * 0.0015), d)
+    assert compared > 300
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_with_encoding_subscribers_alone_each_35_x_is_the_encoders_frame(product: str) -> None:
+    """No session that reads messages subscribes (a backtest's market data: a recorded level's
+    change is made as bytes in one step): each 35=X is the frame of the message a reading
+    session of an exchange in the same state gets."""
+    d = p if product == "prediction" else m
+    wire, read = _exchange(product, ("wire",)), _exchange(product, ("md",))
+    compared = 0
+    for i, row in enumerate(_rows(random.Random(13), 400, product)):
+        now = T0 + 1 + i * 0.0015
+        encoded = [o.message for o in wire.replay_row(*row, now=now)]
+        messages = [o.message for o in read.replay_row(*row, now=now)]
+        assert len(encoded) == len(messages)
+        for data, message in zip(encoded, messages, strict=True):
+            assert isinstance(data, EncodedMessage)
+            assert data.body == body_of(d.encode(message, _header(), use_dollars=True))
+            compared += 1
     assert compared > 300
 
 
@@ -196,6 +215,10 @@ def test_the_entries_times_are_the_messages_at_every_kind_of_instant() -> None:
     day = 86_400 * (int(T0) // 86_400 + 1)  # the midnight after T0
     times = [T0 + 0.0005, T0 + 0.9995, T0 + 1.0004999, day - 0.0005, day - 1e-7, day, day + 1e-6]
     times += [day + 2 + i * 0.1 + rng.random() / 1000 for i in range(200)]
+    # halves of a microsecond (rounded half to even, as `timedelta` does) and a carry into
+    # the next second; in time order and out of it (the second's text is kept)
+    times += [T0 + 5e-7, T0 + 1.5e-6, T0 + 0.0015005, T0 + 0.9999995, day - 5e-7, T0 + 3.4995]
+    times += [day + 30 + (rng.randrange(10**6) + 0.5) / 1e6 for _ in range(100)]
     compared = 0
     for i, now in enumerate(times):
         entries = (("0", SYM, D("0.40"), D(10 + i), "1", None, None),)

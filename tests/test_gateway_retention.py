@@ -146,3 +146,22 @@ def test_mock_gateway_options_set_the_bounds_and_state_the_defaults(
     ):
         assert kalshi_fix(["mock-gateway", option, value]) == 2
         assert said in capsys.readouterr().err
+
+
+def test_a_connections_store_is_the_one_its_logon_picked_from_then_on() -> None:
+    """A connection's store (`KeyedStore`) keeps the methods of the store in use once looked
+    up; the Logon's pick (another store) is asked from then on, the first one no more."""
+    from kalshi_fix_sansio.session.store import MemoryStore
+    from kalshi_fix_sansio.simulator.gateway.connection import KeyedStore
+
+    keyed = KeyedStore()
+    first = keyed.target
+    keyed.set_next_sender_seq(5)
+    assert keyed.next_sender_seq() == 5 == first.next_sender_seq()
+    picked = MemoryStore()
+    picked.set_next_sender_seq(40)
+    keyed.target = picked
+    assert keyed.target is picked
+    assert keyed.next_sender_seq() == 40
+    keyed.set_next_sender_seq(41)
+    assert picked.next_sender_seq() == 41 and first.next_sender_seq() == 5

@@ -194,14 +194,16 @@ class PaperLedger:
         self._point(fill.time, force=True)
 
     def mark(self, symbol: str, time: float, mid: Decimal | None) -> None:
-        """`on_mid`, its common case first: a mid that did not move, with no funding rate
-        and no point of the curve due, only moves `last_time`."""
-        if (
-            (mid is None or self.mids.get(symbol) == mid)
-            and time < self._rate_due
-            and time - self._pointed < self._spacing
-        ):
+        """`on_mid`, its common case first: with no funding rate and no point of the curve
+        due, a mid that did not move only moves `last_time`, one that moved is kept (and its
+        listeners told) too."""
+        if time < self._rate_due and time - self._pointed < self._spacing:
             self.last_time = time
+            mids = self.mids
+            if mid is not None and mids.get(symbol) != mid:
+                mids[symbol] = mid
+                if self.change_listeners:
+                    self._changed(symbol)
             return
         self.on_mid(symbol, time, mid)
 

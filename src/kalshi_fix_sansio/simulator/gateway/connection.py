@@ -45,13 +45,30 @@ __all__ = ["Connection"]
 
 
 class KeyedStore:
-    """A store that picks the per-API-key store once the Logon says who is connecting."""
+    """A store that picks the per-API-key store once the Logon says who is connecting. A
+    method of the store in use is looked up once, then kept here until `target` changes (the
+    session numbers every message it sends through its store)."""
 
     def __init__(self) -> None:
-        self.target: MessageStore = MemoryStore()
+        self.target = MemoryStore()
+
+    @property
+    def target(self) -> MessageStore:
+        """The store in use."""
+        return self._target
+
+    @target.setter
+    def target(self, store: MessageStore) -> None:
+        self.__dict__.clear()  # the methods kept are the last store's
+        self._target = store
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.target, name)
+        if name == "_target":  # not set yet (a copy being made): no store to ask
+            raise AttributeError(name)
+        value = getattr(self._target, name)
+        if callable(value):  # a method bound to the store in use: found here from now on
+            self.__dict__[name] = value
+        return value
 
 
 class Connection(asyncio.Protocol):
@@ -131,16 +148,21 @@ class Connection(asyncio.Protocol):
         """Do what the driver said, in order."""
         for action in actions:
             if type(action) is Write:
-                transport = self.transport
-                if transport is None or transport.is_closing():
-                    continue
-                transport.write(action.data)
-                if size := transport.get_write_buffer_size():
-                    self.perform(self.driver.step(Buffered(size), now), now)
+                self.write(action.data, now)
             elif type(action) is WakeAt:
                 self._arm(action.deadline, now)
             elif type(action) is Disconnect:
                 self.close(action.abort)
+
+    def write(self, data: bytes, now: float) -> None:
+        """Write ``data`` (what the driver's `Write` says); the driver is told when the
+        transport buffers it."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if size := transport.get_write_buffer_size():
+            self.perform(self.driver.step(Buffered(size), now), now)
 
     def close(self, abort: bool = False) -> None:
         """Close (after what is written, unless ``abort``: the bytes waiting are dropped) and

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ...client.pump import AcceptorDriver
-from ...client.steps import Write
 from ...codec import Header, Message, margin, prediction
 from ...codec.errors import FixError
 from ...session import State
@@ -315,7 +314,7 @@ class Router:
         if data is None:  # something else to do: the whole step
             conn.flush(now)
         elif data:
-            conn.perform((Write(data),), now)
+            conn.write(data, now)
         return True
 
     def _send_encoded(self, driver: Any, message: EncodedMessage, now: float) -> None:

@@ -244,7 +244,10 @@ class MarketData:
         as an entry object for a session that reads messages, as its bytes for one that
         encodes (`ClientSession.wire`: an `EncodedMessage`, no message object, no encode).
         """
-        if not self._before:
+        followed = self._before
+        if not followed:
+            return
+        if len(followed) == 1 and not self.trades and not self._touched and self._flush_one():
             return
         changes = self._changes()  # (the books are no longer followed)
         if not changes:
@@ -272,6 +275,41 @@ class MarketData:
             if entries:
                 refresh = self.state.d.MarketDataIncrementalRefresh(md_entries=tuple(entries))
                 self.state.send(session, refresh)
+
+    def _flush_one(self) -> bool:
+        """`flush` of the common call (a replayed level's change): one book followed, one
+        level of it noted, no trade, no client order's level; its subscribers all encode. The
+        entry's bytes made once (`_Wire.level`), each subscriber's 35=X one join. False: not
+        that call (nothing done: `flush` goes on)."""
+        for symbol, book in self._before.items():
+            before = book.before
+            if before is None or len(before) != 1:
+                return False
+            subscribers = []
+            for session in self.state.sessions.values():
+                if symbol in session.md_symbols:
+                    if not session.wire:
+                        return False
+                    subscribers.append(session.session_id)
+            for (side, px), old in before.items():
+                self._before = {}
+                book.before = None
+                size = book.agg[side].get(px)
+                if size == old or not subscribers:
+                    return True
+                if size is None:
+                    action, size = "2", ZERO
+                else:
+                    action = "0" if old is None else "1"
+                data = self._wire.level(symbol, _KIND[side], px, size, action, self.state.now)
+                if data is None:  # a value the codec refuses: the objects' encode says so
+                    self._before, book.before = {symbol: book}, before
+                    return False
+                body = b"268=1\x01" + data
+                out = self.state.out
+                for session_id in subscribers:
+                    out.append(Outbound(session_id, EncodedMessage("X", body)))
+        return True
 
     def _changes(self) -> list[_Change]:
         """The call's changes in output order: its trades, then per book followed (in the
@@ -410,8 +448,11 @@ def _own_bytes(owner: Order) -> bytes:
 
 
 _ASCII: Final = {c: c.encode() for c in ("0", "1", "2")}  # MDUpdateAction, MDEntryType
+_KIND: Final = {BUY: "0", SELL: "1"}  # a level's MDEntryType
 _MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory stays flat)
 _EPOCH_DAY: Final = date(1970, 1, 1)
+_MOST_SECONDS: Final = 2.0**33  # epoch seconds read as whole seconds and a fraction (year 2242)
+_MILLIS_TEXT: Final = tuple(b"%03d\x01" % ms for ms in range(1000))  # MDEntryTime's end
 
 
 class _Wire:
@@ -425,6 +466,8 @@ class _Wire:
         self._aggressor = aggressor
         self._stamp_at = float("nan")  # the time `_stamp` was made for
         self._stamp = b""
+        self._second_at = -1  # the whole epoch second `_second` is the text of
+        self._second = b""
         self._days: dict[int, bytes] = {}  # days from the epoch -> MDEntryDate's text
         self._px: dict[Decimal, bytes] = {}
         self._size: dict[Decimal, bytes] = {}
@@ -434,63 +477,86 @@ class _Wire:
     def entries(self, changes: list[_Change], now: float) -> list[bytes]:
         """Each change's entry bytes; [] when one is a block trade (TrdType: the objects write
         it) or a value the codec refuses (the objects' encode says so, as before)."""
-        if now != self._stamp_at:
-            self._stamp = self._stamp_of(now)
-            self._stamp_at = now
-        stamp = self._stamp
-        pxs, sizes, symbols = self._px, self._size, self._symbols
+        if now != self._stamp_at:  # a trade's entry (the first ones) reads it too
+            self._stamp, self._stamp_at = self._stamp_of(now), now
         out: list[bytes] = []
         add = out.append
-        try:
-            for symbol, t, kind, px, size, action, _owner in changes:
-                name = symbols.get(symbol) or self._symbol(symbol)
-                p = pxs.get(px) or self._price(px)
-                q = sizes.get(size) or self._qty(size)
-                if t is None:
-                    add(
-                        b"279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s"
-                        % (_ASCII[action], name, _ASCII[kind], p, q, stamp)
-                    )
-                    continue
-                if t.block:
-                    return []
-                tid = t.trade_id
-                add(
-                    b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01"
-                    % (
-                        name,
-                        p,
-                        q,
-                        stamp,
-                        self._sides.get(t.aggressor_side) or self._side(t.aggressor_side),
-                        enc_str(tid, "TradeID(1003)"),
-                    )
-                )
-        except EncodeError:
-            return []
+        for symbol, t, kind, px, size, action, _owner in changes:
+            if t is None:
+                data = self.level(symbol, kind, px, size, action, now)
+            elif t.block:
+                return []
+            else:
+                data = self._trade(symbol, t, px, size)
+            if data is None:
+                return []
+            add(data)
         return out
+
+    def level(
+        self, symbol: str, kind: str, px: Decimal, size: Decimal, action: str, now: float
+    ) -> bytes | None:
+        """The entry of a level's change (MDEntryType ``kind``, MDUpdateAction ``action``);
+        None: a value the codec refuses."""
+        if now != self._stamp_at:
+            self._stamp, self._stamp_at = self._stamp_of(now), now
+        try:
+            return b"279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
+                _ASCII[action],
+                self._symbols.get(symbol) or self._symbol(symbol),
+                _ASCII[kind],
+                self._px.get(px) or self._price(px),
+                self._size.get(size) or self._qty(size),
+                self._stamp,
+            )
+        except EncodeError:
+            return None
+
+    def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
+        """The entry of a trade (not a block trade) at the stamp `entries` set."""
+        try:
+            return b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01" % (
+                self._symbols.get(symbol) or self._symbol(symbol),
+                self._px.get(px) or self._price(px),
+                self._size.get(size) or self._qty(size),
+                self._stamp,
+                self._sides.get(t.aggressor_side) or self._side(t.aggressor_side),
+                enc_str(t.trade_id, "TradeID(1003)"),
+            )
+        except EncodeError:
+            return None
 
     def _stamp_of(self, now: float) -> bytes:
         """MDEntryDate and MDEntryTime of `MarketData.md_stamp` at ``now`` (``to_ms(utc(now))``)
         as the encoder writes them, without the datetime: `utc` adds ``timedelta(seconds=now)``
         to the epoch, so its days are the date's and its seconds and microseconds the time's
-        (to the millisecond: three digits)."""
-        since = timedelta(seconds=now)
-        day = self._days.get(since.days)
+        (to the millisecond: three digits). The text up to the second is made once per second
+        (a replay's times come in order); the microseconds are `timedelta`'s own rounding of a
+        float: the whole seconds, then the fraction's microseconds rounded half to even."""
+        if 0.0 <= now < _MOST_SECONDS:
+            second = int(now)
+            micros = round((now - second) * 1e6)  # exact: ``now - second`` loses no bit
+            if micros >= 1_000_000:
+                second, micros = second + 1, micros - 1_000_000
+            if second != self._second_at:
+                self._second = self._second_text(second)
+                self._second_at = second
+            return self._second + _MILLIS_TEXT[micros // 1000]
+        since = timedelta(seconds=now)  # before the epoch, or too far after it to be a time
+        return (
+            self._second_text(since.days * 86_400 + since.seconds)
+            + _MILLIS_TEXT[since.microseconds // 1000]
+        )
+
+    def _second_text(self, second: int) -> bytes:
+        """MDEntryDate and MDEntryTime up to the second's dot, of whole UTC epoch seconds."""
+        days, s = divmod(second, 86_400)
+        day = self._days.get(days)
         if day is None:
             if len(self._days) >= _MOST_CACHED:
                 self._days.clear()
-            day = self._days[since.days] = enc_date(
-                _EPOCH_DAY + timedelta(days=since.days), "MDEntryDate(272)"
-            )
-        s = since.seconds
-        return b"272=%s\x01273=%02d:%02d:%02d.%03d\x01" % (
-            day,
-            s // 3600,
-            s // 60 % 60,
-            s % 60,
-            since.microseconds // 1000,
-        )
+            day = self._days[days] = enc_date(_EPOCH_DAY + timedelta(days=days), "MDEntryDate(272)")
+        return b"272=%s\x01273=%02d:%02d:%02d." % (day, s // 3600, s // 60 % 60, s % 60)
 
     def _symbol(self, symbol: str) -> bytes:
         return _kept(self._symbols, symbol, enc_str(symbol, "Symbol(55)"))

@@ -56,6 +56,17 @@ _Level = tuple[str, str, Decimal]  # (symbol, side, price)
 _SIDES: Final = {"0": BUY, "1": SELL}
 
 
+_Best = tuple[dict[str, dict[Decimal, Decimal]], Decimal | None, Decimal | None, Decimal | None]
+
+
+def _best(
+    levels: dict[str, dict[Decimal, Decimal]], bid: Decimal | None, ask: Decimal | None
+) -> _Best:
+    """What `RecordedMarkets.mid` keeps of a market's levels: their best bid and offer and
+    the mid of the two (None: a side is empty)."""
+    return (levels, bid, ask, None if bid is None or ask is None else (bid + ask) / 2)
+
+
 class RecordedMarkets:
     """The recorded books and the client orders' place in their queues."""
 
@@ -81,12 +92,10 @@ class RecordedMarkets:
         self._taken: dict[_Level, Decimal] = {}  # what clients took of it
         self._credit: dict[_Level, Decimal] = {}  # recorded trades awaiting their decrease
         self._n = 0
-        # symbol -> (its recorded levels, their best bid, their best offer) as `mid` last
-        # found them, kept as `level` changes them (levels set from elsewhere, the spans', are
-        # another object: found again)
-        self._best: dict[
-            str, tuple[dict[str, dict[Decimal, Decimal]], Decimal | None, Decimal | None]
-        ] = {}
+        # symbol -> (its recorded levels, their best bid, their best offer, their mid) as
+        # `mid` last found them, kept as `level` changes them (levels set from elsewhere, the
+        # spans', are another object: found again)
+        self._best: dict[str, _Best] = {}
 
     def mid(self, symbol: str) -> Decimal | None:
         """The mid of a market's recorded best bid and offer (None: a side is empty, or the
@@ -96,15 +105,12 @@ class RecordedMarkets:
             return None
         kept = self._best.get(symbol)
         if kept is not None and kept[0] is levels:
-            bid, ask = kept[1], kept[2]
-        else:
-            bids, asks = levels[BUY], levels[SELL]
-            bid = max(bids) if bids else None
-            ask = min(asks) if asks else None
-            self._best[symbol] = (levels, bid, ask)
-        if bid is None or ask is None:
-            return None
-        return (bid + ask) / 2
+            return kept[3]
+        bids, asks = levels[BUY], levels[SELL]
+        kept = self._best[symbol] = _best(
+            levels, max(bids) if bids else None, min(asks) if asks else None
+        )
+        return kept[3]
 
     # -- one recorded message ---------------------------------------------------------------
 
@@ -321,16 +327,17 @@ class RecordedMarkets:
             if kept[0] is not recorded:
                 del self._best[symbol]
             else:
-                best = kept[1] if side == BUY else kept[2]
+                was = best = kept[1] if side == BUY else kept[2]
                 if size > 0:
                     if best is None or (px > best if side == BUY else px < best):
                         best = px
                 elif px == best:
                     best = (max(levels) if side == BUY else min(levels)) if levels else None
-                if side == BUY:
-                    self._best[symbol] = (recorded, best, kept[2])
-                else:
-                    self._best[symbol] = (recorded, kept[1], best)
+                if best is not was:  # the mid too, once, not at each look
+                    if side == BUY:
+                        self._best[symbol] = _best(recorded, best, kept[2])
+                    else:
+                        self._best[symbol] = _best(recorded, kept[1], best)
         house = self._house.get(key)
         if house is not None and not house.open:
             house = None
