@@ -254,6 +254,26 @@ class OrderDesk:
         if self.kill is not None:
             self.kill.observe(event, now)
 
+    def read_book(self, event: ApplicationMessage, now: float) -> bool:
+        """`apply` and `advance` of a market-data session's book message (35=W / 35=X) when
+        the queue and the books are all they do (no kill switch, catch-up or order waiter to
+        follow): True; False: not such a message or desk, nothing done."""
+        books = self.books
+        if books is None or self.kill is not None or self.catch_up is not None or self._waiters:
+            return False
+        message = event.message
+        msg_type = message.MSG_TYPE
+        if msg_type not in BOOK_TYPES:
+            return False
+        counts = self.metrics.messages_in
+        counts[msg_type] = counts.get(msg_type, 0) + 1
+        self._put(event, now)
+        try:  # as `apply`
+            books.apply(message)
+        except Exception as exc:
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        return True
+
     def notice(self, event: Event, now: float) -> None:
         """An event other than an application message (already queued by the driver)."""
         if self.kill is not None:
