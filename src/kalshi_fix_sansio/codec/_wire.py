@@ -197,20 +197,13 @@ def level_changes(msg: Record) -> list[LevelChange] | None:
     out = []
     try:
         for a, s, k, p, z in places:
-            r = flat[a]
-            action = action_of(r)
-            if action is None:
-                action = action_dec(r)
-            r = flat[k]
-            kind = kind_of(r)
-            if kind is None:
-                kind = kind_dec(r)
-            r = flat[p]
-            px = number_of(r)
+            # a member is never falsy: a miss (None) is the decoder's (the plain value)
+            action = action_of(r := flat[a]) or action_dec(r)
+            kind = kind_of(r := flat[k]) or kind_dec(r)
+            px = number_of(r := flat[p])  # (a zero is falsy: tested against None)
             if px is None:
                 px = number_dec(r)
-            r = flat[z]
-            size = number_of(r)
+            size = number_of(r := flat[z])
             if size is None:
                 size = number_dec(r)
             out.append((flat[s].decode(), kind, action, px, size))
