@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from kalshi_fix_sansio import Books, DecodeError, Entries, Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.codec import level_changes
 from kalshi_fix_sansio.codec._fields import _LAZY
 from kalshi_fix_sansio.codec._generated import margin as gm
 from kalshi_fix_sansio.codec._generated import prediction as gp
@@ -423,3 +424,72 @@ def test_a_message_of_many_levels_applies_as_its_levels_one_by_one(
             short = one_by_one.apply(msg)
         assert long == short
         assert state(deferred) == state(one_by_one)
+
+
+def _levels_message(d: Any, fields: list[dict[str, Any]]) -> Any:
+    """A 35=X of ``fields`` decoded twice: the second decode is of a remembered layout."""
+    message = d.MarketDataIncrementalRefresh(md_entries=[entry(d, f) for f in fields])
+    decoded(d, message)
+    return decoded(d, message)
+
+
+def _level(action: str, kind: str, px: str, size: str, own: bool = False) -> dict[str, Any]:
+    return {
+        "md_update_action": action,
+        "symbol": SYMBOLS[0],
+        "md_entry_type": kind,
+        "md_entry_px": px,
+        "md_entry_size": size,
+        "ms": 7,
+        "own": own,
+    }
+
+
+@pytest.mark.parametrize("d", [p, m])
+def test_level_changes_are_the_entries_level_values(d: Any) -> None:
+    """`level_changes` reads a 35=X of plain level changes from its fields once: each entry's
+    `level_values`, in order, its group left untyped; the books apply it as the typed entries
+    (the careful path, attribute by attribute, agrees)."""
+    fields = [_level("0", "0", "0.3200", "4.00"), _level("2", "1", "0.6100", "0")]
+    msg = _levels_message(d, fields)
+    rows = level_changes(msg)
+    assert msg._md_entries is _LAZY  # not typed by it
+    assert rows == [e.level_values() for e in msg.md_entries]
+    assert rows is not None and rows[0][0] == SYMBOLS[0] and rows[1][2] == "2"
+    fast, careful = Books(), Books()
+    for books in (fast, careful):
+        books.apply(decoded(d, snapshot(d, SYMBOLS[0])))
+    assert fast.apply(_levels_message(d, fields)) == careful.apply(plain_view(msg))
+    assert state(fast) == state(careful)
+
+
+def test_level_changes_of_other_messages_are_none() -> None:
+    """None (the entries are typed and read as before) for a 35=X with a trade's fields or one
+    of your orders, a message that was not decoded, and a value that does not convert."""
+    trade = p.MarketDataIncrementalRefresh(
+        md_entries=[
+            p.MarketDataIncrementalRefreshMDEntry(
+                md_update_action=p.MDUpdateAction("0"),
+                symbol=SYMBOLS[0],
+                md_entry_type=p.MDEntryType("2"),
+                md_entry_px=D("0.4500"),
+                md_entry_size=D("3.00"),
+                md_entry_date=DAY,
+                md_entry_time=time(18, 50, tzinfo=timezone.utc),
+                aggressor_side=p.AggressorSide("1"),
+                trade_id="t-1",
+            )
+        ]
+    )
+    decoded(p, trade)
+    assert level_changes(decoded(p, trade)) is None
+    assert level_changes(_levels_message(p, [_level("0", "0", "0.3200", "4.00", own=True)])) is None
+    built = p.MarketDataIncrementalRefresh(md_entries=[entry(p, _level("0", "0", "0.32", "4"))])
+    assert level_changes(built) is None
+    msg = _levels_message(p, [_level("0", "0", "0.3200", "4.00")])
+    frame = msg._src.frame.replace(b"270=0.32", b"270=0.3x")
+    frame = frame[: frame.rindex(b"10=")] + b"10=%03d\x01" % (
+        sum(frame[: frame.rindex(b"10=")]) % 256
+    )
+    bad = p.decode(frame, use_dollars=True, tolerant=True)
+    assert level_changes(bad) is None

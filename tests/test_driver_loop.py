@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date, timezone
+from datetime import time as dt_time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -366,6 +369,77 @@ def test_the_lag_bound_holds_only_while_the_application_reads() -> None:
     assert h.driver.loop.deadline(h.now) == h.driver.next_deadline()  # not reading: no bound
     h.driver.next_event(h.now)
     assert h.driver.loop.deadline(h.now) == h.now + QueuePolicy().lag_warning
+
+
+def _md_frames(h: Stepped) -> tuple[bytes, bytes]:
+    """A 35=W and a 35=X of ``h``'s market, as the gateway's session writes them."""
+    d, now = h.d, h.now
+    day, at = date(2026, 1, 1), dt_time(0, 0, tzinfo=timezone.utc)
+    level = {"md_entry_date": day, "md_entry_time": at}
+    assert h.gateway is not None
+    h.gateway.send(
+        d.MarketDataSnapshotFullRefresh(
+            symbol=h.symbol,
+            md_entries=[
+                d.MarketDataSnapshotFullRefreshMDEntry(
+                    md_entry_type=d.MDEntryType("0"),
+                    md_entry_px=Decimal("0.4000"),
+                    md_entry_size=Decimal("5.00"),
+                    **level,
+                )
+            ],
+        ),
+        now,
+    )
+    snapshot = h.gateway.data_to_send()
+    h.gateway.send(
+        d.MarketDataIncrementalRefresh(
+            md_entries=[
+                d.MarketDataIncrementalRefreshMDEntry(
+                    md_update_action=d.MDUpdateAction("0"),
+                    symbol=h.symbol,
+                    md_entry_type=d.MDEntryType("0"),
+                    md_entry_px=Decimal("0.4100"),
+                    md_entry_size=Decimal("3.00"),
+                    **level,
+                )
+            ]
+        ),
+        now,
+    )
+    return snapshot, h.gateway.data_to_send()
+
+
+def test_a_market_data_read_before_the_deadline_told_asks_the_layers_nothing_more() -> None:
+    """A read that is one book message and nothing else, before the wake-up told, is queued and
+    applied to the books in one pass: the loop has nothing to do, and neither the bytes to send
+    nor the deadline is asked. With a TestRequest waiting (the peer's deadline may move sooner
+    once it is answered) the read takes the general path, and the deadline is worked out."""
+    h = Stepped(session_type="KalshiMD", config_options={"heartbeat_interval": 30})
+    h.start()  # the application reads nothing yet: no unread-event lag to tell
+    driver = h.driver
+    assert h.wake_at() is not None
+    asked: list[str] = []
+    for name in ("next_deadline", "data_to_send"):
+        real = getattr(driver, name)
+        setattr(driver, name, lambda *a, _n=name, _r=real: asked.append(_n) or _r(*a))
+    h.now += 1.0
+    for frame in _md_frames(h):
+        assert h.do(Received(frame)) == ()
+    assert asked == []
+    assert driver.books is not None
+    assert [(lv.price, lv.size) for lv in driver.books[h.symbol].bids.depth()] == [
+        (Decimal("0.4100"), Decimal("3.00")),
+        (Decimal("0.4000"), Decimal("5.00")),
+    ]
+    kinds = [type(e).__name__ for e in iter(lambda: driver.next_event(h.now), None)]
+    assert kinds[-2:] == ["ApplicationMessage", "ApplicationMessage"]
+    session = driver.supervisor.session
+    assert session is not None
+    session.send_test_request(h.now)
+    h.do(Received(b"".join(_md_frames(h))))
+    assert "next_deadline" in asked
+    assert driver.supervisor.state is SupervisorState.ACTIVE
 
 
 # -- the answers place / cancel wait for -----------------------------------------------------------

@@ -254,6 +254,21 @@ class OrderDesk:
         if self.kill is not None:
             self.kill.observe(event, now)
 
+    def read_book(self, event: ApplicationMessage, now: float) -> bool:
+        """`apply` and `advance` of a market-data session's book message (35=W / 35=X) when
+        the queue and the books are all they do (no kill switch, catch-up or order waiter to
+        follow): True; False: not such a message or desk, nothing done."""
+        if (
+            self.books is None
+            or self.kill is not None
+            or self.catch_up is not None
+            or self._waiters
+            or event.message.MSG_TYPE not in BOOK_TYPES
+        ):
+            return False
+        self.apply(event, now)
+        return True
+
     def notice(self, event: Event, now: float) -> None:
         """An event other than an application message (already queued by the driver)."""
         if self.kill is not None:

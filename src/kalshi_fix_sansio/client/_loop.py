@@ -52,13 +52,18 @@ from .steps import (
     Write,
 )
 
-__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "Status", "Steps", "not_a_fact"]
+__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "QuickRead", "Role", "Status", "Steps", "not_a_fact"]
 
 DEFAULT_MAX_BUFFERED: Final = 8 * 1024 * 1024
 """Default most bytes waiting for a peer that does not read before the connection counts as
 lost (``adapters.MAX_BUFFERED_OUTBOUND``)."""
 
 _NOTHING: Final[tuple[Action, ...]] = ()
+
+QuickRead = Callable[[bytes, float, float], bool]
+"""A role's read of bytes (not EOF) before the deadline told (`Loop`'s ``quick``): ``(data,
+now, told)``, True when the loop has nothing to do after it (nothing to write, no deadline
+sooner than ``told``)."""
 
 Steps = dict[type[Fact], Callable[[Fact, float], Sequence[Action]]]
 """What each fact's class runs: a loop part's table, and its role's (the loop part's and its
@@ -116,6 +121,8 @@ class Loop:
         max_buffered: most bytes that may wait for the peer.
         lag_bounded: the role may bound the wake-up by its unread-event lag (`Role._lag_bound`
             can be other than None: a client's driver); False: never (an acceptor's).
+        quick: the role's read of bytes before the deadline told, in place of its
+            ``receive_data`` there (`QuickRead`: a client's driver); None: none.
 
     Raises:
         LocalProtocolError: ``write_timeout`` is not > 0.
@@ -127,6 +134,7 @@ class Loop:
         "_finished",
         "_lag_bounded",
         "_open",
+        "_quick",
         "_steps",
         "_stuck_since",
         "_told",
@@ -144,6 +152,7 @@ class Loop:
         max_buffered: int,
         *,
         lag_bounded: bool = True,
+        quick: QuickRead | None = None,
     ) -> None:
         if write_timeout is not None and not write_timeout > 0:
             raise LocalProtocolError(f"write_timeout must be > 0 seconds, got {write_timeout!r}")
@@ -161,6 +170,7 @@ class Loop:
         self._abort = False  # the connection was lost (Lost, slow peer): close it, drop what waits
         self._finished = False  # `Finished` told
         self._lag_bounded = lag_bounded
+        self._quick = quick
         self._steps: Steps = {
             Received: self._received,  # type: ignore[dict-item]
             Woke: self._woke,
@@ -218,9 +228,15 @@ class Loop:
     def _received(self, fact: Received, now: float) -> Sequence[Action]:
         if not self._open:
             return _NOTHING  # a connection the driver is done with
+        told = self._told
+        quick = self._quick
+        if quick is not None and now < told and fact.data and not self._abort:
+            # before the deadline told: the role reads, and says whether the loop has anything
+            # to do; its actions after a read only when it does
+            return _NOTHING if quick(fact.data, now, told) else self.actions(now, False, True)
         role = self.role
         role.receive_data(fact.data, now)
-        if self._told <= now:  # the wake-up came while reading: the timers fire now
+        if told <= now:  # the wake-up came while reading: the timers fire now
             self._told = math.inf
             role.handle_timer(now)
             self._check_stuck(now)

@@ -76,6 +76,7 @@ from ._callers import Delivery, any_event
 from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
 from ._driverkill import KillDriving
+from ._driverread import ReadDriving
 from ._driverrest import RestDriving
 from ._driverstate import OUTCOME_EVENTS, StateDriving
 from ._loglines import log_fields
@@ -122,7 +123,7 @@ _RECONCILE_ON = frozenset(
 )  # `wants_reconciliation`'s events
 
 
-class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionControls):
+class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, SessionControls):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -433,7 +434,9 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
         )  # the trading state last announced (`announce`)
         self._failure: FixError | None = None
         self._halt_due: float | None = None  # when to ask the halt source next
-        self.loop = Loop(self, self.supervisor, self._write_timeout, self._max_buffered)
+        self.loop = Loop(
+            self, self.supervisor, self._write_timeout, self._max_buffered, quick=self.quick_read
+        )
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
         (`step`)."""
         # the loop part's facts, and a send: the driver's own
@@ -530,13 +533,6 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
             raise LocalProtocolError(f"not connected: {self.open_hint}")
         with self.lock:
             return self.desk.order_waiter(message, until)
-
-    def received(self, fact: Received) -> Sequence[Action]:
-        """Log the bytes read (``b""``: EOF), step them at the pump's time."""
-        now = self.clock()
-        if fact.data and self.message_log is not None:
-            self.message_log.received(fact.data, now)
-        return self._read(fact, now)
 
     def act(self, fact: Fact) -> None:
         """Step an application's fact (`CLOSE`, `Kill`) at the pump's time and have the pump
@@ -701,16 +697,6 @@ class Driver(QueueDriving, RestDriving, KillDriving, StateDriving, SessionContro
     def connection_failed(self, now: float, error: BaseException) -> None:
         """Opening a connection failed."""
         self.supervisor.connection_failed(now, error)
-        self._pump(now)
-
-    def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes read from the connection (``b""``: the peer closed it).
-
-        ``now`` is the receive time of every event these bytes produce
-        (`next_event_with_time`).
-        """
-        self.metrics.bytes_in += len(data)
-        self.supervisor.receive_data(data, now)
         self._pump(now)
 
     def connection_lost(self, now: float, reason: str) -> None:

@@ -418,6 +418,20 @@ class Supervisor:
             session.receive_data(data, now)
             self._process(session, now)
 
+    def read(self, data: bytes, now: float) -> ApplicationMessage | None:
+        """`receive_data`, and the event of a read that was one application message and
+        nothing else (`Session.read`), returned instead of queued when nothing of the
+        supervisor's waits (its events, its bytes) and the session stays active; else None,
+        what the bytes made queued (`pending`) as after `receive_data`."""
+        session = self.session
+        if session is None or self._state is not _ACTIVE or self._events or self._out:
+            self.receive_data(data, now)
+            return None
+        event = session.read(data, now)
+        if event is None:
+            self._process(session, now)
+        return event
+
     def connection_lost(self, now: float, reason: str) -> None:
         """The connection broke (a read or write error); ``reason`` is reported as is."""
         session = self.session

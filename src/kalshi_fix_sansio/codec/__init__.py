@@ -115,3 +115,6 @@ from ._wire import (
 from ._wire import (
     header_raw as header_raw,
 )
+from ._wire import (
+    level_changes as level_changes,
+)

@@ -391,6 +391,9 @@ class Layout:
         pattern_cents, pattern_dollars: the pattern of its frames with nothing wrong, prices in
             cents or in dollars (`_valuecheck.layout_matcher`): None until a message of the
             layout is checked clean, False when the layout has none.
+        levels: where each entry of a 35=X's group of plain level changes has its
+            MDUpdateAction, Symbol, MDEntryType, MDEntryPx and MDEntrySize (`_wire.level_changes`);
+            None until first asked, False when the layout is not such a message.
     """
 
     __slots__ = (
@@ -400,6 +403,7 @@ class Layout:
         "header_at",
         "header_fill_at",
         "key",
+        "levels",
         "own_end",
         "pattern_cents",
         "pattern_dollars",
@@ -421,6 +425,7 @@ class Layout:
         self.header_fill_at: tuple[Any, ...] | None = None
         self.pattern_cents: Matcher | bool | None = None
         self.pattern_dollars: Matcher | bool | None = None
+        self.levels: tuple[tuple[int, int, int, int, int], ...] | bool | None = None
 
 
 def _msgtype_in(frame: bytes) -> str | None:

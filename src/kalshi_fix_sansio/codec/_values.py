@@ -103,6 +103,7 @@ def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[
         return value
 
     dec.plain = plain  # type: ignore[attr-defined]  # lets a check know the type it reads
+    dec.cache = cache  # type: ignore[attr-defined]  # lets a reader look a value up first
     return dec
 
 

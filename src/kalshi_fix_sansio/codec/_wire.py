@@ -30,6 +30,7 @@ from ._fields import (
     _new,
     _set,
 )
+from ._values import member_table
 from .errors import DecodeError
 
 E = TypeVar("E", bound=Record)  # a group's entry class
@@ -158,6 +159,103 @@ def first_places(layout: Layout, flat: list[bytes]) -> dict[bytes, int]:
             zip(flat[-2::-2], range(len(flat) - 2, -1, -2), strict=True)
         )
     return where
+
+
+LevelChange = tuple[str, Any, Any, Any, Any]
+"""A 35=X entry's (Symbol, MDEntryType, MDUpdateAction, MDEntryPx, MDEntrySize), as its
+``level_values()`` gives them."""
+
+# the order of a plain level change's first tags, then the tags that may follow them
+_LEVEL_TAGS = (b"279", b"55", b"269", b"270", b"271")
+_LEVEL_TAIL = (b"272", b"273")
+# an entry class -> its lookups and converters (`_level_readers`)
+_READERS: dict[type[Record], tuple[Any, ...]] = {}
+
+
+def level_changes(msg: Record) -> list[LevelChange] | None:
+    """The level changes of a decoded 35=X, read from its fields once, without typing its
+    group: each entry's (Symbol, MDEntryType, MDUpdateAction, MDEntryPx, MDEntrySize) as its
+    ``level_values()`` gives them, in order. For a message of a remembered layout whose group
+    is the only one and whose every entry holds those five fields first, in that order, then
+    at most MDEntryDate and MDEntryTime (no trade's fields, none of your orders': a layout's
+    tags say so once), and nothing of the group after it. None otherwise, or when a value does
+    not convert: its entries are then read as `md_entries` reads them (which names what does
+    not convert)."""
+    src = msg._src
+    layout = None if src is None else src.layout
+    if layout is None:
+        return None
+    assert src is not None
+    places = layout.levels
+    flat = src.flat
+    if places is None:
+        places = layout.levels = _level_places(layout, flat) or False
+    if places is False:
+        return None
+    assert isinstance(places, tuple)
+    action_of, kind_of, number_of, action_dec, kind_dec, number_dec = _READERS[msg._GROUPS[0].entry]
+    out = []
+    try:
+        for a, s, k, p, z in places:
+            # a member is never falsy: a miss (None) is the decoder's (the plain value)
+            action = action_of(r := flat[a]) or action_dec(r)
+            kind = kind_of(r := flat[k]) or kind_dec(r)
+            px = number_of(r := flat[p])  # (a zero is falsy: tested against None)
+            if px is None:
+                px = number_dec(r)
+            size = number_of(r := flat[z])
+            if size is None:
+                size = number_dec(r)
+            out.append((flat[s].decode(), kind, action, px, size))
+    except _WALK_ERRORS:
+        return None
+    return out
+
+
+def _level_places(layout: Layout, flat: list[bytes]) -> tuple[tuple[int, int, int, int, int], ...]:
+    """`Layout.levels` (`level_changes`), found once per layout (empty: not such a layout)."""
+    groups = layout.cls._GROUPS
+    if len(groups) != 1:
+        return ()
+    entry = groups[0].entry
+    if entry not in _READERS and not _level_readers(entry):
+        return ()
+    i = first_places(layout, flat).get(groups[0].key, -1)
+    raw = flat[i + 1] if i >= 0 else b""
+    if not raw.isdigit() or len(raw) > 9:
+        return ()
+    n, j = len(flat), i + 2
+    places = []
+    for _ in range(int(raw)):
+        if tuple(flat[j : j + 10 : 2]) != _LEVEL_TAGS:
+            return ()
+        places.append((j + 1, j + 3, j + 5, j + 7, j + 9))
+        j += 10
+        for tag in _LEVEL_TAIL:
+            if j < n and flat[j] == tag:
+                j += 2
+    if j < n and flat[j] in entry._TAGS:
+        return ()
+    return tuple(places)
+
+
+def _level_readers(entry: type[Record]) -> bool:
+    """Keep ``entry``'s lookups and converters for `level_changes` (MDUpdateAction's and
+    MDEntryType's member tables and decoders, the prices' and sizes' cache and decoder): False
+    when it is not a 35=X entry of level changes."""
+    fields = {info.key: info.dec for info in entry._FIELDS}
+    if not set(_LEVEL_TAGS + _LEVEL_TAIL) <= fields.keys() or not hasattr(entry, "level_values"):
+        return False
+    action, kind, px = fields[b"279"], fields[b"269"], fields[b"270"]
+    if fields[b"271"] is not px or fields[b"55"] is not bytes.decode:
+        return False
+    tables = [getattr(dec, "enum_cls", None) for dec in (action, kind)]
+    cache = getattr(px, "cache", None)
+    if None in tables or cache is None:
+        return False
+    members = [member_table(cls).get for cls in tables]  # type: ignore[arg-type]
+    _READERS[entry] = (members[0], members[1], cache.get, action, kind, px)
+    return True
 
 
 def record_wire(rec: Record) -> dict[bytes, bytes]:

@@ -40,6 +40,7 @@ from ._states import Lifecycle, State, Trigger
 from .config import OrderCheck, Role, SessionConfig
 from .events import (
     NEED_DATA,
+    ApplicationMessage,
     Event,
     GarbledData,
     RateLimited,
@@ -193,6 +194,55 @@ class Session:
             self._eof = True
             return
         self._framer.feed(data)
+
+    def read(self, data: bytes, now: float) -> ApplicationMessage | None:
+        """`receive_data`, and a read that is one whole application message in turn handled at
+        once: its event returned when it is all the read did (the session active, no error, no
+        other event, nothing queued to send, no TestRequest waiting and no gap open before or
+        after: its only timer that moves is the peer's, later). None: `next_event` gives what
+        the bytes made (the message's event too, when it was not all), as after `receive_data`.
+
+        The receive path of a client's driver (one call where `receive_data` and two
+        `next_event` calls were).
+
+        Raises:
+            LocalProtocolError: as `receive_data`.
+        """
+        life = self._life
+        framer = self._framer
+        events = self._events
+        if (
+            life.state is not _ACTIVE
+            or life.error is not None
+            or events
+            or not data
+            or framer.buffered
+            or self._inbound.test_req_id is not None
+            or self._gaps.until
+        ):
+            self.receive_data(data, now)
+            return None
+        life.now = now
+        framer.feed(data)
+        frame = self._next_whole()
+        if frame is not data:  # not one whole frame, or not the bytes read as they are
+            if frame is not None:
+                self._handle(frame)
+            return None
+        self._handle(frame)
+        if len(events) == 1 and not self._out and life.state is _ACTIVE and not self._gaps.until:
+            event = events[0]
+            if event.__class__ is ApplicationMessage:
+                events.clear()
+                return event
+        return None
+
+    def _handle(self, frame: bytes) -> None:
+        """A whole frame (`next_event`'s fast path): handled, a fault failing the session."""
+        try:
+            self._on_frame(frame)
+        except (RemoteProtocolError, StoreError) as exc:
+            self._fail(exc)
 
     def next_event(self) -> Any:
         """The next event, or `NEED_DATA`.

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple, Protocol
 import attrs
 
 from ..codec import Entries
+from ..codec import level_changes as _level_changes
 from ._booksides import BookSide, Level, NoBookSide
 
 __all__ = [
@@ -491,26 +492,36 @@ class Books:
         changed = updates.symbols
         problems = updates.inconsistencies
         books = self._books
-        entries = message.md_entries
-        if entries is None:
-            return
-        if entries.__class__ is not tuple:  # a group of one entry reads as a tuple already
-            entries = entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
-        if len(entries) > _DEFER_ENTRIES:
-            self._many(entries, updates)
+        plain = not self._legacy
+        # a decoded message of plain level changes: their values read once from its fields,
+        # its entries typed only for one that does not apply cleanly (`_entry` reports it)
+        rows = _level_changes(message) if plain and hasattr(message, "_src") else None
+        entries: Any = None
+        if rows is None:
+            entries = _typed(message)
+            if entries is None:
+                return
+            count = len(entries)
         else:
-            plain = not self._legacy
+            count = len(rows)
+        if count > _DEFER_ENTRIES:
+            self._many(entries if entries is not None else _typed(message) or (), updates)
+        else:
             # a few entries: what the message has done is looked up in short lists
-            for e in entries:
-                # the common entry, inline: a decoded entry whose values `level_values` gives (each
+            for k in range(count):
+                # the common entry, inline: an entry whose values `level_values` gives (each
                 # present and converted, none of your orders), for a level of a book that has its
                 # snapshot, applying cleanly, or a trade of such a book; every other entry takes
                 # `_entry`, which reads, checks and reports each field (and, on a value that does
                 # not convert, raises as it would)
-                try:
-                    values = e.level_values() if plain else None
-                except AttributeError:  # not a generated entry: its attributes, in `_entry`
-                    values = None
+                values: tuple[str, Any, Any, Any, Any] | None
+                if rows is not None:
+                    values = rows[k]
+                else:
+                    try:
+                        values = entries[k].level_values() if plain else None
+                    except AttributeError:  # not a generated entry: its attributes, in `_entry`
+                        values = None
                 if values is not None:
                     symbol, kind, action, px, size = values
                     book = books.get(symbol)
@@ -518,7 +529,9 @@ class Books:
                         pass  # `_entry` reports it
                     elif kind == _TRADE:
                         if size >= 0:  # a trade, as `_entry` reads it (a negative size: there)
-                            trade = _trade(e, symbol, px, size)
+                            if entries is None:
+                                entries = _typed(message)
+                            trade = _trade(entries[k], symbol, px, size)
                             book.trades.append(trade)
                             updates.trades.append(trade)
                             if symbol not in changed:
@@ -548,7 +561,9 @@ class Books:
                             if symbol not in changed:
                                 changed.append(symbol)
                             continue
-                self._entry(e, updates, None)
+                if entries is None:
+                    entries = _typed(message)
+                self._entry(entries[k], updates, None)
         for symbol in changed:
             book = books[symbol]
             bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
@@ -710,6 +725,14 @@ class Books:
         problems.append(
             BookInconsistency(book.symbol, reason, f"best bid {bid} >= best offer {offer}")
         )
+
+
+def _typed(message: Any) -> tuple[Any, ...] | None:
+    """A 35=X's entries, typed, as a tuple (None: it has no group)."""
+    entries = message.md_entries
+    if entries is None or entries.__class__ is tuple:  # a group of one entry: a tuple already
+        return entries
+    return entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
 
 
 def _trade(e: Any, symbol: str, px: Decimal, size: Decimal) -> Trade:

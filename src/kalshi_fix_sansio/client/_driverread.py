@@ -1,0 +1,99 @@
+"""The receive path of `kalshi_fix_sansio.client.driver.Driver` (its methods; private).
+
+A read goes through one call per layer: `received` steps it through the loop part
+(`Loop <kalshi_fix_sansio.client._loop.Loop>`), whose `Received` step hands bytes read on an
+open connection before any deadline to `quick_read`: the supervisor's `Supervisor.read
+<kalshi_fix_sansio.client.supervisor.Supervisor.read>` (the session's `Session.read
+<kalshi_fix_sansio.session.machine.Session.read>`) hands back the event of a read that was one
+application message and nothing else, and the desk queues it and applies it to the books
+(`OrderDesk.read_book <kalshi_fix_sansio.client._desk.OrderDesk.read_book>`). When that is all the
+read did, nothing is to be written and no deadline came sooner than the one the loop last told:
+the loop has nothing to do, and `quick_read` says so without asking the layers below for their
+bytes and deadlines. Every other read takes the general path (`receive_data`, then the loop's
+actions).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ..session.events import Event
+from .steps import Action, Received
+
+if TYPE_CHECKING:
+    from ..observability import MessageLog
+    from ..observability.metrics import SessionMetrics
+    from ..trading.gate import OrderGate
+    from ._desk import OrderDesk
+    from ._queue import QueuePolicy
+    from .supervisor import Supervisor
+
+
+class ReadDriving:
+    """`Driver`'s receive path (it sets the attributes below, and has ``_pump`` and
+    ``announce``)."""
+
+    clock: Callable[[], float]
+    message_log: MessageLog | None
+    metrics: SessionMetrics
+    supervisor: Supervisor
+    desk: OrderDesk
+    gate: OrderGate
+    policy: QueuePolicy
+    _queue: deque[tuple[Event, float]]
+    _reading: bool
+    _warned: bool
+    _last_input: float
+    _read: Callable[[Received, float], Sequence[Action]]
+
+    if TYPE_CHECKING:  # the driver's, its trading state's and its queue's
+
+        def _pump(self, now: float) -> None: ...
+
+        def announce(self, now: float) -> None: ...
+
+        def _warn(self, now: float) -> None: ...
+
+    def received(self, fact: Received) -> Sequence[Action]:
+        """Log the bytes read (``b""``: EOF), step them at the pump's time."""
+        now = self.clock()
+        if fact.data and self.message_log is not None:
+            self.message_log.received(fact.data, now)
+        return self._read(fact, now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes read from the connection (``b""``: the peer closed it).
+
+        ``now`` is the receive time of every event these bytes produce
+        (`next_event_with_time`).
+        """
+        self.metrics.bytes_in += len(data)
+        self.supervisor.receive_data(data, now)
+        self._pump(now)
+
+    def quick_read(self, data: bytes, now: float, told: float) -> bool:
+        """`receive_data` of bytes (not EOF) read before the deadline the loop last told
+        (``told``): True when the loop has nothing to do after it (nothing to write, no
+        deadline sooner than ``told``: a market-data message queued and applied to the books,
+        and nothing else); False: the loop's actions after a read are due."""
+        self.metrics.bytes_in += len(data)
+        event = self.supervisor.read(data, now)
+        if event is None or not self.desk.read_book(event, now):
+            if event is not None:
+                self.supervisor.pending.append(event)
+            self._pump(now)
+            return False
+        self._last_input = now
+        if self.gate.state_changed:
+            self.announce(now)
+            return False
+        queue = self._queue
+        if queue and self._reading and not self._warned:  # `FallingBehind`'s deadline
+            due = queue[0][1] + self.policy.lag_warning
+            if now >= due:
+                self._warn(now)
+                return False
+            return due >= told
+        return True
