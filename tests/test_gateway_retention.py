@@ -1,5 +1,6 @@
 """The real mock gateway over TLS forgets finished orders within its bounds, answers cancels
-of finished orders as Kalshi does, and keeps a bounded resend store per KalshiRT session."""
+of finished orders as Kalshi does, and keeps a bounded resend store per KalshiRT session; a
+connection's store (the gateway's internal `KeyedStore`) follows the store its Logon picked."""
 
 from __future__ import annotations
 
