@@ -690,6 +690,9 @@ def main() -> None:
         help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
     )
     args = parser.parse_args()
+    if args.src is not None and not (Path(args.src) / "kalshi_fix_sansio").is_dir():
+        # a tree without the package would count the installed checkout instead
+        parser.error(f"--src {args.src}: no kalshi_fix_sansio package there (name the tree's src)")
     if args.sweep_overhead:
         print("\n".join(sweep_overhead()))
         return

@@ -329,6 +329,21 @@ def test_bench_backtest_says_how_to_take_the_peer_row(monkeypatch: pytest.Monkey
     assert bench.report([("hftbacktest", got)])[-1] == f"hftbacktest: {got['skipped']}."
 
 
+def test_bench_backtest_refuses_a_src_without_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--src`` naming a tree's root rather than its ``src`` would count the installed
+    checkout as the other tree: refused before any work, naming the directory."""
+    bench = load("bench_backtest")
+    monkeypatch.setattr(
+        sys, "argv", ["bench_backtest.py", "--instructions", "--src", str(tmp_path)]
+    )
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    assert exit_.value.code == 2
+    assert f"--src {tmp_path}: no kalshi_fix_sansio package there" in capsys.readouterr().err
+
+
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --
 
 
