@@ -612,7 +612,13 @@ def sweep_overhead(runs: int = 8) -> list[str]:
         "|---|---|---:|---|",
     ]
     untyped: Any = LocalCluster
-    with untyped(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+    with untyped(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,  # and the scheduler's HTTP server on any free loopback port
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster:
         engines: dict[str, dict[str, Any]] = {
             "this process (jobs=1)": {"jobs": 1},
             "local processes (jobs=2)": {"jobs": 2},

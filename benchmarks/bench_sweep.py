@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 cluster = stack.enter_context(
                     distributed.LocalCluster(
-                        n_workers=workers, threads_per_worker=1, dashboard_address=None
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        dashboard_address=None,  # the scheduler's HTTP server: any free port
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     )
                 )
                 client = stack.enter_context(distributed.Client(cluster))

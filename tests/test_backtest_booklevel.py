@@ -132,9 +132,14 @@ def test_a_sweep_ranks_the_same_serial_on_processes_and_on_dask_in_both_modes() 
     points = grid(edge=[0.005, 0.02], every=[5.0])
     tables = {}
     untyped: Any = LocalCluster
-    # no dashboard: its fixed port (8787) may be taken by another run on this machine
+    # no dashboard, and the scheduler's HTTP server (which starts without one) on a free
+    # loopback port: 8787, its default, may be taken by another cluster on this machine
     cluster_of_two = untyped(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
     with cluster_of_two as cluster:
         for mode in MODES:

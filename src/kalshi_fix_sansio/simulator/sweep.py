@@ -447,6 +447,10 @@ def _on_dask(
                     threads_per_worker=1,  # a run holds the GIL: one per process
                     processes=True,
                     dashboard_address=None,  # no dashboard nobody asked for
+                    # the scheduler's HTTP server (its /metrics) still starts without one, on
+                    # port 8787 unless told: a second cluster on the machine warned of a port
+                    # in use. Loopback, a port the system picks.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     # the workers' and scheduler's own log: a run's failure comes back as its
                     # result, and a worker's heartbeat racing the cluster's own shutdown is
                     # logged as an ERROR that says nothing about the sweep

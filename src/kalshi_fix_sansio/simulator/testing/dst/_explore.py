@@ -290,6 +290,9 @@ def _dask(jobs: int, address: str | None, most_batches: int) -> Iterator[tuple[A
                     threads_per_worker=1,  # a run holds the GIL: one per process
                     processes=True,
                     dashboard_address=None,
+                    # the scheduler's HTTP server without a dashboard: loopback, any free port
+                    # (by default it takes 8787 and warns when another cluster has it)
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 )
             )
             client = stack.enter_context(distributed.Client(cluster))
