@@ -257,16 +257,19 @@ def trade_values(msg: Record, k: int) -> tuple[Any, Any, Any, Any, Any] | None:
     ``k``-th entry of a 35=X whose `level_changes` were read (not None), as the typed entry's
     attributes give them. None when one does not convert (the typed entry names it)."""
     src: Any = msg._src
-    places = src.layout.trades[k]
+    side, trade_id, trd, day, clock = src.layout.trades[k]
+    of_side, of_id, of_trd, of_day, of_clock = _TRADE_READERS[msg._GROUPS[0].entry]
     flat = src.flat
-    out = []
     try:
-        for at, dec in zip(places, _TRADE_READERS[msg._GROUPS[0].entry], strict=True):
-            out.append(None if at is None else dec(flat[at]))
+        return (
+            None if side is None else of_side(flat[side]),
+            None if trade_id is None else of_id(flat[trade_id]),
+            None if trd is None else of_trd(flat[trd]),
+            None if day is None else of_day(flat[day]),
+            None if clock is None else of_clock(flat[clock]),
+        )
     except _WALK_ERRORS:
         return None
-    side, trade_id, trd, day, clock = out
-    return side, trade_id, trd, day, clock
 
 
 def _level_readers(entry: type[Record]) -> bool:
