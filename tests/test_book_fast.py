@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from kalshi_fix_sansio import Books, DecodeError, Entries, Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.codec import level_changes
+from kalshi_fix_sansio.codec import level_changes, trade_values
 from kalshi_fix_sansio.codec._fields import _LAZY
 from kalshi_fix_sansio.codec._generated import margin as gm
 from kalshi_fix_sansio.codec._generated import prediction as gp
@@ -463,26 +463,93 @@ def test_level_changes_are_the_entries_level_values(d: Any) -> None:
     assert state(fast) == state(careful)
 
 
-def test_level_changes_of_other_messages_are_none() -> None:
-    """None (the entries are typed and read as before) for a 35=X with a trade's fields or one
-    of your orders, a message that was not decoded, and a value that does not convert."""
-    trade = p.MarketDataIncrementalRefresh(
+def _trade_entry(d: Any, ms: int, **extra: Any) -> Any:
+    return d.MarketDataIncrementalRefreshMDEntry(
+        md_update_action=d.MDUpdateAction("0"),
+        symbol=SYMBOLS[0],
+        md_entry_type=d.MDEntryType("2"),
+        md_entry_px=D("0.4500"),
+        md_entry_size=D("3.00"),
+        md_entry_date=DAY,
+        md_entry_time=time(18, 50, 0, ms * 1000, tzinfo=timezone.utc),
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("d", [p, m])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"aggressor_side": "1", "trade_id": "t-1"},
+        {"aggressor_side": "2", "trd_type": 1, "trade_id": "t-2"},
+        {"trd_type": 5},  # not a member: the plain value
+        {},
+    ],
+)
+def test_a_trade_s_values_are_read_from_its_fields(d: Any, extra: dict[str, Any]) -> None:
+    """A 35=X with a trade's fields is read from its fields too: `level_changes` gives each
+    entry's `level_values`, `trade_values` a trade's AggressorSide, TradeID, TrdType,
+    MDEntryDate and MDEntryTime as its typed entry's attributes give them (its group left
+    untyped), and the books apply it as the careful path does."""
+    if "aggressor_side" in extra:
+        extra = {**extra, "aggressor_side": d.AggressorSide(extra["aggressor_side"])}
+    if extra.get("trd_type") == 1:
+        extra = {**extra, "trd_type": d.TrdType(1)}
+    message = d.MarketDataIncrementalRefresh(
         md_entries=[
-            p.MarketDataIncrementalRefreshMDEntry(
-                md_update_action=p.MDUpdateAction("0"),
-                symbol=SYMBOLS[0],
-                md_entry_type=p.MDEntryType("2"),
-                md_entry_px=D("0.4500"),
-                md_entry_size=D("3.00"),
-                md_entry_date=DAY,
-                md_entry_time=time(18, 50, tzinfo=timezone.utc),
-                aggressor_side=p.AggressorSide("1"),
-                trade_id="t-1",
-            )
+            _trade_entry(d, 7, **extra),
+            entry(d, _level("1", "1", "0.6000", "4.00")),
+            _trade_entry(d, 9),
         ]
     )
-    decoded(p, trade)
-    assert level_changes(decoded(p, trade)) is None
+    decoded(d, message)
+    msg = decoded(d, message)  # a remembered layout
+    rows = level_changes(msg)
+    values = [trade_values(msg, k) for k in range(3)]
+    assert msg._md_entries is _LAZY  # not typed by them
+    typed = decoded(d, message).md_entries
+    assert rows == [e.level_values() for e in typed]
+    assert values == [
+        (e.aggressor_side, e.trade_id, e.trd_type, e.md_entry_date, e.md_entry_time) for e in typed
+    ]
+    fast, careful = Books(), Books()
+    for books in (fast, careful):
+        books.apply(decoded(d, snapshot(d, SYMBOLS[0])))
+    got = fast.apply(msg)
+    assert got == careful.apply(plain_view(decoded(d, message)))
+    assert len(got.trades) == 2 and state(fast) == state(careful)
+
+
+def test_a_trade_value_that_does_not_convert_is_read_by_the_typed_entry() -> None:
+    """`trade_values` is None when a trade's value does not convert; the books then read the
+    typed entry, which names it (as the careful path does)."""
+    gp._VALUES.times.clear()
+    tail = "2446=1|1003=t-1|"
+    good = frame_x("18:51:02.345", tail).replace(b"269=0", b"269=2")
+    bad = frame_x("25:61:00.000", tail).replace(b"269=0", b"269=2")
+    for frame in (good, good):  # the second decode: a remembered layout
+        msg = p.decode(_summed(frame), use_dollars=True)
+    assert level_changes(msg) is not None
+    want = (p.AggressorSide("1"), "t-1", None, DAY, time(18, 51, 2, 345000, timezone.utc))
+    assert trade_values(msg, 0) == want
+    msg = p.decode(_summed(bad), use_dollars=True)
+    assert level_changes(msg) is not None and trade_values(msg, 0) is None
+    books = Books()
+    books.apply(decoded(p, snapshot(p, SYMBOLS[0])))
+    with pytest.raises(DecodeError) as err:
+        books.apply(msg)
+    assert err.value.tag == 273
+
+
+def _summed(frame: bytes) -> bytes:
+    """``frame`` with its CheckSum made again."""
+    body = frame[: frame.rindex(b"10=")]
+    return body + b"10=%03d\x01" % (sum(body) % 256)
+
+
+def test_level_changes_of_other_messages_are_none() -> None:
+    """None (the entries are typed and read as before) for a 35=X with one of your orders, a
+    message that was not decoded, and a value that does not convert."""
     assert level_changes(_levels_message(p, [_level("0", "0", "0.3200", "4.00", own=True)])) is None
     built = p.MarketDataIncrementalRefresh(md_entries=[entry(p, _level("0", "0", "0.32", "4"))])
     assert level_changes(built) is None

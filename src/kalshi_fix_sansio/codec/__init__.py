@@ -118,3 +118,6 @@ from ._wire import (
 from ._wire import (
     level_changes as level_changes,
 )
+from ._wire import (
+    trade_values as trade_values,
+)

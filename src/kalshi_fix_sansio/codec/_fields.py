@@ -394,6 +394,9 @@ class Layout:
         levels: where each entry of a 35=X's group of plain level changes has its
             MDUpdateAction, Symbol, MDEntryType, MDEntryPx and MDEntrySize (`_wire.level_changes`);
             None until first asked, False when the layout is not such a message.
+        trades: for each of those entries, where its AggressorSide, TradeID, TrdType,
+            MDEntryDate and MDEntryTime have their values (None: absent), in the same order
+            (`_wire.trade_values`); set with ``levels``.
     """
 
     __slots__ = (
@@ -409,6 +412,7 @@ class Layout:
         "pattern_dollars",
         "present",
         "repeats",
+        "trades",
         "used",
     )
 
@@ -426,6 +430,7 @@ class Layout:
         self.pattern_cents: Matcher | bool | None = None
         self.pattern_dollars: Matcher | bool | None = None
         self.levels: tuple[tuple[int, int, int, int, int], ...] | bool | None = None
+        self.trades: tuple[tuple[int | None, ...], ...] = ()
 
 
 def _msgtype_in(frame: bytes) -> str | None:

@@ -168,8 +168,14 @@ LevelChange = tuple[str, Any, Any, Any, Any]
 # the order of a plain level change's first tags, then the tags that may follow them
 _LEVEL_TAGS = (b"279", b"55", b"269", b"270", b"271")
 _LEVEL_TAIL = (b"272", b"273")
+# a trade's tags, in the order they may follow those (then none of an order's)
+_TRADE_TAGS = (b"2446", b"828", b"1003")
+# the order `trade_values` gives a trade's values in
+_TRADE_ORDER = (b"2446", b"1003", b"828", b"272", b"273")
 # an entry class -> its lookups and converters (`_level_readers`)
 _READERS: dict[type[Record], tuple[Any, ...]] = {}
+# an entry class with a trade's fields -> the converters of `_TRADE_ORDER`'s fields
+_TRADE_READERS: dict[type[Record], tuple[Any, ...]] = {}
 
 
 def level_changes(msg: Record) -> list[LevelChange] | None:
@@ -177,10 +183,11 @@ def level_changes(msg: Record) -> list[LevelChange] | None:
     group: each entry's (Symbol, MDEntryType, MDUpdateAction, MDEntryPx, MDEntrySize) as its
     ``level_values()`` gives them, in order. For a message of a remembered layout whose group
     is the only one and whose every entry holds those five fields first, in that order, then
-    at most MDEntryDate and MDEntryTime (no trade's fields, none of your orders': a layout's
-    tags say so once), and nothing of the group after it. None otherwise, or when a value does
-    not convert: its entries are then read as `md_entries` reads them (which names what does
-    not convert)."""
+    at most MDEntryDate and MDEntryTime, then at most a trade's AggressorSide, TrdType and
+    TradeID (none of your orders' fields: a layout's tags say so once), and nothing of the group
+    after it. None otherwise, or when a value does not convert: its entries are then read as
+    `md_entries` reads them (which names what does not convert). A trade entry's other values:
+    `trade_values`."""
     src = msg._src
     layout = None if src is None else src.layout
     if layout is None:
@@ -226,17 +233,43 @@ def _level_places(layout: Layout, flat: list[bytes]) -> tuple[tuple[int, int, in
         return ()
     n, j = len(flat), i + 2
     places = []
+    trades = []
+    tail = _LEVEL_TAIL + _TRADE_TAGS if entry in _TRADE_READERS else _LEVEL_TAIL
     for _ in range(int(raw)):
         if tuple(flat[j : j + 10 : 2]) != _LEVEL_TAGS:
             return ()
         places.append((j + 1, j + 3, j + 5, j + 7, j + 9))
         j += 10
-        for tag in _LEVEL_TAIL:
+        at: dict[bytes, int] = {}
+        for tag in tail:
             if j < n and flat[j] == tag:
+                at[tag] = j + 1
                 j += 2
+        trades.append(tuple(at.get(tag) for tag in _TRADE_ORDER))
     if j < n and flat[j] in entry._TAGS:
         return ()
+    layout.trades = tuple(trades)
     return tuple(places)
+
+
+def trade_values(msg: Record, k: int) -> tuple[Any, Any, Any, Any, Any] | None:
+    """The AggressorSide, TradeID, TrdType, MDEntryDate and MDEntryTime (None: absent) of the
+    ``k``-th entry of a 35=X whose `level_changes` were read (not None), as the typed entry's
+    attributes give them. None when one does not convert (the typed entry names it)."""
+    src: Any = msg._src
+    side, trade_id, trd, day, clock = src.layout.trades[k]
+    of_side, of_id, of_trd, of_day, of_clock = _TRADE_READERS[msg._GROUPS[0].entry]
+    flat = src.flat
+    try:
+        return (
+            None if side is None else of_side(flat[side]),
+            None if trade_id is None else of_id(flat[trade_id]),
+            None if trd is None else of_trd(flat[trd]),
+            None if day is None else of_day(flat[day]),
+            None if clock is None else of_clock(flat[clock]),
+        )
+    except _WALK_ERRORS:
+        return None
 
 
 def _level_readers(entry: type[Record]) -> bool:
@@ -255,6 +288,8 @@ def _level_readers(entry: type[Record]) -> bool:
         return False
     members = [member_table(cls).get for cls in tables]  # type: ignore[arg-type]
     _READERS[entry] = (members[0], members[1], cache.get, action, kind, px)
+    if set(_TRADE_TAGS) <= fields.keys():
+        _TRADE_READERS[entry] = tuple(fields[tag] for tag in _TRADE_ORDER)
     return True
 
 

@@ -40,6 +40,7 @@ import attrs
 
 from ..codec import Entries
 from ..codec import level_changes as _level_changes
+from ..codec import trade_values as _trade_values
 from ._booksides import BookSide, Level, NoBookSide
 
 __all__ = [
@@ -529,9 +530,15 @@ class Books:
                         pass  # `_entry` reports it
                     elif kind == _TRADE:
                         if size >= 0:  # a trade, as `_entry` reads it (a negative size: there)
-                            if entries is None:
-                                entries = _typed(message)
-                            trade = _trade(entries[k], symbol, px, size)
+                            # its other values read from the fields too (None: one does not
+                            # convert, the typed entry's attributes name it)
+                            extra = None if rows is None else _trade_values(message, k)
+                            if extra is not None:
+                                trade = _trade_of(symbol, px, size, *extra)
+                            else:
+                                if entries is None:
+                                    entries = _typed(message)
+                                trade = _trade(entries[k], symbol, px, size)
                             book.trades.append(trade)
                             updates.trades.append(trade)
                             if symbol not in changed:
@@ -738,15 +745,31 @@ def _typed(message: Any) -> tuple[Any, ...] | None:
 def _trade(e: Any, symbol: str, px: Decimal, size: Decimal) -> Trade:
     """The `Trade` of a trade entry whose symbol, price and size are read."""
     trd = e.trd_type
+    return _trade_of(
+        symbol, px, size, e.aggressor_side, e.trade_id, trd, e.md_entry_date, e.md_entry_time
+    )
+
+
+def _trade_of(
+    symbol: str,
+    px: Decimal,
+    size: Decimal,
+    side: Any,
+    trade_id: str | None,
+    trd: Any,
+    day: date | None,
+    clock: time | None,
+) -> Trade:
+    """The `Trade` of a trade entry's values (`_trade`, `trade_values`)."""
     return Trade(
         symbol,
         px,
         size,
-        _code(e.aggressor_side),
-        e.trade_id,
+        _code(side),
+        trade_id,
         None if trd is None else int(getattr(trd, "value", trd)),
-        e.md_entry_date,
-        e.md_entry_time,
+        day,
+        clock,
     )
 
 
