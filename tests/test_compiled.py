@@ -6,7 +6,8 @@ without the cache (cold and warm, on every API), the cache is keyed by the recor
 and never trusted, a corrupt cache is one line naming it, and the command line compiles; the
 compile's shortcuts past the decode (`kalshi_fix_sansio.simulator._compiling`: whole log lines
 read by the layouts' patterns, frames by their scans, values decoded alone) compile what the
-decode reads, to the same bytes."""
+decode reads, to the same bytes; a chunk's TradeIDs read back
+(`kalshi_fix_sansio.simulator.compiled._trade_ids`) are those decoded one at a time."""
 
 from __future__ import annotations
 
