@@ -6,8 +6,7 @@ without the cache (cold and warm, on every API), the cache is keyed by the recor
 and never trusted, a corrupt cache is one line naming it, and the command line compiles; the
 compile's shortcuts past the decode (`kalshi_fix_sansio.simulator._compiling`: whole log lines
 read by the layouts' patterns, frames by their scans, values decoded alone) compile what the
-decode reads, to the same bytes; a chunk's TradeIDs read back
-(`kalshi_fix_sansio.simulator.compiled._trade_ids`) are those decoded one at a time."""
+decode reads, to the same bytes."""
 
 from __future__ import annotations
 
@@ -32,7 +31,6 @@ from kalshi_fix_sansio.simulator.compiled import (
     CACHE_SUFFIX,
     CompiledCacheError,
     CompiledEntry,
-    _trade_ids,
     compile_recording,
 )
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
@@ -717,16 +715,3 @@ def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
     with pytest.raises(RecordingError) as compiled:
         compile_recording(path, cache=False)
     assert str(compiled.value) == text
-
-
-def test_trade_ids_cut_from_ascii_text_are_those_decoded_one_at_a_time() -> None:
-    """A chunk's TradeIDs (`_trade_ids`: cut from the text decoded once when it is ASCII,
-    decoded one by one when not): the same ids, None where an entry has none."""
-    ids = ["T1", None, None, "trade-22", "x", None]
-    for texts in (ids, [*ids[:-1], "caf\u00e9"]):
-        data = b"".join(t.encode() for t in texts if t is not None)
-        ends, at = [], 7  # the chunk's trade bytes start at 7 in the column
-        for t in texts:
-            at += len(t.encode()) if t is not None else 0
-            ends.append(at)
-        assert list(_trade_ids(data, ends, 7)) == texts

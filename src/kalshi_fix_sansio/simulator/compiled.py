@@ -186,22 +186,8 @@ Entries = tuple[tuple[Any, ...], ...]  # each entry as `CompiledEntry`'s fields,
 Row = tuple[float, str, str | None, int | None, str | None, Entries]  # `CompiledRecording.rows`
 
 
-_NO_ID: Final[dict[str, None]] = {"": None}  # an entry's empty TradeID slice: None
-
-
 def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
-    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``.
-    ASCII ids (the common case) are cut from the text decoded once, in C (no Python step per
-    entry); others one at a time."""
-    if trades.isascii():
-        text = trades.decode()
-        stops = list(map(sub, ends, repeat(base)))
-        ids = list(map(text.__getitem__, map(slice, chain((0,), stops), stops)))
-        return map(_NO_ID.get, ids, ids)
-    return _each_trade_id(trades, ends, base)
-
-
-def _each_trade_id(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
+    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``."""
     start = 0
     for k in ends:
         if k - base > start:
@@ -310,19 +296,12 @@ class CompiledRecording:
         """(receive time, MsgType, Symbol, SecurityTradingStatus, MarketResult, entries as
         tuples of `CompiledEntry`'s fields) of each recorded message in file order: what a
         backtest hands ``Exchange.replay_row``, no object per message (errors: as `messages`)."""
-        # made as rows (no second tuple each), a chunk's rows zipped in C: no generator
-        # step per row
-        rows: Iterator[Row] = chain.from_iterable(self._chunks(rows=True))
+        rows: Iterator[Row] = self._raw(rows=True)  # made as rows: no second tuple each
         return rows
 
-    def _raw(self) -> Iterator[Any]:
+    def _raw(self, rows: bool = False) -> Iterator[Any]:
         """(line, offset, receive time, kind, Symbol, SecurityTradingStatus, MarketResult,
-        entries) of each message."""
-        return chain.from_iterable(self._chunks())
-
-    def _chunks(self, rows: bool = False) -> Iterator[Iterator[Any]]:
-        """`_raw`'s messages (``rows``: `rows`' tuples instead), an iterator per chunk of the
-        columns: a chunk is read when the one before it is used up."""
+        entries) of each message; ``rows``: `rows`' tuples instead."""
         layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
         tables = (layout.symbols, layout.texts, layout.decimals)
         symbols_, texts_, decimals_ = ([*t, None] for t in tables)
@@ -358,9 +337,9 @@ class CompiledRecording:
                 results = map(texts_.__getitem__, m["result"])
                 if rows:
                     kinds = map(_KINDS.__getitem__, m["kind"])
-                    yield zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
+                    yield from zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
                 else:
-                    yield zip(
+                    yield from zip(
                         m["line"],
                         m["offset"],
                         m["time"],
