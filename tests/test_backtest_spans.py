@@ -100,7 +100,10 @@ def scripted(
         with ctx.order_entry() as oe:
             while (wake := ctx.wait(timer)) is not None:
                 n += 1
-                tops = {b.symbol: (b.top(), len(b.trades), b.consistent) for b in ctx.books}
+                tops = {
+                    b.symbol: (b.top(), len(b.trades), b.consistent, b.last_trade)
+                    for b in ctx.books
+                }
                 events = tuple(_event(e) for e in wake.orders)
                 seen[ctx.mode].append((wake.time, wake.markets, tops, events))
                 if ctx.mode == "book" and exchange.spans is not None:

@@ -443,22 +443,8 @@ class BookWaker(Waker):
                     book_side._remove(px)
             levels.clear()
         trades = pending.trades
-        if trades:
-            kept, stamp = book.trades, self._stamp
-            for when, px, size, aggressor, trade_id in trades:
-                day, clock = stamp(when)
-                kept.append(
-                    Trade(
-                        symbol,
-                        ticks.get(px) or _quantized(ticks, px, TICK),
-                        cents.get(size) or _quantized(cents, size, CENT),
-                        aggressor,
-                        trade_id,
-                        None,
-                        day,
-                        clock,
-                    )
-                )
+        if trades:  # made `Trade`s when the strategy reads them (`_trade`)
+            book._owe(self._trade).extend(trades)
             trades.clear()
         if pending.crossed:
             book.consistent = False
@@ -466,6 +452,23 @@ class BookWaker(Waker):
         pending.queued = False  # emptied: `Pending.looked`
         if symbol in self.watched:
             self.changed[symbol] = None
+
+    def _trade(self, symbol: str, value: tuple[float, Decimal, Decimal, str, str]) -> Trade:
+        """A trade of a bulk span (`Pending.trades`) as the 35=X of it would have left it in
+        the book (its price to the tick, its size to the cent, its date and time)."""
+        when, px, size, aggressor, trade_id = value
+        ticks, cents = self._ticks, self._cents
+        day, clock = self._stamp(when)
+        return Trade(
+            symbol,
+            ticks.get(px) or _quantized(ticks, px, TICK),
+            cents.get(size) or _quantized(cents, size, CENT),
+            aggressor,
+            trade_id,
+            None,
+            day,
+            clock,
+        )
 
     def _stamp(self, when: float) -> tuple[Any, Any]:
         """MDEntryDate and MDEntryTime the exchange gives a trade at ``when``: the date and

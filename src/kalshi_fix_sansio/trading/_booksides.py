@@ -34,7 +34,7 @@ class BookSide:
     in its levels.
     """
 
-    __slots__ = ("_added", "_bids", "_prices", "_sizes")
+    __slots__ = ("_added", "_best", "_bids", "_prices", "_sizes")
 
     def __init__(self, bids: bool) -> None:
         self._sizes: dict[Decimal, Decimal] = {}
@@ -42,6 +42,7 @@ class BookSide:
         self._bids = bids
         # deferred (`_defer`): the prices added since, in any order (the list is settled later)
         self._added: list[Decimal] | None = None
+        self._best: Level | None = None  # the last `best` made (given again while it holds)
 
     @property
     def is_bids(self) -> bool:
@@ -67,10 +68,15 @@ class BookSide:
 
     def best(self) -> Level | None:
         """The best level (highest bid / lowest offer), or ``None`` when the side is empty."""
-        if not self._prices:
+        prices = self._prices
+        if not prices:
             return None
-        price = self._prices[-1] if self._bids else self._prices[0]
-        return Level(price, self._sizes[price])
+        price = prices[-1] if self._bids else prices[0]
+        size = self._sizes[price]
+        level = self._best
+        if level is None or level.price is not price or level.size is not size:
+            level = self._best = Level(price, size)  # the same values: the same level
+        return level
 
     def best_price(self) -> Decimal | None:
         """The best price, or ``None``."""

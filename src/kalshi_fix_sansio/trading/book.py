@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, time
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -287,7 +287,17 @@ class Book(_TwoSided):
         consistent: False once an inconsistency was reported, until the next snapshot.
     """
 
-    __slots__ = ("bids", "consistent", "has_snapshot", "offers", "own_orders", "symbol", "trades")
+    __slots__ = (
+        "_made",
+        "_owed",
+        "_trades",
+        "bids",
+        "consistent",
+        "has_snapshot",
+        "offers",
+        "own_orders",
+        "symbol",
+    )
     bids: BookSide
     offers: BookSide
 
@@ -301,10 +311,34 @@ class Book(_TwoSided):
         self.symbol = symbol
         self.bids = BookSide(bids=True)
         self.offers = BookSide(bids=False)
-        self.trades: deque[Trade] = deque(maxlen=max_trades)
+        self._trades: deque[Trade] = deque(maxlen=max_trades)
+        # trades kept as plain values, made `Trade`s when `trades` is read (`_owe`)
+        self._owed: deque[Any] | None = None
+        self._made: Callable[[str, Any], Trade] | None = None
         self.own_orders: deque[OwnOrderEntry] = deque(maxlen=max_own_orders)
         self.has_snapshot = False
         self.consistent = True
+
+    @property
+    def trades(self) -> deque[Trade]:
+        """Recent trades, oldest first, at most ``max_trades``."""
+        owed = self._owed
+        if owed:
+            made, symbol = self._made, self.symbol
+            assert made is not None
+            self._trades.extend([made(symbol, value) for value in owed])
+            owed.clear()
+        return self._trades
+
+    def _owe(self, made: Callable[[str, Any], Trade]) -> deque[Any]:
+        """Where trades are kept as plain values until `trades` is read, each then made a
+        `Trade` by ``made(symbol, value)`` in the order kept (the book level's trades: most
+        are never read). Keeps as many as `trades` does."""
+        owed = self._owed
+        if owed is None:
+            owed = self._owed = deque(maxlen=self._trades.maxlen)
+            self._made = made
+        return owed
 
     @property
     def last_trade(self) -> Trade | None:
