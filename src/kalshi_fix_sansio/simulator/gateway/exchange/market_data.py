@@ -247,10 +247,8 @@ class MarketData:
         followed = self._before
         if not followed:
             return
-        if len(followed) == 1 and not self._touched:
-            trades = self.trades
-            if len(trades) < 2 and self._flush_one(trades[0] if trades else None):
-                return
+        if len(followed) == 1 and not self.trades and not self._touched and self._flush_one():
+            return
         changes = self._changes()  # (the books are no longer followed)
         if not changes:
             return
@@ -278,61 +276,40 @@ class MarketData:
                 refresh = self.state.d.MarketDataIncrementalRefresh(md_entries=tuple(entries))
                 self.state.send(session, refresh)
 
-    def _flush_one(self, trade: Trade | None) -> bool:
-        """`flush` of the common calls (a replayed level's change; a replayed trade and the
-        level it decreased): one book followed, at most one level of it noted, at most one
-        trade (``trade``, not a block trade; None: no trade), no client order's level; its
-        subscribers all encode. The entries' bytes made once (`_Wire.trade`, `_Wire.level`),
-        each subscriber's 35=X one join. False: not that call (nothing done: `flush` goes
-        on)."""
+    def _flush_one(self) -> bool:
+        """`flush` of the common call (a replayed level's change): one book followed, one
+        level of it noted, no trade, no client order's level; its subscribers all encode. The
+        entry's bytes made once (`_Wire.level`), each subscriber's 35=X one join. False: not
+        that call (nothing done: `flush` goes on)."""
         for symbol, book in self._before.items():
             before = book.before
-            if before is None or len(before) > 1 or not (before or trade):
+            if before is None or len(before) != 1:
                 return False
-            if trade is not None and (trade.block or trade.symbol != symbol):
-                return False
-            subscribers = self._encoders(symbol)
-            if subscribers is None:
-                return False
-            wire, now = self._wire, self.state.now
-            n, data = 0, b""
-            if trade is not None:  # trades first, as `_changes`
-                entry = wire.trade(symbol, trade, now)
-                if entry is None:  # a value the codec refuses: the objects' encode says so
-                    return False
-                n, data = 1, entry
+            subscribers = []
+            for session in self.state.sessions.values():
+                if symbol in session.md_symbols:
+                    if not session.wire:
+                        return False
+                    subscribers.append(session.session_id)
             for (side, px), old in before.items():
+                self._before = {}
+                book.before = None
                 size = book.agg[side].get(px)
-                if size == old:
-                    break
+                if size == old or not subscribers:
+                    return True
                 if size is None:
                     action, size = "2", ZERO
                 else:
                     action = "0" if old is None else "1"
-                entry = wire.level(symbol, _KIND[side], px, size, action, now)
-                if entry is None:
+                data = self._wire.level(symbol, _KIND[side], px, size, action, self.state.now)
+                if data is None:  # a value the codec refuses: the objects' encode says so
+                    self._before, book.before = {symbol: book}, before
                     return False
-                n, data = n + 1, data + entry
-            self._before = {}
-            book.before = None
-            if not n or not subscribers:
-                return True
-            body = b"268=%d\x01%s" % (n, data)
-            out = self.state.out
-            for session_id in subscribers:
-                out.append(Outbound(session_id, EncodedMessage("X", body)))
+                body = b"268=1\x01" + data
+                out = self.state.out
+                for session_id in subscribers:
+                    out.append(Outbound(session_id, EncodedMessage("X", body)))
         return True
-
-    def _encoders(self, symbol: str) -> list[str] | None:
-        """The sessions subscribed to a market's data, in order, when they all encode (None:
-        one reads message objects)."""
-        subscribers = []
-        for session in self.state.sessions.values():
-            if symbol in session.md_symbols:
-                if not session.wire:
-                    return None
-                subscribers.append(session.session_id)
-        return subscribers
 
     def _changes(self) -> list[_Change]:
         """The call's changes in output order: its trades, then per book followed (in the
@@ -534,13 +511,6 @@ class _Wire:
             )
         except EncodeError:
             return None
-
-    def trade(self, symbol: str, t: Trade, now: float) -> bytes | None:
-        """The entry of a trade (not a block trade) at ``now``; None: a value the codec
-        refuses."""
-        if now != self._stamp_at:
-            self._stamp, self._stamp_at = self._stamp_of(now), now
-        return self._trade(symbol, t, t.price, t.qty)
 
     def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
         """The entry of a trade (not a block trade) at the stamp `entries` set."""
