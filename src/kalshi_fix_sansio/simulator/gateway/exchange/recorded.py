@@ -348,15 +348,17 @@ class RecordedMarkets:
         drop = old - size
         if drop > 0:
             credit = self._credit.pop(key, ZERO)
-            counted = min(credit, drop)
+            counted = credit if credit <= drop else drop  # `min`, inline (as the max below)
             if credit > counted:
                 self._credit[key] = credit - counted
-            if drop > counted:  # cancels (or trades not recorded as such): the queue moves up
+            # cancels (or trades not recorded as such): the queue moves up, where client
+            # orders rest on the side (none: no queue to move)
+            if drop > counted and book.clients[side]:
                 self._cancelled(book, side, px, old, drop - counted)
-            taken = max(ZERO, taken - drop)
+            taken = taken - drop if taken > drop else ZERO
         elif size == 0:
             self._credit.pop(key, None)
-        shown = max(ZERO, size - taken)
+        shown = size - taken if size > taken else ZERO
         # no client order rests on the other side: nothing to cross (`_cross` gives zero)
         if shown > 0 and book.clients[SELL if side == BUY else BUY]:
             crossed = self._cross(book, side, px, shown)
