@@ -42,6 +42,10 @@ from ..codec import Entries
 from ..codec import level_changes as _level_changes
 from ..codec import trade_values as _trade_values
 from ._booksides import BookSide, Level, NoBookSide
+from ._booktrades import Trade
+from ._booktrades import code_of as _code
+from ._booktrades import trade_of as _trade_of
+from ._booktrades import trade_of_entry as _trade
 
 __all__ = [
     "DEFAULT_MAX_OWN_ORDERS",
@@ -71,46 +75,6 @@ DEFAULT_MAX_OWN_ORDERS = 100
 """How many recent own-order entries a `Book` keeps unless told otherwise."""
 
 _new = object.__new__
-
-
-_NO_VALUE = object()
-
-
-def _code(value: Any) -> str | None:
-    """A field's code as a plain str: an enum member's value, a str as it is (None: None)."""
-    if value is None or value.__class__ is str:
-        return value
-    # an Enum member keeps its value in ``_value_``: read without the Python-level ``value``
-    # property (twice per entry on every 35=X)
-    code = getattr(value, "_value_", _NO_VALUE)
-    if code is _NO_VALUE:
-        code = value.value if hasattr(value, "value") else value
-    return code if code.__class__ is str else str(code)
-
-
-@attrs.frozen(slots=True)
-class Trade:
-    """A trade entry (MDEntryType 2) of a 35=X.
-
-    Attributes:
-        symbol: market ticker.
-        price: MDEntryPx(270), dollars.
-        size: MDEntrySize(271), contracts.
-        aggressor_side: AggressorSide(2446) code, ``"1"`` buy / ``"2"`` sell, if sent.
-        trade_id: TradeID(1003), the trade UUID, if sent (since 2026-10-08).
-        trd_type: TrdType(828), ``1`` for a block trade; ``None`` on regular order-book trades.
-        entry_date: MDEntryDate(272), UTC, if sent.
-        entry_time: MDEntryTime(273), UTC, if sent.
-    """
-
-    symbol: str
-    price: Decimal
-    size: Decimal
-    aggressor_side: str | None = None
-    trade_id: str | None = None
-    trd_type: int | None = None
-    entry_date: date | None = None
-    entry_time: time | None = None
 
 
 @attrs.frozen(slots=True)
@@ -774,37 +738,6 @@ def _typed(message: Any) -> tuple[Any, ...] | None:
     if entries is None or entries.__class__ is tuple:  # a group of one entry: a tuple already
         return entries
     return entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
-
-
-def _trade(e: Any, symbol: str, px: Decimal, size: Decimal) -> Trade:
-    """The `Trade` of a trade entry whose symbol, price and size are read."""
-    trd = e.trd_type
-    return _trade_of(
-        symbol, px, size, e.aggressor_side, e.trade_id, trd, e.md_entry_date, e.md_entry_time
-    )
-
-
-def _trade_of(
-    symbol: str,
-    px: Decimal,
-    size: Decimal,
-    side: Any,
-    trade_id: str | None,
-    trd: Any,
-    day: date | None,
-    clock: time | None,
-) -> Trade:
-    """The `Trade` of a trade entry's values (`_trade`, `trade_values`)."""
-    return Trade(
-        symbol,
-        px,
-        size,
-        _code(side),
-        trade_id,
-        None if trd is None else int(getattr(trd, "value", trd)),
-        day,
-        clock,
-    )
 
 
 def _side_name(kind: str | None) -> str:
