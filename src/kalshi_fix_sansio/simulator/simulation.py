@@ -365,12 +365,11 @@ class Simulation:
                 f"{self._running} API instead (and let time pass with {self._running}.sleep)"
             )
         scheduler, clock = self.scheduler, self.clock
-        timers = scheduler._timers
-        # `run_due` when something is due now (a wait's common step finds nothing: no call)
-        if (scheduler._ready or (timers and timers[0][0] <= clock.time())) and scheduler.run_due():
+        if scheduler.run_due():
             return clock.time()
         # nothing a wait looks at changed: on to the next deadline, past the quiet ones (the
         # ticker's seconds with nothing due skipped in one step: `skip_tick`)
+        timers = scheduler._timers
         while True:
             deadline = scheduler.next_deadline()
             if (

@@ -745,25 +745,17 @@ class Exchange(Queries):
     # -- call lifecycle -------------------------------------------------------------------------
 
     def _begin(self, now: float) -> None:
-        """Start a call: run what is due at ``now`` (expiries, RFQ timers, replay window).
-        Each part's start is called only when the last call left it something to reset (a
-        replayed row leaves nothing: four calls a message that did nothing)."""
+        """Start a call: run what is due at ``now`` (expiries, RFQ timers, replay window)."""
         state = self._state
-        state.now, state.out = now, []  # `ExchangeState.begin`, inline
-        reports = self._reports
-        if reports._cycle_clock is not None:  # an ExecID drawn (its event count with it)
-            reports.begin()
-        md = self._md
-        if md._before or md._unwatched or md._touched or md.trades:
-            md.begin()
+        state.begin(now)
+        self._reports.begin()
+        self._md.begin()
         expiries = state.expiries
         if expiries and expiries[0][0] <= now:  # `tick_due`'s two questions, asked here
             self._orders.expire_due()
         if self._rfqs.open_rfqs:
             self._rfqs.due()
-        drop_copy = self._drop_copy
-        if drop_copy._history or drop_copy._clock_log:  # something to forget
-            drop_copy.prune()
+        self._drop_copy.prune()
 
     def _finish(self) -> list[Outbound]:
         """End a call: market data of its book changes, then everything it produced."""
