@@ -27,7 +27,7 @@ from kalshi_fix_sansio.client._callers import (
     any_event,
     matched,
 )
-from kalshi_fix_sansio.client.pump import Readers, Until, Wait, drive
+from kalshi_fix_sansio.client.pump import Readers, Until, Wait, drive, drive_next_event
 from kalshi_fix_sansio.client.supervisor import Reconnected
 from kalshi_fix_sansio.session.events import Event, TestRequestSent
 
@@ -91,6 +91,48 @@ def run(wait: Wait[Any], clock: Clock) -> Any:
 
 
 # -- waiting for an event ---------------------------------------------------------------------
+
+
+def _scripted(script: list[int], queued: int, over: bool) -> tuple[Host, Clock]:
+    """A host with ``queued`` events, ended or not, and a clock whose changes follow
+    ``script``: 0 nothing, 1 an event arrives, 2 the session ends."""
+    host, clock = Host(), Clock(step=0.5)
+    host.queue = [TestRequestSent(f"q{i}") for i in range(queued)]
+    host.over = over
+    moves = {
+        0: lambda: None,
+        1: lambda: host.queue.append(TestRequestSent("late")),
+        2: lambda: setattr(host, "over", True),
+    }
+    clock.changes = [moves[m] for m in script]
+    return host, clock
+
+
+@given(
+    st.lists(st.integers(0, 2), max_size=6),
+    st.integers(0, 2),
+    st.booleans(),
+    st.one_of(st.none(), st.floats(min_value=0.0, max_value=4.0, allow_nan=False)),
+)
+def test_drive_next_event_is_the_event_wait_driven(
+    script: list[int], queued: int, over: bool, timeout: float | None
+) -> None:
+    """`drive_next_event` (a simulation's ``next_event``) looks, waits and ends as ``drive`` of
+    ``next_event``'s `WaitEvent` does: the same event, None or error, the same deadlines."""
+    if timeout is None and not (over or queued or 1 in script or 2 in script):
+        return  # waits forever either way
+    outcomes = []
+    for take in ("drive", "loop"):
+        host, clock = _scripted(script, queued, over)
+        try:
+            if take == "drive":
+                got: Any = run(WaitEvent(host, any_event, timeout, clock.now), clock)
+            else:
+                got = drive_next_event(host, timeout, clock.now, clock.wait)
+        except ConnectionError as exc:
+            got = ("raised", type(exc), str(exc))
+        outcomes.append((got, clock.deadlines, host.queue))
+    assert outcomes[0] == outcomes[1]
 
 
 def test_an_event_already_queued_is_taken_without_waiting() -> None:

@@ -212,6 +212,35 @@ def test_fuzz_next_whole_mixed_with_next_gives_the_same_results(
         framer = Framer(max_message_size=FUZZ_MAX)
         got: list[Item] = []
         for chunk in chunks(stream, chunking):
-            framer.feed(chunk)
+            if rng.random() < 0.5:  # feed_whole: feed, then next_whole (a reader's one call)
+                offset = framer.stream_offset
+                data = framer.feed_whole(chunk)
+                if data is not None:
+                    got.append(Frame(data, offset))
+            else:
+                framer.feed(chunk)
             got.extend(drain_mixed(framer, rng))
         assert got == expected
+
+
+def test_a_head_seen_before_reads_as_the_pattern_reads_it() -> None:
+    """``next_whole`` remembers the size a three-digit BodyLength's head gives (the head's
+    bytes, as the pattern matched them): a later frame with the same head whose body is not that
+    long is declined and reported by ``next`` as a fresh framer reports it; ``feed_whole`` is
+    ``feed`` then ``next_whole``."""
+    one = make_frame(body(1, b"58=" + b"x" * 120 + b"\x01"))
+    assert b"\x019=1" in one[:16] and one[16:17] == SOH  # a three-digit BodyLength
+    short = one[:40] + one[41:]  # the same head, a body a byte short
+    stream = one + short + one
+    fresh = feed_all(Framer(), stream, "whole")
+    framer = Framer()
+    assert framer.feed_whole(one) is one  # nothing buffered, one whole frame: the chunk itself
+    assert framer.feed_whole(short) is None  # the remembered size: not this frame's
+    assert framer.feed_whole(one) is None  # after the short one's bytes: not one frame
+    got: list[Item] = [Frame(one, 0)]
+    while (item := framer.next()) is not None:
+        got.append(item)
+    assert got == fresh
+    assert isinstance(got[1], Garbled) and got[-1] == Frame(one, len(one) + len(short))
+    assert framer.feed_whole(bytearray(one)) == one  # a bytearray: fed (copied), then taken
+    assert framer.feed_whole(b"") is None and framer.buffered == 0

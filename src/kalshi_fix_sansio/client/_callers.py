@@ -120,6 +120,25 @@ def drive(wait: Wait[T], wait_for_change: Callable[[float], float]) -> T:
     return wait.result
 
 
+def drive_next_event(
+    host: WaitHost, timeout: float | None, now: float, wait_for_change: Callable[[float], float]
+) -> Event | None:
+    """``drive(WaitEvent(host, any_event, timeout, now), wait_for_change)`` (``next_event``'s
+    wait), its loop written out: the oldest unread event, looked for at ``now`` and after each
+    change; None once ``timeout`` seconds passed with none; what ended the session raised once
+    none is left. The same looks in the same order as `WaitEvent.poll`, without the wait
+    object and a ``poll`` call per look (a pump whose wait for a change is one call: a
+    simulation's)."""
+    deadline = math.inf if timeout is None else now + timeout
+    while (event := host.take_event(any_event)) is None:
+        if now >= deadline:
+            return None
+        if host.ended():
+            raise host.closed_error()
+        now = wait_for_change(deadline)
+    return event
+
+
 def any_event(_: Event) -> bool:
     """The predicate of ``next_event``: any event."""
     return True

@@ -46,7 +46,7 @@ class ReadDriving:
     _reading: bool
     _warned: bool
     _last_input: float
-    _read: Callable[[Received, float], Sequence[Action]]
+    _read: Callable[[bytes, float], Sequence[Action]]
 
     if TYPE_CHECKING:  # the driver's, its trading state's and its queue's
 
@@ -59,9 +59,19 @@ class ReadDriving:
     def received(self, fact: Received) -> Sequence[Action]:
         """Log the bytes read (``b""``: EOF), step them at the pump's time."""
         now = self.clock()
-        if fact.data and self.message_log is not None:
-            self.message_log.received(fact.data, now)
-        return self._read(fact, now)
+        data = fact.data
+        if data and self.message_log is not None:
+            self.message_log.received(data, now)
+        return self._read(data, now)
+
+    def read_bytes(self, data: bytes) -> Sequence[Action]:
+        """`received` of ``Received(data)``, without the fact: the pump's read of ``data``
+        (``b""``: EOF) logged and stepped through the loop part's `Received` step (its
+        ``read``) at the pump's time."""
+        now = self.clock()
+        if data and self.message_log is not None:
+            self.message_log.received(data, now)
+        return self._read(data, now)
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes read from the connection (``b""``: the peer closed it).

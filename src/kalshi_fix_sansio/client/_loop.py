@@ -226,16 +226,21 @@ class Loop:
     # -- the facts ------------------------------------------------------------------------------
 
     def _received(self, fact: Received, now: float) -> Sequence[Action]:
+        return self.read(fact.data, now)
+
+    def read(self, data: bytes, now: float) -> Sequence[Action]:
+        """The `Received` step of ``data`` (``b""``: the peer closed the connection), without
+        the fact (a driver's read calls it directly)."""
         if not self._open:
             return _NOTHING  # a connection the driver is done with
         told = self._told
         quick = self._quick
-        if quick is not None and now < told and fact.data and not self._abort:
+        if quick is not None and now < told and data and not self._abort:
             # before the deadline told: the role reads, and says whether the loop has anything
             # to do; its actions after a read only when it does
-            return _NOTHING if quick(fact.data, now, told) else self.actions(now, False, True)
+            return _NOTHING if quick(data, now, told) else self.actions(now, False, True)
         role = self.role
-        role.receive_data(fact.data, now)
+        role.receive_data(data, now)
         if told <= now:  # the wake-up came while reading: the timers fire now
             self._told = math.inf
             role.handle_timer(now)

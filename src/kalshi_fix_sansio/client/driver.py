@@ -95,7 +95,7 @@ from ._queue import (
 )
 from ._transport import session_logger
 from .account import Account
-from .steps import NO_PUMP, Action, Fact, Pump, Received, Send, Write
+from .steps import NO_PUMP, Action, Fact, Pump, Send, Write
 from .supervisor import Backoff, Supervisor
 
 if TYPE_CHECKING:
@@ -441,7 +441,7 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         (`step`)."""
         # the loop part's facts, and a send: the driver's own
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
-        self._read = self._steps[Received]  # what `received` steps, without `step`'s call
+        self._read = self.loop.read  # what `received` steps, without `step`'s call or the fact
 
     def renew(self) -> None:
         """Begin an open: a new supervisor, desk, queue and loop part (the first open runs on

@@ -70,7 +70,7 @@ from ._asyncapi import (
     loop_moves,
     pump_task,
 )
-from ._callers import Until, Wait, drive
+from ._callers import Until, Wait, drive, drive_next_event
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
@@ -120,6 +120,7 @@ __all__ = [
     "deliver",
     "deliver_sync",
     "drive",
+    "drive_next_event",
     "judge_weaknesses",
     "loop_moves",
     "loopback_addresses",

@@ -222,6 +222,7 @@ class Framer:
         "_body_len",
         "_buf",
         "_head",
+        "_head_len",
         "_max_message_size",
         "_partials",
         "_plen",
@@ -229,6 +230,7 @@ class Framer:
         "_prefix",
         "_reason",
         "_scan",
+        "_sizes",
         "_state",
         "_work",
     )
@@ -271,6 +273,9 @@ class Framer:
         self._head = re.compile(
             re.escape(self._prefix + _LENGTH_TAG) + b"([0-9]{1,%d})\x01" % _MAX_LENGTH_DIGITS
         ).match
+        # the heads with a three-digit BodyLength the pattern matched -> their frame's size
+        self._head_len = self._plen + len(_LENGTH_TAG) + 4
+        self._sizes: dict[bytes, int] = {}
         # _partials[k] is the first k bytes of the prefix (k < len(prefix)).
         self._partials = tuple(self._prefix[:k] for k in range(self._plen))
         # the bytes fed and not yet consumed: a bytes chunk fed while nothing was buffered is
@@ -336,6 +341,23 @@ class Framer:
             self._compact()
         buf += data
 
+    def feed_whole(self, data: bytes) -> bytes | None:
+        """`feed` then `next_whole`, in one call (a reader's common case: nothing buffered, a
+        bytes chunk taken as the buffer, as `feed` takes it; any other chunk through `feed`).
+
+        Returns:
+            What `next_whole` returns after the chunk is fed: ``data`` itself when it is one
+            whole, well-formed frame and nothing was buffered before it.
+        """
+        pos = self._pos
+        if pos == len(self._buf) and type(data) is bytes and data:  # `feed`'s first case
+            self._base += pos
+            self._pos = 0
+            self._buf = data
+        else:
+            self.feed(data)
+        return self.next_whole()
+
     def next(self) -> Frame | Garbled | None:
         """Return the next result from the buffered bytes.
 
@@ -379,11 +401,18 @@ class Framer:
             return None
         buf = self._buf
         pos = self._pos
-        head = self._head(buf, pos)  # BeginString, then BodyLength: 1 to 20 digits and SOH
-        if head is None:
-            return None
-        end = head.end() + int(head[1]) + _TRAILER_LEN
-        size = end - pos
+        # a head seen before (BeginString, a three-digit BodyLength, SOH: the same bytes the
+        # pattern below matched then) -> the size it gives; else the pattern reads it
+        size = self._sizes.get(buf[pos : pos + self._head_len]) if type(buf) is bytes else None
+        if size is None:
+            head = self._head(buf, pos)  # BeginString, then BodyLength: 1 to 20 digits and SOH
+            if head is None:
+                return None
+            at = head.end()
+            size = at - pos + int(head[1]) + _TRAILER_LEN
+            if at - pos == self._head_len and type(buf) is bytes:  # at most 1,000 such heads
+                self._sizes[buf[pos:at]] = size
+        end = pos + size
         n = len(buf)
         if end > n or size > self._max_message_size:
             return None

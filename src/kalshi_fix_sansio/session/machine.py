@@ -209,27 +209,27 @@ class Session:
             LocalProtocolError: as `receive_data`.
         """
         life = self._life
-        framer = self._framer
         events = self._events
         if (
             life.state is not _ACTIVE
             or life.error is not None
             or events
             or not data
-            or framer.buffered
             or self._inbound.test_req_id is not None
             or self._gaps.until
         ):
             self.receive_data(data, now)
             return None
         life.now = now
-        framer.feed(data)
-        frame = self._next_whole()
+        frame = self._framer.feed_whole(data)
         if frame is not data:  # not one whole frame, or not the bytes read as they are
             if frame is not None:
                 self._handle(frame)
             return None
-        self._handle(frame)
+        try:  # `_handle`, inline
+            self._on_frame(frame)
+        except (RemoteProtocolError, StoreError) as exc:
+            self._fail(exc)
         if len(events) == 1 and not self._out and life.state is _ACTIVE and not self._gaps.until:
             event = events[0]
             if event.__class__ is ApplicationMessage:

@@ -38,6 +38,7 @@ from ...client.pump import (
     SyncKillAll,
     Until,
     Wait,
+    drive_next_event,
 )
 from ...client.pump import drive as drive_wait
 from ...client.steps import (
@@ -54,6 +55,7 @@ from ...client.steps import (
     Write,
 )
 from ...session.config import SessionConfig
+from ...session.events import Event
 from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer
 
@@ -101,7 +103,14 @@ class _End:
         self.link.made(self, transport)
 
     def data_received(self, data: bytes) -> None:
-        self.link.received(self, data)
+        # `MemoryLink.received` of this end, inline (a call less per read)
+        link = self.link
+        if self is link.end:
+            sup = self.sup
+            actions = sup.read_bytes(data)
+            if actions:
+                link.perform(sup, actions)
+            link.changed(sup)
 
     def eof_received(self) -> bool | None:
         self.link.received(self, b"")
@@ -223,7 +232,7 @@ class MemoryLink:
         if end is not self.end:
             return  # a connection the driver is done with
         sup = end.sup
-        actions = sup.received(Received(data))
+        actions = sup.read_bytes(data)
         if actions:
             self.perform(sup, actions)
         self.changed(sup)
@@ -289,7 +298,12 @@ class _Inline:
         return self.delivering or (_has_callbacks(self.session) and sup.delivery.due(sup))
 
     def _changed(self, sup: Driver) -> None:
-        if not self.delivering and _has_callbacks(self.session) and self.driver.delivery.due(sup):
+        session = self.session  # `_has_callbacks`, inline (this runs after every read)
+        if (
+            not self.delivering
+            and (session.on_event is not None or session.on_reconnect is not None)
+            and self.driver.delivery.due(sup)
+        ):
             self.delivering = True
             self.simulation.scheduler.call_soon(self._deliver, sup)
 
@@ -359,6 +373,12 @@ class SimulatedSession(InSimulation, SyncAPI):
 
     _PUMP = _Inline
     _pump: _Inline
+
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
+        <kalshi_fix_sansio.client.pump.drive_next_event>`), the simulation run between two looks."""
+        pump = self._pump
+        return drive_next_event(self._driver, timeout, pump.now(), pump.simulation.run_once)
 
 
 def blocking_client_class(simulation: Simulation) -> type[Any]:
