@@ -442,6 +442,36 @@ def test_a_market_data_read_before_the_deadline_told_asks_the_layers_nothing_mor
     assert driver.supervisor.state is SupervisorState.ACTIVE
 
 
+def test_frames_cut_across_reads_reach_the_books_and_the_queue_as_whole_reads_do() -> None:
+    """A frame cut across two reads, and a read that completes one frame and holds the next
+    (bytes buffered before it: not one whole frame as read), take the session's general path:
+    the same books and the same events, in order, as the frames read whole."""
+    seen = []
+    for cut in (None, 7, 60):
+        h = Stepped(session_type="KalshiMD", config_options={"heartbeat_interval": 30})
+        h.start()
+        h.now += 1.0
+        stream = b"".join(_md_frames(h))
+        reads = [stream] if cut is None else [stream[:cut], stream[cut:]]
+        for data in reads:
+            h.do(Received(data))
+        driver = h.driver
+        assert driver.books is not None
+        book = [(lv.price, lv.size) for lv in driver.books[h.symbol].bids.depth()]
+        taken = []
+        while (event := driver.next_event(h.now)) is not None:
+            taken.append(event)
+        kinds = [type(e).__name__ for e in taken]
+        seqs = [getattr(e, "seq_num", None) for e in taken]
+        seen.append((book, kinds, seqs))
+    assert seen[0][0] == [
+        (Decimal("0.4100"), Decimal("3.00")),
+        (Decimal("0.4000"), Decimal("5.00")),
+    ]
+    assert seen[0][1][-2:] == ["ApplicationMessage", "ApplicationMessage"]
+    assert seen[1] == seen[0] and seen[2] == seen[0]
+
+
 # -- the answers place / cancel wait for -----------------------------------------------------------
 
 
