@@ -5,7 +5,8 @@ book set from it when an order reaches the market, and back once the strategy ha
 there again; the strategy sees, and the report says, the same as at the FIX level.
 
 Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
-message-by-message loop to compare the two) and the trades' times (`booklevel._micros`).
+message-by-message loop to compare the two; its levels, `_feed._LEVELS`, emptied to send every
+message through the general path) and the trades' times (`booklevel._micros`).
 """
 
 from __future__ import annotations
@@ -293,6 +294,54 @@ def test_the_quiet_loop_leaves_the_scheduler_as_the_message_by_message_loop(
     assert quiet == each
     names = {name for _t, due in each for _w, name in due}
     assert {"_tick", "_apply"} <= names and len(each) > 100
+
+
+def test_the_quiet_loops_one_market_messages_are_what_changes_makes(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quiet loop applies a 35=X of one market's level, or of a trade then a level, by
+    `BulkSpans.level` and `trade` (the subscriptions read once a stretch); with every 35=X
+    through `BulkSpans.changes` instead (the general path: no entry taken as a level) the
+    tables at each wake (levels, house orders and their draws, credits, best bid and offer,
+    mid, crossed), the books and the report are the same."""
+    from kalshi_fix_sansio.simulator import _feed
+    from kalshi_fix_sansio.simulator.gateway.exchange.spans import BulkSpans
+
+    def noted(into: list[Any]) -> Any:
+        def strategy(ctx: Context) -> None:
+            ctx.watch(ctx.symbols, wake=False)
+            spans = ctx.simulation.gateway.exchange.spans
+            while (wake := ctx.wait(7.0)) is not None:
+                tables = [
+                    (n, t.levels, t.houses, t.credit, t.bid, t.ask, t.mid, t.crossed)
+                    for n, t in sorted(spans.tables.items())
+                ]
+                books = [(b.top(), list(b.trades), b.consistent) for b in ctx.books]
+                into.append((wake.time, repr(tables), books))
+
+        return strategy
+
+    levels: list[str] = []
+    original = BulkSpans.level
+
+    def level(self: BulkSpans, table: Any, name: str, *rest: Any) -> None:
+        levels.append(name)
+        original(self, table, name, *rest)
+
+    runs: list[tuple[str, list[Any]]] = []
+    for general in (False, True):
+        if general:
+            monkeypatch.setattr(_feed, "_LEVELS", frozenset())
+        monkeypatch.setattr(BulkSpans, "level", level)
+        seen: list[Any] = []
+        result = run_backtest(noted(seen), recordings["plain"], cache=False, mode="book")
+        runs.append((result.to_json(), seen))
+        if not general:
+            assert len(levels) > 300  # most of the 400 messages
+            levels.clear()
+    assert not levels  # none through the fast path
+    assert runs[0] == runs[1]
+    assert len(runs[0][1]) > 20
 
 
 @pytest.mark.parametrize(

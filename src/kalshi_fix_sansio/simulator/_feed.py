@@ -27,7 +27,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from heapq import heappop, heapreplace
-from typing import Any
+from typing import Any, Final
 
 from ..codec.errors import LocalProtocolError
 from ._inmemory import Timer
@@ -38,6 +38,8 @@ from .recording import RecordingError
 from .simulation import QUIET, Simulation
 
 __all__ = ["Feed", "compile_recordings"]
+
+_LEVELS: Final = frozenset({"0", "1"})  # a bid's and an offer's MDEntryType (35=X entries)
 
 
 def compile_recordings(
@@ -459,9 +461,14 @@ class Feed:
         assert spans is not None
         takes, bulk, items = spans.takes, self._bulk, self._items
         # the common message (a 35=X of one market) in this loop: the tables' changes in one
-        # call, the ledger's mark inline (`PaperLedger.mark`: an unmoved mid with nothing due
-        # only moves its `last_time`, set once at the end); anything else as `_bulk`
-        changes, tables = spans.changes, spans.tables
+        # call (a level, or a trade then a level: `BulkSpans.level` and `trade`, the
+        # subscriptions read here once; another 35=X `changes`), the ledger's mark inline
+        # (`PaperLedger.mark`: an unmoved mid with nothing due only moves its `last_time`, set
+        # once at the end); anything else as `_bulk`
+        changes, level, trade, tables = spans.changes, spans.level, spans.trade, spans.tables
+        session = spans.state.sessions.get(spans.session_id)
+        subscribed = session.md_symbols if session is not None else ()
+        sides = _LEVELS
         ledger = self.ledger
         mids, on_mid = ledger.mids, ledger.on_mid
         due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
@@ -491,7 +498,17 @@ class Feed:
                         tick += 1.0
                 now = when
                 if table is not None:
-                    changes(entries, when)
+                    entry = entries[-1]  # a level, after a trade (`changes`' order)
+                    if entry[0] in sides and entry[2] is not None:
+                        if n == 1:
+                            level(table, name, entry, when, subscribed, False)
+                        elif entries[0][0] == "2":
+                            seen = trade(table, name, entries[0], when, subscribed)
+                            level(table, name, entry, when, subscribed, seen)
+                        else:
+                            changes(entries, when)
+                    else:
+                        changes(entries, when)
                     count += 1
                     mid = table.mid
                     if (
