@@ -81,7 +81,7 @@ def _with_statuses(tmp_path: Path, messages: int = 600, settle: bool = True) -> 
     ]
     for at, status in zip((150, 260, 400, 520), statuses, strict=True):
         lines.insert(at, lines[at].split(" ", 1)[0] + " " + status)  # at that line's time
-    path = tmp_path / "statuses.log"
+    path = tmp_path / f"statuses-{messages}.log"
     path.write_text("".join(lines), encoding="utf-8")
     return path
 
