@@ -5,8 +5,9 @@ book set from it when an order reaches the market, and back once the strategy ha
 there again; the strategy sees, and the report says, the same as at the FIX level.
 
 Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
-message-by-message loop to compare the two; its levels, `_feed._LEVELS`, emptied to send every
-message through the general path) and the trades' times (`booklevel._micros`).
+message-by-message loop to compare the two; the levels it and `Feed.step` take,
+`_feed._LEVELS`, emptied to send every message through the general path) and the trades' times
+(`booklevel._micros`).
 """
 
 from __future__ import annotations
@@ -296,22 +297,24 @@ def test_the_quiet_loop_leaves_the_scheduler_as_the_message_by_message_loop(
     assert {"_tick", "_apply"} <= names and len(each) > 100
 
 
-def test_the_quiet_loops_one_market_messages_are_what_changes_makes(
-    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("timer", [7.0, None], ids=["quiet loop", "step"])
+def test_one_market_messages_in_spans_are_what_changes_makes(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, timer: float | None
 ) -> None:
-    """The quiet loop applies a 35=X of one market's level, or of a trade then a level, by
-    `BulkSpans.level` and `trade` (the subscriptions read once a stretch); with every 35=X
-    through `BulkSpans.changes` instead (the general path: no entry taken as a level) the
-    tables at each wake (levels, house orders and their draws, credits, best bid and offer,
-    mid, crossed), the books and the report are the same."""
+    """The quiet loop of a timer-woken strategy and the feed's step of one woken at each
+    change apply a 35=X of one market's level, or of a trade then a level, by
+    `BulkSpans.level` and `trade` (the quiet loop reads the subscriptions once a stretch);
+    with every 35=X through `BulkSpans.changes` instead (the general path: no entry taken as
+    a level) the tables at each wake (levels, house orders and their draws, credits, best bid
+    and offer, mid, crossed), the books and the report are the same."""
     from kalshi_fix_sansio.simulator import _feed
     from kalshi_fix_sansio.simulator.gateway.exchange.spans import BulkSpans
 
     def noted(into: list[Any]) -> Any:
         def strategy(ctx: Context) -> None:
-            ctx.watch(ctx.symbols, wake=False)
+            ctx.watch(ctx.symbols, wake=timer is None)
             spans = ctx.simulation.gateway.exchange.spans
-            while (wake := ctx.wait(7.0)) is not None:
+            while (wake := ctx.wait(timer)) is not None:
                 tables = [
                     (n, t.levels, t.houses, t.credit, t.bid, t.ask, t.mid, t.crossed)
                     for n, t in sorted(spans.tables.items())

@@ -349,7 +349,14 @@ class Feed:
         self._timer = None
         sim.clock.advance_to(when)  # a recorded time: within max_time
         if table is not None:
-            spans.changes(entries, when)
+            entry = entries[-1]  # a level, after a trade: as `_quiet` takes it
+            if entry[0] in _LEVELS and entry[2] is not None and (n == 1 or entries[0][0] == "2"):
+                session = spans.state.sessions.get(spans.session_id)
+                subscribed = session.md_symbols if session is not None else ()
+                seen = n == 2 and spans.trade(table, name, entries[0], when, subscribed)
+                spans.level(table, name, entry, when, subscribed, seen)
+            else:
+                spans.changes(entries, when)
             self.messages += 1
             self.ledger.mark(name, when, table.mid)
         else:
