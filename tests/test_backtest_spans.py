@@ -347,6 +347,36 @@ def test_one_market_messages_in_spans_are_what_changes_makes(
     assert len(runs[0][1]) > 20
 
 
+def test_the_step_puts_the_next_message_where_the_schedulers_push_would(
+    recordings: dict[str, Path],
+) -> None:
+    """`Feed.step` (a strategy woken at each change) puts the next recorded message back into
+    the scheduler with the timer it popped; with a scheduler that has a waker (it then goes
+    through `Scheduler.push`, a new timer) the scheduler's timers at each wake (time and
+    callback, in their run order), the wakes and the report are the same."""
+
+    def noted(into: list[Any], waker: bool) -> Any:
+        def strategy(ctx: Context) -> None:
+            ctx.watch(ctx.symbols)
+            scheduler = ctx.simulation.scheduler
+            if waker:
+                scheduler.waker = lambda: None
+            while (wake := ctx.wait(0.75)) is not None:
+                due = sorted(t for t in scheduler._timers if not t[2].cancelled)
+                timers = [(t[0], t[2].callback.__name__, t[2].args) for t in due]
+                into.append((wake.time, wake.markets, timers))
+
+        return strategy
+
+    runs = []
+    for waker in (False, True):
+        seen: list[Any] = []
+        result = run_backtest(noted(seen, waker), recordings["plain"], cache=False, mode="book")
+        runs.append((result.to_json(), seen))
+    assert runs[0] == runs[1]
+    assert sum(1 for _t, markets, _due in runs[0][1] if markets) > 300
+
+
 @pytest.mark.parametrize(
     "latency",
     [ConstantLatency(0.05), {"KalshiNR": ConstantLatency(0.02)}],

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from heapq import heappop, heapreplace
+from heapq import heappop, heappush, heapreplace
 from typing import Any, Final
 
 from ..codec.errors import LocalProtocolError
@@ -370,7 +370,12 @@ class Feed:
             self._next_recording()
         else:  # its callback would be asked for now, after every callback asked for before
             self._row = item
-            self._timer = scheduler.push((item[0], next(scheduler._order)), self._apply, item)
+            if scheduler.waker is None:  # `Scheduler.push`, with the timer that left the heap
+                timer.when, timer.args = item[0], (item,)
+                heappush(timers, (item[0], next(scheduler._order), timer))
+                self._timer = timer
+            else:
+                self._timer = scheduler.push((item[0], next(scheduler._order)), self._apply, item)
         if scheduler._ready or (timers and timers[0][0] <= when):
             scheduler.run_due()  # the rest of the instant, as `run` runs it
         return True
@@ -594,7 +599,9 @@ class Feed:
 def _others(timers: list[tuple[float, int, Timer]], before: float) -> float:
     """``before``, or the time of the scheduler's second timer when sooner (the heap's first
     is the ticker: the next one is one of its two children)."""
-    for i in (1, 2):
-        if i < len(timers) and timers[i][0] < before:
-            before = timers[i][0]
+    n = len(timers)
+    if n > 1 and timers[1][0] < before:
+        before = timers[1][0]
+    if n > 2 and timers[2][0] < before:
+        before = timers[2][0]
     return before
