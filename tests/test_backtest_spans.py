@@ -5,7 +5,9 @@ book set from it when an order reaches the market, and back once the strategy ha
 there again; the strategy sees, and the report says, the same as at the FIX level.
 
 Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
-message-by-message loop to compare the two) and the trades' times (`booklevel._micros`).
+message-by-message loop to compare the two; the levels it and `Feed.step` take,
+`_feed._LEVELS`, emptied to send every message through the general path) and the trades' times
+(`booklevel._micros`).
 """
 
 from __future__ import annotations
@@ -293,6 +295,86 @@ def test_the_quiet_loop_leaves_the_scheduler_as_the_message_by_message_loop(
     assert quiet == each
     names = {name for _t, due in each for _w, name in due}
     assert {"_tick", "_apply"} <= names and len(each) > 100
+
+
+@pytest.mark.parametrize("timer", [7.0, None], ids=["quiet loop", "step"])
+def test_one_market_messages_in_spans_are_what_changes_makes(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, timer: float | None
+) -> None:
+    """The quiet loop of a timer-woken strategy and the feed's step of one woken at each
+    change apply a 35=X of one market's level, or of a trade then a level, by
+    `BulkSpans.level` and `trade` (the quiet loop reads the subscriptions once a stretch);
+    with every 35=X through `BulkSpans.changes` instead (the general path: no entry taken as
+    a level) the tables at each wake (levels, house orders and their draws, credits, best bid
+    and offer, mid, crossed), the books and the report are the same."""
+    from kalshi_fix_sansio.simulator import _feed
+    from kalshi_fix_sansio.simulator.gateway.exchange.spans import BulkSpans
+
+    def noted(into: list[Any]) -> Any:
+        def strategy(ctx: Context) -> None:
+            ctx.watch(ctx.symbols, wake=timer is None)
+            spans = ctx.simulation.gateway.exchange.spans
+            while (wake := ctx.wait(timer)) is not None:
+                tables = [
+                    (n, t.levels, t.houses, t.credit, t.bid, t.ask, t.mid, t.crossed)
+                    for n, t in sorted(spans.tables.items())
+                ]
+                books = [(b.top(), list(b.trades), b.consistent) for b in ctx.books]
+                into.append((wake.time, repr(tables), books))
+
+        return strategy
+
+    levels: list[str] = []
+    original = BulkSpans.level
+
+    def level(self: BulkSpans, table: Any, name: str, *rest: Any) -> None:
+        levels.append(name)
+        original(self, table, name, *rest)
+
+    runs: list[tuple[str, list[Any]]] = []
+    for general in (False, True):
+        if general:
+            monkeypatch.setattr(_feed, "_LEVELS", frozenset())
+        monkeypatch.setattr(BulkSpans, "level", level)
+        seen: list[Any] = []
+        result = run_backtest(noted(seen), recordings["plain"], cache=False, mode="book")
+        runs.append((result.to_json(), seen))
+        if not general:
+            assert len(levels) > 300  # most of the 400 messages
+            levels.clear()
+    assert not levels  # none through the fast path
+    assert runs[0] == runs[1]
+    assert len(runs[0][1]) > 20
+
+
+def test_the_step_puts_the_next_message_where_the_schedulers_push_would(
+    recordings: dict[str, Path],
+) -> None:
+    """`Feed.step` (a strategy woken at each change) puts the next recorded message back into
+    the scheduler with the timer it popped; with a scheduler that has a waker (it then goes
+    through `Scheduler.push`, a new timer) the scheduler's timers at each wake (time and
+    callback, in their run order), the wakes and the report are the same."""
+
+    def noted(into: list[Any], waker: bool) -> Any:
+        def strategy(ctx: Context) -> None:
+            ctx.watch(ctx.symbols)
+            scheduler = ctx.simulation.scheduler
+            if waker:
+                scheduler.waker = lambda: None
+            while (wake := ctx.wait(0.75)) is not None:
+                due = sorted(t for t in scheduler._timers if not t[2].cancelled)
+                timers = [(t[0], t[2].callback.__name__, t[2].args) for t in due]
+                into.append((wake.time, wake.markets, timers))
+
+        return strategy
+
+    runs = []
+    for waker in (False, True):
+        seen: list[Any] = []
+        result = run_backtest(noted(seen, waker), recordings["plain"], cache=False, mode="book")
+        runs.append((result.to_json(), seen))
+    assert runs[0] == runs[1]
+    assert sum(1 for _t, markets, _due in runs[0][1] if markets) > 300
 
 
 @pytest.mark.parametrize(

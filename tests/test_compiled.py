@@ -59,10 +59,11 @@ def _copy(source: Path, tmp_path: Path, name: str | None = None) -> Path:
     return target
 
 
-def _with_statuses(tmp_path: Path) -> Path:
-    """A generated recording with trading halts, a reopening and a close (35=f) in it."""
+def _with_statuses(tmp_path: Path, messages: int = 600, settle: bool = True) -> Path:
+    """A generated recording with trading halts, a reopening and a close (35=f) in it (and
+    ``settle``: B's settlement at its end)."""
     text = io.StringIO()
-    write_recording(text, messages=600, settle={B: "no"}, seed=4)
+    write_recording(text, messages=messages, settle={B: "no"} if settle else None, seed=4)
     lines = text.getvalue().splitlines(keepends=True)
     out = io.StringIO()
     writer = RecordingWriter(out, "prediction", [])
@@ -80,7 +81,7 @@ def _with_statuses(tmp_path: Path) -> Path:
     ]
     for at, status in zip((150, 260, 400, 520), statuses, strict=True):
         lines.insert(at, lines[at].split(" ", 1)[0] + " " + status)  # at that line's time
-    path = tmp_path / "statuses.log"
+    path = tmp_path / f"statuses-{messages}.log"
     path.write_text("".join(lines), encoding="utf-8")
     return path
 
@@ -94,15 +95,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("which", ["prediction", "margin", "statuses"])
+@pytest.mark.parametrize("which", ["prediction", "margin", "statuses", "chunks"])
 def test_the_compiled_form_holds_what_a_replay_reads(tmp_path: Path, which: str) -> None:
+    """Every message as decoded; "chunks": read in two chunks (4,096 messages each), the
+    first with the 35=W and 35=f, the second of 35=X alone (no Symbol, status or result of
+    their own: columns read without a lookup per message)."""
     path = {
         "prediction": SAMPLE_RECORDING,
         "margin": MARGIN_SAMPLE_RECORDING,
         "statuses": _with_statuses(tmp_path),
+        "chunks": _with_statuses(tmp_path, messages=4_300, settle=False),
     }[which]
     kinds = _holds_what_the_decode_reads(path)
-    assert kinds >= ({"W", "X", "f", "UMS"} if which == "statuses" else {"W", "X"})
+    assert kinds >= {"W", "X", *{"statuses": {"f", "UMS"}, "chunks": {"f"}}.get(which, ())}
 
 
 def _holds_what_the_decode_reads(path: Path) -> set[str]:

@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from heapq import heappop, heapreplace
-from typing import Any
+from heapq import heappop, heappush, heapreplace
+from typing import Any, Final
 
 from ..codec.errors import LocalProtocolError
 from ._inmemory import Timer
@@ -38,6 +38,8 @@ from .recording import RecordingError
 from .simulation import QUIET, Simulation
 
 __all__ = ["Feed", "compile_recordings"]
+
+_LEVELS: Final = frozenset({"0", "1"})  # a bid's and an offer's MDEntryType (35=X entries)
 
 
 def compile_recordings(
@@ -347,7 +349,14 @@ class Feed:
         self._timer = None
         sim.clock.advance_to(when)  # a recorded time: within max_time
         if table is not None:
-            spans.changes(entries, when)
+            entry = entries[-1]  # a level, after a trade: as `_quiet` takes it
+            if entry[0] in _LEVELS and entry[2] is not None and (n == 1 or entries[0][0] == "2"):
+                session = spans.state.sessions.get(spans.session_id)
+                subscribed = session.md_symbols if session is not None else ()
+                seen = n == 2 and spans.trade(table, name, entries[0], when, subscribed)
+                spans.level(table, name, entry, when, subscribed, seen)
+            else:
+                spans.changes(entries, when)
             self.messages += 1
             self.ledger.mark(name, when, table.mid)
         else:
@@ -361,7 +370,12 @@ class Feed:
             self._next_recording()
         else:  # its callback would be asked for now, after every callback asked for before
             self._row = item
-            self._timer = scheduler.push((item[0], next(scheduler._order)), self._apply, item)
+            if scheduler.waker is None:  # `Scheduler.push`, with the timer that left the heap
+                timer.when, timer.args = item[0], (item,)
+                heappush(timers, (item[0], next(scheduler._order), timer))
+                self._timer = timer
+            else:
+                self._timer = scheduler.push((item[0], next(scheduler._order)), self._apply, item)
         if scheduler._ready or (timers and timers[0][0] <= when):
             scheduler.run_due()  # the rest of the instant, as `run` runs it
         return True
@@ -459,9 +473,14 @@ class Feed:
         assert spans is not None
         takes, bulk, items = spans.takes, self._bulk, self._items
         # the common message (a 35=X of one market) in this loop: the tables' changes in one
-        # call, the ledger's mark inline (`PaperLedger.mark`: an unmoved mid with nothing due
-        # only moves its `last_time`, set once at the end); anything else as `_bulk`
-        changes, tables = spans.changes, spans.tables
+        # call (a level, or a trade then a level: `BulkSpans.level` and `trade`, the
+        # subscriptions read here once; another 35=X `changes`), the ledger's mark inline
+        # (`PaperLedger.mark`: an unmoved mid with nothing due only moves its `last_time`, set
+        # once at the end); anything else as `_bulk`
+        changes, level, trade, tables = spans.changes, spans.level, spans.trade, spans.tables
+        session = spans.state.sessions.get(spans.session_id)
+        subscribed = session.md_symbols if session is not None else ()
+        sides = _LEVELS
         ledger = self.ledger
         mids, on_mid = ledger.mids, ledger.on_mid
         due, pointed, spacing = ledger._rate_due, ledger._pointed, ledger._spacing
@@ -491,7 +510,17 @@ class Feed:
                         tick += 1.0
                 now = when
                 if table is not None:
-                    changes(entries, when)
+                    entry = entries[-1]  # a level, after a trade (`changes`' order)
+                    if entry[0] in sides and entry[2] is not None:
+                        if n == 1:
+                            level(table, name, entry, when, subscribed, False)
+                        elif entries[0][0] == "2":
+                            seen = trade(table, name, entries[0], when, subscribed)
+                            level(table, name, entry, when, subscribed, seen)
+                        else:
+                            changes(entries, when)
+                    else:
+                        changes(entries, when)
                     count += 1
                     mid = table.mid
                     if (
@@ -570,7 +599,9 @@ class Feed:
 def _others(timers: list[tuple[float, int, Timer]], before: float) -> float:
     """``before``, or the time of the scheduler's second timer when sooner (the heap's first
     is the ticker: the next one is one of its two children)."""
-    for i in (1, 2):
-        if i < len(timers) and timers[i][0] < before:
-            before = timers[i][0]
+    n = len(timers)
+    if n > 1 and timers[1][0] < before:
+        before = timers[1][0]
+    if n > 2 and timers[2][0] < before:
+        before = timers[2][0]
     return before

@@ -197,6 +197,13 @@ def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
             yield None
 
 
+def _nones(column: array[Any], none: int) -> Iterator[None] | None:
+    """None for each value of a column when every one is ``none`` (no value); else None."""
+    if column.count(none) == len(column):
+        return repeat(None, len(column))
+    return None
+
+
 class _Hashing:
     """A binary file whose bytes are hashed as they are read (the recording's content hash)."""
 
@@ -306,11 +313,12 @@ class CompiledRecording:
         tables = (layout.symbols, layout.texts, layout.decimals)
         symbols_, texts_, decimals_ = ([*t, None] for t in tables)
         total = self.info.messages
+        names = [n for n, _ in _MESSAGE_COLUMNS if not rows or n not in ("line", "offset")]
         with self._opener() as fh:
             start = entry = trade = 0
             while start < total:
                 stop = min(total, start + _CHUNK)
-                m = {n: self._column(fh, n, start, stop) for n, _ in _MESSAGE_COLUMNS}
+                m = {n: self._column(fh, n, start, stop) for n in names}
                 end = m["entries"][-1]
                 e = {n: self._column(fh, n, entry, end) for n, _ in _ENTRY_COLUMNS}
                 trade_ends = e["trade_end"]
@@ -332,9 +340,12 @@ class CompiledRecording:
                 # columns, zipped in C: no Python step per message
                 counts = map(sub, m["entries"], chain((entry,), m["entries"]))
                 entries_ = map(tuple, map(islice, repeat(entries_of), counts))
-                statuses = map(_STATUS_OF.get, m["status"], m["status"])
-                syms = map(symbols_.__getitem__, m["symbol"])
-                results = map(texts_.__getitem__, m["result"])
+                # no lookup per message for a column with no value in the chunk (35=X
+                # messages have no Symbol, status or result of their own)
+                status, symbol, result = m["status"], m["symbol"], m["result"]
+                statuses = _nones(status, _NO_STATUS) or map(_STATUS_OF.get, status, status)
+                syms = _nones(symbol, -1) or map(symbols_.__getitem__, symbol)
+                results = _nones(result, -1) or map(texts_.__getitem__, result)
                 if rows:
                     kinds = map(_KINDS.__getitem__, m["kind"])
                     yield from zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
@@ -350,7 +361,8 @@ class CompiledRecording:
                         entries_,
                         strict=True,
                     )
-                del m, e, trades, trade_ends, entries_of, entries_  # one chunk at a time
+                # one chunk at a time
+                del m, e, trades, trade_ends, entries_of, entries_, status, symbol, result
                 start, entry = stop, end
 
     def _column(self, fh: IO[bytes], name: str, start: int, stop: int) -> array[Any]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -386,6 +386,102 @@ class BulkSpans:
             table = tables[name]
             if table.crossed:
                 self._pending(name, table).crossed = True
+
+    def level(
+        self,
+        table: _Table,
+        name: str,
+        entry: tuple[Any, ...],
+        now: float,
+        subscribed: Container[str],
+        seen: bool,
+    ) -> None:
+        """`changes` of a 35=X's level entry (a bid or an offer, its price given) of market
+        ``name`` (``table``: in a span), the strategy's subscriptions (``subscribed``) read
+        once by the caller: the quiet loop's common message in one call, no set-up. ``seen``:
+        a trade of the same message reached the strategy's side first (`trade`)."""
+        t, _name, px, size, action, _aggressor, _trade_id = entry
+        side = BUY if t == "0" else SELL
+        if action == "2" or size is None:
+            size = ZERO
+        levels = table.levels[side]
+        old = levels.get(px, ZERO)
+        key = (side, px)
+        credits = table.credit
+        if credits:
+            if old > size:
+                credit = credits.pop(key, None)  # None: no recorded trade owed to it
+                if credit is not None:
+                    counted = min(credit, old - size)
+                    if credit > counted:
+                        credits[key] = credit - counted
+            elif size == ZERO:
+                credits.pop(key, None)
+        if size > ZERO:
+            levels[px] = size
+            if old == size:
+                if seen and table.crossed:
+                    self._pending(name, table).crossed = True
+                return
+            if old <= ZERO:  # the exchange would show it with a new house order
+                recorded, state = self.recorded, self.state
+                recorded._n += 1
+                bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
+                table.houses[key] = (bits, state.next_seq(), recorded._n, size)
+                if side == BUY:
+                    if table.bid is None or px > table.bid:
+                        table.bid = px
+                        table.best()
+                elif table.ask is None or px < table.ask:
+                    table.ask = px
+                    table.best()
+        else:
+            if old <= ZERO:
+                if seen and table.crossed:
+                    self._pending(name, table).crossed = True
+                return
+            size = ZERO
+            del levels[px]
+            del table.houses[key]
+            if side == BUY:
+                if px == table.bid:
+                    table.bid = max(levels) if levels else None
+                    table.best()
+            elif px == table.ask:
+                table.ask = min(levels) if levels else None
+                table.best()
+        pending = table.pending
+        if pending is None or not pending.queued:
+            if name not in subscribed:
+                return
+            pending = self._pending(name, table)
+        pending.levels[key] = size
+        if table.crossed and (seen or name in subscribed):  # after the message, as `changes`
+            pending.crossed = True
+
+    def trade(
+        self,
+        table: _Table,
+        name: str,
+        entry: tuple[Any, ...],
+        now: float,
+        subscribed: Container[str],
+    ) -> bool:
+        """`changes` of a 35=X's trade entry of market ``name`` (``table``: in a span), the
+        message's level entry to follow (`level`, given what this returns: whether the trade
+        reached the strategy's side)."""
+        _t, _name, px, size, _action, aggressor, trade_id = entry
+        if px is None or size is None:
+            return False
+        aggressor = aggressor or BUY
+        key = (SELL if aggressor == BUY else BUY, px)
+        credits = table.credit
+        credits[key] = credits.get(key, ZERO) + size
+        trade_id = trade_id or self.state.uuid()
+        if name not in subscribed:
+            return False
+        self._pending(name, table).trades.append((now, px, size, aggressor, trade_id))
+        return True
 
     def _pending(self, symbol: str, table: _Table) -> Pending:
         """The market's `Pending`, handed to the strategy's side (`notify`) when it was not."""
