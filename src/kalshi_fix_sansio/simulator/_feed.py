@@ -234,6 +234,17 @@ class Feed:
                 gateway._route(exchange.tick(now), now)
             self._bulk(spans, row, now)
             return quiet
+        if spans is None and kind == "X" and len(entries) == 1:
+            # the common message, a level's change: the exchange's call and its route in one
+            # step (`Router.replay_level`), the ledger's mark as `_follow` makes it
+            sent = gateway.replay_level(entries[0], now)
+            if sent is not None:
+                self.messages += 1
+                name = entries[0][1]  # a listed market's (`replay_level` took it)
+                self.ledger.mark(name, now, exchange.recorded_mid(name))
+                if self.on_message is not None:
+                    self.on_message(row, now)
+                return not sent
         names: list[str | None] = []
         if spans is not None:  # its markets get their recorded books back, then spans again
             names = [e[1] for e in entries] if kind == "X" else [symbol]

@@ -247,7 +247,7 @@ class MarketData:
         followed = self._before
         if not followed:
             return
-        if len(followed) == 1 and not self.trades and not self._touched and self._flush_one():
+        if self._flush_one():  # the common call
             return
         changes = self._changes()  # (the books are no longer followed)
         if not changes:
@@ -277,10 +277,30 @@ class MarketData:
                 self.state.send(session, refresh)
 
     def _flush_one(self) -> bool:
-        """`flush` of the common call (a replayed level's change): one book followed, one
-        level of it noted, no trade, no client order's level; its subscribers all encode. The
-        entry's bytes made once (`_Wire.level`), each subscriber's 35=X one join. False: not
-        that call (nothing done: `flush` goes on)."""
+        """`flush` of the common call (a replayed level's change): `level_entry`'s call, each
+        subscriber's 35=X an `EncodedMessage` of the one body. False: not that call (nothing
+        done: `flush` goes on)."""
+        found = self.level_entry()
+        if found is True or found is False:
+            return found
+        subscribers, body = found
+        out = self.state.out
+        for session_id in subscribers:
+            out.append(Outbound(session_id, EncodedMessage("X", body)))
+        return True
+
+    def level_entry(self) -> tuple[list[str], bytes] | bool:
+        """The 35=X of the common call (a replayed level's change): at most one book followed,
+        one level of it noted, no trade, no client order's level, its subscribers all
+        encoding. The entry's bytes made once (`_Wire.level`), the body one join: the
+        subscribers' session ids and the body, no `Outbound` made (`_flush_one` makes them;
+        `Exchange.replay_level` hands them to the router as they are). True: the call sends
+        nothing (no book followed, or the level's size came back); False: not that call
+        (nothing done: `flush` it). The books are no longer followed after it (but on False)."""
+        if not self._before:
+            return True  # no market some session subscribes to changed (`flush`'s first test)
+        if len(self._before) != 1 or self.trades or self._touched:
+            return False
         for symbol, book in self._before.items():
             before = book.before
             if before is None or len(before) != 1:
@@ -305,10 +325,7 @@ class MarketData:
                 if data is None:  # a value the codec refuses: the objects' encode says so
                     self._before, book.before = {symbol: book}, before
                     return False
-                body = b"268=1\x01" + data
-                out = self.state.out
-                for session_id in subscribers:
-                    out.append(Outbound(session_id, EncodedMessage("X", body)))
+                return subscribers, b"268=1\x01" + data
         return True
 
     def _changes(self) -> list[_Change]:
