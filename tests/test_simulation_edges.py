@@ -312,7 +312,7 @@ def test_options_of_a_listening_gateway_or_of_tls_are_refused() -> None:
 
 def _market_data_under(fault: str, way: str = "seed") -> tuple[float, list[Any]]:
     """A 35=X the gateway sends a subscriber as bytes (a seeded level, or a recorded one's
-    change replayed in one step: ``way`` ``"replay"``, `Router.replay_level`) with ``fault``
+    change replayed in one step: ``way`` ``"replay"``, `Router.replay_market`) with ``fault``
     on: the time it was made and the gateway's writes on the market-data connection from
     then."""
     sim = new_simulation()
@@ -334,7 +334,7 @@ def _market_data_under(fault: str, way: str = "seed") -> tuple[float, list[Any]]
     start = sim.clock.time()
     if way == "replay":
         level = ("0", SYMBOL, Decimal("0.41"), Decimal(5), "0", None, None)
-        assert sim.gateway.replay_level(level, start) is True
+        assert sim.gateway.replay_market((level,), start) is True
     else:
         sim.gateway.seed_market(SYMBOL, bids=[(Decimal("0.41"), Decimal(5))])
     sim.run_for(5)
@@ -384,22 +384,24 @@ def test_market_data_as_bytes_takes_the_gateways_faults(fault: str, way: str) ->
         assert x.time == start
 
 
-def test_a_replayed_row_replay_level_does_not_take_is_left_to_the_whole_route() -> None:
-    """`Router.replay_level` takes a level's change of a listed market alone: a trade, or a
-    market not listed yet, is handed back with nothing done or sent."""
+def test_a_replayed_row_replay_market_does_not_take_is_left_to_the_whole_route() -> None:
+    """`Router.replay_market` takes a 35=X of one listed market alone: a row of two markets,
+    or of a market not listed yet, is handed back with nothing done or sent."""
     sim = new_simulation()
     md = sim.client(KEY_ID, SIGNER).market_data()
     md.open()
     md.send(Requests("prediction", "KalshiMD").subscribe(SYMBOL))
     sim.run_for(1)
     now, writes = sim.clock.time(), len(sim.wire)
-    trade = ("2", SYMBOL, Decimal("0.40"), Decimal(1), "0", "1", "t-1")
-    assert sim.gateway.replay_level(trade, now) is None
+    level = ("0", SYMBOL, Decimal("0.45"), Decimal(1), "0", None, None)
     unlisted = ("0", "OTHER-23DEC31", Decimal("0.40"), Decimal(1), "0", None, None)
-    assert sim.gateway.replay_level(unlisted, now) is None
+    assert sim.gateway.replay_market((level, unlisted), now) is None
+    assert sim.gateway.replay_market((unlisted,), now) is None
+    assert sim.gateway.replay_market((), now) is None
     sim.run_for(1)
     assert len(sim.wire) == writes
     assert sim.gateway.exchange.top_of_book("OTHER-23DEC31") == (None, None)
+    assert sim.gateway.exchange.top_of_book(SYMBOL)[0] == (Decimal("0.40"), Decimal(10))
     md.close()
 
 

@@ -234,13 +234,13 @@ class Feed:
                 gateway._route(exchange.tick(now), now)
             self._bulk(spans, row, now)
             return quiet
-        if spans is None and kind == "X" and len(entries) == 1:
-            # the common message, a level's change: the exchange's call and its route in one
-            # step (`Router.replay_level`), the ledger's mark as `_follow` makes it
-            sent = gateway.replay_level(entries[0], now)
+        if spans is None and kind == "X":
+            # the common message, a 35=X of one market: the exchange's call and its route in
+            # one step (`Router.replay_market`), the ledger's mark as `_follow` makes it
+            sent = gateway.replay_market(entries, now)
             if sent is not None:
                 self.messages += 1
-                name = entries[0][1]  # a listed market's (`replay_level` took it)
+                name = entries[0][1]  # its one market (`replay_market` took it)
                 self.ledger.mark(name, now, exchange.recorded_mid(name))
                 if self.on_message is not None:
                     self.on_message(row, now)

@@ -284,14 +284,14 @@ class Router:
         if not self._serving and dirty:
             self._flush_dirty(now)
 
-    def replay_level(self, entry: tuple[Any, ...], now: float) -> bool | None:
-        """`_route` of `Exchange.replay_row` of a recorded 35=X of this one entry, when it is
-        `Exchange.replay_level`'s common one: a 35=X to one subscriber written at once
-        (`_write_encoded`), no `Outbound` made; anything else routed as `_route` routes it.
-        ``now`` is the exchange's time and the sessions' both (a backtest's one clock). Whether
-        the exchange sent something; None: not that entry, nothing done (`replay_row` and
-        `_route` it)."""
-        found = self.exchange.replay_level(entry, now)
+    def replay_market(self, entries: tuple[tuple[Any, ...], ...], now: float) -> bool | None:
+        """`_route` of `Exchange.replay_row` of a recorded 35=X of these entries, when they
+        are `Exchange.replay_market`'s common message (one listed market): a 35=X to one
+        subscriber written at once (`_write_encoded`), no `Outbound` made; anything else
+        routed as `_route` routes it. ``now`` is the exchange's time and the sessions' both
+        (a backtest's one clock). Whether the exchange sent something; None: not that
+        message, nothing done (`replay_row` and `_route` it)."""
+        found = self.exchange.replay_market(entries, now)
         if found is None:
             return None
         if type(found) is list:  # the call's general output

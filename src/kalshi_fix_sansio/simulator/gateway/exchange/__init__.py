@@ -722,21 +722,20 @@ class Exchange(Queries):
         self._recorded.apply_row(kind, symbol, status, result, entries)
         return self._finish()
 
-    def replay_level(
-        self, entry: tuple[Any, ...], now: float
+    def replay_market(
+        self, entries: tuple[tuple[Any, ...], ...], now: float
     ) -> list[Outbound] | tuple[list[str], bytes] | None:
-        """`replay_row` of a recorded 35=X of this one entry when it is the common one, a
-        level's change in a listed market (`RecordedMarkets.level_of`): the same call, but
-        when all it sends is the level's 35=X to sessions that encode
-        (`MarketData.level_entry`), their session ids and its body, no `Outbound` made. None:
-        another entry, nothing done (`replay_row` it)."""
-        found = self._recorded.level_of(entry)
-        if found is None:
+        """`replay_row` of a recorded 35=X whose entries all name one listed market
+        (`RecordedMarkets.one_market`), the common message: the same call, but when all it
+        sends is one 35=X to that market's subscribers, all encoding
+        (`MarketData.market_entries`), their session ids and its body, no `Outbound` made.
+        None: another message, nothing done (`replay_row` it)."""
+        if not self._recorded.one_market(entries):
             return None
         self._begin(now)
-        self._recorded.level(*found)
-        if not self._state.out:  # nothing due ran at the call's start (`_begin`)
-            sent = self._md.level_entry()
+        self._recorded.apply_row("X", None, None, None, entries)
+        if not self._state.out:  # nothing due ran at the call's start, no client order filled
+            sent = self._md.market_entries()
             if sent is True:
                 return []  # `_finish`'s, the call having sent nothing
             if sent is not False:

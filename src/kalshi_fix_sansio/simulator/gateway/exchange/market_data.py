@@ -294,7 +294,7 @@ class MarketData:
         one level of it noted, no trade, no client order's level, its subscribers all
         encoding. The entry's bytes made once (`_Wire.level`), the body one join: the
         subscribers' session ids and the body, no `Outbound` made (`_flush_one` makes them;
-        `Exchange.replay_level` hands them to the router as they are). True: the call sends
+        `market_entries` hands them on as they are). True: the call sends
         nothing (no book followed, or the level's size came back); False: not that call
         (nothing done: `flush` it). The books are no longer followed after it (but on False)."""
         if not self._before:
@@ -326,6 +326,35 @@ class MarketData:
                     self._before, book.before = {symbol: book}, before
                     return False
                 return subscribers, b"268=1\x01" + data
+        return True
+
+    def market_entries(self) -> tuple[list[str], bytes] | bool:
+        """The 35=X of a call that changed one market only (a replayed row of one market: its
+        trades and levels), its subscribers all encoding, no client order's level in it: the
+        subscribers' session ids and the body each would get from `flush` (`_send_wire`), no
+        `Outbound` made; `level_entry` first (one level, no trade: no list of changes). True:
+        the call sends nothing; False: not that call, nothing done (`flush` it). The books are
+        no longer followed after it (but on False)."""
+        found = self.level_entry()
+        followed = self._before
+        if found is not False or len(followed) != 1 or self._touched:
+            return found
+        for symbol, book in followed.items():
+            subscribers = []
+            for session in self.state.sessions.values():
+                if symbol in session.md_symbols:
+                    if not session.wire:
+                        return False
+                    subscribers.append(session.session_id)
+            before = book.before
+            changes = self._changes()  # (the book is no longer followed)
+            if not changes or not subscribers:
+                return True
+            wire = self._wire.entries(changes, self.state.now)
+            if not wire:  # a block trade, or a value the codec refuses: the objects' way
+                self._before, book.before = followed, before
+                return False
+            return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
         return True
 
     def _changes(self) -> list[_Change]:

@@ -206,17 +206,20 @@ class RecordedMarkets:
                 self.settlement.settle(book, result, 50)
                 self.forget(book.symbol)
 
-    def level_of(self, entry: tuple[Any, ...]) -> tuple[Book, str, Decimal, Decimal] | None:
-        """What `apply_row` gives `level` for a 35=X of this one entry when it is a level's
-        change in a listed market, not settled: ``(book, side, price, size)`` (size 0: the
-        level is gone). None: any other entry (a trade, no price, a market not listed yet or
-        settled: `apply_row` takes it)."""
-        t, name, px, size, action, _aggressor, _trade_id = entry
-        side = _SIDES.get(t)
+    def one_market(self, entries: tuple[tuple[Any, ...], ...]) -> bool:
+        """Whether the entries of a recorded 35=X all name one market, listed and not settled
+        (`Exchange.replay_market`'s message). False: no entry, two markets, a market not listed
+        yet (`apply_row` lists it) or settled."""
+        if not entries:
+            return False
+        name = entries[0][1]
         book = self.state.books.get(name) if name is not None else None
-        if side is None or book is None or book.settled or px is None:
-            return None
-        return book, side, px, ZERO if action == "2" or size is None else size
+        if book is None or book.settled:
+            return False
+        for entry in entries:
+            if entry[1] != name:
+                return False
+        return True
 
     def _book_named(self, name: str | None) -> Book | None:
         """`_book` of a plain market name."""
