@@ -294,7 +294,7 @@ class Router:
         found = self.exchange.replay_market(entries, now)
         if found is None:
             return None
-        if type(found) is list:  # the call's general output
+        if isinstance(found, list):  # the call's general output
             if found:
                 self._route(found, now)
             return bool(found)
