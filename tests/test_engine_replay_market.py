@@ -13,7 +13,6 @@ among the recorded levels.
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timezone
 from decimal import Decimal as D
 from typing import Any
@@ -23,7 +22,6 @@ from engine_helpers import SYM, T0, nos
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.simulator.gateway import EncodedMessage, Exchange, Outbound
-from kalshi_fix_sansio.simulator.gateway.exchange.state import ExchangeState
 from kalshi_fix_sansio.trading.builders import Requests
 
 OTHER = "KXTEST-26JUN15-T60"
@@ -169,27 +167,3 @@ def _found(found: Any) -> tuple[list[str], bytes]:
     assert isinstance(found, tuple)
     subscribers, body = found
     return subscribers, body
-
-
-def test_the_exchanges_ids_are_version_4_uuids_of_its_seeded_draws() -> None:
-    """`ExchangeState.uuid` writes ``str(uuid.UUID(int=draw, version=4))`` itself (the house
-    orders of new recorded levels each take one): the same text for the same draws, the
-    extreme ones too."""
-    state = ExchangeState("prediction", 9, 10)
-    draws = random.Random(9)
-    for _ in range(3000):
-        assert state.uuid() == str(uuid.UUID(int=draws.getrandbits(128), version=4))
-    for bits in (0, (1 << 128) - 1, 0xC000 << 48, 0xF000 << 64):
-        state.rng = _Fixed(bits)
-        assert state.uuid() == str(uuid.UUID(int=bits, version=4))
-
-
-class _Fixed(random.Random):
-    """A generator whose 128-bit draw is ``bits``."""
-
-    def __init__(self, bits: int) -> None:
-        super().__init__(0)
-        self.bits = bits
-
-    def getrandbits(self, k: int, /) -> int:
-        return self.bits

@@ -12,11 +12,12 @@ and party validation, per-session price rounding, the market refusal texts, and 
 from __future__ import annotations
 
 import random
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import ModuleType
-from typing import Any, Final
+from typing import Any
 
 from ....codec import Message, UnknownMessage
 from ....codec import margin as _margin
@@ -38,10 +39,6 @@ from .queues import FifoQueue, QueueModel
 from .routing import SessionRouting
 
 __all__ = ["ExchangeState"]
-
-# `uuid.UUID(int=..., version=4)`'s bits: the variant (RFC 4122) and the version
-_UUID4_KEPT: Final = ~(0xC000 << 48) & ~(0xF000 << 64)
-_UUID4_SET: Final = 0x8000 << 48 | 4 << 76
 
 
 def _checked_fee(fee: object, model: object) -> Decimal:
@@ -132,11 +129,7 @@ class ExchangeState:
         self.out.append(Outbound(session.session_id, message))
 
     def uuid(self) -> str:
-        """The next id (orders, trades, RFQs): ``str(uuid.UUID(int=draw, version=4))`` of the
-        next 128 bits of the seeded generator, written without the `uuid.UUID` object (its
-        version and variant bits set as it sets them, its hex groups as its text)."""
-        h = "%032x" % (self.rng.getrandbits(128) & _UUID4_KEPT | _UUID4_SET)
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def enum(self, name: str, value: object) -> Any:
         try:
