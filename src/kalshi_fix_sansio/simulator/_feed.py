@@ -3,7 +3,8 @@
 `Feed` reads the compiled recordings (`kalshi_fix_sansio.simulator.compiled.compile_recording`:
 checked and compiled once, their columns streamed a chunk at a time, no frame decoded again) and
 hands each recorded message to the exchange as the columns give it (`Exchange.replay_row`:
-plain values, no message object) at its recorded time, as a callback of the simulation's
+plain values, no message object; a 35=X of one market and its route in one step,
+`Router.replay_market`) at its recorded time, as a callback of the simulation's
 scheduler: the books follow the recording, market-data subscribers get its messages, resting
 client orders fill as its trades and level changes reach them. Several
 recordings run in sequence: the markets of each are listed when it starts; a recording that
