@@ -294,9 +294,9 @@ class MarketData:
         one level of it noted, no trade, no client order's level, its subscribers all
         encoding. The entry's bytes made once (`_Wire.level`), the body one join: the
         subscribers' session ids and the body, no `Outbound` made (`_flush_one` makes them;
-        `market_entries` hands them on as they are). True: the call sends
-        nothing (no book followed, or the level's size came back); False: not that call
-        (nothing done: `flush` it). The books are no longer followed after it (but on False)."""
+        `market_entries` hands them on as they are). True: the call sends nothing (no book
+        followed, or the level's size came back); False: not that call (nothing done: `flush`
+        it). The books are no longer followed after it (but on False)."""
         if not self._before:
             return True  # no market some session subscribes to changed (`flush`'s first test)
         if len(self._before) != 1 or self.trades or self._touched:
