@@ -12,6 +12,8 @@ are each one function's inclusive count (the client's read left out), from a run
 `Feed._apply` (the recorded message's callback: all of the feed's, the exchange's and the
 gateway's work, and the delivery's hop where the callback runs it), and inside it
 `Exchange.replay_row`, `Router._route` (the gateway's session and the pipe's write),
+`Router.replay_market` (a 35=X of one market, the common message: the exchange's call and its
+route in one step, which `replay_row` and `_route` then see only for the other messages),
 `Feed._follow` (the ledger's marks) and `Feed._next` (the next row read and scheduled).
 
 Each figure is a 3,000-message run's count less a 1,000-message run's, over 2,000
@@ -40,6 +42,10 @@ WINDOWS = (
     (
         "  the gateway's session and the pipe (Router._route)",
         "simulator.gateway.router:Router:_route",
+    ),
+    (
+        "  a 35=X of one market in one step (Router.replay_market; 0: a tree without it)",
+        "simulator.gateway.router:Router:replay_market",
     ),
     ("  the ledger's marks (Feed._follow)", "simulator._feed:Feed:_follow"),
     ("  the next row read and scheduled (Feed._next)", "simulator._feed:Feed:_next"),
@@ -80,7 +86,9 @@ if sys.argv[4] == "side":
     switched(simulation.Simulation, "run_once", True)
 else:
     module, cls, name = sys.argv[4].split(":")
-    switched(getattr(importlib.import_module("kalshi_fix_sansio." + module), cls), name, True)
+    owner = getattr(importlib.import_module("kalshi_fix_sansio." + module), cls)
+    if hasattr(owner, name):  # (a tree without it counts nothing there)
+        switched(owner, name, True)
 switched(_blocking._End, "data_received", False)  # the client's read: never counted
 run_backtest(bench_backtest.watch, sys.argv[3])
 """

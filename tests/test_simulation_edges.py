@@ -310,9 +310,11 @@ def test_options_of_a_listening_gateway_or_of_tls_are_refused() -> None:
         sim.client(KEY_ID, SIGNER, api="twisted")
 
 
-def _market_data_under(fault: str) -> tuple[float, list[Any]]:
-    """A 35=X the gateway sends a subscriber as bytes (a seeded level) with ``fault`` on: the
-    time it was made and the gateway's writes on the market-data connection from then."""
+def _market_data_under(fault: str, way: str = "seed") -> tuple[float, list[Any]]:
+    """A 35=X the gateway sends a subscriber as bytes (a seeded level, or a recorded one's
+    change replayed in one step: ``way`` ``"replay"``, `Router.replay_market`) with ``fault``
+    on: the time it was made and the gateway's writes on the market-data connection from
+    then."""
     sim = new_simulation()
     md = sim.client(KEY_ID, SIGNER).market_data()
     md.open()
@@ -330,7 +332,11 @@ def _market_data_under(fault: str) -> tuple[float, list[Any]]:
     elif fault == "drop_after":
         faults.drop_after = 1  # the Logon's answer and the snapshot are past it
     start = sim.clock.time()
-    sim.gateway.seed_market(SYMBOL, bids=[(Decimal("0.41"), Decimal(5))])
+    if way == "replay":
+        level = ("0", SYMBOL, Decimal("0.41"), Decimal(5), "0", None, None)
+        assert sim.gateway.replay_market((level,), start) is True
+    else:
+        sim.gateway.seed_market(SYMBOL, bids=[(Decimal("0.41"), Decimal(5))])
     sim.run_for(5)
     md.close()
     gateway = [
@@ -347,15 +353,17 @@ def _seq(data: bytes) -> int:
     return int(found.group(1))
 
 
+@pytest.mark.parametrize("way", ["seed", "replay"])
 @pytest.mark.parametrize(
     "fault", ["none", "delay", "garble_next", "skip_seq", "duplicate_next", "drop_after"]
 )
-def test_market_data_as_bytes_takes_the_gateways_faults(fault: str) -> None:
-    """A 35=X routed as bytes alone (the route's short way) is sent and written at once;
-    with a fault on it takes the whole route, and the fault applies to it."""
-    start, writes = _market_data_under(fault)
+def test_market_data_as_bytes_takes_the_gateways_faults(fault: str, way: str) -> None:
+    """A 35=X routed as bytes alone (the route's short way, and a replayed level's one step)
+    is sent and written at once; with a fault on it takes the whole route, and the fault
+    applies to it."""
+    start, writes = _market_data_under(fault, way)
     (x,) = [r for r in writes if "X" in r.msg_types][:1]
-    plain = _market_data_under("none")[1]
+    plain = _market_data_under("none", way)[1]
     (plain_x,) = [r for r in plain if "X" in r.msg_types][:1]
     if fault == "delay":
         assert x.time == start + 2.0 and plain_x.time == start
@@ -374,6 +382,27 @@ def test_market_data_as_bytes_takes_the_gateways_faults(fault: str) -> None:
         assert [r for r in plain if r.time > plain_x.time]  # the Logout, without the fault
     else:
         assert x.time == start
+
+
+def test_a_replayed_row_replay_market_does_not_take_is_left_to_the_whole_route() -> None:
+    """`Router.replay_market` takes a 35=X of one listed market alone: a row of two markets,
+    or of a market not listed yet, is handed back with nothing done or sent."""
+    sim = new_simulation()
+    md = sim.client(KEY_ID, SIGNER).market_data()
+    md.open()
+    md.send(Requests("prediction", "KalshiMD").subscribe(SYMBOL))
+    sim.run_for(1)
+    now, writes = sim.clock.time(), len(sim.wire)
+    level = ("0", SYMBOL, Decimal("0.45"), Decimal(1), "0", None, None)
+    unlisted = ("0", "OTHER-23DEC31", Decimal("0.40"), Decimal(1), "0", None, None)
+    assert sim.gateway.replay_market((level, unlisted), now) is None
+    assert sim.gateway.replay_market((unlisted,), now) is None
+    assert sim.gateway.replay_market((), now) is None
+    sim.run_for(1)
+    assert len(sim.wire) == writes
+    assert sim.gateway.exchange.top_of_book("OTHER-23DEC31") == (None, None)
+    assert sim.gateway.exchange.top_of_book(SYMBOL)[0] == (Decimal("0.40"), Decimal(10))
+    md.close()
 
 
 def test_run_once_runs_what_is_due_at_its_end_after_the_tickers_quiet_seconds() -> None:

@@ -3,7 +3,8 @@
 `Feed` reads the compiled recordings (`kalshi_fix_sansio.simulator.compiled.compile_recording`:
 checked and compiled once, their columns streamed a chunk at a time, no frame decoded again) and
 hands each recorded message to the exchange as the columns give it (`Exchange.replay_row`:
-plain values, no message object) at its recorded time, as a callback of the simulation's
+plain values, no message object; a 35=X of one market and its route in one step,
+`Router.replay_market`) at its recorded time, as a callback of the simulation's
 scheduler: the books follow the recording, market-data subscribers get its messages, resting
 client orders fill as its trades and level changes reach them. Several
 recordings run in sequence: the markets of each are listed when it starts; a recording that
@@ -236,6 +237,17 @@ class Feed:
                 gateway._route(exchange.tick(now), now)
             self._bulk(spans, row, now)
             return quiet
+        if spans is None and kind == "X":
+            # the common message, a 35=X of one market: the exchange's call and its route in
+            # one step (`Router.replay_market`), the ledger's mark as `_follow` makes it
+            sent = gateway.replay_market(entries, now)
+            if sent is not None:
+                self.messages += 1
+                name = entries[0][1]  # its one market (`replay_market` took it)
+                self.ledger.mark(name, now, exchange.recorded_mid(name))
+                if self.on_message is not None:
+                    self.on_message(row, now)
+                return not sent
         names: list[str | None] = []
         if spans is not None:  # its markets get their recorded books back, then spans again
             names = [e[1] for e in entries] if kind == "X" else [symbol]

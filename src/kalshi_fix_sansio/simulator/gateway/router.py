@@ -251,7 +251,7 @@ class Router:
         if len(outbound) == 1 and not dirty and not self._serving:
             message = outbound[0].message
             if type(message) is EncodedMessage and self._write_encoded(
-                outbound[0].session_id, message, now
+                outbound[0].session_id, message.MSG_TYPE, message.body, now
             ):
                 return
         for out in outbound:
@@ -284,11 +284,36 @@ class Router:
         if not self._serving and dirty:
             self._flush_dirty(now)
 
-    def _write_encoded(self, session_id: str, message: EncodedMessage, now: float) -> bool:
-        """`_route` of one `EncodedMessage` (a replay's market data, the common case) when no
-        input is being served: sent and written at once (`AcceptorDriver.send_encoded_now`),
-        as the loop below and `_flush_dirty` would with no fault on; False: not done, nothing
-        sent (a fault is on, or not a connection of an `AcceptorDriver`)."""
+    def replay_market(self, entries: tuple[tuple[Any, ...], ...], now: float) -> bool | None:
+        """`_route` of `Exchange.replay_row` of a recorded 35=X of these entries, when they
+        are `Exchange.replay_market`'s common message (one listed market): a 35=X to one
+        subscriber written at once (`_write_encoded`), no `Outbound` made; anything else
+        routed as `_route` routes it. ``now`` is the exchange's time and the sessions' both
+        (a backtest's one clock). Whether the exchange sent something; None: not that
+        message, nothing done (`replay_row` and `_route` it)."""
+        found = self.exchange.replay_market(entries, now)
+        if found is None:
+            return None
+        if isinstance(found, list):  # the call's general output
+            if found:
+                self._route(found, now)
+            return bool(found)
+        subscribers, body = found
+        if (
+            len(subscribers) != 1
+            or self._dirty
+            or self._serving
+            or not self._write_encoded(subscribers[0], "X", body, now)
+        ):
+            self._route([Outbound(s, EncodedMessage("X", body)) for s in subscribers], now)
+        return True
+
+    def _write_encoded(self, session_id: str, msg_type: str, body: bytes, now: float) -> bool:
+        """`_route` of one `EncodedMessage` (a replay's market data, the common case: its
+        MsgType and body) when no input is being served: sent and written at once
+        (`AcceptorDriver.send_encoded_now`), as the loop below and `_flush_dirty` would with no
+        fault on; False: not done, nothing sent (a fault is on, or not a connection of an
+        `AcceptorDriver`)."""
         faults = self.faults
         if (
             faults.skip_seq
@@ -307,9 +332,9 @@ class Router:
         driver.delay = faults.delay  # what `_flush_dirty` sets
         driver.close_after = faults.drop_after
         try:
-            data = driver.send_encoded_now(message.MSG_TYPE, message.body, now)
+            data = driver.send_encoded_now(msg_type, body, now)
         except FixError as exc:  # the exchange produced something the session refuses
-            self.log.append(f"{conn.session_id}: cannot send {_name(message)}: {exc}")
+            self.log.append(f"{conn.session_id}: cannot send 35={msg_type}: {exc}")
             return True
         if data is None:  # something else to do: the whole step
             conn.flush(now)

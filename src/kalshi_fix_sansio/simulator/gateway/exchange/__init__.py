@@ -722,6 +722,26 @@ class Exchange(Queries):
         self._recorded.apply_row(kind, symbol, status, result, entries)
         return self._finish()
 
+    def replay_market(
+        self, entries: tuple[tuple[Any, ...], ...], now: float
+    ) -> list[Outbound] | tuple[list[str], bytes] | None:
+        """`replay_row` of a recorded 35=X whose entries all name one listed market
+        (`RecordedMarkets.one_market`), the common message: the same call, but when all it
+        sends is one 35=X to that market's subscribers, all encoding
+        (`MarketData.market_entries`), their session ids and its body, no `Outbound` made.
+        None: another message, nothing done (`replay_row` it)."""
+        if not self._recorded.one_market(entries):
+            return None
+        self._begin(now)
+        self._recorded.apply_row("X", None, None, None, entries)
+        if not self._state.out:  # nothing due ran at the call's start, no client order filled
+            sent = self._md.market_entries()
+            if sent is True:
+                return []  # `_finish`'s, the call having sent nothing
+            if sent is not False:
+                return sent
+        return self._finish()
+
     def start_spans(
         self,
         session_id: str,

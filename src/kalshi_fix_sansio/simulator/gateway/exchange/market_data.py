@@ -247,7 +247,7 @@ class MarketData:
         followed = self._before
         if not followed:
             return
-        if len(followed) == 1 and not self.trades and not self._touched and self._flush_one():
+        if self._flush_one():  # the common call
             return
         changes = self._changes()  # (the books are no longer followed)
         if not changes:
@@ -277,10 +277,30 @@ class MarketData:
                 self.state.send(session, refresh)
 
     def _flush_one(self) -> bool:
-        """`flush` of the common call (a replayed level's change): one book followed, one
-        level of it noted, no trade, no client order's level; its subscribers all encode. The
-        entry's bytes made once (`_Wire.level`), each subscriber's 35=X one join. False: not
-        that call (nothing done: `flush` goes on)."""
+        """`flush` of the common call (a replayed level's change): `level_entry`'s call, each
+        subscriber's 35=X an `EncodedMessage` of the one body. False: not that call (nothing
+        done: `flush` goes on)."""
+        found = self.level_entry()
+        if found is True or found is False:
+            return found
+        subscribers, body = found
+        out = self.state.out
+        for session_id in subscribers:
+            out.append(Outbound(session_id, EncodedMessage("X", body)))
+        return True
+
+    def level_entry(self) -> tuple[list[str], bytes] | bool:
+        """The 35=X of the common call (a replayed level's change): at most one book followed,
+        one level of it noted, no trade, no client order's level, its subscribers all
+        encoding. The entry's bytes made once (`_Wire.level`), the body one join: the
+        subscribers' session ids and the body, no `Outbound` made (`_flush_one` makes them;
+        `market_entries` hands them on as they are). True: the call sends nothing (no book
+        followed, or the level's size came back); False: not that call (nothing done: `flush`
+        it). The books are no longer followed after it (but on False)."""
+        if not self._before:
+            return True  # no market some session subscribes to changed (`flush`'s first test)
+        if len(self._before) != 1 or self.trades or self._touched:
+            return False
         for symbol, book in self._before.items():
             before = book.before
             if before is None or len(before) != 1:
@@ -305,10 +325,36 @@ class MarketData:
                 if data is None:  # a value the codec refuses: the objects' encode says so
                     self._before, book.before = {symbol: book}, before
                     return False
-                body = b"268=1\x01" + data
-                out = self.state.out
-                for session_id in subscribers:
-                    out.append(Outbound(session_id, EncodedMessage("X", body)))
+                return subscribers, b"268=1\x01" + data
+        return True
+
+    def market_entries(self) -> tuple[list[str], bytes] | bool:
+        """The 35=X of a call that changed one market only (a replayed row of one market: its
+        trades and levels), its subscribers all encoding, no client order's level in it: the
+        subscribers' session ids and the body each would get from `flush` (`_send_wire`), no
+        `Outbound` made; `level_entry` first (one level, no trade: no list of changes). True:
+        the call sends nothing; False: not that call, nothing done (`flush` it). The books are
+        no longer followed after it (but on False)."""
+        found = self.level_entry()
+        followed = self._before
+        if found is not False or len(followed) != 1 or self._touched:
+            return found
+        for symbol, book in followed.items():
+            subscribers = []
+            for session in self.state.sessions.values():
+                if symbol in session.md_symbols:
+                    if not session.wire:
+                        return False
+                    subscribers.append(session.session_id)
+            before = book.before
+            changes = self._changes()  # (the book is no longer followed)
+            if not changes or not subscribers:
+                return True
+            wire = self._wire.entries(changes, self.state.now)
+            if not wire:  # a block trade, or a value the codec refuses: the objects' way
+                self._before, book.before = followed, before
+                return False
+            return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
         return True
 
     def _changes(self) -> list[_Change]:
@@ -453,6 +499,7 @@ _MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory st
 _EPOCH_DAY: Final = date(1970, 1, 1)
 _MOST_SECONDS: Final = 2.0**33  # epoch seconds read as whole seconds and a fraction (year 2242)
 _MILLIS_TEXT: Final = tuple(b"%03d\x01" % ms for ms in range(1000))  # MDEntryTime's end
+_SECONDS_TEXT: Final = tuple(b"%02d." % s for s in range(60))  # MDEntryTime's seconds
 
 
 class _Wire:
@@ -466,8 +513,8 @@ class _Wire:
         self._aggressor = aggressor
         self._stamp_at = float("nan")  # the time `_stamp` was made for
         self._stamp = b""
-        self._second_at = -1  # the whole epoch second `_second` is the text of
-        self._second = b""
+        self._minute_at = -1  # the whole epoch minute `_minute` is the text of
+        self._minute = b""
         self._days: dict[int, bytes] = {}  # days from the epoch -> MDEntryDate's text
         self._px: dict[Decimal, bytes] = {}
         self._size: dict[Decimal, bytes] = {}
@@ -530,33 +577,37 @@ class _Wire:
         """MDEntryDate and MDEntryTime of `MarketData.md_stamp` at ``now`` (``to_ms(utc(now))``)
         as the encoder writes them, without the datetime: `utc` adds ``timedelta(seconds=now)``
         to the epoch, so its days are the date's and its seconds and microseconds the time's
-        (to the millisecond: three digits). The text up to the second is made once per second
-        (a replay's times come in order); the microseconds are `timedelta`'s own rounding of a
-        float: the whole seconds, then the fraction's microseconds rounded half to even."""
+        (to the millisecond: three digits). The text up to the minute is made once per minute
+        (a replay's times come in order), the seconds and milliseconds from tables; the
+        microseconds are `timedelta`'s own rounding of a float: the whole seconds, then the
+        fraction's microseconds rounded half to even."""
         if 0.0 <= now < _MOST_SECONDS:
             second = int(now)
             micros = round((now - second) * 1e6)  # exact: ``now - second`` loses no bit
             if micros >= 1_000_000:
                 second, micros = second + 1, micros - 1_000_000
-            if second != self._second_at:
-                self._second = self._second_text(second)
-                self._second_at = second
-            return self._second + _MILLIS_TEXT[micros // 1000]
+            minute = second // 60
+            if minute != self._minute_at:
+                self._minute = self._minute_text(minute)
+                self._minute_at = minute
+            return self._minute + _SECONDS_TEXT[second - minute * 60] + _MILLIS_TEXT[micros // 1000]
         since = timedelta(seconds=now)  # before the epoch, or too far after it to be a time
+        second = since.days * 86_400 + since.seconds
         return (
-            self._second_text(since.days * 86_400 + since.seconds)
+            self._minute_text(second // 60)
+            + _SECONDS_TEXT[second % 60]
             + _MILLIS_TEXT[since.microseconds // 1000]
         )
 
-    def _second_text(self, second: int) -> bytes:
-        """MDEntryDate and MDEntryTime up to the second's dot, of whole UTC epoch seconds."""
-        days, s = divmod(second, 86_400)
+    def _minute_text(self, minute: int) -> bytes:
+        """MDEntryDate and MDEntryTime up to the minutes' colon, of whole UTC epoch minutes."""
+        days, m = divmod(minute, 1440)
         day = self._days.get(days)
         if day is None:
             if len(self._days) >= _MOST_CACHED:
                 self._days.clear()
             day = self._days[days] = enc_date(_EPOCH_DAY + timedelta(days=days), "MDEntryDate(272)")
-        return b"272=%s\x01273=%02d:%02d:%02d." % (day, s // 3600, s // 60 % 60, s % 60)
+        return b"272=%s\x01273=%02d:%02d:" % (day, m // 60, m % 60)
 
     def _symbol(self, symbol: str) -> bytes:
         return _kept(self._symbols, symbol, enc_str(symbol, "Symbol(55)"))

@@ -206,6 +206,21 @@ class RecordedMarkets:
                 self.settlement.settle(book, result, 50)
                 self.forget(book.symbol)
 
+    def one_market(self, entries: tuple[tuple[Any, ...], ...]) -> bool:
+        """Whether the entries of a recorded 35=X all name one market, listed and not settled
+        (`Exchange.replay_market`'s message). False: no entry, two markets, a market not listed
+        yet (`apply_row` lists it) or settled."""
+        if not entries:
+            return False
+        name = entries[0][1]
+        book = self.state.books.get(name) if name is not None else None
+        if book is None or book.settled:
+            return False
+        for entry in entries:
+            if entry[1] != name:
+                return False
+        return True
+
     def _book_named(self, name: str | None) -> Book | None:
         """`_book` of a plain market name."""
         if name is None:
