@@ -304,8 +304,8 @@ def test_one_market_messages_in_spans_are_what_changes_makes(
     """The quiet loop of a timer-woken strategy and the feed's step of one woken at each
     change apply a 35=X of one market's level, or of a trade then a level, by
     `BulkSpans.level` and `trade` (the quiet loop reads the subscriptions once a stretch);
-    with every 35=X through `BulkSpans.changes` instead (the general path: no entry taken as
-    a level) the tables at each wake (levels, house orders and their draws, credits, best bid
+    with every 35=X through `BulkSpans.changes` instead (the general path: each entry its own
+    call, the book's crossing noted after the message) the tables at each wake (levels, house orders and their draws, credits, best bid
     and offer, mid, crossed), the books and the report are the same."""
     from kalshi_fix_sansio.simulator import _feed
     from kalshi_fix_sansio.simulator.gateway.exchange.spans import BulkSpans
@@ -327,9 +327,10 @@ def test_one_market_messages_in_spans_are_what_changes_makes(
     levels: list[str] = []
     original = BulkSpans.level
 
-    def level(self: BulkSpans, table: Any, name: str, *rest: Any) -> None:
-        levels.append(name)
-        original(self, table, name, *rest)
+    def level(self: BulkSpans, table: Any, name: str, *rest: Any) -> bool:
+        if len(rest) == 4:  # the feed's call (`changes` also says the entry is not the last)
+            levels.append(name)
+        return original(self, table, name, *rest)
 
     runs: list[tuple[str, list[Any]]] = []
     for general in (False, True):

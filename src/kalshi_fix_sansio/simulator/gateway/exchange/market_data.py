@@ -305,12 +305,9 @@ class MarketData:
             before = book.before
             if before is None or len(before) != 1:
                 return False
-            subscribers = []
-            for session in self.state.sessions.values():
-                if symbol in session.md_symbols:
-                    if not session.wire:
-                        return False
-                    subscribers.append(session.session_id)
+            subscribers = self._encoders(symbol)
+            if subscribers is None:
+                return False
             for (side, px), old in before.items():
                 self._before = {}
                 book.before = None
@@ -340,12 +337,9 @@ class MarketData:
         if found is not False or len(followed) != 1 or self._touched:
             return found
         for symbol, book in followed.items():
-            subscribers = []
-            for session in self.state.sessions.values():
-                if symbol in session.md_symbols:
-                    if not session.wire:
-                        return False
-                    subscribers.append(session.session_id)
+            subscribers = self._encoders(symbol)
+            if subscribers is None:
+                return False
             before = book.before
             changes = self._changes()  # (the book is no longer followed)
             if not changes or not subscribers:
@@ -356,6 +350,17 @@ class MarketData:
                 return False
             return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
         return True
+
+    def _encoders(self, symbol: str) -> list[str] | None:
+        """The session ids of ``symbol``'s subscribers when they all encode (`ClientSession.wire`:
+        they take a 35=X as its bytes); None when one reads messages."""
+        subscribers = []
+        for session in self.state.sessions.values():
+            if symbol in session.md_symbols:
+                if not session.wire:
+                    return None
+                subscribers.append(session.session_id)
+        return subscribers
 
     def _changes(self) -> list[_Change]:
         """The call's changes in output order: its trades, then per book followed (in the

@@ -283,94 +283,29 @@ class BulkSpans:
 
     def changes(self, entries: tuple[tuple[Any, ...], ...], now: float) -> None:
         """A recorded 35=X's entries (every market they name in a span), at exchange time
-        ``now``: its trades first (each owed to its level's next decrease, its id drawn when it
-        has none), then its levels (`RecordedMarkets.level` with nothing taken and no client
-        order there: a level that appears gets the house order the exchange would make, its
-        id and priority drawn here); what changed is pending for the strategy's side, with
-        whether the book was crossed after the message. One loop, no call per entry (the book
-        level's hot path)."""
-        tables, state = self.tables, self.state
-        session = state.sessions.get(self.session_id)
+        ``now``: its trades first (`trade`: each owed to its level's next decrease, its id
+        drawn when it has none), then its levels (`level`); what changed is pending for the
+        strategy's side, with whether the book was crossed after the message. The general
+        path: the feed's loops hand the common message (one market, a level and at most a
+        trade before it) to `trade` and `level` themselves."""
+        tables = self.tables
+        session = self.state.sessions.get(self.session_id)
         subscribed = session.md_symbols if session is not None else ()
         n = len(entries)
         if n > 1 and (entries[1][0] == "2" if n == 2 else any(e[0] == "2" for e in entries)):
             entries = tuple(sorted(entries, key=_not_a_trade))  # the trades first, in order
         changed: str | dict[str, None] | None = None  # the market (the common case: one)
-        for t, name, px, size, action, aggressor, trade_id in entries:
-            if t == "0":
-                side = BUY
-            elif t == "1":
-                side = SELL
-            else:
-                if t == "2" and name is not None and px is not None and size is not None:
-                    table = tables[name]
-                    aggressor = aggressor or BUY
-                    key = (SELL if aggressor == BUY else BUY, px)
-                    credits = table.credit
-                    credits[key] = credits.get(key, ZERO) + size
-                    trade_id = trade_id or state.uuid()
-                    if name in subscribed:
-                        trades = self._pending(name, table).trades
-                        trades.append((now, px, size, aggressor, trade_id))
-                        if changed is None:
-                            changed = name
-                        elif changed != name:
-                            changed = _also(changed, name)
-                continue
+        for entry in entries:
+            t, name, px = entry[0], entry[1], entry[2]
             if name is None or px is None:
                 continue
-            if action == "2" or size is None:
-                size = ZERO
-            table = tables[name]
-            levels = table.levels[side]
-            old = levels.get(px, ZERO)
-            key = (side, px)
-            credits = table.credit
-            if credits:
-                if old > size:
-                    credit = credits.pop(key, None)  # None: no recorded trade owed to it
-                    if credit is not None:
-                        counted = min(credit, old - size)
-                        if credit > counted:
-                            credits[key] = credit - counted
-                elif size == ZERO:  # Decimals against a Decimal: no int made into one
-                    credits.pop(key, None)
-            if size > ZERO:
-                levels[px] = size
-                if old == size:
-                    continue
-                if old <= ZERO:  # the exchange would show it with a new house order
-                    recorded = self.recorded
-                    recorded._n += 1
-                    bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
-                    table.houses[key] = (bits, state.next_seq(), recorded._n, size)
-                    if side == BUY:
-                        if table.bid is None or px > table.bid:
-                            table.bid = px
-                            table.best()
-                    elif table.ask is None or px < table.ask:
-                        table.ask = px
-                        table.best()
+            if t == "2":
+                reached = self.trade(tables[name], name, entry, now, subscribed)
+            elif t == "0" or t == "1":
+                reached = self.level(tables[name], name, entry, now, subscribed, False, False)
             else:
-                if old <= ZERO:
-                    continue
-                size = ZERO
-                del levels[px]
-                del table.houses[key]
-                if side == BUY:
-                    if px == table.bid:
-                        table.bid = max(levels) if levels else None
-                        table.best()
-                elif px == table.ask:
-                    table.ask = min(levels) if levels else None
-                    table.best()
-            pending = table.pending
-            if pending is None or not pending.queued:
-                if name not in subscribed:
-                    continue
-                pending = self._pending(name, table)
-            pending.levels[key] = size
-            if name in subscribed:
+                continue
+            if reached:
                 if changed is None:
                     changed = name
                 elif changed != name:
@@ -395,11 +330,17 @@ class BulkSpans:
         now: float,
         subscribed: Container[str],
         seen: bool,
-    ) -> None:
-        """`changes` of a 35=X's level entry (a bid or an offer, its price given) of market
-        ``name`` (``table``: in a span), the strategy's subscriptions (``subscribed``) read
-        once by the caller: the quiet loop's common message in one call, no set-up. ``seen``:
-        a trade of the same message reached the strategy's side first (`trade`)."""
+        last: bool = True,
+    ) -> bool:
+        """A 35=X's level entry (a bid or an offer, its price given) of market ``name``
+        (``table``: in a span), the strategy's subscriptions (``subscribed``) read once by the
+        caller: `RecordedMarkets.level` with nothing taken and no client order there (a level
+        that appears gets the house order the exchange would make, its id and priority drawn
+        here), its new size pending for the strategy's side. ``seen``: a trade of the same
+        message reached the strategy's side first (`trade`); ``last``: the message's last
+        entry, after which whether the book is crossed is noted (False: `changes` notes it
+        after the message). Whether the change reached the strategy's side (a subscribed
+        market's level that moved)."""
         t, _name, px, size, action, _aggressor, _trade_id = entry
         side = BUY if t == "0" else SELL
         if action == "2" or size is None:
@@ -420,9 +361,9 @@ class BulkSpans:
         if size > ZERO:
             levels[px] = size
             if old == size:
-                if seen and table.crossed:
+                if last and seen and table.crossed:
                     self._pending(name, table).crossed = True
-                return
+                return False
             if old <= ZERO:  # the exchange would show it with a new house order
                 recorded, state = self.recorded, self.state
                 recorded._n += 1
@@ -437,9 +378,9 @@ class BulkSpans:
                     table.best()
         else:
             if old <= ZERO:
-                if seen and table.crossed:
+                if last and seen and table.crossed:
                     self._pending(name, table).crossed = True
-                return
+                return False
             size = ZERO
             del levels[px]
             del table.houses[key]
@@ -453,11 +394,13 @@ class BulkSpans:
         pending = table.pending
         if pending is None or not pending.queued:
             if name not in subscribed:
-                return
+                return False
             pending = self._pending(name, table)
         pending.levels[key] = size
-        if table.crossed and (seen or name in subscribed):  # after the message, as `changes`
+        reached = name in subscribed
+        if last and table.crossed and (seen or reached):  # after the message
             pending.crossed = True
+        return reached
 
     def trade(
         self,
@@ -467,9 +410,9 @@ class BulkSpans:
         now: float,
         subscribed: Container[str],
     ) -> bool:
-        """`changes` of a 35=X's trade entry of market ``name`` (``table``: in a span), the
-        message's level entry to follow (`level`, given what this returns: whether the trade
-        reached the strategy's side)."""
+        """A 35=X's trade entry of market ``name`` (``table``: in a span): owed to its level's
+        next decrease, its id drawn when it has none, pending for the strategy's side. Whether
+        it reached that side (the message's level entry to follow: `level`'s ``seen``)."""
         _t, _name, px, size, _action, aggressor, trade_id = entry
         if px is None or size is None:
             return False
