@@ -305,8 +305,9 @@ def test_one_market_messages_in_spans_are_what_changes_makes(
     change apply a 35=X of one market's level, or of a trade then a level, by
     `BulkSpans.level` and `trade` (the quiet loop reads the subscriptions once a stretch);
     with every 35=X through `BulkSpans.changes` instead (the general path: each entry its own
-    call, the book's crossing noted after the message) the tables at each wake (levels, house orders and their draws, credits, best bid
-    and offer, mid, crossed), the books and the report are the same."""
+    call, the book's crossing noted after the message) the tables at each wake (levels, house
+    orders and their draws, credits, best bid and offer, mid, crossed), the books and the
+    report are the same."""
     from kalshi_fix_sansio.simulator import _feed
     from kalshi_fix_sansio.simulator.gateway.exchange.spans import BulkSpans
 
