@@ -57,17 +57,13 @@ class ReadDriving:
         def _warn(self, now: float) -> None: ...
 
     def received(self, fact: Received) -> Sequence[Action]:
-        """Log the bytes read (``b""``: EOF), step them at the pump's time."""
-        now = self.clock()
-        data = fact.data
-        if data and self.message_log is not None:
-            self.message_log.received(data, now)
-        return self._read(data, now)
+        """Log the bytes read (``b""``: EOF), step them at the pump's time (`read_bytes`)."""
+        return self.read_bytes(fact.data)
 
     def read_bytes(self, data: bytes) -> Sequence[Action]:
-        """`received` of ``Received(data)``, without the fact: the pump's read of ``data``
-        (``b""``: EOF) logged and stepped through the loop part's `Received` step (its
-        ``read``) at the pump's time."""
+        """The pump's read of ``data`` (``b""``: EOF), logged and stepped through the loop
+        part's `Received` step (its ``read``) at the pump's time: `received` without the
+        fact."""
         now = self.clock()
         if data and self.message_log is not None:
             self.message_log.received(data, now)

@@ -103,14 +103,7 @@ class _End:
         self.link.made(self, transport)
 
     def data_received(self, data: bytes) -> None:
-        # `MemoryLink.received` of this end, inline (a call less per read)
-        link = self.link
-        if self is link.end:
-            sup = self.sup
-            actions = sup.read_bytes(data)
-            if actions:
-                link.perform(sup, actions)
-            link.changed(sup)
+        self.link.received(self, data)
 
     def eof_received(self) -> bool | None:
         self.link.received(self, b"")
@@ -298,12 +291,7 @@ class _Inline:
         return self.delivering or (_has_callbacks(self.session) and sup.delivery.due(sup))
 
     def _changed(self, sup: Driver) -> None:
-        session = self.session  # `_has_callbacks`, inline (this runs after every read)
-        if (
-            not self.delivering
-            and (session.on_event is not None or session.on_reconnect is not None)
-            and self.driver.delivery.due(sup)
-        ):
+        if not self.delivering and _has_callbacks(self.session) and self.driver.delivery.due(sup):
             self.delivering = True
             self.simulation.scheduler.call_soon(self._deliver, sup)
 
