@@ -346,6 +346,32 @@ class BookWaker(Waker):
         oe = self.oe
         return self._look or (oe is not None and bool(oe.queued_events))
 
+    def wait(self, timeout: float | None = None) -> Wake | None:
+        """`Waker.wait`, its common case first: a strategy woken by its markets' changes, with
+        nothing to look at when it waits (nothing arrived, no order event queued), runs the
+        feed's common steps in one loop (`Feed.follow`) and, when they changed a watched
+        market's book and nothing else is queued, gets its `Wake` at once; anything else (a
+        timeout, the end of the recordings, a step `follow` leaves) goes on as `Waker.wait`
+        from where it stands (the state the same as its own loop would have left)."""
+        feed, oe, sim = self.feed, self.oe, self.sim
+        if (
+            timeout is None
+            and feed is not None
+            and self.watched
+            and not self._arrived
+            and not self.changed
+            and (oe is None or not oe.queued_events)
+            and sim.time() < self.end_time
+        ):
+            self._look = False  # as `pull` leaves it
+            if feed.follow(self.end_time, self.look) and self._look:
+                self.pull()
+                if self.changed and (oe is None or not oe.queued_events):
+                    markets = tuple(self.changed)
+                    self.changed = {}
+                    return Wake(sim.time(), markets)
+        return super().wait(timeout)
+
     # -- the way a connection's bytes go --------------------------------------------------------
 
     def _after(self, way: str, callback: Callable[..., None], *args: Any) -> None:
