@@ -393,8 +393,8 @@ class Feed:
         return True
 
     def follow(self, until: float, look: Callable[[], bool]) -> bool:
-        """`step` after `step` while ``look()`` is False, for a strategy woken by its markets'
-        changes, in one loop while each step is the common one and the exchange has nothing
+        """`step` after `step` while ``look()`` is False (it is when called), for a strategy
+        woken by its markets' changes, in one loop while each step is the common one and the exchange has nothing
         due at any time (no order to expire, no open RFQ: every second's tick is quiet): the
         second's ticker skipped up to the next message as `Simulation.skip_tick` skips it, the
         message (a 35=X of one market in a span: a level, or a trade then a level) to its
@@ -422,7 +422,7 @@ class Feed:
         session = spans.state.sessions.get(spans.session_id)
         subscribed = session.md_symbols if session is not None else ()
         mids = ledger.mids
-        if scheduler._ready or look():
+        if scheduler._ready:
             return False
         ran = False
         while True:  # nothing but the loop's own messages changes `look()`: asked after each

@@ -353,7 +353,7 @@ class BookWaker(Waker):
         market's book and nothing else is queued, gets its `Wake` at once; anything else (a
         timeout, the end of the recordings, a step `follow` leaves) goes on as `Waker.wait`
         from where it stands (the state the same as its own loop would have left)."""
-        feed, oe, sim = self.feed, self.oe, self.sim
+        feed, oe, clock = self.feed, self.oe, self.sim.clock
         if (
             timeout is None
             and feed is not None
@@ -361,15 +361,21 @@ class BookWaker(Waker):
             and not self._arrived
             and not self.changed
             and (oe is None or not oe.queued_events)
-            and sim.time() < self.end_time
+            and clock.time() < self.end_time
         ):
             self._look = False  # as `pull` leaves it
             if feed.follow(self.end_time, self.look) and self._look:
-                self.pull()
+                arrived = self._arrived
+                if len(arrived) == 1 and arrived[0].__class__ is Pending:  # `pull`'s common case
+                    self._arrived = []
+                    self._look = False
+                    self._apply_pending(arrived[0])
+                else:
+                    self.pull()
                 if self.changed and (oe is None or not oe.queued_events):
                     markets = tuple(self.changed)
                     self.changed = {}
-                    return Wake(sim.time(), markets)
+                    return Wake(clock.time(), markets)
         return super().wait(timeout)
 
     # -- the way a connection's bytes go --------------------------------------------------------
