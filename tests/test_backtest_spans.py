@@ -6,8 +6,10 @@ there again; the strategy sees, and the report says, the same as at the FIX leve
 
 Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
 message-by-message loop to compare the two; the levels it and `Feed.step` take,
-`_feed._LEVELS`, emptied to send every message through the general path) and the trades' times
-(`booklevel._micros`).
+`_feed._LEVELS`, emptied to send every message through the general path), the feed's follow
+loop (`_feed.Feed.follow`, switched off to compare it with the step-by-step loop), the trades'
+times (`booklevel._micros`) and the change-woken wake made without attrs' ``__init__``
+(`booklevel._wake`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from kalshi_fix_sansio.codec import Header
 from kalshi_fix_sansio.codec import prediction as p
 from kalshi_fix_sansio.simulator._feed import Feed
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
-from kalshi_fix_sansio.simulator.booklevel import MODES, _micros
+from kalshi_fix_sansio.simulator.booklevel import MODES, Wake, _micros, _wake
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
@@ -582,3 +584,16 @@ def test_the_follow_loop_is_the_step_by_step_loop(
     events = [e for _t, _m, _tops, orders in fix["fix"] for e in orders]
     assert (len(events) > 1) == bool(plan)  # the Logon's, and the plan's orders'
     assert json.loads(runs[0][0])["report"] == report["report"]
+
+
+def test_a_wake_made_at_once_is_the_wake_attrs_makes() -> None:
+    """`_wake` (the change-woken common case's `Wake`) sets every field attrs' ``__init__``
+    sets, to the same values: equal, the same hash and repr, still frozen."""
+    import attrs
+
+    assert [f.name for f in attrs.fields(Wake)] == ["time", "markets", "orders"]
+    made, plain = _wake(12.5, (A, B)), Wake(12.5, (A, B))
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert made.orders == () and not made.timer
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.time = 1.0  # type: ignore[misc]

@@ -155,6 +155,7 @@ class Feed:
         """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
         self._row: Row | None = None  # the next recorded message, due at its time
         self._timer: Timer | None = None  # its callback
+        self._fixed: tuple[Any, ...] | None = None  # what `follow` reads (`_follows`)
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -394,36 +395,34 @@ class Feed:
 
     def follow(self, until: float, look: Callable[[], bool]) -> bool:
         """`step` after `step` while ``look()`` is False (it is when called), for a strategy
-        woken by its markets' changes, in one loop while each step is the common one and the exchange has nothing
-        due at any time (no order to expire, no open RFQ: every second's tick is quiet): the
-        second's ticker skipped up to the next message as `Simulation.skip_tick` skips it, the
-        message (a 35=X of one market in a span: a level, or a trade then a level) to its
-        table (`BulkSpans.trade`, `BulkSpans.level`), the ledger marked (`PaperLedger.mark`),
-        the next message's timer pushed back where `step` pushes it. Anything else (another
-        callback first, another message, something more due at the instant) is left to
-        `step` as it stands: the loop equals ``while not look() and step(until)`` up to it.
-        Whether a message ran (False: none, nothing but the ticker's skips done)."""
-        sim = self.sim
-        scheduler = sim.scheduler
-        timers = scheduler._timers
+        woken by its markets' changes, in one loop while each step is the common one and the
+        exchange has nothing due at any time (no order to expire, no open RFQ: every second's
+        tick is quiet): the second's ticker skipped up to the next message as
+        `Simulation.skip_tick` skips it, the message (a 35=X of one market in a span: a level,
+        or a trade then a level) to its table (`BulkSpans.trade`, `BulkSpans.level`), the
+        ledger marked (`PaperLedger.mark`), the next message's timer pushed back where `step`
+        pushes it. Anything else (another callback first, another message, something more due
+        at the instant) is left to `step` as it stands: the loop equals ``while not look() and
+        step(until)`` up to it. Whether a message ran (False: none, nothing but the ticker's
+        skips done)."""
         timer, spans = self._timer, self.spans
+        if timer is None or spans is None or self.on_message is not None:
+            return False
+        fixed = self._fixed
+        if fixed is None or fixed[0] is not spans:
+            fixed = self._fixed = self._follows(spans)
+        _spans, scheduler, timers, exchange, clock, order, ticker, limit, ledger = fixed
         if (
-            timer is None
-            or spans is None
-            or self.on_message is not None
+            scheduler._ready
             or scheduler.waker is not None
-            or sim.gateway.exchange.tick_due(math.inf)  # True: an expiry or an RFQ at some time
+            or exchange.tick_due(math.inf)  # True: an expiry or an RFQ at some time
         ):
             return False
-        clock, order, items, ledger = sim.clock, scheduler._order, self._items, self.ledger
-        ticker = sim._ticker
-        last = min(until, clock.start + sim.max_time)  # `skip_tick`'s last second
-        tables, level, trade = spans.tables, spans.level, spans.trade
+        items = self._items
+        last = until if until < limit else limit  # `skip_tick`'s last second
+        tables, level, trade, mids = spans.tables, spans.level, spans.trade, ledger.mids
         session = spans.state.sessions.get(spans.session_id)
         subscribed = session.md_symbols if session is not None else ()
-        mids = ledger.mids
-        if scheduler._ready:
-            return False
         ran = False
         while True:  # nothing but the loop's own messages changes `look()`: asked after each
             top = timers[0]  # the feed's own timer is in the heap
@@ -494,6 +493,24 @@ class Feed:
                 return True
             if look():
                 return True
+
+    def _follows(self, spans: BulkSpans) -> tuple[Any, ...]:
+        """What `follow` reads at each call that stays the same for the run: the spans, the
+        scheduler, its timers, the exchange, the clock, the scheduler's order, the ticker's
+        callback, the last time the run allows, the ledger."""
+        sim = self.sim
+        scheduler, clock = sim.scheduler, sim.clock
+        return (
+            spans,
+            scheduler,
+            scheduler._timers,
+            sim.gateway.exchange,
+            clock,
+            scheduler._order,
+            sim._ticker,
+            clock.start + sim.max_time,
+            self.ledger,
+        )
 
     def _span(self, until: float, look: Callable[[], bool]) -> None:
         """The next recorded message, due now, and those after it while each goes to the spans'

@@ -98,6 +98,25 @@ class Wake:
         return not self.markets and not self.orders
 
 
+_new = object.__new__
+_SET_TIME, _SET_MARKETS, _SET_ORDERS = (
+    Wake.time.__set__,  # type: ignore[attr-defined]  # its slots' descriptors
+    Wake.markets.__set__,  # type: ignore[attr-defined]
+    Wake.orders.__set__,  # type: ignore[attr-defined]
+)
+
+
+def _wake(now: float, markets: tuple[str, ...]) -> Wake:
+    """``Wake(now, markets)``: its three slots set as its attrs ``__init__`` sets them (each
+    through ``object.__setattr__``: it is frozen), without the bound setter that ``__init__``
+    makes at each call (a wake at almost every recorded message)."""
+    wake: Wake = _new(Wake)
+    _SET_TIME(wake, now)
+    _SET_MARKETS(wake, markets)
+    _SET_ORDERS(wake, ())
+    return wake
+
+
 def check_mode(mode: str, api: str, latency: object) -> None:
     """``mode`` is one of `MODES`; a book-level run is blocking, its market-data latency one
     that does not draw.
@@ -375,7 +394,7 @@ class BookWaker(Waker):
                 if self.changed and (oe is None or not oe.queued_events):
                     markets = tuple(self.changed)
                     self.changed = {}
-                    return Wake(clock.time(), markets)
+                    return _wake(clock.time(), markets)
         return super().wait(timeout)
 
     # -- the way a connection's bytes go --------------------------------------------------------
@@ -470,7 +489,12 @@ class BookWaker(Waker):
                 book_side = bids if side == BUY else offers
                 px = ticks.get(px) or _quantized(ticks, px, TICK)
                 if size:  # a new size (0: the level went)
-                    book_side._set(px, cents.get(size) or _quantized(cents, size, CENT))
+                    size = cents.get(size) or _quantized(cents, size, CENT)
+                    sizes = book_side._sizes
+                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
+                        sizes[px] = size
+                    else:
+                        book_side._set(px, size)
                 elif px in book_side._sizes:
                     book_side._remove(px)
             levels.clear()
