@@ -8,8 +8,8 @@ Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced 
 message-by-message loop to compare the two; the levels it and `Feed.step` take,
 `_feed._LEVELS`, emptied to send every message through the general path), the feed's follow
 loop (`_feed.Feed.follow`, switched off to compare it with the step-by-step loop), the trades'
-times (`booklevel._micros`) and the change-woken wake made without attrs' ``__init__``
-(`booklevel._wake`).
+times (`booklevel._micros`) and the change-woken wake and the best level made without attrs'
+``__init__`` (`booklevel._wake`, `trading._booksides._level`).
 """
 
 from __future__ import annotations
@@ -587,9 +587,19 @@ def test_the_follow_loop_is_the_step_by_step_loop(
 
 
 def test_a_wake_made_at_once_is_the_wake_attrs_makes() -> None:
-    """`_wake` (the change-woken common case's `Wake`) sets every field attrs' ``__init__``
-    sets, to the same values: equal, the same hash and repr, still frozen."""
+    """`_wake` (the change-woken common case's `Wake`) and `_level` (`BookSide.best`'s
+    `Level`) set every field attrs' ``__init__`` sets, to the same values: equal, the same
+    hash and repr, still frozen."""
     import attrs
+
+    from kalshi_fix_sansio.trading._booksides import Level, _level
+
+    assert [f.name for f in attrs.fields(Level)] == ["price", "size"]
+    level, plain_level = _level(Decimal("0.42"), Decimal(7)), Level(Decimal("0.42"), Decimal(7))
+    assert level == plain_level and hash(level) == hash(plain_level)
+    assert repr(level) == repr(plain_level)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        level.size = Decimal(1)  # type: ignore[misc]
 
     assert [f.name for f in attrs.fields(Wake)] == ["time", "markets", "orders"]
     made, plain = _wake(12.5, (A, B)), Wake(12.5, (A, B))

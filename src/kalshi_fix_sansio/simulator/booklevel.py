@@ -99,10 +99,8 @@ class Wake:
 
 
 _new = object.__new__
-_SET_TIME, _SET_MARKETS, _SET_ORDERS = (
-    Wake.time.__set__,  # type: ignore[attr-defined]  # its slots' descriptors
-    Wake.markets.__set__,  # type: ignore[attr-defined]
-    Wake.orders.__set__,  # type: ignore[attr-defined]
+_SET_TIME, _SET_MARKETS, _SET_ORDERS = (  # its slots' setters
+    vars(Wake)[name].__set__ for name in ("time", "markets", "orders")
 )
 
 
