@@ -411,7 +411,7 @@ class Feed:
         fixed = self._fixed
         if fixed is None or fixed[0] is not spans:
             fixed = self._fixed = self._follows(spans)
-        _spans, scheduler, timers, exchange, clock, order, ticker, limit, ledger = fixed
+        _s, scheduler, timers, exchange, clock, order, ticker, limit, ledger, mids, tables = fixed
         if (
             scheduler._ready
             or scheduler.waker is not None
@@ -420,7 +420,7 @@ class Feed:
             return False
         items = self._items
         last = until if until < limit else limit  # `skip_tick`'s last second
-        tables, level, trade, mids = spans.tables, spans.level, spans.trade, ledger.mids
+        level, trade = spans.level, spans.trade
         session = spans.state.sessions.get(spans.session_id)
         subscribed = session.md_symbols if session is not None else ()
         ran = False
@@ -444,18 +444,20 @@ class Feed:
             when = top[0]
             row = self._row
             assert row is not None
-            _time, kind, _symbol, _status, _result, entries = row
-            if when > until or kind != "X" or not entries:
+            entries = row[5]
+            if when > until or row[1] != "X":
                 return ran
-            name = entries[0][1]
             n = len(entries)
-            entry = entries[-1]  # a level, after a trade: as `step` takes it
-            if (
-                name is None
-                or not (n == 1 or (n == 2 and entries[1][1] == name and entries[0][0] == "2"))
-                or entry[0] not in _LEVELS
-                or entry[2] is None
-            ):
+            if n == 1:  # a level, or a trade then a level of its market: as `step` takes them
+                entry = entries[0]
+            elif n == 2 and entries[0][0] == "2":
+                entry = entries[1]
+                if entries[0][1] != entry[1]:
+                    return ran
+            else:
+                return ran
+            name = entry[1]
+            if name is None or entry[0] not in _LEVELS or entry[2] is None:
                 return ran
             table = tables.get(name)
             if table is None:
@@ -497,7 +499,7 @@ class Feed:
     def _follows(self, spans: BulkSpans) -> tuple[Any, ...]:
         """What `follow` reads at each call that stays the same for the run: the spans, the
         scheduler, its timers, the exchange, the clock, the scheduler's order, the ticker's
-        callback, the last time the run allows, the ledger."""
+        callback, the last time the run allows, the ledger, its mids, the spans' tables."""
         sim = self.sim
         scheduler, clock = sim.scheduler, sim.clock
         return (
@@ -510,6 +512,8 @@ class Feed:
             sim._ticker,
             clock.start + sim.max_time,
             self.ledger,
+            self.ledger.mids,
+            spans.tables,
         )
 
     def _span(self, until: float, look: Callable[[], bool]) -> None:
