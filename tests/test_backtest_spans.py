@@ -6,8 +6,10 @@ there again; the strategy sees, and the report says, the same as at the FIX leve
 
 Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
 message-by-message loop to compare the two; the levels it and `Feed.step` take,
-`_feed._LEVELS`, emptied to send every message through the general path) and the trades' times
-(`booklevel._micros`).
+`_feed._LEVELS`, emptied to send every message through the general path), the feed's follow
+loop (`_feed.Feed.follow`, switched off to compare it with the step-by-step loop), the trades'
+times (`booklevel._micros`) and the change-woken wake and the best level made without attrs'
+``__init__`` (`booklevel._wake`, `trading._booksides._level`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from kalshi_fix_sansio.codec import Header
 from kalshi_fix_sansio.codec import prediction as p
 from kalshi_fix_sansio.simulator._feed import Feed
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
-from kalshi_fix_sansio.simulator.booklevel import MODES, _micros
+from kalshi_fix_sansio.simulator.booklevel import MODES, Wake, _micros, _wake
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
@@ -519,3 +521,89 @@ def test_a_trade_time_in_microseconds_as_a_timedelta_counts_them() -> None:
     times += halves + [-t for t in halves] + [0.0, -0.0, 2.5e-6, -2.5e-6, 86399.9999995]
     assert all(math.modf(math.modf(t)[0] * 1e6)[0] == 0.5 for t in halves)
     assert [_micros(t) for t in times] == [counted(t) for t in times]
+
+
+@pytest.mark.parametrize(
+    ("recording", "plan"),
+    [
+        ("plain", {}),
+        ("plain", {4: ("take", A, "buy"), 9: ("rest", B, "sell"), 30: ("cancel", B)}),
+        ("halted", {}),
+        ("plain", {3: ("expire", A, "buy", 20.5), 8: ("expire", B, "sell", 3.0)}),
+    ],
+    ids=["timers and the end", "orders", "a status message", "expiries"],
+)
+def test_the_follow_loop_is_the_step_by_step_loop(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, recording: str, plan: Plan
+) -> None:
+    """A strategy woken at each change of both markets: with the feed's follow loop
+    (`Feed.follow`, the wake made at once) and without it (each step through `Waker.wait`'s
+    loop, `Feed.step`) the wakes, the books at each, the scheduler's timers at each (time,
+    place, callback) and the report are the same, and the same as at the FIX level. The loop
+    leaves the rest to `step` and to `Feed.run` at each way out the cases make: the
+    statistics' sampler or an order's bytes due before the next message, an order event, a
+    market with a client order (out of its span), a message of another kind (a 35=f), an
+    order that can expire (no loop while one rests), the end of the recording."""
+    runs: list[tuple[Any, ...]] = []
+    steps: list[int] = []
+    step = Feed.step
+
+    def counted(self: Feed, until: float) -> bool:
+        steps.append(1)
+        return step(self, until)
+
+    monkeypatch.setattr(Feed, "step", counted)
+    for follow in (True, False):
+        if not follow:
+            monkeypatch.setattr(Feed, "follow", lambda self, until, look: False)
+        seen: Seen = {"fix": [], "book": []}
+        timers: list[Any] = []
+        inner = scripted(plan, seen, {"fix": [], "book": []})
+
+        def strategy(ctx: Context, timers: list[Any] = timers, inner: Any = inner) -> None:
+            wait, scheduler = ctx.wait, ctx.simulation.scheduler
+
+            def noted(timeout: float | None = None) -> Any:
+                wake = wait(timeout)
+                due = sorted(t for t in scheduler._timers if not t[2].cancelled)
+                timers.append([(t[0], t[1], t[2].callback.__name__) for t in due])
+                return wake
+
+            ctx.wait = noted  # type: ignore[method-assign]
+            inner(ctx)
+
+        steps.clear()
+        result = run_backtest(strategy, recordings[recording], cache=False, mode="book")
+        runs.append((result.to_json(), seen["book"], timers))
+        assert len(seen["book"]) > 300
+        if follow:  # the loop took most messages, `step` the rest
+            assert 0 < len(steps) < len(seen["book"]) // 2
+    assert runs[0] == runs[1]
+    report, fix, _spans = _both(recordings[recording], plan)
+    assert fix["fix"] == runs[0][1]
+    events = [e for _t, _m, _tops, orders in fix["fix"] for e in orders]
+    assert (len(events) > 1) == bool(plan)  # the Logon's, and the plan's orders'
+    assert json.loads(runs[0][0])["report"] == report["report"]
+
+
+def test_a_wake_made_at_once_is_the_wake_attrs_makes() -> None:
+    """`_wake` (the change-woken common case's `Wake`) and `_level` (`BookSide.best`'s
+    `Level`) set every field attrs' ``__init__`` sets, to the same values: equal, the same
+    hash and repr, still frozen."""
+    import attrs
+
+    from kalshi_fix_sansio.trading._booksides import Level, _level
+
+    assert [f.name for f in attrs.fields(Level)] == ["price", "size"]
+    level, plain_level = _level(Decimal("0.42"), Decimal(7)), Level(Decimal("0.42"), Decimal(7))
+    assert level == plain_level and hash(level) == hash(plain_level)
+    assert repr(level) == repr(plain_level)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        level.size = Decimal(1)  # type: ignore[misc]
+
+    assert [f.name for f in attrs.fields(Wake)] == ["time", "markets", "orders"]
+    made, plain = _wake(12.5, (A, B)), Wake(12.5, (A, B))
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert made.orders == () and not made.timer
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.time = 1.0  # type: ignore[misc]

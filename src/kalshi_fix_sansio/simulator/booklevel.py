@@ -98,6 +98,23 @@ class Wake:
         return not self.markets and not self.orders
 
 
+_new = object.__new__
+_SET_TIME, _SET_MARKETS, _SET_ORDERS = (  # its slots' setters
+    vars(Wake)[name].__set__ for name in ("time", "markets", "orders")
+)
+
+
+def _wake(now: float, markets: tuple[str, ...]) -> Wake:
+    """``Wake(now, markets)``: its three slots set as its attrs ``__init__`` sets them (each
+    through ``object.__setattr__``: it is frozen), without the bound setter that ``__init__``
+    makes at each call (a wake at almost every recorded message)."""
+    wake: Wake = _new(Wake)
+    _SET_TIME(wake, now)
+    _SET_MARKETS(wake, markets)
+    _SET_ORDERS(wake, ())
+    return wake
+
+
 def check_mode(mode: str, api: str, latency: object) -> None:
     """``mode`` is one of `MODES`; a book-level run is blocking, its market-data latency one
     that does not draw.
@@ -346,6 +363,38 @@ class BookWaker(Waker):
         oe = self.oe
         return self._look or (oe is not None and bool(oe.queued_events))
 
+    def wait(self, timeout: float | None = None) -> Wake | None:
+        """`Waker.wait`, its common case first: a strategy woken by its markets' changes, with
+        nothing to look at when it waits (nothing arrived, no order event queued), runs the
+        feed's common steps in one loop (`Feed.follow`) and, when they changed a watched
+        market's book and nothing else is queued, gets its `Wake` at once; anything else (a
+        timeout, the end of the recordings, a step `follow` leaves) goes on as `Waker.wait`
+        from where it stands (the state the same as its own loop would have left)."""
+        feed, oe, clock = self.feed, self.oe, self.sim.clock
+        if (
+            timeout is None
+            and feed is not None
+            and self.watched
+            and not self._arrived
+            and not self.changed
+            and (oe is None or not oe.queued_events)
+            and clock.time() < self.end_time
+        ):
+            self._look = False  # as `pull` leaves it
+            if feed.follow(self.end_time, self.look) and self._look:
+                arrived = self._arrived
+                if len(arrived) == 1 and arrived[0].__class__ is Pending:  # `pull`'s common case
+                    self._arrived = []
+                    self._look = False
+                    self._apply_pending(arrived[0])
+                else:
+                    self.pull()
+                if self.changed and (oe is None or not oe.queued_events):
+                    markets = tuple(self.changed)
+                    self.changed = {}
+                    return _wake(clock.time(), markets)
+        return super().wait(timeout)
+
     # -- the way a connection's bytes go --------------------------------------------------------
 
     def _after(self, way: str, callback: Callable[..., None], *args: Any) -> None:
@@ -438,7 +487,12 @@ class BookWaker(Waker):
                 book_side = bids if side == BUY else offers
                 px = ticks.get(px) or _quantized(ticks, px, TICK)
                 if size:  # a new size (0: the level went)
-                    book_side._set(px, cents.get(size) or _quantized(cents, size, CENT))
+                    size = cents.get(size) or _quantized(cents, size, CENT)
+                    sizes = book_side._sizes
+                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
+                        sizes[px] = size
+                    else:
+                        book_side._set(px, size)
                 elif px in book_side._sizes:
                     book_side._remove(px)
             levels.clear()

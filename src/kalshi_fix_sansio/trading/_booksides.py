@@ -24,6 +24,20 @@ class Level:
     size: Decimal
 
 
+_new = object.__new__
+_SET_PRICE, _SET_SIZE = (vars(Level)[name].__set__ for name in ("price", "size"))  # its slots
+
+
+def _level(price: Decimal, size: Decimal) -> Level:
+    """``Level(price, size)``: its two slots set as its attrs ``__init__`` sets them (each
+    through ``object.__setattr__``: it is frozen), without the bound setter that ``__init__``
+    makes at each call (`BookSide.best` makes one at each change of the best level)."""
+    level: Level = _new(Level)
+    _SET_PRICE(level, price)
+    _SET_SIZE(level, size)
+    return level
+
+
 class BookSide:
     """One side of a book: price -> aggregated size, best price first.
 
@@ -75,7 +89,7 @@ class BookSide:
         size = self._sizes[price]
         level = self._best
         if level is None or level.price is not price or level.size is not size:
-            level = self._best = Level(price, size)  # the same values: the same level
+            level = self._best = _level(price, size)  # the same values: the same level
         return level
 
     def best_price(self) -> Decimal | None:

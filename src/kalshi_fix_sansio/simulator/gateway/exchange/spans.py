@@ -395,7 +395,11 @@ class BulkSpans:
         if pending is None or not pending.queued:
             if name not in subscribed:
                 return False
-            pending = self._pending(name, table)
+            if pending is None:
+                pending = self._pending(name, table)
+            else:  # `_pending`'s common case: the market's, handed over again
+                pending.queued = True
+                self.notify(pending, name in self.watched)
         pending.levels[key] = size
         reached = name in subscribed
         if last and table.crossed and (seen or reached):  # after the message
