@@ -356,6 +356,24 @@ class RecordedMarkets:
         house = self._house.get(key)
         if house is not None and not house.open:
             house = None
+        clients = book.clients
+        if (
+            house is not None
+            and not clients[BUY]
+            and not clients[SELL]
+            and self._shown.get(key) is house.leaves_qty
+            and size > 0
+            and key not in self._taken
+            and key not in self._credit
+        ):
+            # the common change: the level's house order resting as last shown (nothing
+            # taken since: the same object), nothing taken before, no recorded trade to set
+            # against a decrease, no client order in the book (no queue to move, nothing to
+            # cross): what the general path below does then, the size shown the size recorded
+            self.md.mark(book)
+            book.resize(house, size)
+            self._shown[key] = size
+            return
         # what clients took of the level: before, and from its house order since its size was
         # last set (`_consumed`, inline)
         now = ZERO if house is None else house.leaves_qty
