@@ -358,21 +358,12 @@ class RecordedMarkets:
             house = None
         clients = book.clients
         if (
-            house is not None
-            and not clients[BUY]
+            not clients[BUY]
             and not clients[SELL]
-            and self._shown.get(key) is house.leaves_qty
-            and size > 0
+            and self._shown.get(key) is (None if house is None else house.leaves_qty)
             and key not in self._taken
-            and key not in self._credit
         ):
-            # the common change: the level's house order resting as last shown (nothing
-            # taken since: the same object), nothing taken before, no recorded trade to set
-            # against a decrease, no client order in the book (no queue to move, nothing to
-            # cross): what the general path below does then, the size shown the size recorded
-            self.md.mark(book)
-            book.resize(house, size)
-            self._shown[key] = size
+            self._quiet_level(book, key, house, old, size)
             return
         # what clients took of the level: before, and from its house order since its size was
         # last set (`_consumed`, inline)
@@ -407,6 +398,30 @@ class RecordedMarkets:
         if taken > 0:
             self._taken[key] = taken
         self._show(book, key, shown)
+
+    def _quiet_level(
+        self, book: Book, key: _Level, house: Order | None, old: Decimal, size: Decimal
+    ) -> None:
+        """`level`'s path for a book with no client order and a level nothing was taken from
+        (its house order as last shown: the same object, or none and none shown; nothing in
+        ``_taken``): what the general path does then (no queue to move, nothing to cross, the
+        size shown the size recorded): a recorded trade's credit set against a decrease, the
+        house order resized (the common change), made or closed (`_show`)."""
+        credits = self._credit
+        if key in credits:
+            drop = old - size
+            if drop > 0:  # (popped and put back, as the general path does: the same order)
+                credit = credits.pop(key)
+                if credit > drop:
+                    credits[key] = credit - drop
+            elif size == 0:
+                del credits[key]
+        if house is not None and size > 0:  # `_show`'s common case: the size changes
+            self.md.mark(book)
+            book.resize(house, size)
+            self._shown[key] = size
+        else:
+            self._show(book, key, size)
 
     def _cancelled(self, book: Book, side: str, px: Decimal, old: Decimal, size: Decimal) -> None:
         """``size`` recorded contracts cancelled from a level of ``old``: the queue model says
