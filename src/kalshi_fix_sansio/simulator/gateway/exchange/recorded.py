@@ -363,7 +363,24 @@ class RecordedMarkets:
             and self._shown.get(key) is (None if house is None else house.leaves_qty)
             and key not in self._taken
         ):
-            self._quiet_level(book, key, house, old, size)
+            # a book with no client order, a level nothing was taken from (its house order as
+            # last shown: the same object, or none and none shown): the general path below
+            # with no queue to move and nothing to cross, the size shown the size recorded
+            credits = self._credit
+            if key in credits:  # a recorded trade's credit set against a decrease
+                drop = old - size
+                if drop > 0:  # (popped and put back, as below: the same order)
+                    credit = credits.pop(key)
+                    if credit > drop:
+                        credits[key] = credit - drop
+                elif size == 0:
+                    del credits[key]
+            if house is not None and size > 0:  # the common change: its size
+                self.md.mark(book)
+                book.resize(house, size)
+                self._shown[key] = size
+            else:  # a new house order, or its level gone
+                self._show(book, key, size)
             return
         # what clients took of the level: before, and from its house order since its size was
         # last set (`_consumed`, inline)
@@ -398,30 +415,6 @@ class RecordedMarkets:
         if taken > 0:
             self._taken[key] = taken
         self._show(book, key, shown)
-
-    def _quiet_level(
-        self, book: Book, key: _Level, house: Order | None, old: Decimal, size: Decimal
-    ) -> None:
-        """`level`'s path for a book with no client order and a level nothing was taken from
-        (its house order as last shown: the same object, or none and none shown; nothing in
-        ``_taken``): what the general path does then (no queue to move, nothing to cross, the
-        size shown the size recorded): a recorded trade's credit set against a decrease, the
-        house order resized (the common change), made or closed (`_show`)."""
-        credits = self._credit
-        if key in credits:
-            drop = old - size
-            if drop > 0:  # (popped and put back, as the general path does: the same order)
-                credit = credits.pop(key)
-                if credit > drop:
-                    credits[key] = credit - drop
-            elif size == 0:
-                del credits[key]
-        if house is not None and size > 0:  # `_show`'s common case: the size changes
-            self.md.mark(book)
-            book.resize(house, size)
-            self._shown[key] = size
-        else:
-            self._show(book, key, size)
 
     def _cancelled(self, book: Book, side: str, px: Decimal, old: Decimal, size: Decimal) -> None:
         """``size`` recorded contracts cancelled from a level of ``old``: the queue model says
