@@ -105,6 +105,15 @@ def test_taken_liquidity_stays_taken_until_the_recording_shows_it_gone() -> None
     assert ex.top_of_book(SYM)[1] == (D("0.45"), D("2"))
 
 
+def test_taken_liquidity_stays_taken_while_the_level_grows_with_no_client_order_left() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 3, "0.45"), T0 + 1)  # filled: no client order rests
+    ex.replay(incremental(level("1", "1", "0.45", "6")), T0 + 2)
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("3"))  # 6 recorded - 3 taken
+    ex.replay(incremental(level("1", "1", "0.45", "7")), T0 + 3)  # the 3 still taken
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("4"))
+
+
 def test_a_resting_order_fills_only_after_the_queue_ahead_of_it() -> None:
     ex = recorded_exchange()
     ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)  # behind 10 at 0.40
