@@ -317,7 +317,7 @@ def test_a_level_comes_out_the_same_with_a_client_order_elsewhere_in_the_book() 
         if rng.random() < 0.5:  # a trade at that level first, the level's decrease after it
             traded = D(rng.randrange(1, 30))
             aggressor = "2" if kind == "0" else "1"
-            entries = ((("2", SYM, px, traded, "0", aggressor, f"t-{step}"),) + entries)
+            entries = (("2", SYM, px, traded, "0", aggressor, f"t-{step}"), *entries)
         now = T0 + 1 + step
         out = [ex.replay_row("X", None, None, None, entries, now) for ex in (fast, general)]
         assert fills(out[0]) == fills(out[1]), step
