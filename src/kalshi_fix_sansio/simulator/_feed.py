@@ -209,24 +209,9 @@ class Feed:
     def _apply(self, row: Row) -> object:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
         the exchange sent nothing to anyone and the recordings go on (no client saw it: no
-        wait wakes for it). The common message at the FIX level (no spans), a 35=X of one
-        market, in one step: the exchange's call and its route (`Router.replay_market`), the
-        ledger's mark as `_follow` makes it; anything else (or that message refused: None)
-        through `_take`."""
+        wait wakes for it)."""
         self._timer = None
-        now = self.sim.clock.time()
-        entries = row[5]
-        gateway = self.sim.gateway
-        sent = gateway.replay_market(entries, now) if self.spans is None and row[1] == "X" else None
-        if sent is not None:
-            self.messages += 1
-            name = entries[0][1]  # its one market (`replay_market` took it)
-            self.ledger.mark(name, now, gateway.exchange.recorded_mid(name))
-            if self.on_message is not None:
-                self.on_message(row, now)
-            quiet = not sent
-        else:
-            quiet = self._take(row, now)
+        quiet = self._take(row, self.sim.clock.time())
         self._next()
         if quiet:
             return None if self.done else QUIET
@@ -240,8 +225,8 @@ class Feed:
         return None
 
     def _take(self, row: Row, now: float) -> bool:
-        """One recorded message at ``now`` (but `_apply`'s one step): True: the exchange sent
-        nothing to anyone (it went to the spans' tables, or no session was told)."""
+        """One recorded message at ``now``; True: the exchange sent nothing to anyone (it went
+        to the spans' tables, or no session was told)."""
         gateway = self.sim.gateway
         exchange = gateway.exchange
         _time, kind, symbol, status, result, entries = row
@@ -252,6 +237,17 @@ class Feed:
                 gateway._route(exchange.tick(now), now)
             self._bulk(spans, row, now)
             return quiet
+        if spans is None and kind == "X":
+            # the common message, a 35=X of one market: the exchange's call and its route in
+            # one step (`Router.replay_market`), the ledger's mark as `_follow` makes it
+            sent = gateway.replay_market(entries, now)
+            if sent is not None:
+                self.messages += 1
+                name = entries[0][1]  # its one market (`replay_market` took it)
+                self.ledger.mark(name, now, exchange.recorded_mid(name))
+                if self.on_message is not None:
+                    self.on_message(row, now)
+                return not sent
         names: list[str | None] = []
         if spans is not None:  # its markets get their recorded books back, then spans again
             names = [e[1] for e in entries] if kind == "X" else [symbol]
