@@ -215,16 +215,10 @@ class RecordedMarkets:
 
     def apply_market(self, book: Book, entries: tuple[tuple[Any, ...], ...]) -> None:
         """`apply_row` of a recorded 35=X whose entries all name ``book``'s market (found by
-        `one_market`): the same, its book not looked up again for each entry; one entry (the
-        common message) to `trade` or `level` directly."""
-        if len(entries) != 1:  # as `apply_row`: trades first (a level's decrease reports one)
-            for t, _name, px, size, _action, aggressor, trade_id in entries:
-                if t == "2" and px is not None and size is not None:
-                    self.trade(book, px, size, aggressor or BUY, trade_id or "")
-            for t, _name, px, size, action, _aggressor, _trade_id in entries:
-                side = _SIDES.get(t)
-                if side is not None and px is not None:
-                    self.level(book, side, px, ZERO if action == "2" or size is None else size)
+        `one_market`): the same, its book not looked up again; one entry (the common message)
+        to `trade` or `level` directly, several through `apply_row`."""
+        if len(entries) != 1:
+            self.apply_row("X", None, None, None, entries)
             return
         t, _name, px, size, action, aggressor, trade_id = entries[0]
         if px is None:
