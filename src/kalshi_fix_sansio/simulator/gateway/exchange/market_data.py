@@ -86,6 +86,13 @@ class MarketData:
             book.before = None
         self._before = {}
 
+    def watched(self, symbol: str) -> bool:
+        """Whether some session subscribes to the market's data now."""
+        for session in self.state.sessions.values():  # (a loop: no generator per call)
+            if symbol in session.md_symbols:
+                return True
+        return False
+
     def mark(self, book: Book) -> None:
         """Follow a book's changes from now to the end of the call (only when some session
         subscribes to its market: nobody gets a 35=X of the others): the book notes the size
@@ -93,12 +100,11 @@ class MarketData:
         symbol = book.symbol
         if symbol in self._before or symbol in self._unwatched:
             return
-        for session in self.state.sessions.values():  # some session subscribes to it now
-            if symbol in session.md_symbols:
-                self._before[symbol] = book
-                book.before = {}
-                return
-        self._unwatched.add(symbol)
+        if self.watched(symbol):
+            self._before[symbol] = book
+            book.before = {}
+        else:
+            self._unwatched.add(symbol)
 
     def touch(self, order: Order) -> None:
         """Note the order that last changed its price level (of a book `mark` remembered)."""
