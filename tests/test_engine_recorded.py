@@ -105,6 +105,15 @@ def test_taken_liquidity_stays_taken_until_the_recording_shows_it_gone() -> None
     assert ex.top_of_book(SYM)[1] == (D("0.45"), D("2"))
 
 
+def test_taken_liquidity_stays_taken_while_the_level_grows_with_no_client_order_left() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 3, "0.45"), T0 + 1)  # filled: no client order rests
+    ex.replay(incremental(level("1", "1", "0.45", "6")), T0 + 2)
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("3"))  # 6 recorded - 3 taken
+    ex.replay(incremental(level("1", "1", "0.45", "7")), T0 + 3)  # the 3 still taken
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("4"))
+
+
 def test_a_resting_order_fills_only_after_the_queue_ahead_of_it() -> None:
     ex = recorded_exchange()
     ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)  # behind 10 at 0.40
@@ -282,3 +291,39 @@ def test_the_recorded_mid_follows_the_best_levels_as_they_come_and_go() -> None:
         bids, asks = book["0"], book["1"]
         want = (max(bids) + min(asks)) / 2 if bids and asks else None
         assert ex.recorded_mid(SYM) == want, step
+
+
+def test_a_level_comes_out_the_same_with_a_client_order_elsewhere_in_the_book() -> None:
+    """`RecordedMarkets.level` takes a short path in a book with no client order (nothing to
+    take, cross or queue behind); a client order anywhere in the book sends every level of it
+    through the general path. With one resting far below every recorded level (nothing
+    reaches it), random level changes and trades (their credit set against the decreases)
+    give the same market data, books and mids either way, and the same state behind them:
+    client orders joining both books halfway fill alike."""
+    fast, general = recorded_exchange(), recorded_exchange()
+    general.handle("nr", nos("far", BUY, 1, "0.01"), T0)
+    rng = random.Random(11)
+    for step in range(800):
+        if step == 400:  # both books take the general path from here: what the short one left
+            for ex in (fast, general):
+                for n in range(30, 45):  # one behind each recorded bid's queue
+                    ex.handle("nr", nos(f"b{n}", BUY, 3, f"0.{n}"), T0 + 400)
+        kind = rng.choice("01")
+        px = D(rng.randrange(30, 45)) / 100 if kind == "0" else D(rng.randrange(50, 65)) / 100
+        size = D(0) if rng.random() < 0.2 else D(rng.randrange(1, 40))
+        entries: tuple[tuple[Any, ...], ...] = (
+            (kind, SYM, px, size, "2" if not size else "1", None, None),
+        )
+        if rng.random() < 0.5:  # a trade at that level first, the level's decrease after it
+            traded = D(rng.randrange(1, 30))
+            aggressor = "2" if kind == "0" else "1"
+            entries = (("2", SYM, px, traded, "0", aggressor, f"t-{step}"), *entries)
+        now = T0 + 1 + step
+        out = [ex.replay_row("X", None, None, None, entries, now) for ex in (fast, general)]
+        assert fills(out[0]) == fills(out[1]), step
+        seen = [of(o, p.MarketDataIncrementalRefresh, "md") for o in out]
+        assert seen[0] == seen[1], step
+        assert fast.recorded_mid(SYM) == general.recorded_mid(SYM), step
+        top, other = fast.top_of_book(SYM), general.top_of_book(SYM)
+        assert top[1] == other[1] and (top[0] == other[0] or top[0] is None), step
+    assert any(o.cl_ord_id == "far" for o in general.open_orders("alice"))  # never reached

@@ -730,10 +730,11 @@ class Exchange(Queries):
         sends is one 35=X to that market's subscribers, all encoding
         (`MarketData.market_entries`), their session ids and its body, no `Outbound` made.
         None: another message, nothing done (`replay_row` it)."""
-        if not self._recorded.one_market(entries):
+        book = self._recorded.one_market(entries)
+        if book is None:
             return None
         self._begin(now)
-        self._recorded.apply_row("X", None, None, None, entries)
+        self._recorded.apply_market(book, entries)
         if not self._state.out:  # nothing due ran at the call's start, no client order filled
             sent = self._md.market_entries()
             if sent is True:

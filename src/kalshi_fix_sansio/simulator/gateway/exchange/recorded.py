@@ -164,17 +164,9 @@ class RecordedMarkets:
         Symbol, MDEntryPx, MDEntrySize, MDUpdateAction, AggressorSide, TradeID)``)."""
         if kind == "X":
             if len(entries) == 1:  # the common case: one entry, its book looked up once
-                t, name, px, size, action, aggressor, trade_id = entries[0]
-                book = self._book_named(name)  # listed when first seen, whatever its values
-                if book is None or px is None:
-                    return
-                if t == "2":
-                    if size is not None:
-                        self.trade(book, px, size, aggressor or BUY, trade_id or "")
-                    return
-                side = _SIDES.get(t)
-                if side is not None:
-                    self.level(book, side, px, ZERO if action == "2" or size is None else size)
+                book = self._book_named(entries[0][1])  # listed when first seen, whatever else
+                if book is not None:
+                    self.apply_market(book, entries)
                 return
             # as `apply`: each entry's market is listed when first seen, whatever its values
             for t, name, px, size, _action, aggressor, trade_id in entries:
@@ -206,20 +198,38 @@ class RecordedMarkets:
                 self.settlement.settle(book, result, 50)
                 self.forget(book.symbol)
 
-    def one_market(self, entries: tuple[tuple[Any, ...], ...]) -> bool:
-        """Whether the entries of a recorded 35=X all name one market, listed and not settled
-        (`Exchange.replay_market`'s message). False: no entry, two markets, a market not listed
-        yet (`apply_row` lists it) or settled."""
+    def one_market(self, entries: tuple[tuple[Any, ...], ...]) -> Book | None:
+        """The book of the one market the entries of a recorded 35=X all name, listed and not
+        settled (`Exchange.replay_market`'s message, for `apply_market`). None: no entry, two
+        markets, a market not listed yet (`apply_row` lists it) or settled."""
         if not entries:
-            return False
+            return None
         name = entries[0][1]
         book = self.state.books.get(name) if name is not None else None
         if book is None or book.settled:
-            return False
+            return None
         for entry in entries:
             if entry[1] != name:
-                return False
-        return True
+                return None
+        return book
+
+    def apply_market(self, book: Book, entries: tuple[tuple[Any, ...], ...]) -> None:
+        """`apply_row` of a recorded 35=X whose entries all name ``book``'s market (found by
+        `one_market`): the same, its book not looked up again; one entry (the common message)
+        to `trade` or `level` directly, several through `apply_row`."""
+        if len(entries) != 1:
+            self.apply_row("X", None, None, None, entries)
+            return
+        t, _name, px, size, action, aggressor, trade_id = entries[0]
+        if px is None:
+            return
+        if t == "2":
+            if size is not None:
+                self.trade(book, px, size, aggressor or BUY, trade_id or "")
+            return
+        side = _SIDES.get(t)
+        if side is not None:
+            self.level(book, side, px, ZERO if action == "2" or size is None else size)
 
     def _book_named(self, name: str | None) -> Book | None:
         """`_book` of a plain market name."""
@@ -356,6 +366,32 @@ class RecordedMarkets:
         house = self._house.get(key)
         if house is not None and not house.open:
             house = None
+        clients = book.clients
+        if (
+            not clients[BUY]
+            and not clients[SELL]
+            and self._shown.get(key) is (None if house is None else house.leaves_qty)
+            and key not in self._taken
+        ):
+            # a book with no client order, a level nothing was taken from (its house order as
+            # last shown: the same object, or none and none shown): the general path below
+            # with no queue to move and nothing to cross, the size shown the size recorded
+            credits = self._credit
+            if key in credits:  # a recorded trade's credit set against a decrease
+                drop = old - size
+                if drop > 0:  # (popped and put back, as below: the same order)
+                    credit = credits.pop(key)
+                    if credit > drop:
+                        credits[key] = credit - drop
+                elif size == 0:
+                    del credits[key]
+            if house is not None and size > 0:  # the common change: its size
+                self.md.mark(book)
+                book.resize(house, size)
+                self._shown[key] = size
+            else:  # a new house order, or its level gone
+                self._show(book, key, size)
+            return
         # what clients took of the level: before, and from its house order since its size was
         # last set (`_consumed`, inline)
         now = ZERO if house is None else house.leaves_qty
