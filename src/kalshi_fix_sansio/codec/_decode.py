@@ -311,6 +311,7 @@ class Codec:
         "_header_keys",
         "_header_order",
         "_length_tags",
+        "_recent",
         "_rfq_classes",
         "_spec_tags",
         "_unknown",
@@ -349,6 +350,8 @@ class Codec:
             [c for k, c in classes.items() if k], max_layouts, max_layout_tags, layout_budget
         )
         self._by_class = self.layouts.by_class
+        # count of fields -> the layout of that many fields last decoded (`decode_clean`)
+        self._recent: dict[int, Layout] = {}
         # the header's own fields (no 8, 9, 35) in spec order, as a set, and where the
         # session's five header fields are among a layout's header places
         self._header_order = tuple(info.key for info in header._FIELDS)
@@ -399,6 +402,7 @@ class Codec:
                     hit = None
         if hit is not None:
             hit.used = True
+            self._recent[len(tags)] = hit
             present = hit.present
             header_at = hit.header_at
             if header_at is _NOT_YET:  # the layout's second frame: its places now
@@ -430,6 +434,60 @@ class Codec:
         # the first read converts that field alone; a careful decode's converts the whole record
         msg._eager = source.careful
         msg._header = None  # typed on first read (a read of None costs no exception)
+        return msg
+
+    def decode_clean(
+        self, frame: bytes, use_dollars: bool, rfq_dollars: bool | None
+    ) -> Message | None:
+        """The message ``decode(frame, use_dollars, False, True, rfq_dollars)`` makes, for a
+        frame whose `Message.check` would find nothing wrong, told in one C-level step; None:
+        not such a frame as far as this step sees (decode it, and check it, as usual).
+
+        The frame's layout is guessed from its count of fields (the layout of as many fields
+        that `decode` last found remembered), and that layout's frame pattern, the pattern
+        `Message.check` matches (`_valuecheck.layout_matcher`: each tag in order, each value in
+        its plain form), must match the frame whole. Its tags are then the layout's; with as
+        many ``=`` as fields (one a field: the one after its tag) and no value empty, the fast
+        split reads it as `decode` does. So the message is the one `decode` would make from
+        that layout, and its `check` would return () at once: a caller that would check it may
+        take it as checked (the session does). Every other frame gives None here.
+        """
+        n = frame.count(SOH)
+        hit = self._recent.get(n)
+        if hit is None:
+            return None
+        cls: Any = hit.cls
+        if rfq_dollars is not None and cls in self._rfq_classes:
+            use_dollars = rfq_dollars  # as `decode` reads an RFQ quote's prices
+        match = hit.pattern_dollars if use_dollars else hit.pattern_cents
+        if (
+            not match
+            or hit.header_at is _NOT_YET
+            or not frame.isascii()
+            or match(frame) is None  # type: ignore[operator]
+            or frame.count(b"=") != n
+            or frame.find(b"=\x01") >= 0
+        ):
+            return None
+        hit.used = True
+        flat = frame.replace(b"=", SOH).split(SOH)
+        del flat[-1]
+        src: WireSource = _new(WireSource)  # as `decode` builds it
+        src.frame = frame
+        src.flat = flat
+        src.dollars = use_dollars
+        src.defects = {}
+        src.cls = cls
+        src.present = hit.present
+        src.header_at = hit.header_at
+        src.layout = hit
+        src._by_tag = None
+        msg: Message = _new(cls)
+        msg._blank()
+        msg._src = src
+        msg._flat = None
+        msg._eager = False
+        msg._header = None
         return msg
 
     def _checked(
