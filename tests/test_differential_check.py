@@ -1,4 +1,4 @@
-# private: the codec's remembered value patterns (`_valuecheck`, `_decode`)
+# private: the codec's remembered value patterns (`_valuecheck`, `_decode`: `decode_clean` too)
 """`Message.check` of a remembered layout held to the full check of the careful path.
 
 A layout checked clean once gets a pattern of its frames' plain values (`_valuecheck`): a frame
@@ -221,6 +221,62 @@ def test_the_samples_are_checked_in_one_step_and_their_changes_in_full() -> None
                     fell += 1
                 assert checked(codec, case, False, False) == checked(codec, case, True, False), case
     assert passed >= 100 and fell >= 1000, (passed, fell)
+
+
+def test_decode_clean_takes_only_what_the_decode_and_check_find_clean() -> None:
+    """`Codec.decode_clean` (the session's one-step decode and check): over the samples of both
+    dialects and their changes as above (an ``=`` inside a value and an empty value among
+    them), a frame it takes is one the careful path checks clean, and its message reads and
+    checks as the tolerant decode's does; every other frame gives None (the session then
+    decodes and checks it as before). A frame of another layout with as many fields, and a
+    layout whose pattern is not yet made, fall back too. Counted: both ways are taken."""
+    took = fell = 0
+    for dialect in (prediction, margin):
+        codec = _codec(dialect)
+        for frame in _samples(dialect):
+            forget_layouts()
+            assert codec.decode_clean(frame, False, None) is None  # nothing remembered yet
+            _taught(codec, frame, False)
+            fields = frame.split(b"\x01")[:-1]
+            cases = [frame]
+            for i in range(3, len(fields) - 1):
+                tag, _, value = fields[i].partition(b"=")
+                cases += [
+                    b"\x01".join([*fields[:i], tag + b"=" + new, *fields[i + 1 :]]) + b"\x01"
+                    for new in (*VALUES, value + b"=1", b"=" + value)
+                ]
+            rng = random.Random(frame)
+            cases += [changed(frame, rng, True) for _ in range(10)]
+            for case in cases:
+                fast = codec.decode_clean(case, False, None)
+                careful = checked(codec, case, True, False)
+                if fast is None:
+                    fell += 1
+                    continue
+                took += 1
+                assert careful[0] == (), case
+                assert [fast.check(), fast.defects, _reads(fast), _reads(fast.header)] == careful
+    assert took >= 100 and fell >= 1000, (took, fell)
+
+
+def test_decode_clean_falls_back_on_another_layout_of_as_many_fields() -> None:
+    """Two layouts of a class with as many fields: the one last decoded is the one tried, so a
+    frame of the other falls back (None) and is decoded as usual, which makes it the one
+    tried next."""
+    one = next(line for line in _samples(prediction) if b"\x0135=X\x01" in line)
+    fields = one.split(b"\x01")[:-1]
+    # the same fields with two of the entry's swapped: another layout, as many fields
+    at = next(i for i, f in enumerate(fields) if f.startswith(b"270="))
+    fields[at], fields[at + 1] = fields[at + 1], fields[at]
+    other = b"\x01".join(fields) + b"\x01"
+    codec = _codec(prediction)
+    forget_layouts()
+    _taught(codec, one, False)
+    _taught(codec, other, False)
+    assert codec.decode_clean(one, False, None) is None  # the other layout is the one tried
+    assert codec.decode_clean(other, False, None) is not None
+    assert codec.decode(one, False, False, True).check() == ()
+    assert codec.decode_clean(one, False, None) is not None
 
 
 def test_plain_forms_accept_exactly_their_values() -> None:

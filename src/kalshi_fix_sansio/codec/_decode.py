@@ -206,7 +206,16 @@ class LayoutCache:
     threads does not move the bound for long.
     """
 
-    __slots__ = ("_queue", "_recount", "_tags", "bound", "budget", "by_class", "max_tags")
+    __slots__ = (
+        "_queue",
+        "_recount",
+        "_tags",
+        "bound",
+        "budget",
+        "by_class",
+        "max_tags",
+        "recent",
+    )
 
     def __init__(
         self,
@@ -220,6 +229,9 @@ class LayoutCache:
         self.budget = budget
         # made once, never replaced: the codec's decode keeps a reference to it
         self.by_class: dict[type[Record], dict[bytes, Layout]] = {cls: {} for cls in classes}
+        # count of fields -> the layout of as many fields the codec's decode last found here
+        # (`Codec.decode_clean` tries it); made once, never replaced, as ``by_class``
+        self.recent: dict[int, Layout] = {}
         self._queue: deque[Layout] = deque()
         self._tags = 0  # the fields of the layouts in the queue
         self._recount = count(1)
@@ -237,6 +249,7 @@ class LayoutCache:
         """Forget every layout remembered (the tests' and the benchmarks' first sight)."""
         queue, self._queue = self._queue, deque()
         self._tags = 0
+        self.recent.clear()
         for layout in queue:
             self.by_class[layout.cls].pop(layout.key, None)
 
@@ -279,7 +292,10 @@ class LayoutCache:
                 old = queue.popleft()
             except IndexError:
                 return
-        self._tags -= _size(old)
+        size = _size(old)
+        self._tags -= size
+        if self.recent.get(size) is old:
+            self.recent.pop(size, None)
         olds = self.by_class[old.cls]
         if olds.get(old.key) is old:
             olds.pop(old.key, None)
@@ -350,8 +366,7 @@ class Codec:
             [c for k, c in classes.items() if k], max_layouts, max_layout_tags, layout_budget
         )
         self._by_class = self.layouts.by_class
-        # count of fields -> the layout of that many fields last decoded (`decode_clean`)
-        self._recent: dict[int, Layout] = {}
+        self._recent = self.layouts.recent
         # the header's own fields (no 8, 9, 35) in spec order, as a set, and where the
         # session's five header fields are among a layout's header places
         self._header_order = tuple(info.key for info in header._FIELDS)
@@ -443,8 +458,8 @@ class Codec:
         frame whose `Message.check` would find nothing wrong, told in one C-level step; None:
         not such a frame as far as this step sees (decode it, and check it, as usual).
 
-        The frame's layout is guessed from its count of fields (the layout of as many fields
-        that `decode` last found remembered), and that layout's frame pattern, the pattern
+        The frame's layout is guessed from its count of fields (`LayoutCache.recent`: the
+        remembered layout of as many fields `decode` last found), and that layout's frame pattern, the pattern
         `Message.check` matches (`_valuecheck.layout_matcher`: each tag in order, each value in
         its plain form), must match the frame whole. Its tags are then the layout's; with as
         many ``=`` as fields (one a field: the one after its tag) and no value empty, the fast
