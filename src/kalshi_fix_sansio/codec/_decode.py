@@ -458,16 +458,17 @@ class Codec:
         frame whose `Message.check` would find nothing wrong, told in one C-level step; None:
         not such a frame as far as this step sees (decode it, and check it, as usual).
 
-        The frame's layout is guessed from its count of fields (`LayoutCache.recent`: the
-        remembered layout of as many fields `decode` last found), and that layout's frame pattern, the pattern
-        `Message.check` matches (`_valuecheck.layout_matcher`: each tag in order, each value in
-        its plain form), must match the frame whole. Its tags are then the layout's; with as
-        many ``=`` as fields (one a field: the one after its tag) and no value empty, the fast
-        split reads it as `decode` does. So the message is the one `decode` would make from
-        that layout, and its `check` would return () at once: a caller that would check it may
-        take it as checked (the session does). Every other frame gives None here.
+        The frame's layout is guessed from its count of ``=`` (`LayoutCache.recent`: the
+        remembered layout of as many fields `decode` last found), and that layout's frame
+        pattern, the pattern `Message.check` matches (`_valuecheck.layout_matcher`: each tag in
+        order, each value in its plain form), must match the frame whole. Its tags are then the
+        layout's, each followed by an ``=``; with no more ``=`` than fields (each field's one,
+        after its tag) and no value empty, the fast split reads it as `decode` does. So the
+        message is the one `decode` would make from that layout, and its `check` would return
+        () at once: a caller that would check it may take it as checked (the session does).
+        Every other frame gives None here.
         """
-        n = frame.count(SOH)
+        n = frame.count(b"=")
         hit = self._recent.get(n)
         if hit is None:
             return None
@@ -480,7 +481,6 @@ class Codec:
             or hit.header_at is _NOT_YET
             or not frame.isascii()
             or match(frame) is None  # type: ignore[operator]
-            or frame.count(b"=") != n
             or frame.find(b"=\x01") >= 0
         ):
             return None
