@@ -455,18 +455,18 @@ class Codec:
         self, frame: bytes, use_dollars: bool, rfq_dollars: bool | None
     ) -> Message | None:
         """The message ``decode(frame, use_dollars, False, True, rfq_dollars)`` makes, for a
-        frame whose `Message.check` would find nothing wrong, told in one C-level step; None:
-        not such a frame as far as this step sees (decode it, and check it, as usual).
+        frame whose `Message.check` would find nothing wrong, told and read in one C-level step;
+        None: not such a frame as far as this step sees (decode it, and check it, as usual).
 
         The frame's layout is guessed from its count of ``=`` (`LayoutCache.recent`: the
         remembered layout of as many fields `decode` last found), and that layout's frame
         pattern, the pattern `Message.check` matches (`_valuecheck.layout_matcher`: each tag in
-        order, each value in its plain form), must match the frame whole. Its tags are then the
-        layout's, each followed by an ``=``; with no more ``=`` than fields (each field's one,
-        after its tag) and no value empty, the fast split reads it as `decode` does. So the
-        message is the one `decode` would make from that layout, and its `check` would return
-        () at once: a caller that would check it may take it as checked (the session does).
-        Every other frame gives None here.
+        order, each value in its plain form and not empty, each captured), must match the frame
+        whole. Its tags are then the layout's, each followed by an ``=``, and with no more
+        ``=`` than fields each value is free of them: the fields `decode` splits are the
+        pattern's, and are read from its groups. So the message is the one `decode` would make
+        from that layout, and its `check` would return () at once: a caller that would check it
+        may take it as checked (the session does). Every other frame gives None here.
         """
         n = frame.count(b"=")
         hit = self._recent.get(n)
@@ -476,17 +476,17 @@ class Codec:
         if rfq_dollars is not None and cls in self._rfq_classes:
             use_dollars = rfq_dollars  # as `decode` reads an RFQ quote's prices
         match = hit.pattern_dollars if use_dollars else hit.pattern_cents
-        if (
-            not match
-            or hit.header_at is _NOT_YET
-            or not frame.isascii()
-            or match(frame) is None  # type: ignore[operator]
-            or frame.find(b"=\x01") >= 0
-        ):
+        if not match or hit.header_at is _NOT_YET or not frame.isascii():
+            return None
+        found = match(frame)  # type: ignore[operator]
+        if found is None:
             return None
         hit.used = True
-        flat = frame.replace(b"=", SOH).split(SOH)
-        del flat[-1]
+        template = hit.template
+        if template is None:
+            template = hit.template = [x for tag in hit.key.split(SOH) for x in (tag, b"")]
+        flat = template.copy()
+        flat[1::2] = found.groups()
         src: WireSource = _new(WireSource)  # as `decode` builds it
         src.frame = frame
         src.flat = flat
