@@ -400,3 +400,70 @@ def test_a_layout_scan_accepts_only_what_the_strict_decode_accepts() -> None:
                                 assert values[at] == raw[key], (group, name, case)
                                 _read_alone(scan, values, at, getattr(entry, name))
     assert passed >= 3000 and fell >= 10000, (passed, fell)
+
+
+def _session_events(frames: list[bytes], forget: bool) -> list[list[Any]]:
+    """What a logged-on session makes of each of ``frames`` in turn (each event's kind, sequence
+    number, defects, message values and Rejects sent); ``forget``: the codec's layouts forgotten
+    before each frame, so none takes `Codec.decode_clean` (the general path)."""
+    from test_session import logged_on
+
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    out = []
+    for frame in frames:
+        if forget:
+            forget_layouts()
+        r.deliver(frame)
+        seen: list[Any] = [
+            (
+                type(e).__name__,
+                getattr(e, "seq_num", None),
+                getattr(e, "defects", None),
+                _reads(e.message) if hasattr(e, "message") else None,
+            )
+            for e in r.session.events()
+        ]
+        seen.append(r.session.data_to_send().count(b"\x0135=3\x01"))
+        out.append(seen)
+    return out
+
+
+def test_a_session_makes_the_same_events_with_decode_clean_and_without() -> None:
+    """The session's one-step decode and check (`Codec.decode_clean`, taken once a layout is
+    checked clean) against the general path (the layouts forgotten before each frame): a table
+    of frames of one 35=8 layout, clean and with a value out of its form, a text holding ``=``,
+    an empty value, non-ASCII text, a tag moved: the same events, defects, values and Rejects,
+    frame by frame, and the fast path taken for the clean ones."""
+    from test_session import logged_on
+
+    r = logged_on("session=KalshiNR")
+    body = "6=0|11={cl}|14=0|17=1;1|37=o|38=1|39=0|54={side}|55={sym}|150=0|151={leaves}"
+    rows = [
+        dict(cl="c", side="1", sym="X", leaves="1"),
+        dict(cl="c", side="1", sym="X", leaves="1"),
+        dict(cl="c", side="1", sym="X", leaves="1"),
+        dict(cl="d", side="2", sym="Y", leaves="0.5"),
+        dict(cl="c", side="1", sym="X", leaves="x"),
+        dict(cl="c=d", side="1", sym="X", leaves="1"),
+        dict(cl="c", side="7", sym="X", leaves="1"),
+        dict(cl="c", side="1", sym="", leaves="1"),
+        dict(cl="c", side="1", sym="\u00e9", leaves="1"),
+        dict(cl="c", side="1", sym="X", leaves="1.5."),
+        dict(cl="c", side="1", sym="X", leaves="1"),
+    ]
+    frames = [
+        r.frame(f"35=8|34={seq}|" + body.format(**row)) for seq, row in enumerate(rows, start=2)
+    ]
+    frames.append(
+        r.frame(
+            f"35=8|34={len(frames) + 2}|" + body.format(**rows[0]).replace("6=0|11=c", "11=c|6=0")
+        )
+    )
+    codec = _codec(prediction)
+    forget_layouts()
+    fast = _session_events(frames, forget=False)
+    taken = [codec.decode_clean(f, False, None) is not None for f in frames]
+    assert fast == _session_events(frames, forget=True)
+    assert taken[2:4] == [True, True] and not any(taken[4:10]) and taken[10], taken
+    assert [e[0][0] for e in fast] == ["ApplicationMessage"] * len(frames)
