@@ -1,4 +1,4 @@
-# private: the codec's remembered value patterns (`_valuecheck`, `_decode`)
+# private: the codec's remembered value patterns (`_valuecheck`, `_decode`: `decode_clean` too)
 """`Message.check` of a remembered layout held to the full check of the careful path.
 
 A layout checked clean once gets a pattern of its frames' plain values (`_valuecheck`): a frame
@@ -223,6 +223,62 @@ def test_the_samples_are_checked_in_one_step_and_their_changes_in_full() -> None
     assert passed >= 100 and fell >= 1000, (passed, fell)
 
 
+def test_decode_clean_takes_only_what_the_decode_and_check_find_clean() -> None:
+    """`Codec.decode_clean` (the session's one-step decode and check): over the samples of both
+    dialects and their changes as above (an ``=`` inside a value and an empty value among
+    them), a frame it takes is one the careful path checks clean, and its message reads and
+    checks as the tolerant decode's does; every other frame gives None (the session then
+    decodes and checks it as before). A frame of another layout with as many fields, and a
+    layout whose pattern is not yet made, fall back too. Counted: both ways are taken."""
+    took = fell = 0
+    for dialect in (prediction, margin):
+        codec = _codec(dialect)
+        for frame in _samples(dialect):
+            forget_layouts()
+            assert codec.decode_clean(frame, False, None) is None  # nothing remembered yet
+            _taught(codec, frame, False)
+            fields = frame.split(b"\x01")[:-1]
+            cases = [frame]
+            for i in range(3, len(fields) - 1):
+                tag, _, value = fields[i].partition(b"=")
+                cases += [
+                    b"\x01".join([*fields[:i], tag + b"=" + new, *fields[i + 1 :]]) + b"\x01"
+                    for new in (*VALUES, value + b"=1", b"=" + value)
+                ]
+            rng = random.Random(frame)
+            cases += [changed(frame, rng, True) for _ in range(10)]
+            for case in cases:
+                fast = codec.decode_clean(case, False, None)
+                careful = checked(codec, case, True, False)
+                if fast is None:
+                    fell += 1
+                    continue
+                took += 1
+                assert careful[0] == (), case
+                assert [fast.check(), fast.defects, _reads(fast), _reads(fast.header)] == careful
+    assert took >= 100 and fell >= 1000, (took, fell)
+
+
+def test_decode_clean_falls_back_on_another_layout_of_as_many_fields() -> None:
+    """Two layouts of a class with as many fields: the one last decoded is the one tried, so a
+    frame of the other falls back (None) and is decoded as usual, which makes it the one
+    tried next."""
+    one = next(line for line in _samples(prediction) if b"\x0135=X\x01" in line)
+    fields = one.split(b"\x01")[:-1]
+    # the same fields with two of the entry's swapped: another layout, as many fields
+    at = next(i for i, f in enumerate(fields) if f.startswith(b"270="))
+    fields[at], fields[at + 1] = fields[at + 1], fields[at]
+    other = b"\x01".join(fields) + b"\x01"
+    codec = _codec(prediction)
+    forget_layouts()
+    _taught(codec, one, False)
+    _taught(codec, other, False)
+    assert codec.decode_clean(one, False, None) is None  # the other layout is the one tried
+    assert codec.decode_clean(other, False, None) is not None
+    assert codec.decode(one, False, False, True).check() == ()
+    assert codec.decode_clean(one, False, None) is not None
+
+
 def test_plain_forms_accept_exactly_their_values() -> None:
     """The date, time and decimal patterns (spelled for sre's speed) accept exactly what they
     name: every date of four years that exists but 29 February, and no other month or day; a
@@ -344,3 +400,70 @@ def test_a_layout_scan_accepts_only_what_the_strict_decode_accepts() -> None:
                                 assert values[at] == raw[key], (group, name, case)
                                 _read_alone(scan, values, at, getattr(entry, name))
     assert passed >= 3000 and fell >= 10000, (passed, fell)
+
+
+def _session_events(frames: list[bytes], forget: bool) -> list[list[Any]]:
+    """What a logged-on session makes of each of ``frames`` in turn (each event's kind, sequence
+    number, defects, message values and Rejects sent); ``forget``: the codec's layouts forgotten
+    before each frame, so none takes `Codec.decode_clean` (the general path)."""
+    from test_session import logged_on
+
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    out = []
+    for frame in frames:
+        if forget:
+            forget_layouts()
+        r.deliver(frame)
+        seen: list[Any] = [
+            (
+                type(e).__name__,
+                getattr(e, "seq_num", None),
+                getattr(e, "defects", None),
+                _reads(e.message) if hasattr(e, "message") else None,
+            )
+            for e in r.session.events()
+        ]
+        seen.append(r.session.data_to_send().count(b"\x0135=3\x01"))
+        out.append(seen)
+    return out
+
+
+def test_a_session_makes_the_same_events_with_decode_clean_and_without() -> None:
+    """The session's one-step decode and check (`Codec.decode_clean`, taken once a layout is
+    checked clean) against the general path (the layouts forgotten before each frame): a table
+    of frames of one 35=8 layout, clean and with a value out of its form, a text holding ``=``,
+    an empty value, non-ASCII text, a tag moved: the same events, defects, values and Rejects,
+    frame by frame, and the fast path taken for the clean ones."""
+    from test_session import logged_on
+
+    r = logged_on("session=KalshiNR")
+    body = "6=0|11={cl}|14=0|17=1;1|37=o|38=1|39=0|54={side}|55={sym}|150=0|151={leaves}"
+    rows = [
+        dict(cl="c", side="1", sym="X", leaves="1"),
+        dict(cl="c", side="1", sym="X", leaves="1"),
+        dict(cl="c", side="1", sym="X", leaves="1"),
+        dict(cl="d", side="2", sym="Y", leaves="0.5"),
+        dict(cl="c", side="1", sym="X", leaves="x"),
+        dict(cl="c=d", side="1", sym="X", leaves="1"),
+        dict(cl="c", side="7", sym="X", leaves="1"),
+        dict(cl="c", side="1", sym="", leaves="1"),
+        dict(cl="c", side="1", sym="\u00e9", leaves="1"),
+        dict(cl="c", side="1", sym="X", leaves="1.5."),
+        dict(cl="c", side="1", sym="X", leaves="1"),
+    ]
+    frames = [
+        r.frame(f"35=8|34={seq}|" + body.format(**row)) for seq, row in enumerate(rows, start=2)
+    ]
+    frames.append(
+        r.frame(
+            f"35=8|34={len(frames) + 2}|" + body.format(**rows[0]).replace("6=0|11=c", "11=c|6=0")
+        )
+    )
+    codec = _codec(prediction)
+    forget_layouts()
+    fast = _session_events(frames, forget=False)
+    taken = [codec.decode_clean(f, False, None) is not None for f in frames]
+    assert fast == _session_events(frames, forget=True)
+    assert taken[2:4] == [True, True] and not any(taken[4:10]) and taken[10], taken
+    assert [e[0][0] for e in fast] == ["ApplicationMessage"] * len(frames)

@@ -206,7 +206,16 @@ class LayoutCache:
     threads does not move the bound for long.
     """
 
-    __slots__ = ("_queue", "_recount", "_tags", "bound", "budget", "by_class", "max_tags")
+    __slots__ = (
+        "_queue",
+        "_recount",
+        "_tags",
+        "bound",
+        "budget",
+        "by_class",
+        "max_tags",
+        "recent",
+    )
 
     def __init__(
         self,
@@ -220,6 +229,9 @@ class LayoutCache:
         self.budget = budget
         # made once, never replaced: the codec's decode keeps a reference to it
         self.by_class: dict[type[Record], dict[bytes, Layout]] = {cls: {} for cls in classes}
+        # count of fields -> the layout of as many fields the codec's decode last found here
+        # (`Codec.decode_clean` tries it); made once, never replaced, as ``by_class``
+        self.recent: dict[int, Layout] = {}
         self._queue: deque[Layout] = deque()
         self._tags = 0  # the fields of the layouts in the queue
         self._recount = count(1)
@@ -237,6 +249,7 @@ class LayoutCache:
         """Forget every layout remembered (the tests' and the benchmarks' first sight)."""
         queue, self._queue = self._queue, deque()
         self._tags = 0
+        self.recent.clear()
         for layout in queue:
             self.by_class[layout.cls].pop(layout.key, None)
 
@@ -279,7 +292,10 @@ class LayoutCache:
                 old = queue.popleft()
             except IndexError:
                 return
-        self._tags -= _size(old)
+        size = _size(old)
+        self._tags -= size
+        if self.recent.get(size) is old:
+            self.recent.pop(size, None)
         olds = self.by_class[old.cls]
         if olds.get(old.key) is old:
             olds.pop(old.key, None)
@@ -311,6 +327,7 @@ class Codec:
         "_header_keys",
         "_header_order",
         "_length_tags",
+        "_recent",
         "_rfq_classes",
         "_spec_tags",
         "_unknown",
@@ -349,6 +366,7 @@ class Codec:
             [c for k, c in classes.items() if k], max_layouts, max_layout_tags, layout_budget
         )
         self._by_class = self.layouts.by_class
+        self._recent = self.layouts.recent
         # the header's own fields (no 8, 9, 35) in spec order, as a set, and where the
         # session's five header fields are among a layout's header places
         self._header_order = tuple(info.key for info in header._FIELDS)
@@ -399,6 +417,7 @@ class Codec:
                     hit = None
         if hit is not None:
             hit.used = True
+            self._recent[len(tags)] = hit
             present = hit.present
             header_at = hit.header_at
             if header_at is _NOT_YET:  # the layout's second frame: its places now
@@ -430,6 +449,60 @@ class Codec:
         # the first read converts that field alone; a careful decode's converts the whole record
         msg._eager = source.careful
         msg._header = None  # typed on first read (a read of None costs no exception)
+        return msg
+
+    def decode_clean(
+        self, frame: bytes, use_dollars: bool, rfq_dollars: bool | None
+    ) -> Message | None:
+        """The message ``decode(frame, use_dollars, False, True, rfq_dollars)`` makes, for a
+        frame whose `Message.check` would find nothing wrong, told and read in one C-level step;
+        None: not such a frame as far as this step sees (decode it, and check it, as usual).
+
+        The frame's layout is guessed from its count of ``=`` (`LayoutCache.recent`: the
+        remembered layout of as many fields `decode` last found), and that layout's frame
+        pattern, the pattern `Message.check` matches (`_valuecheck.layout_matcher`: each tag in
+        order, each value in its plain form and not empty, each captured), must match the frame
+        whole. Its tags are then the layout's, each followed by an ``=``, and with no more
+        ``=`` than fields each value is free of them: the fields `decode` splits are the
+        pattern's, and are read from its groups. So the message is the one `decode` would make
+        from that layout, and its `check` would return () at once: a caller that would check it
+        may take it as checked (the session does). Every other frame gives None here.
+        """
+        n = frame.count(b"=")
+        hit = self._recent.get(n)
+        if hit is None:
+            return None
+        cls: Any = hit.cls
+        if rfq_dollars is not None and cls in self._rfq_classes:
+            use_dollars = rfq_dollars  # as `decode` reads an RFQ quote's prices
+        match = hit.pattern_dollars if use_dollars else hit.pattern_cents
+        if not match or hit.header_at is _NOT_YET or not frame.isascii():
+            return None
+        found = match(frame)  # type: ignore[operator]
+        if found is None:
+            return None
+        hit.used = True
+        template = hit.template
+        if template is None:
+            template = hit.template = [x for tag in hit.key.split(SOH) for x in (tag, b"")]
+        flat = template.copy()
+        flat[1::2] = found.groups()
+        src: WireSource = _new(WireSource)  # as `decode` builds it
+        src.frame = frame
+        src.flat = flat
+        src.dollars = use_dollars
+        src.defects = {}
+        src.cls = cls
+        src.present = hit.present
+        src.header_at = hit.header_at
+        src.layout = hit
+        src._by_tag = None
+        msg: Message = _new(cls)
+        msg._blank()
+        msg._src = src
+        msg._flat = None
+        msg._eager = False
+        msg._header = None
         return msg
 
     def _checked(

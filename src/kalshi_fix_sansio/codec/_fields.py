@@ -397,6 +397,8 @@ class Layout:
         trades: for each of those entries, where its AggressorSide, TradeID, TrdType,
             MDEntryDate and MDEntryTime have their values (None: absent), in the same order
             (`_wire.trade_values`); set with ``levels``.
+        template: the ``flat`` of its frames with each value empty, ``[tag, b"", tag, b"",
+            ...]`` (`_decode.Codec.decode_clean` fills a copy); None until first needed.
     """
 
     __slots__ = (
@@ -412,6 +414,7 @@ class Layout:
         "pattern_dollars",
         "present",
         "repeats",
+        "template",
         "trades",
         "used",
     )
@@ -431,6 +434,7 @@ class Layout:
         self.pattern_dollars: Matcher | bool | None = None
         self.levels: tuple[tuple[int, int, int, int, int], ...] | bool | None = None
         self.trades: tuple[tuple[int | None, ...], ...] = ()
+        self.template: list[bytes] | None = None
 
 
 def _msgtype_in(frame: bytes) -> str | None:

@@ -7,7 +7,9 @@ message of the layout to the next is its values. Once a message of a layout has 
 with nothing wrong, the layout gets a pattern of its frame: each field's tag, then the plain
 form of a value its type converts (``[1-9]\\d{3}`` then a month and a day that exist, for a
 date; the values an enum lists, for an enum field; the value itself for MsgType and for each
-group's count, which the layout's entries fix). A frame of the layout that the pattern matches
+group's count, which the layout's entries fix; any value not empty for the fields it does
+not read), each value captured: a frame it matches is read from its groups in the order of its
+fields (`Codec.decode_clean`). A frame of the layout that the pattern matches
 whole has nothing wrong, so `check` returns at once; its values still convert when read, and
 cannot fail. A frame it does not match is checked in full, as before: the pattern only ever
 accepts less than the full check does, never more (the differential tests hold the two equal).
@@ -83,6 +85,7 @@ _PLAIN: dict[Callable[[bytes], Any], bytes] = {
 # what `check` never reads: BeginString, BodyLength and CheckSum (the framer checks them)
 _UNREAD = frozenset({b"8", b"9", b"10"})
 _ANY = rb"[^\x01]*" + _P
+_FILLED = rb"[^\x01]+" + _P
 
 
 def _plain_form(dec: Callable[[bytes], Any]) -> bytes | None:
@@ -124,7 +127,14 @@ def layout_matcher(
     ``check`` found with nothing wrong: its MsgType and group counts are taken as they are (the
     layout fixes them). None: the layout has a field without a plain form here."""
     fields = _fields(cls, header, flat, dollars, frozenset(), sound=False)
-    return None if fields is None else re.compile(_joined(fields)).fullmatch
+    if fields is None:
+        return None
+    # every value captured, in order (`Codec.decode_clean` reads the fields from them), and
+    # none empty: an unread field's too (an empty one, which the framer refuses, is checked in
+    # full)
+    return re.compile(
+        _joined([(tag, _FILLED if form == _ANY else form, True) for tag, form, _ in fields])
+    ).fullmatch
 
 
 def _joined(fields: list[tuple[bytes, bytes, bool]]) -> bytes:

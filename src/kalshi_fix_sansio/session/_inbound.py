@@ -90,6 +90,7 @@ class Inbound:
             config.product
         )  # decodes inbound frames; reads their raw header
         self._decode = self._codec.decode
+        self._decode_clean = self._codec.decode_clean
         self._retransmission = config.spec.retransmission
         self._strict = config.strict
         self._validate = config.validate_messages
@@ -118,15 +119,21 @@ class Inbound:
         now = life.now
         if not replay:
             self.last_rx = now
-        try:
-            # BidPx/OfferPx of RFQ quotes in the units of this session type; the options by
-            # position (no keywords: a cheaper call), verify off and tolerant on
-            msg: Any = self._decode(frame, self._dollars, False, True, self._rfq_dollars)
-        except DecodeError as exc:
-            # no fields, or 8, 9, 35 not first: FIX ignores it; no Reject, and its sequence
-            # number is not consumed (a gap recovers it like any lost message)
-            self._events.append(DecodeFailure(exc, frame, None))
-            return
+        # a frame of a layout read before whose values all have their plain form: decoded
+        # and found clean in one step (`Codec.decode_clean`: what the decode below and the
+        # value check would make of it); any other: None, and it takes the decode and the check
+        msg: Any = self._decode_clean(frame, self._dollars, self._rfq_dollars)
+        clean = msg is not None
+        if not clean:
+            try:
+                # BidPx/OfferPx of RFQ quotes in the units of this session type; the options by
+                # position (no keywords: a cheaper call), verify off and tolerant on
+                msg = self._decode(frame, self._dollars, False, True, self._rfq_dollars)
+            except DecodeError as exc:
+                # no fields, or 8, 9, 35 not first: FIX ignores it; no Reject, and its sequence
+                # number is not consumed (a gap recovers it like any lost message)
+                self._events.append(DecodeFailure(exc, frame, None))
+                return
         # the raw header fields every message is checked by (the codec reads them where its
         # remembered layout has them, else from the front of the frame)
         raw_seq, sender, target, poss_dup, stamp = self._codec.session_header(msg)
@@ -187,7 +194,7 @@ class Inbound:
                 self._on_reset_logon(seq)
                 return
         elif not poss_dup and seq == self.store.next_target_seq():
-            self._process_app(msg, mt, seq, poss_dup, frame)  # the common case: in turn
+            self._process_app(msg, mt, seq, poss_dup, frame, clean)  # the common case: in turn
             if self._gaps.pending:
                 self._gaps.drain(now)
             return
@@ -330,14 +337,17 @@ class Inbound:
                 )
             )
 
-    def _process_app(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
-        """Handle an in-sequence application message: delivered, with its defects named."""
+    def _process_app(
+        self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes, clean: bool = False
+    ) -> None:
+        """Handle an in-sequence application message: delivered, with its defects named
+        (``clean``: `Codec.decode_clean` made it, so it has none, as its check would say)."""
         store = self.store
         st = self._life.state
         if st is not _ACTIVE and st is not _LOGOUT_SENT:
             store.set_next_target_seq(seq + 1)
             return
-        defects = msg.check() if self._validate else msg.defects
+        defects = () if clean else msg.check() if self._validate else msg.defects
         if defects and self._strict:
             store.set_next_target_seq(seq + 1)
             self._reject_defect(frame, mt, seq, defects[0])
