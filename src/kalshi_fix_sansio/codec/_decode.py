@@ -301,6 +301,40 @@ class LayoutCache:
             olds.pop(old.key, None)
 
 
+def _message(
+    source: type[WireSource],
+    frame: bytes,
+    flat: list[bytes],
+    use_dollars: bool,
+    defects: Defects | None,
+    cls: Any,
+    present: frozenset[bytes],
+    header_at: Any,
+    layout: Layout | None,
+) -> Message:
+    """A decoded message of class ``cls`` over its source: every attribute set here, no
+    ``__init__`` call (`Codec.decode`'s and `Codec.decode_clean`'s hot path). Its first read
+    converts that field alone (a careful source's: the whole record); its header is typed on
+    first read."""
+    src: WireSource = _new(source)
+    src.frame = frame
+    src.flat = flat
+    src.dollars = use_dollars
+    src.defects = defects
+    src.cls = cls
+    src.present = present
+    src.header_at = header_at
+    src.layout = layout
+    src._by_tag = None
+    msg: Message = _new(cls)
+    msg._blank()
+    msg._src = src
+    msg._flat = None
+    msg._eager = source.careful
+    msg._header = None  # a read of None costs no exception
+    return msg
+
+
 class Codec:
     """One dialect's decoder, and every cache its messages are read and written with (each
     generated dialect module has one, ``_CODEC``; nothing of it is shared with another
@@ -431,25 +465,7 @@ class Codec:
             header_at = None
         if rfq_dollars is not None and cls in self._rfq_classes:
             use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
-        # its source, every attribute set here (no __init__ call: this is the decode's hot path)
-        src: WireSource = _new(source)
-        src.frame = frame
-        src.flat = flat
-        src.dollars = use_dollars
-        src.defects = defects
-        src.cls = cls
-        src.present = present
-        src.header_at = header_at
-        src.layout = hit
-        src._by_tag = None
-        msg: Message = _new(cls)
-        msg._blank()
-        msg._src = src
-        msg._flat = None
-        # the first read converts that field alone; a careful decode's converts the whole record
-        msg._eager = source.careful
-        msg._header = None  # typed on first read (a read of None costs no exception)
-        return msg
+        return _message(source, frame, flat, use_dollars, defects, cls, present, header_at, hit)
 
     def decode_clean(
         self, frame: bytes, use_dollars: bool, rfq_dollars: bool | None
@@ -487,23 +503,9 @@ class Codec:
             template = hit.template = [x for tag in hit.key.split(SOH) for x in (tag, b"")]
         flat = template.copy()
         flat[1::2] = found.groups()
-        src: WireSource = _new(WireSource)  # as `decode` builds it
-        src.frame = frame
-        src.flat = flat
-        src.dollars = use_dollars
-        src.defects = {}
-        src.cls = cls
-        src.present = hit.present
-        src.header_at = hit.header_at
-        src.layout = hit
-        src._by_tag = None
-        msg: Message = _new(cls)
-        msg._blank()
-        msg._src = src
-        msg._flat = None
-        msg._eager = False
-        msg._header = None
-        return msg
+        return _message(
+            WireSource, frame, flat, use_dollars, {}, cls, hit.present, hit.header_at, hit
+        )
 
     def _checked(
         self, frame: bytes, flat: list[bytes], key: bytes | None, tolerant: bool
