@@ -7,7 +7,8 @@ attributes, field by field. A decoded 35=X entry's MDEntryTime is converted by i
 the value is cached (a miss is left lazy, converted when read), and a group of one entry is typed
 when the group is first read. Each is compared here with the path it shortcuts; the lazy
 member is looked at through the generated walk's own slots and the codec's sentinel (the private
-modules `_fields` and `_generated`). A long 35=X's deferred price lists are compared with the
+modules `_fields` and `_generated`, whose codec `_CODEC` makes `decode_clean`'s messages: their
+trades kept raw by `Books._keep`). A long 35=X's deferred price lists are compared with the
 short message's path by lowering `book._DEFER_ENTRIES`, the book module's private threshold.
 """
 
@@ -560,3 +561,37 @@ def test_level_changes_of_other_messages_are_none() -> None:
     )
     bad = p.decode(frame, use_dollars=True, tolerant=True)
     assert level_changes(bad) is None
+
+
+def test_a_clean_message_s_trades_are_kept_raw_and_made_as_apply_makes_them() -> None:
+    """`Books._keep` (the client desk's apply, its updates unread): a 35=X that
+    `Codec.decode_clean` made keeps its trades as raw values, made `Trade`s when `Book.trades`
+    is read, the ones `apply` makes, in order with the trades of a message decoded otherwise
+    between them (the general path: made at once); the books alike."""
+    codec = gp._CODEC
+    message = p.MarketDataIncrementalRefresh(
+        md_entries=[
+            _trade_entry(p, 7, aggressor_side=p.AggressorSide("1"), trade_id="t-1"),
+            entry(p, _level("1", "1", "0.6000", "4.00")),
+            _trade_entry(p, 9, trd_type=p.TrdType(1)),
+        ]
+    )
+    frame = p.encode(message, HDR, use_dollars=True)
+    for _ in range(3):  # remembered, then its places, then its pattern
+        assert codec.decode(frame, True, False, True).check() == ()
+    clean = [codec.decode_clean(frame, True, None) for _ in range(2)]
+    other = decoded(p, message)  # decoded, not checked: its trades made at once
+    assert all(m is not None and m._src.checked for m in clean) and not other._src.checked
+    kept, applied = Books(), Books()
+    for books in (kept, applied):
+        books.apply(decoded(p, snapshot(p, SYMBOLS[0])))
+    book = kept[SYMBOLS[0]]
+    kept._keep(clean[0])
+    assert book._owed is not None and len(book._owed) == 2 and not book._trades
+    for msg in (other, clean[1]):
+        kept._keep(msg)
+    for msg in (clean[0], other, clean[1]):
+        applied.apply(msg)
+    assert len(book._owed) == 2 and len(book._trades) == 4
+    assert state(kept) == state(applied)
+    assert len(book.trades) == 6 and not book._owed

@@ -24,6 +24,7 @@ from ._fields import (
     REJECT_TAG_ORDER,
     SOH,
     CarefulSource,
+    CheckedSource,
     Defect,
     Defects,
     Layout,
@@ -482,7 +483,8 @@ class Codec:
         ``=`` than fields each value is free of them: the fields `decode` splits are the
         pattern's, and are read from its groups. So the message is the one `decode` would make
         from that layout, and its `check` would return () at once: a caller that would check it
-        may take it as checked (the session does). Every other frame gives None here.
+        may take it as checked (the session does), and its source is a `CheckedSource` (a
+        reader may count on each value converting). Every other frame gives None here.
         """
         n = frame.count(b"=")
         hit = self._recent.get(n)
@@ -504,7 +506,7 @@ class Codec:
         flat = template.copy()
         flat[1::2] = found.groups()
         return _message(
-            WireSource, frame, flat, use_dollars, {}, cls, hit.present, hit.header_at, hit
+            CheckedSource, frame, flat, use_dollars, {}, cls, hit.present, hit.header_at, hit
         )
 
     def _checked(

@@ -317,6 +317,8 @@ class WireSource:
         layout: the remembered tag layout the message's frame has, or None when the frame's
             layout is not remembered (its first frame, one too long, a careful decode).
         careful: every value of the message comes from the careful path (`CarefulSource`).
+        checked: every value of the message was found in its plain form, so each converts
+            (`CheckedSource`: `Codec.decode_clean`'s).
     """
 
     __slots__ = (
@@ -332,6 +334,7 @@ class WireSource:
     )
 
     careful = False  # `CarefulSource` says True
+    checked = False  # `CheckedSource` says True
 
     # made by `_decode.Codec.decode` alone, which sets every attribute
     frame: bytes
@@ -355,6 +358,15 @@ class CarefulSource(WireSource):
     __slots__ = ()
 
     careful = True
+
+
+class CheckedSource(WireSource):
+    """A `WireSource` of a message `Codec.decode_clean` made: its frame matched its layout's
+    value pattern, each value in its plain form, so every value converts when read."""
+
+    __slots__ = ()
+
+    checked = True
 
 
 Matcher = Callable[[bytes], Any]

@@ -422,10 +422,27 @@ class Books:
         updates.trades = []
         updates.own_orders = []
         if msg_type == "X":
-            self._incremental(message, updates)
+            self._incremental(message, updates, False)
         elif msg_type == "W":
             self._snapshot(message, updates)
         return updates
+
+    def _keep(self, message: Any) -> None:
+        """`apply` for a caller that does not read its `BookUpdates` (the client's desk): the
+        books changed alike, but a trade of a message `Codec.decode_clean` made (each of its
+        values found in its plain form: each converts) is kept as its raw values, made a `Trade`
+        when `Book.trades` is read (`Book._owe`, `_owed_trade`), and left out of the updates;
+        every other trade as `apply` makes it."""
+        msg_type = getattr(message, "MSG_TYPE", "")
+        updates = _new(BookUpdates)  # as in `apply`
+        updates.symbols = []
+        updates.inconsistencies = []
+        updates.trades = []
+        updates.own_orders = []
+        if msg_type == "X":
+            self._incremental(message, updates, True)
+        elif msg_type == "W":
+            self._snapshot(message, updates)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -487,7 +504,8 @@ class Books:
         if problems:
             book.consistent = False
 
-    def _incremental(self, message: Any, updates: BookUpdates) -> None:
+    def _incremental(self, message: Any, updates: BookUpdates, keep: bool) -> None:
+        """Apply a 35=X; ``keep``: its clean trades kept raw (`_keep`)."""
         changed = updates.symbols
         problems = updates.inconsistencies
         books = self._books
@@ -496,6 +514,8 @@ class Books:
         # its entries typed only for one that does not apply cleanly (`_entry` reports it)
         rows = _level_changes(message) if plain and hasattr(message, "_src") else None
         entries: Any = None
+        if rows is not None:
+            keep = keep and message._src.checked  # each trade value converts: read later
         if rows is None:
             entries = _typed(message)
             if entries is None:
@@ -527,6 +547,11 @@ class Books:
                     if book is None or not book.has_snapshot:
                         pass  # `_entry` reports it
                     elif kind == _TRADE:
+                        if size >= 0 and keep:  # `_keep`'s: made when read, as below
+                            book._owe(_owed_trade).append((px, size, message, k))
+                            if symbol not in changed:
+                                changed.append(symbol)
+                            continue
                         if size >= 0:  # a trade, as `_entry` reads it (a negative size: there)
                             # its other values read from the fields too (None: one does not
                             # convert, the typed entry's attributes name it)
@@ -730,6 +755,15 @@ class Books:
         problems.append(
             BookInconsistency(book.symbol, reason, f"best bid {bid} >= best offer {offer}")
         )
+
+
+def _owed_trade(symbol: str, value: tuple[Decimal, Decimal, Any, int]) -> Trade:
+    """The `Trade` of the ``k``-th entry of a 35=X kept by `Books._keep` as ``(px, size,
+    message, k)``: the one `Books.apply` makes of it (`trade_values`, then `trade_of`)."""
+    px, size, message, k = value
+    extra = _trade_values(message, k)
+    assert extra is not None  # `decode_clean`'s message: every value converts
+    return _trade_of(symbol, px, size, *extra)
 
 
 def _typed(message: Any) -> tuple[Any, ...] | None:
