@@ -285,7 +285,9 @@ class Book(_TwoSided):
 
     @property
     def trades(self) -> deque[Trade]:
-        """Recent trades, oldest first, at most ``max_trades``."""
+        """Recent trades, oldest first, at most ``max_trades``: up to date when read (trades
+        received as plain values are made here), so read it again after each event rather than
+        keeping the deque."""
         owed = self._owed
         if owed:
             made, symbol = self._made, self.symbol
