@@ -365,13 +365,18 @@ class Simulation:
                 f"{self._running} API instead (and let time pass with {self._running}.sleep)"
             )
         scheduler, clock = self.scheduler, self.clock
-        if scheduler.run_due():
-            return clock.time()
+        timers, ready = scheduler._timers, scheduler._ready
+        # `run_due` only when something is due now (the wait after a message has nothing: one
+        # call less; it would return False)
+        if (ready or (timers and timers[0][0] <= clock._now)) and scheduler.run_due():
+            return clock._now
         # nothing a wait looks at changed: on to the next deadline, past the quiet ones (the
-        # ticker's seconds with nothing due skipped in one step: `skip_tick`)
-        timers = scheduler._timers
+        # ticker's seconds with nothing due skipped in one step: `skip_tick`); nothing is ready
+        # here (`run_due` returns only when nothing is, `skip_tick` readies nothing)
         while True:
-            deadline = scheduler.next_deadline()
+            while timers and timers[0][2].cancelled:  # `next_deadline`, inline
+                heapq.heappop(timers)
+            deadline = timers[0][0] if timers else math.inf
             if (
                 timers
                 and deadline <= until
@@ -379,10 +384,14 @@ class Simulation:
                 and self.skip_tick(timers[0], _second(timers), until)
             ):
                 continue  # what else is due at the ticker's last second runs next
-            self.advance(min(deadline, until))
-            if scheduler.run_due() or clock.time() >= until:
+            when = deadline if deadline < until else until
+            if when == math.inf or when > clock.start + self.max_time:
+                self.advance(when)  # raises SimulationStalled
+            if when > clock._now:  # `advance`, inline
+                clock._now = when
+            if scheduler.run_due() or clock._now >= until:
                 break
-        return clock.time()
+        return clock._now
 
     # -- what a user asks -------------------------------------------------------------------
 
