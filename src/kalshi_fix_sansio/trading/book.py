@@ -417,6 +417,14 @@ class Books:
         Returns:
             The symbols changed, the inconsistencies found, the trades and own-order entries seen.
         """
+        return self._keep(message, False)
+
+    def _keep(self, message: Any, keep: bool = True) -> BookUpdates:
+        """`apply`'s work; ``keep`` (the client's desk, which does not read the `BookUpdates`):
+        a trade of a message `Codec.decode_clean` made (each of its values found in its plain
+        form: each converts) is kept as its raw values, made a `Trade` when `Book.trades` is
+        read (`Book._owe`, `_owed_trade`), and left out of the updates; every other trade as
+        `apply` makes it."""
         msg_type = getattr(message, "MSG_TYPE", "")
         updates = _new(BookUpdates)  # `BookUpdates()` without its call (four list factories)
         updates.symbols = []
@@ -424,27 +432,10 @@ class Books:
         updates.trades = []
         updates.own_orders = []
         if msg_type == "X":
-            self._incremental(message, updates, False)
+            self._incremental(message, updates, keep)
         elif msg_type == "W":
             self._snapshot(message, updates)
         return updates
-
-    def _keep(self, message: Any) -> None:
-        """`apply` for a caller that does not read its `BookUpdates` (the client's desk): the
-        books changed alike, but a trade of a message `Codec.decode_clean` made (each of its
-        values found in its plain form: each converts) is kept as its raw values, made a `Trade`
-        when `Book.trades` is read (`Book._owe`, `_owed_trade`), and left out of the updates;
-        every other trade as `apply` makes it."""
-        msg_type = getattr(message, "MSG_TYPE", "")
-        updates = _new(BookUpdates)  # as in `apply`
-        updates.symbols = []
-        updates.inconsistencies = []
-        updates.trades = []
-        updates.own_orders = []
-        if msg_type == "X":
-            self._incremental(message, updates, True)
-        elif msg_type == "W":
-            self._snapshot(message, updates)
 
     # -- internals --------------------------------------------------------------------------
 
