@@ -581,6 +581,7 @@ def test_a_clean_message_s_trades_are_kept_raw_and_made_as_apply_makes_them() ->
         assert codec.decode(frame, True, False, True).check() == ()
     clean = [codec.decode_clean(frame, True, None) for _ in range(2)]
     other = decoded(p, message)  # decoded, not checked: its trades made at once
+    careful = codec.decode(frame, True, False, True, None, True)  # no remembered layout
     assert all(m is not None and m._src.checked for m in clean) and not other._src.checked
     kept, applied = Books(), Books()
     for books in (kept, applied):
@@ -588,10 +589,13 @@ def test_a_clean_message_s_trades_are_kept_raw_and_made_as_apply_makes_them() ->
     book = kept[SYMBOLS[0]]
     kept._keep(clean[0])
     assert book._owed is not None and len(book._owed) == 2 and not book._trades
-    for msg in (other, clean[1]):
+    # between them: a decoded message, one read from its typed entries (no remembered layout)
+    # and one you built (no source): their trades made at once
+    others = (other, careful, message)
+    for msg in (*others, clean[1]):
         kept._keep(msg)
-    for msg in (clean[0], other, clean[1]):
+    for msg in (clean[0], *others, clean[1]):
         applied.apply(msg)
-    assert len(book._owed) == 2 and len(book._trades) == 4
+    assert len(book._owed) == 2 and len(book._trades) == 8
     assert state(kept) == state(applied)
-    assert len(book.trades) == 6 and not book._owed
+    assert len(book.trades) == 10 and not book._owed

@@ -507,8 +507,9 @@ class Books:
         # its entries typed only for one that does not apply cleanly (`_entry` reports it)
         rows = _level_changes(message) if plain and hasattr(message, "_src") else None
         entries: Any = None
-        if rows is not None:
-            keep = keep and message._src.checked  # each trade value converts: read later
+        # kept raw: the trades of a message `decode_clean` made, read from its fields (each
+        # value converts, its remembered layout says where); any other message's made now
+        keep = keep and rows is not None and message._src.checked
         if rows is None:
             entries = _typed(message)
             if entries is None:
