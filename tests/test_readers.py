@@ -80,6 +80,9 @@ def test_blocking_the_waiting_thread_reads_its_report_and_the_session_thread_whi
     client = make_client(h, message_log_path=tmp_path / "fix.log")
     with readers(_thread_name, threading.Event) as seen, client.order_entry() as oe:
         assert isinstance(oe, BlockingSession) and oe.idle_handoff == IDLE_HANDOFF
+        # the handoff after a second without a wait, not 50 ms: the pause between two waits
+        # below stays far shorter than that even on a loaded machine (it was not, once)
+        oe.idle_handoff = 1.0
         oe.wait_for(is_er("w-1"), 5.0, send=buy(h, "w-1"))
         assert set(seen.by_order["w-1"]) == {me}
         # nobody waits: the session's thread reads the report (the test blocks on the log)
