@@ -569,6 +569,8 @@ def test_the_lane_is_the_step_by_step_loop(
                 wake = wait(timeout)
                 due = sorted(t for t in scheduler._timers if not t[2].cancelled)
                 timers.append([(t[0], t[1], t[2].callback.__name__) for t in due])
+                # each price and size as made (its exponent too: 5 and 5.00 are equal Decimals)
+                timers.append(repr([(b.depth(), list(b.trades)) for b in ctx.books]))
                 return wake
 
             ctx.wait = noted  # type: ignore[method-assign]

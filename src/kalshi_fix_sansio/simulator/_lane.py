@@ -25,20 +25,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from heapq import heappop, heappush, heapreplace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import _feed
+from .gateway.exchange.common import BUY, CENT, TICK
 from .gateway.exchange.spans import Pending
 from .recording import RecordingError
 
 if TYPE_CHECKING:
     from ._feed import Feed
-    from .booklevel import BookWaker, Wake
+    from .booklevel import BookWaker
 
 __all__ = ["lane"]
 
 
-def lane(waker: BookWaker, feed: Feed) -> Iterator[Wake]:
+def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
     """The wakes of a change-woken strategy (``waker``'s, its markets in ``feed``'s spans),
     one per ``next``, while each is the common case (see the module docstring); each is the
     `Wake` `BookWaker.wait` would return, the simulation left as that wait leaves it. The
@@ -50,7 +51,11 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Wake]:
     (`PaperLedger.mark`), the next message's timer pushed back where `Feed.step` pushes it,
     what else is due at the instant run (`Scheduler.run_due`); then what reached the strategy
     to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`."""
-    from .booklevel import _wake  # the module that imports this one
+    from . import booklevel  # the module that imports this one: its `Wake` and its helpers
+
+    wake_class, _wake, _quantized = booklevel.Wake, booklevel._wake, booklevel._quantized
+    set_time, set_markets = booklevel._SET_TIME, booklevel._SET_MARKETS
+    set_orders = booklevel._SET_ORDERS
 
     spans = feed.spans
     timer = feed._timer
@@ -66,6 +71,8 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Wake]:
     limit = clock.start + sim.max_time
     last = until if until < limit else limit  # `skip_tick`'s last second
     apply_pending = waker._apply_pending
+    books, watched, ticks, cents = waker.books._books, waker.watched, waker._ticks, waker._cents
+    new, make_trade = object.__new__, waker._trade
     kinds = _feed._LEVELS  # the entries a step takes as a level (bid, offer): `Feed.step`'s
     fresh = False  # what the exchange has due and the subscriptions: asked below
     while True:
@@ -166,12 +173,48 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Wake]:
         if not waker._look:
             return
         arrived = waker._arrived
-        if len(arrived) == 1 and arrived[0].__class__ is Pending:  # `pull`'s common case
+        pending = arrived[0] if len(arrived) == 1 else None
+        if pending is None or pending.__class__ is not Pending:
+            waker.pull()
+        else:  # `pull`'s common case: one market's `Pending`
             waker._arrived = []
             waker._look = False
-            apply_pending(arrived[0])
-        else:
-            waker.pull()
+            levels, symbol = pending.levels, pending.symbol
+            book = books.get(symbol)
+            if (
+                len(levels) != 1
+                or pending.crossed
+                or book is None
+                or not book.has_snapshot
+                or symbol not in watched
+            ):
+                apply_pending(pending)
+            else:  # `BookWaker._apply_pending`'s common case: one level of a watched market
+                (side, px), size = levels.popitem()
+                book_side = book.bids if side == BUY else book.offers
+                px = ticks.get(px) or _quantized(ticks, px, TICK)
+                if size:  # a new size (0: the level went)
+                    size = cents.get(size) or _quantized(cents, size, CENT)
+                    sizes = book_side._sizes
+                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
+                        sizes[px] = size
+                    else:
+                        book_side._set(px, size)
+                elif px in book_side._sizes:
+                    book_side._remove(px)
+                trades = pending.trades
+                if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
+                    book._owe(make_trade).extend(trades)
+                    trades.clear()
+                pending.queued = False  # emptied: `Pending.looked`
+                if oe is None or not oe.queued_events:  # `changed` was empty: this market
+                    wake = new(wake_class)  # `booklevel._wake`, inline
+                    set_time(wake, clock._now)
+                    set_markets(wake, (symbol,))
+                    set_orders(wake, ())
+                    yield wake
+                    continue
+                waker.changed[symbol] = None
         changed = waker.changed
         if not changed or (oe is not None and oe.queued_events):
             return

@@ -217,7 +217,7 @@ class _Hashing:
         return block
 
 
-def _recording_hash() -> Any:
+def _recording_hash() -> hashlib._Hash:
     """A new hash of a recording's bytes: SHA-256, which OpenSSL computes with the processor's
     own instructions where it has them (x86's SHA extensions, ARMv8's): every run hashes its
     recordings again, and this is about twice as fast as CPython's BLAKE2b on such a machine
