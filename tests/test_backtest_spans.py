@@ -6,8 +6,9 @@ there again; the strategy sees, and the report says, the same as at the FIX leve
 
 Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
 message-by-message loop to compare the two; the levels it and `Feed.step` take,
-`_feed._LEVELS`, emptied to send every message through the general path), the feed's follow
-loop (`_feed.Feed.follow`, switched off to compare it with the step-by-step loop), the trades'
+`_feed._LEVELS`, emptied to send every message through the general path), the change-woken
+wakes' lane (`_lane.lane`, as `booklevel._lane`: switched off to compare it with the
+step-by-step loop), the trades'
 times (`booklevel._micros`) and the change-woken wake and the best level made without attrs'
 ``__init__`` (`booklevel._wake`, `trading._booksides._level`).
 """
@@ -27,6 +28,7 @@ import pytest
 
 from kalshi_fix_sansio.codec import Header
 from kalshi_fix_sansio.codec import prediction as p
+from kalshi_fix_sansio.simulator import booklevel
 from kalshi_fix_sansio.simulator._feed import Feed
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.booklevel import MODES, Wake, _micros, _wake
@@ -533,13 +535,13 @@ def test_a_trade_time_in_microseconds_as_a_timedelta_counts_them() -> None:
     ],
     ids=["timers and the end", "orders", "a status message", "expiries"],
 )
-def test_the_follow_loop_is_the_step_by_step_loop(
+def test_the_lane_is_the_step_by_step_loop(
     recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, recording: str, plan: Plan
 ) -> None:
-    """A strategy woken at each change of both markets: with the feed's follow loop
-    (`Feed.follow`, the wake made at once) and without it (each step through `Waker.wait`'s
-    loop, `Feed.step`) the wakes, the books at each, the scheduler's timers at each (time,
-    place, callback) and the report are the same, and the same as at the FIX level. The loop
+    """A strategy woken at each change of both markets: with the lane (`_lane.lane`: one
+    generator from wake to wake) and without it (each step through `Waker.wait`'s loop,
+    `Feed.step`) the wakes, the books at each, the scheduler's timers at each (time, place,
+    callback) and the report are the same, and the same as at the FIX level. The lane
     leaves the rest to `step` and to `Feed.run` at each way out the cases make: the
     statistics' sampler or an order's bytes due before the next message, an order event, a
     market with a client order (out of its span), a message of another kind (a 35=f), an
@@ -555,7 +557,7 @@ def test_the_follow_loop_is_the_step_by_step_loop(
     monkeypatch.setattr(Feed, "step", counted)
     for follow in (True, False):
         if not follow:
-            monkeypatch.setattr(Feed, "follow", lambda self, until, look: False)
+            monkeypatch.setattr(booklevel, "_lane", lambda waker, feed: iter(()))
         seen: Seen = {"fix": [], "book": []}
         timers: list[Any] = []
         inner = scripted(plan, seen, {"fix": [], "book": []})
@@ -567,6 +569,8 @@ def test_the_follow_loop_is_the_step_by_step_loop(
                 wake = wait(timeout)
                 due = sorted(t for t in scheduler._timers if not t[2].cancelled)
                 timers.append([(t[0], t[1], t[2].callback.__name__) for t in due])
+                # each price and size as made (its exponent too: 5 and 5.00 are equal Decimals)
+                timers.append(repr([(b.depth(), list(b.trades)) for b in ctx.books]))
                 return wake
 
             ctx.wait = noted  # type: ignore[method-assign]
@@ -576,7 +580,7 @@ def test_the_follow_loop_is_the_step_by_step_loop(
         result = run_backtest(strategy, recordings[recording], cache=False, mode="book")
         runs.append((result.to_json(), seen["book"], timers))
         assert len(seen["book"]) > 300
-        if follow:  # the loop took most messages, `step` the rest
+        if follow:  # the lane took most messages, `step` the rest
             assert 0 < len(steps) < len(seen["book"]) // 2
     assert runs[0] == runs[1]
     report, fix, _spans = _both(recordings[recording], plan)

@@ -29,6 +29,7 @@ from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.compiled import (
     CACHE_SUFFIX,
+    COMPILED_FORMAT,
     CompiledCacheError,
     CompiledEntry,
     compile_recording,
@@ -209,8 +210,13 @@ def test_a_cache_of_another_version_or_check_is_compiled_again(tmp_path: Path) -
         check_recording(path, product="prediction")
     assert str(caught.value) == str(checked.value)
     data = cache.read_bytes()
-    assert b'"format": 2' in data
-    cache.write_bytes(data.replace(b'"format": 2', b'"format": 9', 1))
+    ours = f'"format": {COMPILED_FORMAT}'.encode()
+    assert ours in data
+    for earlier in (b'"format": 2', b'"format": 9'):  # 2: the recording's BLAKE2b as its key
+        cache.write_bytes(data.replace(ours, earlier, 1))
+        assert not compile_recording(path).from_cache
+        data = cache.read_bytes()
+    cache.write_bytes(data.replace(ours, b'"format": 9', 1))
     assert not compile_recording(path).from_cache
     assert compile_recording(path).from_cache
     longest = max(len(line) for line in path.read_bytes().splitlines(keepends=True))

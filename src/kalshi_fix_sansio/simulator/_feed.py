@@ -155,7 +155,6 @@ class Feed:
         """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
         self._row: Row | None = None  # the next recorded message, due at its time
         self._timer: Timer | None = None  # its callback
-        self._fixed: tuple[Any, ...] | None = None  # what `follow` reads (`_follows`)
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -392,129 +391,6 @@ class Feed:
         if scheduler._ready or (timers and timers[0][0] <= when):
             scheduler.run_due()  # the rest of the instant, as `run` runs it
         return True
-
-    def follow(self, until: float, look: Callable[[], bool]) -> bool:
-        """`step` after `step` while ``look()`` is False (it is when called), for a strategy
-        woken by its markets' changes, in one loop while each step is the common one and the
-        exchange has nothing due at any time (no order to expire, no open RFQ: every second's
-        tick is quiet): the second's ticker skipped up to the next message as
-        `Simulation.skip_tick` skips it, the message (a 35=X of one market in a span: a level,
-        or a trade then a level) to its table (`BulkSpans.trade`, `BulkSpans.level`), the
-        ledger marked (`PaperLedger.mark`), the next message's timer pushed back where `step`
-        pushes it. Anything else (another callback first, another message, something more due
-        at the instant) is left to `step` as it stands: the loop equals ``while not look() and
-        step(until)`` up to it. Whether a message ran (False: none, nothing but the ticker's
-        skips done)."""
-        timer, spans = self._timer, self.spans
-        if timer is None or spans is None or self.on_message is not None:
-            return False
-        fixed = self._fixed
-        if fixed is None or fixed[0] is not spans:
-            fixed = self._fixed = self._follows(spans)
-        _s, scheduler, timers, exchange, clock, order, ticker, limit, ledger, mids, tables = fixed
-        if (
-            scheduler._ready
-            or scheduler.waker is not None
-            or exchange.tick_due(math.inf)  # True: an expiry or an RFQ at some time
-        ):
-            return False
-        items = self._items
-        last = until if until < limit else limit  # `skip_tick`'s last second
-        level, trade = spans.level, spans.trade
-        session = spans.state.sessions.get(spans.session_id)
-        subscribed = session.md_symbols if session is not None else ()
-        ran = False
-        while True:  # nothing but the loop's own messages changes `look()`: asked after each
-            top = timers[0]  # the feed's own timer is in the heap
-            if top[2] is not timer:  # the ticker first: its quiet seconds up to what is next
-                when, _order, tick = top
-                if tick.cancelled or tick.callback != ticker or when > last:
-                    return ran
-                n = len(timers)  # `_others`: the next callback is a child of the first
-                before = timers[1][0] if n > 1 else math.inf
-                if n > 2 and timers[2][0] < before:
-                    before = timers[2][0]
-                nxt = when + 1.0
-                while nxt < before and nxt <= last:
-                    when, nxt = nxt, nxt + 1.0
-                clock.advance_to(when)
-                tick.when = nxt
-                heapreplace(timers, (nxt, next(order), tick))
-                continue
-            when = top[0]
-            row = self._row
-            assert row is not None
-            entries = row[5]
-            if when > until or row[1] != "X":
-                return ran
-            n = len(entries)
-            if n == 1:  # a level, or a trade then a level of its market: as `step` takes them
-                entry = entries[0]
-            elif n == 2 and entries[0][0] == "2":
-                entry = entries[1]
-                if entries[0][1] != entry[1]:
-                    return ran
-            else:
-                return ran
-            name = entry[1]
-            if name is None or entry[0] not in _LEVELS or entry[2] is None:
-                return ran
-            table = tables.get(name)
-            if table is None:
-                return ran
-            heappop(timers)
-            clock.advance_to(when)  # a recorded time: within max_time
-            seen = n == 2 and trade(table, name, entries[0], when, subscribed)
-            level(table, name, entry, when, subscribed, seen)
-            self.messages += 1
-            ran = True
-            mid = table.mid  # `PaperLedger.mark`: an unmoved mid with nothing due, inline
-            if (
-                when < ledger._rate_due
-                and when - ledger._pointed < ledger._spacing
-                and (mid is None or mids.get(name) == mid)
-            ):
-                ledger.last_time = when
-            else:
-                ledger.mark(name, when, mid)
-            try:
-                item = next(items, None)
-            except RecordingError as exc:
-                self._timer = None
-                self._fail(exc)
-                return True
-            if item is None:
-                self._timer = None
-                self._next_recording()
-                return True
-            self._row = item  # its timer back in the heap, as `step` pushes it
-            timer.when, timer.args = item[0], (item,)
-            heappush(timers, (item[0], next(order), timer))
-            if scheduler._ready or timers[0][0] <= when:
-                scheduler.run_due()  # the rest of the instant, as `step` runs it
-                return True
-            if look():
-                return True
-
-    def _follows(self, spans: BulkSpans) -> tuple[Any, ...]:
-        """What `follow` reads at each call that stays the same for the run: the spans, the
-        scheduler, its timers, the exchange, the clock, the scheduler's order, the ticker's
-        callback, the last time the run allows, the ledger, its mids, the spans' tables."""
-        sim = self.sim
-        scheduler, clock = sim.scheduler, sim.clock
-        return (
-            spans,
-            scheduler,
-            scheduler._timers,
-            sim.gateway.exchange,
-            clock,
-            scheduler._order,
-            sim._ticker,
-            clock.start + sim.max_time,
-            self.ledger,
-            self.ledger.mids,
-            spans.tables,
-        )
 
     def _span(self, until: float, look: Callable[[], bool]) -> None:
         """The next recorded message, due now, and those after it while each goes to the spans'

@@ -49,7 +49,7 @@ Nothing here reads a clock: the time is the simulation's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, timedelta, timezone
 from datetime import time as dtime
 from decimal import Decimal
@@ -62,6 +62,7 @@ from ..session.events import ApplicationMessage, Event
 from ..trading.book import DEFAULT_MAX_TRADES, Books, Trade
 from ..trading.builders import Requests
 from ._feed import Feed
+from ._lane import lane as _lane
 from .gateway.exchange.common import BUY, CENT, TICK
 from .gateway.exchange.spans import Pending
 from .latency import ConstantLatency, NoLatency
@@ -338,6 +339,7 @@ class BookWaker(Waker):
         # recording's values are few: its compiled form's table of decimals)
         self._ticks: dict[Decimal, Decimal] = {}
         self._cents: dict[Decimal, Decimal] = {}
+        self._lane: Iterator[Wake] | None = None  # the change-woken wakes' lane (`wait`)
 
     def start_spans(self, feed: Feed) -> None:
         """Let the markets with no client order in them run in bulk spans (`Feed.run`), when
@@ -364,35 +366,20 @@ class BookWaker(Waker):
         return self._look or (oe is not None and bool(oe.queued_events))
 
     def wait(self, timeout: float | None = None) -> Wake | None:
-        """`Waker.wait`, its common case first: a strategy woken by its markets' changes, with
-        nothing to look at when it waits (nothing arrived, no order event queued), runs the
-        feed's common steps in one loop (`Feed.follow`) and, when they changed a watched
-        market's book and nothing else is queued, gets its `Wake` at once; anything else (a
-        timeout, the end of the recordings, a step `follow` leaves) goes on as `Waker.wait`
-        from where it stands (the state the same as its own loop would have left)."""
-        feed, oe, clock = self.feed, self.oe, self.sim.clock
-        if (
-            timeout is None
-            and feed is not None
-            and self.watched
-            and not self._arrived
-            and not self.changed
-            and (oe is None or not oe.queued_events)
-            and clock.time() < self.end_time
-        ):
-            self._look = False  # as `pull` leaves it
-            if feed.follow(self.end_time, self.look) and self._look:
-                arrived = self._arrived
-                if len(arrived) == 1 and arrived[0].__class__ is Pending:  # `pull`'s common case
-                    self._arrived = []
-                    self._look = False
-                    self._apply_pending(arrived[0])
-                else:
-                    self.pull()
-                if self.changed and (oe is None or not oe.queued_events):
-                    markets = tuple(self.changed)
-                    self.changed = {}
-                    return _wake(clock.time(), markets)
+        """`Waker.wait`, its common case first: a strategy woken by its markets' changes
+        (no timeout) gets its next `Wake` from the lane (`_lane.lane`: a generator that lives
+        from one such wake to the next); where the lane stops, and for any other wait, the
+        general wait goes on from where it stands (the state the same as its own loop would
+        have left), and the next wait with no timeout starts a new lane."""
+        feed = self.feed
+        if timeout is None and feed is not None:
+            lane = self._lane
+            if lane is None:
+                lane = self._lane = _lane(self, feed)
+            wake = next(lane, None)
+            if wake is not None:
+                return wake
+        self._lane = None  # what it read once may have changed in the general wait
         return super().wait(timeout)
 
     # -- the way a connection's bytes go --------------------------------------------------------
@@ -475,7 +462,7 @@ class BookWaker(Waker):
         left it (prices to the tick, sizes to the cent, the trades kept, a crossed book
         reported); each changed level once, whatever the messages between two looks."""
         symbol = pending.symbol
-        book = self.books.get(symbol)
+        book = self.books._books.get(symbol)  # `Books.get`, without its call
         if book is None or not book.has_snapshot:
             pending.looked()
             return

@@ -1,0 +1,222 @@
+"""The book level's common case in one frame: a strategy woken by its markets' changes.
+
+A book-level run (`kalshi_fix_sansio.simulator.booklevel`) whose markets run in bulk spans
+wakes a change-woken strategy at almost every recorded message: the message goes to its
+market's table (`BulkSpans.level`, after `BulkSpans.trade` for a trade), what changed reaches
+the strategy's `Books`, and `BookWaker.wait` returns a `Wake`. `lane` does that in a generator
+that lives from one wake to the next: what stays the same over the run (the scheduler, its
+heap, the exchange, the spans' tables, the ledger) is read once when it starts, not at every
+wait, and each ``next`` runs the messages up to the next wake and yields it.
+
+It stops (the generator returns) wherever the step-by-step loop (`BookWaker.wait` through
+`Waker.wait`, `Feed.step` and `Feed.run`) would do anything else: another callback due before
+the next message (an order's bytes, the statistics' sampler, a timeout), a message that is not
+the common one (a status, a market out of its span, several markets), anything due in the
+exchange at any time (an order that can expire, an open RFQ), something for the strategy that
+is not a watched market's change (an order event), the end of a recording. The caller then
+goes on with the general wait from the state the lane left, the state that loop would have
+left: tests/test_backtest_spans.py compares the two, wake by wake.
+
+Nothing here reads a clock: the time is the simulation's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from heapq import heappop, heappush, heapreplace
+from typing import TYPE_CHECKING, Any
+
+from . import _feed
+from .gateway.exchange.common import BUY, CENT, TICK
+from .gateway.exchange.spans import Pending
+from .recording import RecordingError
+
+if TYPE_CHECKING:
+    from ._feed import Feed
+    from .booklevel import BookWaker
+
+__all__ = ["lane"]
+
+
+def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
+    """The wakes of a change-woken strategy (``waker``'s, its markets in ``feed``'s spans),
+    one per ``next``, while each is the common case (see the module docstring); each is the
+    `Wake` `BookWaker.wait` would return, the simulation left as that wait leaves it. The
+    generator returns where it stops: the caller waits the general way from there.
+
+    Each ``next`` runs, while nothing is for the strategy to look at: the second's ticker
+    skipped up to the next message as `Simulation.skip_tick` skips it, the message (a 35=X of
+    one market in a span: a level, or a trade then a level) to its table, the ledger marked
+    (`PaperLedger.mark`), the next message's timer pushed back where `Feed.step` pushes it,
+    what else is due at the instant run (`Scheduler.run_due`); then what reached the strategy
+    to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`."""
+    from . import booklevel  # the module that imports this one: its `Wake` and its helpers
+
+    wake_class, _wake, _quantized = booklevel.Wake, booklevel._wake, booklevel._quantized
+    set_time, set_markets = booklevel._SET_TIME, booklevel._SET_MARKETS
+    set_orders = booklevel._SET_ORDERS
+
+    spans = feed.spans
+    timer = feed._timer
+    sim = feed.sim
+    scheduler, clock, exchange = sim.scheduler, sim.clock, sim.gateway.exchange
+    if spans is None or timer is None or feed.on_message is not None or clock._follow is not None:
+        return  # (a clock that follows trio's: not a blocking run's; its time read by `time`)
+    timers, order, ticker = scheduler._timers, scheduler._order, sim._ticker
+    ledger, tables, items = feed.ledger, spans.tables, feed._items
+    mids = ledger.mids
+    level, trade = spans.level, spans.trade
+    until = waker.end_time
+    limit = clock.start + sim.max_time
+    last = until if until < limit else limit  # `skip_tick`'s last second
+    apply_pending = waker._apply_pending
+    books, watched, ticks, cents = waker.books._books, waker.watched, waker._ticks, waker._cents
+    new, make_trade = object.__new__, waker._trade
+    kinds = _feed._LEVELS  # the entries a step takes as a level (bid, offer): `Feed.step`'s
+    fresh = False  # what the exchange has due and the subscriptions: asked below
+    while True:
+        # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
+        oe = waker.oe
+        if (
+            not waker.watched
+            or waker._arrived
+            or waker.changed
+            or (oe is not None and oe.queued_events)
+            or feed._timer is not timer
+            or scheduler._ready
+            or scheduler.waker is not None
+            or clock._now >= until
+        ):
+            return
+        if not fresh:  # at the start, and after callbacks ran (`run_due`): asked again
+            if exchange.tick_due(math.inf):  # an expiry or an RFQ at some time: no skips
+                return
+            session = spans.state.sessions.get(spans.session_id)
+            subscribed = session.md_symbols if session is not None else ()
+            fresh = True
+        waker._look = False  # as `BookWaker.pull` leaves it
+        while True:  # nothing but the loop's own messages changes what the strategy sees
+            top = timers[0]  # the feed's own timer is in the heap
+            if top[2] is not timer:  # the ticker first: its quiet seconds up to what is next
+                when, _order, tick = top
+                if tick.cancelled or tick.callback != ticker or when > last:
+                    return
+                n = len(timers)  # `_others`: the next callback is a child of the first
+                before = timers[1][0] if n > 1 else math.inf
+                if n > 2 and timers[2][0] < before:
+                    before = timers[2][0]
+                nxt = when + 1.0
+                while nxt < before and nxt <= last:
+                    when, nxt = nxt, nxt + 1.0
+                if when > clock._now:  # `SimClock.advance_to`
+                    clock._now = when
+                tick.when = nxt
+                heapreplace(timers, (nxt, next(order), tick))
+                continue
+            when = top[0]
+            row = feed._row
+            assert row is not None
+            entries = row[5]
+            if when > until or row[1] != "X":
+                return
+            n = len(entries)
+            if n == 1:  # a level, or a trade then a level of its market: as `step` takes them
+                entry = entries[0]
+            elif n == 2 and entries[0][0] == "2":
+                entry = entries[1]
+                if entries[0][1] != entry[1]:
+                    return
+            else:
+                return
+            name = entry[1]
+            if name is None or entry[0] not in kinds or entry[2] is None:
+                return
+            table = tables.get(name)
+            if table is None:
+                return
+            heappop(timers)
+            if when > clock._now:  # a recorded time, within max_time: `SimClock.advance_to`
+                clock._now = when
+            seen = n == 2 and trade(table, name, entries[0], when, subscribed)
+            level(table, name, entry, when, subscribed, seen)
+            feed.messages += 1
+            mid = table.mid  # `PaperLedger.mark`: an unmoved mid with nothing due, inline
+            if (
+                when < ledger._rate_due
+                and when - ledger._pointed < ledger._spacing
+                and (mid is None or mids.get(name) == mid)
+            ):
+                ledger.last_time = when
+            else:
+                ledger.mark(name, when, mid)
+            try:
+                item = next(items, None)
+            except RecordingError as exc:
+                feed._timer = None
+                feed._fail(exc)
+                break
+            if item is None:
+                feed._timer = None
+                feed._next_recording()
+                break
+            feed._row = item  # its timer back in the heap, as `step` pushes it
+            timer.when, timer.args = item[0], (item,)
+            heappush(timers, (item[0], next(order), timer))
+            if scheduler._ready or timers[0][0] <= when:
+                scheduler.run_due()  # the rest of the instant, as `step` runs it
+                fresh = False
+                break
+            if waker._look or (oe is not None and oe.queued_events):  # `BookWaker.look`
+                break
+        # a message ran and something may be for the strategy: `BookWaker.wait`'s common case
+        if not waker._look:
+            return
+        arrived = waker._arrived
+        pending = arrived[0] if len(arrived) == 1 else None
+        if pending is None or pending.__class__ is not Pending:
+            waker.pull()
+        else:  # `pull`'s common case: one market's `Pending`
+            waker._arrived = []
+            waker._look = False
+            levels, symbol = pending.levels, pending.symbol
+            book = books.get(symbol)
+            if (
+                len(levels) != 1
+                or pending.crossed
+                or book is None
+                or not book.has_snapshot
+                or symbol not in watched
+            ):
+                apply_pending(pending)
+            else:  # `BookWaker._apply_pending`'s common case: one level of a watched market
+                (side, px), size = levels.popitem()
+                book_side = book.bids if side == BUY else book.offers
+                px = ticks.get(px) or _quantized(ticks, px, TICK)
+                if size:  # a new size (0: the level went)
+                    size = cents.get(size) or _quantized(cents, size, CENT)
+                    sizes = book_side._sizes
+                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
+                        sizes[px] = size
+                    else:
+                        book_side._set(px, size)
+                elif px in book_side._sizes:
+                    book_side._remove(px)
+                trades = pending.trades
+                if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
+                    book._owe(make_trade).extend(trades)
+                    trades.clear()
+                pending.queued = False  # emptied: `Pending.looked`
+                if oe is None or not oe.queued_events:  # `changed` was empty: this market
+                    wake = new(wake_class)  # `booklevel._wake`, inline
+                    set_time(wake, clock._now)
+                    set_markets(wake, (symbol,))
+                    set_orders(wake, ())
+                    yield wake
+                    continue
+                waker.changed[symbol] = None
+        changed = waker.changed
+        if not changed or (oe is not None and oe.queued_events):
+            return
+        waker.changed = {}
+        yield _wake(clock._now, tuple(changed))
