@@ -557,7 +557,7 @@ def test_the_lane_is_the_step_by_step_loop(
     monkeypatch.setattr(Feed, "step", counted)
     for follow in (True, False):
         if not follow:
-            monkeypatch.setattr(booklevel, "_lane", lambda waker, feed: iter(()))
+            monkeypatch.setattr(booklevel, "_lane", lambda *_args: iter(()))
         seen: Seen = {"fix": [], "book": []}
         timers: list[Any] = []
         inner = scripted(plan, seen, {"fix": [], "book": []})

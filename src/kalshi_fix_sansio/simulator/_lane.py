@@ -23,10 +23,12 @@ Nothing here reads a clock: the time is the simulation's.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from heapq import heappop, heappush, heapreplace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..trading.book import Books, Trade
 from . import _feed
 from .gateway.exchange.common import BUY, CENT, TICK
 from .gateway.exchange.spans import Pending
@@ -34,12 +36,38 @@ from .recording import RecordingError
 
 if TYPE_CHECKING:
     from ._feed import Feed
-    from .booklevel import BookWaker
-
-__all__ = ["lane"]
 
 
-def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
+class Waker(Protocol):
+    """What the lane reads and calls of a book-level waker (`booklevel.BookWaker`,
+    which imports this module: the lane names no class of it)."""
+
+    end_time: float
+    watched: dict[str, None]
+    changed: dict[str, None]
+    books: Books
+    oe: Any
+    _arrived: list[Any]
+    _look: bool
+    _ticks: dict[Decimal, Decimal]
+    _cents: dict[Decimal, Decimal]
+
+    def pull(self) -> None: ...
+
+    def _apply_pending(self, pending: Pending) -> None: ...
+
+    def _trade(self, symbol: str, value: tuple[float, Decimal, Decimal, str, str]) -> Trade: ...
+
+
+__all__ = ["Waker", "lane"]
+
+
+def lane(
+    waker: Waker,
+    feed: Feed,
+    wake_class: type[Any],
+    quantized: Callable[[dict[Decimal, Decimal], Decimal, Decimal], Decimal],
+) -> Iterator[Any]:
     """The wakes of a change-woken strategy (``waker``'s, its markets in ``feed``'s spans),
     one per ``next``, while each is the common case (see the module docstring); each is the
     `Wake` `BookWaker.wait` would return, the simulation left as that wait leaves it. The
@@ -50,12 +78,11 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
     one market in a span: a level, or a trade then a level) to its table, the ledger marked
     (`PaperLedger.mark`), the next message's timer pushed back where `Feed.step` pushes it,
     what else is due at the instant run (`Scheduler.run_due`); then what reached the strategy
-    to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`."""
-    from . import booklevel  # the module that imports this one: its `Wake` and its helpers
-
-    wake_class, _wake, _quantized = booklevel.Wake, booklevel._wake, booklevel._quantized
-    set_time, set_markets = booklevel._SET_TIME, booklevel._SET_MARKETS
-    set_orders = booklevel._SET_ORDERS
+    to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`
+    (``wake_class``: made as `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`)."""
+    set_time, set_markets, set_orders = (  # its slots' setters
+        vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
+    )
 
     spans = feed.spans
     timer = feed._timer
@@ -192,9 +219,9 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
             else:  # `BookWaker._apply_pending`'s common case: one level of a watched market
                 (side, px), size = levels.popitem()
                 book_side = book.bids if side == BUY else book.offers
-                px = ticks.get(px) or _quantized(ticks, px, TICK)
+                px = ticks.get(px) or quantized(ticks, px, TICK)
                 if size:  # a new size (0: the level went)
-                    size = cents.get(size) or _quantized(cents, size, CENT)
+                    size = cents.get(size) or quantized(cents, size, CENT)
                     sizes = book_side._sizes
                     if px in sizes:  # a level that stays: `BookSide._set`'s common case
                         sizes[px] = size
@@ -208,7 +235,7 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
                     trades.clear()
                 pending.queued = False  # emptied: `Pending.looked`
                 if oe is None or not oe.queued_events:  # `changed` was empty: this market
-                    wake = new(wake_class)  # `booklevel._wake`, inline
+                    wake = new(wake_class)  # as `booklevel._wake` makes it
                     set_time(wake, clock._now)
                     set_markets(wake, (symbol,))
                     set_orders(wake, ())
@@ -219,4 +246,4 @@ def lane(waker: BookWaker, feed: Feed) -> Iterator[Any]:
         if not changed or (oe is not None and oe.queued_events):
             return
         waker.changed = {}
-        yield _wake(clock._now, tuple(changed))
+        yield wake_class(clock._now, tuple(changed))

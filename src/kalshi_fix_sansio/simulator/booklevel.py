@@ -375,7 +375,7 @@ class BookWaker(Waker):
         if timeout is None and feed is not None:
             lane = self._lane
             if lane is None:
-                lane = self._lane = _lane(self, feed)
+                lane = self._lane = _lane(self, feed, Wake, _quantized)
             wake = next(lane, None)
             if wake is not None:
                 return wake
