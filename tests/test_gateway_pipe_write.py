@@ -1,3 +1,4 @@
+# private: the simulation's pipe and scheduler in memory (`simulator._inmemory._net`)
 """`Connection.write` on a simulation's `Pipe` (the private
 ``kalshi_fix_sansio.simulator._inmemory._net``) writes at once, without asking the transport
 whether it is closing or what it buffers; the general path asks both. A `Pipe` of a subclass
