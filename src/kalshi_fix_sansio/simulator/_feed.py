@@ -204,14 +204,22 @@ class Feed:
             self._next_recording()
             return
         self._row = item
-        self._timer = self.sim.scheduler.call_at(item[0], self._apply, item)
+        # `Scheduler.call_at`, inline: every row asks it
+        scheduler, when = self.sim.scheduler, item[0]
+        timers = scheduler._timers
+        sooner = not timers or when < timers[0][0]
+        self._timer = timer = Timer(when, self._apply, (item,))
+        heappush(timers, (when, next(scheduler._order), timer))
+        if sooner and scheduler.waker is not None:
+            scheduler.waker()
 
     def _apply(self, row: Row) -> object:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
         the exchange sent nothing to anyone and the recordings go on (no client saw it: no
         wait wakes for it)."""
         self._timer = None
-        quiet = self._take(row, self.sim.clock.time())
+        clock = self.sim.clock
+        quiet = self._take(row, clock._now if clock._follow is None else clock.time())
         self._next()
         if quiet:
             return None if self.done else QUIET

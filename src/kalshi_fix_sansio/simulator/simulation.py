@@ -373,23 +373,51 @@ class Simulation:
         # nothing a wait looks at changed: on to the next deadline, past the quiet ones (the
         # ticker's seconds with nothing due skipped in one step: `skip_tick`); nothing is ready
         # here (`run_due` returns only when nothing is, `skip_tick` readies nothing)
+        ticker, idle = self._ticker, self.gateway.exchange.tick_due
         while True:
             while timers and timers[0][2].cancelled:  # `next_deadline`, inline
                 heapq.heappop(timers)
             deadline = timers[0][0] if timers else math.inf
-            if (
-                timers
-                and deadline <= until
-                and timers[0][2].callback == self._ticker
-                and self.skip_tick(timers[0], _second(timers), until)
-            ):
-                continue  # what else is due at the ticker's last second runs next
+            if timers and deadline <= until and timers[0][2].callback == ticker:
+                limit = clock.start + self.max_time
+                if deadline <= limit and not idle(math.inf):
+                    # `skip_tick`'s common case, inline: nothing due at any time (no order
+                    # to expire, no open RFQ: each second it asks about would answer no), the
+                    # first second within `max_time` (`advance` would not raise)
+                    n = len(timers)  # `_second`: the next callback is a child of the first
+                    before = timers[1][0] if n > 1 else math.inf
+                    if n > 2 and timers[2][0] < before:
+                        before = timers[2][0]
+                    last = until if until < limit else limit
+                    when, nxt = deadline, deadline + 1.0
+                    while nxt < before and nxt <= last:
+                        when, nxt = nxt, nxt + 1.0
+                    if when > clock._now:  # `advance`, inline
+                        clock._now = when
+                    timer = timers[0][2]
+                    timer.when = nxt
+                    heapq.heapreplace(timers, (nxt, next(scheduler._order), timer))
+                    continue  # what else is due at the ticker's last second runs next
+                if self.skip_tick(timers[0], _second(timers), until):
+                    continue
             when = deadline if deadline < until else until
             if when == math.inf or when > clock.start + self.max_time:
                 self.advance(when)  # raises SimulationStalled
             if when > clock._now:  # `advance`, inline
                 clock._now = when
-            if scheduler.run_due() or clock._now >= until:
+            now = clock._now
+            n = len(timers)
+            if deadline <= now and (n < 2 or timers[1][0] > now) and (n < 3 or timers[2][0] > now):
+                # `run_due`'s common case, inline: the first timer (not cancelled: see above)
+                # the one callback due, nothing ready (a recorded message's, most often); what
+                # it makes due now, `run_due` runs after it
+                timer = heapq.heappop(timers)[2]
+                ran = timer.callback(*timer.args) is not QUIET
+                if ready or (timers and timers[0][0] <= clock._now):
+                    ran = scheduler.run_due() or ran
+            else:
+                ran = scheduler.run_due()
+            if ran or clock._now >= until:
                 break
         return clock._now
 

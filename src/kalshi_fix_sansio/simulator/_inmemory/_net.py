@@ -266,8 +266,11 @@ class Pipe(asyncio.Transport):
             return
         chunk = data if type(data) is bytes else bytes(data)
         self._record(chunk)
-        if self._delay is None:  # `_deliver`'s common case, inline
-            self._scheduler.call_soon(self.peer._receive, chunk)
+        if self._delay is None:  # `_deliver`'s common case and `Scheduler.call_soon`, inline
+            scheduler = self._scheduler
+            scheduler._ready.append(Timer(-math.inf, self.peer._receive, (chunk,)))
+            if scheduler.waker is not None:
+                scheduler.waker()
         else:
             self._deliver(self.peer._receive, chunk)
 

@@ -21,6 +21,7 @@ from ...client.pump import AcceptorDriver
 from ...client.steps import START, WOKE, Action, Buffered, Disconnect, Lost, Received, WakeAt, Write
 from ...session.machine import Session
 from ...session.store import MemoryStore, MessageStore
+from .._inmemory import Pipe
 
 if TYPE_CHECKING:
     from .timers import Cancellable, Timers
@@ -158,6 +159,9 @@ class Connection(asyncio.Protocol):
         """Write ``data`` (what the driver's `Write` says); the driver is told when the
         transport buffers it."""
         transport = self.transport
+        if type(transport) is Pipe:  # a simulation's: it buffers nothing, and drops a write
+            transport.write(data)  # once it is closing (the checks below, for any transport)
+            return
         if transport is None or transport.is_closing():
             return
         transport.write(data)
