@@ -1,25 +1,19 @@
-# private: the receive path's parts (`session._inbound.Inbound`, `client._desk.OrderDesk`,
-# `client.driver.Driver`) and the framer's `feed_whole`, each replaced by its general path
-"""A client's receive of a FIX-level backtest through its lanes held to the general paths: the
-framer's one-frame read (`Framer.feed_whole`) against `feed` then `next_whole`, the session's
-clean message in its turn (`Inbound.read_app`) against `on_frame`, the desk's book message
-(`OrderDesk.read_book`) against `apply`, and a reader's take of the oldest event
-(`Driver.take_event` with `any_event`) against the take by a predicate. The same recording is
-run with the lanes and with every one of them replaced by its general path: the strategy sees
-the same events (kind, number, bytes, message), the same books after each (both best prices and
-the trades), and the session counts the same messages.
+# private: the session's inbound part (`session._inbound.Inbound`), its lane replaced by the
+# general path
+"""A client's receive of a FIX-level backtest through the session's lane for a clean message in
+its turn (`Inbound.read_app`) held to the general path (`Inbound.on_frame`): the same recording
+run with the lane and with `on_frame` alone, the strategy sees the same events (kind, number,
+bytes, message), the same books after each (both best prices and the trades), and the session
+counts the same messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.client import _desk, driver
-from kalshi_fix_sansio.codec.framing import Framer
 from kalshi_fix_sansio.session import _inbound
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
@@ -27,36 +21,12 @@ from kalshi_fix_sansio.trading.builders import Requests
 
 
 def _general(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every lane replaced by the general path it stands for."""
-
-    def feed_whole(self: Framer, data: bytes) -> bytes | None:
-        self.feed(data)
-        return self.next_whole()
+    """The lane replaced by the general path it stands for."""
 
     def read_app(self: _inbound.Inbound, frame: bytes) -> None:
         self.on_frame(frame)
 
-    def read_book(self: _desk.OrderDesk, event: Any, now: float) -> bool:
-        if (
-            self.books is None
-            or self.kill is not None
-            or self.catch_up is not None
-            or self._waiters
-            or event.message.MSG_TYPE not in _desk.BOOK_TYPES
-        ):
-            return False
-        self.apply(event, now)
-        return True
-
-    take_event = driver.Driver.take_event
-
-    def take_by_predicate(self: driver.Driver, predicate: Callable[[Any], bool]) -> Any:
-        return take_event(self, lambda event: predicate(event))
-
-    monkeypatch.setattr(Framer, "feed_whole", feed_whole)
     monkeypatch.setattr(_inbound.Inbound, "read_app", read_app)
-    monkeypatch.setattr(_desk.OrderDesk, "read_book", read_book)
-    monkeypatch.setattr(driver.Driver, "take_event", take_by_predicate)
 
 
 def _watched(path: Path, product: str) -> list[Any]:

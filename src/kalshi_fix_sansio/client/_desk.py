@@ -258,25 +258,15 @@ class OrderDesk:
         """`apply` and `advance` of a market-data session's book message (35=W / 35=X) when
         the queue and the books are all they do (no kill switch, catch-up or order waiter to
         follow): True; False: not such a message or desk, nothing done."""
-        message = event.message
-        msg_type = message.MSG_TYPE
-        books = self.books
         if (
-            books is None
+            self.books is None
             or self.kill is not None
             or self.catch_up is not None
             or self._waiters
-            or msg_type not in BOOK_TYPES
+            or event.message.MSG_TYPE not in BOOK_TYPES
         ):
             return False
-        # `apply`'s book branch, inline (with no kill switch, nothing follows it)
-        counts = self.metrics.messages_in
-        counts[msg_type] = counts.get(msg_type, 0) + 1
-        self._put(event, now)
-        try:  # as in `apply`
-            books._keep(message)
-        except Exception as exc:
-            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        self.apply(event, now)
         return True
 
     def notice(self, event: Event, now: float) -> None:

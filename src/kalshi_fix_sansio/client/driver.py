@@ -49,7 +49,6 @@ the application; ``place()`` / ``cancel()`` wait on the tracker, never on the qu
 from __future__ import annotations
 
 import math
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -119,7 +118,6 @@ __all__ = [
 ]
 
 _NOTHING: tuple[Action, ...] = ()
-_ref = weakref.ref  # `Delivery.delivered`'s
 _RECONCILE_ON = frozenset(
     {CatchUpFailed, OrdersUnknown, FillInferred}
 )  # `wants_reconciliation`'s events
@@ -467,20 +465,8 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         now = None  # the clock matters only to the first read: one that comes late is told
         if not self._reading:  # FallingBehind at once
             now = self.clock()
-        else:
-            queue = self._queue
-            if not queue:
-                return None  # nothing to take (a wait's look before the next read)
-            if predicate is any_event:
-                # a reader's every take: `next_event_with_time` (reading already: the oldest)
-                # and `Delivery.delivered`, inline
-                oldest = queue.popleft()
-                event = oldest[0]
-                self._taken(event)
-                delivery = self.delivery
-                delivery.recent.append(_ref(event))
-                delivery.times.append(oldest[1])
-                return event
+        elif not self._queue:
+            return None  # nothing to take (a wait's look before the next read)
         item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
             self.next_event_with_time(now)
             if predicate is any_event

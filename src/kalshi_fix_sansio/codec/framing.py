@@ -350,27 +350,6 @@ class Framer:
             whole, well-formed frame and nothing was buffered before it.
         """
         pos = self._pos
-        if pos == len(self._buf) and type(data) is bytes and self._state == _START:
-            # a read of one whole frame (a client's common case), its head seen before:
-            # `next_whole`'s work on the chunk taken as the buffer, inline, with no buffer
-            # set and emptied again (the same checks: the size the head gives is the chunk's,
-            # within the bound, and the chunk ends with the trailer its byte sum makes sound)
-            size = self._sizes.get(data[: self._head_len])
-            if (
-                size == len(data)
-                and size <= self._max_message_size
-                and data.endswith(
-                    _SOUND_TRAILERS[_adler32(data) & 0xFF]
-                    if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii())
-                    else _SOUND_TRAILERS[(checksum(data) + 1) & 0xFF]
-                )
-            ):
-                self._work += size
-                self._base += pos + size
-                if pos:
-                    self._buf = _EMPTY
-                    self._pos = 0
-                return data
         if pos == len(self._buf) and type(data) is bytes and data:  # `feed`'s first case
             self._base += pos
             self._pos = 0

@@ -251,11 +251,11 @@ class Inbound:
             ):
                 self.on_frame(frame, False, msg)
                 return None
+        self.last_rx = now  # as `on_frame` sets it, before the store is asked
         store = self.store
         if seq != store.next_target_seq() or not 1 <= seq <= MAX_SEQ_NUM:
             self.on_frame(frame, False, msg)
             return None
-        self.last_rx = now
         event = _new(ApplicationMessage)  # as `_process_app` makes it
         _set_message(event, msg)
         _set_seq_num(event, seq)
