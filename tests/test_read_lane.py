@@ -1,4 +1,3 @@
-# private: the session's inbound part (`session._inbound.Inbound.read_app`) and its store
 """A client's read of one whole frame (`Session.read`, whose clean application message in its
 turn takes `Inbound.read_app`'s lane) held to the general path (`receive_data`, then
 `next_event`): frame by frame, the same events, the same bytes written, the same numbers and
@@ -6,8 +5,8 @@ the same state, for frames the lane takes and every kind it hands on (a session 
 35=j, a number too high or too low, a possible duplicate, another CompID, a SendingTime out of
 the window, a value out of its form, a store that fails).
 
-(A test of a private module: `session._inbound`'s lane, seen through `Session.read` and the
-session's inbound part's ``last_rx``; `session.store.MemoryStore` is made to fail.)
+(It reads the session's inbound part's ``last_rx`` and wraps its ``_read_app`` to count the
+frames the lane took; `MemoryStore.set_next_target_seq` is made to fail.)
 """
 
 from __future__ import annotations
