@@ -5,6 +5,8 @@ its turn (`Inbound.read_app`) held to the general path (`Inbound.on_frame`): the
 run with the lane and with `on_frame` alone, the strategy sees the same events (kind, number,
 bytes, message), the same books after each (both best prices and the trades), and the session
 counts the same messages.
+
+(A test of the private `_inbound` module: its `Inbound.read_app` is replaced.)
 """
 
 from __future__ import annotations
