@@ -51,6 +51,7 @@ from .events import (
 __all__ = ["Inbound"]
 
 _new = object.__new__
+_UNTRIED: Any = object()  # `on_frame`'s message not decoded yet
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 # the states as module constants (Enum attribute lookups are slow on the hot path), in order
 _IDLE, _AWAITING_LOGON, _LOGON_SENT, _ACTIVE, _LOGOUT_SENT, _CLOSED, _FAILED = State
@@ -108,8 +109,9 @@ class Inbound:
         self.on_frame(frame, replay=True)
         return self._life.state is not _CLOSED
 
-    def on_frame(self, frame: bytes, replay: bool = False) -> None:
-        """Handle one inbound frame; ``replay``: a frame kept behind a gap, checked on receipt.
+    def on_frame(self, frame: bytes, replay: bool = False, msg: Any = _UNTRIED) -> None:
+        """Handle one inbound frame; ``replay``: a frame kept behind a gap, checked on receipt;
+        ``msg``: what `Codec.decode_clean` made of it already (`read_app`: the message, or None).
 
         The checks every message passes are written here once; each fault is judged by the
         inbound checks (`InboundChecks`), gaps go to gap recovery, and the message in its turn
@@ -122,7 +124,8 @@ class Inbound:
         # a frame of a layout read before whose values all have their plain form: decoded
         # and found clean in one step (`Codec.decode_clean`: what the decode below and the
         # value check would make of it); any other: None, and it takes the decode and the check
-        msg: Any = self._decode_clean(frame, self._dollars, self._rfq_dollars)
+        if msg is _UNTRIED:
+            msg = self._decode_clean(frame, self._dollars, self._rfq_dollars)
         clean = msg is not None
         if not clean:
             try:
@@ -202,6 +205,69 @@ class Inbound:
             self._process(msg, mt, seq, poss_dup, frame)
             if self._gaps.pending:
                 self._gaps.drain(now)
+
+    def read_app(self, frame: bytes) -> ApplicationMessage | None:
+        """`on_frame` of a frame `Session.read` read (the session active, with no error, no
+        event queued, no TestRequest waiting and no gap open), the event of a clean application
+        message in its turn returned rather than queued; None: the frame was `on_frame`'s
+        (what it made queued).
+
+        The message's own lane: a frame `Codec.decode_clean` takes, not a session message or
+        a 35=j, not a possible duplicate, its MsgSeqNum the one expected, its CompIDs the
+        session's and its SendingTime well inside the window (the same quick test as
+        `on_frame`'s) is what `on_frame` and `_process_app` would make of it (no other check
+        of theirs applies in that state: it is delivered as it is, its number consumed).
+        Every other frame goes to `on_frame` with the message decoded here (nothing done twice,
+        nothing done before it).
+        """
+        msg: Any = self._decode_clean(frame, self._dollars, self._rfq_dollars)
+        if msg is None:
+            self.on_frame(frame, False, None)
+            return None
+        raw_seq, sender, target, poss_dup, stamp = self._codec.session_header(msg)
+        mt: str = msg.MSG_TYPE
+        checks = self._checks
+        if (
+            poss_dup
+            or mt in ADMIN
+            or mt == "j"
+            or raw_seq is None
+            or not raw_seq.isdigit()
+            or len(raw_seq) > MAX_SEQ_DIGITS
+            or sender not in checks.accepted_raw
+            or target != checks.expected_target_raw
+            or self._gaps.pending
+        ):
+            self.on_frame(frame, False, msg)
+            return None
+        seq = int(raw_seq)
+        now = self._life.now
+        if self._check_time is not None:
+            lo, hi_top, valid_from, valid_to = checks.stamp_window
+            if not (
+                valid_from <= now < valid_to
+                and lo <= stamp <= hi_top
+                and stamp.translate(DIGITS_TO_ZERO) in STAMP_SHAPES
+            ):
+                self.on_frame(frame, False, msg)
+                return None
+        self.last_rx = now  # as `on_frame` sets it, before the store is asked
+        store = self.store
+        if seq != store.next_target_seq() or not 1 <= seq <= MAX_SEQ_NUM:
+            self.on_frame(frame, False, msg)
+            return None
+        event = _new(ApplicationMessage)  # as `_process_app` makes it
+        _set_message(event, msg)
+        _set_seq_num(event, seq)
+        _set_poss_dup(event, False)
+        _set_raw(event, frame)
+        _set_defects(event, ())
+        try:
+            store.set_next_target_seq(seq + 1)
+        except BaseException:  # as `_process_app`: queued for delivery before the store fails
+            self._events.append(event)
+            raise
+        return event
 
     def _too_low(self, expected: int, seq: int) -> RemoteProtocolError:
         return RemoteProtocolError(

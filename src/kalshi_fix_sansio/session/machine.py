@@ -110,6 +110,7 @@ class Session:
         )
         inbound = self._inbound = Inbound(config, life, writer, checks, self._gaps)
         self._on_frame = inbound.on_frame
+        self._read_app = inbound.read_app
         self._test_request_factor = config.test_request_factor  # read by `next_deadline`
         limiter = config.rate_limiter
         self._billing = RateBilling(limiter) if limiter is not None else None
@@ -226,15 +227,18 @@ class Session:
             if frame is not None:
                 self._handle(frame)
             return None
-        try:  # `_handle`, inline
-            self._on_frame(frame)
+        try:  # `_handle`, the event of a clean message in its turn returned at once
+            event = self._read_app(frame)
         except (RemoteProtocolError, StoreError) as exc:
             self._fail(exc)
+            return None
+        if event is not None:
+            return event  # nothing else done: nothing queued, written, or moved but its number
         if len(events) == 1 and not self._out and life.state is _ACTIVE and not self._gaps.until:
-            event = events[0]
-            if event.__class__ is ApplicationMessage:
+            only = events[0]
+            if only.__class__ is ApplicationMessage:
                 events.clear()
-                return event
+                return only
         return None
 
     def _handle(self, frame: bytes) -> None:
