@@ -324,6 +324,6 @@ class Outbound:
         out = self.out
         if not out:
             return b""
-        data = b"".join(out)
+        data = out[0] if len(out) == 1 else b"".join(out)  # a send queues one frame
         out.clear()
         return data

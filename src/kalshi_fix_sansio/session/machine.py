@@ -322,12 +322,7 @@ class Session:
         Returns:
             The queued bytes (``b""`` when there are none).
         """
-        out = self._out  # `Outbound.take`, inline: most reads find nothing, a send one frame
-        if not out:
-            return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
-        return data
+        return self._writer.take() if self._out else b""  # most reads answer nothing
 
     def send_duplicate(self, now: float) -> bool:
         """Queue the message this session sent last again, as a possible duplicate.
