@@ -19,6 +19,7 @@ import io
 import json
 import math
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -41,11 +42,53 @@ pytestmark = pytest.mark.filterwarnings("error")
 
 A, B = SAMPLE_MARKETS[0], SAMPLE_MARKETS[1]
 HALT_AT, REOPEN_AT = 150, 250  # the recorded messages a SecurityStatus 2, then 3, of B follows
+CROSS_AT, UNCROSS_AT = 100, 130  # the recorded messages a bid of A at 0.99 follows, then goes
 
 
 def _with_halt(source: Path, path: Path) -> None:
     """``source`` with B halted (35=f 326=2) after message HALT_AT and reopened (3) after
     REOPEN_AT, each at the time of the message before it."""
+
+    def status(n: int) -> Callable[[datetime], Any]:
+        status = p.SecurityTradingStatus(n)
+        return lambda _moment: p.SecurityStatus(symbol=B, security_trading_status=status)
+
+    _with_messages(source, path, {HALT_AT: status(2), REOPEN_AT: status(3)})
+
+
+def _with_cross(source: Path, path: Path) -> None:
+    """``source`` with a bid of A at 0.99 (above any offer: the book crossed) after message
+    CROSS_AT, and deleted after UNCROSS_AT (its size still given), each half way to the next message (an instant
+    of its own: the lane takes it, not the rest of an instant's loop)."""
+
+    def bid(action: str, size: int) -> Callable[[datetime], Any]:
+        def message(moment: datetime) -> Any:
+            entry = p.MarketDataIncrementalRefreshMDEntry(
+                md_update_action=p.MDUpdateAction(action),
+                symbol=A,
+                md_entry_type=p.MDEntryType("0"),
+                md_entry_px=Decimal("0.99"),
+                md_entry_size=Decimal(size).quantize(Decimal("0.01")),
+                md_entry_date=moment.date(),
+                md_entry_time=moment.timetz(),
+            )
+            return p.MarketDataIncrementalRefresh(md_entries=(entry,))
+
+        return message
+
+    _with_messages(source, path, {CROSS_AT: bid("0", 5), UNCROSS_AT: bid("2", 5)}, between=True)
+
+
+def _with_messages(
+    source: Path,
+    path: Path,
+    messages: dict[int, Callable[[datetime], Any]],
+    *,
+    between: bool = False,
+) -> None:
+    """``source`` with the message each of ``messages`` makes (given the moment) after the
+    recorded message its key numbers, at the time of that message (``between``: half way
+    to the next one)."""
     lines = source.read_text().splitlines(keepends=True)
     out = io.StringIO()
     out.write(lines[0])  # the header
@@ -53,11 +96,12 @@ def _with_halt(source: Path, path: Path) -> None:
     seq = 10_000
     for n, line in enumerate(lines[1:], 1):
         out.write(line)
-        status = {HALT_AT: 2, REOPEN_AT: 3}.get(n)
-        if status is None:
+        make = messages.get(n)
+        if make is None:
             continue
-        when = datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
-        moment = when.replace(tzinfo=timezone.utc)
+        moment = _moment(line)
+        if between:
+            moment += (_moment(lines[n + 1]) - moment) / 2
         seq += 1
         header = Header(
             sender_comp_id="Kalshi",
@@ -65,11 +109,14 @@ def _with_halt(source: Path, path: Path) -> None:
             msg_seq_num=seq,
             sending_time=moment,
         )
-        message = p.SecurityStatus(
-            symbol=B, security_trading_status=p.SecurityTradingStatus(status)
-        )
-        writer.write(p.encode(message, header, use_dollars=True), moment.timestamp())
+        writer.write(p.encode(make(moment), header, use_dollars=True), moment.timestamp())
     path.write_text(out.getvalue())
+
+
+def _moment(line: str) -> datetime:
+    """The receive time of a recording's line."""
+    when = datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.replace(tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +127,9 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         write_recording(out, messages=400, seed=11, settle={A: "yes"})
     halted = where / "halted.log"
     _with_halt(plain, halted)
-    return {"plain": plain, "halted": halted}
+    crossed = where / "crossed.log"
+    _with_cross(plain, crossed)
+    return {"plain": plain, "halted": halted, "crossed": crossed}
 
 
 Plan = dict[int, tuple[Any, ...]]
@@ -88,10 +137,17 @@ Seen = dict[str, list[Any]]
 
 
 def scripted(
-    plan: Plan, seen: Seen, spans: Seen, *, timer: float | None = None, wake: bool | None = None
+    plan: Plan,
+    seen: Seen,
+    spans: Seen,
+    *,
+    timer: float | None = None,
+    wake: bool | None = None,
+    quiet: str | None = None,
 ) -> Any:
     """A strategy that watches both markets (or, with ``timer``, keeps their books and wakes
-    every ``timer`` seconds; ``wake=True``: woken by both), notes what it sees at each wake,
+    every ``timer`` seconds; ``wake=True``: woken by both; ``quiet``: that market's book kept
+    without waking on its changes), notes what it sees at each wake,
     and at the wakes ``plan`` names takes the best offer or bid (IOC), rests an order a cent
     behind the best bid or offer, or cancels what it has resting. ``spans`` gets, at each wake
     of a book-level run, the markets in bulk spans then."""
@@ -100,7 +156,9 @@ def scripted(
 
     def strategy(ctx: Context) -> None:
         requests = Requests(ctx.product, "KalshiNR")
-        ctx.watch(ctx.symbols, wake=on_changes)
+        ctx.watch([s for s in ctx.symbols if s != quiet], wake=on_changes)
+        if quiet is not None:
+            ctx.watch(quiet, wake=False)
         exchange = ctx.simulation.gateway.exchange
         n = 0
         with ctx.order_entry() as oe:
@@ -152,6 +210,7 @@ def _both(
     *,
     timer: float | None = None,
     wake: bool | None = None,
+    quiet: str | None = None,
     **options: Any,
 ) -> tuple[dict[str, Any], Seen, Seen]:
     seen: Seen = {"fix": [], "book": []}
@@ -159,7 +218,7 @@ def _both(
     reports = {}
     for mode in MODES:
         result = run_backtest(
-            scripted(plan, seen, spans, timer=timer, wake=wake),
+            scripted(plan, seen, spans, timer=timer, wake=wake, quiet=quiet),
             recording,
             cache=False,
             mode=mode,
@@ -526,17 +585,30 @@ def test_a_trade_time_in_microseconds_as_a_timedelta_counts_them() -> None:
 
 
 @pytest.mark.parametrize(
-    ("recording", "plan"),
+    ("recording", "plan", "quiet"),
     [
-        ("plain", {}),
-        ("plain", {4: ("take", A, "buy"), 9: ("rest", B, "sell"), 30: ("cancel", B)}),
-        ("halted", {}),
-        ("plain", {3: ("expire", A, "buy", 20.5), 8: ("expire", B, "sell", 3.0)}),
+        ("plain", {}, None),
+        ("plain", {4: ("take", A, "buy"), 9: ("rest", B, "sell"), 30: ("cancel", B)}, None),
+        ("halted", {}, None),
+        ("plain", {3: ("expire", A, "buy", 20.5), 8: ("expire", B, "sell", 3.0)}, None),
+        ("crossed", {}, None),
+        ("plain", {}, B),
     ],
-    ids=["timers and the end", "orders", "a status message", "expiries"],
+    ids=[
+        "timers and the end",
+        "orders",
+        "a status message",
+        "expiries",
+        "a crossed book",
+        "a book kept without waking",
+    ],
 )
 def test_the_lane_is_the_step_by_step_loop(
-    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, recording: str, plan: Plan
+    recordings: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    recording: str,
+    plan: Plan,
+    quiet: str | None,
 ) -> None:
     """A strategy woken at each change of both markets: with the lane (`_lane.lane`: one
     generator from wake to wake) and without it (each step through `Waker.wait`'s loop,
@@ -560,7 +632,7 @@ def test_the_lane_is_the_step_by_step_loop(
             monkeypatch.setattr(booklevel, "_lane", lambda *_args: iter(()))
         seen: Seen = {"fix": [], "book": []}
         timers: list[Any] = []
-        inner = scripted(plan, seen, {"fix": [], "book": []})
+        inner = scripted(plan, seen, {"fix": [], "book": []}, quiet=quiet)
 
         def strategy(ctx: Context, timers: list[Any] = timers, inner: Any = inner) -> None:
             wait, scheduler = ctx.wait, ctx.simulation.scheduler
@@ -579,11 +651,11 @@ def test_the_lane_is_the_step_by_step_loop(
         steps.clear()
         result = run_backtest(strategy, recordings[recording], cache=False, mode="book")
         runs.append((result.to_json(), seen["book"], timers))
-        assert len(seen["book"]) > 300
+        assert len(seen["book"]) > (300 if quiet is None else 150)  # (one market's wakes)
         if follow:  # the lane took most messages, `step` the rest
             assert 0 < len(steps) < len(seen["book"]) // 2
     assert runs[0] == runs[1]
-    report, fix, _spans = _both(recordings[recording], plan)
+    report, fix, _spans = _both(recordings[recording], plan, quiet=quiet)
     assert fix["fix"] == runs[0][1]
     events = [e for _t, _m, _tops, orders in fix["fix"] for e in orders]
     assert (len(events) > 1) == bool(plan)  # the Logon's, and the plan's orders'

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..trading.book import Books, Trade
 from . import _feed
-from .gateway.exchange.common import BUY, CENT, TICK
+from .gateway.exchange.common import BUY, CENT, SELL, TICK, ZERO
 from .gateway.exchange.spans import Pending
 from .recording import RecordingError
 
@@ -102,6 +102,7 @@ def lane(
     new, make_trade = object.__new__, waker._trade
     kinds = _feed._LEVELS  # the entries a step takes as a level (bid, offer): `Feed.step`'s
     fresh = False  # what the exchange has due and the subscriptions: asked below
+    direct: tuple[Any, str, Decimal, Decimal] | None = None  # (book, side, price, size)
     while True:
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
         oe = waker.oe
@@ -165,8 +166,30 @@ def lane(
             heappop(timers)
             if when > clock._now:  # a recorded time, within max_time: `SimClock.advance_to`
                 clock._now = when
-            seen = n == 2 and trade(table, name, entries[0], when, subscribed)
-            level(table, name, entry, when, subscribed, seen)
+            if (
+                n == 1
+                and name in watched
+                and ((pending := table.pending) is None or not pending.queued)
+                and (book := books.get(name)) is not None
+                and book.has_snapshot
+                and name in subscribed
+            ):
+                # the change straight to the strategy's book after the message: what `level`
+                # would have made pending for `pull` (whatever else has arrived is another
+                # market's, taken after it)
+                if level(table, name, entry, when, (), False) is not None:  # the level moved
+                    side = BUY if entry[0] == "0" else SELL
+                    px = entry[2]
+                    size = table.levels[side].get(px, ZERO)  # as `level` left it (0: gone)
+                    if table.crossed:  # `level`'s crossed book: pending, the general way
+                        pending = spans._pending(name, table)
+                        pending.levels[side, px] = size
+                        pending.crossed = True
+                    else:
+                        direct = (book, side, px, size)
+            else:
+                seen = n == 2 and trade(table, name, entries[0], when, subscribed)
+                level(table, name, entry, when, subscribed, seen)
             feed.messages += 1
             mid = table.mid  # `PaperLedger.mark`: an unmoved mid with nothing due, inline
             if (
@@ -194,54 +217,63 @@ def lane(
                 scheduler.run_due()  # the rest of the instant, as `step` runs it
                 fresh = False
                 break
-            if waker._look or (oe is not None and oe.queued_events):  # `BookWaker.look`
-                break
+            if direct is not None or waker._look or (oe is not None and oe.queued_events):
+                break  # (`BookWaker.look`)
         # a message ran and something may be for the strategy: `BookWaker.wait`'s common case
-        if not waker._look:
+        if direct is not None:
+            book, side, px, size = direct
+            direct = None
+            symbol, trades = book.symbol, None
+        elif not waker._look:
             return
-        arrived = waker._arrived
-        pending = arrived[0] if len(arrived) == 1 else None
-        if pending is None or pending.__class__ is not Pending:
-            waker.pull()
-        else:  # `pull`'s common case: one market's `Pending`
-            waker._arrived = []
-            waker._look = False
-            levels, symbol = pending.levels, pending.symbol
-            book = books.get(symbol)
-            if (
-                len(levels) != 1
-                or pending.crossed
-                or book is None
-                or not book.has_snapshot
-                or symbol not in watched
-            ):
-                apply_pending(pending)
-            else:  # `BookWaker._apply_pending`'s common case: one level of a watched market
-                (side, px), size = levels.popitem()
-                book_side = book.bids if side == BUY else book.offers
-                px = ticks.get(px) or quantized(ticks, px, TICK)
-                if size:  # a new size (0: the level went)
-                    size = cents.get(size) or quantized(cents, size, CENT)
-                    sizes = book_side._sizes
-                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
-                        sizes[px] = size
-                    else:
-                        book_side._set(px, size)
-                elif px in book_side._sizes:
-                    book_side._remove(px)
-                trades = pending.trades
-                if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
-                    book._owe(make_trade).extend(trades)
-                    trades.clear()
-                pending.queued = False  # emptied: `Pending.looked`
-                if oe is None or not oe.queued_events:  # `changed` was empty: this market
-                    wake = new(wake_class)  # as `booklevel._wake` makes it
-                    set_time(wake, clock._now)
-                    set_markets(wake, (symbol,))
-                    set_orders(wake, ())
-                    yield wake
-                    continue
-                waker.changed[symbol] = None
+        else:
+            arrived = waker._arrived
+            pending = arrived[0] if len(arrived) == 1 else None
+            if pending is None or pending.__class__ is not Pending:
+                waker.pull()
+                symbol = ""
+            else:  # `pull`'s common case: one market's `Pending`
+                waker._arrived = []
+                waker._look = False
+                levels, symbol = pending.levels, pending.symbol
+                book = books.get(symbol)
+                if (
+                    len(levels) != 1
+                    or pending.crossed
+                    or book is None
+                    or not book.has_snapshot
+                    or symbol not in watched
+                ):
+                    apply_pending(pending)
+                    symbol = ""
+                else:  # `BookWaker._apply_pending`'s common case: one level of a watched market
+                    (side, px), size = levels.popitem()
+                    trades = pending.trades
+                    pending.queued = False  # emptied, with its trades below: `Pending.looked`
+        if symbol:  # one level of a watched market's book (`_apply_pending`'s common case)
+            book_side = book.bids if side == BUY else book.offers
+            px = ticks.get(px) or quantized(ticks, px, TICK)
+            if size:  # a new size (0: the level went)
+                size = cents.get(size) or quantized(cents, size, CENT)
+                sizes = book_side._sizes
+                if px in sizes:  # a level that stays: `BookSide._set`'s common case
+                    sizes[px] = size
+                else:
+                    book_side._set(px, size)
+            elif px in book_side._sizes:
+                book_side._remove(px)
+            if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
+                book._owe(make_trade).extend(trades)
+                trades.clear()
+            if not waker._arrived and (oe is None or not oe.queued_events):
+                wake = new(wake_class)  # this market alone: as `booklevel._wake` makes it
+                set_time(wake, clock._now)
+                set_markets(wake, (symbol,))
+                set_orders(wake, ())
+                yield wake
+                continue
+            waker.changed[symbol] = None
+            waker.pull()  # what arrived after the change (callbacks at its instant)
         changed = waker.changed
         if not changed or (oe is not None and oe.queued_events):
             return

@@ -331,7 +331,7 @@ class BulkSpans:
         subscribed: Container[str],
         seen: bool,
         last: bool = True,
-    ) -> bool:
+    ) -> bool | None:
         """A 35=X's level entry (a bid or an offer, its price given) of market ``name``
         (``table``: in a span), the strategy's subscriptions (``subscribed``) read once by the
         caller: `RecordedMarkets.level` with nothing taken and no client order there (a level
@@ -340,7 +340,8 @@ class BulkSpans:
         message reached the strategy's side first (`trade`); ``last``: the message's last
         entry, after which whether the book is crossed is noted (False: `changes` notes it
         after the message). Whether the change reached the strategy's side (a subscribed
-        market's level that moved)."""
+        market's level that moved); None when the level did not move (nothing changed, for
+        any subscriptions: the book-level lane reads it)."""
         t, _name, px, size, action, _aggressor, _trade_id = entry
         side = BUY if t == "0" else SELL
         if action == "2" or size is None:
@@ -363,7 +364,7 @@ class BulkSpans:
             if old == size:
                 if last and seen and table.crossed:
                     self._pending(name, table).crossed = True
-                return False
+                return None
             if old <= ZERO:  # the exchange would show it with a new house order
                 recorded, state = self.recorded, self.state
                 recorded._n += 1
@@ -380,7 +381,7 @@ class BulkSpans:
             if old <= ZERO:
                 if last and seen and table.crossed:
                     self._pending(name, table).crossed = True
-                return False
+                return None
             size = ZERO
             del levels[px]
             del table.houses[key]
