@@ -43,6 +43,7 @@ pytestmark = pytest.mark.filterwarnings("error")
 A, B = SAMPLE_MARKETS[0], SAMPLE_MARKETS[1]
 HALT_AT, REOPEN_AT = 150, 250  # the recorded messages a SecurityStatus 2, then 3, of B follows
 CROSS_AT, UNCROSS_AT = 100, 130  # the recorded messages a bid of A at 0.99 follows, then goes
+STILL_AT = 160  # the recorded message a bid of A at 0.10 follows, a trade at it ten later
 
 
 def _with_halt(source: Path, path: Path) -> None:
@@ -58,25 +59,38 @@ def _with_halt(source: Path, path: Path) -> None:
 
 def _with_cross(source: Path, path: Path) -> None:
     """``source`` with a bid of A at 0.99 (above any offer: the book crossed) after message
-    CROSS_AT, and deleted after UNCROSS_AT (its size still given), each half way to the next message (an instant
-    of its own: the lane takes it, not the rest of an instant's loop)."""
+    CROSS_AT, and deleted after UNCROSS_AT (its size still given); a bid of A at 0.10 after
+    STILL_AT, then a trade at it (its id drawn) with the level restated at the same size (a
+    trade that moves no level); each half way to the next message (an instant of its own:
+    the lane takes it, not the rest of an instant's loop)."""
 
-    def bid(action: str, size: int) -> Callable[[datetime], Any]:
+    def x(*entries: tuple[str, str, str, int]) -> Callable[[datetime], Any]:
         def message(moment: datetime) -> Any:
-            entry = p.MarketDataIncrementalRefreshMDEntry(
-                md_update_action=p.MDUpdateAction(action),
-                symbol=A,
-                md_entry_type=p.MDEntryType("0"),
-                md_entry_px=Decimal("0.99"),
-                md_entry_size=Decimal(size).quantize(Decimal("0.01")),
-                md_entry_date=moment.date(),
-                md_entry_time=moment.timetz(),
+            return p.MarketDataIncrementalRefresh(
+                md_entries=tuple(
+                    p.MarketDataIncrementalRefreshMDEntry(
+                        md_update_action=p.MDUpdateAction(action),
+                        symbol=A,
+                        md_entry_type=p.MDEntryType(kind),
+                        md_entry_px=Decimal(px),
+                        md_entry_size=Decimal(size).quantize(Decimal("0.01")),
+                        md_entry_date=moment.date(),
+                        md_entry_time=moment.timetz(),
+                        aggressor_side=p.AggressorSide("2") if kind == "2" else None,
+                    )
+                    for action, kind, px, size in entries
+                )
             )
-            return p.MarketDataIncrementalRefresh(md_entries=(entry,))
 
         return message
 
-    _with_messages(source, path, {CROSS_AT: bid("0", 5), UNCROSS_AT: bid("2", 5)}, between=True)
+    messages = {
+        CROSS_AT: x(("0", "0", "0.99", 5)),
+        UNCROSS_AT: x(("2", "0", "0.99", 5)),
+        STILL_AT: x(("0", "0", "0.10", 3)),
+        STILL_AT + 10: x(("0", "2", "0.10", 1), ("1", "0", "0.10", 3)),
+    }
+    _with_messages(source, path, messages, between=True)
 
 
 def _with_messages(

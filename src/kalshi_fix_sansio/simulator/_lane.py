@@ -102,7 +102,8 @@ def lane(
     new, make_trade = object.__new__, waker._trade
     kinds = _feed._LEVELS  # the entries a step takes as a level (bid, offer): `Feed.step`'s
     fresh = False  # what the exchange has due and the subscriptions: asked below
-    direct: tuple[Any, str, Decimal, Decimal] | None = None  # (book, side, price, size)
+    # a change straight to a book: (book, side, price, size, whether the level moved, trades)
+    direct: tuple[Any, str, Decimal, Decimal, bool, list[Any] | None] | None = None
     while True:
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
         oe = waker.oe
@@ -167,26 +168,33 @@ def lane(
             if when > clock._now:  # a recorded time, within max_time: `SimClock.advance_to`
                 clock._now = when
             if (
-                n == 1
-                and name in watched
+                name in watched
                 and ((pending := table.pending) is None or not pending.queued)
                 and (book := books.get(name)) is not None
                 and book.has_snapshot
                 and name in subscribed
             ):
-                # the change straight to the strategy's book after the message: what `level`
-                # would have made pending for `pull` (whatever else has arrived is another
-                # market's, taken after it)
-                if level(table, name, entry, when, (), False) is not None:  # the level moved
+                # the message's changes straight to the strategy's book after it: what `trade`
+                # and `level` would have made pending for `pull` (whatever else has arrived is
+                # another market's, taken after it)
+                trades = None
+                if n == 2:
+                    trades = []
+                    trade(table, name, entries[0], when, subscribed, trades)
+                moved = level(table, name, entry, when, (), False) is not None
+                if moved or trades:
                     side = BUY if entry[0] == "0" else SELL
                     px = entry[2]
                     size = table.levels[side].get(px, ZERO)  # as `level` left it (0: gone)
                     if table.crossed:  # `level`'s crossed book: pending, the general way
                         pending = spans._pending(name, table)
-                        pending.levels[side, px] = size
+                        if moved:
+                            pending.levels[side, px] = size
+                        if trades:
+                            pending.trades.extend(trades)
                         pending.crossed = True
                     else:
-                        direct = (book, side, px, size)
+                        direct = (book, side, px, size, moved, trades)
             else:
                 seen = n == 2 and trade(table, name, entries[0], when, subscribed)
                 level(table, name, entry, when, subscribed, seen)
@@ -221,9 +229,9 @@ def lane(
                 break  # (`BookWaker.look`)
         # a message ran and something may be for the strategy: `BookWaker.wait`'s common case
         if direct is not None:
-            book, side, px, size = direct
+            book, side, px, size, moved, trades = direct
             direct = None
-            symbol, trades = book.symbol, None
+            symbol = book.symbol
         elif not waker._look:
             return
         else:
@@ -248,20 +256,21 @@ def lane(
                     symbol = ""
                 else:  # `BookWaker._apply_pending`'s common case: one level of a watched market
                     (side, px), size = levels.popitem()
-                    trades = pending.trades
+                    moved, trades = True, pending.trades
                     pending.queued = False  # emptied, with its trades below: `Pending.looked`
-        if symbol:  # one level of a watched market's book (`_apply_pending`'s common case)
-            book_side = book.bids if side == BUY else book.offers
-            px = ticks.get(px) or quantized(ticks, px, TICK)
-            if size:  # a new size (0: the level went)
-                size = cents.get(size) or quantized(cents, size, CENT)
-                sizes = book_side._sizes
-                if px in sizes:  # a level that stays: `BookSide._set`'s common case
-                    sizes[px] = size
-                else:
-                    book_side._set(px, size)
-            elif px in book_side._sizes:
-                book_side._remove(px)
+        if symbol:  # a watched market's one level, its trades (`_apply_pending`'s common case)
+            if moved:
+                book_side = book.bids if side == BUY else book.offers
+                px = ticks.get(px) or quantized(ticks, px, TICK)
+                if size:  # a new size (0: the level went)
+                    size = cents.get(size) or quantized(cents, size, CENT)
+                    sizes = book_side._sizes
+                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
+                        sizes[px] = size
+                    else:
+                        book_side._set(px, size)
+                elif px in book_side._sizes:
+                    book_side._remove(px)
             if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
                 book._owe(make_trade).extend(trades)
                 trades.clear()

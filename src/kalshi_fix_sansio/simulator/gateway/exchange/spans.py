@@ -414,9 +414,11 @@ class BulkSpans:
         entry: tuple[Any, ...],
         now: float,
         subscribed: Container[str],
+        sink: list[tuple[float, Decimal, Decimal, str, str]] | None = None,
     ) -> bool:
         """A 35=X's trade entry of market ``name`` (``table``: in a span): owed to its level's
-        next decrease, its id drawn when it has none, pending for the strategy's side. Whether
+        next decrease, its id drawn when it has none, pending for the strategy's side (or, given
+        ``sink``, put there instead: the book-level lane takes it to the book itself). Whether
         it reached that side (the message's level entry to follow: `level`'s ``seen``)."""
         _t, _name, px, size, _action, aggressor, trade_id = entry
         if px is None or size is None:
@@ -428,7 +430,9 @@ class BulkSpans:
         trade_id = trade_id or self.state.uuid()
         if name not in subscribed:
             return False
-        self._pending(name, table).trades.append((now, px, size, aggressor, trade_id))
+        (self._pending(name, table).trades if sink is None else sink).append(
+            (now, px, size, aggressor, trade_id)
+        )
         return True
 
     def _pending(self, symbol: str, table: _Table) -> Pending:
