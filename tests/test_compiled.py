@@ -1,5 +1,4 @@
-# private: the plan limit of the compile (`_compiling._MOST_PLANS`) is lowered to test a compile past its room;
-# the trade ids of a chunk (`compiled._trade_ids`) are compared with those cut from bytes
+# private: the plan limit of the compile (`_compiling._MOST_PLANS`) is lowered to test a compile past its room
 """Recordings compiled once (`kalshi_fix_sansio.simulator.compiled`, its build side
 `kalshi_fix_sansio.simulator._compiling`): the compiled form holds
 what the decoded recording holds for a replay, backtest reports are the same bytes with and
@@ -727,25 +726,3 @@ def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
     with pytest.raises(RecordingError) as compiled:
         compile_recording(path, cache=False)
     assert str(compiled.value) == text
-
-
-@pytest.mark.parametrize("text", ["ascii", "not ascii"])
-def test_a_chunks_trade_ids_are_those_cut_from_its_bytes(text: str) -> None:
-    """`compiled._trade_ids` (ASCII ids cut from the chunk's text at once) gives each entry
-    the id `compiled._trade_ids_by_bytes` decodes from the entry's own bytes (None where an
-    entry has none), for a chunk that starts past the first trade byte."""
-    from array import array
-
-    from kalshi_fix_sansio.simulator.compiled import _trade_ids, _trade_ids_by_bytes
-
-    ids = [None, "T-1", None, None, "6f1c2b9e-0d4e-4b8e-9a51-2f0c7d3e8a11", "T-2", None]
-    if text == "not ascii":
-        ids[1] = "T-é-1"
-    data = "".join(i for i in ids if i is not None).encode()
-    base = 1_000  # where the chunk's trade bytes start in the whole column
-    ends, end = array("q"), base
-    for i in ids:
-        end += len(i.encode()) if i is not None else 0
-        ends.append(end)
-    assert list(_trade_ids_by_bytes(data, ends, base)) == ids
-    assert list(_trade_ids(data, ends, base)) == ids

@@ -43,7 +43,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from itertools import chain, islice, pairwise, repeat
+from itertools import chain, islice, repeat
 from operator import sub
 from typing import IO, Any, ClassVar, Final
 
@@ -186,21 +186,8 @@ Entries = tuple[tuple[Any, ...], ...]  # each entry as `CompiledEntry`'s fields,
 Row = tuple[float, str, str | None, int | None, str | None, Entries]  # `CompiledRecording.rows`
 
 
-def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterable[str | None]:
-    """Each entry's TradeID (None: none) of a chunk: ``trades`` holds the trade bytes from
-    ``base``, ``ends`` where each entry's end. ASCII ids (Kalshi's) are cut from the text
-    decoded once, in a list (no generator to resume at each entry); any other, by bytes."""
-    if trades.isascii():
-        text = trades.decode()
-        return [
-            text[start - base : end - base] if end > start else None
-            for start, end in pairwise(chain((base,), ends))
-        ]
-    return _trade_ids_by_bytes(trades, ends, base)
-
-
-def _trade_ids_by_bytes(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
-    """`_trade_ids` of bytes that are not all ASCII: each id decoded from its own bytes."""
+def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
+    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``."""
     start = 0
     for k in ends:
         if k - base > start:
