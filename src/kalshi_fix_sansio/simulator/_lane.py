@@ -79,7 +79,15 @@ def lane(
     (`PaperLedger.mark`), the next message's timer pushed back where `Feed.step` pushes it,
     what else is due at the instant run (`Scheduler.run_due`); then what reached the strategy
     to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`
-    (``wake_class``: made as `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`)."""
+    (``wake_class``: made as `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`).
+
+    A watched market's message whose `Pending` is not already handed over goes to its book
+    without one: `level` is called as for a market nobody subscribes to (its table changed,
+    nothing pending; None: the level did not move) and `trade` puts its trade in a list of
+    the lane's, and after the message's instant the lane applies the level (its size the one
+    the table now holds) and the trades as `_apply_pending` would have applied the `Pending`
+    `pull` takes first. A book left crossed by the message gets its `Pending` the general
+    way (`BulkSpans._pending`), so that `_apply_pending` reports it."""
     set_time, set_markets, set_orders = (  # its slots' setters
         vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
     )
