@@ -112,6 +112,8 @@ def lane(
     fresh = False  # what the exchange has due and the subscriptions: asked below
     # a change straight to a book: (book, side, price, size, whether the level moved, trades)
     direct: tuple[Any, str, Decimal, Decimal, bool, list[Any] | None] | None = None
+    book: Any = None  # the book a change goes to, and its trades (a list, a `Pending`'s deque)
+    trades: Any = None
     while True:
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
         oe = waker.oe

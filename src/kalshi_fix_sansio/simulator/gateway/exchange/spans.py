@@ -299,6 +299,7 @@ class BulkSpans:
             t, name, px = entry[0], entry[1], entry[2]
             if name is None or px is None:
                 continue
+            reached: bool | None
             if t == "2":
                 reached = self.trade(tables[name], name, entry, now, subscribed)
             elif t == "0" or t == "1":
