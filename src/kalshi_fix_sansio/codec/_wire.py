@@ -175,6 +175,9 @@ _TRADE_ORDER = (b"2446", b"1003", b"828", b"272", b"273")
 # an entry class -> its lookups and converters (`_level_readers`): MDUpdateAction's and
 # MDEntryType's member lookups, the prices' and sizes' cache lookup, then the three decoders
 LEVEL_READERS: dict[type[Record], tuple[Any, ...]] = {}
+# a 35=X class whose layouts of plain level changes were found (`level_places`) -> the prices'
+# and sizes' cache lookup and decoder of its entries (theirs in `LEVEL_READERS`)
+LEVEL_NUMBERS: dict[type[Record], tuple[Any, Any]] = {}
 # an entry class with a trade's fields -> the converters of `_TRADE_ORDER`'s fields
 _TRADE_READERS: dict[type[Record], tuple[Any, ...]] = {}
 
@@ -229,6 +232,9 @@ def level_places(msg: Record) -> tuple[tuple[int, int, int, int, int], ...] | bo
     assert src is not None and src.layout is not None
     layout = src.layout
     places = layout.levels = _level_places(layout, src.flat) or False
+    if places:
+        readers = LEVEL_READERS[msg._GROUPS[0].entry]
+        LEVEL_NUMBERS[layout.cls] = (readers[2], readers[5])
     return places
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..codec import Entries
 from ..codec import trade_values as _trade_values
 from ..codec._fields import _WALK_ERRORS
-from ..codec._wire import LEVEL_READERS, level_places
+from ..codec._wire import LEVEL_NUMBERS, level_places
 from ._booktrades import Trade
 from ._booktrades import trade_of as _trade_of
 
@@ -64,7 +64,7 @@ class BookFeeding:
         with its snapshot is kept as its raw values (``(px, size, message, k)``, `Book._owe`),
         made the `Trade` that `apply` makes when `Book.trades` is read (`_owed_trade`)."""
         src: Any = getattr(message, "_src", None)
-        layout = None if src is None or not src.checked or self._legacy else src.layout
+        layout: Any = None if src is None or not src.checked or self._legacy else src.layout
         places: Any = None if layout is None else layout.levels
         if places is None and layout is not None and message.MSG_TYPE == "X":
             places = level_places(message)  # once per layout
@@ -72,7 +72,7 @@ class BookFeeding:
             self.apply(message)
             return
         flat = src.flat
-        number_of, number_dec = LEVEL_READERS[message._GROUPS[0].entry][2::3]
+        number_of, number_dec = LEVEL_NUMBERS[layout.cls]
         books = self._books
         touched: list[Book] = []
         updates: BookUpdates | None = None
@@ -135,7 +135,9 @@ class BookFeeding:
         # after the message: a book it left crossed or locked is reported (as `apply` does)
         problems = [] if updates is None else updates.inconsistencies
         if updates is not None:
-            touched += [b for symbol in updates.symbols if (b := books[symbol]) not in touched]
+            for symbol in updates.symbols:
+                if books[symbol] not in touched:
+                    touched.append(books[symbol])
         for book in touched:
             bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
             if bids and offers and bids[-1] >= offers[0]:
