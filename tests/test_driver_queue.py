@@ -271,3 +271,44 @@ def test_a_tracker_that_raises_is_reported_and_the_session_goes_on() -> None:
     assert len(of(events, TrackingFailed)) == 2
     assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted, CatchUpComplete]
     assert h.driver.supervisor.state is SupervisorState.ACTIVE
+
+
+def test_taking_the_oldest_event_is_next_event_with_time() -> None:
+    """`Driver.take_event` with `any_event` (a wait's read: `next_event_with_time` and its
+    `_taken`, inline) against `next_event_with_time` itself on the same queue: the same events
+    and receive times, the same count of unread market data and the same warning state after
+    each read."""
+    from kalshi_fix_sansio.client._callers import any_event
+
+    seen = []
+    for inline in (True, False):
+        h = Harness(session_type="KalshiMD", queue_policy=QueuePolicy(max_market_data=50))
+        for symbol in ("MD-A", "MD-B"):
+            h.exchange.seed_market(symbol, bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
+        h.start()
+        h.driver.send(md_request(("MD-A", "MD-B")), h.now)
+        h.pump()
+        for k in range(6):
+            price = f"0.{31 + k}"
+            h.route(h.exchange.seed_market("MD-A", bids=[(Decimal(price), Decimal(1))], now=h.now))
+            h.route(h.exchange.pause(h.now) if k == 2 else [])  # one event not book data
+            h.pump()
+        d = h.driver
+        d._warned = True  # set by a `FallingBehind`: cleared when the queue is emptied
+        d.begun = True  # as a pump's open leaves it (the harness opens none)
+        d._reading = True  # the application reads (its first read told `FallingBehind`)
+        reads = []
+        while d._queue:
+            before = d._queue[0]
+            if inline:
+                event = d.take_event(any_event)
+                item = (event, d.delivery.times[-1])
+            else:
+                got = d.next_event_with_time()
+                assert got is not None
+                item = (d.delivery.delivered(got), got[1])
+            assert item[0] is before[0] and item[1] == before[1]
+            reads.append((type(item[0]).__name__, item[1], d._market_data, d._warned))
+        seen.append(reads)
+    assert seen[0] == seen[1] and len(seen[0]) > 6
+    assert seen[0][-1][3] is False and [r[2] for r in seen[0]][-1] == 0
