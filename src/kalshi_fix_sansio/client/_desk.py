@@ -258,25 +258,15 @@ class OrderDesk:
         """`apply` and `advance` of a market-data session's book message (35=W / 35=X) when
         the queue and the books are all they do (no kill switch, catch-up or order waiter to
         follow): True; False: not such a message or desk, nothing done."""
-        books = self.books
-        message = event.message
-        msg_type = message.MSG_TYPE
         if (
-            books is None
+            self.books is None
             or self.kill is not None
             or self.catch_up is not None
             or self._waiters
-            or msg_type not in BOOK_TYPES
+            or event.message.MSG_TYPE not in BOOK_TYPES
         ):
             return False
-        # `apply`'s for a book message, inline (no kill switch to observe it)
-        counts = self.metrics.messages_in
-        counts[msg_type] = counts.get(msg_type, 0) + 1
-        self._put(event, now)
-        try:
-            books._take(message)
-        except Exception as exc:  # as in `apply`
-            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        self.apply(event, now)
         return True
 
     def notice(self, event: Event, now: float) -> None:

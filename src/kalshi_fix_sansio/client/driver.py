@@ -82,7 +82,6 @@ from ._driverstate import OUTCOME_EVENTS, StateDriving
 from ._loglines import log_fields
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
-    BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
     EventQueueOverflow,
@@ -464,23 +463,10 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
                 "(use session.tracker, place() and cancel())"
             )
         now = None  # the clock matters only to the first read: one that comes late is told
-        queue = self._queue
         if not self._reading:  # FallingBehind at once
             now = self.clock()
-        elif not queue:
+        elif not self._queue:
             return None  # nothing to take (a wait's look before the next read)
-        elif predicate is any_event:  # `next_event_with_time` and its `_taken`, inline
-            oldest = queue.popleft()
-            event = oldest[0]
-            if (
-                self._market_data
-                and event.__class__ is ApplicationMessage
-                and event.message.MSG_TYPE in BOOK_TYPES
-            ):
-                self._market_data -= 1
-            if not queue:
-                self._warned = False
-            return self.delivery.delivered(oldest)
         item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
             self.next_event_with_time(now)
             if predicate is any_event
