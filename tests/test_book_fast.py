@@ -8,7 +8,7 @@ the value is cached (a miss is left lazy, converted when read), and a group of o
 when the group is first read. Each is compared here with the path it shortcuts; the lazy
 member is looked at through the generated walk's own slots and the codec's sentinel (the private
 modules `_fields` and `_generated`, whose codec `_CODEC` makes `decode_clean`'s messages: their
-trades kept raw by `Books._keep`). A long 35=X's deferred price lists are compared with the
+trades kept raw by `Books._take`). A long 35=X's deferred price lists are compared with the
 short message's path by lowering `book._DEFER_ENTRIES`, the book module's private threshold.
 """
 
@@ -564,7 +564,7 @@ def test_level_changes_of_other_messages_are_none() -> None:
 
 
 def test_a_clean_message_s_trades_are_kept_raw_and_made_as_apply_makes_them() -> None:
-    """`Books._keep` (the client desk's apply, its updates unread): a 35=X that
+    """`Books._take` (the client desk's apply, its updates unread): a 35=X that
     `Codec.decode_clean` made keeps its trades as raw values, made `Trade`s when `Book.trades`
     is read, the ones `apply` makes, in order with the trades of a message decoded otherwise
     between them (the general path: made at once); the books alike."""
@@ -587,13 +587,13 @@ def test_a_clean_message_s_trades_are_kept_raw_and_made_as_apply_makes_them() ->
     for books in (kept, applied):
         books.apply(decoded(p, snapshot(p, SYMBOLS[0])))
     book = kept[SYMBOLS[0]]
-    kept._keep(clean[0])
+    kept._take(clean[0])
     assert book._owed is not None and len(book._owed) == 2 and not book._trades
     # between them: a decoded message, one read from its typed entries (no remembered layout)
     # and one you built (no source): their trades made at once
     others = (other, careful, message)
     for msg in (*others, clean[1]):
-        kept._keep(msg)
+        kept._take(msg)
     for msg in (clean[0], *others, clean[1]):
         applied.apply(msg)
     assert len(book._owed) == 2 and len(book._trades) == 8

@@ -15,7 +15,6 @@ import pytest
 
 from kalshi_fix_sansio import (
     Books,
-    BookUpdates,
     CatchUpComplete,
     FillInferred,
     LocalProtocolError,
@@ -653,11 +652,9 @@ def test_rfq_steps_on_margin_do_nothing() -> None:
 def test_the_book_check_catches_books_that_miss_updates(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "5:KalshiNR:norest:blocking:prediction:1subscribe,0;1order,1,3,45;1fill,2,2,45"
     assert run(Schedule.parse(text)).ok
-    kept = Books._keep  # `apply`'s work, and the client desk's apply
+    kept = Books._take  # the client desk's apply
     monkeypatch.setattr(  # a defect of the books: incremental refreshes not applied
-        Books,
-        "_keep",
-        lambda self, m, keep=True: BookUpdates() if m.MSG_TYPE == "X" else kept(self, m, keep),
+        Books, "_take", lambda self, m: None if m.MSG_TYPE == "X" else kept(self, m)
     )
     violation = run(Schedule.parse(text)).violation
     assert violation is not None and violation.invariant == "book differs"

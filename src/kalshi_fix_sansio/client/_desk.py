@@ -246,7 +246,7 @@ class OrderDesk:
         elif msg_type in BOOK_TYPES and self.books is not None:
             self._put(event, now)
             try:  # the tracker takes no book message; its updates are not read here
-                self.books._keep(message)
+                self.books._take(message)
             except Exception as exc:  # a bug there must not stop the session or lose the message
                 self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
         else:

@@ -172,8 +172,12 @@ _LEVEL_TAIL = (b"272", b"273")
 _TRADE_TAGS = (b"2446", b"828", b"1003")
 # the order `trade_values` gives a trade's values in
 _TRADE_ORDER = (b"2446", b"1003", b"828", b"272", b"273")
-# an entry class -> its lookups and converters (`_level_readers`)
-_READERS: dict[type[Record], tuple[Any, ...]] = {}
+# an entry class -> its lookups and converters (`_level_readers`): MDUpdateAction's and
+# MDEntryType's member lookups, the prices' and sizes' cache lookup, then the three decoders
+LEVEL_READERS: dict[type[Record], tuple[Any, ...]] = {}
+# a 35=X class whose layouts of plain level changes were found (`level_places`) -> the prices'
+# and sizes' cache lookup and decoder of its entries (theirs in `LEVEL_READERS`)
+LEVEL_NUMBERS: dict[type[Record], tuple[Any, Any]] = {}
 # an entry class with a trade's fields -> the converters of `_TRADE_ORDER`'s fields
 _TRADE_READERS: dict[type[Record], tuple[Any, ...]] = {}
 
@@ -196,11 +200,13 @@ def level_changes(msg: Record) -> list[LevelChange] | None:
     places = layout.levels
     flat = src.flat
     if places is None:
-        places = layout.levels = _level_places(layout, flat) or False
+        places = level_places(msg)
     if places is False:
         return None
     assert isinstance(places, tuple)
-    action_of, kind_of, number_of, action_dec, kind_dec, number_dec = _READERS[msg._GROUPS[0].entry]
+    action_of, kind_of, number_of, action_dec, kind_dec, number_dec = LEVEL_READERS[
+        msg._GROUPS[0].entry
+    ]
     out = []
     try:
         for a, s, k, p, z in places:
@@ -219,13 +225,26 @@ def level_changes(msg: Record) -> list[LevelChange] | None:
     return out
 
 
+def level_places(msg: Record) -> tuple[tuple[int, int, int, int, int], ...] | bool:
+    """`Layout.levels` of a decoded message of a remembered layout (`level_changes`): found at
+    its first message, kept on the layout (False: not a layout of plain level changes)."""
+    src = msg._src
+    assert src is not None and src.layout is not None
+    layout = src.layout
+    places = layout.levels = _level_places(layout, src.flat) or False
+    if places:
+        readers = LEVEL_READERS[msg._GROUPS[0].entry]
+        LEVEL_NUMBERS[layout.cls] = (readers[2], readers[5])
+    return places
+
+
 def _level_places(layout: Layout, flat: list[bytes]) -> tuple[tuple[int, int, int, int, int], ...]:
-    """`Layout.levels` (`level_changes`), found once per layout (empty: not such a layout)."""
+    """`Layout.levels` (`level_places`), found once per layout (empty: not such a layout)."""
     groups = layout.cls._GROUPS
     if len(groups) != 1:
         return ()
     entry = groups[0].entry
-    if entry not in _READERS and not _level_readers(entry):
+    if entry not in LEVEL_READERS and not _level_readers(entry):
         return ()
     i = first_places(layout, flat).get(groups[0].key, -1)
     raw = flat[i + 1] if i >= 0 else b""
@@ -287,7 +306,7 @@ def _level_readers(entry: type[Record]) -> bool:
     if None in tables or cache is None:
         return False
     members = [member_table(cls).get for cls in tables]  # type: ignore[arg-type]
-    _READERS[entry] = (members[0], members[1], cache.get, action, kind, px)
+    LEVEL_READERS[entry] = (members[0], members[1], cache.get, action, kind, px)
     if set(_TRADE_TAGS) <= fields.keys():
         _TRADE_READERS[entry] = tuple(fields[tag] for tag in _TRADE_ORDER)
     return True

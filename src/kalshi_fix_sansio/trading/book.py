@@ -38,9 +38,10 @@ from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from ..codec import Entries
 from ..codec import level_changes as _level_changes
 from ..codec import trade_values as _trade_values
+from ._bookfeed import BookFeeding
+from ._bookfeed import typed_entries as _typed
 from ._booksides import BookSide, Level, NoBookSide
 from ._booktrades import Trade
 from ._booktrades import code_of as _code
@@ -351,7 +352,7 @@ class _Done(NamedTuple):
     deferred: list[BookSide]  # the sides deferred (`BookSide._defer`)
 
 
-class Books:
+class Books(BookFeeding):
     """Books of every symbol seen, updated from decoded market-data messages.
 
     Args:
@@ -417,24 +418,22 @@ class Books:
         Returns:
             The symbols changed, the inconsistencies found, the trades and own-order entries seen.
         """
-        return self._keep(message, False)
-
-    def _keep(self, message: Any, keep: bool = True) -> BookUpdates:
-        """`apply`'s work; ``keep`` (the client's desk, which does not read the `BookUpdates`):
-        a trade of a message `Codec.decode_clean` made (each of its values found in its plain
-        form: each converts) is kept as its raw values, made a `Trade` when `Book.trades` is
-        read (`Book._owe`, `_owed_trade`), and left out of the updates; every other trade as
-        `apply` makes it."""
         msg_type = getattr(message, "MSG_TYPE", "")
-        updates = _new(BookUpdates)  # `BookUpdates()` without its call (four list factories)
+        updates = self._updates()
+        if msg_type == "X":
+            self._incremental(message, updates)
+        elif msg_type == "W":
+            self._snapshot(message, updates)
+        return updates
+
+    @staticmethod
+    def _updates() -> BookUpdates:
+        """``BookUpdates()`` without its call (four list factories)."""
+        updates: BookUpdates = _new(BookUpdates)
         updates.symbols = []
         updates.inconsistencies = []
         updates.trades = []
         updates.own_orders = []
-        if msg_type == "X":
-            self._incremental(message, updates, keep)
-        elif msg_type == "W":
-            self._snapshot(message, updates)
         return updates
 
     # -- internals --------------------------------------------------------------------------
@@ -497,8 +496,8 @@ class Books:
         if problems:
             book.consistent = False
 
-    def _incremental(self, message: Any, updates: BookUpdates, keep: bool) -> None:
-        """Apply a 35=X; ``keep``: its clean trades kept raw (`_keep`)."""
+    def _incremental(self, message: Any, updates: BookUpdates) -> None:
+        """Apply a 35=X."""
         changed = updates.symbols
         problems = updates.inconsistencies
         books = self._books
@@ -507,9 +506,6 @@ class Books:
         # its entries typed only for one that does not apply cleanly (`_entry` reports it)
         rows = _level_changes(message) if plain and hasattr(message, "_src") else None
         entries: Any = None
-        # kept raw: the trades of a message `decode_clean` made, read from its fields (each
-        # value converts, its remembered layout says where); any other message's made now
-        keep = keep and rows is not None and message._src.checked
         if rows is None:
             entries = _typed(message)
             if entries is None:
@@ -541,11 +537,6 @@ class Books:
                     if book is None or not book.has_snapshot:
                         pass  # `_entry` reports it
                     elif kind == _TRADE:
-                        if size >= 0 and keep:  # `_keep`'s: made when read, as below
-                            book._owe(_owed_trade).append((px, size, message, k))
-                            if symbol not in changed:
-                                changed.append(symbol)
-                            continue
                         if size >= 0:  # a trade, as `_entry` reads it (a negative size: there)
                             # its other values read from the fields too (None: one does not
                             # convert, the typed entry's attributes name it)
@@ -749,23 +740,6 @@ class Books:
         problems.append(
             BookInconsistency(book.symbol, reason, f"best bid {bid} >= best offer {offer}")
         )
-
-
-def _owed_trade(symbol: str, value: tuple[Decimal, Decimal, Any, int]) -> Trade:
-    """The `Trade` of the ``k``-th entry of a 35=X kept by `Books._keep` as ``(px, size,
-    message, k)``: the one `Books.apply` makes of it (`trade_values`, then `trade_of`)."""
-    px, size, message, k = value
-    extra = _trade_values(message, k)
-    assert extra is not None  # `decode_clean`'s message: every value converts
-    return _trade_of(symbol, px, size, *extra)
-
-
-def _typed(message: Any) -> tuple[Any, ...] | None:
-    """A 35=X's entries, typed, as a tuple (None: it has no group)."""
-    entries = message.md_entries
-    if entries is None or entries.__class__ is tuple:  # a group of one entry: a tuple already
-        return entries
-    return entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
 
 
 def _side_name(kind: str | None) -> str:
