@@ -194,7 +194,10 @@ class Feed:
         self._items = recording.rows()
         self._next()
 
-    def _next(self) -> None:
+    def _next(self, timer: Timer | None = None) -> None:
+        """The next recorded message read and its callback asked for at its time (`Scheduler.
+        call_at`); ``timer``: the one of the message just taken, out of the scheduler, to carry
+        it (as `Scheduler.push` would make it: its time and row set, nothing else changed)."""
         try:
             item = next(self._items, None)
         except RecordingError as exc:  # a cache file changed since it was checked
@@ -208,7 +211,11 @@ class Feed:
         scheduler, when = self.sim.scheduler, item[0]
         timers = scheduler._timers
         sooner = not timers or when < timers[0][0]
-        self._timer = timer = Timer(when, self._apply, (item,))
+        if timer is None:
+            timer = Timer(when, self._apply, (item,))
+        else:
+            timer.when, timer.args = when, (item,)
+        self._timer = timer
         heappush(timers, (when, next(scheduler._order), timer))
         if sooner and scheduler.waker is not None:
             scheduler.waker()
@@ -217,10 +224,12 @@ class Feed:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
         the exchange sent nothing to anyone and the recordings go on (no client saw it: no
         wait wakes for it)."""
-        self._timer = None
+        timer, self._timer = self._timer, None
         clock = self.sim.clock
         quiet = self._take(row, clock._now if clock._follow is None else clock.time())
-        self._next()
+        # its timer carries the next message at the FIX level (a book-level loop tells its
+        # feed's steps apart by their timers: a new one each)
+        self._next(timer if self.spans is None else None)
         if quiet:
             return None if self.done else QUIET
         # the scheduler's next callback (the pipe's delivery of what the message sent: the

@@ -56,6 +56,7 @@ import heapq
 import math
 import random
 import re
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -374,49 +375,57 @@ class Simulation:
         # ticker's seconds with nothing due skipped in one step: `skip_tick`); nothing is ready
         # here (`run_due` returns only when nothing is, `skip_tick` readies nothing)
         ticker, idle = self._ticker, self.gateway.exchange.tick_due
+        limit = clock.start + self.max_time
+        # `advance` raises past it (``math.inf`` too: nothing is left to happen), one question
+        stall = limit if limit < math.inf else sys.float_info.max
         while True:
-            while timers and timers[0][2].cancelled:  # `next_deadline`, inline
-                heapq.heappop(timers)
-            deadline = timers[0][0] if timers else math.inf
-            if timers and deadline <= until and timers[0][2].callback == ticker:
-                limit = clock.start + self.max_time
-                if deadline <= limit and not idle(math.inf):
-                    # `skip_tick`'s common case, inline: nothing due at any time (no order
-                    # to expire, no open RFQ: each second it asks about would answer no), the
-                    # first second within `max_time` (`advance` would not raise)
-                    n = len(timers)  # `_second`: the next callback is a child of the first
-                    before = timers[1][0] if n > 1 else math.inf
-                    if n > 2 and timers[2][0] < before:
-                        before = timers[2][0]
-                    last = until if until < limit else limit
-                    when, nxt = deadline, deadline + 1.0
-                    while nxt < before and nxt <= last:
-                        when, nxt = nxt, nxt + 1.0
-                    if when > clock._now:  # `advance`, inline
-                        clock._now = when
-                    timer = timers[0][2]
-                    timer.when = nxt
-                    heapq.heapreplace(timers, (nxt, next(scheduler._order), timer))
-                    continue  # what else is due at the ticker's last second runs next
-                if self.skip_tick(timers[0], _second(timers), until):
+            if timers:  # the first timer read once (`next_deadline`, inline)
+                deadline, _order, timer = timers[0]
+                if timer.cancelled:
+                    heapq.heappop(timers)
                     continue
-            when = deadline if deadline < until else until
-            if when == math.inf or when > clock.start + self.max_time:
-                self.advance(when)  # raises SimulationStalled
-            if when > clock._now:  # `advance`, inline
-                clock._now = when
-            now = clock._now
-            n = len(timers)
-            if deadline <= now and (n < 2 or timers[1][0] > now) and (n < 3 or timers[2][0] > now):
-                # `run_due`'s common case, inline: the first timer (not cancelled: see above)
-                # the one callback due, nothing ready (a recorded message's, most often); what
-                # it makes due now, `run_due` runs after it
-                timer = heapq.heappop(timers)[2]
-                ran = timer.callback(*timer.args) is not QUIET
-                if ready or (timers and timers[0][0] <= clock._now):
-                    ran = scheduler.run_due() or ran
+                if deadline <= until and timer.callback == ticker:
+                    if deadline <= limit and not idle(math.inf):
+                        # `skip_tick`'s common case, inline: nothing due at any time (no order
+                        # to expire, no open RFQ: each second it asks about would answer no),
+                        # the first second within `max_time` (`advance` would not raise)
+                        n = len(timers)  # `_second`: the next callback is a child of the first
+                        before = timers[1][0] if n > 1 else math.inf
+                        if n > 2 and timers[2][0] < before:
+                            before = timers[2][0]
+                        last = until if until < limit else limit
+                        when, nxt = deadline, deadline + 1.0
+                        while nxt < before and nxt <= last:
+                            when, nxt = nxt, nxt + 1.0
+                        if when > clock._now:  # `advance`, inline
+                            clock._now = when
+                        timer.when = nxt
+                        heapq.heapreplace(timers, (nxt, next(scheduler._order), timer))
+                        continue  # what else is due at the ticker's last second runs next
+                    if self.skip_tick(timers[0], _second(timers), until):
+                        continue
             else:
-                ran = scheduler.run_due()
+                deadline = math.inf
+            when = deadline if deadline < until else until
+            if when > stall:
+                self.advance(when)  # raises SimulationStalled
+            now = clock._now
+            if when > now:  # `advance`, inline
+                clock._now = now = when
+            if deadline <= now:
+                n = len(timers)
+                if (n < 2 or timers[1][0] > now) and (n < 3 or timers[2][0] > now):
+                    # `run_due`'s common case, inline: the first timer (not cancelled: see
+                    # above) the one callback due, nothing ready (a recorded message's, most
+                    # often); what it makes due now, `run_due` runs after it
+                    heapq.heappop(timers)
+                    ran = timer.callback(*timer.args) is not QUIET
+                    if ready or (timers and timers[0][0] <= clock._now):
+                        ran = scheduler.run_due() or ran
+                else:
+                    ran = scheduler.run_due()
+            else:
+                ran = False  # nothing due, nothing ready: what `run_due` would say
             if ran or clock._now >= until:
                 break
         return clock._now

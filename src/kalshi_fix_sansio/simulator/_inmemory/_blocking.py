@@ -103,10 +103,19 @@ class _End:
         self.link.made(self, transport)
 
     def data_received(self, data: bytes) -> None:
-        self.link.received(self, data)
+        """Bytes from the gateway (``b""``: its end of file) to the driver, when this is still
+        the connection it uses; what it says to do done, and the pump told."""
+        link = self.link
+        if self is not link.end:
+            return  # a connection the driver is done with
+        sup = self.sup
+        actions = sup.read_bytes(data)
+        if actions:
+            link.perform(sup, actions)
+        link.changed(sup)
 
     def eof_received(self) -> bool | None:
-        self.link.received(self, b"")
+        self.data_received(b"")
         return None  # the pipe closes
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -221,15 +230,6 @@ class MemoryLink:
         self.perform(end.sup, end.sup.step(CONNECTED, end.sup.clock()))  # the Logon
         self.changed(end.sup)
 
-    def received(self, end: _End, data: bytes) -> None:
-        if end is not self.end:
-            return  # a connection the driver is done with
-        sup = end.sup
-        actions = sup.read_bytes(data)
-        if actions:
-            self.perform(sup, actions)
-        self.changed(sup)
-
     def lost(self, end: _End, exc: Exception | None) -> None:
         if end is not self.end:
             return
@@ -291,7 +291,12 @@ class _Inline:
         return self.delivering or (_has_callbacks(self.session) and sup.delivery.due(sup))
 
     def _changed(self, sup: Driver) -> None:
-        if not self.delivering and _has_callbacks(self.session) and self.driver.delivery.due(sup):
+        session = self.session  # `_has_callbacks`, inline: asked after every chunk read
+        if (
+            not self.delivering
+            and (session.on_event is not None or session.on_reconnect is not None)
+            and self.driver.delivery.due(sup)
+        ):
             self.delivering = True
             self.simulation.scheduler.call_soon(self._deliver, sup)
 

@@ -57,6 +57,10 @@ class MarketData:
         # the books `mark` follows this call, by symbol (each one's `Book.before` set)
         self._before: dict[str, Book] = {}
         self._unwatched: set[str] = set()
+        # the subscribers of each market `mark` followed, asked once when it first followed it
+        # this call (`_encoders`: their session ids when they all encode, else None); read by
+        # `level_entry` and `market_entries` for a market in `_before` only, so never stale
+        self._encoding: dict[str, list[str] | None] = {}
         self._touched: dict[tuple[str, str, Decimal], Order] = {}
         self.trades: list[Trade] = []
         """The trades of the current call, in order."""
@@ -86,13 +90,6 @@ class MarketData:
             book.before = None
         self._before = {}
 
-    def watched(self, symbol: str) -> bool:
-        """Whether some session subscribes to the market's data now."""
-        for session in self.state.sessions.values():  # (a loop: no generator per call)
-            if symbol in session.md_symbols:
-                return True
-        return False
-
     def mark(self, book: Book) -> None:
         """Follow a book's changes from now to the end of the call (only when some session
         subscribes to its market: nobody gets a 35=X of the others): the book notes the size
@@ -100,9 +97,13 @@ class MarketData:
         symbol = book.symbol
         if symbol in self._before or symbol in self._unwatched:
             return
-        if self.watched(symbol):
+        # `watched`, and who the 35=X goes to, in one look at the sessions: `_encoders` is []
+        # exactly when no session subscribes (None: one that reads messages does)
+        encoders = self._encoders(symbol)
+        if encoders is None or encoders:
             self._before[symbol] = book
             book.before = {}
+            self._encoding[symbol] = encoders
         else:
             self._unwatched.add(symbol)
 
@@ -305,7 +306,7 @@ class MarketData:
             before = book.before
             if before is None or len(before) != 1:
                 return False
-            subscribers = self._encoders(symbol)
+            subscribers = self._encoding[symbol]  # `_encoders`, asked by `mark`
             if subscribers is None:
                 return False
             for (side, px), old in before.items():
@@ -337,7 +338,7 @@ class MarketData:
         if found is not False or len(followed) != 1 or self._touched:
             return found
         for symbol, book in followed.items():
-            subscribers = self._encoders(symbol)
+            subscribers = self._encoding[symbol]  # `_encoders`, asked by `mark`
             if subscribers is None:
                 return False
             before = book.before
@@ -511,7 +512,7 @@ class _Wire:
     """The bytes of 35=X entries, as the dialect's encoder writes the entry objects
     (`MarketData._entries`) made of the same changes: the same fields in the same order, each
     value written by the codec's own value encoders (prices to the tick, sizes to the cent),
-    each distinct price, size, symbol and time written once (tests/test_md_wire.py compares
+    each distinct price, size, symbol and time written once (tests/test_engine_md_wire.py compares
     them with the encoder's on every kind of entry of both dialects)."""
 
     def __init__(self, aggressor: Callable[[str], Any]) -> None:
@@ -522,7 +523,10 @@ class _Wire:
         self._minute = b""
         self._days: dict[int, bytes] = {}  # days from the epoch -> MDEntryDate's text
         self._px: dict[Decimal, bytes] = {}
-        self._size: dict[Decimal, bytes] = {}
+        # sizes by their text: a level's size is a new Decimal at each change (the sum
+        # `Book.resize` makes), whose hash (a modular power, not kept until asked) costs several
+        # times its text; equal texts are the same sign, digits and exponent, so the same bytes
+        self._size: dict[str, bytes] = {}
         self._symbols: dict[str, bytes] = {}
         self._sides: dict[str, bytes] = {}
 
@@ -558,7 +562,7 @@ class _Wire:
                 self._symbols.get(symbol) or self._symbol(symbol),
                 _ASCII[kind],
                 self._px.get(px) or self._price(px),
-                self._size.get(size) or self._qty(size),
+                self._size.get(text := str(size)) or self._qty(size, text),
                 self._stamp,
             )
         except EncodeError:
@@ -570,7 +574,7 @@ class _Wire:
             return b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01" % (
                 self._symbols.get(symbol) or self._symbol(symbol),
                 self._px.get(px) or self._price(px),
-                self._size.get(size) or self._qty(size),
+                self._size.get(text := str(size)) or self._qty(size, text),
                 self._stamp,
                 self._sides.get(t.aggressor_side) or self._side(t.aggressor_side),
                 enc_str(t.trade_id, "TradeID(1003)"),
@@ -620,8 +624,13 @@ class _Wire:
     def _price(self, px: Decimal) -> bytes:
         return _kept(self._px, px, enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4))
 
-    def _qty(self, size: Decimal) -> bytes:
-        return _kept(self._size, size, enc_decimal(size.quantize(CENT), "MDEntrySize(271)"))
+    def _qty(self, size: Decimal, text: str) -> bytes:
+        """``size``'s bytes, kept as ``text`` (its `str`: a zero's sign is in it, so a zero is
+        kept too)."""
+        if len(self._size) >= _MOST_CACHED:
+            self._size.clear()
+        data = self._size[text] = enc_decimal(size.quantize(CENT), "MDEntrySize(271)")
+        return data
 
     def _side(self, side: str) -> bytes:
         data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")

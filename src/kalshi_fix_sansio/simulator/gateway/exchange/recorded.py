@@ -343,7 +343,7 @@ class RecordedMarkets:
             recorded = self.recorded[symbol] = {BUY: {}, SELL: {}}
         levels = recorded[side]
         old = levels.get(px, ZERO)
-        if size > 0:
+        if size > ZERO:
             levels[px] = size
         else:
             levels.pop(px, None)
@@ -353,7 +353,7 @@ class RecordedMarkets:
                 del self._best[symbol]
             else:
                 was = best = kept[1] if side == BUY else kept[2]
-                if size > 0:
+                if size > ZERO:
                     if best is None or (px > best if side == BUY else px < best):
                         best = px
                 elif px == best:
@@ -379,13 +379,13 @@ class RecordedMarkets:
             credits = self._credit
             if key in credits:  # a recorded trade's credit set against a decrease
                 drop = old - size
-                if drop > 0:  # (popped and put back, as below: the same order)
+                if drop > ZERO:  # (popped and put back, as below: the same order)
                     credit = credits.pop(key)
                     if credit > drop:
                         credits[key] = credit - drop
-                elif size == 0:
+                elif size == ZERO:
                     del credits[key]
-            if house is not None and size > 0:  # the common change: its size
+            if house is not None and size > ZERO:  # the common change: its size
                 self.md.mark(book)
                 book.resize(house, size)
                 self._shown[key] = size
@@ -397,7 +397,7 @@ class RecordedMarkets:
         now = ZERO if house is None else house.leaves_qty
         taken = self._taken.pop(key, ZERO) + (self._shown.get(key, ZERO) - now)
         drop = old - size
-        if drop > 0:
+        if drop > ZERO:
             credit = self._credit.pop(key, ZERO)
             counted = credit if credit <= drop else drop  # `min`, inline (as the max below)
             if credit > counted:
@@ -407,22 +407,22 @@ class RecordedMarkets:
             if drop > counted and book.clients[side]:
                 self._cancelled(book, side, px, old, drop - counted)
             taken = taken - drop if taken > drop else ZERO
-        elif size == 0:
+        elif size == ZERO:
             self._credit.pop(key, None)
         shown = size - taken if size > taken else ZERO
         # no client order rests on the other side: nothing to cross (`_cross` gives zero)
-        if shown > 0 and book.clients[SELL if side == BUY else BUY]:
+        if shown > ZERO and book.clients[SELL if side == BUY else BUY]:
             crossed = self._cross(book, side, px, shown)
             shown -= crossed
             taken += crossed
-        elif shown > 0 and house is not None:  # `_show`'s common case: the size changes
-            if taken > 0:
+        elif shown > ZERO and house is not None:  # `_show`'s common case: the size changes
+            if taken > ZERO:
                 self._taken[key] = taken
             self.md.mark(book)
             book.resize(house, shown)
             self._shown[key] = shown
             return
-        if taken > 0:
+        if taken > ZERO:
             self._taken[key] = taken
         self._show(book, key, shown)
 
@@ -445,7 +445,7 @@ class RecordedMarkets:
         house = self._house.get(key)
         if house is not None and not house.open:
             house = None
-        if size <= 0:
+        if size <= ZERO:
             if house is not None:
                 self.orders.close(house)
                 house.leaves_qty = ZERO
