@@ -1,3 +1,4 @@
+# private: the 35=X entry bytes' cache (`_Wire`) has no public name; its bytes are compared here
 """A 35=X level entry's size bytes, kept by the size's text (the private
 `kalshi_fix_sansio.simulator.gateway.exchange.market_data._Wire`), are the codec's own
 (`enc_decimal` of the size quantized to the cent) for every size, new or kept: equal sizes of
