@@ -26,9 +26,6 @@ from ..codec._wire import LEVEL_NUMBERS, level_places
 from ._booktrades import Trade
 from ._booktrades import trade_of as _trade_of
 
-if TYPE_CHECKING:
-    from .book import Book, BookInconsistency, BookUpdates
-
 _ZERO = Decimal(0)
 # a 35=X entry's MDEntryType and MDUpdateAction as they are on the wire (their plain forms)
 _BID, _OFFER, _TRADE = b"0", b"1", b"2"
@@ -39,22 +36,23 @@ _MOST = 64
 
 
 class BookFeeding:
-    """`Books`' apply for a reader of the books alone (`_take`); `Books` sets the attributes."""
+    """`Books`' apply for a reader of the books alone (`_take`); `Books` sets the attributes
+    (typed here as `Any`: this module names nothing of `book`, which imports it)."""
 
-    _books: dict[str, Book]
+    _books: dict[str, Any]
     _legacy: bool
 
     if TYPE_CHECKING:  # the `Books`'
 
-        def apply(self, message: Any) -> BookUpdates: ...
+        def apply(self, message: Any) -> Any: ...
 
-        def _entry(self, e: Any, updates: BookUpdates, done: None) -> None: ...
-
-        @staticmethod
-        def _updates() -> BookUpdates: ...
+        def _entry(self, e: Any, updates: Any, done: None) -> None: ...
 
         @staticmethod
-        def _check_cross(book: Book, problems: list[BookInconsistency]) -> None: ...
+        def _updates() -> Any: ...
+
+        @staticmethod
+        def _check_cross(book: Any, problems: list[Any]) -> None: ...
 
     def _take(self, message: Any) -> None:
         """`apply` for a caller that does not read its `BookUpdates` (the client's desk): the
@@ -74,8 +72,8 @@ class BookFeeding:
         flat = src.flat
         number_of, number_dec = LEVEL_NUMBERS[layout.cls]
         books = self._books
-        touched: list[Book] = []
-        updates: BookUpdates | None = None
+        touched: list[Any] = []
+        updates: Any = None
         entries: Any = None
         k = -1
         for a, s, t, p, z in places:
