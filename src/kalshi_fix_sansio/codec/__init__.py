@@ -26,6 +26,9 @@ from ._encode import (
     finish_frame as finish_frame,
 )
 from ._fields import (
+    WALK_ERRORS as WALK_ERRORS,
+)
+from ._fields import (
     Defect as Defect,
 )
 from ._generated.common import (
@@ -110,6 +113,9 @@ from ._values import (
     fmt_timestamp as fmt_timestamp,
 )
 from ._wire import (
+    LEVEL_NUMBERS as LEVEL_NUMBERS,
+)
+from ._wire import (
     Entries as Entries,
 )
 from ._wire import (
@@ -117,6 +123,9 @@ from ._wire import (
 )
 from ._wire import (
     level_changes as level_changes,
+)
+from ._wire import (
+    level_places as level_places,
 )
 from ._wire import (
     trade_values as trade_values,

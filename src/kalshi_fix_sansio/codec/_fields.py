@@ -158,7 +158,7 @@ EnumCheck = tuple[
     Callable[[Any], tuple[Any, ...]],
 ]
 _CONVERT_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError)
-_WALK_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
+WALK_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)

@@ -29,10 +29,10 @@ import attrs
 from ._fields import (
     _CONVERT_ERRORS,
     _LAZY,
-    _WALK_ERRORS,
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
+    WALK_ERRORS,
     Defect,
     Defects,
     FieldInfo,
@@ -609,7 +609,7 @@ class Message(FixRecord):
                         h._fill_at(src.flat, places, False)
                         h._eager = None  # every field converted
                         return h
-                    except _WALK_ERRORS:
+                    except WALK_ERRORS:
                         pass  # what it set is not to be trusted: blanked below
             h._blank()
             h._eager = False

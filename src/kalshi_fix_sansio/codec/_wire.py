@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from ._fields import (
-    _WALK_ERRORS,
     REJECT_GROUP_COUNT,
     REJECT_INCORRECT_FORMAT,
     REJECT_REQUIRED_TAG_MISSING,
+    WALK_ERRORS,
     Defect,
     GroupInfo,
     Layout,
@@ -220,7 +220,7 @@ def level_changes(msg: Record) -> list[LevelChange] | None:
             if size is None:
                 size = number_dec(r)
             out.append((flat[s].decode(), kind, action, px, size))
-    except _WALK_ERRORS:
+    except WALK_ERRORS:
         return None
     return out
 
@@ -287,7 +287,7 @@ def trade_values(msg: Record, k: int) -> tuple[Any, Any, Any, Any, Any] | None:
             None if day is None else of_day(flat[day]),
             None if clock is None else of_clock(flat[clock]),
         )
-    except _WALK_ERRORS:
+    except WALK_ERRORS:
         return None
 
 
@@ -425,7 +425,7 @@ def load_group(owner: Record, info: GroupInfo) -> Any:
         # the group is read as below, as it is read, the careful parser deciding)
         try:
             entry = entry_cls._walk_one(flat, i + 2, src)
-        except _WALK_ERRORS:
+        except WALK_ERRORS:
             entry = None
         if entry is not None:
             j = i + 2 + len(entry._flat)  # type: ignore[arg-type]  # a walked entry has its span
@@ -496,7 +496,7 @@ class Entries(Sequence[E]):
             if count > 0:  # `_walk`, without its call
                 try:
                     walked = entry_cls._walk_entries(flat, j, count, at.src)
-                except _WALK_ERRORS:
+                except WALK_ERRORS:
                     walked = None
             if walked is not None and not (
                 walked[1] < len(flat) and flat[walked[1]] in entry_cls._TAGS
@@ -565,7 +565,7 @@ def _walk(
         return [], j
     try:
         return entry_cls._walk_entries(flat, j, count, src)
-    except _WALK_ERRORS:
+    except WALK_ERRORS:
         return None
 
 
@@ -691,7 +691,7 @@ def _walk_header(h: Record) -> bool:
     assert src is not None
     try:
         end = h._walk(src.flat, 6, src.dollars)
-    except _WALK_ERRORS:
+    except WALK_ERRORS:
         end = -1
     # a layout with header places has each of its header fields once in the run after 35:
     # a walk that ends (it stops at the first tag not the header's) took them all

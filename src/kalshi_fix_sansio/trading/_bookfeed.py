@@ -19,10 +19,8 @@ from bisect import bisect_left, insort
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..codec import Entries
+from ..codec import LEVEL_NUMBERS, WALK_ERRORS, Entries, level_places
 from ..codec import trade_values as _trade_values
-from ..codec._fields import _WALK_ERRORS
-from ..codec._wire import LEVEL_NUMBERS, level_places
 from ._booktrades import Trade
 from ._booktrades import trade_of as _trade_of
 
@@ -87,7 +85,7 @@ class BookFeeding:
                 if size is None:
                     size = number_dec(r)
                 book = books.get(flat[s].decode())
-            except _WALK_ERRORS:
+            except WALK_ERRORS:
                 book = None
             if book is not None and book.has_snapshot:
                 kind = flat[t]
