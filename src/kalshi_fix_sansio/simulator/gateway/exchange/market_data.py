@@ -625,12 +625,9 @@ class _Wire:
         return _kept(self._px, px, enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4))
 
     def _qty(self, size: Decimal, text: str) -> bytes:
-        """``size``'s bytes, kept as ``text`` (its `str`: a zero's sign is in it, so a zero is
-        kept too)."""
-        if len(self._size) >= _MOST_CACHED:
-            self._size.clear()
-        data = self._size[text] = enc_decimal(size.quantize(CENT), "MDEntrySize(271)")
-        return data
+        """``size``'s bytes, kept as ``text`` (its `str`: a zero's sign is in it, and a text is
+        never empty, so `_kept` keeps a zero too)."""
+        return _kept(self._size, text, enc_decimal(size.quantize(CENT), "MDEntrySize(271)"))
 
     def _side(self, side: str) -> bytes:
         data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")
