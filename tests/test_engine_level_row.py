@@ -107,18 +107,26 @@ def _entry(rng: random.Random, name: str) -> tuple[Any, ...]:
     """One recorded 35=X entry of ``name``: a level's change mostly (its size, new, deleted,
     zero, no size, no price), or a trade."""
     px = rng.choice([D(f"0.{i:02d}") for i in range(44, 57)] + [None])
-    size = rng.choice((D(rng.randint(1, 60)), D(rng.randint(1, 60)), D(0), None))
+    size = rng.choice((D(rng.randint(1, 60)),) * 4 + (D(0), None))
     kind = rng.choice(("0", "1", "0", "1", "0", "1", "2"))
     if kind == "2":
         tid = f"t-{rng.getrandbits(32):x}"
         return ("2", name, px, size or D(3), "0", rng.choice(("1", "2")), tid)
-    return (kind, name, px, size, rng.choice(("0", "1", "1", "1", "2")), None, None)
+    return (kind, name, px, size, rng.choice(("0", "1", "1", "1", "1", "1", "2")), None, None)
 
 
 def _row(rng: random.Random) -> Row:
     """A recorded 35=X: one entry of one market mostly, sometimes a trade and the levels it
     moved, two markets, or one not listed yet."""
     name = rng.choice((SYM, SYM, SYM, OTHER, NEW))
+    if rng.random() < 0.3:  # a trade and the level it took (its id recorded, or none)
+        kind = rng.choice(("0", "1"))
+        px = D(f"0.{rng.randint(44, 56)}")
+        tid = rng.choice((f"t-{rng.getrandbits(32):x}", None))
+        aggressor = rng.choice(("2" if kind == "0" else "1", None))  # None: a buyer's
+        trade = ("2", name, px, D(rng.randint(1, 9)), "0", aggressor, tid)
+        size = rng.choice((D(rng.randint(1, 60)),) * 3 + (D(0),))
+        return (trade, (kind, name, px, size, rng.choice(("1", "1", "1", "2")), None, None))
     entries = [_entry(rng, name) for _ in range(rng.choice((1, 1, 1, 1, 2, 3)))]
     if rng.random() < 0.05:
         entries.append(_entry(rng, rng.choice((SYM, OTHER))))
@@ -213,3 +221,27 @@ def test_replay_level_hands_back_what_it_does_not_take() -> None:
     # a settled market
     ex.settle(OTHER, "yes", T0 + 4)
     assert ex.replay_level((("0", OTHER, D("0.5"), D(3), "0", None, None),), T0 + 5) is None
+
+
+def test_replay_level_sends_a_trade_alone_when_its_level_came_back() -> None:
+    """A trade, then its level at the size it had: the 35=X of the trade alone, as
+    `replay_market` sends it; then a trade with no id and no aggressor and its level's new
+    size: both entries."""
+    general, fast = _exchange(("wire",)), _exchange(("wire",))
+    rows = [
+        (("1", SYM, D("0.45"), D(9), "0", None, None),),
+        (
+            ("2", SYM, D("0.45"), D(2), "0", "1", "t-1"),
+            ("1", SYM, D("0.45"), D(9), "1", None, None),
+        ),
+        (("2", SYM, D("0.45"), D(2), "0", None, ""), ("1", SYM, D("0.45"), D(7), "1", None, None)),
+    ]
+    bodies = []
+    for i, entries in enumerate(rows):
+        expected = _seen(_general(general, entries, T0 + i))
+        found, took = _fast(fast, entries, T0 + i)
+        assert took and _seen(found) == expected
+        assert _state(fast) == _state(general)
+        bodies.append(expected[0][2])
+    assert bodies[1].startswith(b"268=1\x01279=0\x0155=") and b"269=2" in bodies[1]
+    assert bodies[2].startswith(b"268=2\x01279=0\x0155=") and b"279=1" in bodies[2]

@@ -8,7 +8,8 @@ the call's start (`Exchange._begin`, which resets four parts), `RecordedMarkets.
 and gives the same answer in one call, for exactly that row:
 
 * one entry, a bid's or an offer's (MDEntryType 0 or 1), a price, a size above zero, and
-  MDUpdateAction not 2 (delete);
+  MDUpdateAction not 2 (delete); or a recorded trade with its price and size, then such an
+  entry (most often the level the trade took: its 35=X has the trade's entry first);
 * its market listed and not settled, no client order resting in it, nothing due at the call's
   start (no order to expire, no open RFQ);
 * the level's house order open and last shown at its size (nothing taken from it by clients);
@@ -28,7 +29,7 @@ from typing import Any, Final
 from .common import BUY, SELL, ZERO
 from .drop_copy import DropCopy
 from .market_data import MarketData
-from .model import Book, Outbound
+from .model import Book, Outbound, Trade
 from .recorded import RecordedMarkets, _best
 from .reports import Reports
 from .rfq import Rfqs
@@ -99,7 +100,11 @@ class LevelRow:
         if drop_copy._history or drop_copy._clock_log:  # `prune` has something to look at
             drop_copy.prune()
         if len(entries) == 1:
-            sent = self._level(book, entry, now)
+            sent = self._level(book, None, entry, now)
+            if sent is not None:
+                return sent
+        elif len(entries) == 2 and entry[0] == "2":  # a trade, then (most often) its level
+            sent = self._level(book, entry, entries[1], now)
             if sent is not None:
                 return sent
         self._recorded.apply_market(book, entries)
@@ -118,15 +123,21 @@ class LevelRow:
         return state.take_output()
 
     def _level(
-        self, book: Book, entry: tuple[Any, ...], now: float
+        self, book: Book, trade: tuple[Any, ...] | None, entry: tuple[Any, ...], now: float
     ) -> tuple[list[str], bytes] | list[Outbound] | None:
         """The common row's change and its 35=X (`RecordedMarkets.apply_market`, `level`'s
-        common change, `MarketData.mark`, `Book.resize`, `level_entry`); None: not that row,
-        nothing done (the call started)."""
+        common change, `MarketData.mark`, `Book.resize`, `level_entry`), after the recorded
+        ``trade`` when there is one (`RecordedMarkets.trade` with no client order to fill, then
+        `market_entries`: the trade's entry first); None: not that row, nothing done (the call
+        started)."""
         t, name, px, size, action, _aggressor, _trade_id = entry
         side = _SIDES.get(t)
         if side is None or px is None or size is None or action == "2" or not size > ZERO:
             return None
+        if trade is not None:
+            _kind, _name, trade_px, trade_size, _action, aggressor, trade_id = trade
+            if trade_px is None or trade_size is None:
+                return None
         clients = book.clients
         if clients[BUY] or clients[SELL]:
             return None
@@ -141,14 +152,30 @@ class LevelRow:
         market = recorded.recorded.get(name)
         if market is None:
             return None
+        state = self._state
         subscribers = []  # `MarketData._encoders`, inline
-        for session in self._state.sessions.values():
+        for session in state.sessions.values():
             if name in session.md_symbols:
                 if not session.wire:
                     return None
                 subscribers.append(session.session_id)
         if not subscribers:
             return None
+        md = self._md
+        md._encoding[name] = subscribers  # `MarketData.mark`: the market followed
+        credits = recorded._credit
+        if trade is not None:  # `RecordedMarkets.trade`: its credit, then the trade kept
+            aggressor = aggressor or BUY
+            credited = (name, SELL if aggressor == BUY else BUY, trade_px)
+            credits[credited] = credits.get(credited, ZERO) + trade_size
+            recorded_trade = Trade(
+                symbol=name,
+                price=trade_px,
+                qty=trade_size,
+                aggressor_side=aggressor,
+                trade_id=trade_id or state.uuid(),
+            )
+            md.trades.append(recorded_trade)
         # `RecordedMarkets.level`'s common change: the recorded size, the side's best
         levels = market[side]
         old = levels.get(px, ZERO)
@@ -162,27 +189,32 @@ class LevelRow:
                     recorded._best[name] = _best(market, px, kept[2])
             elif kept[2] is None or px < kept[2]:
                 recorded._best[name] = _best(market, kept[1], px)
-        credits = recorded._credit
         if key in credits:  # a recorded trade's credit set against a decrease
             drop = old - size
             if drop > ZERO:
                 credit = credits.pop(key)
                 if credit > drop:
                     credits[key] = credit - drop
-        # `MarketData.mark` (the market followed, its subscribers kept), `Book.resize`, then
-        # `level_entry` (the book no longer followed)
-        md = self._md
-        md._encoding[name] = subscribers
+        # `Book.resize`, then `level_entry` or `market_entries` (the book no longer followed)
         agg = book.agg[side]
         was = agg[px]
         new = agg[px] = was + (size - house.leaves_qty)
         house.leaves_qty = size
         shown[key] = size
-        if new == was:
-            return []  # the level's size came back: nothing sent
-        data = md._wire.level(name, t, px, new, "1", now)
-        if data is None:  # a value the codec refuses: the book followed, the general way on
-            md._before = {name: book}
-            book.before = {(side, px): was}
-            return self._finish()
-        return subscribers, b"268=1\x01" + data
+        if trade is None:
+            if new == was:
+                return []  # the level's size came back: nothing sent
+            data = md._wire.level(name, t, px, new, "1", now)
+            if data is not None:
+                return subscribers, b"268=1\x01" + data
+        else:
+            changes: list[Any] = [(name, recorded_trade, "2", trade_px, trade_size, "0", None)]
+            if new != was:
+                changes.append((name, None, t, px, new, "1", None))
+            wire = md._wire.entries(changes, now)
+            if wire:
+                return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
+        # a value the codec refuses (or a block trade): the book followed, the general way on
+        md._before = {name: book}
+        book.before = {(side, px): was}
+        return self._finish()
