@@ -1,8 +1,8 @@
-"""`Exchange.replay_level` (the private module ``simulator/gateway/exchange/level_row.py``: a
-recorded 35=X of one market with its call's start inline, the common row of one level resized in
-one step) is `Exchange.replay_market` of the same row: the same answer, and the same state after
-it, down to the recorded levels, the house orders and what was shown of them, the clients' takes
-and the trades' credits, the books, the market data's following and the call's start.
+"""`Exchange.replay_level` (``simulator/gateway/exchange/level_row.py``: a recorded 35=X of one
+market with its call's start inline, the common row of one level resized in one step) is
+`Exchange.replay_market` of the same row: the same answer, and the same state after it, down
+to the recorded levels, the house orders and what was shown of them, the clients' takes and the
+trades' credits, the books, the market data's following and the call's start.
 
 Two exchanges in the same state take the same rows, one through `replay_market` (then
 `replay_row` where it says None), the other through `replay_level` first (then the same); the
