@@ -290,10 +290,14 @@ class Router:
         subscriber written at once (`_write_encoded`), no `Outbound` made; anything else
         routed as `_route` routes it. ``now`` is the exchange's time and the sessions' both
         (a backtest's one clock). Whether the exchange sent something; None: not that
-        message, nothing done (`replay_row` and `_route` it)."""
-        found = self.exchange.replay_market(entries, now)
+        message, nothing done (`replay_row` and `_route` it). `Exchange.replay_level` first:
+        the same call as `Exchange.replay_market`, the common row in one step."""
+        exchange = self.exchange
+        found = exchange.replay_level(entries, now)  # the common row in one step
         if found is None:
-            return None
+            found = exchange.replay_market(entries, now)
+            if found is None:
+                return None
         if isinstance(found, list):  # the call's general output
             if found:
                 self._route(found, now)

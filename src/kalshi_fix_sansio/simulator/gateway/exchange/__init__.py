@@ -72,6 +72,7 @@ from .fees import (
     FeeScheduleError,
     as_fee_model,
 )
+from .level_row import LevelRow
 from .market_data import MarketData
 from .matching import Matching
 from .model import (
@@ -214,6 +215,11 @@ class Exchange(Queries):
         self._recorded = RecordedMarkets(
             state, self._orders, self._matching, self._md, self._settlement, self._open_market
         )
+        self.replay_level = LevelRow(
+            state, self._reports, self._md, self._drop_copy, self._rfqs, self._recorded
+        ).replay
+        """`replay_market` of the common recorded row in one step (`LevelRow.replay`: one level
+        of one market resized; None: not that row, nothing done)."""
         self.spans: BulkSpans | None = None
         """The markets in bulk spans (`start_spans`; None: none, every message the full path)."""
         entry = OrderEntry(
