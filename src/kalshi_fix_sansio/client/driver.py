@@ -72,7 +72,7 @@ from ..trading.killswitch import (
 )
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
-from ._callers import Delivery, any_event
+from ._callers import Delivery
 from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
 from ._driverkill import KillDriving
@@ -452,29 +452,6 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         self.crash = None
 
     # -- what a pump and the application's waits ask (`_callers.WaitHost`) ------------------
-
-    def take_event(self, predicate: Callable[[Event], bool]) -> Event | None:
-        """The first unread event satisfying ``predicate`` (taken, as delivered), or None."""
-        if not self.begun:
-            return None
-        if not self.policy.queue_events:
-            raise LocalProtocolError(
-                "this session was opened with queue_events=False: it queues no events "
-                "(use session.tracker, place() and cancel())"
-            )
-        now = None  # the clock matters only to the first read: one that comes late is told
-        if not self._reading:  # FallingBehind at once
-            now = self.clock()
-        elif not self._queue:
-            return None  # nothing to take (a wait's look before the next read)
-        item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
-            self.next_event_with_time(now)
-            if predicate is any_event
-            else self.take_with_time(predicate, now)
-        )
-        if item is None:
-            return None
-        return self.delivery.delivered(item)
 
     def ended(self) -> bool:
         return not self.running  # the pump's thread or task: never started, or finished
