@@ -1,6 +1,7 @@
 """Fuzzing the stream framer (kalshi_fix_sansio.codec.framing): arbitrary bytes, damaged frames among
 whole ones, bounded memory under junk; and ``next_whole``, the fast path without Frame objects,
-against ``next``. The helpers are in framing_helpers.py.
+against ``next``, and ``take_whole`` (a session's read of a chunk that is one frame) against
+``feed_whole``. The helpers are in framing_helpers.py.
 """
 
 from __future__ import annotations
@@ -212,7 +213,16 @@ def test_fuzz_next_whole_mixed_with_next_gives_the_same_results(
         framer = Framer(max_message_size=FUZZ_MAX)
         got: list[Item] = []
         for chunk in chunks(stream, chunking):
-            if rng.random() < 0.5:  # feed_whole: feed, then next_whole (a reader's one call)
+            roll = rng.random()
+            if roll < 0.25:  # take_whole, else feed_whole (a session's read)
+                offset = framer.stream_offset
+                if framer.take_whole(chunk):
+                    got.append(Frame(chunk, offset))
+                    continue
+                data = framer.feed_whole(chunk)
+                if data is not None:
+                    got.append(Frame(data, offset))
+            elif roll < 0.5:  # feed_whole: feed, then next_whole (a reader's one call)
                 offset = framer.stream_offset
                 data = framer.feed_whole(chunk)
                 if data is not None:
@@ -244,3 +254,56 @@ def test_a_head_seen_before_reads_as_the_pattern_reads_it() -> None:
     assert isinstance(got[1], Garbled) and got[-1] == Frame(one, len(one) + len(short))
     assert framer.feed_whole(bytearray(one)) == one  # a bytearray: fed (copied), then taken
     assert framer.feed_whole(b"") is None and framer.buffered == 0
+
+
+def _state(framer: Framer) -> tuple[object, ...]:
+    return (framer.stream_offset, framer.buffered, framer._work, framer._state)
+
+
+@given(segments, st.integers(0, 2**32))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fuzz_take_whole_is_feed_whole_returning_the_chunk(
+    segs: list[tuple[bytes, bytes, tuple[object, ...] | None]], seed: int
+) -> None:
+    """``take_whole`` is True only when ``feed_whole`` would return the chunk itself, and
+    leaves the framer as ``feed_whole`` leaves it then; False: nothing done (``feed_whole``
+    follows, as in a session's read), and a head seen before and sound is taken. Each chunk is a
+    frame (damaged or not, cut or whole, with junk or a second frame about it), fed to two
+    framers that saw the same bytes. (It reads the framer's private ``_work`` and
+    ``_state``.)"""
+    rng = random.Random(seed)
+    one, two = Framer(max_message_size=FUZZ_MAX), Framer(max_message_size=FUZZ_MAX)
+    for junk, frame_body, damage in segs:
+        frame = make_frame(frame_body)
+        kind = rng.randrange(6)
+        if damage is not None and kind == 0:  # a wrong CheckSum
+            frame = frame[:-4] + b"%03d\x01" % ((int(frame[-4:-1]) + 1) % 256)
+        elif kind == 1:  # a byte short: the same head, another size
+            frame = frame[:-9] + frame[-8:]
+        elif kind == 2:
+            frame = junk + frame
+        elif kind == 3:
+            frame = frame + frame
+        pieces = [frame[: len(frame) // 2], frame[len(frame) // 2 :]] if kind == 4 else [frame]
+        for chunk in pieces:
+            if not chunk:
+                continue
+            for _ in range(2):  # the second time, its head (if sound) is one seen before
+                before = _state(one)
+                took = one.take_whole(chunk)
+                if not took:  # nothing done: the session feeds it
+                    assert _state(one) == before
+                    got = one.feed_whole(chunk)
+                data = two.feed_whole(chunk)
+                if took:
+                    assert data is chunk
+                else:
+                    assert got == data
+                assert _state(one) == _state(two)
+                if kind == 5 and _ > 0 and len(frame.split(SOH)[1]) == 5:
+                    assert took  # a whole, sound frame whose head (9=ddd) was seen: taken
+                while one.next() is not None:  # the rest, drained alike
+                    pass
+                while two.next() is not None:
+                    pass
+                assert _state(one) == _state(two)
