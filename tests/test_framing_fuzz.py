@@ -307,3 +307,19 @@ def test_fuzz_take_whole_is_feed_whole_returning_the_chunk(
                 while two.next() is not None:
                     pass
                 assert _state(one) == _state(two)
+
+
+def test_take_whole_takes_a_sound_frame_whose_head_was_seen() -> None:
+    """A frame's first read teaches the framer its head (``feed_whole``); the next frame with
+    that head is taken by ``take_whole``, at the offset ``feed_whole`` would give it; a wrong
+    CheckSum, a byte short, a frame fed after a cut one: declined, nothing done."""
+    one = make_frame(body(1, b"58=" + b"x" * 120 + b"\x01"))
+    bad = one[:-4] + b"%03d\x01" % ((int(one[-4:-1]) + 1) % 256)
+    framer = Framer()
+    assert not framer.take_whole(one)  # a head not seen yet
+    assert framer.feed_whole(one) is one
+    assert framer.take_whole(one) and framer.stream_offset == 2 * len(one)
+    assert not framer.take_whole(bad) and framer.stream_offset == 2 * len(one)
+    assert not framer.take_whole(one[:40] + one[41:])
+    framer.feed(one[:20])
+    assert not framer.take_whole(one) and framer.buffered == 20
