@@ -257,14 +257,14 @@ class QueueDriving:
             now = self.clock()
         elif not queue:
             return None  # nothing to take
-        item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
+        found = (  # `next_event`'s predicate takes the oldest: no scan of the queue
             self.next_event_with_time(now)
             if predicate is any_event
             else self.take_with_time(predicate, now)
         )
-        if item is None:
+        if found is None:
             return None
-        return self.delivery.delivered(item)
+        return self.delivery.delivered(found)
 
     def next_event(self, now: float | None = None) -> Event | None:
         """The oldest unread event, or None.

@@ -622,7 +622,8 @@ class Codec:
         codec decoded are in its field list (``msg._src.flat``), the places `session_header`
         reads them from, when its layout's places are known and it has those four fields and
         no PossDupFlag; else None. The same for every message of its layout."""
-        at: Any = msg._src.header_at
+        src: Any = msg._src
+        at = src.header_at
         if not at:  # None, or not known yet
             return None
         seq, sender, target, poss_dup, sent = (at[i] for i in self._at)
