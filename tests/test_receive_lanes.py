@@ -11,7 +11,8 @@ events (kind, number, bytes, message, receive time), the same books after each (
 prices and the trades), and the session counts the same messages and the same queue high
 water.
 
-(A test of the private `_inbound`, `_desk` and `_queue` modules: their methods are replaced.)
+(A test of the private `_inbound`, `_desk` and `_queue` modules: their methods are replaced;
+the predicate of a reader's take, `any_event`, is the private `_callers` module's.)
 """
 
 from __future__ import annotations
