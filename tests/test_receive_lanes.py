@@ -1,6 +1,6 @@
 # private: the session's inbound part (`session._inbound.Inbound`), the framer's
-# `Framer.take_whole`, the desk's `OrderDesk.read_book` and the driver's queue
-# (`client._queue.QueueDriving.take_event`), each replaced by the general path
+# `Framer.take_whole`, the desk's `OrderDesk.read_book` and the driver's `take_event`, each
+# replaced by the general path
 """A client's receive of a FIX-level backtest through its lanes held to the general paths: the
 session's lane for a clean message in its turn (`Inbound.read_app`) to `Inbound.on_frame`, a
 chunk taken whole (`Framer.take_whole`) to `Framer.feed_whole`, the desk's book read
@@ -11,8 +11,9 @@ events (kind, number, bytes, message, receive time), the same books after each (
 prices and the trades), and the session counts the same messages and the same queue high
 water.
 
-(A test of the private `_inbound`, `_desk` and `_queue` modules: their methods are replaced;
-the predicate of a reader's take, `any_event`, is the private `_callers` module's.)
+(A test of the private `_inbound` and `_desk` modules: their methods are replaced; the
+predicate of a reader's take, `any_event`, is the private `_callers` module's, and the book
+messages' types, `BOOK_TYPES`, the private `_queue` module's.)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import pytest
 
 from kalshi_fix_sansio.client._callers import any_event
 from kalshi_fix_sansio.client._desk import OrderDesk
-from kalshi_fix_sansio.client._queue import BOOK_TYPES, QueueDriving
+from kalshi_fix_sansio.client._queue import BOOK_TYPES
+from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.codec.framing import Framer
 from kalshi_fix_sansio.session import _inbound
 from kalshi_fix_sansio.simulator.backtest import run_backtest
@@ -65,7 +67,7 @@ def _general(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_inbound.Inbound, "read_app", read_app)
     monkeypatch.setattr(Framer, "take_whole", lambda self, data: False)
     monkeypatch.setattr(OrderDesk, "read_book", read_book)
-    monkeypatch.setattr(QueueDriving, "take_event", take_event)
+    monkeypatch.setattr(Driver, "take_event", take_event)
 
 
 def _watched(path: Path, product: str) -> list[Any]:

@@ -3,7 +3,6 @@ names are re-exported by `kalshi_fix_sansio.client.driver`)."""
 
 from __future__ import annotations
 
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -12,7 +11,6 @@ import attrs
 
 from ..codec.errors import FixError, LocalProtocolError
 from ..session.events import ApplicationMessage, Event
-from ._callers import Delivery, any_event
 
 if TYPE_CHECKING:
     from ..observability.metrics import SessionMetrics
@@ -30,7 +28,6 @@ __all__ = [
     "TrackingFailed",
 ]
 
-_ref = weakref.ref
 BOOK_TYPES: Final = frozenset({"W", "X"})  # market-data book messages: folded, not queued alone
 
 DEFAULT_MAX_EVENTS: Final = 150_000
@@ -218,53 +215,6 @@ class QueueDriving:
     _not_read: int
     _last_input: float
     _failure: FixError | None
-    begun: bool
-    delivery: Delivery
-    clock: Callable[[], float]
-
-    def take_event(self, predicate: Callable[[Event], bool]) -> Event | None:
-        """The first unread event satisfying ``predicate`` (taken, as delivered), or None.
-
-        A reader's take of the oldest (``any_event``, once it reads) is `next_event_with_time`,
-        `_taken` and `Delivery.delivered` written out: the same steps in the same order."""
-        queue = self._queue
-        if predicate is any_event and self._reading and self.begun and self.policy.queue_events:
-            if not queue:
-                return None  # nothing to take (a wait's look before the next read)
-            item = queue.popleft()
-            event = item[0]
-            if (  # `_taken`, inline
-                self._market_data
-                and event.__class__ is ApplicationMessage
-                and event.message.MSG_TYPE in BOOK_TYPES
-            ):
-                self._market_data -= 1
-            if not queue:
-                self._warned = False
-            delivery = self.delivery
-            delivery.recent.append(_ref(event))
-            delivery.times.append(item[1])
-            return event
-        if not self.begun:
-            return None
-        if not self.policy.queue_events:
-            raise LocalProtocolError(
-                "this session was opened with queue_events=False: it queues no events "
-                "(use session.tracker, place() and cancel())"
-            )
-        now = None  # the clock matters only to the first read: one that comes late is told
-        if not self._reading:  # FallingBehind at once
-            now = self.clock()
-        elif not queue:
-            return None  # nothing to take
-        found = (  # `next_event`'s predicate takes the oldest: no scan of the queue
-            self.next_event_with_time(now)
-            if predicate is any_event
-            else self.take_with_time(predicate, now)
-        )
-        if found is None:
-            return None
-        return self.delivery.delivered(found)
 
     def next_event(self, now: float | None = None) -> Event | None:
         """The oldest unread event, or None.
@@ -325,6 +275,14 @@ class QueueDriving:
 
     def _depth(self) -> int:
         return len(self._queue)
+
+    def _lag_bound(self) -> float | None:
+        """The loop part's wake-up bound (`Loop.deadline`): ``lag_warning`` while reads may
+        queue events (a connection in use, events queued for the application)."""
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None or not self._reading:
+            return None
+        return policy.lag_warning if self.supervisor.wants_transport else None
 
     def _first_read(self, now: float | None) -> None:
         """The application reads: from now on it is warned when it falls behind, at once if
