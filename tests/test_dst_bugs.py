@@ -113,20 +113,36 @@ def subscriptions_not_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def trades_not_queued(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 35=X carrying a trade is fed to the books but never queued for the application: the
-    books are right, the message is lost without a word."""
+    books are right, the message is lost without a word (in `OrderDesk.apply` and in the
+    desk's book read, `OrderDesk.read_book`, which does `apply`'s book branch itself)."""
     fixed = _desk.OrderDesk.apply
+    fixed_read = _desk.OrderDesk.read_book
+
+    def has_trade(message: Any) -> bool:
+        return message.MSG_TYPE == "X" and any(
+            str(getattr(e.md_entry_type, "value", "")) == "2" for e in message.md_entries or ()
+        )
 
     def apply(self: _desk.OrderDesk, event: ApplicationMessage, now: float) -> None:
         message = event.message
-        if message.MSG_TYPE == "X" and any(
-            str(getattr(e.md_entry_type, "value", "")) == "2" for e in message.md_entries or ()
-        ):
+        if has_trade(message):
             assert self.books is not None
             self.books.apply(message)
             return
         fixed(self, event, now)
 
+    def read_book(self: _desk.OrderDesk, event: ApplicationMessage, now: float) -> bool:
+        if not has_trade(event.message):
+            return fixed_read(self, event, now)
+        if self.books is None or self.kill is not None or self.catch_up is not None:
+            return False
+        if self._waiters:
+            return False
+        self.books.apply(event.message)
+        return True
+
     monkeypatch.setattr(_desk.OrderDesk, "apply", apply)
+    monkeypatch.setattr(_desk.OrderDesk, "read_book", read_book)
 
 
 def quotes_past_a_halt(monkeypatch: pytest.MonkeyPatch) -> None:

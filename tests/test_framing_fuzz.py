@@ -1,6 +1,7 @@
 """Fuzzing the stream framer (kalshi_fix_sansio.codec.framing): arbitrary bytes, damaged frames among
 whole ones, bounded memory under junk; and ``next_whole``, the fast path without Frame objects,
-against ``next``. The helpers are in framing_helpers.py.
+against ``next``, and ``take_whole`` (a session's read of a chunk that is one frame) against
+``feed_whole``. The helpers are in framing_helpers.py.
 """
 
 from __future__ import annotations
@@ -212,7 +213,16 @@ def test_fuzz_next_whole_mixed_with_next_gives_the_same_results(
         framer = Framer(max_message_size=FUZZ_MAX)
         got: list[Item] = []
         for chunk in chunks(stream, chunking):
-            if rng.random() < 0.5:  # feed_whole: feed, then next_whole (a reader's one call)
+            roll = rng.random()
+            if roll < 0.25:  # take_whole, else feed_whole (a session's read)
+                offset = framer.stream_offset
+                if framer.take_whole(chunk):
+                    got.append(Frame(chunk, offset))
+                    continue
+                data = framer.feed_whole(chunk)
+                if data is not None:
+                    got.append(Frame(data, offset))
+            elif roll < 0.5:  # feed_whole: feed, then next_whole (a reader's one call)
                 offset = framer.stream_offset
                 data = framer.feed_whole(chunk)
                 if data is not None:
@@ -244,3 +254,74 @@ def test_a_head_seen_before_reads_as_the_pattern_reads_it() -> None:
     assert isinstance(got[1], Garbled) and got[-1] == Frame(one, len(one) + len(short))
     assert framer.feed_whole(bytearray(one)) == one  # a bytearray: fed (copied), then taken
     assert framer.feed_whole(b"") is None and framer.buffered == 0
+
+
+def _state(framer: Framer) -> tuple[object, ...]:
+    return (framer.stream_offset, framer.buffered, framer._work, framer._state)
+
+
+@given(segments, st.integers(0, 2**32))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fuzz_take_whole_is_feed_whole_returning_the_chunk(
+    segs: list[tuple[bytes, bytes, tuple[object, ...] | None]], seed: int
+) -> None:
+    """``take_whole`` is True only when ``feed_whole`` would return the chunk itself, and
+    leaves the framer as ``feed_whole`` leaves it then; False: nothing done (``feed_whole``
+    follows, as in a session's read), and a head seen before and sound is taken. Each chunk is a
+    frame (damaged or not, cut or whole, with junk or a second frame about it), fed to two
+    framers that saw the same bytes. (It reads the framer's private ``_work``, ``_state``,
+    ``_sizes`` and ``_head_len``.)"""
+    rng = random.Random(seed)
+    one, two = Framer(max_message_size=FUZZ_MAX), Framer(max_message_size=FUZZ_MAX)
+    start = one._state  # not in a frame, not resynchronising
+    for junk, frame_body, damage in segs:
+        frame = make_frame(frame_body)
+        kind = rng.randrange(6)
+        if damage is not None and kind == 0:  # a wrong CheckSum
+            frame = frame[:-4] + b"%03d\x01" % ((int(frame[-4:-1]) + 1) % 256)
+        elif kind == 1:  # a byte short: the same head, another size
+            frame = frame[:-9] + frame[-8:]
+        elif kind == 2:
+            frame = junk + frame
+        elif kind == 3:
+            frame = frame + frame
+        pieces = [frame[: len(frame) // 2], frame[len(frame) // 2 :]] if kind == 4 else [frame]
+        for chunk in pieces:
+            if not chunk:
+                continue
+            for _ in range(2):  # the second time, its head (if sound) is one seen before
+                before = _state(one)
+                seen = chunk[: one._head_len] in one._sizes  # its head read by `next_whole`
+                took = one.take_whole(chunk)
+                if not took:  # nothing done: the session feeds it
+                    assert _state(one) == before
+                    got = one.feed_whole(chunk)
+                data = two.feed_whole(chunk)
+                if took:
+                    assert data is chunk
+                else:
+                    assert got == data
+                assert _state(one) == _state(two)
+                if kind == 5 and seen and before[1] == 0 and before[3] == start:
+                    assert took  # whole and sound, nothing buffered: taken
+                while one.next() is not None:  # the rest, drained alike
+                    pass
+                while two.next() is not None:
+                    pass
+                assert _state(one) == _state(two)
+
+
+def test_take_whole_takes_a_sound_frame_whose_head_was_seen() -> None:
+    """A frame's first read teaches the framer its head (``feed_whole``); the next frame with
+    that head is taken by ``take_whole``, at the offset ``feed_whole`` would give it; a wrong
+    CheckSum, a byte short, a frame fed after a cut one: declined, nothing done."""
+    one = make_frame(body(1, b"58=" + b"x" * 120 + b"\x01"))
+    bad = one[:-4] + b"%03d\x01" % ((int(one[-4:-1]) + 1) % 256)
+    framer = Framer()
+    assert not framer.take_whole(one)  # a head not seen yet
+    assert framer.feed_whole(one) is one
+    assert framer.take_whole(one) and framer.stream_offset == 2 * len(one)
+    assert not framer.take_whole(bad) and framer.stream_offset == 2 * len(one)
+    assert not framer.take_whole(one[:40] + one[41:])
+    framer.feed(one[:20])
+    assert not framer.take_whole(one) and framer.buffered == 20

@@ -3,7 +3,8 @@ turn takes `Inbound.read_app`'s lane) held to the general path (`receive_data`, 
 `next_event`): frame by frame, the same events, the same bytes written, the same numbers and
 the same state, for frames the lane takes and every kind it hands on (a session message, a
 35=j, a number too high or too low, a possible duplicate, another CompID, a SendingTime out of
-the window, a value out of its form, a store that fails).
+the window, a value out of its form, a frame with a wrong CheckSum or a byte short, a store that
+fails).
 
 (It reads the session's inbound part's ``last_rx`` and wraps its ``_read_app`` to count the
 frames the lane took; `MemoryStore.set_next_target_seq` is made to fail.)
@@ -58,8 +59,9 @@ def _drain(session: Any) -> list[Any]:
 def _run(specs: list[Any], lane: bool, fail_at: int | None = None) -> tuple[list[Any], int]:
     """What a logged-on session makes of each frame (``lane``: read by `Session.read`, else
     by `receive_data`), and how many took the lane (`Inbound.read_app` returned their event). A frame's spec is
-    its text, or its text, its SenderCompID and how much older its SendingTime is than the
-    read (the header's places as in every other frame)."""
+    its text, or its text, its SenderCompID, how much older its SendingTime is than the read
+    (the header's places as in every other frame) and its damage ("checksum": a wrong
+    CheckSum, "short": a byte short, its head the same)."""
     forget_layouts()  # the first frame teaches the codec its layout, on either path
     r = logged_on("session=KalshiNR")
     session = r.session
@@ -69,9 +71,14 @@ def _run(specs: list[Any], lane: bool, fail_at: int | None = None) -> tuple[list
     read_app = session._read_app
     session._read_app = lambda frame: taken.append(read_app(frame)) or taken[-1]
     for i, spec in enumerate(specs):
-        text, peer, older = (spec, r.peer, 0.0) if isinstance(spec, str) else spec
+        full = (spec, r.peer, 0.0, "") if isinstance(spec, str) else (*spec, "")[:4]
+        text, peer, older, damage = full
         r.peer, r.now, kept = peer, r.now - older, r.peer
         frame = r.frame(text)
+        if damage == "checksum":
+            frame = frame[:-4] + b"%03d\x01" % ((int(frame[-4:-1]) + 1) % 256)
+        elif damage == "short":  # the same head, a byte short: the framer waits for more
+            frame = frame[:40] + frame[41:]
         r.peer, r.now = kept, r.now + older
         MemoryStore.fail_target = i == fail_at  # type: ignore[attr-defined]
         if session.state.value in ("closed", "failed"):
@@ -133,6 +140,15 @@ CASES = {
         _report(3),
         (_report(4), "Kalshi", 30.0),
         (_report(5), "Kalshi", 3600.0),
+        _report(6),
+    ],
+    "a damaged frame": [
+        _report(2),
+        _report(3),
+        (_report(4), "Kalshi", 0.0, "checksum"),
+        _report(4),
+        (_report(5), "Kalshi", 0.0, "short"),
+        _report(5),
         _report(6),
     ],
     "a value out of its form": [_report(2), _report(3), _report(4, "x"), _report(5)],

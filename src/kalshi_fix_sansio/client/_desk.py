@@ -257,16 +257,28 @@ class OrderDesk:
     def read_book(self, event: ApplicationMessage, now: float) -> bool:
         """`apply` and `advance` of a market-data session's book message (35=W / 35=X) when
         the queue and the books are all they do (no kill switch, catch-up or order waiter to
-        follow): True; False: not such a message or desk, nothing done."""
+        follow): True; False: not such a message or desk, nothing done.
+
+        `apply`'s branch of a book message, its own steps in its order (counted, queued, fed
+        to the books), written out: with no kill switch there is nothing after it."""
+        message = event.message
+        msg_type = message.MSG_TYPE
+        books = self.books
         if (
-            self.books is None
+            books is None
             or self.kill is not None
             or self.catch_up is not None
             or self._waiters
-            or event.message.MSG_TYPE not in BOOK_TYPES
+            or msg_type not in BOOK_TYPES
         ):
             return False
-        self.apply(event, now)
+        counts = self.metrics.messages_in
+        counts[msg_type] = counts.get(msg_type, 0) + 1
+        self._put(event, now)
+        try:  # as in `apply`
+            books._take(message)
+        except Exception as exc:
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
         return True
 
     def notice(self, event: Event, now: float) -> None:

@@ -276,6 +276,14 @@ class QueueDriving:
     def _depth(self) -> int:
         return len(self._queue)
 
+    def _lag_bound(self) -> float | None:
+        """The loop part's wake-up bound (`Loop.deadline`): ``lag_warning`` while reads may
+        queue events (a connection in use, events queued for the application)."""
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None or not self._reading:
+            return None
+        return policy.lag_warning if self.supervisor.wants_transport else None
+
     def _first_read(self, now: float | None) -> None:
         """The application reads: from now on it is warned when it falls behind, at once if
         the oldest event already waited ``lag_warning`` (until now, nobody was reading)."""

@@ -49,6 +49,7 @@ the application; ``place()`` / ``cancel()`` wait on the tracker, never on the qu
 from __future__ import annotations
 
 import math
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ from ._driverstate import OUTCOME_EVENTS, StateDriving
 from ._loglines import log_fields
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
+    BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
     EventQueueOverflow,
@@ -454,7 +456,28 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
     # -- what a pump and the application's waits ask (`_callers.WaitHost`) ------------------
 
     def take_event(self, predicate: Callable[[Event], bool]) -> Event | None:
-        """The first unread event satisfying ``predicate`` (taken, as delivered), or None."""
+        """The first unread event satisfying ``predicate`` (taken, as delivered), or None.
+
+        A reader's take of the oldest (``any_event``, once it reads) is `next_event_with_time`,
+        `_taken` and `Delivery.delivered` written out: the same steps in the same order."""
+        queue = self._queue
+        if predicate is any_event and self._reading and self.begun and self.policy.queue_events:
+            if not queue:
+                return None  # nothing to take (a wait's look before the next read)
+            item = queue.popleft()
+            event = item[0]
+            if (  # `_taken`, inline
+                self._market_data
+                and event.__class__ is ApplicationMessage
+                and event.message.MSG_TYPE in BOOK_TYPES
+            ):
+                self._market_data -= 1
+            if not queue:
+                self._warned = False
+            delivery = self.delivery
+            delivery.recent.append(weakref.ref(event))
+            delivery.times.append(item[1])
+            return event
         if not self.begun:
             return None
         if not self.policy.queue_events:
@@ -465,16 +488,16 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         now = None  # the clock matters only to the first read: one that comes late is told
         if not self._reading:  # FallingBehind at once
             now = self.clock()
-        elif not self._queue:
-            return None  # nothing to take (a wait's look before the next read)
-        item = (  # `next_event`'s predicate takes the oldest: no scan of the queue
+        elif not queue:
+            return None  # nothing to take
+        found = (  # `next_event`'s predicate takes the oldest: no scan of the queue
             self.next_event_with_time(now)
             if predicate is any_event
             else self.take_with_time(predicate, now)
         )
-        if item is None:
+        if found is None:
             return None
-        return self.delivery.delivered(item)
+        return self.delivery.delivered(found)
 
     def ended(self) -> bool:
         return not self.running  # the pump's thread or task: never started, or finished
@@ -619,14 +642,6 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             if deadline is None or due < deadline:
                 return due
         return deadline
-
-    def _lag_bound(self) -> float | None:
-        """The loop part's wake-up bound (`Loop.deadline`): ``lag_warning`` while reads may
-        queue events (a connection in use, events queued for the application)."""
-        policy = self.policy
-        if not policy.queue_events or self._failure is not None or not self._reading:
-            return None
-        return policy.lag_warning if self.supervisor.wants_transport else None
 
     def data_to_send(self, now: float | None = None) -> bytes:
         """Bytes to write to the current connection (and forget); ``now`` is not needed."""

@@ -617,6 +617,20 @@ class Codec:
             flat[sent] if sent > 0 else b"",
         )
 
+    def session_places(self, msg: Message) -> tuple[int, int, int, int] | None:
+        """Where the raw MsgSeqNum, SenderCompID, TargetCompID and SendingTime of a message this
+        codec decoded are in its field list (``msg._src.flat``), the places `session_header`
+        reads them from, when its layout's places are known and it has those four fields and
+        no PossDupFlag; else None. The same for every message of its layout."""
+        src: Any = msg._src
+        at = src.header_at
+        if not at:  # None, or not known yet
+            return None
+        seq, sender, target, poss_dup, sent = (at[i] for i in self._at)
+        if poss_dup > 0 or min(seq, sender, target, sent) < 0:
+            return None
+        return seq, sender, target, sent
+
     def _header_places(
         self, tags: list[bytes], present: frozenset[bytes]
     ) -> tuple[int, ...] | None:

@@ -52,6 +52,7 @@ __all__ = ["Inbound"]
 
 _new = object.__new__
 _UNTRIED: Any = object()  # `on_frame`'s message not decoded yet
+_LANES = 256  # the layouts `Inbound.read_app` remembers the header places of, at most
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 # the states as module constants (Enum attribute lookups are slow on the hot path), in order
 _IDLE, _AWAITING_LOGON, _LOGON_SENT, _ACTIVE, _LOGOUT_SENT, _CLOSED, _FAILED = State
@@ -92,6 +93,8 @@ class Inbound:
         )  # decodes inbound frames; reads their raw header
         self._decode = self._codec.decode
         self._decode_clean = self._codec.decode_clean
+        # layout -> where `read_app` reads its four header fields, () for none (`_lane_places`)
+        self._lanes: dict[Any, tuple[int, ...]] = {}
         self._retransmission = config.spec.retransmission
         self._strict = config.strict
         self._validate = config.validate_messages
@@ -224,19 +227,22 @@ class Inbound:
         if msg is None:
             self.on_frame(frame, False, None)
             return None
-        raw_seq, sender, target, poss_dup, stamp = self._codec.session_header(msg)
-        mt: str = msg.MSG_TYPE
+        src = msg._src
+        places = self._lanes.get(src.layout)
+        if places is None:  # the layout's first message here
+            places = self._lane_places(msg, src.layout)
+        if not places or self._gaps.pending:
+            self.on_frame(frame, False, msg)
+            return None
+        seq_at, sender_at, target_at, sent_at = places
+        flat = src.flat
+        raw_seq = flat[seq_at]
         checks = self._checks
         if (
-            poss_dup
-            or mt in ADMIN
-            or mt == "j"
-            or raw_seq is None
-            or not raw_seq.isdigit()
+            not raw_seq.isdigit()
             or len(raw_seq) > MAX_SEQ_DIGITS
-            or sender not in checks.accepted_raw
-            or target != checks.expected_target_raw
-            or self._gaps.pending
+            or flat[sender_at] not in checks.accepted_raw
+            or flat[target_at] != checks.expected_target_raw
         ):
             self.on_frame(frame, False, msg)
             return None
@@ -244,6 +250,7 @@ class Inbound:
         now = self._life.now
         if self._check_time is not None:
             lo, hi_top, valid_from, valid_to = checks.stamp_window
+            stamp = flat[sent_at]
             if not (
                 valid_from <= now < valid_to
                 and lo <= stamp <= hi_top
@@ -268,6 +275,22 @@ class Inbound:
             self._events.append(event)
             raise
         return event
+
+    def _lane_places(self, msg: Any, layout: Any) -> tuple[int, ...]:
+        """Where `read_app` reads the MsgSeqNum, SenderCompID, TargetCompID and SendingTime of
+        the messages of ``msg``'s layout, a message `Codec.decode_clean` made (the places
+        `session_header` reads: `Codec.session_places`), remembered for the layout; () when its
+        messages go to `on_frame` whatever their values: a session message or a 35=j, a layout
+        with a PossDupFlag or without one of those four fields, or one whose header the codec
+        reads from the front of the frame. At most `_LANES` layouts are remembered (all
+        forgotten past that: a new working set is found again from its first messages)."""
+        mt: str = msg.MSG_TYPE
+        places = None if mt in ADMIN or mt == "j" else self._codec.session_places(msg)
+        lanes = self._lanes
+        if len(lanes) >= _LANES:
+            lanes.clear()
+        lanes[layout] = places = places or ()
+        return places
 
     def _too_low(self, expected: int, seq: int) -> RemoteProtocolError:
         return RemoteProtocolError(

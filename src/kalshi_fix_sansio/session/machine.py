@@ -85,6 +85,7 @@ class Session:
         self._test_req_count = 0
         self._framer = Framer(max_message_size=config.max_message_size)
         self._next_whole = self._framer.next_whole
+        self._take_whole = self._framer.take_whole
         self._may_send = frozenset(config.spec.send)
         # what `send` checks a message against, read once
         self._messages: dict[str, type[Message]] = self.dialect.MESSAGES
@@ -222,13 +223,14 @@ class Session:
             self.receive_data(data, now)
             return None
         life.now = now
-        frame = self._framer.feed_whole(data)
-        if frame is not data:  # not one whole frame, or not the bytes read as they are
-            if frame is not None:
-                self._handle(frame)
-            return None
+        if not self._take_whole(data):  # not a whole frame of a head seen before: fed
+            frame = self._framer.feed_whole(data)
+            if frame is not data:  # not one whole frame, or not the bytes read as they are
+                if frame is not None:
+                    self._handle(frame)
+                return None
         try:  # `_handle`, the event of a clean message in its turn returned at once
-            event = self._read_app(frame)
+            event = self._read_app(data)
         except (RemoteProtocolError, StoreError) as exc:
             self._fail(exc)
             return None
