@@ -18,6 +18,7 @@ import pytest
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
+from kalshi_fix_sansio.trading.builders import Requests
 
 UTC = timezone.utc
 T0 = datetime(2026, 6, 15, 14, 0, tzinfo=UTC).timestamp()  # 10:00 am EDT
@@ -37,6 +38,37 @@ def nos(cl: str, side: Any, qty: str | int, px: str, symbol: str = SYM, **kw: An
     kw.setdefault("ord_type", p.OrdType.LIMIT)
     return p.NewOrderSingle(
         cl_ord_id=cl, side=side, order_qty=D(qty), price=D(px), symbol=symbol, **kw
+    )
+
+
+# a replayed recording's markets beside `SYM`: one listed, one not listed before a message names it
+OTHER = "KXTEST-26JUN15-T60"
+NEW = "KXTEST-26JUN15-T70"
+
+
+def replay_exchange(subscribers: tuple[str, ...]) -> Exchange:
+    """An exchange of `SYM` and `OTHER` with an order-entry session ``"a"`` and the market-data
+    ``subscribers`` (a name starting with ``wire`` takes its 35=X as bytes) of `SYM`, `OTHER`
+    and `NEW`: what the replayed-row tests run two of, one each way."""
+    ex = Exchange(product="prediction", seed=4)
+    ex.list_markets([SYM, OTHER], T0)
+    ex.connect("a", "carol", "KalshiNR", use_dollars=True, now=T0)
+    for session in subscribers:
+        wire = session.startswith("wire")
+        ex.connect(session, "carol", "KalshiMD", use_dollars=True, wire=wire, now=T0)
+        ex.handle(session, Requests("prediction", "KalshiMD").subscribe([SYM, OTHER, NEW]), T0)
+    return ex
+
+
+def random_gtd(rng: Any, cl: str, now: float) -> Any:
+    """A GTD order of ``rng``'s side, size and price near the middle of `SYM`'s book, expiring
+    1, 5 or 500 seconds after ``now``: a client order among recorded levels (some fill, some
+    expire)."""
+    side = rng.choice((p.Side.BUY, p.Side.SELL))
+    px = f"0.{rng.randint(44, 56)}"
+    expire = datetime.fromtimestamp(now + rng.choice((1, 5, 500)), timezone.utc)
+    return nos(
+        cl, side, rng.randint(1, 20), px, time_in_force=p.TimeInForce.GTD, expire_time=expire
     )
 
 

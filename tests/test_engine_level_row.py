@@ -20,26 +20,13 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from engine_helpers import SYM, T0, nos
+from engine_helpers import NEW, OTHER, SYM, T0, nos, random_gtd, replay_exchange
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.simulator.gateway import EncodedMessage, Exchange, Outbound
 from kalshi_fix_sansio.trading.builders import Requests
 
-OTHER = "KXTEST-26JUN15-T60"
-NEW = "KXTEST-26JUN15-T70"  # not listed before a recorded message names it
 Row = tuple[tuple[Any, ...], ...]
-
-
-def _exchange(subscribers: tuple[str, ...]) -> Exchange:
-    ex = Exchange(product="prediction", seed=4)
-    ex.list_markets([SYM, OTHER], T0)
-    ex.connect("a", "carol", "KalshiNR", use_dollars=True, now=T0)
-    for session in subscribers:
-        wire = session.startswith("wire")
-        ex.connect(session, "carol", "KalshiMD", use_dollars=True, wire=wire, now=T0)
-        ex.handle(session, Requests("prediction", "KalshiMD").subscribe([SYM, OTHER, NEW]), T0)
-    return ex
 
 
 def _seen(found: Any) -> list[tuple[str, str, Any]]:
@@ -147,19 +134,13 @@ def _fast(ex: Exchange, entries: Row, now: float) -> tuple[Any, bool]:
 
 @pytest.mark.parametrize("subscribers", [("wire",), ("wire", "wire2"), ("md", "wire"), ()], ids=str)
 def test_replay_level_is_replay_market(subscribers: tuple[str, ...]) -> None:
-    general, fast = _exchange(subscribers), _exchange(subscribers)
+    general, fast = replay_exchange(subscribers), replay_exchange(subscribers)
     rng = random.Random(13)
-    gtd = p.TimeInForce.GTD
     taken = 0
     for i in range(1500):
         now = T0 + 1 + i * 0.25
         if i % 60 == 7:  # a client order among the recorded levels (some fill, some expire)
-            side = rng.choice((p.Side.BUY, p.Side.SELL))
-            px = f"0.{rng.randint(44, 56)}"
-            expire = datetime.fromtimestamp(now + rng.choice((1, 5, 500)), timezone.utc)
-            order = nos(
-                f"c{i}", side, rng.randint(1, 20), px, time_in_force=gtd, expire_time=expire
-            )
+            order = random_gtd(rng, f"c{i}", now)
             assert _seen(general.handle("a", order, now)) == _seen(fast.handle("a", order, now))
         if i % 300 == 100 and subscribers:  # one more subscriber of a market, then none
             for ex in (general, fast):
@@ -184,7 +165,7 @@ def test_replay_level_takes_the_common_row_in_one_step() -> None:
     """The common row (a level's size, its house order as shown, one subscriber that encodes)
     is answered without `RecordedMarkets.apply_market`; the rest of a row of one market
     through it."""
-    ex = _exchange(("wire",))
+    ex = replay_exchange(("wire",))
     calls: list[Row] = []
     apply_market = ex._recorded.apply_market
     ex._recorded.apply_market = lambda book, entries: (  # type: ignore[method-assign]
@@ -204,7 +185,7 @@ def test_replay_level_takes_the_common_row_in_one_step() -> None:
 
 
 def test_replay_level_hands_back_what_it_does_not_take() -> None:
-    ex = _exchange(("wire",))
+    ex = replay_exchange(("wire",))
     level = ("0", SYM, D("0.50"), D(3), "0", None, None)
     before = _state(ex)
     assert ex.replay_level((), T0 + 1) is None  # no entry
@@ -227,7 +208,7 @@ def test_replay_level_sends_a_trade_alone_when_its_level_came_back() -> None:
     """A trade, then its level at the size it had: the 35=X of the trade alone, as
     `replay_market` sends it; then a trade with no id and no aggressor and its level's new
     size: both entries."""
-    general, fast = _exchange(("wire",)), _exchange(("wire",))
+    general, fast = replay_exchange(("wire",)), replay_exchange(("wire",))
     rows = [
         (("1", SYM, D("0.45"), D(9), "0", None, None),),
         (

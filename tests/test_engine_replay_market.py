@@ -18,26 +18,12 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from engine_helpers import SYM, T0, nos
+from engine_helpers import NEW, OTHER, SYM, T0, nos, random_gtd, replay_exchange
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.simulator.gateway import EncodedMessage, Exchange, Outbound
-from kalshi_fix_sansio.trading.builders import Requests
 
-OTHER = "KXTEST-26JUN15-T60"
-NEW = "KXTEST-26JUN15-T70"  # not listed before a recorded message names it
 Row = tuple[tuple[Any, ...], ...]
-
-
-def _exchange(subscribers: tuple[str, ...]) -> Exchange:
-    ex = Exchange(product="prediction", seed=4)
-    ex.list_markets([SYM, OTHER], T0)
-    ex.connect("a", "carol", "KalshiNR", use_dollars=True, now=T0)
-    for session in subscribers:
-        wire = session.startswith("wire")
-        ex.connect(session, "carol", "KalshiMD", use_dollars=True, wire=wire, now=T0)
-        ex.handle(session, Requests("prediction", "KalshiMD").subscribe([SYM, OTHER, NEW]), T0)
-    return ex
 
 
 def _seen(out: list[Outbound]) -> list[tuple[str, str, Any]]:
@@ -88,19 +74,13 @@ def _row(rng: random.Random) -> Row:
 
 @pytest.mark.parametrize("subscribers", [("wire",), ("wire", "wire2"), ("md", "wire"), ()], ids=str)
 def test_replay_market_is_replay_row(subscribers: tuple[str, ...]) -> None:
-    general, fast = _exchange(subscribers), _exchange(subscribers)
+    general, fast = replay_exchange(subscribers), replay_exchange(subscribers)
     rng = random.Random(5)
-    gtd = p.TimeInForce.GTD
     taken = 0
     for i in range(800):
         now = T0 + 1 + i * 0.25
         if i % 40 == 7:  # a client order among the recorded levels (some fill, some expire)
-            side = rng.choice((p.Side.BUY, p.Side.SELL))
-            px = f"0.{rng.randint(44, 56)}"
-            expire = datetime.fromtimestamp(now + rng.choice((1, 5, 500)), timezone.utc)
-            order = nos(
-                f"c{i}", side, rng.randint(1, 20), px, time_in_force=gtd, expire_time=expire
-            )
+            order = random_gtd(rng, f"c{i}", now)
             assert _seen(general.handle("a", order, now)) == _seen(fast.handle("a", order, now))
         entries = _row(rng)
         expected = _seen(general.replay_row("X", None, None, None, entries, now))
@@ -114,7 +94,7 @@ def test_replay_market_is_replay_row(subscribers: tuple[str, ...]) -> None:
 
 
 def test_replay_market_hands_back_what_it_does_not_take() -> None:
-    ex = _exchange(("wire",))
+    ex = replay_exchange(("wire",))
     level = ("0", SYM, D("0.50"), D(3), "0", None, None)
     assert ex.replay_market((), T0 + 1) is None  # no entry
     assert ex.replay_market((("0", None, D("0.5"), D(3), "0", None, None),), T0 + 1) is None
@@ -135,24 +115,24 @@ def test_replay_market_hands_back_what_it_does_not_take() -> None:
 def test_replay_market_gives_the_general_output_where_it_is_not_one_body_as_bytes() -> None:
     level = ("0", SYM, D("0.45"), D(7), "0", None, None)
     # one subscriber that encodes: its id and the body, no `Outbound`
-    subscribers, body = _found(_exchange(("wire",)).replay_market((level,), T0 + 1))
+    subscribers, body = _found(replay_exchange(("wire",)).replay_market((level,), T0 + 1))
     assert subscribers == ["wire"] and body.startswith(b"268=1\x01279=0\x0155=" + SYM.encode())
     # a trade and the level it took: one body of two entries, the trade first
-    ex = _exchange(("wire",))
+    ex = replay_exchange(("wire",))
     ex.replay_market((level,), T0 + 1)
     trade = ("2", SYM, D("0.45"), D(2), "0", "2", "t-9")
     took = ("0", SYM, D("0.45"), D(5), "1", None, None)
     subscribers, body = _found(ex.replay_market((trade, took), T0 + 2))
     assert body.startswith(b"268=2\x01279=0\x0155=" + SYM.encode() + b"\x01269=2\x01")
     # two subscribers: both ids, one body
-    subscribers, _body = _found(_exchange(("wire", "wire2")).replay_market((level,), T0 + 1))
+    subscribers, _body = _found(replay_exchange(("wire", "wire2")).replay_market((level,), T0 + 1))
     assert subscribers == ["wire", "wire2"]
     # a session that reads messages: `replay_row`'s list of `Outbound`
-    out = _exchange(("md", "wire")).replay_market((level,), T0 + 1)
+    out = replay_exchange(("md", "wire")).replay_market((level,), T0 + 1)
     assert isinstance(out, list) and [o.session_id for o in out] == ["md", "wire"]
     # nobody subscribes, or the size did not change: nothing sent
-    assert _exchange(()).replay_market((level,), T0 + 1) == []
-    ex = _exchange(("wire",))
+    assert replay_exchange(()).replay_market((level,), T0 + 1) == []
+    ex = replay_exchange(("wire",))
     ex.replay_market((level,), T0 + 1)
     assert ex.replay_market((level,), T0 + 2) == []
     # an order expiring at the call's start: its reports and the level in `replay_row`'s list
