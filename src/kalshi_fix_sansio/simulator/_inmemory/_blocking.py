@@ -370,8 +370,10 @@ class SimulatedSession(InSimulation, SyncAPI):
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
         <kalshi_fix_sansio.client.pump.drive_next_event>`), the simulation run between two looks."""
-        pump = self._pump
-        return drive_next_event(self._driver, timeout, pump.now(), pump.simulation.run_once)
+        simulation = self._pump.simulation
+        clock = simulation.clock  # the pump's `now` (``clock.time``), inline: a look a message
+        now = clock._now if clock._follow is None else clock.time()
+        return drive_next_event(self._driver, timeout, now, simulation.run_once)
 
 
 def blocking_client_class(simulation: Simulation) -> type[Any]:
