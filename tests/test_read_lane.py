@@ -1,3 +1,5 @@
+# private: the session's inbound part (`session._inbound`), told the store is not a plain
+# `MemoryStore` so that its lane asks the store's methods
 """A client's read of one whole frame (`Session.read`, whose clean application message in its
 turn takes `Inbound.read_app`'s lane) held to the general path (`receive_data`, then
 `next_event`): frame by frame, the same events, the same bytes written, the same numbers and

@@ -1,3 +1,5 @@
+# private: the simulated connection's client end (`simulator._inmemory._blocking._End`), made
+# to take the general path (`Driver.read_bytes`)
 """A simulated connection's client end reads a chunk at the simulated clock itself
 (`Driver.read_bytes` written out in ``_End.data_received``, the private module
 ``kalshi_fix_sansio.simulator._inmemory._blocking``, when the driver writes no message log and
