@@ -1,3 +1,5 @@
+# private: the session's inbound part (`session._inbound`), told the store is not a plain
+# `MemoryStore` so that its lane asks the store's methods
 """A client's read of one whole frame (`Session.read`, whose clean application message in its
 turn takes `Inbound.read_app`'s lane) held to the general path (`receive_data`, then
 `next_event`): frame by frame, the same events, the same bytes written, the same numbers and
@@ -7,7 +9,10 @@ the window, a value out of its form, a frame with a wrong CheckSum or a byte sho
 fails).
 
 (It reads the session's inbound part's ``last_rx`` and wraps its ``_read_app`` to count the
-frames the lane took; `MemoryStore.set_next_target_seq` is made to fail.)
+frames the lane took; `MemoryStore.set_next_target_seq` is made to fail, and the private module
+``kalshi_fix_sansio.session._inbound`` is told that the session's store is not a plain
+`MemoryStore`, so that the lane asks the store's methods as it asks any other store's: a plain
+one's number is read and set inline, and it cannot fail.)
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from strategies import forget_layouts
 from test_differential_check import _reads
 from test_session import logged_on
 
+from kalshi_fix_sansio.session import _inbound
 from kalshi_fix_sansio.session.events import NEED_DATA
 from kalshi_fix_sansio.session.store import MemoryStore, StoreError
 
@@ -114,6 +120,8 @@ def _failing_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(MemoryStore, "fail_target", False, raising=False)
     monkeypatch.setattr(MemoryStore, "set_next_target_seq", set_next_target_seq)
+    # the lane's inline number is a plain `MemoryStore`'s: this one's methods are asked
+    monkeypatch.setattr(_inbound, "MemoryStore", type("NotThisStore", (), {}))
 
 
 CASES = {
@@ -176,3 +184,15 @@ def test_a_store_that_fails_loses_no_message() -> None:
     events = lane[3][0]
     assert events[0][0] == "ApplicationMessage" and events[0][1] == 5
     assert events[-1][0] == "StoreError"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_plain_memory_store_is_numbered_inline_as_its_methods_number_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane reads and sets a plain `MemoryStore`'s next inbound number itself: frame by
+    frame, the same events, bytes, numbers and state as when it asks the store's methods (the
+    general path of any other store), and as many frames take the lane."""
+    asked = _run(CASES[name], True)
+    monkeypatch.setattr(_inbound, "MemoryStore", MemoryStore)  # the inline number, taken
+    assert _run(CASES[name], True) == asked

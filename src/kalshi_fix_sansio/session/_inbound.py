@@ -47,6 +47,7 @@ from .events import (
     _set_raw,
     _set_seq_num,
 )
+from .store import MemoryStore
 
 __all__ = ["Inbound"]
 
@@ -260,7 +261,12 @@ class Inbound:
                 return None
         self.last_rx = now  # as `on_frame` sets it, before the store is asked
         store = self.store
-        if seq != store.next_target_seq() or not 1 <= seq <= MAX_SEQ_NUM:
+        # a `MemoryStore` (its own class), open: its number read and set here as
+        # `next_target_seq` and `set_next_target_seq` would (``seq + 1`` is an int in range:
+        # nothing there can refuse it)
+        mem = store if type(store) is MemoryStore and not store._closed else None
+        expected = store.next_target_seq() if mem is None else mem._target
+        if seq != expected or not 1 <= seq <= MAX_SEQ_NUM:
             self.on_frame(frame, False, msg)
             return None
         event = _new(ApplicationMessage)  # as `_process_app` makes it
@@ -269,6 +275,9 @@ class Inbound:
         _set_poss_dup(event, False)
         _set_raw(event, frame)
         _set_defects(event, ())
+        if mem is not None:
+            mem._target = seq + 1
+            return event
         try:
             store.set_next_target_seq(seq + 1)
         except BaseException:  # as `_process_app`: queued for delivery before the store fails

@@ -226,10 +226,29 @@ class Feed:
         wait wakes for it)."""
         timer, self._timer = self._timer, None
         clock = self.sim.clock
-        quiet = self._take(row, clock._now if clock._follow is None else clock.time())
-        # its timer carries the next message at the FIX level (a book-level loop tells its
-        # feed's steps apart by their timers: a new one each)
-        self._next(timer if self.spans is None else None)
+        now = clock._now if clock._follow is None else clock.time()
+        if self.spans is not None:
+            quiet = self._take(row, now)
+            self._next()
+        else:
+            gateway = self.sim.gateway
+            entries = row[5]
+            # the common message, a 35=X of one market: the exchange's call and its route in
+            # one step (`Router.replay_market`), the ledger's mark as `_follow` makes it; None:
+            # not such a message, nothing done (`_take` takes it)
+            sent = gateway.replay_market(entries, now) if row[1] == "X" else None
+            if sent is None:
+                quiet = self._take(row, now)
+            else:
+                self.messages += 1
+                name = entries[0][1]  # its one market (`replay_market` took it)
+                self.ledger.mark(name, now, gateway.exchange.recorded_mid(name))
+                if self.on_message is not None:
+                    self.on_message(row, now)
+                quiet = not sent
+            # its timer carries the next message at the FIX level (a book-level loop tells its
+            # feed's steps apart by their timers: a new one each)
+            self._next(timer if self.spans is None else None)
         if quiet:
             return None if self.done else QUIET
         # the scheduler's next callback (the pipe's delivery of what the message sent: the
@@ -243,7 +262,8 @@ class Feed:
 
     def _take(self, row: Row, now: float) -> bool:
         """One recorded message at ``now``; True: the exchange sent nothing to anyone (it went
-        to the spans' tables, or no session was told)."""
+        to the spans' tables, or no session was told). At the FIX level, a 35=X of one market
+        that `Router.replay_market` takes never comes here (`_apply` gives it that step)."""
         gateway = self.sim.gateway
         exchange = gateway.exchange
         _time, kind, symbol, status, result, entries = row
@@ -254,17 +274,6 @@ class Feed:
                 gateway._route(exchange.tick(now), now)
             self._bulk(spans, row, now)
             return quiet
-        if spans is None and kind == "X":
-            # the common message, a 35=X of one market: the exchange's call and its route in
-            # one step (`Router.replay_market`), the ledger's mark as `_follow` makes it
-            sent = gateway.replay_market(entries, now)
-            if sent is not None:
-                self.messages += 1
-                name = entries[0][1]  # its one market (`replay_market` took it)
-                self.ledger.mark(name, now, exchange.recorded_mid(name))
-                if self.on_message is not None:
-                    self.on_message(row, now)
-                return not sent
         names: list[str | None] = []
         if spans is not None:  # its markets get their recorded books back, then spans again
             names = [e[1] for e in entries] if kind == "X" else [symbol]

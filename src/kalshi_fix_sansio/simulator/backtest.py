@@ -154,6 +154,7 @@ class Context:
         self._signers = {TRADING_KEY: _key(TRADING_KEY), MARKET_DATA_KEY: _key(MARKET_DATA_KEY)}
         self.time: Callable[[], float] = sim.clock.time
         """Now: the simulated clock (UTC epoch seconds)."""
+        self._clock = sim.clock  # `seconds` reads it: a strategy's loop asks twice a message
         self.sleep: Callable[[float], None] = sim.run_for
         """Let seconds of simulated time pass (the blocking API's `time.sleep`; asyncio and
         trio strategies ``await asyncio.sleep`` / ``trio.sleep``)."""
@@ -169,7 +170,9 @@ class Context:
     @property
     def seconds(self) -> float:
         """Seconds from now until the last recorded message (0 once past it)."""
-        return max(0.0, self.end_time - self.time())
+        clock = self._clock  # `time`, inline: ``clock.time()`` when trio's clock is followed
+        left = self.end_time - (clock._now if clock._follow is None else clock.time())
+        return left if left > 0.0 else 0.0
 
     # -- the book-level API (both modes: `kalshi_fix_sansio.simulator.booklevel`) -------------
 

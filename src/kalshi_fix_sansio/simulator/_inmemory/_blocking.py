@@ -93,10 +93,13 @@ class Simulation(Protocol):
 class _End:
     """The client's side of one connection in memory: each callback one step of the link."""
 
-    __slots__ = ("link", "sup")
+    __slots__ = ("clock", "link", "sup")
 
     def __init__(self, link: MemoryLink, sup: Driver) -> None:
         self.link, self.sup = link, sup
+        clock = link.simulation.clock
+        # the simulated clock when it is the driver's (`Driver.read_bytes` reads it)
+        self.clock: SimClock | None = clock if sup.clock == clock.time else None
 
     def connection_made(self, transport: Any) -> None:
         assert isinstance(transport, Pipe)
@@ -109,7 +112,13 @@ class _End:
         if self is not link.end:
             return  # a connection the driver is done with
         sup = self.sup
-        actions = sup.read_bytes(data)
+        clock = self.clock
+        if clock is not None and sup.message_log is None:
+            # `Driver.read_bytes` inline: no message log to write, its clock the simulation's
+            # (`SimClock.time`, inline too)
+            actions = sup._read(data, clock._now if clock._follow is None else clock.time())
+        else:
+            actions = sup.read_bytes(data)
         if actions:
             link.perform(sup, actions)
         link.changed(sup)
@@ -370,8 +379,10 @@ class SimulatedSession(InSimulation, SyncAPI):
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
         <kalshi_fix_sansio.client.pump.drive_next_event>`), the simulation run between two looks."""
-        pump = self._pump
-        return drive_next_event(self._driver, timeout, pump.now(), pump.simulation.run_once)
+        simulation = self._pump.simulation
+        clock = simulation.clock  # the pump's `now` (``clock.time``), inline: a look a message
+        now = clock._now if clock._follow is None else clock.time()
+        return drive_next_event(self._driver, timeout, now, simulation.run_once)
 
 
 def blocking_client_class(simulation: Simulation) -> type[Any]:

@@ -25,6 +25,7 @@ from ...session.config import KALSHI_COMP_ID, Role, SessionConfig
 from ...session.events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
 from ...session.machine import sending_time
 from ...session.store import MemoryStore, MessageStore
+from .._inmemory import Pipe
 from .connection import Connection, KeyedStore
 from .exchange import EncodedMessage, Exchange, Outbound
 from .listening import LOGON_RATE_LIMIT_TEXT, MAINTENANCE_TEXT, Faults
@@ -343,7 +344,11 @@ class Router:
         if data is None:  # something else to do: the whole step
             conn.flush(now)
         elif data:
-            conn.write(data, now)
+            transport = conn.transport
+            if type(transport) is Pipe:  # `Connection.write`'s simulation case, inline
+                transport.write(data)
+            else:
+                conn.write(data, now)
         return True
 
     def _send_encoded(self, driver: Any, message: EncodedMessage, now: float) -> None:

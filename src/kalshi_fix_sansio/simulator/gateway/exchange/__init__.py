@@ -215,6 +215,10 @@ class Exchange(Queries):
         self._recorded = RecordedMarkets(
             state, self._orders, self._matching, self._md, self._settlement, self._open_market
         )
+        self.recorded_mid: Callable[[str], Decimal | None] = self._recorded.mid
+        """The mid of a replayed market's recorded best bid and offer (without client orders);
+        None when a side is empty or the market is not replayed (`RecordedMarkets.mid`, called
+        as it is: the feed asks it after every recorded message)."""
         self.replay_level = LevelRow(
             state, self._reports, self._md, self._drop_copy, self._rfqs, self._recorded
         ).replay
@@ -763,11 +767,6 @@ class Exchange(Queries):
         return self.spans
 
     # -- queries --------------------------------------------------------------------------------
-
-    def recorded_mid(self, symbol: str) -> Decimal | None:
-        """The mid of a replayed market's recorded best bid and offer (without client orders);
-        None when a side is empty or the market is not replayed."""
-        return self._recorded.mid(symbol)
 
     # -- call lifecycle -------------------------------------------------------------------------
 
