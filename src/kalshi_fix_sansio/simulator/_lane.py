@@ -84,8 +84,8 @@ def lane(
     A watched market's message whose `Pending` is not already handed over goes to its book
     without one: the lane does what `level` does for a market nobody subscribes to itself
     (its table changed, nothing pending; the rare parts, a level that appears or goes and
-    the credits, by the functions `level` calls: `BulkSpans.appear`, `spans.gone`,
-    `spans.owed`) and `trade` puts its trade in a list of the lane's, and after the
+    the credits, by `BulkSpans.appear`, `spans.gone` and `spans.owed`, what `level` does
+    inline) and `trade` puts its trade in a list of the lane's, and after the
     message's instant the lane applies the level (its size the one the table now holds) and
     the trades as `_apply_pending` would have applied the `Pending` `pull` takes first. A
     book left crossed by the message gets its `Pending` the general way
@@ -197,8 +197,8 @@ def lane(
                     trades = []
                     trade(table, name, entries[0], when, subscribed, trades)
                 # `level(table, name, entry, when, (), False)` inline (a market nobody else
-                # sees, its `Pending` not handed over: nothing pending), its rare parts the
-                # same functions': whether the level moved, and the size it now has (0: gone)
+                # sees, its `Pending` not handed over: nothing pending), its rare parts by
+                # calls: whether the level moved, and the size it now has (0: gone)
                 side = BUY if entry[0] == "0" else SELL
                 px, size = entry[2], entry[3]
                 if size is None or entry[4] == "2":

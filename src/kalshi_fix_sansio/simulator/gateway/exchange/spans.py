@@ -350,8 +350,16 @@ class BulkSpans:
         levels = table.levels[side]
         old = levels.get(px, ZERO)
         key = (side, px)
-        if table.credit and (old > size or size == ZERO):
-            owed(table.credit, key, old, size)
+        credits = table.credit
+        if credits:
+            if old > size:
+                credit = credits.pop(key, None)  # None: no recorded trade owed to it
+                if credit is not None:
+                    counted = min(credit, old - size)
+                    if credit > counted:
+                        credits[key] = credit - counted
+            elif size == ZERO:
+                credits.pop(key, None)
         if size > ZERO:
             levels[px] = size
             if old == size:
@@ -359,14 +367,32 @@ class BulkSpans:
                     self._pending(name, table).crossed = True
                 return None
             if old <= ZERO:  # the exchange would show it with a new house order
-                self.appear(table, side, px, size)
+                recorded, state = self.recorded, self.state
+                recorded._n += 1
+                bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
+                table.houses[key] = (bits, state.next_seq(), recorded._n, size)
+                if side == BUY:
+                    if table.bid is None or px > table.bid:
+                        table.bid = px
+                        table.best()
+                elif table.ask is None or px < table.ask:
+                    table.ask = px
+                    table.best()
         else:
             if old <= ZERO:
                 if last and seen and table.crossed:
                     self._pending(name, table).crossed = True
                 return None
             size = ZERO
-            gone(table, levels, side, px)
+            del levels[px]
+            del table.houses[key]
+            if side == BUY:
+                if px == table.bid:
+                    table.bid = max(levels) if levels else None
+                    table.best()
+            elif px == table.ask:
+                table.ask = min(levels) if levels else None
+                table.best()
         pending = table.pending
         if pending is None or not pending.queued:
             if name not in subscribed:
@@ -385,7 +411,9 @@ class BulkSpans:
     def appear(self, table: _Table, side: str, px: Decimal, size: Decimal) -> None:
         """A level that appears in ``table`` (its size set in its levels): the house order the
         exchange would show it with (its id's bits and its priority sequence drawn here, as
-        `RecordedMarkets.level` draws them), and the best bid or offer it may be."""
+        `RecordedMarkets.level` draws them), and the best bid or offer it may be. `level`
+        does the same inline (a call there costs the timer-woken runs' quiet loop); the
+        book-level lane calls this (tests/test_backtest_spans.py holds the two together)."""
         recorded, state = self.recorded, self.state
         recorded._n += 1
         bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
@@ -444,7 +472,8 @@ class BulkSpans:
 def owed(credits: dict[_Key, Decimal], key: _Key, old: Decimal, size: Decimal) -> None:
     """A level of a market in a span goes from ``old`` to ``size`` (its ``credits`` not
     empty; ``old > size``, or ``size`` 0): what it went down by is taken from the recorded
-    trades owed to it (the queue model's credit), and a level that went keeps none."""
+    trades owed to it (the queue model's credit), and a level that went keeps none: what
+    `BulkSpans.level` does inline, for the book-level lane."""
     if old > size:
         credit = credits.pop(key, None)  # None: no recorded trade owed to it
         if credit is not None:
@@ -457,7 +486,8 @@ def owed(credits: dict[_Key, Decimal], key: _Key, old: Decimal, size: Decimal) -
 
 def gone(table: _Table, levels: dict[Decimal, Decimal], side: str, px: Decimal) -> None:
     """A level of ``table`` (``levels``: its side's) that went: out of its levels, its house
-    order with it, the best bid or offer found again when it was that."""
+    order with it, the best bid or offer found again when it was that: what `BulkSpans.level`
+    does inline, for the book-level lane."""
     del levels[px]
     del table.houses[side, px]
     if side == BUY:
