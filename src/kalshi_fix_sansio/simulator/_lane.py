@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..trading.book import Books, Trade
 from . import _feed
 from .gateway.exchange.common import BUY, CENT, SELL, TICK, ZERO
-from .gateway.exchange.spans import Pending
+from .gateway.exchange.spans import Pending, gone, owed
 from .recording import RecordingError
 
 if TYPE_CHECKING:
@@ -82,12 +82,15 @@ def lane(
     (``wake_class``: made as `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`).
 
     A watched market's message whose `Pending` is not already handed over goes to its book
-    without one: `level` is called as for a market nobody subscribes to (its table changed,
-    nothing pending; None: the level did not move) and `trade` puts its trade in a list of
-    the lane's, and after the message's instant the lane applies the level (its size the one
-    the table now holds) and the trades as `_apply_pending` would have applied the `Pending`
-    `pull` takes first. A book left crossed by the message gets its `Pending` the general
-    way (`BulkSpans._pending`), so that `_apply_pending` reports it."""
+    without one: the lane does what `level` does for a market nobody subscribes to itself
+    (its table changed, nothing pending; the rare parts, a level that appears or goes and
+    the credits, by `BulkSpans.appear`, `spans.gone` and `spans.owed`, what `level` does
+    inline) and `trade` puts its trade in a list of the lane's, and after the
+    message's instant the lane applies the level (its size the one the table now holds) and
+    the trades as `_apply_pending` would have applied the `Pending` `pull` takes first. A
+    book left crossed by the message gets its `Pending` the general way
+    (`BulkSpans._pending`), so that `_apply_pending` reports it. tests/test_backtest_spans.py
+    compares the lane with the general wait, and `level` with `BulkSpans.changes`."""
     set_time, set_markets, set_orders = (  # its slots' setters
         vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
     )
@@ -101,7 +104,7 @@ def lane(
     timers, order, ticker = scheduler._timers, scheduler._order, sim._ticker
     ledger, tables, items = feed.ledger, spans.tables, feed._items
     mids = ledger.mids
-    level, trade = spans.level, spans.trade
+    level, trade, appear = spans.level, spans.trade, spans.appear
     until = waker.end_time
     limit = clock.start + sim.max_time
     last = until if until < limit else limit  # `skip_tick`'s last second
@@ -110,9 +113,11 @@ def lane(
     new, make_trade = object.__new__, waker._trade
     kinds = _feed._LEVELS  # the entries a step takes as a level (bid, offer): `Feed.step`'s
     fresh = False  # what the exchange has due and the subscriptions: asked below
-    # a change straight to a book: (book, side, price, size, whether the level moved, trades)
-    direct: tuple[Any, str, Decimal, Decimal, bool, list[Any] | None] | None = None
-    book: Any = None  # the book a change goes to, and its trades (a list, a `Pending`'s deque)
+    # a change straight to a book, in the locals `book`, `side`, `px`, `size`, `moved` (whether
+    # the level moved) and `trades` (a list, a `Pending`'s deque), kept from its message to
+    # its wake
+    direct = False
+    book: Any = None
     trades: Any = None
     while True:
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
@@ -191,11 +196,30 @@ def lane(
                 if n == 2:
                     trades = []
                     trade(table, name, entries[0], when, subscribed, trades)
-                moved = level(table, name, entry, when, (), False) is not None
+                # `level(table, name, entry, when, (), False)` inline (a market nobody else
+                # sees, its `Pending` not handed over: nothing pending), its rare parts by
+                # calls: whether the level moved, and the size it now has (0: gone)
+                side = BUY if entry[0] == "0" else SELL
+                px, size = entry[2], entry[3]
+                if size is None or entry[4] == "2":
+                    size = ZERO
+                at = table.levels[side]
+                old = at.get(px, ZERO)
+                if table.credit and (old > size or size == ZERO):
+                    owed(table.credit, (side, px), old, size)
+                if size > ZERO:
+                    at[px] = size
+                    moved = old != size
+                    if old <= ZERO:  # a level that appears: its house order drawn
+                        appear(table, side, px, size)
+                elif old > ZERO:
+                    size = ZERO
+                    moved = True
+                    gone(table, at, side, px)
+                else:
+                    size = ZERO
+                    moved = False
                 if moved or trades:
-                    side = BUY if entry[0] == "0" else SELL
-                    px = entry[2]
-                    size = table.levels[side].get(px, ZERO)  # as `level` left it (0: gone)
                     if table.crossed:  # `level`'s crossed book: pending, the general way
                         pending = spans._pending(name, table)
                         if moved:
@@ -204,7 +228,7 @@ def lane(
                             pending.trades.extend(trades)
                         pending.crossed = True
                     else:
-                        direct = (book, side, px, size, moved, trades)
+                        direct = True  # the change's (book, side, px, size, moved, trades)
             else:
                 seen = n == 2 and trade(table, name, entries[0], when, subscribed)
                 level(table, name, entry, when, subscribed, seen)
@@ -235,12 +259,11 @@ def lane(
                 scheduler.run_due()  # the rest of the instant, as `step` runs it
                 fresh = False
                 break
-            if direct is not None or waker._look or (oe is not None and oe.queued_events):
+            if direct or waker._look or (oe is not None and oe.queued_events):
                 break  # (`BookWaker.look`)
         # a message ran and something may be for the strategy: `BookWaker.wait`'s common case
-        if direct is not None:
-            book, side, px, size, moved, trades = direct
-            direct = None
+        if direct:
+            direct = False
             symbol = book.symbol
         elif not waker._look:
             return

@@ -33,7 +33,7 @@ from .common import BUY, SELL, ZERO
 from .model import Order
 from .recorded import RecordedMarkets, house_order
 
-__all__ = ["BulkSpans", "Pending"]
+__all__ = ["BulkSpans", "Pending", "gone", "owed"]
 
 _SIDES: Final = {"0": BUY, "1": SELL}
 _TWO: Final = Decimal(2)  # the same quotient as `/ 2`, without an int made a Decimal
@@ -408,6 +408,24 @@ class BulkSpans:
             pending.crossed = True
         return reached
 
+    def appear(self, table: _Table, side: str, px: Decimal, size: Decimal) -> None:
+        """A level that appears in ``table`` (its size set in its levels): the house order the
+        exchange would show it with (its id's bits and its priority sequence drawn here, as
+        `RecordedMarkets.level` draws them), and the best bid or offer it may be. `level`
+        does the same inline (a call there costs the timer-woken runs' quiet loop); the
+        book-level lane calls this (tests/test_backtest_spans.py holds the two together)."""
+        recorded, state = self.recorded, self.state
+        recorded._n += 1
+        bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
+        table.houses[side, px] = (bits, state.next_seq(), recorded._n, size)
+        if side == BUY:
+            if table.bid is None or px > table.bid:
+                table.bid = px
+                table.best()
+        elif table.ask is None or px < table.ask:
+            table.ask = px
+            table.best()
+
     def trade(
         self,
         table: _Table,
@@ -449,6 +467,36 @@ class BulkSpans:
     def mid(self, symbol: str) -> Decimal | None:
         """The recorded mid of a market in a span (`Exchange.recorded_mid`)."""
         return self.tables[symbol].mid
+
+
+def owed(credits: dict[_Key, Decimal], key: _Key, old: Decimal, size: Decimal) -> None:
+    """A level of a market in a span goes from ``old`` to ``size`` (its ``credits`` not
+    empty; ``old > size``, or ``size`` 0): what it went down by is taken from the recorded
+    trades owed to it (the queue model's credit), and a level that went keeps none: what
+    `BulkSpans.level` does inline, for the book-level lane."""
+    if old > size:
+        credit = credits.pop(key, None)  # None: no recorded trade owed to it
+        if credit is not None:
+            counted = min(credit, old - size)
+            if credit > counted:
+                credits[key] = credit - counted
+    elif size == ZERO:
+        credits.pop(key, None)
+
+
+def gone(table: _Table, levels: dict[Decimal, Decimal], side: str, px: Decimal) -> None:
+    """A level of ``table`` (``levels``: its side's) that went: out of its levels, its house
+    order with it, the best bid or offer found again when it was that: what `BulkSpans.level`
+    does inline, for the book-level lane."""
+    del levels[px]
+    del table.houses[side, px]
+    if side == BUY:
+        if px == table.bid:
+            table.bid = max(levels) if levels else None
+            table.best()
+    elif px == table.ask:
+        table.ask = min(levels) if levels else None
+        table.best()
 
 
 def _also(changed: str | dict[str, None], name: str) -> dict[str, None]:
