@@ -490,10 +490,16 @@ class Feed:
         timers = sim.scheduler._timers
         while timers and timers[0][2].cancelled:
             heappop(timers)
-        ticker = timers[0] if timers else None
-        if sim.scheduler._ready or (ticker is not None and ticker[2].callback != sim._tick):
-            return item, now  # another callback is next: the loop of `_span`
-        others = _others(timers, math.inf)
+        if sim._parked is None:  # the ticker first, else another callback: `_span`'s loop
+            ticker = timers[0] if timers else None
+            if sim.scheduler._ready or (ticker is not None and ticker[2].callback != sim._tick):
+                return item, now
+            others = _others(timers, math.inf)
+        else:  # parked (nothing can come due): the next callback is the first
+            if sim.scheduler._ready:
+                return item, now
+            ticker = None
+            others = timers[0][0] if timers else math.inf
         last = min(until, others)
         exchange = self.sim.gateway.exchange
         if exchange.tick_due(last) or exchange.tick_due(sim.gateway.exchange_now(last)):

@@ -158,6 +158,19 @@ def _second(timers: list[tuple[float, int, Timer]]) -> float:
     return timers[1][0] if len(timers) > 1 else math.inf
 
 
+def _seconds(when: float, now: float) -> tuple[float, float]:
+    """The last of the ticker's seconds from ``when`` on (``when``, ``when + 1.0``, ``+ 1.0``
+    again...: what its `call_later(1.0)` makes) at most ``now``, and the first after it.
+    ``when`` <= ``now``."""
+    if when.is_integer() and now < 2.0**52:  # whole seconds: the sums are exact
+        last = when + math.floor(now - when)
+        return last, last + 1.0
+    nxt = when + 1.0
+    while nxt <= now:
+        when, nxt = nxt, nxt + 1.0
+    return when, nxt
+
+
 def _epoch(start: datetime | float) -> float:
     if isinstance(start, datetime):
         if start.tzinfo is None:
@@ -287,6 +300,10 @@ class Simulation:
         self.rest_latency = float(rest_latency)
         """Simulated seconds from a REST request to its answer."""
         self._ticker = self._tick  # the one bound method its timers carry (`skip_tick` asks)
+        # the parked ticker (`_parks`): the second it is due at and its place in the order of
+        # the callbacks due then, as its timer would have them; None: its timer is in the heap
+        self._parked: tuple[float, int] | None = None
+        self.gateway.exchange.due_listener = self._unpark
         self._tick()
 
     # -- what a loop asks -------------------------------------------------------------------
@@ -399,6 +416,10 @@ class Simulation:
                             when, nxt = nxt, nxt + 1.0
                         if when > clock._now:  # `advance`, inline
                             clock._now = when
+                        if self._parks:  # nothing can come due: parked (`_parks`)
+                            heapq.heappop(timers)
+                            self._parked = (nxt, next(scheduler._order))
+                            continue
                         timer.when = nxt
                         heapq.heapreplace(timers, (nxt, next(scheduler._order), timer))
                         continue  # what else is due at the ticker's last second runs next
@@ -408,6 +429,8 @@ class Simulation:
                 deadline = math.inf
             when = deadline if deadline < until else until
             if when > stall:
+                if self._parked is not None:
+                    self._stall()  # raises SimulationStalled, as the parked ticker's seconds
                 self.advance(when)  # raises SimulationStalled
             now = clock._now
             if when > now:  # `advance`, inline
@@ -608,6 +631,7 @@ class Simulation:
     def _begin(self, api: str) -> None:
         if self._running is not None:
             raise LocalProtocolError(f"Simulation.run_{self._running} is under way already")
+        self._unpark()  # the loops of asyncio and trio wake at the scheduler's deadlines
         self._running = api
 
     def _record(self, session_type: str, connection: int, sender: str, data: bytes) -> None:
@@ -627,12 +651,56 @@ class Simulation:
         a second with nothing due (`Exchange.tick_due`) costs no exchange call and is `QUIET`
         (no wait wakes for it)."""
         gateway = self.gateway
-        if gateway.exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
+        exchange = gateway.exchange
+        if exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
             gateway.tick()
             self.scheduler.call_later(1.0, self._ticker)
             return None
+        if self._parks and self._running is None and not exchange.tick_due(math.inf):
+            # parked where `call_later` would put it
+            self._parked = (self.clock.time() + 1.0, self.scheduler.reserve())
+            return QUIET
         self.scheduler.call_later(1.0, self._ticker)
         return QUIET
+
+    _parks = True
+    """Whether the ticker parks while nothing can come due; False: its timer every second,
+    skipped (the differential tests' general path). Parked (`_parked`): its timer out of the
+    heap while the exchange has nothing that can come due (`Exchange.tick_due` at ``math.inf``
+    False: no order with an ExpireTime, no open RFQ), where each second would only be
+    skipped; only in a blocking run (the loops of asyncio and trio wake at the scheduler's
+    deadlines). The exchange's `Exchange.due_listener` brings it back (`_unpark`)."""
+
+    def _unpark(self) -> None:
+        """The parked ticker's timer back in the scheduler (something can come due, or a run
+        of asyncio or trio begins). While the clock has not passed the second it was parked
+        at, there, in its place (where it would still be); else at the first of its seconds
+        after now (``+ 1.0`` from that second on, as its `call_later` makes them), after every
+        callback asked for so far: as the ticker skipped every second up to the clock would
+        have put it, a callback due at that very second and asked for after the ticker's last
+        skip aside (docs/maintainers/decisions.md, "The parked ticker")."""
+        parked = self._parked
+        if parked is None:
+            return
+        self._parked = None
+        when, order = parked
+        now = self.clock.time()
+        if when < now:
+            when = _seconds(when, now)[1]
+            order = self.scheduler.reserve()
+        self.scheduler.push((when, order), self._ticker)
+
+    def _stall(self) -> None:
+        """Raise `SimulationStalled` as the parked ticker's quiet seconds would at `max_time`:
+        the clock moved to the last of them within it, then past it."""
+        assert self._parked is not None
+        when = self._parked[0]
+        limit = self.clock.start + self.max_time
+        if when <= limit:
+            last, when = _seconds(when, limit)
+            if last > self.clock._now:
+                self.clock._now = last
+        self.advance(when)
 
     def skip_tick(
         self, entry: tuple[float, int, Timer], before: float = -math.inf, last: float = math.inf
@@ -665,6 +733,10 @@ class Simulation:
             else:
                 when = later
         self.advance(when)
+        if self._parks and self._running is None and not due(math.inf):
+            heapq.heappop(self.scheduler._timers)  # nothing can come due: parked (`_parks`)
+            self._parked = (nxt, self.scheduler.reserve())
+            return True
         timer.when = nxt
         heapq.heapreplace(self.scheduler._timers, (timer.when, self.scheduler.reserve(), timer))
         return True

@@ -295,6 +295,18 @@ class Exchange(Queries):
         return self._state.settlement_listeners
 
     @property
+    def due_listener(self) -> Callable[[], object] | None:
+        """Called when something can come due that could not before: an order with an
+        ExpireTime rests, or an RFQ opens (`tick_due` at ``math.inf`` turns True). A caller
+        that stops calling `tick` while `tick_due` at ``math.inf`` is False (a simulation
+        parks its second's ticker) starts again here. None: no one is told."""
+        return self._state.due_listener
+
+    @due_listener.setter
+    def due_listener(self, listener: Callable[[], object] | None) -> None:
+        self._state.due_listener = listener
+
+    @property
     def fees(self) -> FeeModel:
         """The fee model every fill and settlement is charged by (see ``fees`` above)."""
         return self._state.fees
