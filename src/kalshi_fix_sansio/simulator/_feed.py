@@ -155,6 +155,11 @@ class Feed:
         """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
         self._row: Row | None = None  # the next recorded message, due at its time
         self._timer: Timer | None = None  # its callback
+        self.tie = True
+        """Whether the ticker, every second (`Simulation._parks` False), would run before
+        the last message read (`_ticks`) when that message is due at one of its seconds (a
+        parked ticker brought back at that second takes that place, `Simulation._unpark`)."""
+        sim._feed = self
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -191,7 +196,7 @@ class Feed:
             for symbol in recording.info.markets:
                 self.spans.join(symbol)
         # checked and compiled before the run: its columns, no frame decoded again
-        self._items = recording.rows()
+        self._items = self._ticks(recording.rows())
         self._next()
 
     def _next(self, timer: Timer | None = None) -> None:
@@ -219,6 +224,25 @@ class Feed:
         heappush(timers, (when, next(scheduler._order), timer))
         if sooner and scheduler.waker is not None:
             scheduler.waker()
+
+    def _ticks(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """``rows``, each noted against the ticker's seconds as it is read (`tie`). A message
+        is asked for when the one before it is taken, at that one's time (the first of a
+        recording at the clock's); the ticker, every second, is asked for at each second
+        when the clock reaches the second before. So a message due at one of its seconds
+        comes after the ticker when the one before it was taken within the second before,
+        before it when earlier, and where the message before stood when that one was due at
+        the second before (the first recording's first: after, as the ticker was asked for
+        before it)."""
+        clock = self.sim.clock
+        origin = clock.start  # the ticker's seconds: origin, origin + 1.0...
+        before = clock._now
+        for row in rows:
+            when = row[0]
+            if (when - origin).is_integer() and before != when - 1.0:
+                self.tie = before > when - 1.0
+            before = when
+            yield row
 
     def _apply(self, row: Row) -> object:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when

@@ -59,7 +59,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from urllib.parse import urlencode
 
 import attrs
@@ -303,6 +303,8 @@ class Simulation:
         # the parked ticker (`_parks`): the second it is due at and its place in the order of
         # the callbacks due then, as its timer would have them; None: its timer is in the heap
         self._parked: tuple[float, int] | None = None
+        # the backtest's feed (`Feed.tie`: where its next message stands against the ticker)
+        self._feed: Any = None
         self.gateway.exchange.due_listener = self._unpark
         self._tick()
 
@@ -688,6 +690,15 @@ class Simulation:
         if when < now:
             when = _seconds(when, now)[1]
             order = self.scheduler.reserve()
+            feed = self._feed
+            timer = None if feed is None else feed._timer
+            if timer is not None and timer.when == when and feed.tie:
+                # the feed's next message, due at that second, was asked for after the ticker
+                # would have been (`Feed.tie`): the ticker just before it
+                for _when, place, entry in self.scheduler._timers:
+                    if entry is timer:
+                        order = cast(int, place - 0.5)  # a number between two places
+                        break
         self.scheduler.push((when, order), self._ticker)
 
     def _stall(self) -> None:
