@@ -303,8 +303,7 @@ class Simulation:
         # the parked ticker (`_parks`): the second it is due at and its place in the order of
         # the callbacks due then, as its timer would have them; None: its timer is in the heap
         self._parked: tuple[float, int] | None = None
-        # the backtest's feed (`Feed.tie`: where its next message stands against the ticker)
-        self._feed: Any = None
+        self._feed: Any = None  # a backtest's feed (`Feed.tie`, read by `_unpark`)
         self.gateway.exchange.due_listener = self._unpark
         self._tick()
 
@@ -393,7 +392,7 @@ class Simulation:
         # nothing a wait looks at changed: on to the next deadline, past the quiet ones (the
         # ticker's seconds with nothing due skipped in one step: `skip_tick`); nothing is ready
         # here (`run_due` returns only when nothing is, `skip_tick` readies nothing)
-        ticker, idle = self._ticker, self.gateway.exchange.tick_due
+        ticker = self._ticker
         limit = clock.start + self.max_time
         # `advance` raises past it (``math.inf`` too: nothing is left to happen), one question
         stall = limit if limit < math.inf else sys.float_info.max
@@ -403,28 +402,8 @@ class Simulation:
                 if timer.cancelled:
                     heapq.heappop(timers)
                     continue
-                if deadline <= until and timer.callback == ticker:
-                    if deadline <= limit and not idle(math.inf):
-                        # `skip_tick`'s common case, inline: nothing due at any time (no order
-                        # to expire, no open RFQ: each second it asks about would answer no),
-                        # the first second within `max_time` (`advance` would not raise)
-                        n = len(timers)  # `_second`: the next callback is a child of the first
-                        before = timers[1][0] if n > 1 else math.inf
-                        if n > 2 and timers[2][0] < before:
-                            before = timers[2][0]
-                        last = until if until < limit else limit
-                        when, nxt = deadline, deadline + 1.0
-                        while nxt < before and nxt <= last:
-                            when, nxt = nxt, nxt + 1.0
-                        if when > clock._now:  # `advance`, inline
-                            clock._now = when
-                        if self._parks:  # nothing can come due: parked (`_parks`)
-                            heapq.heappop(timers)
-                            self._parked = (nxt, next(scheduler._order))
-                            continue
-                        timer.when = nxt
-                        heapq.heapreplace(timers, (nxt, next(scheduler._order), timer))
-                        continue  # what else is due at the ticker's last second runs next
+                if timer.callback is ticker and deadline <= until:  # (its one bound method)
+                    # its quiet seconds skipped, or the ticker parked when nothing can come due
                     if self.skip_tick(timers[0], _second(timers), until):
                         continue
             else:
@@ -666,21 +645,18 @@ class Simulation:
         return QUIET
 
     _parks = True
-    """Whether the ticker parks while nothing can come due; False: its timer every second,
-    skipped (the differential tests' general path). Parked (`_parked`): its timer out of the
-    heap while the exchange has nothing that can come due (`Exchange.tick_due` at ``math.inf``
-    False: no order with an ExpireTime, no open RFQ), where each second would only be
-    skipped; only in a blocking run (the loops of asyncio and trio wake at the scheduler's
-    deadlines). The exchange's `Exchange.due_listener` brings it back (`_unpark`)."""
+    """Whether the ticker parks (`_parked`: its timer out of the heap, in a blocking run) while
+    the exchange has nothing that can come due (`Exchange.tick_due` at ``math.inf`` False),
+    when each second would only be skipped; `Exchange.due_listener` brings it back
+    (`_unpark`). False: every second, skipped (the differential tests' general path)."""
 
     def _unpark(self) -> None:
-        """The parked ticker's timer back in the scheduler (something can come due, or a run
-        of asyncio or trio begins). While the clock has not passed the second it was parked
-        at, there, in its place (where it would still be); else at the first of its seconds
-        after now (``+ 1.0`` from that second on, as its `call_later` makes them), after every
-        callback asked for so far: as the ticker skipped every second up to the clock would
-        have put it, a callback due at that very second and asked for after the ticker's last
-        skip aside (docs/maintainers/decisions.md, "The parked ticker")."""
+        """The parked ticker's timer back (something can come due, or a run of asyncio or trio
+        begins: their loops wake at the scheduler's deadlines), where the ticker every second
+        would be: at the second it was parked at, in its place, while the clock has not passed
+        it; else at its first second after now, after the callbacks asked for so far but
+        before the feed's next message when that one was asked for after it (`Feed.tie`;
+        docs/maintainers/decisions.md, "The parked ticker")."""
         parked = self._parked
         if parked is None:
             return

@@ -296,10 +296,8 @@ class Exchange(Queries):
 
     @property
     def due_listener(self) -> Callable[[], object] | None:
-        """Called when something can come due that could not before: an order with an
-        ExpireTime rests, or an RFQ opens (`tick_due` at ``math.inf`` turns True). A caller
-        that stops calling `tick` while `tick_due` at ``math.inf`` is False (a simulation
-        parks its second's ticker) starts again here. None: no one is told."""
+        """Called when an order with an ExpireTime rests or an RFQ opens: a caller that stops
+        calling `tick` while `tick_due` at ``math.inf`` is False starts again (None: none)."""
         return self._state.due_listener
 
     @due_listener.setter
