@@ -229,17 +229,17 @@ class Feed:
         """``rows``, each noted against the ticker's seconds as it is read (`tie`). A message
         is asked for when the one before it is taken, at that one's time (the first of a
         recording at the clock's); the ticker, every second, is asked for at each second
-        when the clock reaches the second before. So a message due at one of its seconds
-        comes after the ticker when the one before it was taken within the second before,
-        before it when earlier, and where the message before stood when that one was due at
-        the second before (the first recording's first: after, as the ticker was asked for
-        before it)."""
+        when the clock reaches the second before. So of a message due at one of its seconds,
+        the ticker comes first when the message before it was taken within the second
+        before, last when earlier, and as with the message before when that one was due at
+        the second before (first for the run's first message: the ticker was asked for when
+        the simulation was made)."""
         clock = self.sim.clock
         origin = clock.start  # the ticker's seconds: origin, origin + 1.0...
         before = clock._now
         for row in rows:
             when = row[0]
-            if (when - origin).is_integer() and before != when - 1.0:
+            if not (when - origin) % 1.0 and before != when - 1.0:  # (else: as the one before)
                 self.tie = before > when - 1.0
             before = when
             yield row
