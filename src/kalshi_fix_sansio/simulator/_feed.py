@@ -239,7 +239,7 @@ class Feed:
         before = clock._now
         for row in rows:
             when = row[0]
-            if not (when - origin) % 1.0 and before != when - 1.0:  # (else: as the one before)
+            if (when - origin).is_integer() and before != when - 1.0:  # (else: as the one before)
                 self.tie = before > when - 1.0
             before = when
             yield row
