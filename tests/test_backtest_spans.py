@@ -1,10 +1,13 @@
-# private: the quiet loop is switched off to compare it with the loop it replaces (`_feed`)
+# private: the quiet loop is switched off to compare it with the loop it replaces (`_feed`);
+# the simulation's parked ticker read and switched off (`Simulation._parked`, `_parks`)
 """Bulk spans of a book-level backtest (`kalshi_fix_sansio.simulator.gateway.exchange.spans`):
 a market with no client order in it runs on a plain table of levels, the exchange's recorded
 book set from it when an order reaches the market, and back once the strategy has nothing
 there again; the strategy sees, and the report says, the same as at the FIX level.
 
-Private parts tested here: the feed's quiet loop (`_feed.Feed._quiet`, replaced by the
+Private parts tested here: the simulation's parked ticker (`simulation.Simulation._parked`,
+read where the scheduler's timers are; `Simulation._parks`, switched off to compare), the
+feed's quiet loop (`_feed.Feed._quiet`, replaced by the
 message-by-message loop to compare the two; the levels it and `Feed.step` take,
 `_feed._LEVELS`, emptied to send every message through the general path), the change-woken
 wakes' lane (`_lane.lane`, as `booklevel._lane`: switched off to compare it with the
@@ -35,6 +38,7 @@ from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.booklevel import MODES, Wake, _micros, _wake
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.recording import RecordingWriter
+from kalshi_fix_sansio.simulator.simulation import Simulation
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
 from kalshi_fix_sansio.trading.builders import Requests
 
@@ -346,21 +350,44 @@ def test_expiries_among_the_quiet_stretches_of_a_timer_woken_strategy(
     assert report["statistics"]["total"]["fills"] >= 0
 
 
+def _callbacks(sim: Simulation) -> list[tuple[float, str]]:
+    """The scheduler's callbacks (time, name) in the order they would run, the parked ticker
+    among them where `Simulation._unpark` would put its timer back (at the second it was
+    parked at, in its place, while the clock has not passed it; else at the first of its
+    seconds after now, after every other callback of that second)."""
+    due: list[tuple[float, float, str]] = [
+        (when, order, timer.callback.__name__)
+        for when, order, timer in sim.scheduler._timers
+        if not timer.cancelled
+    ]
+    if sim._parked is not None:
+        when, order = sim._parked
+        now = sim.clock.time()
+        if when < now:
+            while when <= now:
+                when += 1.0
+            due.append((when, math.inf, "_tick"))
+        else:
+            due.append((when, order, "_tick"))
+    return [(when, name) for when, _order, name in sorted(due)]
+
+
+@pytest.mark.parametrize("parks", [True, False], ids=["parked ticker", "ticker every second"])
 def test_the_quiet_loop_leaves_the_scheduler_as_the_message_by_message_loop(
-    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch, parks: bool
 ) -> None:
     """What the scheduler holds at each wake of a timer-woken strategy (each callback's time
     and name, in the order they would run: the second's ticker before or after the next
-    recorded message of its second) is the same whether the stretches between wakes run in
-    the quiet loop or message by message."""
+    recorded message of its second; the ticker where it is parked, with its place, when it
+    is) is the same whether the stretches between wakes run in the quiet loop or message by
+    message, the ticker parked while nothing can come due or not."""
+    monkeypatch.setattr(Simulation, "_parks", parks)
 
     def noted(into: list[Any]) -> Any:
         def strategy(ctx: Context) -> None:
             ctx.watch(ctx.symbols, wake=False)
-            timers = ctx.simulation.scheduler._timers
             while (wake := ctx.wait(2.5)) is not None:
-                due = sorted(t for t in timers if not t[2].cancelled)
-                into.append((wake.time, [(t[0], t[2].callback.__name__) for t in due]))
+                into.append((wake.time, _callbacks(ctx.simulation)))
 
         return strategy
 
@@ -636,8 +663,9 @@ def test_the_lane_is_the_step_by_step_loop(
 ) -> None:
     """A strategy woken at each change of both markets: with the lane (`_lane.lane`: one
     generator from wake to wake) and without it (each step through `Waker.wait`'s loop,
-    `Feed.step`) the wakes, the books at each, the scheduler's timers at each (time, place,
-    callback) and the report are the same, and the same as at the FIX level. The lane
+    `Feed.step`) the wakes, the books at each, the scheduler's timers at each (time and
+    callback, in their order, the ticker among them when parked: `_callbacks`) and the
+    report are the same, and the same as at the FIX level. The lane
     leaves the rest to `step` and to `Feed.run` at each way out the cases make: the
     statistics' sampler or an order's bytes due before the next message, an order event, a
     market with a client order (out of its span), a message of another kind (a 35=f), an
@@ -659,12 +687,11 @@ def test_the_lane_is_the_step_by_step_loop(
         inner = scripted(plan, seen, {"fix": [], "book": []}, quiet=quiet)
 
         def strategy(ctx: Context, timers: list[Any] = timers, inner: Any = inner) -> None:
-            wait, scheduler = ctx.wait, ctx.simulation.scheduler
+            wait, sim = ctx.wait, ctx.simulation
 
             def noted(timeout: float | None = None) -> Any:
                 wake = wait(timeout)
-                due = sorted(t for t in scheduler._timers if not t[2].cancelled)
-                timers.append([(t[0], t[1], t[2].callback.__name__) for t in due])
+                timers.append(_callbacks(sim))
                 # each price and size as made (its exponent too: 5 and 5.00 are equal Decimals)
                 timers.append(repr([(b.depth(), list(b.trades)) for b in ctx.books]))
                 return wake

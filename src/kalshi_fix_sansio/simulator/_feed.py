@@ -155,6 +155,11 @@ class Feed:
         """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
         self._row: Row | None = None  # the next recorded message, due at its time
         self._timer: Timer | None = None  # its callback
+        self.tie = True
+        """Whether the ticker, every second (`Simulation._parks` False), would run before
+        the last message read (`_ticks`) when that message is due at one of its seconds (a
+        parked ticker brought back at that second takes that place, `Simulation._unpark`)."""
+        sim._feed = self
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
         exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
@@ -191,7 +196,7 @@ class Feed:
             for symbol in recording.info.markets:
                 self.spans.join(symbol)
         # checked and compiled before the run: its columns, no frame decoded again
-        self._items = recording.rows()
+        self._items = self._ticks(recording.rows())
         self._next()
 
     def _next(self, timer: Timer | None = None) -> None:
@@ -219,6 +224,25 @@ class Feed:
         heappush(timers, (when, next(scheduler._order), timer))
         if sooner and scheduler.waker is not None:
             scheduler.waker()
+
+    def _ticks(self, rows: Iterator[Row]) -> Iterator[Row]:
+        """``rows``, each noted against the ticker's seconds as it is read (`tie`). A message
+        is asked for when the one before it is taken, at that one's time (the first of a
+        recording at the clock's); the ticker, every second, is asked for at each second
+        when the clock reaches the second before. So of a message due at one of its seconds,
+        the ticker comes first when the message before it was taken within the second
+        before, last when earlier, and as with the message before when that one was due at
+        the second before (first for the run's first message: the ticker was asked for when
+        the simulation was made)."""
+        clock = self.sim.clock
+        origin = clock.start  # the ticker's seconds: origin, origin + 1.0...
+        before = clock._now
+        for row in rows:
+            when = row[0]
+            if (when - origin).is_integer() and before != when - 1.0:  # (else: as the one before)
+                self.tie = before > when - 1.0
+            before = when
+            yield row
 
     def _apply(self, row: Row) -> object:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
@@ -499,10 +523,16 @@ class Feed:
         timers = sim.scheduler._timers
         while timers and timers[0][2].cancelled:
             heappop(timers)
-        ticker = timers[0] if timers else None
-        if sim.scheduler._ready or (ticker is not None and ticker[2].callback != sim._tick):
-            return item, now  # another callback is next: the loop of `_span`
-        others = _others(timers, math.inf)
+        if sim._parked is None:  # the ticker first, else another callback: `_span`'s loop
+            ticker = timers[0] if timers else None
+            if sim.scheduler._ready or (ticker is not None and ticker[2].callback != sim._tick):
+                return item, now
+            others = _others(timers, math.inf)
+        else:  # parked (nothing can come due): the next callback is the first
+            if sim.scheduler._ready:
+                return item, now
+            ticker = None
+            others = timers[0][0] if timers else math.inf
         last = min(until, others)
         exchange = self.sim.gateway.exchange
         if exchange.tick_due(last) or exchange.tick_due(sim.gateway.exchange_now(last)):

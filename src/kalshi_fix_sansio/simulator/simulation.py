@@ -59,7 +59,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from urllib.parse import urlencode
 
 import attrs
@@ -156,6 +156,19 @@ def _second(timers: list[tuple[float, int, Timer]]) -> float:
     if len(timers) > 2:
         return min(timers[1][0], timers[2][0])
     return timers[1][0] if len(timers) > 1 else math.inf
+
+
+def _seconds(when: float, now: float) -> tuple[float, float]:
+    """The last of the ticker's seconds from ``when`` on (``when``, ``when + 1.0``, ``+ 1.0``
+    again...: what its `call_later(1.0)` makes) at most ``now``, and the first after it.
+    ``when`` <= ``now``."""
+    if when.is_integer() and now < 2.0**52:  # whole seconds: the sums are exact
+        last = when + math.floor(now - when)
+        return last, last + 1.0
+    nxt = when + 1.0
+    while nxt <= now:
+        when, nxt = nxt, nxt + 1.0
+    return when, nxt
 
 
 def _epoch(start: datetime | float) -> float:
@@ -287,6 +300,11 @@ class Simulation:
         self.rest_latency = float(rest_latency)
         """Simulated seconds from a REST request to its answer."""
         self._ticker = self._tick  # the one bound method its timers carry (`skip_tick` asks)
+        # the parked ticker (`_parks`): the second it is due at and its place in the order of
+        # the callbacks due then, as its timer would have them; None: its timer is in the heap
+        self._parked: tuple[float, int] | None = None
+        self._feed: Any = None  # a backtest's feed (`Feed.tie`, read by `_unpark`)
+        self.gateway.exchange.due_listener = self._unpark
         self._tick()
 
     # -- what a loop asks -------------------------------------------------------------------
@@ -374,7 +392,7 @@ class Simulation:
         # nothing a wait looks at changed: on to the next deadline, past the quiet ones (the
         # ticker's seconds with nothing due skipped in one step: `skip_tick`); nothing is ready
         # here (`run_due` returns only when nothing is, `skip_tick` readies nothing)
-        ticker, idle = self._ticker, self.gateway.exchange.tick_due
+        ticker = self._ticker
         limit = clock.start + self.max_time
         # `advance` raises past it (``math.inf`` too: nothing is left to happen), one question
         stall = limit if limit < math.inf else sys.float_info.max
@@ -384,30 +402,16 @@ class Simulation:
                 if timer.cancelled:
                     heapq.heappop(timers)
                     continue
-                if deadline <= until and timer.callback == ticker:
-                    if deadline <= limit and not idle(math.inf):
-                        # `skip_tick`'s common case, inline: nothing due at any time (no order
-                        # to expire, no open RFQ: each second it asks about would answer no),
-                        # the first second within `max_time` (`advance` would not raise)
-                        n = len(timers)  # `_second`: the next callback is a child of the first
-                        before = timers[1][0] if n > 1 else math.inf
-                        if n > 2 and timers[2][0] < before:
-                            before = timers[2][0]
-                        last = until if until < limit else limit
-                        when, nxt = deadline, deadline + 1.0
-                        while nxt < before and nxt <= last:
-                            when, nxt = nxt, nxt + 1.0
-                        if when > clock._now:  # `advance`, inline
-                            clock._now = when
-                        timer.when = nxt
-                        heapq.heapreplace(timers, (nxt, next(scheduler._order), timer))
-                        continue  # what else is due at the ticker's last second runs next
+                if timer.callback is ticker and deadline <= until:  # (its one bound method)
+                    # its quiet seconds skipped, or the ticker parked when nothing can come due
                     if self.skip_tick(timers[0], _second(timers), until):
                         continue
             else:
                 deadline = math.inf
             when = deadline if deadline < until else until
             if when > stall:
+                if self._parked is not None:
+                    self._stall()  # raises SimulationStalled, as the parked ticker's seconds
                 self.advance(when)  # raises SimulationStalled
             now = clock._now
             if when > now:  # `advance`, inline
@@ -608,6 +612,7 @@ class Simulation:
     def _begin(self, api: str) -> None:
         if self._running is not None:
             raise LocalProtocolError(f"Simulation.run_{self._running} is under way already")
+        self._unpark()  # the loops of asyncio and trio wake at the scheduler's deadlines
         self._running = api
 
     def _record(self, session_type: str, connection: int, sender: str, data: bytes) -> None:
@@ -627,12 +632,62 @@ class Simulation:
         a second with nothing due (`Exchange.tick_due`) costs no exchange call and is `QUIET`
         (no wait wakes for it)."""
         gateway = self.gateway
-        if gateway.exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
+        exchange = gateway.exchange
+        if exchange.tick_due(gateway.exchange_now(gateway.timers.time())):
             gateway.tick()
             self.scheduler.call_later(1.0, self._ticker)
             return None
+        if self._parks and self._running is None and not exchange.tick_due(math.inf):
+            # parked where `call_later` would put it
+            self._parked = (self.clock.time() + 1.0, self.scheduler.reserve())
+            return QUIET
         self.scheduler.call_later(1.0, self._ticker)
         return QUIET
+
+    _parks = True
+    """Whether the ticker parks (`_parked`: its timer out of the heap, in a blocking run) while
+    the exchange has nothing that can come due (`Exchange.tick_due` at ``math.inf`` False),
+    when each second would only be skipped; `Exchange.due_listener` brings it back
+    (`_unpark`). False: every second, skipped (the differential tests' general path)."""
+
+    def _unpark(self) -> None:
+        """The parked ticker's timer back (something can come due, or a run of asyncio or trio
+        begins: their loops wake at the scheduler's deadlines), where the ticker every second
+        would be: at the second it was parked at, in its place, while the clock has not passed
+        it; else at its first second after now, after the callbacks asked for so far but
+        before the feed's next message when that one was asked for after it (`Feed.tie`;
+        docs/maintainers/decisions.md, "The parked ticker")."""
+        parked = self._parked
+        if parked is None:
+            return
+        self._parked = None
+        when, order = parked
+        now = self.clock.time()
+        if when < now:
+            when = _seconds(when, now)[1]
+            order = self.scheduler.reserve()
+            feed = self._feed
+            timer = None if feed is None else feed._timer
+            if timer is not None and timer.when == when and feed.tie:
+                # the feed's next message, due at that second, was asked for after the ticker
+                # would have been (`Feed.tie`): the ticker just before it
+                for _when, place, entry in self.scheduler._timers:
+                    if entry is timer:
+                        order = cast(int, place - 0.5)  # a number between two places
+                        break
+        self.scheduler.push((when, order), self._ticker)
+
+    def _stall(self) -> None:
+        """Raise `SimulationStalled` as the parked ticker's quiet seconds would at `max_time`:
+        the clock moved to the last of them within it, then past it."""
+        assert self._parked is not None
+        when = self._parked[0]
+        limit = self.clock.start + self.max_time
+        if when <= limit:
+            last, when = _seconds(when, limit)
+            if last > self.clock._now:
+                self.clock._now = last
+        self.advance(when)
 
     def skip_tick(
         self, entry: tuple[float, int, Timer], before: float = -math.inf, last: float = math.inf
@@ -665,6 +720,10 @@ class Simulation:
             else:
                 when = later
         self.advance(when)
+        if self._parks and self._running is None and not due(math.inf):
+            heapq.heappop(self.scheduler._timers)  # nothing can come due: parked (`_parks`)
+            self._parked = (nxt, self.scheduler.reserve())
+            return True
         timer.when = nxt
         heapq.heapreplace(self.scheduler._timers, (timer.when, self.scheduler.reserve(), timer))
         return True

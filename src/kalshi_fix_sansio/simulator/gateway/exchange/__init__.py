@@ -299,6 +299,16 @@ class Exchange(Queries):
         return self._state.settlement_listeners
 
     @property
+    def due_listener(self) -> Callable[[], object] | None:
+        """Called when an order with an ExpireTime rests or an RFQ opens: a caller that stops
+        calling `tick` while `tick_due` at ``math.inf`` is False starts again (None: none)."""
+        return self._state.due_listener
+
+    @due_listener.setter
+    def due_listener(self, listener: Callable[[], object] | None) -> None:
+        self._state.due_listener = listener
+
+    @property
     def fees(self) -> FeeModel:
         """The fee model every fill and settlement is charged by (see ``fees`` above)."""
         return self._state.fees

@@ -110,6 +110,8 @@ class Orders:
             return
         state = self.state
         heapq.heappush(state.expiries, (order.expire_ts, order.seq, order.order_id))
+        if state.due_listener is not None:
+            state.due_listener()
         if len(state.expiries) > 2 * len(state.open) + 1024:  # mostly stale: keep the live ones
             state.expiries = [
                 (o.expire_ts, o.seq, o.order_id)

@@ -396,6 +396,8 @@ class Rfqs:
         )
         self.rfqs[rfq.rfq_id] = rfq
         self.open_rfqs[rfq.rfq_id] = rfq
+        if self.state.due_listener is not None:
+            self.state.due_listener()
         self._rfq_by_client[(account, req_id)] = rfq
         self.state.send(
             session,

@@ -77,6 +77,9 @@ class ExchangeState:
         # (ExpireTime, seq, OrderID) of orders that may expire, earliest first; an entry whose
         # order is closed or has another ExpireTime now is stale and skipped when it comes up
         self.expiries: list[tuple[float, int, str]] = []
+        # told when something can come due (an entry pushed on `expiries`, an RFQ opened): a
+        # caller that stopped asking `tick` because nothing could (`Exchange.due_listener`)
+        self.due_listener: Callable[[], object] | None = None
         self.by_cl: dict[tuple[str, str], Order] = {}  # (account, ClOrdID) -> open order
         # (account, ClOrdID) -> the last finished client orders, oldest first (`remember`)
         self.finished: OrderedDict[tuple[str, str], Finished] = OrderedDict()
