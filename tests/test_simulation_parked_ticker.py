@@ -199,15 +199,16 @@ def _simulation(api: str, parks: bool, mp: pytest.MonkeyPatch) -> list[Any]:
         return wire
 
     async def run() -> None:
-        sleep = trio.sleep if api == "trio" else __import__("asyncio").sleep
+        # the API's own sleep, on the simulated clock (as tests/test_simulation_edges.py's)
+        pause = trio.sleep if api == "trio" else __import__("asyncio").sleep
         async with client.order_entry(retransmission=True) as oe:
-            await sleep(60.5)
+            await pause(60.5)
             oe.send(order("gtd-1", expire))
-            await sleep(30.0)
+            await pause(30.0)
             oe.send(rfq)
-            await sleep(300.0)
+            await pause(300.0)
             oe.send(order("gtd-2", late))
-            await sleep(30.0)
+            await pause(30.0)
 
     if api == "trio":
         sim.run_trio(run)
