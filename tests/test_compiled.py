@@ -726,32 +726,3 @@ def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
     with pytest.raises(RecordingError) as compiled:
         compile_recording(path, cache=False)
     assert str(compiled.value) == text
-
-
-def test_chunk_trade_ids_equal_the_stepwise_cut() -> None:
-    """A chunk's TradeIDs found at once (the private `compiled._trade_ids`: the entries whose
-    id has bytes, found in C) are those of cutting each entry's bytes in turn
-    (`compiled._trade_ids_stepwise`): chunks with no id, an id at the first and the last entry,
-    ids of several bytes and of non-ASCII text, a chunk's bytes not at 0."""
-    import random
-    from array import array
-
-    from kalshi_fix_sansio.simulator import compiled
-
-    rng = random.Random(15)
-    for case in range(300):
-        n = rng.randint(0, 40)
-        base = rng.choice((0, 7, 1000))
-        ids = [
-            None if rng.random() < 0.7 else rng.choice(("T1", "x", "tr-" + str(case), "é9"))
-            for _ in range(n)
-        ]
-        if n and case % 5 == 0:
-            ids[0] = ids[-1] = "edge"
-        data = b"".join((i or "").encode() for i in ids)
-        ends, at = array("q"), base
-        for i in ids:
-            at += len((i or "").encode())
-            ends.append(at)
-        fast = list(compiled._trade_ids(data, ends, base))
-        assert fast == list(compiled._trade_ids_stepwise(data, ends, base)) == ids

@@ -43,7 +43,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from itertools import chain, compress, islice, repeat
+from itertools import chain, islice, repeat
 from operator import sub
 from typing import IO, Any, ClassVar, Final
 
@@ -186,24 +186,8 @@ Entries = tuple[tuple[Any, ...], ...]  # each entry as `CompiledEntry`'s fields,
 Row = tuple[float, str, str | None, int | None, str | None, Entries]  # `CompiledRecording.rows`
 
 
-def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterable[str | None]:
-    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``.
-
-    Made once for a chunk: where an entry's id ends after the one before it (its length, not
-    0), found in C (`compress` over the lengths), and only those entries cut and decoded in
-    Python (most entries have no id); the others are None. The same ids as cutting each
-    entry's bytes in turn (`_trade_ids_stepwise`, which a test compares it with)."""
-    n = len(ends)
-    if not n or ends[-1] == base:  # no entry of the chunk has an id
-        return repeat(None, n)
-    ids: list[str | None] = [None] * n
-    for i in compress(range(n), map(sub, ends, chain((base,), ends))):
-        ids[i] = trades[(ends[i - 1] - base if i else 0) : ends[i] - base].decode()
-    return ids
-
-
-def _trade_ids_stepwise(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
-    """`_trade_ids` entry by entry: the general way, each entry's bytes cut in turn."""
+def _trade_ids(trades: bytes, ends: Any, base: int) -> Iterator[str | None]:
+    """Each entry's TradeID (None: none): ``trades`` holds the trade bytes from ``base``."""
     start = 0
     for k in ends:
         if k - base > start:
