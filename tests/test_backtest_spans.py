@@ -11,7 +11,8 @@ feed's quiet loop (`_feed.Feed._quiet`, replaced by the
 message-by-message loop to compare the two; the levels it and `Feed.step` take,
 `_feed._LEVELS`, emptied to send every message through the general path), the change-woken
 wakes' lane (`_lane.lane`, as `booklevel._lane`: switched off to compare it with the
-step-by-step loop), the trades'
+step-by-step loop; `_lane._drop`, its timer taken from below a callback; the run's ledger read
+as `ctx._waker.feed.ledger` to listen to its marks), the trades'
 times (`booklevel._micros`) and the change-woken wake and the best level made without attrs'
 ``__init__`` (`booklevel._wake`, `trading._booksides._level`).
 """
@@ -734,3 +735,52 @@ def test_a_wake_made_at_once_is_the_wake_attrs_makes() -> None:
     assert made.orders == () and not made.timer
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.time = 1.0  # type: ignore[misc]
+
+
+def test_a_callback_put_in_the_heap_while_the_lane_runs_a_message(
+    recordings: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane leaves the feed's timer first in the scheduler's heap while a message runs
+    and puts the next message's in its place after it (`heapreplace`); a callback put in the
+    heap meanwhile, due before it (here by a listener of the ledger's marks, at a time
+    already past), moves it from the top, and the lane then takes the timer out the way
+    `Feed.step` pops it (`_lane._drop`). The wakes, the scheduler's callbacks at each, the
+    callbacks' runs and the report are the same with the lane and without it (each step
+    through `Waker.wait`'s loop)."""
+    from kalshi_fix_sansio.simulator import _lane
+
+    drops: list[bool] = []
+    drop = _lane._drop
+
+    def noted_drop(timers: list[Any], top: tuple[Any, ...]) -> None:
+        drops.append(timers[0] is top)
+        drop(timers, top)
+
+    monkeypatch.setattr(_lane, "_drop", noted_drop)
+    runs: list[tuple[Any, ...]] = []
+    for follow in (True, False):
+        if not follow:
+            monkeypatch.setattr(booklevel, "_lane", lambda *_args: iter(()))
+        wakes: list[Any] = []
+        ran: list[float] = []
+
+        def strategy(ctx: Context, wakes: list[Any] = wakes, ran: list[float] = ran) -> None:
+            sim = ctx.simulation
+            marks = [0]
+
+            def listener(_symbol: str) -> None:  # every other change of a mid: a past callback
+                marks[0] += 1
+                if marks[0] % 2 == 0:
+                    sim.scheduler.call_at(sim.clock.time() - 0.25, lambda: ran.append(marks[0]))
+
+            ctx._waker.feed.ledger.change_listeners.append(listener)  # type: ignore[union-attr]
+            ctx.watch(ctx.symbols)
+            while (wake := ctx.wait()) is not None:
+                wakes.append((wake.time, wake.markets, _callbacks(sim)))
+                wakes.append(repr([b.depth() for b in ctx.books]))
+
+        result = run_backtest(strategy, recordings["plain"], cache=False, mode="book")
+        runs.append((result.to_json(), wakes, ran))
+        assert len(ran) > 20 and len(wakes) > 400
+    assert runs[0] == runs[1]
+    assert False in drops  # the callback was first: the timer taken from below it

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from heapq import heappop, heappush, heapreplace
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..trading.book import Books, Trade
@@ -76,7 +76,9 @@ def lane(
     Each ``next`` runs, while nothing is for the strategy to look at: the second's ticker
     skipped up to the next message as `Simulation.skip_tick` skips it, the message (a 35=X of
     one market in a span: a level, or a trade then a level) to its table, the ledger marked
-    (`PaperLedger.mark`), the next message's timer pushed back where `Feed.step` pushes it,
+    (`PaperLedger.mark`), the next message's timer put back where `Feed.step` pushes it (its
+    entry left first in the heap while the message runs, then replaced: one `heapreplace` for
+    the step's pop and push, `_drop` where a callback went first meanwhile),
     what else is due at the instant run (`Scheduler.run_due`); then what reached the strategy
     to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`
     (``wake_class``: made as `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`).
@@ -179,7 +181,9 @@ def lane(
             table = tables.get(name)
             if table is None:
                 return
-            heappop(timers)
+            # the timer's entry stays first in the heap while the message runs (nothing it runs
+            # reads the heap): `heapreplace` below puts the next message's in its place, one
+            # step for `Feed.step`'s pop and push
             if when > clock._now:  # a recorded time, within max_time: `SimClock.advance_to`
                 clock._now = when
             if (
@@ -245,16 +249,22 @@ def lane(
             try:
                 item = next(items, None)
             except RecordingError as exc:
+                _drop(timers, top)
                 feed._timer = None
                 feed._fail(exc)
                 break
             if item is None:
+                _drop(timers, top)
                 feed._timer = None
                 feed._next_recording()
                 break
             feed._row = item  # its timer back in the heap, as `step` pushes it
             timer.when, timer.args = item[0], (item,)
-            heappush(timers, (item[0], next(order), timer))
+            if timers[0] is top:
+                heapreplace(timers, (item[0], next(order), timer))
+            else:  # a callback put in the heap meanwhile, due first
+                _drop(timers, top)
+                heappush(timers, (item[0], next(order), timer))
             if scheduler._ready or timers[0][0] <= when:
                 scheduler.run_due()  # the rest of the instant, as `step` runs it
                 fresh = False
@@ -321,3 +331,13 @@ def lane(
             return
         waker.changed = {}
         yield wake_class(clock._now, tuple(changed))
+
+
+def _drop(timers: list[Any], top: tuple[Any, ...]) -> None:
+    """The feed timer's entry ``top`` out of the scheduler's heap ``timers`` (first in it
+    unless a callback due sooner was put in since): `Feed.step`'s pop."""
+    if timers[0] is top:
+        heappop(timers)
+    else:
+        timers.remove(top)
+        heapify(timers)

@@ -202,7 +202,16 @@ class Context:
         Raises:
             LocalProtocolError: a timeout that is not seconds >= 0.
         """
-        return self._waker.wait(timeout)
+        waker = self._waker
+        lane = waker._lane
+        # `BookWaker.wait`'s common case without its call (a wake at almost every recorded
+        # message): the lane's next wake; where the lane has stopped, `BookWaker.wait` finds it
+        # stopped too and goes on the general way
+        if lane is not None and timeout is None:
+            wake = next(lane, None)
+            if wake is not None:
+                return wake
+        return waker.wait(timeout)
 
     def client(self, *, market_data: bool = False, **options: Any) -> Any:
         """A client of the run's API (the same class of client as that adapter's

@@ -183,6 +183,7 @@ class Waker:
         self.requests = Requests(sim.product, _MD)
         self.oe: Any = None
         self.feed: Feed | None = None  # a feed whose markets run in bulk spans (`BookWaker`)
+        self._lane: Iterator[Wake] | None = None  # the change-woken wakes' lane (`BookWaker`)
 
     def order_entry(self, **options: Any) -> Any:
         """The strategy's order-entry session (made once; ``with`` opens it)."""
@@ -339,7 +340,6 @@ class BookWaker(Waker):
         # recording's values are few: its compiled form's table of decimals)
         self._ticks: dict[Decimal, Decimal] = {}
         self._cents: dict[Decimal, Decimal] = {}
-        self._lane: Iterator[Wake] | None = None  # the change-woken wakes' lane (`wait`)
 
     def start_spans(self, feed: Feed) -> None:
         """Let the markets with no client order in them run in bulk spans (`Feed.run`), when
