@@ -33,7 +33,7 @@ from kalshi_fix_sansio.client.supervisor import (
     Reconnecting,
     SupervisorState,
 )
-from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.codec.framing import Frame, Framer
 from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.session.events import (
@@ -169,23 +169,32 @@ class Harness:
                 return
             if data:
                 gateway.receive_data(data, self.now)
-            for event in gateway.events():
-                if isinstance(event, LoggedOn):
-                    self.logged_on = True
-                    self.route(
-                        self.exchange.connect(
-                            self.sid, event.sender_comp_id, self.session_type, now=self.now
+            failed = False
+            try:
+                for event in gateway.events():
+                    if isinstance(event, LoggedOn):
+                        self.logged_on = True
+                        self.route(
+                            self.exchange.connect(
+                                self.sid, event.sender_comp_id, self.session_type, now=self.now
+                            )
                         )
-                    )
-                elif isinstance(event, ApplicationMessage):
-                    self.route(self.exchange.handle(self.sid, event.message, self.now))
-                elif isinstance(event, CloseTransport):
-                    self._gone()
+                    elif isinstance(event, ApplicationMessage):
+                        self.route(self.exchange.handle(self.sid, event.message, self.now))
+                    elif isinstance(event, CloseTransport):
+                        self._gone()
+            except RemoteProtocolError:
+                # the client's fault as the acceptor judged it (a SendingTime read too late, for
+                # one): what it queued (its Reject, its Logout) goes out, then the connection
+                # closes, as `AcceptorDriver` ends it
+                failed = True
             reply = gateway.data_to_send()
             if reply and self.withhold is not None:
                 reply = self._cut(reply)
             if reply and self.driver.supervisor.wants_transport:
                 self._in(reply)
+            if failed:
+                self._gone()
             if self.gateway is None and self.driver.supervisor.wants_transport:
                 self._in(b"")
             if not self.driver.supervisor.wants_transport:

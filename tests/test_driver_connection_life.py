@@ -216,3 +216,21 @@ ConnectionLife.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestConnectionLife = ConnectionLife.TestCase
+
+
+def test_a_kill_read_late_by_the_exchange_ends_the_connection() -> None:
+    """Hypothesis's example: a kill's 35=q reaches the exchange 35 s after it was written, and
+    the exchange (strict as Kalshi) rejects its SendingTime and logs the session out; the
+    connection ends with one `Disconnect`, and the driver goes on (a wake-up, then `CONNECT`)."""
+    machine = ConnectionLife()
+    machine.send_order()
+    machine.connected()
+    assert machine.pump.open
+    machine.kill()
+    machine.time_passes(5.0)
+    machine.time_passes(30.0)
+    machine.the_exchange_answers()
+    assert not machine.pump.open  # the exchange's Logout and close: the connection ended
+    machine.the_driver_sees_the_loops_connection()
+    machine.never_silent()
+    machine.teardown()
