@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..session.events import Event
 from .steps import Action, Received
+from .supervisor import _ACTIVE
 
 if TYPE_CHECKING:
     from ..observability import MessageLog
@@ -85,7 +86,17 @@ class ReadDriving:
         deadline sooner than ``told``: a market-data message queued and applied to the books,
         and nothing else); False: the loop's actions after a read are due."""
         self.metrics.bytes_in += len(data)
-        event = self.supervisor.read(data, now)
+        # `Supervisor.read`, inline: the session's read when the supervisor is active with
+        # nothing of its own waiting, else its `receive_data` (None: what it made queued)
+        sup = self.supervisor
+        session = sup.session
+        if session is None or sup._state is not _ACTIVE or sup._events or sup._out:
+            sup.receive_data(data, now)
+            event = None
+        else:
+            event = session.read(data, now)
+            if event is None:
+                sup._process(session, now)
         if event is None or not self.desk.read_book(event, now):
             if event is not None:
                 self.supervisor.pending.append(event)

@@ -116,7 +116,18 @@ class _End:
         if clock is not None and sup.message_log is None:
             # `Driver.read_bytes` inline: no message log to write, its clock the simulation's
             # (`SimClock.time`, inline too)
-            actions = sup._read(data, clock._now if clock._follow is None else clock.time())
+            now = clock._now if clock._follow is None else clock.time()
+            loop = sup.loop
+            told, quick = loop._told, loop._quick
+            if quick is not None and loop._open and now < told and data and not loop._abort:
+                # `Loop.read`'s read before the deadline told, inline: the driver's own read
+                # (the loop's ``quick``), the loop's actions after it only when it says so
+                if quick(data, now, told):
+                    link.changed(sup)
+                    return
+                actions = loop.actions(now, False, True)
+            else:
+                actions = loop.read(data, now)
         else:
             actions = sup.read_bytes(data)
         if actions:
