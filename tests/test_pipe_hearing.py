@@ -1,11 +1,9 @@
-# private: the simulation's in-memory pipe (`simulator._inmemory._net.pipe_pair`), made to call
-# its ``record`` for every chunk (no ``hearing``)
 """A simulated connection's pipe asks its ``record`` (`Simulation._record`) only for the chunks
 someone hears (`Hearing`: the simulation's ``record_wire``, ``wire_listeners`` and
-``client_listeners``, read at each write; the private module
-``kalshi_fix_sansio.simulator._inmemory._net``), held to the pipe that asks it for every
-chunk: with listeners and the wire's record switched on and off during a backtest, the same
-chunks heard by each, the same wire kept, the same report."""
+``client_listeners``, read at each write), held to the pipe that asks it for every chunk
+(`pipe_pair` as the simulation module names it, called without ``hearing``): with listeners
+and the wire's record switched on and off during a backtest, the same chunks heard by each,
+the same wire kept, the same report."""
 
 from __future__ import annotations
 
