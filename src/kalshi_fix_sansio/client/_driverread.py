@@ -2,15 +2,15 @@
 
 A read goes through one call per layer: `received` steps it through the loop part
 (`Loop <kalshi_fix_sansio.client._loop.Loop>`), whose `Received` step hands bytes read on an
-open connection before any deadline to `quick_read`: the supervisor's `Supervisor.read
-<kalshi_fix_sansio.client.supervisor.Supervisor.read>` (the session's `Session.read
-<kalshi_fix_sansio.session.machine.Session.read>`) hands back the event of a read that was one
-application message and nothing else, and the desk queues it and applies it to the books
-(`OrderDesk.read_book <kalshi_fix_sansio.client._desk.OrderDesk.read_book>`). When that is all the
-read did, nothing is to be written and no deadline came sooner than the one the loop last told:
-the loop has nothing to do, and `quick_read` says so without asking the layers below for their
-bytes and deadlines. Every other read takes the general path (`receive_data`, then the loop's
-actions).
+open connection before any deadline to `quick_read`. There the supervisor's read (`Supervisor.read
+<kalshi_fix_sansio.client.supervisor.Supervisor.read>`, written out) asks the session's
+`Session.read <kalshi_fix_sansio.session.machine.Session.read>`, which hands back the event of a
+read that was one application message and nothing else, and the desk queues it and applies it
+to the books (`OrderDesk.read_book <kalshi_fix_sansio.client._desk.OrderDesk.read_book>`). When
+that is all the read did, nothing is to be written and no deadline came sooner than the one the
+loop last told: the loop has nothing to do, and `quick_read` says so without asking the layers
+below for their bytes and deadlines. Every other read takes the general path (`receive_data`,
+then the loop's actions).
 """
 
 from __future__ import annotations
