@@ -2,15 +2,15 @@
 
 A read goes through one call per layer: `received` steps it through the loop part
 (`Loop <kalshi_fix_sansio.client._loop.Loop>`), whose `Received` step hands bytes read on an
-open connection before any deadline to `quick_read`: the supervisor's `Supervisor.read
-<kalshi_fix_sansio.client.supervisor.Supervisor.read>` (the session's `Session.read
-<kalshi_fix_sansio.session.machine.Session.read>`) hands back the event of a read that was one
-application message and nothing else, and the desk queues it and applies it to the books
-(`OrderDesk.read_book <kalshi_fix_sansio.client._desk.OrderDesk.read_book>`). When that is all the
-read did, nothing is to be written and no deadline came sooner than the one the loop last told:
-the loop has nothing to do, and `quick_read` says so without asking the layers below for their
-bytes and deadlines. Every other read takes the general path (`receive_data`, then the loop's
-actions).
+open connection before any deadline to `quick_read`. There the supervisor's read (`Supervisor.read
+<kalshi_fix_sansio.client.supervisor.Supervisor.read>`, written out) asks the session's
+`Session.read <kalshi_fix_sansio.session.machine.Session.read>`, which hands back the event of a
+read that was one application message and nothing else, and the desk queues it and applies it
+to the books (`OrderDesk.read_book <kalshi_fix_sansio.client._desk.OrderDesk.read_book>`). When
+that is all the read did, nothing is to be written and no deadline came sooner than the one the
+loop last told: the loop has nothing to do, and `quick_read` says so without asking the layers
+below for their bytes and deadlines. Every other read takes the general path (`receive_data`,
+then the loop's actions).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..session.events import Event
 from .steps import Action, Received
+from .supervisor import _ACTIVE
 
 if TYPE_CHECKING:
     from ..observability import MessageLog
@@ -85,7 +86,17 @@ class ReadDriving:
         deadline sooner than ``told``: a market-data message queued and applied to the books,
         and nothing else); False: the loop's actions after a read are due."""
         self.metrics.bytes_in += len(data)
-        event = self.supervisor.read(data, now)
+        # `Supervisor.read`, inline: the session's read when the supervisor is active with
+        # nothing of its own waiting, else its `receive_data` (None: what it made queued)
+        sup = self.supervisor
+        session = sup.session
+        if session is None or sup._state is not _ACTIVE or sup._events or sup._out:
+            sup.receive_data(data, now)
+            event = None
+        else:
+            event = session.read(data, now)
+            if event is None:
+                sup._process(session, now)
         if event is None or not self.desk.read_book(event, now):
             if event is not None:
                 self.supervisor.pending.append(event)

@@ -70,7 +70,7 @@ from ._asyncapi import (
     loop_moves,
     pump_task,
 )
-from ._callers import Until, Wait, drive, drive_next_event
+from ._callers import Until, Wait, any_event, drive, drive_next_event
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
@@ -116,6 +116,7 @@ __all__ = [
     "SyncPump",
     "Until",
     "Wait",
+    "any_event",
     "aserve_rest",
     "deliver",
     "deliver_sync",

@@ -359,7 +359,7 @@ class Simulation:
         conn = Connection(self.gateway, session_type)
         model = self._latency.get(session_type)
         delay = None if model is None else functools.partial(model.draw, self._latency_rng)
-        near, far = pipe_pair(self.scheduler, protocol, conn, record, delay)
+        near, far = pipe_pair(self.scheduler, protocol, conn, record, delay, self)
         conn.connection_made(far)
         protocol.connection_made(near)
         return near

@@ -38,7 +38,7 @@ from ...client.pump import (
     SyncKillAll,
     Until,
     Wait,
-    drive_next_event,
+    any_event,
 )
 from ...client.pump import drive as drive_wait
 from ...client.steps import (
@@ -116,7 +116,18 @@ class _End:
         if clock is not None and sup.message_log is None:
             # `Driver.read_bytes` inline: no message log to write, its clock the simulation's
             # (`SimClock.time`, inline too)
-            actions = sup._read(data, clock._now if clock._follow is None else clock.time())
+            now = clock._now if clock._follow is None else clock.time()
+            loop = sup.loop
+            told, quick = loop._told, loop._quick
+            if quick is not None and loop._open and now < told and data and not loop._abort:
+                # `Loop.read`'s read before the deadline told, inline: the driver's own read
+                # (the loop's ``quick``), the loop's actions after it only when it says so
+                if quick(data, now, told):
+                    link.changed(sup)
+                    return
+                actions = loop.actions(now, False, True)
+            else:
+                actions = loop.read(data, now)
         else:
             actions = sup.read_bytes(data)
         if actions:
@@ -378,11 +389,28 @@ class SimulatedSession(InSimulation, SyncAPI):
 
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
-        <kalshi_fix_sansio.client.pump.drive_next_event>`), the simulation run between two looks."""
+        <kalshi_fix_sansio.client.pump.drive_next_event>`, inline), the simulation run between
+        two looks. A look at a reader's empty queue is `Driver.take_event`'s first answer
+        written out (None, nothing done): the wait before each message makes it."""
         simulation = self._pump.simulation
         clock = simulation.clock  # the pump's `now` (``clock.time``), inline: a look a message
         now = clock._now if clock._follow is None else clock.time()
-        return drive_next_event(self._driver, timeout, now, simulation.run_once)
+        driver = self._driver
+        deadline = math.inf if timeout is None else now + timeout
+        while True:
+            # `Driver.take_event(any_event)`, whose look at a reader's empty queue is None at
+            # once with nothing done: not asked then (the wait before each message makes it)
+            if driver._queue or not (
+                driver._reading and driver.begun and driver.policy.queue_events
+            ):
+                event = driver.take_event(any_event)
+                if event is not None:
+                    return event
+            if now >= deadline:
+                return None
+            if not driver.running:  # `Driver.ended`
+                raise driver.closed_error()
+            now = simulation.run_once(deadline)
 
 
 def blocking_client_class(simulation: Simulation) -> type[Any]:

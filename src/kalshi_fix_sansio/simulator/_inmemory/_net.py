@@ -31,6 +31,7 @@ from typing import Any, Final, Protocol
 
 __all__ = [
     "QUIET",
+    "Hearing",
     "Peer",
     "Pipe",
     "Scheduler",
@@ -232,6 +233,15 @@ class Peer(Protocol):
     def connection_lost(self, exc: Exception | None) -> None: ...
 
 
+class Hearing(Protocol):
+    """Who hears a `Pipe`'s chunks (the simulation's lists and flag, read at each write): a
+    pipe calls its ``record`` only when one of them asks for the chunk."""
+
+    record_wire: bool
+    wire_listeners: list[Any]
+    client_listeners: list[Any]
+
+
 class Pipe(asyncio.Transport):
     """One end of a connection in memory (see the module docstring): written bytes reach the
     other end's protocol through the scheduler; nothing is ever buffered here
@@ -249,9 +259,14 @@ class Pipe(asyncio.Transport):
         protocol: Peer,
         record: Callable[[bytes], None],
         delay: Callable[[], float] | None = None,
+        hearing: Hearing | None = None,
+        client: bool = False,
     ) -> None:
         super().__init__()
         self._scheduler, self._protocol, self._record = scheduler, protocol, record
+        # ``record`` asked only when ``hearing`` (None: always) wants the chunk (``client``:
+        # this is the client's end, whose chunks `Hearing.client_listeners` hear too)
+        self._hearing, self._client = hearing, client
         self._delay = delay  # the one-way latency of each chunk (None: none)
         self._due = -math.inf  # when the last chunk written arrives: none overtakes it
         self.peer: Pipe = self
@@ -265,7 +280,14 @@ class Pipe(asyncio.Transport):
         if self._closing or not data:
             return
         chunk = data if type(data) is bytes else bytes(data)
-        self._record(chunk)
+        hearing = self._hearing
+        if (
+            hearing is None
+            or hearing.record_wire
+            or hearing.wire_listeners
+            or (self._client and hearing.client_listeners)
+        ):
+            self._record(chunk)  # (nobody to hear it otherwise: the call is all it would be)
         if self._delay is None:  # `_deliver`'s common case and `Scheduler.call_soon`, inline
             scheduler = self._scheduler
             scheduler._ready.append(Timer(-math.inf, self.peer._receive, (chunk,)))
@@ -335,11 +357,15 @@ def pipe_pair(
     server: Peer,
     record: Callable[[str, bytes], None],
     delay: Callable[[], float] | None = None,
+    hearing: Hearing | None = None,
 ) -> tuple[Pipe, Pipe]:
     """The two ends of a connection between ``client`` and ``server`` (neither told yet);
     ``record(sender, chunk)`` hears every chunk written (``sender``: ``"client"`` or
-    ``"gateway"``); ``delay()``, when given, is the one-way latency of each chunk either way."""
-    near = Pipe(scheduler, client, functools.partial(record, "client"), delay)
-    far = Pipe(scheduler, server, functools.partial(record, "gateway"), delay)
+    ``"gateway"``), or, with ``hearing``, every chunk it wants (a chunk of either end while
+    its ``record_wire`` or ``wire_listeners`` says so, a client's while its
+    ``client_listeners`` do: the chunks `Simulation._record` does anything with);
+    ``delay()``, when given, is the one-way latency of each chunk either way."""
+    near = Pipe(scheduler, client, functools.partial(record, "client"), delay, hearing, True)
+    far = Pipe(scheduler, server, functools.partial(record, "gateway"), delay, hearing)
     near.peer, far.peer = far, near
     return near, far
