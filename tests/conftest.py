@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -16,6 +17,14 @@ from gateway_fixtures import (  # noqa: F401  (shared fixtures)
     prediction_gateway,
     tls_gateway,
 )
+
+# Property tests draw the same examples on every run (a hash of each test, hypothesis's
+# ``derandomize``): a suite's verdict is the code's, never the luck of one draw. A test that
+# sets ``derandomize`` itself keeps its own; ``KALSHI_FIX_HYPOTHESIS_RANDOM=1`` explores anew.
+settings.register_profile(
+    "kalshi-fix", derandomize=os.environ.get("KALSHI_FIX_HYPOTHESIS_RANDOM", "") in ("", "0")
+)
+settings.load_profile("kalshi-fix")
 
 # scripts/test runs a subset against the wheel installed in a fresh venv of another Python:
 # the package must come from there, never from src/
