@@ -296,6 +296,26 @@ class Pipe(asyncio.Transport):
         else:
             self._deliver(self.peer._receive, chunk)
 
+    def hand_over(self, data: bytes) -> bool:
+        """`write` of a chunk whose delivery its caller runs itself, next and at once (the
+        other end's `_receive`, as `Scheduler.run_due` would run the `write`'s callback as the
+        first ready): True when that is what `write` would make of it (this end open, no
+        latency, nothing ready before it, no waker to tell), the chunk recorded as `write`
+        records it; False: nothing done (`write` it). A feed's recorded message hands its
+        35=X over this way (`Feed._apply`): the scheduler crossed by no callback."""
+        scheduler = self._scheduler
+        if self._closing or self._delay is not None or scheduler._ready or scheduler.waker:
+            return False
+        hearing = self._hearing
+        if (
+            hearing is None
+            or hearing.record_wire
+            or hearing.wire_listeners
+            or (self._client and hearing.client_listeners)
+        ):
+            self._record(data)
+        return True
+
     def get_write_buffer_size(self) -> int:
         return 0
 
