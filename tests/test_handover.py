@@ -1,11 +1,13 @@
 # private: the in-memory pipe's `Pipe.hand_over` (`simulator._inmemory._net`), replaced by the
 # general path, and the feed's `Feed` (`simulator._feed`), whose hand-overs are counted
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
-the feed's step itself, `Feed._apply`, not through the scheduler) held to the general path
-(the chunk written, `Pipe.write`, and delivered as the scheduler's next callback): the same
+the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
+whole frame its gateway built, `_End.data_built`) held to the general path (the chunk written,
+`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`): the same
 recordings run both ways, the strategies see the same events (kind, number, bytes, message,
 receive time, both best prices and the trades after each), the clients receive the same bytes,
-the gateway's and the clients' sessions end with the same sequence numbers and the gateway
+count the same (`SessionMetrics`) and consume the same stream (their framers' offsets), the
+gateway's and the clients' sessions end with the same sequence numbers and the gateway
 holds the same frames for a resend, and the reports are the same bytes. The cases: the shipped
 samples and generated recordings of both products, a quoter's orders placed and filled mid-run
 with its two sessions, a gap the gateway opens mid-run (the client's ResendRequest answered
@@ -68,8 +70,14 @@ class Run:
     def end(self, ctx: Any, *sessions: Any) -> None:
         """The sessions' numbers, both ends, and what the gateway holds to resend."""
         for session in sessions:
-            store = session._driver.supervisor.session.store
+            driver = session._driver
+            store = driver.supervisor.session.store
             self.lines.append(("client", store.next_sender_seq(), store.next_target_seq()))
+            metrics = driver.metrics
+            counts = {k: getattr(metrics, k, None) for k in type(metrics).__slots__}
+            self.lines.append({k: v for k, v in counts.items() if type(v) is int})
+            framer = driver.supervisor.session._framer
+            self.lines.append((driver._last_input, framer.stream_offset, framer._work))
         for conn in ctx.simulation.gateway._conns.values():
             machine = conn.driver.session
             store = machine.store

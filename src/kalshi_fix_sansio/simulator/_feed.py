@@ -282,10 +282,11 @@ class Feed:
                         self.sim.scheduler.call_soon(handed[0]._receive, handed[1])
                         raise
                     # the pipe's delivery (`Pipe._receive`), the scheduler's next callback had
-                    # it been written (`Pipe.hand_over`), run here as below
+                    # it been written (`Pipe.hand_over`), run here as below: one whole frame
+                    # the gateway's session built, to the client's read of such (`Pipe.built`)
                     pipe = handed[0]
                     if not pipe._closing:
-                        pipe._protocol.data_received(handed[1])
+                        pipe.built(handed[1])
                     return None
                 self.ledger.mark(name, now, gateway.exchange.recorded_mid(name))
                 if on_message is not None:

@@ -54,14 +54,20 @@ from ...client.steps import (
     Received,
     Write,
 )
+from ...client.supervisor import _ACTIVE as _SUPERVISING
+from ...codec.errors import RemoteProtocolError
+from ...codec.framing import _RESYNC, _START
+from ...session import State
 from ...session.config import SessionConfig
-from ...session.events import Event
+from ...session.events import ApplicationMessage, Event
+from ...session.store import StoreError
 from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
 
 T = TypeVar("T")
+_SESSION_ACTIVE = State.ACTIVE
 Hook = Callable[[Driver], None]
 
 
@@ -132,6 +138,113 @@ class _End:
             actions = sup.read_bytes(data)
         if actions:
             link.perform(sup, actions)
+        link.changed(sup)
+
+    def data_built(self, data: bytes) -> None:
+        """`data_received` of one whole frame the gateway's session built for this connection
+        (`Pipe.hand_over`: the frame `finish_frame` made, alone in the chunk, no fault on),
+        in one step where it is the common read: `Driver.quick_read`, `Session.read` and
+        `Framer.take_whole` written out, the frame taken as `take_whole` takes it (the head
+        seen before and its size checked; its CheckSum not summed again: the gateway's
+        `finish_frame` wrote it), its message read (`Inbound.read_app`) and given to the desk
+        (`OrderDesk.read_book`). Anything else takes `data_received`, nothing done before.
+        tests/test_handover.py compares it with `data_received`."""
+        link = self.link
+        if self is not link.end:
+            return  # a connection the driver is done with
+        sup = self.sup
+        clock = self.clock
+        if clock is None or sup.message_log is not None or clock._follow is not None:
+            self.data_received(data)
+            return
+        now = clock._now
+        loop = sup.loop
+        told = loop._told
+        supervisor = sup.supervisor
+        session = supervisor.session
+        if (
+            loop._quick is None
+            or not loop._open
+            or now >= told
+            or loop._abort
+            or session is None
+            or supervisor._state is not _SUPERVISING
+            or supervisor._events
+            or supervisor._out
+        ):
+            self.data_received(data)
+            return
+        life = session._life
+        framer = session._framer
+        buf = framer._buf
+        size = len(data)
+        if (
+            life.state is not _SESSION_ACTIVE
+            or life.error is not None
+            or session._events
+            or session._inbound.test_req_id is not None
+            or session._gaps.until
+            or framer._pos != len(buf)
+            or framer._state == _RESYNC
+            or size > framer._max_message_size
+            or framer._sizes.get(data[: framer._head_len]) != size
+        ):
+            self.data_received(data)
+            return
+        # `quick_read`'s count, `Session.read`'s time, `take_whole`'s consumption
+        sup.metrics.bytes_in += size
+        life.now = now
+        framer._work += size
+        framer._state = _START
+        framer._base += len(buf) + size
+        framer._buf = b""
+        framer._pos = 0
+        event: Any
+        try:  # `Session.read`'s, from its `_read_app`
+            event = session._read_app(data)
+        except (RemoteProtocolError, StoreError) as exc:
+            session._fail(exc)
+            event = None
+        else:
+            if event is None:
+                events = session._events
+                if (
+                    len(events) == 1
+                    and not session._out
+                    and life.state is _SESSION_ACTIVE
+                    and not session._gaps.until
+                ):
+                    only = events[0]
+                    if only.__class__ is ApplicationMessage:
+                        events.clear()
+                        event = only
+        # `quick_read`'s, after the session's read
+        if event is None:
+            supervisor._process(session, now)
+        if event is None or not sup.desk.read_book(event, now):
+            if event is not None:
+                supervisor.pending.append(event)
+            sup._pump(now)
+            quick = False
+        else:
+            sup._last_input = now
+            if sup.gate.state_changed:
+                sup.announce(now)
+                quick = False
+            else:
+                queue = sup._queue
+                quick = True
+                if queue and sup._reading and not sup._warned:  # `FallingBehind`'s deadline
+                    due = queue[0][1] + sup.policy.lag_warning
+                    if now >= due:
+                        sup._warn(now)
+                        quick = False
+                    else:
+                        quick = due >= told
+        if not quick:  # `data_received`'s, after a read that leaves the loop something to do
+            actions = loop.actions(now, False, True)
+            if actions:
+                link.perform(sup, actions)
         link.changed(sup)
 
     def eof_received(self) -> bool | None:

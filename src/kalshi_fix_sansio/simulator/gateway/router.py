@@ -355,6 +355,7 @@ class Router:
         elif data:
             transport = conn.transport
             if type(transport) is Pipe:  # `Connection.write`'s simulation case, inline
+                # (handed: one whole frame the session built, no fault on, as checked above)
                 if hand and transport.hand_over(data):
                     self.handed = (transport.peer, data)
                 else:
