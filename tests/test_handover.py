@@ -3,18 +3,22 @@
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
 the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
 whole frame its gateway built, `_End.data_built`) held to the general path (the chunk written,
-`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`): the same
+`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`), and the
+blocking wait that runs it (`SimulatedSession.next_event`: `Simulation.run_once`'s common case
+and `Driver.take_event` written out) held to the general wait (`SyncAPI.next_event`): the same
 recordings run both ways, the strategies see the same events (kind, number, bytes, message,
 receive time, both best prices and the trades after each), the clients receive the same bytes,
 count the same (`SessionMetrics`) and consume the same stream (their framers' offsets), the
 gateway's and the clients' sessions end with the same sequence numbers and the gateway
 holds the same frames for a resend, and the reports are the same bytes. The cases: the shipped
 samples and generated recordings of both products, a quoter's orders placed and filled mid-run
-with its two sessions, a gap the gateway opens mid-run (the client's ResendRequest answered
+with its two sessions, a reader that leaves its market data unread for a while (folded, a lag
+warning), a gap the gateway opens mid-run (the client's ResendRequest answered
 from what the gateway holds), and a compiled cache that changes mid-run (the run stops there).
 Each case counts its hand-overs: the lane ran where it should, and never with it off.
 
-(A test of the private `_net` module: `Pipe.hand_over` is replaced and counted.)
+(A test of the private `_net` and `_blocking` modules: `Pipe.hand_over` is replaced and
+counted, `SimulatedSession.next_event` replaced.)
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from typing import Any
 
 import pytest
 
+from kalshi_fix_sansio.client import QueuePolicy
+from kalshi_fix_sansio.client.pump import SyncAPI
+from kalshi_fix_sansio.simulator._inmemory import _blocking
 from kalshi_fix_sansio.simulator._inmemory._net import Pipe
 from kalshi_fix_sansio.simulator.backtest import BacktestFailed, run_backtest
 from kalshi_fix_sansio.simulator.simulation import WireRecord
@@ -78,6 +85,8 @@ class Run:
             self.lines.append({k: v for k, v in counts.items() if type(v) is int})
             framer = driver.supervisor.session._framer
             self.lines.append((driver._last_input, framer.stream_offset, framer._work))
+            delivery = driver.delivery
+            self.lines.append((driver._market_data, driver._warned, list(delivery.times)))
         for conn in ctx.simulation.gateway._conns.values():
             machine = conn.driver.session
             store = machine.store
@@ -101,6 +110,29 @@ def _watch(run: Run, gap_at: int = -1, spoil: Path | None = None) -> Any:
             run.end(ctx, md)
 
     return watch
+
+
+def _backlog(run: Run) -> Any:
+    """Every 40th event, a wait on the order-entry session instead (60 s): the market-data
+    events pile up unread meanwhile (folded past 8, a lag warning after 1 s)."""
+
+    def lag(ctx: Any) -> None:
+        ctx.simulation.wire_listeners.append(run.hear)
+        policy = QueuePolicy(max_market_data=8, lag_warning=1.0)
+        with (
+            ctx.client(market_data=True).market_data(queue_policy=policy) as md,
+            ctx.client().order_entry() as oe,
+        ):
+            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+            n = 0
+            while ctx.seconds > 0 and (event := md.next_event(timeout=ctx.seconds)) is not None:
+                run.see(ctx, md, event)
+                n += 1
+                if n % 40 == 0:
+                    run.lines.append(repr(oe.next_event(timeout=60.0)))
+            run.end(ctx, md, oe)
+
+    return lag
 
 
 def _quote(run: Run) -> Any:
@@ -153,8 +185,12 @@ def _run(
         path = copy
     with monkeypatch.context() as patch:
         patch.setattr(Pipe, "hand_over", hand_over)
+        if not lane:  # the general wait too (`SyncAPI.next_event`: the pump's `drive`)
+            patch.setattr(_blocking.SimulatedSession, "next_event", SyncAPI.next_event)
         if strategy == "quote":
             run_strategy = _quote(run)
+        elif strategy == "backlog":
+            run_strategy = _backlog(run)
         elif strategy == "gap":
             run_strategy = _watch(run, gap_at=120)
         elif strategy == "spoiled":
@@ -180,6 +216,8 @@ CASES = [
     ("sample", "quote"),
     ("generated", "quote"),
     ("generated-margin", "quote"),
+    ("generated", "backlog"),
+    ("generated-margin", "backlog"),
     ("generated", "gap"),
     ("generated-margin", "gap"),
     ("long", "spoiled"),

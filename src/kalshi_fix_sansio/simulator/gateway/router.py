@@ -247,15 +247,17 @@ class Router:
 
     # -- the exchange's answers ------------------------------------------------------------------
 
-    def _route(self, outbound: list[Outbound], now: float) -> None:
+    def _route(self, outbound: list[Outbound], now: float, hand: bool = False) -> None:
         """Send each message on its session (the faults on); written at the end of the input
-        being served, or at once when none is (the ticker, an admin call)."""
+        being served, or at once when none is (the ticker, an admin call). ``hand``: one
+        market-data message written at once is handed over where it can be
+        (`_write_encoded`)."""
         faults = self.faults
         dirty = self._dirty
         if len(outbound) == 1 and not dirty and not self._serving:
             message = outbound[0].message
             if type(message) is EncodedMessage and self._write_encoded(
-                outbound[0].session_id, message.MSG_TYPE, message.body, now
+                outbound[0].session_id, message.MSG_TYPE, message.body, now, hand
             ):
                 return
         for out in outbound:
@@ -308,7 +310,7 @@ class Router:
                 return None
         if isinstance(found, list):  # the call's general output
             if found:
-                self._route(found, now)
+                self._route(found, now, hand)
             return bool(found)
         subscribers, body = found
         if (
