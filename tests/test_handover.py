@@ -18,7 +18,8 @@ from what the gateway holds), and a compiled cache that changes mid-run (the run
 Each case counts its hand-overs: the lane ran where it should, and never with it off.
 
 (A test of the private `_net` and `_blocking` modules: `Pipe.hand_over` is replaced and
-counted, `SimulatedSession.next_event` replaced.)
+counted, `SimulatedSession.next_event` replaced, and `_blocking`'s book message types held to
+the private `client._queue`'s `BOOK_TYPES`.)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.client import QueuePolicy
+from kalshi_fix_sansio.client._queue import BOOK_TYPES
 from kalshi_fix_sansio.client.pump import SyncAPI
 from kalshi_fix_sansio.simulator._inmemory import _blocking
 from kalshi_fix_sansio.simulator._inmemory._net import Pipe
@@ -222,6 +224,10 @@ CASES = [
     ("generated-margin", "gap"),
     ("long", "spoiled"),
 ]
+
+
+def test_the_wait_knows_the_driver_s_book_messages() -> None:
+    assert _blocking._BOOK_TYPES == BOOK_TYPES
 
 
 @pytest.mark.parametrize(("case", "strategy"), CASES, ids=[f"{c}-{s}" for c, s in CASES])

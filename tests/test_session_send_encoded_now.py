@@ -9,8 +9,8 @@ session), a retransmission session (its store), a closed store, a
 message over the size limit, a MsgType that is not an application one, and a session not
 logged on.
 
-(A test of the session's private parts: the writer's queue and last send time, and the
-inbound part's TestRequest id, `session._outbound` and `session._inbound`, are read.)
+(A test of the session's private parts: its writer's queue, last send time and store, of the
+private `session._outbound` module's `Outbound`, and its lifecycle's time are read.)
 """
 
 from __future__ import annotations

@@ -31,8 +31,7 @@ from collections.abc import Callable, Sequence
 from heapq import heappop
 from typing import Any, Protocol, TypeVar
 
-from ...client._queue import BOOK_TYPES, TrackingFailed
-from ...client.driver import Driver
+from ...client.driver import Driver, TrackingFailed
 from ...client.pump import (
     ClientBase,
     ConnectOptions,
@@ -71,6 +70,9 @@ __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_cl
 
 T = TypeVar("T")
 _SESSION_ACTIVE = State.ACTIVE
+# the driver's market-data book messages (the private ``client._queue``'s `BOOK_TYPES`, which
+# the simulator does not import: tests/test_handover.py holds the two equal)
+_BOOK_TYPES = frozenset({"W", "X"})
 Hook = Callable[[Driver], None]
 
 
@@ -240,7 +242,7 @@ class _End:
                 or desk.kill is not None
                 or desk.catch_up is not None
                 or desk._waiters
-                or msg_type not in BOOK_TYPES
+                or msg_type not in _BOOK_TYPES
             ):
                 booked = True
                 counts = desk.metrics.messages_in
@@ -577,7 +579,7 @@ class SimulatedSession(InSimulation, SyncAPI):
                     if (  # `_taken`, inline
                         driver._market_data
                         and event.__class__ is ApplicationMessage
-                        and event.message.MSG_TYPE in BOOK_TYPES
+                        and event.message.MSG_TYPE in _BOOK_TYPES
                     ):
                         driver._market_data -= 1
                     if not queue:
