@@ -17,7 +17,8 @@ warning), a gap the gateway opens mid-run (the client's ResendRequest answered
 from what the gateway holds), and a compiled cache that changes mid-run (the run stops there).
 Each case counts its hand-overs: the lane ran where it should, and never with it off.
 
-(A test of the private `_net` and `_blocking` modules: `Pipe.hand_over` is replaced and
+(A test of the private `_net` and `_blocking` modules of `simulator._inmemory`, the private
+package of a simulation's plumbing: `Pipe.hand_over` is replaced and
 counted, `SimulatedSession.next_event` replaced, and `_blocking`'s book message types held to
 the private `client._queue`'s `BOOK_TYPES`.)
 """
