@@ -1,5 +1,5 @@
-# private: the in-memory pipe's `Pipe.hand_over` (`simulator._inmemory._net`), replaced by the
-# general path, and the feed's `Feed` (`simulator._feed`), whose hand-overs are counted
+# private: the in-memory pipe's `Pipe.hand_over` (`simulator._inmemory._net`), counted and
+# refused for the general path, and the blocking wait (`simulator._inmemory._blocking`)
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
 the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
 whole frame its gateway built, `_End.data_built`) held to the general path (the chunk written,
@@ -13,14 +13,14 @@ gateway's and the clients' sessions end with the same sequence numbers and the g
 holds the same frames for a resend, and the reports are the same bytes. The cases: the shipped
 samples and generated recordings of both products, a quoter's orders placed and filled mid-run
 with its two sessions, a reader that leaves its market data unread for a while (folded, a lag
-warning), a gap the gateway opens mid-run (the client's ResendRequest answered
-from what the gateway holds), and a compiled cache that changes mid-run (the run stops there).
+warning), a gap the gateway opens mid-run (the client's ResendRequest answered from what the
+gateway holds), and a compiled cache that changes mid-run (the run stops there).
 Each case counts its hand-overs: the lane ran where it should, and never with it off.
 
 (A test of the private `_net` and `_blocking` modules of `simulator._inmemory`, the private
-package of a simulation's plumbing: `Pipe.hand_over` is replaced and
-counted, `SimulatedSession.next_event` replaced, and `_blocking`'s book message types held to
-the private `client._queue`'s `BOOK_TYPES`.)
+package of a simulation's plumbing: `Pipe.hand_over` is replaced and counted,
+`SimulatedSession.next_event` replaced, and `_blocking`'s book message types held to the
+private `client._queue`'s `BOOK_TYPES`.)
 """
 
 from __future__ import annotations
