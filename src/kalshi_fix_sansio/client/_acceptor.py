@@ -173,8 +173,6 @@ class AcceptorDriver:
         Raises:
             LocalProtocolError: as `Session.send_encoded` (nothing sent).
         """
-        self._session.send_encoded(msg_type, body, now)  # `send_encoded`, inline
-        self.app_sent += 1
         loop = self.loop
         told = loop._told
         if (
@@ -189,11 +187,13 @@ class AcceptorDriver:
             or loop._abort
             or loop._stuck_since is not None
         ):
+            self._session.send_encoded(msg_type, body, now)  # `send_encoded`, inline
+            self.app_sent += 1
             return None
-        deadline = self._session.next_deadline()
-        if deadline is not None and deadline < told:
-            return None
-        return self._session.data_to_send()
+        # the session's send, next deadline and bytes in one call (`Session.send_encoded_now`)
+        data = self._session.send_encoded_now(msg_type, body, now, told)
+        self.app_sent += 1
+        return data
 
     def _send(self, fact: Send, now: float) -> Sequence[Action]:
         fact.seq = self.send(fact.message, now)

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from ..codec import Message, dialect
+from ..codec import Message, dialect, finish_frame
 from ..codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from ..codec.framing import Frame, Framer, Garbled
 from ._billing import RateBilling
@@ -47,7 +47,7 @@ from .events import (
     TestRequestSent,
     Timeout,
 )
-from .store import MemoryStore, MessageStore, StoreError
+from .store import MAX_SEQ, MemoryStore, MessageStore, StoreError
 
 __all__ = ["Session", "sending_time"]
 
@@ -496,6 +496,78 @@ class Session:
                 f"{msg_type!r}"
             )
         return self._writer.send_encoded(cls._MSGTYPE_FIELD, body, now)
+
+    def send_encoded_now(self, msg_type: str, body: bytes, now: float, told: float) -> bytes | None:
+        """`send_encoded`, then `data_to_send` when `next_deadline` is not sooner than
+        ``told``: the bytes to write (`AcceptorDriver.send_encoded_now
+        <kalshi_fix_sansio.client._acceptor.AcceptorDriver.send_encoded_now>`'s session
+        part); None: sent and queued, a deadline sooner than ``told`` to tell.
+
+        Its common case in one step (the session active with no error and no gap open, no
+        retransmission store, nothing queued before it): the frame numbered and made as
+        `Outbound.send_encoded` makes it, the next number set, and handed back rather than
+        queued and taken (`data_to_send` would take it alone), the deadline `next_deadline`
+        would give read with the frame just sent. tests/test_session_send_encoded_now.py
+        compares it with the three calls.
+
+        Raises:
+            LocalProtocolError: as `send_encoded` (nothing sent).
+        """
+        life = self._life
+        writer = self._writer
+        store = self.store
+        cls = self._messages.get(msg_type)
+        if (
+            life.state is not _ACTIVE
+            or life.error is not None
+            or cls is None
+            or msg_type in ADMIN
+            or not self._acceptor
+            or self._billing is not None
+            or writer._retransmission
+            or writer.out
+            or self._gaps.until
+        ):
+            return self._send_then_take(msg_type, body, now, told)
+        life.now = now
+        # an open `MemoryStore`'s numbers read and set as its methods would (another store:
+        # asked, as `Outbound.send_encoded` asks it)
+        mem = store if type(store) is MemoryStore and not store._closed else None
+        seq = store.next_sender_seq() if mem is None else mem._sender
+        head = writer.own_header(seq, now)
+        frame = finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
+        if len(frame) > writer._max_size:  # refused: as `send_encoded` refuses it
+            return self._send_then_take(msg_type, body, now, told)
+        if mem is None:
+            store.set_next_sender_seq(seq + 1)
+        elif seq < MAX_SEQ:
+            mem._sender = seq + 1
+        else:  # out of range: as `set_next_sender_seq` refuses it
+            mem.set_next_sender_seq(seq + 1)
+        writer.last_tx = now
+        # `next_deadline` of an active session with no gap open, its last send now
+        inbound = self._inbound
+        hb = inbound.heartbeat_interval
+        factor = (
+            self._test_request_factor
+            if inbound.test_req_id is None
+            else self.config.disconnect_factor
+        )
+        due = now + hb
+        peer_due = inbound.last_rx + hb * factor
+        if peer_due < due:
+            due = peer_due
+        if due < told:
+            writer.out.append(frame)  # queued, as `_queue_app` queues it
+            return None
+        return frame
+
+    def _send_then_take(self, msg_type: str, body: bytes, now: float, told: float) -> bytes | None:
+        """`send_encoded_now` as the calls it stands for: `send_encoded`, `next_deadline` and
+        `data_to_send`."""
+        self.send_encoded(msg_type, body, now)
+        deadline = self.next_deadline()
+        return None if deadline is not None and deadline < told else self.data_to_send()
 
     def send_delay(self, message: Message, now: float) -> float:
         """Seconds from ``now`` until the rate limiter can take ``message`` (0.0: `send` it

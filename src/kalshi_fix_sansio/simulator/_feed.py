@@ -260,15 +260,37 @@ class Feed:
             # the common message, a 35=X of one market: the exchange's call and its route in
             # one step (`Router.replay_market`), the ledger's mark as `_follow` makes it; None:
             # not such a message, nothing done (`_take` takes it)
-            sent = gateway.replay_market(entries, now) if row[1] == "X" else None
+            # (its 35=X handed over, `Router.handed`, when nothing else runs before it comes
+            # back: no ``on_message``)
+            on_message = self.on_message
+            sent = (
+                gateway.replay_market(entries, now, on_message is None) if row[1] == "X" else None
+            )
             if sent is None:
                 quiet = self._take(row, now)
             else:
                 self.messages += 1
                 name = entries[0][1]  # its one market (`replay_market` took it)
+                handed = gateway.handed
+                if handed is not None:
+                    gateway.handed = None
+                    try:
+                        self.ledger.mark(name, now, gateway.exchange.recorded_mid(name))
+                        # its timer carries the next message at the FIX level
+                        self._next(timer)
+                    except BaseException:  # the chunk delivered later, as `Pipe.write` would
+                        self.sim.scheduler.call_soon(handed[0]._receive, handed[1])
+                        raise
+                    # the pipe's delivery (`Pipe._receive`), the scheduler's next callback had
+                    # it been written (`Pipe.hand_over`), run here as below: one whole frame
+                    # the gateway's session built, to the client's read of such (`Pipe.built`)
+                    pipe = handed[0]
+                    if not pipe._closing:
+                        pipe.built(handed[1])
+                    return None
                 self.ledger.mark(name, now, gateway.exchange.recorded_mid(name))
-                if self.on_message is not None:
-                    self.on_message(row, now)
+                if on_message is not None:
+                    on_message(row, now)
                 quiet = not sent
             # its timer carries the next message at the FIX level (a book-level loop tells its
             # feed's steps apart by their timers: a new one each)

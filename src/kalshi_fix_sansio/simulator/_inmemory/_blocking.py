@@ -26,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import weakref
 from collections.abc import Callable, Sequence
+from heapq import heappop
 from typing import Any, Protocol, TypeVar
 
-from ...client.driver import Driver
+from ...client.driver import Driver, TrackingFailed
 from ...client.pump import (
     ClientBase,
     ConnectOptions,
@@ -54,14 +56,23 @@ from ...client.steps import (
     Received,
     Write,
 )
+from ...client.supervisor import _ACTIVE as _SUPERVISING
+from ...codec.errors import RemoteProtocolError
+from ...codec.framing import _RESYNC, _START
+from ...session import State
 from ...session.config import SessionConfig
-from ...session.events import Event
+from ...session.events import ApplicationMessage, Event
+from ...session.store import StoreError
 from ._loop import SimLoop
-from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer
+from ._net import QUIET, Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
 
 T = TypeVar("T")
+_SESSION_ACTIVE = State.ACTIVE
+# the driver's market-data book messages (the private ``client._queue``'s `BOOK_TYPES`, which
+# the simulator does not import: tests/test_handover.py holds the two equal)
+_BOOK_TYPES = frozenset({"W", "X"})
 Hook = Callable[[Driver], None]
 
 
@@ -70,6 +81,9 @@ class Simulation(Protocol):
 
     scheduler: Scheduler
     clock: SimClock  # the simulated clock (`time` is its own)
+    max_time: float  # the most simulated seconds it may run
+    _running: str | None  # ``"asyncio"`` or ``"trio"`` during a run of that loop
+    _feed: Any  # a backtest's feed (`kalshi_fix_sansio.simulator._feed.Feed`), or None
     rest: Any  # its REST pages in memory (a `RestApp`), or None
     loop: SimLoop | None  # its asyncio event loop, during `run_asyncio`
 
@@ -132,6 +146,146 @@ class _End:
             actions = sup.read_bytes(data)
         if actions:
             link.perform(sup, actions)
+        link.changed(sup)
+
+    def data_built(self, data: bytes) -> None:
+        """`data_received` of one whole frame the gateway's session built for this connection
+        (`Pipe.hand_over`: the frame `finish_frame` made, alone in the chunk, no fault on),
+        in one step where it is the common read: `Driver.quick_read`, `Session.read` and
+        `Framer.take_whole` written out, the frame taken as `take_whole` takes it (the head
+        seen before and its size checked; its CheckSum not summed again: the gateway's
+        `finish_frame` wrote it), its message read (`Inbound.read_app`) and given to the desk
+        (`OrderDesk.read_book` and the driver's `_put`, written out too). Anything else takes
+        `data_received`, nothing done before. tests/test_handover.py compares it with
+        `data_received`."""
+        link = self.link
+        if self is not link.end:
+            return  # a connection the driver is done with
+        sup = self.sup
+        clock = self.clock
+        if clock is None or sup.message_log is not None or clock._follow is not None:
+            self.data_received(data)
+            return
+        now = clock._now
+        loop = sup.loop
+        told = loop._told
+        supervisor = sup.supervisor
+        session = supervisor.session
+        if (
+            loop._quick is None
+            or not loop._open
+            or now >= told
+            or loop._abort
+            or session is None
+            or supervisor._state is not _SUPERVISING
+            or supervisor._events
+            or supervisor._out
+        ):
+            self.data_received(data)
+            return
+        life = session._life
+        framer = session._framer
+        buf = framer._buf
+        size = len(data)
+        if (
+            life.state is not _SESSION_ACTIVE
+            or life.error is not None
+            or session._events
+            or session._inbound.test_req_id is not None
+            or session._gaps.until
+            or framer._pos != len(buf)
+            or framer._state == _RESYNC
+            or size > framer._max_message_size
+            or framer._sizes.get(data[: framer._head_len]) != size
+        ):
+            self.data_received(data)
+            return
+        # `quick_read`'s count, `Session.read`'s time, `take_whole`'s consumption
+        sup.metrics.bytes_in += size
+        life.now = now
+        framer._work += size
+        framer._state = _START
+        framer._base += len(buf) + size
+        framer._buf = b""
+        framer._pos = 0
+        event: Any
+        try:  # `Session.read`'s, from its `_read_app`
+            event = session._read_app(data)
+        except (RemoteProtocolError, StoreError) as exc:
+            session._fail(exc)
+            event = None
+        else:
+            if event is None:
+                events = session._events
+                if (
+                    len(events) == 1
+                    and not session._out
+                    and life.state is _SESSION_ACTIVE
+                    and not session._gaps.until
+                ):
+                    only = events[0]
+                    if only.__class__ is ApplicationMessage:
+                        events.clear()
+                        event = only
+        # `quick_read`'s, after the session's read
+        if event is None:
+            supervisor._process(session, now)
+        booked = False
+        if event is not None:
+            # `OrderDesk.read_book`, inline, its `_put` (the driver's) too
+            desk = sup.desk
+            message = event.message
+            msg_type = message.MSG_TYPE
+            books = desk.books
+            if not (
+                books is None
+                or desk.kill is not None
+                or desk.catch_up is not None
+                or desk._waiters
+                or msg_type not in _BOOK_TYPES
+            ):
+                booked = True
+                counts = desk.metrics.messages_in
+                counts[msg_type] = counts.get(msg_type, 0) + 1
+                policy = sup.policy
+                if sup.books is not books or event.__class__ is not ApplicationMessage:
+                    sup._put(event, now)  # (not the common desk)
+                elif policy.queue_events and sup._failure is None:
+                    queue = sup._queue
+                    queue.append((event, now))
+                    if len(queue) > sup.metrics.queue_high_water:
+                        sup.metrics.queue_high_water = len(queue)
+                    sup._market_data += 1  # a book message, as `_put` counts it
+                    if sup._market_data > policy.max_market_data:
+                        sup._fold(now)
+                try:  # as in `read_book`
+                    books._take(message)
+                except Exception as exc:
+                    desk._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        if not booked:
+            if event is not None:
+                supervisor.pending.append(event)
+            sup._pump(now)
+            quick = False
+        else:
+            sup._last_input = now
+            if sup.gate.state_changed:
+                sup.announce(now)
+                quick = False
+            else:
+                queue = sup._queue
+                quick = True
+                if queue and sup._reading and not sup._warned:  # `FallingBehind`'s deadline
+                    due = queue[0][1] + sup.policy.lag_warning
+                    if now >= due:
+                        sup._warn(now)
+                        quick = False
+                    else:
+                        quick = due >= told
+        if not quick:  # `data_received`'s, after a read that leaves the loop something to do
+            actions = loop.actions(now, False, True)
+            if actions:
+                link.perform(sup, actions)
         link.changed(sup)
 
     def eof_received(self) -> bool | None:
@@ -390,26 +544,78 @@ class SimulatedSession(InSimulation, SyncAPI):
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
         <kalshi_fix_sansio.client.pump.drive_next_event>`, inline), the simulation run between
-        two looks. A look at a reader's empty queue is `Driver.take_event`'s first answer
-        written out (None, nothing done): the wait before each message makes it."""
+        two looks. A reader's take of the oldest event is `Driver.take_event`'s (``any_event``)
+        written out: the wait before each message makes it.
+
+        A backtest's recorded message next (its feed's timer the one callback due at its
+        time, nothing ready, before the deadline and the simulation's ``max_time``) is run
+        here as `Simulation.run_once` runs it in its common case: the clock moved to it, the
+        timer taken and called, what it made due run (`Scheduler.run_due`); then the look
+        again, or `run_once` when the message was `QUIET`. tests/test_simulated_next_event.py
+        compares the two."""
         simulation = self._pump.simulation
         clock = simulation.clock  # the pump's `now` (``clock.time``), inline: a look a message
         now = clock._now if clock._follow is None else clock.time()
         driver = self._driver
         deadline = math.inf if timeout is None else now + timeout
+        scheduler = simulation.scheduler
+        timers, ready = scheduler._timers, scheduler._ready
+        feed = simulation._feed
+        # the latest time `run_once` runs a callback at without asking `advance` (past it: it
+        # raises); None: no feed, or a run of a loop (`run_once` refuses), the general way
+        limit = (
+            None
+            if feed is None or simulation._running is not None
+            else clock.start + simulation.max_time
+        )
         while True:
-            # `Driver.take_event(any_event)`, whose look at a reader's empty queue is None at
-            # once with nothing done: not asked then (the wait before each message makes it)
-            if driver._queue or not (
-                driver._reading and driver.begun and driver.policy.queue_events
-            ):
-                event = driver.take_event(any_event)
-                if event is not None:
+            # `Driver.take_event(any_event)`: a reader's take of the oldest written out (its
+            # look at an empty queue is None at once with nothing done)
+            if driver._reading and driver.begun and driver.policy.queue_events:
+                queue = driver._queue
+                if queue:
+                    item = queue.popleft()
+                    event = item[0]
+                    if (  # `_taken`, inline
+                        driver._market_data
+                        and event.__class__ is ApplicationMessage
+                        and event.message.MSG_TYPE in _BOOK_TYPES
+                    ):
+                        driver._market_data -= 1
+                    if not queue:
+                        driver._warned = False
+                    delivery = driver.delivery
+                    delivery.recent.append(weakref.ref(event))
+                    delivery.times.append(item[1])
                     return event
+            else:
+                taken = driver.take_event(any_event)
+                if taken is not None:
+                    return taken
             if now >= deadline:
                 return None
             if not driver.running:  # `Driver.ended`
                 raise driver.closed_error()
+            if limit is not None and timers and not ready and clock._follow is None:
+                when, _order, timer = timers[0]
+                n = len(timers)
+                if (
+                    timer is feed._timer
+                    and when <= deadline
+                    and when <= limit
+                    and not timer.cancelled
+                    and (n < 2 or timers[1][0] > when)
+                    and (n < 3 or timers[2][0] > when)
+                ):  # `run_once`'s common case: the recorded message the one callback due
+                    if when > clock._now:
+                        clock._now = when
+                    heappop(timers)
+                    ran = timer.callback(*timer.args) is not QUIET
+                    if ready or (timers and timers[0][0] <= clock._now):
+                        ran = scheduler.run_due() or ran
+                    now = clock._now
+                    if ran or now >= deadline:
+                        continue  # (`run_once` returns here)
             now = simulation.run_once(deadline)
 
 

@@ -264,6 +264,12 @@ class Pipe(asyncio.Transport):
     ) -> None:
         super().__init__()
         self._scheduler, self._protocol, self._record = scheduler, protocol, record
+        # what a chunk handed over (`hand_over`) is delivered to: the side's read of one whole
+        # frame its peer's session built, when it has one (`_End.data_built`), else its
+        # ``data_received``
+        self.built: Callable[[bytes], None] = getattr(
+            protocol, "data_built", protocol.data_received
+        )
         # ``record`` asked only when ``hearing`` (None: always) wants the chunk (``client``:
         # this is the client's end, whose chunks `Hearing.client_listeners` hear too)
         self._hearing, self._client = hearing, client
@@ -295,6 +301,28 @@ class Pipe(asyncio.Transport):
                 scheduler.waker()
         else:
             self._deliver(self.peer._receive, chunk)
+
+    def hand_over(self, data: bytes) -> bool:
+        """`write` of a chunk whose delivery its caller runs itself, next and at once (the
+        other end's `_receive`, as `Scheduler.run_due` would run the `write`'s callback as the
+        first ready): True when that is what `write` would make of it (this end open, no
+        latency, nothing ready before it, no waker to tell), the chunk recorded as `write`
+        records it; False: nothing done (`write` it). A feed's recorded message hands its
+        35=X over this way (`Feed._apply`): the scheduler crossed by no callback. ``data``
+        must be one whole frame this end's session built (its caller delivers it to the
+        peer's `built`)."""
+        scheduler = self._scheduler
+        if self._closing or self._delay is not None or scheduler._ready or scheduler.waker:
+            return False
+        hearing = self._hearing
+        if (
+            hearing is None
+            or hearing.record_wire
+            or hearing.wire_listeners
+            or (self._client and hearing.client_listeners)
+        ):
+            self._record(data)
+        return True
 
     def get_write_buffer_size(self) -> int:
         return 0

@@ -64,6 +64,9 @@ class Router:
         # connections with bytes queued by the input being served: written once, at its end
         self._dirty: dict[Connection, None] = {}
         self._serving = 0
+        # the chunk a `replay_market` asked to hand over wrote (`Pipe.hand_over`): the pipe
+        # end that receives it and its bytes, for its caller to deliver (None: none)
+        self.handed: tuple[Pipe, bytes] | None = None
         self.clock: Callable[[float], float] | None = None
         """The exchange's clock from the sessions' time (a replay's recording clock); None:
         the sessions' time. Sessions (SendingTime, heartbeats) always run on `timers`."""
@@ -244,15 +247,17 @@ class Router:
 
     # -- the exchange's answers ------------------------------------------------------------------
 
-    def _route(self, outbound: list[Outbound], now: float) -> None:
+    def _route(self, outbound: list[Outbound], now: float, hand: bool = False) -> None:
         """Send each message on its session (the faults on); written at the end of the input
-        being served, or at once when none is (the ticker, an admin call)."""
+        being served, or at once when none is (the ticker, an admin call). ``hand``: one
+        market-data message written at once is handed over where it can be
+        (`_write_encoded`)."""
         faults = self.faults
         dirty = self._dirty
         if len(outbound) == 1 and not dirty and not self._serving:
             message = outbound[0].message
             if type(message) is EncodedMessage and self._write_encoded(
-                outbound[0].session_id, message.MSG_TYPE, message.body, now
+                outbound[0].session_id, message.MSG_TYPE, message.body, now, hand
             ):
                 return
         for out in outbound:
@@ -285,14 +290,18 @@ class Router:
         if not self._serving and dirty:
             self._flush_dirty(now)
 
-    def replay_market(self, entries: tuple[tuple[Any, ...], ...], now: float) -> bool | None:
+    def replay_market(
+        self, entries: tuple[tuple[Any, ...], ...], now: float, hand: bool = False
+    ) -> bool | None:
         """`_route` of `Exchange.replay_row` of a recorded 35=X of these entries, when they
         are `Exchange.replay_market`'s common message (one listed market): a 35=X to one
         subscriber written at once (`_write_encoded`), no `Outbound` made; anything else
         routed as `_route` routes it. ``now`` is the exchange's time and the sessions' both
         (a backtest's one clock). Whether the exchange sent something; None: not that
         message, nothing done (`replay_row` and `_route` it). `Exchange.replay_level` first:
-        the same call as `Exchange.replay_market`, the common row in one step."""
+        the same call as `Exchange.replay_market`, the common row in one step. ``hand``: the
+        35=X written at once is handed over (`handed`, the caller delivers it) where the
+        pipe can (`Pipe.hand_over`)."""
         exchange = self.exchange
         found = exchange.replay_level(entries, now)  # the common row in one step
         if found is None:
@@ -301,24 +310,26 @@ class Router:
                 return None
         if isinstance(found, list):  # the call's general output
             if found:
-                self._route(found, now)
+                self._route(found, now, hand)
             return bool(found)
         subscribers, body = found
         if (
             len(subscribers) != 1
             or self._dirty
             or self._serving
-            or not self._write_encoded(subscribers[0], "X", body, now)
+            or not self._write_encoded(subscribers[0], "X", body, now, hand)
         ):
             self._route([Outbound(s, EncodedMessage("X", body)) for s in subscribers], now)
         return True
 
-    def _write_encoded(self, session_id: str, msg_type: str, body: bytes, now: float) -> bool:
+    def _write_encoded(
+        self, session_id: str, msg_type: str, body: bytes, now: float, hand: bool = False
+    ) -> bool:
         """`_route` of one `EncodedMessage` (a replay's market data, the common case: its
         MsgType and body) when no input is being served: sent and written at once
         (`AcceptorDriver.send_encoded_now`), as the loop below and `_flush_dirty` would with no
         fault on; False: not done, nothing sent (a fault is on, or not a connection of an
-        `AcceptorDriver`)."""
+        `AcceptorDriver`). ``hand``: a pipe's chunk handed over (`handed`) where it can be."""
         faults = self.faults
         if (
             faults.skip_seq
@@ -346,7 +357,11 @@ class Router:
         elif data:
             transport = conn.transport
             if type(transport) is Pipe:  # `Connection.write`'s simulation case, inline
-                transport.write(data)
+                # (handed: one whole frame the session built, no fault on, as checked above)
+                if hand and transport.hand_over(data):
+                    self.handed = (transport.peer, data)
+                else:
+                    transport.write(data)
             else:
                 conn.write(data, now)
         return True
