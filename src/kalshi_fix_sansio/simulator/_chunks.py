@@ -42,6 +42,7 @@ class Chunk:
     `trade_id`. Each table holds None last: an index of -1 (no value) is None."""
 
     __slots__ = (
+        "_lists",
         "actions",
         "aggressors",
         "base",
@@ -101,6 +102,19 @@ class Chunk:
         self.trade_ends = array("q", (trade_base,))
         self.trade_ends += entries["trade_end"]
         self.trade_base, self.trade_bytes = trade_base, trade_bytes
+        self._lists: tuple[list[Any], ...] | None = None  # `lists`
+
+    def lists(self) -> tuple[list[Any], ...]:
+        """The columns a reader takes one value at a time, as lists (a list's item is read in
+        a step of its own, an array's makes a number each time), made once a chunk when first
+        asked: times, kinds, starts, and the entries' types, markets, prices, sizes, actions."""
+        lists = self._lists
+        if lists is None:
+            columns = (self.times, self.kinds, self.starts, self.types, self.markets)
+            lists = self._lists = tuple(
+                column.tolist() for column in (*columns, self.pxs, self.sizes, self.actions)
+            )
+        return lists
 
     def trade_id(self, j: int) -> str | None:
         """Entry ``j``'s TradeID (None: none), as `compiled._trade_ids` reads it."""

@@ -268,22 +268,19 @@ class Feed:
         for chunk in recording.chunks():
             self._chunk = chunk
             times, count = chunk.times, chunk.count
-            rows = chunk.rows(0)
-            at = 0
+            at = start = 0  # the place after the last message read; where the rows start
             while at < count:
-                row = next(rows)
-                when = row[0]
-                if (when - origin).is_integer() and before != when - 1.0:  # (else: as before)
-                    self.tie = before > when - 1.0
-                before = when
-                at += 1
-                self._at = at
-                yield row
-                if self._at != at:  # the lane read on: the rows from its place
-                    at = self._at
-                    before = times[at - 1]
-                    if at < count:
-                        rows = chunk.rows(at)
+                for at, row in enumerate(chunk.rows(start), start + 1):
+                    when = row[0]
+                    if (when - origin).is_integer() and before != when - 1.0:  # (else: as before)
+                        self.tie = before > when - 1.0
+                    before = when
+                    self._at = at
+                    yield row
+                    if self._at != at:  # the lane read on: the rows from its place
+                        at = start = self._at
+                        before = times[at - 1]
+                        break
 
     def _settle(self) -> Row:
         """The next message's `Row`, made from the columns where the lane read it (``_lazy``),

@@ -392,16 +392,9 @@ def _drop(timers: list[Any], top: tuple[Any, ...]) -> None:
 
 
 def _columns(chunk: Chunk) -> tuple[Any, ...]:
-    """The columns of ``chunk`` the lane reads for a message."""
-    return (
-        chunk.times,
-        chunk.count,
-        chunk.starts,
-        chunk.base,
-        chunk.kinds,
-        chunk.types,
-        chunk.markets,
-    )
+    """The columns of ``chunk`` the lane reads for a message (as lists: `Chunk.lists`)."""
+    times, kinds, starts, types, markets, _pxs, _sizes, _actions = chunk.lists()
+    return (times, chunk.count, starts, chunk.base, kinds, types, markets)
 
 
 def _values(chunk: Chunk) -> tuple[Any, ...]:
@@ -414,10 +407,11 @@ def _values(chunk: Chunk) -> tuple[Any, ...]:
         texts.index(text) if text in texts and text in _feed._LEVELS else -2 for text in "01"
     )
     two = texts.index("2") if "2" in texts else -2
+    *_, pxs, sizes, actions = chunk.lists()
     return (
-        chunk.pxs,
-        chunk.sizes,
-        chunk.actions,
+        pxs,
+        sizes,
+        actions,
         chunk.symbol_table,
         chunk.decimal_table,
         bid,
