@@ -93,19 +93,21 @@ def test_a_chunks_rows_are_the_recordings_rows(
 Plan = dict[int, tuple[Any, ...]]
 
 
-def _strategy(seen: list[Any], plan: Plan) -> Callable[[Context], None]:
+def _strategy(seen: list[Any], plan: Plan, timer: float | None) -> Callable[[Context], None]:
     """Watches every market, reads the top of each changed book at each wake (and every book's
     levels and trades, and the feed's `Feed.tie`), and at the wakes ``plan`` names takes the best offer (IOC), rests a
-    bid a cent behind the best one, or cancels what rests."""
+    bid a cent behind the best one, or cancels what rests; with ``timer``, keeps the books
+    without waking on their changes, woken every ``timer`` seconds (the feed's quiet loop,
+    `Feed._quiet`, runs the messages between)."""
 
     def strategy(ctx: Context) -> None:
-        ctx.watch(ctx.symbols)
+        ctx.watch(ctx.symbols, wake=timer is None)
         requests = Requests(ctx.product, "KalshiNR")
         n = 0
         with ctx.order_entry() as oe:
-            while (wake := ctx.wait()) is not None:
+            while (wake := ctx.wait(timer)) is not None:
                 n += 1
-                tops = [ctx.books[s].top() for s in wake.markets]
+                tops = [ctx.books[s].top() for s in wake.markets or ctx.symbols]
                 books = repr([(b.depth(), list(b.trades)) for b in ctx.books])
                 # the ticker's order against the next message (`Feed.tie`), as the lane notes it
                 tie = ctx._feed.tie
@@ -132,7 +134,9 @@ def _strategy(seen: list[Any], plan: Plan) -> Callable[[Context], None]:
 _PLAN: Plan = {5: ("take", 0), 9: ("rest", 1), 40: ("cancel", 1), 60: ("rest", 0)}
 
 
-def _run(paths: list[Path], plan: Plan, way: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def _run(
+    paths: list[Path], plan: Plan, way: str, monkeypatch: pytest.MonkeyPatch, timer: float | None
+) -> Any:
     """A book-level run: ``way`` "columns" (the lane on the columns), "general" (no lane: the
     general wait at each wake, the rows made from the columns) or "rows" (the rows as
     `CompiledRecording.rows` gives them, no lane)."""
@@ -147,10 +151,11 @@ def _run(paths: list[Path], plan: Plan, way: str, monkeypatch: pytest.MonkeyPatc
                 raising=False,
             )
         seen: list[Any] = []
-        result = run_backtest(_strategy(seen, plan), paths, cache=False, mode="book")
+        result = run_backtest(_strategy(seen, plan, timer), paths, cache=False, mode="book")
     return json.loads(result.to_json()), seen
 
 
+@pytest.mark.parametrize("timer", [None, 7.0], ids=["woken by changes", "woken by a timer"])
 @pytest.mark.parametrize("chunk", [4096, 5, 1])
 @pytest.mark.parametrize("plan", [{}, _PLAN], ids=["no orders", "orders"])
 @pytest.mark.parametrize("name", ["sample", "margin sample", "generated", "margin", "in a row"])
@@ -160,17 +165,20 @@ def test_the_lane_on_the_columns_is_the_general_wait(
     name: str,
     plan: Plan,
     chunk: int,
+    timer: float | None,
 ) -> None:
     """The same run three ways (`_run`): the lane reading the columns, the general wait with
     the rows made from them, and the rows as `CompiledRecording.rows` gives them: the same
     report, the same wakes, the same books at each; chunks of one message, of a few (each
-    chunk's end within a lane's stretch) or of the usual size."""
+    chunk's end within a lane's stretch) or of the usual size; a strategy woken by the books'
+    changes (the lane) or by its timer (the feed's quiet loop, reading a chunk's rows
+    itself)."""
     monkeypatch.setattr(compiled, "_CHUNK", chunk)
     paths = recordings[name]
-    lane = _run(paths, plan, "columns", monkeypatch)
-    assert _run(paths, plan, "general", monkeypatch) == lane
-    assert _run(paths, plan, "rows", monkeypatch) == lane
-    assert len(lane[1]) > 100
+    lane = _run(paths, plan, "columns", monkeypatch, timer)
+    assert _run(paths, plan, "general", monkeypatch, timer) == lane
+    assert _run(paths, plan, "rows", monkeypatch, timer) == lane
+    assert len(lane[1]) > (100 if timer is None else 5)
     assert lane[0]["run"]["messages"] == sum(
         compile_recording(p, cache=False).info.messages for p in paths
     )
