@@ -351,13 +351,18 @@ def test_expiries_among_the_quiet_stretches_of_a_timer_woken_strategy(
     assert report["statistics"]["total"]["fills"] >= 0
 
 
+_LAZY = {"_lazy_apply": "_apply"}
+
+
 def _callbacks(sim: Simulation) -> list[tuple[float, str]]:
     """The scheduler's callbacks (time, name) in the order they would run, the parked ticker
     among them where `Simulation._unpark` would put its timer back (at the second it was
     parked at, in its place, while the clock has not passed it; else at the first of its
-    seconds after now, after every other callback of that second)."""
+    seconds after now, after every other callback of that second). The feed's next message
+    is ``_apply`` whether its row is made or the lane read it from the columns
+    (`Feed._lazy_apply`: the same message, its row made when it runs)."""
     due: list[tuple[float, float, str]] = [
-        (when, order, timer.callback.__name__)
+        (when, order, _LAZY.get(timer.callback.__name__, timer.callback.__name__))
         for when, order, timer in sim.scheduler._timers
         if not timer.cancelled
     ]

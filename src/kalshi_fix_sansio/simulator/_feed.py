@@ -31,6 +31,7 @@ from heapq import heappop, heappush, heapreplace
 from typing import Any, Final
 
 from ..codec.errors import LocalProtocolError
+from ._chunks import Chunk
 from ._inmemory import Timer
 from .compiled import CompiledRecording, Entries, Row, compile_recording
 from .gateway.exchange.spans import BulkSpans
@@ -127,6 +128,10 @@ class Feed:
         settle: market -> ``"yes"`` / ``"no"``, settled when the last recording ends.
         on_message: called with each recorded message (a compiled `Row`) after the exchange
             took it.
+        columns: read the recordings a chunk of columns at a time (`CompiledRecording.chunks`),
+            the current chunk in ``_chunk`` and the next message's place in it in ``_at``: a
+            book-level run's lane (`_lane.lane`) reads the messages there by index (``_lazy``)
+            and the rows are made only for the general path (`_columns`, `_settle`).
     """
 
     def __init__(
@@ -136,6 +141,8 @@ class Feed:
         ledger: PaperLedger,
         settle: Mapping[str, str],
         on_message: Callable[[Any, float], None] | None = None,
+        *,
+        columns: bool = False,
     ) -> None:
         self.sim = sim
         self.recordings = list(recordings)
@@ -155,6 +162,12 @@ class Feed:
         """The markets in bulk spans (`start_spans`; None: every message through the exchange)."""
         self._row: Row | None = None  # the next recorded message, due at its time
         self._timer: Timer | None = None  # its callback
+        self.columns = columns
+        self._chunk: Chunk | None = None  # (``columns``) the chunk of the next message read
+        self._at = 0  # the place after it in the chunk
+        # the lane read the next message from the chunk's columns: ``_row`` not made yet, its
+        # timer's callback `_lazy_apply` (`_settle` makes it)
+        self._lazy = False
         self.tie = True
         """Whether the ticker, every second (`Simulation._parks` False), would run before
         the last message read (`_ticks`) when that message is due at one of its seconds (a
@@ -196,7 +209,7 @@ class Feed:
             for symbol in recording.info.markets:
                 self.spans.join(symbol)
         # checked and compiled before the run: its columns, no frame decoded again
-        self._items = self._ticks(recording.rows())
+        self._items = self._columns(recording) if self.columns else self._ticks(recording.rows())
         self._next()
 
     def _next(self, timer: Timer | None = None) -> None:
@@ -243,6 +256,48 @@ class Feed:
                 self.tie = before > when - 1.0
             before = when
             yield row
+
+    def _columns(self, recording: CompiledRecording) -> Iterator[Row]:
+        """The recording's rows from its chunks (`CompiledRecording.chunks`), each noted
+        against the ticker's seconds as `_ticks` notes them, the chunk and the place in it
+        kept (``_chunk``, ``_at``); where the lane read on in the chunk's columns meanwhile
+        (``_at`` moved), the rows go on from there: the feed's place is one, whoever read."""
+        clock = self.sim.clock
+        origin = clock.start  # the ticker's seconds: origin, origin + 1.0...
+        before = clock._now
+        for chunk in recording.chunks():
+            self._chunk = chunk
+            times, count = chunk.times, chunk.count
+            at = start = 0  # the place after the last message read; where the rows start
+            while at < count:
+                for at, row in enumerate(chunk.rows(start), start + 1):
+                    when = row[0]
+                    if (when - origin).is_integer() and before != when - 1.0:  # (else: as before)
+                        self.tie = before > when - 1.0
+                    before = when
+                    self._at = at
+                    yield row
+                    if self._at != at:  # the lane read on: the rows from its place
+                        at = start = self._at
+                        before = times[at - 1]
+                        break
+
+    def _settle(self) -> Row:
+        """The next message's `Row`, made from the columns where the lane read it (``_lazy``),
+        its timer given back to `_apply` with it: what the general path reads."""
+        chunk = self._chunk
+        assert chunk is not None
+        row = self._row = chunk.row(self._at - 1)
+        self._lazy = False
+        timer = self._timer
+        if timer is not None:
+            timer.callback, timer.args = self._apply, (row,)
+        return row
+
+    def _lazy_apply(self) -> object:
+        """The next message's callback while the lane read it from the columns: `_apply` of
+        its row (`_settle`)."""
+        return self._apply(self._settle())
 
     def _apply(self, row: Row) -> object:
         """One recorded message to the exchange (a callback of the scheduler): `QUIET` when
@@ -403,6 +458,8 @@ class Feed:
         scheduler = sim.scheduler
         timer = self._timer
         timers = scheduler._timers
+        if self._lazy:
+            self._settle()
         if timer is None or scheduler._ready or not timers:
             return False
         top = timers[0]  # the feed's own timer is in the heap
@@ -473,7 +530,7 @@ class Feed:
         scheduler = sim.scheduler
         timers = scheduler._timers
         order = scheduler._order
-        row = self._row
+        row = self._settle() if self._lazy else self._row
         assert row is not None
         now = row[0]
         advance = sim.clock.advance_to

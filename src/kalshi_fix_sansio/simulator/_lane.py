@@ -35,6 +35,7 @@ from .gateway.exchange.spans import Pending, gone, owed
 from .recording import RecordingError
 
 if TYPE_CHECKING:
+    from ._chunks import Chunk
     from ._feed import Feed
 
 
@@ -93,27 +94,32 @@ def lane(
     book left crossed by the message gets its `Pending` the general way
     (`BulkSpans._pending`), so that `_apply_pending` reports it. tests/test_backtest_spans.py
     compares the lane with the general wait, and `level` with `BulkSpans.changes`."""
-    set_time, set_markets, set_orders = (  # its slots' setters
-        vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
-    )
-
     spans = feed.spans
     timer = feed._timer
     sim = feed.sim
     scheduler, clock, exchange = sim.scheduler, sim.clock, sim.gateway.exchange
-    if spans is None or timer is None or feed.on_message is not None or clock._follow is not None:
+    if (
+        spans is None
+        or timer is None
+        or feed.on_message is not None
+        or clock._follow is not None
+        or not feed.columns
+    ):
         return  # (a clock that follows trio's: not a blocking run's; its time read by `time`)
+    set_time, set_markets, set_orders = (  # its slots' setters
+        vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
+    )
     timers, order, ticker = scheduler._timers, scheduler._order, sim._ticker
     ledger, tables, items = feed.ledger, spans.tables, feed._items
     mids = ledger.mids
-    level, trade, appear = spans.level, spans.trade, spans.appear
+    level, trade, appear, uuid = spans.level, spans.trade, spans.appear, spans.state.uuid
     until = waker.end_time
     limit = clock.start + sim.max_time
     last = until if until < limit else limit  # `skip_tick`'s last second
     apply_pending = waker._apply_pending
     books, watched, ticks, cents = waker.books._books, waker.watched, waker._ticks, waker._cents
     new, make_trade = object.__new__, waker._trade
-    kinds = _feed._LEVELS  # the entries a step takes as a level (bid, offer): `Feed.step`'s
+    origin = clock.start  # the ticker's seconds: origin, origin + 1.0... (`Feed.tie`)
     fresh = False  # what the exchange has due and the subscriptions: asked below
     # a change straight to a book, in the locals `book`, `side`, `px`, `size`, `moved` (whether
     # the level moved) and `trades` (a list, a `Pending`'s deque), kept from its message to
@@ -121,7 +127,15 @@ def lane(
     direct = False
     book: Any = None
     trades: Any = None
+    lazy_apply, apply = feed._lazy_apply, feed._apply
+    chunk: Any = None  # the chunk of the next message (`Feed._chunk`), its columns below
     while True:
+        if feed._chunk is not chunk:
+            chunk = feed._chunk
+            assert chunk is not None
+            times, count, starts, base, message_kinds, types, markets = _columns(chunk)
+            pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
+        i = feed._at - 1  # the next message's place in it (its row made or not: `_lazy`)
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
         oe = waker.oe
         if (
@@ -161,22 +175,27 @@ def lane(
                 heapreplace(timers, (nxt, next(order), tick))
                 continue
             when = top[0]
-            row = feed._row
-            assert row is not None
-            entries = row[5]
-            if when > until or row[1] != "X":
+            if when > until or message_kinds[i] != 1:  # (1: a 35=X)
                 return
-            n = len(entries)
+            # its entries in the chunk's columns (entry e: its level), each text an index into
+            # the recording's texts (``bid``, ``offer``, ``two``: those of "0", "1", "2"), its
+            # market and its decimals indexes into their tables
+            e = starts[i] - base
+            n = starts[i + 1] - base - e
             if n == 1:  # a level, or a trade then a level of its market: as `step` takes them
-                entry = entries[0]
-            elif n == 2 and entries[0][0] == "2":
-                entry = entries[1]
-                if entries[0][1] != entry[1]:
+                pass
+            elif n == 2 and types[e] == two:
+                e += 1
+                if markets[e - 1] != markets[e]:
                     return
             else:
                 return
-            name = entry[1]
-            if name is None or entry[0] not in kinds or entry[2] is None:
+            t = types[e]
+            if t != bid and t != offer:  # (`_feed._LEVELS`: a bid, an offer)
+                return
+            name = symbol_of[markets[e]]
+            px = decimal_of[pxs[e]]
+            if name is None or px is None:
                 return
             table = tables.get(name)
             if table is None:
@@ -197,15 +216,25 @@ def lane(
                 # and `level` would have made pending for `pull` (whatever else has arrived is
                 # another market's, taken after it)
                 trades = None
-                if n == 2:
+                if n == 2:  # `trade(table, name, entry, when, subscribed, trades)` inline
                     trades = []
-                    trade(table, name, entries[0], when, subscribed, trades)
+                    j = e - 1
+                    trade_px = decimal_of[pxs[j]]
+                    trade_size = decimal_of[entry_sizes[j]]
+                    if trade_px is not None and trade_size is not None:
+                        aggressor = chunk.text_table[chunk.aggressors[j]] or BUY
+                        key = (SELL if aggressor == BUY else BUY, trade_px)
+                        credits = table.credit
+                        credits[key] = credits.get(key, ZERO) + trade_size
+                        trades.append(
+                            (when, trade_px, trade_size, aggressor, chunk.trade_id(j) or uuid())
+                        )
                 # `level(table, name, entry, when, (), False)` inline (a market nobody else
                 # sees, its `Pending` not handed over: nothing pending), its rare parts by
                 # calls: whether the level moved, and the size it now has (0: gone)
-                side = BUY if entry[0] == "0" else SELL
-                px, size = entry[2], entry[3]
-                if size is None or entry[4] == "2":
+                side = BUY if t == bid else SELL
+                size = decimal_of[entry_sizes[e]]
+                if size is None or actions[e] == two:
                     size = ZERO
                 at = table.levels[side]
                 old = at.get(px, ZERO)
@@ -234,8 +263,8 @@ def lane(
                     else:
                         direct = True  # the change's (book, side, px, size, moved, trades)
             else:
-                seen = n == 2 and trade(table, name, entries[0], when, subscribed)
-                level(table, name, entry, when, subscribed, seen)
+                seen = n == 2 and trade(table, name, chunk.entry(e - 1), when, subscribed)
+                level(table, name, chunk.entry(e), when, subscribed, seen)
             feed.messages += 1
             mid = table.mid  # `PaperLedger.mark`: an unmoved mid with nothing due, inline
             if (
@@ -246,25 +275,44 @@ def lane(
                 ledger.last_time = when
             else:
                 ledger.mark(name, when, mid)
-            try:
-                item = next(items, None)
-            except RecordingError as exc:
-                _drop(timers, top)
-                feed._timer = None
-                feed._fail(exc)
-                break
-            if item is None:
-                _drop(timers, top)
-                feed._timer = None
-                feed._next_recording()
-                break
-            feed._row = item  # its timer back in the heap, as `step` pushes it
-            timer.when, timer.args = item[0], (item,)
+            i += 1
+            if i < count:  # the next message, read in the columns: no row made (`_lazy`)
+                after = times[i]
+                if (after - origin).is_integer() and when != after - 1.0:  # `Feed._columns`
+                    feed.tie = when > after - 1.0
+                feed._at = i + 1
+                if not feed._lazy:
+                    feed._lazy = True
+                    feed._row = None
+                    timer.callback, timer.args = lazy_apply, ()
+            else:  # the chunk's end: the next one's first row, the general way
+                try:
+                    item = next(items, None)
+                except RecordingError as exc:
+                    _drop(timers, top)
+                    feed._timer = None
+                    feed._fail(exc)
+                    break
+                if item is None:
+                    _drop(timers, top)
+                    feed._timer = None
+                    feed._next_recording()
+                    break
+                after = item[0]
+                feed._row = item
+                feed._lazy = False
+                timer.callback, timer.args = apply, (item,)
+                chunk = feed._chunk
+                assert chunk is not None
+                times, count, starts, base, message_kinds, types, markets = _columns(chunk)
+                pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
+                i = 0
+            timer.when = after  # its timer back in the heap, as `step` pushes it
             if timers[0] is top:
-                heapreplace(timers, (item[0], next(order), timer))
+                heapreplace(timers, (after, next(order), timer))
             else:  # a callback put in the heap meanwhile, due first
                 _drop(timers, top)
-                heappush(timers, (item[0], next(order), timer))
+                heappush(timers, (after, next(order), timer))
             if scheduler._ready or timers[0][0] <= when:
                 scheduler.run_due()  # the rest of the instant, as `step` runs it
                 fresh = False
@@ -341,3 +389,32 @@ def _drop(timers: list[Any], top: tuple[Any, ...]) -> None:
     else:
         timers.remove(top)
         heapify(timers)
+
+
+def _columns(chunk: Chunk) -> tuple[Any, ...]:
+    """The columns of ``chunk`` the lane reads for a message (as lists: `Chunk.lists`)."""
+    times, kinds, starts, types, markets, _pxs, _sizes, _actions = chunk.lists()
+    return (times, chunk.count, starts, chunk.base, kinds, types, markets)
+
+
+def _values(chunk: Chunk) -> tuple[Any, ...]:
+    """The columns of ``chunk`` the lane reads for a level, its tables, and the indexes of the
+    texts it compares: a bid's and an offer's MDEntryType while `Feed.step` takes them as a
+    level (`_feed._LEVELS`), "2" (a trade, a deletion); -2, which no entry has, for one not in
+    the recording."""
+    texts = chunk.text_table
+    bid, offer = (
+        texts.index(text) if text in texts and text in _feed._LEVELS else -2 for text in "01"
+    )
+    two = texts.index("2") if "2" in texts else -2
+    *_, pxs, sizes, actions = chunk.lists()
+    return (
+        pxs,
+        sizes,
+        actions,
+        chunk.symbol_table,
+        chunk.decimal_table,
+        bid,
+        offer,
+        two,
+    )

@@ -417,7 +417,16 @@ def run_backtest(
     )
     ledger = PaperLedger(funding=funding, rebates=rebates)
     stats = Statistics(ledger, float(sample_interval), symbols)
-    feed = Feed(sim, compiled, ledger, settle or {}, on_message=_progress(progress))
+    # a book-level run reads its recordings a chunk of columns at a time: its lane takes the
+    # messages from them by index (`Feed`'s ``columns``)
+    feed = Feed(
+        sim,
+        compiled,
+        ledger,
+        settle or {},
+        on_message=_progress(progress),
+        columns=mode == "book",
+    )
     sim.client_listeners.append(stats.client_bytes)
     _sample_every(sim, feed, stats, float(sample_interval))
     feed.start()

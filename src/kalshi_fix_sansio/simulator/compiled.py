@@ -50,6 +50,7 @@ from typing import IO, Any, ClassVar, Final
 import attrs
 
 from ..codec import MAX_LINE_BYTES
+from ._chunks import Chunk
 from ._compiling import (
     _COLUMNS,
     _ENTRY_COLUMNS,
@@ -372,6 +373,29 @@ class CompiledRecording:
                 # one chunk at a time
                 del m, e, trades, trade_ends, entries_of, entries_, status, symbol, result
                 start, entry = stop, end
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The messages in file order a chunk at a time, each chunk's columns looked up in the
+        tables (`Chunk`: what a book-level run's lane reads by index; `Chunk.rows` gives the
+        rows `rows` gives; errors: as `messages`)."""
+        layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
+        tables = (layout.symbols, layout.texts, layout.decimals)
+        symbols_, texts_, decimals_ = ([*t, None] for t in tables)
+        total = self.info.messages
+        names = ("time", "kind", "symbol", "status", "result", "entries")
+        with self._opener() as fh:
+            start = entry = trade = 0
+            while start < total:
+                stop = min(total, start + _CHUNK)
+                m = {n: self._column(fh, n, start, stop) for n in names}
+                end = m["entries"][-1]
+                e = {n: self._column(fh, n, entry, end) for n, _ in _ENTRY_COLUMNS}
+                trade_ends = e["trade_end"]
+                last = trade_ends[-1] if end > entry else trade
+                trades = self._column(fh, "trades", trade, last).tobytes()
+                yield Chunk((symbols_, texts_, decimals_), m, entry, e, trade, trades)
+                del m, e, trades, trade_ends  # one chunk at a time
+                start, entry, trade = stop, end, last
 
     def _column(self, fh: IO[bytes], name: str, start: int, stop: int) -> array[Any]:
         offset, count, code = self._layout.columns[name]

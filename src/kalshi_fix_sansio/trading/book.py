@@ -42,7 +42,7 @@ from ..codec import level_changes as _level_changes
 from ..codec import trade_values as _trade_values
 from ._bookfeed import BookFeeding
 from ._bookfeed import typed_entries as _typed
-from ._booksides import BookSide, Level, NoBookSide
+from ._booksides import BookSide, Level, NoBookSide, _level
 from ._booktrades import Trade
 from ._booktrades import code_of as _code
 from ._booktrades import trade_of as _trade_of
@@ -283,6 +283,29 @@ class Book(_TwoSided):
         self.own_orders: deque[OwnOrderEntry] = deque(maxlen=max_own_orders)
         self.has_snapshot = False
         self.consistent = True
+
+    def top(self) -> tuple[Level | None, Level | None]:
+        """(best bid, best offer): `BookSide.best` of each side, inline (a book-level strategy
+        reads it at every wake): the same `Level` objects, each made again only when its side's
+        best price or size changed (tests/test_book.py holds the two together)."""
+        bids, offers = self.bids, self.offers
+        prices = bids._prices
+        bid: Level | None = None
+        if prices:
+            price = prices[-1]  # ascending: the best bid last
+            size = bids._sizes[price]
+            bid = bids._best
+            if bid is None or bid.price is not price or bid.size is not size:
+                bid = bids._best = _level(price, size)
+        prices = offers._prices
+        offer: Level | None = None
+        if prices:
+            price = prices[0]
+            size = offers._sizes[price]
+            offer = offers._best
+            if offer is None or offer.price is not price or offer.size is not size:
+                offer = offers._best = _level(price, size)
+        return bid, offer
 
     @property
     def trades(self) -> deque[Trade]:
