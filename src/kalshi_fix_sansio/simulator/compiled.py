@@ -318,71 +318,66 @@ class CompiledRecording:
     def _raw(self, rows: bool = False) -> Iterator[Any]:
         """(line, offset, receive time, kind, Symbol, SecurityTradingStatus, MarketResult,
         entries) of each message; ``rows``: `rows`' tuples instead."""
-        layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
-        tables = (layout.symbols, layout.texts, layout.decimals)
-        symbols_, texts_, decimals_ = ([*t, None] for t in tables)
-        total = self.info.messages
         names = [n for n, _ in _MESSAGE_COLUMNS if not rows or n not in ("line", "offset")]
-        with self._opener() as fh:
-            start = entry = trade = 0
-            while start < total:
-                stop = min(total, start + _CHUNK)
-                m = {n: self._column(fh, n, start, stop) for n in names}
-                end = m["entries"][-1]
-                e = {n: self._column(fh, n, entry, end) for n, _ in _ENTRY_COLUMNS}
-                trade_ends = e["trade_end"]
-                last = trade_ends[-1] if end > entry else trade
-                trades = self._column(fh, "trades", trade, last).tobytes()
-                # every entry of the chunk, as the tuples a replay reads, made as they are read
-                entries_of = zip(
-                    map(texts_.__getitem__, e["type"]),
-                    map(symbols_.__getitem__, e["entry_symbol"]),
-                    map(decimals_.__getitem__, e["px"]),
-                    map(decimals_.__getitem__, e["size"]),
-                    map(texts_.__getitem__, e["action"]),
-                    map(texts_.__getitem__, e["aggressor"]),
-                    _trade_ids(trades, trade_ends, trade),
-                    strict=True,  # read as the messages ask: never all at once
+        for chunk in self._chunk_columns(names):
+            (symbols_, texts_, decimals_), m, entry, e, trade, trades = chunk
+            trade_ends = e["trade_end"]
+            # every entry of the chunk, as the tuples a replay reads, made as they are read
+            entries_of = zip(
+                map(texts_.__getitem__, e["type"]),
+                map(symbols_.__getitem__, e["entry_symbol"]),
+                map(decimals_.__getitem__, e["px"]),
+                map(decimals_.__getitem__, e["size"]),
+                map(texts_.__getitem__, e["action"]),
+                map(texts_.__getitem__, e["aggressor"]),
+                _trade_ids(trades, trade_ends, trade),
+                strict=True,  # read as the messages ask: never all at once
+            )
+            # each message's entries (its column "entries": where they end) and its other
+            # columns, zipped in C: no Python step per message
+            counts = map(sub, m["entries"], chain((entry,), m["entries"]))
+            entries_ = map(tuple, map(islice, repeat(entries_of), counts))
+            # no lookup per message for a column with no value in the chunk (35=X
+            # messages have no Symbol, status or result of their own)
+            status, symbol, result = m["status"], m["symbol"], m["result"]
+            statuses = _nones(status, _NO_STATUS) or map(_STATUS_OF.get, status, status)
+            syms = _nones(symbol, -1) or map(symbols_.__getitem__, symbol)
+            results = _nones(result, -1) or map(texts_.__getitem__, result)
+            if rows:
+                kinds = map(_KINDS.__getitem__, m["kind"])
+                yield from zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
+            else:
+                yield from zip(
+                    m["line"],
+                    m["offset"],
+                    m["time"],
+                    m["kind"],
+                    syms,
+                    statuses,
+                    results,
+                    entries_,
+                    strict=True,
                 )
-                trade = last
-                # each message's entries (its column "entries": where they end) and its other
-                # columns, zipped in C: no Python step per message
-                counts = map(sub, m["entries"], chain((entry,), m["entries"]))
-                entries_ = map(tuple, map(islice, repeat(entries_of), counts))
-                # no lookup per message for a column with no value in the chunk (35=X
-                # messages have no Symbol, status or result of their own)
-                status, symbol, result = m["status"], m["symbol"], m["result"]
-                statuses = _nones(status, _NO_STATUS) or map(_STATUS_OF.get, status, status)
-                syms = _nones(symbol, -1) or map(symbols_.__getitem__, symbol)
-                results = _nones(result, -1) or map(texts_.__getitem__, result)
-                if rows:
-                    kinds = map(_KINDS.__getitem__, m["kind"])
-                    yield from zip(m["time"], kinds, syms, statuses, results, entries_, strict=True)
-                else:
-                    yield from zip(
-                        m["line"],
-                        m["offset"],
-                        m["time"],
-                        m["kind"],
-                        syms,
-                        statuses,
-                        results,
-                        entries_,
-                        strict=True,
-                    )
-                # one chunk at a time
-                del m, e, trades, trade_ends, entries_of, entries_, status, symbol, result
-                start, entry = stop, end
+            # one chunk at a time
+            del chunk, m, e, trades, trade_ends, entries_of, entries_, status, symbol, result
 
     def chunks(self) -> Iterator[Chunk]:
         """The messages in file order a chunk at a time, each chunk's columns looked up in the
         tables (`Chunk`: what a book-level run's lane reads by index; `Chunk.rows` gives the
         rows `rows` gives; errors: as `messages`)."""
-        layout = self._layout  # its tables with None at -1: an index of -1 (no value) is None
-        tables = (layout.symbols, layout.texts, layout.decimals)
-        symbols_, texts_, decimals_ = ([*t, None] for t in tables)
-        total = self.info.messages
         names = ("time", "kind", "symbol", "status", "result", "entries")
+        for chunk in self._chunk_columns(names):
+            yield Chunk(*chunk)
+            del chunk  # one chunk at a time
+
+    def _chunk_columns(self, names: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Each chunk of messages read from the cache: the tables (symbols, texts, decimals,
+        each with None at -1: an index of -1, no value, is None), the message columns
+        ``names`` of the chunk, the index of its first entry, its entry columns, the offset of
+        its first trade byte and its trade bytes (what `Chunk` takes, in its order)."""
+        layout = self._layout
+        tables = tuple([*t, None] for t in (layout.symbols, layout.texts, layout.decimals))
+        total = self.info.messages
         with self._opener() as fh:
             start = entry = trade = 0
             while start < total:
@@ -393,7 +388,7 @@ class CompiledRecording:
                 trade_ends = e["trade_end"]
                 last = trade_ends[-1] if end > entry else trade
                 trades = self._column(fh, "trades", trade, last).tobytes()
-                yield Chunk((symbols_, texts_, decimals_), m, entry, e, trade, trades)
+                yield tables, m, entry, e, trade, trades
                 del m, e, trades, trade_ends  # one chunk at a time
                 start, entry, trade = stop, end, last
 
