@@ -546,18 +546,7 @@ class Session:
             mem.set_next_sender_seq(seq + 1)
         writer.last_tx = now
         # `next_deadline` of an active session with no gap open, its last send now
-        inbound = self._inbound
-        hb = inbound.heartbeat_interval
-        factor = (
-            self._test_request_factor
-            if inbound.test_req_id is None
-            else self.config.disconnect_factor
-        )
-        due = now + hb
-        peer_due = inbound.last_rx + hb * factor
-        if peer_due < due:
-            due = peer_due
-        if due < told:
+        if self._active_due(now) < told:
             writer.out.append(frame)  # queued, as `_queue_app` queues it
             return None
         return frame
@@ -695,6 +684,18 @@ class Session:
                 return life.since + self.config.logon_timeout
             if st is _LOGOUT_SENT:
                 return life.since + self.config.logout_timeout
+        due = self._active_due(self._writer.last_tx)
+        gaps = self._gaps
+        if gaps.until:  # a gap open: the ResendRequest's timer too
+            resend_due = gaps.due(self._inbound.heartbeat_interval)
+            if resend_due is not None and resend_due < due:
+                due = resend_due
+        return due
+
+    def _active_due(self, last_tx: float) -> float:
+        """An active session's next timer with no gap open, its last send at ``last_tx``: the
+        heartbeat due after it or the peer's silence timeout (the TestRequest's, or the
+        disconnect once one is out), whichever is first."""
         inbound = self._inbound
         hb = inbound.heartbeat_interval
         factor = (
@@ -702,16 +703,9 @@ class Session:
             if inbound.test_req_id is None
             else self.config.disconnect_factor
         )
-        due = self._writer.last_tx + hb
+        due = last_tx + hb
         peer_due = inbound.last_rx + hb * factor
-        if peer_due < due:  # `min`, inline: this runs before every wait
-            due = peer_due
-        gaps = self._gaps
-        if gaps.until:  # a gap open: the ResendRequest's timer too
-            resend_due = gaps.due(hb)
-            if resend_due is not None and resend_due < due:
-                due = resend_due
-        return due
+        return peer_due if peer_due < due else due  # `min`, inline: this runs before every wait
 
     def handle_timer(self, now: float) -> None:
         """Fire whatever timers are due: heartbeat, TestRequest, logon/logout/peer timeouts.

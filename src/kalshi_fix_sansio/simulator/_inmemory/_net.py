@@ -286,14 +286,7 @@ class Pipe(asyncio.Transport):
         if self._closing or not data:
             return
         chunk = data if type(data) is bytes else bytes(data)
-        hearing = self._hearing
-        if (
-            hearing is None
-            or hearing.record_wire
-            or hearing.wire_listeners
-            or (self._client and hearing.client_listeners)
-        ):
-            self._record(chunk)  # (nobody to hear it otherwise: the call is all it would be)
+        self._record_heard(chunk)
         if self._delay is None:  # `_deliver`'s common case and `Scheduler.call_soon`, inline
             scheduler = self._scheduler
             scheduler._ready.append(Timer(-math.inf, self.peer._receive, (chunk,)))
@@ -301,6 +294,19 @@ class Pipe(asyncio.Transport):
                 scheduler.waker()
         else:
             self._deliver(self.peer._receive, chunk)
+
+    def _record_heard(self, chunk: bytes) -> None:
+        """``chunk`` recorded (`_record`) when someone may hear it: no `Hearing` told (record
+        as before), the wire recorded or listened to, or a client's listeners on a client's
+        end; nobody to hear it otherwise, so the record is skipped."""
+        hearing = self._hearing
+        if (
+            hearing is None
+            or hearing.record_wire
+            or hearing.wire_listeners
+            or (self._client and hearing.client_listeners)
+        ):
+            self._record(chunk)
 
     def hand_over(self, data: bytes) -> bool:
         """`write` of a chunk whose delivery its caller runs itself, next and at once (the
@@ -314,14 +320,7 @@ class Pipe(asyncio.Transport):
         scheduler = self._scheduler
         if self._closing or self._delay is not None or scheduler._ready or scheduler.waker:
             return False
-        hearing = self._hearing
-        if (
-            hearing is None
-            or hearing.record_wire
-            or hearing.wire_listeners
-            or (self._client and hearing.client_listeners)
-        ):
-            self._record(data)
+        self._record_heard(data)
         return True
 
     def get_write_buffer_size(self) -> int:
