@@ -514,3 +514,17 @@ def test_bench_dst_reports_runs_per_cpu_second(capsys: pytest.CaptureFixture[str
     rows = capsys.readouterr().out.splitlines()
     assert rows[2].startswith("| this process | 3 | 0 | ")
     assert rows[3].startswith("| 2 processes | 3 | 0 | ")
+
+
+def test_frame_read_instructions_runs_every_part(tmp_path: Path) -> None:
+    """`frame_read_instructions.py`'s capture and each of its parts, run plainly (no callgrind)
+    on a small backtest's frames: every part runs over the frames it names."""
+    bench = load("frame_read_instructions")
+    path = tmp_path / "frames.pickle"
+    bench.capture(path, 300)
+    import pickle
+
+    frames = pickle.loads(path.read_bytes())
+    assert len(frames) > 250 and all(f.startswith(b"8=FIXT.1.1\x01") for f in frames)
+    for part in bench.PARTS:
+        bench.run_part(path, part, 1, 50)
