@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from ..codec import Message, dialect, finish_frame
+from ..codec import Message, dialect
 from ..codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from ..codec.framing import Frame, Framer, Garbled
 from ._billing import RateBilling
@@ -530,12 +530,14 @@ class Session:
         ):
             return self._send_then_take(msg_type, body, now, told)
         life.now = now
-        # an open `MemoryStore`'s numbers read and set as its methods would (another store:
-        # asked, as `Outbound.send_encoded` asks it)
-        mem = store if type(store) is MemoryStore and not store._closed else None
+        # an open `MemoryStore`'s numbers read and set as its methods would, the store's or
+        # the one a store forwarding to it names as its ``memory`` (the gateway's store picked
+        # at Logon); another store asked, as `Outbound.send_encoded` asks it
+        mem = store if type(store) is MemoryStore else getattr(store, "memory", None)
+        if mem is not None and (type(mem) is not MemoryStore or mem._closed):
+            mem = None
         seq = store.next_sender_seq() if mem is None else mem._sender
-        head = writer.own_header(seq, now)
-        frame = finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
+        frame = writer.frame_now(cls._MSGTYPE_FIELD, seq, now, body)
         if len(frame) > writer._max_size:  # refused: as `send_encoded` refuses it
             return self._send_then_take(msg_type, body, now, told)
         if mem is None:
@@ -546,7 +548,15 @@ class Session:
             mem.set_next_sender_seq(seq + 1)
         writer.last_tx = now
         # `next_deadline` of an active session with no gap open, its last send now
-        if self._active_due(now) < told:
+        # (`_active_due`, inline)
+        inbound = self._inbound
+        hb = inbound.heartbeat_interval
+        factor = (
+            self._test_request_factor
+            if inbound.test_req_id is None
+            else self.config.disconnect_factor
+        )
+        if now + hb < told or inbound.last_rx + hb * factor < told:
             writer.out.append(frame)  # queued, as `_queue_app` queues it
             return None
         return frame
