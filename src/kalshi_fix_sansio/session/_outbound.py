@@ -14,8 +14,18 @@ from types import ModuleType
 from typing import Any
 from zlib import adler32
 
-from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
-from ..codec._encode import ADLER_EXACT, TRAILERS, Heads, frame_head
+from ..codec import (
+    ADLER_EXACT,
+    TRAILERS,
+    Header,
+    Heads,
+    Message,
+    enc_str,
+    encode_message,
+    finish_frame,
+    fmt_timestamp,
+    frame_head,
+)
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.framing import checksum
 from ..codec.ranges import value_checks

@@ -530,11 +530,11 @@ class Session:
         ):
             return self._send_then_take(msg_type, body, now, told)
         life.now = now
-        # an open `MemoryStore`'s numbers read and set as its methods would, the store's or
-        # the one a store forwarding to it names as its ``memory`` (the gateway's store picked
-        # at Logon); another store asked, as `Outbound.send_encoded` asks it
-        mem = store if type(store) is MemoryStore else getattr(store, "memory", None)
-        if mem is not None and (type(mem) is not MemoryStore or mem._closed):
+        # an open `MemoryStore`'s numbers read and set as its methods would: the store itself,
+        # or the one a store forwarding to it names as its ``memory`` (the gateway's store
+        # picked at Logon); another store asked, as `Outbound.send_encoded` asks it
+        mem = getattr(store, "memory", store)
+        if type(mem) is not MemoryStore or mem._closed:
             mem = None
         seq = store.next_sender_seq() if mem is None else mem._sender
         frame = writer.frame_now(cls._MSGTYPE_FIELD, seq, now, body)
@@ -548,15 +548,7 @@ class Session:
             mem.set_next_sender_seq(seq + 1)
         writer.last_tx = now
         # `next_deadline` of an active session with no gap open, its last send now
-        # (`_active_due`, inline)
-        inbound = self._inbound
-        hb = inbound.heartbeat_interval
-        factor = (
-            self._test_request_factor
-            if inbound.test_req_id is None
-            else self.config.disconnect_factor
-        )
-        if now + hb < told or inbound.last_rx + hb * factor < told:
+        if self._active_due(now) < told:
             writer.out.append(frame)  # queued, as `_queue_app` queues it
             return None
         return frame
