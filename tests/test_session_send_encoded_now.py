@@ -7,11 +7,10 @@ The states: the common one, a deadline sooner than the one told, something queue
 TestRequest waiting, a gap open (on a retransmission session: on KalshiMD it ends the
 session), a retransmission session (its store), a closed store, a
 message over the size limit, a MsgType that is not an application one, and a session not
-logged on; then the frame's parts (`Outbound.frame_now`, the header's kept bytes): sends
-within one second, across seconds, a minute's last millisecond, an hour and a day, a time
-before the last, bodies short and long (the CheckSum by Adler-32 or summed, a BodyLength never
-seen), the number at its limit, and the gateway's store (`KeyedStore`, its numbers read
-through its ``memory``), open and closed.
+logged on; then the frame's parts: sends within one second, across seconds, a minute's last
+millisecond, an hour and a day, a time before the last, bodies short and long (the CheckSum by
+Adler-32 or summed, a BodyLength never seen), the number at its limit, and the gateway's store
+(`KeyedStore`, its numbers read through its ``memory``), open and closed.
 
 (A test of the session's private parts: its writer's queue, last send time and store, of the
 private `session._outbound` module's `Outbound`, and its lifecycle's time are read; and of the

@@ -20,22 +20,10 @@ from ._dialects import (
     dialect_codec as dialect_codec,
 )
 from ._encode import (
-    ADLER_EXACT as ADLER_EXACT,
-)
-from ._encode import (
-    TRAILERS as TRAILERS,
-)
-from ._encode import (
-    Heads as Heads,
-)
-from ._encode import (
     encode_message as encode_message,
 )
 from ._encode import (
     finish_frame as finish_frame,
-)
-from ._encode import (
-    frame_head as frame_head,
 )
 from ._fields import (
     WALK_ERRORS as WALK_ERRORS,

@@ -17,14 +17,14 @@ from ._wire import Entries
 from .errors import DecodeError, EncodeError
 from .framing import checksum
 
-TRAILERS = tuple(b"10=%03d\x01" % i for i in range(256))  # CheckSum -> its field
+_TRAILERS = tuple(b"10=%03d\x01" % i for i in range(256))  # CheckSum -> its field
 _MAX_CACHED_HEAD = 8192  # BodyLengths whose head is kept (a codec's stay under ~1 MB)
-ADLER_EXACT = 256  # 256 * 255 < 65521: Adler-32's low half is then the exact byte sum
+_ADLER_EXACT = 256  # 256 * 255 < 65521: Adler-32's low half is then the exact byte sum
 Heads = dict[int, tuple[bytes, int]]
 """BodyLength -> (``8=...|9=...|``, its byte sum): a codec's (`_decode.Codec.heads`)."""
 
 
-def frame_head(length: int, heads: Heads) -> tuple[bytes, int]:
+def _head(length: int, heads: Heads) -> tuple[bytes, int]:
     """BeginString and BodyLength for a body of ``length`` bytes, and their byte sum (kept in
     ``heads`` up to ``_MAX_CACHED_HEAD``)."""
     head = b"8=FIXT.1.1\x019=%d\x01" % length
@@ -44,9 +44,9 @@ def finish_frame(body: list[bytes], heads: Heads) -> bytes:
     n = len(joined)
     head = heads.get(n)
     if head is None:
-        head = frame_head(n, heads)
-    total = head[1] + (adler32(joined, 0) if n <= ADLER_EXACT else checksum(joined))
-    return b"".join((head[0], joined, TRAILERS[total & 0xFF]))
+        head = _head(n, heads)
+    total = head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))
+    return b"".join((head[0], joined, _TRAILERS[total & 0xFF]))
 
 
 class EncodeSpec(NamedTuple):

@@ -12,22 +12,9 @@ import sys
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
-from zlib import adler32
 
-from ..codec import (
-    ADLER_EXACT,
-    TRAILERS,
-    Header,
-    Heads,
-    Message,
-    enc_str,
-    encode_message,
-    finish_frame,
-    fmt_timestamp,
-    frame_head,
-)
+from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
-from ..codec.framing import checksum
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
 from .config import LOGON_FLAGS, Role, SessionConfig
@@ -175,42 +162,6 @@ class Outbound:
             self._stamp,
             _MILLIS[ms - second * 1000],
         )
-
-    def frame_now(self, msg_type_field: bytes, seq: int, now: float, body: bytes) -> bytes:
-        """The frame `finish_frame` makes of ``msg_type_field``, `own_header` ``(seq, now)``
-        and ``body`` (what `send_encoded` numbers ``seq``), made in one step when the header's
-        parts are kept (its CompIDs' fields made, its minute's SendingTime text too): the
-        fields after BeginString and BodyLength formatted and summed once, the head and the
-        CheckSum field from their tables. Anything else (a new minute, a new TargetCompID, a
-        number out of range) through `own_header` and `finish_frame` themselves.
-        tests/test_session_send_encoded_now.py compares the two."""
-        ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
-        second = ms // 1000
-        if second != self._stamp_second:  # a new second of the same minute: its two digits
-            minute = second // 60
-            if minute != self._minute:
-                return finish_frame(
-                    [msg_type_field, self.own_header(seq, now), body], self._spec.heads
-                )
-            self._stamp = self._minute_text + _SECONDS[second - minute * 60]
-            self._stamp_second = second
-        if seq < 1 or self.target_comp_id is not self._head_for or not self._head:
-            return finish_frame([msg_type_field, self.own_header(seq, now), body], self._spec.heads)
-        joined = b"%s%s34=%d\x0152=%s%s\x01%s" % (
-            msg_type_field,
-            self._head,
-            seq,
-            self._stamp,
-            _MILLIS[ms - second * 1000],
-            body,
-        )
-        n = len(joined)
-        heads: Heads = self._spec.heads
-        head = heads.get(n)
-        if head is None:
-            head = frame_head(n, heads)
-        total = head[1] + (adler32(joined, 0) if n <= ADLER_EXACT else checksum(joined))
-        return head[0] + joined + TRAILERS[total & 0xFF]
 
     def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
         """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the

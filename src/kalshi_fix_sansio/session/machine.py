@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from ..codec import Message, dialect
+from ..codec import Message, dialect, finish_frame
 from ..codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from ..codec.framing import Frame, Framer, Garbled
 from ._billing import RateBilling
@@ -537,7 +537,8 @@ class Session:
         if type(mem) is not MemoryStore or mem._closed:
             mem = None
         seq = store.next_sender_seq() if mem is None else mem._sender
-        frame = writer.frame_now(cls._MSGTYPE_FIELD, seq, now, body)
+        head = writer.own_header(seq, now)
+        frame = finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
         if len(frame) > writer._max_size:  # refused: as `send_encoded` refuses it
             return self._send_then_take(msg_type, body, now, told)
         if mem is None:
