@@ -7,10 +7,14 @@ The states: the common one, a deadline sooner than the one told, something queue
 TestRequest waiting, a gap open (on a retransmission session: on KalshiMD it ends the
 session), a retransmission session (its store), a closed store, a
 message over the size limit, a MsgType that is not an application one, and a session not
-logged on.
+logged on; then the frame's parts: sends within one second, across seconds, a minute's last
+millisecond, an hour and a day, a time before the last, bodies short and long (the CheckSum by
+Adler-32 or summed, a BodyLength never seen), the number at its limit, and the gateway's store
+(`KeyedStore`, its numbers read through its ``memory``), open and closed.
 
 (A test of the session's private parts: its writer's queue, last send time and store, of the
-private `session._outbound` module's `Outbound`, and its lifecycle's time are read.)
+private `session._outbound` module's `Outbound`, and its lifecycle's time are read; and of the
+gateway's `KeyedStore`, which `simulator.gateway.connection` does not export.)
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.session.store import MAX_SEQ, MemoryStore
+from kalshi_fix_sansio.simulator.gateway.connection import KeyedStore
 from kalshi_fix_sansio.simulator.testing import SessionPair
 
 T0 = 1_800_000_000.0
@@ -75,6 +81,16 @@ def _prepare(case: str, pair: SessionPair) -> None:
         server.store.close()
     elif case == "not-logged-on":
         pass
+    elif case == "seq-limit":
+        server.store.set_next_sender_seq(MAX_SEQ - 1)
+    elif case in ("keyed", "keyed-closed"):
+        keyed = KeyedStore()
+        keyed.target = server.store  # the gateway's store, picked at Logon
+        server.store = server._writer.store = keyed
+        assert keyed.memory is keyed.target
+        if case == "keyed-closed":
+            keyed.target.close()
+            assert isinstance(keyed.target, MemoryStore)
 
 
 def _run(case: str, send: Callable[..., Any], session_type: str) -> list[Any]:
@@ -92,8 +108,9 @@ def _run(case: str, send: Callable[..., Any], session_type: str) -> list[Any]:
         body = b"58=" + b"x" * server.config.max_message_size + b"\x01"
     if case == "admin":
         msg_type = "0"
-    for i in range(4):
-        now = T0 + 2 + i * 0.25
+    for i, (now, length) in enumerate(_SENDS if case == "times" else _FOUR):
+        if length:  # a body of this many bytes
+            body = BODY + b"58=" + b"y" * (length - len(BODY) - 4) + b"\x01"
         try:
             seen.append(send(server, msg_type, body, now, told + i))
         except Exception as exc:
@@ -101,10 +118,31 @@ def _run(case: str, send: Callable[..., Any], session_type: str) -> list[Any]:
         seen.append(_state(pair))
     out = server.data_to_send()
     seen.append(out)
-    if out and case not in ("closed",):
-        pair.client.session.receive_data(out, T0 + 4)
-        seen.append([repr(e) for e in pair.client.session.events()])
+    if out and case not in ("closed", "keyed-closed"):
+        client = pair.client.session
+        seen.append(_asked(lambda: client.receive_data(out, T0 + 4)))  # (a gap: refused)
+        seen.append([repr(e) for e in client.events()])
     return seen
+
+
+_FOUR = [(T0 + 2 + i * 0.25, 0) for i in range(4)]
+# (time, body length; 0: `BODY`): one second, the next, a minute's last millisecond and the
+# next minute, an hour and a day later, a time before it; short and long bodies, odd lengths
+_SENDS = [
+    (T0 + 2.0, 0),
+    (T0 + 2.0004, 0),
+    (T0 + 2.9999, 200),
+    (T0 + 3.5, 0),
+    (T0 + 59.9995, 300),
+    (T0 + 60.0, 0),
+    (T0 + 61.25, 257),
+    (T0 + 61.75, 1777),
+    (T0 + 3600.125, 0),
+    (T0 + 86_400.5, 90),
+    (T0 + 86_400.5, 0),
+    (T0 + 86_399.0, 0),
+    (T0 + 90_000.001, 0),
+]
 
 
 CASES = [
@@ -117,6 +155,10 @@ CASES = [
     "oversize",
     "admin",
     "not-logged-on",
+    "times",
+    "seq-limit",
+    "keyed",
+    "keyed-closed",
 ]
 
 

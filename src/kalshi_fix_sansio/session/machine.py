@@ -530,9 +530,12 @@ class Session:
         ):
             return self._send_then_take(msg_type, body, now, told)
         life.now = now
-        # an open `MemoryStore`'s numbers read and set as its methods would (another store:
-        # asked, as `Outbound.send_encoded` asks it)
-        mem = store if type(store) is MemoryStore and not store._closed else None
+        # an open `MemoryStore`'s numbers read and set as its methods would: the store itself,
+        # or the one a store forwarding to it names as its ``memory`` (the gateway's store
+        # picked at Logon); another store asked, as `Outbound.send_encoded` asks it
+        mem = getattr(store, "memory", store)
+        if type(mem) is not MemoryStore or mem._closed:
+            mem = None
         seq = store.next_sender_seq() if mem is None else mem._sender
         head = writer.own_header(seq, now)
         frame = finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
