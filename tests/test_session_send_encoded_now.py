@@ -10,7 +10,7 @@ message over the size limit, a MsgType that is not an application one, and a ses
 logged on; then the frame's parts: sends within one second, across seconds, a minute's last
 millisecond, an hour and a day, a time before the last, bodies short and long (the CheckSum by
 Adler-32 or summed, a BodyLength never seen), the number at its limit, and the gateway's store
-(`KeyedStore`, its numbers read through its ``memory``), open and closed.
+(`KeyedStore`, its numbers read through its ``forwards_to_memory``), open and closed.
 
 (A test of the session's private parts: its writer's queue, last send time and store, of the
 private `session._outbound` module's `Outbound`, and its lifecycle's time are read; and of the
@@ -87,7 +87,7 @@ def _prepare(case: str, pair: SessionPair) -> None:
         keyed = KeyedStore()
         keyed.target = server.store  # the gateway's store, picked at Logon
         server.store = server._writer.store = keyed
-        assert keyed.memory is keyed.target
+        assert keyed.forwards_to_memory is keyed.target
         if case == "keyed-closed":
             keyed.target.close()
             assert isinstance(keyed.target, MemoryStore)

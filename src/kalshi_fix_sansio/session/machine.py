@@ -531,9 +531,11 @@ class Session:
             return self._send_then_take(msg_type, body, now, told)
         life.now = now
         # an open `MemoryStore`'s numbers read and set as its methods would: the store itself,
-        # or the one a store forwarding to it names as its ``memory`` (the gateway's store
-        # picked at Logon); another store asked, as `Outbound.send_encoded` asks it
-        mem = getattr(store, "memory", store)
+        # or the one a store forwarding every call to it names as ``forwards_to_memory`` (the
+        # gateway's store picked at Logon: a name no store holds by chance, as one that only
+        # caches in a `MemoryStore` must still be asked); another store asked, as
+        # `Outbound.send_encoded` asks it
+        mem = getattr(store, "forwards_to_memory", store)
         if type(mem) is not MemoryStore or mem._closed:
             mem = None
         seq = store.next_sender_seq() if mem is None else mem._sender

@@ -62,10 +62,10 @@ class KeyedStore:
     def target(self, store: MessageStore) -> None:
         self.__dict__.clear()  # the methods kept are the last store's
         self._target = store
-        self.memory = store if type(store) is MemoryStore else None
-        """The store in use when it is a `MemoryStore` (None: another kind): the session's
-        send reads and sets its numbers directly (`Session.send_encoded_now`), as its
-        methods here would."""
+        self.forwards_to_memory = store if type(store) is MemoryStore else None
+        """The store in use when it is a `MemoryStore` (None: another kind): every call here
+        goes to it, so the session's send reads and sets its numbers directly
+        (`Session.send_encoded_now`), as its methods here would."""
 
     def __getattr__(self, name: str) -> Any:
         if name == "_target":  # not set yet (a copy being made): no store to ask
