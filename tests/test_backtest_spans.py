@@ -673,7 +673,8 @@ def test_the_lane_is_the_step_by_step_loop(
     callback, in their order, the ticker among them when parked: `_callbacks`) and the
     report are the same, and the same as at the FIX level. The lane
     leaves the rest to `step` and to `Feed.run` at each way out the cases make: the
-    statistics' sampler or an order's bytes due before the next message, an order event, a
+    statistics' sampler run in its place (`Feed.readers`), an order's bytes due before the
+    next message, an order event, a
     market with a client order (out of its span), a message of another kind (a 35=f), an
     order that can expire (no loop while one rests), the end of the recording."""
     runs: list[tuple[Any, ...]] = []
@@ -717,6 +718,40 @@ def test_the_lane_is_the_step_by_step_loop(
     events = [e for _t, _m, _tops, orders in fix["fix"] for e in orders]
     assert (len(events) > 1) == bool(plan)  # the Logon's, and the plan's orders'
     assert json.loads(runs[0][0])["report"] == report["report"]
+
+
+def test_the_lane_runs_the_statistics_sampler_in_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statistics' sampler due among the messages (`Feed.readers`) runs inside the lane at
+    its instant, as `Feed.run` runs it, and the lane goes on: over 2,000 messages sampled
+    every 5 simulated seconds the lane starts some 24 times, not once per sample (410), and
+    the report (its samples included) is the one of the step-by-step loop."""
+    path = tmp_path / "sampled.log"
+    with open(path, "w", encoding="utf-8") as out:
+        write_recording(out, messages=2000)
+    lane = booklevel._lane
+    started: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        started.append(1)
+        return lane(*args)
+
+    def strategy(ctx: Context) -> None:
+        ctx.watch(ctx.symbols)
+        while (wake := ctx.wait()) is not None:
+            for symbol in wake.markets:
+                ctx.books[symbol].top()
+
+    reports = []
+    for way in (counted, lambda *_args: iter(())):
+        monkeypatch.setattr(booklevel, "_lane", way)
+        result = run_backtest(strategy, path, cache=False, mode="book", sample_interval=5.0)
+        reports.append(result.to_json())
+    assert reports[0] == reports[1]
+    assert json.loads(reports[0])["statistics"]  # (the samples)
+    assert result.messages > 2000
+    assert 0 < len(started) < 41  # a tenth of the 410 it started when each sample stopped it
 
 
 def test_a_wake_made_at_once_is_the_wake_attrs_makes() -> None:

@@ -168,6 +168,11 @@ class Feed:
         # the lane read the next message from the chunk's columns: ``_row`` not made yet, its
         # timer's callback `_lazy_apply` (`_settle` makes it)
         self._lazy = False
+        self.readers: set[Callable[..., object]] = set()
+        """Callbacks that only read the simulation and return `QUIET` (the statistics'
+        sampler, `backtest._sample_every`): a loop that runs the messages itself (the book
+        level's lane) runs such a callback at its instant, as `Scheduler.run_due` would, and
+        goes on, where any other callback stops it."""
         self.tie = True
         """Whether the ticker, every second (`Simulation._parks` False), would run before
         the last message read (`_ticks`) when that message is due at one of its seconds (a

@@ -10,12 +10,13 @@ wait, and each ``next`` runs the messages up to the next wake and yields it.
 
 It stops (the generator returns) wherever the step-by-step loop (`BookWaker.wait` through
 `Waker.wait`, `Feed.step` and `Feed.run`) would do anything else: another callback due before
-the next message (an order's bytes, the statistics' sampler, a timeout), a message that is not
-the common one (a status, a market out of its span, several markets), anything due in the
-exchange at any time (an order that can expire, an open RFQ), something for the strategy that
-is not a watched market's change (an order event), the end of a recording. The caller then
-goes on with the general wait from the state the lane left, the state that loop would have
-left: tests/test_backtest_spans.py compares the two, wake by wake.
+the next message (an order's bytes, a timeout; the statistics' sampler, a callback that only
+reads, is run at its instant as `Feed.run` runs it, and the lane goes on: `Feed.readers`), a
+message that is not the common one (a status, a market out of its span, several markets),
+anything due in the exchange at any time (an order that can expire, an open RFQ), something for
+the strategy that is not a watched market's change (an order event), the end of a recording. The
+caller then goes on with the general wait from the state the lane left, the state that loop
+would have left: tests/test_backtest_spans.py compares the two, wake by wake.
 
 Nothing here reads a clock: the time is the simulation's.
 """
@@ -79,10 +80,11 @@ def lane(
     one market in a span: a level, or a trade then a level) to its table, the ledger marked
     (`PaperLedger.mark`), the next message's timer put back where `Feed.step` pushes it (its
     entry left first in the heap while the message runs, then replaced: one `heapreplace` for
-    the step's pop and push, `_drop` where a callback went first meanwhile),
-    what else is due at the instant run (`Scheduler.run_due`); then what reached the strategy
-    to its books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake`
-    (``wake_class``: made as `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`).
+    the step's pop and push, `_drop` where a callback went first meanwhile), what else is due at
+    the instant run (`Scheduler.run_due`; a reader of ``feed``'s, the statistics' sampler, run
+    the same way at its own instant when it comes first); then what reached the strategy to its
+    books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake` (``wake_class``: made as
+    `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`).
 
     A watched market's message whose `Pending` is not already handed over goes to its book
     without one: the lane does what `level` does for a market nobody subscribes to itself
@@ -121,6 +123,8 @@ def lane(
     new, make_trade = object.__new__, waker._trade
     origin = clock.start  # the ticker's seconds: origin, origin + 1.0... (`Feed.tie`)
     fresh = False  # what the exchange has due and the subscriptions: asked below
+    read = True  # False: the inner loop stopped for a reader (`Feed.readers`), not a message
+    readers = feed.readers
     # a change straight to a book, in the locals `book`, `side`, `px`, `size`, `moved` (whether
     # the level moved) and `trades` (a list, a `Pending`'s deque), kept from its message to
     # its wake
@@ -160,8 +164,19 @@ def lane(
             top = timers[0]  # the feed's own timer is in the heap
             if top[2] is not timer:  # the ticker first: its quiet seconds up to what is next
                 when, _order, tick = top
-                if tick.cancelled or tick.callback != ticker or when > last:
+                if tick.cancelled or when > last:
                     return
+                if tick.callback != ticker:
+                    if tick.callback not in readers:
+                        return
+                    # a callback that only reads (the statistics' sampler): at its instant
+                    # with what else is due then, as `Feed.run` runs it (`sim.advance`, then
+                    # `Scheduler.run_due`), and the lane goes on from the top
+                    if when > clock._now:  # `SimClock.advance_to` (within max_time: `last`)
+                        clock._now = when
+                    scheduler.run_due()
+                    fresh = read = False
+                    break
                 n = len(timers)  # `_others`: the next callback is a child of the first
                 before = timers[1][0] if n > 1 else math.inf
                 if n > 2 and timers[2][0] < before:
@@ -320,12 +335,17 @@ def lane(
             if direct or waker._look or (oe is not None and oe.queued_events):
                 break  # (`BookWaker.look`)
         # a message ran and something may be for the strategy: `BookWaker.wait`'s common case
+        # (or a reader ran: ``read`` False)
         if direct:
             direct = False
             symbol = book.symbol
         elif not waker._look:
-            return
+            if read:
+                return
+            read = True
+            continue  # a reader ran and nothing is for the strategy: on from the top
         else:
+            read = True  # (a reader's instant ran a message too: as after a message)
             arrived = waker._arrived
             pending = arrived[0] if len(arrived) == 1 else None
             if pending is None or pending.__class__ is not Pending:

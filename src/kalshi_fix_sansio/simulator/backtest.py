@@ -544,4 +544,5 @@ def _sample_every(sim: Simulation, feed: Feed, stats: Statistics, interval: floa
         sim.scheduler.call_later(interval, sample)
         return QUIET  # the statistics: nothing a wait looks at
 
+    feed.readers.add(sample)  # a lane runs it in its place (`Feed.readers`)
     sample()
