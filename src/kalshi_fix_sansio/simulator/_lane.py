@@ -142,12 +142,17 @@ def lane(
         i = feed._at - 1  # the next message's place in it (its row made or not: `_lazy`)
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
         oe = waker.oe
+        if feed._timer is not timer:
+            # the next message's timer made anew (`Feed._apply` took a message of the same
+            # instant in `run_due`): the lane goes on with it, as a new lane would start
+            timer = feed._timer
+            if timer is None:
+                return
         if (
             not waker.watched
             or waker._arrived
             or waker.changed
             or (oe is not None and oe.queued_events)
-            or feed._timer is not timer
             or scheduler._ready
             or scheduler.waker is not None
             or clock._now >= until
