@@ -720,42 +720,6 @@ def test_the_lane_is_the_step_by_step_loop(
     assert json.loads(runs[0][0])["report"] == report["report"]
 
 
-def test_the_lane_runs_the_statistics_sampler_in_its_place(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The statistics' sampler due among the messages (`Feed.readers`) runs inside the lane at
-    its instant, as `Feed.run` runs it, and the lane goes on: over 2,000 messages sampled
-    every 5 simulated seconds the lane starts twice, not once per sample (410), and the
-    report (its samples included) is the one of the step-by-step loop. (A message of the
-    sampler's instant is taken by `Scheduler.run_due` with it, its next timer made anew:
-    the lane goes on with that timer.)"""
-    path = tmp_path / "sampled.log"
-    with open(path, "w", encoding="utf-8") as out:
-        write_recording(out, messages=2000)
-    lane = booklevel._lane
-    started: list[int] = []
-
-    def counted(*args: Any) -> Any:
-        started.append(1)
-        return lane(*args)
-
-    def strategy(ctx: Context) -> None:
-        ctx.watch(ctx.symbols)
-        while (wake := ctx.wait()) is not None:
-            for symbol in wake.markets:
-                ctx.books[symbol].top()
-
-    reports = []
-    for way in (counted, lambda *_args: iter(())):
-        monkeypatch.setattr(booklevel, "_lane", way)
-        result = run_backtest(strategy, path, cache=False, mode="book", sample_interval=5.0)
-        reports.append(result.to_json())
-    assert reports[0] == reports[1]
-    assert json.loads(reports[0])["statistics"]  # (the samples)
-    assert result.messages > 2000
-    assert 0 < len(started) < 10  # (410 when each sample stopped it)
-
-
 def test_a_wake_made_at_once_is_the_wake_attrs_makes() -> None:
     """`_wake` (the change-woken common case's `Wake`) and `_level` (`BookSide.best`'s
     `Level`) set every field attrs' ``__init__`` sets, to the same values: equal, the same
