@@ -227,47 +227,42 @@ class _End:
                     if only.__class__ is ApplicationMessage:
                         events.clear()
                         event = only
-        # `quick_read`'s, after the session's read
-        if event is None:
-            supervisor._process(session, now)
-        booked = False
-        if event is not None:
-            # `OrderDesk.read_book`, inline, its `_put` (the driver's) too
-            desk = sup.desk
-            message = event.message
-            msg_type = message.MSG_TYPE
-            books = desk.books
-            if not (
-                books is None
-                or desk.kill is not None
-                or desk.catch_up is not None
-                or desk._waiters
-                or msg_type not in _BOOK_TYPES
-            ):
-                booked = True
-                counts = desk.metrics.messages_in
-                counts[msg_type] = counts.get(msg_type, 0) + 1
-                policy = sup.policy
-                if sup.books is not books or event.__class__ is not ApplicationMessage:
-                    sup._put(event, now)  # (not the common desk)
-                elif policy.queue_events and sup._failure is None:
-                    queue = sup._queue
-                    queue.append((event, now))
-                    if len(queue) > sup.metrics.queue_high_water:
-                        sup.metrics.queue_high_water = len(queue)
-                    sup._market_data += 1  # a book message, as `_put` counts it
-                    if sup._market_data > policy.max_market_data:
-                        sup._fold(now)
-                try:  # as in `read_book`
-                    books._take(message)
-                except Exception as exc:
-                    desk._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-        if not booked:
-            if event is not None:
+        # `quick_read`'s, after the session's read: a book message of the common desk
+        # (`OrderDesk.read_book`, inline, its `_put`, the driver's, too), else the general way
+        desk = sup.desk
+        if (
+            event is None
+            or (books := desk.books) is None
+            or desk.kill is not None
+            or desk.catch_up is not None
+            or desk._waiters
+            or (msg_type := (message := event.message).MSG_TYPE) not in _BOOK_TYPES
+        ):
+            if event is None:
+                supervisor._process(session, now)
+            else:
                 supervisor.pending.append(event)
             sup._pump(now)
             quick = False
         else:
+            counts = desk.metrics.messages_in
+            counts[msg_type] = counts.get(msg_type, 0) + 1
+            policy = sup.policy
+            if sup.books is not books or event.__class__ is not ApplicationMessage:
+                sup._put(event, now)  # (not the common desk)
+            elif policy.queue_events and sup._failure is None:
+                queue = sup._queue
+                queue.append((event, now))
+                metrics = sup.metrics
+                if len(queue) > metrics.queue_high_water:
+                    metrics.queue_high_water = len(queue)
+                sup._market_data = market_data = sup._market_data + 1  # as `_put` counts it
+                if market_data > policy.max_market_data:
+                    sup._fold(now)
+            try:  # as in `read_book`
+                books._take(message)
+            except Exception as exc:
+                desk._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             sup._last_input = now
             if sup.gate.state_changed:
                 sup.announce(now)
@@ -276,7 +271,7 @@ class _End:
                 queue = sup._queue
                 quick = True
                 if queue and sup._reading and not sup._warned:  # `FallingBehind`'s deadline
-                    due = queue[0][1] + sup.policy.lag_warning
+                    due = queue[0][1] + policy.lag_warning
                     if now >= due:
                         sup._warn(now)
                         quick = False
@@ -286,7 +281,14 @@ class _End:
             actions = loop.actions(now, False, True)
             if actions:
                 link.perform(sup, actions)
-        link.changed(sup)
+        # the pump told (`link.changed`), but not the blocking pump with nothing to deliver
+        # (`_Inline._changed` does nothing when it delivers already or has no callbacks)
+        pump = link.inline
+        if pump is None or (
+            not pump.delivering
+            and ((hooks := pump.session).on_event is not None or hooks.on_reconnect is not None)
+        ):
+            link.changed(sup)
 
     def eof_received(self) -> bool | None:
         self.data_received(b"")
@@ -318,6 +320,8 @@ class MemoryLink:
         self.end: _End | None = None  # the connection the driver uses
         self.alarm: Timer | None = None  # the scheduler's timer for the driver's `WakeAt`
         self.alarm_at = math.inf
+        # the blocking pump, whose `changed` `_End.data_built` asks itself (None: another's)
+        self.inline: _Inline | None = None
 
     def start(self, sup: Driver) -> None:
         """Start the driver of a new open (it asks for a connection at once)."""
@@ -431,6 +435,7 @@ class _Inline:
         self.now: Callable[[], float] = self.simulation.clock.time  # the wait clock
         self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
+        self.link.inline = self
         self.perform, self.write = self.link.perform, self.link.write
         self.delivering = False  # a delivery of callbacks is due on the scheduler
 
