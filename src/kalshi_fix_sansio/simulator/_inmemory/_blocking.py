@@ -155,9 +155,10 @@ class _End:
         `Framer.take_whole` written out, the frame taken as `take_whole` takes it (the head
         seen before and its size checked; its CheckSum not summed again: the gateway's
         `finish_frame` wrote it), its message read (`Inbound.read_app`) and given to the desk
-        (`OrderDesk.read_book` and the driver's `_put`, written out too). Anything else takes
-        `data_received`, nothing done before. tests/test_handover.py compares it with
-        `data_received`."""
+        (`OrderDesk.read_book` and the driver's `_put`, written out too); the blocking pump's
+        `changed` (`_Inline._changed`) asked only when it has callbacks to deliver. Anything
+        else takes `data_received`, nothing done before. tests/test_handover.py compares it
+        with `data_received`."""
         link = self.link
         if self is not link.end:
             return  # a connection the driver is done with
