@@ -153,7 +153,7 @@ def _callbacks(run: Run) -> Any:
             md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
             n = 0
             while ctx.seconds > 0:
-                ctx.sleep(min(ctx.seconds, 7.0))
+                ctx.simulation.run_for(min(ctx.seconds, 7.0))  # the simulated clock driven
                 for event in seen:
                     run.see(ctx, md, event)
                 seen.clear()
