@@ -12,9 +12,11 @@ count the same (`SessionMetrics`) and consume the same stream (their framers' of
 gateway's and the clients' sessions end with the same sequence numbers and the gateway
 holds the same frames for a resend, and the reports are the same bytes. The cases: the shipped
 samples and generated recordings of both products, a quoter's orders placed and filled mid-run
-with its two sessions, a reader that leaves its market data unread for a while (folded, a lag
-warning), a gap the gateway opens mid-run (the client's ResendRequest answered from what the
-gateway holds), and a compiled cache that changes mid-run (the run stops there).
+with its two sessions, a reader of its events by ``on_event`` (unset for a while: the
+blocking pump told of a read only when it has callbacks), a reader that leaves its market
+data unread for a while (folded, a lag warning), a gap the gateway opens mid-run (the
+client's ResendRequest answered from what the gateway holds), and a compiled cache that
+changes mid-run (the run stops there).
 Each case counts its hand-overs: the lane ran where it should, and never with it off.
 
 (A test of the private `_net` and `_blocking` modules of `simulator._inmemory`, the private
@@ -138,6 +140,35 @@ def _backlog(run: Run) -> Any:
     return lag
 
 
+def _callbacks(run: Run) -> Any:
+    """The market data read by ``on_event`` (delivered between two inputs of the simulation,
+    `_Inline._deliver`) while the strategy sleeps, ``on_event`` unset for a while mid-run."""
+
+    def hear(ctx: Any) -> None:
+        ctx.simulation.wire_listeners.append(run.hear)
+        held: list[Any] = []
+        seen: list[Any] = []
+        with ctx.client(market_data=True).market_data(on_event=seen.append) as md:
+            held.append(md)
+            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+            n = 0
+            while ctx.seconds > 0:
+                ctx.simulation.run_for(min(ctx.seconds, 7.0))  # the simulated clock driven
+                for event in seen:
+                    run.see(ctx, md, event)
+                seen.clear()
+                n += 1
+                if n == 5:  # no callback for a while: the events wait in the queue
+                    md.on_event = None
+                elif n == 9:
+                    md.on_event = seen.append
+                    while (event := md.next_event(timeout=0.0)) is not None:
+                        run.see(ctx, md, event)
+            run.end(ctx, md)
+
+    return hear
+
+
 def _quote(run: Run) -> Any:
     def quote(ctx: Any) -> None:
         ctx.simulation.wire_listeners.append(run.hear)
@@ -194,6 +225,8 @@ def _run(
             run_strategy = _quote(run)
         elif strategy == "backlog":
             run_strategy = _backlog(run)
+        elif strategy == "callbacks":
+            run_strategy = _callbacks(run)
         elif strategy == "gap":
             run_strategy = _watch(run, gap_at=120)
         elif strategy == "spoiled":
@@ -221,6 +254,7 @@ CASES = [
     ("generated-margin", "quote"),
     ("generated", "backlog"),
     ("generated-margin", "backlog"),
+    ("generated", "callbacks"),
     ("generated", "gap"),
     ("generated-margin", "gap"),
     ("long", "spoiled"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from heapq import heappop
 from typing import Any, Protocol, TypeVar
@@ -154,9 +155,10 @@ class _End:
         `Framer.take_whole` written out, the frame taken as `take_whole` takes it (the head
         seen before and its size checked; its CheckSum not summed again: the gateway's
         `finish_frame` wrote it), its message read (`Inbound.read_app`) and given to the desk
-        (`OrderDesk.read_book` and the driver's `_put`, written out too). Anything else takes
-        `data_received`, nothing done before. tests/test_handover.py compares it with
-        `data_received`."""
+        (`OrderDesk.read_book` and the driver's `_put`, written out too); the blocking pump's
+        `changed` (`_Inline._changed`) asked only when it has callbacks to deliver. Anything
+        else takes `data_received`, nothing done before. tests/test_handover.py compares it
+        with `data_received`."""
         link = self.link
         if self is not link.end:
             return  # a connection the driver is done with
@@ -226,47 +228,42 @@ class _End:
                     if only.__class__ is ApplicationMessage:
                         events.clear()
                         event = only
-        # `quick_read`'s, after the session's read
-        if event is None:
-            supervisor._process(session, now)
-        booked = False
-        if event is not None:
-            # `OrderDesk.read_book`, inline, its `_put` (the driver's) too
-            desk = sup.desk
-            message = event.message
-            msg_type = message.MSG_TYPE
-            books = desk.books
-            if not (
-                books is None
-                or desk.kill is not None
-                or desk.catch_up is not None
-                or desk._waiters
-                or msg_type not in _BOOK_TYPES
-            ):
-                booked = True
-                counts = desk.metrics.messages_in
-                counts[msg_type] = counts.get(msg_type, 0) + 1
-                policy = sup.policy
-                if sup.books is not books or event.__class__ is not ApplicationMessage:
-                    sup._put(event, now)  # (not the common desk)
-                elif policy.queue_events and sup._failure is None:
-                    queue = sup._queue
-                    queue.append((event, now))
-                    if len(queue) > sup.metrics.queue_high_water:
-                        sup.metrics.queue_high_water = len(queue)
-                    sup._market_data += 1  # a book message, as `_put` counts it
-                    if sup._market_data > policy.max_market_data:
-                        sup._fold(now)
-                try:  # as in `read_book`
-                    books._take(message)
-                except Exception as exc:
-                    desk._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-        if not booked:
-            if event is not None:
+        # `quick_read`'s, after the session's read: a book message of the common desk
+        # (`OrderDesk.read_book`, inline, its `_put`, the driver's, too), else the general way
+        desk = sup.desk
+        if (
+            event is None
+            or (books := desk.books) is None
+            or desk.kill is not None
+            or desk.catch_up is not None
+            or desk._waiters
+            or (msg_type := (message := event.message).MSG_TYPE) not in _BOOK_TYPES
+        ):
+            if event is None:
+                supervisor._process(session, now)
+            else:
                 supervisor.pending.append(event)
             sup._pump(now)
             quick = False
         else:
+            counts = desk.metrics.messages_in
+            counts[msg_type] = counts.get(msg_type, 0) + 1
+            policy = sup.policy
+            if sup.books is not books or event.__class__ is not ApplicationMessage:
+                sup._put(event, now)  # (not the common desk)
+            elif policy.queue_events and sup._failure is None:
+                queue = sup._queue
+                queue.append((event, now))
+                metrics = sup.metrics
+                if len(queue) > metrics.queue_high_water:
+                    metrics.queue_high_water = len(queue)
+                sup._market_data = market_data = sup._market_data + 1  # as `_put` counts it
+                if market_data > policy.max_market_data:
+                    sup._fold(now)
+            try:  # as in `read_book`
+                books._take(message)
+            except Exception as exc:
+                desk._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             sup._last_input = now
             if sup.gate.state_changed:
                 sup.announce(now)
@@ -275,7 +272,7 @@ class _End:
                 queue = sup._queue
                 quick = True
                 if queue and sup._reading and not sup._warned:  # `FallingBehind`'s deadline
-                    due = queue[0][1] + sup.policy.lag_warning
+                    due = queue[0][1] + policy.lag_warning
                     if now >= due:
                         sup._warn(now)
                         quick = False
@@ -285,7 +282,14 @@ class _End:
             actions = loop.actions(now, False, True)
             if actions:
                 link.perform(sup, actions)
-        link.changed(sup)
+        # the pump told (`link.changed`), but not the blocking pump with nothing to deliver
+        # (`_Inline._changed` does nothing when it delivers already or has no callbacks)
+        pump = link.inline
+        if pump is None or (
+            not pump.delivering
+            and ((hooks := pump.session).on_event is not None or hooks.on_reconnect is not None)
+        ):
+            link.changed(sup)
 
     def eof_received(self) -> bool | None:
         self.data_received(b"")
@@ -317,6 +321,8 @@ class MemoryLink:
         self.end: _End | None = None  # the connection the driver uses
         self.alarm: Timer | None = None  # the scheduler's timer for the driver's `WakeAt`
         self.alarm_at = math.inf
+        # the blocking pump, whose `changed` `_End.data_built` asks itself (None: another's)
+        self.inline: _Inline | None = None
 
     def start(self, sup: Driver) -> None:
         """Start the driver of a new open (it asks for a connection at once)."""
@@ -430,6 +436,7 @@ class _Inline:
         self.now: Callable[[], float] = self.simulation.clock.time  # the wait clock
         self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
+        self.link.inline = self
         self.perform, self.write = self.link.perform, self.link.write
         self.delivering = False  # a delivery of callbacks is due on the scheduler
 
@@ -543,7 +550,8 @@ class SimulatedSession(InSimulation, SyncAPI):
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
         <kalshi_fix_sansio.client.pump.drive_next_event>`, inline), the simulation run between
-        two looks, each the oldest event taken by `Driver.take_event` (``any_event``).
+        two looks, each the oldest event taken by `Driver.take_event` (``any_event``; its
+        reader's take, the common one, written out here: the same steps in the same order).
 
         A backtest's recorded message next (its feed's timer the one callback due at its
         time, nothing ready, before the deadline and the simulation's ``max_time``) is run
@@ -568,8 +576,24 @@ class SimulatedSession(InSimulation, SyncAPI):
         )
         while True:
             # the oldest event taken (a reader's look at an empty queue is None at once)
-            taken = driver.take_event(any_event)
-            if taken is not None:
+            if driver._reading and driver.begun and driver.policy.queue_events:
+                queue = driver._queue
+                if queue:  # `Driver.take_event`'s reader take, inline (the same steps)
+                    item = queue.popleft()
+                    event = item[0]
+                    if (  # `_taken`
+                        driver._market_data
+                        and event.__class__ is ApplicationMessage
+                        and event.message.MSG_TYPE in _BOOK_TYPES
+                    ):
+                        driver._market_data -= 1
+                    if not queue:
+                        driver._warned = False
+                    delivery = driver.delivery
+                    delivery.recent.append(weakref.ref(event))
+                    delivery.times.append(item[1])
+                    return event
+            elif (taken := driver.take_event(any_event)) is not None:
                 return taken
             if now >= deadline:
                 return None
