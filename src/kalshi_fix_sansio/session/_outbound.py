@@ -14,6 +14,9 @@ from types import ModuleType
 from typing import Any
 
 from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
+from ..codec._encode import finish_frame_values
+from ..codec._fields import BEGIN_STRING
+from ..codec._handed import frame_shape, plain_text, plain_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
@@ -26,6 +29,7 @@ UTC = timezone.utc
 _PRUNE_EVERY = 1024  # stored messages between two prunes of the store
 _MILLIS = tuple(b"%03d" % i for i in range(1000))  # SendingTime's milliseconds
 _SECONDS = tuple(b"%02d." % i for i in range(60))  # its seconds, and the point after them
+_MOST_PLAIN_SEQ = 10**18 - 1  # the last MsgSeqNum of at most 18 digits (`codec._handed.INT`)
 
 
 def sending_time(now: float) -> datetime:
@@ -54,8 +58,10 @@ class Outbound:
         "_acceptor",
         "_head",
         "_head_for",
+        "_head_values",
         "_max_size",
         "_minute",
+        "_minute_plain",
         "_minute_text",
         "_retention",
         "_retransmission",
@@ -96,10 +102,12 @@ class Outbound:
         self._spec = sys.modules[dialect.encode.__module__]._ENCODE_SPEC
         self._head_for: str | None = None  # the TargetCompID `_head` was made for
         self._head = b""  # "49=...|56=...|": the start of every standard header we write
+        self._head_values: tuple[bytes, bytes] | None = None  # its two values, when plain
         self._stamp_second: int | None = None  # the second `_stamp` holds ("YYYYMMDD-HH:MM:SS.")
         self._stamp = b""
         self._minute: int | None = None  # the minute `_minute_text` holds ("YYYYMMDD-HH:MM:")
         self._minute_text = b""
+        self._minute_plain = False  # its SendingTimes have their plain form (`_new_second`)
         self.dollars = config.dollars
         """Prices in dollars on the wire (an acceptor follows the client's UseDollars)."""
         self.rfq_units = ""
@@ -144,24 +152,80 @@ class Outbound:
             raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
         target = self.target_comp_id
         if target is not self._head_for or not self._head:
-            sender = enc_str(self._sender, "SenderCompID(49)")
-            self._head = b"49=%s\x0156=%s\x01" % (sender, enc_str(target, "TargetCompID(56)"))
-            self._head_for = target
+            self._new_head(target)
         ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
         second = ms // 1000
         if second != self._stamp_second:
-            minute = second // 60  # a new second of the same minute: its two digits
-            if minute != self._minute:
-                self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
-                self._minute = minute
-            self._stamp = self._minute_text + _SECONDS[second - minute * 60]
-            self._stamp_second = second
+            self._new_second(second)
         return b"%s34=%d\x0152=%s%s\x01" % (
             self._head,
             seq,
             self._stamp,
             _MILLIS[ms - second * 1000],
         )
+
+    def own_header_values(
+        self, seq: int, now: float
+    ) -> tuple[bytes, tuple[bytes, bytes, bytes, bytes] | None]:
+        """`own_header(seq, now)`, and its values as a gateway vouches for them with a frame it
+        hands over (`codec._handed`: SenderCompID and TargetCompID `TEXT`, MsgSeqNum `INT`,
+        SendingTime `TIMESTAMP`); None for the values when one is not of that form (the frame
+        is then read from its bytes). Each value formatted once, the header joined from them."""
+        if seq < 1:
+            raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
+        target = self.target_comp_id
+        if target is not self._head_for or not self._head:
+            self._new_head(target)
+        ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
+        second = ms // 1000
+        if second != self._stamp_second:
+            self._new_second(second)
+        number = b"%d" % seq
+        stamp = self._stamp + _MILLIS[ms - second * 1000]
+        head = b"%s34=%s\x0152=%s\x01" % (self._head, number, stamp)
+        comp_ids = self._head_values
+        if comp_ids is None or not self._minute_plain or seq > _MOST_PLAIN_SEQ:
+            return head, None
+        return head, (comp_ids[0], comp_ids[1], number, stamp)
+
+    def frame_values(
+        self, cls: Any, seq: int, body: bytes, handed: tuple[Any, tuple[bytes, ...]], now: float
+    ) -> tuple[bytes, tuple[bytes, Any, tuple[bytes, ...]] | None]:
+        """The frame of ``body`` (a message of class ``cls``) numbered ``seq`` at ``now``, as
+        `own_header` and `finish_frame` make it, from its values: ``handed`` is the body, its
+        shape and its values (`codec._handed`), and with the frame comes the frame, its shape
+        (`frame_shape`) and its values, when every value is as the shape vouches (else None)."""
+        head, header = self.own_header_values(seq, now)
+        frame, length, total = finish_frame_values(
+            [cls._MSGTYPE_FIELD, head, body], self._spec.heads
+        )
+        if header is None:
+            return frame, None
+        _body, shape, values = handed
+        mt = cls._MSGTYPE_FIELD[3:-1]
+        values = (BEGIN_STRING, length, mt, *header, *values, total)
+        return frame, (frame, frame_shape(mt, shape), values)
+
+    def _new_head(self, target: str | None) -> None:
+        """`_head` for TargetCompID ``target``, and its values when both are plain text."""
+        sender = enc_str(self._sender, "SenderCompID(49)")
+        target_id = enc_str(target, "TargetCompID(56)")
+        self._head = b"49=%s\x0156=%s\x01" % (sender, target_id)
+        self._head_for = target
+        plain = plain_text(sender) and plain_text(target_id)
+        self._head_values = (sender, target_id) if plain else None
+
+    def _new_second(self, second: int) -> None:
+        """`_stamp` for the epoch second ``second`` (its minute's text made once a minute,
+        and whether that minute's SendingTimes have their plain form)."""
+        minute = second // 60  # a new second of the same minute: its two digits
+        if minute != self._minute:
+            self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
+            self._minute = minute
+            # the seconds and milliseconds of a minute are all plain: one stands for each
+            self._minute_plain = plain_timestamp(self._minute_text + b"00.000") is not None
+        self._stamp = self._minute_text + _SECONDS[second - minute * 60]
+        self._stamp_second = second
 
     def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
         """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the

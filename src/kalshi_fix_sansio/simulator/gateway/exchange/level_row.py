@@ -204,9 +204,9 @@ class LevelRow:
         if trade is None:
             if new == was:
                 return []  # the level's size came back: nothing sent
-            data = md._wire.level(name, t, px, new, "1", now)
-            if data is not None:
-                return subscribers, b"268=1\x01" + data
+            body = md._wire.level_body(name, t, px, new, now)  # (its values kept with it)
+            if body is not None:
+                return subscribers, body
         else:
             changes: list[Any] = [(name, recorded_trade, "2", trade_px, trade_size, "0", None)]
             if new != was:

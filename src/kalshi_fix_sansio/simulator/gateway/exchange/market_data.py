@@ -34,6 +34,16 @@ from typing import Any, Final
 import attrs
 
 from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str
+from ....codec._handed import (
+    DATE,
+    DECIMAL,
+    TEXT,
+    TIME,
+    HandedShape,
+    plain_date,
+    plain_decimal,
+    plain_text,
+)
 from ....codec.errors import EncodeError
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
 from .model import Book, ClientSession, EncodedMessage, Order, Outbound, Trade
@@ -500,6 +510,21 @@ def _own_bytes(owner: Order) -> bytes:
 
 
 _ASCII: Final = {c: c.encode() for c in ("0", "1", "2")}  # MDUpdateAction, MDEntryType
+# a 35=X body of one level's change (MDUpdateAction 1) as `_Wire.level_body` vouches for its
+# values (`codec._handed`)
+LEVEL: Final = HandedShape(
+    (b"268", b"279", b"55", b"269", b"270", b"271", b"272", b"273"),
+    (
+        frozenset({b"1"}),
+        frozenset({b"1"}),
+        TEXT,
+        frozenset({b"0", b"1"}),
+        DECIMAL,
+        DECIMAL,
+        DATE,
+        TIME,
+    ),
+)
 _KIND: Final = {BUY: "0", SELL: "1"}  # a level's MDEntryType
 _MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory stays flat)
 _EPOCH_DAY: Final = date(1970, 1, 1)
@@ -529,6 +554,13 @@ class _Wire:
         self._size: dict[str, bytes] = {}
         self._symbols: dict[str, bytes] = {}
         self._sides: dict[str, bytes] = {}
+        # the day of `_minute` (MDEntryDate's value), and whether its dates and times have
+        # their plain form (`codec._handed`: a time of a day always has)
+        self._day = b""
+        self._minute_plain = False
+        self.handed: tuple[bytes, HandedShape, tuple[bytes, ...]] | None = None
+        """The body `level_body` last made from values of their plain form, its shape and
+        its values (`codec._handed`: a frame of it handed over with them); None: none."""
 
     def entries(self, changes: list[_Change], now: float) -> list[bytes]:
         """Each change's entry bytes; [] when one is a block trade (TrdType: the objects write
@@ -568,6 +600,33 @@ class _Wire:
         except EncodeError:
             return None
 
+    def level_body(
+        self, symbol: str, kind: str, px: Decimal, size: Decimal, now: float
+    ) -> bytes | None:
+        """The 35=X body of one level's change (``b"268=1|"`` and `level` of MDUpdateAction
+        1), its values kept in `handed` when each is of its plain form (`LEVEL`: its symbol,
+        price and size kept, as only such are, and its day's); None: a value the codec
+        refuses."""
+        if now != self._stamp_at:
+            self._stamp, self._stamp_at = self._stamp_of(now), now
+        name = self._symbols.get(symbol)
+        price = self._px.get(px)
+        qty = self._size.get(str(size))
+        if name is None or price is None or qty is None or not self._minute_plain:
+            data = self.level(symbol, kind, px, size, "1", now)  # formats what is not kept
+            return None if data is None else b"268=1\x01" + data
+        side = _ASCII[kind]
+        stamp = self._stamp
+        body = b"268=1\x01279=1\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
+            name,
+            side,
+            price,
+            qty,
+            stamp,
+        )
+        self.handed = (body, LEVEL, (b"1", b"1", name, side, price, qty, self._day, stamp[-13:-1]))
+        return body
+
     def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
         """The entry of a trade (not a block trade) at the stamp `entries` set."""
         try:
@@ -599,8 +658,12 @@ class _Wire:
             if minute != self._minute_at:
                 self._minute = self._minute_text(minute)
                 self._minute_at = minute
+                self._day = self._minute[4:-11]  # "272=" and "|273=HH:MM:" around it
+                self._minute_plain = plain_date(self._day) is not None
             return self._minute + _SECONDS_TEXT[second - minute * 60] + _MILLIS_TEXT[micros // 1000]
         since = timedelta(seconds=now)  # before the epoch, or too far after it to be a time
+        self._minute_at = -1  # (no values of such a time kept: the next minute's made again)
+        self._minute_plain = False
         second = since.days * 86_400 + since.seconds
         return (
             self._minute_text(second // 60)
@@ -618,16 +681,21 @@ class _Wire:
             day = self._days[days] = enc_date(_EPOCH_DAY + timedelta(days=days), "MDEntryDate(272)")
         return b"272=%s\x01273=%02d:%02d:" % (day, m // 60, m % 60)
 
+    # (a symbol, a price and a size are kept only when of their plain form, `codec._handed`'s:
+    # `level_body` hands the values kept with their frame)
     def _symbol(self, symbol: str) -> bytes:
-        return _kept(self._symbols, symbol, enc_str(symbol, "Symbol(55)"))
+        data = enc_str(symbol, "Symbol(55)")
+        return _kept(self._symbols, symbol, data) if plain_text(data) else data
 
     def _price(self, px: Decimal) -> bytes:
-        return _kept(self._px, px, enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4))
+        data = enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4)
+        return _kept(self._px, px, data) if plain_decimal(data) else data
 
     def _qty(self, size: Decimal, text: str) -> bytes:
         """``size``'s bytes, kept as ``text`` (its `str`: a zero's sign is in it, and a text is
         never empty, so `_kept` keeps a zero too)."""
-        return _kept(self._size, text, enc_decimal(size.quantize(CENT), "MDEntrySize(271)"))
+        data = enc_decimal(size.quantize(CENT), "MDEntrySize(271)")
+        return _kept(self._size, text, data) if plain_decimal(data) else data
 
     def _side(self, side: str) -> bytes:
         data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")
