@@ -207,13 +207,11 @@ class LevelRow:
             body = md._wire.level_body(name, t, px, new, now)  # (its values kept with it)
             if body is not None:
                 return subscribers, body
-        else:
-            changes: list[Any] = [(name, recorded_trade, "2", trade_px, trade_size, "0", None)]
-            if new != was:
-                changes.append((name, None, t, px, new, "1", None))
-            wire = md._wire.entries(changes, now)
-            if wire:
-                return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
+        else:  # (its values kept with it)
+            level = (t, px, new) if new != was else None
+            body = md._wire.trade_body(name, recorded_trade, level, now)
+            if body is not None:
+                return subscribers, body
         # a value the codec refuses (or a block trade): the book followed, the general way on
         md._before = {name: book}
         book.before = {(side, px): was}

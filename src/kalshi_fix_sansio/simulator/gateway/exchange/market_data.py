@@ -542,6 +542,7 @@ class _Wire:
 
     def __init__(self, aggressor: Callable[[str], Any]) -> None:
         self._aggressor = aggressor
+        self._trade_shapes = trade_shapes(aggressor)
         self._stamp_at = float("nan")  # the time `_stamp` was made for
         self._stamp = b""
         self._minute_at = -1  # the whole epoch minute `_minute` is the text of
@@ -627,6 +628,76 @@ class _Wire:
         self.handed = (body, LEVEL, (b"1", b"1", name, side, price, qty, self._day, stamp[-13:-1]))
         return body
 
+    def trade_body(
+        self,
+        symbol: str,
+        t: Trade,
+        level: tuple[str, Decimal, Decimal] | None,
+        now: float,
+    ) -> bytes | None:
+        """The 35=X body of a recorded trade (not a block trade) of ``symbol`` and, unless
+        ``level`` is None, its level's change (MDEntryType, price, size; MDUpdateAction 1):
+        ``b"268=N|"`` and `entries` of the two changes, its values kept in `handed` when each
+        is of its plain form (`trade_shape`); None: a value the codec refuses, or a block
+        trade."""
+        if now != self._stamp_at:
+            self._stamp, self._stamp_at = self._stamp_of(now), now
+        name = self._symbols.get(symbol)
+        price = self._px.get(t.price)
+        qty = self._size.get(str(t.qty))
+        side = self._sides.get(t.aggressor_side)
+        trade_id = t.trade_id
+        # (`enc_str`'s bytes of an ASCII text; b"", not plain, for any other)
+        tid = trade_id.encode() if type(trade_id) is str and trade_id.isascii() else b""
+        plain = not (
+            name is None
+            or price is None
+            or qty is None
+            or side is None
+            or t.block
+            or not self._minute_plain
+            or not plain_text(tid)
+        )
+        if level is not None:
+            kind, px, size = level
+            level_px = self._px.get(px)
+            level_qty = self._size.get(str(size))
+            plain = plain and level_px is not None and level_qty is not None
+        if not plain:  # the general way: what is not kept formatted
+            changes: list[Any] = [(symbol, t, "2", t.price, t.qty, "0", None)]
+            if level is not None:
+                changes.append((symbol, None, level[0], level[1], level[2], "1", None))
+            wire = self.entries(changes, now)
+            return b"268=%d\x01%s" % (len(wire), b"".join(wire)) if wire else None
+        stamp = self._stamp
+        day = self._day
+        time = stamp[-13:-1]
+        body = b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01" % (
+            name,
+            price,
+            qty,
+            stamp,
+            side,
+            tid,
+        )
+        values = (b"0", name, b"2", price, qty, day, time, side, tid)
+        if level is None:
+            body = b"268=1\x01" + body
+            self.handed = (body, self._trade_shapes[0], (b"1", *values))
+            return body
+        code = _ASCII[kind]
+        body = b"268=2\x01%s279=1\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
+            body,
+            name,
+            code,
+            level_px,
+            level_qty,
+            stamp,
+        )
+        values = (b"2", *values, b"1", name, code, level_px, level_qty, day, time)
+        self.handed = (body, self._trade_shapes[1], values)
+        return body
+
     def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
         """The entry of a trade (not a block trade) at the stamp `entries` set."""
         try:
@@ -700,6 +771,30 @@ class _Wire:
     def _side(self, side: str) -> bytes:
         data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")
         return data
+
+
+_TRADE_TAGS: Final = (b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"1003")
+_TRADE_SHAPES: dict[Any, tuple[HandedShape, HandedShape]] = {}
+
+
+def trade_shapes(aggressor: Any) -> tuple[HandedShape, HandedShape]:
+    """The shapes of a 35=X body of a trade alone, and of a trade and its level's change
+    (`_Wire.trade_body`), AggressorSide written by ``aggressor`` (an enum: any of its values),
+    one pair per enum."""
+    found = _TRADE_SHAPES.get(aggressor)
+    if found is None:
+        sides = frozenset(str(m.value).encode() for m in aggressor)
+        trade = (frozenset({b"0"}), TEXT, frozenset({b"2"}), DECIMAL, DECIMAL, DATE, TIME)
+        trade += (sides, TEXT)
+        found = (
+            HandedShape((b"268", *_TRADE_TAGS), (frozenset({b"1"}), *trade)),
+            HandedShape(
+                (b"268", *_TRADE_TAGS, *LEVEL.key.split(b"\x01")[1:]),
+                (frozenset({b"2"}), *trade, *LEVEL.vouched[1:]),
+            ),
+        )
+        _TRADE_SHAPES[aggressor] = found
+    return found
 
 
 def _kept(cache: dict[Any, bytes], value: Any, data: bytes) -> bytes:
