@@ -31,12 +31,12 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.codec import _handed, dialect_codec
+from kalshi_fix_sansio.codec import _handed, dialect_codec, finish_frame
 from kalshi_fix_sansio.codec._fields import CheckedSource
 from kalshi_fix_sansio.codec._handed import HandedReader, HandedShape, accepts
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway.exchange import market_data
-from kalshi_fix_sansio.simulator.gateway.exchange.market_data import LEVEL, _Wire
+from kalshi_fix_sansio.simulator.gateway.exchange.market_data import LEVEL_FRAME, _Wire
 from kalshi_fix_sansio.simulator.testing import SessionPair
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
@@ -98,7 +98,7 @@ class Compared:
         used = {id(x): x.used for x in before.values()}
         learned = reader._learned.get(handed[1])
         msg = _MESSAGE(reader, handed)
-        if learned is None or msg is None or learned[0] is not msg._src.layout:
+        if learned is None or msg is None or learned is not msg._src.layout:
             return msg  # learned now: `decode_clean`'s own message
         after = dict(recent), {id(x): x.used for x in recent.values()}
         recent.clear()
@@ -254,7 +254,7 @@ def test_the_vouched_forms_are_the_patterns() -> None:
     """A level's shape is accepted by the layout of a 35=X of one level in dollars, and not
     where a form differs (prices in cents: integers), a tag does, or a price is vouched for
     only as text."""
-    shape = _handed.frame_shape(b"X", LEVEL)
+    shape = LEVEL_FRAME
     for dollars in (True, False):  # (a price's form is the same in cents on prediction)
         layout, flat = _layout_of(dollars)
         assert accepts(shape, layout, flat, dollars)
@@ -276,40 +276,56 @@ def test_what_is_not_plain_is_not_handed() -> None:
     wire = _Wire(prediction.AggressorSide)
     now = 1_763_650_800.0  # 2025-11-20
     px, size = Decimal("0.45"), Decimal(10)
-    body = wire.level_body("KXSYM", "0", px, size, now)
+    body = wire.level_body("KXSYM", "0", px, size, "1", now)
     assert body == b"268=1\x01" + wire.level("KXSYM", "0", px, size, "1", now)  # formats, keeps
-    body = wire.level_body("KXSYM", "0", px, size, now)
+    body = wire.level_body("KXSYM", "0", px, size, "1", now)
     assert wire.handed is not None and wire.handed[0] is body
     wire.handed = None
-    assert wire.level_body("KX=SYM", "0", px, size, now) == b"268=1\x01" + wire.level(
+    assert wire.level_body("KX=SYM", "0", px, size, "1", now) == b"268=1\x01" + wire.level(
         "KX=SYM", "0", px, size, "1", now
     )
-    assert wire.level_body("KX=SYM", "0", px, size, now) is not None and wire.handed is None
+    assert wire.level_body("KX=SYM", "0", px, size, "1", now) is not None and wire.handed is None
     leap = calendar.timegm((2028, 2, 29, 12, 0, 0)) + 0.25
-    wire.level_body("KXSYM", "0", px, size, leap)
+    wire.level_body("KXSYM", "0", px, size, "1", leap)
     assert wire.handed is None  # February 29th: the date's pattern leaves it to the full check
-    wire.level_body("KXSYM", "0", px, size, now + 1)
+    wire.level_body("KXSYM", "0", px, size, "1", now + 1)
     assert wire.handed is not None  # (the decimals of 28 digits or fewer, all a Decimal
     # quantizes, are plain: `plain_decimal` refuses 31, `test_the_plain_checks_...`)
 
 
 def test_the_header_values_are_vouched_only_when_plain() -> None:
-    """`Outbound.own_header_values`: the header `own_header` writes, and its values only when
-    each is of its plain form."""
+    """`Outbound.frame_values`: the frame `own_header` and `finish_frame` make, and its values
+    only when each is of its plain form."""
     pair = SessionPair.kalshi("prediction", "KalshiMD", now=1_763_650_800.0)
     pair.start()
     writer = pair.server.session._writer
     sender = writer._sender.encode()
     target = writer.target_comp_id.encode()
+    cls = prediction.MarketDataIncrementalRefresh
+    wire = _Wire(prediction.AggressorSide)
     now = 1_763_650_800.125
-    head, values = writer.own_header_values(7, now)
-    assert head == writer.own_header(7, now)
-    assert values == (sender, target, b"7", b"20251120-15:00:00.125")
-    assert writer.own_header_values(10**18, now)[1] is None  # 19 digits
-    leap = calendar.timegm((2028, 2, 29, 12, 0, 0))
-    assert writer.own_header_values(8, leap)[1] is None
+    body = wire.level_body("KXSYM", "0", Decimal("0.45"), Decimal(10), "1", now)
+    body = wire.level_body("KXSYM", "0", Decimal("0.45"), Decimal(10), "1", now)
+    handed = wire.handed
+    assert handed is not None and handed[0] is body
+
+    def general(seq: int, at: float) -> bytes:
+        head = writer.own_header(seq, at)
+        return finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
+
+    frame, values = writer.frame_values(cls, 7, body, handed, now)
+    assert frame == general(7, now)
+    assert values is not None and values[0] is frame and values[1] is LEVEL_FRAME
+    flat = frame[:-1].split(b"\x01")
+    assert values[2] == tuple(f.split(b"=", 1)[1] for f in flat)
+    assert values[2][3:7] == (sender, target, b"7", b"20251120-15:00:00.125")
+    for seq, at in ((10**18 - 1, now), (10**18, now), (8, float(calendar.timegm((2028, 2, 29, 0, 0, 0))))):
+        frame, values = writer.frame_values(cls, seq, body, handed, at)
+        assert frame == general(seq, at)
+        assert (values is None) is (seq == 10**18 or at != now)  # 19 digits; February 29th
     writer.target_comp_id = "M=E"
-    assert writer.own_header_values(9, now)[1] is None
+    frame, values = writer.frame_values(cls, 9, body, handed, now)
+    assert frame == general(9, now) and values is None
 
 
 def test_the_plain_checks_mark_what_the_patterns_take() -> None:
@@ -317,4 +333,4 @@ def test_the_plain_checks_mark_what_the_patterns_take() -> None:
     assert not _handed.plain_text(b"a=b") and not _handed.plain_text("é".encode())
     assert _handed.plain_decimal(b"0.4500") and not _handed.plain_decimal(b"1" * 31)
     assert _handed.plain_date(b"20261120") and not _handed.plain_date(b"20280229")
-    assert market_data.trade_shapes(prediction.AggressorSide)[0].key.startswith(b"268\x01279")
+    assert b"\x01268\x01279\x0155" in market_data.trade_shapes(prediction.AggressorSide)[0].key

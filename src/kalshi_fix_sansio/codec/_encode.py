@@ -50,10 +50,10 @@ def finish_frame(body: list[bytes], heads: Heads) -> bytes:
     return b"".join((head[0], joined, _TRAILERS[total & 0xFF]))
 
 
-def finish_frame_values(body: list[bytes], heads: Heads) -> tuple[bytes, bytes, bytes]:
-    """`finish_frame(body, heads)`, and the values of its BodyLength and CheckSum fields (a
-    frame handed over with its values: `codec._handed`)."""
-    joined = b"".join(body)
+def finish_frame_values(joined: bytes, heads: Heads) -> tuple[bytes, bytes, bytes]:
+    """`finish_frame` of a body already joined (it starts with 35=), and the values of the
+    frame's BodyLength and CheckSum fields (a frame handed over with its values:
+    `codec._handed`)."""
     n = len(joined)
     head = heads.get(n)
     if head is None:

@@ -79,13 +79,19 @@ class HandedShape:
         vouched: one `Vouched` a field.
     """
 
-    __slots__ = ("key", "vouched")
+    __slots__ = ("key", "msg_type", "msg_type_field", "vouched")
 
-    def __init__(self, tags: tuple[bytes, ...], vouched: tuple[Vouched, ...]) -> None:
+    def __init__(
+        self, tags: tuple[bytes, ...], vouched: tuple[Vouched, ...], msg_type: bytes = b""
+    ) -> None:
         if len(tags) != len(vouched):
             raise ValueError("a shape vouches for each of its fields")
         self.key = b"\x01".join(tags)
         self.vouched = vouched
+        self.msg_type = msg_type
+        """A whole frame's MsgType (`frame_shape`); b"" for a body's."""
+        self.msg_type_field = b"35=%s\x01" % msg_type if msg_type else b""
+        """Its MsgType field as written (b"" for a body's)."""
 
     def __repr__(self) -> str:
         return "HandedShape(%s)" % self.key.replace(b"\x01", b"|").decode()
@@ -106,7 +112,7 @@ def frame_shape(msg_type: bytes, body: HandedShape) -> HandedShape:
     if found is None:
         head: tuple[Vouched, ...] = (TEXT, INT, frozenset({msg_type}), TEXT, TEXT, INT, TIMESTAMP)
         found = HandedShape(
-            (*_HEAD_TAGS, *body.key.split(b"\x01"), b"10"), (*head, *body.vouched, INT)
+            (*_HEAD_TAGS, *body.key.split(b"\x01"), b"10"), (*head, *body.vouched, INT), msg_type
         )
         _FRAME_SHAPES[(msg_type, body)] = found
     return found
@@ -157,38 +163,39 @@ class HandedReader:
         self._recent = codec.layouts.recent
         self._dollars = use_dollars
         self._rfq_dollars = rfq_dollars
-        # shape -> the layout learned for it, and the price unit its messages are read in
-        self._learned: dict[HandedShape, tuple[Layout, bool]] = {}
+        # shape -> the layout learned for it (its messages read in the session's price unit)
+        self._learned: dict[HandedShape, Layout] = {}
 
     def message(self, handed: tuple[bytes, HandedShape, tuple[bytes, ...]]) -> Any:
-        """`decode_clean(frame)`'s message of ``handed``'s frame, made from its values (the
-        frame's, in order, as its shape vouches) when the layout `decode_clean` would try is
-        the one learned for the shape; else `decode_clean`'s own (None: not a clean frame),
-        the shape learned from it."""
-        frame, shape, values = handed
+        """`decode_clean(frame)`'s message of ``handed``'s frame (``(frame, shape, values)``),
+        made from its values (the frame's, in order, as its shape vouches) when the layout
+        `decode_clean` would try (the remembered one of as many fields) is the one learned for
+        the shape; else `decode_clean`'s own (None: not a clean frame), the shape learned from
+        it (`_learn`)."""
+        values = handed[2]
         hit = self._recent.get(len(values))
-        learned = self._learned.get(shape)
-        if learned is None or learned[0] is not hit:
-            return self._learn(frame, shape, values)
-        hit.used = True  # type: ignore[union-attr]
+        if hit is None or self._learned.get(handed[1]) is not hit:
+            return self._learn(handed)
+        hit.used = True
         flat = hit.template.copy()  # type: ignore[union-attr]
         flat[1::2] = values
         return _message(
             CheckedSource,
-            frame,
+            handed[0],
             flat,
-            learned[1],
+            self._dollars,
             {},
-            hit.cls,  # type: ignore[union-attr]
-            hit.present,  # type: ignore[union-attr]
-            hit.header_at,  # type: ignore[union-attr]
+            hit.cls,
+            hit.present,
+            hit.header_at,
             hit,
         )
 
-    def _learn(self, frame: bytes, shape: HandedShape, values: tuple[bytes, ...]) -> Any:
-        """`decode_clean(frame)`; the shape's layout learned when the message is clean, its
-        values the handed ones, and the layout's pattern takes every frame of the shape
-        (`accepts`)."""
+    def _learn(self, handed: tuple[bytes, HandedShape, tuple[bytes, ...]]) -> Any:
+        """`decode_clean(frame)`; the shape's layout learned when the message is clean, read
+        in the session's price unit, its values the handed ones, and the layout's pattern takes
+        every frame of the shape (`accepts`)."""
+        frame, shape, values = handed
         msg: Any = self._decode_clean(frame, self._dollars, self._rfq_dollars)
         if msg is None:
             return None
@@ -196,11 +203,11 @@ class HandedReader:
         layout = src.layout
         if (
             layout is not None
-            and len(values) == len(src.flat) // 2
+            and src.dollars == self._dollars
             and src.flat[1::2] == list(values)
             and accepts(shape, layout, src.flat, src.dollars)
         ):
-            self._learned[shape] = (layout, src.dollars)
+            self._learned[shape] = layout
         else:
             self._learned.pop(shape, None)
         return msg

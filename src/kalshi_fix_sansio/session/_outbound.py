@@ -16,7 +16,7 @@ from typing import Any
 from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
 from ..codec._encode import finish_frame_values
 from ..codec._fields import BEGIN_STRING
-from ..codec._handed import frame_shape, plain_text, plain_timestamp
+from ..codec._handed import HandedShape, plain_text, plain_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
@@ -107,7 +107,7 @@ class Outbound:
         self._stamp = b""
         self._minute: int | None = None  # the minute `_minute_text` holds ("YYYYMMDD-HH:MM:")
         self._minute_text = b""
-        self._minute_plain = False  # its SendingTimes have their plain form (`_new_second`)
+        self._minute_plain = False  # its SendingTimes have their plain form (`_new_minute`)
         self.dollars = config.dollars
         """Prices in dollars on the wire (an acceptor follows the client's UseDollars)."""
         self.rfq_units = ""
@@ -156,7 +156,11 @@ class Outbound:
         ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
         second = ms // 1000
         if second != self._stamp_second:
-            self._new_second(second)
+            minute = second // 60  # a new second of the same minute: its two digits
+            if minute != self._minute:
+                self._new_minute(minute)
+            self._stamp = self._minute_text + _SECONDS[second - minute * 60]
+            self._stamp_second = second
         return b"%s34=%d\x0152=%s%s\x01" % (
             self._head,
             seq,
@@ -164,47 +168,53 @@ class Outbound:
             _MILLIS[ms - second * 1000],
         )
 
-    def own_header_values(
-        self, seq: int, now: float
-    ) -> tuple[bytes, tuple[bytes, bytes, bytes, bytes] | None]:
-        """`own_header(seq, now)`, and its values as a gateway vouches for them with a frame it
-        hands over (`codec._handed`: SenderCompID and TargetCompID `TEXT`, MsgSeqNum `INT`,
-        SendingTime `TIMESTAMP`); None for the values when one is not of that form (the frame
-        is then read from its bytes). Each value formatted once, the header joined from them."""
+    def frame_values(
+        self, cls: Any, seq: int, body: bytes, handed: tuple[bytes, HandedShape, Any], now: float
+    ) -> tuple[bytes, tuple[bytes, HandedShape, tuple[bytes, ...]] | None]:
+        """The frame of ``body`` (a message of class ``cls``) numbered ``seq`` at ``now``, as
+        `own_header` and `finish_frame` make it, each value formatted once; and, with
+        ``handed`` the body, the frame's shape and the body's values (`codec._handed`), the
+        frame, its shape and all its values when the shape is of this MsgType and each header
+        value is as it vouches (`_new_head`, `_new_minute`, a MsgSeqNum of 18 digits at most),
+        else None.
+
+        Raises:
+            EncodeError: as `own_header`.
+        """
         if seq < 1:
             raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
         target = self.target_comp_id
         if target is not self._head_for or not self._head:
             self._new_head(target)
-        ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
+        ms = int(now * 1000)  # `own_header`'s SendingTime
         second = ms // 1000
         if second != self._stamp_second:
-            self._new_second(second)
+            minute = second // 60
+            if minute != self._minute:
+                self._new_minute(minute)
+            self._stamp = self._minute_text + _SECONDS[second - minute * 60]
+            self._stamp_second = second
         number = b"%d" % seq
         stamp = self._stamp + _MILLIS[ms - second * 1000]
-        head = b"%s34=%s\x0152=%s\x01" % (self._head, number, stamp)
-        comp_ids = self._head_values
-        if comp_ids is None or not self._minute_plain or seq > _MOST_PLAIN_SEQ:
-            return head, None
-        return head, (comp_ids[0], comp_ids[1], number, stamp)
-
-    def frame_values(
-        self, cls: Any, seq: int, body: bytes, handed: tuple[Any, tuple[bytes, ...]], now: float
-    ) -> tuple[bytes, tuple[bytes, Any, tuple[bytes, ...]] | None]:
-        """The frame of ``body`` (a message of class ``cls``) numbered ``seq`` at ``now``, as
-        `own_header` and `finish_frame` make it, from its values: ``handed`` is the body, its
-        shape and its values (`codec._handed`), and with the frame comes the frame, its shape
-        (`frame_shape`) and its values, when every value is as the shape vouches (else None)."""
-        head, header = self.own_header_values(seq, now)
+        field = cls._MSGTYPE_FIELD
         frame, length, total = finish_frame_values(
-            [cls._MSGTYPE_FIELD, head, body], self._spec.heads
+            b"%s%s34=%s\x0152=%s\x01%s" % (field, self._head, number, stamp, body),
+            self._spec.heads,
         )
-        if header is None:
+        comp_ids = self._head_values
+        shape = handed[1]
+        if (
+            comp_ids is None
+            or not self._minute_plain
+            or seq > _MOST_PLAIN_SEQ
+            or shape.msg_type_field != field
+        ):
             return frame, None
-        _body, shape, values = handed
-        mt = cls._MSGTYPE_FIELD[3:-1]
-        values = (BEGIN_STRING, length, mt, *header, *values, total)
-        return frame, (frame, frame_shape(mt, shape), values)
+        return frame, (
+            frame,
+            shape,
+            (BEGIN_STRING, length, shape.msg_type, *comp_ids, number, stamp, *handed[2], total),
+        )
 
     def _new_head(self, target: str | None) -> None:
         """`_head` for TargetCompID ``target``, and its values when both are plain text."""
@@ -215,17 +225,13 @@ class Outbound:
         plain = plain_text(sender) and plain_text(target_id)
         self._head_values = (sender, target_id) if plain else None
 
-    def _new_second(self, second: int) -> None:
-        """`_stamp` for the epoch second ``second`` (its minute's text made once a minute,
-        and whether that minute's SendingTimes have their plain form)."""
-        minute = second // 60  # a new second of the same minute: its two digits
-        if minute != self._minute:
-            self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
-            self._minute = minute
-            # the seconds and milliseconds of a minute are all plain: one stands for each
-            self._minute_plain = plain_timestamp(self._minute_text + b"00.000") is not None
-        self._stamp = self._minute_text + _SECONDS[second - minute * 60]
-        self._stamp_second = second
+    def _new_minute(self, minute: int) -> None:
+        """`_minute_text` of the epoch minute ``minute`` (made once a minute), and whether its
+        SendingTimes have their plain form (`_minute_plain`: every second and millisecond of a
+        minute does when one does)."""
+        self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
+        self._minute = minute
+        self._minute_plain = plain_timestamp(self._minute_text + b"00.000") is not None
 
     def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
         """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the

@@ -204,7 +204,7 @@ class LevelRow:
         if trade is None:
             if new == was:
                 return []  # the level's size came back: nothing sent
-            body = md._wire.level_body(name, t, px, new, now)  # (its values kept with it)
+            body = md._wire.level_body(name, t, px, new, "1", now)  # (its values kept with it)
             if body is not None:
                 return subscribers, body
         else:  # (its values kept with it)

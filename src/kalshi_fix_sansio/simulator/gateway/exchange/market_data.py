@@ -40,6 +40,7 @@ from ....codec._handed import (
     TEXT,
     TIME,
     HandedShape,
+    frame_shape,
     plain_date,
     plain_decimal,
     plain_text,
@@ -329,11 +330,12 @@ class MarketData:
                     action, size = "2", ZERO
                 else:
                     action = "0" if old is None else "1"
-                data = self._wire.level(symbol, _KIND[side], px, size, action, self.state.now)
-                if data is None:  # a value the codec refuses: the objects' encode says so
+                # (its values kept with it: `_Wire.level_body`)
+                body = self._wire.level_body(symbol, _KIND[side], px, size, action, self.state.now)
+                if body is None:  # a value the codec refuses: the objects' encode says so
                     self._before, book.before = {symbol: book}, before
                     return False
-                return subscribers, b"268=1\x01" + data
+                return subscribers, body
         return True
 
     def market_entries(self) -> tuple[list[str], bytes] | bool:
@@ -510,13 +512,13 @@ def _own_bytes(owner: Order) -> bytes:
 
 
 _ASCII: Final = {c: c.encode() for c in ("0", "1", "2")}  # MDUpdateAction, MDEntryType
-# a 35=X body of one level's change (MDUpdateAction 1) as `_Wire.level_body` vouches for its
-# values (`codec._handed`)
+# a 35=X body of one level's change as `_Wire.level_body` vouches for its values
+# (`codec._handed`)
 LEVEL: Final = HandedShape(
     (b"268", b"279", b"55", b"269", b"270", b"271", b"272", b"273"),
     (
         frozenset({b"1"}),
-        frozenset({b"1"}),
+        frozenset({b"0", b"1", b"2"}),
         TEXT,
         frozenset({b"0", b"1"}),
         DECIMAL,
@@ -525,6 +527,7 @@ LEVEL: Final = HandedShape(
         TIME,
     ),
 )
+LEVEL_FRAME: Final = frame_shape(b"X", LEVEL)  # a whole 35=X of it, as a session writes it
 _KIND: Final = {BUY: "0", SELL: "1"}  # a level's MDEntryType
 _MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory stays flat)
 _EPOCH_DAY: Final = date(1970, 1, 1)
@@ -602,30 +605,33 @@ class _Wire:
             return None
 
     def level_body(
-        self, symbol: str, kind: str, px: Decimal, size: Decimal, now: float
+        self, symbol: str, kind: str, px: Decimal, size: Decimal, action: str, now: float
     ) -> bytes | None:
-        """The 35=X body of one level's change (``b"268=1|"`` and `level` of MDUpdateAction
-        1), its values kept in `handed` when each is of its plain form (`LEVEL`: its symbol,
-        price and size kept, as only such are, and its day's); None: a value the codec
-        refuses."""
+        """The 35=X body of one level's change (``b"268=1|"`` and `level`'s entry), its frame's
+        shape and its values kept in `handed` when each is of its plain form (`LEVEL_FRAME`:
+        its symbol, price and size kept, as only such are, and its day's); None: a value the
+        codec refuses."""
         if now != self._stamp_at:
             self._stamp, self._stamp_at = self._stamp_of(now), now
         name = self._symbols.get(symbol)
         price = self._px.get(px)
         qty = self._size.get(str(size))
         if name is None or price is None or qty is None or not self._minute_plain:
-            data = self.level(symbol, kind, px, size, "1", now)  # formats what is not kept
+            data = self.level(symbol, kind, px, size, action, now)  # formats what is not kept
             return None if data is None else b"268=1\x01" + data
+        code = _ASCII[action]
         side = _ASCII[kind]
         stamp = self._stamp
-        body = b"268=1\x01279=1\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
+        body = b"268=1\x01279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
+            code,
             name,
             side,
             price,
             qty,
             stamp,
         )
-        self.handed = (body, LEVEL, (b"1", b"1", name, side, price, qty, self._day, stamp[-13:-1]))
+        values = (b"1", code, name, side, price, qty, self._day, stamp[-13:-1])
+        self.handed = (body, LEVEL_FRAME, values)
         return body
 
     def trade_body(
@@ -778,7 +784,7 @@ _TRADE_SHAPES: dict[Any, tuple[HandedShape, HandedShape]] = {}
 
 
 def trade_shapes(aggressor: Any) -> tuple[HandedShape, HandedShape]:
-    """The shapes of a 35=X body of a trade alone, and of a trade and its level's change
+    """The shapes of a whole 35=X of a trade alone, and of a trade and its level's change
     (`_Wire.trade_body`), AggressorSide written by ``aggressor`` (an enum: any of its values),
     one pair per enum."""
     found = _TRADE_SHAPES.get(aggressor)
@@ -786,13 +792,12 @@ def trade_shapes(aggressor: Any) -> tuple[HandedShape, HandedShape]:
         sides = frozenset(str(m.value).encode() for m in aggressor)
         trade = (frozenset({b"0"}), TEXT, frozenset({b"2"}), DECIMAL, DECIMAL, DATE, TIME)
         trade += (sides, TEXT)
-        found = (
-            HandedShape((b"268", *_TRADE_TAGS), (frozenset({b"1"}), *trade)),
-            HandedShape(
-                (b"268", *_TRADE_TAGS, *LEVEL.key.split(b"\x01")[1:]),
-                (frozenset({b"2"}), *trade, *LEVEL.vouched[1:]),
-            ),
+        alone = HandedShape((b"268", *_TRADE_TAGS), (frozenset({b"1"}), *trade))
+        with_level = HandedShape(
+            (b"268", *_TRADE_TAGS, *LEVEL.key.split(b"\x01")[1:]),
+            (frozenset({b"2"}), *trade, *LEVEL.vouched[1:]),
         )
+        found = (frame_shape(b"X", alone), frame_shape(b"X", with_level))
         _TRADE_SHAPES[aggressor] = found
     return found
 
