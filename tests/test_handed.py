@@ -333,4 +333,4 @@ def test_the_plain_checks_mark_what_the_patterns_take() -> None:
     assert not _handed.plain_text(b"a=b") and not _handed.plain_text("é".encode())
     assert _handed.plain_decimal(b"0.4500") and not _handed.plain_decimal(b"1" * 31)
     assert _handed.plain_date(b"20261120") and not _handed.plain_date(b"20280229")
-    assert b"\x01268\x01279\x0155" in market_data.trade_shapes(prediction.AggressorSide)[0].key
+    assert b"|268|279|55|269|270|271|272|273|2446|1003|10" in repr(market_data.entries_shape(prediction.AggressorSide, (True,))).encode()

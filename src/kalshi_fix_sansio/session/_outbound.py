@@ -12,10 +12,19 @@ import sys
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
+from zlib import adler32
 
-from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
-from ..codec._encode import finish_frame_values
+from ..codec import (
+    Header,
+    Message,
+    enc_str,
+    encode_message,
+    finish_frame,
+    fmt_timestamp,
+)
+from ..codec._encode import _ADLER_EXACT, _SUMS, _TRAILERS, _head
 from ..codec._fields import BEGIN_STRING
+from ..codec.framing import checksum
 from ..codec._handed import HandedShape, plain_text, plain_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.ranges import value_checks
@@ -59,6 +68,7 @@ class Outbound:
         "_head",
         "_head_for",
         "_head_values",
+        "_vouched",
         "_max_size",
         "_minute",
         "_minute_plain",
@@ -103,6 +113,8 @@ class Outbound:
         self._head_for: str | None = None  # the TargetCompID `_head` was made for
         self._head = b""  # "49=...|56=...|": the start of every standard header we write
         self._head_values: tuple[bytes, bytes] | None = None  # its two values, when plain
+        # they, when the SendingTimes of `_minute` are plain too (`frame_values` vouches then)
+        self._vouched: tuple[bytes, bytes] | None = None
         self._stamp_second: int | None = None  # the second `_stamp` holds ("YYYYMMDD-HH:MM:SS.")
         self._stamp = b""
         self._minute: int | None = None  # the minute `_minute_text` holds ("YYYYMMDD-HH:MM:")
@@ -197,24 +209,21 @@ class Outbound:
         number = b"%d" % seq
         stamp = self._stamp + _MILLIS[ms - second * 1000]
         field = cls._MSGTYPE_FIELD
-        frame, length, total = finish_frame_values(
-            b"%s%s34=%s\x0152=%s\x01%s" % (field, self._head, number, stamp, body),
-            self._spec.heads,
-        )
-        comp_ids = self._head_values
+        # `finish_frame`, the body joined here
+        joined = b"%s%s34=%s\x0152=%s\x01%s" % (field, self._head, number, stamp, body)
+        n = len(joined)
+        heads = self._spec.heads
+        head = heads.get(n)
+        if head is None:
+            head = _head(n, heads)
+        total = (head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))) & 0xFF
+        frame = b"".join((head[0], joined, _TRAILERS[total]))
+        comp_ids = self._vouched
         shape = handed[1]
-        if (
-            comp_ids is None
-            or not self._minute_plain
-            or seq > _MOST_PLAIN_SEQ
-            or shape.msg_type_field != field
-        ):
+        if comp_ids is None or seq > _MOST_PLAIN_SEQ or shape.msg_type_field != field:
             return frame, None
-        return frame, (
-            frame,
-            shape,
-            (BEGIN_STRING, length, shape.msg_type, *comp_ids, number, stamp, *handed[2], total),
-        )
+        values = (BEGIN_STRING, b"%d" % n, shape.msg_type, *comp_ids, number, stamp)
+        return frame, (frame, shape, (*values, *handed[2], _SUMS[total]))
 
     def _new_head(self, target: str | None) -> None:
         """`_head` for TargetCompID ``target``, and its values when both are plain text."""
@@ -224,6 +233,7 @@ class Outbound:
         self._head_for = target
         plain = plain_text(sender) and plain_text(target_id)
         self._head_values = (sender, target_id) if plain else None
+        self._vouched = self._head_values if self._minute_plain else None
 
     def _new_minute(self, minute: int) -> None:
         """`_minute_text` of the epoch minute ``minute`` (made once a minute), and whether its
@@ -232,6 +242,7 @@ class Outbound:
         self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
         self._minute = minute
         self._minute_plain = plain_timestamp(self._minute_text + b"00.000") is not None
+        self._vouched = self._head_values if self._minute_plain else None
 
     def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
         """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the

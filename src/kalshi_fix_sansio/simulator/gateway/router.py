@@ -257,10 +257,18 @@ class Router:
         dirty = self._dirty
         if len(outbound) == 1 and not dirty and not self._serving:
             message = outbound[0].message
-            if type(message) is EncodedMessage and self._write_encoded(
-                outbound[0].session_id, message.MSG_TYPE, message.body, now, hand
-            ):
-                return
+            if type(message) is EncodedMessage:
+                body = message.body
+                handed = self.exchange._md._wire.handed  # its values, when it has them
+                if self._write_encoded(
+                    outbound[0].session_id,
+                    message.MSG_TYPE,
+                    body,
+                    now,
+                    hand,
+                    handed if handed is not None and handed[0] is body else None,
+                ):
+                    return
         for out in outbound:
             conn = self._conns.get(out.session_id)
             if conn is None:

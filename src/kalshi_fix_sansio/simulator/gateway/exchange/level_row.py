@@ -207,9 +207,11 @@ class LevelRow:
             body = md._wire.level_body(name, t, px, new, "1", now)  # (its values kept with it)
             if body is not None:
                 return subscribers, body
-        else:  # (its values kept with it)
-            level = (t, px, new) if new != was else None
-            body = md._wire.trade_body(name, recorded_trade, level, now)
+        else:
+            changes: list[Any] = [(name, recorded_trade, "2", trade_px, trade_size, "0", None)]
+            if new != was:
+                changes.append((name, None, t, px, new, "1", None))
+            body = md._wire.entries_body(changes, now)  # (its values kept with it)
             if body is not None:
                 return subscribers, body
         # a value the codec refuses (or a block trade): the book followed, the general way on

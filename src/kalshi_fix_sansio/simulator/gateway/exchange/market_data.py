@@ -40,6 +40,7 @@ from ....codec._handed import (
     TEXT,
     TIME,
     HandedShape,
+    Vouched,
     frame_shape,
     plain_date,
     plain_decimal,
@@ -357,11 +358,11 @@ class MarketData:
             changes = self._changes()  # (the book is no longer followed)
             if not changes or not subscribers:
                 return True
-            wire = self._wire.entries(changes, self.state.now)
-            if not wire:  # a block trade, or a value the codec refuses: the objects' way
+            body = self._wire.entries_body(changes, self.state.now)  # (its values kept)
+            if body is None:  # a block trade, or a value the codec refuses: the objects' way
                 self._before, book.before = followed, before
                 return False
-            return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
+            return subscribers, body
         return True
 
     def _encoders(self, symbol: str) -> list[str] | None:
@@ -459,9 +460,12 @@ class MarketData:
             if c[0] not in wanted:
                 return
             data = wire[0]
-            if c[6] is not None and c[6].account == account:
-                data += _own_bytes(c[6])
+            owned = c[6] is not None and c[6].account == account
+            if owned:
+                data += _own_bytes(c[6])  # type: ignore[arg-type]
             body = b"268=1\x01" + data
+            if not owned:  # `entries`' body: its values kept with it
+                self._wire.vouch(body, changes)
         else:
             entries = [
                 data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
@@ -471,6 +475,8 @@ class MarketData:
             if not entries:
                 return
             body = b"268=%d\x01%s" % (len(entries), b"".join(entries))
+            if entries == wire:  # `entries`' body: its values kept with it
+                self._wire.vouch(body, changes)
         self.state.out.append(Outbound(session.session_id, EncodedMessage("X", body)))
 
 
@@ -545,7 +551,8 @@ class _Wire:
 
     def __init__(self, aggressor: Callable[[str], Any]) -> None:
         self._aggressor = aggressor
-        self._trade_shapes = trade_shapes(aggressor)
+        # `entries_body`'s shapes by their entries' kinds (`entries_shape`)
+        self._shapes: dict[tuple[bool, ...], HandedShape] = {}
         self._stamp_at = float("nan")  # the time `_stamp` was made for
         self._stamp = b""
         self._minute_at = -1  # the whole epoch minute `_minute` is the text of
@@ -615,94 +622,77 @@ class _Wire:
             self._stamp, self._stamp_at = self._stamp_of(now), now
         name = self._symbols.get(symbol)
         price = self._px.get(px)
-        qty = self._size.get(str(size))
-        if name is None or price is None or qty is None or not self._minute_plain:
-            data = self.level(symbol, kind, px, size, action, now)  # formats what is not kept
-            return None if data is None else b"268=1\x01" + data
+        qty = self._size.get(text := str(size))
         code = _ASCII[action]
         side = _ASCII[kind]
         stamp = self._stamp
-        body = b"268=1\x01279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
-            code,
-            name,
-            side,
-            price,
-            qty,
-            stamp,
-        )
+        if name is None or price is None or qty is None or not self._minute_plain:
+            data = self.level(symbol, kind, px, size, action, now)  # kept when plain
+            if data is None:
+                return None
+            body = b"268=1\x01" + data
+            name = self._symbols.get(symbol)
+            price = self._px.get(px)
+            qty = self._size.get(text)
+            if name is None or price is None or qty is None or not self._minute_plain:
+                return body
+        else:
+            body = b"268=1\x01279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
+                code,
+                name,
+                side,
+                price,
+                qty,
+                stamp,
+            )
         values = (b"1", code, name, side, price, qty, self._day, stamp[-13:-1])
         self.handed = (body, LEVEL_FRAME, values)
         return body
 
-    def trade_body(
-        self,
-        symbol: str,
-        t: Trade,
-        level: tuple[str, Decimal, Decimal] | None,
-        now: float,
-    ) -> bytes | None:
-        """The 35=X body of a recorded trade (not a block trade) of ``symbol`` and, unless
-        ``level`` is None, its level's change (MDEntryType, price, size; MDUpdateAction 1):
-        ``b"268=N|"`` and `entries` of the two changes, its values kept in `handed` when each
-        is of its plain form (`trade_shape`); None: a value the codec refuses, or a block
-        trade."""
-        if now != self._stamp_at:
-            self._stamp, self._stamp_at = self._stamp_of(now), now
-        name = self._symbols.get(symbol)
-        price = self._px.get(t.price)
-        qty = self._size.get(str(t.qty))
-        side = self._sides.get(t.aggressor_side)
-        trade_id = t.trade_id
-        # (`enc_str`'s bytes of an ASCII text; b"", not plain, for any other)
-        tid = trade_id.encode() if type(trade_id) is str and trade_id.isascii() else b""
-        plain = not (
-            name is None
-            or price is None
-            or qty is None
-            or side is None
-            or t.block
-            or not self._minute_plain
-            or not plain_text(tid)
-        )
-        if level is not None:
-            kind, px, size = level
-            level_px = self._px.get(px)
-            level_qty = self._size.get(str(size))
-            plain = plain and level_px is not None and level_qty is not None
-        if not plain:  # the general way: what is not kept formatted
-            changes: list[Any] = [(symbol, t, "2", t.price, t.qty, "0", None)]
-            if level is not None:
-                changes.append((symbol, None, level[0], level[1], level[2], "1", None))
-            wire = self.entries(changes, now)
-            return b"268=%d\x01%s" % (len(wire), b"".join(wire)) if wire else None
-        stamp = self._stamp
-        day = self._day
-        time = stamp[-13:-1]
-        body = b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01" % (
-            name,
-            price,
-            qty,
-            stamp,
-            side,
-            tid,
-        )
-        values = (b"0", name, b"2", price, qty, day, time, side, tid)
-        if level is None:
-            body = b"268=1\x01" + body
-            self.handed = (body, self._trade_shapes[0], (b"1", *values))
-            return body
-        code = _ASCII[kind]
-        body = b"268=2\x01%s279=1\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
-            body,
-            name,
-            code,
-            level_px,
-            level_qty,
-            stamp,
-        )
-        values = (b"2", *values, b"1", name, code, level_px, level_qty, day, time)
-        self.handed = (body, self._trade_shapes[1], values)
+    def entries_body(self, changes: list[_Change], now: float) -> bytes | None:
+        """The 35=X body of ``changes`` (`entries`, under their count), its frame's shape and
+        its values kept in `handed` when each is of its plain form (`vouch`); None: as
+        `entries`."""
+        wire = self.entries(changes, now)
+        if not wire:
+            return None
+        body = b"268=%d\x01%s" % (len(wire), b"".join(wire))
+        self.vouch(body, changes)
         return body
+
+    def vouch(self, body: bytes, changes: list[_Change]) -> None:
+        """`handed` set to ``body``, its frame's shape and its values when ``body`` is the
+        35=X body of ``changes`` as `entries` wrote them last, under their count, and each
+        value is of its plain form (`entries_shape`: each symbol, price, size and aggressor's
+        side kept, as only such are, each TradeID plain text, the stamp's day plain)."""
+        if not self._minute_plain or len(changes) > _MOST_HANDED:
+            return
+        count = b"%d" % len(changes)
+        day = self._day
+        time = self._stamp[-13:-1]
+        symbols, prices, sizes, sides = self._symbols, self._px, self._size, self._sides
+        values = [count]
+        for symbol, t, kind, px, size, action, _owner in changes:
+            name = symbols.get(symbol)
+            price = prices.get(px)
+            qty = sizes.get(str(size))
+            if name is None or price is None or qty is None:
+                return
+            if t is None:
+                values += (_ASCII[action], name, _ASCII[kind], price, qty, day, time)
+                continue
+            side = sides.get(t.aggressor_side)
+            trade_id = t.trade_id
+            # (`enc_str`'s bytes of an ASCII text; b"", not plain, for any other)
+            tid = trade_id.encode() if type(trade_id) is str and trade_id.isascii() else b""
+            if side is None or not plain_text(tid):
+                return
+            values += (b"0", name, b"2", price, qty, day, time, side, tid)
+        trades = tuple(t is not None for _s, t, _k, _p, _z, _a, _o in changes)
+        shape = self._shapes.get(trades)
+        if shape is None:
+            shape = self._shapes[trades] = entries_shape(self._aggressor, trades)
+        self.handed = (body, shape, tuple(values))
 
     def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
         """The entry of a trade (not a block trade) at the stamp `entries` set."""
@@ -779,26 +769,28 @@ class _Wire:
         return data
 
 
-_TRADE_TAGS: Final = (b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"1003")
-_TRADE_SHAPES: dict[Any, tuple[HandedShape, HandedShape]] = {}
+_MOST_HANDED: Final = 16  # the most entries of a body handed with its values
+_LEVEL_TAGS: Final = (b"279", b"55", b"269", b"270", b"271", b"272", b"273")
+_TRADE_TAGS: Final = (*_LEVEL_TAGS, b"2446", b"1003")
+_ENTRIES_SHAPES: dict[tuple[Any, tuple[bool, ...]], HandedShape] = {}
 
 
-def trade_shapes(aggressor: Any) -> tuple[HandedShape, HandedShape]:
-    """The shapes of a whole 35=X of a trade alone, and of a trade and its level's change
-    (`_Wire.trade_body`), AggressorSide written by ``aggressor`` (an enum: any of its values),
-    one pair per enum."""
-    found = _TRADE_SHAPES.get(aggressor)
+def entries_shape(aggressor: Any, trades: tuple[bool, ...]) -> HandedShape:
+    """The shape of a whole 35=X of `_Wire.entries_body`'s entries, a trade's or a level's
+    as ``trades`` says, in order, AggressorSide written by ``aggressor`` (an enum: any of its
+    values); one per enum and sequence."""
+    found = _ENTRIES_SHAPES.get((aggressor, trades))
     if found is None:
         sides = frozenset(str(m.value).encode() for m in aggressor)
+        level = LEVEL.vouched[1:]
         trade = (frozenset({b"0"}), TEXT, frozenset({b"2"}), DECIMAL, DECIMAL, DATE, TIME)
-        trade += (sides, TEXT)
-        alone = HandedShape((b"268", *_TRADE_TAGS), (frozenset({b"1"}), *trade))
-        with_level = HandedShape(
-            (b"268", *_TRADE_TAGS, *LEVEL.key.split(b"\x01")[1:]),
-            (frozenset({b"2"}), *trade, *LEVEL.vouched[1:]),
-        )
-        found = (frame_shape(b"X", alone), frame_shape(b"X", with_level))
-        _TRADE_SHAPES[aggressor] = found
+        tags: list[bytes] = [b"268"]
+        vouched: list[Vouched] = [frozenset({b"%d" % len(trades)})]
+        for is_trade in trades:
+            tags += _TRADE_TAGS if is_trade else _LEVEL_TAGS
+            vouched += (*trade, sides, TEXT) if is_trade else level
+        found = frame_shape(b"X", HandedShape(tuple(tags), tuple(vouched)))
+        _ENTRIES_SHAPES[(aggressor, trades)] = found
     return found
 
 
