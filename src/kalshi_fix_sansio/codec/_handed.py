@@ -94,7 +94,8 @@ class HandedShape:
         """Its MsgType field as written (b"" for a body's)."""
 
     def __repr__(self) -> str:
-        return "HandedShape(%s)" % self.key.replace(b"\x01", b"|").decode()
+        tags = self.key.replace(b"\x01", b"|").decode()
+        return f"HandedShape({tags})"
 
 
 # the session's fields around a body: BeginString, BodyLength and MsgType before the header
@@ -129,7 +130,8 @@ def accepts(shape: HandedShape, layout: Layout, flat: list[bytes], dollars: bool
     match = layout.pattern_dollars if dollars else layout.pattern_cents
     if not match:
         return False
-    forms = matcher_forms(layout.cls, layout.cls._HEADER_CLS, flat, dollars)
+    cls: Any = layout.cls
+    forms = matcher_forms(cls, cls._HEADER_CLS, flat, dollars)
     if forms is None or len(forms) != len(shape.vouched):
         return False
     # the forms read are the pattern's own

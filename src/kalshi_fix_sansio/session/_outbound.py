@@ -24,9 +24,9 @@ from ..codec import (
 )
 from ..codec._encode import _ADLER_EXACT, _SUMS, _TRAILERS, _head
 from ..codec._fields import BEGIN_STRING
-from ..codec.framing import checksum
 from ..codec._handed import HandedShape, plain_text, plain_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
+from ..codec.framing import checksum
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
 from .config import LOGON_FLAGS, Role, SessionConfig
@@ -68,7 +68,6 @@ class Outbound:
         "_head",
         "_head_for",
         "_head_values",
-        "_vouched",
         "_max_size",
         "_minute",
         "_minute_plain",
@@ -80,6 +79,7 @@ class Outbound:
         "_spec",
         "_stamp",
         "_stamp_second",
+        "_vouched",
         "config",
         "dialect",
         "dollars",

@@ -267,15 +267,16 @@ class MarketData:
             return
         built: list[Any] | None = None  # the entry objects, made for the first reader
         wire: list[bytes] | None = None  # the entries' bytes, made for the first encoder
+        vouched: tuple[HandedShape, tuple[bytes, ...]] | None = None  # their values
         for session in self.state.sessions.values():
             wanted = session.md_symbols
             if not wanted:
                 continue
             if session.wire:
-                if wire is None:
-                    wire = self._wire.entries(changes, self.state.now)
+                if wire is None:  # (and the whole body's values, when plain)
+                    wire, vouched = self._wire.entries_values(changes, self.state.now)
                 if wire:  # [] : an entry only the objects write (a block trade)
-                    self._send_wire(session, changes, wire)
+                    self._send_wire(session, changes, wire, vouched)
                     continue
             if built is None:
                 built = self._entries(changes)
@@ -452,8 +453,16 @@ class MarketData:
                 )
         return built
 
-    def _send_wire(self, session: ClientSession, changes: list[_Change], wire: list[bytes]) -> None:
-        """A subscriber's 35=X as bytes (`EncodedMessage`)."""
+    def _send_wire(
+        self,
+        session: ClientSession,
+        changes: list[_Change],
+        wire: list[bytes],
+        vouched: tuple[HandedShape, tuple[bytes, ...]] | None = None,
+    ) -> None:
+        """A subscriber's 35=X as bytes (`EncodedMessage`); the whole body's shape and values
+        kept with it (`_Wire.handed`) when ``vouched`` has them and its entries are all of
+        ``wire`` as they are."""
         wanted, account = session.md_symbols, session.account
         if len(changes) == 1:  # the common case: one entry, no list
             c = changes[0]
@@ -464,8 +473,8 @@ class MarketData:
             if owned:
                 data += _own_bytes(c[6])  # type: ignore[arg-type]
             body = b"268=1\x01" + data
-            if not owned:  # `entries`' body: its values kept with it
-                self._wire.vouch(body, changes)
+            if vouched is not None and not owned:  # the body of `wire`: its values kept
+                self._wire.handed = (body, vouched[0], vouched[1])
         else:
             entries = [
                 data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
@@ -475,8 +484,8 @@ class MarketData:
             if not entries:
                 return
             body = b"268=%d\x01%s" % (len(entries), b"".join(entries))
-            if entries == wire:  # `entries`' body: its values kept with it
-                self._wire.vouch(body, changes)
+            if vouched is not None and entries == wire:  # the body of `wire`: its values kept
+                self._wire.handed = (body, vouched[0], vouched[1])
         self.state.out.append(Outbound(session.session_id, EncodedMessage("X", body)))
 
 
@@ -651,48 +660,78 @@ class _Wire:
 
     def entries_body(self, changes: list[_Change], now: float) -> bytes | None:
         """The 35=X body of ``changes`` (`entries`, under their count), its frame's shape and
-        its values kept in `handed` when each is of its plain form (`vouch`); None: as
-        `entries`."""
-        wire = self.entries(changes, now)
+        its values kept in `handed` when each is of its plain form (`entries_values`); None:
+        as `entries`."""
+        wire, vouched = self.entries_values(changes, now)
         if not wire:
             return None
         body = b"268=%d\x01%s" % (len(wire), b"".join(wire))
-        self.vouch(body, changes)
+        if vouched is not None:
+            self.handed = (body, vouched[0], vouched[1])
         return body
 
-    def vouch(self, body: bytes, changes: list[_Change]) -> None:
-        """`handed` set to ``body``, its frame's shape and its values when ``body`` is the
-        35=X body of ``changes`` as `entries` wrote them last, under their count, and each
-        value is of its plain form (`entries_shape`: each symbol, price, size and aggressor's
-        side kept, as only such are, each TradeID plain text, the stamp's day plain)."""
-        if not self._minute_plain or len(changes) > _MOST_HANDED:
-            return
-        count = b"%d" % len(changes)
+    def entries_values(
+        self, changes: list[_Change], now: float
+    ) -> tuple[list[bytes], tuple[HandedShape, tuple[bytes, ...]] | None]:
+        """`entries(changes, now)` (each value formatted once, as there), and the shape and
+        values of the whole 35=X of them under their count (`entries_shape`) when each value
+        is of its plain form: each symbol, price and size kept (as only such are), each
+        TradeID ASCII with no ``=``, the stamp's day plain; None when one is not."""
+        if now != self._stamp_at:
+            self._stamp, self._stamp_at = self._stamp_of(now), now
+        stamp = self._stamp
         day = self._day
-        time = self._stamp[-13:-1]
-        symbols, prices, sizes, sides = self._symbols, self._px, self._size, self._sides
-        values = [count]
-        for symbol, t, kind, px, size, action, _owner in changes:
-            name = symbols.get(symbol)
-            price = prices.get(px)
-            qty = sizes.get(str(size))
-            if name is None or price is None or qty is None:
-                return
-            if t is None:
-                values += (_ASCII[action], name, _ASCII[kind], price, qty, day, time)
-                continue
-            side = sides.get(t.aggressor_side)
-            trade_id = t.trade_id
-            # (`enc_str`'s bytes of an ASCII text; b"", not plain, for any other)
-            tid = trade_id.encode() if type(trade_id) is str and trade_id.isascii() else b""
-            if side is None or not plain_text(tid):
-                return
-            values += (b"0", name, b"2", price, qty, day, time, side, tid)
-        trades = tuple(t is not None for _s, t, _k, _p, _z, _a, _o in changes)
-        shape = self._shapes.get(trades)
+        time = stamp[-13:-1]
+        symbols, prices, sizes = self._symbols, self._px, self._size
+        plain = self._minute_plain and len(changes) <= _MOST_HANDED
+        wire: list[bytes] = []
+        add = wire.append
+        values = [b"%d" % len(changes)]
+        trades: list[bool] = []
+        try:
+            for symbol, t, kind, px, size, action, _owner in changes:
+                name = symbols.get(symbol)
+                if name is None:  # formatted, kept when plain
+                    name = self._symbol(symbol)
+                    plain = plain and symbol in symbols
+                price = prices.get(px)
+                if price is None:
+                    price = self._price(px)
+                    plain = plain and px in prices
+                qty = sizes.get(text := str(size))
+                if qty is None:
+                    qty = self._qty(size, text)
+                    plain = plain and text in sizes
+                if t is None:
+                    code = _ASCII[action]
+                    side = _ASCII[kind]
+                    add(
+                        b"279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s"
+                        % (code, name, side, price, qty, stamp)
+                    )
+                    values += (code, name, side, price, qty, day, time)
+                    trades.append(False)
+                    continue
+                if t.block:
+                    return [], None  # (TrdType: the objects write it)
+                aggressor = self._sides.get(t.aggressor_side) or self._side(t.aggressor_side)
+                tid = enc_str(t.trade_id, "TradeID(1003)")  # (not empty, no SOH)
+                add(
+                    b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01"
+                    % (name, price, qty, stamp, aggressor, tid)
+                )
+                values += (b"0", name, b"2", price, qty, day, time, aggressor, tid)
+                trades.append(True)
+                plain = plain and tid.isascii() and b"=" not in tid
+        except EncodeError:
+            return [], None
+        if not plain:
+            return wire, None
+        key = tuple(trades)
+        shape = self._shapes.get(key)
         if shape is None:
-            shape = self._shapes[trades] = entries_shape(self._aggressor, trades)
-        self.handed = (body, shape, tuple(values))
+            shape = self._shapes[key] = entries_shape(self._aggressor, key)
+        return wire, (shape, tuple(values))
 
     def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
         """The entry of a trade (not a block trade) at the stamp `entries` set."""
