@@ -1,5 +1,5 @@
 # private: `codec._handed` (a frame read from the values its gateway hands with it), the
-# gateway's `_Wire` (`simulator.gateway.exchange.market_data`) and `Outbound`'s header values
+# gateway's `_Wire` (`simulator.gateway.exchange.md_wire`) and `Outbound`'s header values
 """A frame the simulation's gateway hands over with its values (`codec._handed`) is read into
 the very message `Codec.decode_clean` makes of its bytes.
 
@@ -18,7 +18,7 @@ what it cannot vouch for is not handed: a Symbol with ``=``, a SendingTime of Fe
 a MsgSeqNum of 19 digits, a TradeID not ASCII.
 
 (A test of the private `codec._handed`, `codec._fields` (`CheckedSource`), the gateway's
-`simulator.gateway.exchange.market_data` (`_Wire`) and `session._outbound` (`Outbound`).)
+`simulator.gateway.exchange.md_wire` (`_Wire`) and `session._outbound` (`Outbound`).)
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from kalshi_fix_sansio.codec import _handed, dialect_codec, finish_frame
 from kalshi_fix_sansio.codec._fields import CheckedSource
 from kalshi_fix_sansio.codec._handed import HandedReader, HandedShape, accepts
 from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.gateway.exchange import market_data
-from kalshi_fix_sansio.simulator.gateway.exchange.market_data import LEVEL_FRAME, _Wire
+from kalshi_fix_sansio.simulator.gateway.exchange import md_wire
+from kalshi_fix_sansio.simulator.gateway.exchange.md_wire import LEVEL_FRAME, _Wire
 from kalshi_fix_sansio.simulator.testing import SessionPair
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
@@ -337,5 +337,5 @@ def test_the_plain_checks_mark_what_the_patterns_take() -> None:
     assert not _handed.plain_text(b"a=b") and not _handed.plain_text("é".encode())
     assert _handed.plain_decimal(b"0.4500") and not _handed.plain_decimal(b"1" * 31)
     assert _handed.plain_date(b"20261120") and not _handed.plain_date(b"20280229")
-    shape = market_data.entries_shape(prediction.AggressorSide, (True,))
+    shape = md_wire.entries_shape(prediction.AggressorSide, (True,))
     assert "|268|279|55|269|270|271|272|273|2446|1003|10)" in repr(shape)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import Defect, dialect_codec
-from ..codec._handed import HandedReader
+from ..codec import Defect, HandedReader, dialect_codec
 from ..codec.errors import DecodeError, RemoteProtocolError
 from ._checks import (
     ADMIN,

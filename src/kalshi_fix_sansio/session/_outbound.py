@@ -12,21 +12,21 @@ import sys
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
-from zlib import adler32
 
 from ..codec import (
+    BEGIN_STRING,
+    HandedShape,
     Header,
     Message,
     enc_str,
     encode_message,
     finish_frame,
+    finish_frame_values,
     fmt_timestamp,
+    plain_text,
+    plain_timestamp,
 )
-from ..codec._encode import _ADLER_EXACT, _SUMS, _TRAILERS, _head
-from ..codec._fields import BEGIN_STRING
-from ..codec._handed import HandedShape, plain_text, plain_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
-from ..codec.framing import checksum
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
 from .config import LOGON_FLAGS, Role, SessionConfig
@@ -209,21 +209,16 @@ class Outbound:
         number = b"%d" % seq
         stamp = self._stamp + _MILLIS[ms - second * 1000]
         field = cls._MSGTYPE_FIELD
-        # `finish_frame`, the body joined here
-        joined = b"%s%s34=%s\x0152=%s\x01%s" % (field, self._head, number, stamp, body)
-        n = len(joined)
-        heads = self._spec.heads
-        head = heads.get(n)
-        if head is None:
-            head = _head(n, heads)
-        total = (head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))) & 0xFF
-        frame = b"".join((head[0], joined, _TRAILERS[total]))
+        frame, length, total = finish_frame_values(
+            b"%s%s34=%s\x0152=%s\x01%s" % (field, self._head, number, stamp, body),
+            self._spec.heads,
+        )
         comp_ids = self._vouched
         shape = handed[1]
         if comp_ids is None or seq > _MOST_PLAIN_SEQ or shape.msg_type_field != field:
             return frame, None
-        values = (BEGIN_STRING, b"%d" % n, shape.msg_type, *comp_ids, number, stamp)
-        return frame, (frame, shape, (*values, *handed[2], _SUMS[total]))
+        values = (BEGIN_STRING, length, shape.msg_type, *comp_ids, number, stamp)
+        return frame, (frame, shape, (*values, *handed[2], total))
 
     def _new_head(self, target: str | None) -> None:
         """`_head` for TargetCompID ``target``, and its values when both are plain text."""
