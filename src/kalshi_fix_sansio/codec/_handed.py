@@ -155,7 +155,8 @@ class HandedReader:
 
     Args:
         codec: the session's dialect codec.
-        use_dollars, rfq_dollars: as the session passes them to `Codec.decode_clean`.
+        use_dollars: as the session passes it to `Codec.decode_clean`.
+        rfq_dollars: as the session passes it to `Codec.decode_clean`.
     """
 
     __slots__ = ("_decode_clean", "_dollars", "_learned", "_recent", "_rfq_dollars")
