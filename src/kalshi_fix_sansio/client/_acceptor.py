@@ -170,8 +170,8 @@ class AcceptorDriver:
         (`Write`), without the step, when it would do nothing else (the connection in use, no
         timer due, no fault holding or changing the bytes, no sooner deadline to tell). None:
         sent and queued; step `Woke` as usual (the mock gateway's route of one market-data
-        message, the common case first). ``handed``: the body's shape and values
-        (`Session.send_encoded_now`'s, which keeps the frame's in `Session.handed`).
+        message, the common case first). ``handed``: the body, its frame's shape and its
+        values (`Session.send_encoded_now`'s, which keeps the frame's in `Session.handed`).
 
         Raises:
             LocalProtocolError: as `Session.send_encoded` (nothing sent).

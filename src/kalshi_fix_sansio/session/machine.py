@@ -512,9 +512,10 @@ class Session:
         `Outbound.send_encoded` makes it, the next number set, and handed back rather than
         queued and taken (`data_to_send` would take it alone), the deadline `next_deadline`
         would give read with the frame just sent. tests/test_session_send_encoded_now.py
-        compares it with the three calls. ``handed``: the body's shape and values (a
-        `codec._handed.HandedShape` and a tuple), when it has them: a frame made in one step
-        keeps its own shape and values in `handed` (``(frame, shape, values)``), for its
+        compares it with the three calls. ``handed``: the body, the shape of a whole frame of
+        it and the body's values (the simulated exchange's, `codec._handed`), when it has
+        them: a frame made in one step then keeps the frame, its shape and all its values in
+        `handed` (`Outbound.frame_values`; None when a header value is not plain), for its
         caller to hand over with the frame.
 
         Raises:
