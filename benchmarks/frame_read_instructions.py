@@ -50,9 +50,9 @@ def capture(path: Path, messages: int) -> None:
     frames: list[bytes] = []
     built = _blocking._End.data_built
 
-    def kept(end: Any, data: bytes) -> None:
+    def kept(end: Any, data: bytes, handed: Any = None) -> None:
         frames.append(data)
-        built(end, data)
+        built(end, data, handed)
 
     _blocking._End.data_built = kept  # type: ignore[method-assign]
     try:

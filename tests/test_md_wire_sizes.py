@@ -1,6 +1,6 @@
 # private: the 35=X entry bytes' cache (`_Wire`) has no public name; its bytes are compared here
 """A 35=X level entry's size bytes, kept by the size's text (the private
-`kalshi_fix_sansio.simulator.gateway.exchange.market_data._Wire`), are the codec's own
+`kalshi_fix_sansio.simulator.gateway.exchange.md_wire._Wire`), are the codec's own
 (`enc_decimal` of the size quantized to the cent) for every size, new or kept: equal sizes of
 other exponents, both zeros, sizes made new by arithmetic as `Book.resize` makes a level's."""
 
@@ -11,7 +11,7 @@ from decimal import Decimal as D
 
 from kalshi_fix_sansio.codec import enc_decimal
 from kalshi_fix_sansio.simulator.gateway.exchange.common import CENT
-from kalshi_fix_sansio.simulator.gateway.exchange.market_data import _Wire
+from kalshi_fix_sansio.simulator.gateway.exchange.md_wire import _Wire
 
 SIZES = ["0", "-0", "0.00", "-0.00", "6", "6.0", "6.000", "5.5", "5.50", "12.345", "0.01", "999"]
 

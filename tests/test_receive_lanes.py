@@ -37,8 +37,8 @@ from kalshi_fix_sansio.trading.builders import Requests
 def _general(monkeypatch: pytest.MonkeyPatch) -> None:
     """The lanes replaced by the general paths they stand for."""
 
-    def read_app(self: _inbound.Inbound, frame: bytes) -> None:
-        self.on_frame(frame)
+    def read_app(self: _inbound.Inbound, frame: bytes, handed: Any = None) -> None:
+        self.on_frame(frame)  # (a frame's handed values not read: its bytes decoded)
 
     def read_book(self: OrderDesk, event: Any, now: float) -> bool:
         if (

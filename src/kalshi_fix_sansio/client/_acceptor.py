@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Any, Final
 
 from ..codec import Message
 from ..codec.errors import LocalProtocolError, RemoteProtocolError
@@ -163,12 +163,15 @@ class AcceptorDriver:
         self.app_sent += 1
         return seq
 
-    def send_encoded_now(self, msg_type: str, body: bytes, now: float) -> bytes | None:
+    def send_encoded_now(
+        self, msg_type: str, body: bytes, now: float, handed: Any = None
+    ) -> bytes | None:
         """`send_encoded`, then the bytes to write: what a `Woke` step at ``now`` would give
         (`Write`), without the step, when it would do nothing else (the connection in use, no
         timer due, no fault holding or changing the bytes, no sooner deadline to tell). None:
         sent and queued; step `Woke` as usual (the mock gateway's route of one market-data
-        message, the common case first).
+        message, the common case first). ``handed``: the body, its frame's shape and its
+        values (`Session.send_encoded_now`'s, which keeps the frame's in `Session.handed`).
 
         Raises:
             LocalProtocolError: as `Session.send_encoded` (nothing sent).
@@ -191,7 +194,7 @@ class AcceptorDriver:
             self.app_sent += 1
             return None
         # the session's send, next deadline and bytes in one call (`Session.send_encoded_now`)
-        data = self._session.send_encoded_now(msg_type, body, now, told)
+        data = self._session.send_encoded_now(msg_type, body, now, told, handed)
         self.app_sent += 1
         return data
 

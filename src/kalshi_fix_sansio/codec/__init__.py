@@ -25,6 +25,12 @@ from ._encode import (
 from ._encode import (
     finish_frame as finish_frame,
 )
+from ._encode import (
+    finish_frame_values as finish_frame_values,
+)
+from ._fields import (
+    BEGIN_STRING as BEGIN_STRING,
+)
 from ._fields import (
     WALK_ERRORS as WALK_ERRORS,
 )
@@ -48,6 +54,48 @@ from ._generated.tables import (
 )
 from ._generated.tables import (
     SessionSpec as SessionSpec,
+)
+from ._handed import (
+    DATE as DATE,
+)
+from ._handed import (
+    DECIMAL as DECIMAL,
+)
+from ._handed import (
+    INT as INT,
+)
+from ._handed import (
+    TEXT as TEXT,
+)
+from ._handed import (
+    TIME as TIME,
+)
+from ._handed import (
+    TIMESTAMP as TIMESTAMP,
+)
+from ._handed import (
+    HandedReader as HandedReader,
+)
+from ._handed import (
+    HandedShape as HandedShape,
+)
+from ._handed import (
+    Vouched as Vouched,
+)
+from ._handed import (
+    frame_shape as frame_shape,
+)
+from ._handed import (
+    plain_date as plain_date,
+)
+from ._handed import (
+    plain_decimal as plain_decimal,
+)
+from ._handed import (
+    plain_text as plain_text,
+)
+from ._handed import (
+    plain_timestamp as plain_timestamp,
 )
 from ._lines import (
     MAX_LINE_BYTES as MAX_LINE_BYTES,

@@ -18,6 +18,7 @@ from .errors import DecodeError, EncodeError
 from .framing import checksum
 
 _TRAILERS = tuple(b"10=%03d\x01" % i for i in range(256))  # CheckSum -> its field
+_SUMS = tuple(b"%03d" % i for i in range(256))  # CheckSum -> its value
 _MAX_CACHED_HEAD = 8192  # BodyLengths whose head is kept (a codec's stay under ~1 MB)
 _ADLER_EXACT = 256  # 256 * 255 < 65521: Adler-32's low half is then the exact byte sum
 Heads = dict[int, tuple[bytes, int]]
@@ -47,6 +48,18 @@ def finish_frame(body: list[bytes], heads: Heads) -> bytes:
         head = _head(n, heads)
     total = head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))
     return b"".join((head[0], joined, _TRAILERS[total & 0xFF]))
+
+
+def finish_frame_values(joined: bytes, heads: Heads) -> tuple[bytes, bytes, bytes]:
+    """`finish_frame` of a body already joined (it starts with 35=), and the values of the
+    frame's BodyLength and CheckSum fields (a frame handed over with its values:
+    `_handed`)."""
+    n = len(joined)
+    head = heads.get(n)
+    if head is None:
+        head = _head(n, heads)
+    total = (head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))) & 0xFF
+    return b"".join((head[0], joined, _TRAILERS[total])), b"%d" % n, _SUMS[total]
 
 
 class EncodeSpec(NamedTuple):

@@ -41,7 +41,7 @@ from ._fields import BEGIN_STRING, Matcher, Record
 from ._wire import _own_end
 from .framing import sum_sound
 
-__all__ = ["LayoutScan", "layout_matcher", "layout_scan"]
+__all__ = ["LayoutScan", "layout_matcher", "layout_scan", "matcher_forms"]
 
 # A UTC date that exists: a year 1000-9999 (datetime's range; earlier ones are checked in full)
 # and a month with its days (February to the 28th: the 29th is checked in full). Written for
@@ -126,15 +126,25 @@ def layout_matcher(
     form (``cls``: their class, ``header``: its header's), made from a message of that layout
     ``check`` found with nothing wrong: its MsgType and group counts are taken as they are (the
     layout fixes them). None: the layout has a field without a plain form here."""
+    forms = matcher_forms(cls, header, flat, dollars)
+    if forms is None:
+        return None
+    return re.compile(_joined([(tag, form, True) for tag, form in forms])).fullmatch
+
+
+def matcher_forms(
+    cls: type[Record], header: type[Record], flat: list[bytes], dollars: bool
+) -> list[tuple[bytes, bytes]] | None:
+    """Each field of ``flat``'s tag layout as `layout_matcher`'s pattern reads it: its tag and
+    the form its value must have (the pattern is these, each ``tag=(form)`` and SOH, in
+    order); None: the layout has a field without a plain form here (no pattern)."""
     fields = _fields(cls, header, flat, dollars, frozenset(), sound=False)
     if fields is None:
         return None
     # every value captured, in order (`Codec.decode_clean` reads the fields from them), and
     # none empty: an unread field's too (an empty one, which the framer refuses, is checked in
     # full)
-    return re.compile(
-        _joined([(tag, _FILLED if form == _ANY else form, True) for tag, form, _ in fields])
-    ).fullmatch
+    return [(tag, _FILLED if form == _ANY else form) for tag, form, _ in fields]
 
 
 def _joined(fields: list[tuple[bytes, bytes, bool]]) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import Defect, dialect_codec
+from ..codec import Defect, HandedReader, dialect_codec
 from ..codec.errors import DecodeError, RemoteProtocolError
 from ._checks import (
     ADMIN,
@@ -100,6 +100,8 @@ class Inbound:
         self._strict = config.strict
         self._validate = config.validate_messages
         self._dollars, self._rfq_dollars = writer.dollars, writer.rfq_dollars  # read as written
+        # a frame handed over with its values, read from them (`codec._handed`)
+        self._read_handed = HandedReader(self._codec, self._dollars, self._rfq_dollars).message
         self.heartbeat_interval = config.heartbeat_interval
         """The interval in force: ours, or the peer's from its Logon."""
         self.last_rx = 0.0
@@ -210,7 +212,7 @@ class Inbound:
             if self._gaps.pending:
                 self._gaps.drain(now)
 
-    def read_app(self, frame: bytes) -> ApplicationMessage | None:
+    def read_app(self, frame: bytes, handed: Any = None) -> ApplicationMessage | None:
         """`on_frame` of a frame `Session.read` read (the session active, with no error, no
         event queued, no TestRequest waiting and no gap open), the event of a clean application
         message in its turn returned rather than queued; None: the frame was `on_frame`'s
@@ -222,9 +224,15 @@ class Inbound:
         `on_frame`'s) is what `on_frame` and `_process_app` would make of it (no other check
         of theirs applies in that state: it is delivered as it is, its number consumed).
         Every other frame goes to `on_frame` with the message decoded here (nothing done twice,
-        nothing done before it).
+        nothing done before it). ``handed``: the frame, its shape and its values, when a
+        simulation's gateway handed them over with it: the message made from them
+        (`codec._handed.HandedReader`: the one `decode_clean` makes).
         """
-        msg: Any = self._decode_clean(frame, self._dollars, self._rfq_dollars)
+        msg: Any = (
+            self._decode_clean(frame, self._dollars, self._rfq_dollars)
+            if handed is None
+            else self._read_handed(handed)
+        )
         if msg is None:
             self.on_frame(frame, False, None)
             return None
@@ -529,6 +537,7 @@ class Inbound:
         # prices follow the client's UseDollars(21005) from here on (always dollars on margin)
         writer.set_dollars(self.config.dollars or msg.use_dollars is True)
         self._dollars, self._rfq_dollars = writer.dollars, writer.rfq_dollars
+        self._read_handed = HandedReader(self._codec, self._dollars, self._rfq_dollars).message
         self._checks.learn_peer(sender)
         reset = msg.reset_seq_num_flag is True
         if reset:

@@ -13,7 +13,19 @@ from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
 
-from ..codec import Header, Message, enc_str, encode_message, finish_frame, fmt_timestamp
+from ..codec import (
+    BEGIN_STRING,
+    HandedShape,
+    Header,
+    Message,
+    enc_str,
+    encode_message,
+    finish_frame,
+    finish_frame_values,
+    fmt_timestamp,
+    plain_text,
+    plain_timestamp,
+)
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64
@@ -26,6 +38,7 @@ UTC = timezone.utc
 _PRUNE_EVERY = 1024  # stored messages between two prunes of the store
 _MILLIS = tuple(b"%03d" % i for i in range(1000))  # SendingTime's milliseconds
 _SECONDS = tuple(b"%02d." % i for i in range(60))  # its seconds, and the point after them
+_MOST_PLAIN_SEQ = 10**18 - 1  # the last MsgSeqNum of at most 18 digits (`codec._handed.INT`)
 
 
 def sending_time(now: float) -> datetime:
@@ -54,8 +67,10 @@ class Outbound:
         "_acceptor",
         "_head",
         "_head_for",
+        "_head_values",
         "_max_size",
         "_minute",
+        "_minute_plain",
         "_minute_text",
         "_retention",
         "_retransmission",
@@ -64,6 +79,7 @@ class Outbound:
         "_spec",
         "_stamp",
         "_stamp_second",
+        "_vouched",
         "config",
         "dialect",
         "dollars",
@@ -96,10 +112,14 @@ class Outbound:
         self._spec = sys.modules[dialect.encode.__module__]._ENCODE_SPEC
         self._head_for: str | None = None  # the TargetCompID `_head` was made for
         self._head = b""  # "49=...|56=...|": the start of every standard header we write
+        self._head_values: tuple[bytes, bytes] | None = None  # its two values, when plain
+        # they, when the SendingTimes of `_minute` are plain too (`frame_values` vouches then)
+        self._vouched: tuple[bytes, bytes] | None = None
         self._stamp_second: int | None = None  # the second `_stamp` holds ("YYYYMMDD-HH:MM:SS.")
         self._stamp = b""
         self._minute: int | None = None  # the minute `_minute_text` holds ("YYYYMMDD-HH:MM:")
         self._minute_text = b""
+        self._minute_plain = False  # its SendingTimes have their plain form (`_new_minute`)
         self.dollars = config.dollars
         """Prices in dollars on the wire (an acceptor follows the client's UseDollars)."""
         self.rfq_units = ""
@@ -144,16 +164,13 @@ class Outbound:
             raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
         target = self.target_comp_id
         if target is not self._head_for or not self._head:
-            sender = enc_str(self._sender, "SenderCompID(49)")
-            self._head = b"49=%s\x0156=%s\x01" % (sender, enc_str(target, "TargetCompID(56)"))
-            self._head_for = target
+            self._new_head(target)
         ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
         second = ms // 1000
         if second != self._stamp_second:
             minute = second // 60  # a new second of the same minute: its two digits
             if minute != self._minute:
-                self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
-                self._minute = minute
+                self._new_minute(minute)
             self._stamp = self._minute_text + _SECONDS[second - minute * 60]
             self._stamp_second = second
         return b"%s34=%d\x0152=%s%s\x01" % (
@@ -162,6 +179,65 @@ class Outbound:
             self._stamp,
             _MILLIS[ms - second * 1000],
         )
+
+    def frame_values(
+        self, cls: Any, seq: int, body: bytes, handed: tuple[bytes, HandedShape, Any], now: float
+    ) -> tuple[bytes, tuple[bytes, HandedShape, tuple[bytes, ...]] | None]:
+        """The frame of ``body`` (a message of class ``cls``) numbered ``seq`` at ``now``, as
+        `own_header` and `finish_frame` make it, each value formatted once; and, with
+        ``handed`` the body, the frame's shape and the body's values (`codec._handed`), the
+        frame, its shape and all its values when the shape is of this MsgType and each header
+        value is as it vouches (`_new_head`, `_new_minute`, a MsgSeqNum of 18 digits at most),
+        else None.
+
+        Raises:
+            EncodeError: as `own_header`.
+        """
+        if seq < 1:
+            raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
+        target = self.target_comp_id
+        if target is not self._head_for or not self._head:
+            self._new_head(target)
+        ms = int(now * 1000)  # `own_header`'s SendingTime
+        second = ms // 1000
+        if second != self._stamp_second:
+            minute = second // 60
+            if minute != self._minute:
+                self._new_minute(minute)
+            self._stamp = self._minute_text + _SECONDS[second - minute * 60]
+            self._stamp_second = second
+        number = b"%d" % seq
+        stamp = self._stamp + _MILLIS[ms - second * 1000]
+        field = cls._MSGTYPE_FIELD
+        frame, length, total = finish_frame_values(
+            b"%s%s34=%s\x0152=%s\x01%s" % (field, self._head, number, stamp, body),
+            self._spec.heads,
+        )
+        comp_ids = self._vouched
+        shape = handed[1]
+        if comp_ids is None or seq > _MOST_PLAIN_SEQ or shape.msg_type_field != field:
+            return frame, None
+        values = (BEGIN_STRING, length, shape.msg_type, *comp_ids, number, stamp)
+        return frame, (frame, shape, (*values, *handed[2], total))
+
+    def _new_head(self, target: str | None) -> None:
+        """`_head` for TargetCompID ``target``, and its values when both are plain text."""
+        sender = enc_str(self._sender, "SenderCompID(49)")
+        target_id = enc_str(target, "TargetCompID(56)")
+        self._head = b"49=%s\x0156=%s\x01" % (sender, target_id)
+        self._head_for = target
+        plain = plain_text(sender) and plain_text(target_id)
+        self._head_values = (sender, target_id) if plain else None
+        self._vouched = self._head_values if self._minute_plain else None
+
+    def _new_minute(self, minute: int) -> None:
+        """`_minute_text` of the epoch minute ``minute`` (made once a minute), and whether its
+        SendingTimes have their plain form (`_minute_plain`: every second and millisecond of a
+        minute does when one does)."""
+        self._minute_text = fmt_timestamp(datetime.fromtimestamp(minute * 60, UTC))[:-6]
+        self._minute = minute
+        self._minute_plain = plain_timestamp(self._minute_text + b"00.000") is not None
+        self._vouched = self._head_values if self._minute_plain else None
 
     def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
         """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the

@@ -115,6 +115,8 @@ class Session:
         self._test_request_factor = config.test_request_factor  # read by `next_deadline`
         limiter = config.rate_limiter
         self._billing = RateBilling(limiter) if limiter is not None else None
+        self.handed: tuple[bytes, Any, tuple[bytes, ...]] | None = None
+        """The frame `send_encoded_now` last made with its values, its shape and its values."""
         gate = self._gate = config.order_gate  # every order-creating message passes it in `send`
         self._gated: frozenset[str] = frozenset() if gate is None else gate.msg_types
 
@@ -497,7 +499,9 @@ class Session:
             )
         return self._writer.send_encoded(cls._MSGTYPE_FIELD, body, now)
 
-    def send_encoded_now(self, msg_type: str, body: bytes, now: float, told: float) -> bytes | None:
+    def send_encoded_now(
+        self, msg_type: str, body: bytes, now: float, told: float, handed: Any = None
+    ) -> bytes | None:
         """`send_encoded`, then `data_to_send` when `next_deadline` is not sooner than
         ``told``: the bytes to write (`AcceptorDriver.send_encoded_now
         <kalshi_fix_sansio.client._acceptor.AcceptorDriver.send_encoded_now>`'s session
@@ -508,7 +512,11 @@ class Session:
         `Outbound.send_encoded` makes it, the next number set, and handed back rather than
         queued and taken (`data_to_send` would take it alone), the deadline `next_deadline`
         would give read with the frame just sent. tests/test_session_send_encoded_now.py
-        compares it with the three calls.
+        compares it with the three calls. ``handed``: the body, the shape of a whole frame of
+        it and the body's values (the simulated exchange's, `codec._handed`), when it has
+        them: a frame made in one step then keeps the frame, its shape and all its values in
+        `handed` (`Outbound.frame_values`; None when a header value is not plain), for its
+        caller to hand over with the frame.
 
         Raises:
             LocalProtocolError: as `send_encoded` (nothing sent).
@@ -539,8 +547,11 @@ class Session:
         if type(mem) is not MemoryStore or mem._closed:
             mem = None
         seq = store.next_sender_seq() if mem is None else mem._sender
-        head = writer.own_header(seq, now)
-        frame = finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
+        if handed is None:
+            head = writer.own_header(seq, now)
+            frame = finish_frame([cls._MSGTYPE_FIELD, head, body], writer._spec.heads)
+        else:  # the same frame, its values kept (`Outbound.frame_values`)
+            frame, self.handed = writer.frame_values(cls, seq, body, handed, now)
         if len(frame) > writer._max_size:  # refused: as `send_encoded` refuses it
             return self._send_then_take(msg_type, body, now, told)
         if mem is None:

@@ -343,10 +343,11 @@ class Feed:
                         raise
                     # the pipe's delivery (`Pipe._receive`), the scheduler's next callback had
                     # it been written (`Pipe.hand_over`), run here as below: one whole frame
-                    # the gateway's session built, to the client's read of such (`Pipe.built`)
+                    # the gateway's session built, to the client's read of such (`Pipe.built`),
+                    # with its values when the session made it of them
                     pipe = handed[0]
                     if not pipe._closing:
-                        pipe.built(handed[1])
+                        pipe.built(handed[1], handed[2])
                     return None
                 self.ledger.mark(name, now, gateway.exchange.recorded_mid(name))
                 if on_message is not None:

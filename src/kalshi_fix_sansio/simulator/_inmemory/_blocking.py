@@ -148,7 +148,7 @@ class _End:
             link.perform(sup, actions)
         link.changed(sup)
 
-    def data_built(self, data: bytes) -> None:
+    def data_built(self, data: bytes, handed: Any = None) -> None:
         """`data_received` of one whole frame the gateway's session built for this connection
         (`Pipe.hand_over`: the frame `finish_frame` made, alone in the chunk, no fault on),
         in one step where it is the common read: `Driver.quick_read`, `Session.read` and
@@ -158,7 +158,8 @@ class _End:
         (`OrderDesk.read_book` and the driver's `_put`, written out too); the blocking pump's
         `changed` (`_Inline._changed`) asked only when it has callbacks to deliver. Anything
         else takes `data_received`, nothing done before. tests/test_handover.py compares it
-        with `data_received`."""
+        with `data_received`. ``handed``: the frame's values when the gateway's session made
+        it of them (`Session.handed`): its message read from them (`Inbound.read_app`)."""
         link = self.link
         if self is not link.end:
             return  # a connection the driver is done with
@@ -211,7 +212,7 @@ class _End:
         framer._pos = 0
         event: Any
         try:  # `Session.read`'s, from its `_read_app`
-            event = session._read_app(data)
+            event = session._read_app(data, handed)
         except (RemoteProtocolError, StoreError) as exc:
             session._fail(exc)
             event = None

@@ -264,11 +264,12 @@ class Pipe(asyncio.Transport):
     ) -> None:
         super().__init__()
         self._scheduler, self._protocol, self._record = scheduler, protocol, record
-        # what a chunk handed over (`hand_over`) is delivered to: the side's read of one whole
-        # frame its peer's session built, when it has one (`_End.data_built`), else its
-        # ``data_received``
-        self.built: Callable[[bytes], None] = getattr(
-            protocol, "data_built", protocol.data_received
+        # what a chunk handed over (`hand_over`) is delivered to, with its values or None: the
+        # side's read of one whole frame its peer's session built, when it has one
+        # (`_End.data_built`), else its ``data_received`` (the values not read)
+        built = getattr(protocol, "data_built", None)
+        self.built: Callable[[bytes, Any], None] = (
+            built if built is not None else functools.partial(_data_only, protocol.data_received)
         )
         # ``record`` asked only when ``hearing`` (None: always) wants the chunk (``client``:
         # this is the client's end, whose chunks `Hearing.client_listeners` hear too)
@@ -376,6 +377,11 @@ class Pipe(asyncio.Transport):
         if not self._lost:
             self._lost = True
             self._protocol.connection_lost(exc)
+
+
+def _data_only(data_received: Callable[[bytes], None], data: bytes, handed: Any) -> None:
+    """``data_received(data)``: a frame handed over to a side that reads only bytes."""
+    data_received(data)
 
 
 def pipe_pair(

@@ -65,8 +65,9 @@ class Router:
         self._dirty: dict[Connection, None] = {}
         self._serving = 0
         # the chunk a `replay_market` asked to hand over wrote (`Pipe.hand_over`): the pipe
-        # end that receives it and its bytes, for its caller to deliver (None: none)
-        self.handed: tuple[Pipe, bytes] | None = None
+        # end that receives it, its bytes and their values (`Session.handed`, or None), for
+        # its caller to deliver (None: none)
+        self.handed: tuple[Pipe, bytes, Any] | None = None
         self.clock: Callable[[float], float] | None = None
         """The exchange's clock from the sessions' time (a replay's recording clock); None:
         the sessions' time. Sessions (SendingTime, heartbeats) always run on `timers`."""
@@ -256,10 +257,18 @@ class Router:
         dirty = self._dirty
         if len(outbound) == 1 and not dirty and not self._serving:
             message = outbound[0].message
-            if type(message) is EncodedMessage and self._write_encoded(
-                outbound[0].session_id, message.MSG_TYPE, message.body, now, hand
-            ):
-                return
+            if type(message) is EncodedMessage:
+                body = message.body
+                handed = self.exchange._md._wire.handed  # its values, when it has them
+                if self._write_encoded(
+                    outbound[0].session_id,
+                    message.MSG_TYPE,
+                    body,
+                    now,
+                    hand,
+                    handed if handed is not None and handed[0] is body else None,
+                ):
+                    return
         for out in outbound:
             conn = self._conns.get(out.session_id)
             if conn is None:
@@ -313,23 +322,40 @@ class Router:
                 self._route(found, now, hand)
             return bool(found)
         subscribers, body = found
+        # the body's values when the exchange made it of values it vouches for (`_Wire.handed`)
+        handed = exchange._md._wire.handed
         if (
             len(subscribers) != 1
             or self._dirty
             or self._serving
-            or not self._write_encoded(subscribers[0], "X", body, now, hand)
+            or not self._write_encoded(
+                subscribers[0],
+                "X",
+                body,
+                now,
+                hand,
+                handed if handed is not None and handed[0] is body else None,
+            )
         ):
             self._route([Outbound(s, EncodedMessage("X", body)) for s in subscribers], now)
         return True
 
     def _write_encoded(
-        self, session_id: str, msg_type: str, body: bytes, now: float, hand: bool = False
+        self,
+        session_id: str,
+        msg_type: str,
+        body: bytes,
+        now: float,
+        hand: bool = False,
+        handed: Any = None,
     ) -> bool:
         """`_route` of one `EncodedMessage` (a replay's market data, the common case: its
         MsgType and body) when no input is being served: sent and written at once
         (`AcceptorDriver.send_encoded_now`), as the loop below and `_flush_dirty` would with no
         fault on; False: not done, nothing sent (a fault is on, or not a connection of an
-        `AcceptorDriver`). ``hand``: a pipe's chunk handed over (`handed`) where it can be."""
+        `AcceptorDriver`). ``hand``: a pipe's chunk handed over (`handed`) where it can be;
+        ``handed``: the body, its shape and its values (`_Wire.handed`), when it has them: the
+        frame's handed over with it (`Session.handed`)."""
         faults = self.faults
         if (
             faults.skip_seq
@@ -348,7 +374,7 @@ class Router:
         driver.delay = faults.delay  # what `_flush_dirty` sets
         driver.close_after = faults.drop_after
         try:
-            data = driver.send_encoded_now(msg_type, body, now)
+            data = driver.send_encoded_now(msg_type, body, now, handed)
         except FixError as exc:  # the exchange produced something the session refuses
             self.log.append(f"{conn.session_id}: cannot send 35={msg_type}: {exc}")
             return True
@@ -359,7 +385,11 @@ class Router:
             if type(transport) is Pipe:  # `Connection.write`'s simulation case, inline
                 # (handed: one whole frame the session built, no fault on, as checked above)
                 if hand and transport.hand_over(data):
-                    self.handed = (transport.peer, data)
+                    if handed is not None:  # the frame's values, when the session made it of them
+                        handed = driver._session.handed
+                        if handed is not None and handed[0] is not data:
+                            handed = None
+                    self.handed = (transport.peer, data, handed)
                 else:
                     transport.write(data)
             else:

@@ -204,16 +204,16 @@ class LevelRow:
         if trade is None:
             if new == was:
                 return []  # the level's size came back: nothing sent
-            data = md._wire.level(name, t, px, new, "1", now)
-            if data is not None:
-                return subscribers, b"268=1\x01" + data
+            body = md._wire.level_body(name, t, px, new, "1", now)  # (its values kept with it)
+            if body is not None:
+                return subscribers, body
         else:
             changes: list[Any] = [(name, recorded_trade, "2", trade_px, trade_size, "0", None)]
             if new != was:
                 changes.append((name, None, t, px, new, "1", None))
-            wire = md._wire.entries(changes, now)
-            if wire:
-                return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
+            body = md._wire.entries_body(changes, now)  # (its values kept with it)
+            if body is not None:
+                return subscribers, body
         # a value the codec refuses (or a block trade): the book followed, the general way on
         md._before = {name: book}
         book.before = {(side, px): was}

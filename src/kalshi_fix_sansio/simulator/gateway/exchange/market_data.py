@@ -26,16 +26,16 @@ the book itself, so it is whole either way).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
-from ....codec import enc_date, enc_decimal, enc_dollars, enc_int, enc_str
-from ....codec.errors import EncodeError
+from ....codec import HandedShape, enc_int, enc_str
 from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
+from .md_wire import _Change, _Wire
 from .model import Book, ClientSession, EncodedMessage, Order, Outbound, Trade
 from .state import ExchangeState
 
@@ -43,10 +43,6 @@ __all__ = ["MarketData"]
 
 MAX_MD_SYMBOLS: Final = 1000
 MAX_MD_SUBSCRIPTIONS: Final = 100_000
-
-# one change of a call: (symbol, the trade or None, MDEntryType, price, size, MDUpdateAction,
-# the order that last changed the level or None)
-_Change = tuple[str, Trade | None, str, Decimal, Decimal, str, Order | None]
 
 
 class MarketData:
@@ -255,15 +251,16 @@ class MarketData:
             return
         built: list[Any] | None = None  # the entry objects, made for the first reader
         wire: list[bytes] | None = None  # the entries' bytes, made for the first encoder
+        vouched: tuple[HandedShape, tuple[bytes, ...]] | None = None  # their values
         for session in self.state.sessions.values():
             wanted = session.md_symbols
             if not wanted:
                 continue
             if session.wire:
-                if wire is None:
-                    wire = self._wire.entries(changes, self.state.now)
+                if wire is None:  # (and the whole body's values, when plain)
+                    wire, vouched = self._wire.entries_values(changes, self.state.now)
                 if wire:  # [] : an entry only the objects write (a block trade)
-                    self._send_wire(session, changes, wire)
+                    self._send_wire(session, changes, wire, vouched)
                     continue
             if built is None:
                 built = self._entries(changes)
@@ -319,11 +316,12 @@ class MarketData:
                     action, size = "2", ZERO
                 else:
                     action = "0" if old is None else "1"
-                data = self._wire.level(symbol, _KIND[side], px, size, action, self.state.now)
-                if data is None:  # a value the codec refuses: the objects' encode says so
+                # (its values kept with it: `_Wire.level_body`)
+                body = self._wire.level_body(symbol, _KIND[side], px, size, action, self.state.now)
+                if body is None:  # a value the codec refuses: the objects' encode says so
                     self._before, book.before = {symbol: book}, before
                     return False
-                return subscribers, b"268=1\x01" + data
+                return subscribers, body
         return True
 
     def market_entries(self) -> tuple[list[str], bytes] | bool:
@@ -345,11 +343,11 @@ class MarketData:
             changes = self._changes()  # (the book is no longer followed)
             if not changes or not subscribers:
                 return True
-            wire = self._wire.entries(changes, self.state.now)
-            if not wire:  # a block trade, or a value the codec refuses: the objects' way
+            body = self._wire.entries_body(changes, self.state.now)  # (its values kept)
+            if body is None:  # a block trade, or a value the codec refuses: the objects' way
                 self._before, book.before = followed, before
                 return False
-            return subscribers, b"268=%d\x01%s" % (len(wire), b"".join(wire))
+            return subscribers, body
         return True
 
     def _encoders(self, symbol: str) -> list[str] | None:
@@ -439,17 +437,28 @@ class MarketData:
                 )
         return built
 
-    def _send_wire(self, session: ClientSession, changes: list[_Change], wire: list[bytes]) -> None:
-        """A subscriber's 35=X as bytes (`EncodedMessage`)."""
+    def _send_wire(
+        self,
+        session: ClientSession,
+        changes: list[_Change],
+        wire: list[bytes],
+        vouched: tuple[HandedShape, tuple[bytes, ...]] | None = None,
+    ) -> None:
+        """A subscriber's 35=X as bytes (`EncodedMessage`); the whole body's shape and values
+        kept with it (`_Wire.handed`) when ``vouched`` has them and its entries are all of
+        ``wire`` as they are."""
         wanted, account = session.md_symbols, session.account
         if len(changes) == 1:  # the common case: one entry, no list
             c = changes[0]
             if c[0] not in wanted:
                 return
             data = wire[0]
-            if c[6] is not None and c[6].account == account:
-                data += _own_bytes(c[6])
+            owned = c[6] is not None and c[6].account == account
+            if owned:
+                data += _own_bytes(c[6])  # type: ignore[arg-type]
             body = b"268=1\x01" + data
+            if vouched is not None and not owned:  # the body of `wire`: its values kept
+                self._wire.handed = (body, vouched[0], vouched[1])
         else:
             entries = [
                 data if c[6] is None or c[6].account != account else data + _own_bytes(c[6])
@@ -459,6 +468,8 @@ class MarketData:
             if not entries:
                 return
             body = b"268=%d\x01%s" % (len(entries), b"".join(entries))
+            if vouched is not None and entries == wire:  # the body of `wire`: its values kept
+                self._wire.handed = (body, vouched[0], vouched[1])
         self.state.out.append(Outbound(session.session_id, EncodedMessage("X", body)))
 
 
@@ -499,147 +510,4 @@ def _own_bytes(owner: Order) -> bytes:
     return cl + b"79=%s\x01" % enc_int(owner.alloc_account or 0, "AllocAccount(79)")
 
 
-_ASCII: Final = {c: c.encode() for c in ("0", "1", "2")}  # MDUpdateAction, MDEntryType
 _KIND: Final = {BUY: "0", SELL: "1"}  # a level's MDEntryType
-_MOST_CACHED: Final = 4096  # values a cache keeps (emptied when full: memory stays flat)
-_EPOCH_DAY: Final = date(1970, 1, 1)
-_MOST_SECONDS: Final = 2.0**33  # epoch seconds read as whole seconds and a fraction (year 2242)
-_MILLIS_TEXT: Final = tuple(b"%03d\x01" % ms for ms in range(1000))  # MDEntryTime's end
-_SECONDS_TEXT: Final = tuple(b"%02d." % s for s in range(60))  # MDEntryTime's seconds
-
-
-class _Wire:
-    """The bytes of 35=X entries, as the dialect's encoder writes the entry objects
-    (`MarketData._entries`) made of the same changes: the same fields in the same order, each
-    value written by the codec's own value encoders (prices to the tick, sizes to the cent),
-    each distinct price, size, symbol and time written once (tests/test_engine_md_wire.py compares
-    them with the encoder's on every kind of entry of both dialects)."""
-
-    def __init__(self, aggressor: Callable[[str], Any]) -> None:
-        self._aggressor = aggressor
-        self._stamp_at = float("nan")  # the time `_stamp` was made for
-        self._stamp = b""
-        self._minute_at = -1  # the whole epoch minute `_minute` is the text of
-        self._minute = b""
-        self._days: dict[int, bytes] = {}  # days from the epoch -> MDEntryDate's text
-        self._px: dict[Decimal, bytes] = {}
-        # sizes by their text: a level's size is a new Decimal at each change (the sum
-        # `Book.resize` makes), whose hash (a modular power, not kept until asked) costs several
-        # times its text; equal texts are the same sign, digits and exponent, so the same bytes
-        self._size: dict[str, bytes] = {}
-        self._symbols: dict[str, bytes] = {}
-        self._sides: dict[str, bytes] = {}
-
-    def entries(self, changes: list[_Change], now: float) -> list[bytes]:
-        """Each change's entry bytes; [] when one is a block trade (TrdType: the objects write
-        it) or a value the codec refuses (the objects' encode says so, as before)."""
-        if now != self._stamp_at:  # a trade's entry (the first ones) reads it too
-            self._stamp, self._stamp_at = self._stamp_of(now), now
-        out: list[bytes] = []
-        add = out.append
-        for symbol, t, kind, px, size, action, _owner in changes:
-            if t is None:
-                data = self.level(symbol, kind, px, size, action, now)
-            elif t.block:
-                return []
-            else:
-                data = self._trade(symbol, t, px, size)
-            if data is None:
-                return []
-            add(data)
-        return out
-
-    def level(
-        self, symbol: str, kind: str, px: Decimal, size: Decimal, action: str, now: float
-    ) -> bytes | None:
-        """The entry of a level's change (MDEntryType ``kind``, MDUpdateAction ``action``);
-        None: a value the codec refuses."""
-        if now != self._stamp_at:
-            self._stamp, self._stamp_at = self._stamp_of(now), now
-        try:
-            return b"279=%s\x0155=%s\x01269=%s\x01270=%s\x01271=%s\x01%s" % (
-                _ASCII[action],
-                self._symbols.get(symbol) or self._symbol(symbol),
-                _ASCII[kind],
-                self._px.get(px) or self._price(px),
-                self._size.get(text := str(size)) or self._qty(size, text),
-                self._stamp,
-            )
-        except EncodeError:
-            return None
-
-    def _trade(self, symbol: str, t: Trade, px: Decimal, size: Decimal) -> bytes | None:
-        """The entry of a trade (not a block trade) at the stamp `entries` set."""
-        try:
-            return b"279=0\x0155=%s\x01269=2\x01270=%s\x01271=%s\x01%s2446=%s\x011003=%s\x01" % (
-                self._symbols.get(symbol) or self._symbol(symbol),
-                self._px.get(px) or self._price(px),
-                self._size.get(text := str(size)) or self._qty(size, text),
-                self._stamp,
-                self._sides.get(t.aggressor_side) or self._side(t.aggressor_side),
-                enc_str(t.trade_id, "TradeID(1003)"),
-            )
-        except EncodeError:
-            return None
-
-    def _stamp_of(self, now: float) -> bytes:
-        """MDEntryDate and MDEntryTime of `MarketData.md_stamp` at ``now`` (``to_ms(utc(now))``)
-        as the encoder writes them, without the datetime: `utc` adds ``timedelta(seconds=now)``
-        to the epoch, so its days are the date's and its seconds and microseconds the time's
-        (to the millisecond: three digits). The text up to the minute is made once per minute
-        (a replay's times come in order), the seconds and milliseconds from tables; the
-        microseconds are `timedelta`'s own rounding of a float: the whole seconds, then the
-        fraction's microseconds rounded half to even."""
-        if 0.0 <= now < _MOST_SECONDS:
-            second = int(now)
-            micros = round((now - second) * 1e6)  # exact: ``now - second`` loses no bit
-            if micros >= 1_000_000:
-                second, micros = second + 1, micros - 1_000_000
-            minute = second // 60
-            if minute != self._minute_at:
-                self._minute = self._minute_text(minute)
-                self._minute_at = minute
-            return self._minute + _SECONDS_TEXT[second - minute * 60] + _MILLIS_TEXT[micros // 1000]
-        since = timedelta(seconds=now)  # before the epoch, or too far after it to be a time
-        second = since.days * 86_400 + since.seconds
-        return (
-            self._minute_text(second // 60)
-            + _SECONDS_TEXT[second % 60]
-            + _MILLIS_TEXT[since.microseconds // 1000]
-        )
-
-    def _minute_text(self, minute: int) -> bytes:
-        """MDEntryDate and MDEntryTime up to the minutes' colon, of whole UTC epoch minutes."""
-        days, m = divmod(minute, 1440)
-        day = self._days.get(days)
-        if day is None:
-            if len(self._days) >= _MOST_CACHED:
-                self._days.clear()
-            day = self._days[days] = enc_date(_EPOCH_DAY + timedelta(days=days), "MDEntryDate(272)")
-        return b"272=%s\x01273=%02d:%02d:" % (day, m // 60, m % 60)
-
-    def _symbol(self, symbol: str) -> bytes:
-        return _kept(self._symbols, symbol, enc_str(symbol, "Symbol(55)"))
-
-    def _price(self, px: Decimal) -> bytes:
-        return _kept(self._px, px, enc_dollars(px.quantize(TICK), "MDEntryPx(270)", 4))
-
-    def _qty(self, size: Decimal, text: str) -> bytes:
-        """``size``'s bytes, kept as ``text`` (its `str`: a zero's sign is in it, and a text is
-        never empty, so `_kept` keeps a zero too)."""
-        return _kept(self._size, text, enc_decimal(size.quantize(CENT), "MDEntrySize(271)"))
-
-    def _side(self, side: str) -> bytes:
-        data = self._sides[side] = enc_str(self._aggressor(side), "AggressorSide(2446)")
-        return data
-
-
-def _kept(cache: dict[Any, bytes], value: Any, data: bytes) -> bytes:
-    """``data``, kept in ``cache`` as ``value``'s text (a full cache is emptied first: memory
-    stays flat). A zero is never kept: equal Decimals quantize to the same one but for
-    zero's sign."""
-    if value:
-        if len(cache) >= _MOST_CACHED:
-            cache.clear()
-        cache[value] = data
-    return data
