@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_handover import CASES as HANDOVER_CASES
+from test_handover import _recording  # the same recordings as the hand-over's tests
 
 from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio.codec import _handed, dialect_codec, finish_frame
@@ -38,12 +40,6 @@ from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway.exchange import md_wire
 from kalshi_fix_sansio.simulator.gateway.exchange.md_wire import LEVEL_FRAME, _Wire
 from kalshi_fix_sansio.simulator.testing import SessionPair
-from kalshi_fix_sansio.simulator.testing.recordings import (
-    MARGIN_SAMPLE_RECORDING,
-    SAMPLE_RECORDING,
-    SAMPLE_SETTLED,
-    write_recording,
-)
 from kalshi_fix_sansio.simulator.testing.strategies import Quotes
 from kalshi_fix_sansio.trading.builders import Requests
 
@@ -113,18 +109,6 @@ class Compared:
         return msg
 
 
-def _recording(where: Path, case: str) -> tuple[Path, dict[str, Any]]:
-    if case == "sample":
-        return SAMPLE_RECORDING, {"settle": {"KXPAPER-26NOV20-A": "no", **SAMPLE_SETTLED}}
-    if case == "margin-sample":
-        return MARGIN_SAMPLE_RECORDING, {}
-    path = where / f"{case}.log"
-    product = "margin" if case.endswith("margin") else "prediction"
-    with open(path, "w", encoding="utf-8") as out:
-        write_recording(out, messages=700, seed=11, product=product)
-    return path, {}
-
-
 def _line(event: Any) -> list[Any]:
     line = [type(event).__name__, getattr(event, "seq_num", None)]
     if hasattr(event, "message"):
@@ -160,15 +144,8 @@ def _quote(seen: list[Any]) -> Any:
     return quote
 
 
-CASES = [
-    ("sample", "watch"),
-    ("margin-sample", "watch"),
-    ("generated", "watch"),
-    ("generated-margin", "watch"),
-    ("sample", "quote"),
-    ("generated", "quote"),
-    ("generated-margin", "quote"),
-]
+# the hand-over's cases of a watcher and a quoter (its other cases test its other paths)
+CASES = [case for case in HANDOVER_CASES if case[1] in ("watch", "quote")]
 
 
 def _run(case: str, strategy: str, where: Path) -> tuple[list[Any], str]:

@@ -70,51 +70,6 @@ class BookFeeding:
         flat = src.flat
         number_of, number_dec = LEVEL_NUMBERS[layout.cls]
         books = self._books
-        if len(places) == 1:
-            # One entry of a level (the common 35=X): the walk below for it, its one book
-            # checked for a cross without the list of the books touched. An entry it does not
-            # apply at once (a trade, a book without its snapshot, a change that does not
-            # apply cleanly, a value that does not convert) changes nothing here and takes the
-            # walk. tests/test_book_take.py holds both to `apply`.
-            a, s, t, p, z = places[0]
-            try:
-                px = number_of(r := flat[p])
-                if px is None:
-                    px = number_dec(r)
-                size = number_of(r := flat[z])
-                if size is None:
-                    size = number_dec(r)
-                book = books.get(flat[s].decode())
-            except WALK_ERRORS:
-                book = None
-            if book is not None and book.has_snapshot:
-                kind = flat[t]
-                if kind == _BID or kind == _OFFER:
-                    side = book.bids if kind == _BID else book.offers
-                    sizes = side._sizes
-                    action = flat[a]
-                    if action == _CHANGE:
-                        fast = size > _ZERO and px in sizes
-                        if fast:
-                            sizes[px] = size
-                    elif action == _NEW:
-                        fast = size > _ZERO and px not in sizes
-                        if fast:
-                            insort(side._prices, px)
-                            sizes[px] = size
-                    elif action == _DELETE:
-                        fast = px in sizes
-                        if fast:
-                            del sizes[px]
-                            prices = side._prices
-                            del prices[bisect_left(prices, px)]
-                    else:
-                        fast = False
-                    if fast:
-                        bids, offers = book.bids._prices, book.offers._prices
-                        if bids and offers and bids[-1] >= offers[0]:
-                            self._check_cross(book, [])
-                        return
         touched: list[Any] = []
         updates: Any = None
         entries: Any = None
