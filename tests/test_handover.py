@@ -1,9 +1,13 @@
-# private: the in-memory pipe's `Pipe.hand_over` (`simulator._inmemory._net`), counted and
-# refused for the general path, and the blocking wait (`simulator._inmemory._blocking`)
+# private: the in-memory pipe's `Pipe.hand_over` (`simulator._inmemory._net`), refused for the
+# general path, the client end's `_End.data_built` counted, and the blocking wait
+# (`simulator._inmemory._blocking`)
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
 the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
 whole frame its gateway built, `_End.data_built`) held to the general path (the chunk written,
-`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`), and the
+`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`), both as
+the router's one step writes it (`Router.replay_market`: the gateway session's send and the
+pipe's hand-over written out, ``Router.one_step``) and as `Router._write_encoded` writes it
+through `AcceptorDriver.send_encoded_now` and `Pipe.hand_over` (``one_step`` off), and the
 blocking wait that runs it (`SimulatedSession.next_event`: `Simulation.run_once`'s common case
 and `Driver.take_event` written out) held to the general wait (`SyncAPI.next_event`): the same
 recordings run both ways, the strategies see the same events (kind, number, bytes, message,
@@ -17,12 +21,13 @@ blocking pump told of a read only when it has callbacks), a reader that leaves i
 data unread for a while (folded, a lag warning), a gap the gateway opens mid-run (the
 client's ResendRequest answered from what the gateway holds), and a compiled cache that
 changes mid-run (the run stops there).
-Each case counts its hand-overs: the lane ran where it should, and never with it off.
+Each case counts the frames handed over (`_End.data_built`): the lane ran where it should,
+and never with it off.
 
 (A test of the private `_net` and `_blocking` modules of `simulator._inmemory`, the private
-package of a simulation's plumbing: `Pipe.hand_over` is replaced and counted,
-`SimulatedSession.next_event` replaced, and `_blocking`'s book message types held to the
-private `client._queue`'s `BOOK_TYPES`.)
+package of a simulation's plumbing: `Pipe.hand_over` is replaced and refused,
+`_End.data_built` counted, `SimulatedSession.next_event` replaced, and `_blocking`'s book
+message types held to the private `client._queue`'s `BOOK_TYPES`.)
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from kalshi_fix_sansio.client.pump import SyncAPI
 from kalshi_fix_sansio.simulator._inmemory import _blocking
 from kalshi_fix_sansio.simulator._inmemory._net import Pipe
 from kalshi_fix_sansio.simulator.backtest import BacktestFailed, run_backtest
+from kalshi_fix_sansio.simulator.gateway.router import Router
 from kalshi_fix_sansio.simulator.simulation import WireRecord
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
@@ -50,7 +56,7 @@ from kalshi_fix_sansio.simulator.testing.recordings import (
 from kalshi_fix_sansio.simulator.testing.strategies import Quotes
 from kalshi_fix_sansio.trading.builders import Requests
 
-_HAND_OVER = Pipe.hand_over
+_DATA_BUILT = _blocking._End.data_built
 
 
 class Run:
@@ -97,6 +103,7 @@ class Run:
             store = machine.store
             kept = store.get(1, store.next_sender_seq())
             self.lines.append(("gateway", store.next_sender_seq(), store.next_target_seq(), kept))
+            self.lines.append(("gateway sent", conn.driver.app_sent))
 
 
 def _watch(run: Run, gap_at: int = -1, spoil: Path | None = None) -> Any:
@@ -202,24 +209,29 @@ def _recording(where: Path, case: str) -> tuple[Path, dict[str, Any]]:
 
 
 def _run(
-    case: str, strategy: str, where: Path, monkeypatch: pytest.MonkeyPatch, lane: bool
+    case: str, strategy: str, where: Path, monkeypatch: pytest.MonkeyPatch, lane: str
 ) -> tuple[Run, str]:
+    """A run of ``case`` by ``strategy``, ``lane`` ``one-step`` (the router's one step),
+    ``hand-over`` (`Router._write_encoded` and `Pipe.hand_over`) or ``general`` (the pipe's
+    write and the general wait)."""
     run = Run()
 
-    def hand_over(pipe: Pipe, data: bytes) -> bool:
-        taken = lane and _HAND_OVER(pipe, data)
-        run.handed += taken
-        return taken
+    def data_built(end: Any, data: bytes, handed: Any = None) -> None:
+        run.handed += 1
+        _DATA_BUILT(end, data, handed)
 
     path, options = _recording(where, case)
     if strategy == "spoiled":  # its own copy: its cache spoiled mid-run
-        copy = where / ("lane" if lane else "general") / path.name
+        copy = where / lane / path.name
         copy.parent.mkdir()
         copy.write_bytes(path.read_bytes())
         path = copy
     with monkeypatch.context() as patch:
-        patch.setattr(Pipe, "hand_over", hand_over)
-        if not lane:  # the general wait too (`SyncAPI.next_event`: the pump's `drive`)
+        patch.setattr(_blocking._End, "data_built", data_built)
+        if lane != "one-step":
+            patch.setattr(Router, "one_step", False)
+        if lane == "general":  # the pipe's write, the general wait (`SyncAPI.next_event`)
+            patch.setattr(Pipe, "hand_over", lambda pipe, data: False)
             patch.setattr(_blocking.SimulatedSession, "next_event", SyncAPI.next_event)
         if strategy == "quote":
             run_strategy = _quote(run)
@@ -269,14 +281,15 @@ def test_the_wait_knows_the_driver_s_book_messages() -> None:
 def test_the_hand_over_equals_the_pipe_s_write(
     case: str, strategy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lane, lane_json = _run(case, strategy, tmp_path, monkeypatch, True)
-    general, general_json = _run(case, strategy, tmp_path, monkeypatch, False)
-    assert lane.handed > 50 and general.handed == 0
-    assert len(lane.lines) > 50
-    assert lane.lines == general.lines
-    assert {k: v.digest() for k, v in lane.wire.items()} == {
-        k: v.digest() for k, v in general.wire.items()
-    }
-    assert lane_json == general_json
+    general, general_json = _run(case, strategy, tmp_path, monkeypatch, "general")
+    assert general.handed == 0
+    wire = {k: v.digest() for k, v in general.wire.items()}
+    for way in ("one-step", "hand-over"):
+        lane, lane_json = _run(case, strategy, tmp_path, monkeypatch, way)
+        assert lane.handed > 50
+        assert len(lane.lines) > 50
+        assert lane.lines == general.lines
+        assert {k: v.digest() for k, v in lane.wire.items()} == wire
+        assert lane_json == general_json
     if strategy == "spoiled":
-        assert "the compiled cache changed" in lane_json
+        assert "the compiled cache changed" in general_json
