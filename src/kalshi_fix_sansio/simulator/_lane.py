@@ -24,6 +24,7 @@ Nothing here reads a clock: the time is the simulation's.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from heapq import heapify, heappop, heappush, heapreplace
@@ -376,17 +377,29 @@ def lane(
                     pending.queued = False  # emptied, with its trades below: `Pending.looked`
         if symbol:  # a watched market's one level, its trades (`_apply_pending`'s common case)
             if moved:
-                book_side = book.bids if side == BUY else book.offers
                 px = ticks.get(px) or quantized(ticks, px, TICK)
+                # the book's kept `top` dropped when the change can move a best: a level at or
+                # above the best bid, at or below the best offer, or on an empty side (any
+                # other change leaves both bests as they are: `Book.top` answers as it did)
+                if side == BUY:
+                    book_side = book.bids
+                    prices = book_side._prices
+                    if not prices or px >= prices[-1]:
+                        book._top = None
+                else:
+                    book_side = book.offers
+                    prices = book_side._prices
+                    if not prices or px <= prices[0]:
+                        book._top = None
+                sizes = book_side._sizes
                 if size:  # a new size (0: the level went)
                     size = cents.get(size) or quantized(cents, size, CENT)
-                    sizes = book_side._sizes
-                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
-                        sizes[px] = size
-                    else:
-                        book_side._set(px, size)
-                elif px in book_side._sizes:
-                    book_side._remove(px)
+                    if px not in sizes:  # `BookSide._set` (a lane's side is never deferred)
+                        insort(prices, px)
+                    sizes[px] = size
+                elif px in sizes:  # `BookSide._remove`
+                    del sizes[px]
+                    del prices[bisect_left(prices, px)]
             if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
                 book._owe(make_trade).extend(trades)
                 trades.clear()
