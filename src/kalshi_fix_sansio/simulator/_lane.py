@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..trading.book import Books, Trade
 from . import _feed
 from .gateway.exchange.common import BUY, CENT, SELL, TICK, ZERO
-from .gateway.exchange.spans import Pending, gone, owed
+from .gateway.exchange.spans import Pending, gone
 from .recording import RecordingError
 
 if TYPE_CHECKING:
@@ -89,9 +89,9 @@ def lane(
 
     A watched market's message whose `Pending` is not already handed over goes to its book
     without one: the lane does what `level` does for a market nobody subscribes to itself
-    (its table changed, nothing pending; the rare parts, a level that appears or goes and
-    the credits, by `BulkSpans.appear`, `spans.gone` and `spans.owed`, what `level` does
-    inline) and `trade` puts its trade in a list of the lane's, and after the
+    (its table changed, nothing pending; the credits inline, as `level` takes them; the rare
+    parts, a level that appears or goes, by `BulkSpans.appear` and `spans.gone`, what `level`
+    does inline) and `trade` puts its trade in a list of the lane's, and after the
     message's instant the lane applies the level (its size the one the table now holds) and
     the trades as `_apply_pending` would have applied the `Pending` `pull` takes first. A
     book left crossed by the message gets its `Pending` the general way
@@ -258,15 +258,26 @@ def lane(
                 if size is None or actions[e] == two:
                     size = ZERO
                 at = table.levels[side]
+                # a table keeps sizes above 0 alone (`level`, this lane, and the exchange's
+                # recorded levels it starts from, `RecordedMarkets.level`): ``old`` is 0 (absent)
+                # or above, its truth its comparison with 0; ``not size`` is ``size == ZERO``
                 old = at.get(px, ZERO)
-                if table.credit and (old > size or size == ZERO):
-                    owed(table.credit, (side, px), old, size)
+                credits = table.credit
+                if credits:  # `owed(credits, (side, px), old, size)` inline
+                    if old > size:  # what it went down by, taken from the trades owed to it
+                        credit = credits.pop((side, px), None)
+                        if credit is not None:
+                            drop = old - size  # `min(credit, drop)` counted, the rest kept
+                            if credit > drop:
+                                credits[side, px] = credit - drop
+                    elif not size:
+                        credits.pop((side, px), None)
                 if size > ZERO:
                     at[px] = size
                     moved = old != size
-                    if old <= ZERO:  # a level that appears: its house order drawn
+                    if not old:  # a level that appears: its house order drawn
                         appear(table, side, px, size)
-                elif old > ZERO:
+                elif old:
                     size = ZERO
                     moved = True
                     gone(table, at, side, px)
@@ -291,7 +302,7 @@ def lane(
             if (
                 when < ledger._rate_due
                 and when - ledger._pointed < ledger._spacing
-                and (mid is None or mids.get(name) == mid)
+                and (mid is None or (kept := mids.get(name)) is mid or kept == mid)
             ):
                 ledger.last_time = when
             else:

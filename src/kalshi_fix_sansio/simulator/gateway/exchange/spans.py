@@ -33,7 +33,7 @@ from .common import BUY, SELL, ZERO
 from .model import Order
 from .recorded import RecordedMarkets, house_order
 
-__all__ = ["BulkSpans", "Pending", "gone", "owed"]
+__all__ = ["BulkSpans", "Pending", "gone"]
 
 _SIDES: Final = {"0": BUY, "1": SELL}
 _TWO: Final = Decimal(2)  # the same quotient as `/ 2`, without an int made a Decimal
@@ -467,21 +467,6 @@ class BulkSpans:
     def mid(self, symbol: str) -> Decimal | None:
         """The recorded mid of a market in a span (`Exchange.recorded_mid`)."""
         return self.tables[symbol].mid
-
-
-def owed(credits: dict[_Key, Decimal], key: _Key, old: Decimal, size: Decimal) -> None:
-    """A level of a market in a span goes from ``old`` to ``size`` (its ``credits`` not
-    empty; ``old > size``, or ``size`` 0): what it went down by is taken from the recorded
-    trades owed to it (the queue model's credit), and a level that went keeps none: what
-    `BulkSpans.level` does inline, for the book-level lane."""
-    if old > size:
-        credit = credits.pop(key, None)  # None: no recorded trade owed to it
-        if credit is not None:
-            counted = min(credit, old - size)
-            if credit > counted:
-                credits[key] = credit - counted
-    elif size == ZERO:
-        credits.pop(key, None)
 
 
 def gone(table: _Table, levels: dict[Decimal, Decimal], side: str, px: Decimal) -> None:
