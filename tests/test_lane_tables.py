@@ -1,7 +1,9 @@
-"""The book-level lane leaves each market's table as the general wait leaves it, at every wake.
+"""The book-level lane leaves each market's table as the general wait leaves it, at every wake;
+each table's sorted prices are its levels' prices, their end its best bid and offer (what
+``max`` and ``min`` of its levels give).
 
-Private parts tested here: the bulk spans' tables (`spans._Table`: levels, house orders,
-credits, best bid and offer, mid, crossed) of the exchange (`Exchange.spans`), and the
+Private parts tested here: the bulk spans' tables (`spans._Table`: levels, sorted prices, house
+orders, credits, best bid and offer, mid, crossed) of the exchange (`Exchange.spans`), and the
 book-level lane (`simulator.booklevel._lane`, turned off for the general wait, where each
 message goes through `BulkSpans.level` and `BulkSpans.trade`).
 """
@@ -17,6 +19,7 @@ import pytest
 
 from kalshi_fix_sansio.simulator import booklevel
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.gateway.exchange.common import BUY, SELL
 from kalshi_fix_sansio.simulator.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
 
@@ -71,6 +74,10 @@ def tables(ctx: Context) -> tuple[int, str]:
     if spans is None:
         return 0, ""
     held = sum(len(t.credit) for t in spans.tables.values())
+    for t in spans.tables.values():  # each side's sorted prices, its best their end
+        bids, asks = t.levels[BUY], t.levels[SELL]
+        assert t.bids == sorted(bids) and t.asks == sorted(asks)
+        assert t.bid == (max(bids) if bids else None) and t.ask == (min(asks) if asks else None)
     return held, repr(
         sorted(
             (
