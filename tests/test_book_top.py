@@ -1,3 +1,5 @@
+# private: the lane is switched off to hold `top` to the general wait too (`booklevel._lane`);
+# the book module's deferral threshold lowered to take a short message through `_many`
 """`Book.top` is `BookSide.best` of each side: the same levels, the same objects, after every
 change of every writer of a side, though `top` keeps its answer until a change drops it.
 

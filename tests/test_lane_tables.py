@@ -1,3 +1,5 @@
+# private: the lane is switched off to compare the tables it leaves with the general wait's
+# (`booklevel._lane`)
 """The book-level lane leaves each market's table as the general wait leaves it, at every wake;
 each table's sorted prices are its levels' prices, their end its best bid and offer (what
 ``max`` and ``min`` of its levels give).
