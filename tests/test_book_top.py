@@ -1,37 +1,93 @@
-"""`Book.top` is `BookSide.best` of each side, inline: the same levels, the same objects.
+# private: the lane is switched off to hold `top` to the general wait too (`booklevel._lane`);
+# the book module's deferral threshold lowered to take a short message through `_many`
+"""`Book.top` is `BookSide.best` of each side: the same levels, the same objects, after every
+change of every writer of a side, though `top` keeps its answer until a change drops it.
 
 Private parts tested here: a book side's changes as the feeds make them (`BookSide._set`,
-`_remove`, the dict of sizes written in place as the book-level lane writes it, `_defer` and
-`_settle` around a message of many levels).
+`_remove`, `_clear`, the dict of sizes written in place as the book-level lane writes it,
+`_defer` and `_settle` around a message of many levels), the kept answer (`Book._top`), the
+client desk's apply (`Books._take`, from the private module `trading._bookfeed`, with the
+private codec `_generated.<dialect>._CODEC` through test_book_take's `clean`), the book
+module's deferral threshold (`book._DEFER_ENTRIES`) and the book-level lane
+(`simulator.booklevel._lane`, turned off for the general wait).
 """
 
 from __future__ import annotations
 
 import random
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_book_fast import SYMBOLS, decoded, entry, entry_fields, plain_view, snapshot
+from test_book_take import clean
 
+from kalshi_fix_sansio import Books
+from kalshi_fix_sansio import margin as m
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.simulator import booklevel
+from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+from kalshi_fix_sansio.trading import book as book_module
 from kalshi_fix_sansio.trading.book import Book
+
+
+def held(book: Book) -> None:
+    """``book.top()`` is what each side's `best` gives, as the same objects, and what `top`
+    reads afresh (its kept answer dropped); asked again, the same answer."""
+    top = book.top()
+    best = (book.bids.best(), book.offers.best())
+    book._top = None
+    fresh = book.top()
+    assert top == best == fresh
+    assert top[0] is best[0] is fresh[0] and top[1] is best[1] is fresh[1]
+    again = book.top()
+    assert again[0] is top[0] and again[1] is top[1]
+
+
+def lane_write(book: Book, bids: bool, px: Decimal, size: Decimal) -> None:
+    """A level written in place as the book-level lane writes it (`_lane.lane`), its rule for
+    dropping the kept answer with it: a change at or above the best bid, at or below the best
+    offer, or on an empty side."""
+    side = book.bids if bids else book.offers
+    prices = side._prices
+    if not prices or (px >= prices[-1] if bids else px <= prices[0]):
+        book._top = None
+    if size:
+        if px not in side._sizes:
+            prices.append(px)
+            prices.sort()
+        side._sizes[px] = size
+    elif px in side._sizes:
+        del side._sizes[px]
+        prices.remove(px)
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_top_is_each_sides_best(seed: int) -> None:
-    """After each change of a random sequence (levels set, resized in place, removed, sides
-    emptied, many levels under `_defer`), `top` gives what ``(bids.best(), offers.best())``
-    gives, as the same objects, whichever of the two is asked first; and a level given again
-    while the best did not change is the one given before."""
+    """After each change of a random sequence (levels set, written in place as the lane writes
+    them, removed, sides emptied, many levels under `_defer`), with `top` read before each (its
+    answer kept), `top` gives what ``(bids.best(), offers.best())`` gives, as the same objects;
+    and a level given again while the best did not change is the one given before."""
     rng = random.Random(seed)
     book = Book("S")
     prices = [Decimal(f"0.{n:02d}") for n in range(1, 100)]
     sizes = [Decimal(n) for n in range(1, 30)] + [Decimal("5.00"), Decimal("5")]
+    kept = 0
     for step in range(3000):
-        side = book.bids if rng.random() < 0.5 else book.offers
+        bids = rng.random() < 0.5
+        side = book.bids if bids else book.offers
         roll = rng.random()
-        if roll < 0.45:
+        if step % 3:
+            book.top()  # an answer kept before the change
+        if roll < 0.3:
             side._set(rng.choice(prices), rng.choice(sizes))
-        elif roll < 0.6 and side._sizes:  # a size written in place, as the lane writes it
-            side._sizes[rng.choice(list(side._sizes))] = rng.choice(sizes)
+        elif roll < 0.6:  # in place, as the lane writes (0: gone), any price
+            size = rng.choice(sizes) if rng.random() < 0.8 else Decimal(0)
+            lane_write(book, bids, rng.choice(prices), size)
         elif roll < 0.9 and side._sizes:
             side._remove(rng.choice(list(side._sizes)))
         elif roll < 0.95:
@@ -41,13 +97,84 @@ def test_top_is_each_sides_best(seed: int) -> None:
             side._settle()
         elif roll < 0.97:
             side._clear()
+        kept += book._top is not None
         if step % 2:  # `top` first, then `best`
-            top = book.top()
-            best = (book.bids.best(), book.offers.best())
+            held(book)
         else:  # `best` first, then `top`
             best = (book.bids.best(), book.offers.best())
             top = book.top()
-        assert top == best
-        assert top[0] is best[0] and top[1] is best[1]
-        again = book.top()
-        assert again[0] is top[0] and again[1] is top[1]
+            assert top[0] is best[0] and top[1] is best[1]
+    assert kept > 300  # changes that leave the answer kept are among them
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dialect=st.sampled_from([p, m]),
+    legacy=st.booleans(),
+    messages=st.lists(st.lists(entry_fields, min_size=1, max_size=4), min_size=1, max_size=10),
+    defer=st.booleans(),
+)
+def test_top_after_each_message_of_every_feed(
+    dialect: Any, legacy: bool, messages: list[list[dict[str, Any]]], defer: bool
+) -> None:
+    """The same 35=X messages through each writer of `Books` (the decoded message's inline
+    path of `apply`, the plain objects' `_entry`, the desk's `_take`, and with ``defer`` a
+    long message's deferred sides, `_many`), with snapshots among them: `top` of every book,
+    read before each message, is each side's `best` after it."""
+    every = [Books(legacy_actions=legacy) for _ in range(3)]
+    first = decoded(dialect, snapshot(dialect, SYMBOLS[0]))
+    for books in every:
+        books.apply(first)
+    for n, fields in enumerate(messages):
+        for books in every:
+            for book in books:
+                book.top()
+        if n % 4 == 3:  # a snapshot again, of either market (the other's first)
+            again = decoded(dialect, snapshot(dialect, SYMBOLS[n % 8 // 4]))
+            for books in every:
+                books.apply(again)
+        else:
+            built = dialect.MarketDataIncrementalRefresh(
+                md_entries=[entry(dialect, {**f, "own": False}) for f in fields]
+            )
+            msg = clean(dialect, built)
+            with pytest.MonkeyPatch.context() as patch:
+                if defer:
+                    patch.setattr(book_module, "_DEFER_ENTRIES", 0)
+                every[0].apply(decoded(dialect, built))
+                every[1].apply(plain_view(msg))
+                every[2]._take(msg)
+        for books in every:
+            for book in books:
+                held(book)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("top") / "plain.log"
+    with path.open("w") as out:
+        write_recording(out, messages=400, seed=5)
+    return path
+
+
+@pytest.mark.parametrize("how", ["lane", "general", "timer", "fix"])
+def test_top_at_each_wake_of_a_backtest(
+    recording: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A strategy that reads `top` of every book at every wake (so an answer is kept across
+    each change), woken by both markets' changes through the book-level lane, through the
+    general wait (the lane turned off: `BookWaker._apply_pending`, `pull`), by a timer, and at
+    the FIX level (the desk's `_take`): `top` is each side's `best` at every wake."""
+    if how == "general":
+        monkeypatch.setattr(booklevel, "_lane", lambda *_args: iter(()))
+    wakes: list[int] = []
+
+    def strategy(ctx: Context) -> None:
+        ctx.watch(ctx.symbols, wake=how != "timer")
+        while ctx.wait(1.0 if how == "timer" else None) is not None:
+            for book in ctx.books:
+                held(book)
+            wakes.append(1)
+
+    run_backtest(strategy, recording, cache=False, mode="fix" if how == "fix" else "book")
+    assert len(wakes) > 100

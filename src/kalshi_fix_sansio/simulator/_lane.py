@@ -24,6 +24,7 @@ Nothing here reads a clock: the time is the simulation's.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from heapq import heapify, heappop, heappush, heapreplace
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..trading.book import Books, Trade
 from . import _feed
 from .gateway.exchange.common import BUY, CENT, SELL, TICK, ZERO
-from .gateway.exchange.spans import Pending, gone, owed
+from .gateway.exchange.spans import Pending, gone
 from .recording import RecordingError
 
 if TYPE_CHECKING:
@@ -88,9 +89,9 @@ def lane(
 
     A watched market's message whose `Pending` is not already handed over goes to its book
     without one: the lane does what `level` does for a market nobody subscribes to itself
-    (its table changed, nothing pending; the rare parts, a level that appears or goes and
-    the credits, by `BulkSpans.appear`, `spans.gone` and `spans.owed`, what `level` does
-    inline) and `trade` puts its trade in a list of the lane's, and after the
+    (its table changed, nothing pending; the credits inline, as `level` takes them; the rare
+    parts, a level that appears or goes, by `BulkSpans.appear` and `spans.gone`, what `level`
+    does inline) and `trade` puts its trade in a list of the lane's, and after the
     message's instant the lane applies the level (its size the one the table now holds) and
     the trades as `_apply_pending` would have applied the `Pending` `pull` takes first. A
     book left crossed by the message gets its `Pending` the general way
@@ -257,15 +258,26 @@ def lane(
                 if size is None or actions[e] == two:
                     size = ZERO
                 at = table.levels[side]
+                # a table keeps sizes above 0 alone (`level`, this lane, and the exchange's
+                # recorded levels it starts from, `RecordedMarkets.level`): ``old`` is 0 (absent)
+                # or above, its truth its comparison with 0; ``not size`` is ``size == ZERO``
                 old = at.get(px, ZERO)
-                if table.credit and (old > size or size == ZERO):
-                    owed(table.credit, (side, px), old, size)
+                credits = table.credit
+                if credits:  # `owed(credits, (side, px), old, size)` inline
+                    if old > size:  # what it went down by, taken from the trades owed to it
+                        credit = credits.pop((side, px), None)
+                        if credit is not None:
+                            drop = old - size  # `min(credit, drop)` counted, the rest kept
+                            if credit > drop:
+                                credits[side, px] = credit - drop
+                    elif not size:
+                        credits.pop((side, px), None)
                 if size > ZERO:
                     at[px] = size
                     moved = old != size
-                    if old <= ZERO:  # a level that appears: its house order drawn
+                    if not old:  # a level that appears: its house order drawn
                         appear(table, side, px, size)
-                elif old > ZERO:
+                elif old:
                     size = ZERO
                     moved = True
                     gone(table, at, side, px)
@@ -290,7 +302,7 @@ def lane(
             if (
                 when < ledger._rate_due
                 and when - ledger._pointed < ledger._spacing
-                and (mid is None or mids.get(name) == mid)
+                and (mid is None or (kept := mids.get(name)) is mid or kept == mid)
             ):
                 ledger.last_time = when
             else:
@@ -376,17 +388,29 @@ def lane(
                     pending.queued = False  # emptied, with its trades below: `Pending.looked`
         if symbol:  # a watched market's one level, its trades (`_apply_pending`'s common case)
             if moved:
-                book_side = book.bids if side == BUY else book.offers
                 px = ticks.get(px) or quantized(ticks, px, TICK)
+                # the book's kept `top` dropped when the change can move a best: a level at or
+                # above the best bid, at or below the best offer, or on an empty side (any
+                # other change leaves both bests as they are: `Book.top` answers as it did)
+                if side == BUY:
+                    book_side = book.bids
+                    prices = book_side._prices
+                    if not prices or px >= prices[-1]:
+                        book._top = None
+                else:
+                    book_side = book.offers
+                    prices = book_side._prices
+                    if not prices or px <= prices[0]:
+                        book._top = None
+                sizes = book_side._sizes
                 if size:  # a new size (0: the level went)
                     size = cents.get(size) or quantized(cents, size, CENT)
-                    sizes = book_side._sizes
-                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
-                        sizes[px] = size
-                    else:
-                        book_side._set(px, size)
-                elif px in book_side._sizes:
-                    book_side._remove(px)
+                    if px not in sizes:  # `BookSide._set` (a lane's side is never deferred)
+                        insort(prices, px)
+                    sizes[px] = size
+                elif px in sizes:  # `BookSide._remove`
+                    del sizes[px]
+                    del prices[bisect_left(prices, px)]
             if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
                 book._owe(make_trade).extend(trades)
                 trades.clear()

@@ -470,6 +470,7 @@ class BookWaker(Waker):
         levels = pending.levels
         if levels:
             bids, offers = book.bids, book.offers
+            book._top = None  # its sides written in place below: `Book.top` read again
             for (side, px), size in levels.items():
                 book_side = bids if side == BUY else offers
                 px = ticks.get(px) or _quantized(ticks, px, TICK)

@@ -120,6 +120,7 @@ class BookFeeding:
                     else:
                         fast = False
                     if fast:
+                        book._top = None  # the side written in place: `Book.top` read again
                         if book not in touched:
                             touched.append(book)
                         continue

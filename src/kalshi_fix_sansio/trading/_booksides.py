@@ -8,12 +8,20 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Protocol
 
 import attrs
 
 __all__ = ["BookSide", "Level", "NoBookSide"]
 
 _ONE = Decimal(1)
+
+
+class _Owner(Protocol):
+    """The book a side belongs to (`book.Book`, which imports this module): what a change of
+    the side drops."""
+
+    _top: tuple[Level | None, Level | None] | None
 
 
 @attrs.frozen(slots=True)
@@ -48,7 +56,7 @@ class BookSide:
     in its levels.
     """
 
-    __slots__ = ("_added", "_best", "_bids", "_prices", "_sizes")
+    __slots__ = ("_added", "_best", "_bids", "_owner", "_prices", "_sizes")
 
     def __init__(self, bids: bool) -> None:
         self._sizes: dict[Decimal, Decimal] = {}
@@ -57,6 +65,8 @@ class BookSide:
         # deferred (`_defer`): the prices added since, in any order (the list is settled later)
         self._added: list[Decimal] | None = None
         self._best: Level | None = None  # the last `best` made (given again while it holds)
+        # the book whose kept `Book.top` answer each change of this side drops (`_drop`)
+        self._owner: _Owner | None = None
 
     @property
     def is_bids(self) -> bool:
@@ -114,7 +124,14 @@ class BookSide:
         """A copy of the levels as price -> size."""
         return dict(self._sizes)
 
+    def _drop(self) -> None:
+        """The owner book's kept `Book.top` answer dropped: this side is about to change."""
+        owner = self._owner
+        if owner is not None:
+            owner._top = None
+
     def _set(self, price: Decimal, size: Decimal) -> None:
+        self._drop()
         sizes = self._sizes
         if price not in sizes:
             added = self._added
@@ -125,12 +142,14 @@ class BookSide:
         sizes[price] = size
 
     def _remove(self, price: Decimal) -> None:
+        self._drop()
         del self._sizes[price]
         if self._added is None:  # deferred: `_settle` leaves it out of the list
             prices = self._prices
             del prices[bisect_left(prices, price)]
 
     def _clear(self) -> None:
+        self._drop()
         self._sizes.clear()
         self._prices.clear()
 

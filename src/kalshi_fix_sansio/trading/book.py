@@ -255,6 +255,7 @@ class Book(_TwoSided):
     __slots__ = (
         "_made",
         "_owed",
+        "_top",
         "_trades",
         "bids",
         "consistent",
@@ -276,6 +277,9 @@ class Book(_TwoSided):
         self.symbol = symbol
         self.bids = BookSide(bids=True)
         self.offers = BookSide(bids=False)
+        # `top`'s answer, kept until a change of a side drops it (None: read it again)
+        self._top: tuple[Level | None, Level | None] | None = None
+        self.bids._owner = self.offers._owner = self
         self._trades: deque[Trade] = deque(maxlen=max_trades)
         # trades kept as plain values, made `Trade`s when `trades` is read (`_owe`)
         self._owed: deque[Any] | None = None
@@ -287,7 +291,14 @@ class Book(_TwoSided):
     def top(self) -> tuple[Level | None, Level | None]:
         """(best bid, best offer): `BookSide.best` of each side, inline (a book-level strategy
         reads it at every wake): the same `Level` objects, each made again only when its side's
-        best price or size changed (tests/test_book.py holds the two together)."""
+        best price or size changed. The answer is kept (``_top``) until a change of a side that
+        can move its best drops it: `BookSide._set`, `_remove` and `_clear` through the side's
+        owner, and each feed that writes a side's dict in place itself (the book-level lane only
+        for a change at or beyond a best). tests/test_book_top.py holds `top` and each side's
+        `best` together after every writer's change."""
+        top = self._top
+        if top is not None:
+            return top
         bids, offers = self.bids, self.offers
         prices = bids._prices
         bid: Level | None = None
@@ -305,7 +316,8 @@ class Book(_TwoSided):
             offer = offers._best
             if offer is None or offer.price is not price or offer.size is not size:
                 offer = offers._best = _level(price, size)
-        return bid, offer
+        top = self._top = bid, offer
+        return top
 
     @property
     def trades(self) -> deque[Trade]:
@@ -596,6 +608,7 @@ class Books(BookFeeding):
                         else:
                             fast = False
                         if fast:
+                            book._top = None  # the side written in place: `top` read again
                             if symbol not in changed:
                                 changed.append(symbol)
                             continue

@@ -24,6 +24,7 @@ Nothing here reads a clock: times are the replay's.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping
 from decimal import Decimal
@@ -33,7 +34,7 @@ from .common import BUY, SELL, ZERO
 from .model import Order
 from .recorded import RecordedMarkets, house_order
 
-__all__ = ["BulkSpans", "Pending", "gone", "owed"]
+__all__ = ["BulkSpans", "Pending", "gone"]
 
 _SIDES: Final = {"0": BUY, "1": SELL}
 _TWO: Final = Decimal(2)  # the same quotient as `/ 2`, without an int made a Decimal
@@ -80,9 +81,24 @@ class Pending:
 
 class _Table:
     """One market in a span: its levels, their house orders, the credits, what is pending,
-    the best bid and offer and their mid (kept as the levels change)."""
+    the best bid and offer and their mid (kept as the levels change).
 
-    __slots__ = ("ask", "bid", "credit", "crossed", "houses", "levels", "mid", "pending")
+    Each side's prices are kept sorted too (``bids``, ``asks``: ascending; a price goes in
+    when its level appears, out when it goes, `_in` and `_out`), so that the best price that
+    follows one that went is the list's end, not ``max`` or ``min`` of the side's levels."""
+
+    __slots__ = (
+        "ask",
+        "asks",
+        "bid",
+        "bids",
+        "credit",
+        "crossed",
+        "houses",
+        "levels",
+        "mid",
+        "pending",
+    )
 
     def __init__(
         self,
@@ -94,9 +110,10 @@ class _Table:
         self.houses = houses
         self.credit = credit
         self.pending: Pending | None = None
-        bids, offers = levels[BUY], levels[SELL]
-        self.bid: Decimal | None = max(bids) if bids else None
-        self.ask: Decimal | None = min(offers) if offers else None
+        self.bids = sorted(levels[BUY])
+        self.asks = sorted(levels[SELL])
+        self.bid: Decimal | None = self.bids[-1] if self.bids else None
+        self.ask: Decimal | None = self.asks[0] if self.asks else None
         self.mid: Decimal | None = None
         self.crossed = False
         self.best()
@@ -371,13 +388,7 @@ class BulkSpans:
                 recorded._n += 1
                 bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
                 table.houses[key] = (bits, state.next_seq(), recorded._n, size)
-                if side == BUY:
-                    if table.bid is None or px > table.bid:
-                        table.bid = px
-                        table.best()
-                elif table.ask is None or px < table.ask:
-                    table.ask = px
-                    table.best()
+                _in(table, side, px)
         else:
             if old <= ZERO:
                 if last and seen and table.crossed:
@@ -386,13 +397,7 @@ class BulkSpans:
             size = ZERO
             del levels[px]
             del table.houses[key]
-            if side == BUY:
-                if px == table.bid:
-                    table.bid = max(levels) if levels else None
-                    table.best()
-            elif px == table.ask:
-                table.ask = min(levels) if levels else None
-                table.best()
+            _out(table, side, px)
         pending = table.pending
         if pending is None or not pending.queued:
             if name not in subscribed:
@@ -418,13 +423,7 @@ class BulkSpans:
         recorded._n += 1
         bits = state.rng.getrandbits(128)  # as `ExchangeState.uuid` draws the id
         table.houses[side, px] = (bits, state.next_seq(), recorded._n, size)
-        if side == BUY:
-            if table.bid is None or px > table.bid:
-                table.bid = px
-                table.best()
-        elif table.ask is None or px < table.ask:
-            table.ask = px
-            table.best()
+        _in(table, side, px)
 
     def trade(
         self,
@@ -469,34 +468,53 @@ class BulkSpans:
         return self.tables[symbol].mid
 
 
-def owed(credits: dict[_Key, Decimal], key: _Key, old: Decimal, size: Decimal) -> None:
-    """A level of a market in a span goes from ``old`` to ``size`` (its ``credits`` not
-    empty; ``old > size``, or ``size`` 0): what it went down by is taken from the recorded
-    trades owed to it (the queue model's credit), and a level that went keeps none: what
-    `BulkSpans.level` does inline, for the book-level lane."""
-    if old > size:
-        credit = credits.pop(key, None)  # None: no recorded trade owed to it
-        if credit is not None:
-            counted = min(credit, old - size)
-            if credit > counted:
-                credits[key] = credit - counted
-    elif size == ZERO:
-        credits.pop(key, None)
-
-
 def gone(table: _Table, levels: dict[Decimal, Decimal], side: str, px: Decimal) -> None:
     """A level of ``table`` (``levels``: its side's) that went: out of its levels, its house
     order with it, the best bid or offer found again when it was that: what `BulkSpans.level`
     does inline, for the book-level lane."""
     del levels[px]
     del table.houses[side, px]
+    _out(table, side, px)
+
+
+def _in(table: _Table, side: str, px: Decimal) -> None:
+    """A price whose level appears (it was not in ``table``'s side) into the side's sorted
+    prices; the best bid or offer when it goes in at the best end (a bid above every other, an
+    offer below every other: what comparing it with the best found)."""
     if side == BUY:
-        if px == table.bid:
-            table.bid = max(levels) if levels else None
+        prices = table.bids
+        i = bisect_left(prices, px)
+        prices.insert(i, px)
+        if i == len(prices) - 1:
+            table.bid = px
             table.best()
-    elif px == table.ask:
-        table.ask = min(levels) if levels else None
-        table.best()
+    else:
+        prices = table.asks
+        i = bisect_left(prices, px)
+        prices.insert(i, px)
+        if not i:
+            table.ask = px
+            table.best()
+
+
+def _out(table: _Table, side: str, px: Decimal) -> None:
+    """A price whose level went out of ``table``'s side's sorted prices; when it was the best
+    (the list's end it was at), the best is the next one (``max`` or ``min`` of the levels
+    left), None when the side is empty."""
+    if side == BUY:
+        prices = table.bids
+        i = bisect_left(prices, px)
+        del prices[i]
+        if i == len(prices):
+            table.bid = prices[-1] if prices else None
+            table.best()
+    else:
+        prices = table.asks
+        i = bisect_left(prices, px)
+        del prices[i]
+        if not i:
+            table.ask = prices[0] if prices else None
+            table.best()
 
 
 def _also(changed: str | dict[str, None], name: str) -> dict[str, None]:
