@@ -392,15 +392,8 @@ class Router:
                             or scheduler.waker
                         ):
                             transport.write(data)
-                        else:  # recorded as `Pipe._record_heard` records it, and handed over
-                            hearing = transport._hearing
-                            if (
-                                hearing is None
-                                or hearing.record_wire
-                                or hearing.wire_listeners
-                                or (transport._client and hearing.client_listeners)
-                            ):
-                                transport._record(data)
+                        else:  # recorded where someone may hear it, and handed over
+                            transport._record_heard(data)
                             if handed is not None:
                                 handed = session.handed
                                 if handed is not None and handed[0] is not data:
