@@ -140,7 +140,6 @@ def lane(
             assert chunk is not None
             times, count, starts, base, message_kinds, types, markets = _columns(chunk)
             pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
-            trade_ends, trade_bytes, trade_base = _trades(chunk)
         i = feed._at - 1  # the next message's place in it (its row made or not: `_lazy`)
         # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
         oe = waker.oe
@@ -248,14 +247,9 @@ def lane(
                         key = (SELL if aggressor == BUY else BUY, trade_px)
                         credits = table.credit
                         credits[key] = credits.get(key, ZERO) + trade_size
-                        # its id: `Chunk.trade_id`, inline (None: one drawn, as `trade` draws)
-                        start, end = trade_ends[j], trade_ends[j + 1]
-                        trade_id = (
-                            trade_bytes[start - trade_base : end - trade_base].decode()
-                            if end > start
-                            else uuid()
+                        trades.append(
+                            (when, trade_px, trade_size, aggressor, chunk.trade_id(j) or uuid())
                         )
-                        trades.append((when, trade_px, trade_size, aggressor, trade_id))
                 # `level(table, name, entry, when, (), False)` inline (a market nobody else
                 # sees, its `Pending` not handed over: nothing pending), its rare parts by
                 # calls: whether the level moved, and the size it now has (0: gone)
@@ -344,7 +338,6 @@ def lane(
                 assert chunk is not None
                 times, count, starts, base, message_kinds, types, markets = _columns(chunk)
                 pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
-                trade_ends, trade_bytes, trade_base = _trades(chunk)
                 i = 0
             timer.when = after  # its timer back in the heap, as `step` pushes it
             if timers[0] is top:
@@ -421,8 +414,7 @@ def lane(
                     del sizes[px]
                     del prices[bisect_left(prices, px)]
             if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
-                owed = book._owed  # `Book._owe`'s common case: its deque made
-                (owed if owed is not None else book._owe(make_trade)).extend(trades)
+                book._owe(make_trade).extend(trades)
                 trades.clear()
             if not waker._arrived and (oe is None or not oe.queued_events):
                 wake = new(wake_class)  # this market alone: as `booklevel._wake` makes it
@@ -477,9 +469,3 @@ def _values(chunk: Chunk) -> tuple[Any, ...]:
         offer,
         two,
     )
-
-
-def _trades(chunk: Chunk) -> tuple[Any, ...]:
-    """What `Chunk.trade_id` reads of ``chunk`` (the lane reads a trade's id inline): its
-    entries' ends in the trade bytes, the bytes, and where they start."""
-    return (chunk.trade_ends, chunk.trade_bytes, chunk.trade_base)
