@@ -41,7 +41,6 @@ def held(book: Book) -> None:
     top = book.top()
     best = (book.bids.best(), book.offers.best())
     book._top = None
-    book.bids._half = book.offers._half = False  # each side's half too
     fresh = book.top()
     assert top == best == fresh
     assert top[0] is best[0] is fresh[0] and top[1] is best[1] is fresh[1]
@@ -57,7 +56,6 @@ def lane_write(book: Book, bids: bool, px: Decimal, size: Decimal) -> None:
     prices = side._prices
     if not prices or (px >= prices[-1] if bids else px <= prices[0]):
         book._top = None
-        side._half = False
     if size:
         if px not in side._sizes:
             prices.append(px)

@@ -397,13 +397,11 @@ def lane(
                     prices = book_side._prices
                     if not prices or px >= prices[-1]:
                         book._top = None
-                        book_side._half = False
                 else:
                     book_side = book.offers
                     prices = book_side._prices
                     if not prices or px <= prices[0]:
                         book._top = None
-                        book_side._half = False
                 sizes = book_side._sizes
                 if size:  # a new size (0: the level went)
                     size = cents.get(size) or quantized(cents, size, CENT)

@@ -471,7 +471,6 @@ class BookWaker(Waker):
         if levels:
             bids, offers = book.bids, book.offers
             book._top = None  # its sides written in place below: `Book.top` read again
-            bids._half = offers._half = False
             for (side, px), size in levels.items():
                 book_side = bids if side == BUY else offers
                 px = ticks.get(px) or _quantized(ticks, px, TICK)

@@ -121,7 +121,6 @@ class BookFeeding:
                         fast = False
                     if fast:
                         book._top = None  # the side written in place: `Book.top` read again
-                        side._half = False
                         if book not in touched:
                             touched.append(book)
                         continue

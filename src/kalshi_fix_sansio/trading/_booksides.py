@@ -8,7 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Protocol
 
 import attrs
 
@@ -56,7 +56,7 @@ class BookSide:
     in its levels.
     """
 
-    __slots__ = ("_added", "_best", "_bids", "_half", "_owner", "_prices", "_sizes")
+    __slots__ = ("_added", "_best", "_bids", "_owner", "_prices", "_sizes")
 
     def __init__(self, bids: bool) -> None:
         self._sizes: dict[Decimal, Decimal] = {}
@@ -67,9 +67,6 @@ class BookSide:
         self._best: Level | None = None  # the last `best` made (given again while it holds)
         # the book whose kept `Book.top` answer each change of this side drops (`_drop`)
         self._owner: _Owner | None = None
-        # this side's half of that answer (its best, None when empty) kept while the other
-        # side's changes drop it; False: read it again (each writer of this side sets it)
-        self._half: Level | Literal[False] | None = False
 
     @property
     def is_bids(self) -> bool:
@@ -128,9 +125,7 @@ class BookSide:
         return dict(self._sizes)
 
     def _drop(self) -> None:
-        """The owner book's kept `Book.top` answer dropped, and this side's half of it: this
-        side is about to change."""
-        self._half = False
+        """The owner book's kept `Book.top` answer dropped: this side is about to change."""
         owner = self._owner
         if owner is not None:
             owner._top = None

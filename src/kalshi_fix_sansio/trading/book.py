@@ -292,38 +292,30 @@ class Book(_TwoSided):
         """(best bid, best offer): `BookSide.best` of each side, inline (a book-level strategy
         reads it at every wake): the same `Level` objects, each made again only when its side's
         best price or size changed. The answer is kept (``_top``) until a change of a side that
-        can move its best drops it, and each side's half of it (``BookSide._half``) until a
-        change of that side drops it: `BookSide._set`, `_remove` and `_clear` through the
-        side's owner, and each feed that writes a side's dict in place itself (the book-level
-        lane only for a change at or beyond a best), so that a change of one side reads that
-        side alone again. tests/test_book_top.py holds `top` and each side's `best` together
-        after every writer's change."""
+        can move its best drops it: `BookSide._set`, `_remove` and `_clear` through the side's
+        owner, and each feed that writes a side's dict in place itself (the book-level lane only
+        for a change at or beyond a best). tests/test_book_top.py holds `top` and each side's
+        `best` together after every writer's change."""
         top = self._top
         if top is not None:
             return top
         bids, offers = self.bids, self.offers
-        bid = bids._half
-        if bid is False:  # `bids.best()`, inline
-            bid = None
-            prices = bids._prices
-            if prices:
-                price = prices[-1]  # ascending: the best bid last
-                size = bids._sizes[price]
-                bid = bids._best
-                if bid is None or bid.price is not price or bid.size is not size:
-                    bid = bids._best = _level(price, size)
-            bids._half = bid
-        offer = offers._half
-        if offer is False:  # `offers.best()`, inline
-            offer = None
-            prices = offers._prices
-            if prices:
-                price = prices[0]
-                size = offers._sizes[price]
-                offer = offers._best
-                if offer is None or offer.price is not price or offer.size is not size:
-                    offer = offers._best = _level(price, size)
-            offers._half = offer
+        prices = bids._prices
+        bid: Level | None = None
+        if prices:
+            price = prices[-1]  # ascending: the best bid last
+            size = bids._sizes[price]
+            bid = bids._best
+            if bid is None or bid.price is not price or bid.size is not size:
+                bid = bids._best = _level(price, size)
+        prices = offers._prices
+        offer: Level | None = None
+        if prices:
+            price = prices[0]
+            size = offers._sizes[price]
+            offer = offers._best
+            if offer is None or offer.price is not price or offer.size is not size:
+                offer = offers._best = _level(price, size)
         top = self._top = bid, offer
         return top
 
@@ -617,7 +609,6 @@ class Books(BookFeeding):
                             fast = False
                         if fast:
                             book._top = None  # the side written in place: `top` read again
-                            side._half = False
                             if symbol not in changed:
                                 changed.append(symbol)
                             continue
