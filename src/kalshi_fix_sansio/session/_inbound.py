@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import Defect, HandedReader, dialect_codec
-from ..codec._fields import CheckedSource
+from ..codec import CheckedSource, Defect, HandedReader, dialect_codec
 from ..codec.errors import DecodeError, RemoteProtocolError
 from ._checks import (
     ADMIN,
