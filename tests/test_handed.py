@@ -1,6 +1,5 @@
 # private: `codec._handed` (a frame read from the values its gateway hands with it), the
-# gateway's `_Wire` (`simulator.gateway.exchange.md_wire`), `Outbound`'s header values and
-# `session._inbound` (`Inbound.read_app`'s handed read written out)
+# gateway's `_Wire` (`simulator.gateway.exchange.md_wire`) and `Outbound`'s header values
 """A frame the simulation's gateway hands over with its values (`codec._handed`) is read into
 the very message `Codec.decode_clean` makes of its bytes.
 
@@ -13,17 +12,13 @@ the groups' entries' too), the same flat list, source class (`CheckedSource`), f
 defects (none), layout, and leave the cache in the same state (``hit.used``, the remembered
 layouts by count). A run with the values handed and one with them not read (the frame decoded)
 give the same events and the same report, byte for byte. A value changed on purpose is caught.
-The session's own read of a handed frame (`Inbound.read_app`: `HandedReader.message`'s common
-case written out) is held to `HandedReader.message` the same way, frame by frame from the same
-cache state, and a run with it to one that reads every handed frame by `HandedReader.message`.
 
 The plain forms a gateway vouches for are held to the layout patterns' own (`accepts`), and
 what it cannot vouch for is not handed: a Symbol with ``=``, a SendingTime of February 29th,
 a MsgSeqNum of 19 digits, a TradeID not ASCII.
 
 (A test of the private `codec._handed`, `codec._fields` (`CheckedSource`), the gateway's
-`simulator.gateway.exchange.md_wire` (`_Wire`), `session._outbound` (`Outbound`) and
-`session._inbound` (`Inbound`).)
+`simulator.gateway.exchange.md_wire` (`_Wire`) and `session._outbound` (`Outbound`).)
 """
 
 from __future__ import annotations
@@ -41,8 +36,6 @@ from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio.codec import _handed, dialect_codec, finish_frame
 from kalshi_fix_sansio.codec._fields import CheckedSource
 from kalshi_fix_sansio.codec._handed import HandedReader, HandedShape, accepts
-from kalshi_fix_sansio.session import _inbound
-from kalshi_fix_sansio.session._inbound import Inbound
 from kalshi_fix_sansio.simulator.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway.exchange import md_wire
 from kalshi_fix_sansio.simulator.gateway.exchange.md_wire import LEVEL_FRAME, _Wire
@@ -51,7 +44,6 @@ from kalshi_fix_sansio.simulator.testing.strategies import Quotes
 from kalshi_fix_sansio.trading.builders import Requests
 
 _MESSAGE = HandedReader.message
-_READ_APP = Inbound.read_app
 
 
 def _values(record: Any) -> list[Any]:
@@ -173,8 +165,7 @@ def test_a_handed_frame_reads_as_its_bytes_decode(
     case: str, strategy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compared = Compared()
-    with monkeypatch.context() as patch:  # `HandedReader.message` itself, every handed frame
-        patch.setattr(_inbound, "_HANDED_WRITTEN_OUT", False)
+    with monkeypatch.context() as patch:
         patch.setattr(HandedReader, "message", lambda self, h: compared.message(self, h))
         handed, handed_json = _run(case, strategy, tmp_path / "handed")
     # the values read where they should be (a quoter's market, with its orders resting in
@@ -190,56 +181,6 @@ def test_a_handed_frame_reads_as_its_bytes_decode(
         decoded, decoded_json = _run(case, strategy, tmp_path / "decoded")
     assert handed == decoded
     assert handed_json == decoded_json
-
-
-class WrittenOut:
-    """`Inbound.read_app`'s handed read written out held to `HandedReader.message`, each frame
-    from the same cache state: the message the session reads and the reader's own alike, and
-    the cache left alike (``hit.used``)."""
-
-    def __init__(self) -> None:
-        self.read = 0  # frames read by the written-out read
-
-    def read_app(self, inbound: Any, frame: bytes, handed: Any = None) -> Any:
-        reader = inbound._handed
-        recent = reader._recent
-        hit = None if handed is None else recent.get(len(handed[2]))
-        if hit is None or reader._learned.get(handed[1]) is not hit:
-            return _READ_APP(inbound, frame, handed)  # not written out: the reader's own
-        before = dict(recent)
-        used = {id(x): x.used for x in before.values()}
-        expected = _MESSAGE(reader, handed)
-        after = dict(recent), {id(x): x.used for x in recent.values()}
-        recent.clear()
-        recent.update(before)
-        for layout in before.values():
-            layout.used = used[id(layout)]
-        event = _READ_APP(inbound, frame, handed)
-        assert (dict(recent), {id(x): x.used for x in recent.values()}) == after
-        if event is not None:
-            _same(event.message, expected)
-            self.read += 1
-        return event
-
-
-@pytest.mark.parametrize(("case", "strategy"), CASES, ids=[f"{c}-{s}" for c, s in CASES])
-def test_the_written_out_read_is_the_reader_s(
-    case: str, strategy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The session's handed read written out (`Inbound.read_app`) makes each frame's message
-    as `HandedReader.message` makes it, and a run gives the same events and report as one
-    that reads every handed frame by `HandedReader.message`."""
-    written = WrittenOut()
-    with monkeypatch.context() as patch:
-        patch.setattr(Inbound, "read_app", lambda self, f, h=None: written.read_app(self, f, h))
-        _run(case, strategy, tmp_path / "compared")
-    assert written.read > 50 if strategy == "watch" else written.read >= 0
-    out, out_json = _run(case, strategy, tmp_path / "written-out")
-    with monkeypatch.context() as patch:
-        patch.setattr(_inbound, "_HANDED_WRITTEN_OUT", False)
-        general, general_json = _run(case, strategy, tmp_path / "general")
-    assert out == general
-    assert out_json == general_json
 
 
 def test_a_wrong_value_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,7 +199,6 @@ def test_a_wrong_value_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         return body
 
     compared = Compared()
-    monkeypatch.setattr(_inbound, "_HANDED_WRITTEN_OUT", False)
     monkeypatch.setattr(_Wire, "level_body", spoiled)
     monkeypatch.setattr(HandedReader, "message", lambda self, h: compared.message(self, h))
     with pytest.raises(Exception, match=r"AssertionError|assert"):

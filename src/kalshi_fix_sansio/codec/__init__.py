@@ -35,9 +35,6 @@ from ._fields import (
     WALK_ERRORS as WALK_ERRORS,
 )
 from ._fields import (
-    CheckedSource as CheckedSource,
-)
-from ._fields import (
     Defect as Defect,
 )
 from ._generated.common import (

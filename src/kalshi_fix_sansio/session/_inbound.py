@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import CheckedSource, Defect, HandedReader, dialect_codec
+from ..codec import Defect, HandedReader, dialect_codec
 from ..codec.errors import DecodeError, RemoteProtocolError
 from ._checks import (
     ADMIN,
@@ -53,10 +53,6 @@ __all__ = ["Inbound"]
 
 _new = object.__new__
 _UNTRIED: Any = object()  # `on_frame`'s message not decoded yet
-# `Inbound.read_app` reads a handed frame's message as `HandedReader.message` does, written
-# out (False: by `HandedReader.message` itself, the general path tests/test_handed.py compares
-# it with)
-_HANDED_WRITTEN_OUT = True
 _LANES = 256  # the layouts `Inbound.read_app` remembers the header places of, at most
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 # the states as module constants (Enum attribute lookups are slow on the hot path), in order
@@ -105,7 +101,7 @@ class Inbound:
         self._validate = config.validate_messages
         self._dollars, self._rfq_dollars = writer.dollars, writer.rfq_dollars  # read as written
         # a frame handed over with its values, read from them (`codec._handed`)
-        self._handed = HandedReader(self._codec, self._dollars, self._rfq_dollars)
+        self._read_handed = HandedReader(self._codec, self._dollars, self._rfq_dollars).message
         self.heartbeat_interval = config.heartbeat_interval
         """The interval in force: ours, or the peer's from its Logon."""
         self.last_rx = 0.0
@@ -230,40 +226,13 @@ class Inbound:
         Every other frame goes to `on_frame` with the message decoded here (nothing done twice,
         nothing done before it). ``handed``: the frame, its shape and its values, when a
         simulation's gateway handed them over with it: the message made from them
-        (`codec._handed.HandedReader`: the one `decode_clean` makes), its common case (the
-        shape's learned layout the remembered one) written out here as `HandedReader.message`
-        and `_decode._message` make it, one Python call a frame instead of three;
-        tests/test_handed.py holds the two equal.
+        (`codec._handed.HandedReader`: the one `decode_clean` makes).
         """
-        msg: Any
-        if handed is None:
-            msg = self._decode_clean(frame, self._dollars, self._rfq_dollars)
-        elif (
-            not _HANDED_WRITTEN_OUT
-            or (hit := (reader := self._handed)._recent.get(len(values := handed[2]))) is None
-            or reader._learned.get(handed[1]) is not hit
-        ):
-            msg = self._handed.message(handed)  # (a shape not learned yet: it learns it)
-        else:  # `HandedReader.message`'s common case and its `_decode._message`, written out
-            hit.used = True
-            flat = hit.template.copy()  # type: ignore[union-attr]
-            flat[1::2] = values
-            src = _new(CheckedSource)
-            src.frame = handed[0]
-            src.flat = flat
-            src.dollars = reader._dollars
-            src.defects = {}
-            src.cls = cls = hit.cls
-            src.present = hit.present
-            src.header_at = hit.header_at
-            src.layout = hit
-            src._by_tag = None
-            msg = _new(cls)
-            msg._blank()
-            msg._src = src
-            msg._flat = None
-            msg._eager = False  # (`CheckedSource.careful`)
-            msg._header = None
+        msg: Any = (
+            self._decode_clean(frame, self._dollars, self._rfq_dollars)
+            if handed is None
+            else self._read_handed(handed)
+        )
         if msg is None:
             self.on_frame(frame, False, None)
             return None
@@ -568,7 +537,7 @@ class Inbound:
         # prices follow the client's UseDollars(21005) from here on (always dollars on margin)
         writer.set_dollars(self.config.dollars or msg.use_dollars is True)
         self._dollars, self._rfq_dollars = writer.dollars, writer.rfq_dollars
-        self._handed = HandedReader(self._codec, self._dollars, self._rfq_dollars)
+        self._read_handed = HandedReader(self._codec, self._dollars, self._rfq_dollars).message
         self._checks.learn_peer(sender)
         reset = msg.reset_seq_num_flag is True
         if reset:
