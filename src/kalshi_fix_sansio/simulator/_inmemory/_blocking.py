@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import weakref
 from collections.abc import Callable, Sequence
 from heapq import heappop
 from typing import Any, Protocol, TypeVar
@@ -551,9 +550,8 @@ class SimulatedSession(InSimulation, SyncAPI):
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
         <kalshi_fix_sansio.client.pump.drive_next_event>`, inline), the simulation run between
-        two looks, each the oldest event taken as `Driver.take_event` takes it (``any_event``):
-        a reader's take written out (the queue's oldest popped, `Driver._taken`'s count and
-        `Delivery.delivered`'s record, in its order), any other by `take_event` itself.
+        two looks, each the oldest event taken by `Driver.take_event` (``any_event``; a
+        reader's look at an empty queue answered here, as `take_event` answers it).
 
         A backtest's recorded message next (its feed's timer the one callback due at its
         time, nothing ready, before the deadline and the simulation's ``max_time``) is run
@@ -577,25 +575,11 @@ class SimulatedSession(InSimulation, SyncAPI):
             else clock.start + simulation.max_time
         )
         while True:
-            # the oldest event taken: a reader's take, `Driver.take_event`'s first case written
-            # out (its look at an empty queue is None: nothing taken, the simulation run)
+            # the oldest event taken (a reader's look at an empty queue is None at once: no
+            # call, `Driver.take_event`'s first answer)
             if driver._reading and driver.begun and driver.policy.queue_events:
-                queue = driver._queue
-                if queue:
-                    item = queue.popleft()
-                    event = item[0]
-                    if (  # `Driver._taken`
-                        driver._market_data
-                        and event.__class__ is ApplicationMessage
-                        and event.message.MSG_TYPE in _BOOK_TYPES
-                    ):
-                        driver._market_data -= 1
-                    if not queue:
-                        driver._warned = False
-                    delivery = driver.delivery
-                    delivery.recent.append(weakref.ref(event))
-                    delivery.times.append(item[1])
-                    return event
+                if driver._queue:
+                    return driver.take_event(any_event)
             elif (taken := driver.take_event(any_event)) is not None:
                 return taken
             if now >= deadline:
