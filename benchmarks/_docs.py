@@ -184,6 +184,30 @@ HEADLINES: tuple[Headline, ...] = (
         rf"(?P<value>.+) — {_HELD}$",
     ),
     Headline(
+        "backtest, compiling a recording: >= 50,000 recorded messages per CPU second",
+        "the check, the columns and the cache written, per CPU second (median of 3 runs)",
+        "100,002 generated messages",
+        "backtest-compiled",
+        r"^\* project target: compile >= 50,000 recorded messages per CPU second: "
+        rf"(?P<value>[\d,]+) \(.*\) — {_HELD}$",
+    ),
+    Headline(
+        "backtest at the FIX level: >= 20,000 recorded messages per CPU second",
+        "a strategy that reads every event, per CPU second (median of 3 runs)",
+        "100,002 generated messages, compiled before",
+        "backtest-compiled",
+        r"^\* project target: FIX level, the watching strategy \(every event\) >= 20,000 "
+        rf"recorded messages per CPU second: (?P<value>[\d,]+) \(.*\) — {_HELD}$",
+    ),
+    Headline(
+        "backtest at the book level: >= 200,000 recorded messages per CPU second",
+        "a strategy woken at every change of the books it reads, per CPU second (median of 3 runs)",
+        "300,002 generated messages, compiled before",
+        "backtest-booklevel",
+        r"^\* project target: book level, `read_books` \(woken at every change\) >= 200,000 "
+        rf"recorded messages per CPU second: (?P<value>[\d,]+) \(.*\) — {_HELD}$",
+    ),
+    Headline(
         "the session's own work: <= 5 µs per message",
         "session path minus decode + read every field, per ExecutionReport",
         "in process (no socket)",

@@ -563,7 +563,11 @@ def test_the_benchmark_rows_of_both_book_level_strategies_run() -> None:
     assert {int(r["messages"]) for _, r in results} == {42}  # a snapshot per market, the 40
     lines = bench.report(results)
     assert "`read_books_on_timer`" in lines[0]
-    assert lines[-1].startswith("| 42 | backtest, book level, timer | ")
+    table = [line for line in lines if line.startswith("| 42 |")]
+    assert table[-1].startswith("| 42 | backtest, book level, timer | ")
+    # the book level's rate target, at the one size run
+    assert lines[-1].startswith("* project target: book level, `read_books` (woken at every ")
+    assert "(median of 1 runs of 42 messages; best " in lines[-1]
 
 
 def test_a_mark_is_a_mid_to_the_ledger() -> None:

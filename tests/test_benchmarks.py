@@ -317,7 +317,34 @@ def test_bench_backtest_measures_each_path_on_the_same_recording() -> None:
     assert [name for name, _ in results] == [*ours, "recording read"]
     assert {int(r["messages"]) for _, r in results} == {42}  # a snapshot per market, the 40
     lines = bench.report(results)
-    assert lines[-4].startswith("| 42 | backtest | ") and lines[-1].endswith(" MiB |")
+    table = [line for line in lines if line.startswith("| 42 |")]
+    assert table[0].startswith("| 42 | backtest | ") and table[-1].endswith(" MiB |")
+    assert lines[-1].startswith("* project target: FIX level, the watching strategy (every event)")
+
+
+def test_bench_backtest_says_whether_each_rate_target_holds() -> None:
+    """Under the table, a line per rate target whose row ran, at the largest size: its median
+    run per CPU second (the table's), the best of its runs, held or not."""
+    bench = load("bench_backtest")
+
+    def row(messages: int, cpu: float, *rates: float) -> dict[str, object]:
+        return {"messages": messages, "cpu": cpu, "wall": cpu, "peak_kib": 1024.0, "rates": rates}
+
+    results = [
+        ("compile", row(20_002, 0.5, 30_000.0, 40_004.0, 45_000.0)),
+        ("compile", row(100_002, 1.0, 90_000.0, 100_002.0, 110_000.0)),
+        ("backtest", row(20_002, 2.0, 9_000.0, 10_001.0, 21_000.0)),
+        ("decode only", row(20_002, 0.1)),
+    ]
+    lines = bench.report(results)
+    assert lines[-2:] == [
+        "* project target: compile >= 50,000 recorded messages per CPU second: 100,002 (median"
+        " of 3 runs of 100,002 messages; best 110,000) — held",
+        "* project target: FIX level, the watching strategy (every event) >= 20,000 recorded"
+        " messages per CPU second: 10,001 (median of 3 runs of 20,002 messages; best 21,000)"
+        " — NOT held",
+    ]
+    assert not any("book level" in line for line in lines)  # its row did not run
 
 
 def test_bench_backtest_says_how_to_take_the_peer_row(monkeypatch: pytest.MonkeyPatch) -> None:
