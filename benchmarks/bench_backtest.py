@@ -476,7 +476,7 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
         if "skipped" in r:
             notes.append(f"{name}: {r['skipped']}.")
             continue
-        cpu = f"{r['messages'] / r['cpu']:,.0f}" if r["cpu"] else "-"
+        cpu = f"{_rate(r):,.0f}" if r["cpu"] else "-"
         wall = f"{r['messages'] / r['wall']:,.0f}" if r["wall"] else "-"
         lines.append(
             f"| {int(r['messages']):,} | {name} | {WHAT[name]} | {cpu} | {wall} "
@@ -754,6 +754,8 @@ def main() -> None:
         help="with --write-docs: the table to write (compiled: the compiled recordings' rows)",
     )
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs {args.runs}: at least one run of each row")
     if args.src is not None and not (Path(args.src) / "kalshi_fix_sansio").is_dir():
         # a tree without the package would count the installed checkout instead
         parser.error(f"--src {args.src}: no kalshi_fix_sansio package there (name the tree's src)")

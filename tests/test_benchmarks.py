@@ -371,6 +371,18 @@ def test_bench_backtest_refuses_a_src_without_the_package(
     assert f"--src {tmp_path}: no kalshi_fix_sansio package there" in capsys.readouterr().err
 
 
+def test_bench_backtest_refuses_no_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--runs 0`` would leave no run to take a row's median of: refused before any work."""
+    bench = load("bench_backtest")
+    monkeypatch.setattr(sys, "argv", ["bench_backtest.py", "--runs", "0"])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    assert exit_.value.code == 2
+    assert "--runs 0: at least one run of each row" in capsys.readouterr().err
+
+
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --
 
 
