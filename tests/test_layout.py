@@ -186,7 +186,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     " until the client becomes one class owning them",
     "src/kalshi_fix_sansio/session/_statedoc.py:svg": "the state diagram drawn in one function",
     "src/kalshi_fix_sansio/simulator/_lane.py:lane": "the backtest's hand-inlined fast path",
-    "src/kalshi_fix_sansio/simulator/backtest.py:run_backtest": "a run's set-up, loop and report",
 }
 
 

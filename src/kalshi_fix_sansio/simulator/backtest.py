@@ -386,13 +386,7 @@ def run_backtest(
     paths = [recordings] if isinstance(recordings, (str, os.PathLike)) else list(recordings)
     api = _api_of(strategy, api)
     check_mode(mode, api, latency)
-    for label, value in (
-        ("lead", lead),
-        ("overrun", overrun),
-        ("sample_interval", sample_interval),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise LocalProtocolError(f"{label} must be seconds > 0, got {value!r}")
+    _check_seconds(lead=lead, overrun=overrun, sample_interval=sample_interval)
     compiled = compile_recordings(paths, product, cache_dir=cache_dir, cache=cache)
     infos = [c.info for c in compiled]
     product = infos[0].product
@@ -436,6 +430,45 @@ def run_backtest(
         ctx.mode = mode
         waker = ctx._waker = BookWaker(sim, ctx.client, feed.end_time, MARKET_DATA_KEY)
         waker.start_spans(feed)
+    _drive(sim, api, strategy, ctx, feed, run_name, overrun)
+    stats.sample()
+    report = ledger.report(symbols)
+    run = _run_facts(
+        paths, product, api, params, seed, latency, sim, gateway_options, (start, last), feed
+    )
+    if funding is not None:  # only then: a run without them gives the bytes it always gave
+        run["funding"] = {"rates": len(funding), "markets": list(funding.markets)}
+    if rebates is not None:
+        run["rebates"] = rebates.as_json()
+    if mode != "fix":  # a FIX-level run's report as before the modes
+        run["mode"] = mode
+    return BacktestResult(
+        run_name,
+        report,
+        stats.as_json(report),
+        run,
+        feed.messages,
+        sim.clock.elapsed,
+    )
+
+
+def _check_seconds(**durations: float) -> None:
+    """Each of ``durations`` (a name -> its value) is seconds > 0, or a `LocalProtocolError`."""
+    for label, value in durations.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise LocalProtocolError(f"{label} must be seconds > 0, got {value!r}")
+
+
+def _drive(
+    sim: Simulation,
+    api: str,
+    strategy: Strategy,
+    ctx: Context,
+    feed: Feed,
+    run_name: str,
+    overrun: float,
+) -> None:
+    """Run the strategy, then the recordings to their end; every failure a `BacktestFailed`."""
     try:
         _run_strategy(sim, api, strategy, ctx)
         ctx._waker.close()
@@ -459,9 +492,23 @@ def run_backtest(
         raise BacktestFailed(run_name, sim.clock.time(), what) from exc
     if feed.error is not None:
         raise BacktestFailed(run_name, sim.clock.time(), str(feed.error)) from feed.error
-    stats.sample()
-    report = ledger.report(symbols)
-    run = {
+
+
+def _run_facts(
+    paths: Sequence[str | os.PathLike[str]],
+    product: str,
+    api: str,
+    params: Mapping[str, Any],
+    seed: int,
+    latency: LatencyModel | Mapping[str, LatencyModel] | None,
+    sim: Simulation,
+    gateway_options: Mapping[str, Any],
+    span: tuple[float, float],
+    feed: Feed,
+) -> dict[str, Any]:
+    """The report's ``run``: what ran, on what, with which models."""
+    start, last = span
+    return {
         "recordings": [Path(p).name for p in paths],
         "product": product,
         "api": api,
@@ -479,20 +526,6 @@ def run_backtest(
         "end": _iso(last),
         "messages": feed.messages,
     }
-    if funding is not None:  # only then: a run without them gives the bytes it always gave
-        run["funding"] = {"rates": len(funding), "markets": list(funding.markets)}
-    if rebates is not None:
-        run["rebates"] = rebates.as_json()
-    if mode != "fix":  # a FIX-level run's report as before the modes
-        run["mode"] = mode
-    return BacktestResult(
-        run_name,
-        report,
-        stats.as_json(report),
-        run,
-        feed.messages,
-        sim.clock.elapsed,
-    )
 
 
 def _never() -> bool:
