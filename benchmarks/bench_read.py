@@ -209,15 +209,9 @@ def build_and_encode() -> bytes:
 # -- rows ----------------------------------------------------------------------------------
 
 
-def build_rows() -> tuple[dict[str, Row], list[Row]]:
-    fs = corpus()
+def baseline_rows(fs: list[bytes], many: list[bytes], distinct: list[bytes]) -> dict[str, Row]:
+    """The floors each row is compared with: splitting into byte pairs, a minimal join."""
     snap = [fs[4]]
-    decode = p.decode
-    readers = [full_reader(f) for f in fs]
-    snap_reader = readers[4]
-    many, read_many = many_layouts(fs, 3 * SMALL_BOUND, full_reader, SMALL_BOUND)
-    distinct, read_distinct = many_layouts(fs, MANY, full_reader)
-    read_fresh, read_after = fresh_and_after(fs, readers, MANY)
 
     def split_floor(frames: list[bytes]) -> Callable[[], None]:
         def run() -> None:
@@ -226,7 +220,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
 
         return run
 
-    baselines = {
+    return {
         "split": Row("split floor", "splits into [tag, value] byte pairs", split_floor(fs), ""),
         "split-W": Row("split floor, 35=W alone", "splits into byte pairs", split_floor(snap), ""),
         "split-many": Row(
@@ -248,6 +242,20 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
             "",
         ),
     }
+
+
+def read_rows(
+    fs: list[bytes],
+    readers: list[Callable[[Any], None]],
+    read_many: Callable[[], None],
+    read_distinct: Callable[[], None],
+    read_fresh: Callable[[], None],
+    read_after: Callable[[], None],
+    counts: tuple[int, int],
+) -> list[Row]:
+    """This library's read rows: lazy decode, header fields, every field, validate."""
+    decode = p.decode
+    many_count, distinct_count = counts
 
     def lazy() -> None:
         for f in fs:
@@ -282,26 +290,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         for f in fs:
             decode(f).validate()
 
-    def snap_read() -> None:
-        snap_reader(decode(snap[0]))
-
-    def snap_validate() -> None:
-        decode(snap[0]).validate()
-
-    order = p.NewOrderSingle(
-        cl_ord_id=CLORDID,
-        side=p.Side.BUY,
-        order_qty=Decimal("10"),
-        ord_type=p.OrdType.LIMIT,
-        price=Decimal("0.75"),
-        symbol="HIGHNY-23DEC31",
-        time_in_force=p.TimeInForce.GTC,
-    )
-    hdr = Header(sender_comp_id=KEY, target_comp_id="KalshiNR", msg_seq_num=2, sending_time=T0)
-    assert p.decode(join_encoder(NOS_PAIRS)) == order
-    assert build_and_encode() == p.encode(order, hdr) == join_encoder(NOS_PAIRS)
-
-    rows = [
+    return [
         Row(
             "kalshi-fix-sansio: lazy decode",
             "frame checked and split; no value converted",
@@ -343,7 +332,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         ),
         Row(
             READ_MANY,
-            f"as above, over {len(distinct):,} frames of as many layouts, each with a subset of "
+            f"as above, over {distinct_count:,} frames of as many layouts, each with a subset of "
             "the header's optional fields, read in turn again and again (a codec of its own, "
             "the dialect's tables and bounds: the other rows' layouts stay)",
             read_distinct,
@@ -352,8 +341,8 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         ),
         Row(
             READ_OVER_THE_BOUND,
-            f"as above, over {len(many):,} frames of as many layouts, "
-            f"{len(many) // SMALL_BOUND}x the {SMALL_BOUND} a codec of its own bounded at "
+            f"as above, over {many_count:,} frames of as many layouts, "
+            f"{many_count // SMALL_BOUND}x the {SMALL_BOUND} a codec of its own bounded at "
             f"{SMALL_BOUND} remembers, read in turn again and again",
             read_many,
             "split-many",
@@ -378,6 +367,11 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
             "split",
         ),
     ]
+
+
+def peer_read_rows(fs: list[bytes]) -> list[Row]:
+    """simplefix's and QuickFIX's parse rows, or a row saying which is not installed."""
+    rows: list[Row] = []
     if simplefix is not None:
 
         def sf_parse() -> None:
@@ -438,9 +432,33 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         ]
     else:
         rows.append(Row("QuickFIX (C++)", "", None, "split", why=not_installed("quickfix")))
-    sdk_read, sdk_worst, sdk_encode = kalshi_sdk_rows(fs, baselines)
-    rows += sdk_read
-    rows += [
+    return rows
+
+
+def worst_and_encode_rows(snap: bytes, snap_reader: Callable[[Any], None]) -> list[Row]:
+    """The 35=W worst case and the encode rows, this library's then the peers'."""
+    decode = p.decode
+
+    def snap_read() -> None:
+        snap_reader(decode(snap))
+
+    def snap_validate() -> None:
+        decode(snap).validate()
+
+    order = p.NewOrderSingle(
+        cl_ord_id=CLORDID,
+        side=p.Side.BUY,
+        order_qty=Decimal("10"),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.75"),
+        symbol="HIGHNY-23DEC31",
+        time_in_force=p.TimeInForce.GTC,
+    )
+    hdr = Header(sender_comp_id=KEY, target_comp_id="KalshiNR", msg_seq_num=2, sending_time=T0)
+    assert p.decode(join_encoder(NOS_PAIRS)) == order
+    assert build_and_encode() == p.encode(order, hdr) == join_encoder(NOS_PAIRS)
+
+    rows = [
         Row(
             "worst case, 35=W alone: kalshi-fix-sansio decode + read every field",
             "20 entries x 4 fields typed, header, Symbol",
@@ -495,6 +513,23 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         )
     else:
         rows.append(Row("QuickFIX (C++): encode", "", None, "join", why=not_installed("quickfix")))
+    return rows
+
+
+def build_rows() -> tuple[dict[str, Row], list[Row]]:
+    fs = corpus()
+    readers = [full_reader(f) for f in fs]
+    many, read_many = many_layouts(fs, 3 * SMALL_BOUND, full_reader, SMALL_BOUND)
+    distinct, read_distinct = many_layouts(fs, MANY, full_reader)
+    read_fresh, read_after = fresh_and_after(fs, readers, MANY)
+    baselines = baseline_rows(fs, many, distinct)
+    rows = read_rows(
+        fs, readers, read_many, read_distinct, read_fresh, read_after, (len(many), len(distinct))
+    )
+    rows += peer_read_rows(fs)
+    sdk_read, sdk_worst, sdk_encode = kalshi_sdk_rows(fs, baselines)
+    rows += sdk_read
+    rows += worst_and_encode_rows(fs[4], readers[4])
     rows += sdk_encode
     after_worst = 1 + max((i for i, r in enumerate(rows) if r.baseline == "split-W"), default=-1)
     rows[after_worst:after_worst] = sdk_worst  # next to our 35=W rows

@@ -88,42 +88,30 @@ def _ranks(order: list[str], edges: dict[tuple[str, str], list[str]]) -> dict[st
     return rank
 
 
-def svg(rows: Sequence[Edge], aria: str) -> list[str]:
-    """The transitions as SVG lines: states in ranks (longest path from the first state); an
-    arrow to the next rank is straight, a longer one (or one back up) runs along a lane beside
-    the states, and arrows into one state on the same triggers share a lane.
+_Lane = tuple[tuple[str, tuple[str, ...]] | None, int, list[tuple[float, float]]]
+"""A lane beside the states: its key (target, triggers) while only such arrows use it, else None;
+its width in label lines; the vertical spans it carries."""
 
-    Args:
-        rows: the transitions; a state to itself is left out.
-        aria: the drawing's accessible name.
+_Placed = tuple[str, str, list[str], tuple[int, int, float, float] | None]
+"""An arrow: from, to, its labels, and its lane (side, index, start and end height) or None for a
+straight arrow to the next rank."""
+
+
+def _route(
+    edges: dict[tuple[str, str], list[str]],
+    rank: dict[str, int],
+    pos: dict[str, tuple[float, float]],
+    h: float,
+) -> tuple[dict[int, list[_Lane]], list[_Placed]]:
+    """Each arrow's course: straight to the next rank, else along a lane on the target's side
+    (else the source's), shared with arrows into the same state on the same triggers, or any lane
+    whose spans it does not touch, or a new one on the side with fewer.
 
     Returns:
-        The lines of the ``<svg>`` element.
+        The lanes per side (-1 left, 1 right) and the arrows in the order they are drawn.
     """
-    w, h, gap, sep, line, char = 150, 34, 120, 190, 14, 6.6
-    edges: dict[tuple[str, str], list[str]] = {}
-    for s, t, n in rows:
-        if s == n:
-            continue
-        labels = edges.setdefault((s, n), [])
-        if t not in labels:
-            labels.append(t)
-    order = list(dict.fromkeys(x for s, _, n in rows for x in (s, n)))
-    rank = _ranks(order, edges)
-    ranks: dict[int, list[str]] = {}
-    for s in order:
-        ranks.setdefault(rank[s], []).append(s)
-    pos = {
-        s: ((i - (len(row) - 1) / 2) * sep, 10.0 + r * gap)
-        for r, row in ranks.items()
-        for i, s in enumerate(row)
-    }
-    inner = max((len(row) - 1) * sep / 2 + w / 2 for row in ranks.values()) + 24
-    # A lane per side: its key (target, triggers) while only such arrows use it, else None;
-    # its width in label lines; the vertical spans it carries.
-    Lane = tuple[tuple[str, tuple[str, ...]] | None, int, list[tuple[float, float]]]
-    lanes: dict[int, list[Lane]] = {-1: [], 1: []}
-    placed: list[tuple[str, str, list[str], tuple[int, int, float, float] | None]] = []
+    lanes: dict[int, list[_Lane]] = {-1: [], 1: []}
+    placed: list[_Placed] = []
     exits: dict[str, int] = {}
     by_span = sorted(
         edges.items(), key=lambda e: (abs(rank[e[0][1]] - rank[e[0][0]]), rank[e[0][0]])
@@ -166,6 +154,41 @@ def svg(rows: Sequence[Edge], aria: str) -> list[str]:
             [*old[2], (top, bottom)],
         )
         placed.append((s, n, labels, (sd, k, y0, y1)))
+    return lanes, placed
+
+
+def svg(rows: Sequence[Edge], aria: str) -> list[str]:
+    """The transitions as SVG lines: states in ranks (longest path from the first state); an
+    arrow to the next rank is straight, a longer one (or one back up) runs along a lane beside
+    the states, and arrows into one state on the same triggers share a lane.
+
+    Args:
+        rows: the transitions; a state to itself is left out.
+        aria: the drawing's accessible name.
+
+    Returns:
+        The lines of the ``<svg>`` element.
+    """
+    w, h, gap, sep, line, char = 150, 34, 120, 190, 14, 6.6
+    edges: dict[tuple[str, str], list[str]] = {}
+    for s, t, n in rows:
+        if s == n:
+            continue
+        labels = edges.setdefault((s, n), [])
+        if t not in labels:
+            labels.append(t)
+    order = list(dict.fromkeys(x for s, _, n in rows for x in (s, n)))
+    rank = _ranks(order, edges)
+    ranks: dict[int, list[str]] = {}
+    for s in order:
+        ranks.setdefault(rank[s], []).append(s)
+    pos = {
+        s: ((i - (len(row) - 1) / 2) * sep, 10.0 + r * gap)
+        for r, row in ranks.items()
+        for i, s in enumerate(row)
+    }
+    inner = max((len(row) - 1) * sep / 2 + w / 2 for row in ranks.values()) + 24
+    lanes, placed = _route(edges, rank, pos, h)
 
     def lane_x(sd: int, k: int) -> float:
         widths = [ln[1] * line + 14 for ln in lanes[sd]]
