@@ -24,7 +24,8 @@ from typing import Any
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters import make_ssl_context
+from kalshi_fix_sansio.client import Endpoint
 
 SYMBOL = "BENCH-LAT"
 

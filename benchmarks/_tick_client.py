@@ -194,10 +194,10 @@ def run_ours(
     blocking market-data session's `idle_handoff` is scaled by it."""
     flags = {"validate_messages": False} if kind.endswith("-lazy") else {}
     kind = kind.removesuffix("-lazy")
-    from kalshi_fix_sansio import ApplicationMessage
+    from kalshi_fix_sansio import ApplicationMessage, QueuePolicy
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
-    from kalshi_fix_sansio.client.driver import QueuePolicy
+    from kalshi_fix_sansio.adapters import make_ssl_context
+    from kalshi_fix_sansio.client import Endpoint
 
     # the handler never reads the order-entry session's events (the tracker follows the
     # orders): it opens it without an event queue, as such an application must (unread events

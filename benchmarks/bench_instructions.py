@@ -98,8 +98,10 @@ def run_ours(kind: str, orders: int, t: Target, handoff_scale: float = 1.0) -> N
     so the background reader looks as often per order as at native speed."""
     from _gateway import SYMBOL, acked
 
+    from kalshi_fix_sansio import HaltFile
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.adapters import Endpoint, HaltFile, make_ssl_context
+    from kalshi_fix_sansio.adapters import make_ssl_context
+    from kalshi_fix_sansio.client import Endpoint
 
     kwargs: dict[str, Any] = {
         "path": t.key_path,

@@ -35,10 +35,9 @@ from typing import Any
 
 import attrs
 
-from kalshi_fix_sansio import Reconnected
+from kalshi_fix_sansio import Backoff, Reconnected
 from kalshi_fix_sansio.adapters.asyncio import FixClient as AsyncFixClient
 from kalshi_fix_sansio.client.account import DEFAULT_LOGON_MARGIN, Account, AccountLimits
-from kalshi_fix_sansio.client.supervisor import Backoff
 from kalshi_fix_sansio.simulator.gateway import MockGateway
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 

@@ -32,9 +32,9 @@ from decimal import Decimal
 
 from _docs import arguments, publish, write_block
 
-from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import Header, QueuePolicy
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.client.driver import Driver, QueuePolicy
+from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.codec._generated.prediction import _CODEC as CODEC  # its layout cache
 from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.session.machine import Session

@@ -37,9 +37,9 @@ END = "<!-- /replay-results -->"
 
 def one(messages: int) -> dict[str, float]:
     """Replay a recording of ``messages`` messages to a blocking client; rate and peak RSS."""
-    from kalshi_fix_sansio import ApplicationMessage
-    from kalshi_fix_sansio.adapters import Backoff, Credentials
+    from kalshi_fix_sansio import ApplicationMessage, Backoff
     from kalshi_fix_sansio.adapters.blocking import FixClient
+    from kalshi_fix_sansio.session import Credentials
     from kalshi_fix_sansio.simulator.gateway import MockGateway
     from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
     from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording

@@ -187,8 +187,9 @@ class Rig:
     def start_ticker(self) -> None:
         from kalshi_fix_sansio import ApplicationMessage
         from kalshi_fix_sansio import prediction as p
-        from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+        from kalshi_fix_sansio.adapters import make_ssl_context
         from kalshi_fix_sansio.adapters.blocking import FixClient
+        from kalshi_fix_sansio.client import Endpoint
 
         def client(name: str) -> Any:
             return FixClient.from_key(

@@ -58,14 +58,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kalshi_fix_sansio import FixError, KillReport
-from kalshi_fix_sansio.adapters import (
-    Backoff,
-    Endpoint,
-    check_endpoint,
-    kalshi_endpoint,
-    make_ssl_context,
-)
+from kalshi_fix_sansio import Backoff, FixError, KillReport
+from kalshi_fix_sansio.adapters import make_ssl_context
+from kalshi_fix_sansio.client import Endpoint, check_endpoint, kalshi_endpoint
 from kalshi_fix_sansio.codec.spec import SESSIONS
 from kalshi_fix_sansio.session.auth import Ed25519Signer, PublicKey, Signer, load_signer_file
 from kalshi_fix_sansio.simulator.gateway import (

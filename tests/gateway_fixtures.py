@@ -21,13 +21,11 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.adapters import (
-    MESSAGE_LOGGER_NAME,
-    Backoff,
-    Credentials,
-    Endpoint,
-    make_ssl_context,
-)
+from kalshi_fix_sansio import Backoff
+from kalshi_fix_sansio.adapters import make_ssl_context
+from kalshi_fix_sansio.client import Endpoint
+from kalshi_fix_sansio.observability import MESSAGE_LOGGER_NAME
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import Ed25519Signer
 from kalshi_fix_sansio.simulator.gateway.server import MockGateway
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context

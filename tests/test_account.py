@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import RateLimited, Reconnected
+from kalshi_fix_sansio import Backoff, RateLimited, Reconnected
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.client.account import (
     DEFAULT_LOGON_MARGIN,
@@ -24,7 +24,7 @@ from kalshi_fix_sansio.client.account import (
     logon_rank,
     perps_tier,
 )
-from kalshi_fix_sansio.client.supervisor import Backoff, Supervisor
+from kalshi_fix_sansio.client.supervisor import Supervisor
 from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.codec.prediction import (
     EventResendComplete,

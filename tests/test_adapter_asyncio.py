@@ -19,23 +19,19 @@ from typing import Any
 import pytest
 from gateway_fixtures import GatewayHarness, watching
 
-from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters import (
+from kalshi_fix_sansio import (
     Backoff,
     ConnectionFailed,
-    Credentials,
-    Endpoint,
-    TransportError,
-)
-from kalshi_fix_sansio.adapters.asyncio import (
-    MAX_QUEUED_EVENTS,
-    AsyncSession,
     EventQueueOverflow,
-    FixClient,
-    MarginFixClient,
     Reconnected,
+    TransportError,
+    margin,
+    prediction,
 )
+from kalshi_fix_sansio.adapters.asyncio import AsyncSession, FixClient, MarginFixClient
+from kalshi_fix_sansio.client import MAX_QUEUED_EVENTS, Endpoint
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     Event,

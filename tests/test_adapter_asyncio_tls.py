@@ -27,11 +27,13 @@ from typing import Any
 import pytest
 from gateway_fixtures import GatewayHarness
 
-from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make_ssl_context
+from kalshi_fix_sansio import Backoff, ConnectionFailed
+from kalshi_fix_sansio.adapters import make_ssl_context
 from kalshi_fix_sansio.adapters._aiopump import AioPump
 from kalshi_fix_sansio.adapters._sockio import SocketTLS
 from kalshi_fix_sansio.adapters._tls import MemoryTLS
 from kalshi_fix_sansio.adapters.asyncio import FixClient
+from kalshi_fix_sansio.client import Endpoint
 from kalshi_fix_sansio.client.steps import Buffered, Lost, Received
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed

@@ -27,20 +27,17 @@ import attrs
 import pytest
 from gateway_fixtures import BOOK, GatewayHarness
 
-from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters import (
+from kalshi_fix_sansio import (
     Backoff,
     ConnectionFailed,
-    Credentials,
-)
-from kalshi_fix_sansio.adapters.blocking import (
-    BlockingSession,
     Disconnected,
-    FixClient,
-    MarginFixClient,
     Reconnected,
     Reconnecting,
+    margin,
+    prediction,
 )
+from kalshi_fix_sansio.adapters.blocking import BlockingSession, FixClient, MarginFixClient
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,

@@ -31,14 +31,8 @@ from test_adapter_blocking import (
     taken,
 )
 
-from kalshi_fix_sansio.adapters import (
-    KALSHI_FIX_HOSTS,
-    ConnectionFailed,
-    Endpoint,
-)
-from kalshi_fix_sansio.adapters.blocking import (
-    Reconnected,
-)
+from kalshi_fix_sansio import ConnectionFailed, Reconnected
+from kalshi_fix_sansio.client import KALSHI_FIX_HOSTS, Endpoint
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,

@@ -22,17 +22,14 @@ from typing import Any
 import pytest
 import trio
 
-from kalshi_fix_sansio.adapters import (
-    MESSAGE_LOGGER_NAME,
-    TRANSPORT_LOGGER_NAME,
-    Backoff,
-    Credentials,
-    Endpoint,
-)
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
+from kalshi_fix_sansio.client import TRANSPORT_LOGGER_NAME, Endpoint
 from kalshi_fix_sansio.codec.framing import checksum
+from kalshi_fix_sansio.observability import MESSAGE_LOGGER_NAME
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 KEY = "key-1"

@@ -24,26 +24,15 @@ import trio
 import trio.testing
 from gateway_fixtures import BOOK, GatewayHarness, dropped
 
-from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters import (
-    Backoff,
-    ConnectionFailed,
-    Credentials,
-    Endpoint,
-    _triopump,
-    blocking,
-    make_ssl_context,
-)
+from kalshi_fix_sansio import Backoff, ConnectionFailed, Reconnected, margin, prediction
+from kalshi_fix_sansio.adapters import _triopump, make_ssl_context
 from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.adapters._sockio import SocketTLS
-from kalshi_fix_sansio.adapters.trio import (
-    FixClient,
-    MarginFixClient,
-    Reconnected,
-    TrioSession,
-)
+from kalshi_fix_sansio.adapters.trio import FixClient, MarginFixClient, TrioSession
+from kalshi_fix_sansio.client import Endpoint
 from kalshi_fix_sansio.client.steps import Received
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
@@ -149,13 +138,12 @@ def logouts(h: GatewayHarness) -> int:
 # the module
 
 
-def test_module_imports_the_real_trio_and_shares_reconnected() -> None:
+def test_module_imports_the_real_trio() -> None:
     assert trio_adapter.trio is trio
     assert Path(trio.__file__).parent.name == "trio"
     # not the adapter module itself (``kalshi_fix_sansio/adapters/trio.py``)
     assert Path(trio.__file__).resolve() != Path(trio_adapter.__file__).resolve()
     assert Path(trio_adapter.__file__).parent not in Path(trio.__file__).resolve().parents
-    assert Reconnected is blocking.Reconnected
     with pytest.raises(LocalProtocolError, match="max_queued_events"):
         FixClient(Credentials("k", new_ed25519_keys()[0])).session("KalshiNR", max_queued_events=0)
 

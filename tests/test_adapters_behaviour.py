@@ -34,19 +34,12 @@ import pytest
 import trio
 from gateway_fixtures import BOOK, GatewayHarness, watching
 
+from kalshi_fix_sansio import Backoff, ConnectionFailed, FallingBehind, QueuePolicy, TransportError
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import (
-    TRANSPORT_LOGGER_NAME,
-    Backoff,
-    ConnectionFailed,
-    Credentials,
-    FallingBehind,
-    QueuePolicy,
-    TransportError,
-)
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
+from kalshi_fix_sansio.client import MAX_QUEUED_EVENTS, TRANSPORT_LOGGER_NAME
 from kalshi_fix_sansio.client.supervisor import (
     Disconnected,
     LogonRefused,
@@ -54,6 +47,7 @@ from kalshi_fix_sansio.client.supervisor import (
     Reconnecting,
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
@@ -171,7 +165,7 @@ def out_frames(path: Path, msg_type: str) -> list[str]:
 @ADAPTERS
 def test_same_bound_everywhere(adapter: str) -> None:
     module = MODULES[adapter]
-    assert module.MAX_QUEUED_EVENTS == 150_000
+    assert MAX_QUEUED_EVENTS == 150_000
     with pytest.raises(LocalProtocolError, match="max_queued_events"):
         module.FixClient(Credentials("k", new_ed25519_keys()[0])).order_entry(max_queued_events=0)
 

@@ -20,8 +20,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import (
     ED25519,
     MAX_KEY_FILE_BYTES,

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.cli import build_parser, main
 from kalshi_fix_sansio.codec.framing import checksum
+from kalshi_fix_sansio.observability import MessageLog
 from kalshi_fix_sansio.simulator.testing import SessionPair, samples
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "codec.md"

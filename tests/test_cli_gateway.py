@@ -20,9 +20,12 @@ from cli_process import child, signal_once_started
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters import make_ssl_context
 from kalshi_fix_sansio.adapters.blocking import FixClient
+from kalshi_fix_sansio.client import Endpoint
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import Ed25519Signer
 from kalshi_fix_sansio.session.events import ApplicationMessage
 from kalshi_fix_sansio.simulator.gateway import (

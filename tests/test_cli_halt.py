@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from test_cli_kill import SYMBOL, Live, live, rest  # noqa: F401  (the fixture)
 
+from kalshi_fix_sansio import TradingHalted
 from kalshi_fix_sansio.trading.haltfile import HaltFile, HaltRecord
-from kalshi_fix_sansio.trading.killswitch import KillFinished, OutsideHalt, TradingHalted
+from kalshi_fix_sansio.trading.killswitch import KillFinished, OutsideHalt
 from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 

@@ -29,7 +29,6 @@ from test_cli_decode import run
 
 from kalshi_fix_sansio import Books, checksum
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.cli import build_parser
 from kalshi_fix_sansio.cli.replay import (
     book_record,
@@ -38,6 +37,7 @@ from kalshi_fix_sansio.cli.replay import (
     position_record,
     trade_record,
 )
+from kalshi_fix_sansio.observability import MessageLog
 from kalshi_fix_sansio.session.events import ApplicationMessage
 from kalshi_fix_sansio.simulator.gateway import MockGateway
 from kalshi_fix_sansio.simulator.testing import SessionPair, new_ed25519_keys

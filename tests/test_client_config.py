@@ -25,18 +25,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from gateway_fixtures import GatewayHarness
 
-from kalshi_fix_sansio.adapters import (
+from kalshi_fix_sansio import Backoff
+from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
+from kalshi_fix_sansio.client import (
     TRANSPORT_LOGGER_NAME,
-    Backoff,
     ConnectOptions,
-    Credentials,
     Endpoint,
     describe_target,
     kalshi_endpoint,
 )
-from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.codec.spec import ENVIRONMENTS, SESSIONS
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import KeyLoadError
 from kalshi_fix_sansio.session.config import SessionConfig
 from kalshi_fix_sansio.simulator.gateway import MockGateway

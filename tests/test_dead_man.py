@@ -46,9 +46,9 @@ from kalshi_fix_sansio import (
     TradingHalted,
 )
 from kalshi_fix_sansio import margin as m
-from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.adapters.blocking import MarginFixClient
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import Ed25519Signer
 from kalshi_fix_sansio.simulator.gateway import MockGateway
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
@@ -392,7 +392,8 @@ CHILD = textwrap.dedent(
     import sys
     from decimal import Decimal
     from kalshi_fix_sansio import margin as m
-    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.adapters import make_ssl_context
+    from kalshi_fix_sansio.client import Endpoint
     from kalshi_fix_sansio.adapters.blocking import MarginFixClient
 
     key_path, cert, port = sys.argv[1], sys.argv[2], int(sys.argv[3])

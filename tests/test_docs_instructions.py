@@ -32,12 +32,9 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-from kalshi_fix_sansio.adapters import (
-    MESSAGE_LOGGER_NAME,
-    SESSION_LOGGER_NAME,
-    TRANSPORT_LOGGER_NAME,
-)
+from kalshi_fix_sansio.client import SESSION_LOGGER_NAME, TRANSPORT_LOGGER_NAME
 from kalshi_fix_sansio.codec.spec import SESSIONS
+from kalshi_fix_sansio.observability import MESSAGE_LOGGER_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -22,12 +22,11 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import TradingStateChanged, margin, prediction
+from kalshi_fix_sansio import Backoff, TradingStateChanged, margin, prediction
 from kalshi_fix_sansio.client.driver import (
     Driver,
 )
 from kalshi_fix_sansio.client.supervisor import (
-    Backoff,
     Disconnected,
     Reconnected,
     Reconnecting,

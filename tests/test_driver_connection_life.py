@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from test_driver_loop import Stepped
 
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECT,
@@ -50,7 +51,6 @@ from kalshi_fix_sansio.client.steps import (
     Send,
     WakeAt,
 )
-from kalshi_fix_sansio.client.supervisor import Backoff
 from kalshi_fix_sansio.codec.errors import FixError
 
 

@@ -22,12 +22,8 @@ import pytest
 from step_helpers import StepLog
 from test_driver import Harness, exec_ids, of
 
-from kalshi_fix_sansio.client.driver import (
-    DEFAULT_MAX_BUFFERED,
-    FallingBehind,
-    OrderWaiter,
-    QueuePolicy,
-)
+from kalshi_fix_sansio import FallingBehind, QueuePolicy, TradingHalted
+from kalshi_fix_sansio.client.driver import DEFAULT_MAX_BUFFERED, OrderWaiter
 from kalshi_fix_sansio.client.pump import loop_moves
 from kalshi_fix_sansio.client.steps import (
     CLOSE,
@@ -53,7 +49,6 @@ from kalshi_fix_sansio.client.steps import (
 from kalshi_fix_sansio.client.supervisor import Disconnected, SupervisorState
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
-from kalshi_fix_sansio.trading.killswitch import TradingHalted
 from kalshi_fix_sansio.trading.tracker import OrderRejected, OrderStatus
 
 

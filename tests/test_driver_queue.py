@@ -22,15 +22,14 @@ from test_driver import (
     rested,
 )
 
-from kalshi_fix_sansio import prediction
-from kalshi_fix_sansio.client.driver import (
+from kalshi_fix_sansio import (
     EventQueueOverflow,
-    EventsNotRead,
     FallingBehind,
     MarketDataFolded,
     QueuePolicy,
-    TrackingFailed,
+    prediction,
 )
+from kalshi_fix_sansio.client.driver import EventsNotRead, TrackingFailed
 from kalshi_fix_sansio.client.supervisor import (
     SupervisorState,
 )

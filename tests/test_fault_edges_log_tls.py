@@ -28,20 +28,15 @@ from typing import Any
 import pytest
 import trio
 
-from kalshi_fix_sansio.adapters import (
-    Backoff,
-    CertificateRefused,
-    ConnectionFailed,
-    Credentials,
-    Endpoint,
-    MessageLog,
-    MessageLogError,
-    make_ssl_context,
-)
+from kalshi_fix_sansio import Backoff, ConnectionFailed
+from kalshi_fix_sansio.adapters import CertificateRefused, make_ssl_context
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
+from kalshi_fix_sansio.client import Endpoint
 from kalshi_fix_sansio.client.supervisor import Reconnecting, Supervisor
+from kalshi_fix_sansio.observability import MessageLog, MessageLogError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.config import SessionConfig
 from kalshi_fix_sansio.session.filestore import FileStore, make_store_dir
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context

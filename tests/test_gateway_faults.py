@@ -24,15 +24,15 @@ from typing import Any
 import pytest
 from gateway_fixtures import BOOK, GatewayHarness
 
-from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed
-from kalshi_fix_sansio.adapters.blocking import (
-    BlockingSession,
+from kalshi_fix_sansio import (
+    Backoff,
     CatchUpComplete,
-    FixClient,
-    MarginFixClient,
+    ConnectionFailed,
     Reconnected,
+    margin,
+    prediction,
 )
+from kalshi_fix_sansio.adapters.blocking import BlockingSession, FixClient, MarginFixClient
 from kalshi_fix_sansio.codec.framing import Frame, Framer, checksum
 from kalshi_fix_sansio.session.config import SessionConfig
 from kalshi_fix_sansio.session.events import (

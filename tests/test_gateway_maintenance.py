@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio import (
+    Backoff,
     ConnectionFailed,
     Disconnected,
     LogonRejected,
@@ -18,7 +19,6 @@ from kalshi_fix_sansio import (
     WaitingOutMaintenance,
 )
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff
 from kalshi_fix_sansio.cli import apply_fault
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
 from kalshi_fix_sansio.simulator.gateway.listening import (

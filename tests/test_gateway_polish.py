@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from test_cli_gateway import Gateway
 
-from kalshi_fix_sansio import OrderStatus
+from kalshi_fix_sansio import Backoff, OrderStatus
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters import make_ssl_context
 from kalshi_fix_sansio.adapters.blocking import FixClient
+from kalshi_fix_sansio.client import Endpoint
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.simulator.gateway import MockGateway, mock_api_key
 from kalshi_fix_sansio.simulator.gateway.exchange import Exchange
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys

@@ -24,6 +24,7 @@ from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
 from test_kill_switch import gateway_open, limit, open_at_gateway, place, sent_types
 
+from kalshi_fix_sansio import TradingHalted
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.trading.haltfile import (
     DEFAULT_HALT_POLL,
@@ -31,12 +32,7 @@ from kalshi_fix_sansio.trading.haltfile import (
     HaltRecord,
     default_halt_dir,
 )
-from kalshi_fix_sansio.trading.killswitch import (
-    KillFinished,
-    KillStarted,
-    OutsideHalt,
-    TradingHalted,
-)
+from kalshi_fix_sansio.trading.killswitch import KillFinished, KillStarted, OutsideHalt
 from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 AT = datetime(2026, 11, 27, 3, 30, 15, tzinfo=timezone.utc)

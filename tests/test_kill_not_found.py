@@ -20,9 +20,8 @@ from test_driver import Harness
 from test_kill_switch import limit, open_at_gateway, retrying, sent_types
 from test_lost_in_flight import lose_in_flight
 
-from kalshi_fix_sansio import OrderRejected, OrdersUnknown
+from kalshi_fix_sansio import Disconnected, OrderRejected, OrdersUnknown, Reconnected
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Disconnected, Reconnected
 from kalshi_fix_sansio.trading.killswitch import KillReport
 from kalshi_fix_sansio.trading.tracker import (
     NOT_FOUND,

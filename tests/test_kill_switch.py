@@ -21,12 +21,12 @@ from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
 
+from kalshi_fix_sansio import Backoff, Disconnected, TradingHalted
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Disconnected
 from kalshi_fix_sansio.client.supervisor import SupervisorState
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.trading.builders import Requests
-from kalshi_fix_sansio.trading.killswitch import KillReport, KillSwitch, TradingHalted
+from kalshi_fix_sansio.trading.killswitch import KillReport, KillSwitch
 from kalshi_fix_sansio.trading.risk import RiskLimitExceeded, RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 

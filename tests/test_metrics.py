@@ -15,8 +15,7 @@ import attrs
 import pytest
 from test_driver import Harness
 
-from kalshi_fix_sansio import prediction
-from kalshi_fix_sansio.client.driver import QueuePolicy
+from kalshi_fix_sansio import QueuePolicy, prediction
 from kalshi_fix_sansio.observability.metrics import (
     ROUND_TRIP_BOUNDS,
     Histogram,

@@ -10,7 +10,7 @@ import pytest
 from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, buy, is_report, run
 
-from kalshi_fix_sansio.adapters import SESSION_LOGGER_NAME, TRANSPORT_LOGGER_NAME
+from kalshi_fix_sansio.client import SESSION_LOGGER_NAME, TRANSPORT_LOGGER_NAME
 from kalshi_fix_sansio.session.events import LoggedOn
 
 

@@ -29,20 +29,20 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 
-from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import (
+from kalshi_fix_sansio import (
     Backoff,
     CatchUpComplete,
     CatchUpStarted,
-    Credentials,
     Disconnected,
     FallingBehind,
     QueuePolicy,
     Reconnected,
 )
+from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
 from kalshi_fix_sansio.client.restore import restore
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import Ed25519Signer
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 
@@ -161,7 +161,8 @@ CHILD = textwrap.dedent(
     import sys
     from decimal import Decimal
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.adapters import make_ssl_context
+    from kalshi_fix_sansio.client import Endpoint
     from kalshi_fix_sansio.adapters.blocking import FixClient
 
     key_path, cert, port, log = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -19,8 +19,9 @@ from typing import Any
 from gateway_fixtures import SYMBOL, GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Endpoint
+from kalshi_fix_sansio.client import Endpoint
 from kalshi_fix_sansio.client.supervisor import Reconnected
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,

@@ -135,7 +135,7 @@ def test_the_checker_finds_private_imports() -> None:
     assert (
         private_imports(
             "from kalshi_fix_sansio import State, prediction as p\n"
-            "from kalshi_fix_sansio.adapters import Endpoint\n"
+            "from kalshi_fix_sansio.client import Endpoint\n"
             "from kalshi_fix_sansio.simulator.gateway import MockGateway\n"
         )
         == []
@@ -348,3 +348,57 @@ def test_tests_import_private_modules_only_when_they_say_so(path: Path) -> None:
         f"tests/{path.name} imports {missing}: import the public name instead, or (a test "
         "about that private module) name the module in the file's docstring"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# one home per name
+
+
+MAX_EXPORTERS = 3  # the module it lives in, its subpackage's face, the package's face
+
+
+def exporters_of(modules: list[str]) -> dict[tuple[str, int], list[str]]:
+    """(name, the object's id) -> the modules of ``modules`` whose ``__all__`` lists it; plain
+    values (numbers, strings, tuples) are keyed by their value, as equal ones are one name."""
+    found: dict[tuple[str, int], list[str]] = {}
+    for name in modules:
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", ()):
+            value = getattr(module, attr)
+            plain = isinstance(value, (int, float, str, bytes, tuple, frozenset))
+            key = (attr, hash((attr, value)) if plain else id(value))
+            found.setdefault(key, []).append(name)
+    return found
+
+
+def over_exported(modules: list[str]) -> dict[str, list[str]]:
+    return {
+        name: where
+        for (name, _), where in exporters_of(modules).items()
+        if len(where) > MAX_EXPORTERS
+    }
+
+
+def test_the_exporter_check_finds_a_name_exported_four_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kalshi_fix_sansio.trading.risk as risk
+
+    modules = ["kalshi_fix_sansio", "kalshi_fix_sansio.trading.risk"]
+    assert "RiskLimits" not in over_exported(modules)
+    for extra in ("kalshi_fix_sansio.adapters", "kalshi_fix_sansio.client"):
+        monkeypatch.setattr(
+            importlib.import_module(extra), "RiskLimits", risk.RiskLimits, raising=False
+        )
+        monkeypatch.setattr(
+            importlib.import_module(extra),
+            "__all__",
+            [*importlib.import_module(extra).__all__, "RiskLimits"],
+        )
+    modules += ["kalshi_fix_sansio.adapters", "kalshi_fix_sansio.client"]
+    assert over_exported(modules) == {"RiskLimits": modules}
+
+
+def test_no_name_is_exported_by_more_than_three_modules() -> None:
+    over = over_exported(documented_modules())
+    assert not over, f"export each name from its home and at most two faces: {over}"

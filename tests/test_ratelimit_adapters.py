@@ -13,7 +13,7 @@ from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import LocalProtocolError
-from kalshi_fix_sansio.adapters import Credentials
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 from kalshi_fix_sansio.trading.builders import Requests

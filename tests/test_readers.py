@@ -23,7 +23,8 @@ from gateway_fixtures import GatewayHarness
 from test_adapter_blocking import buy, make_client
 from test_adapter_trio import buy_at_ask, client_for, is_er
 
-from kalshi_fix_sansio.adapters.blocking import IDLE_HANDOFF, BlockingSession
+from kalshi_fix_sansio.adapters.blocking import BlockingSession
+from kalshi_fix_sansio.client import IDLE_HANDOFF
 
 
 class _Flag(Protocol):

@@ -22,7 +22,6 @@ from test_simulation_rest import (
 )
 
 from kalshi_fix_sansio import CatchUpFailed, Disconnected, OrderStatus
-from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.client.pump import aserve_rest, serve_rest
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.pages import RestResponse
@@ -33,6 +32,7 @@ from kalshi_fix_sansio.rest.reconcile import (
     Reconciliation,
     RestOptions,
 )
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 

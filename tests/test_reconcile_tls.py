@@ -16,8 +16,8 @@ from gateway_fixtures import GatewayHarness, start_gateway
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage_options
 
+from kalshi_fix_sansio import CatchUpFailed, Disconnected
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import CatchUpFailed, Credentials, Disconnected
 from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
 from kalshi_fix_sansio.adapters.rest import (
     RestCompanion,
@@ -35,6 +35,7 @@ from kalshi_fix_sansio.rest.reconcile import (
     RestOptions,
     RestProblem,
 )
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from openapi_check import page_errors
 from test_driver import PUBLIC, SIGNER, Harness, rested
 
-from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest import RestPort
 from kalshi_fix_sansio.rest.pages import (
@@ -28,6 +27,7 @@ from kalshi_fix_sansio.rest.pages import (
     rest_signature_payload,
 )
 from kalshi_fix_sansio.rest.reconcile import Reconciliation, RestOptions
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.auth import verify_signature_b64
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.simulator.gateway.rest import RestApp

@@ -24,9 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from framing_helpers import make_frame
 from tls_helpers import ADAPTERS, CLIENTS, open_with
 
-from kalshi_fix_sansio import DecodeError, SupervisorState
+from kalshi_fix_sansio import Backoff, DecodeError, Reconnected, SupervisorState
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Reconnected
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter

@@ -18,13 +18,16 @@ import trio
 
 from kalshi_fix_sansio import (
     ApplicationMessage,
+    Backoff,
     ConnectionFailed,
+    Disconnected,
     LocalProtocolError,
     LogonRefused,
     OrderStatus,
+    Reconnected,
 )
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Disconnected, Endpoint, Reconnected
+from kalshi_fix_sansio.client import Endpoint
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
 from kalshi_fix_sansio.simulator.simulation import DEFAULT_START, Simulation, SimulationStalled

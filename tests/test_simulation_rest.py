@@ -18,9 +18,8 @@ from typing import Any
 import attrs
 import pytest
 
-from kalshi_fix_sansio import CatchUpFailed, Disconnected, OrderStatus
+from kalshi_fix_sansio import Backoff, CatchUpFailed, Disconnected, OrderStatus
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.client.supervisor import Backoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.reconcile import (
     Reconciled,

@@ -13,9 +13,10 @@ from typing import Any
 import attrs
 import pytest
 
+from kalshi_fix_sansio import Backoff, TransportError
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.client import in_maintenance_window
 from kalshi_fix_sansio.client.supervisor import (
-    Backoff,
     ConnectionFailed,
     Disconnected,
     LogonRefused,
@@ -23,8 +24,6 @@ from kalshi_fix_sansio.client.supervisor import (
     Reconnecting,
     Supervisor,
     SupervisorState,
-    TransportError,
-    in_maintenance_window,
     logon_refusal_is_final,
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError

@@ -10,8 +10,8 @@ import itertools
 import pytest
 from test_supervisor import Harness, order
 
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio.client.supervisor import (
-    Backoff,
     ConnectionFailed,
     Reconnected,
     Reconnecting,

@@ -13,7 +13,8 @@ import random
 import pytest
 from test_supervisor import Harness, order
 
-from kalshi_fix_sansio import WaitingOutMaintenance
+from kalshi_fix_sansio import Backoff, WaitingOutMaintenance
+from kalshi_fix_sansio.client import in_maintenance_window, seconds_until_maintenance_ends
 from kalshi_fix_sansio.client.reconnect import (
     KALSHI_MAINTENANCE,
     MaintenanceSchedule,
@@ -21,15 +22,12 @@ from kalshi_fix_sansio.client.reconnect import (
     OneOffWindow,
 )
 from kalshi_fix_sansio.client.supervisor import (
-    Backoff,
     ConnectionFailed,
     Disconnected,
     LogonRefused,
     Reconnected,
     Reconnecting,
     SupervisorState,
-    in_maintenance_window,
-    seconds_until_maintenance_ends,
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.store import MemoryStore

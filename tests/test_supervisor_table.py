@@ -16,8 +16,9 @@ from fault_strategies import app_types, arbitrary_chunks, mutated, valid_frame_p
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.client.supervisor import Backoff, Supervisor, SupervisorState
+from kalshi_fix_sansio.client.supervisor import Supervisor, SupervisorState
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session._states import (
     SUPERVISOR_TRANSITIONS,

@@ -28,13 +28,9 @@ import pytest
 import tls_helpers
 from tls_helpers import ADAPTERS, CLIENTS, open_with
 
-from kalshi_fix_sansio.adapters import (
-    Backoff,
-    Endpoint,
-    InsecureTLSWarning,
-    Reconnected,
-    make_ssl_context,
-)
+from kalshi_fix_sansio import Backoff, Reconnected
+from kalshi_fix_sansio.adapters import make_ssl_context
+from kalshi_fix_sansio.client import Endpoint, InsecureTLSWarning
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.simulator.gateway import MockGateway, mock_api_key
 
@@ -53,7 +49,8 @@ def gateway() -> Iterator[MockGateway]:
 PROGRAM = """\
 import sys
 
-from kalshi_fix_sansio.adapters import Backoff, make_ssl_context
+from kalshi_fix_sansio.adapters import make_ssl_context
+from kalshi_fix_sansio import Backoff
 from kalshi_fix_sansio.simulator.gateway import MockGateway, mock_api_key
 
 key_id, signer, public_key = mock_api_key("prediction")
@@ -229,8 +226,9 @@ def test_allow_insecure_tls_is_a_bool_and_shows_in_the_reprs(gateway: MockGatewa
 
 def test_the_warning_is_public_and_filterable() -> None:
     import kalshi_fix_sansio.adapters as adapters
+    import kalshi_fix_sansio.client as client
 
-    assert "InsecureTLSWarning" in adapters.__all__
+    assert "InsecureTLSWarning" in client.__all__
     assert issubclass(InsecureTLSWarning, UserWarning)
     endpoint = Endpoint("127.0.0.1", 8228, server_hostname="localhost")
     with warnings.catch_warnings():

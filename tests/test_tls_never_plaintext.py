@@ -28,16 +28,11 @@ import pytest
 import tls_helpers
 from tls_helpers import ADAPTERS, CLIENTS, open_with
 
-from kalshi_fix_sansio.adapters import (
-    TRANSPORT_LOGGER_NAME,
-    Backoff,
-    ConnectionFailed,
-    Credentials,
-    Endpoint,
-    InsecureTLSWarning,
-    make_ssl_context,
-)
+from kalshi_fix_sansio import Backoff, ConnectionFailed
+from kalshi_fix_sansio.adapters import make_ssl_context
+from kalshi_fix_sansio.client import TRANSPORT_LOGGER_NAME, Endpoint, InsecureTLSWarning
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 

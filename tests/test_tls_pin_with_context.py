@@ -26,15 +26,11 @@ from typing import Any
 import pytest
 from tls_helpers import ADAPTERS, CLIENTS, open_with
 
-from kalshi_fix_sansio.adapters import (
-    Backoff,
-    CertificateRefused,
-    ConnectionFailed,
-    Credentials,
-    make_ssl_context,
-    tls_settings,
-)
+from kalshi_fix_sansio import Backoff, ConnectionFailed
+from kalshi_fix_sansio.adapters import CertificateRefused, make_ssl_context
+from kalshi_fix_sansio.client import tls_settings
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.simulator.gateway import (
     MockGateway,
     mock_api_key,

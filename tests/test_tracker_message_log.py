@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.observability import MessageLog
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 

@@ -9,17 +9,10 @@
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
-    from .client.driver import (
-        Driver,
-        EventQueueOverflow,
-        EventsNotRead,
-        FallingBehind,
-        MarketDataFolded,
-        QueuePolicy,
-        TrackingFailed,
-    )
+    from .client.driver import Driver, EventsNotRead, TrackingFailed
+    from .client.events import EventQueueOverflow, FallingBehind, MarketDataFolded, QueuePolicy
+    from .client.reconnect import Backoff
     from .client.supervisor import (
-        Backoff,
         ConnectionFailed,
         Disconnected,
         LogonRefused,
@@ -27,7 +20,6 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         Reconnecting,
         Supervisor,
         SupervisorState,
-        TransportError,
         WaitingOutMaintenance,
     )
     from .codec import (
@@ -47,6 +39,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         LocalProtocolError,
         PriceUnitError,
         RemoteProtocolError,
+        TransportError,
     )
     from .codec.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
     from .observability.metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
@@ -175,11 +168,11 @@ _LAZY: dict[str, str] = {
     "CatchUpStarted": ".trading.catchup",
     "ExecCursor": ".trading.catchup",
     "Driver": ".client.driver",
-    "EventQueueOverflow": ".client.driver",
+    "EventQueueOverflow": ".client.events",
     "EventsNotRead": ".client.driver",
-    "FallingBehind": ".client.driver",
-    "MarketDataFolded": ".client.driver",
-    "QueuePolicy": ".client.driver",
+    "FallingBehind": ".client.events",
+    "MarketDataFolded": ".client.events",
+    "QueuePolicy": ".client.events",
     "TrackingFailed": ".client.driver",
     "Role": ".session.config",
     "SessionConfig": ".session.config",
@@ -226,7 +219,7 @@ _LAZY: dict[str, str] = {
     "MemoryStore": ".session.store",
     "MessageStore": ".session.store",
     "StoreError": ".session.store",
-    "Backoff": ".client.supervisor",
+    "Backoff": ".client.reconnect",
     "ConnectionFailed": ".client.supervisor",
     "Disconnected": ".client.supervisor",
     "LogonRefused": ".client.supervisor",
@@ -234,7 +227,7 @@ _LAZY: dict[str, str] = {
     "Reconnecting": ".client.supervisor",
     "Supervisor": ".client.supervisor",
     "SupervisorState": ".client.supervisor",
-    "TransportError": ".client.supervisor",
+    "TransportError": ".codec.errors",
     "WaitingOutMaintenance": ".client.supervisor",
     "IncompleteSettlement": ".trading.settlement",
     "SettlementAssembler": ".trading.settlement",

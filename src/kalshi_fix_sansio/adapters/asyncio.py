@@ -27,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
-from kalshi_fix_sansio.client import events
-from kalshi_fix_sansio.client.events import *  # noqa: F403 (the names every adapter re-exports)
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
 from kalshi_fix_sansio.session.events import Event
 
@@ -42,7 +40,6 @@ __all__ = [
     "MarginFixClient",
     "ReconnectHook",
 ]
-__all__ += events.__all__
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """``on_event``: called with every event (in the session's task); an awaitable is awaited."""

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import threading
 
-from kalshi_fix_sansio.client import events
-from kalshi_fix_sansio.client.events import *  # noqa: F403 (the names every adapter re-exports)
 from kalshi_fix_sansio.client.pump import (
-    IDLE_HANDOFF,
     ClientBase,
     IdleHandoff,
     SyncAPI,
@@ -34,12 +31,10 @@ from kalshi_fix_sansio.client.pump import (
 from ._threadpump import ThreadPump
 
 __all__ = [
-    "IDLE_HANDOFF",
     "BlockingSession",
     "FixClient",
     "MarginFixClient",
 ]
-__all__ += events.__all__
 
 
 class BlockingSession(IdleHandoff, SyncAPI):

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from kalshi_fix_sansio.client import ConnectOptions, Credentials
+from kalshi_fix_sansio.client import ConnectOptions
 from kalshi_fix_sansio.client.account import AccountLimits, LimitsQuery, LimitsRead, limits_read
 from kalshi_fix_sansio.client.pump import RestPort, refuse_rest_trust
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse
+from kalshi_fix_sansio.session import Credentials
 from kalshi_fix_sansio.session.events import Event
 
 from ._tls import rest_verify

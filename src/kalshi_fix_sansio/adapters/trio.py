@@ -37,8 +37,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install '.[trio]')"
     ) from exc
 
-from kalshi_fix_sansio.client import events
-from kalshi_fix_sansio.client.events import *  # noqa: F403 (the names every adapter re-exports)
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase, IdleHandoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
@@ -49,7 +47,6 @@ __all__ = [
     "MarginFixClient",
     "TrioSession",
 ]
-__all__ += events.__all__
 
 
 class TrioSession(IdleHandoff, AsyncAPI):

@@ -30,8 +30,8 @@ from typing import Any, TextIO
 
 import attrs
 
-from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.adapters.blocking import BlockingSession
+from kalshi_fix_sansio.observability import MessageLog
 
 from ..codec import margin, prediction
 from ..session.events import ApplicationMessage, Event, LoggedOn

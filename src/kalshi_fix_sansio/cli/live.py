@@ -169,8 +169,10 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
         LocalProtocolError, KeyLoadError: credentials, host or options refused by the library
             (`cli_text` rephrases them for the command line).
     """
-    from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, check_endpoint
     from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
+    from kalshi_fix_sansio.client import Endpoint, check_endpoint
+    from kalshi_fix_sansio.client.reconnect import Backoff
+    from kalshi_fix_sansio.session import Credentials
 
     cls = FixClient if args.product == "prediction" else MarginFixClient
     overrides = {}

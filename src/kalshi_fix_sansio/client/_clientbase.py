@@ -25,7 +25,7 @@ import attrs
 
 from kalshi_fix_sansio.client.account import Account
 from kalshi_fix_sansio.client.driver import DEFAULT_MAX_EVENTS
-from kalshi_fix_sansio.client.supervisor import Backoff
+from kalshi_fix_sansio.client.reconnect import Backoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.codec.spec import SESSIONS
 from kalshi_fix_sansio.rest.reconcile import RestOptions

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from kalshi_fix_sansio.client.account import Account
-from kalshi_fix_sansio.client.supervisor import Backoff
+from kalshi_fix_sansio.client.reconnect import Backoff
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.codec.spec import SESSIONS
 from kalshi_fix_sansio.session.config import SessionConfig

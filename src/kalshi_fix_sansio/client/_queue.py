@@ -1,5 +1,5 @@
 """The driver's event queue policy and the events and error it produces (private: the public
-names are re-exported by `kalshi_fix_sansio.client.driver`)."""
+names are exported by `kalshi_fix_sansio.client.events`)."""
 
 from __future__ import annotations
 

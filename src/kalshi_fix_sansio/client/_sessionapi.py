@@ -29,7 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Literal
 
-from kalshi_fix_sansio.client.driver import Driver, QueuePolicy, RateLimitMode
+from kalshi_fix_sansio.client.driver import Driver, RateLimitMode
+from kalshi_fix_sansio.client.events import QueuePolicy
 from kalshi_fix_sansio.client.steps import Kill, Pump
 from kalshi_fix_sansio.client.supervisor import Supervisor
 from kalshi_fix_sansio.codec import Message

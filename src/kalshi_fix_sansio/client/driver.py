@@ -86,10 +86,7 @@ from ._queue import (
     BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
-    EventQueueOverflow,
     EventsNotRead,
-    FallingBehind,
-    MarketDataFolded,
     QueueDriving,
     QueuePolicy,
     TrackingFailed,
@@ -97,8 +94,9 @@ from ._queue import (
 )
 from ._transport import session_logger
 from .account import Account
+from .reconnect import Backoff
 from .steps import NO_PUMP, Action, Fact, Pump, Send, Write
-from .supervisor import Backoff, Supervisor
+from .supervisor import Supervisor
 
 if TYPE_CHECKING:
     from ..observability import MessageLog
@@ -109,12 +107,8 @@ __all__ = [
     "DEFAULT_MAX_EVENTS",
     "DEFAULT_MAX_MARKET_DATA",
     "Driver",
-    "EventQueueOverflow",
     "EventsNotRead",
-    "FallingBehind",
-    "MarketDataFolded",
     "OrderWaiter",
-    "QueuePolicy",
     "RateLimitMode",
     "TrackingFailed",
 ]

@@ -71,7 +71,7 @@ from ._asyncapi import (
     pump_task,
 )
 from ._callers import Until, Wait, any_event, drive, drive_next_event
-from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
+from ._clientbase import ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
@@ -92,7 +92,6 @@ from .steps import Pump
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
     "IDLE_HANDOFF",
-    "MAX_QUEUED_EVENTS",
     "READ_CHUNK",
     "TLS12_CIPHERS",
     "AcceptorDriver",

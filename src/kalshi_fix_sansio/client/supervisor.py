@@ -74,32 +74,23 @@ from ..session.store import StoreError
 from .account import Account, logon_rank
 from .reconnect import (
     Backoff,
-    ReconnectPlan,
-    in_maintenance_window,
     logon_refusal_is_final,
     reconnect_plan,
-    seconds_until_maintenance_ends,
 )
 
 if TYPE_CHECKING:
     from ._logons import Ticket
 
 __all__ = [
-    "Backoff",
     "ConnectionFailed",
     "Disconnected",
     "LogonRefused",
-    "ReconnectPlan",
     "Reconnected",
     "Reconnecting",
     "Supervisor",
     "SupervisorState",
-    "TransportError",
     "WaitingOutMaintenance",
-    "in_maintenance_window",
     "logon_refusal_is_final",
-    "reconnect_plan",
-    "seconds_until_maintenance_ends",
 ]
 
 

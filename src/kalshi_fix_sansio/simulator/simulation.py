@@ -64,7 +64,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..client.supervisor import Backoff
+from ..client.reconnect import Backoff
 from ..codec.errors import LocalProtocolError
 from ..codec.spec import SESSIONS
 from ..rest import RestPort
@@ -92,7 +92,7 @@ from .gateway.listening import is_loopback_host
 from .latency import LatencyModel, _models_by_session_type
 
 if TYPE_CHECKING:
-    from kalshi_fix_sansio.adapters import Endpoint
+    from kalshi_fix_sansio.client import Endpoint
 
     from .gateway.rest import RestApp
 

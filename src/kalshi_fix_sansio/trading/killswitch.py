@@ -72,7 +72,7 @@ from ._killreport import (
     StillOpen,
 )
 from .builders import Requests
-from .gate import HALTED_MSG_TYPES, TradingHalted
+from .gate import HALTED_MSG_TYPES
 from .tracker import NOT_FOUND, OrderStatus, OrderTracker, TrackedOrder, says_unknown_order
 
 __all__ = [
@@ -86,7 +86,6 @@ __all__ = [
     "KillSwitch",
     "OutsideHalt",
     "StillOpen",
-    "TradingHalted",
     "cancels_orders",
 ]
 

@@ -54,7 +54,7 @@ from .router import Router
 from .tls import self_signed, server_context
 
 if TYPE_CHECKING:
-    from kalshi_fix_sansio.adapters import Endpoint
+    from kalshi_fix_sansio.client import Endpoint
 
     from ...trading.funding import FundingSchedule, Rebates
     from .replay import Replay
@@ -393,7 +393,7 @@ class MockGateway(Router):
         Raises:
             KeyError: not listening (yet), or the product has no such session type.
         """
-        from kalshi_fix_sansio.adapters import Endpoint
+        from kalshi_fix_sansio.client import Endpoint
 
         port = self.ports[session_type]
         if not self.tls:
@@ -442,7 +442,7 @@ class MockGateway(Router):
         Returns:
             The client.
         """
-        from kalshi_fix_sansio.adapters import Credentials
+        from kalshi_fix_sansio.session import Credentials
 
         if client_cls is None:
             from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient

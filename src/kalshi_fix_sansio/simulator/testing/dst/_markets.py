@@ -22,7 +22,8 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ....client.supervisor import Backoff, Reconnected
+from ....client.reconnect import Backoff
+from ....client.supervisor import Reconnected
 from ....session.auth import Ed25519Signer
 from ....session.events import ApplicationMessage, BusinessRejectReceived, LoggedOn
 from ....trading.builders import Requests

@@ -25,8 +25,8 @@ from typing import Any, Final
 import attrs
 
 from ....client.account import Account, AccountLimits
+from ....client.reconnect import Backoff
 from ....client.restore import restore
-from ....client.supervisor import Backoff
 from ....codec.errors import LocalProtocolError
 from ....rest.reconcile import Reconciled, ReconcileFailed, RestOptions
 from ....session.auth import Ed25519Signer
