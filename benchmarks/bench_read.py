@@ -88,7 +88,7 @@ CLORDID = "550e8400-e29b-41d4-a716-446655440000"
 forget_layouts = _CODEC.layouts.forget  # every layout the prediction codec remembered
 
 
-# Kalshi's docs write the header as 35, 34, 52, 49, 56 (docs/maintainers/performance-notes.md), this encoder as
+# Kalshi's docs write the header as 35, 34, 52, 49, 56 (docs/maintainers/decisions.md), this encoder as
 # 35, 49, 56, 34, 52 (the spec's order): the frames from Kalshi are read in Kalshi's order
 _KALSHI_HEADER_ORDER = (b"34", b"52", b"49", b"56")
 

@@ -15,7 +15,7 @@ A pump (`TrioPump`) over the core's `Driver`, which makes every decision. It con
 (an `ssl.SSLObject` over two BIOs: one ``recv`` per read, and TLS never waits on the socket;
 the same adapter on trio's stream API (`trio.SSLStream`, ``receive_some`` / ``send_all``),
 measured against this path, took 2.2x the instructions and 1.4x the system calls per order:
-docs/maintainers/performance-notes.md). ``async with`` opens a nursery (or pass yours to `TrioSession.open`) for
+docs/maintainers/decisions.md). ``async with`` opens a nursery (or pass yours to `TrioSession.open`) for
 the session's task, which connects, sleeps until the driver's next deadline, fires its timers,
 finishes writes and runs ``on_event`` / ``on_reconnect``. The task that waits (`next_event`,
 `wait_for`, `place`...) reads the socket itself and feeds the driver, so a report reaches it
