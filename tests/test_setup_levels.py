@@ -8,6 +8,7 @@ and that a .venv which has had the toolchain never goes back to less.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -69,8 +70,16 @@ def test_a_venv_that_had_the_toolchain_never_gets_less(checkout: Path) -> None:
 
 
 def test_a_venv_stamped_before_the_levels_is_the_toolchain(checkout: Path) -> None:
-    (checkout / ".venv" / ".installed-0123456789abcdef").touch()  # what setup wrote before
+    venv = checkout / ".venv"
+    (venv / ".installed-0123456789abcdef").touch()  # older pins, stamped before the levels
     assert setup(checkout, "runtime") == [".[dev,trio]"]
+    for stamp in venv.glob(".installed-*"):
+        stamp.unlink()
+    pinned = (checkout / "pyproject.toml").read_bytes()
+    pinned += (checkout / "constraints" / "dev.txt").read_bytes()
+    (venv / f".installed-{hashlib.sha256(pinned).hexdigest()[:16]}").touch()
+    assert setup(checkout, "runtime") == []  # these pins, stamped before the levels
+    assert setup(checkout) == []
 
 
 def test_an_unknown_level_is_refused_in_one_line(checkout: Path) -> None:
