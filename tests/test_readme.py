@@ -9,6 +9,8 @@ import os
 import re
 import shlex
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from gateway_process import Banner, gateway_process
@@ -137,3 +139,65 @@ def test_with_the_venv_activated_the_banner_says_plain_kalshi_fix() -> None:
         placed = run(order, env)
         assert placed.returncode == 0, placed.stderr
         assert placed.stdout.startswith("order-1: OrdStatus=0 (New)  OrderID ")
+
+
+# -- the first screen: the five things the library does, each one command from a checkout and
+# the page that says more; then the research section's walk-forward
+
+WHAT = README.split("## What it does\n", 1)[1].split("\n## ", 1)[0]
+THINGS = re.findall(r"^\d\. \*\*(.+?)\*\*(.*?)(?=^\d\. |\Z)", WHAT, re.S | re.M)
+RESEARCH = README.split("## Research: from a backtest to a walk-forward\n", 1)[1]
+RESEARCH = RESEARCH.split("\n## ", 1)[0]
+PAPER_TRADING = (  # the command tests/test_examples.py runs (on a copy of the sample)
+    ".venv/bin/python examples/asyncio_market_maker.py --replay paper-sample.log"
+    " --as-fast-as-possible --seconds 5"
+)
+
+
+def console_blocks(text: str) -> list[str]:
+    """The ```console blocks of ``text``, a list item's indentation taken off."""
+    blocks = re.findall(r"^( *)```console\n(.*?)^ *```", text, re.S | re.M)
+    return [textwrap.dedent(indent + body) for indent, body in blocks]
+
+
+def test_the_first_section_names_five_things_each_with_one_command_and_its_page() -> None:
+    assert README.index("## What it does") == README.index("\n## ") + 1  # the first section
+    assert len(THINGS) == 5, [title for title, _ in THINGS]
+    commands = []
+    for title, body in THINGS:
+        (block,) = console_blocks(body)
+        assert block.count("\n") == 1, f"{title}: one command"
+        commands.append(block.strip())
+        pages = re.findall(r"\]\((docs/[^)#]+\.md)(?:#[^)]*)?\)", body)
+        assert pages and all((ROOT / page).is_file() for page in pages), title
+    assert commands[0] == "bash scripts/demo"
+    assert commands[1] == PAPER_TRADING
+    assert [c.split()[:2] for c in commands[2:]] == [[".venv/bin/kalshi-fix", "backtest"]] * 2 + [
+        [".venv/bin/kalshi-fix", "simulate"]
+    ]
+    assert "--tearsheet" in commands[2] and "--grid" in commands[3]
+    for command in ("fit-latency", "fit-queue", "compare-live", "markets"):
+        assert f"`{command}`" in WHAT or f"`kalshi-fix {command}`" in WHAT, command
+
+
+def test_the_first_section_and_the_walk_forward_run_as_written(tmp_path: Path) -> None:
+    """Each command of the first section (the demo and the paper-trading example aside: their
+    own tests run them) and the research section's walk-forward, in a fresh directory with the
+    checkout's ``.venv/bin`` (here: this interpreter's)."""
+    venv_bin = Path(sys.executable).parent
+    assert (venv_bin / "kalshi-fix").is_file(), f"no kalshi-fix beside {sys.executable}"
+    blocks = [b for _, body in THINGS for b in console_blocks(body)][2:]
+    (walk,) = console_blocks(RESEARCH)
+    for block in [*blocks, walk]:
+        done = subprocess.run(
+            ["bash", "-c", block.replace(".venv/bin/", f"{venv_bin}/")],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, block + done.stdout + done.stderr
+    for written in ("backtest.html", "sweep.html", "walk-forward.html", "walk-forward.json"):
+        assert (tmp_path / written).is_file(), written
+    (printed,) = re.findall(r"```text\n(.*?)```", RESEARCH, re.S)
+    assert printed in done.stdout, done.stdout
