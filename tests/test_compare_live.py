@@ -35,6 +35,23 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return recording, log
 
 
+ORDER_ENTRY = {"KalshiNR": ConstantLatency(0.05)}
+"""The order-entry latency of the day made with one (`slow_day`): 50 ms each way."""
+
+
+@pytest.fixture(scope="module")
+def slow_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The day of `day` with `ORDER_ENTRY`'s latency: each answer reaches the live log 100 ms
+    after its order (the way there and back)."""
+    where = tmp_path_factory.mktemp("compare-live-slow")
+    recording = where / "md.log"
+    write_episodes(recording)
+    log = where / "oe.log"
+    model = queue_model(LIVE_MODEL)
+    run_backtest(joiner(log), recording, queue_model=model, seed=2, latency=ORDER_ENTRY)
+    return recording, log
+
+
 def _strategy(tmp_path: Path) -> object:
     return joiner(tmp_path / "simulated-oe.log")
 
@@ -66,11 +83,52 @@ def test_another_queue_model_differs_by_the_queue(day: tuple[Path, Path], tmp_pa
     )
 
 
+def test_the_same_latency_and_another_queue_model_differ_by_the_queue(
+    slow_day: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The same orders under the same 50 ms each way, FIFO instead of the live model: the six
+    orders differ by the queue alone. Each answer is timed by its SendingTime on both sides,
+    50 ms after the send, not the live log's receive time (100 ms: there and back) against the
+    simulated exchange's write (50 ms), which read as latency."""
+    recording, log = slow_day
+    fifo = compare_live(
+        _strategy(tmp_path), recording, [log], queue_model=queue_model("fifo"), latency=ORDER_ENTRY
+    )
+    assert [o.cause for o in fifo.orders] == ["queue"] * 6
+    for o in fifo.orders:
+        assert o.live is not None and o.simulated is not None
+        assert o.live.acked is not None and o.simulated.acked is not None
+        assert o.live.acked - o.live.sent == pytest.approx(0.05)
+        assert o.simulated.acked - o.simulated.sent == pytest.approx(0.05)
+    # the fills, timed alike: the trade at +4 s of each episode, 3 s after the send
+    live = [o.live for o in fifo.orders if o.live is not None]
+    fills = [run.first_fill - run.sent for run in live if run.first_fill is not None]
+    assert fills == pytest.approx([3, 3])
+    assert "latency 0, queue 6" in fifo.table()
+
+
+def test_another_latency_on_a_slow_day_differs_by_the_latency(
+    slow_day: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The counter-case: the live model, but 1.5 s each way instead of 50 ms: the two orders
+    that filled live reach the level after the 300 that joined behind them and do not fill;
+    their first answers are 1.45 s apart: latency."""
+    recording, log = slow_day
+    slow = compare_live(
+        _strategy(tmp_path),
+        recording,
+        [log],
+        queue_model=queue_model(LIVE_MODEL),
+        latency={"KalshiNR": ConstantLatency(1.5)},
+    )
+    assert [o.cause for o in slow.orders] == [None] * 4 + ["latency"] * 2
+
+
 def test_a_latency_differs_by_the_latency(day: tuple[Path, Path], tmp_path: Path) -> None:
     """1.5 s each way on order entry: each order reaches the level at +2.5 s, after the 300
     that joined behind it live at +2 s, so it is last of 400 and the cancellation of 200 leaves
     200 ahead: no trade (at most 100) reaches it. The two orders that filled live differ; their
-    first answer came 3 s after the send instead of at once: latency."""
+    first answer came 1.5 s after the send instead of at once: latency."""
     recording, log = day
     slow = compare_live(
         _strategy(tmp_path),
