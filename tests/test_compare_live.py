@@ -107,29 +107,16 @@ def test_the_same_latency_and_another_queue_model_differ_by_the_queue(
     assert "latency 0, queue 6" in fifo.table()
 
 
-def test_another_latency_on_a_slow_day_differs_by_the_latency(
-    slow_day: tuple[Path, Path], tmp_path: Path
+@pytest.mark.parametrize("which", ["day", "slow_day"])
+def test_a_latency_differs_by_the_latency(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    """The counter-case: the live model, but 1.5 s each way instead of 50 ms: the two orders
-    that filled live reach the level after the 300 that joined behind them and do not fill;
-    their first answers are 1.45 s apart: latency."""
-    recording, log = slow_day
-    slow = compare_live(
-        _strategy(tmp_path),
-        recording,
-        [log],
-        queue_model=queue_model(LIVE_MODEL),
-        latency={"KalshiNR": ConstantLatency(1.5)},
-    )
-    assert [o.cause for o in slow.orders] == [None] * 4 + ["latency"] * 2
-
-
-def test_a_latency_differs_by_the_latency(day: tuple[Path, Path], tmp_path: Path) -> None:
     """1.5 s each way on order entry: each order reaches the level at +2.5 s, after the 300
     that joined behind it live at +2 s, so it is last of 400 and the cancellation of 200 leaves
     200 ahead: no trade (at most 100) reaches it. The two orders that filled live differ; their
-    first answer came 1.5 s after the send instead of at once: latency."""
-    recording, log = day
+    first answer came 1.5 s after the send instead of at once (`day`) or 50 ms after it
+    (`slow_day`: the counter-case of the queue's test above): latency."""
+    recording, log = request.getfixturevalue(which)
     slow = compare_live(
         _strategy(tmp_path),
         recording,
