@@ -156,7 +156,7 @@ def test_the_command_and_bad_input(
         "strategy = joiner(Path(__file__).with_name('simulated.log'))\n",
         encoding="utf-8",
     )
-    out = tmp_path / "comparison.json"
+    out = tmp_path / "new" / "folder" / "comparison.json"  # made: a missing folder is no error
     command = ["compare-live", f"{strategy}:strategy", str(recording), "--orders", str(log)]
     assert cli.main([*command, "--queue-model", "fifo", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -168,3 +168,54 @@ def test_the_command_and_bad_input(
     assert "bad.log: line 1 (byte 0): not a message-log line" in err, err
     with pytest.raises(LocalProtocolError, match=r"missing\.log: cannot read it"):
         compare_live(joiner(tmp_path / "x.log"), recording, [tmp_path / "missing.log"])
+
+
+def _strategy_file(tmp_path: Path) -> tuple[Path, Path]:
+    """A strategy file whose run writes its message log beside it (the sign that it ran)."""
+    strategy = tmp_path / "joiner_day.py"
+    strategy.write_text(
+        "from pathlib import Path\n"
+        "from queue_episodes import joiner\n\n"
+        "strategy = joiner(Path(__file__).with_name('simulated.log'))\n",
+        encoding="utf-8",
+    )
+    return strategy, tmp_path / "simulated.log"
+
+
+def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``args``: exit 2 with one line on standard error (returned), nothing printed."""
+    try:
+        status: object = cli.main(args)
+    except SystemExit as exc:  # argparse's own refusals exit by themselves
+        status = exc.code
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    assert out == "" and err.startswith("kalshi-fix compare-live") and len(err.splitlines()) == 1
+    return err
+
+
+def test_the_command_refuses_before_the_run(
+    day: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Order logs with no order (empty, or the market-data recording given by mistake), a
+    negative tolerance, a --json file that cannot be written: one line and exit 2, before the
+    strategy runs (it would write its log)."""
+    recording, log = day
+    strategy, ran = _strategy_file(tmp_path)
+    command = ["compare-live", f"{strategy}:strategy", str(recording)]
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    err = _refused([*command, "--orders", str(empty)], capsys)
+    assert "empty.log: no order sent (35=D) to compare" in err, err
+    err = _refused([*command, "--orders", str(recording)], capsys)
+    assert "md.log: no order sent (35=D) to compare" in err, err
+    err = _refused([*command, "--orders", str(log), "--tolerance", "-1"], capsys)
+    assert "--tolerance: '-1' is not a number of seconds >= 0" in err, err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    json_path = blocker / "comparison.json"
+    err = _refused([*command, "--orders", str(log), "--json", str(json_path)], capsys)
+    assert f"--json {json_path}: {blocker} is not a folder" in err, err
+    err = _refused([*command, "--orders", str(log), "--json", str(tmp_path)], capsys)
+    assert f"--json {tmp_path}: a folder, not a file" in err, err
+    assert not ran.exists()

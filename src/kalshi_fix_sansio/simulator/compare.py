@@ -45,6 +45,7 @@ from typing import Any, Final
 import attrs
 
 from ..codec import dialect
+from ..codec.errors import LocalProtocolError
 from ..trading.book import Books
 from .fitting import _utc
 from .recording import _message_log, check_recording, read_recording
@@ -372,7 +373,8 @@ def compare_live(
     ``order_logs`` (see the module docstring).
 
     Raises:
-        LocalProtocolError: a log that cannot be read or is not a message log; as
+        LocalProtocolError: a log that cannot be read or is not a message log, order logs
+            with no NewOrderSingle sent (an empty log, a market-data session's); as
             `run_backtest`.
     """
     from .backtest import run_backtest
@@ -381,6 +383,9 @@ def compare_live(
     product = product or check_recording(names[0]).product
     decode = dialect(product).decode
     live = _read_live(order_logs, decode)
+    if not live:  # an empty log, or another session's (a recording): before the run
+        logs = ", ".join(os.fspath(path) for path in order_logs) or "no order log"
+        raise LocalProtocolError(f"{logs}: no order sent (35=D) to compare")
     simulated = _Orders(decode)
     run_backtest(_watching(strategy, simulated), names, product=product, **backtest_options)
     sim = list(simulated.result().values())
