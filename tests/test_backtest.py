@@ -19,8 +19,8 @@ from kalshi_fix_sansio.simulator.backtest import BacktestFailed, Context, run_ba
 from kalshi_fix_sansio.simulator.gateway import FeeRates, FeeSchedule
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.recording import RecordingError
-from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING, write_recording
 from kalshi_fix_sansio.simulator.tearsheet import tearsheet_html
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING, write_recording
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
 from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
