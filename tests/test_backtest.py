@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from kalshi_fix_sansio.simulator.backtest import BacktestFailed, Context, run_ba
 from kalshi_fix_sansio.simulator.gateway import FeeRates, FeeSchedule
 from kalshi_fix_sansio.simulator.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.recording import RecordingError
+from kalshi_fix_sansio.simulator.tearsheet import tearsheet_html
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING, write_recording
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
 from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
@@ -124,6 +126,54 @@ def test_a_user_schedule_s_settlement_fee_counts() -> None:
         markets = result.report.as_json()["markets"]
         assert [Decimal(m["settlement_fee"]) for m in markets] == [Decimal(fee)] * 2
         assert result.report.total == 2 * Decimal(total)
+
+
+def _section_rows(html: str, ident: str) -> list[list[str]]:
+    """The cells of each body row of the tearsheet's section ``ident``."""
+    section = html.split(f'<section id="{ident}">', 1)[1].split("</section>", 1)[0]
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>") if row]
+
+
+def test_a_market_s_fees_include_its_settlement_fee() -> None:
+    """10 bought at 0.99 in each market at a trading rate of 1.9 and 0.02 a contract at
+    settlement, both settled yes. A fills 9 + 1: trading fees 1.9 x 0.99 x 0.01 x 9 = 0.16929
+    and x 1 = 0.01881, each rounded up to the cent, 0.17 + 0.02 = 0.19; settlement 10 x 0.02 =
+    0.20; fees 0.39, realized 10.00 - 9.90 - 0.39 = -0.29. B fills 7 + 3: 0.14 + 0.06 = 0.20,
+    fees 0.40, realized -0.30. The JSON, the table and the tearsheet (per market; per day, the
+    settlements with their day's fills) say the same, 0.79 in all."""
+
+    def buy(ctx: Context) -> None:
+        orders = Requests(ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("x-"))
+        with ctx.client().order_entry() as oe:
+            for symbol in ("KXPAPER-26NOV20-A", "KXPAPER-26NOV20-B"):
+                oe.place(orders.new_order(symbol, "buy", 10, Decimal("0.99")))
+
+    rates = FeeRates(taker=Decimal("1.9"), maker=Decimal("1.9"), settlement=Decimal("0.02"))
+    result = run_backtest(
+        buy,
+        SAMPLE_RECORDING,
+        fees=FeeSchedule(prediction=rates),
+        settle={"KXPAPER-26NOV20-A": "yes"},
+    )
+    report = result.report
+    trading = [(r.account.fees, r.account.settlement_fee) for r in report.rows]
+    assert trading == [(Decimal("0.19"), Decimal("0.20")), (Decimal("0.20"), Decimal("0.20"))]
+    as_json = result.as_json()
+    markets = as_json["report"]["markets"]
+    money = [tuple(Decimal(m[k]) for k in ("fees", "settlement_fee", "realized")) for m in markets]
+    assert money == [
+        (Decimal("0.39"), Decimal("0.20"), Decimal("-0.29")),
+        (Decimal("0.40"), Decimal("0.20"), Decimal("-0.30")),
+    ]
+    assert Decimal(as_json["report"]["fees"]) == Decimal("0.79")
+    statistics = as_json["statistics"]["markets"].values()
+    assert [Decimal(m["fees"]) for m in statistics] == [Decimal("0.39"), Decimal("0.40")]
+    lines = report.table().splitlines()
+    assert [line.split()[4] for line in lines if line.startswith("KXPAPER")] == ["0.39", "0.40"]
+    html = tearsheet_html(result)
+    assert [row[4] for row in _section_rows(html, "per-market")] == ["0.39", "0.40"]
+    assert [row[3] for row in _section_rows(html, "per-day")] == ["0.79"]
 
 
 def test_recordings_run_in_sequence(tmp_path: Path, recording: Path) -> None:

@@ -35,6 +35,23 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return recording, log
 
 
+ORDER_ENTRY = {"KalshiNR": ConstantLatency(0.05)}
+"""The order-entry latency of the day made with one (`slow_day`): 50 ms each way."""
+
+
+@pytest.fixture(scope="module")
+def slow_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The day of `day` with `ORDER_ENTRY`'s latency: each answer reaches the live log 100 ms
+    after its order (the way there and back)."""
+    where = tmp_path_factory.mktemp("compare-live-slow")
+    recording = where / "md.log"
+    write_episodes(recording)
+    log = where / "oe.log"
+    model = queue_model(LIVE_MODEL)
+    run_backtest(joiner(log), recording, queue_model=model, seed=2, latency=ORDER_ENTRY)
+    return recording, log
+
+
 def _strategy(tmp_path: Path) -> object:
     return joiner(tmp_path / "simulated-oe.log")
 
@@ -66,12 +83,40 @@ def test_another_queue_model_differs_by_the_queue(day: tuple[Path, Path], tmp_pa
     )
 
 
-def test_a_latency_differs_by_the_latency(day: tuple[Path, Path], tmp_path: Path) -> None:
+def test_the_same_latency_and_another_queue_model_differ_by_the_queue(
+    slow_day: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The same orders under the same 50 ms each way, FIFO instead of the live model: the six
+    orders differ by the queue alone. Each answer is timed by its SendingTime on both sides,
+    50 ms after the send, not the live log's receive time (100 ms: there and back) against the
+    simulated exchange's write (50 ms), which read as latency."""
+    recording, log = slow_day
+    fifo = compare_live(
+        _strategy(tmp_path), recording, [log], queue_model=queue_model("fifo"), latency=ORDER_ENTRY
+    )
+    assert [o.cause for o in fifo.orders] == ["queue"] * 6
+    for o in fifo.orders:
+        assert o.live is not None and o.simulated is not None
+        assert o.live.acked is not None and o.simulated.acked is not None
+        assert o.live.acked - o.live.sent == pytest.approx(0.05)
+        assert o.simulated.acked - o.simulated.sent == pytest.approx(0.05)
+    # the fills, timed alike: the trade at +4 s of each episode, 3 s after the send
+    live = [o.live for o in fifo.orders if o.live is not None]
+    fills = [run.first_fill - run.sent for run in live if run.first_fill is not None]
+    assert fills == pytest.approx([3, 3])
+    assert "latency 0, queue 6" in fifo.table()
+
+
+@pytest.mark.parametrize("which", ["day", "slow_day"])
+def test_a_latency_differs_by_the_latency(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """1.5 s each way on order entry: each order reaches the level at +2.5 s, after the 300
     that joined behind it live at +2 s, so it is last of 400 and the cancellation of 200 leaves
     200 ahead: no trade (at most 100) reaches it. The two orders that filled live differ; their
-    first answer came 3 s after the send instead of at once: latency."""
-    recording, log = day
+    first answer came 1.5 s after the send instead of at once (`day`) or 50 ms after it
+    (`slow_day`: the counter-case of the queue's test above): latency."""
+    recording, log = request.getfixturevalue(which)
     slow = compare_live(
         _strategy(tmp_path),
         recording,
@@ -111,7 +156,7 @@ def test_the_command_and_bad_input(
         "strategy = joiner(Path(__file__).with_name('simulated.log'))\n",
         encoding="utf-8",
     )
-    out = tmp_path / "comparison.json"
+    out = tmp_path / "new" / "folder" / "comparison.json"  # made: a missing folder is no error
     command = ["compare-live", f"{strategy}:strategy", str(recording), "--orders", str(log)]
     assert cli.main([*command, "--queue-model", "fifo", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -123,3 +168,54 @@ def test_the_command_and_bad_input(
     assert "bad.log: line 1 (byte 0): not a message-log line" in err, err
     with pytest.raises(LocalProtocolError, match=r"missing\.log: cannot read it"):
         compare_live(joiner(tmp_path / "x.log"), recording, [tmp_path / "missing.log"])
+
+
+def _strategy_file(tmp_path: Path) -> tuple[Path, Path]:
+    """A strategy file whose run writes its message log beside it (the sign that it ran)."""
+    strategy = tmp_path / "joiner_day.py"
+    strategy.write_text(
+        "from pathlib import Path\n"
+        "from queue_episodes import joiner\n\n"
+        "strategy = joiner(Path(__file__).with_name('simulated.log'))\n",
+        encoding="utf-8",
+    )
+    return strategy, tmp_path / "simulated.log"
+
+
+def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``args``: exit 2 with one line on standard error (returned), nothing printed."""
+    try:
+        status: object = cli.main(args)
+    except SystemExit as exc:  # argparse's own refusals exit by themselves
+        status = exc.code
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    assert out == "" and err.startswith("kalshi-fix compare-live") and len(err.splitlines()) == 1
+    return err
+
+
+def test_the_command_refuses_before_the_run(
+    day: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Order logs with no order (empty, or the market-data recording given by mistake), a
+    negative tolerance, a --json file that cannot be written: one line and exit 2, before the
+    strategy runs (it would write its log)."""
+    recording, log = day
+    strategy, ran = _strategy_file(tmp_path)
+    command = ["compare-live", f"{strategy}:strategy", str(recording)]
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    err = _refused([*command, "--orders", str(empty)], capsys)
+    assert "empty.log: no order sent (35=D) to compare" in err, err
+    err = _refused([*command, "--orders", str(recording)], capsys)
+    assert "md.log: no order sent (35=D) to compare" in err, err
+    err = _refused([*command, "--orders", str(log), "--tolerance", "-1"], capsys)
+    assert "--tolerance: '-1' is not a number of seconds >= 0" in err, err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    json_path = blocker / "comparison.json"
+    err = _refused([*command, "--orders", str(log), "--json", str(json_path)], capsys)
+    assert f"--json {json_path}: {blocker} is not a folder" in err, err
+    err = _refused([*command, "--orders", str(log), "--json", str(tmp_path)], capsys)
+    assert f"--json {tmp_path}: a folder, not a file" in err, err
+    assert not ran.exists()

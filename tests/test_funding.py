@@ -6,6 +6,7 @@ paper trading and a backtest, checked against hand arithmetic."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from decimal import Decimal as D
 from pathlib import Path
@@ -444,3 +445,19 @@ def test_the_tracker_counts_the_same_hand_arithmetic_from_execution_reports() ->
     assert tracker.pnl("M").funding == 0  # without a schedule, as before
     with pytest.raises(ValueError, match="pass now="):
         tracker.pnl("M", funding=schedule)
+
+
+def test_the_docs_example_trades_and_prints_the_funding_the_page_shows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/backtest.md's funding example (run with the page by tests/test_docs_code.py too):
+    it trades, so its funding is not 0, and it prints what the page says it prints (the page
+    checks the figures by hand: -0.02 + 0.04 of funding, 20 maker contracts x 0.003)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "backtest.md").read_text()
+    section = text.split("## Funding and rebates", 1)[1]
+    found = re.search(r"```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", section, re.S)
+    assert found is not None
+    code, expected = found.groups()
+    exec(compile(code, "docs/backtest.md", "exec"), {})
+    assert capsys.readouterr().out == expected
+    assert "funding 0.02," in expected and "received -0.02" in expected

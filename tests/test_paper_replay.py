@@ -154,7 +154,7 @@ def test_orders_trade_against_the_recording_and_the_report_counts_them(
     assert b.account.fills == 0 and b.account.settled  # the recording settles B
     paths = report.write(recording, str(tmp_path))
     data = json.loads(paths[0].read_text())
-    assert data["schema"] == 1 and data["total"] == str(report.total)
+    assert data["schema"] == 2 and data["total"] == str(report.total)
     assert paths[1].read_text().startswith("<svg")
     assert A in report.table()
 

@@ -62,7 +62,7 @@ def test_the_report_replaces_a_file_whole_with_the_usual_mode(tmp_path: Path) ->
     os.umask(umask)
     paths = PaperLedger().report(SAMPLE_MARKETS).write(tmp_path / "rec.log")
     assert paths == [old, tmp_path / "rec.log.paper.svg"]
-    assert json.loads(old.read_text())["schema"] == 1
+    assert json.loads(old.read_text())["schema"] == 2
     assert hard.read_text() == "old report\n"
     assert stat.S_IMODE(old.stat().st_mode) == 0o666 & ~umask
     assert names(tmp_path) == ["hard-link", "rec.log.paper.json", "rec.log.paper.svg"]  # no temp

@@ -4,6 +4,8 @@ fitted to your own message logs, and a live day set against its simulation."""
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -194,12 +196,48 @@ def add_compare_live_parser(sub: Any) -> None:
     add_model_options(parser.add_argument_group("the exchange's models"))
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=_tolerance,
         default=0.001,
         metavar="SECONDS",
-        help="how far apart two sends or answers may be and count as at the same time",
+        help="how far apart two sends or answers may be and count as at the same time (>= 0; "
+        "default 0.001)",
     )
-    parser.add_argument("--json", metavar="FILE", help="write every order's comparison here")
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        help="write every order's comparison here (its folder made if missing)",
+    )
+
+
+def _tolerance(text: str) -> float:
+    """``--tolerance``: a number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def _json_folder(path: str) -> None:
+    """``--json``'s file can be written after the run: not a folder, and its folder exists or
+    can be made in the nearest folder that does (made after the run, as ``backtest --out``
+    makes its own).
+
+    Raises:
+        LocalProtocolError: it is a folder, or its folder cannot be made (named, with why).
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise LocalProtocolError(f"--json {path}: a folder, not a file")
+    nearest = target.absolute().parent
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise LocalProtocolError(f"--json {path}: {nearest} is not a folder")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise LocalProtocolError(f"--json {path}: cannot write in {nearest}")
 
 
 def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -218,6 +256,8 @@ def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
         args.grid = []
         params, _axes = strategy_parameters(args, defaults)
         chosen = latency_models(args)
+        if args.json is not None:
+            _json_folder(args.json)  # before the run, not after it
         comparison = compare_live(
             strategy,
             recordings,
@@ -233,6 +273,7 @@ def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     emit(out, comparison.table())
     if args.json is not None:
         try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(comparison.to_json(), encoding="utf-8")
         except OSError as exc:
             emit(err, f"kalshi-fix compare-live: cannot write {args.json}: {exc.strerror or exc}")

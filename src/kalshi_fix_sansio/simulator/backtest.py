@@ -71,9 +71,10 @@ __all__ = [
     "run_backtest",
 ]
 
-JSON_SCHEMA_VERSION: Final = 2
+JSON_SCHEMA_VERSION: Final = 3
 """The ``schema`` of `BacktestResult.as_json` (raised when a field changes meaning or goes;
-2: ``max_drawdown`` is an exact decimal string, over every change of the P&L curve)."""
+2: ``max_drawdown`` is an exact decimal string, over every change of the P&L curve; 3: a
+market's ``fees`` in the report are its trading and settlement fees, as in the table)."""
 
 Strategy = Callable[["Context"], Any]
 """A strategy: ``def strategy(ctx)`` (blocking) or ``async def strategy(ctx)`` (asyncio, trio)."""

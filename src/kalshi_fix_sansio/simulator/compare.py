@@ -21,6 +21,14 @@ Each order that differs is given one cause, the first that applies:
   book at another time);
 * ``queue``: sent alike and in time, and still filled differently: where it stood in the queue.
 
+Every time of an exchange's answer (the first, the first fill, the end) is the answer's
+SendingTime(52) on both sides: one way, from your send to the exchange's answer. A live log's
+receive time would add the way back, which the simulation's wire does not show (it has the
+times frames are written), so an order sent alike under the same latency would read as
+latency. Kalshi's clock and yours differ by their offset: the live figures include it (as the
+delays `kalshi_fix_sansio.simulator.latency.fit_message_logs` measures do), and ``tolerance``
+should exceed it.
+
 `LiveComparison.table` prints the orders that differ and the count per cause; `as_json` has
 every order.
 """
@@ -37,6 +45,7 @@ from typing import Any, Final
 import attrs
 
 from ..codec import dialect
+from ..codec.errors import LocalProtocolError
 from ..trading.book import Books
 from .fitting import _utc
 from .recording import _message_log, check_recording, read_recording
@@ -62,10 +71,13 @@ class OrderRun:
         price: its limit price (None: a market order).
         qty: the contracts it asked for.
         filled: the contracts filled (its replaces' fills counted).
-        first_fill: when its first fill was reported (None: not filled).
+        first_fill: when its first fill was reported (the report's SendingTime(52), as for
+            ``acked``; None: not filled).
         average_price: the filled contracts' average price (None: not filled).
-        ended: when it ended (filled, canceled, rejected, expired; None: still open).
-        acked: when the exchange's first report on it came (None: none came).
+        ended: when it ended (filled, canceled, rejected, expired: that report's SendingTime;
+            None: still open).
+        acked: when the exchange sent its first report on it: the report's SendingTime(52),
+            the exchange's clock, live and simulated alike (None: none came).
     """
 
     cl_ord_id: str
@@ -144,7 +156,7 @@ class LiveComparison:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "schema": 1,
+            "schema": 2,
             "tolerance": self.tolerance,
             "orders": [o.as_json() for o in self.orders],
             "by_cause": self.by_cause(),
@@ -193,6 +205,16 @@ def _code(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
+def _answered(message: Any, when: float) -> float:
+    """When the exchange sent ``message``: its SendingTime(52), on the exchange's clock
+    (``when``, the log's or the wire's time, if it has none). The same instant live and
+    simulated: a live log's receive time would add the way back, which the simulation's wire
+    (the times frames are written) does not show."""
+    header = getattr(message, "header", None)
+    stamp = None if header is None else header.sending_time
+    return when if stamp is None else float(stamp.timestamp())
+
+
 class _Orders:
     """Orders and their fills, built from the frames one side wrote and read (decoded with
     the product's dialect: prices in dollars whatever the wire carries)."""
@@ -235,6 +257,7 @@ class _Orders:
         run = self.runs.get(self.version_of.get(cl, cl))
         if run is None:
             return
+        when = _answered(message, when)
         if run["acked"] is None:
             run["acked"] = when
         if _code(message.exec_type) == "F" and message.last_qty:
@@ -350,7 +373,8 @@ def compare_live(
     ``order_logs`` (see the module docstring).
 
     Raises:
-        LocalProtocolError: a log that cannot be read or is not a message log; as
+        LocalProtocolError: a log that cannot be read or is not a message log, order logs
+            with no NewOrderSingle sent (an empty log, a market-data session's); as
             `run_backtest`.
     """
     from .backtest import run_backtest
@@ -359,6 +383,9 @@ def compare_live(
     product = product or check_recording(names[0]).product
     decode = dialect(product).decode
     live = _read_live(order_logs, decode)
+    if not live:  # an empty log, or another session's (a recording): before the run
+        logs = ", ".join(os.fspath(path) for path in order_logs) or "no order log"
+        raise LocalProtocolError(f"{logs}: no order sent (35=D) to compare")
     simulated = _Orders(decode)
     run_backtest(_watching(strategy, simulated), names, product=product, **backtest_options)
     sim = list(simulated.result().values())

@@ -43,8 +43,9 @@ __all__ = [
     "Point",
 ]
 
-JSON_SCHEMA_VERSION: Final = 1
-"""The ``schema`` of `PaperReport.as_json` (raised when a field changes meaning or goes)."""
+JSON_SCHEMA_VERSION: Final = 2
+"""The ``schema`` of `PaperReport.as_json` (raised when a field changes meaning or goes; 2: a
+market's ``fees`` are its trading and settlement fees, ``settlement_fee`` the latter's part)."""
 
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
@@ -91,11 +92,13 @@ class PaperRow:
         symbol: the market.
         account: the market's `MarketPnL` (fills, fees, position, settlement).
         mid: the last recorded mid (None: the recording never showed both sides).
+        settled_at: when it settled, on the recording's clock (None: not settled).
     """
 
     symbol: str
     account: MarketPnL
     mid: Decimal | None
+    settled_at: float | None = None
 
     unrealized: Decimal = attrs.field(init=False)
     """Open position marked to the last recorded mid (as the row was made)."""
@@ -148,6 +151,7 @@ class PaperLedger:
         self._rate_due = -math.inf
         self._pointed = math.inf
         self._settlement_fees: dict[str, Decimal] = {}
+        self._settled_at: dict[str, float] = {}
         self.end: str = ""
         """How the replay ended (``"end of the recording"``, or what stopped it)."""
         self.change_listeners: list[Callable[[str], None]] = []
@@ -229,6 +233,7 @@ class PaperLedger:
         `on_settlement` was told of it."""
         self._seen(time)
         fee = self._settlement_fees.pop(symbol, _ZERO)
+        self._settled_at[symbol] = time
         self.ledger.settle(symbol, Decimal(1 if result == "yes" else 0), fee=fee, result=result)
         self._changed(symbol)
         self._point(time, force=True)
@@ -256,7 +261,8 @@ class PaperLedger:
             markets: markets to list even without a fill (the recording's).
         """
         names = sorted(set(markets) | set(self.ledger.markets))
-        rows = tuple(PaperRow(s, self.ledger.market(s), self.mids.get(s)) for s in names)
+        market, mids, settled = self.ledger.market, self.mids, self._settled_at
+        rows = tuple(PaperRow(s, market(s), mids.get(s), settled.get(s)) for s in names)
         return PaperReport(
             rows,
             tuple(self.points),
@@ -397,7 +403,7 @@ class PaperReport:
                     "sold": str(a.sold),
                     "buy_cost": str(a.buy_cost),
                     "sell_proceeds": str(a.sell_proceeds),
-                    "fees": str(a.fees),
+                    "fees": str(a.fees + a.settlement_fee),
                     "settlement_fee": str(a.settlement_fee),
                     "position": str(a.position),
                     "mid": None if row.mid is None else str(row.mid),

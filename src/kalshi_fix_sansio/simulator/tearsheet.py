@@ -158,6 +158,9 @@ def _per_day(report: PaperReport) -> str:
         add(row, "contracts", f.qty)
         add(row, "fees", f.fee)
         add(row, "rebates", f.rebate)
+    for market in report.rows:  # a settlement's fee on its day, beside the fills' fees
+        if market.settled_at is not None and market.account.settlement_fee:
+            add(day(market.settled_at), "fees", market.account.settlement_fee)
     for payment in report.funding or ():
         add(day(payment.rate.time), "funding", payment.amount)
     for p in report.points:
