@@ -6,16 +6,23 @@ no table cut off, nor the page wider than the window, at 1,280 and 800 px in hea
 from __future__ import annotations
 
 import os
+import random
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from kalshi_fix_sansio.simulator.backtest import BacktestResult, run_backtest
-from kalshi_fix_sansio.simulator.gateway import queue_model
-from kalshi_fix_sansio.simulator.latency import ConstantLatency, LogNormalLatency
+from kalshi_fix_sansio.simulator.gateway import FeeRates, FeeSchedule, ProbQueue, queue_model
+from kalshi_fix_sansio.simulator.latency import (
+    ConstantLatency,
+    EmpiricalLatency,
+    LogNormalLatency,
+    NoLatency,
+)
 from kalshi_fix_sansio.simulator.tearsheet import tearsheet_html, write_tearsheet
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 from kalshi_fix_sansio.simulator.testing.strategies import quoter
@@ -210,3 +217,57 @@ def _clipped(path: Path, width: int) -> list[str]:
 def test_nothing_is_cut_off(run: BacktestResult, tmp_path: Path, width: int) -> None:
     path = write_tearsheet(run, tmp_path / "run.html")
     assert _clipped(path, width) == []
+
+
+def test_every_model_is_written_out(run: BacktestResult) -> None:
+    """The other latency models, queue models drawn or not, a series' own fee rates (its
+    multiplier too), and a model this page does not know: its name and fields, no repr."""
+    fees = FeeSchedule(series={"KXBTC": FeeRates(taker=Decimal("0.035"), multiplier=Decimal(2))})
+    cases = [
+        (
+            {"KalshiNR": ConstantLatency(0.1)},
+            "fifo",
+            {"Latency, order entry (KalshiNR)": "constant, 100 ms"},
+        ),
+        (
+            {"KalshiMD": EmpiricalLatency([0.01, 0.02, 0.03])},
+            "risk-averse",
+            {
+                "Latency, market data (KalshiMD)": "measured, 3 delays resampled (median 20 ms)",
+                "Queue model": "risk-averse: every recorded cancellation is behind your order",
+            },
+        ),
+        (
+            NoLatency(),
+            "prob-log",
+            {
+                "Latency, every session": "none",
+                "Queue model": "probabilistic, log form (the expected share)",
+            },
+        ),
+        (None, "fifo", {"Latency": "none: every message arrives at once"}),
+    ]
+    for latency, queue, expected in cases:
+        plain = {k: v for k, v in run.run.items() if k not in ("latency", "models")}
+        models = {"queue_model": repr(queue_model(queue)), "fees": repr(fees)}
+        changed = attrs.evolve(run, run={**plain, "latency": _json(latency), "models": models})
+        items = dict(_page(tearsheet_html(changed)).pairs["run"])
+        for key, text in expected.items():
+            assert items[key] == text, (key, items)
+        assert (
+            items["Fees, KXBTC"]
+            == "taker 3.50%, maker as the product of contracts x price x (1 - price); times 2"
+        )
+    drawn = ProbQueue.power(2, rng=random.Random(1))
+    odd = {"queue_model": repr(drawn), "fees": "MyFees(rate=Decimal('0.01'), name='desk')"}
+    changed = attrs.evolve(run, run={**run.run, "models": odd})
+    items = dict(_page(tearsheet_html(changed)).pairs["run"])
+    assert items["Queue model"] == "probabilistic, power 2 (each cancellation drawn from the seed)"
+    assert items["Fees"] == "MyFees (rate 0.01, name desk)"
+
+
+def _json(latency: Any) -> Any:
+    """A latency as a backtest's ``run`` keeps it."""
+    if isinstance(latency, dict):
+        return {k: repr(v) for k, v in latency.items()}
+    return None if latency is None else repr(latency)
