@@ -179,7 +179,8 @@ def test_the_wheel_holds_every_module_the_typing_marker_and_the_samples(
     files = set(_wheel_files(dists["wheel"]))
     assert "kalshi_fix_sansio/py.typed" in files
     samples = "kalshi_fix_sansio/simulator/testing/samples"
-    assert {f"{samples}/prediction.fix", f"{samples}/margin.fix"} <= files
+    shipped = {"prediction.fix", "margin.fix", "paper-sample.log", "live-md-sample.log"}
+    assert {f"{samples}/{name}" for name in shipped | {"live-oe-sample.log"}} <= files
     tree = {
         "kalshi_fix_sansio/" + str(path.relative_to(ROOT / "src" / "kalshi_fix_sansio"))
         for path in (ROOT / "src" / "kalshi_fix_sansio").rglob("*.py")

@@ -66,6 +66,7 @@ def fit_latency_command(args: argparse.Namespace, out: IO[str], err: IO[str]) ->
     """Run ``kalshi-fix fit-latency``; returns the exit status."""
     from ..simulator.latency import fit_message_logs, latency_profile, save_fitted
 
+    args.logs = [recording_path(log) for log in args.logs]  # a shipped sample by name
     try:
         for log in args.logs:
             latency_profile(log)  # readable, and a message log: before any fit
@@ -170,6 +171,7 @@ def _add_logs(parser: Any, what: str) -> None:
         "--orders",
         action="append",
         required=True,
+        type=recording_path,  # a shipped sample by name
         metavar="MESSAGE_LOG",
         help=f"{what} (repeat for several)",
     )

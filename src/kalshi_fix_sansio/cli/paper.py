@@ -248,9 +248,10 @@ def report_dir_problem(directory: str) -> str | None:
 
 
 def recording_path(name: str) -> str:
-    """A recording a command names: the file, or, for a name of a shipped sample
-    (``paper-sample.log``, ``paper-margin-sample.log``) that is not a file here, the sample
-    (``backtest``, ``mock-gateway --replay`` and ``replay`` find it alike)."""
+    """A recording or message log a command names: the file, or, for a name of a shipped
+    sample (``paper-sample.log``, ``paper-margin-sample.log``, ``live-md-sample.log``,
+    ``live-oe-sample.log``) that is not a file here, the sample (``backtest``, ``mock-gateway
+    --replay``, ``replay``, ``fit-latency``, ``fit-queue`` and ``compare-live`` find it alike)."""
     from ..simulator.testing.recordings import sample_path
 
     if name == "-" or os.path.exists(name):

@@ -31,6 +31,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ._readable import STATISTICS, figure, label, money, percent, ratio, run_items
 from .paper import PaperReport, _write_new
 
 if TYPE_CHECKING:
@@ -51,12 +52,13 @@ margin:24px auto;max-width:1000px;color:#1b1b1b;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:4px 0 8px;font-variant-numeric:tabular-nums}
 th,td{padding:3px 9px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-th{background:#f4f4f4}td.l,th.l{text-align:left}
+th{background:#f4f4f4;white-space:normal;vertical-align:bottom}td.l,th.l{text-align:left}
+.w{white-space:normal;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}.note{color:#555;font-size:13px}
 .neg{color:#b00020}svg{max-width:100%;height:auto}
-dl.kv{display:grid;grid-template-columns:max-content max-content;gap:2px 16px}
-dl.kv dt{color:#555}dl.kv dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;max-width:760px;
-overflow-wrap:anywhere}
+dl.kv{display:grid;grid-template-columns:minmax(9em,max-content) minmax(0,1fr);gap:2px 16px}
+dl.kv dt{color:#555}dl.kv dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+@media (max-width:900px){body{font-size:13px;margin:12px auto}th,td{padding:3px 4px}}
 """
 
 
@@ -65,7 +67,7 @@ def _iso(moment: float) -> str:
 
 
 def _money(value: Decimal) -> str:
-    text = f"{value.quantize(_CENT):+,}"
+    text = money(value)
     return f'<span class="neg">{text}</span>' if value < 0 else text
 
 
@@ -87,6 +89,11 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1) ->
         f'<div class="scroll"><table><thead><tr>{cells("th", [escape(h) for h in head])}'
         f"</tr></thead><tbody>{body}</tbody></table></div>"
     )
+
+
+def _wrap(cell: str) -> str:
+    """A cell's text that may wrap onto more lines (the others keep to one)."""
+    return f'<span class="w">{cell}</span>'
 
 
 def _section(ident: str, title: str, body: str) -> str:
@@ -167,15 +174,15 @@ def _per_day(report: PaperReport) -> str:
         day(p.time)["pnl"] = p.pnl  # the day's last point
     if not days:
         return '<p class="note">Nothing happened on the recording\'s clock.</p>'
-    head = ["day (UTC)", "fills", "contracts", "fees"]
-    head += ["funding"] if report.funding is not None else []
-    head += ["rebates"] if report.rebates else []
-    head += ["P&L at day end", "change"]
+    head = ["Day (UTC)", "Fills", "Contracts", "Fees"]
+    head += ["Funding"] if report.funding is not None else []
+    head += ["Rebates"] if report.rebates else []
+    head += ["P&L at day end", "Change over the day"]
     rows, last = [], _ZERO
     for name in sorted(days):
         row = days[name]
         cells = [name, str(row.get("fills", _ZERO)), _qty(row.get("contracts", _ZERO))]
-        cells.append(f"{row.get('fees', _ZERO).quantize(_CENT)}")
+        cells.append(money(row.get("fees", _ZERO)))
         if report.funding is not None:
             cells.append(_money(row.get("funding", _ZERO)))
         if report.rebates:
@@ -191,24 +198,25 @@ def _per_day(report: PaperReport) -> str:
 
 
 def _per_market(report: PaperReport) -> str:
-    head = ["market", "fills", "bought", "sold", "fees"]
-    head += ["funding"] if report.funding is not None else []
-    head += ["rebates"] if report.rebates else []
-    head += ["position", "mark", "realized", "unrealized", "total"]
+    head = ["Market", "Fills", "Bought (contracts)", "Sold (contracts)", "Fees"]
+    head += ["Funding"] if report.funding is not None else []
+    head += ["Rebates"] if report.rebates else []
+    head += ["Position (contracts)", "Marked at", "Realized P&L", "Unrealized P&L", "Total P&L"]
     rows = []
     for row in report.rows:
         a = row.account
         if a.settled:
-            mark = escape(f"settled {a.result or ''} {a.settlement_price}".strip())
+            price = "" if a.settlement_price is None else money(a.settlement_price)
+            mark = escape(f"settled {a.result or ''} {price}".replace("  ", " ").strip())
         else:
-            mark = "-" if row.mid is None else f"mid {row.mid}"
+            mark = "-" if row.mid is None else f"mid {money(row.mid)}"
         cells = [escape(row.symbol), str(a.fills), _qty(a.bought), _qty(a.sold)]
-        cells.append(f"{(a.fees + a.settlement_fee).quantize(_CENT)}")
+        cells.append(money(a.fees + a.settlement_fee))
         if report.funding is not None:
             cells.append(_money(a.funding))
         if report.rebates:
             cells.append(_money(a.rebates))
-        cells += [_qty(a.position), mark, _money(a.realized), _money(row.unrealized)]
+        cells += [_qty(a.position), _wrap(mark), _money(a.realized), _money(row.unrealized)]
         cells.append(_money(row.total))
         rows.append(cells)
     return _table(head, rows)
@@ -218,14 +226,14 @@ def _fills(report: PaperReport) -> str:
     fills = report.fills
     if not fills:
         return '<p class="note">No fills.</p>'
-    head = ["time (UTC)", "market", "side", "price", "contracts", "fee", "liquidity"]
-    head += ["rebate"] if report.rebates else []
+    head = ["Time (UTC)", "Market", "Side", "Price", "Contracts", "Fee", "Liquidity"]
+    head += ["Rebate"] if report.rebates else []
     rows = []
     for f in fills[:FILLS_SHOWN]:
         cells = [_iso(f.time), escape(f.symbol), "buy" if f.side == "1" else "sell"]
-        cells += [str(f.price), _qty(f.qty), str(f.fee), "maker" if f.maker else "taker"]
+        cells += [money(f.price), _qty(f.qty), money(f.fee), "maker" if f.maker else "taker"]
         if report.rebates:
-            cells.append(str(f.rebate))
+            cells.append(money(f.rebate))
         rows.append(cells)
     more = len(fills) - FILLS_SHOWN
     note = f'<p class="note">The first {FILLS_SHOWN} of {len(fills)} fills.</p>' if more > 0 else ""
@@ -240,14 +248,14 @@ def _funding(report: PaperReport) -> str:
         [
             _iso(p.rate.time),
             escape(p.rate.symbol),
-            str(p.rate.rate),
-            str(p.rate.mark_price),
+            percent(p.rate.rate, 4),
+            money(p.rate.mark_price),
             _qty(p.position),
             _money(p.amount),
         ]
         for p in payments
     ]
-    head = ["funding time (UTC)", "market", "rate", "mark price", "position", "received"]
+    head = ["Funding time (UTC)", "Market", "Rate", "Mark price", "Position", "Received"]
     return _table(head, rows, left=2)
 
 
@@ -261,33 +269,48 @@ def _figure(value: Any) -> str:
     return escape(str(value))
 
 
+STATISTICS_COLUMNS: Final = 4
+"""The statistics table shows the total and at most this many markets side by side; more
+markets follow in further tables of as many (a table never outgrows a narrow window)."""
+
+
 def _statistics(statistics: Mapping[str, Any]) -> str:
+    """One row per figure (its label and unit), one column for the total and one per market."""
     total = statistics.get("total", {})
-    parts = [_pairs((escape(k), _figure(v)) for k, v in sorted(total.items()))]
     markets = statistics.get("markets", {})
-    if markets:
-        names = sorted({k for figures in markets.values() for k in figures})
+    present = {k for figures in [total, *markets.values()] for k in figures}
+    keys = [k for k in STATISTICS if k in present] + sorted(present - STATISTICS.keys())
+    columns = [("All markets", total), *sorted(markets.items())]
+    tables = []
+    for at in range(0, len(columns), STATISTICS_COLUMNS):
+        group = columns[at : at + STATISTICS_COLUMNS]
         rows = [
-            [escape(symbol)] + [_figure(figures.get(k)) for k in names]
-            for symbol, figures in sorted(markets.items())
+            [escape(label(k))] + [escape(figure(k, figures.get(k))) for _name, figures in group]
+            for k in keys
         ]
-        parts.append(_table(["market", *names], rows))
-    return "".join(parts)
+        tables.append(_table(["Figure", *(name for name, _figures in group)], rows))
+    interval = statistics.get("sample_interval")
+    note = (
+        ""
+        if interval is None
+        else f'<p class="note">Sampled every {escape(f"{interval:g}")} s of the recording\'s '
+        "clock (the Sharpe ratio's and the positions' samples).</p>"
+    )
+    return "".join(tables) + note
 
 
 def _report_page(report: PaperReport, title: str, extra: Sequence[str]) -> list[str]:
-    summary = [("total P&amp;L", _money(report.total)), ("fees", _money(-report.fees))]
+    summary = [("Total P&amp;L", _money(report.total)), ("Fees paid", money(report.fees))]
     if report.funding is not None:
-        summary.append(("funding", _money(report.funding_total)))
+        summary.append(("Funding received", _money(report.funding_total)))
     if report.rebates:
-        summary.append(("rebates", _money(report.rebates_total)))
-    summary.append(("fills", str(sum(r.account.fills for r in report.rows))))
+        summary.append(("Rebates received", _money(report.rebates_total)))
+    summary.append(("Fills", f"{sum(r.account.fills for r in report.rows):,}"))
     if report.first_time is not None and report.last_time is not None:
-        summary.append(
-            ("recording clock", f"{_iso(report.first_time)} to {_iso(report.last_time)}")
-        )
+        clock = f"{_iso(report.first_time)} to {_iso(report.last_time)} UTC"
+        summary.append(("Recording's clock", clock))
     if report.end:
-        summary.append(("ended", escape(report.end)))
+        summary.append(("Ended", escape(report.end)))
     curves = report.svg(title)
     sections = [
         _section("summary", "Summary", _pairs(summary)),
@@ -304,22 +327,23 @@ def _report_page(report: PaperReport, title: str, extra: Sequence[str]) -> list[
 
 def _sweep_page(sweep: SweepResult, by: str, walked: WalkForward | None) -> list[str]:
     doc = sweep.as_json(by)
-    head = ["rank", "params", "recordings", "total", "sharpe", "max drawdown", "fill ratio"]
-    head += ["fills", "error"]
+    head = ["Rank", "Parameters", "Recordings", "Total P&L", "Sharpe ratio", "Largest drawdown"]
+    head += ["Fill ratio", "Fills", "Error"]
     rows = []
     for run in doc["runs"]:
         params = " ".join(f"{k}={v}" for k, v in sorted(run["params"].items())) or "-"
-        cells = [str(run["rank"]), escape(params), escape(",".join(run["recordings"]))]
+        cells = [str(run["rank"]), _wrap(escape(params))]
+        cells.append(_wrap(escape(", ".join(run["recordings"]))))
         if run["result"] is None:
-            cells += ["-", "-", "-", "-", "-", escape(run["error"] or "")]
+            cells += ["-", "-", "-", "-", "-", _wrap(escape(run["error"] or ""))]
         else:
             total = run["result"]["statistics"]["total"]
             cells += [
                 _money(Decimal(total["total"])),
-                _figure(total.get("sharpe")),
-                f"{Decimal(total['max_drawdown']).quantize(_CENT)}",
-                _figure(total.get("fill_ratio")),
-                str(total.get("fills", "-")),
+                ratio(total.get("sharpe")),
+                money(total["max_drawdown"]),
+                percent(total.get("fill_ratio")),
+                escape(figure("fills", total.get("fills"))),
                 "",
             ]
         rows.append(cells)
@@ -336,7 +360,7 @@ def _walk_forward_sections(walked: WalkForward) -> list[str]:
         if index is None:
             return "-"
         chosen = walked.params[index]
-        return escape(" ".join(f"{k}={v}" for k, v in sorted(chosen.items())) or "-")
+        return _wrap(escape(" ".join(f"{k}={v}" for k, v in sorted(chosen.items())) or "-"))
 
     def score(value: Decimal | float | None) -> str:
         if isinstance(value, Decimal):
@@ -348,8 +372,8 @@ def _walk_forward_sections(walked: WalkForward) -> list[str]:
     rows = [
         [
             str(f.index),
-            escape(", ".join(f.train)),
-            escape(", ".join(f.test)),
+            _wrap(escape(", ".join(f.train))),
+            _wrap(escape(", ".join(f.test))),
             params(f.chosen),
             score(f.train_score),
             score(f.test_score),
@@ -417,9 +441,7 @@ def tearsheet_html(
         extra = [
             _section("statistics", "Statistics", _statistics(result.statistics)),
             _section(
-                "run",
-                "Run",
-                _pairs((escape(k), _figure(v)) for k, v in sorted(result.run.items())),
+                "run", "Run", _pairs((escape(k), escape(v)) for k, v in run_items(result.run))
             ),
         ]
         sections = _report_page(result.report, name, extra)

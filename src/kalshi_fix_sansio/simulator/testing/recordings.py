@@ -30,6 +30,7 @@ from ...codec import Header
 from ...codec import margin as m
 from ...codec import prediction as p
 from ..recording import RecordingWriter
+from .livesample import LIVE_MD_SAMPLE, LIVE_OE_SAMPLE
 
 __all__ = [
     "MARGIN_SAMPLE_MARKETS",
@@ -55,10 +56,10 @@ MARGIN_SAMPLE_RECORDING: Final = Path(__file__).parent / "samples" / "paper-marg
 
 
 def sample_path(name: str) -> Path | None:
-    """The shipped sample recording of this file name (``paper-sample.log``,
-    ``paper-margin-sample.log``), None for another name: what the commands use when a recording
-    named so is not a file of the current directory."""
-    for sample in (SAMPLE_RECORDING, MARGIN_SAMPLE_RECORDING):
+    """The shipped sample recording or message log of this file name (``paper-sample.log``,
+    ``paper-margin-sample.log``, ``live-md-sample.log``, ``live-oe-sample.log``), None for
+    another name: what the commands use when a file named so is not in the current directory."""
+    for sample in (SAMPLE_RECORDING, MARGIN_SAMPLE_RECORDING, LIVE_MD_SAMPLE, LIVE_OE_SAMPLE):
         if name == sample.name:
             return sample
     return None
