@@ -67,7 +67,7 @@ from ..session.store import StoreError
 from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from ..trading.deadman import DeadMansSwitch
-from ..trading.gate import OrderGate, TradingHalt, TradingState
+from ..trading.gate import OrderGate, TradingHalt, TradingHalted, TradingState
 from ..trading.killswitch import (
     HaltSource,
 )
@@ -527,7 +527,12 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         if wait and self._rate_limit == "wait" and self.config.rate_limiter is not None:
             fact = Send(message, resubscribe, True)  # paced: `_send` says how long to wait
             with self.lock:
-                actions = self._send(fact, self.clock())
+                now = self.clock()
+                try:
+                    actions = self._send(fact, now)
+                except TradingHalted:  # the dead man's switch may have fired on it
+                    self.pump.perform(self, self.loop.actions(now, False))  # its kill goes now
+                    raise
                 if actions:
                     self.pump.perform(self, actions)
             if fact.error is not None:  # the store failed: the session ended with it
@@ -537,7 +542,8 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             now = self.clock()
             try:
                 seq, data = self.supervisor.send_out(message, now, resubscribe=resubscribe)
-            except StoreError:  # not sent, and the session ended with it
+            except (StoreError, TradingHalted):  # not sent: the session ended with the
+                # store; or halted, maybe by the dead man's switch firing on it: its kill goes now
                 self.pump.perform(self, self.loop.actions(now, False))
                 raise
             if data:
@@ -679,7 +685,7 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             if session is not None:
                 delay = session.send_delay(message, now)
                 if 0.0 < delay < math.inf:  # inf: the session's refusal says it never fits
-                    self.gate.check(message)
+                    self.gate.check(message, now)
                     fact.delay = delay
                     return _NOTHING
         try:
@@ -715,7 +721,11 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         self._pump(now)
 
     def connection_lost(self, now: float, reason: str) -> None:
-        """The connection broke; ``reason`` is reported as is."""
+        """The connection broke; ``reason`` is reported as is (after the firing of a dead
+        man's switch past its deadline, as `receive_data`)."""
+        dead_man = self.dead_man
+        if dead_man is not None and now >= dead_man.deadline:
+            self._check_dead_man(now)
         self.supervisor.connection_lost(now, reason)
         self._pump(now)
 
