@@ -39,8 +39,11 @@ A halt set outside the process (``halt_source``: a client's
 `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
 `start` and then on the driver's own timer, never per order; while it holds, the gate refuses
 as when halted (`OutsideHalt` says when it begins and lifts). A dead man's switch
-(``dead_man``, `DeadMansSwitch`) is checked on the same timer: when the application has not
-called ``alive`` for its interval, the driver halts and kills its orders.
+(``dead_man``, `DeadMansSwitch`) is checked on the same timer, before the events of a read or
+a lost connection, and by the gate on every order-creating message (one comparison of its
+``now`` with the switch's deadline): when the application has not called ``alive`` for its
+interval, the driver halts and kills its orders, and a message sent past the deadline fires it
+there and is refused.
 
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
@@ -180,10 +183,12 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
         dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
-            sessions): counting from `start`, asked on the driver's timer (never per order); when
-            the application has not called ``alive`` for its interval, the driver halts (the
-            ``shared_halt`` if given, else its own) and kills this session's orders, with a
-            `DeadMansSwitchFired` event.
+            sessions): counting from `start`, asked on the driver's timer, before a read's or a
+            lost connection's events, and by the gate on every order-creating message (one
+            comparison); when the application has not called ``alive`` for its interval, the
+            driver halts (the ``shared_halt`` if given, else its own) and kills this session's
+            orders, with a `DeadMansSwitchFired` event; a message sent past the deadline fires
+            it there and is refused (`TradingHalted`).
         account: the `Account <kalshi_fix_sansio.client.account.Account>` of the session's key (its
             Logon budget and order; the `Supervisor`'s ``account``).
         rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
