@@ -693,7 +693,7 @@ SENDER = textwrap.dedent(
                 said(f"sent {oe.place(IOC).status.name}")
             except TradingHalted as exc:
                 said(f"refused {exc.reason}")
-            said(f"fired {oe.wait_for(fired, timeout=10).silent_for > 1}")
+            said(f"fired {oe.wait_for(fired, timeout=10).silent_for >= 1}")
             said(f"finished {oe.wait_for(finished, timeout=10).report.done}")
     else:
         async def main():
@@ -704,7 +704,7 @@ SENDER = textwrap.dedent(
                     said(f"sent {(await oe.place(IOC)).status.name}")
                 except TradingHalted as exc:
                     said(f"refused {exc.reason}")
-                said(f"fired {(await oe.wait_for(fired, timeout=10)).silent_for > 1}")
+                said(f"fired {(await oe.wait_for(fired, timeout=10)).silent_for >= 1}")
                 said(f"finished {(await oe.wait_for(finished, timeout=10)).report.done}")
 
         if api == "asyncio":

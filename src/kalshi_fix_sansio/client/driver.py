@@ -756,7 +756,9 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         in the tracker, or when ``risk_limits`` refuses it; cancels never are.
 
         Raises:
-            TradingHalted: halted (`kill`, `halt`) and the message can create a position.
+            TradingHalted: halted (`kill`, `halt`) and the message can create a position;
+                also when ``now`` is at or past the ``dead_man`` switch's deadline: the switch
+                fires first (its halt, event and kill; the kill's bytes in `data_to_send`).
             RiskLimitExceeded: a pre-trade limit refuses it (nothing was sent or tracked).
             LocalProtocolError: its ClOrdID is still live, or already tracked;
                 ``resubscribe=True`` on a message that is not a subscription; and as
