@@ -112,13 +112,13 @@ def child(live: int, orders: int, limits: bool, window: str | None = None) -> No
     if toggle is not None:
         toggle()
     for new, first, cancel, later in batch:
-        cl = admit(new, "D")
+        cl = admit(new, "D", 0.0)
         sent(new, "D", cl, 0.0)
         event = received(first)
         on_event(event)
         if risk is not None:
             risk.observe(event.message)
-        cl = admit(cancel, "F")
+        cl = admit(cancel, "F", 0.0)
         sent(cancel, "F", cl, 0.0)
         for frame in later:
             event = received(frame)

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -132,6 +133,56 @@ def test_the_driver_kills_and_halts_when_the_application_goes_quiet() -> None:
     assert h.exchange.open_orders("key-1") == [] and switch.firings == 2
 
 
+def sent_types(frames: list[bytes], cl_ord_id: str) -> list[str]:
+    """The MsgTypes the driver wrote (``q``: a mass cancel; ``D`` of ``cl_ord_id``: that
+    order)."""
+    out = []
+    for frame in frames:
+        msg_type = frame.split(b"\x0135=", 1)[1].split(b"\x01", 1)[0].decode()
+        if msg_type == "q" or (msg_type == "D" and f"\x0111={cl_ord_id}\x01".encode() in frame):
+            out.append(msg_type)
+    return out
+
+
+def test_an_order_sent_past_the_deadline_fires_the_switch_there_and_is_refused() -> None:
+    switch = DeadMansSwitch(3)
+    h = Harness(dead_man=switch)
+    h.start()
+    h.place("o-1", "buy", 2)
+    switch.alive(h.now)
+    h.read()
+    h.now += 3.5  # the loop did not run (no timer, no read) and the application comes back
+    with pytest.raises(TradingHalted, match="dead man's switch: no alive") as refused:
+        h.driver.send(h.order("o-2", "buy", 1), h.now)
+    assert refused.value.reason == "dead man's switch: no alive() for 3 s"
+    assert switch.fired and switch.firings == 1  # fired at once, by the send
+    kinds = [type(e) for e in h.read() if isinstance(e, (DeadMansSwitchFired, KillStarted))]
+    assert kinds == [DeadMansSwitchFired, KillStarted]
+    h.pump()  # the kill's 35=q, queued by the firing, goes; the refused order never does
+    assert sent_types(h.sent, "o-2") == ["q"] and h.exchange.open_orders("key-1") == []
+    with pytest.raises(TradingHalted):  # fired once: refused again, no second firing
+        h.driver.send(h.order("o-3", "buy", 1), h.now + 1)
+    assert switch.firings == 1
+    assert not [e for e in h.read() if isinstance(e, (DeadMansSwitchFired, KillStarted))]
+
+
+@pytest.mark.parametrize("how", ["eof", "lost"])
+def test_once_past_the_deadline_the_firing_comes_before_the_disconnect_read(how: str) -> None:
+    switch = DeadMansSwitch(3)
+    h = Harness(dead_man=switch)
+    h.start()
+    h.place("o-1", "buy", 2)
+    h.read()
+    h.now += 10  # the loop stopped; meanwhile the exchange dropped the silent connection
+    if how == "eof":  # the loop's first read: the peer's close
+        h.driver.receive_data(b"", h.now)
+    else:  # or the socket's error
+        h.driver.connection_lost(h.now, "connection reset by peer")
+    kinds = [type(e) for e in h.read() if isinstance(e, (DeadMansSwitchFired, Disconnected))]
+    assert kinds == [DeadMansSwitchFired, Disconnected]
+    assert h.driver.gate.halted == "dead man's switch: no alive() for 3 s"
+
+
 # -- against the mock gateway, faults from outside -----------------------------------------
 
 
@@ -153,16 +204,36 @@ class Desk:
         return sorted(o.cl_ord_id for o in orders)
 
     @staticmethod
-    def bid(cl_ord_id: str) -> m.NewOrderSingle:
+    def bid(cl_ord_id: str, price: str = "19.0", tif: str = "GTC") -> m.NewOrderSingle:
         return m.NewOrderSingle(
             cl_ord_id=cl_ord_id,
             side=m.Side.BUY,
             order_qty=Decimal(1),
             ord_type=m.OrdType.LIMIT,
-            price=Decimal("19.0"),
+            price=Decimal(price),
             symbol=SYMBOL,
-            time_in_force=m.TimeInForce.GTC,
+            time_in_force=m.TimeInForce[tif],
         )
+
+    def marketable(self, cl_ord_id: str) -> m.NewOrderSingle:
+        """A buy IOC at the best ask: it fills at once if it reaches the exchange."""
+        return self.bid(cl_ord_id, "19.6", "IOC")
+
+    def key_file(self, key: str, tmp_path: Path) -> Path:
+        """``key``'s private key in a PEM file (for a child process)."""
+        path = tmp_path / f"{key}.pem"
+        path.write_bytes(
+            self.keys[key].private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return path
+
+    def exchange_side(self, monkeypatch: pytest.MonkeyPatch) -> ExchangeSide:
+        """What the exchange receives and fills from now on."""
+        return ExchangeSide(self.gateway, monkeypatch)
 
     def watch_cancels(self, listener: Any, cl_ord_ids: set[str], timeout: float) -> None:
         """Wait (on the listener's events) until each of ``cl_ord_ids`` is reported
@@ -178,6 +249,34 @@ class Desk:
             return not left
 
         listener.wait_for(cancelled, timeout=timeout)
+
+
+class ExchangeSide:
+    """The gateway's side of a test: every application message its exchange handles (MsgType,
+    ClOrdID) and the ClOrdID of every fill it makes, in order."""
+
+    def __init__(self, gateway: MockGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.messages: list[tuple[str, object]] = []
+        self.fills: list[str] = []
+        handle = gateway.exchange.handle
+
+        def handled(session_id: str, message: Any, now: float) -> Any:
+            self.messages.append((message.MSG_TYPE, getattr(message, "cl_ord_id", None)))
+            return handle(session_id, message, now)
+
+        monkeypatch.setattr(gateway.exchange, "handle", handled)
+        gateway.call(lambda: gateway.exchange.fill_listeners.append(self._filled))
+
+    def _filled(self, fill: Any) -> None:
+        self.fills.append(fill.cl_ord_id)
+
+    def mass_cancelled(self) -> bool:
+        """An OrderMassCancelRequest (35=q, the kill's) arrived."""
+        return any(msg_type == "q" for msg_type, _ in self.messages)
+
+    def never_reached(self, cl_ord_id: str) -> bool:
+        """No NewOrderSingle ``cl_ord_id`` arrived, and nothing of it was filled."""
+        return ("D", cl_ord_id) not in self.messages and cl_ord_id not in self.fills
 
 
 @pytest.fixture
@@ -330,10 +429,103 @@ def test_a_strategy_hung_on_an_await_is_killed_by_the_session_task(api: str, des
     assert between > 0.5  # the second firing came after the rearm, a full interval later
 
 
+class UntilKillFinished:
+    """A `wait_for` predicate that keeps the kind of every event it is shown, in order, until
+    a `KillFinished`."""
+
+    def __init__(self) -> None:
+        self.kinds: list[type] = []
+
+    def __call__(self, event: Any) -> bool:
+        self.kinds.append(type(event))
+        return isinstance(event, KillFinished)
+
+    def fired_first(self) -> bool:
+        """`DeadMansSwitchFired`, then its `KillStarted`, before anything of the kill's end."""
+        kinds = self.kinds
+        return DeadMansSwitchFired in kinds and kinds.index(DeadMansSwitchFired) < kinds.index(
+            KillStarted
+        )
+
+
+def test_blocking_a_thread_frozen_past_the_deadline_cannot_send_when_it_runs_again(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's clock is moved past the deadline while the strategy's thread is frozen on
+    an Event, before the session's own thread could wake (its wait is counted on the wall
+    clock): the thread's first act, a marketable order, meets the switch first."""
+    from kalshi_fix_sansio.adapters.blocking import BlockingSession
+
+    exchange = desk.exchange_side(monkeypatch)
+    skew = [0.0]
+
+    def clock() -> float:  # the session's clock: the wall clock, moved on by the test
+        return time.time() + skew[0]
+
+    client = desk.client(heartbeat_interval=30)
+    config, options = client.profile("KalshiNR", cancel_orders_on_disconnect=True)
+    switch = DeadMansSwitch(5)
+    go, seen = threading.Event(), UntilKillFinished()
+    outcome: list[Any] = []
+
+    def strategy() -> None:
+        go.wait()  # frozen: it reads nothing and calls nothing
+        try:
+            outcome.append(oe.place(desk.marketable("ioc-f")))
+        except TradingHalted as exc:
+            outcome.append(exc)
+
+    with BlockingSession(config, options, clock=clock, dead_man=switch) as oe:
+        oe.place(desk.bid("f-1"))
+        thread = threading.Thread(target=strategy)
+        thread.start()
+        skew[0] += 6  # six seconds go by for the session while the thread is frozen
+        go.set()
+        thread.join(10)
+        oe.wait_for(seen, timeout=10)
+    (refused,) = outcome
+    assert isinstance(refused, TradingHalted), refused
+    assert refused.reason == "dead man's switch: no alive() for 5 s" and seen.fired_first()
+    assert exchange.never_reached("ioc-f") and exchange.mass_cancelled()
+    assert desk.open_orders() == []
+
+
+@pytest.mark.parametrize("api", ["asyncio", "trio"])
+def test_a_loop_blocked_past_the_deadline_cannot_send_when_it_runs_again(
+    api: str, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strategy blocks its loop itself (a computation that runs until the deadline has
+    passed: nothing of the library runs meanwhile), then at once sends a marketable order."""
+    exchange = desk.exchange_side(monkeypatch)
+    client = async_client(api, desk, dead_man=0.5, heartbeat_interval=30)
+    seen = UntilKillFinished()
+    outcome: list[Any] = []
+
+    async def strategy() -> None:
+        async with client.order_entry() as oe:
+            await oe.place(desk.bid("l-1"))
+            client.alive()
+            deadline = client.dead_man.next_deadline()
+            while time.time() <= deadline:  # the loop blocked past the deadline
+                pass
+            try:
+                outcome.append(await oe.place(desk.marketable("ioc-l")))
+            except TradingHalted as exc:
+                outcome.append(exc)
+            await oe.wait_for(seen, timeout=10)
+
+    run_async(api, strategy)
+    (refused,) = outcome
+    assert isinstance(refused, TradingHalted), refused
+    assert refused.reason == "dead man's switch: no alive() for 0.5 s" and seen.fired_first()
+    assert exchange.never_reached("ioc-l") and exchange.mass_cancelled()
+    assert desk.open_orders() == []
+
+
 class BlockedLoop:
     """A strategy of ``api`` trading as ``key`` that blocks its event loop itself (a coroutine
-    waits on a `threading.Event`: nothing of the library runs) once its orders rest, and reads
-    what happened once the test releases it."""
+    waits on a `threading.Event`: nothing of the library runs) once its orders rest; once the
+    test releases it, it sends a marketable order at once and reads what happened."""
 
     def __init__(self, api: str, desk: Desk, key: str) -> None:
         self.api, self.desk = api, desk
@@ -341,20 +533,26 @@ class BlockedLoop:
         self.orders = {f"{key}-1", f"{key}-2"}
         self.placed, self.stuck = threading.Event(), threading.Event()
         self.after: list[Any] = []
+        self.key = key
         self.thread, self.errors = in_thread(lambda: run_async(api, self.strategy))
 
     async def strategy(self) -> None:
-        client, after = self.client, self.after
+        client, after, key = self.client, self.after, self.key
         async with client.order_entry() as oe:
             for cl_ord_id in sorted(self.orders):
                 await oe.place(self.desk.bid(cl_ord_id))
             client.alive()  # a plain call, not awaited
             self.placed.set()
             self.stuck.wait()  # the loop itself blocked
-            # once it runs again: the drop, the switch's firing and its kill, in the queue
-            after.append(await oe.wait_for(lambda e: isinstance(e, Disconnected), timeout=10))
-            after.append(await oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 10))
-            after.append(await oe.wait_for(lambda e: isinstance(e, KillFinished), timeout=10))
+            try:  # its first act once it runs again: the switch fires on it, then refuses it
+                after.append(await oe.place(self.desk.marketable(f"{key}-ioc")))
+            except TradingHalted as exc:
+                after.append(exc)
+            # then the queue: the switch's firing and its kill, the drop, the kill's end
+            seen = UntilKillFinished()
+            await oe.wait_for(seen, timeout=10)
+            after.append(seen.kinds)
+            after.append(await oe.wait_for(lambda e: isinstance(e, DeadMansSwitchFired), 1))
             after.append(oe.halt_reason)
 
     def release(self) -> None:
@@ -363,8 +561,9 @@ class BlockedLoop:
 
 
 def test_blocked_asyncio_and_trio_loops_are_covered_by_cancel_orders_on_disconnect(
-    desk: Desk,
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    exchange = desk.exchange_side(monkeypatch)
     with listening(desk) as listener:
         loops = [BlockedLoop(api, desk, f"loop-{api}") for api in ("asyncio", "trio")]
         try:  # both at once: each waits out the gateway's drop of its silent connection
@@ -380,11 +579,13 @@ def test_blocked_asyncio_and_trio_loops_are_covered_by_cancel_orders_on_disconne
                 loop.release()
     for loop in loops:
         assert not loop.errors, (loop.api, loop.errors)
-        dropped, fired, finished, reason = loop.after
-        assert isinstance(dropped, Disconnected), loop.api
+        refused, kinds, fired, reason = loop.after
+        assert isinstance(refused, TradingHalted) and refused.reason == reason, refused
+        # the firing first (on the order), then the drop the loop reads afterwards
+        assert kinds.index(DeadMansSwitchFired) < kinds.index(Disconnected), (loop.api, kinds)
         assert fired.silent_for > 2 * HEARTBEAT  # fired late: the loop could not run till then
-        assert finished.report.done and reason == "dead man's switch: no alive() for 1 s"
-        assert loop.client.halted == reason
+        assert reason == "dead man's switch: no alive() for 1 s" == loop.client.halted
+        assert exchange.never_reached(f"loop-{loop.api}-ioc")
 
 
 CHILD = textwrap.dedent(
@@ -420,14 +621,7 @@ CHILD = textwrap.dedent(
 def test_a_stopped_process_is_covered_by_cancel_orders_on_disconnect(
     desk: Desk, tmp_path: Path
 ) -> None:
-    key_path = tmp_path / "stopped.pem"
-    key_path.write_bytes(
-        desk.keys["stopped"].private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_path = desk.key_file("stopped", tmp_path)
     gateway = desk.gateway
     port = gateway.endpoint("KalshiNR").port
     child = subprocess.Popen(
@@ -445,6 +639,120 @@ def test_a_stopped_process_is_covered_by_cancel_orders_on_disconnect(
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
+
+
+SENDER = textwrap.dedent(
+    """
+    import asyncio
+    import sys
+    from decimal import Decimal
+    from kalshi_fix_sansio import DeadMansSwitchFired, KillFinished, TradingHalted
+    from kalshi_fix_sansio import margin as m
+    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+
+    api, key_path, cert, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    if api == "blocking":
+        from kalshi_fix_sansio.adapters.blocking import MarginFixClient
+    elif api == "asyncio":
+        from kalshi_fix_sansio.adapters.asyncio import MarginFixClient
+    else:
+        from kalshi_fix_sansio.adapters.trio import MarginFixClient
+    client = MarginFixClient.from_key(
+        "stopped", path=key_path, ssl_context=make_ssl_context(pinned_cert=cert),
+        endpoints={"KalshiNR": Endpoint("127.0.0.1", port, server_hostname="localhost")},
+        heartbeat_interval=30, halt_file=False, dead_man=1.0,
+    )
+
+    def order(cl_ord_id, price, tif):
+        return m.NewOrderSingle(
+            cl_ord_id=cl_ord_id, side=m.Side.BUY, order_qty=Decimal(1),
+            ord_type=m.OrdType.LIMIT, price=Decimal(price), symbol="BTC-PERP",
+            time_in_force=tif,
+        )
+
+    REST, IOC = order("p-1", "19.0", m.TimeInForce.GTC), order("ioc-p", "19.6", m.TimeInForce.IOC)
+
+    def stopped():  # the test stops the process here, and sends the line before SIGCONT
+        client.alive()
+        print("ready", client.dead_man.next_deadline(), flush=True)
+        sys.stdin.readline()
+
+    def fired(event):
+        return isinstance(event, DeadMansSwitchFired)
+
+    def finished(event):
+        return isinstance(event, KillFinished)
+
+    def said(what):
+        print(what, flush=True)
+
+    if api == "blocking":
+        with client.order_entry() as oe:
+            oe.place(REST)
+            stopped()
+            try:
+                said(f"sent {oe.place(IOC).status.name}")
+            except TradingHalted as exc:
+                said(f"refused {exc.reason}")
+            said(f"fired {oe.wait_for(fired, timeout=10).silent_for >= 1}")
+            said(f"finished {oe.wait_for(finished, timeout=10).report.done}")
+    else:
+        async def main():
+            async with client.order_entry() as oe:
+                await oe.place(REST)
+                stopped()  # the loop itself blocked
+                try:
+                    said(f"sent {(await oe.place(IOC)).status.name}")
+                except TradingHalted as exc:
+                    said(f"refused {exc.reason}")
+                said(f"fired {(await oe.wait_for(fired, timeout=10)).silent_for >= 1}")
+                said(f"finished {(await oe.wait_for(finished, timeout=10)).report.done}")
+
+        if api == "asyncio":
+            asyncio.run(main())
+        else:
+            import trio
+
+            trio.run(main)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP")
+@pytest.mark.parametrize("api", ["blocking", "asyncio", "trio"])
+def test_a_process_stopped_past_the_deadline_cannot_send_when_it_continues(
+    api: str, desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP past the deadline, SIGCONT: the child's first act is a marketable order (its
+    line already waits on its stdin)."""
+    exchange = desk.exchange_side(monkeypatch)
+    key_path = desk.key_file("stopped", tmp_path)
+    gateway = desk.gateway
+    port = gateway.endpoint("KalshiNR").port
+    argv = [sys.executable, "-c", SENDER, api, str(key_path), str(gateway.certificate), str(port)]
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        ready, deadline = child.stdout.readline().split()
+        assert ready == "ready"
+        os.kill(child.pid, signal.SIGSTOP)  # nothing of the process runs from here
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        while time.time() <= float(deadline) + 0.2:  # stopped past its deadline
+            os.sched_yield()
+        os.kill(child.pid, signal.SIGCONT)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(10)
+    assert out.splitlines() == [
+        "refused dead man's switch: no alive() for 1 s",
+        "fired True",
+        "finished True",
+    ]
+    assert exchange.never_reached("ioc-p") and exchange.mass_cancelled()
+    assert desk.open_orders("stopped") == []
 
 
 # -- a backtest, on the simulated clock ------------------------------------------------------

@@ -403,10 +403,10 @@ def test_an_unknown_message_of_a_gated_type_is_refused_by_name_never_a_raw_error
 def test_an_unknown_order_is_refused_with_limits_and_while_halted_as_halted() -> None:
     gate = OrderGate("margin", risk_limits=RiskLimits(max_order_qty=Decimal(5)))
     with pytest.raises(LocalProtocolError, match=r"margin\.NewOrderSingle"):
-        gate.admit(p.Unknown(msg_type="D"), "D")
+        gate.admit(p.Unknown(msg_type="D"), "D", 0.0)
     gate.halt("the kill switch")
     with pytest.raises(TradingHalted):  # the halt is checked first, as for any order
-        gate.admit(p.Unknown(msg_type="D"), "D")
+        gate.admit(p.Unknown(msg_type="D"), "D", 0.0)
 
 
 def test_an_object_without_a_field_the_gate_reads_is_named_with_the_field() -> None:
@@ -414,7 +414,7 @@ def test_an_object_without_a_field_the_gate_reads_is_named_with_the_field() -> N
         MSG_TYPE = "D"
 
     with pytest.raises(LocalProtocolError) as caught:
-        OrderGate("prediction").admit(HandBuilt(), "D")
+        OrderGate("prediction").admit(HandBuilt(), "D", 0.0)
     text = str(caught.value)
     assert "HandBuilt (35=D) cannot pass the order gate: it has no 'cl_ord_id'" in text
     assert "prediction.NewOrderSingle" in text

@@ -135,7 +135,8 @@ class ClientBase(Generic[S]):
             of the client halts (as ``kill_all`` halts: new orders refused until
             ``client.rearm()``) and cancels its orders (`DeadMansSwitchFired`, then the kill's
             `KillStarted` / `KillFinished`), on the session's own timer: in the blocking
-            adapter its thread acts even when the application's thread is stuck. Its
+            adapter its thread acts even when the application's thread is stuck; and at once
+            on the first order sent past the deadline, which is refused (`TradingHalted`). Its
             order-entry sessions then log on with CancelOrdersOnDisconnect unless
             ``cancel_orders_on_disconnect=False`` is given: what acts when the whole process
             or its event loop is stuck (docs/risk-controls.md).

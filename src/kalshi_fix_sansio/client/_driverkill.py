@@ -68,8 +68,11 @@ class KillDriving:
         if dead_man is not None and not isinstance(dead_man, DeadMansSwitch):
             raise LocalProtocolError(f"dead_man must be a DeadMansSwitch, got {dead_man!r}")
         self.dead_man = dead_man
-        """The `DeadMansSwitch` asked on the timer (None: none)."""
+        """The `DeadMansSwitch` asked on the timer, before a read's or a lost connection's
+        events, and by the gate on every order-creating message (None: none)."""
         self._dead_man_seen = 0 if dead_man is None else dead_man.firings  # acted upon
+        if dead_man is not None:  # a message sent past the deadline fires it there and then
+            self.gate.watch(dead_man, self._check_dead_man)
 
     def kill_report(self, kill: KillSwitch) -> KillReport:
         """The report of ``kill`` now (a note when the session ended before it was done)."""
@@ -182,7 +185,9 @@ class KillDriving:
     def _check_dead_man(self, now: float) -> None:
         """Ask the dead man's switch: at a new firing, halt (the halt shared with the client's
         other sessions if any, else this gate's own) and start a kill of this session's
-        orders, with a `DeadMansSwitchFired` event (once per firing)."""
+        orders, with a `DeadMansSwitchFired` event (once per firing). The timer, a read, a
+        lost connection and the gate (an order-creating message at or past the deadline)
+        call it: the firing comes before anything else of that input."""
         switch = self.dead_man
         assert switch is not None
         if self.supervisor.finished:

@@ -26,6 +26,7 @@ from .supervisor import _ACTIVE
 if TYPE_CHECKING:
     from ..observability import MessageLog
     from ..observability.metrics import SessionMetrics
+    from ..trading.deadman import DeadMansSwitch
     from ..trading.gate import OrderGate
     from ._desk import OrderDesk
     from ._queue import QueuePolicy
@@ -42,6 +43,7 @@ class ReadDriving:
     supervisor: Supervisor
     desk: OrderDesk
     gate: OrderGate
+    dead_man: DeadMansSwitch | None
     policy: QueuePolicy
     _queue: deque[tuple[Event, float]]
     _reading: bool
@@ -56,6 +58,8 @@ class ReadDriving:
         def announce(self, now: float) -> None: ...
 
         def _warn(self, now: float) -> None: ...
+
+        def _check_dead_man(self, now: float) -> None: ...
 
     def received(self, fact: Received) -> Sequence[Action]:
         """Log the bytes read (``b""``: EOF), step them at the pump's time (`read_bytes`)."""
@@ -74,8 +78,15 @@ class ReadDriving:
         """Bytes read from the connection (``b""``: the peer closed it).
 
         ``now`` is the receive time of every event these bytes produce
-        (`next_event_with_time`).
+        (`next_event_with_time`). A dead man's switch past its deadline fires first: its
+        `DeadMansSwitchFired` comes before what the bytes bring (a `Disconnected` included).
+        (A read before the deadline the loop last told takes `quick_read`: the switch's
+        deadline is not earlier than that one, a rearm telling the loop its new one, so it is
+        not due there.)
         """
+        dead_man = self.dead_man
+        if dead_man is not None and now >= dead_man.deadline:
+            self._check_dead_man(now)
         self.metrics.bytes_in += len(data)
         self.supervisor.receive_data(data, now)
         self._pump(now)

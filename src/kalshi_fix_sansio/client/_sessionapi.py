@@ -108,8 +108,9 @@ class SessionAPI:
             (`HaltSource`: a client's `HaltFile`, the halt of ``kalshi-fix kill``).
         outside_halt: the `TradingHalt` the ``halt_source`` sets (a client shares one among
             its sessions); a new one if None.
-        dead_man: the `DeadMansSwitch` the driver asks on its timer (a client's ``dead_man=``,
-            shared by its order-entry sessions; ``client.alive()`` keeps it from firing).
+        dead_man: the `DeadMansSwitch` the driver asks on its timer and on every order sent (a
+            client's ``dead_man=``, shared by its order-entry sessions; ``client.alive()`` keeps
+            it from firing).
         rest: reconcile the tracker from Kalshi's REST API (`RestOptions`) when catch-up
             cannot make it whole: the adapter sends the requests by itself (the ``rest``
             extra), and ``reconcile()`` starts a round on request.

@@ -39,8 +39,11 @@ A halt set outside the process (``halt_source``: a client's
 `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
 `start` and then on the driver's own timer, never per order; while it holds, the gate refuses
 as when halted (`OutsideHalt` says when it begins and lifts). A dead man's switch
-(``dead_man``, `DeadMansSwitch`) is checked on the same timer: when the application has not
-called ``alive`` for its interval, the driver halts and kills its orders.
+(``dead_man``, `DeadMansSwitch`) is checked on the same timer, before the events of a read or
+a lost connection, and by the gate on every order-creating message (one comparison of its
+``now`` with the switch's deadline): when the application has not called ``alive`` for its
+interval, the driver halts and kills its orders, and a message sent past the deadline fires it
+there and is refused.
 
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
@@ -67,7 +70,7 @@ from ..session.store import StoreError
 from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from ..trading.deadman import DeadMansSwitch
-from ..trading.gate import OrderGate, TradingHalt, TradingState
+from ..trading.gate import OrderGate, TradingHalt, TradingHalted, TradingState
 from ..trading.killswitch import (
     HaltSource,
 )
@@ -174,10 +177,12 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
         dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
-            sessions): counting from `start`, asked on the driver's timer (never per order); when
-            the application has not called ``alive`` for its interval, the driver halts (the
-            ``shared_halt`` if given, else its own) and kills this session's orders, with a
-            `DeadMansSwitchFired` event.
+            sessions): counting from `start`, asked on the driver's timer, before a read's or a
+            lost connection's events, and by the gate on every order-creating message (one
+            comparison); when the application has not called ``alive`` for its interval, the
+            driver halts (the ``shared_halt`` if given, else its own) and kills this session's
+            orders, with a `DeadMansSwitchFired` event; a message sent past the deadline fires
+            it there and is refused (`TradingHalted`).
         account: the `Account <kalshi_fix_sansio.client.account.Account>` of the session's key (its
             Logon budget and order; the `Supervisor`'s ``account``).
         rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
@@ -521,7 +526,12 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         if wait and self._rate_limit == "wait" and self.config.rate_limiter is not None:
             fact = Send(message, resubscribe, True)  # paced: `_send` says how long to wait
             with self.lock:
-                actions = self._send(fact, self.clock())
+                now = self.clock()
+                try:
+                    actions = self._send(fact, now)
+                except TradingHalted:  # the dead man's switch may have fired on it
+                    self.pump.perform(self, self.loop.actions(now, False))  # its kill goes now
+                    raise
                 if actions:
                     self.pump.perform(self, actions)
             if fact.error is not None:  # the store failed: the session ended with it
@@ -531,7 +541,8 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             now = self.clock()
             try:
                 seq, data = self.supervisor.send_out(message, now, resubscribe=resubscribe)
-            except StoreError:  # not sent, and the session ended with it
+            except (StoreError, TradingHalted):  # not sent: the session ended with the
+                # store; or halted, maybe by the dead man's switch firing on it: its kill goes now
                 self.pump.perform(self, self.loop.actions(now, False))
                 raise
             if data:
@@ -673,7 +684,7 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             if session is not None:
                 delay = session.send_delay(message, now)
                 if 0.0 < delay < math.inf:  # inf: the session's refusal says it never fits
-                    self.gate.check(message)
+                    self.gate.check(message, now)
                     fact.delay = delay
                     return _NOTHING
         try:
@@ -709,7 +720,11 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         self._pump(now)
 
     def connection_lost(self, now: float, reason: str) -> None:
-        """The connection broke; ``reason`` is reported as is."""
+        """The connection broke; ``reason`` is reported as is (after the firing of a dead
+        man's switch past its deadline, as `receive_data`)."""
+        dead_man = self.dead_man
+        if dead_man is not None and now >= dead_man.deadline:
+            self._check_dead_man(now)
         self.supervisor.connection_lost(now, reason)
         self._pump(now)
 
@@ -735,7 +750,9 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         in the tracker, or when ``risk_limits`` refuses it; cancels never are.
 
         Raises:
-            TradingHalted: halted (`kill`, `halt`) and the message can create a position.
+            TradingHalted: halted (`kill`, `halt`) and the message can create a position;
+                also when ``now`` is at or past the ``dead_man`` switch's deadline: the switch
+                fires first (its halt, event and kill; the kill's bytes in `data_to_send`).
             RiskLimitExceeded: a pre-trade limit refuses it (nothing was sent or tracked).
             LocalProtocolError: its ClOrdID is still live, or already tracked;
                 ``resubscribe=True`` on a message that is not a subscription; and as

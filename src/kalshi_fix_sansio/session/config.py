@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 class OrderCheck(Protocol):
     """What a session asks of the order gate it is configured with (``SessionConfig.order_gate``):
     `kalshi_fix_sansio.trading.gate.OrderGate` is the library's. The session calls it for each
-    message whose type is in `msg_types`, before the message is encoded: `admit` (raises to
-    refuse), then `sent` once it is sequenced or `discard` if it could not go; `withhold` tells
-    whether a resend must gap-fill a message instead of sending it again."""
+    message whose type is in `msg_types`, before the message is encoded: `admit` (at the
+    send's ``now``; raises to refuse), then `sent` once it is sequenced or `discard` if it
+    could not go; `withhold` tells whether a resend must gap-fill a message instead of sending
+    it again."""
 
     product: str
 
@@ -36,7 +37,7 @@ class OrderCheck(Protocol):
         """The message types the gate looks at (others pass it without a call)."""
         ...
 
-    def admit(self, message: Any, msg_type: str) -> str | None: ...
+    def admit(self, message: Any, msg_type: str, now: float) -> str | None: ...
 
     def withhold(self, message: Any) -> bool: ...
 

@@ -424,7 +424,7 @@ class Session:
                 # the order gate (halt, live ClOrdID, risk limits) checks and records it (the
                 # tracker) before its values are checked and it is encoded; forgotten again if
                 # it cannot go
-                cl = gate.admit(message, mt)  # raises before anything is encoded or stored
+                cl = gate.admit(message, mt, now)  # raises before anything is encoded or stored
         billing = self._billing
         try:
             if not self._acceptor:

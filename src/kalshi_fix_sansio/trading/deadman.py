@@ -11,9 +11,12 @@ exchange's answers), with the halt, the reason ``"dead man's switch: no alive() 
 `KillStarted` / `KillFinished`.
 
 The switch reads no clock: every call takes ``now`` (the driver's clock: the wall clock live,
-the simulated clock in a simulation or a backtest), and a driver asks it on its own timer
-(`next_deadline`), never per order. One switch may be shared by several drivers (a client's
-order-entry sessions): each acts once per firing (`firings`). It stays fired until `rearm`.
+the simulated clock in a simulation or a backtest). A driver asks it on its own timer
+(`next_deadline`), and its order gate compares the ``now`` of every order-creating message
+with `deadline` (one comparison): a message sent at or past it fires the switch at once, so
+an application that was stopped past its deadline cannot send before the halt. One switch may
+be shared by several drivers (a client's order-entry sessions): each acts once per firing
+(`firings`). It stays fired until `rearm`.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class DeadMansSwitch:
         LocalProtocolError: ``interval`` is not a number of seconds > 0.
     """
 
-    __slots__ = ("_fired", "_last", "firings", "interval")
+    __slots__ = ("_fired", "_last", "deadline", "firings", "interval")
 
     def __init__(self, interval: float) -> None:
         if (
@@ -81,6 +84,9 @@ class DeadMansSwitch:
         """Seconds the application may go without `alive`."""
         self._last: float | None = None  # the last alive; None: not armed
         self._fired: DeadMansSwitchFired | None = None  # the firing under way
+        self.deadline = math.inf
+        """When it fires (``last_alive + interval``), or fired, until `rearm`; ``math.inf``:
+        not armed. A gate compares a message's ``now`` with it (one comparison)."""
         self.firings = 0
         """How many times it fired (a driver acts once per firing)."""
 
@@ -116,18 +122,20 @@ class DeadMansSwitch:
         last = self._last
         if last is None or now > last:
             self._last = now
+            if self._fired is None:  # a firing keeps its deadline until `rearm`
+                self.deadline = now + self.interval
 
     def rearm(self, now: float) -> None:
         """Count again from ``now`` after a firing (the halt is lifted by its owner)."""
         self._fired = None
         self._last = now
+        self.deadline = now + self.interval
 
     def next_deadline(self) -> float | None:
         """When it fires unless `alive` is called (None: not armed, or fired)."""
-        last = self._last
-        if last is None or self._fired is not None:
+        if self._fired is not None or self._last is None:
             return None
-        return last + self.interval
+        return self.deadline
 
     def check(self, now: float) -> DeadMansSwitchFired | None:
         """Fire if ``now`` is at or past the deadline: the `DeadMansSwitchFired` of the firing
@@ -136,7 +144,7 @@ class DeadMansSwitch:
         if fired is not None:
             return fired
         last = self._last
-        if last is None or now < last + self.interval:
+        if last is None or now < self.deadline:
             return None
         self._fired = fired = DeadMansSwitchFired(self.reason, self.interval, last, now)
         self.firings += 1

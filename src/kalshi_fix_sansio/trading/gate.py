@@ -23,6 +23,10 @@ What it refuses (raising before anything is encoded; nothing is sent or tracked)
   `kalshi_fix_sansio.trading._tradingstate`'s; `state` says which holds;
 * a NewOrderSingle or replace whose ClOrdID is still live in the tracker (Kalshi requires a
   ClOrdID that matches no open order);
+* once a watched dead man's switch (`watch`, a driver's ``dead_man``) is past its deadline:
+  the message's ``now`` is compared with `DeadMansSwitch.deadline` (one comparison) and, at or
+  past it, the switch fires there and then (the driver's firing: the halt, the
+  `DeadMansSwitchFired` event, the kill) before the halt above refuses the message;
 * with ``risk_limits``: what the pre-trade `RiskChecker` refuses (`RiskLimitExceeded`):
   orders and replaces as before, and the quote messages judged as the trade they can make —
   an AcceptQuote as the creator's side of the quote it names (price and size from the Quote
@@ -69,6 +73,7 @@ from ._tradingstate import (
     code as _code,
 )
 from .book import Books
+from .deadman import DeadMansSwitch
 from .risk import BookSource, RiskChecker, RiskLimitExceeded, RiskLimits
 from .tracker import OrderTracker
 
@@ -115,9 +120,14 @@ WITHHELD_WHILE_REDUCE_ONLY: Final = (
 GATED_MSG_TYPES: Final = HALTED_MSG_TYPES | TRACKED_MSG_TYPES
 """Every message type the gate looks at (others pass it without a call)."""
 
+_UNWATCHED: Final = DeadMansSwitch(1)  # a gate without a switch: never armed, never due
 _QUOTES_KEPT: Final = 4096  # quotes and RFQs remembered for judging quote messages (FIFO)
 _ONE: Final = Decimal(1)
 _BUY, _SELL = "1", "2"
+
+
+def _no_firing(now: float) -> None:
+    """The firing of a gate that watches no switch (never called: never due)."""
 
 
 class TradingHalted(LocalProtocolError):
@@ -227,6 +237,8 @@ class OrderGate(TradingStateRules):
         self._unknown: UnknownOutcomes | None = (
             None  # None: no outcome unknown (per order: one test)
         )
+        self._dead_man = _UNWATCHED  # `watch`: its deadline compared with each message's now
+        self._fire: Callable[[float], None] = _no_firing
         self.state_changed = False
         """Set when the trading state or the unknown-outcome block may have changed (a driver
         announces it, `TradingStateChanged`, and clears it)."""
@@ -262,6 +274,12 @@ class OrderGate(TradingStateRules):
         self.outside_halt = halt
         halt._gates.add(self)
         self.state_changed = True
+
+    def watch(self, switch: DeadMansSwitch, fire: Callable[[float], None]) -> None:
+        """Refuse from ``switch``'s deadline on: a gated message whose ``now`` is at or past
+        `DeadMansSwitch.deadline` calls ``fire(now)`` first (a driver's firing: it halts, emits
+        `DeadMansSwitchFired` and starts the kill), then meets the halt (`TradingHalted`)."""
+        self._dead_man, self._fire = switch, fire
 
     # -- the limits ------------------------------------------------------------------------------
 
@@ -303,8 +321,9 @@ class OrderGate(TradingStateRules):
 
     # -- the check -------------------------------------------------------------------------------
 
-    def check(self, message: Any) -> None:
-        """Raise what the writer would refuse ``message`` for; changes nothing.
+    def check(self, message: Any, now: float | None = None) -> None:
+        """Raise what the writer would refuse ``message`` for; changes nothing but a watched
+        dead man's switch past its deadline at ``now`` (None: not looked at), which fires.
 
         Raises:
             TradingHalted: halted, and the message can create a position.
@@ -313,6 +332,8 @@ class OrderGate(TradingStateRules):
         """
         msg_type = message.MSG_TYPE or getattr(message, "msg_type", "")  # an Unknown's own
         if msg_type in GATED_MSG_TYPES:
+            if now is not None and now >= self._dead_man.deadline:
+                self._fire(now)
             try:
                 if msg_type != "F":
                     self._check(message, msg_type)
@@ -323,16 +344,19 @@ class OrderGate(TradingStateRules):
             if isinstance(message, UnknownMessage):  # as `admit` refuses it
                 raise self._unreadable(message, msg_type, None)
 
-    def admit(self, message: Any, msg_type: str) -> str | None:
-        """`check`, then record an order message in the tracker: the writer calls this just
-        before encoding ``message``; the ClOrdID returned goes to `sent` once it went out, or
-        to `discard` if it could not.
+    def admit(self, message: Any, msg_type: str, now: float) -> str | None:
+        """`check` at ``now``, then record an order message in the tracker: the writer calls
+        this just before encoding ``message``; the ClOrdID returned goes to `sent` once it went
+        out, or to `discard` if it could not.
 
         Raises:
-            TradingHalted: as `check`.
+            TradingHalted: as `check` (a watched dead man's switch past its deadline fires
+                first).
             RiskLimitExceeded: as `check`.
             LocalProtocolError: as `check`, or the ClOrdID is already tracked.
         """
+        if now >= self._dead_man.deadline:  # the one comparison on the order path
+            self._fire(now)
         try:
             if msg_type != "F":
                 self._check(message, msg_type)
