@@ -648,7 +648,8 @@ SENDER = textwrap.dedent(
     from decimal import Decimal
     from kalshi_fix_sansio import DeadMansSwitchFired, KillFinished, TradingHalted
     from kalshi_fix_sansio import margin as m
-    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.adapters import make_ssl_context
+    from kalshi_fix_sansio.client import Endpoint
 
     api, key_path, cert, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     if api == "blocking":
