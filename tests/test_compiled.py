@@ -726,3 +726,16 @@ def test_a_value_not_met_in_a_layout_met_before_is_decoded_alone(
     with pytest.raises(RecordingError) as compiled:
         compile_recording(path, cache=False)
     assert str(compiled.value) == text
+
+
+def test_a_shipped_sample_is_compiled_in_memory_never_into_the_package(tmp_path: Path) -> None:
+    beside = Path(str(SAMPLE_RECORDING) + CACHE_SUFFIX)
+    there = beside.exists()
+    compiled = compile_recording(SAMPLE_RECORDING)
+    assert compiled.cache_path is None and not compiled.from_cache
+    assert beside.exists() == there  # nothing written beside the sample, in the package
+    # a cache folder of the caller's still takes it; a copy outside the package is cached beside
+    assert compile_recording(SAMPLE_RECORDING, cache_dir=tmp_path).cache_path is not None
+    copy = tmp_path / SAMPLE_RECORDING.name
+    shutil.copyfile(SAMPLE_RECORDING, copy)
+    assert compile_recording(copy).cache_path == str(copy) + CACHE_SUFFIX

@@ -273,3 +273,24 @@ def test_the_command_refuses_a_bad_walk_forward_before_any_run(
     err = capsys.readouterr().err
     assert why in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o").exists()
+
+
+def test_recordings_of_one_file_name_are_refused_before_any_run(
+    tmp_path: Path, days: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    strategy = tmp_path / "side.py"
+    strategy.write_text(STRATEGY, encoding="utf-8")
+    again = tmp_path / "again"
+    again.mkdir()
+    copy = again / days[0].name
+    copy.write_bytes(days[0].read_bytes())
+    recordings = [str(days[0]), str(copy), *map(str, days[1:])]
+    command = ["backtest", f"{strategy}:strategy", *recordings, "--grid", "side=buy,sell"]
+    assert cli.main([*command, "--walk-forward", "2:1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "distinct file names" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+    # the library's run checks the same before its sweep (no file is opened)
+    missing = [tmp_path / "a" / "day.log", tmp_path / "b" / "day.log", tmp_path / "day-3.log"]
+    with pytest.raises(LocalProtocolError, match="distinct file names, one per period"):
+        run_walk_forward(f"{strategy}:strategy", missing, [{"side": "buy"}], train=2)

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from ..codec.errors import LocalProtocolError
 from ..simulator.sweep import ENGINES, RANKINGS
-from ..simulator.walkforward import SCORES
+from ..simulator.walkforward import SCORES, check_periods
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import (
     add_model_options,
@@ -443,7 +443,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
             raise LocalProtocolError(f"--jobs must be 1 or more, got {args.jobs}")
         out_dir = _out_dir(args.out)
         sweep = bool(axes) or args.runs == "each"
-        walk = _walk_forward(args, len(recordings))
+        walk = _walk_forward(args, recordings)
         sweep = sweep or walk is not None
         if sweep or options["settle"]:  # compiled here once first: the runs load the cache
             cached = {"cache_dir": args.cache_dir, "cache": args.cache}
@@ -565,7 +565,7 @@ def _sweep(
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def _walk_forward(args: argparse.Namespace, recordings: int) -> tuple[int, int, int] | None:
+def _walk_forward(args: argparse.Namespace, recordings: list[str]) -> tuple[int, int, int] | None:
     """``--walk-forward TRAIN[:TEST[:STEP]]`` as counts, checked against the recordings."""
     spec = args.walk_forward
     if spec is None:
@@ -587,10 +587,11 @@ def _walk_forward(args: argparse.Namespace, recordings: int) -> tuple[int, int, 
         raise LocalProtocolError(
             f"--walk-forward {spec}: a Sharpe ratio needs a window of 2 or more recordings"
         )
-    if train + test > recordings:
+    if train + test > len(recordings):
         raise LocalProtocolError(
-            f"--walk-forward {spec} needs {train + test} recordings; got {recordings}"
+            f"--walk-forward {spec} needs {train + test} recordings; got {len(recordings)}"
         )
+    check_periods(recordings)
     return train, test, step
 
 

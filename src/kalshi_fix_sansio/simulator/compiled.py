@@ -256,8 +256,8 @@ class CompiledRecording:
         info: what the check found in it (`RecordingInfo`, as `check_recording` gives).
         content_hash: the SHA-256 hash of the recording's bytes its cache is keyed by.
         cache_path: the cache file read or written; None when there is none (``cache=False``,
-            or the recording's own directory cannot be written: the compiled form is then
-            kept in memory).
+            a shipped sample without ``cache_dir``, or the recording's own directory cannot be
+            written: the compiled form is then kept in memory).
         from_cache: the columns came from the cache (no compile ran).
     """
 
@@ -425,7 +425,8 @@ def compile_recording(
     The cache is ``<recording>.kfc`` beside the recording, or in ``cache_dir``
     (``<recording's name>-<hash of its absolute path>.kfc``). It is keyed by the hash of the
     recording's bytes, the compiled form's version (`COMPILED_FORMAT`), the product and
-    ``max_line`` it was checked with: a cache that does not match is compiled again and
+    ``max_line`` it was checked with (a recording shipped inside the package, a sample, is
+    compiled in memory unless ``cache_dir`` is given: nothing is written into the package): a cache that does not match is compiled again and
     overwritten (never trusted); one whose columns do not match the checksum its header holds is a
     `CompiledCacheError`. A cache beside the recording that cannot be written is skipped (the
     compiled form is then kept in memory); one in ``cache_dir`` is an error.
@@ -485,8 +486,14 @@ def compile_recording(
     )
 
 
-def _cache_file(name: str, cache_dir: str | os.PathLike[str] | None) -> str:
+_PACKAGE: Final = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+"""The installed package's folder: a shipped sample is cached in memory, never beside itself."""
+
+
+def _cache_file(name: str, cache_dir: str | os.PathLike[str] | None) -> str | None:
     if cache_dir is None:
+        if os.path.realpath(name).startswith(_PACKAGE + os.sep):
+            return None  # a shipped sample: nothing written into the installed package
         return name + CACHE_SUFFIX
     real = os.path.realpath(name).encode("utf-8", "surrogateescape")
     tag = hashlib.blake2b(real, digest_size=8).hexdigest()

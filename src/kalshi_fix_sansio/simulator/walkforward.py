@@ -65,6 +65,7 @@ __all__ = [
     "Fold",
     "Overfitting",
     "WalkForward",
+    "check_periods",
     "deflated_sharpe",
     "probability_of_overfitting",
     "run_walk_forward",
@@ -351,11 +352,7 @@ def _matrix(
     first = runs[0].params
     width = next((i for i, r in enumerate(runs) if r.params != first), len(runs))
     periods = tuple(_period(r) for r in runs[:width])
-    if len(set(periods)) != len(periods):
-        raise LocalProtocolError(
-            "walk-forward needs recordings of distinct file names, one per period; "
-            f"got {', '.join(periods)}"
-        )
+    _distinct(periods)
     if len(runs) % width:
         raise _not_each()
     params: list[Mapping[str, Any]] = []
@@ -370,6 +367,23 @@ def _matrix(
         params.append(block[0].params)
         rows.append([_total(r) for r in block])
     return tuple(params), periods, rows
+
+
+def check_periods(recordings: Sequence[str | os.PathLike[str]]) -> None:
+    """Each recording a period of its own, named by its file name: checked before a sweep runs.
+
+    Raises:
+        LocalProtocolError: two recordings of one file name (the names given are listed).
+    """
+    _distinct([os.path.basename(os.fspath(r)) for r in recordings])
+
+
+def _distinct(periods: Sequence[str]) -> None:
+    if len(set(periods)) != len(periods):
+        raise LocalProtocolError(
+            "walk-forward needs recordings of distinct file names, one per period; "
+            f"got {', '.join(periods)}"
+        )
 
 
 def _period(run: RunOutcome) -> str:
@@ -641,6 +655,7 @@ def run_walk_forward(
     """
     if sweep_options.pop("each", True) is not True:
         raise _not_each()
+    check_periods(recordings)
     if train + test > len(recordings):
         raise LocalProtocolError(
             f"walk-forward of {train} periods in sample and {test} out of sample needs "
