@@ -73,7 +73,6 @@ def add_compile_parser(sub: Any) -> None:
     """Add ``kalshi-fix compile-recording``."""
     parser = sub.add_parser(
         "compile-recording",
-        help="check recordings once and compile them for backtests (cached beside them)",
         description="Check each market-data recording once and compile it into the columns "
         "backtests and sweeps run on, cached beside it (RECORDING.kfc) or in --cache-dir, keyed "
         "by the hash of its bytes: a cache that does not match is compiled again.",
@@ -122,7 +121,6 @@ def add_backtest_parser(sub: Any) -> None:
     """Add ``kalshi-fix backtest``."""
     parser = sub.add_parser(
         "backtest",
-        help="run a strategy file on recordings, in memory on their clock (one run or a sweep)",
         description="Run a strategy (a Python file defining strategy(ctx)) against market-data "
         "recordings replayed into the mock exchange, in one process on the recordings' clock; "
         "deterministic: the same inputs and seed give the same report, byte for byte.",

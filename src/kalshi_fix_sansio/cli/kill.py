@@ -227,7 +227,6 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix kill`` to the subcommands of ``kalshi-fix``."""
     cmd = sub.add_parser(
         "kill",
-        help="cancel every open order of an API key (the kill switch) and report",
         description="Halt the API key on this machine (its halt file: every order-entry "
         "session of the key refuses new orders until kalshi-fix rearm; running ones notice "
         "within a second and cancel their own orders), then log on with credentials from the "

@@ -564,17 +564,15 @@ ENDPOINT_HELP = (
 
 def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix logon-test`` and ``kalshi-fix md`` to the subcommands of ``kalshi-fix``."""
-    for name, helptext, desc in (
+    for name, desc in (
         (
             "logon-test",
-            "log on to Kalshi, report the result, log out",
             "Log on with credentials from the environment (KALSHI_KEY_ID + KALSHI_PRIVATE_KEY or "
             "KALSHI_PRIVATE_KEY_PATH; KALSHI_PERPS_* for margin), report success or Kalshi's Logout "
             "text, log out.",
         ),
         (
             "md",
-            "stream the top of book of some markets",
             "Log on to KalshiMD with credentials from the environment and print the top of book "
             "of each SYMBOL as it changes. A SYMBOL without market data is named on stderr: "
             "Kalshi refused the subscription (MarketDataRequestReject), sent no snapshot within "
@@ -592,7 +590,6 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
             )
         cmd = sub.add_parser(
             name,
-            help=helptext,
             description=desc,
             epilog=f"exit status: 0 success, {failed}, 2 usage error (arguments, credentials, "
             "files)",

@@ -42,7 +42,6 @@ def add_markets_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix markets``."""
     cmd = sub.add_parser(
         "markets",
-        help="list Kalshi's markets by series, event or status (REST), with their price steps",
         description="Read series, events and markets from Kalshi's REST API (or a saved "
         "catalogue) and list the markets: ticker, event, status, price step, close time, "
         "title. A request rate limited (429) or failing (5xx) is asked again with backoff.",

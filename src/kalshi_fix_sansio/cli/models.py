@@ -33,7 +33,6 @@ def add_fit_latency_parser(sub: Any) -> None:
     """Add ``kalshi-fix fit-latency``."""
     parser = sub.add_parser(
         "fit-latency",
-        help="fit latency models to your own message logs, saved by name for backtests",
         description="Measure the one-way delays of the messages Kalshi sent in message logs "
         "(receive time less SendingTime), fit a log-normal model per session type, print how "
         "well each fits, and save the fits as DIR/NAME.latency.json; a backtest takes them with "
@@ -103,7 +102,6 @@ def add_fit_queue_parser(sub: Any) -> None:
     """Add ``kalshi-fix fit-queue``."""
     parser = sub.add_parser(
         "fit-queue",
-        help="fit the exchange's queue model to your own fills, saved by name for backtests",
         description="Send the orders of order-entry message logs, at their times, into a "
         "backtest of the market data you received (a recording: your market-data session's "
         "message log) under each candidate queue model; print how far each one's fills are from "
@@ -177,7 +175,6 @@ def add_compare_live_parser(sub: Any) -> None:
     """Add ``kalshi-fix compare-live``."""
     parser = sub.add_parser(
         "compare-live",
-        help="a live day against its simulation, order by order, each difference with its cause",
         description="Run a strategy file as a backtest over the market data a live session "
         "received (its message log is a recording) and compare its orders with those of the "
         "live order-entry message logs: filled or not, when, at what price, the queue ahead; "

@@ -534,7 +534,6 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     )
     order = sub.add_parser(
         "order",
-        help="place one limit order and print Kalshi's answer",
         description=f"Log on {credentials}, place one limit order (NewOrderSingle), wait for "
         "Kalshi's answer, print it in one line (ClOrdID, OrdStatus, OrderID, CumQty filled, "
         "LeavesQty) and log out; the order stays on the book. Prices are dollars: on "
@@ -590,7 +589,6 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
 
     cancel = sub.add_parser(
         "cancel",
-        help="cancel one order and print Kalshi's answer",
         description=f"Log on {credentials}, cancel one order (OrderCancelRequest), wait for "
         "Kalshi's Canceled report (or its reject), print it in one line and log out. Kalshi "
         "wants the order's Symbol and Side repeated: give --symbol and --side, or the trading "

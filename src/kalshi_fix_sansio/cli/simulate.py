@@ -29,8 +29,6 @@ def add_simulate_parser(sub: Any) -> None:
     """Add ``kalshi-fix simulate``."""
     parser = sub.add_parser(
         "simulate",
-        help="run random fault schedules against the mock exchange in memory (deterministic "
-        "simulation testing); every failure replays from one command",
         description="Run the client against the mock exchange in one process on a simulated "
         "clock, under a random workload and random faults drawn from each seed, checking the "
         "library's promises (no fill lost, nothing past a kill, sessions back after the "
