@@ -71,6 +71,10 @@ def cli_text(text: str, product: str = "prediction") -> str:
         (r"use tls=True or drop it", "drop tcp:// from --endpoint"),
         (r"use tls=True", "drop tcp:// from --endpoint (TLS)"),
         (r"pinned_cert", "--pinned-cert"),
+        (
+            r"or pass strict=False to restore without them \(Restored\.problems lists them\)",
+            "or add --skip-unreadable to go on without them (each named)",
+        ),
     )
     for pattern, replacement in rewrites:
         text = re.sub(pattern, replacement, text)
@@ -521,6 +525,17 @@ def seconds_arg(flag: str, *, zero: bool = False) -> Callable[[str], float]:
         return value
 
     return seconds
+
+
+def add_skip_unreadable(cmd: argparse.ArgumentParser) -> None:
+    """``--skip-unreadable``: ``--from-log`` read without the parts that cannot be (each named
+    on stderr) instead of refused (`kalshi_fix_sansio.client.restore.restore`'s ``strict``)."""
+    cmd.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="read --from-log without the parts of it that cannot be read (each named on "
+        "stderr) instead of refusing it; the orders those parts held are not known",
+    )
 
 
 def add_client_options(

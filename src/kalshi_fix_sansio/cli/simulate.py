@@ -33,6 +33,9 @@ def add_simulate_parser(sub: Any) -> None:
         "clock, under a random workload and random faults drawn from each seed, checking the "
         "library's promises (no fill lost, nothing past a kill, sessions back after the "
         "faults...). A failing run prints the command that replays it and a shrunk schedule.",
+        epilog="exit status: 0 every promise kept in every run, 1 a run broke one (its seed "
+        "and replay command printed), a Dask scheduler could not be reached or --out could not "
+        "be written, 2 usage error",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--seeds", metavar="FIRST:END", help="the seeds FIRST to END-1")
