@@ -38,8 +38,8 @@ One module per command family:
   built from it, which imports a command's module only when the command line names it;
 * ``demo.py``: ``kalshi-fix demo``, a trading story against the embedded mock gateway.
 
-The package imports only what the command needs: this module imports nothing but `sys` (the
-names below load on first use), ``kalshi-fix --version`` and ``kalshi-fix --help`` load no
+The package imports only what the command needs: this module imports `sys` and `typing` alone
+(the names below load on first use), ``kalshi-fix --version`` and ``kalshi-fix --help`` load no
 command's module, and a command loads its own when it runs. Ctrl-C at any moment of `main`
 (importing, parsing, running) ends it with one line on stderr and exit status 130.
 """
@@ -47,10 +47,12 @@ command's module, and a command loads its own when it runs. Ctrl-C at any moment
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from collections.abc import Sequence
+    from typing import Any, Final
+
     from ..observability.messagelog import scan
     from .commands import build_parser, version_text
     from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect
@@ -117,14 +119,11 @@ _LAZY: Final = {
 
 
 def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # once loaded, a plain attribute
-    return value
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)
 
 
 def __dir__() -> list[str]:
