@@ -68,7 +68,7 @@ def test_a_failing_strategy_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
         ([QUOTER, "paper-sample.log", "--latency", "fast"], "latency 'fast'"),
         ([QUOTER, "paper-sample.log", "--param", "edge"], "expected NAME=VALUE"),
         ([QUOTER, "paper-sample.log", "--queue-model", "nope"], "unknown queue model"),
-        ([QUOTER, "paper-sample.log", "--out", __file__], "a file, not a directory"),
+        ([QUOTER, "paper-sample.log", "--out", __file__], "is a file, not a folder"),
         (
             [QUOTER, "paper-sample.log", "--param", "colour=blue"],
             "--param colour=blue: the strategy kalshi_fix_sansio.simulator.testing.strategies:quoter has "

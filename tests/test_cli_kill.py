@@ -245,3 +245,26 @@ def test_kill_reduce_only_writes_the_mode_and_cancels_nothing(live: Live, tmp_pa
         "kalshi-fix kill: --reduce-only and --no-halt: reduce-only is written to the halt "
         "file, which --no-halt leaves alone"
     )
+
+
+def test_kill_from_a_log_it_cannot_read_whole_names_the_option_that_goes_on(
+    live: Live, tmp_path: Path
+) -> None:
+    """A damaged ``--from-log`` is refused before any work in one line that names the option
+    going on without the damaged parts (no Python advice); with it the kill names each part
+    left out and takes the orders off."""
+    log = tmp_path / "trading.log"
+    with live.client(message_log_path=log).session("KalshiNR") as trading:
+        trading.place(rest("left-1"))
+    with log.open("ab") as damaged:
+        damaged.write(b"8=FIXT.1.1\x019=5\x0135=D\x0110=000\x01\n")  # a bad CheckSum
+    refused = live.kill("--from-log", str(log))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and refused.stdout == ""
+    assert "strict=False" not in refused.stderr and "Restored" not in refused.stderr
+    assert "or add --skip-unreadable to go on without them" in refused.stderr
+    assert live.open_orders() == ["left-1"]  # before any work: nothing cancelled
+    done = live.kill("--from-log", str(log), "--skip-unreadable")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "left out (--skip-unreadable)" in done.stderr and "CheckSum(10)" in done.stderr
+    assert "1 open order(s) known" in done.stdout and live.open_orders() == []

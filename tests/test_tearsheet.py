@@ -149,10 +149,13 @@ def test_the_command_line_writes_it(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main([*argv, "--grid", "edge=0.01,0.03", "--jobs", "1", "--tearsheet", str(grid)]) == 0
     assert '<section id="ranking">' in grid.read_text()
     capsys.readouterr()
-    nowhere = tmp_path / "missing" / "x.html"
+    made = tmp_path / "missing" / "x.html"  # its folder is made
+    assert main([*argv, "--tearsheet", str(made)]) == 0 and made.is_file()
+    capsys.readouterr()
+    nowhere = sheet / "x.html"  # under a file: no folder can be made
     assert main([*argv, "--tearsheet", str(nowhere)]) == 2
     err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and "--tearsheet" in err and "missing" in err
+    assert len(err.splitlines()) == 1 and "--tearsheet" in err and "is a file, not a folder" in err
 
 
 def test_paper_trading_s_command_takes_funding_rebates_and_writes_the_tearsheet(

@@ -34,6 +34,7 @@ from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import (
     add_model_options,
     add_pnl_options,
+    folder_problem,
     pnl_models,
     recording_path,
     replay_models,
@@ -73,10 +74,11 @@ def add_compile_parser(sub: Any) -> None:
     """Add ``kalshi-fix compile-recording``."""
     parser = sub.add_parser(
         "compile-recording",
-        help="check recordings once and compile them for backtests (cached beside them)",
         description="Check each market-data recording once and compile it into the columns "
         "backtests and sweeps run on, cached beside it (RECORDING.kfc) or in --cache-dir, keyed "
         "by the hash of its bytes: a cache that does not match is compiled again.",
+        epilog="exit status: 0 every recording compiled (or its cache up to date), 2 usage error "
+        "or a recording that cannot be read or is not one (named)",
     )
     parser.add_argument("recordings", nargs="+", metavar="RECORDING")
     parser.add_argument(
@@ -122,10 +124,12 @@ def add_backtest_parser(sub: Any) -> None:
     """Add ``kalshi-fix backtest``."""
     parser = sub.add_parser(
         "backtest",
-        help="run a strategy file on recordings, in memory on their clock (one run or a sweep)",
         description="Run a strategy (a Python file defining strategy(ctx)) against market-data "
         "recordings replayed into the mock exchange, in one process on the recordings' clock; "
         "deterministic: the same inputs and seed give the same report, byte for byte.",
+        epilog="exit status: 0 the run (every run of a sweep) finished and its report was "
+        "written, 1 a run failed or a report (the tearsheet included) could not be written, 2 "
+        "usage error (arguments, the strategy, its parameters, recordings, files), 130 Ctrl-C",
     )
     parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
     parser.add_argument("recordings", nargs="+", metavar="RECORDING")
@@ -415,12 +419,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _out_dir(text: str) -> Path:
-    """``--out``: a directory, or a path where none is yet (made when the report is
-    written); a file there is refused."""
-    where = Path(text)
-    if where.exists() and not where.is_dir():
-        raise LocalProtocolError(f"--out {text}: a file, not a directory (name a directory)")
-    return where
+    """``--out``: a folder, or a path where none is yet (made when the report is written);
+    one that can be neither found nor made (`folder_problem`) is refused."""
+    problem = folder_problem(text)
+    if problem is not None:
+        raise LocalProtocolError(f"--out {text}: {problem}")
+    return Path(text)
 
 
 def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -475,7 +479,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = result.write(out_dir)
     except OSError as exc:
-        emit(err, f"kalshi-fix backtest: {exc}")
+        emit(err, f"kalshi-fix backtest: --out {out_dir}: not written: {exc.strerror or exc}")
         return EXIT_FAILED
     emit(out, "wrote " + ", ".join(str(p) for p in paths))
     return EXIT_OK if write_tearsheet_of(result, args, out, err) else EXIT_FAILED

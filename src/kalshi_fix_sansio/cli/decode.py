@@ -239,7 +239,6 @@ def add_decode_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix decode`` and its options to the subcommands of ``kalshi-fix``."""
     dec = sub.add_parser(
         "decode",
-        help="print FIX messages with tag names and typed values",
         description="Decode FIX from files or stdin (SOH, '|' or '^A' "
         "separators; log lines may carry text before 8=; the adapters' message logs, redacted "
         "Logons included). Messages with defects are printed with the defects marked '!'. "

@@ -162,7 +162,6 @@ def add_rearm_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix rearm`` to the subcommands of ``kalshi-fix``."""
     cmd = sub.add_parser(
         "rearm",
-        help="lift the halt of a kill from the shell: the key's sessions trade again",
         description="Remove the API key's halt file, which kalshi-fix kill wrote: every "
         "order-entry session of the key on this machine accepts new orders, replaces and "
         "quotes again (running ones within a second). Connects to nothing; needs only the key "

@@ -111,8 +111,6 @@ def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     )
     cmd = sub.add_parser(
         "history",
-        help="fetch Kalshi's public market history (trades, candlesticks, order book) as a "
-        "recording",
         description="Read the public trades, candlesticks and (--sources) the present order "
         "book of markets from Kalshi's REST API, the historical endpoints past Kalshi's cutoff "
         "included, draw a book from them and write a recording that 'kalshi-fix backtest' "
@@ -167,7 +165,6 @@ def add_history_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     cmd.add_argument("--json", action="store_true", help="print the report as JSON")
     imp = sub.add_parser(
         "import-history",
-        help="turn a history file (CSV or Parquet: book changes and trades) into a recording",
         description="Read a history file of the documented schema (columns time, market, "
         "kind, side, price, size and optionally trade_id; see docs/history.md) and write a "
         "recording that 'kalshi-fix backtest' and 'kalshi-fix replay' read. A bad row is one "

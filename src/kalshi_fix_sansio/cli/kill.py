@@ -44,6 +44,7 @@ from .halt import add_halt_dir_option, halt_dir_warning
 from .live import (
     UsageProblem,
     add_client_options,
+    add_skip_unreadable,
     cli_text,
     destination,
     failure_text,
@@ -81,15 +82,22 @@ def _endpoints(args: argparse.Namespace) -> dict[str, tuple[str, int, bool]]:
     return out
 
 
-def _tracker(args: argparse.Namespace, key_id: str, session_type: str) -> Any:
-    """The tracker rebuilt from ``--from-log`` (None without it)."""
+def _tracker(args: argparse.Namespace, key_id: str, session_type: str, err: IO[str]) -> Any:
+    """The tracker rebuilt from ``--from-log`` (None without it); with ``--skip-unreadable``,
+    each part of the log left out is named on ``err``."""
     if not args.from_log:
         return None
     from ..client.restore import restore
 
     restored = restore(
-        *args.from_log, product=args.product, key_id=key_id, session_type=session_type
+        *args.from_log,
+        product=args.product,
+        key_id=key_id,
+        session_type=session_type,
+        strict=not args.skip_unreadable,
     )
+    for problem in restored.problems:
+        print(f"kalshi-fix kill: --from-log: left out (--skip-unreadable): {problem}", file=err)
     return restored.tracker
 
 
@@ -115,7 +123,7 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             return EXIT_OK if _halt(client, out, err, reduce_only=True) else EXIT_FAILED
         sessions = []
         for session_type in args.sessions:
-            tracker = _tracker(args, client.credentials.key_id, session_type)
+            tracker = _tracker(args, client.credentials.key_id, session_type, err)
             session = client.session(
                 session_type,
                 tracker=tracker,
@@ -227,7 +235,6 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix kill`` to the subcommands of ``kalshi-fix``."""
     cmd = sub.add_parser(
         "kill",
-        help="cancel every open order of an API key (the kill switch) and report",
         description="Halt the API key on this machine (its halt file: every order-entry "
         "session of the key refuses new orders until kalshi-fix rearm; running ones notice "
         "within a second and cancel their own orders), then log on with credentials from the "
@@ -265,6 +272,7 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="the trading process's FIX message log (repeatable, oldest first): the orders it "
         "holds open are named, followed and cancelled one by one where needed",
     )
+    add_skip_unreadable(cmd)
     cmd.add_argument(
         "--timeout",
         type=seconds_arg("--timeout"),

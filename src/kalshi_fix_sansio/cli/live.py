@@ -71,6 +71,10 @@ def cli_text(text: str, product: str = "prediction") -> str:
         (r"use tls=True or drop it", "drop tcp:// from --endpoint"),
         (r"use tls=True", "drop tcp:// from --endpoint (TLS)"),
         (r"pinned_cert", "--pinned-cert"),
+        (
+            r"or pass strict=False to restore without them \(Restored\.problems lists them\)",
+            "or add --skip-unreadable to go on without them (each named)",
+        ),
     )
     for pattern, replacement in rewrites:
         text = re.sub(pattern, replacement, text)
@@ -525,6 +529,17 @@ def seconds_arg(flag: str, *, zero: bool = False) -> Callable[[str], float]:
     return seconds
 
 
+def add_skip_unreadable(cmd: argparse.ArgumentParser) -> None:
+    """``--skip-unreadable``: ``--from-log`` read without the parts that cannot be (each named
+    on stderr) instead of refused (`kalshi_fix_sansio.client.restore.restore`'s ``strict``)."""
+    cmd.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="read --from-log without the parts of it that cannot be read (each named on "
+        "stderr) instead of refusing it; the orders those parts held are not known",
+    )
+
+
 def add_client_options(
     cmd: argparse.ArgumentParser, *, endpoint_metavar: str, endpoint_help: str, many: bool = False
 ) -> None:
@@ -566,17 +581,15 @@ ENDPOINT_HELP = (
 
 def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix logon-test`` and ``kalshi-fix md`` to the subcommands of ``kalshi-fix``."""
-    for name, helptext, desc in (
+    for name, desc in (
         (
             "logon-test",
-            "log on to Kalshi, report the result, log out",
             "Log on with credentials from the environment (KALSHI_KEY_ID + KALSHI_PRIVATE_KEY or "
             "KALSHI_PRIVATE_KEY_PATH; KALSHI_PERPS_* for margin), report success or Kalshi's Logout "
             "text, log out.",
         ),
         (
             "md",
-            "stream the top of book of some markets",
             "Log on to KalshiMD with credentials from the environment and print the top of book "
             "of each SYMBOL as it changes. A SYMBOL without market data is named on stderr: "
             "Kalshi refused the subscription (MarketDataRequestReject), sent no snapshot within "
@@ -594,7 +607,6 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
             )
         cmd = sub.add_parser(
             name,
-            help=helptext,
             description=desc,
             epilog=f"exit status: 0 success, {failed}, 2 usage error (arguments, credentials, "
             "files)",

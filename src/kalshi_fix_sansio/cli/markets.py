@@ -8,7 +8,8 @@ offline), and lists its markets: ticker, event, status, price step, close time, 
 ``--load`` (a backtest's event limits). See docs/instruments.md.
 
 Exit status: 0 listed, 1 something could not be fetched (what was is listed, the rest named on
-stderr) or nothing could, 2 a usage error (one line, before any request).
+stderr) or nothing could, 2 a usage error (one line, before any request; a ``--load`` file that
+is not a saved catalogue included).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ def add_markets_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix markets``."""
     cmd = sub.add_parser(
         "markets",
-        help="list Kalshi's markets by series, event or status (REST), with their price steps",
         description="Read series, events and markets from Kalshi's REST API (or a saved "
         "catalogue) and list the markets: ticker, event, status, price step, close time, "
         "title. A request rate limited (429) or failing (5xx) is asked again with backoff.",
@@ -108,12 +108,12 @@ def markets_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         return EXIT_USAGE
     missing: list[str] = []
     if args.load is not None:
-        try:
-            with open(args.load, encoding="utf-8") as handle:
+        try:  # a file that is not a saved catalogue is a usage error, as a missing one is
+            with open(args.load, "rb") as handle:
                 catalogue = Instruments.loads(handle.read())
         except (OSError, LocalProtocolError) as exc:
-            emit(err, f"{_NAME}: --load {args.load}: {exc}")
-            return EXIT_FAILED
+            emit(err, f"{_NAME}: --load {args.load}: {getattr(exc, 'strerror', None) or exc}")
+            return EXIT_USAGE
     else:
         try:  # every argument checked before the first request
             fetch = InstrumentsFetch(

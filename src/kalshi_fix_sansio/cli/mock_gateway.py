@@ -539,7 +539,6 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix mock-gateway`` and its options to the subcommands of ``kalshi-fix``."""
     gw = sub.add_parser(
         "mock-gateway",
-        help="serve a mock Kalshi FIX gateway on loopback",
         description="Serve every session type of the product on its own port (Kalshi's port "
         "numbers offset from --port-base), over TLS with a throwaway self-signed certificate "
         "unless --tls or --plain says otherwise, and print the kalshi-fix command lines that "

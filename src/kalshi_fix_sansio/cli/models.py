@@ -19,6 +19,7 @@ from .backtest import (
     strategy_parameters,
 )
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
+from .live import seconds_arg
 from .paper import add_model_options, recording_path
 
 __all__ = [
@@ -35,11 +36,12 @@ def add_fit_latency_parser(sub: Any) -> None:
     """Add ``kalshi-fix fit-latency``."""
     parser = sub.add_parser(
         "fit-latency",
-        help="fit latency models to your own message logs, saved by name for backtests",
         description="Measure the one-way delays of the messages Kalshi sent in message logs "
         "(receive time less SendingTime), fit a log-normal model per session type, print how "
         "well each fits, and save the fits as DIR/NAME.latency.json; a backtest takes them with "
         "--latency fitted:NAME and --md-latency fitted:NAME.",
+        epilog="exit status: 0 fitted and saved, 2 usage error, or a log that cannot be read or "
+        "holds too few delays to fit (named)",
     )
     parser.add_argument("logs", nargs="+", metavar="MESSAGE_LOG")
     parser.add_argument("--name", required=True, help="the name the fits are saved under")
@@ -52,7 +54,11 @@ def add_fit_latency_parser(sub: Any) -> None:
         "KalshiNR, KalshiRT, KalshiMD, KalshiRFQ, KalshiDC)",
     )
     parser.add_argument(
-        "--floor", type=float, default=0.0, metavar="SECONDS", help="the least delay (default 0)"
+        "--floor",
+        type=seconds_arg("--floor", zero=True),
+        default=0.0,
+        metavar="SECONDS",
+        help="the least delay (default 0)",
     )
     parser.add_argument(
         "--models-dir", default=".", metavar="DIR", help="where the fits go (default: here)"
@@ -106,12 +112,13 @@ def add_fit_queue_parser(sub: Any) -> None:
     """Add ``kalshi-fix fit-queue``."""
     parser = sub.add_parser(
         "fit-queue",
-        help="fit the exchange's queue model to your own fills, saved by name for backtests",
         description="Send the orders of order-entry message logs, at their times, into a "
         "backtest of the market data you received (a recording: your market-data session's "
         "message log) under each candidate queue model; print how far each one's fills are from "
         "the logs' and save the closest as DIR/NAME.queue.json (a backtest takes it with "
         "--queue-model fitted:NAME).",
+        epilog="exit status: 0 fitted and saved, 1 a backtest of a candidate failed, 2 usage "
+        "error (arguments, a candidate, logs or recordings that cannot be read)",
     )
     _add_logs(parser, "an order-entry message log")
     parser.add_argument("--name", required=True, help="the name the fit is saved under")
@@ -181,12 +188,14 @@ def add_compare_live_parser(sub: Any) -> None:
     """Add ``kalshi-fix compare-live``."""
     parser = sub.add_parser(
         "compare-live",
-        help="a live day against its simulation, order by order, each difference with its cause",
         description="Run a strategy file as a backtest over the market data a live session "
         "received (its message log is a recording) and compare its orders with those of the "
         "live order-entry message logs: filled or not, when, at what price, the queue ahead; "
         "each difference put down to missing data, an order not sent, another decision, "
         "latency or the queue.",
+        epilog="exit status: 0 compared, 1 the simulation failed or --json could not be "
+        "written, 2 usage error (arguments, the strategy, logs or recordings that cannot be "
+        "read)",
     )
     parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
     _add_logs(parser, "a live order-entry message log")

@@ -54,6 +54,7 @@ from .live import (
     ENDPOINT_HELP,
     UsageProblem,
     add_client_options,
+    add_skip_unreadable,
     cli_text,
     client_for,
     destination,
@@ -405,8 +406,9 @@ class _Named(NamedTuple):
     symbol: str
 
 
-def _logged_order(args: argparse.Namespace, key_id: str | None) -> tuple[Any, Any]:
-    """(tracker, order) of ``--cl-ord-id`` rebuilt from ``--from-log``.
+def _logged_order(args: argparse.Namespace, key_id: str | None, err: IO[str]) -> tuple[Any, Any]:
+    """(tracker, order) of ``--cl-ord-id`` rebuilt from ``--from-log`` (with
+    ``--skip-unreadable``, each part of the log left out named on ``err``).
 
     Raises:
         UsageProblem: the log cannot be read, or has no such order, or contradicts the flags.
@@ -417,10 +419,16 @@ def _logged_order(args: argparse.Namespace, key_id: str | None) -> tuple[Any, An
     logs = ", ".join(args.from_log)
     try:
         restored = restore(
-            *args.from_log, product=args.product, key_id=key_id, session_type=args.session
+            *args.from_log,
+            product=args.product,
+            key_id=key_id,
+            session_type=args.session,
+            strict=not args.skip_unreadable,
         )
     except (RestoreError, ValueError, OSError) as exc:
-        raise UsageProblem(f"--from-log {logs}: {exc}") from None
+        raise UsageProblem(f"--from-log {logs}: {cli_text(str(exc), args.product)}") from None
+    for problem in restored.problems:
+        print(f"kalshi-fix cancel: --from-log: left out (--skip-unreadable): {problem}", file=err)
     order = restored.tracker.order(args.cl_ord_id)
     if order is None or order.cl_ord_id != args.cl_ord_id:
         raise UsageProblem(
@@ -459,7 +467,7 @@ def cancel_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     tracker = None
     try:
         if args.from_log:
-            tracker, target = _logged_order(args, _key_id(args))
+            tracker, target = _logged_order(args, _key_id(args), err)
         elif args.symbol is None or args.side is None:
             raise UsageProblem(
                 "--symbol and --side are required without --from-log: an OrderCancelRequest "
@@ -534,7 +542,6 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     )
     order = sub.add_parser(
         "order",
-        help="place one limit order and print Kalshi's answer",
         description=f"Log on {credentials}, place one limit order (NewOrderSingle), wait for "
         "Kalshi's answer, print it in one line (ClOrdID, OrdStatus, OrderID, CumQty filled, "
         "LeavesQty) and log out; the order stays on the book. Prices are dollars: on "
@@ -590,7 +597,6 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
 
     cancel = sub.add_parser(
         "cancel",
-        help="cancel one order and print Kalshi's answer",
         description=f"Log on {credentials}, cancel one order (OrderCancelRequest), wait for "
         "Kalshi's Canceled report (or its reject), print it in one line and log out. Kalshi "
         "wants the order's Symbol and Side repeated: give --symbol and --side, or the trading "
@@ -615,4 +621,5 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         help="the trading process's FIX message log (repeatable, oldest first): the order is "
         "found there by --cl-ord-id",
     )
+    add_skip_unreadable(cancel)
     _common(cancel)

@@ -21,6 +21,7 @@ __all__ = [
     "add_pnl_options",
     "add_replay_options",
     "finish_replay",
+    "folder_problem",
     "pnl_models",
     "recording_path",
     "replay_banner",
@@ -133,7 +134,8 @@ def add_pnl_options(group: Any) -> None:
 def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, Any] | int:
     """``funding`` and ``rebates`` from ``--funding`` and ``--rebates`` (only those given),
     or exit status 2 after one line on ``err`` naming the option and the file (a bad row: its
-    number and field); a ``--tearsheet`` whose directory is missing is refused too."""
+    number and field); a ``--tearsheet`` whose folder can be neither found nor made is refused
+    too (`folder_problem`: a missing one is made when the tearsheet is written)."""
     from ..simulator.recording import HEADER_PREFIX, read_funding
     from ..trading.funding import FundingSchedule, Rebates
     from .common import EXIT_USAGE
@@ -162,11 +164,10 @@ def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, A
             print(f"{prog}: {option} {exc}", file=err)
             return EXIT_USAGE
     tearsheet = getattr(args, "tearsheet", None)
-    if tearsheet is not None:
-        where = os.path.dirname(tearsheet) or "."
-        if not os.path.isdir(where):
-            print(f"{prog}: --tearsheet {tearsheet}: no directory {where}", file=err)
-            return EXIT_USAGE
+    problem = None if tearsheet is None else folder_problem(os.path.dirname(tearsheet) or ".")
+    if problem is not None:
+        print(f"{prog}: --tearsheet {tearsheet}: {problem}", file=err)
+        return EXIT_USAGE
     return found
 
 
@@ -185,9 +186,10 @@ def write_tearsheet_of(
     from ..simulator.tearsheet import write_tearsheet
 
     try:
+        os.makedirs(os.path.dirname(args.tearsheet) or ".", exist_ok=True)
         path = write_tearsheet(result, args.tearsheet, by=by, walk_forward=walk_forward)
     except OSError as exc:
-        print(f"tearsheet not written: {exc}", file=err)
+        print(f"tearsheet not written: {args.tearsheet}: {exc.strerror or exc}", file=err)
         return False
     print(f"tearsheet: {path}", file=out, flush=True)
     return True
@@ -234,6 +236,31 @@ def replay_models(
 
 def _size_text(size: int) -> str:
     return f"{size:,} bytes" if size < 1_000_000 else f"{size / 1e6:,.1f} MB"
+
+
+def folder_problem(folder: str) -> str | None:
+    """Why files cannot be written into ``folder``, made where missing (None: they can).
+
+    The nearest part of its path that exists must be a folder; an existing ``folder`` must be
+    writable, and the first missing part is made and removed again to be sure it can be (a
+    read-only file system, a path under ``/proc``). Nothing is left made here."""
+    target = os.path.abspath(folder)
+    here = target
+    while not os.path.lexists(here) and os.path.dirname(here) != here:
+        here = os.path.dirname(here)
+    if not os.path.isdir(here):
+        return (
+            f"{'cannot make the folder: ' if here != target else ''}{here} is a file, not a folder"
+        )
+    if here == target:
+        return None if os.access(here, os.W_OK | os.X_OK) else f"{here} is not writable"
+    first = os.path.join(here, os.path.relpath(target, here).split(os.sep)[0])
+    try:
+        os.mkdir(first)
+    except OSError as exc:
+        return f"cannot make the folder {first}: {exc.strerror or exc}"
+    os.rmdir(first)
+    return None
 
 
 def report_dir_problem(directory: str) -> str | None:

@@ -651,7 +651,6 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix replay`` and its options to the subcommands of ``kalshi-fix``."""
     rep = sub.add_parser(
         "replay",
-        help="rebuild orders, positions and books from a FIX message log",
         description="Feed a FIX log (the adapters' message log, or any log 'kalshi-fix decode' "
         "reads) through the order tracker and the order books, and print the orders, "
         "positions, books and recent trades at the end of the log, at a moment (--at) or "

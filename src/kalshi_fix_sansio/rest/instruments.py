@@ -296,6 +296,14 @@ class Instruments:
         """
         try:
             doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LocalProtocolError(
+                f"not a saved instruments catalogue: not JSON (line {exc.lineno}, column "
+                f"{exc.colno}: {exc.msg})"
+            ) from None
+        except ValueError as exc:  # bytes that are not UTF-8
+            raise LocalProtocolError(f"not a saved instruments catalogue: {exc}") from None
+        try:
             out = cls(doc["product"], fetched_at=doc["fetched_at"], max_age=doc["max_age"])
             for record in doc["series"]:
                 out.add(SeriesInfo(**record))

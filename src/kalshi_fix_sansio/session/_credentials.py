@@ -124,7 +124,8 @@ class Credentials:
         Raises:
             LocalProtocolError: unknown product, or variables missing or conflicting (the
                 message lists exactly which to set).
-            KeyLoadError: the key cannot be loaded (the message names the variable to fix).
+            KeyLoadError: the key cannot be loaded (the message names the variable to fix; a
+                wrong ``passphrase`` given is called that, for the key file named).
         """
         if product not in _ENV_PREFIX:
             raise LocalProtocolError(
@@ -142,6 +143,7 @@ class Credentials:
             return value if value and value.strip() else None
 
         key_id, pem, path = get(id_var), get(pem_var), get(path_var)
+        given = passphrase is not None  # the caller's, not the variable's: errors say so
         if passphrase is None:
             passphrase = get(pass_var)
         path = path.strip() if path is not None else None
@@ -165,4 +167,4 @@ class Credentials:
         try:
             return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)
         except KeyLoadError as exc:  # its advice names the variable to set, not passphrase=...
-            raise env_key_error(exc, pem_var, path_var, pass_var) from None
+            raise env_key_error(exc, pem_var, path_var, None if given else pass_var) from None
