@@ -119,6 +119,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OutsideHalt,
         StillOpen,
     )
+    from .trading.outcomes import FillsUnknown, OutcomesAsked
     from .trading.risk import (
         EventLimit,
         RiskChecker,
@@ -252,6 +253,8 @@ _LAZY: dict[str, str] = {
     "TradingStateChanged": ".trading.gate",
     "ReduceOnlyRefused": ".trading.gate",
     "OutcomeUnknown": ".trading.gate",
+    "OutcomesAsked": ".trading.outcomes",
+    "FillsUnknown": ".trading.outcomes",
     "KillStarted": ".trading.killswitch",
     "OrdersNotReceived": ".trading.catchup",
     "OrdersUnknown": ".trading.catchup",
@@ -334,6 +337,7 @@ __all__ = [
     "FallingBehind",
     "FileStore",
     "FillInferred",
+    "FillsUnknown",
     "FixError",
     "FixRecord",
     "Frame",
@@ -371,6 +375,7 @@ __all__ = [
     "OrdersNotReceived",
     "OrdersUnknown",
     "OutcomeUnknown",
+    "OutcomesAsked",
     "OutsideHalt",
     "PriceUnitError",
     "PublicKey",

@@ -115,6 +115,27 @@ class SessionControls:
             self.gate.rearm()
             self.announce(self._last_input)
 
+    def release_unknown(self, market: str | None = None) -> tuple[str, ...]:
+        """Lift the block of unknown order outcomes (`OutcomeUnknown`) in ``market`` (None:
+        everywhere) by hand, once you checked the exchange yourself: what it says is taken as
+        known. The markets released (a `TradingStateChanged` says so; logged at WARNING).
+        `rearm` does not lift it: it is about halts."""
+        if market is not None and (not isinstance(market, str) or not market):
+            raise LocalProtocolError(
+                f"release_unknown: market must be a non-empty str or None, got {market!r}"
+            )
+        with self.lock:
+            released = self.gate.release_unknown(market)
+            if released:
+                self.logger.warning(
+                    "%s: unknown order outcomes released by hand in %s",
+                    self.name,
+                    ", ".join(released),
+                    extra={**self._log_fields, "event": "release_unknown"},
+                )
+            self.announce(self._last_input)
+        return released
+
     def reduce_only(self, reason: str = "reduce-only") -> None:
         """Let through only orders, replaces and quote messages that can only shrink a position
         (`ReduceOnlyRefused` for the others; cancels always go) until `rearm`; a halt of this

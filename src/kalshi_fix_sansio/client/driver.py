@@ -198,6 +198,11 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until a round
             resolves it (`Reconciled`, a complete catch-up; `OutcomeUnknown`); None: on for a
             new gate, as it is for the config's ``order_gate``.
+        settle_unknown: ask the exchange how each order an `OrdersUnknown` names ended, with
+            a cancel of it (Kalshi has no order status request; the answer settles it, and
+            lifts its block: `kalshi_fix_sansio.trading.outcomes`); None: when the block is on
+            and no REST reconciliation is configured (``rest``, which answers without
+            cancelling).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -241,13 +246,16 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         pump: Callable[[Driver], Pump] | None = None,
         open_hint: str = "drive it with step(fact, now)",
         block_unknown: bool | None = None,
+        settle_unknown: bool | None = None,
     ) -> None:
         if rest is not None and not isinstance(rest, RestOptions):
             raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
-        if block_unknown is not None and not isinstance(block_unknown, bool):
-            raise LocalProtocolError(
-                f"block_unknown must be True, False or None, got {block_unknown!r}"
-            )
+        for name, value in (("block_unknown", block_unknown), ("settle_unknown", settle_unknown)):
+            if value is not None and not isinstance(value, bool):
+                raise LocalProtocolError(f"{name} must be True, False or None, got {value!r}")
+        self.settle_unknown = settle_unknown
+        """Whether an `OrdersUnknown` makes the session ask the exchange about its orders (a
+        cancel each; None: when the block is on and there is no REST reconciliation)."""
         policy = make_queue_policy(max_queued_events, queue_policy)
         if not policy.queue_events and on_event is not None:
             raise LocalProtocolError(
@@ -694,7 +702,11 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
 
     def start(self, now: float) -> None:
         """Begin: the first connection is due at once (the halt source is asked first: a
-        session opened while halted from outside refuses new orders from the start)."""
+        session opened while halted from outside refuses new orders from the start). An open
+        counts from here, whoever drives the driver (an adapter's pump, or a loop of one's own
+        as the embedding guide shows): `session`, `connections` and the queue answer from now
+        on."""
+        self.begun = True  # the adapters' opens set it already (`renew`); a hand-driven one here
         if self.halt_source is not None:
             self._ask_halt_source(now, started=False)
         if self.dead_man is not None:
@@ -783,6 +795,13 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         ):
             self._warn(now)
 
+    def _asks_unknown(self) -> bool:
+        """Whether orders of unknown outcome are asked about (``settle_unknown``)."""
+        settle = self.settle_unknown
+        if settle is None:
+            return self.gate.block_unknown and self.reconciliation is None
+        return settle
+
     def _emit(self, event: Event, now: float) -> None:
         on_gate = OUTCOME_EVENTS.get(event.__class__)
         if on_gate is not None:  # an order outcome unknown, or known again: before anyone reads
@@ -792,6 +811,8 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         if self.observer is not None:
             self.observer(event)
         self._put(event, now)
+        if on_gate is not None and event.__class__ is OrdersUnknown and self._asks_unknown():
+            self.desk.ask_unknown(event.cl_ord_ids, now)
         rest = self.reconciliation
         if rest is not None and event.__class__ in _RECONCILE_ON:  # never an order's event
             why = wants_reconciliation(event)
