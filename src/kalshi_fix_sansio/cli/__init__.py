@@ -81,6 +81,7 @@ from .order import add_order_parsers, cancel_command, order_command
 from .render import render_json, render_table
 from .replay import add_replay_parser, replay_command
 from .simulate import add_simulate_parser, simulate_command
+from .unknown import add_release_parser, release_command
 
 __all__ = [
     "EXIT_FAILED",
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_parsers(sub)
     add_kill_parser(sub)
     add_rearm_parser(sub)
+    add_release_parser(sub)
     add_order_parsers(sub)
     add_simulate_parser(sub)
     return parser
@@ -248,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return kill_command(args, sys.stdout, sys.stderr)
         if args.command == "rearm":
             return rearm_command(args, sys.stdout, sys.stderr)
+        if args.command == "release-unknown":
+            return release_command(args, sys.stdout, sys.stderr)
         if args.command == "order":
             return order_command(args, sys.stdout, sys.stderr)
         if args.command == "cancel":

@@ -154,21 +154,24 @@ class SessionControls:
 
     # -- what the application reads ------------------------------------------------------------
 
+    # read from the core (the supervisor, the queue), whoever drives it: an adapter's pump or
+    # a loop of one's own (`start`, `connection_made`... as the embedding guide shows)
+
     @property
     def session(self) -> Session | None:
         """The core `Session` of the current (or last) connection (None before the first
-        open)."""
-        return self.supervisor.session if self.begun else None
+        connection)."""
+        return self.supervisor.session
 
     @property
     def connections(self) -> int:
         """How many connections logged on so far (1 + the reconnects)."""
-        return self.supervisor.connections if self.begun else 0
+        return self.supervisor.connections
 
     @property
     def queued_events(self) -> int:
         """How many events wait unread."""
-        return self.queued if self.begun else 0
+        return self.queued
 
     def lag_now(self) -> float:
         """Seconds the oldest unread event has waited now (0.0 when none waits): how far

@@ -76,7 +76,7 @@ from ..trading.tracker import FillInferred, OrderTracker
 from ._callers import Delivery, any_event
 from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
-from ._driverkill import KillDriving
+from ._driverkill import FIRST_LOOK, KillDriving
 from ._driverread import ReadDriving
 from ._driverrest import RestDriving
 from ._driverstate import OUTCOME_EVENTS, StateDriving
@@ -444,6 +444,7 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         )  # the trading state last announced (`announce`)
         self._failure: FixError | None = None
         self._halt_due: float | None = None  # when to ask the halt source next
+        self._release_seen: object = FIRST_LOOK  # the shell's last release request seen
         self.loop = Loop(
             self, self.supervisor, self._write_timeout, self._max_buffered, quick=self.quick_read
         )
@@ -702,11 +703,7 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
 
     def start(self, now: float) -> None:
         """Begin: the first connection is due at once (the halt source is asked first: a
-        session opened while halted from outside refuses new orders from the start). An open
-        counts from here, whoever drives the driver (an adapter's pump, or a loop of one's own
-        as the embedding guide shows): `session`, `connections` and the queue answer from now
-        on."""
-        self.begun = True  # the adapters' opens set it already (`renew`); a hand-driven one here
+        session opened while halted from outside refuses new orders from the start)."""
         if self.halt_source is not None:
             self._ask_halt_source(now, started=False)
         if self.dead_man is not None:
