@@ -297,7 +297,7 @@ class SessionAPI:
     def release_unknown(self, market: str | None = None) -> tuple[str, ...]:
         """Lift the block of unknown order outcomes in ``market`` (None: every market) once
         you checked the exchange yourself (its website, REST): the markets released. The
-        tracker is not changed (``reconcile_now()`` makes it whole where REST is allowed)."""
+        tracker is not changed (``reconcile()`` makes it whole where REST is allowed)."""
         return self._driver.release_unknown(market)
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
