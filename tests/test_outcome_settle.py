@@ -16,6 +16,7 @@ harness), on a fake clock.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ from kalshi_fix_sansio import (
     TradingStateChanged,
 )
 from kalshi_fix_sansio.cli import main
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.trading.builders import Requests
 from kalshi_fix_sansio.trading.haltfile import HaltFile
 from kalshi_fix_sansio.trading.tracker import OrderStatus
 
@@ -137,6 +141,63 @@ def test_a_key_not_allowlisted_for_the_replay_is_unblocked_by_the_answer() -> No
     assert h.tracked("ioc-1").status is OrderStatus.FILLED
     assert h.driver.gate.unknown_markets == ()
     h.place("next", "buy", 1)
+
+
+def test_a_session_of_the_blocking_adapter_settles_by_itself_in_a_simulation() -> None:
+    """Through an adapter, in the in-memory simulation (margin, KalshiNR, no REST): the order's
+    acknowledgement garbled, its fill's report lost with the gap that follows, the catch-up
+    fails (no ExecID yet). The session asks, the Canceled report says CumQty 6, the fill is
+    counted and the market trades again, with nothing done by the application."""
+    events: list[object] = []
+    key_id, signer, public = mock_api_key("margin")
+    sim = Simulation("margin", keys={key_id: public})
+    book = {"bids": [(Decimal("0.20"), Decimal(50))], "asks": [(Decimal("0.80"), Decimal(50))]}
+    sim.gateway.seed_market("ABC-PERP", **book)
+    orders = Requests("margin", "KalshiNR")
+    client = sim.client(key_id, signer, heartbeat_interval=10)
+    with client.order_entry(on_event=events.append) as oe:
+        sim.gateway.faults.garble_next = True  # the order's acknowledgement: skipped
+        oe.send(orders.new_order("ABC-PERP", "sell", 9, Decimal("0.56"), cl_ord_id="s1"))
+        sim.run_for(1)
+        sim.gateway.seed_market("ABC-PERP", bids=[(Decimal("0.66"), Decimal(6))])  # fills 6
+        sim.run_for(30)  # the fill's report is lost: a gap, a reconnect, no ExecID to resume
+        assert [type(e) for e in events if isinstance(e, (OrdersUnknown, OutcomesAsked))] == [
+            OrdersUnknown,
+            OutcomesAsked,
+        ]
+        assert [(e.cl_ord_id, e.qty) for e in events if isinstance(e, FillInferred)] == [("s1", 6)]
+        assert oe.tracker.current("s1").status is OrderStatus.CANCELED
+        assert oe.tracker.position("ABC-PERP").net == -6
+        assert oe.unknown_markets == ()
+        oe.send(orders.new_order("ABC-PERP", "sell", 1, Decimal("0.79"), cl_ord_id="s2"))
+
+
+def test_a_session_releases_by_hand_what_the_answer_left_unknown() -> None:
+    """The same through the blocking adapter with an IOC: 6 of its 9 fill, the rest is
+    canceled, every report lost. The answer ("unknown order", OrdStatus 4) leaves the fills
+    unknown: the market stays blocked until ``oe.release_unknown(...)``."""
+    events: list[object] = []
+    key_id, signer, public = mock_api_key("margin")
+    sim = Simulation("margin", keys={key_id: public})
+    sim.gateway.seed_market("ABC-PERP", bids=[(Decimal("0.66"), Decimal(6))])
+    orders = Requests("margin", "KalshiNR")
+    with sim.client(key_id, signer, heartbeat_interval=10).order_entry(
+        on_event=events.append
+    ) as oe:
+        sim.gateway.faults.garble_next = True  # the fill's report: skipped, then a gap
+        oe.send(
+            orders.new_order(
+                "ABC-PERP", "sell", 9, Decimal("0.56"), time_in_force="ioc", cl_ord_id="s1"
+            )
+        )
+        sim.run_for(30)
+        assert [e.cl_ord_id for e in events if isinstance(e, FillsUnknown)] == ["s1"]
+        assert oe.unknown_markets == ("ABC-PERP",)
+        with pytest.raises(OutcomeUnknown, match="release_unknown"):
+            oe.send(orders.new_order("ABC-PERP", "sell", 1, Decimal("0.79"), cl_ord_id="s2"))
+        assert oe.release_unknown("ABC-PERP") == ("ABC-PERP",)
+        assert oe.unknown_markets == ()
+        oe.send(orders.new_order("ABC-PERP", "sell", 1, Decimal("0.79"), cl_ord_id="s2"))
 
 
 # -- an answer that leaves the fills unknown, and the ways out by hand ------------------------------
