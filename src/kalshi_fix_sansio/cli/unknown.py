@@ -21,7 +21,7 @@ import argparse
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS
-from .halt import _key_id, add_halt_dir_option, halt_file_for
+from .halt import add_halt_dir_option, halt_file_for, key_id_of
 
 __all__ = ["add_release_parser", "release_command"]
 
@@ -32,7 +32,7 @@ def release_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
     Returns:
         0 asked, 1 the request could not be written, 2 usage.
     """
-    key_id = _key_id(args)
+    key_id = key_id_of(args)
     if key_id is None:
         prefix = "KALSHI_" if args.product == "prediction" else "KALSHI_PERPS_"
         print(
