@@ -315,3 +315,25 @@ def test_release_unknown_from_the_shell_refuses_what_it_cannot_do(
     assert main([*base[:-1], str(open_to_all), "--all"]) == 1
     assert "writable by every user" in capsys.readouterr().err
     assert HaltFile("key-1", open_to_all).release_request() is None
+
+
+def test_settle_unknown_takes_a_bool_or_none() -> None:
+    with pytest.raises(Exception, match="settle_unknown must be True, False or None, got 'yes'"):
+        Harness(settle_unknown="yes")
+
+
+@pytest.mark.parametrize(
+    ("options", "asks"),
+    [
+        ({"block_unknown": False}, False),  # no block: the session asks nothing by itself
+        ({"block_unknown": False, "settle_unknown": True}, True),
+    ],
+)
+def test_without_the_block_the_question_is_asked_only_when_told(
+    options: dict[str, bool], asks: bool
+) -> None:
+    h = Harness(**options)
+    h.start()
+    events = lose_reports(h, h.order("gtc-1", "buy", 5))
+    assert bool(of(events, OutcomesAsked)) is asks
+    assert (h.tracked("gtc-1").status is OrderStatus.CANCELED) is asks

@@ -68,9 +68,7 @@ from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from ..trading.deadman import DeadMansSwitch
 from ..trading.gate import OrderGate, TradingHalt, TradingState
-from ..trading.killswitch import (
-    HaltSource,
-)
+from ..trading.killswitch import HaltSource, cancels_orders
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
 from ._callers import Delivery, any_event
@@ -793,11 +791,12 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             self._warn(now)
 
     def _asks_unknown(self) -> bool:
-        """Whether orders of unknown outcome are asked about (``settle_unknown``)."""
+        """Whether orders of unknown outcome are asked about (``settle_unknown``; never on a
+        session that cannot cancel, a listener's)."""
         settle = self.settle_unknown
         if settle is None:
-            return self.gate.block_unknown and self.reconciliation is None
-        return settle
+            settle = self.gate.block_unknown and self.reconciliation is None
+        return settle and cancels_orders(self.config)
 
     def _emit(self, event: Event, now: float) -> None:
         on_gate = OUTCOME_EVENTS.get(event.__class__)
