@@ -687,7 +687,7 @@ class ClientBase(Generic[S]):
                 client's; None: the client's ``rest`` on an order-entry session.
             block_unknown: False: trade on while an order's outcome is unknown (the default
                 refuses what could grow a position in its market with `OutcomeUnknown` until
-                a round resolves it).
+                the exchange's answer, a round or ``release_unknown()`` lifts it).
             settle_unknown: ask the exchange how an order of unknown outcome ended with a
                 cancel of it, whose answer lifts its block (`OutcomesAsked`); None: when
                 ``block_unknown`` is on and no REST reconciliation is configured; False:

@@ -113,7 +113,8 @@ class SessionAPI:
             cannot make it whole: the adapter sends the requests by itself (the ``rest``
             extra), and ``reconcile()`` starts a round on request.
         block_unknown: refuse what could grow a position in a market where an order's outcome
-            is unknown, until a round resolves it (`OutcomeUnknown`; None: on).
+            is unknown, until the exchange's answer, a round or `release_unknown` lifts it
+            (`OutcomeUnknown`; None: on).
         settle_unknown: ask the exchange how an order of unknown outcome ended, with a cancel
             of it (`OutcomesAsked`); None: when the block is on and there is no ``rest``.
     """

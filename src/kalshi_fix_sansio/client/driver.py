@@ -193,8 +193,9 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             the driver); None: none (a loop author steps the driver and performs them).
         open_hint: how to open, in the error of a call before that.
         block_unknown: refuse what could grow a position in a market where an order's outcome
-            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until a round
-            resolves it (`Reconciled`, a complete catch-up; `OutcomeUnknown`); None: on for a
+            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until the
+            exchange's answer, a round (`Reconciled`, a complete catch-up) or
+            `release_unknown` lifts it (`OutcomeUnknown`); None: on for a
             new gate, as it is for the config's ``order_gate``.
         settle_unknown: ask the exchange how each order an `OrdersUnknown` names ended, with
             a cancel of it (Kalshi has no order status request; the answer settles it, and
