@@ -369,14 +369,14 @@ class TradingStateRules:
                 if unknown.everywhere is None or not catch_up:
                     unknown.from_catch_up = catch_up
                 unknown.everywhere = reason
-            elif symbol not in unknown.markets_ or not catch_up:
+            else:  # the market, with this order among those whose end lifts it
                 known = unknown.markets_.get(symbol)
-                held = (known[2] if known is not None else ()) + (order.cl_ord_id,)
-                unknown.markets_[symbol] = (reason, catch_up, tuple(dict.fromkeys(held)))
-            else:
-                reason_, caught, held = unknown.markets_[symbol]
-                held = tuple(dict.fromkeys((*held, order.cl_ord_id)))
-                unknown.markets_[symbol] = (reason_, caught, held)
+                if known is None:
+                    unknown.markets_[symbol] = (reason, catch_up, (order.cl_ord_id,))
+                    continue
+                held = tuple(dict.fromkeys((*known[2], order.cl_ord_id)))
+                kept = known[:2] if catch_up else (reason, False)  # a REST failure's wins
+                unknown.markets_[symbol] = (*kept, held)
         self._block(unknown)
 
     def outcomes_known(self, *, catch_up: bool = False) -> None:
