@@ -549,7 +549,8 @@ def test_a_fill_never_seen_is_inferred_from_the_cancel_and_said() -> None:
     sim.gateway.seed_market("ABC-PERP", **book)
     orders = Requests("margin", "KalshiNR")
     with sim.client(key_id, signer, heartbeat_interval=10).order_entry(
-        on_event=events.append
+        on_event=events.append,
+        settle_unknown=False,  # the kill's cancel asks, not the session
     ) as oe:
         sim.gateway.faults.garble_next = True  # the order's acknowledgement: skipped
         oe.send(orders.new_order("ABC-PERP", "sell", 9, Decimal("0.56"), cl_ord_id="s1"))

@@ -69,7 +69,7 @@ def test_an_order_whose_index_was_replayed_without_its_report_ends_not_received(
 def test_an_order_of_an_index_not_replayed_is_named_unknown_and_stays_pending(
     ex_destination: int | None,
 ) -> None:
-    h = Harness("prediction")
+    h = Harness("prediction", settle_unknown=False)  # not asked about: it stays as it was
     events = lose_in_flight(h, routed(h, "lost", ex_destination))
     unknown = [e for e in events if isinstance(e, OrdersUnknown)]
     assert [e.cl_ord_ids for e in unknown] == [("lost",)]

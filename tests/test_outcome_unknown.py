@@ -118,8 +118,10 @@ def restored(order: Any) -> OrderTracker:
 
 
 def test_the_driver_blocks_from_orders_unknown_until_the_order_is_settled() -> None:
+    """The session does not ask by itself here (``settle_unknown=False``): a cancel of the
+    application's own settles the order."""
     h0 = Harness()
-    h = Harness(tracker=restored(h0.order("lost-1", "buy", 3)))
+    h = Harness(tracker=restored(h0.order("lost-1", "buy", 3)), settle_unknown=False)
     h.start()
     h.pump()
     events = []
@@ -167,7 +169,9 @@ def test_a_restored_session_blocks_until_the_unknown_order_is_settled(
 
     async def scenario(d: Driver) -> None:
         client = d.client(h, halt_file=False)
-        session = client.order_entry(tracker=restored(order("lost-1", h.symbol)))
+        session = client.order_entry(
+            tracker=restored(order("lost-1", h.symbol)), settle_unknown=False
+        )
         async with d.opened(session):
             await d.wait_for(session, lambda e: isinstance(e, OrdersUnknown), 10)
             assert session.unknown_markets == (h.symbol,)
@@ -190,7 +194,8 @@ def test_a_backtest_strategy_meets_the_same_block(tmp_path: Path) -> None:
 
     def strategy(ctx: Any) -> None:
         client = ctx.client()
-        with client.order_entry(tracker=restored(order("lost-1", ctx.symbol))) as oe:
+        tracker = restored(order("lost-1", ctx.symbol))
+        with client.order_entry(tracker=tracker, settle_unknown=False) as oe:
             oe.wait_for(lambda e: isinstance(e, OrdersUnknown), 10)
             try:
                 oe.send(order("n1", ctx.symbol))

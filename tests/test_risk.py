@@ -301,8 +301,15 @@ def test_symbol_overrides_and_reading_back() -> None:
             "RiskLimits.max_open_orders must be an int >= 0 (or None: no limit), got -1",
         ),
         ({"max_open_orders": True}, "RiskLimits.max_open_orders must be an int >= 0"),
-        ({"min_price": 0.5}, "risk limits take a Decimal, an int or a str, not float 0.5"),
-        ({"min_price": "x"}, "risk limits take a Decimal, an int or a str, not 'x'"),
+        (
+            {"min_price": 0.5},
+            "RiskLimits.min_price: 0.5 is a float, which is not exact: write Decimal('0.5') or "
+            "'0.5'",
+        ),
+        ({"min_price": "x"}, "RiskLimits.min_price: 'x' is not a number"),
+        ({"max_position": "2O0"}, "RiskLimits.max_position: '2O0' is not a number"),
+        ({"max_order_qty": 10.5}, "RiskLimits.max_order_qty: 10.5 is a float, which is not exact"),
+        ({"max_order_qty": [1]}, "RiskLimits.max_order_qty: [1] is a list, not a number"),
         (
             {"min_price": "0.6", "max_price": "0.5"},
             "RiskLimits: min_price 0.6 is above max_price 0.5",

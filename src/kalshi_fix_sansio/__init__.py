@@ -112,6 +112,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OutsideHalt,
         StillOpen,
     )
+    from .trading.outcomes import FillsUnknown, OutcomesAsked
     from .trading.risk import (
         EventLimit,
         RiskChecker,
@@ -245,6 +246,8 @@ _LAZY: dict[str, str] = {
     "TradingStateChanged": ".trading.gate",
     "ReduceOnlyRefused": ".trading.gate",
     "OutcomeUnknown": ".trading.gate",
+    "OutcomesAsked": ".trading.outcomes",
+    "FillsUnknown": ".trading.outcomes",
     "KillStarted": ".trading.killswitch",
     "OrdersNotReceived": ".trading.catchup",
     "OrdersUnknown": ".trading.catchup",
@@ -327,6 +330,7 @@ __all__ = [
     "FallingBehind",
     "FileStore",
     "FillInferred",
+    "FillsUnknown",
     "FixError",
     "FixRecord",
     "Frame",
@@ -364,6 +368,7 @@ __all__ = [
     "OrdersNotReceived",
     "OrdersUnknown",
     "OutcomeUnknown",
+    "OutcomesAsked",
     "OutsideHalt",
     "PriceUnitError",
     "PublicKey",

@@ -148,6 +148,12 @@ COMMANDS: Final[dict[str, Command]] = {
         "rearm_command",
         "lift the halt of a kill from the shell: the key's sessions trade again",
     ),
+    "release-unknown": Command(
+        "unknown",
+        "add_release_parser",
+        "release_command",
+        "lift the block of unknown order outcomes (OutcomeUnknown) of a key's sessions",
+    ),
     "order": Command(
         "order",
         "add_order_parsers",

@@ -30,6 +30,7 @@ __all__ = [
     "halt_dir_warning",
     "halt_file_for",
     "halted_text",
+    "key_id_of",
     "rearm_command",
 ]
 
@@ -93,7 +94,8 @@ def halt_dir_warning(halt_file: HaltFile) -> str | None:
     return None
 
 
-def _key_id(args: argparse.Namespace) -> str | None:
+def key_id_of(args: argparse.Namespace) -> str | None:
+    """The API key id of ``--key-id``, else of the product's environment variable."""
     if args.key_id:
         return str(args.key_id)
     prefix = "KALSHI_" if args.product == "prediction" else "KALSHI_PERPS_"
@@ -112,7 +114,7 @@ def rearm_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         0 not halted any more (or not before), 1 the file could not be removed or the
         directory is writable by every user, 2 usage.
     """
-    key_id = _key_id(args)
+    key_id = key_id_of(args)
     if key_id is None:
         prefix = "KALSHI_" if args.product == "prediction" else "KALSHI_PERPS_"
         print(

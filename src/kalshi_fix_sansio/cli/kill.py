@@ -128,6 +128,7 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 session_type,
                 tracker=tracker,
                 cancel_orders_on_disconnect=True,
+                settle_unknown=False,  # the kill cancels every order: nothing to ask beside
                 **fresh_process_flags(session_type),
             )
             sessions.append((session_type, session))

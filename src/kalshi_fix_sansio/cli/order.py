@@ -258,8 +258,11 @@ def _connected(
 
     try:
         client = client_for(args, args.session)
-        session = client.session(
-            args.session, **session_options, **fresh_process_flags(args.session)
+        session = client.session(  # its own request is the question: none asked by itself
+            args.session,
+            settle_unknown=False,
+            **session_options,
+            **fresh_process_flags(args.session),
         )
     except UsageProblem as exc:
         print(f"kalshi-fix {name}: {exc}", file=err)

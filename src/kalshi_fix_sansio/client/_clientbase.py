@@ -647,6 +647,7 @@ class ClientBase(Generic[S]):
         risk_books: Any = None,
         rest: RestOptions | None = None,
         block_unknown: bool | None = None,
+        settle_unknown: bool | None = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -687,7 +688,11 @@ class ClientBase(Generic[S]):
                 client's; None: the client's ``rest`` on an order-entry session.
             block_unknown: False: trade on while an order's outcome is unknown (the default
                 refuses what could grow a position in its market with `OutcomeUnknown` until
-                a round resolves it).
+                the exchange's answer, a round or ``release_unknown()`` lifts it).
+            settle_unknown: ask the exchange how an order of unknown outcome ended with a
+                cancel of it, whose answer lifts its block (`OutcomesAsked`); None: when
+                ``block_unknown`` is on and no REST reconciliation is configured; False:
+                never (the block then waits for a round or ``release_unknown()``).
             **flags: `SessionConfig` fields for this session.
 
         Returns:
@@ -747,6 +752,8 @@ class ClientBase(Generic[S]):
             flags.setdefault("cancel_orders_on_disconnect", True)  # a stuck loop or process
         if block_unknown is not None:
             options["block_unknown"] = block_unknown
+        if settle_unknown is not None:
+            options["settle_unknown"] = settle_unknown
         config, connect = self.profile(session_type, **flags)
         if trades and cursor is None and catches_up(config):  # resume where the last one was
             options["cursor"] = self.cursor

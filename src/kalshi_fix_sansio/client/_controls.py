@@ -115,6 +115,27 @@ class SessionControls:
             self.gate.rearm()
             self.announce(self._last_input)
 
+    def release_unknown(self, market: str | None = None) -> tuple[str, ...]:
+        """Lift the block of unknown order outcomes (`OutcomeUnknown`) in ``market`` (None:
+        everywhere) by hand, once you checked the exchange yourself: what it says is taken as
+        known. The markets released (a `TradingStateChanged` says so; logged at WARNING).
+        `rearm` does not lift it: it is about halts."""
+        if market is not None and (not isinstance(market, str) or not market):
+            raise LocalProtocolError(
+                f"release_unknown: market must be a non-empty str or None, got {market!r}"
+            )
+        with self.lock:
+            released = self.gate.release_unknown(market)
+            if released:
+                self.logger.warning(
+                    "%s: unknown order outcomes released by hand in %s",
+                    self.name,
+                    ", ".join(released),
+                    extra={**self._log_fields, "event": "release_unknown"},
+                )
+            self.announce(self._last_input)
+        return released
+
     def reduce_only(self, reason: str = "reduce-only") -> None:
         """Let through only orders, replaces and quote messages that can only shrink a position
         (`ReduceOnlyRefused` for the others; cancels always go) until `rearm`; a halt of this
@@ -133,21 +154,24 @@ class SessionControls:
 
     # -- what the application reads ------------------------------------------------------------
 
+    # read from the core (the supervisor, the queue), whoever drives it: an adapter's pump or
+    # a loop of one's own (`start`, `connection_made`... as the embedding guide shows)
+
     @property
     def session(self) -> Session | None:
         """The core `Session` of the current (or last) connection (None before the first
-        open)."""
-        return self.supervisor.session if self.begun else None
+        connection)."""
+        return self.supervisor.session
 
     @property
     def connections(self) -> int:
         """How many connections logged on so far (1 + the reconnects)."""
-        return self.supervisor.connections if self.begun else 0
+        return self.supervisor.connections
 
     @property
     def queued_events(self) -> int:
         """How many events wait unread."""
-        return self.queued if self.begun else 0
+        return self.queued
 
     def lag_now(self) -> float:
         """Seconds the oldest unread event has waited now (0.0 when none waits): how far

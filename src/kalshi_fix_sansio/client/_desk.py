@@ -11,6 +11,9 @@ driver hands it every event the supervisor produces, in order, as the bytes are 
   the orders that were in flight when the connection was lost;
 * says when a 35=9 proved an order was never live (`OrderNotFound`: the tracker ended it),
   and when a report's CumQty showed a fill the tracker never saw (`FillInferred`: counted);
+* asks the exchange how orders of unknown outcome ended, a cancel each, when the driver
+  says so (`ask_unknown`; `kalshi_fix_sansio.trading.outcomes`), and settles them by the
+  answers;
 * drives the kill switch under way (`KillSwitch`): its follow-ups, its confirmation by the
   drop copy, its `KillStarted` / `KillFinished` events.
 
@@ -55,6 +58,7 @@ from ..trading.catchup import (
 )
 from ..trading.gate import OrderGate
 from ..trading.killswitch import KillFinished, KillStarted, KillSwitch
+from ..trading.outcomes import OutcomeQuery
 from ..trading.tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 from ._queue import BOOK_TYPES, TrackingFailed
 from .supervisor import Disconnected, Reconnected, Supervisor, SupervisorState
@@ -180,6 +184,8 @@ class OrderDesk:
         # connection, or by the process before)
         self._carried: dict[str, str] = {}
         self._dialect: Any = None
+        self.outcomes = OutcomeQuery(config)
+        """The cancels asking how orders of unknown outcome ended (`ask_unknown`)."""
 
     # -- what the driver asks --------------------------------------------------------------
 
@@ -353,6 +359,8 @@ class OrderDesk:
         if never_live is not None and never_live.status is OrderStatus.REJECTED:
             request = cl_ord_id(message)
             self._emit(OrderNotFound(never_live.cl_ord_id, request, message.text), now)
+        if msg_type == "9" and self.outcomes.asking:  # the answer to a question asked
+            self._answered(message, now)
         if self.catch_up is not None:
             self._catch_up_result(self.catch_up.observe(event), now)
 
@@ -388,9 +396,37 @@ class OrderDesk:
         else:  # no round ends on a report: its part of `observe`, directly
             catch_up.report(exec_id, new)
 
+    # -- unknown outcomes ------------------------------------------------------------------
+
+    def ask_unknown(self, cl_ord_ids: tuple[str, ...], now: float) -> None:
+        """Ask the exchange how these orders ended (a cancel each: `OutcomesAsked`); those that
+        cannot be asked now (not logged on) are asked at the next Logon."""
+        sup = self.supervisor
+        asked = self.outcomes.ask(self.tracker, cl_ord_ids, lambda m: sup.send(m, now))
+        if asked is not None:
+            self._emit(asked, now)
+
+    def _answered(self, message: Any, now: float) -> None:
+        """A 35=9 read: what it settles of an order asked about (a fill learned: `FillInferred`;
+        or `FillsUnknown`)."""
+        tracker = self.tracker
+        try:
+            settled = self.outcomes.answer(tracker, message)
+        except Exception as exc:  # as in `apply`: never stop the session for it
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+            return
+        if settled is not None:
+            self._emit(settled, now)
+        if tracker.inferred:
+            for inferred in tracker.inferred:
+                self._emit(inferred, now)
+            tracker.inferred.clear()
+
     # -- catch-up --------------------------------------------------------------------------
 
     def _logged_on(self, now: float, *, reconnect: bool) -> None:
+        if self.outcomes.due:  # asked before, when the session could not send
+            self.ask_unknown((), now)
         catch_up, sup = self.catch_up, self.supervisor
         if catch_up is None or sup.session is None:
             return

@@ -11,7 +11,7 @@ when the application stops calling ``alive``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -32,9 +32,16 @@ from ..trading.tracker import OrderTracker
 from .steps import Kill
 
 if TYPE_CHECKING:
+    import logging
+
     from ..session.config import SessionConfig
     from ._desk import OrderDesk
     from .supervisor import Supervisor
+
+
+FIRST_LOOK: Final = object()
+"""``Driver._release_seen`` before an open's first look at the halt source: a request to
+release unknown outcomes already there is older than the session, so not for it."""
 
 
 class KillDriving:
@@ -51,7 +58,11 @@ class KillDriving:
     outside_halt: TradingHalt | None
     dead_man: DeadMansSwitch | None
     _halt_due: float | None
+    _release_seen: object
     _dead_man_seen: int
+    name: str
+    logger: logging.Logger
+    _log_fields: dict[str, str]
     lock: Any
     clock: Callable[[], float]
 
@@ -160,6 +171,7 @@ class KillDriving:
             self._halt_due = None
             return
         self._halt_due = now + source.interval
+        self._ask_release(source)
         try:
             reason = source.poll(now)
         except Exception as exc:  # the source's own failure must not stop the session
@@ -181,6 +193,30 @@ class KillDriving:
             self._emit(OutsideHalt(reason), now)
         if reason is not None and before is None and started and cancels_orders(self.config):
             self.kill(now, halt=False)
+
+    def _ask_release(self, source: HaltSource) -> None:
+        """A new request from the shell to lift the block of unknown order outcomes
+        (``kalshi-fix release-unknown``: `HaltFile.release_request`) is applied as
+        ``release_unknown()`` is; the open's first look only remembers what is there."""
+        ask = getattr(source, "release_request", None)
+        if ask is None:
+            return
+        try:
+            request = ask()
+        except Exception:  # a request that cannot be read releases nothing
+            return
+        stamp = None if request is None else request[0]
+        seen, self._release_seen = self._release_seen, stamp
+        if request is None or seen is FIRST_LOOK or stamp == seen:
+            return
+        released = self.gate.release_unknown(request[1])
+        if released:
+            self.logger.warning(
+                "%s: unknown order outcomes released from the shell in %s",
+                self.name,
+                ", ".join(released),
+                extra={**self._log_fields, "event": "release_unknown"},
+            )
 
     def _check_dead_man(self, now: float) -> None:
         """Ask the dead man's switch: at a new firing, halt (the halt shared with the client's

@@ -41,6 +41,7 @@ from kalshi_fix_sansio.trading.catchup import (
 from kalshi_fix_sansio.trading.deadman import DeadMansSwitchFired
 from kalshi_fix_sansio.trading.gate import TradingStateChanged
 from kalshi_fix_sansio.trading.killswitch import KillFinished, KillStarted, OutsideHalt
+from kalshi_fix_sansio.trading.outcomes import FillsUnknown, OutcomesAsked
 from kalshi_fix_sansio.trading.tracker import FillInferred, OrderNotFound
 
 from ._transport import TRANSPORT_LOGGER_NAME
@@ -60,6 +61,8 @@ _WARNING_EVENTS = (
     KillFinished,
     ResubscriptionRefused,
     OrdersUnknown,
+    OutcomesAsked,
+    FillsUnknown,
     OrdersNotReceived,
     OrderNotFound,
     FillInferred,

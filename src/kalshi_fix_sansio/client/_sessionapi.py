@@ -115,7 +115,10 @@ class SessionAPI:
             cannot make it whole: the adapter sends the requests by itself (the ``rest``
             extra), and ``reconcile()`` starts a round on request.
         block_unknown: refuse what could grow a position in a market where an order's outcome
-            is unknown, until a round resolves it (`OutcomeUnknown`; None: on).
+            is unknown, until the exchange's answer, a round or `release_unknown` lifts it
+            (`OutcomeUnknown`; None: on).
+        settle_unknown: ask the exchange how an order of unknown outcome ended, with a cancel
+            of it (`OutcomesAsked`); None: when the block is on and there is no ``rest``.
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -148,6 +151,7 @@ class SessionAPI:
         dead_man: DeadMansSwitch | None = None,
         rest: RestOptions | None = None,
         block_unknown: bool | None = None,
+        settle_unknown: bool | None = None,
     ) -> None:
         # what the pump reads while the driver makes it
         self.options, self.clock = options, clock
@@ -173,6 +177,7 @@ class SessionAPI:
             dead_man=dead_man,
             rest=rest,
             block_unknown=block_unknown,
+            settle_unknown=settle_unknown,
             start_rest=self._start_rest,
             pump=lambda made: pump(self, made),
             open_hint=self._OPEN_HINT,
@@ -288,8 +293,15 @@ class SessionAPI:
     @property
     def unknown_markets(self) -> tuple[str, ...]:
         """Markets where an order's outcome is unknown: only what shrinks a position goes
-        there (`OutcomeUnknown`) until a round resolves it (``("every market",)``: all)."""
+        there (`OutcomeUnknown`) until the exchange's answer about the order, a round, or
+        `release_unknown` lifts it (``("every market",)``: all)."""
         return self._driver.gate.unknown_markets
+
+    def release_unknown(self, market: str | None = None) -> tuple[str, ...]:
+        """Lift the block of unknown order outcomes in ``market`` (None: every market) once
+        you checked the exchange yourself (its website, REST): the markets released. The
+        tracker is not changed (``reconcile()`` makes it whole where REST is allowed)."""
+        return self._driver.release_unknown(market)
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now (synchronous in every adapter: never awaited).

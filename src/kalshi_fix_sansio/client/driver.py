@@ -71,15 +71,13 @@ from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from ..trading.deadman import DeadMansSwitch
 from ..trading.gate import OrderGate, TradingHalt, TradingHalted, TradingState
-from ..trading.killswitch import (
-    HaltSource,
-)
+from ..trading.killswitch import HaltSource, cancels_orders
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
 from ._callers import Delivery, any_event
 from ._controls import RateLimitMode, SessionControls
 from ._desk import OrderDesk, OrderWaiter
-from ._driverkill import KillDriving
+from ._driverkill import FIRST_LOOK, KillDriving
 from ._driverread import ReadDriving
 from ._driverrest import RestDriving
 from ._driverstate import OUTCOME_EVENTS, StateDriving
@@ -194,9 +192,15 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             the driver); None: none (a loop author steps the driver and performs them).
         open_hint: how to open, in the error of a call before that.
         block_unknown: refuse what could grow a position in a market where an order's outcome
-            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until a round
-            resolves it (`Reconciled`, a complete catch-up; `OutcomeUnknown`); None: on for a
+            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until the
+            exchange's answer, a round (`Reconciled`, a complete catch-up) or
+            `release_unknown` lifts it (`OutcomeUnknown`); None: on for a
             new gate, as it is for the config's ``order_gate``.
+        settle_unknown: ask the exchange how each order an `OrdersUnknown` names ended, with
+            a cancel of it (Kalshi has no order status request; the answer settles it, and
+            lifts its block: `kalshi_fix_sansio.trading.outcomes`); None: when the block is on
+            and no REST reconciliation is configured (``rest``, which answers without
+            cancelling).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -240,13 +244,16 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         pump: Callable[[Driver], Pump] | None = None,
         open_hint: str = "drive it with step(fact, now)",
         block_unknown: bool | None = None,
+        settle_unknown: bool | None = None,
     ) -> None:
         if rest is not None and not isinstance(rest, RestOptions):
             raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
-        if block_unknown is not None and not isinstance(block_unknown, bool):
-            raise LocalProtocolError(
-                f"block_unknown must be True, False or None, got {block_unknown!r}"
-            )
+        for name, value in (("block_unknown", block_unknown), ("settle_unknown", settle_unknown)):
+            if value is not None and not isinstance(value, bool):
+                raise LocalProtocolError(f"{name} must be True, False or None, got {value!r}")
+        self.settle_unknown = settle_unknown
+        """Whether an `OrdersUnknown` makes the session ask the exchange about its orders (a
+        cancel each; None: when the block is on and there is no REST reconciliation)."""
         policy = make_queue_policy(max_queued_events, queue_policy)
         if not policy.queue_events and on_event is not None:
             raise LocalProtocolError(
@@ -435,6 +442,7 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         )  # the trading state last announced (`announce`)
         self._failure: FixError | None = None
         self._halt_due: float | None = None  # when to ask the halt source next
+        self._release_seen: object = FIRST_LOOK  # the shell's last release request seen
         self.loop = Loop(
             self, self.supervisor, self._write_timeout, self._max_buffered, quick=self.quick_read
         )
@@ -794,6 +802,14 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         ):
             self._warn(now)
 
+    def _asks_unknown(self) -> bool:
+        """Whether orders of unknown outcome are asked about (``settle_unknown``; never on a
+        session that cannot cancel, a listener's)."""
+        settle = self.settle_unknown
+        if settle is None:
+            settle = self.gate.block_unknown and self.reconciliation is None
+        return settle and cancels_orders(self.config)
+
     def _emit(self, event: Event, now: float) -> None:
         on_gate = OUTCOME_EVENTS.get(event.__class__)
         if on_gate is not None:  # an order outcome unknown, or known again: before anyone reads
@@ -803,6 +819,8 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
         if self.observer is not None:
             self.observer(event)
         self._put(event, now)
+        if on_gate is not None and event.__class__ is OrdersUnknown and self._asks_unknown():
+            self.desk.ask_unknown(event.cl_ord_ids, now)
         rest = self.reconciliation
         if rest is not None and event.__class__ in _RECONCILE_ON:  # never an order's event
             why = wants_reconciliation(event)

@@ -33,6 +33,7 @@ __all__ = [
     "Position",
     "Rejection",
     "TrackedOrder",
+    "ended_unseen",
     "naming_order",
     "says_unknown_order",
 ]
@@ -84,6 +85,22 @@ def says_unknown_order(message: Any) -> bool:
         return False
     text = getattr(message, "text", None)
     return not (isinstance(text, str) and "MISMATCH" in text.upper())
+
+
+_ENDED: Final = frozenset({"2", "4", "C"})  # OrdStatus: filled, canceled, expired
+
+
+def ended_unseen(message: Any) -> bool:
+    """Whether an OrderCancelReject (35=9) says the order it answers was live at the exchange
+    and is no longer: its OrdStatus(39) is that of an order that ended (2 filled, 4 canceled,
+    C expired), not 8 (Rejected), which answers a request about an order the exchange never
+    had. A
+    cancel of an order that ended while no report of it was seen (lost with a connection)
+    is answered so: unknown order (canceled, expired) or too late (filled)."""
+    status = getattr(message, "ord_status", None)
+    if status is None:
+        return False
+    return (status if status.__class__ is str else _code(status)) in _ENDED
 
 
 class OrderStatus(enum.Enum):

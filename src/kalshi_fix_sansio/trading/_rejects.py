@@ -21,6 +21,7 @@ from ._orders import (
     _code,
     _int,
     _live,
+    ended_unseen,
     says_unknown_order,
 )
 from ._retention import Retention
@@ -101,8 +102,10 @@ class RejectRules:
         says the exchange does not know the order (`says_unknown_order`), and the order it
         names (OrigClOrdID, else the cancel or replace request's ClOrdID) is tracked, open and
         was never acknowledged by Kalshi. Feeding the 35=9 ends that order REJECTED (source
-        ``"not_found"``); this asks before, changing nothing."""
-        if not says_unknown_order(message):
+        ``"not_found"``); this asks before, changing nothing. A 35=9 whose OrdStatus(39) is
+        that of an order the exchange had (canceled, expired, filled: anything but 8) proves
+        the opposite: the order was live and ended, its fills not said (`ended_unseen`)."""
+        if not says_unknown_order(message) or ended_unseen(message):
             return None
         cl = _code(message.cl_ord_id)
         orig = _code(message.orig_cl_ord_id)

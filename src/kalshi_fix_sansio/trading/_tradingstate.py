@@ -47,6 +47,13 @@ __all__ = [
     "shrinks",
 ]
 
+_WAYS_OUT: Final = (
+    "it lifts once the exchange answers about the order: the session asks by itself with a "
+    "cancel unless settle_unknown=False, and a cancel of yours asks too; or by a REST "
+    "reconciliation, or release_unknown() once you checked the exchange; cancels always go"
+)
+"""What `OutcomeUnknown`'s text says lifts the block."""
+
 ALL_MARKETS: Final = "every market"
 """`OrderGate.unknown_markets` when an unknown outcome blocks every market: ``(ALL_MARKETS,)``."""
 
@@ -99,8 +106,12 @@ class ReduceOnlyRefused(LocalProtocolError):
 
 class OutcomeUnknown(LocalProtocolError):
     """An order, replace or quote message that could grow a position in a market where the
-    outcome of an order is unknown (`OrdersUnknown`, a failed catch-up or REST round), until a
-    round resolves it (`Reconciled`); nothing was sent. Cancels always go.
+    outcome of an order is unknown (`OrdersUnknown`, a failed catch-up or REST round); nothing
+    was sent. Cancels always go. What lifts it: the exchange's answer about the order (a
+    session asks by itself with a cancel, ``settle_unknown``; a cancel of your own does the
+    same), the end of the orders that were open when a round failed, a REST reconciliation
+    (`Reconciled`), a complete catch-up (what a failed one set), or ``release_unknown()`` once
+    you checked the exchange yourself (``kalshi-fix release-unknown`` from the shell).
 
     Attributes:
         msg_type: MsgType(35) of the refused message.
@@ -223,16 +234,18 @@ class UnknownOutcomes:
     Three kinds: every market (``everywhere``: an unknown order or an open order whose market
     is not known) until a round resolves it; the markets of the orders open when a catch-up or
     a REST round failed (``markets``: their reports may be missing), until a round resolves
-    it (a complete catch-up lifts what a failed one set); and the markets of the orders named
-    unknown (``orders``), each until the round, or until the order ends or is first
-    answered."""
+    it (a complete catch-up lifts what a failed one set) or every one of those orders ended
+    (its ending report carries its CumQty: its fills are whole); and the markets of the orders
+    named unknown (``orders``), each until the round, or until the order ends or is first
+    answered. `release` lifts any of them by hand."""
 
     __slots__ = ("everywhere", "from_catch_up", "markets_", "orders")
 
     def __init__(self) -> None:
         self.everywhere: str | None = None
         self.from_catch_up = False  # the block everywhere came from a catch-up (a later one lifts)
-        self.markets_: dict[str, tuple[str, bool]] = {}  # symbol -> reason, from a catch-up
+        # symbol -> reason, from a catch-up, the orders open there then
+        self.markets_: dict[str, tuple[str, bool, tuple[str, ...]]] = {}
         self.orders: dict[str, tuple[str, str, bool]] = {}  # ClOrdID -> symbol, reason, acked
 
     def __bool__(self) -> bool:
@@ -250,9 +263,23 @@ class UnknownOutcomes:
         if self.from_catch_up:
             self.everywhere = None
             self.from_catch_up = False
-        for symbol, (_, caught) in list(self.markets_.items()):
+        for symbol, (_, caught, _) in list(self.markets_.items()):
             if caught:
                 del self.markets_[symbol]
+
+    def release(self, symbol: str | None) -> tuple[str, ...]:
+        """Lift the block of ``symbol`` (None: every block); the markets released."""
+        released = self.markets()
+        if symbol is None:
+            self.everywhere = None
+            self.from_catch_up = False
+            self.markets_.clear()
+            self.orders.clear()
+            return released
+        self.markets_.pop(symbol, None)
+        for cl in [cl for cl, (s, _, _) in self.orders.items() if s == symbol]:
+            del self.orders[cl]
+        return tuple(m for m in released if m == symbol)
 
     def why(self, symbol: str | None) -> tuple[str, tuple[str, ...]] | None:
         """Why ``symbol`` is blocked and the unknown orders there, or None (not blocked)."""
@@ -342,8 +369,14 @@ class TradingStateRules:
                 if unknown.everywhere is None or not catch_up:
                     unknown.from_catch_up = catch_up
                 unknown.everywhere = reason
-            elif symbol not in unknown.markets_ or not catch_up:
-                unknown.markets_[symbol] = (reason, catch_up)
+            else:  # the market, with this order among those whose end lifts it
+                known = unknown.markets_.get(symbol)
+                if known is None:
+                    unknown.markets_[symbol] = (reason, catch_up, (order.cl_ord_id,))
+                    continue
+                held = tuple(dict.fromkeys((*known[2], order.cl_ord_id)))
+                kept = known[:2] if catch_up else (reason, False)  # a REST failure's wins
+                unknown.markets_[symbol] = (*kept, held)
         self._block(unknown)
 
     def outcomes_known(self, *, catch_up: bool = False) -> None:
@@ -357,6 +390,19 @@ class TradingStateRules:
             self._block(unknown)
         else:
             self._block(None)
+
+    def release_unknown(self, symbol: str | None = None) -> tuple[str, ...]:
+        """Lift the block of unknown outcomes in ``symbol`` (None: everywhere) by hand, once
+        you checked the exchange by other means (its website, REST, the drop copy): what could
+        grow a position there is sent again. Returns the markets released (``("every
+        market",)`` when every market was blocked). The tracker is not changed: a REST
+        reconciliation is what makes it whole."""
+        unknown = self._pruned()
+        if unknown is None:
+            return ()
+        released = unknown.release(symbol)
+        self._block(unknown)
+        return released
 
     def _block(self, unknown: UnknownOutcomes | None) -> None:
         self._unknown = unknown if unknown else None
@@ -372,6 +418,10 @@ class TradingStateRules:
             order = order_of(cl)
             if order is None or order.terminal or (order.acknowledged and not acked):
                 del unknown.orders[cl]
+        current = self.tracker.current
+        for symbol, (_, _, held) in list(unknown.markets_.items()):
+            if all((o := current(cl)) is None or o.terminal for cl in held):
+                del unknown.markets_[symbol]  # each ended with its CumQty: nothing missing
         if not unknown:
             self._block(None)
             return None
@@ -403,8 +453,7 @@ class TradingStateRules:
                 raise OutcomeUnknown(
                     f"35={msg_type} on {symbol} refused: the outcome of "
                     f"{_orders(why[1])} is unknown ({why[0]}) and "
-                    f"{self._grows(symbol, side, qty)}; nothing was sent (a REST reconciliation "
-                    "resolves it; cancels always go)",
+                    f"{self._grows(symbol, side, qty)}; nothing was sent ({_WAYS_OUT})",
                     msg_type=msg_type,
                     symbol=symbol,
                     reason=why[0],
@@ -450,7 +499,7 @@ class TradingStateRules:
         assert unknown is not None
         why = unknown.everywhere or "orders of unknown outcome"
         return OutcomeUnknown(
-            f"{text} while an order outcome is unknown ({why}); nothing was sent",
+            f"{text} while an order outcome is unknown ({why}); nothing was sent ({_WAYS_OUT})",
             msg_type=msg_type,
             symbol=None,
             reason=why,

@@ -345,8 +345,10 @@ class OrdersUnknown(Event):
     (restored from a message log) but nothing to replay from, and after a drop-copy replay that
     holds no report for an order sent before the connection was lost. What recovers them: a
     KalshiRT session's resend (its message store), an EventResendRequest on the drop-copy
-    session (KalshiDC) from an earlier ExecID, or Kalshi's portfolio pages; cancelling each by
-    its ClOrdID settles it either way.
+    session (KalshiDC) from an earlier ExecID, or Kalshi's portfolio pages; a cancel of each by
+    its ClOrdID, which the driver sends by itself without REST (``settle_unknown``;
+    `kalshi_fix_sansio.trading.outcomes`): its answer settles the order, except for one that
+    ended without its fills said (`kalshi_fix_sansio.trading.outcomes.FillsUnknown`).
 
     Attributes:
         cl_ord_ids: the orders, by ClOrdID (their tracked status is unchanged).

@@ -31,6 +31,12 @@ option of every adapter, on by default) refuses new orders, replaces and quotes 
   team's shared directory on purpose (a kill by one member halts another's processes): it is
   trusted, and ``kill`` / ``rearm`` name the group in a warning.
 
+Beside it, ``release-<key id>.json`` carries a request from the shell to lift the block of
+unknown order outcomes (``kalshi-fix release-unknown``: `HaltFile.request_release`): a
+running session that notices a new request (`HaltFile.release_request`, on the same timer)
+lifts that block in the market named, or everywhere, as its ``release_unknown()`` does. A
+request older than the session is not for it; one that cannot be read releases nothing.
+
 It does not reach other machines: a halt file is local. The exchange side is the kill itself
 (OrderMassCancelRequest on KalshiNR) and CancelOrdersOnDisconnect.
 
@@ -237,6 +243,9 @@ class HaltFile:
             name += "-" + key_id.encode().hex()[:16]
         self.path = self.directory / f"halt-{name}.json"
         """The halt file."""
+        self.release_path = self.directory / f"release-{name}.json"
+        """The file of the last request to lift the block of unknown order outcomes."""
+        self._release: tuple[tuple[int, int, int], str | None] | None = None  # the last read
         self._seen: tuple[int, int, int] | None = None  # (inode, mtime ns, size) last read
         self._reason: str | None = None
         self._mode = "halt"  # of the record last read
@@ -296,22 +305,66 @@ class HaltFile:
             host=host[:100] or "localhost",
             command=command,
         )
-        import tempfile  # only when a halt is written (it loads shutil, bz2 and lzma)
-
-        make_store_dir(self.directory)
-        fd, tmp = tempfile.mkstemp(prefix=".halt-", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(record.to_json() + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _sync_dir(self.directory)
+        _write(self.directory, self.path, record.to_json())
         return record
+
+    def request_release(self, market: str | None, *, at: datetime, host: str) -> str:
+        """Ask the key's running sessions to lift their block of unknown order outcomes
+        (`kalshi_fix_sansio.trading.gate.OutcomeUnknown`) in ``market`` (None: everywhere):
+        the release file is written (atomically), and each session notices it within
+        `interval` seconds, as it notices a halt. For an operator who checked the exchange by
+        other means.
+
+        Returns:
+            What was asked, in words.
+
+        Raises:
+            LocalProtocolError: ``at`` is not an aware `datetime`, or ``market`` not a
+                non-empty str or None.
+            OSError: the directory or the file cannot be written (the error names it).
+        """
+        if not isinstance(at, datetime) or at.utcoffset() is None:
+            raise LocalProtocolError(f"request_release: at must be an aware datetime, got {at!r}")
+        if market is not None and (not isinstance(market, str) or not market):
+            raise LocalProtocolError(
+                f"request_release: market must be a non-empty str or None, got {market!r}"
+            )
+        record = {
+            "key_id": self.key_id,
+            "market": market,
+            "at": at.astimezone(timezone.utc).isoformat(),
+            "user": _user(),
+            "pid": os.getpid(),
+            "host": host[:100] or "localhost",
+        }
+        _write(self.directory, self.release_path, json.dumps(record, sort_keys=True))
+        return f"release the unknown outcomes of key {self.key_id} in {market or 'every market'}"
+
+    def release_request(self) -> tuple[tuple[int, int, int], str | None] | None:
+        """The last request to lift the block of unknown order outcomes: (what tells it from
+        another request, the market or None for every market), or None (none; or one that
+        cannot be read: it releases nothing). One ``stat``; the file is read only when it
+        changed. None too while every user may write to the directory (`insecure_dir`):
+        any of them could plant a request there."""
+        try:
+            if self.insecure_dir() is not None:
+                return None
+            st = os.stat(self.release_path)
+        except OSError:
+            self._release = None
+            return None
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._release is not None and self._release[0] == seen:
+            return self._release
+        try:
+            data = json.loads(read_small_file(str(self.release_path), _MAX_BYTES))
+        except (OSError, NotASmallFile, ValueError):
+            return None
+        market = data.get("market") if isinstance(data, dict) else 0
+        if market is not None and (not isinstance(market, str) or not market):
+            return None
+        self._release = (seen, market)
+        return self._release
 
     def rearm(self) -> HaltRecord | None:
         """Remove the halt file: every session of the key trades again once it noticed.
@@ -467,6 +520,26 @@ class HaltFile:
             f"the halt file {self.path}, which cannot be read ({what}); fail-closed until it "
             "can (kalshi-fix rearm removes it)"
         )
+
+
+def _write(directory: Path, path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in ``directory`` (created 0700
+    if needed), flushed to disk, renamed over it."""
+    import tempfile  # only when a file is written (it loads shutil, bz2 and lzma)
+
+    make_store_dir(directory)
+    fd, tmp = tempfile.mkstemp(prefix=".halt-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_dir(directory)
 
 
 def _sync_dir(directory: Path) -> None:

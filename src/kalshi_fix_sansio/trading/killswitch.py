@@ -105,7 +105,8 @@ class HaltSource(Protocol):
 
     The driver asks at `start <kalshi_fix_sansio.client.driver.Driver.start>`, then every
     ``interval`` seconds from its timer, never on the per-order path; a new answer becomes its
-    outside halt (`OutsideHalt`).
+    outside halt (`OutsideHalt`). A source may also have ``release_request()`` (a `HaltFile`
+    has): a new answer lifts the block of unknown order outcomes it names.
     """
 
     @property

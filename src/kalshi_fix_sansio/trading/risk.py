@@ -98,31 +98,43 @@ class RiskLimitExceeded(LocalProtocolError):
 # -- the limits ------------------------------------------------------------------------------------
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
+def _decimal(value: Any) -> Any:
+    """A limit's value as a Decimal: a Decimal, an int, or a str that reads as a number;
+    anything else is kept as it is, for the validator to refuse naming the limit."""
+    if value is None or isinstance(value, (Decimal, bool, float)):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
-        raise LocalProtocolError(
-            f"risk limits take a Decimal, an int or a str, not {type(value).__name__} {value!r} "
-            "(a float is not exact: write Decimal('0.1') or '0.1')"
-        )
+    if not isinstance(value, (int, str)):
+        return value
     try:
         return Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise LocalProtocolError(
-            f"risk limits take a Decimal, an int or a str, not {value!r}"
-        ) from None
+    except (InvalidOperation, ValueError):
+        return value
+
+
+def _not_a_number(where: str, value: Any) -> str:
+    """Why ``value`` is not a limit (``where``: ``Class.field``)."""
+    takes = "risk limits take a Decimal, an int or a str"
+    if isinstance(value, float):
+        return (
+            f"{where}: {value!r} is a float, which is not exact: write Decimal('{value!r}') or "
+            f"'{value!r}' ({takes})"
+        )
+    if isinstance(value, str):
+        return f"{where}: {value!r} is not a number ({takes} such as '0.45' or '100')"
+    return f"{where}: {value!r} is a {type(value).__name__}, not a number ({takes})"
 
 
 def _check_decimal(positive: bool) -> Any:
     def check(instance: object, attribute: attrs.Attribute[Any], value: Decimal | None) -> None:
         if value is None:
             return
+        where = f"{type(instance).__name__}.{attribute.name}"
+        if not isinstance(value, Decimal):
+            raise LocalProtocolError(_not_a_number(where, value))
         if not value.is_finite() or value < 0 or (positive and value == 0):
             bound = "> 0" if positive else ">= 0"
             raise LocalProtocolError(
-                f"{type(instance).__name__}.{attribute.name} must be a finite number {bound} "
-                f"(or None: no limit), got {value}"
+                f"{where} must be a finite number {bound} (or None: no limit), got {value}"
             )
 
     return check

@@ -40,7 +40,9 @@ Rules:
 * A 35=9 that says the exchange does not know the order (`says_unknown_order`: CxlRejReason 1,
   Text not a mismatch of the order's attributes) about an order Kalshi never reported on (an
   unacknowledged new order: lost in flight, never received) ends it REJECTED with a
-  `Rejection` of source ``"not_found"`` (Kalshi's text): it was never live. A report of that
+  `Rejection` of source ``"not_found"`` (Kalshi's text): it was never live, unless the 35=9's
+  OrdStatus(39) is an order's own (`ended_unseen`: canceled, expired; the order was live and
+  ended, its fills not said), which leaves it as it is. A report of that
   order arriving after all (a drop-copy replay, a late acknowledgement) is the exchange's own
   word and wins: the order leaves REJECTED and takes the report's state (its fills count, as
   every fill does). An acknowledged order answered so stays as it is (it was live; how it
@@ -100,6 +102,7 @@ from ._orders import (
     _parties,
     _sent_order,
     counted_from_rest,
+    ended_unseen,
     says_unknown_order,
     versions,
 )
@@ -123,6 +126,7 @@ __all__ = [
     "Position",
     "Rejection",
     "TrackedOrder",
+    "ended_unseen",
     "says_unknown_order",
 ]
 
