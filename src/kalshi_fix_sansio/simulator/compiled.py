@@ -425,11 +425,12 @@ def compile_recording(
     The cache is ``<recording>.kfc`` beside the recording, or in ``cache_dir``
     (``<recording's name>-<hash of its absolute path>.kfc``). It is keyed by the hash of the
     recording's bytes, the compiled form's version (`COMPILED_FORMAT`), the product and
-    ``max_line`` it was checked with (a recording shipped inside the package, a sample, is
-    compiled in memory unless ``cache_dir`` is given: nothing is written into the package): a cache that does not match is compiled again and
+    ``max_line`` it was checked with: a cache that does not match is compiled again and
     overwritten (never trusted); one whose columns do not match the checksum its header holds is a
     `CompiledCacheError`. A cache beside the recording that cannot be written is skipped (the
-    compiled form is then kept in memory); one in ``cache_dir`` is an error.
+    compiled form is then kept in memory); one in ``cache_dir`` is an error. A recording shipped
+    inside the package (a sample) is compiled in memory unless ``cache_dir`` is given: nothing
+    is written into the installed package.
 
     Args:
         path: the recording (a regular file).
