@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import kalshi_fix_sansio.adapters as T
+import kalshi_fix_sansio
+import kalshi_fix_sansio.client as client
 from kalshi_fix_sansio.codec.errors import FixError, LocalProtocolError
 from kalshi_fix_sansio.codec.spec import ENVIRONMENTS, SESSIONS
 from kalshi_fix_sansio.session.config import Role, SessionConfig
@@ -39,59 +40,59 @@ def test_kalshi_endpoint_for_every_session_type(
     product: str, session_type: str, environment: str
 ) -> None:
     spec = SESSIONS[(product, session_type)]
-    endpoint = T.kalshi_endpoint(product, environment, session_type)
+    endpoint = client.kalshi_endpoint(product, environment, session_type)
     host = ENVIRONMENTS[product][environment][spec.host]
-    assert endpoint == T.Endpoint(host=host, port=spec.port, tls=True, server_hostname=host)
+    assert endpoint == client.Endpoint(host=host, port=spec.port, tls=True, server_hostname=host)
     assert endpoint.tls and not endpoint.loopback
-    assert host in T.KALSHI_FIX_HOSTS
-    T.check_endpoint(endpoint)  # documented hosts pass the policy
+    assert host in client.KALSHI_FIX_HOSTS
+    client.check_endpoint(endpoint)  # documented hosts pass the policy
 
 
 def test_kalshi_endpoint_spot_checks() -> None:
-    assert T.kalshi_endpoint("prediction", "production", "KalshiRT") == T.Endpoint(
+    assert client.kalshi_endpoint("prediction", "production", "KalshiRT") == client.Endpoint(
         "mm.fix.elections.kalshi.com", 8230
     )
-    md = T.kalshi_endpoint("prediction", "demo", "KalshiMD")
+    md = client.kalshi_endpoint("prediction", "demo", "KalshiMD")
     assert (md.host, md.port) == ("marketdata.fix.demo.kalshi.co", 8233)
-    margin = T.kalshi_endpoint("margin", "production", "KalshiDC")
+    margin = client.kalshi_endpoint("margin", "production", "KalshiDC")
     assert (margin.host, margin.port) == ("margin-mm.fix.elections.kalshi.com", 8229)
-    margin_md = T.kalshi_endpoint("margin", "demo", "KalshiMD")
+    margin_md = client.kalshi_endpoint("margin", "demo", "KalshiMD")
     assert (margin_md.host, margin_md.port) == ("margin-marketdata.fix.demo.kalshi.co", 8233)
     assert str(margin_md) == "tls://margin-marketdata.fix.demo.kalshi.co:8233"
-    assert len(T.KALSHI_FIX_HOSTS) == 8
+    assert len(client.KALSHI_FIX_HOSTS) == 8
 
 
 def test_kalshi_endpoint_errors() -> None:
     with pytest.raises(
         LocalProtocolError, match=r"unknown environment 'prod'.*'demo', 'production'"
     ):
-        T.kalshi_endpoint("prediction", "prod", "KalshiNR")
+        client.kalshi_endpoint("prediction", "prod", "KalshiNR")
     with pytest.raises(LocalProtocolError, match=r"'KalshiPT' is not a margin session type"):
-        T.kalshi_endpoint("margin", "demo", "KalshiPT")
+        client.kalshi_endpoint("margin", "demo", "KalshiPT")
     with pytest.raises(LocalProtocolError, match=r"'KalshiRFQ' is not a margin session type"):
-        T.kalshi_endpoint("margin", "production", "KalshiRFQ")
+        client.kalshi_endpoint("margin", "production", "KalshiRFQ")
     with pytest.raises(LocalProtocolError, match=r"'KalshiXX' is not a prediction session type"):
-        T.kalshi_endpoint("prediction", "demo", "KalshiXX")
+        client.kalshi_endpoint("prediction", "demo", "KalshiXX")
     with pytest.raises(LocalProtocolError, match=r"unknown product 'perps'"):
-        T.kalshi_endpoint("perps", "demo", "KalshiNR")
+        client.kalshi_endpoint("perps", "demo", "KalshiNR")
 
 
 def test_endpoint_validation_and_defaults() -> None:
-    assert T.Endpoint("Example.COM", 443).server_hostname == "example.com"
-    assert T.Endpoint("127.0.0.1", 9000, tls=False).server_hostname is None
-    assert T.Endpoint("::1", 9000, tls=False).loopback
-    assert str(T.Endpoint("::1", 9000, tls=False)) == "tcp://[::1]:9000"
-    assert T.Endpoint(" [::1] ", 9000).host == "::1"
+    assert client.Endpoint("Example.COM", 443).server_hostname == "example.com"
+    assert client.Endpoint("127.0.0.1", 9000, tls=False).server_hostname is None
+    assert client.Endpoint("::1", 9000, tls=False).loopback
+    assert str(client.Endpoint("::1", 9000, tls=False)) == "tcp://[::1]:9000"
+    assert client.Endpoint(" [::1] ", 9000).host == "::1"
     for port in (0, 65536, -1, True, "8228"):
         with pytest.raises(LocalProtocolError, match="port"):
-            T.Endpoint("localhost", port)  # type: ignore[arg-type, unused-ignore]
+            client.Endpoint("localhost", port)  # type: ignore[arg-type, unused-ignore]
     for host in ("", "  ", "a b", "host/path"):
         with pytest.raises(LocalProtocolError, match="host"):
-            T.Endpoint(host, 8228)
+            client.Endpoint(host, 8228)
     with pytest.raises(LocalProtocolError, match="only applies to TLS"):
-        T.Endpoint("127.0.0.1", 8228, tls=False, server_hostname="localhost")
+        client.Endpoint("127.0.0.1", 8228, tls=False, server_hostname="localhost")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        T.Endpoint("localhost", 1).port = 2  # type: ignore[misc, unused-ignore]
+        client.Endpoint("localhost", 1).port = 2  # type: ignore[misc, unused-ignore]
 
 
 LOOPBACK = ["127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]", "localhost",
@@ -102,50 +103,50 @@ NOT_LOOPBACK = ["10.0.0.1", "128.0.0.1", "::2", "0.0.0.0", "192.168.1.1", "examp
 
 @pytest.mark.parametrize("host", LOOPBACK)
 def test_plain_tcp_to_loopback_allowed(host: str) -> None:
-    endpoint = T.Endpoint(host, 8228, tls=False)
+    endpoint = client.Endpoint(host, 8228, tls=False)
     assert endpoint.loopback
-    T.check_endpoint(endpoint)
-    T.check_endpoint(T.Endpoint(host, 8228))  # TLS to loopback (mock gateway) too
+    client.check_endpoint(endpoint)
+    client.check_endpoint(client.Endpoint(host, 8228))  # TLS to loopback (mock gateway) too
 
 
 @pytest.mark.parametrize("host", NOT_LOOPBACK)
 def test_plain_tcp_to_non_loopback_refused(host: str) -> None:
-    endpoint = T.Endpoint(host, 8228, tls=False)
+    endpoint = client.Endpoint(host, 8228, tls=False)
     assert not endpoint.loopback
     message = (
         rf"plain TCP to {re.escape(host)}:8228 refused: Kalshi requires TLS; "
         "plain TCP is only allowed to loopback"
     )
     with pytest.raises(LocalProtocolError, match=message):
-        T.check_endpoint(endpoint)
+        client.check_endpoint(endpoint)
     with pytest.raises(LocalProtocolError, match=message):  # the opt-in does not cover TLS
-        T.check_endpoint(endpoint, allow_unlisted_hosts=True)
+        client.check_endpoint(endpoint, allow_unlisted_hosts=True)
 
 
 @pytest.mark.parametrize("host", ["example.com", "10.0.0.1", "fix.elections.kalshi.com"])
 def test_unlisted_host_refused_unless_opted_in(host: str) -> None:
-    endpoint = T.Endpoint(host, 8228)
+    endpoint = client.Endpoint(host, 8228)
     with pytest.raises(LocalProtocolError, match=r"not one of Kalshi's documented FIX hosts") as e:
-        T.check_endpoint(endpoint)
+        client.check_endpoint(endpoint)
     assert "allow_unlisted_hosts=True" in str(e.value)
-    T.check_endpoint(endpoint, allow_unlisted_hosts=True)
+    client.check_endpoint(endpoint, allow_unlisted_hosts=True)
 
 
 def test_listed_host_matches_case_and_trailing_dot_insensitively() -> None:
-    T.check_endpoint(T.Endpoint("MM.FIX.Elections.Kalshi.com.", 8228))
+    client.check_endpoint(client.Endpoint("MM.FIX.Elections.Kalshi.com.", 8228))
 
 
 def test_errors_hierarchy() -> None:
-    assert issubclass(T.TransportError, FixError)
-    assert issubclass(T.ConnectionFailed, T.TransportError)
+    assert issubclass(kalshi_fix_sansio.TransportError, FixError)
+    assert issubclass(client.ConnectionFailed, kalshi_fix_sansio.TransportError)
     cause = ConnectionRefusedError(111, "Connection refused")
-    error = T.ConnectionFailed.for_endpoint(
-        T.Endpoint("localhost", 8228), attempts=3, last_error=cause
+    error = client.ConnectionFailed.for_endpoint(
+        client.Endpoint("localhost", 8228), attempts=3, last_error=cause
     )
     assert error.attempts == 3 and error.last_error is cause
     assert str(error).startswith("could not connect to tls://localhost:8228 after 3 attempts")
     assert "ConnectionRefusedError" in str(error)
-    one = T.ConnectionFailed.for_endpoint(T.Endpoint("localhost", 1), attempts=1)
+    one = client.ConnectionFailed.for_endpoint(client.Endpoint("localhost", 1), attempts=1)
     assert str(one) == "could not connect to tls://localhost:1 after 1 attempt"
     assert one.last_error is None
 
@@ -160,7 +161,7 @@ def expected_delays(seed: int, count: int, base: float = 0.5, cap: float = 30.0)
 
 
 def test_backoff_exact_sequence_for_a_seed() -> None:
-    backoff = T.Backoff(seed=1234)
+    backoff = client.Backoff(seed=1234)
     delays = list(backoff.delays())
     assert delays == expected_delays(1234, 10)
     assert len(delays) == 10 and backoff.retries == 10
@@ -171,10 +172,10 @@ def test_backoff_exact_sequence_for_a_seed() -> None:
 
 
 def test_backoff_defaults_attempts_and_forever() -> None:
-    backoff = T.Backoff()
+    backoff = client.Backoff()
     assert (backoff.base, backoff.cap, backoff.attempts, backoff.seed) == (0.5, 30.0, 10, None)
-    assert list(T.Backoff(attempts=0).delays()) == []
-    forever = T.Backoff(attempts=None, seed=7)
+    assert list(client.Backoff(attempts=0).delays()) == []
+    forever = client.Backoff(attempts=None, seed=7)
     values = [next(iter(forever.delays())) for _ in range(3000)]  # no overflow, no end
     assert all(0.0 <= v <= 30.0 for v in values)
     assert values[:12] == expected_delays(7, 12)
@@ -183,7 +184,7 @@ def test_backoff_defaults_attempts_and_forever() -> None:
 def test_backoff_validation() -> None:
     for kwargs in ({"base": 0}, {"cap": -1.0}, {"attempts": -1}, {"attempts": 1.5}):
         with pytest.raises(LocalProtocolError, match="Backoff"):
-            T.Backoff(**kwargs)  # type: ignore[arg-type, unused-ignore]
+            client.Backoff(**kwargs)  # type: ignore[arg-type, unused-ignore]
 
 
 @settings(max_examples=200, deadline=None)
@@ -194,7 +195,7 @@ def test_backoff_validation() -> None:
     seed=st.integers(),
 )
 def test_backoff_bounds(base: float, cap: float, attempts: int, seed: int) -> None:
-    backoff = T.Backoff(base=base, cap=cap, attempts=attempts, seed=seed)
+    backoff = client.Backoff(base=base, cap=cap, attempts=attempts, seed=seed)
     delays = list(backoff.delays())
     assert len(delays) == attempts
     for n, delay in enumerate(delays):
@@ -221,10 +222,10 @@ def test_reconnect_plan_for_every_session_type(
     product: str, session_type: str, after_gap_teardown: bool, after_maintenance: bool
 ) -> None:
     config = _config(product, session_type)
-    plan = T.reconnect_plan(
+    plan = client.reconnect_plan(
         config, after_gap_teardown=after_gap_teardown, after_maintenance=after_maintenance
     )
-    assert isinstance(plan, T.ReconnectPlan)
+    assert isinstance(plan, client.ReconnectPlan)
     assert session_type in RESETTING | CONTINUING
     assert plan.reset_seq_nums is (session_type in RESETTING)
     assert plan.reset_seq_nums is SESSIONS[(product, session_type)].reset_seq_num_required
@@ -237,7 +238,7 @@ def test_reconnect_plan_for_every_session_type(
         assert ("protocol fault" in plan.reason) is after_gap_teardown
         assert ("maintenance" in plan.reason) is after_maintenance
     # maintenance_reset resets the retransmission sessions too, only after maintenance
-    strict = T.reconnect_plan(
+    strict = client.reconnect_plan(
         config,
         after_gap_teardown=after_gap_teardown,
         after_maintenance=after_maintenance,
@@ -247,13 +248,13 @@ def test_reconnect_plan_for_every_session_type(
 
 
 def test_reconnect_plan_respects_configured_reset_and_refuses_acceptor() -> None:
-    plan = T.reconnect_plan(
+    plan = client.reconnect_plan(
         _config("prediction", "KalshiRT", reset_seq_num=True), after_gap_teardown=False
     )
     assert plan.reset_seq_nums and "reset_seq_num=True" in plan.reason
     acceptor = _config("prediction", "KalshiRT", role=Role.ACCEPTOR)
     with pytest.raises(LocalProtocolError, match="initiator"):
-        T.reconnect_plan(acceptor, after_gap_teardown=False)
+        client.reconnect_plan(acceptor, after_gap_teardown=False)
 
 
 def _utc(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> float:
@@ -277,14 +278,14 @@ def _utc(year: int, month: int, day: int, hour: int, minute: int = 0, second: in
     ],
 )
 def test_maintenance_window(moment: float, inside: bool) -> None:
-    assert T.in_maintenance_window(moment) is inside
-    assert (T.seconds_until_maintenance_ends(moment) > 0) is inside
+    assert client.in_maintenance_window(moment) is inside
+    assert (client.seconds_until_maintenance_ends(moment) > 0) is inside
 
 
 def test_seconds_until_maintenance_ends() -> None:
-    assert T.seconds_until_maintenance_ends(_utc(2026, 1, 8, 8, 30)) == 5400.0
-    assert T.seconds_until_maintenance_ends(_utc(2026, 7, 9, 8, 59, 59)) == 1.0
-    assert T.seconds_until_maintenance_ends(_utc(2026, 7, 9, 9, 0)) == 0.0
+    assert client.seconds_until_maintenance_ends(_utc(2026, 1, 8, 8, 30)) == 5400.0
+    assert client.seconds_until_maintenance_ends(_utc(2026, 7, 9, 8, 59, 59)) == 1.0
+    assert client.seconds_until_maintenance_ends(_utc(2026, 7, 9, 9, 0)) == 0.0
 
 
 MARCH_11_2007 = 1173596400.0  # 2007-03-11T07:00:00Z: the US DST rules in force since began
@@ -302,12 +303,12 @@ def test_maintenance_window_agrees_with_tz_database(now: float) -> None:
     except Exception:  # no tz database on this machine
         pytest.skip("no tz database")
     local = datetime.datetime.fromtimestamp(now, new_york)
-    assert T.in_maintenance_window(now) is (local.weekday() == 3 and 3 <= local.hour < 5)
+    assert client.in_maintenance_window(now) is (local.weekday() == 3 and 3 <= local.hour < 5)
 
 
 def test_back_pressure_constants() -> None:
-    assert T.MAX_BUFFERED_OUTBOUND == 8 * 1024 * 1024
-    assert T.READ_CHUNK == 65536
+    assert client.MAX_BUFFERED_OUTBOUND == 8 * 1024 * 1024
+    assert client.READ_CHUNK == 65536
 
 
 CLIENT_MODULES = sorted(
@@ -343,12 +344,12 @@ def _rows(*addresses: str) -> list[tuple[Any, ...]]:
 
 
 def test_loopback_addresses_keeps_only_an_all_loopback_resolution() -> None:
-    plain = T.Endpoint("localhost", 1, tls=False)
+    plain = client.Endpoint("localhost", 1, tls=False)
     rows = _rows("127.0.0.1", "::1", "127.0.0.1", "::ffff:127.0.0.2")
-    assert T.loopback_addresses(plain, rows) == ["127.0.0.1", "::1", "::ffff:127.0.0.2"]
+    assert client.loopback_addresses(plain, rows) == ["127.0.0.1", "::1", "::ffff:127.0.0.2"]
     with pytest.raises(LocalProtocolError, match=r"resolves to 10\.0\.0\.1, which is not loopback"):
-        T.loopback_addresses(plain, _rows("127.0.0.1", "10.0.0.1"))
+        client.loopback_addresses(plain, _rows("127.0.0.1", "10.0.0.1"))
     with pytest.raises(LocalProtocolError, match="resolved to no address"):
-        T.loopback_addresses(plain, [])
+        client.loopback_addresses(plain, [])
     with pytest.raises(LocalProtocolError, match="for plain TCP"):
-        T.loopback_addresses(T.Endpoint("localhost", 1), rows)
+        client.loopback_addresses(client.Endpoint("localhost", 1), rows)

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-import kalshi_fix_sansio.adapters as T
+import kalshi_fix_sansio.session as session
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.auth import KeyLoadError, logon_payload
 from kalshi_fix_sansio.session.config import SessionConfig
@@ -50,7 +50,7 @@ def ed25519_key(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
     )
 
 
-def _signs_for(credentials: T.Credentials, key: ed25519.Ed25519PrivateKey) -> None:
+def _signs_for(credentials: session.Credentials, key: ed25519.Ed25519PrivateKey) -> None:
     payload = logon_payload("20260101-00:00:00.000", 1, credentials.key_id, "KalshiNR")
     key.public_key().verify(credentials.signer.sign(payload), payload)  # raises if wrong
 
@@ -74,23 +74,27 @@ MARGIN_VARS = {"id": "KALSHI_PERPS_KEY_ID", "pem": "KALSHI_PERPS_PRIVATE_KEY",
 def test_credentials_from_env_for_both_products(
     product: str, names: dict[str, str], ed25519_key: KeyFiles
 ) -> None:
-    by_path = T.Credentials.from_env(
+    by_path = session.Credentials.from_env(
         product, {names["id"]: KEY_ID, names["path"]: ed25519_key.path}
     )
     assert by_path.key_id == KEY_ID
     _signs_for(by_path, ed25519_key.key)
-    by_pem = T.Credentials.from_env(product, {names["id"]: KEY_ID, names["pem"]: ed25519_key.pem})
+    by_pem = session.Credentials.from_env(
+        product, {names["id"]: KEY_ID, names["pem"]: ed25519_key.pem}
+    )
     _signs_for(by_pem, ed25519_key.key)
     one_line = ed25519_key.pem.strip().replace("\n", "\\n")
-    escaped = T.Credentials.from_env(product, {names["id"]: f" {KEY_ID}\n", names["pem"]: one_line})
+    escaped = session.Credentials.from_env(
+        product, {names["id"]: f" {KEY_ID}\n", names["pem"]: one_line}
+    )
     assert escaped.key_id == KEY_ID
     _signs_for(escaped, ed25519_key.key)
-    encrypted = T.Credentials.from_env(
+    encrypted = session.Credentials.from_env(
         product,
         {names["id"]: KEY_ID, names["path"]: ed25519_key.encrypted_path, names["pass"]: PASSPHRASE},
     )
     _signs_for(encrypted, ed25519_key.key)
-    encrypted_pem = T.Credentials.from_env(
+    encrypted_pem = session.Credentials.from_env(
         product,
         {names["id"]: KEY_ID, names["pem"]: ed25519_key.encrypted_pem, names["pass"]: PASSPHRASE},
     )
@@ -107,63 +111,65 @@ def test_credentials_from_os_environ(
     monkeypatch.setenv("KALSHI_PERPS_PRIVATE_KEY_PATH", ed25519_key.path)
     monkeypatch.delenv("KALSHI_PERPS_PRIVATE_KEY", raising=False)
     monkeypatch.delenv("KALSHI_PERPS_PRIVATE_KEY_PASSPHRASE", raising=False)
-    _signs_for(T.Credentials.from_env("margin"), ed25519_key.key)
+    _signs_for(session.Credentials.from_env("margin"), ed25519_key.key)
 
 
 def test_credentials_missing_variables() -> None:
     with pytest.raises(LocalProtocolError) as info:
-        T.Credentials.from_env("prediction", {})
+        session.Credentials.from_env("prediction", {})
     assert str(info.value) == (
         "prediction FIX credentials are not set: set KALSHI_KEY_ID and KALSHI_PRIVATE_KEY (the "
         "PEM text) or KALSHI_PRIVATE_KEY_PATH (the key file) (optional: "
         "KALSHI_PRIVATE_KEY_PASSPHRASE for an encrypted key)"
     )
     with pytest.raises(LocalProtocolError) as info:
-        T.Credentials.from_env("prediction", {"KALSHI_PRIVATE_KEY_PATH": "/x", "KALSHI_KEY_ID": ""})
+        session.Credentials.from_env(
+            "prediction", {"KALSHI_PRIVATE_KEY_PATH": "/x", "KALSHI_KEY_ID": ""}
+        )
     assert "set KALSHI_KEY_ID (optional" in str(info.value)
     with pytest.raises(LocalProtocolError) as info:
-        T.Credentials.from_env("margin", {"KALSHI_PERPS_KEY_ID": KEY_ID})
+        session.Credentials.from_env("margin", {"KALSHI_PERPS_KEY_ID": KEY_ID})
     assert str(info.value).startswith(
         "margin FIX credentials are not set: set KALSHI_PERPS_PRIVATE_KEY (the PEM text) or "
         "KALSHI_PERPS_PRIVATE_KEY_PATH (the key file)"
     )
     with pytest.raises(LocalProtocolError, match=r"margin reads the KALSHI_PERPS_\* variables"):
-        T.Credentials.from_env("margin", {"KALSHI_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY": "x"})
+        session.Credentials.from_env("margin", {"KALSHI_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY": "x"})
     with pytest.raises(LocalProtocolError, match="set only one"):
-        T.Credentials.from_env(
+        session.Credentials.from_env(
             "prediction",
             {"KALSHI_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY": "x", "KALSHI_PRIVATE_KEY_PATH": "y"},
         )
     with pytest.raises(LocalProtocolError, match="unknown product"):
-        T.Credentials.from_env("perps", {})
+        session.Credentials.from_env("perps", {})
 
 
 def test_credentials_key_errors_propagate(ed25519_key: KeyFiles, tmp_path: Path) -> None:
     with pytest.raises(KeyLoadError, match="encrypted: set KALSHI_PRIVATE_KEY_PASSPHRASE") as info:
-        T.Credentials.from_env(
+        session.Credentials.from_env(
             "prediction", {"KALSHI_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY": ed25519_key.encrypted_pem}
         )
     _assert_no_secret(str(info.value), ed25519_key)
     missing = str(tmp_path / "none.key")
     with pytest.raises(KeyLoadError, match="private key file not found"):
-        T.Credentials.from_env(
+        session.Credentials.from_env(
             "prediction", {"KALSHI_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": missing}
         )
     with pytest.raises(KeyLoadError, match="could not decrypt"):
-        T.Credentials.from_key(KEY_ID, path=ed25519_key.encrypted_path, passphrase="wrong")
+        session.Credentials.from_key(KEY_ID, path=ed25519_key.encrypted_path, passphrase="wrong")
 
 
 def test_credentials_from_key(ed25519_key: KeyFiles) -> None:
-    _signs_for(T.Credentials.from_key(KEY_ID, pem=ed25519_key.pem.encode()), ed25519_key.key)
-    _signs_for(T.Credentials.from_key(KEY_ID, path=Path(ed25519_key.path)), ed25519_key.key)
+    _signs_for(session.Credentials.from_key(KEY_ID, pem=ed25519_key.pem.encode()), ed25519_key.key)
+    _signs_for(session.Credentials.from_key(KEY_ID, path=Path(ed25519_key.path)), ed25519_key.key)
     with pytest.raises(LocalProtocolError, match="exactly one of pem"):
-        T.Credentials.from_key(KEY_ID)
+        session.Credentials.from_key(KEY_ID)
     with pytest.raises(LocalProtocolError, match="exactly one of pem"):
-        T.Credentials.from_key(KEY_ID, pem=ed25519_key.pem, path=ed25519_key.path)
+        session.Credentials.from_key(KEY_ID, pem=ed25519_key.pem, path=ed25519_key.path)
     for bad in ("", "a b", "a\x01b"):
         with pytest.raises(LocalProtocolError, match="key id"):
-            T.Credentials.from_key(bad, pem=ed25519_key.pem)
-    credentials = T.Credentials.from_key(KEY_ID, pem=ed25519_key.pem)
+            session.Credentials.from_key(bad, pem=ed25519_key.pem)
+    credentials = session.Credentials.from_key(KEY_ID, pem=ed25519_key.pem)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         credentials.key_id = "other"  # type: ignore[misc, unused-ignore]
     config = SessionConfig(sender_comp_id=credentials.key_id, signer=credentials.signer)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import kalshi_fix_sansio.adapters as T
+import kalshi_fix_sansio.observability as observability
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.codec.framing import checksum
 from kalshi_fix_sansio.codec.redaction import redact_frame
@@ -86,7 +86,7 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (IN|OUT) KalshiNR/ke
 def test_message_log_to_file(tmp_path: Path) -> None:
     path = tmp_path / "messages.log"
     path.write_text("earlier line\n")
-    with T.MessageLog("KalshiNR/key", path=path) as log:
+    with observability.MessageLog("KalshiNR/key", path=path) as log:
         assert log.enabled
         log.log_frame("OUT", LOGON, now=JAN_1_2026 + 0.25)
         log.log_frame("IN", LOGON_NO_95, now=JAN_1_2026 + 1)
@@ -106,12 +106,12 @@ def test_message_log_to_file(tmp_path: Path) -> None:
 
 
 def test_message_log_through_caplog(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=T.MESSAGE_LOGGER_NAME)
-    log = T.MessageLog("KalshiNR/key")
+    caplog.set_level(logging.INFO, logger=observability.MESSAGE_LOGGER_NAME)
+    log = observability.MessageLog("KalshiNR/key")
     assert log.enabled and log.path is None
     log.log_frame("OUT", LOGON, now=JAN_1_2026)
     log.log_frame("IN", LOGON_NO_95, now=JAN_1_2026)
-    records = [r for r in caplog.records if r.name == T.MESSAGE_LOGGER_NAME]
+    records = [r for r in caplog.records if r.name == observability.MESSAGE_LOGGER_NAME]
     assert [r.levelno for r in records] == [logging.INFO, logging.INFO]
     assert [r.fix_direction for r in records] == ["OUT", "IN"]  # type: ignore[attr-defined]
     assert all(LINE.match(r.getMessage()) for r in records)
@@ -120,27 +120,29 @@ def test_message_log_through_caplog(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_message_log_is_off_unless_configured() -> None:
-    logger = logging.getLogger(T.MESSAGE_LOGGER_NAME)
+    logger = logging.getLogger(observability.MESSAGE_LOGGER_NAME)
     assert logger.level == logging.NOTSET  # the library never turns it on
     assert any(isinstance(h, logging.NullHandler) for h in logger.handlers)
     quiet = logging.getLogger("kalshi_fix_sansio.tests.quiet")
     quiet.setLevel(logging.WARNING)
-    log = T.MessageLog("x", logger=quiet)
+    log = observability.MessageLog("x", logger=quiet)
     assert not log.enabled
     log.received(LOGON, now=0.0)  # no work, no error
     log.log_frame("IN", LOGON, now=0.0)
 
 
 def test_message_log_cuts_stream_chunks_into_frames(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=T.MESSAGE_LOGGER_NAME)
-    log = T.MessageLog("KalshiNR/key")
+    caplog.set_level(logging.INFO, logger=observability.MESSAGE_LOGGER_NAME)
+    log = observability.MessageLog("KalshiNR/key")
     heartbeat = frame(b"35=0\x0149=Kalshi\x0156=key\x0134=2\x01")
     stream = LOGON + heartbeat + b"garbage!" + heartbeat
     for i in range(len(stream)):  # byte by byte
         log.received(stream[i : i + 1], now=JAN_1_2026)
     log.sent(LOGON + heartbeat, now=JAN_1_2026)  # one chunk, two frames
     log.received(b"garbage!" + heartbeat, now=JAN_1_2026)  # junk in one chunk: one record
-    messages = [r.getMessage() for r in caplog.records if r.name == T.MESSAGE_LOGGER_NAME]
+    messages = [
+        r.getMessage() for r in caplog.records if r.name == observability.MESSAGE_LOGGER_NAME
+    ]
     fields = [m.split(" ", 3)[1:] for m in messages]
     assert all(sid == "KalshiNR/key" for _, sid, _ in fields)
     frames = [(d, text) for d, _, text in fields if not text.startswith("<garbled")]
@@ -160,7 +162,7 @@ def test_message_log_cuts_stream_chunks_into_frames(caplog: pytest.LogCaptureFix
 
 def test_message_log_escapes_control_characters(tmp_path: Path) -> None:
     path = tmp_path / "m.log"
-    with T.MessageLog("s", path=path) as log:
+    with observability.MessageLog("s", path=path) as log:
         log.log_frame("IN", b"58=line1\nFAKE 2026 IN s 8=\r\x00\xff\xe2\x80\xa8|", now=0.0)
     text = path.read_text(encoding="utf-8")
     assert text.count("\n") == 1
@@ -169,9 +171,9 @@ def test_message_log_escapes_control_characters(tmp_path: Path) -> None:
 
 def test_message_log_errors(tmp_path: Path) -> None:
     with pytest.raises(LocalProtocolError, match="whitespace"):
-        T.MessageLog("a b")
+        observability.MessageLog("a b")
     target = tmp_path / "missing-dir" / "m.log"
-    log = T.MessageLog("s", path=target)  # building a log opens nothing
+    log = observability.MessageLog("s", path=target)  # building a log opens nothing
     assert not target.parent.exists()
     with pytest.raises(LocalProtocolError, match=re.escape(repr(str(target)))):
         log.open()
@@ -179,7 +181,7 @@ def test_message_log_errors(tmp_path: Path) -> None:
 
 def test_message_log_file_is_opened_on_open_not_at_construction(tmp_path: Path) -> None:
     target = tmp_path / "m.log"
-    log = T.MessageLog("s", path=target)
+    log = observability.MessageLog("s", path=target)
     log.log_frame("OUT", LOGON, now=JAN_1_2026)  # before open: the logger only
     assert not target.exists()
     assert log.open() is log and log.open() is log  # idempotent
@@ -191,7 +193,7 @@ def test_message_log_file_is_opened_on_open_not_at_construction(tmp_path: Path) 
 
 def test_message_log_for_config(tmp_path: Path) -> None:
     config = SessionConfig(sender_comp_id="key", product="margin", session_type="KalshiRT")
-    log = T.MessageLog.for_config(config, path=tmp_path / "x.log")
+    log = observability.MessageLog.for_config(config, path=tmp_path / "x.log")
     assert log.session_id == "KalshiRT/key" and log.path == str(tmp_path / "x.log")
     log.close()
 

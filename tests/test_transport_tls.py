@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import kalshi_fix_sansio.adapters as T
+import kalshi_fix_sansio.client as client
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 # --------------------------------------------------------------------------------------------
@@ -209,10 +210,12 @@ def chain_server(tls_files: dict[str, ServerCert]) -> Iterator[EchoServer]:
 PING = b"8=FIXT.1.1\x019=5\x0135=0\x0110=241\x01"
 
 
-def roundtrip(endpoint: T.Endpoint, context: ssl.SSLContext | None, data: bytes = PING) -> bytes:
-    T.check_endpoint(endpoint)
+def roundtrip(
+    endpoint: client.Endpoint, context: ssl.SSLContext | None, data: bytes = PING
+) -> bytes:
+    client.check_endpoint(endpoint)
     with warnings.catch_warnings():  # the weak contexts here are the point of their tests
-        warnings.simplefilter("ignore", T.InsecureTLSWarning)
+        warnings.simplefilter("ignore", client.InsecureTLSWarning)
         context = T.ssl_context_for(endpoint, context)
     assert context is not None
     with (
@@ -222,15 +225,15 @@ def roundtrip(endpoint: T.Endpoint, context: ssl.SSLContext | None, data: bytes 
         tls.sendall(data)
         received = b""
         while len(received) < len(data):
-            chunk = tls.recv(T.READ_CHUNK)
+            chunk = tls.recv(client.READ_CHUNK)
             if not chunk:
                 break
             received += chunk
         return received
 
 
-def local(port: int, server_hostname: str = "localhost") -> T.Endpoint:
-    return T.Endpoint("127.0.0.1", port, tls=True, server_hostname=server_hostname)
+def local(port: int, server_hostname: str = "localhost") -> client.Endpoint:
+    return client.Endpoint("127.0.0.1", port, tls=True, server_hostname=server_hostname)
 
 
 def test_tls_round_trip_with_pinned_self_signed_cert(
@@ -458,13 +461,13 @@ def test_tls12_suites_outside_the_restricted_policy_are_not_offered(
 
 
 def test_ssl_context_for() -> None:
-    plain = T.Endpoint("127.0.0.1", 1, tls=False)
+    plain = client.Endpoint("127.0.0.1", 1, tls=False)
     assert T.ssl_context_for(plain) is None
     with pytest.raises(LocalProtocolError, match="plain TCP"):
         T.ssl_context_for(plain, T.make_ssl_context())
     given_context = T.make_ssl_context()
-    assert T.ssl_context_for(T.Endpoint("localhost", 1), given_context) is given_context
-    assert isinstance(T.ssl_context_for(T.Endpoint("localhost", 1)), ssl.SSLContext)
+    assert T.ssl_context_for(client.Endpoint("localhost", 1), given_context) is given_context
+    assert isinstance(T.ssl_context_for(client.Endpoint("localhost", 1)), ssl.SSLContext)
 
 
 def test_ssl_context_option_conflicts(tls_files: dict[str, ServerCert]) -> None:
@@ -535,14 +538,14 @@ def test_tls_weaknesses_of_library_and_caller_contexts(
         warnings.simplefilter("ignore", DeprecationWarning)
         old.minimum_version = ssl.TLSVersion.TLSv1_1
     assert T.tls_weaknesses(old) == ["minimum_version TLSv1_1 is below TLS 1.2"]
-    endpoint = T.Endpoint("localhost", 8228)
+    endpoint = client.Endpoint("localhost", 8228)
     text = (
         "tls://localhost:8228: the TLS context is weaker than the library's: minimum_version "
         "TLSv1_1 is below TLS 1.2; anyone on the path can read or alter this session, "
         "including the signed Logon"
     )
-    with caplog.at_level(logging.WARNING, logger=T.TRANSPORT_LOGGER_NAME):
-        with pytest.warns(T.InsecureTLSWarning) as warned:
+    with caplog.at_level(logging.WARNING, logger=client.TRANSPORT_LOGGER_NAME):
+        with pytest.warns(client.InsecureTLSWarning) as warned:
             assert T.ssl_context_for(endpoint, old) is old  # used as given, but not silently
         assert T.ssl_context_for(endpoint, T.make_ssl_context()) is not None
     assert [r.getMessage() for r in caplog.records] == [text]
@@ -556,7 +559,7 @@ def test_tls_weaknesses_of_library_and_caller_contexts(
     "host", ["fix.demo.kalshi.co", "fix.example.com", "10.0.0.5", "localhost.example.com"]
 )
 def test_a_weak_context_to_a_host_off_this_machine_needs_allow_insecure_tls(host: str) -> None:
-    endpoint = T.Endpoint(host, 8228)
+    endpoint = client.Endpoint(host, 8228)
     weak = T.make_ssl_context(verify=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # refused: nothing is warned, nothing connects
@@ -566,7 +569,7 @@ def test_a_weak_context_to_a_host_off_this_machine_needs_allow_insecure_tls(host
     assert message.startswith(f"tls://{host}:8228: the TLS context is weaker than the library's: ")
     assert "verify_mode CERT_NONE" in message and "check_hostname False" in message
     assert "make_ssl_context()" in message and "pass allow_insecure_tls=True" in message
-    with pytest.warns(T.InsecureTLSWarning, match=f"^tls://{re.escape(host)}:8228: "):
+    with pytest.warns(client.InsecureTLSWarning, match=f"^tls://{re.escape(host)}:8228: "):
         assert T.ssl_context_for(endpoint, weak, allow_insecure_tls=True) is weak
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -576,6 +579,6 @@ def test_a_weak_context_to_a_host_off_this_machine_needs_allow_insecure_tls(host
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "::1"])
 def test_a_weak_context_to_loopback_is_warned_not_refused(host: str) -> None:
     weak = T.make_ssl_context(verify=False)
-    with pytest.warns(T.InsecureTLSWarning) as warned:
-        assert T.ssl_context_for(T.Endpoint(host, 8228), weak) is weak
+    with pytest.warns(client.InsecureTLSWarning) as warned:
+        assert T.ssl_context_for(client.Endpoint(host, 8228), weak) is weak
     assert len(warned) == 1

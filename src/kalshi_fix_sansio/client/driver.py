@@ -47,61 +47,121 @@ there and is refused.
 
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
+
+`Driver` is one class, the client of one session across its connections: what it does is in
+its own methods, grouped by meaning (the loop's inputs and outputs, the event queue, the receive
+path, REST reconciliation, the kill switch and the halts, the trading state's announcements, the
+application's side), and what it keeps is in the parts it owns: the `Supervisor` (connections,
+and the `Session` under it), the `OrderDesk` (``desk``: the tracker, the books, catch-up, the
+waits of ``place()``), the `OrderGate` (``gate``), the `Loop` part (the loop contract's steps),
+the queue's `QueuePolicy` and `SessionMetrics`.
+
+The receive path: a read goes through one call per layer. `received` steps it through the loop
+part, whose `Received` step hands bytes read on an open connection before any deadline to
+`quick_read`: the supervisor's read asks the session's `Session.read`, which hands back the event
+of a read that was one application message and nothing else, and the desk queues it and applies
+it to the books. When that is all the read did, nothing is to be written and no deadline came
+sooner than the one the loop last told, and `quick_read` says so without asking the layers below
+for their bytes and deadlines. Every other read takes the general path (`receive_data`, then the
+loop's actions).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import attrs
 
 from ..codec import Message
 from ..codec.errors import FixError, LocalProtocolError, TransportError
 from ..observability.metrics import SessionMetrics
-from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
+from ..rest.pages import RestRequest, RestResponse
+from ..rest.reconcile import (
+    Reconciled,
+    ReconcileFailed,
+    ReconcileStarted,
+    Reconciliation,
+    RestOptions,
+    wants_reconciliation,
+)
 from ..session import Credentials
 from ..session.config import SessionConfig
 from ..session.events import ApplicationMessage, Event
+from ..session.machine import Session
 from ..session.store import StoreError
 from ..trading.book import Books
-from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
+from ..trading.catchup import (
+    CatchUp,
+    CatchUpComplete,
+    CatchUpFailed,
+    ExecCursor,
+    OrdersUnknown,
+    catches_up,
+)
 from ..trading.deadman import DeadMansSwitch
-from ..trading.gate import OrderGate, TradingHalt, TradingHalted, TradingState
-from ..trading.killswitch import HaltSource, cancels_orders
+from ..trading.gate import (
+    ALL_MARKETS,
+    OrderGate,
+    TradingHalt,
+    TradingHalted,
+    TradingState,
+    TradingStateChanged,
+)
+from ..trading.killswitch import (
+    DEFAULT_FALLBACK_AFTER,
+    HaltSource,
+    KillReport,
+    KillSwitch,
+    OutsideHalt,
+    cancels_orders,
+)
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
 from ._callers import Delivery, any_event
-from ._controls import RateLimitMode, SessionControls
+from ._clientoptions import ConnectOptions, describe_target
 from ._desk import OrderDesk, OrderWaiter
-from ._driverkill import FIRST_LOOK, KillDriving
-from ._driverread import ReadDriving
-from ._driverrest import RestDriving
-from ._driverstate import OUTCOME_EVENTS, StateDriving
-from ._loglines import log_fields
+from ._endpoints import check_endpoint
+from ._loglines import log_event, log_fields, log_session_event
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
     BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
+    EventQueueOverflow,
     EventsNotRead,
-    QueueDriving,
+    FallingBehind,
+    MarketDataFolded,
     QueuePolicy,
     TrackingFailed,
+    book_symbols,
+    is_book,
     make_queue_policy,
 )
-from ._transport import session_logger
+from ._transport import TRANSPORT_LOGGER_NAME, session_logger
 from .account import Account
 from .reconnect import Backoff
-from .steps import NO_PUMP, Action, Fact, Pump, Send, Write
-from .supervisor import Supervisor
+from .steps import NO_PUMP, Action, Fact, Kill, Pump, Received, Send, Write
+from .supervisor import _ACTIVE, Supervisor
 
 if TYPE_CHECKING:
     from ..observability import MessageLog
+    from ..observability.metrics import SessionMetrics
+    from ..session.config import SessionConfig
+    from ..trading.book import Books
+    from ..trading.deadman import DeadMansSwitch
+    from ..trading.gate import OrderGate
+    from ._callers import Delivery
     from ._clientoptions import ConnectOptions
+    from ._desk import OrderDesk
+    from ._queue import QueuePolicy
+    from .steps import Pump
+    from .supervisor import Supervisor
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -114,13 +174,48 @@ __all__ = [
     "TrackingFailed",
 ]
 
+RateLimitMode = Literal["wait", "raise"]
+"""What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
+(`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
+`RateLimitExceeded` at once."""
+
+T = TypeVar("T")
+
+_log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+FIRST_LOOK: Final = object()
+"""``Driver._release_seen`` before an open's first look at the halt source: a request to
+release unknown outcomes already there is older than the session, so not for it."""
+
+
+def _orders_unknown(gate: OrderGate, event: Any) -> None:
+    gate.outcomes_unknown(event.cl_ord_ids, event.reason)
+
+
+def _catch_up_failed(gate: OrderGate, event: Any) -> None:
+    gate.state_unknown(f"catch-up failed: {event.reason}", catch_up=True)
+
+
+def _reconcile_failed(gate: OrderGate, event: Any) -> None:
+    gate.state_unknown(f"a REST reconciliation failed ({event.endpoint}): {event.reason}")
+
+
+OUTCOME_EVENTS: dict[type, Callable[[OrderGate, Any], None]] = {
+    OrdersUnknown: _orders_unknown,
+    CatchUpFailed: _catch_up_failed,
+    ReconcileFailed: _reconcile_failed,
+    CatchUpComplete: lambda gate, _: gate.outcomes_known(catch_up=True),
+    Reconciled: lambda gate, _: gate.outcomes_known(),
+}
+"""The events that tell the order gate an order outcome became unknown, or known again."""
+
 _NOTHING: tuple[Action, ...] = ()
 _RECONCILE_ON = frozenset(
     {CatchUpFailed, OrdersUnknown, FillInferred}
 )  # `wants_reconciliation`'s events
 
 
-class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, SessionControls):
+class Driver:
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -827,3 +922,654 @@ class Driver(QueueDriving, ReadDriving, RestDriving, KillDriving, StateDriving, 
             assert self.rest_options is not None
             if why is not None and self.rest_options.automatic:
                 self._emit_all(rest.start(why, now), now)
+
+    # -- the event queue: the application's reads, and what is queued under the `QueuePolicy` --
+
+    def next_event(self, now: float | None = None) -> Event | None:
+        """The oldest unread event, or None.
+
+        ``now`` (optional, on every read method): the current time, which lets the first read
+        of an application that starts reading late be told `FallingBehind` at once.
+        """
+        if not self._reading:
+            self._first_read(now)
+        if not self._queue:
+            return None
+        event = self._queue.popleft()[0]
+        self._taken(event)
+        return event
+
+    def next_event_with_time(self, now: float | None = None) -> tuple[Event, float] | None:
+        """The oldest unread event and its receive time, or None.
+
+        The receive time is the ``now`` of the input that produced the event: for a message,
+        the ``now`` given to `receive_data` with the bytes that completed it (the adapters
+        pass their clock's UTC epoch seconds). The driver reads no clock: it is the time the
+        caller said. A `FallingBehind` carries the time of the oldest event behind it.
+        """
+        if not self._reading:
+            self._first_read(now)
+        if not self._queue:
+            return None
+        item = self._queue.popleft()
+        self._taken(item[0])
+        return item
+
+    def take(self, predicate: Callable[[Event], bool], now: float | None = None) -> Event | None:
+        """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
+        item = self.take_with_time(predicate, now)
+        return None if item is None else item[0]
+
+    def take_with_time(
+        self, predicate: Callable[[Event], bool], now: float | None = None
+    ) -> tuple[Event, float] | None:
+        """`take`, with the event's receive time (as `next_event_with_time`)."""
+        if not self._reading:
+            self._first_read(now)
+        for index, item in enumerate(self._queue):
+            if predicate(item[0]):
+                del self._queue[index]
+                self._taken(item[0])
+                return item
+        return None
+
+    @property
+    def queued(self) -> int:
+        """How many events wait unread."""
+        return len(self._queue)
+
+    def lag(self, now: float) -> float:
+        """Seconds the oldest unread event has waited (0.0 when none waits)."""
+        return max(now - self._queue[0][1], 0.0) if self._queue else 0.0
+
+    def _depth(self) -> int:
+        return len(self._queue)
+
+    def _lag_bound(self) -> float | None:
+        """The loop part's wake-up bound (`Loop.deadline`): ``lag_warning`` while reads may
+        queue events (a connection in use, events queued for the application)."""
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None or not self._reading:
+            return None
+        return policy.lag_warning if self.supervisor.wants_transport else None
+
+    def _first_read(self, now: float | None) -> None:
+        """The application reads: from now on it is warned when it falls behind, at once if
+        the oldest event already waited ``lag_warning`` (until now, nobody was reading)."""
+        self._reading = True
+        if now is None:
+            now = self._last_input
+        queue = self._queue
+        if queue and now - queue[0][1] >= self.policy.lag_warning:
+            self._warn(now)
+
+    def _taken(self, event: Event) -> None:
+        if (  # `_is_book`, inline
+            self._market_data
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
+            self._market_data -= 1
+        if not self._queue:
+            self._warned = False
+
+    def _warn(self, now: float) -> None:
+        """Put a `FallingBehind` at the front of the queue, as old as the oldest event."""
+        queue = self._queue
+        self._warned = True
+        behind = FallingBehind(len(queue), now - queue[0][1])
+        self.metrics.on_event(behind, now)
+        if self.observer is not None:
+            self.observer(behind)
+        queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
+
+    def _put(self, event: Event, now: float) -> None:
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None:
+            return
+        queue = self._queue
+        queue.append((event, now))
+        if len(queue) > self.metrics.queue_high_water:
+            self.metrics.queue_high_water = len(queue)
+        if (  # `_is_book`, inline (an application message is of that class exactly)
+            self.books is not None
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
+            self._market_data += 1
+            if self._market_data > policy.max_market_data:
+                self._fold(now)
+        elif len(queue) - self._market_data - (self._not_read > 0) > policy.max_events:
+            if self._reading:
+                self._overflow(now)
+            else:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Nobody read an event yet and too many wait: drop the oldest, say so at the front."""
+        queue = self._queue
+        at = 1 if self._not_read else 0  # behind the `EventsNotRead` already in front
+        oldest = queue[at]
+        del queue[at]
+        if is_book(oldest[0]):
+            self._market_data -= 1
+        self._not_read += 1
+        notice = (EventsNotRead(self._not_read), queue[0][1] if at else oldest[1])
+        if at:
+            queue[0] = notice
+        else:
+            queue.appendleft(notice)
+
+    def _fold(self, now: float) -> None:
+        kept: deque[tuple[Event, float]] = deque()
+        symbols: set[str] = set()
+        folded, oldest = 0, now
+        for event, at in self._queue:
+            if is_book(event):
+                folded += 1
+                oldest = min(oldest, at)
+                symbols.update(book_symbols(event))
+            else:
+                kept.append((event, at))
+        notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
+        self.metrics.on_event(notice, now)
+        if self.observer is not None:
+            self.observer(notice)
+        kept.append((notice, now))
+        self._queue = kept
+        self._market_data = 0
+
+    def _overflow(self, now: float) -> None:
+        queued, behind = len(self._queue), self.lag(now)
+        self._failure = EventQueueOverflow(
+            f"{queued} events wait unread, over the limit of {self.policy.max_events} "
+            f"(QueuePolicy.max_events / max_queued_events); the oldest has waited {behind:.1f} s. "
+            "The application stopped reading events: the session logged out rather than drop "
+            "one (the order tracker is current). Read events faster, raise the limit, or pass "
+            "queue_events=False if you only use place() / cancel() and the tracker",
+            queued=queued,
+            behind=behind,
+        )
+        self.supervisor.close(now)
+
+    # -- the receive path ---------------------------------------------------------------------
+
+    def received(self, fact: Received) -> Sequence[Action]:
+        """Log the bytes read (``b""``: EOF), step them at the pump's time (`read_bytes`)."""
+        return self.read_bytes(fact.data)
+
+    def read_bytes(self, data: bytes) -> Sequence[Action]:
+        """The pump's read of ``data`` (``b""``: EOF), logged and stepped through the loop
+        part's `Received` step (its ``read``) at the pump's time: `received` without the
+        fact."""
+        now = self.clock()
+        if data and self.message_log is not None:
+            self.message_log.received(data, now)
+        return self._read(data, now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes read from the connection (``b""``: the peer closed it).
+
+        ``now`` is the receive time of every event these bytes produce
+        (`next_event_with_time`). A dead man's switch past its deadline fires first: its
+        `DeadMansSwitchFired` comes before what the bytes bring (a `Disconnected` included).
+        (A read before the deadline the loop last told takes `quick_read`: the switch's
+        deadline is not earlier than that one, a rearm telling the loop its new one, so it is
+        not due there.)
+        """
+        dead_man = self.dead_man
+        if dead_man is not None and now >= dead_man.deadline:
+            self._check_dead_man(now)
+        self.metrics.bytes_in += len(data)
+        self.supervisor.receive_data(data, now)
+        self._pump(now)
+
+    def quick_read(self, data: bytes, now: float, told: float) -> bool:
+        """`receive_data` of bytes (not EOF) read before the deadline the loop last told
+        (``told``): True when the loop has nothing to do after it (nothing to write, no
+        deadline sooner than ``told``: a market-data message queued and applied to the books,
+        and nothing else); False: the loop's actions after a read are due."""
+        self.metrics.bytes_in += len(data)
+        # `Supervisor.read`, inline: the session's read when the supervisor is active with
+        # nothing of its own waiting, else its `receive_data` (None: what it made queued)
+        sup = self.supervisor
+        session = sup.session
+        if session is None or sup._state is not _ACTIVE or sup._events or sup._out:
+            sup.receive_data(data, now)
+            event = None
+        else:
+            event = session.read(data, now)
+            if event is None:
+                sup._process(session, now)
+        if event is None or not self.desk.read_book(event, now):
+            if event is not None:
+                self.supervisor.pending.append(event)
+            self._pump(now)
+            return False
+        self._last_input = now
+        if self.gate.state_changed:
+            self.announce(now)
+            return False
+        queue = self._queue
+        if queue and self._reading and not self._warned:  # `FallingBehind`'s deadline
+            due = queue[0][1] + self.policy.lag_warning
+            if now >= due:
+                self._warn(now)
+                return False
+            return due >= told
+        return True
+
+    def _emit_all(self, events: Sequence[Event], now: float) -> list[Event]:
+        for event in events:
+            self._emit(event, now)
+        return list(events)
+
+    # -- REST reconciliation (the I/O part sends; `kalshi_fix_sansio.rest.reconcile`) ----------------
+
+    def _rest(self) -> Reconciliation:
+        if self.reconciliation is None:
+            raise LocalProtocolError(
+                "this driver has no REST reconciliation: give it rest=RestOptions(...)"
+            )
+        return self.reconciliation
+
+    def reconcile(self, now: float, reason: str = "asked for (reconcile())") -> None:
+        """Start a REST reconciliation now (`ReconcileStarted`; a round under way runs again
+        when it ends).
+
+        Raises:
+            LocalProtocolError: the driver has no ``rest``.
+        """
+        self._emit_all(self._rest().start(reason, now), now)
+
+    def rest_request(self, now: float) -> RestRequest | None:
+        """The next REST request to send (None: none now; see `rest_wake_at`)."""
+        return self._rest().next_request(now)
+
+    @property
+    def rest_wake_at(self) -> float | None:
+        """When the next REST request may go after a 429 / 5xx (None: now or none)."""
+        return None if self.reconciliation is None else self.reconciliation.wake_at
+
+    @property
+    def rest_active(self) -> bool:
+        """A REST reconciliation round is under way."""
+        return self.reconciliation is not None and self.reconciliation.active
+
+    def rest_response(self, response: RestResponse, now: float) -> list[Event]:
+        """The answer to the REST request in flight: its events are queued (and returned)."""
+        return self._rest().receive(response, now)  # its sink queues them
+
+    def rest_unreachable(self, error: str, now: float) -> list[Event]:
+        """The REST request in flight got no answer (``error`` in words): it is asked again
+        after a delay; events queued (and returned)."""
+        return self._rest().unreachable(error, now)  # its sink queues them
+
+    # -- the kill switch, the halt source and the dead man's switch ---------------------------
+
+    def _arm_dead_man(self, dead_man: DeadMansSwitch | None) -> None:
+        if dead_man is not None and not isinstance(dead_man, DeadMansSwitch):
+            raise LocalProtocolError(f"dead_man must be a DeadMansSwitch, got {dead_man!r}")
+        self.dead_man = dead_man
+        """The `DeadMansSwitch` asked on the timer, before a read's or a lost connection's
+        events, and by the gate on every order-creating message (None: none)."""
+        self._dead_man_seen = 0 if dead_man is None else dead_man.firings  # acted upon
+        if dead_man is not None:  # a message sent past the deadline fires it there and then
+            self.gate.watch(dead_man, self._check_dead_man)
+
+    def kill_report(self, kill: KillSwitch) -> KillReport:
+        """The report of ``kill`` now (a note when the session ended before it was done)."""
+        with self.lock:
+            report = kill.report(self.clock())
+        if not report.done and self.ended():
+            why = self.closed_error()
+            report = attrs.evolve(report, notes=(*report.notes, f"the session ended: {why}"))
+        return report
+
+    def kill(
+        self,
+        now: float,
+        *,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> KillSwitch:
+        """Cancel every open order of this session by the fastest documented means
+        (`kalshi_fix_sansio.trading.killswitch`): what can be sent now is sent now; the driver then
+        keeps the returned `KillSwitch` current as the answers are read, sends its follow-ups
+        (and, if the connection is down, what it could not send, after the reconnect) until
+        ``kill_switch.done``. ``kill_switch.report(now)`` says where it is.
+
+        Args:
+            now: the current time.
+            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
+            use_groups: trigger order groups where 35=q is not available (KalshiRT).
+            fallback_after: see `kalshi_fix_sansio.trading.killswitch.DEFAULT_FALLBACK_AFTER`.
+            confirm: once the tracker shows nothing open, confirm it with a drop-copy replay
+                from the cursor (EventResendRequest; an order it reveals open is cancelled
+                too); None: when the session catches up (KalshiNR with ``catch_up`` on).
+
+        Returns:
+            The kill switch under way: pressing it again while one is under way returns that
+            one (halting again if ``halt``); after one ended, a new one starts. A
+            `KillStarted` event says it began, a `KillFinished` (with its report) that it
+            ended.
+
+        Raises:
+            LocalProtocolError: ``confirm=True`` on a session that cannot request a replay.
+        """
+        can_confirm = self.catch_up is not None and self.catch_up.enabled
+        if confirm and not can_confirm:
+            raise LocalProtocolError(
+                f"confirm=True: {self.config.session_type} ({self.config.product}) cannot ask "
+                "the drop copy to confirm (a KalshiNR session with catch_up on can)"
+            )
+        if halt:
+            self.gate.halt("the kill switch")
+        kill = self.desk.kill
+        if kill is not None and kill.finished_at is None:
+            return kill  # pressed again: the kill under way goes on
+        kill = KillSwitch(
+            self.config,
+            self.tracker,
+            now,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            halted=self.gate.halted is not None,
+            halt_reason=self.gate.halted,
+            confirm=can_confirm if confirm is None else confirm,
+        )
+        self.desk.start_kill(kill, now)
+        return kill
+
+    def _kill_fact(self, fact: Kill, now: float) -> None:
+        fallback = DEFAULT_FALLBACK_AFTER if fact.fallback_after is None else fact.fallback_after
+        fact.switch = self.kill(
+            now,
+            halt=fact.halt,
+            use_groups=fact.use_groups,
+            fallback_after=fallback,
+            confirm=fact.confirm,
+        )
+
+    def _ask_halt_source(self, now: float, *, started: bool = True) -> None:
+        """Ask the halt source; a new answer becomes the outside halt (an `OutsideHalt`
+        event), and a halt that begins while the session runs starts a kill of its orders.
+        A source that fails halts (fail-closed), the reason naming the error."""
+        source, outside = self.halt_source, self.outside_halt
+        assert source is not None and outside is not None
+        if self.supervisor.finished:
+            self._halt_due = None
+            return
+        self._halt_due = now + source.interval
+        self._ask_release(source)
+        try:
+            reason = source.poll(now)
+        except Exception as exc:  # the source's own failure must not stop the session
+            reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
+        if reason is not None and not isinstance(reason, str):
+            reason = f"halted: the halt source answered {reason!r}"
+        reducing = reason is not None and getattr(source, "reducing", False) is True
+        before = outside.reason
+        if (reason, reducing) == (outside.guard, outside.reducing is not None):
+            return
+        if reason is None:
+            outside.rearm()
+        elif reducing:  # reduce-only from outside: the gate judges each order, nothing cancelled
+            outside.reduce_only(reason)
+            reason = None
+        else:
+            outside.halt(reason)
+        if reason != before:
+            self._emit(OutsideHalt(reason), now)
+        if reason is not None and before is None and started and cancels_orders(self.config):
+            self.kill(now, halt=False)
+
+    def _ask_release(self, source: HaltSource) -> None:
+        """A new request from the shell to lift the block of unknown order outcomes
+        (``kalshi-fix release-unknown``: `HaltFile.release_request`) is applied as
+        ``release_unknown()`` is; the open's first look only remembers what is there."""
+        ask = getattr(source, "release_request", None)
+        if ask is None:
+            return
+        try:
+            request = ask()
+        except Exception:  # a request that cannot be read releases nothing
+            return
+        stamp = None if request is None else request[0]
+        seen, self._release_seen = self._release_seen, stamp
+        if request is None or seen is FIRST_LOOK or stamp == seen:
+            return
+        released = self.gate.release_unknown(request[1])
+        if released:
+            self.logger.warning(
+                "%s: unknown order outcomes released from the shell in %s",
+                self.name,
+                ", ".join(released),
+                extra={**self._log_fields, "event": "release_unknown"},
+            )
+
+    def _check_dead_man(self, now: float) -> None:
+        """Ask the dead man's switch: at a new firing, halt (the halt shared with the client's
+        other sessions if any, else this gate's own) and start a kill of this session's
+        orders, with a `DeadMansSwitchFired` event (once per firing). The timer, a read, a
+        lost connection and the gate (an order-creating message at or past the deadline)
+        call it: the firing comes before anything else of that input."""
+        switch = self.dead_man
+        assert switch is not None
+        if self.supervisor.finished:
+            return
+        fired = switch.check(now)
+        if fired is None or self._dead_man_seen == switch.firings:
+            return
+        self._dead_man_seen = switch.firings
+        gate = self.gate
+        (gate.own_halt if gate.shared_halt is None else gate.shared_halt).halt(fired.reason)
+        self._emit(fired, now)
+        if cancels_orders(self.config):
+            self.kill(now, halt=False)
+
+    # -- the trading state's announcements ---------------------------------------------------
+
+    def announce(self, now: float) -> None:
+        """Say what the order gate lets through now, if it changed: a `TradingStateChanged`
+        (and the ``trading_state`` metric). A block by unknown outcomes is looked at again at
+        every step while it holds (an order that ends lifts its market)."""
+        gate = self.gate
+        gate.state_changed = False
+        state, reason = gate.state
+        markets = gate.unknown_markets
+        if markets:
+            gate.state_changed = True
+        seen = (state, reason, markets)
+        if seen == self._announced:
+            return
+        self._announced = seen
+        metrics = self.metrics
+        metrics.trading_state = state.value
+        metrics.unknown_markets = -1 if markets == (ALL_MARKETS,) else len(markets)
+        self._emit(TradingStateChanged(state, reason, markets), now)
+
+    # -- the application's side: limits, halts, what is queued, an open's first and last steps --
+
+    # the driver's (`Driver.__init__`, `Driver._parts`)
+
+    # -- a setting, kept across opens ---------------------------------------------------------
+
+    @property
+    def rate_limit(self) -> RateLimitMode:
+        """``"wait"`` or ``"raise"``: see `RateLimitMode` (only matters with a rate limiter)."""
+        return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, mode: RateLimitMode) -> None:
+        if mode not in ("wait", "raise"):
+            raise LocalProtocolError(f"rate_limit must be 'wait' or 'raise', got {mode!r}")
+        self._rate_limit = mode
+
+    # -- the halts ---------------------------------------------------------------------------
+
+    def rearm(self) -> None:
+        """Accept new orders, replaces and quotes again after ``kill(halt=True)`` (a client's
+        ``kill_all`` halt stays until ``client.rearm()``; a halt from outside the process, the
+        halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm`` removes it)."""
+        with self.lock:
+            self.gate.rearm()
+            self.announce(self._last_input)
+
+    def release_unknown(self, market: str | None = None) -> tuple[str, ...]:
+        """Lift the block of unknown order outcomes (`OutcomeUnknown`) in ``market`` (None:
+        everywhere) by hand, once you checked the exchange yourself: what it says is taken as
+        known. The markets released (a `TradingStateChanged` says so; logged at WARNING).
+        `rearm` does not lift it: it is about halts."""
+        if market is not None and (not isinstance(market, str) or not market):
+            raise LocalProtocolError(
+                f"release_unknown: market must be a non-empty str or None, got {market!r}"
+            )
+        with self.lock:
+            released = self.gate.release_unknown(market)
+            if released:
+                self.logger.warning(
+                    "%s: unknown order outcomes released by hand in %s",
+                    self.name,
+                    ", ".join(released),
+                    extra={**self._log_fields, "event": "release_unknown"},
+                )
+            self.announce(self._last_input)
+        return released
+
+    def reduce_only(self, reason: str = "reduce-only") -> None:
+        """Let through only orders, replaces and quote messages that can only shrink a position
+        (`ReduceOnlyRefused` for the others; cancels always go) until `rearm`; a halt of this
+        session (``kill(halt=True)``) is lifted by it, a client's or an outside one is not."""
+        if not isinstance(reason, str) or not reason:
+            raise LocalProtocolError(f"reduce_only: reason must be a non-empty str, got {reason!r}")
+        with self.lock:
+            self.gate.reduce_only(reason)
+            self.announce(self._last_input)
+
+    @property
+    def trading_state(self) -> TradingState:
+        """What the order gate lets through: `TradingState.ACTIVE`, ``REDUCE_ONLY`` or
+        ``HALTED`` (``gate.state`` says why)."""
+        return self.gate.state[0]
+
+    # -- what the application reads ------------------------------------------------------------
+
+    # read from the core (the supervisor, the queue), whoever drives it: an adapter's pump or
+    # a loop of one's own (`start`, `connection_made`... as the embedding guide shows)
+
+    @property
+    def session(self) -> Session | None:
+        """The core `Session` of the current (or last) connection (None before the first
+        connection)."""
+        return self.supervisor.session
+
+    @property
+    def connections(self) -> int:
+        """How many connections logged on so far (1 + the reconnects)."""
+        return self.supervisor.connections
+
+    @property
+    def queued_events(self) -> int:
+        """How many events wait unread."""
+        return self.queued
+
+    def lag_now(self) -> float:
+        """Seconds the oldest unread event has waited now (0.0 when none waits): how far
+        behind the application is."""
+        return self.lag(self.clock()) if self.begun else 0.0
+
+    def reconcile_now(self) -> None:
+        """Reconcile the tracker from Kalshi's REST API now (`ReconcileStarted`, then
+        `Reconciled` or `ReconcileFailed`, as events); the pump's companion sends the requests.
+
+        Raises:
+            LocalProtocolError: the driver was made without ``rest=``, or is not open.
+        """
+        if not self.begun:
+            raise LocalProtocolError(f"not connected: {self.open_hint}")
+        with self.lock:
+            self.reconcile(self.clock())
+
+    # -- an open -------------------------------------------------------------------------------
+
+    def begin(self, prepare: Callable[[], T]) -> tuple[Any, T]:
+        """The first half of every open by a pump: checks, what the pump prepares from the
+        options (``prepare``: the TLS context it builds from the options as data), the message
+        log opened, the driver renewed.
+
+        Returns:
+            ``(driver, prepared)``.
+
+        Raises:
+            LocalProtocolError: the endpoint is not allowed, the session is already open, and
+                what ``prepare`` raises (a TLS context refused: `ssl_context_for`).
+        """
+        if self.opened:
+            raise LocalProtocolError("the session is already open: close it first")
+        options = self.options
+        if options is not None:
+            check_endpoint(options.endpoint, allow_unlisted_hosts=options.allow_unlisted_hosts)
+        prepared = prepare()
+        self.message_log = log = None if options is None else options.message_log
+        if log is not None:
+            log.open()
+        self.renew()
+        self.opened = self.running = True
+        _log.info(
+            "%s: connecting: %s",
+            self.name,
+            self.describe(),
+            extra={**self._log_fields, "event": "connecting"},
+        )
+        return self, prepared
+
+    def end(self) -> None:
+        """The last step of every close by a pump: the message log closed."""
+        if self.options is not None and self.options.message_log is not None:
+            self.options.message_log.close()
+
+    def describe(self) -> str:
+        """What the session connects to, for log lines and ``repr``."""
+        if self.options is None:
+            return self.name
+        return describe_target(self.config, self.options)
+
+    # -- every event as it is read -------------------------------------------------------------
+
+    def observe(self, event: Event) -> None:
+        """Every event but an order's as the driver reads it (before the application sees it):
+        logged, a `Reconnected` makes ``on_reconnect`` due, and a `ReconcileStarted` starts the
+        pump's REST companion unless one runs."""
+        log_event(self.name, event, self._log_fields)
+        log_session_event(self.logger, event, self._log_fields)
+        self.delivery.observe(event)
+        if event.__class__ is ReconcileStarted and not self._rest_running:
+            self._rest_running = True
+            start = self._start_rest
+            if start is None:
+                self._rest_running = False
+                self.logger.warning(
+                    "a REST reconciliation started, but nothing sends its requests: run "
+                    "RestCompanion().run(driver) (kalshi_fix_sansio.adapters.rest)"
+                )
+            else:
+                start()
+
+    def rest_ended(self) -> None:
+        """The REST companion of the round under way is done (the round ended, or the
+        companion failed): the next `ReconcileStarted` starts a new one."""
+        self._rest_running = False
+
+    @contextlib.contextmanager
+    def rest_work(self) -> Iterator[None]:
+        """Around a REST companion's run in the background (a thread or a task of the pump's):
+        a failure ends the companion (the next round starts another) and is logged, not
+        raised to the thread or task."""
+        try:
+            yield
+        except Exception:
+            self.rest_ended()
+            self.logger.exception("the REST companion failed")
