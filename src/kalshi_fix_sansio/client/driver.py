@@ -215,6 +215,98 @@ _RECONCILE_ON = frozenset(
 )  # `wants_reconciliation`'s events
 
 
+def _check_parts(
+    rest: RestOptions | None,
+    block_unknown: bool | None,
+    settle_unknown: bool | None,
+    tracker: OrderTracker | None,
+    cursor: ExecCursor | None,
+    halt_source: HaltSource | None,
+) -> None:
+    """The driver's parts given as keywords are of their types, or a `LocalProtocolError`."""
+    if rest is not None and not isinstance(rest, RestOptions):
+        raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
+    for name, value in (("block_unknown", block_unknown), ("settle_unknown", settle_unknown)):
+        if value is not None and not isinstance(value, bool):
+            raise LocalProtocolError(f"{name} must be True, False or None, got {value!r}")
+    if tracker is not None and not isinstance(tracker, OrderTracker):
+        raise LocalProtocolError(f"tracker must be an OrderTracker, got {type(tracker).__name__}")
+    if cursor is not None and not isinstance(cursor, ExecCursor):
+        raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
+    if halt_source is not None:
+        interval = getattr(halt_source, "interval", None)
+        if (
+            isinstance(interval, bool)
+            or not isinstance(interval, (int, float))
+            or not 0 < interval < math.inf
+        ):
+            raise LocalProtocolError(f"halt_source.interval must be seconds > 0, got {interval!r}")
+
+
+def _order_gate(
+    config: SessionConfig,
+    *,
+    tracker: OrderTracker | None,
+    halt: TradingHalt | None,
+    shared_halt: TradingHalt | None,
+    risk_books: Books | BookSource | None,
+    metrics: SessionMetrics,
+    outside_halt: TradingHalt | None,
+    block_unknown: bool | None,
+) -> tuple[OrderGate, SessionConfig]:
+    """The session's `OrderGate`: the config's own (given the driver's parts), or a new one put
+    in the config."""
+    given = config.order_gate
+    if given is not None and not isinstance(given, OrderGate):
+        raise LocalProtocolError(
+            f"SessionConfig.order_gate of a driver must be an OrderGate, got {given!r}"
+        )
+    gate = given
+    if gate is None:
+        gate = OrderGate(
+            config.product,
+            tracker=tracker,
+            halt=halt,
+            shared_halt=shared_halt,
+            risk_books=risk_books,
+            metrics=metrics,
+            outside_halt=outside_halt,
+            block_unknown=block_unknown is not False,
+        )
+        config = attrs.evolve(config, order_gate=gate)
+    else:
+        if tracker is not None and tracker is not gate.tracker:
+            raise LocalProtocolError(
+                "tracker: the config's OrderGate keeps another OrderTracker (give it to the gate)"
+            )
+        if gate.metrics is None:
+            gate.metrics = metrics
+        if outside_halt is not None:
+            gate.use_outside_halt(outside_halt)
+        if block_unknown is not None:
+            gate.block_unknown = block_unknown
+    return gate, config
+
+
+def _catch_up_setting(
+    config: SessionConfig, cursor: ExecCursor | None, catch_up: bool | None
+) -> bool | None:
+    """Whether drop-copy catch-up runs (None: the session type cannot request a replay)."""
+    possible = catches_up(config)
+    if cursor and not possible:
+        raise LocalProtocolError(
+            f"cursor: {config.session_type} ({config.product}) does not catch up with "
+            "drop copy, so an ExecCursor would be ignored (give it to a KalshiNR session)"
+        )
+    if catch_up and not possible:
+        raise LocalProtocolError(
+            f"catch_up=True: {config.session_type} ({config.product}) cannot request a "
+            "replay of missed ExecutionReports (drop-copy catch-up runs on KalshiNR; "
+            "KalshiRT recovers by ResendRequest)"
+        )
+    return None if not possible else catch_up is not False
+
+
 class Driver:
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
@@ -341,11 +433,7 @@ class Driver:
         block_unknown: bool | None = None,
         settle_unknown: bool | None = None,
     ) -> None:
-        if rest is not None and not isinstance(rest, RestOptions):
-            raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
-        for name, value in (("block_unknown", block_unknown), ("settle_unknown", settle_unknown)):
-            if value is not None and not isinstance(value, bool):
-                raise LocalProtocolError(f"{name} must be True, False or None, got {value!r}")
+        _check_parts(rest, block_unknown, settle_unknown, tracker, cursor, halt_source)
         self.settle_unknown = settle_unknown
         """Whether an `OrdersUnknown` makes the session ask the exchange about its orders (a
         cancel each; None: when the block is on and there is no REST reconciliation)."""
@@ -354,60 +442,24 @@ class Driver:
             raise LocalProtocolError(
                 "on_event needs events: it cannot be used with queue_events=False"
             )
-        if tracker is not None and not isinstance(tracker, OrderTracker):
-            raise LocalProtocolError(
-                f"tracker must be an OrderTracker, got {type(tracker).__name__}"
-            )
-        if cursor is not None and not isinstance(cursor, ExecCursor):
-            raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
         if options is not None:  # a pump's connection options: its settings are the driver's
             backoff, reconnect = options.backoff, options.reconnect
             maintenance_reset, peer = options.maintenance_reset, options.endpoint
             write_timeout, account = options.connect_timeout, options.account
-        if halt_source is not None:
-            interval = getattr(halt_source, "interval", None)
-            if (
-                isinstance(interval, bool)
-                or not isinstance(interval, (int, float))
-                or not 0 < interval < math.inf
-            ):
-                raise LocalProtocolError(
-                    f"halt_source.interval must be seconds > 0, got {interval!r}"
-                )
-            if outside_halt is None:
-                outside_halt = TradingHalt()
+        if halt_source is not None and outside_halt is None:
+            outside_halt = TradingHalt()
         if metrics is None:
             metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
-        given = config.order_gate
-        if given is not None and not isinstance(given, OrderGate):
-            raise LocalProtocolError(
-                f"SessionConfig.order_gate of a driver must be an OrderGate, got {given!r}"
-            )
-        gate = given
-        if gate is None:
-            gate = OrderGate(
-                config.product,
-                tracker=tracker,
-                halt=halt,
-                shared_halt=shared_halt,
-                risk_books=risk_books,
-                metrics=metrics,
-                outside_halt=outside_halt,
-                block_unknown=block_unknown is not False,
-            )
-            config = attrs.evolve(config, order_gate=gate)
-        else:
-            if tracker is not None and tracker is not gate.tracker:
-                raise LocalProtocolError(
-                    "tracker: the config's OrderGate keeps another OrderTracker (give it to "
-                    "the gate)"
-                )
-            if gate.metrics is None:
-                gate.metrics = metrics
-            if outside_halt is not None:
-                gate.use_outside_halt(outside_halt)
-            if block_unknown is not None:
-                gate.block_unknown = block_unknown
+        gate, config = _order_gate(
+            config,
+            tracker=tracker,
+            halt=halt,
+            shared_halt=shared_halt,
+            risk_books=risk_books,
+            metrics=metrics,
+            outside_halt=outside_halt,
+            block_unknown=block_unknown,
+        )
         self.gate = gate
         if account is not None:  # the account's order entry knows its RFQ sessions' quotes
             gate.on_quote = account.quote_sent
@@ -433,19 +485,7 @@ class Driver:
         with the same fields)."""
         self.tracker: OrderTracker = gate.tracker
         """Orders, fills and positions, fed with every event as it is read."""
-        possible = catches_up(config)
-        if cursor and not possible:
-            raise LocalProtocolError(
-                f"cursor: {config.session_type} ({config.product}) does not catch up with "
-                "drop copy, so an ExecCursor would be ignored (give it to a KalshiNR session)"
-            )
-        if catch_up and not possible:
-            raise LocalProtocolError(
-                f"catch_up=True: {config.session_type} ({config.product}) cannot request a "
-                "replay of missed ExecutionReports (drop-copy catch-up runs on KalshiNR; "
-                "KalshiRT recovers by ResendRequest)"
-            )
-        self._catch_up_on = None if not possible else catch_up is not False
+        self._catch_up_on = _catch_up_setting(config, cursor, catch_up)
         self._cursor = cursor
         self.cursor = cursor if cursor is not None else ExecCursor()
         """The newest ExecID seen per exchange index: where drop-copy catch-up resumes (save
