@@ -80,7 +80,7 @@ from .models import (
 from .order import add_order_parsers, cancel_command, order_command
 from .render import render_json, render_table
 from .replay import add_replay_parser, replay_command
-from .simulate import add_simulate_parser, simulate_command
+from .simulate import add_simulate_parser, seeds_joined, simulate_command
 
 __all__ = [
     "EXIT_FAILED",
@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.
     """
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(seeds_joined(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # usage error (2) or --help (0): a status, not an exception
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
