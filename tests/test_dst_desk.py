@@ -1,9 +1,10 @@
 # private: re-introduces bugs in the kill switch, the gate's rules, the event book and the inbound numbers
 """The desk's promises (`kalshi_fix_sansio.simulator.testing.dst._promises`, and the sequence
-numbers checked both ways at the end) each catch their defect: each defect is re-introduced
-behind a switch (a monkeypatch of the code that holds the rule), a schedule drawn from the
-step kinds near it fails within a stated number of seeds from 0 with that promise named, and
-the same seeds pass with the code as it is.
+numbers: a gap fill read moves the client to its NewSeqNo, both sides in step at the end) each
+catch their defect: each defect is re-introduced behind a switch (a monkeypatch of the code that
+holds the rule), a schedule drawn from the step kinds near it fails within a stated number of
+seeds from 0 with that promise named, and the same seeds pass with the code as it is. The
+schedules the CI smoke run draws (every kind) find each within a few dozen seeds too.
 
 * a kill on KalshiRT that sends no cancel and reports done (orders rest, and fill, after it);
 * reduce-only that lets everything through (the check skipped);
@@ -151,6 +152,40 @@ def test_a_desk_promise_catches_its_defect(
     for seed in range(runs):  # the same seeds pass with the code as it is
         outcome = run(_schedule(seed, kinds, session_type))
         assert outcome.ok, (outcome.violation, outcome.schedule.text)
+
+
+@pytest.mark.parametrize(
+    ("switch", "within", "invariants"),
+    [
+        (kill_reports_done_without_cancelling, 10, {"order rests after a kill"}),
+        # the reduce-only rule is the unknown outcome's too: skipped, either promise breaks
+        (
+            reduce_only_skipped,
+            5,
+            {"position grown while reduce-only", "order past an unknown outcome"},
+        ),
+        (event_limit_off_by_one, 40, {"event limit exceeded"}),
+        (unknown_outcome_not_blocking, 5, {"order past an unknown outcome"}),
+        (gap_fill_not_advancing, 15, {"sequence numbers out of step"}),
+    ],
+)
+def test_the_smoke_runs_schedules_find_each_defect(
+    monkeypatch: pytest.MonkeyPatch,
+    switch: Callable[[pytest.MonkeyPatch], None],
+    within: int,
+    invariants: set[str],
+) -> None:
+    """Schedules of every kind, as ``kalshi-fix simulate --seeds 0:1000`` draws them (each
+    seed's own API and product, REST as drawn)."""
+    switch(monkeypatch)
+    for seed in range(within):
+        outcome = run(generate(seed))
+        if not outcome.ok:
+            break
+    assert outcome.violation is not None, f"no failure in {within} seeds"
+    assert outcome.violation.invariant in invariants, outcome.violation
+    monkeypatch.undo()
+    assert run(outcome.schedule).ok
 
 
 def test_a_schedule_of_every_kind_reaches_the_desk_states() -> None:

@@ -22,8 +22,9 @@ state: its open orders and its fills are the truth, not the client's tracker.
   position at the exchange.
 
 The last three are checked as the client writes the frame (the exchange has not seen it yet:
-its state is what the frame meets), and only on schedules where nothing else of the account
-trades in the market (no RFQ maker, whose quotes fill beside the session's orders).
+its state is what the frame meets), until something else of the account trades in the market
+(the RFQ maker's quotes filled beside the session's orders: the exchange's position moved
+before the session could know).
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ class DeskWatch:
             RFQ maker).
         gate: the session's order gate now (None: no session).
         violate: records a broken promise (invariant, detail).
-        judged: the reduce-only, event-limit and unknown-outcome promises are held (False:
-            another session of the account trades in the market).
         prices_in_cents: the wire's prices are cents (prediction), not dollars.
     """
 
@@ -68,7 +67,6 @@ class DeskWatch:
         gate: Callable[[], Any],
         violate: Callable[[str, str], None],
         *,
-        judged: bool,
         prices_in_cents: bool,
     ) -> None:
         self._exchange = exchange
@@ -76,7 +74,9 @@ class DeskWatch:
         self._ours = ours
         self._gate = gate
         self._violate = violate
-        self._judged = judged
+        self.judged = True
+        """The reduce-only, event-limit and unknown-outcome promises are held (False once an
+        order of the account that is not the session's filled)."""
         self._cents = prices_in_cents
         self.killed = False
         """A kill of the session reported done, and the session is halted since."""
@@ -109,7 +109,10 @@ class DeskWatch:
         symbol = fill.symbol
         self._net[symbol] = self._net.get(symbol, _ZERO) + sign * fill.qty
         self._cash[symbol] = self._cash.get(symbol, _ZERO) + sign * fill.qty * fill.price
-        if self.killed and self._ours(fill.cl_ord_id):
+        ours = self._ours(fill.cl_ord_id)
+        if not ours:
+            self.judged = False
+        if self.killed and ours:
             self._violate(
                 "fill after a kill",
                 f"{fill.cl_ord_id} filled {fill.qty:g}@{fill.price:g} after the kill was done",
@@ -123,7 +126,7 @@ class DeskWatch:
 
     def frame(self, record: WireRecord, fields: dict[bytes, bytes], shown: str) -> None:
         """A frame either side wrote (`WireWatch`'s frame listener)."""
-        if record.sender != "client" or not self._judged:
+        if record.sender != "client" or not self.judged:
             return
         msg_type = fields.get(b"35")
         if msg_type != b"D" and msg_type != b"G":

@@ -222,7 +222,6 @@ class _World:
             _ours,
             self._gate,
             self._violate,
-            judged=self.quoting is None,
             prices_in_cents=product == "prediction",
         )
         self.watch.frame_listeners.append(self.desk_watch.frame)
