@@ -136,13 +136,17 @@ class DeskWatch:
         gate = self._gate()
         if gate is None:
             return
+        poss_dup = fields.get(b"43") == b"Y"
+        state, reason = gate.state
+        reducing = state is TradingState.REDUCE_ONLY
+        limit = self.event_limit
+        if not reducing and (poss_dup or (limit is None and gate._unknown is None)):
+            return  # nothing binds (the common case: parsed no further)
         order = self._order(fields)
         if order is None:
             return
         symbol, buy, qty, price, orig = order
-        poss_dup = fields.get(b"43") == b"Y"
-        state, reason = gate.state
-        if state is TradingState.REDUCE_ONLY and self._grows(symbol, buy, qty, orig):
+        if reducing and self._grows(symbol, buy, qty, orig):
             self._violate(
                 "position grown while reduce-only",
                 f"{self._where(symbol, buy)} while reduce-only ({reason}): {shown}",
@@ -155,7 +159,6 @@ class DeskWatch:
                 "order past an unknown outcome",
                 f"{self._where(symbol, buy)} while the outcome of {unknown} is unknown: {shown}",
             )
-        limit = self.event_limit
         if limit is not None and symbol in limit[1]:
             worst = self._worst(limit[1], symbol, buy, qty, price, orig)
             if worst > limit[0]:
