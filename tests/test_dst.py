@@ -413,7 +413,12 @@ def test_a_nightly_runs_failures_are_recorded_with_their_replay_commands(tmp_pat
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--seeds", "5:2"], "--seeds must be FIRST:END"),
+        (["--seeds", "5:2"], "--seeds: FIRST must be < END, got '5:2'"),
+        (["--seeds", "x"], "--seeds must be FIRST:END (two whole numbers), got 'x'"),
+        # a range that reads as an option (argparse: "expected one argument"), and joined
+        (["--seeds", "-5:10"], "--seeds: FIRST must be >= 0 in FIRST:END"),
+        (["--seeds=-5:10"], "--seeds: FIRST must be >= 0 in FIRST:END"),
+        (["--engine", "dask", "--address", "notaurl"], "'notaurl' is not a Dask scheduler's"),
         (["--runs", "0"], "--runs must be >= 1"),
         (["--kinds", "order,meteor"], "unknown step kind(s) meteor"),
         (["--steps", "0"], "steps must be"),

@@ -43,12 +43,15 @@ class Command(NamedTuple):
             function may add several commands (each names it).
         run: the module's function running it (``x_command(args, out, err)``: exit status).
         help: what ``kalshi-fix --help`` says of it, in one line.
+        words: the module's function that reads the command line before it is parsed
+            (``x_words(words) -> words``; None: none), for a value argparse would misread.
     """
 
     module: str
     declare: str
     run: str
     help: str
+    words: str | None = None
 
 
 COMMANDS: Final[dict[str, Command]] = {
@@ -172,6 +175,7 @@ COMMANDS: Final[dict[str, Command]] = {
         "simulate_command",
         "run random fault schedules against the mock exchange in memory (deterministic "
         "simulation testing); every failure replays from one command",
+        "seeds_joined",
     ),
 }
 """Every subcommand, in the order ``kalshi-fix --help`` lists them."""
@@ -311,6 +315,9 @@ def run(words: Sequence[str]) -> int:
         The exit status: 0 success, 1 failure, 2 usage error, 128 + N stopped by signal N
         (a KeyboardInterrupt goes up to `kalshi_fix_sansio.cli.main`).
     """
+    named = COMMANDS.get(command_named(words) or "")
+    if named is not None and named.words is not None:
+        words = getattr(_module(named), named.words)(words)
     try:
         args = build_parser(words).parse_args(words)
     except SystemExit as exc:  # usage error (2) or --help (0): a status, not an exception

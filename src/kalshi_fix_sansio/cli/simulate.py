@@ -17,12 +17,28 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO, Any, Final
 
 from ..codec.errors import LocalProtocolError
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 
-__all__ = ["add_simulate_parser", "simulate_command"]
+__all__ = ["add_simulate_parser", "seeds_joined", "simulate_command"]
+
+_ADDRESS: Final = re.compile(r"(?:[a-z]+://)?(?:\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):\d{1,5}")
+"""A Dask scheduler's address: ``[scheme://]host:port`` (``tcp://10.0.0.5:8786``)."""
+
+
+def seeds_joined(argv: Sequence[str]) -> list[str]:
+    """``argv`` with a ``--seeds`` value that starts with ``-`` joined to its option
+    (``--seeds -5:10`` -> ``--seeds=-5:10``): argparse would take ``-5:10`` for an option and
+    say only "expected one argument"; joined, the range is judged and refused by its rule."""
+    out = list(argv)
+    for i in range(len(out) - 1):
+        if out[i] == "--seeds" and out[i + 1].startswith("-") and out[i + 1][1:2].isdigit():
+            out[i : i + 2] = [f"--seeds={out[i + 1]}"]
+            break
+    return out
 
 
 def add_simulate_parser(sub: Any) -> None:
@@ -66,12 +82,20 @@ def add_simulate_parser(sub: Any) -> None:
 
 def _seeds(args: argparse.Namespace) -> range:
     if args.seeds is not None:
-        match = re.fullmatch(r"(\d+):(\d+)", args.seeds)
-        if match is None or int(match.group(1)) >= int(match.group(2)):
+        match = re.fullmatch(r"(-?\d+):(-?\d+)", args.seeds)
+        if match is None:
             raise LocalProtocolError(
-                f"--seeds must be FIRST:END with FIRST < END, got {args.seeds!r}"
+                f"--seeds must be FIRST:END (two whole numbers), got {args.seeds!r}"
             )
-        return range(int(match.group(1)), int(match.group(2)))
+        first, end = int(match.group(1)), int(match.group(2))
+        if first < 0:
+            raise LocalProtocolError(
+                f"--seeds: FIRST must be >= 0 in FIRST:END (seeds are never negative), "
+                f"got {args.seeds!r}"
+            )
+        if first >= end:
+            raise LocalProtocolError(f"--seeds: FIRST must be < END, got {args.seeds!r}")
+        return range(first, end)
     runs = 100 if args.runs is None else args.runs
     if runs < 1 or args.first < 0:
         raise LocalProtocolError("--runs must be >= 1 and --first >= 0")
@@ -95,6 +119,11 @@ def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         dst.generate(0, steps=args.steps, kinds=kinds)  # bad arguments: before any work
         if args.address is not None and args.engine != "dask":
             raise LocalProtocolError("--address is a Dask scheduler's: add --engine dask")
+        if args.address is not None and not _ADDRESS.fullmatch(args.address):
+            raise LocalProtocolError(
+                f"--address {args.address!r} is not a Dask scheduler's address: "
+                "[SCHEME://]HOST:PORT, e.g. tcp://10.0.0.5:8786"
+            )
         if args.jobs < 1:
             raise LocalProtocolError("--jobs must be >= 1")
         if args.chunk is not None and args.out is None:

@@ -38,6 +38,7 @@ from ._invariants import Violation, WireWatch
 from ._run import MAX_QTY, RECOVERY, SYMBOL, SYMBOLS, Outcome, replay_command, run
 from ._schedule import (
     APIS,
+    DESK_KINDS,
     FAULT_KINDS,
     KINDS,
     NOT_YET,
@@ -53,6 +54,7 @@ from ._shrink import shrink
 __all__ = [
     "APIS",
     "CHUNKS_FILE",
+    "DESK_KINDS",
     "ENGINES",
     "FAULT_KINDS",
     "KINDS",

@@ -44,8 +44,9 @@ class Blocking:
     async def send(self, session: Any, message: Any, *, resubscribe: bool = False) -> None:
         session.send(message, resubscribe=resubscribe)
 
-    async def kill(self, session: Any) -> None:
-        session.kill(timeout=STEP_TIMEOUT)
+    async def kill(self, session: Any) -> Any:
+        """The session's kill switch; its report (``KillReport``)."""
+        return session.kill(timeout=STEP_TIMEOUT)
 
     async def kill_all(self, client: Any) -> None:
         client.kill_all(timeout=STEP_TIMEOUT)
@@ -81,8 +82,8 @@ class Asyncio(Blocking):
     async def send(self, session: Any, message: Any, *, resubscribe: bool = False) -> None:
         await session.send_when_allowed(message, resubscribe=resubscribe)
 
-    async def kill(self, session: Any) -> None:
-        await session.kill(timeout=STEP_TIMEOUT)
+    async def kill(self, session: Any) -> Any:
+        return await session.kill(timeout=STEP_TIMEOUT)
 
     async def kill_all(self, client: Any) -> None:
         await client.kill_all(timeout=STEP_TIMEOUT)

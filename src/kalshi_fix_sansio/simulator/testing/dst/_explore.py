@@ -299,7 +299,7 @@ def _dask(jobs: int, address: str | None, most_batches: int) -> Iterator[tuple[A
         else:
             try:
                 client = stack.enter_context(distributed.Client(address))
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: an address Dask cannot read
                 raise LocalProtocolError(
                     f"the Dask scheduler at {address} cannot be reached: {exc}"
                 ) from None

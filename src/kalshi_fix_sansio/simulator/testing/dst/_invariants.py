@@ -26,7 +26,7 @@ __all__ = ["Violation", "WireWatch"]
 
 _FRAME: Final = re.compile(rb"8=FIXT\.1\.1\x019=(\d+)\x01")
 _RETRANSMISSION: Final = frozenset({"KalshiRT", "KalshiPT"})  # numbers go on across connections
-_FIELD: Final = re.compile(rb"\x01(11|34|35|38|43|49|58|117|131|141)=([^\x01]*)")
+_FIELD: Final = re.compile(rb"\x01(11|34|35|38|41|43|44|49|54|55|58|117|131|141)=([^\x01]*)")
 _QUOTING: Final = frozenset({b"S", b"U7"})  # a maker's messages that can trade (halted)
 
 
@@ -52,6 +52,10 @@ class Violation:
 
 def _fields(frame: bytes) -> dict[bytes, bytes]:
     return {tag: value for tag, value in _FIELD.findall(frame)}
+
+
+def _shown(frame: bytes) -> str:
+    return frame.replace(b"\x01", b"|")[:160].decode("ascii", "replace")
 
 
 class WireWatch:
@@ -116,6 +120,10 @@ class WireWatch:
         self.violations: list[Violation] = []
         self.frames = 0
         """Frames seen, both sides."""
+        self.frame_listeners: list[Callable[[WireRecord, dict[bytes, bytes], str], None]] = []
+        """Called with every frame either side writes: its record, its fields (MsgType, ClOrdID,
+        MsgSeqNum, OrderQty, OrigClOrdID, PossDupFlag, Price, Side, Symbol...) and the frame as
+        a line, after this watch's own checks (the runner's `DeskWatch`)."""
 
     @property
     def digest(self) -> str:
@@ -136,18 +144,20 @@ class WireWatch:
             if end > len(data):
                 self._partial[key] = data[match.start() :]
                 return
-            self._frame(record, data[match.start() : end])
+            frame = data[match.start() : end]
+            fields, shown = _fields(frame), _shown(frame)
+            self._frame(record, fields, shown)
+            for listener in self.frame_listeners:
+                listener(record, fields, shown)
             start = end
 
     def _violate(self, invariant: str, detail: str) -> None:
         self.violations.append(Violation(invariant, self.step, detail))
 
-    def _frame(self, record: WireRecord, frame: bytes) -> None:
+    def _frame(self, record: WireRecord, fields: dict[bytes, bytes], shown: str) -> None:
         self.frames += 1
-        fields = _fields(frame)
         msg_type = fields.get(b"35", b"")
         poss_dup = fields.get(b"43") == b"Y"
-        shown = frame.replace(b"\x01", b"|")[:160].decode("ascii", "replace")
         if msg_type == b"A" and record.sender == "gateway":
             self._established.add(record.connection)
         elif msg_type == b"A":

@@ -30,9 +30,10 @@ from ....client.restore import restore
 from ....codec.errors import LocalProtocolError
 from ....rest.reconcile import Reconciled, ReconcileFailed, RestOptions
 from ....session.auth import Ed25519Signer
+from ....session.events import SequenceReset
 from ....trading.builders import ClOrdIDGenerator, Requests
 from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
-from ....trading.risk import RiskLimits
+from ....trading.risk import EventLimit, RiskLimits
 from ...gateway import Faults, mock_api_key
 from ...simulation import SimulationStalled
 from ._apis import APIS_BY_NAME, DOCUMENTED, Blocking
@@ -40,6 +41,7 @@ from ._invariants import Violation, WireWatch
 from ._markets import HEARTBEAT as AUX_HEARTBEAT
 from ._markets import MD_SYMBOLS, MarketData, fixed_key
 from ._net import _Sim
+from ._promises import EVENT, DeskWatch
 from ._quotes import RFQ_KINDS, Quoting
 from ._schedule import Schedule, Step
 
@@ -213,6 +215,17 @@ class _World:
             quotes_halted=None if self.quoting is None else self.quoting.quotes_halted,
         )
         sim.wire_listeners.append(self.watch)
+        # the desk's promises, held against the exchange's state (`_promises`)
+        self.desk_watch = DeskWatch(
+            sim.gateway.exchange,
+            self.account,
+            _ours,
+            self._gate,
+            self._violate,
+            prices_in_cents=product == "prediction",
+        )
+        self.watch.frame_listeners.append(self.desk_watch.frame)
+        self.event_limit: Decimal | None = None  # the `event_limit` step's, kept by a restart
         self.requests = Requests(
             product,
             schedule.session_type,
@@ -228,6 +241,17 @@ class _World:
 
     def _halted(self) -> bool:
         return self.oe is not None and bool(self.oe.halted)
+
+    def _gate(self) -> Any:
+        """The order-entry session's order gate (None: no session)."""
+        return None if self.oe is None else self.oe.driver.gate
+
+    def _risk_limits(self) -> RiskLimits:
+        """The session's risk limits: the quantity limit, and the event limit once set."""
+        if self.event_limit is None:
+            return RiskLimits(max_order_qty=Decimal(MAX_QTY))
+        event = EventLimit(max_worst_loss=self.event_limit, markets=(self.symbol,))
+        return RiskLimits(max_order_qty=Decimal(MAX_QTY), events={EVENT: event})
 
     # -- the client ---------------------------------------------------------------------------
 
@@ -256,7 +280,7 @@ class _World:
             api=self.schedule.api,
             backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.schedule.seed),
             **self._account(),
-            risk_limits=RiskLimits(max_order_qty=Decimal(MAX_QTY)),
+            risk_limits=self._risk_limits(),
             message_log_path=self.log_path,
             store_dir=os.path.dirname(self.log_path),  # KalshiRT's numbers survive a restart
             rest=RestOptions(environment="demo") if self.schedule.rest else None,
@@ -290,10 +314,24 @@ class _World:
         orders a session names unknown (`OrdersUnknown`: its documented word on them)."""
         if isinstance(event, OrdersUnknown):
             self.unknown.update(event.cl_ord_ids)
+        elif isinstance(event, SequenceReset):
+            self._moved(event)
         if isinstance(event, _NOT_WHOLE):
             self.not_whole = f"{type(event).__name__}: {getattr(event, 'reason', '')}"
         elif isinstance(event, _WHOLE):
             self.not_whole = None
+
+    def _moved(self, event: SequenceReset) -> None:
+        """A SequenceReset the session read moved what it expects next to its NewSeqNo (or past
+        it: messages held in the gap follow)."""
+        session = None if self.oe is None else self.oe.session
+        if session is not None and session.next_target_seq < event.new_seq_num:
+            kind = "SequenceReset-GapFill" if event.gap_fill else "SequenceReset"
+            self._violate(
+                "sequence numbers out of step",
+                f"the client expects MsgSeqNum {session.next_target_seq} after a {kind} to "
+                f"{event.new_seq_num}",
+            )
 
     def _others(self) -> list[Any]:
         """The process's sessions beside its order entry: the account's second session, the
@@ -316,6 +354,7 @@ class _World:
         """What is left of the dead process: its files closed (the session's message log, the
         client's stores)."""
         oe, self.oe = self.oe, None
+        self.desk_watch.killed = False  # the new process is not halted
         others = self._others()
         self.listener = None
         if self.md is not None:
@@ -386,12 +425,51 @@ class _World:
     async def _kill(self) -> None:
         if self.quoting is not None:  # the process's kill halts its quotes too
             await self.quoting.kill()
-        await self.api.kill(self.oe)
+        report = await self.api.kill(self.oe)
+        if report is not None and report.done:
+            self.desk_watch.kill_done()
 
     async def _rearm(self) -> None:
         if self.quoting is not None:
             self.quoting.rearm()
         self.oe.rearm()
+        self.desk_watch.killed = False
+
+    async def _reduce_only(self) -> None:
+        self.oe.reduce_only("the schedule's reduce_only step")
+        self.desk_watch.killed = False  # reduce-only lifts the kill's halt (documented)
+
+    async def _event_limit(self, dollars: int) -> None:
+        """An event limit on the traded market's event (prediction), ``dollars`` above what its
+        worst outcome loses at the exchange now: near the position."""
+        if self.schedule.product != "prediction":
+            return
+        markets = (self.symbol,)
+        self.event_limit = self.desk_watch.worst(markets) + dollars
+        self.desk_watch.event_limit = (self.event_limit, markets)
+        self.oe.risk_limits = self._risk_limits()
+
+    async def _ioc_lost(self, side: int, qty: int, cents: int) -> None:
+        """An IOC order whose outcome is lost: the gateway's answers are held, the order goes
+        out, and the process crashes before any answer reaches it; the restarted client holds
+        the order's outcome unknown (`OrdersUnknown`). An order that could not be sent has
+        nothing to lose: no crash then."""
+        self._faults.delay = 5.0
+        order = self.requests.new_order(
+            self.symbol,
+            "buy" if side == 1 else "sell",
+            qty,
+            Decimal(cents) * _CENT,
+            time_in_force="ioc",
+        )
+        try:
+            await self.api.send(self.oe, order)
+        except _DOCUMENTED:  # not sent (refused, or a reconnect under way): nothing to lose
+            self._faults.delay = 0.0
+            return
+        await self.api.pause(0.1)
+        self._faults.delay = 0.0
+        await self._restart()
 
     async def react(self) -> None:
         """What the application's programs do between steps (subscribe again, confirm)."""
@@ -541,6 +619,7 @@ class _World:
     # -- checks -------------------------------------------------------------------------------
 
     def check_step(self) -> None:
+        self.desk_watch.check_resting()
         pending = len(self.sim.scheduler)
         if pending > MAX_TIMERS:
             self.watch.violations.append(
@@ -596,6 +675,9 @@ class _World:
             self.md.check_end(self._violate, watch.book_frames.get(self.md.key_id, []))
             if watch.violations:
                 return
+        self._check_numbers(oe)
+        if watch.violations:
+            return
         if self.not_whole is not None:  # the session said so: nothing more is promised
             return
         net = oe.tracker.position(self.symbol).net
@@ -621,6 +703,31 @@ class _World:
                     f"client {sorted(ours)}, exchange {sorted(theirs)}",
                 )
             )
+
+    def _check_numbers(self, oe: Any) -> None:
+        """The sequence numbers, both ways, once nothing is in flight: what each side expects
+        next is what the other will write next (a gap fill moved the receiver to its
+        NewSeqNo, every gap is closed)."""
+        gateway = self.sim.gateway
+        conn = gateway._conns.get(gateway._by_key.get(self.key_id, ""))
+        client = oe.session
+        if conn is None or client is None:
+            return
+        server = conn.session
+        for side, expects, peer, writes in (
+            ("the client", client.next_target_seq, "the gateway", server.next_sender_seq),
+            ("the gateway", server.next_target_seq, "the client", client.next_sender_seq),
+        ):
+            if expects != writes:
+                self._violate(
+                    "sequence numbers out of step",
+                    f"{side} expects MsgSeqNum {expects} next, {peer} writes {writes} next",
+                )
+
+
+def _ours(cl_ord_id: str) -> bool:
+    """A ClOrdID of the order-entry session's orders (not the RFQ maker's quotes, ``dstq-``)."""
+    return cl_ord_id.startswith("dst-")
 
 
 def run(schedule: Schedule) -> Outcome:

@@ -21,6 +21,7 @@ from ...simulation import APIS
 
 __all__ = [
     "APIS",
+    "DESK_KINDS",
     "FAULT_KINDS",
     "KINDS",
     "NOT_YET",
@@ -52,8 +53,18 @@ WORKLOAD_KINDS: Final = {
     "YES bid, NO price, in cents",
     "accept": "the house accepts the newest quote it was shown: side (1 buys YES, 2 sells YES)",
     "quote_cancel": "the account's RFQ session cancels its newest quote",
+    "reduce_only": "the session goes reduce-only (until rearm)",
+    "event_limit": "an event limit on the traded market's event (prediction), this many dollars "
+    "above what its worst outcome loses at the exchange now",
+    "ioc_lost": "an IOC order (side, quantity, price in cents) whose outcome is lost: the "
+    "gateway's answers held, the client crashes and starts again before any reaches it",
 }
 """The workload a schedule draws from: kind -> what its arguments mean."""
+
+DESK_KINDS: Final = ("reduce_only", "event_limit", "ioc_lost")
+"""The workload that puts the session where a desk's promises bind (reduce-only, an event
+limit near the position, an unknown outcome): a schedule drawn from every kind gets them apart
+from its other steps (`generate`)."""
 
 FAULT_KINDS: Final = {
     "drop": "the gateway closes the connection",
@@ -114,6 +125,8 @@ _ARITY: Final = {
     "rfq": 1,
     "quote": 2,
     "accept": 1,
+    "event_limit": 1,
+    "ioc_lost": 3,
 }
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)([a-z_]+)((?:,-?\d+)*)$")
 
@@ -260,6 +273,9 @@ _WEIGHTS: Final = {
     "quote": 1.0,
     "accept": 0.8,
     "quote_cancel": 0.3,
+    "reduce_only": 1.5,
+    "event_limit": 1.5,
+    "ioc_lost": 1,
 }
 
 
@@ -300,6 +316,11 @@ def _args(rng: random.Random, kind: str) -> tuple[int, ...]:
         return (rng.randint(1, 10),)
     if kind == "clock_jump":
         return (rng.randint(1, 600),)
+    if kind == "event_limit":
+        return (rng.randint(0, 4),)
+    if kind == "ioc_lost":  # priced to trade with the house's seeded liquidity (0.20 / 0.80)
+        side = rng.choice((1, 2))
+        return (side, rng.randint(1, 8), rng.randint(80, 85) if side == 1 else rng.randint(15, 20))
     return ()
 
 
@@ -328,7 +349,8 @@ def generate(
         raise LocalProtocolError(f"seed must be an int >= 0, got {seed!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise LocalProtocolError(f"steps must be an int >= 1, got {steps!r}")
-    chosen = list(KINDS) if kinds is None else list(kinds)
+    # every kind: the desk's drawn apart (below), so the other steps of a seed stay as they were
+    chosen = [k for k in KINDS if k not in DESK_KINDS] if kinds is None else list(kinds)
     unknown = sorted(set(chosen) - set(KINDS))
     if unknown or not chosen:
         raise LocalProtocolError(
@@ -351,5 +373,20 @@ def generate(
         kind = rng.choices(chosen, weights)[0]
         after = round(rng.expovariate(1 / 4.0), 1)
         drawn.append(Step(after, kind, _args(rng, kind)))
+    if kinds is None:
+        _desk_steps(seed, drawn)
     chosen_api = APIS[seed % len(APIS)] if api is None else api
     return Schedule(seed, session_type, rest, tuple(drawn), chosen_api, product)
+
+
+def _desk_steps(seed: int, drawn: list[Step]) -> None:
+    """One schedule in three: two to four of its steps after the first few become the desk's
+    (`DESK_KINDS`), so that it reaches reduce-only, an event limit near its position and an
+    unknown outcome while its orders rest (drawn from a generator of their own: a seed's other
+    steps are the same as without them)."""
+    rng = random.Random(f"desk {seed}")
+    if rng.random() >= 1 / 3 or len(drawn) < 6:
+        return
+    for index in sorted(rng.sample(range(3, len(drawn)), rng.randint(2, 4))):
+        kind = rng.choice(DESK_KINDS)
+        drawn[index] = Step(drawn[index].after, kind, _args(rng, kind))
