@@ -269,7 +269,8 @@ def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
             "kalshi_fix_sansio.adapters.asyncio.AsyncSession.place",
             "kalshi_fix_sansio.adapters.trio.TrioSession.open",
         ],
-        "client": ["kalshi_fix_sansio.client.Endpoint", "kalshi_fix_sansio.client.Credentials"],
+        "client": ["kalshi_fix_sansio.client.Endpoint"],
+        "auth": ["kalshi_fix_sansio.session.Credentials"],
         "gateway": [
             "kalshi_fix_sansio.simulator.gateway.MockGateway",
             "kalshi_fix_sansio.simulator.gateway.Faults",
