@@ -21,6 +21,7 @@ opcode events of this tracer do not come (the counts read 0; the calls still cou
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -46,19 +47,34 @@ PACKAGES = (
 )
 
 
+def _package_dirs(*names: str) -> tuple[str, ...]:
+    """The directories of the installed packages ``names`` (those found), each ending in "/"."""
+    dirs = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin is not None:
+            dirs.append(os.path.dirname(spec.origin).replace(os.sep, "/") + "/")
+    return tuple(dirs)
+
+
+# the event loops' own code: by where it is installed (a checkout may sit under any directory
+# name, e.g. a worktree named trio)
+LOOP_DIRS = _package_dirs("trio", "outcome", "sortedcontainers", "asyncio")
+SELECTORS = os.path.join(STDLIB, "selectors.py").replace(os.sep, "/")
+
+
 def package(filename: str) -> str:
     """The row a code object's file counts in."""
     path = filename.replace(os.sep, "/")
-    if "/trio/" in path or "/outcome/" in path or "/sortedcontainers/" in path:
-        return "event loop"
-    if "/asyncio/" in path or path.endswith("/selectors.py"):
-        return "event loop"
-    if "/kalshi_fix_sansio/_generated/" in path:
-        return "library: generated codecs"
-    if "/adapters/" in path:
-        return "library: adapter"
     if "/kalshi_fix_sansio/" in path:
+        inside = path.rpartition("/kalshi_fix_sansio/")[2]
+        if "_generated/" in inside:
+            return "library: generated codecs"
+        if inside.startswith("adapters/"):
+            return "library: adapter"
         return "library: core"
+    if path.startswith(LOOP_DIRS) or path == SELECTORS:
+        return "event loop"
     if path.endswith(("/ssl.py", "/socket.py")):
         return "ssl, socket"
     if path.startswith(STDLIB.replace(os.sep, "/")) and "site-packages" not in path:
