@@ -172,8 +172,8 @@ def test_a_market_s_fees_include_its_settlement_fee() -> None:
     lines = report.table().splitlines()
     assert [line.split()[4] for line in lines if line.startswith("KXPAPER")] == ["0.39", "0.40"]
     html = tearsheet_html(result)
-    assert [row[4] for row in _section_rows(html, "per-market")] == ["0.39", "0.40"]
-    assert [row[3] for row in _section_rows(html, "per-day")] == ["0.79"]
+    assert [row[4] for row in _section_rows(html, "per-market")] == ["$0.39", "$0.40"]
+    assert [row[3] for row in _section_rows(html, "per-day")] == ["$0.79"]
 
 
 def test_recordings_run_in_sequence(tmp_path: Path, recording: Path) -> None:

@@ -182,7 +182,7 @@ def test_install_hints_give_a_command_that_works_before_the_package_is_published
     from a checkout), not ``pip install "kalshi-fix-sansio[...]"``."""
     code = (
         "import sys; sys.modules['httpx'] = None\n"
-        "from kalshi_fix_sansio.adapters import Credentials\n"
+        "from kalshi_fix_sansio.session import Credentials\n"
         "from kalshi_fix_sansio.adapters.rest import read_account_limits\n"
         "from kalshi_fix_sansio.simulator.testing import new_ed25519_keys\n"
         "try:\n"

@@ -128,7 +128,7 @@ def test_every_pip_install_of_setup_and_test_is_constrained() -> None:
         for command in installs:
             assert "-c constraints/dev.txt" in command, f"scripts/{script}: {command}"
     setup = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
-    (stamp,) = [line for line in setup.splitlines() if line.startswith("stamp=")]
+    (stamp,) = [line for line in setup.splitlines() if line.startswith("hash=")]  # its stamps'
     assert "pyproject.toml" in stamp and "constraints/dev.txt" in stamp, stamp
 
 
