@@ -11,6 +11,10 @@ schedules the CI smoke run draws (every kind) find each within a few dozen seeds
 * an event limit off by a dollar;
 * an unknown order outcome that does not block its market (the gate's lookup misses it);
 * a SequenceReset-GapFill that moves the receiver one number on, not to its NewSeqNo.
+
+Each defect is put back in the private module that holds its rule: `_inbound` (the session's
+inbound numbers), `_eventrisk` (the event book) and `_tradingstate` (reduce-only and the
+unknown outcomes).
 """
 
 from __future__ import annotations
@@ -108,7 +112,6 @@ def first_failure(
 NEAR_A_KILL = ("order", "fill", "kill", "rearm")
 NEAR_REDUCE_ONLY = ("order", "fill", "reduce_only", "rearm", "cancel")
 NEAR_AN_EVENT_LIMIT = ("order", "fill", "event_limit", "cancel", "replace")
-NEAR_AN_UNKNOWN_OUTCOME = ("order", "fill", "ioc_lost", "cancel")
 NEAR_A_GAP = ("order", "fill", "gap", "client_garble")
 
 
@@ -124,13 +127,9 @@ NEAR_A_GAP = ("order", "fill", "gap", "client_garble")
         ),
         (reduce_only_skipped, NEAR_REDUCE_ONLY, None, 5, "position grown while reduce-only"),
         (event_limit_off_by_one, NEAR_AN_EVENT_LIMIT, None, 5, "event limit exceeded"),
-        (
-            unknown_outcome_not_blocking,
-            NEAR_AN_UNKNOWN_OUTCOME,
-            None,
-            5,
-            "order past an unknown outcome",
-        ),
+        # an unknown outcome is not here: the session settles it by asking the exchange (a cancel
+        # answered at once), so a narrow schedule no longer holds the question open while an
+        # order goes; the smoke's schedules below reach it (a reset, a client reset, REST on)
         (gap_fill_not_advancing, NEAR_A_GAP, "KalshiRT", 5, "sequence numbers out of step"),
     ],
 )
@@ -161,11 +160,11 @@ def test_a_desk_promise_catches_its_defect(
         # the reduce-only rule is the unknown outcome's too: skipped, either promise breaks
         (
             reduce_only_skipped,
-            5,
+            15,
             {"position grown while reduce-only", "order past an unknown outcome"},
         ),
         (event_limit_off_by_one, 40, {"event limit exceeded"}),
-        (unknown_outcome_not_blocking, 5, {"order past an unknown outcome"}),
+        (unknown_outcome_not_blocking, 30, {"order past an unknown outcome"}),
         (gap_fill_not_advancing, 15, {"sequence numbers out of step"}),
     ],
 )

@@ -309,7 +309,7 @@ def test_release_unknown_from_the_shell_refuses_what_it_cannot_do(
     base = ["release-unknown", "--key-id", "key-1", "--halt-dir", str(tmp_path)]
     assert main(base) == 2  # neither --market nor --all
     assert "one of the arguments --market --all is required" in capsys.readouterr().err
-    open_to_all = tmp_path / "shared"
+    open_to_all = tmp_path / "open-to-all"
     open_to_all.mkdir()
     open_to_all.chmod(0o777)
     assert main([*base[:-1], str(open_to_all), "--all"]) == 1
