@@ -29,15 +29,18 @@ reader of the feed's, the statistics' sampler, run the same way at its own insta
 comes first); then what reached the strategy to its books and its `Wake` (`_waking`).
 
 A watched market's message whose `Pending` is not already handed over goes to its book without
-one (`_direct`): the lane does what `level` does for a market nobody subscribes to itself (its
-table changed, nothing pending) and keeps the trades in a list of its own, and after the
-message's instant its wake applies the level (its size the one the table now holds) and the
-trades as `_apply_pending` would have applied the `Pending` `pull` takes first. A book left
-crossed by the message gets its `Pending` the general way (`BulkSpans._pending`), so that
-`_apply_pending` reports it. `level` is compared with `BulkSpans.changes` there too.
+one: the lane does what `level` does for a market nobody subscribes to itself (its table
+changed, nothing pending; the credits as `level` takes them, `_owed`; a trade's, `_credit`;
+a level that appears or goes, `BulkSpans.appear` and `spans.gone`) and keeps the trades in a
+list of its own, and after the message's instant its wake applies the level (its size the one
+the table now holds) and the trades as `_apply_pending` would have applied the `Pending` `pull`
+takes first. A book left crossed by the message gets its `Pending` the general way (`_cross`),
+so that `_apply_pending` reports it. `level` is compared with `BulkSpans.changes` there too.
 
-The per-message loop stays in `lane` (its locals read once); what is rare or per wake is a
-function of its own, one call each where it happens.
+The per-message loop stays in `lane`, its locals read once when it starts; what is rare (the
+ticker's seconds, a chunk's end, a trade, a crossed book) or once a wake (`_waking`'s wake) is
+a function of its own: a call in the common case is an instruction cost at every message (the
+benchmarks' pair counts hold the lane within 5 % of one function).
 
 Nothing here reads a clock: the time is the simulation's.
 """
@@ -49,7 +52,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from heapq import heapify, heappop, heappush, heapreplace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..trading.book import Books, Trade
 from . import _feed
@@ -92,54 +95,47 @@ def lane(
     wake_class: type[Any],
     quantized: Callable[[dict[Decimal, Decimal], Decimal, Decimal], Decimal],
 ) -> Iterator[Any]:
-    """The wakes of a change-woken strategy (``waker``'s, its markets in ``feed``'s spans),
-    one per ``next``, while each is the common case (the module docstring says what each
-    ``next`` runs and where the lane stops); each is the `Wake` `BookWaker.wait` would return,
-    the simulation left as that wait leaves it (``wake_class``: made as `booklevel._wake`
-    makes it; ``quantized``: `booklevel._quantized`). The generator returns where it stops:
-    the caller waits the general way from there."""
-    spans, timer, sim = feed.spans, feed._timer, feed.sim
-    scheduler, clock, exchange = sim.scheduler, sim.clock, sim.gateway.exchange
-    if spans is None or timer is None or feed.on_message is not None or not feed.columns:
+    """The wakes of a change-woken strategy, one per ``next`` (see the module docstring)."""
+    spans, timer, sim = cast(Any, feed.spans), feed._timer, feed.sim
+    if not _starts(feed):
         return
-    if clock._follow is not None:
-        return  # (a clock that follows trio's: not a blocking run's; its time read by `time`)
-    timers, order, ticker, readers = scheduler._timers, scheduler._order, sim._ticker, feed.readers
+    scheduler, clock, exchange = sim.scheduler, sim.clock, sim.gateway.exchange
+    timers, order = scheduler._timers, scheduler._order
     ledger, tables, items, mids = feed.ledger, spans.tables, feed._items, feed.ledger.mids
-    level, trade = spans.level, spans.trade
-    until = waker.end_time
-    last = min(until, clock.start + sim.max_time)  # `skip_tick`'s last second
+    level, trade, appear = spans.level, spans.trade, spans.appear
+    last = min(until := waker.end_time, clock.start + sim.max_time)  # `skip_tick`'s last second
     books, watched = waker.books._books, waker.watched
     deliver = _waking(waker, clock, wake_class, quantized)
-    origin = clock.start  # the ticker's seconds: origin, origin + 1.0... (`Feed.tie`)
-    fresh = False  # what the exchange has due and the subscriptions: asked below
-    read = True  # False: the inner loop stopped for a reader (`Feed.readers`), not a message
-    direct = False  # a change straight to a book: `book`, `side`, `px`, `size`, `moved`, `trades`
+    fresh, read, direct, origin = False, True, False, clock.start  # (origin: `Feed.tie`'s)
     chunk: Any = None  # the chunk of the next message (`Feed._chunk`), its columns below
+    book: Any = None  # and ``side``, ``px``, ``size``, ``moved``, ``trades``: a ``direct`` change
+    side, px, size, moved, trades = cast(Any, (None,) * 5)
     while True:
         if feed._chunk is not chunk:
             chunk = feed._chunk
-            assert chunk is not None
             times, count, starts, base, message_kinds, types, markets = _columns(chunk)
-            pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
-        i = feed._at - 1  # the next message's place in it (its row made or not: `_lazy`)
-        oe = waker.oe
-        if feed._timer is not timer:  # made anew (`Feed._apply` in `run_due`): on with it
-            timer = feed._timer
-            if timer is None:
-                return
-        if _stopped(waker, oe, scheduler, clock, until):
+            pxs, qtys, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
+        i, oe = feed._at - 1, waker.oe  # (i: the next message's place, its row made or not)
+        if feed._timer is not timer and (timer := feed._timer) is None:  # (made anew: `run_due`)
             return
-        if not fresh:  # at the start, and after callbacks ran (`run_due`): asked again
-            if (subscribed := _subscribed(exchange, spans)) is None:
-                return
-            fresh = True
+        if (
+            not waker.watched
+            or waker._arrived
+            or waker.changed
+            or (oe is not None and oe.queued_events)
+            or scheduler._ready
+            or scheduler.waker is not None
+            or clock._now >= until
+        ):
+            return  # what `BookWaker.wait` asks before its common case, and `Feed.step`
+        if not fresh and (subscribed := _subscribed(exchange, spans)) is None:
+            return  # (asked at the start, and after callbacks ran: `run_due`)
+        fresh = True
         waker._look = False  # as `BookWaker.pull` leaves it
         while True:  # nothing but the loop's own messages changes what the strategy sees
             top = timers[0]  # the feed's own timer is in the heap
             if top[2] is not timer:  # the ticker first (or a reader: on from the top)
-                skipped = _skip(top, timers, order, ticker, readers, last, clock, scheduler)
-                if skipped is None:
+                if (skipped := _skip(top, timers, order, sim, feed, last)) is None:
                     return
                 if skipped:
                     continue
@@ -148,7 +144,6 @@ def lane(
             when = top[0]
             if when > until or message_kinds[i] != 1:  # (1: a 35=X)
                 return
-            # its entries in the chunk's columns (entry e: its level; `_values` says the rest)
             e = starts[i] - base
             n = starts[i + 1] - base - e
             if n == 2 and types[e] == two and markets[e] == markets[e + 1]:
@@ -171,15 +166,29 @@ def lane(
                 and book.has_snapshot
                 and name in subscribed
             ):
-                # its changes straight to the strategy's book after it (`_direct`)
+                trades = _credit(chunk, table, e - 1, when, spans, pxs, qtys) if n == 2 else None
                 side = BUY if t == bid else SELL
-                size = decimal_of[entry_sizes[e]]  # (a deletion: 0)
-                change = _direct(
-                    spans, name, table, chunk, e, n, side, px, size, actions[e] == two, when
-                )
-                if change is not None:
-                    size, moved, trades = change
-                    direct = True
+                size = decimal_of[qtys[e]]
+                if size is None or actions[e] == two:
+                    size = ZERO
+                at = table.levels[side]
+                old = at.get(px, ZERO)  # 0 (absent) or above: a table keeps sizes above 0
+                if table.credit:
+                    _owed(table.credit, side, px, old, size)
+                if size > ZERO:
+                    at[px] = size
+                    moved = old != size
+                    if not old:  # a level that appears: its house order drawn
+                        appear(table, side, px, size)
+                else:
+                    size, moved = ZERO, old != ZERO
+                    if moved:
+                        gone(table, at, side, px)
+                if moved or trades:
+                    if table.crossed:  # `level`'s crossed book: pending, the general way
+                        _cross(spans, name, table, side, px, size, moved, trades)
+                    else:
+                        direct = True  # the change's (book, side, px, size, moved, trades)
             else:
                 seen = n == 2 and trade(table, name, chunk.entry(e - 1), when, subscribed)
                 level(table, name, chunk.entry(e), when, subscribed, seen)
@@ -202,12 +211,11 @@ def lane(
                 if not feed._lazy:
                     _go_lazy(feed, timer)
             else:  # the chunk's end: the next one's first row, the general way
-                got = _next_chunk(feed, items, timers, top, timer)
-                if got is None:
+                if (got := _next_chunk(feed, items, timers, top, timer)) is None:
                     break
                 after, chunk = got
                 times, count, starts, base, message_kinds, types, markets = _columns(chunk)
-                pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
+                pxs, qtys, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
                 i = 0
             timer.when = after  # its timer back in the heap, as `step` pushes it
             if timers[0] is top:
@@ -221,18 +229,13 @@ def lane(
                 break
             if direct or waker._look or (oe is not None and oe.queued_events):
                 break  # (`BookWaker.look`)
-        # a message (or a reader: ``read`` False) ran: `BookWaker.wait`'s common case
-        if direct:
-            direct = False
-            wake = deliver(oe, book, side, px, size, moved, trades)
-        elif not waker._look:
+        if not direct and not waker._look:  # (a message, or a reader: ``read`` False, ran)
             if read:
                 return
             read = True
             continue  # a reader ran and nothing is for the strategy: on from the top
-        else:
-            read = True  # (a reader's instant ran a message too: as after a message)
-            wake = deliver(oe, None, None, None, None, False, None)
+        wake = deliver(oe, book if direct else None, side, px, size, moved, trades)
+        read, direct = True, False
         if wake is None:
             return
         yield wake
@@ -327,91 +330,34 @@ def _waking(
     return deliver
 
 
-def _stopped(waker: Waker, oe: Any, scheduler: Any, clock: Any, until: float) -> bool:
-    """Whether the lane stops before its next message: what `BookWaker.wait` asks before its
-    common case (nothing watched, something arrived or changed, an order event queued), and
-    `Feed.step` before a step (a callback ready, the scheduler's waker set, the run's end)."""
-    return bool(
-        not waker.watched
-        or waker._arrived
-        or waker.changed
-        or (oe is not None and oe.queued_events)
-        or scheduler._ready
-        or scheduler.waker is not None
-        or clock._now >= until
+def _owed(credits: dict[Any, Decimal], side: str, px: Decimal, old: Decimal, size: Decimal) -> None:
+    """`level`'s credits taken for the lane's level at ``side`` and ``px`` going from ``old``
+    to ``size``: what it went down by taken from the trades owed to it (``credits``: the
+    table's), the rest kept; a level gone owes nothing."""
+    if old > size:
+        credit = credits.pop((side, px), None)
+        if credit is not None:
+            drop = old - size  # `min(credit, drop)` counted, the rest kept
+            if credit > drop:
+                credits[side, px] = credit - drop
+    elif not size:
+        credits.pop((side, px), None)
+
+
+def _starts(feed: Feed) -> bool:
+    """Whether the lane runs on ``feed``: spans, a timer, no message hook, its columns; a
+    clock that does not follow trio's (a blocking run's: its time read by `time`)."""
+    return (
+        feed.spans is not None
+        and feed._timer is not None
+        and feed.on_message is None
+        and bool(feed.columns)
+        and feed.sim.clock._follow is None
     )
 
 
-def _direct(
-    spans: Any,
-    name: str,
-    table: Any,
-    chunk: Chunk,
-    e: int,
-    n: int,
-    side: str,
-    px: Decimal,
-    size: Decimal | None,
-    deleted: bool,
-    when: float,
-) -> tuple[Decimal, bool, list[Any] | None] | None:
-    """A watched market's message (its level at entry ``e`` of ``chunk``, a trade before it
-    when ``n`` is 2) made straight to its ``table`` at ``when``, for its book after it: what
-    `trade` and `level` would have made pending for `pull`. `level(table, name, entry, when,
-    (), False)` written out (a market nobody else sees, its `Pending` not handed over: nothing
-    pending): the level at ``side`` and ``px`` set to ``size`` (None or ``deleted``: 0, gone),
-    the credits taken as `level` takes them (`owed`, inline), its rare parts by calls (a trade,
-    `_credit`; a level that appears, `BulkSpans.appear`, or goes, `spans.gone`; a book left
-    crossed, `_cross`). The level's size now, whether it moved, and the trades (a list, or
-    None), which the wake applies to the book as `_apply_pending` would have applied the
-    `Pending`; None: nothing for the book (nothing changed, or the book is crossed)."""
-    trades = _credit(chunk, table, e - 1, when, spans) if n == 2 else None
-    if size is None or deleted:
-        size = ZERO
-    at = table.levels[side]
-    # a table keeps sizes above 0 alone (`level`, this lane, and the exchange's recorded levels
-    # it starts from, `RecordedMarkets.level`): ``old`` is 0 (absent) or above, its truth its
-    # comparison with 0; ``not size`` is ``size == ZERO``
-    old = at.get(px, ZERO)
-    credits = table.credit
-    if credits:  # `owed(credits, (side, px), old, size)` inline
-        if old > size:  # what it went down by, taken from the trades owed to it
-            credit = credits.pop((side, px), None)
-            if credit is not None:
-                drop = old - size  # `min(credit, drop)` counted, the rest kept
-                if credit > drop:
-                    credits[side, px] = credit - drop
-        elif not size:
-            credits.pop((side, px), None)
-    if size > ZERO:
-        at[px] = size
-        moved = old != size
-        if not old:  # a level that appears: its house order drawn
-            spans.appear(table, side, px, size)
-    elif old:
-        size = ZERO
-        moved = True
-        gone(table, at, side, px)
-    else:
-        size = ZERO
-        moved = False
-    if not moved and not trades:
-        return None
-    if table.crossed:  # `level`'s crossed book: pending, the general way
-        _cross(spans, name, table, side, px, size, moved, trades)
-        return None
-    return size, moved, trades
-
-
 def _skip(
-    top: tuple[Any, ...],
-    timers: list[Any],
-    order: Iterator[int],
-    ticker: Any,
-    readers: Any,
-    last: float,
-    clock: Any,
-    scheduler: Any,
+    top: tuple[Any, ...], timers: list[Any], order: Iterator[int], sim: Any, feed: Feed, last: float
 ) -> bool | None:
     """The heap's first entry ``top`` when it is not the feed's timer: the ticker's quiet
     seconds skipped up to what is next, as `Simulation.skip_tick` skips them (True: on with
@@ -420,10 +366,11 @@ def _skip(
     `Scheduler.run_due`; False: the lane goes on from the top); None: anything else, the lane
     stops."""
     when, _order, tick = top
+    clock, scheduler = sim.clock, sim.scheduler
     if tick.cancelled or when > last:
         return None
-    if tick.callback != ticker:
-        if tick.callback not in readers:
+    if tick.callback != sim._ticker:
+        if tick.callback not in feed.readers:
             return None
         if when > clock._now:  # `SimClock.advance_to` (within max_time: ``last``)
             clock._now = when
@@ -443,15 +390,16 @@ def _skip(
     return True
 
 
-def _credit(chunk: Chunk, table: Any, j: int, when: float, spans: Any) -> list[Any]:
+def _credit(
+    chunk: Chunk, table: Any, j: int, when: float, spans: Any, pxs: Any, sizes: Any
+) -> list[Any]:
     """`trade(table, name, entry, when, subscribed, trades)` inline for the lane's trade at
     entry ``j`` of ``chunk`` (a market nobody else sees): its credit to the resting side, and
     the list of its trade (none when its price or size is not a decimal)."""
     trades: list[Any] = []
     decimal_of = chunk.decimal_table
-    *_, pxs, entry_sizes, _actions = chunk.lists()
     trade_px = decimal_of[pxs[j]]
-    trade_size = decimal_of[entry_sizes[j]]
+    trade_size = decimal_of[sizes[j]]
     if trade_px is not None and trade_size is not None:
         aggressor = chunk.text_table[chunk.aggressors[j]] or BUY
         key = (SELL if aggressor == BUY else BUY, trade_px)
