@@ -26,8 +26,7 @@ and never with it off.
 
 (A test of the private `_net` and `_blocking` modules of `simulator._inmemory`, the private
 package of a simulation's plumbing: `Pipe.hand_over` is replaced and refused,
-`_End.data_built` counted, `SimulatedSession.next_event` replaced, and `_blocking`'s book
-message types held to the private `client._queue`'s `BOOK_TYPES`.)
+`_End.data_built` counted, and `SimulatedSession.next_event` replaced.)
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.client import QueuePolicy
-from kalshi_fix_sansio.client._queue import BOOK_TYPES
 from kalshi_fix_sansio.client.pump import SyncAPI
 from kalshi_fix_sansio.simulator._inmemory import _blocking
 from kalshi_fix_sansio.simulator._inmemory._net import Pipe
@@ -271,10 +269,6 @@ CASES = [
     ("generated-margin", "gap"),
     ("long", "spoiled"),
 ]
-
-
-def test_the_wait_knows_the_driver_s_book_messages() -> None:
-    assert _blocking._BOOK_TYPES == BOOK_TYPES
 
 
 @pytest.mark.parametrize(("case", "strategy"), CASES, ids=[f"{c}-{s}" for c, s in CASES])

@@ -245,6 +245,39 @@ class Session:
                 return only
         return None
 
+    def read_built(self, data: bytes, now: float, handed: Any = None) -> ApplicationMessage | None:
+        """`read` of bytes a peer in this process built (the simulator's in-memory link): a
+        whole frame its framer takes as it is (`Framer.take_built`: its CheckSum not summed
+        again, the gateway's `finish_frame` wrote it) read in the state `read` reads a whole
+        message in, its message made from ``handed`` when given (the frame's values when that
+        peer made it of them, `Session.handed`: `Inbound.read_app`); anything else read as
+        `read` reads it. The event as `read` returns it. A client's read is `read`."""
+        life = self._life
+        events = self._events
+        if (
+            life.state is not _ACTIVE
+            or life.error is not None
+            or events
+            or self._inbound.test_req_id is not None
+            or self._gaps.until
+            or not self._framer.take_built(data)
+        ):
+            return self.read(data, now)
+        life.now = now
+        try:
+            event = self._read_app(data, handed)
+        except (RemoteProtocolError, StoreError) as exc:
+            self._fail(exc)
+            return None
+        if event is not None:
+            return event
+        if len(events) == 1 and not self._out and life.state is _ACTIVE and not self._gaps.until:
+            only = events[0]
+            if only.__class__ is ApplicationMessage:
+                events.clear()
+                return only
+        return None
+
     def _handle(self, frame: bytes) -> None:
         """A whole frame (`next_event`'s fast path): handled, a fault failing the session."""
         try:

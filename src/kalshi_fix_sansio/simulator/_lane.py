@@ -18,6 +18,30 @@ the strategy that is not a watched market's change (an order event), the end of 
 caller then goes on with the general wait from the state the lane left, the state that loop
 would have left: tests/test_backtest_spans.py compares the two, wake by wake.
 
+Each ``next`` runs, while nothing is for the strategy to look at: the second's ticker skipped
+up to the next message as `Simulation.skip_tick` skips it (`_skip`), the message (a 35=X of one
+market in a span: a level, or a trade then a level) to its table, the ledger marked
+(`PaperLedger.mark`), the next message's timer put back where `Feed.step` pushes it (its entry
+left first in the heap while the message runs, nothing it runs reading the heap, then replaced:
+one `heapreplace` for the step's pop and push, `_drop` where a callback went first meanwhile;
+`_next_chunk` at a chunk's end), what else is due at the instant run (`Scheduler.run_due`; a
+reader of the feed's, the statistics' sampler, run the same way at its own instant when it
+comes first); then what reached the strategy to its books and its `Wake` (`_waking`).
+
+A watched market's message whose `Pending` is not already handed over goes to its book without
+one: the lane does what `level` does for a market nobody subscribes to itself (its table
+changed, nothing pending; the credits as `level` takes them, `_owed`; a trade's, `_credit`;
+a level that appears or goes, `BulkSpans.appear` and `spans.gone`) and keeps the trades in a
+list of its own, and after the message's instant its wake applies the level (its size the one
+the table now holds) and the trades as `_apply_pending` would have applied the `Pending` `pull`
+takes first. A book left crossed by the message gets its `Pending` the general way (`_cross`),
+so that `_apply_pending` reports it. `level` is compared with `BulkSpans.changes` there too.
+
+The per-message loop stays in `lane`, its locals read once when it starts; what is rare (the
+ticker's seconds, a chunk's end, a trade, a crossed book) or once a wake (`_waking`'s wake) is
+a function of its own: a call in the common case is an instruction cost at every message (the
+benchmarks' pair counts hold the lane within 5 % of one function).
+
 Nothing here reads a clock: the time is the simulation's.
 """
 
@@ -28,7 +52,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from heapq import heapify, heappop, heappush, heapreplace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..trading.book import Books, Trade
 from . import _feed
@@ -71,84 +95,29 @@ def lane(
     wake_class: type[Any],
     quantized: Callable[[dict[Decimal, Decimal], Decimal, Decimal], Decimal],
 ) -> Iterator[Any]:
-    """The wakes of a change-woken strategy (``waker``'s, its markets in ``feed``'s spans),
-    one per ``next``, while each is the common case (see the module docstring); each is the
-    `Wake` `BookWaker.wait` would return, the simulation left as that wait leaves it. The
-    generator returns where it stops: the caller waits the general way from there.
-
-    Each ``next`` runs, while nothing is for the strategy to look at: the second's ticker
-    skipped up to the next message as `Simulation.skip_tick` skips it, the message (a 35=X of
-    one market in a span: a level, or a trade then a level) to its table, the ledger marked
-    (`PaperLedger.mark`), the next message's timer put back where `Feed.step` pushes it (its
-    entry left first in the heap while the message runs, then replaced: one `heapreplace` for
-    the step's pop and push, `_drop` where a callback went first meanwhile), what else is due at
-    the instant run (`Scheduler.run_due`; a reader of ``feed``'s, the statistics' sampler, run
-    the same way at its own instant when it comes first); then what reached the strategy to its
-    books (`BookWaker._apply_pending`, `BookWaker.pull`) and its `Wake` (``wake_class``: made as
-    `booklevel._wake` makes it; ``quantized``: `booklevel._quantized`).
-
-    A watched market's message whose `Pending` is not already handed over goes to its book
-    without one: the lane does what `level` does for a market nobody subscribes to itself
-    (its table changed, nothing pending; the credits inline, as `level` takes them; the rare
-    parts, a level that appears or goes, by `BulkSpans.appear` and `spans.gone`, what `level`
-    does inline) and `trade` puts its trade in a list of the lane's, and after the
-    message's instant the lane applies the level (its size the one the table now holds) and
-    the trades as `_apply_pending` would have applied the `Pending` `pull` takes first. A
-    book left crossed by the message gets its `Pending` the general way
-    (`BulkSpans._pending`), so that `_apply_pending` reports it. tests/test_backtest_spans.py
-    compares the lane with the general wait, and `level` with `BulkSpans.changes`."""
-    spans = feed.spans
-    timer = feed._timer
-    sim = feed.sim
+    """The wakes of a change-woken strategy, one per ``next`` (see the module docstring)."""
+    spans, timer, sim = cast(Any, feed.spans), feed._timer, feed.sim
+    if not _starts(feed):
+        return
     scheduler, clock, exchange = sim.scheduler, sim.clock, sim.gateway.exchange
-    if (
-        spans is None
-        or timer is None
-        or feed.on_message is not None
-        or clock._follow is not None
-        or not feed.columns
-    ):
-        return  # (a clock that follows trio's: not a blocking run's; its time read by `time`)
-    set_time, set_markets, set_orders = (  # its slots' setters
-        vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
-    )
-    timers, order, ticker = scheduler._timers, scheduler._order, sim._ticker
-    ledger, tables, items = feed.ledger, spans.tables, feed._items
-    mids = ledger.mids
-    level, trade, appear, uuid = spans.level, spans.trade, spans.appear, spans.state.uuid
-    until = waker.end_time
-    limit = clock.start + sim.max_time
-    last = until if until < limit else limit  # `skip_tick`'s last second
-    apply_pending = waker._apply_pending
-    books, watched, ticks, cents = waker.books._books, waker.watched, waker._ticks, waker._cents
-    new, make_trade = object.__new__, waker._trade
-    origin = clock.start  # the ticker's seconds: origin, origin + 1.0... (`Feed.tie`)
-    fresh = False  # what the exchange has due and the subscriptions: asked below
-    read = True  # False: the inner loop stopped for a reader (`Feed.readers`), not a message
-    readers = feed.readers
-    # a change straight to a book, in the locals `book`, `side`, `px`, `size`, `moved` (whether
-    # the level moved) and `trades` (a list, a `Pending`'s deque), kept from its message to
-    # its wake
-    direct = False
-    book: Any = None
-    trades: Any = None
-    lazy_apply, apply = feed._lazy_apply, feed._apply
+    timers, order = scheduler._timers, scheduler._order
+    ledger, tables, items, mids = feed.ledger, spans.tables, feed._items, feed.ledger.mids
+    level, trade, appear = spans.level, spans.trade, spans.appear
+    last = min(until := waker.end_time, clock.start + sim.max_time)  # `skip_tick`'s last second
+    books, watched = waker.books._books, waker.watched
+    deliver = _waking(waker, clock, wake_class, quantized)
+    fresh, read, direct, origin = False, True, False, clock.start  # (origin: `Feed.tie`'s)
     chunk: Any = None  # the chunk of the next message (`Feed._chunk`), its columns below
+    book: Any = None  # and ``side``, ``px``, ``size``, ``moved``, ``trades``: a ``direct`` change
+    side, px, size, moved, trades = cast(Any, (None,) * 5)
     while True:
         if feed._chunk is not chunk:
             chunk = feed._chunk
-            assert chunk is not None
             times, count, starts, base, message_kinds, types, markets = _columns(chunk)
-            pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
-        i = feed._at - 1  # the next message's place in it (its row made or not: `_lazy`)
-        # what `BookWaker.wait` asks before its common case, and `Feed.step` before a step
-        oe = waker.oe
-        if feed._timer is not timer:
-            # the next message's timer made anew (`Feed._apply` took a message of the same
-            # instant in `run_due`): the lane goes on with it, as a new lane would start
-            timer = feed._timer
-            if timer is None:
-                return
+            pxs, qtys, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
+        i, oe = feed._at - 1, waker.oe  # (i: the next message's place, its row made or not)
+        if feed._timer is not timer and (timer := feed._timer) is None:  # (made anew: `run_due`)
+            return
         if (
             not waker.watched
             or waker._arrived
@@ -158,72 +127,36 @@ def lane(
             or scheduler.waker is not None
             or clock._now >= until
         ):
-            return
-        if not fresh:  # at the start, and after callbacks ran (`run_due`): asked again
-            if exchange.tick_due(math.inf):  # an expiry or an RFQ at some time: no skips
-                return
-            session = spans.state.sessions.get(spans.session_id)
-            subscribed = session.md_symbols if session is not None else ()
-            fresh = True
+            return  # what `BookWaker.wait` asks before its common case, and `Feed.step`
+        if not fresh and (subscribed := _subscribed(exchange, spans)) is None:
+            return  # (asked at the start, and after callbacks ran: `run_due`)
+        fresh = True
         waker._look = False  # as `BookWaker.pull` leaves it
         while True:  # nothing but the loop's own messages changes what the strategy sees
             top = timers[0]  # the feed's own timer is in the heap
-            if top[2] is not timer:  # the ticker first: its quiet seconds up to what is next
-                when, _order, tick = top
-                if tick.cancelled or when > last:
+            if top[2] is not timer:  # the ticker first (or a reader: on from the top)
+                if (skipped := _skip(top, timers, order, sim, feed, last)) is None:
                     return
-                if tick.callback != ticker:
-                    if tick.callback not in readers:
-                        return
-                    # a callback that only reads (the statistics' sampler): at its instant
-                    # with what else is due then, as `Feed.run` runs it (`sim.advance`, then
-                    # `Scheduler.run_due`), and the lane goes on from the top
-                    if when > clock._now:  # `SimClock.advance_to` (within max_time: `last`)
-                        clock._now = when
-                    scheduler.run_due()
-                    fresh = read = False
-                    break
-                n = len(timers)  # `_others`: the next callback is a child of the first
-                before = timers[1][0] if n > 1 else math.inf
-                if n > 2 and timers[2][0] < before:
-                    before = timers[2][0]
-                nxt = when + 1.0
-                while nxt < before and nxt <= last:
-                    when, nxt = nxt, nxt + 1.0
-                if when > clock._now:  # `SimClock.advance_to`
-                    clock._now = when
-                tick.when = nxt
-                heapreplace(timers, (nxt, next(order), tick))
-                continue
+                if skipped:
+                    continue
+                fresh = read = False
+                break
             when = top[0]
             if when > until or message_kinds[i] != 1:  # (1: a 35=X)
                 return
-            # its entries in the chunk's columns (entry e: its level), each text an index into
-            # the recording's texts (``bid``, ``offer``, ``two``: those of "0", "1", "2"), its
-            # market and its decimals indexes into their tables
             e = starts[i] - base
             n = starts[i + 1] - base - e
-            if n == 1:  # a level, or a trade then a level of its market: as `step` takes them
-                pass
-            elif n == 2 and types[e] == two:
-                e += 1
-                if markets[e - 1] != markets[e]:
-                    return
-            else:
+            if n == 2 and types[e] == two and markets[e] == markets[e + 1]:
+                e += 1  # a trade then a level of its market (else a level): as `step` takes them
+            elif n != 1:
                 return
             t = types[e]
             if t != bid and t != offer:  # (`_feed._LEVELS`: a bid, an offer)
                 return
             name = symbol_of[markets[e]]
             px = decimal_of[pxs[e]]
-            if name is None or px is None:
+            if name is None or px is None or (table := tables.get(name)) is None:
                 return
-            table = tables.get(name)
-            if table is None:
-                return
-            # the timer's entry stays first in the heap while the message runs (nothing it runs
-            # reads the heap): `heapreplace` below puts the next message's in its place, one
-            # step for `Feed.step`'s pop and push
             if when > clock._now:  # a recorded time, within max_time: `SimClock.advance_to`
                 clock._now = when
             if (
@@ -233,65 +166,27 @@ def lane(
                 and book.has_snapshot
                 and name in subscribed
             ):
-                # the message's changes straight to the strategy's book after it: what `trade`
-                # and `level` would have made pending for `pull` (whatever else has arrived is
-                # another market's, taken after it)
-                trades = None
-                if n == 2:  # `trade(table, name, entry, when, subscribed, trades)` inline
-                    trades = []
-                    j = e - 1
-                    trade_px = decimal_of[pxs[j]]
-                    trade_size = decimal_of[entry_sizes[j]]
-                    if trade_px is not None and trade_size is not None:
-                        aggressor = chunk.text_table[chunk.aggressors[j]] or BUY
-                        key = (SELL if aggressor == BUY else BUY, trade_px)
-                        credits = table.credit
-                        credits[key] = credits.get(key, ZERO) + trade_size
-                        trades.append(
-                            (when, trade_px, trade_size, aggressor, chunk.trade_id(j) or uuid())
-                        )
-                # `level(table, name, entry, when, (), False)` inline (a market nobody else
-                # sees, its `Pending` not handed over: nothing pending), its rare parts by
-                # calls: whether the level moved, and the size it now has (0: gone)
+                trades = _credit(chunk, table, e - 1, when, spans, pxs, qtys) if n == 2 else None
                 side = BUY if t == bid else SELL
-                size = decimal_of[entry_sizes[e]]
+                size = decimal_of[qtys[e]]
                 if size is None or actions[e] == two:
                     size = ZERO
                 at = table.levels[side]
-                # a table keeps sizes above 0 alone (`level`, this lane, and the exchange's
-                # recorded levels it starts from, `RecordedMarkets.level`): ``old`` is 0 (absent)
-                # or above, its truth its comparison with 0; ``not size`` is ``size == ZERO``
-                old = at.get(px, ZERO)
-                credits = table.credit
-                if credits:  # `owed(credits, (side, px), old, size)` inline
-                    if old > size:  # what it went down by, taken from the trades owed to it
-                        credit = credits.pop((side, px), None)
-                        if credit is not None:
-                            drop = old - size  # `min(credit, drop)` counted, the rest kept
-                            if credit > drop:
-                                credits[side, px] = credit - drop
-                    elif not size:
-                        credits.pop((side, px), None)
+                old = at.get(px, ZERO)  # 0 (absent) or above: a table keeps sizes above 0
+                if table.credit:
+                    _owed(table.credit, side, px, old, size)
                 if size > ZERO:
                     at[px] = size
                     moved = old != size
                     if not old:  # a level that appears: its house order drawn
                         appear(table, side, px, size)
-                elif old:
-                    size = ZERO
-                    moved = True
-                    gone(table, at, side, px)
                 else:
-                    size = ZERO
-                    moved = False
+                    size, moved = ZERO, old != ZERO
+                    if moved:
+                        gone(table, at, side, px)
                 if moved or trades:
                     if table.crossed:  # `level`'s crossed book: pending, the general way
-                        pending = spans._pending(name, table)
-                        if moved:
-                            pending.levels[side, px] = size
-                        if trades:
-                            pending.trades.extend(trades)
-                        pending.crossed = True
+                        _cross(spans, name, table, side, px, size, moved, trades)
                     else:
                         direct = True  # the change's (book, side, px, size, moved, trades)
             else:
@@ -314,30 +209,13 @@ def lane(
                     feed.tie = when > after - 1.0
                 feed._at = i + 1
                 if not feed._lazy:
-                    feed._lazy = True
-                    feed._row = None
-                    timer.callback, timer.args = lazy_apply, ()
+                    _go_lazy(feed, timer)
             else:  # the chunk's end: the next one's first row, the general way
-                try:
-                    item = next(items, None)
-                except RecordingError as exc:
-                    _drop(timers, top)
-                    feed._timer = None
-                    feed._fail(exc)
+                if (got := _next_chunk(feed, items, timers, top, timer)) is None:
                     break
-                if item is None:
-                    _drop(timers, top)
-                    feed._timer = None
-                    feed._next_recording()
-                    break
-                after = item[0]
-                feed._row = item
-                feed._lazy = False
-                timer.callback, timer.args = apply, (item,)
-                chunk = feed._chunk
-                assert chunk is not None
+                after, chunk = got
                 times, count, starts, base, message_kinds, types, markets = _columns(chunk)
-                pxs, entry_sizes, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
+                pxs, qtys, actions, symbol_of, decimal_of, bid, offer, two = _values(chunk)
                 i = 0
             timer.when = after  # its timer back in the heap, as `step` pushes it
             if timers[0] is top:
@@ -351,18 +229,39 @@ def lane(
                 break
             if direct or waker._look or (oe is not None and oe.queued_events):
                 break  # (`BookWaker.look`)
-        # a message ran and something may be for the strategy: `BookWaker.wait`'s common case
-        # (or a reader ran: ``read`` False)
-        if direct:
-            direct = False
-            symbol = book.symbol
-        elif not waker._look:
+        if not direct and not waker._look:  # (a message, or a reader: ``read`` False, ran)
             if read:
                 return
             read = True
             continue  # a reader ran and nothing is for the strategy: on from the top
+        wake = deliver(oe, book if direct else None, side, px, size, moved, trades)
+        read, direct = True, False
+        if wake is None:
+            return
+        yield wake
+
+
+def _waking(
+    waker: Waker,
+    clock: Any,
+    wake_class: type[Any],
+    quantized: Callable[[dict[Decimal, Decimal], Decimal, Decimal], Decimal],
+) -> Callable[..., Any]:
+    """The lane's wake after a message (``deliver``): what it wrote straight to the table of
+    a watched market's ``book`` (``side``, ``px``, ``size``, ``moved``, ``trades``; ``book``
+    None: none), or what arrived for the strategy (`BookWaker.pull`, its common case written
+    out: one market's `Pending` of one level), applied to its books as `_apply_pending`
+    applies it, and the `Wake` `BookWaker.wait` returns; None where the lane stops."""
+    set_time, set_markets, set_orders = (  # its slots' setters
+        vars(wake_class)[name].__set__ for name in ("time", "markets", "orders")
+    )
+    books, watched, ticks, cents = waker.books._books, waker.watched, waker._ticks, waker._cents
+    apply_pending, make_trade, new = waker._apply_pending, waker._trade, object.__new__
+
+    def deliver(oe: Any, book: Any, side: Any, px: Any, size: Any, moved: bool, trades: Any) -> Any:
+        if book is not None:
+            symbol = book.symbol
         else:
-            read = True  # (a reader's instant ran a message too: as after a message)
             arrived = waker._arrived
             pending = arrived[0] if len(arrived) == 1 else None
             if pending is None or pending.__class__ is not Pending:
@@ -419,15 +318,160 @@ def lane(
                 set_time(wake, clock._now)
                 set_markets(wake, (symbol,))
                 set_orders(wake, ())
-                yield wake
-                continue
+                return wake
             waker.changed[symbol] = None
             waker.pull()  # what arrived after the change (callbacks at its instant)
         changed = waker.changed
         if not changed or (oe is not None and oe.queued_events):
-            return
+            return None
         waker.changed = {}
-        yield wake_class(clock._now, tuple(changed))
+        return wake_class(clock._now, tuple(changed))
+
+    return deliver
+
+
+def _owed(credits: dict[Any, Decimal], side: str, px: Decimal, old: Decimal, size: Decimal) -> None:
+    """`level`'s credits taken for the lane's level at ``side`` and ``px`` going from ``old``
+    to ``size``: what it went down by taken from the trades owed to it (``credits``: the
+    table's), the rest kept; a level gone owes nothing."""
+    if old > size:
+        credit = credits.pop((side, px), None)
+        if credit is not None:
+            drop = old - size  # `min(credit, drop)` counted, the rest kept
+            if credit > drop:
+                credits[side, px] = credit - drop
+    elif not size:
+        credits.pop((side, px), None)
+
+
+def _starts(feed: Feed) -> bool:
+    """Whether the lane runs on ``feed``: spans, a timer, no message hook, its columns; a
+    clock that does not follow trio's (a blocking run's: its time read by `time`)."""
+    return (
+        feed.spans is not None
+        and feed._timer is not None
+        and feed.on_message is None
+        and bool(feed.columns)
+        and feed.sim.clock._follow is None
+    )
+
+
+def _skip(
+    top: tuple[Any, ...], timers: list[Any], order: Iterator[int], sim: Any, feed: Feed, last: float
+) -> bool | None:
+    """The heap's first entry ``top`` when it is not the feed's timer: the ticker's quiet
+    seconds skipped up to what is next, as `Simulation.skip_tick` skips them (True: on with
+    the heap's new first), or a callback that only reads (the statistics' sampler) run at its
+    instant with what else is due then, as `Feed.run` runs it (`sim.advance`, then
+    `Scheduler.run_due`; False: the lane goes on from the top); None: anything else, the lane
+    stops."""
+    when, _order, tick = top
+    clock, scheduler = sim.clock, sim.scheduler
+    if tick.cancelled or when > last:
+        return None
+    if tick.callback != sim._ticker:
+        if tick.callback not in feed.readers:
+            return None
+        if when > clock._now:  # `SimClock.advance_to` (within max_time: ``last``)
+            clock._now = when
+        scheduler.run_due()
+        return False
+    n = len(timers)  # `_others`: the next callback is a child of the first
+    before = timers[1][0] if n > 1 else math.inf
+    if n > 2 and timers[2][0] < before:
+        before = timers[2][0]
+    nxt = when + 1.0
+    while nxt < before and nxt <= last:
+        when, nxt = nxt, nxt + 1.0
+    if when > clock._now:  # `SimClock.advance_to`
+        clock._now = when
+    tick.when = nxt
+    heapreplace(timers, (nxt, next(order), tick))
+    return True
+
+
+def _credit(
+    chunk: Chunk, table: Any, j: int, when: float, spans: Any, pxs: Any, sizes: Any
+) -> list[Any]:
+    """`trade(table, name, entry, when, subscribed, trades)` inline for the lane's trade at
+    entry ``j`` of ``chunk`` (a market nobody else sees): its credit to the resting side, and
+    the list of its trade (none when its price or size is not a decimal)."""
+    trades: list[Any] = []
+    decimal_of = chunk.decimal_table
+    trade_px = decimal_of[pxs[j]]
+    trade_size = decimal_of[sizes[j]]
+    if trade_px is not None and trade_size is not None:
+        aggressor = chunk.text_table[chunk.aggressors[j]] or BUY
+        key = (SELL if aggressor == BUY else BUY, trade_px)
+        credits = table.credit
+        credits[key] = credits.get(key, ZERO) + trade_size
+        trade_id = chunk.trade_id(j) or spans.state.uuid()
+        trades.append((when, trade_px, trade_size, aggressor, trade_id))
+    return trades
+
+
+def _cross(
+    spans: Any,
+    name: str,
+    table: Any,
+    side: str,
+    px: Decimal,
+    size: Decimal,
+    moved: bool,
+    trades: Any,
+) -> None:
+    """A lane's change that left ``table``'s book crossed: pending the general way, as
+    `level` makes it (`BulkSpans._pending`), so that `_apply_pending` reports it."""
+    pending = spans._pending(name, table)
+    if moved:
+        pending.levels[side, px] = size
+    if trades:
+        pending.trades.extend(trades)
+    pending.crossed = True
+
+
+def _next_chunk(
+    feed: Feed, items: Iterator[Any], timers: list[Any], top: tuple[Any, ...], timer: Any
+) -> tuple[float, Chunk] | None:
+    """At a chunk's end, the next one's first row taken the general way, its timer made to
+    apply it (`Feed._apply`): its time and the chunk; None at the recording's end or where
+    it fails (the feed's timer dropped, `Feed._next_recording` or `Feed._fail` called)."""
+    try:
+        item = next(items, None)
+    except RecordingError as exc:
+        _drop(timers, top)
+        feed._timer = None
+        feed._fail(exc)
+        return None
+    if item is None:
+        _drop(timers, top)
+        feed._timer = None
+        feed._next_recording()
+        return None
+    feed._row = item
+    feed._lazy = False
+    timer.callback, timer.args = feed._apply, (item,)
+    chunk = feed._chunk
+    assert chunk is not None
+    return item[0], chunk
+
+
+def _subscribed(exchange: Any, spans: Any) -> Any:
+    """The markets the spans' session subscribes to (`Session.md_symbols`; none without a
+    session), asked at the lane's start and after callbacks ran; None where the exchange has
+    something due at some time (an order that can expire, an open RFQ): the lane stops."""
+    if exchange.tick_due(math.inf):
+        return None
+    session = spans.state.sessions.get(spans.session_id)
+    return session.md_symbols if session is not None else ()
+
+
+def _go_lazy(feed: Feed, timer: Any) -> None:
+    """The feed's timer made to read its next message by index, with no row made
+    (`Feed._lazy_apply`), after a chunk's first message (`_next_chunk`: its row made)."""
+    feed._lazy = True
+    feed._row = None
+    timer.callback, timer.args = feed._lazy_apply, ()
 
 
 def _drop(timers: list[Any], top: tuple[Any, ...]) -> None:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from heapq import heappop
 from typing import Any, Protocol, TypeVar
 
-from ...client.driver import Driver, TrackingFailed
+from ...client.driver import Driver
 from ...client.pump import (
     ClientBase,
     ConnectOptions,
@@ -55,23 +55,14 @@ from ...client.steps import (
     Received,
     Write,
 )
-from ...client.supervisor import _ACTIVE as _SUPERVISING
-from ...codec.errors import RemoteProtocolError
-from ...codec.framing import _RESYNC, _START
-from ...session import State
 from ...session.config import SessionConfig
-from ...session.events import ApplicationMessage, Event
-from ...session.store import StoreError
+from ...session.events import Event
 from ._loop import SimLoop
 from ._net import QUIET, Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
 
 T = TypeVar("T")
-_SESSION_ACTIVE = State.ACTIVE
-# the driver's market-data book messages (the private ``client._queue``'s `BOOK_TYPES`, which
-# the simulator does not import: tests/test_handover.py holds the two equal)
-_BOOK_TYPES = frozenset({"W", "X"})
 Hook = Callable[[Driver], None]
 
 
@@ -129,18 +120,7 @@ class _End:
         if clock is not None and sup.message_log is None:
             # `Driver.read_bytes` inline: no message log to write, its clock the simulation's
             # (`SimClock.time`, inline too)
-            now = clock._now if clock._follow is None else clock.time()
-            loop = sup.loop
-            told, quick = loop._told, loop._quick
-            if quick is not None and loop._open and now < told and data and not loop._abort:
-                # `Loop.read`'s read before the deadline told, inline: the driver's own read
-                # (the loop's ``quick``), the loop's actions after it only when it says so
-                if quick(data, now, told):
-                    link.changed(sup)
-                    return
-                actions = loop.actions(now, False, True)
-            else:
-                actions = loop.read(data, now)
+            actions = sup.loop.read(data, clock._now if clock._follow is None else clock.time())
         else:
             actions = sup.read_bytes(data)
         if actions:
@@ -150,15 +130,13 @@ class _End:
     def data_built(self, data: bytes, handed: Any = None) -> None:
         """`data_received` of one whole frame the gateway's session built for this connection
         (`Pipe.hand_over`: the frame `finish_frame` made, alone in the chunk, no fault on),
-        in one step where it is the common read: `Driver.quick_read`, `Session.read` and
-        `Framer.take_whole` written out, the frame taken as `take_whole` takes it (the head
-        seen before and its size checked; its CheckSum not summed again: the gateway's
-        `finish_frame` wrote it), its message read (`Inbound.read_app`) and given to the desk
-        (`OrderDesk.read_book` and the driver's `_put`, written out too); the blocking pump's
+        in one step where it is the common read: the loop's quick read (`Loop.quick_deadline`)
+        by the driver's `read_built` (`Session.read_built`: its CheckSum not summed again,
+        the gateway's `finish_frame` wrote it; ``handed``: the frame's values when the
+        gateway's session made it of them, `Session.handed`); the blocking pump's
         `changed` (`_Inline._changed`) asked only when it has callbacks to deliver. Anything
         else takes `data_received`, nothing done before. tests/test_handover.py compares it
-        with `data_received`. ``handed``: the frame's values when the gateway's session made
-        it of them (`Session.handed`): its message read from them (`Inbound.read_app`)."""
+        with `data_received`."""
         link = self.link
         if self is not link.end:
             return  # a connection the driver is done with
@@ -169,116 +147,12 @@ class _End:
             return
         now = clock._now
         loop = sup.loop
-        told = loop._told
-        supervisor = sup.supervisor
-        session = supervisor.session
-        if (
-            loop._quick is None
-            or not loop._open
-            or now >= told
-            or loop._abort
-            or session is None
-            or supervisor._state is not _SUPERVISING
-            or supervisor._events
-            or supervisor._out
-        ):
+        told = loop.quick_deadline(now)
+        if told is None:
             self.data_received(data)
             return
-        life = session._life
-        framer = session._framer
-        buf = framer._buf
-        size = len(data)
-        if (
-            life.state is not _SESSION_ACTIVE
-            or life.error is not None
-            or session._events
-            or session._inbound.test_req_id is not None
-            or session._gaps.until
-            or framer._pos != len(buf)
-            or framer._state == _RESYNC
-            or size > framer._max_message_size
-            or framer._sizes.get(data[: framer._head_len]) != size
-        ):
-            self.data_received(data)
-            return
-        # `quick_read`'s count, `Session.read`'s time, `take_whole`'s consumption
-        sup.metrics.bytes_in += size
-        life.now = now
-        framer._work += size
-        framer._state = _START
-        framer._base += len(buf) + size
-        framer._buf = b""
-        framer._pos = 0
-        event: Any
-        try:  # `Session.read`'s, from its `_read_app`
-            event = session._read_app(data, handed)
-        except (RemoteProtocolError, StoreError) as exc:
-            session._fail(exc)
-            event = None
-        else:
-            if event is None:
-                events = session._events
-                if (
-                    len(events) == 1
-                    and not session._out
-                    and life.state is _SESSION_ACTIVE
-                    and not session._gaps.until
-                ):
-                    only = events[0]
-                    if only.__class__ is ApplicationMessage:
-                        events.clear()
-                        event = only
-        # `quick_read`'s, after the session's read: a book message of the common desk
-        # (`OrderDesk.read_book`, inline, its `_put`, the driver's, too), else the general way
-        desk = sup.desk
-        if (
-            event is None
-            or (books := desk.books) is None
-            or desk.kill is not None
-            or desk.catch_up is not None
-            or desk._waiters
-            or (msg_type := (message := event.message).MSG_TYPE) not in _BOOK_TYPES
-        ):
-            if event is None:
-                supervisor._process(session, now)
-            else:
-                supervisor.pending.append(event)
-            sup._pump(now)
-            quick = False
-        else:
-            counts = desk.metrics.messages_in
-            counts[msg_type] = counts.get(msg_type, 0) + 1
-            policy = sup.policy
-            if sup.books is not books or event.__class__ is not ApplicationMessage:
-                sup._put(event, now)  # (not the common desk)
-            elif policy.queue_events and sup._failure is None:
-                queue = sup._queue
-                queue.append((event, now))
-                metrics = sup.metrics
-                if len(queue) > metrics.queue_high_water:
-                    metrics.queue_high_water = len(queue)
-                sup._market_data = market_data = sup._market_data + 1  # as `_put` counts it
-                if market_data > policy.max_market_data:
-                    sup._fold(now)
-            try:  # as in `read_book`
-                books._take(message)
-            except Exception as exc:
-                desk._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-            sup._last_input = now
-            if sup.gate.state_changed:
-                sup.announce(now)
-                quick = False
-            else:
-                queue = sup._queue
-                quick = True
-                if queue and sup._reading and not sup._warned:  # `FallingBehind`'s deadline
-                    due = queue[0][1] + policy.lag_warning
-                    if now >= due:
-                        sup._warn(now)
-                        quick = False
-                    else:
-                        quick = due >= told
-        if not quick:  # `data_received`'s, after a read that leaves the loop something to do
+        if not sup.read_built(data, now, told, handed):
+            # `data_received`'s, after a read that leaves the loop something to do
             actions = loop.actions(now, False, True)
             if actions:
                 link.perform(sup, actions)
