@@ -333,6 +333,14 @@ class TradingStateRules:
         return TradingState.ACTIVE, None
 
     @property
+    def unknown_outcomes(self) -> UnknownOutcomes | None:
+        """What blocks new exposure while order outcomes are unknown, as recorded (None:
+        nothing), read without pruning the orders that ended since: for a checker that must not
+        change what it checks (simulation testing). Read-only: change it through
+        `outcomes_unknown`, `state_unknown`, `outcomes_known` and `release_unknown`."""
+        return self._unknown
+
+    @property
     def unknown_markets(self) -> tuple[str, ...]:
         """The markets where an unknown order outcome blocks what could grow a position
         (``("every market",)``: all of them; empty: none)."""

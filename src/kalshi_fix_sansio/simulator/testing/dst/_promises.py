@@ -140,7 +140,7 @@ class DeskWatch:
         state, reason = gate.state
         reducing = state is TradingState.REDUCE_ONLY
         limit = self.event_limit
-        if not reducing and (poss_dup or (limit is None and gate._unknown is None)):
+        if not reducing and (poss_dup or (limit is None and gate.unknown_outcomes is None)):
             return  # nothing binds (the common case: parsed no further)
         order = self._order(fields)
         if order is None:
@@ -256,7 +256,7 @@ class DeskWatch:
 def _unknown_here(gate: Any, symbol: str) -> str | None:
     """The orders (or the reason) whose unknown outcome blocks ``symbol`` in ``gate`` now, as
     the gate holds it (without pruning it: reading changes nothing), or None."""
-    unknown = gate._unknown
+    unknown = gate.unknown_outcomes
     if unknown is None:
         return None
     if unknown.everywhere is not None:
