@@ -37,6 +37,7 @@ from kalshi_fix_sansio.codec import _handed, dialect_codec, finish_frame
 from kalshi_fix_sansio.codec._fields import CheckedSource
 from kalshi_fix_sansio.codec._handed import HandedReader, HandedShape, accepts
 from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.compiled import compile_recording
 from kalshi_fix_sansio.simulator.gateway.exchange import md_wire
 from kalshi_fix_sansio.simulator.gateway.exchange.md_wire import LEVEL_FRAME, _Wire
 from kalshi_fix_sansio.simulator.testing import SessionPair
@@ -148,15 +149,18 @@ def _quote(seen: list[Any]) -> Any:
 CASES = [case for case in HANDOVER_CASES if case[1] in ("watch", "quote")]
 
 
-def _run(case: str, strategy: str, where: Path) -> tuple[list[Any], str]:
-    """A run from the codecs' first sight (a message's source class tells its layout seen)."""
-    for product in ("prediction", "margin"):
-        dialect_codec(product).layouts.forget()
+def _run(case: str, strategy: str, where: Path, cache: Path) -> tuple[list[Any], str]:
+    """A run from the codecs' first sight (a message's source class tells its layout seen): the
+    recording compiled into ``cache`` first, so that the run itself decodes nothing before its
+    strategy does (a shipped sample is otherwise compiled in memory, in the run)."""
     where.mkdir()
     seen: list[Any] = []
     path, options = _recording(where, case)
+    compile_recording(path, cache_dir=cache)
+    for product in ("prediction", "margin"):
+        dialect_codec(product).layouts.forget()
     run = _watch(seen) if strategy == "watch" else _quote(seen)
-    result = run_backtest(run, path, seed=4, **options)
+    result = run_backtest(run, path, seed=4, cache_dir=cache, **options)
     return seen, result.to_json()
 
 
@@ -167,7 +171,7 @@ def test_a_handed_frame_reads_as_its_bytes_decode(
     compared = Compared()
     with monkeypatch.context() as patch:
         patch.setattr(HandedReader, "message", lambda self, h: compared.message(self, h))
-        handed, handed_json = _run(case, strategy, tmp_path / "handed")
+        handed, handed_json = _run(case, strategy, tmp_path / "handed", tmp_path / "cache")
     # the values read where they should be (a quoter's market, with its orders resting in
     # it, takes the exchange's general way: no values)
     assert compared.read > 50 if strategy == "watch" else compared.read >= 0
@@ -178,7 +182,7 @@ def test_a_handed_frame_reads_as_its_bytes_decode(
             "message",
             lambda self, h: self._decode_clean(h[0], self._dollars, self._rfq_dollars),
         )
-        decoded, decoded_json = _run(case, strategy, tmp_path / "decoded")
+        decoded, decoded_json = _run(case, strategy, tmp_path / "decoded", tmp_path / "cache")
     assert handed == decoded
     assert handed_json == decoded_json
 
@@ -202,7 +206,7 @@ def test_a_wrong_value_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_Wire, "level_body", spoiled)
     monkeypatch.setattr(HandedReader, "message", lambda self, h: compared.message(self, h))
     with pytest.raises(Exception, match=r"AssertionError|assert"):
-        _run("generated", "watch", tmp_path / "spoiled")
+        _run("generated", "watch", tmp_path / "spoiled", tmp_path / "cache")
 
 
 _CODEC = dialect_codec("prediction")
