@@ -1,4 +1,3 @@
-# private: the session's ``_inbound.last_rx``, read to compare two sessions' state
 """The simulator uses the engine through its public entries.
 
 No module under ``src/kalshi_fix_sansio/simulator`` imports a private name or module of the
@@ -13,6 +12,8 @@ The engine's entries for the simulator's in-memory link, `Framer.take_built` and
 `Session.read_built`, are held to the reads they stand for (`Framer.feed_whole`,
 `Session.read`); the whole link's read (`Loop.quick_deadline`, the driver's `read_built`)
 is compared with the general path in tests/test_handover.py.
+
+To compare two sessions' state it reads the session's ``_inbound.last_rx``.
 """
 
 from __future__ import annotations
