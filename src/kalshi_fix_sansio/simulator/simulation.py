@@ -424,6 +424,9 @@ class Simulation:
                     # often); what it makes due now, `run_due` runs after it
                     heapq.heappop(timers)
                     ran = timer.callback(*timer.args) is not QUIET
+                    scheduler.spent += 1
+                    if scheduler.spent > scheduler.max_callbacks:
+                        scheduler.over_budget(timer)
                     if ready or (timers and timers[0][0] <= clock._now):
                         ran = scheduler.run_due() or ran
                 else:

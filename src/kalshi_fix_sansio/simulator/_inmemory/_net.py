@@ -25,6 +25,7 @@ import functools
 import heapq
 import itertools
 import math
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, Protocol
@@ -135,6 +136,12 @@ class Scheduler:
         self._order = itertools.count()
         self.max_turns = 1_000_000
         """Most callbacks `run_due` runs at one instant before it raises `SimulationStalled`."""
+        self.max_callbacks: int = sys.maxsize
+        """Most callbacks run in all before `SimulationStalled` (`over_budget`; ``sys.maxsize``:
+        no bound): a budget for a run whose time moves on without end, in steps too small for
+        ``max_time`` to stop it soon."""
+        self.spent = 0
+        """Callbacks run so far (by `run_due`, and by `Simulation.run_once`'s own)."""
         self.waker: Callable[[], object] | None = None
         """Called when a callback becomes due sooner than anything before it (the trio world
         task sleeps until then)."""
@@ -197,14 +204,16 @@ class Scheduler:
 
         Raises:
             SimulationStalled: more than `max_turns` callbacks ran at one instant (something
-                makes itself due at once, for ever: time would never move again).
+                makes itself due at once, for ever: time would never move again), or more than
+                `max_callbacks` in all (the last one run named).
         """
         ready, timers, ran = self._ready, self._timers, False
-        turns, instant = 0, None
+        turns, instant, timer, before = 0, None, None, 0  # before: turns of earlier instants
         clock = self.clock
         while True:
             now = clock._now if clock._follow is None else clock.time()  # `time`, inline
             if now != instant:
+                before += turns
                 turns, instant = 0, now
             turns += 1
             if turns > self.max_turns:
@@ -215,11 +224,25 @@ class Scheduler:
             while timers and timers[0][0] <= now:
                 ready.append(heapq.heappop(timers)[2])
             if not ready:
+                self.spent += before + turns
+                if self.spent > self.max_callbacks:
+                    self.over_budget(timer)
                 return ran
             timer = ready.popleft()
             if not timer.cancelled and timer.callback(*timer.args) is not QUIET:
                 ran = True
 
+
+    def over_budget(self, timer: Timer | None) -> None:
+        """Raise the `SimulationStalled` of a run past `max_callbacks` (``timer``: the last
+        one run, named)."""
+        last = None if timer is None else timer.callback
+        name = getattr(last, "__qualname__", None) or type(last).__name__
+        raise SimulationStalled(
+            f"{self.spent:,} callbacks ran since the start, past the run's budget of "
+            f"{self.max_callbacks:,}: the run is stuck (the last callback run: {name}, at "
+            f"{self.clock.time() - self.clock.start:.3f} simulated s)"
+        )
 
 class Peer(Protocol):
     """What an end of a `Pipe` tells its side (an `asyncio.Protocol` is one)."""
