@@ -232,7 +232,6 @@ class Scheduler:
             if not timer.cancelled and timer.callback(*timer.args) is not QUIET:
                 ran = True
 
-
     def over_budget(self, timer: Timer | None) -> None:
         """Raise the `SimulationStalled` of a run past `max_callbacks` (``timer``: the last
         one run, named)."""
@@ -243,6 +242,7 @@ class Scheduler:
             f"{self.max_callbacks:,}: the run is stuck (the last callback run: {name}, at "
             f"{self.clock.time() - self.clock.start:.3f} simulated s)"
         )
+
 
 class Peer(Protocol):
     """What an end of a `Pipe` tells its side (an `asyncio.Protocol` is one)."""
