@@ -1,3 +1,4 @@
+# private: the run's budget (``_net.MAX_CALLBACKS``) made small, so a run counts as stuck
 """A run never spins for ever: the simulation's budget of callbacks (`Scheduler.max_callbacks`)
 stops a run whose time moves on without end, in steps too small for ``max_time`` to stop it
 soon, and simulation testing sets one on every run (its ``_net.MAX_CALLBACKS``), so a stuck
