@@ -30,6 +30,7 @@ __all__ = [
     "halt_dir_warning",
     "halt_file_for",
     "halted_text",
+    "insecure_dir_of",
     "key_id_of",
     "rearm_command",
 ]
@@ -102,6 +103,16 @@ def key_id_of(args: argparse.Namespace) -> str | None:
     return os.environ.get(f"{prefix}KEY_ID") or None
 
 
+def insecure_dir_of(halt_file: HaltFile) -> str | None:
+    """Why the halt file's directory is not safe for its requests (every user may write
+    there), or None: safe, or unreadable (the write or removal that follows says what is
+    wrong)."""
+    try:
+        return halt_file.insecure_dir()
+    except OSError:
+        return None
+
+
 def rearm_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix rearm``: remove the key's halt file.
 
@@ -123,10 +134,7 @@ def rearm_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         )
         return EXIT_USAGE
     halt_file = halt_file_for(args, key_id)
-    try:
-        insecure = halt_file.insecure_dir()
-    except OSError:
-        insecure = None  # removing the file says what is wrong
+    insecure = insecure_dir_of(halt_file)
     if insecure is not None:
         print(
             f"kalshi-fix rearm: {insecure}; key {key_id} stays halted (fail-closed) while it is: "

@@ -21,7 +21,7 @@ import argparse
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS
-from .halt import add_halt_dir_option, halt_file_for, key_id_of
+from .halt import add_halt_dir_option, halt_file_for, insecure_dir_of, key_id_of
 
 __all__ = ["add_release_parser", "release_command"]
 
@@ -48,10 +48,7 @@ def release_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
     from datetime import datetime, timezone
 
     halt_file = halt_file_for(args, key_id)
-    try:
-        insecure = halt_file.insecure_dir()
-    except OSError:
-        insecure = None  # writing the request says what is wrong
+    insecure = insecure_dir_of(halt_file)
     if insecure is not None:
         print(
             f"kalshi-fix release-unknown: {insecure}; the sessions ignore a request there: "
