@@ -376,7 +376,8 @@ def _banner(
     lines.append(
         "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY (replaces the house's "
         "levels) | pause [exchange] | "
-        "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit"
+        "resume | schedule IN_SECONDS SECONDS | schedule off | settle SYMBOL yes|no | "
+        "fault NAME [VALUE] | book SYMBOL | quit"
     )
     return lines
 
@@ -454,11 +455,14 @@ def apply_fault(gateway: Any, words: list[str]) -> str | None:
             faults.rest_retry_after = _bounded_seconds(value)
         elif name == "rest-delay":
             faults.rest_delay = _bounded_seconds(value) if value != "off" else 0.0
+        elif name == "rest-forbid":
+            pages = frozenset(p for p in value.split(",") if p and value != "off")
+            faults.rest_forbidden = pages
         else:
             return (
                 f"unknown fault {name!r} (drop-after, skip-seq, duplicate, garble, silent, "
                 "delay, reject-logon, maintenance, logon-rate-limit, rate-limit, "
-                "rest-rate-limit, rest-error, rest-retry-after, rest-delay)"
+                "rest-rate-limit, rest-error, rest-retry-after, rest-delay, rest-forbid)"
             )
     except ValueError as exc:
         detail = (
@@ -521,6 +525,12 @@ def admin_command(gateway: Any, line: str) -> str:
         if cmd == "resume":
             gateway.resume()
             return "resumed"
+        if cmd == "schedule" and rest == ["off"]:
+            gateway.call(gateway.faults.maintenance_windows.clear)
+            return "schedule: no maintenance window announced"
+        if cmd == "schedule" and len(rest) == 2:
+            start, end = gateway.schedule_maintenance(float(rest[0]), float(rest[1]))
+            return f"schedule: maintenance announced from {start:.0f} to {end:.0f}"
         if cmd == "settle" and len(rest) == 2:
             gateway.settle(rest[0], rest[1])
             return f"settled {rest[0]} {rest[1]}"
@@ -633,7 +643,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="inject a fault: drop-after=N, skip-seq=N, duplicate, garble, silent, "
         "delay=SECONDS, reject-logon=TEXT, maintenance=SECONDS, logon-rate-limit=N/SECONDS, "
         "rate-limit=N, and with --rest: rest-rate-limit=N, rest-error=N, "
-        "rest-retry-after=SECONDS, rest-delay=SECONDS (repeatable)",
+        "rest-retry-after=SECONDS, rest-delay=SECONDS, rest-forbid=PAGE[,PAGE] (repeatable)",
     )
     add_replay_options(gw)
     _add_memory_options(gw)

@@ -109,6 +109,7 @@ def reconnect_plan(
 
 
 _THURSDAY: Final = 3  # date.weekday()
+_DAY: Final = datetime.timedelta(days=1)
 _EST: Final = datetime.timedelta(hours=-5)
 _EDT: Final = datetime.timedelta(hours=-4)
 
@@ -285,6 +286,23 @@ class MaintenanceSchedule:
     def _span(day: datetime.date, start: datetime.time, end: datetime.time) -> tuple[float, float]:
         combine = datetime.datetime.combine
         return _posix(combine(day, start)), _posix(combine(day, end))
+
+    @classmethod
+    def from_windows(cls, spans: Iterable[tuple[float, float]]) -> MaintenanceSchedule:
+        """The schedule of these windows alone (``(start, end)`` POSIX times, e.g. Kalshi's
+        ``GET /exchange/schedule``): no weekly window; each span cut at US Eastern midnights
+        into `OneOffWindow` s (the last microsecond of a day is outside them)."""
+        extra = []
+        for start, end in spans:
+            local, last = _eastern(start), _eastern(end)
+            while local < last:
+                midnight = datetime.datetime.combine(local.date(), datetime.time()) + _DAY
+                stop = min(last, midnight)
+                upto = stop.time() if stop < midnight else datetime.time.max
+                if upto > local.time():
+                    extra.append(OneOffWindow(local.date(), local.time(), upto))
+                local = stop
+        return cls(weekly=(), extra=extra)
 
     def contains(self, now: float) -> bool:
         """Whether ``now`` falls in a maintenance window."""

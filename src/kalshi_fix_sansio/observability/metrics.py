@@ -250,6 +250,9 @@ class MetricsSnapshot:
             ``"reduce_only"`` or ``"halted"`` (`TRADING_STATES`).
         unknown_markets: markets where an order's outcome is unknown (only what shrinks a
             position goes there; ``-1``: every market).
+        queue_ahead: the contracts ahead of the session's resting orders, all together, as
+            Kalshi's queue positions last said (`kalshi_fix_sansio.client.DeskWatch`; 0 until
+            read).
     """
 
     product: str
@@ -277,6 +280,7 @@ class MetricsSnapshot:
     unanswered: int
     trading_state: str = "active"
     unknown_markets: int = 0
+    queue_ahead: float = 0.0
 
     @property
     def rejects(self) -> int:
@@ -352,6 +356,7 @@ class SessionMetrics:
         "messages_in",
         "order_rejects",
         "product",
+        "queue_ahead",
         "queue_high_water",
         "round_trips",
         "session_type",
@@ -381,6 +386,7 @@ class SessionMetrics:
         self.trading_state = "active"
         """What the order gate lets through (its driver sets it: `TRADING_STATES`)."""
         self.unknown_markets = 0
+        self.queue_ahead = 0.0  # contracts ahead of the resting orders (queue positions read)
         """Markets blocked by an unknown order outcome (-1: every market)."""
         self.round_trips: dict[str, Histogram] = {t: Histogram(bounds) for t in ORDER_MSG_TYPES}
         self._awaited: dict[str, tuple[str, float]] = {}  # ClOrdID -> (MsgType, sent at)
@@ -475,6 +481,7 @@ class SessionMetrics:
             unanswered=self.unanswered,
             trading_state=self.trading_state,
             unknown_markets=self.unknown_markets,
+            queue_ahead=self.queue_ahead,
         )
 
     def __repr__(self) -> str:

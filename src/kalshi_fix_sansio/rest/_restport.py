@@ -17,6 +17,7 @@ from typing import Any
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import Event
+from .desk import DeskFetch
 from .history import HistoryFetch
 from .instruments import InstrumentsFetch
 from .pages import RestRequest, RestResponse
@@ -32,7 +33,9 @@ class RestPort:
         target: a `Reconciliation`, a `Driver` made with ``rest=``, a session of an
             adapter (or of a simulation) made with ``rest=``, or a market-history fetch
             (`kalshi_fix_sansio.rest.history.HistoryFetch`) or an instruments fetch
-            (`kalshi_fix_sansio.rest.instruments.InstrumentsFetch`), run to its end the same way.
+            (`kalshi_fix_sansio.rest.instruments.InstrumentsFetch`) or a desk fetch
+            (`kalshi_fix_sansio.rest.desk.DeskFetch`), run to its end the same way; or a
+            ``DeskWatch`` (`kalshi_fix_sansio.client.desk_watch`), under its session's lock.
 
     Raises:
         LocalProtocolError: the target has no reconciliation.
@@ -45,20 +48,23 @@ class RestPort:
         self.notify: Callable[[], None] = lambda: None
         if hasattr(driver, "rest_ended"):  # a driver: its lock, its pump's wake, its round
             self.lock = driver.lock
-            self.session = driver  # told when a round is over: the next starts a companion
             self.notify = driver.pump.wake  # its waiters look at the events queued
-        rec = getattr(driver, "reconciliation", driver)  # a Driver's, or a Reconciliation
+        watch = getattr(target, "watches_desk", False)  # a DeskWatch: its session's, not a round
+        if hasattr(driver, "rest_ended") and not watch:
+            self.session = driver  # told when a round is over: the next starts a companion
+        rec: Any = target if watch else getattr(driver, "reconciliation", driver)  # a Driver's
         if rec is None:
             raise LocalProtocolError(
                 "the session has no REST reconciliation: make it with rest=RestOptions(...)"
             )
-        if not isinstance(rec, (Reconciliation, HistoryFetch, InstrumentsFetch)):
+        fetches = (Reconciliation, HistoryFetch, InstrumentsFetch, DeskFetch)
+        if not watch and not isinstance(rec, fetches):
             raise LocalProtocolError(
                 "a REST companion runs a Reconciliation, a Driver, a session, a "
-                f"HistoryFetch or an InstrumentsFetch, got {target!r}"
+                f"HistoryFetch, an InstrumentsFetch or a DeskFetch, got {target!r}"
             )
-        self.rec: Reconciliation | HistoryFetch | InstrumentsFetch = (
-            rec  # a driver's queues the events of its answers itself (its sink)
+        self.rec: Reconciliation | HistoryFetch | InstrumentsFetch | DeskFetch = (
+            rec  # a driver's queues the events of its answers itself (its sink); or a DeskWatch
         )
         supervisor = getattr(driver, "supervisor", None)
         self.ended: Callable[[], bool] = (

@@ -75,12 +75,16 @@ _PATHS: Final[Mapping[str, Mapping[str, str]]] = {
         "cutoff": "/historical/cutoff",
         "historical_fills": "/historical/fills",
         "historical_orders": "/historical/orders",
+        "queue_positions": "/portfolio/orders/queue_positions",  # `kalshi_fix_sansio.rest.desk`
+        "exchange_status": "/exchange/status",
+        "exchange_schedule": "/exchange/schedule",
     },
     "margin": {
         "orders": "/margin/orders",
         "fills": "/margin/fills",
         "positions": "/margin/positions",
         "limits": "/account/limits/perps",
+        "exchange_status": "/margin/exchange/status",  # `kalshi_fix_sansio.rest.desk`
     },
 }
 

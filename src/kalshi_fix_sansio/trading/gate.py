@@ -87,6 +87,7 @@ __all__ = [
     "TRACKED_MSG_TYPES",
     "WITHHELD_WHILE_HALTED",
     "WITHHELD_WHILE_REDUCE_ONLY",
+    "ExchangePausedError",
     "OrderGate",
     "OutcomeUnknown",
     "ReduceOnlyRefused",
@@ -137,6 +138,21 @@ class TradingHalted(LocalProtocolError):
     Attributes:
         msg_type: MsgType(35) of the refused message.
         reason: why trading is halted.
+    """
+
+    def __init__(self, text: str, *, msg_type: str, reason: str) -> None:
+        super().__init__(text)
+        self.msg_type = msg_type
+        self.reason = reason
+
+
+class ExchangePausedError(LocalProtocolError):
+    """A message that could create a position while Kalshi's exchange status says trading is
+    paused (`OrderGate.exchange_paused`, kept by a ``DeskWatch``): nothing was sent.
+
+    Attributes:
+        msg_type: the refused message's MsgType.
+        reason: the pause, in words.
     """
 
     def __init__(self, text: str, *, msg_type: str, reason: str) -> None:
@@ -239,6 +255,10 @@ class OrderGate(TradingStateRules):
         )
         self._dead_man = _UNWATCHED  # `watch`: its deadline compared with each message's now
         self._fire: Callable[[float], None] = _no_firing
+        self.exchange_paused: str | None = None
+        """Why Kalshi's exchange status says trading is paused (a ``DeskWatch`` sets and
+        clears it): `HALTED_MSG_TYPES` are refused meanwhile (`ExchangePausedError`); cancels
+        go. None: not paused."""
         self.state_changed = False
         """Set when the trading state or the unknown-outcome block may have changed (a driver
         announces it, `TradingStateChanged`, and clears it)."""
@@ -467,6 +487,8 @@ class OrderGate(TradingStateRules):
             guard = self.outside_halt.guard
         if (guard is not None or self._unknown is not None) and msg_type in HALTED_MSG_TYPES:
             self._restricted(message, msg_type)
+        if self.exchange_paused is not None and msg_type in HALTED_MSG_TYPES:  # one test
+            raise self._paused(msg_type, self.exchange_paused)
         if msg_type == "D" or msg_type == "G":
             self._check_live(message.cl_ord_id)
             if self._risk is not None:
@@ -485,6 +507,16 @@ class OrderGate(TradingStateRules):
             lift = "rearm() to trade again"
         return TradingHalted(
             f"35={msg_type} refused: trading is halted by {reason}; nothing was sent ({lift})",
+            msg_type=msg_type,
+            reason=reason,
+        )
+
+    @staticmethod
+    def _paused(msg_type: str, reason: str) -> ExchangePausedError:
+        """The refusal of a ``msg_type`` message while the exchange pauses trading."""
+        return ExchangePausedError(
+            f"35={msg_type} refused: {reason}; nothing was sent (send it again once the "
+            "exchange status says trading is active: ExchangeResumed)",
             msg_type=msg_type,
             reason=reason,
         )

@@ -247,6 +247,10 @@ class OrderTracker(RejectRules, MissedReports):
         """ClOrdID -> the CumQty up to which Kalshi's REST fills made the order whole
         (`kalshi_fix_sansio.rest.reconcile`): a FIX or replayed fill of it at or below that CumQty
         was counted already (set by a reconciliation only)."""
+        self.queue: dict[str, tuple[Any, float]] = {}
+        """ClOrdID -> (contracts ahead, when read) of the resting orders, as Kalshi's queue
+        positions last said (`set_queue_positions`; a ``DeskWatch`` keeps it current); read one
+        with `queue_ahead`."""
         self._owed: dict[str, Any] = {}  # ClOrdID -> CumQty fills were inferred up to
         self.inferred: list[FillInferred] = []
         """`FillInferred` not yet taken (a session's driver takes and queues each at once; fed
@@ -311,6 +315,31 @@ class OrderTracker(RejectRules, MissedReports):
         return [
             o for o in self._orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
         ]
+
+    def queue_ahead(self, cl_ord_id: str) -> Any:
+        """The contracts ahead of a resting order (a ``Decimal``) as Kalshi's queue positions
+        last said; None when not read, or when the order is no longer open."""
+        known = self.queue.get(cl_ord_id)
+        order = self._orders.get(cl_ord_id)
+        if known is None or order is None or not order.is_open:
+            return None
+        return known[0]
+
+    def set_queue_positions(self, positions: Iterable[Any], now: float) -> list[str]:
+        """Take Kalshi's queue positions (each with ``order_id`` and ``ahead``,
+        `kalshi_fix_sansio.rest.desk.QueuePosition`) read at ``now``: they replace those held
+        (an order not listed rests no more). Returns the order ids no open order carries."""
+        by_id = {o.order_id: o.cl_ord_id for o in self._orders.values() if o.is_open}
+        queue: dict[str, tuple[Any, float]] = {}
+        strangers = []
+        for position in positions:
+            cl = by_id.get(position.order_id)
+            if cl is None:
+                strangers.append(position.order_id)
+            else:
+                queue[cl] = (position.ahead, now)
+        self.queue = queue
+        return strangers
 
     def open_counts(self) -> OpenCounts:
         """Live orders and their leaves per symbol and for the account, kept from now on as

@@ -114,6 +114,11 @@ class Faults:
         rest_error_next: answer the next this many REST requests 503 Service Unavailable.
         rest_retry_after: the ``Retry-After`` seconds of those answers.
         rest_delay: seconds each REST page is held before it is answered (slow pages).
+        rest_forbidden: REST pages (``queue_positions``, ``exchange_status``... the names of
+            `kalshi_fix_sansio.rest.desk.DESK_PAGES`) answered 403: a key that lacks the
+            permission.
+        maintenance_windows: the maintenance windows ``GET /exchange/schedule`` announces,
+            ``(start, end)`` on the gateway's clock (`MockGateway.maintenance` adds its own).
     """
 
     drop_after: int | None = None
@@ -133,6 +138,8 @@ class Faults:
     rest_error_next: int = 0
     rest_retry_after: float = 0.0
     rest_delay: float = 0.0
+    rest_forbidden: frozenset[str] = frozenset()
+    maintenance_windows: list[tuple[float, float]] = attrs.Factory(list)
 
 
 MAINTENANCE_TEXT = "exchange under maintenance, try again later"

@@ -47,6 +47,7 @@ from ...rest.instruments import Instruments
 from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from ...trading.funding import FundingSchedule
+from .desk_pages import DeskPages
 from .exchange import Exchange, FillView
 from .listening import Faults
 from .market_catalogue import MarketCatalogue, page_bounds
@@ -222,6 +223,8 @@ class RestApp:
         if self.product == "prediction":
             names += ["cutoff", "historical_fills", "historical_orders"]
         self._paths = {rest_path(self.product, name): name for name in names}
+        self.desk = DeskPages(exchange, self.faults)
+        """Queue positions, the exchange's status and schedule (`DeskPages`)."""
 
     # -- the exchange's state ----------------------------------------------------------------
 
@@ -480,6 +483,10 @@ class RestApp:
         if parts.path == _FUNDING_PATH and method == "GET":
             return self._funding(parts.query, lowered, now)
         name = self._paths.get(parts.path)
+        if name is None and method == "GET":
+            desk = self.desk.handle(parts.path, parts.query, lowered, now, self._authenticated)
+            if desk is not None:
+                return desk
         if name is None and self.history is not None and method == "GET":
             answer = self._history(self.history, parts.path, parts.query, lowered, now)
             if answer is not None:

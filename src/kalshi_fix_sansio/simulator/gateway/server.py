@@ -682,6 +682,7 @@ class MockGateway(Router):
             if not end > now:
                 raise ValueError(f"maintenance: the window must end after now ({now}), got {end}")
             self.faults.maintenance_until = end
+            self.faults.maintenance_windows.append((now, end))  # its schedule page shows it
             conns = list(self._live)
             for conn in conns:
                 conn.abort()
@@ -689,6 +690,20 @@ class MockGateway(Router):
             return len(conns)
 
         return self.call(start)
+
+    def schedule_maintenance(self, start_in: float, seconds: float) -> tuple[float, float]:
+        """Announce a maintenance window on ``GET /exchange/schedule`` (the REST page a
+        client waits windows out by): from ``start_in`` seconds from now, ``seconds`` long.
+        Nothing is dropped when it comes (`maintenance` does that). Returns (start, end)."""
+        if not start_in >= 0 or not seconds > 0:
+            raise ValueError("schedule: give seconds from now >= 0 and a length > 0")
+
+        def add() -> tuple[float, float]:
+            start = self.timers.time() + start_in
+            self.faults.maintenance_windows.append((start, start + seconds))
+            return start, start + seconds
+
+        return self.call(add)
 
     def disconnect(self, api_key: str) -> int:
         """Close every connection of an API key now (as a network fault would: no Logout).

@@ -3,6 +3,7 @@ positions (read-only queries of `kalshi_fix_sansio.simulator.gateway.exchange.Ex
 
 from __future__ import annotations
 
+from collections.abc import Container
 from decimal import Decimal
 
 from .common import BUY, HOUSE_ACCOUNT, SELL, ZERO
@@ -90,6 +91,38 @@ class Queries:
             )
             for o in self._state.orders_where(lambda o: account is None or o.account == account)
         ]
+
+    @property
+    def paused(self) -> str | None:
+        """The pause on (`Exchange.pause`): ``"trading"`` (cancels allowed), ``"exchange"``
+        (nothing allowed), or None."""
+        return self._state.pause
+
+    def queue_positions(self, account: str) -> list[tuple[str, str, Decimal]]:
+        """``(order id, market, contracts ahead)`` of each resting order of ``account``, in
+        priority-sequence order: the resting size before it at its price (price-time priority);
+        in a replayed market, the recorded queue ahead of it (``Order.ahead``)."""
+        out = []
+        replayed = self._replayed
+        for order in self._state.orders_where(lambda o: o.account == account and o.resting):
+            if order.symbol in replayed:
+                ahead = order.ahead
+            else:
+                level = self._state.books[order.symbol].levels[order.side].get(order.price, [])
+                ahead = ZERO
+                for other in level:
+                    if other is order:
+                        break
+                    ahead += other.leaves_qty
+            out.append((order.order_id, order.symbol, ahead))
+        return out
+
+    @property
+    def _replayed(self) -> Container[str]:
+        """The markets a replay drives (their queue ahead is the recorded one)."""
+        recorded = getattr(self, "_recorded", None)
+        markets: Container[str] = {} if recorded is None else recorded.recorded
+        return markets
 
     def position(self, symbol: str, account: str, holder: str | None = None) -> Decimal:
         """Net position of a holder (prediction: YES contracts, negative = NO contracts).
