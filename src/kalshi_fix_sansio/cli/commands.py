@@ -91,6 +91,18 @@ COMMANDS: Final[dict[str, Command]] = {
         "markets_command",
         "list Kalshi's markets by series, event or status (REST), with their price steps",
     ),
+    "exchange": Command(
+        "exchange",
+        "add_exchange_parsers",
+        "exchange_command",
+        "whether Kalshi's exchange is trading, and its maintenance schedule (REST)",
+    ),
+    "queue": Command(
+        "exchange",
+        "add_exchange_parsers",
+        "queue_command",
+        "the contracts ahead of each resting order of your key (REST queue positions)",
+    ),
     "compile-recording": Command(
         "backtest",
         "add_compile_parser",

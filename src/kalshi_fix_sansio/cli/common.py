@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -204,6 +205,16 @@ def interrupted_by_signals() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def rest_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with a REST command's ``--max-retries`` or ``--pinned-cert`` (None:
+    nothing), in one line's words."""
+    if args.max_retries < 1:
+        return f"--max-retries takes a count >= 1, got {args.max_retries}"
+    if args.pinned_cert is not None and not os.path.isfile(args.pinned_cert):
+        return f"--pinned-cert {args.pinned_cert}: no such file"
+    return None
 
 
 def rest_verify(pinned_cert: str | None) -> Any:

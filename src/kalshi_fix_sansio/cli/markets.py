@@ -28,6 +28,7 @@ from .common import (
     PRODUCTS,
     add_rest_arguments,
     emit,
+    rest_usage,
     rest_verify,
 )
 
@@ -79,21 +80,25 @@ def _row(market: Any) -> dict[str, Any]:
     }
 
 
+def _problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, in one line's words (None: nothing)."""
+    problem = rest_usage(args)
+    if problem is not None:
+        return problem
+    if args.load is not None and not os.path.isfile(args.load):
+        return f"--load {args.load}: no such file"
+    if args.load is not None and (args.base_url or args.pinned_cert):
+        return "--load lists a saved catalogue: no --base-url or --pinned-cert"
+    if args.save is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
+        return f"--save {args.save}: its folder does not exist"
+    if args.product == "margin" and (args.series or args.event):
+        return "margin markets have no series or events: drop --series / --event"
+    return None
+
+
 def _usage(args: argparse.Namespace, err: IO[str]) -> bool:
     """Whether the arguments are refused (one line on ``err``)."""
-    problem = None
-    if args.max_retries < 1:
-        problem = f"--max-retries takes a count >= 1, got {args.max_retries}"
-    elif args.pinned_cert is not None and not os.path.isfile(args.pinned_cert):
-        problem = f"--pinned-cert {args.pinned_cert}: no such file"
-    elif args.load is not None and not os.path.isfile(args.load):
-        problem = f"--load {args.load}: no such file"
-    elif args.load is not None and (args.base_url or args.pinned_cert):
-        problem = "--load lists a saved catalogue: no --base-url or --pinned-cert"
-    elif args.save is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
-        problem = f"--save {args.save}: its folder does not exist"
-    elif args.product == "margin" and (args.series or args.event):
-        problem = "margin markets have no series or events: drop --series / --event"
+    problem = _problem(args)
     if problem is not None:
         emit(err, f"{_NAME}: {problem}")
     return problem is not None

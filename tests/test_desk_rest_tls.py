@@ -1,0 +1,147 @@
+"""The desk's REST pages end to end over loopback TLS: a blocking session made with ``rest=``
+against the mock gateway and its HTTPS REST server, a `DeskWatch` run by the blocking REST
+companion in a thread (queue positions into the tracker; the console's pause refusing orders
+before the wire; Kalshi's schedule into the backoff), and ``kalshi-fix exchange`` / ``queue``
+from the shell, a forbidden page refused with one line. In memory: test_desk_rest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from gateway_fixtures import GatewayHarness
+
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.adapters.blocking import FixClient
+from kalshi_fix_sansio.adapters.rest import RestCompanion
+from kalshi_fix_sansio.cli.commands import run as kalshi_fix
+from kalshi_fix_sansio.client import desk_watch as dw
+from kalshi_fix_sansio.rest.reconcile import RestOptions
+from kalshi_fix_sansio.simulator.gateway.rest import RestServer
+
+
+def bid(cl_ord_id: str, qty: int) -> p.NewOrderSingle:
+    return p.NewOrderSingle(
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.40"),  # joins the house's 25 at the best bid
+        symbol="HIGHNY-23DEC31",
+        time_in_force=p.TimeInForce.GTC,
+    )
+
+
+@pytest.fixture
+def rest(prediction_gateway: GatewayHarness) -> Iterator[RestServer]:
+    with RestServer(prediction_gateway.gateway) as server:
+        yield server
+
+
+def test_a_session_reads_its_desk_pages_over_tls(
+    prediction_gateway: GatewayHarness, rest: RestServer
+) -> None:
+    h = prediction_gateway
+    client = FixClient(h.credentials(), **h.client_kwargs())
+    with client.order_entry(rest=RestOptions(base_url=rest.base_url)) as session:
+        watch = dw.DeskWatch(session, queue_every=30.0)
+        companion = threading.Thread(
+            target=RestCompanion(verify=h.ssl_context()).run, args=(watch,), daemon=True
+        )
+        session.place(bid("desk-1", 4))
+        companion.start()
+        read = session.wait_for(lambda e: isinstance(e, dw.QueuePositionsRead), 10)
+        assert [position.ahead for position in read.positions] == [Decimal(25)]
+        assert session.tracker.queue_ahead("desk-1") == Decimal(25)
+        assert session.metrics.snapshot().queue_ahead == 25.0
+        watch.stop()
+        companion.join(10)
+        assert not companion.is_alive()
+
+        h.gateway.pause()  # the console's pause
+        h.gateway.schedule_maintenance(3600.0, 600.0)
+        watch.refresh("exchange_status", "exchange_schedule")
+        RestCompanion(verify=h.ssl_context()).run(watch)
+        session.wait_for(lambda e: isinstance(e, dw.ExchangePaused), 10)
+        schedule = session.wait_for(lambda e: isinstance(e, dw.ScheduleRead), 10).schedule
+        (window,) = schedule.windows
+        maintenance = session.driver.supervisor.backoff.maintenance
+        assert maintenance.contains(window.start) and not maintenance.contains(window.end)
+        with pytest.raises(dw.ExchangePausedError, match="trading is paused by the exchange"):
+            session.place(bid("desk-2", 1))
+        session.cancel(session.tracker.order("desk-1"))  # taking risk off still goes
+        h.gateway.resume()
+        watch.refresh("exchange_status")
+        RestCompanion(verify=h.ssl_context()).run(watch)
+        session.wait_for(lambda e: isinstance(e, dw.ExchangeResumed), 10)
+        assert session.place(bid("desk-3", 1)).acknowledged
+
+
+@pytest.fixture
+def key_env(
+    prediction_gateway: GatewayHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """key-1's private key in a file named by the environment (what ``kalshi-fix queue``
+    reads)."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    key_file = tmp_path / "key-1.pem"
+    key_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    from kalshi_fix_sansio.session.auth import load_public_key
+
+    gateway = prediction_gateway.gateway
+    gateway.call(lambda: gateway.keys.__setitem__("key-9", load_public_key(public)))
+    for name in ("KALSHI_PRIVATE_KEY", "KALSHI_PRIVATE_KEY_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KALSHI_KEY_ID", "key-9")
+    monkeypatch.setenv("KALSHI_PRIVATE_KEY_PATH", str(key_file))
+
+
+def test_kalshi_fix_exchange_and_queue_read_the_pages_from_the_shell(
+    prediction_gateway: GatewayHarness,
+    rest: RestServer,
+    key_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    h = prediction_gateway
+    gateway = h.gateway
+    shell = ["--base-url", rest.base_url, "--pinned-cert", str(h.cert)]
+
+    def rests() -> None:
+        exchange, now = gateway.exchange, gateway.timers.time()
+        exchange.connect("cli-key", "key-9", "KalshiNR", now=now)
+        exchange.handle("cli-key", bid("cli-1", 2), now)
+
+    gateway.call(rests)
+    gateway.pause(exchange=True)
+    gateway.schedule_maintenance(60.0, 3600.0)
+    assert kalshi_fix(["exchange", *shell]) == 0
+    out = capsys.readouterr().out
+    assert "exchange: the exchange is inactive" in out and "1 maintenance window(s)" in out
+    assert kalshi_fix(["queue", *shell, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["queue_positions"]
+    assert (row["market"], row["ahead"]) == ("HIGHNY-23DEC31", "25.00")
+    assert kalshi_fix(["queue", *shell, "--order-id", row["order_id"]]) == 0
+    assert "25.00 ahead" in capsys.readouterr().out
+    gateway.faults.rest_forbidden = frozenset({"queue_positions"})
+    assert kalshi_fix(["queue", *shell]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "kalshi-fix queue: queue_positions: 403 forbidden: the API key lacks the permission "
+        "to read it"
+    ]
