@@ -127,16 +127,19 @@ class DeskWatch:
         Raises:
             LocalProtocolError: a page the product has not.
         """
-        for page in pages or tuple(self.every):
+        for page in pages:
             if page not in self.every:
                 raise LocalProtocolError(f"refresh takes one of {tuple(self.every)}, got {page!r}")
-            self._due[page] = -math.inf
-        self.stopped = False
+        with self.lock:  # the companion's thread reads them under it
+            for page in pages or tuple(self.every):
+                self._due[page] = -math.inf
+            self.stopped = False
 
     def stop(self) -> None:
-        """Read nothing more (the companion running it ends)."""
-        self.stopped = True
-        self._due.clear()
+        """Read nothing more (the companion running it ends within a second)."""
+        with self.lock:
+            self.stopped = True
+            self._due.clear()
 
     # -- what a REST companion calls (`kalshi_fix_sansio.rest.RestPort`) ------------------------
 

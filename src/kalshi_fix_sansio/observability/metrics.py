@@ -251,7 +251,7 @@ class MetricsSnapshot:
         unknown_markets: markets where an order's outcome is unknown (only what shrinks a
             position goes there; ``-1``: every market).
         queue_ahead: the contracts ahead of the session's resting orders, all together, as
-            Kalshi's queue positions last said (`kalshi_fix_sansio.client.DeskWatch`; 0 until
+            Kalshi's queue positions last said (`kalshi_fix_sansio.client.desk_watch.DeskWatch`; 0 until
             read).
     """
 
