@@ -24,6 +24,7 @@ from kalshi_fix_sansio.adapters.rest import RestCompanion
 from kalshi_fix_sansio.cli.commands import run as kalshi_fix
 from kalshi_fix_sansio.client import desk_watch as dw
 from kalshi_fix_sansio.rest.reconcile import RestOptions
+from kalshi_fix_sansio.simulator.fitting import read_queue_log
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 
 
@@ -117,6 +118,7 @@ def test_kalshi_fix_exchange_and_queue_read_the_pages_from_the_shell(
     rest: RestServer,
     key_env: None,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     h = prediction_gateway
     gateway = h.gateway
@@ -138,6 +140,11 @@ def test_kalshi_fix_exchange_and_queue_read_the_pages_from_the_shell(
     assert (row["market"], row["ahead"]) == ("HIGHNY-23DEC31", "25.00")
     assert kalshi_fix(["queue", *shell, "--order-id", row["order_id"]]) == 0
     assert "25.00 ahead" in capsys.readouterr().out
+    record = tmp_path / "queue.jsonl"
+    assert kalshi_fix(["queue", *shell, "--record", str(record)]) == 0
+    capsys.readouterr()
+    ((_, positions),) = read_queue_log([record])  # what fit-queue --queue-positions reads
+    assert [(p.order_id, p.ahead) for p in positions] == [(row["order_id"], Decimal(25))]
     gateway.faults.rest_forbidden = frozenset({"queue_positions"})
     assert kalshi_fix(["queue", *shell]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
+import time
 from typing import IO, Any
 
 from .common import (
@@ -75,6 +77,12 @@ def add_exchange_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     )
     add_rest_arguments(queue)
     queue.add_argument("--json", action="store_true", help="print one JSON object")
+    queue.add_argument(
+        "--record",
+        metavar="FILE",
+        help="append the positions read, with the time, as one JSON line (what fit-queue and "
+        "compare-live take with --queue-positions)",
+    )
 
 
 def _when(moment: float | None) -> str | None:
@@ -156,6 +164,9 @@ def queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     name = "kalshi-fix queue"
     if _usage(name, args, err):
         return EXIT_USAGE
+    if args.record is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.record))):
+        emit(err, f"{name}: --record {args.record}: its folder does not exist")
+        return EXIT_USAGE
     try:
         credentials = Credentials.from_env("prediction")
     except FixError as exc:  # variables missing, a key that does not load
@@ -179,6 +190,15 @@ def queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         {"order_id": p.order_id, "market": p.market or None, "ahead": str(p.ahead)}
         for p in fetch.positions
     ]
+    if args.record is not None and not fetch.missing:
+        from ..rest.desk import queue_log_line
+
+        try:
+            with open(args.record, "a", encoding="utf-8") as handle:
+                handle.write(queue_log_line(fetch.positions, time.time()) + "\n")
+        except OSError as exc:
+            emit(err, f"{name}: --record {args.record}: {exc.strerror or exc}")
+            return EXIT_FAILED
     if args.json:
         emit(out, json.dumps({"queue_positions": rows}, indent=2))
     else:

@@ -162,6 +162,7 @@ def fit_queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> i
             args.orders,
             candidates=candidates,
             latency=None if latency is None else {"KalshiNR": latency},
+            queue_reads=_queue_reads(args),
         )
         path = save_queue_fit(args.name, fit, args.models_dir)
     except (LocalProtocolError, RecordingError, BacktestFailed) as exc:
@@ -182,6 +183,25 @@ def _add_logs(parser: Any, what: str) -> None:
         metavar="MESSAGE_LOG",
         help=f"{what} (repeat for several)",
     )
+    parser.add_argument(
+        "--queue-positions",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Kalshi's queue positions read live (kalshi-fix queue --record FILE; repeat for "
+        "several)",
+    )
+
+
+def _queue_reads(args: argparse.Namespace) -> Any:
+    """The queue positions of ``--queue-positions`` (None: none given).
+
+    Raises:
+        LocalProtocolError: a file that cannot be read or is not such a file (named).
+    """
+    from ..simulator.fitting import read_queue_log
+
+    return read_queue_log(args.queue_positions) if args.queue_positions else None
 
 
 def add_compare_live_parser(sub: Any) -> None:
@@ -274,6 +294,7 @@ def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
             recordings,
             args.orders,
             tolerance=args.tolerance,
+            queue_reads=_queue_reads(args),
             params=params,
             seed=args.seed,
             latency=chosen or None,

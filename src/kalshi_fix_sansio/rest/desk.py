@@ -63,6 +63,8 @@ __all__ = [
     "parse_exchange_status",
     "parse_queue_position",
     "parse_queue_positions",
+    "queue_log_line",
+    "read_queue_log_line",
     "refusal",
 ]
 
@@ -384,6 +386,50 @@ def parse_page(page: str, response: RestResponse) -> Any:
     except (ValueError, RecursionError):
         raise _problem(page, "the answer is not JSON") from None
     return PARSERS[page](body)
+
+
+# --------------------------------------------------------------------------------------------
+# Queue positions kept as text (what fit-queue and compare-live take as the truth)
+
+
+def queue_log_line(positions: Iterable[QueuePosition], at: float) -> str:
+    """One line of a queue-positions log: the positions read at ``at`` (UTC epoch seconds) as
+    JSON, ``{"at": ..., "positions": [{"order_id", "market", "ahead"}]}`` (``ahead`` a decimal
+    string). ``kalshi-fix queue --record FILE`` appends one per read; so may your program on
+    each `QueuePositionsRead`."""
+    rows = [{"order_id": p.order_id, "market": p.market, "ahead": str(p.ahead)} for p in positions]
+    return json.dumps({"at": at, "positions": rows}, sort_keys=True)
+
+
+def read_queue_log_line(line: str) -> tuple[float, tuple[QueuePosition, ...]]:
+    """``(at, positions)`` of a `queue_log_line`.
+
+    Raises:
+        LocalProtocolError: not such a line (what is wrong named).
+    """
+    try:
+        body = json.loads(line)
+    except (ValueError, RecursionError):
+        raise LocalProtocolError("not JSON") from None
+    at = body.get("at") if isinstance(body, dict) else None
+    rows = body.get("positions") if isinstance(body, dict) else None
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not isinstance(rows, list):
+        raise LocalProtocolError('not a queue-positions line: {"at": seconds, "positions": [...]}')
+    out = []
+    for row in rows:
+        if not isinstance(row, dict):
+            raise LocalProtocolError(f"a position is not an object: {str(row)[:60]!r}")
+        try:
+            ahead = Decimal(str(row.get("ahead")))
+        except InvalidOperation:
+            ahead = Decimal("NaN")
+        order_id, market = row.get("order_id"), row.get("market", "")
+        if not isinstance(order_id, str) or not isinstance(market, str):
+            raise LocalProtocolError(f"order_id and market are strings: {str(row)[:60]!r}")
+        if not ahead.is_finite() or ahead < 0:
+            raise LocalProtocolError(f"ahead is not a contract count: {row.get('ahead')!r}")
+        out.append(QueuePosition(order_id, market, ahead))
+    return float(at), tuple(out)
 
 
 # --------------------------------------------------------------------------------------------

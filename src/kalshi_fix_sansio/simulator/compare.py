@@ -47,7 +47,7 @@ import attrs
 from ..codec import dialect
 from ..codec.errors import LocalProtocolError
 from ..trading.book import Books
-from .fitting import _utc
+from .fitting import QueueReads, _utc, read_order_log
 from .recording import _message_log, check_recording, read_recording
 
 __all__ = ["CAUSES", "LiveComparison", "OrderComparison", "OrderRun", "compare_live"]
@@ -104,6 +104,8 @@ class OrderComparison:
         queue_ahead: the recorded size at its price on its side when the live order was sent
             (None: no live order, a market order, or no book then).
         cause: why they differ (`CAUSES`), None when they do not.
+        queue_read: the contracts ahead of the live order in the first of Kalshi's queue
+            positions read live that names it (``queue_reads``; None: none does).
     """
 
     index: int
@@ -111,6 +113,7 @@ class OrderComparison:
     simulated: OrderRun | None
     queue_ahead: Decimal | None
     cause: str | None
+    queue_read: Decimal | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -118,6 +121,7 @@ class OrderComparison:
             "live": None if self.live is None else _run_json(self.live),
             "simulated": None if self.simulated is None else _run_json(self.simulated),
             "queue_ahead": None if self.queue_ahead is None else str(self.queue_ahead),
+            "queue_read": None if self.queue_read is None else str(self.queue_read),
             "cause": self.cause,
         }
 
@@ -169,6 +173,9 @@ class LiveComparison:
         """The orders that differ, then the count per cause."""
         head = ["order", "cause", "live filled", "sim filled", "live first fill", "sim first"]
         head += ["queue ahead"]
+        reads = any(o.queue_read is not None for o in self.orders)
+        if reads:
+            head += ["queue read"]
         rows = [head]
         for o in self.differing:
             rows.append(
@@ -180,6 +187,7 @@ class LiveComparison:
                     _when(o.live),
                     _when(o.simulated),
                     "-" if o.queue_ahead is None else str(o.queue_ahead),
+                    *(["-" if o.queue_read is None else str(o.queue_read)] if reads else []),
                 ]
             )
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -366,11 +374,14 @@ def compare_live(
     *,
     tolerance: float = 0.001,
     product: str | None = None,
+    queue_reads: QueueReads | None = None,
     **backtest_options: Any,
 ) -> LiveComparison:
     """Run ``strategy`` over ``recordings`` (`run_backtest`, with ``backtest_options``: the
     latency and queue models, ``params``, ``seed``...) and compare its orders with those of
-    ``order_logs`` (see the module docstring).
+    ``order_logs`` (see the module docstring); with ``queue_reads`` (Kalshi's queue positions
+    read live: `kalshi_fix_sansio.simulator.fitting.read_queue_log`), each live order shows
+    the first position read of it (`OrderComparison.queue_read`).
 
     Raises:
         LocalProtocolError: a log that cannot be read or is not a message log, order logs
@@ -390,6 +401,7 @@ def compare_live(
     run_backtest(_watching(strategy, simulated), names, product=product, **backtest_options)
     sim = list(simulated.result().values())
     queue, missing = _queue_and_data(names, live, product)
+    first_read = _first_reads(order_logs, queue_reads) if queue_reads else {}
     days = list(live.values())
     out = []
     for i in range(max(len(days), len(sim))):
@@ -403,9 +415,25 @@ def compare_live(
                 theirs,
                 None if cl is None else queue.get(cl),
                 _cause(mine, theirs, cl in missing, tolerance),
+                None if cl is None else first_read.get(cl),
             )
         )
     return LiveComparison(tuple(out), tolerance)
+
+
+def _first_reads(
+    order_logs: Sequence[str | os.PathLike[str]], reads: QueueReads
+) -> dict[str, Decimal]:
+    """Per live order (its 35=D's ClOrdID), the contracts ahead in the first queue position
+    read of it (Kalshi names it by its OrderID, which the logs' reports give)."""
+    order_ids = read_order_log(order_logs).order_ids
+    first: dict[str, Decimal] = {}
+    for _at, positions in reads:
+        for position in positions:
+            cl = order_ids.get(position.order_id)
+            if cl is not None:
+                first.setdefault(cl, position.ahead)
+    return first
 
 
 def _cause(

@@ -37,6 +37,7 @@ import attrs
 
 from ..codec import dialect
 from ..codec.errors import LocalProtocolError
+from ..rest.desk import QueuePosition, read_queue_log_line
 from .latency import MAX_LATENCY
 from .recording import _message_log
 
@@ -48,6 +49,7 @@ __all__ = [
     "fit_queue",
     "load_queue_fit",
     "read_order_log",
+    "read_queue_log",
     "replay_orders",
     "save_queue_fit",
 ]
@@ -77,6 +79,7 @@ _EXEC_TYPE: Final = re.compile(rb"\x01150=([^\x01]+)\x01")
 _LAST_QTY: Final = re.compile(rb"\x0132=([^\x01]+)\x01")
 _ORDER_QTY: Final = re.compile(rb"\x0138=([^\x01]+)\x01")
 _ORIG_CL_ORD_ID: Final = re.compile(rb"\x0141=([^\x01]+)\x01")
+_ORDER_ID: Final = re.compile(rb"\x0137=([^\x01]+)\x01")
 _SCHEMA: Final = 1
 
 
@@ -91,12 +94,15 @@ class LoggedOrders:
         fills: each order (its 35=D's ClOrdID, whichever version of it a 35=G made the report
             names) -> the contracts Kalshi reported filled (35=8, ExecType F).
         replaced: a 35=G's ClOrdID -> the OrigClOrdID it replaced.
+        order_ids: Kalshi's OrderID(37) of each order (as its reports give it) -> the order
+            (its 35=D's ClOrdID): what names an order in Kalshi's REST queue positions.
     """
 
     sends: tuple[tuple[float, bytes], ...]
     ordered: Mapping[str, Decimal]
     fills: Mapping[str, Decimal]
     replaced: Mapping[str, str] = attrs.field(factory=dict)
+    order_ids: Mapping[str, str] = attrs.field(factory=dict)
 
     def by_order(self, filled: Mapping[str, Decimal]) -> dict[str, Decimal]:
         """Contracts filled per ClOrdID, added up per order (`order_of`)."""
@@ -145,6 +151,7 @@ def read_order_log(paths: Sequence[str | os.PathLike[str]]) -> LoggedOrders:
     ordered: dict[str, Decimal] = {}
     reported: dict[str, Decimal] = {}
     replaced: dict[str, str] = {}
+    order_ids: dict[str, str] = {}  # OrderID -> the ClOrdID of a report naming it
     for path in paths:
         for where, stamp, direction, _session, text in _message_log(path):
             frame = b"\x01" + text.replace(b"|", b"\x01")
@@ -159,18 +166,59 @@ def read_order_log(paths: Sequence[str | os.PathLike[str]]) -> LoggedOrders:
                 elif kind == b"G" and cl is not None and orig is not None:
                     new = cl.decode("utf-8", "replace")
                     replaced[new] = orig.decode("utf-8", "replace")
-            elif (
-                direction == b"IN"
-                and kind == b"8"
-                and cl is not None
-                and _field(_EXEC_TYPE, frame) == b"F"
-            ):
+            elif direction == b"IN" and kind == b"8" and cl is not None:
                 key = cl.decode("utf-8", "replace")
-                qty = _contracts(_field(_LAST_QTY, frame), where)
-                reported[key] = reported.get(key, Decimal(0)) + qty
+                order_id = _field(_ORDER_ID, frame)
+                if order_id is not None:  # its first report: the order's (later: a cancel's)
+                    order_ids.setdefault(order_id.decode("utf-8", "replace"), key)
+                if _field(_EXEC_TYPE, frame) == b"F":
+                    qty = _contracts(_field(_LAST_QTY, frame), where)
+                    reported[key] = reported.get(key, Decimal(0)) + qty
     sends.sort(key=lambda send: send[0])  # stable: a file's own order within a time
     logged = LoggedOrders(tuple(sends), ordered, {}, replaced)
-    return attrs.evolve(logged, fills=logged.by_order(reported))
+    ids = {oid: logged.order_of(cl) for oid, cl in order_ids.items()}
+    return attrs.evolve(logged, fills=logged.by_order(reported), order_ids=ids)
+
+
+QueueReads = tuple[tuple[float, tuple[QueuePosition, ...]], ...]
+"""Queue positions read live: ``(when, the positions then)``, in time order."""
+
+
+def read_queue_log(paths: Sequence[str | os.PathLike[str]]) -> QueueReads:
+    """The queue positions of queue-positions logs (`kalshi_fix_sansio.rest.desk.queue_log_line`
+    lines: ``kalshi-fix queue --record FILE``), in time order.
+
+    Raises:
+        LocalProtocolError: a file that cannot be read, or a line that is not such a line
+            (naming the file and the line).
+    """
+    reads: list[tuple[float, tuple[QueuePosition, ...]]] = []
+    for path in paths:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise LocalProtocolError(f"{os.fspath(path)}: cannot read it: {why}") from None
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    reads.append(read_queue_log_line(line))
+                except LocalProtocolError as exc:
+                    raise LocalProtocolError(f"{os.fspath(path)}: line {number}: {exc}") from None
+    reads.sort(key=lambda read: read[0])
+    return tuple(reads)
+
+
+def _sample(ctx: Any, oe: Any, moment: float, sampled: dict[tuple[float, str], Decimal]) -> None:
+    """The simulated exchange's queue ahead of each resting order of ``oe``, into ``sampled``
+    under (``moment``, its ClOrdID), once the simulation reached ``moment``."""
+    while (wait := moment - ctx.time()) > 0 and ctx.seconds > 0:
+        ctx.sleep(wait)
+    mine = {o.order_id: o.cl_ord_id for o in oe.tracker.open_orders() if o.order_id}
+    for order_id, _market, ahead in ctx.simulation.gateway.exchange.queue_positions(None):
+        cl = mine.get(order_id)
+        if cl is not None:
+            sampled[(moment, cl)] = ahead
 
 
 def _scripted(
@@ -178,14 +226,24 @@ def _scripted(
     decode: Any,
     refused: list[str],
     filled: dict[str, Decimal],
+    samples: Sequence[float] = (),
+    sampled: dict[tuple[float, str], Decimal] | None = None,
 ) -> Any:
     """A blocking backtest strategy that sends ``sends`` at their times (what the order
     entry refuses before sending is noted in ``refused``), waits for the recordings' end, and
-    adds up its tracker's fills per ClOrdID into ``filled``."""
+    adds up its tracker's fills per ClOrdID into ``filled``; at each of ``samples`` it notes
+    the queue ahead of its resting orders in ``sampled`` (`_sample`)."""
+    timeline = sorted(
+        [(moment, 1, frame) for moment, frame in sends] + [(t, 0, b"") for t in samples],
+        key=lambda item: item[:2],  # a read at the time of a send: before it
+    )
 
     def strategy(ctx: Any) -> None:
         with ctx.client().order_entry() as oe:
-            for moment, frame in sends:
+            for moment, kind, frame in timeline:
+                if kind == 0:
+                    _sample(ctx, oe, moment, sampled if sampled is not None else {})
+                    continue
                 wait = moment - ctx.time()
                 if wait > 0:
                     ctx.sleep(wait)
@@ -217,10 +275,14 @@ def replay_orders(
     latency: Any = None,
     product: str | None = None,
     seed: int = 0,
+    samples: Sequence[float] = (),
+    sampled: dict[tuple[float, str], Decimal] | None = None,
 ) -> dict[str, Decimal]:
     """Send ``orders`` at their times into a backtest of ``recordings`` under ``queue_model``
     (a `queue_model` name) and ``latency`` (as `run_backtest` takes it); the contracts filled
-    per order (as `LoggedOrders.fills` counts them).
+    per order (as `LoggedOrders.fills` counts them). At each time of ``samples`` the queue
+    ahead of every resting order goes into ``sampled``, under (the time, its order: its 35=D's
+    ClOrdID).
 
     Raises:
         LocalProtocolError: a bad queue model name; as `run_backtest`.
@@ -235,7 +297,8 @@ def replay_orders(
     filled: dict[str, Decimal] = {}
     refused: list[str] = []
     product_name = product or _product(recordings)
-    strategy = _scripted(orders.sends, dialect(product_name).decode, refused, filled)
+    seen: dict[tuple[float, str], Decimal] = {}
+    strategy = _scripted(orders.sends, dialect(product_name).decode, refused, filled, samples, seen)
     run_backtest(
         strategy,
         recordings,
@@ -245,6 +308,8 @@ def replay_orders(
         queue_model=model,
         name="fit",
     )
+    if sampled is not None:
+        sampled.update({(t, orders.order_of(cl)): ahead for (t, cl), ahead in seen.items()})
     return orders.by_order(filled)
 
 
@@ -267,8 +332,14 @@ class QueueFit:
         orders: the orders (35=D, with the versions 35=G made of them) compared.
         ordered: the contracts they asked for.
         fills: the contracts the log reports filled.
-        matched: the orders whose filled contracts the model reproduced exactly.
+        matched: the orders whose filled contracts the model reproduced exactly (against
+            queue positions: the positions reproduced exactly).
         scores: every candidate's mismatch, in the order tried.
+        truth: what the models were judged against: ``"fills"`` (the log's), or ``"queue"``:
+            the queue positions read live (`read_queue_log`); the mismatch is then the
+            contracts ahead the model put where Kalshi said otherwise (an order not resting in
+            the simulation counts all of Kalshi's), over the contracts ahead Kalshi said.
+        positions: the queue positions read live that were compared (0 against fills).
     """
 
     model: str
@@ -278,6 +349,8 @@ class QueueFit:
     fills: Decimal
     matched: int
     scores: tuple[tuple[str, float], ...]
+    truth: str = "fills"
+    positions: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The fit as plain values."""
@@ -290,6 +363,8 @@ class QueueFit:
             "fills": str(self.fills),
             "matched": self.matched,
             "scores": [[name, score] for name, score in self.scores],
+            "truth": self.truth,
+            "positions": self.positions,
         }
 
     def table(self) -> str:
@@ -297,11 +372,16 @@ class QueueFit:
         lines = [
             f"{self.orders} orders, {self.ordered} contracts ordered, {self.fills} filled in the log"
         ]
+        if self.truth == "queue":
+            lines.append(f"judged against {self.positions} queue positions read live")
         ranked = sorted(self.scores, key=lambda item: item[1])  # stable: the order tried
         for name, score in ranked:
             mark = "  <- best" if name == self.model else ""
             lines.append(f"  {name:<16} mismatch {score:.2%}{mark}")
-        lines.append(f"{self.matched} of {self.orders} orders' fills reproduced exactly")
+        if self.truth == "queue":
+            lines.append(f"{self.matched} of {self.positions} queue positions reproduced exactly")
+        else:
+            lines.append(f"{self.matched} of {self.orders} orders' fills reproduced exactly")
         return "\n".join(lines)
 
 
@@ -316,6 +396,38 @@ def _mismatch(orders: LoggedOrders, simulated: Mapping[str, Decimal]) -> tuple[D
     return gap, matched
 
 
+def _live_queue(orders: LoggedOrders, reads: QueueReads) -> dict[tuple[float, str], Decimal]:
+    """The queue positions read live, under (when, the order: its 35=D's ClOrdID); those of
+    orders the logs do not name left out.
+
+    Raises:
+        LocalProtocolError: none names an order of the logs.
+    """
+    live = {
+        (at, orders.order_ids[p.order_id]): p.ahead
+        for at, positions in reads
+        for p in positions
+        if p.order_id in orders.order_ids
+    }
+    if not live:
+        raise LocalProtocolError(
+            "no queue position read names an order of the order logs (Kalshi's OrderIDs, "
+            "tag 37 of their reports)"
+        )
+    return live
+
+
+def _queue_gap(
+    live: Mapping[tuple[float, str], Decimal], simulated: Mapping[tuple[float, str], Decimal]
+) -> tuple[Decimal, int]:
+    gap, matched = Decimal(0), 0
+    for key, ahead in live.items():
+        sim = simulated.get(key)
+        gap += ahead if sim is None else abs(sim - ahead)
+        matched += sim == ahead
+    return gap, matched
+
+
 def fit_queue(
     recordings: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     order_logs: Sequence[str | os.PathLike[str]],
@@ -324,13 +436,15 @@ def fit_queue(
     latency: Any = None,
     product: str | None = None,
     seed: int = 0,
+    queue_reads: QueueReads | None = None,
 ) -> QueueFit:
     """Rank ``candidates`` by how closely their fills reproduce the order logs' (see the
-    module docstring).
+    module docstring), or, given ``queue_reads`` (`read_queue_log`), by how closely the queue
+    ahead of the orders in the simulation reproduces the positions Kalshi gave at those times.
 
     Raises:
-        LocalProtocolError: no candidate, no order in the logs, a bad model name; as
-            `read_order_log` and `run_backtest`.
+        LocalProtocolError: no candidate, no order in the logs, no queue position of an order
+            of the logs, a bad model name; as `read_order_log` and `run_backtest`.
     """
     if not candidates:
         raise LocalProtocolError("fitting a queue model needs at least one candidate")
@@ -338,14 +452,25 @@ def fit_queue(
     if not orders.ordered:
         names = ", ".join(os.fspath(p) for p in order_logs)
         raise LocalProtocolError(f"{names}: no order sent (35=D or 35=G) to fit to")
-    total = sum(orders.ordered.values(), Decimal(0))
+    ordered = sum(orders.ordered.values(), Decimal(0))
+    live = _live_queue(orders, queue_reads) if queue_reads is not None else {}
+    total = max(sum(live.values(), Decimal(0)), Decimal(1)) if live else ordered
+    samples = sorted({at for at, _ in live})
     scores: list[tuple[str, float]] = []
     best: tuple[Decimal, int, str] | None = None
     for name in candidates:
+        sampled: dict[tuple[float, str], Decimal] = {}
         simulated = replay_orders(
-            recordings, orders, queue_model=name, latency=latency, product=product, seed=seed
+            recordings,
+            orders,
+            queue_model=name,
+            latency=latency,
+            product=product,
+            seed=seed,
+            samples=samples,
+            sampled=sampled,
         )
-        gap, matched = _mismatch(orders, simulated)
+        gap, matched = _queue_gap(live, sampled) if live else _mismatch(orders, simulated)
         scores.append((name, float(f"{float(gap / total):.10g}")))
         if best is None or gap < best[0]:
             best = (gap, matched, name)
@@ -354,10 +479,12 @@ def fit_queue(
         model=best[2],
         mismatch=float(f"{float(best[0] / total):.10g}"),
         orders=len(orders.ordered),
-        ordered=total,
+        ordered=ordered,
         fills=sum(orders.fills.values(), Decimal(0)),
         matched=best[1],
         scores=tuple(scores),
+        truth="queue" if live else "fills",
+        positions=len(live),
     )
 
 
@@ -407,6 +534,8 @@ def load_queue_fit(name: str, directory: str | os.PathLike[str] = ".") -> QueueF
             fills=Decimal(document["fills"]),
             matched=int(document["matched"]),
             scores=tuple((str(n), float(s)) for n, s in document["scores"]),
+            truth=str(document.get("truth", "fills")),
+            positions=int(document.get("positions", 0)),
         )
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise LocalProtocolError(f"{path}: not a queue fit ({exc!r})") from None

@@ -150,9 +150,24 @@ def write_episodes(
             writer.write(p.encode(message, header, use_dollars=True), received)
 
 
-def joining(message_log_path: str | None = None) -> Callable[[Any], None]:
+def _read_queue(ctx: Any, queue_log_path: str) -> None:
+    """Append the exchange's queue positions of the clients' resting orders now to
+    ``queue_log_path``, as a desk keeps Kalshi's (``kalshi-fix queue --record``)."""
+    from ...rest.desk import QueuePosition, queue_log_line
+
+    rows = ctx.simulation.gateway.exchange.queue_positions(None)
+    positions = [QueuePosition(order_id, market, ahead) for order_id, market, ahead in rows]
+    with open(queue_log_path, "a", encoding="utf-8") as out:
+        out.write(queue_log_line(positions, ctx.time()) + "\n")
+
+
+def joining(
+    message_log_path: str | None = None, queue_log_path: str | None = None
+) -> Callable[[Any], None]:
     """The `joiner` strategy, its order-entry session writing the message log
-    ``message_log_path`` (None: none)."""
+    ``message_log_path`` (None: none); with ``queue_log_path``, the queue positions of its
+    orders read 2 s and 4 s after each is sent are appended there
+    (`kalshi_fix_sansio.rest.desk.queue_log_line` lines)."""
 
     def strategy(ctx: Any) -> None:
         ids = ClOrdIDGenerator("e-", sequential=True)
@@ -163,6 +178,10 @@ def joining(message_log_path: str | None = None) -> Callable[[Any], None]:
                 ctx.simulation.run_for(t + 1 - ctx.time())
                 order: Any = orders.new_order(SYMBOL, "buy", Decimal(10), Decimal("0.40"))
                 oe.send(order)
+                for after in (2, 4):
+                    if queue_log_path is not None:
+                        ctx.simulation.run_for(t + 1 + after - ctx.time())
+                        _read_queue(ctx, queue_log_path)
                 ctx.simulation.run_for(t + 6 - ctx.time())
                 current = oe.tracker.current(order.cl_ord_id)
                 if current is not None and not current.terminal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from decimal import Decimal
+from typing import Any
 
 from .common import BUY, HOUSE_ACCOUNT, SELL, ZERO
 from .model import OrderView
@@ -12,6 +13,10 @@ from .spans import BulkSpans
 from .state import ExchangeState
 
 __all__ = ["Queries"]
+
+
+def _client(order: Any) -> bool:
+    return bool(order.account != HOUSE_ACCOUNT)
 
 
 class Queries:
@@ -98,13 +103,17 @@ class Queries:
         (nothing allowed), or None."""
         return self._state.pause
 
-    def queue_positions(self, account: str) -> list[tuple[str, str, Decimal]]:
-        """``(order id, market, contracts ahead)`` of each resting order of ``account``, in
-        priority-sequence order: the resting size before it at its price (price-time priority);
-        in a replayed market, the recorded queue ahead of it (``Order.ahead``)."""
+    def queue_positions(self, account: str | None) -> list[tuple[str, str, Decimal]]:
+        """``(order id, market, contracts ahead)`` of each resting order of ``account`` (None:
+        of every client), in priority-sequence order: the resting size before it at its price
+        (price-time priority); in a replayed market, the recorded queue ahead of it
+        (``Order.ahead``, as the exchange's queue model moved it)."""
+        if self.spans is not None:  # markets in bulk spans get their books back first
+            self.spans.leave_all(list(self.spans.tables))
         out = []
         replayed = self._replayed
-        for order in self._state.orders_where(lambda o: o.account == account and o.resting):
+        wanted = (lambda o: o.account == account) if account is not None else _client
+        for order in self._state.orders_where(lambda o: o.resting and wanted(o)):
             if order.symbol in replayed:
                 ahead = order.ahead
             else:
