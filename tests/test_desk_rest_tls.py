@@ -17,12 +17,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from gateway_fixtures import GatewayHarness
+from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters.blocking import FixClient
 from kalshi_fix_sansio.adapters.rest import RestCompanion
 from kalshi_fix_sansio.cli.commands import run as kalshi_fix
 from kalshi_fix_sansio.client import desk_watch as dw
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.reconcile import RestOptions
 from kalshi_fix_sansio.simulator.fitting import read_queue_log
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
@@ -83,6 +85,34 @@ def test_a_session_reads_its_desk_pages_over_tls(
         RestCompanion(verify=h.ssl_context()).run(watch)
         session.wait_for(lambda e: isinstance(e, dw.ExchangeResumed), 10)
         assert session.place(bid("desk-3", 1)).acknowledged
+
+
+@ADAPTERS
+def test_every_adapter_s_session_watches_its_desk_pages(
+    adapter: str, prediction_gateway: GatewayHarness, rest: RestServer
+) -> None:
+    h = prediction_gateway
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h).order_entry(rest=RestOptions(base_url=rest.base_url))
+        async with d.opened(session):
+            await d.call(session.place(bid("watched-1", 2)))
+            watch = session.watch_desk(queue_every=30.0, status_every=30.0)
+            read = await d.wait_for(session, lambda e: isinstance(e, dw.QueuePositionsRead), 10)
+            assert [p.ahead for p in read.positions] == [Decimal(25)]
+            await d.wait_for(session, lambda e: isinstance(e, dw.ScheduleRead), 10)
+            h.gateway.pause()
+            watch.refresh("exchange_status")
+            await d.wait_for(session, lambda e: isinstance(e, dw.ExchangePaused), 10)
+            with pytest.raises(dw.ExchangePausedError):
+                await d.call(session.place(bid("watched-2", 1)))
+            watch.stop()
+
+    run(adapter, scenario)
+    with pytest.raises(LocalProtocolError, match="watch_desk needs an open session"):
+        Driver("blocking").client(h).order_entry(
+            rest=RestOptions(base_url=rest.base_url)
+        ).watch_desk()
 
 
 @pytest.fixture

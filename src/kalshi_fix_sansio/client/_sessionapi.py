@@ -383,6 +383,39 @@ class SessionAPI:
         """
         self._driver.reconcile_now()
 
+    def watch_desk(
+        self,
+        *,
+        queue_every: float | None = None,
+        status_every: float | None = None,
+        markets: tuple[str, ...] = (),
+    ) -> Any:
+        """Read Kalshi's queue positions, exchange status and schedule for this session now,
+        then every ``queue_every`` / ``status_every`` seconds (None: on `DeskWatch.refresh`
+        only), in the background (a thread, a task), until the session ends or
+        ``watch.stop()``: the returned `DeskWatch
+        <kalshi_fix_sansio.client.desk_watch.DeskWatch>` (see docs/desk.md).
+
+        Raises:
+            LocalProtocolError: the session was made without ``rest=``, is not open, or a
+                period is not above 0.
+        """
+        from .desk_watch import DeskWatch, serve_desk
+
+        watch = DeskWatch(
+            self._driver, queue_every=queue_every, status_every=status_every, markets=markets
+        )
+        pump: Any = self._pump
+        if not self._driver.opened or not hasattr(pump, "spawn"):
+            raise LocalProtocolError(
+                "watch_desk needs an open session of an adapter (a simulation's: run "
+                "RestCompanion().run(DeskWatch(session)) yourself)"
+            )
+        watch.refresh()
+        companion = pump.REST.for_session(self.options, self._driver.clock)
+        pump.spawn(serve_desk(companion), companion, watch)
+        return watch
+
     # -- what each adapter's session does with its loop --------------------------------------
 
     def _start_rest(self) -> None:

@@ -23,6 +23,7 @@ next period.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -50,6 +51,7 @@ __all__ = [  # the watch, its events and its refusal (the records: `kalshi_fix_s
     "ExchangeResumed",
     "QueuePositionsRead",
     "ScheduleRead",
+    "serve_desk",
 ]
 
 _STATUS: Final = ("exchange_status", "exchange_schedule")
@@ -257,3 +259,26 @@ class DeskWatch:
             if was is not None and was.paused:
                 return [ExchangeResumed(value)]
         return []
+
+
+def serve_desk(companion: Any) -> Callable[..., Any]:
+    """How a session's pump runs a watch in the background (``pump.spawn(serve_desk(c), c,
+    watch)``): ``companion.run(watch)`` (awaited for an async companion), a failure logged on
+    the session's logger, not raised to the thread or task."""
+    if inspect.iscoroutinefunction(companion.run):
+
+        async def served(companion: Any, watch: DeskWatch) -> None:
+            try:
+                await companion.run(watch)
+            except Exception:
+                watch.driver.logger.exception("the desk pages' REST companion failed")
+
+        return served
+
+    def serve(companion: Any, watch: DeskWatch) -> None:
+        try:
+            companion.run(watch)
+        except Exception:
+            watch.driver.logger.exception("the desk pages' REST companion failed")
+
+    return serve
