@@ -20,7 +20,7 @@ from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters.blocking import FixClient
+from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
 from kalshi_fix_sansio.adapters.rest import RestCompanion
 from kalshi_fix_sansio.cli.commands import run as kalshi_fix
 from kalshi_fix_sansio.client import desk_watch as dw
@@ -182,3 +182,24 @@ def test_kalshi_fix_exchange_and_queue_read_the_pages_from_the_shell(
         "kalshi-fix queue: queue_positions: 403 forbidden: the API key lacks the permission "
         "to read it"
     ]
+
+
+def test_a_margin_session_reads_the_perps_exchange_status(
+    margin_gateway: GatewayHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = margin_gateway
+    with RestServer(h.gateway) as server:
+        shell = ["--base-url", server.base_url, "--pinned-cert", str(h.cert)]
+        h.gateway.pause()
+        assert kalshi_fix(["exchange", "--product", "margin", *shell, "--json"]) == 0
+        body = json.loads(capsys.readouterr().out)
+        assert (body["trading_active"], body["windows"]) == (False, [])  # no schedule page
+        client = MarginFixClient(h.credentials(), **h.client_kwargs())
+        with client.order_entry(rest=RestOptions(base_url=server.base_url)) as session:
+            watch = session.watch_desk(status_every=30.0)
+            paused = session.wait_for(lambda e: isinstance(e, dw.ExchangePaused), 10)
+            assert paused.status.resume_time is None  # the perps status has none
+            assert watch.every == {"exchange_status": 30.0}
+            with pytest.raises(LocalProtocolError, match="queue positions are prediction's"):
+                session.watch_desk(queue_every=5.0)
+            watch.stop()
