@@ -30,13 +30,13 @@ from typing import Any, Final
 
 from ..codec.errors import LocalProtocolError, RemoteProtocolError
 from ..rest.desk import (
+    PARSERS,
     ExchangePaused,
     ExchangeResumed,
     ExchangeStatus,
     QueuePositionsRead,
     ScheduleRead,
     desk_path,
-    parse_page,
     refusal,
 )
 from ..rest.pages import Pager, RestProblem, RestRequest, RestResponse, check_positive, rest_headers
@@ -208,7 +208,7 @@ class DeskWatch:
             ]
             return self._sunk(events, now)
         try:
-            value = parse_page(page, RestResponse(200, response.body))
+            value = PARSERS[page](pager.records[0])  # the page, as JSON (the pager read it)
         except RemoteProtocolError as exc:
             return self._sunk([*events, RestProblem(page, str(exc))], now)
         return self._sunk([*events, *self._apply(page, value, now)], now)

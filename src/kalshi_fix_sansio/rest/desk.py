@@ -41,7 +41,6 @@ from .pages import (
     API_PREFIX,
     Pager,
     RestProblem,
-    RestResponse,
     check_base_url,
     rest_base_url,
     rest_path,
@@ -373,19 +372,6 @@ PARSERS: Final[Mapping[str, Callable[[object], Any]]] = {
     "exchange_schedule": parse_exchange_schedule,
 }
 """Each page's parser (of its parsed JSON)."""
-
-
-def parse_page(page: str, response: RestResponse) -> Any:
-    """What a 200 answer of ``page`` holds (its parser's value).
-
-    Raises:
-        RemoteProtocolError: not JSON, or not Kalshi's shape.
-    """
-    try:
-        body = json.loads(response.body)
-    except (ValueError, RecursionError):
-        raise _problem(page, "the answer is not JSON") from None
-    return PARSERS[page](body)
 
 
 # --------------------------------------------------------------------------------------------
