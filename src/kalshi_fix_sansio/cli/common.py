@@ -40,6 +40,7 @@ __all__ = [
     "port_number",
     "qty_text",
     "reason_of",
+    "rest_usage",
     "rest_verify",
     "whole_number",
 ]
