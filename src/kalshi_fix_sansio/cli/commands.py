@@ -91,6 +91,12 @@ COMMANDS: Final[dict[str, Command]] = {
         "markets_command",
         "list Kalshi's markets by series, event or status (REST), with their price steps",
     ),
+    "margin-risk": Command(
+        "margin",
+        "add_margin_risk_parser",
+        "margin_risk_command",
+        "a margin account's risk as Kalshi measures it (REST): liquidation, notional limit",
+    ),
     "compile-recording": Command(
         "backtest",
         "add_compile_parser",

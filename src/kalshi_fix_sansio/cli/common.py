@@ -40,6 +40,7 @@ __all__ = [
     "qty_text",
     "reason_of",
     "rest_verify",
+    "run_rest_fetch",
     "whole_number",
 ]
 
@@ -214,6 +215,20 @@ def rest_verify(pinned_cert: str | None) -> Any:
     from ..adapters import make_ssl_context
 
     return make_ssl_context(pinned_cert=pinned_cert)
+
+
+def run_rest_fetch(fetch: Any, pinned_cert: str | None, name: str, err: IO[str]) -> bool:
+    """Run a one-pass REST fetch with the blocking companion, trusting ``--pinned-cert``;
+    False: it could not run (httpx missing, said in one line on ``err``)."""
+    from ..adapters.rest import RestCompanion
+    from ..codec.errors import LocalProtocolError
+
+    try:
+        RestCompanion(verify=rest_verify(pinned_cert)).run(fetch)
+    except LocalProtocolError as exc:  # httpx missing
+        emit(err, f"{name}: {exc}")
+        return False
+    return True
 
 
 def add_rest_arguments(cmd: argparse.ArgumentParser) -> None:

@@ -250,6 +250,9 @@ class MetricsSnapshot:
             ``"reduce_only"`` or ``"halted"`` (`TRADING_STATES`).
         unknown_markets: markets where an order's outcome is unknown (only what shrinks a
             position goes there; ``-1``: every market).
+        margin: a margin account's figures as Kalshi last gave them, by gauge name
+            (``margin_total_notional``, ``margin_min_liquidation_distance``...; empty: none
+            read).
     """
 
     product: str
@@ -277,6 +280,7 @@ class MetricsSnapshot:
     unanswered: int
     trading_state: str = "active"
     unknown_markets: int = 0
+    margin: Mapping[str, float] = attrs.field(factory=dict)
 
     @property
     def rejects(self) -> int:
@@ -349,6 +353,7 @@ class SessionMetrics:
         "bytes_out",
         "events",
         "key_id",
+        "margin",
         "messages_in",
         "order_rejects",
         "product",
@@ -382,6 +387,9 @@ class SessionMetrics:
         """What the order gate lets through (its driver sets it: `TRADING_STATES`)."""
         self.unknown_markets = 0
         """Markets blocked by an unknown order outcome (-1: every market)."""
+        self.margin: dict[str, float] = {}
+        """The margin account's figures as Kalshi last gave them (its order gate sets them:
+        `kalshi_fix_sansio.trading.marginrisk.MarginFigures.metrics`)."""
         self.round_trips: dict[str, Histogram] = {t: Histogram(bounds) for t in ORDER_MSG_TYPES}
         self._awaited: dict[str, tuple[str, float]] = {}  # ClOrdID -> (MsgType, sent at)
         self._max_awaited = max_awaited
@@ -475,6 +483,7 @@ class SessionMetrics:
             unanswered=self.unanswered,
             trading_state=self.trading_state,
             unknown_markets=self.unknown_markets,
+            margin=dict(self.margin),
         )
 
     def __repr__(self) -> str:

@@ -31,7 +31,9 @@ Every sample has the labels ``product``, ``session_type`` and ``key_id``; counte
 * ``kalshi_fix_orders_awaiting_answer`` (gauge) and ``kalshi_fix_orders_unanswered_total``;
 * ``kalshi_fix_trading_state`` (gauge: 0 active, 1 reduce-only, 2 halted) and
   ``kalshi_fix_unknown_outcome_markets`` (gauge: markets blocked by an unknown order outcome,
-  -1 every market).
+  -1 every market);
+* ``kalshi_fix_margin`` (gauges, ``figure``: a margin account's figures as Kalshi last gave
+  them, e.g. ``total_notional``, ``account_leverage``, ``min_liquidation_distance``).
 """
 
 from __future__ import annotations
@@ -103,6 +105,12 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
     unknown = gauge(
         "unknown_outcome_markets", "Markets blocked by an unknown order outcome (-1: every one)."
     )
+    margin = GaugeMetricFamily(
+        f"{PREFIX}_margin",
+        "A margin account's risk as Kalshi last gave it (figure: total_notional, "
+        "min_liquidation_distance...).",
+        labels=[*_LABELS, "figure"],
+    )
     round_trip = HistogramMetricFamily(
         f"{PREFIX}_order_round_trip_seconds",
         "Order sent -> its first answer (35=8, 35=9 or 35=j), by MsgType of the request.",
@@ -136,6 +144,8 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         awaiting.add_metric(labels, snap.awaiting)
         trading.add_metric(labels, TRADING_STATES.index(snap.trading_state))
         unknown.add_metric(labels, snap.unknown_markets)
+        for figure, value in sorted(snap.margin.items()):
+            margin.add_metric([*labels, figure.removeprefix("margin_")], value)
         for request, h in snap.round_trips.items():
             cumulative, buckets = 0, []
             for bound, n in zip([*map(repr, h.bounds), "+Inf"], h.counts, strict=True):
@@ -159,6 +169,7 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         awaiting,
         trading,
         unknown,
+        margin,
         round_trip,
     )
 

@@ -17,8 +17,7 @@ from typing import Any
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import Event
-from .history import HistoryFetch
-from .instruments import InstrumentsFetch
+from ._fetchloop import FetchLoop
 from .pages import RestRequest, RestResponse
 from .reconcile import Reconciliation
 
@@ -32,7 +31,8 @@ class RestPort:
         target: a `Reconciliation`, a `Driver` made with ``rest=``, a session of an
             adapter (or of a simulation) made with ``rest=``, or a market-history fetch
             (`kalshi_fix_sansio.rest.history.HistoryFetch`) or an instruments fetch
-            (`kalshi_fix_sansio.rest.instruments.InstrumentsFetch`), run to its end the same way.
+            (`kalshi_fix_sansio.rest.instruments.InstrumentsFetch`), or any other one-pass fetch
+            (`kalshi_fix_sansio.rest._fetchloop.FetchLoop`), run to its end the same way.
 
     Raises:
         LocalProtocolError: the target has no reconciliation.
@@ -52,12 +52,12 @@ class RestPort:
             raise LocalProtocolError(
                 "the session has no REST reconciliation: make it with rest=RestOptions(...)"
             )
-        if not isinstance(rec, (Reconciliation, HistoryFetch, InstrumentsFetch)):
+        if not isinstance(rec, (Reconciliation, FetchLoop)):  # a fetch: one pass
             raise LocalProtocolError(
                 "a REST companion runs a Reconciliation, a Driver, a session, a "
                 f"HistoryFetch or an InstrumentsFetch, got {target!r}"
             )
-        self.rec: Reconciliation | HistoryFetch | InstrumentsFetch = (
+        self.rec: Reconciliation | FetchLoop = (
             rec  # a driver's queues the events of its answers itself (its sink)
         )
         supervisor = getattr(driver, "supervisor", None)

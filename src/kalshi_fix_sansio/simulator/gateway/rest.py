@@ -49,6 +49,7 @@ from ...session.auth import PublicKey, verify_signature_b64
 from ...trading.funding import FundingSchedule
 from .exchange import Exchange, FillView
 from .listening import Faults
+from .margin_pages import MarginTerms, margin_page
 from .market_catalogue import MarketCatalogue, page_bounds
 from .market_history import MarketHistory
 
@@ -222,6 +223,8 @@ class RestApp:
         if self.product == "prediction":
             names += ["cutoff", "historical_fills", "historical_orders"]
         self._paths = {rest_path(self.product, name): name for name in names}
+        self.margin_terms: MarginTerms | None = MarginTerms() if self.product == "margin" else None
+        """What the margin risk pages answer from (`MarginTerms`; margin only)."""
 
     # -- the exchange's state ----------------------------------------------------------------
 
@@ -480,6 +483,10 @@ class RestApp:
         if parts.path == _FUNDING_PATH and method == "GET":
             return self._funding(parts.query, lowered, now)
         name = self._paths.get(parts.path)
+        if name is None and self.margin_terms is not None and method == "GET":
+            answer = self._margin_page(parts.path, lowered, now)
+            if answer is not None:
+                return answer
         if name is None and self.history is not None and method == "GET":
             answer = self._history(self.history, parts.path, parts.query, lowered, now)
             if answer is not None:
@@ -604,6 +611,22 @@ class RestApp:
         if signed and self._authenticated("GET", path, headers, now) is None:
             return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
         return answer
+
+    def _margin_page(
+        self, path: str, headers: Mapping[str, str], now: float
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """A margin risk page (`margin_page`); None: not such a path."""
+        assert self.margin_terms is not None
+        return margin_page(
+            path,
+            headers.get("kalshi-access-key", ""),
+            lambda: self._authenticated("GET", path, headers, now),
+            self.margin_terms,
+            self._books,
+            lambda account: [
+                (v.symbol, v.leaves_qty, v.price) for v in self.exchange.open_orders(account)
+            ],
+        )
 
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float
