@@ -271,7 +271,7 @@ def test_the_gate_judges_kalshis_figures_read_over_tls(margin_gateway: GatewayHa
     assert refused.figures is None
     assert refused.refused == (
         "Kalshi refused /trade-api/v2/margin/risk (403): the API key lacks the permission to "
-        "read the margin account's risk"
+        "read it"
     )
 
 
@@ -355,7 +355,7 @@ def test_kalshi_fix_margin_risk_reads_and_refuses_in_one_line(
         (line,) = capsys.readouterr().err.splitlines()
         assert line == (
             "kalshi-fix margin-risk: Kalshi refused /trade-api/v2/margin/risk (403): the API key "
-            "lacks the permission to read the margin account's risk"
+            "lacks the permission to read it"
         )
     # REST off: nothing answers; one line, exit 1
     assert main([*base, "--max-retries", "1"]) == 1

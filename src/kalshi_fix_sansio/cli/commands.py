@@ -97,6 +97,12 @@ COMMANDS: Final[dict[str, Command]] = {
         "margin_risk_command",
         "a margin account's risk as Kalshi measures it (REST): liquidation, notional limit",
     ),
+    "fees": Command(
+        "fees",
+        "add_fees_parser",
+        "fees_command",
+        "the account's fee schedule as Kalshi charges it (REST), saved for --fees FILE",
+    ),
     "compile-recording": Command(
         "backtest",
         "add_compile_parser",

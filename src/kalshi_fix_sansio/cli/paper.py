@@ -103,7 +103,19 @@ def add_model_options(group: Any) -> None:
         "--fees",
         metavar="FILE",
         help="a fee schedule (CSV: scope,taker,maker,multiplier,settlement,round_to) for every "
-        "fill and settlement instead of Kalshi's general table",
+        "fill and settlement instead of Kalshi's general table; 'kalshi': the account's own, "
+        "read from Kalshi's REST API at the start (kalshi-fix fees --save FILE keeps it for "
+        "offline runs)",
+    )
+    group.add_argument(
+        "--fees-rest",
+        metavar="URL",
+        help="with --fees kalshi: https://HOST:PORT instead of Kalshi's production host",
+    )
+    group.add_argument(
+        "--fees-pinned-cert",
+        metavar="PEM",
+        help="with --fees kalshi: trust exactly this certificate",
     )
 
 
@@ -200,9 +212,11 @@ def replay_models(
 ) -> dict[str, Any] | int:
     """The gateway's fee and queue models from ``--fees``, ``--queue-model`` and
     ``--queue-seed`` (keyword arguments of `MockGateway`), or exit status 2 after one line on
-    ``err`` naming the option (a bad schedule file: its file, line and field)."""
+    ``err`` naming the option (a bad schedule file: its file, line and field); ``--fees
+    kalshi``: the schedule read from Kalshi (`kalshi_fix_sansio.cli.fees.kalshi_schedule`;
+    exit status 1 when Kalshi refuses or a part cannot be read or modelled)."""
     from ..simulator.gateway import FeeSchedule, FeeScheduleError, queue_model
-    from .common import EXIT_USAGE
+    from .common import EXIT_FAILED, EXIT_USAGE
 
     models: dict[str, Any] = {}
     spec = args.queue_model
@@ -221,7 +235,32 @@ def replay_models(
     except ValueError as exc:
         print(f"{prog}: --queue-model: {exc}", file=err)
         return EXIT_USAGE
-    if args.fees is not None:
+    if args.fees == "kalshi":
+        from .fees import kalshi_schedule
+
+        product = getattr(args, "fees_product", None) or getattr(args, "product", None)
+        if product is None:
+            print(f"{prog}: --fees kalshi: the product whose schedule to read is unknown", file=err)
+            return EXIT_USAGE
+        read = kalshi_schedule(
+            product,
+            base_url=args.fees_rest,
+            pinned_cert=args.fees_pinned_cert,
+            name=f"{prog}: --fees kalshi",
+            err=err,
+        )
+        if isinstance(read, int):
+            return read
+        schedule, missing = read
+        for line in missing:  # a schedule read in part is not charged
+            print(f"{prog}: --fees kalshi: {line}", file=err)
+        if missing:
+            return EXIT_FAILED
+        models["fees"] = schedule
+    elif getattr(args, "fees_rest", None) or getattr(args, "fees_pinned_cert", None):
+        print(f"{prog}: --fees-rest and --fees-pinned-cert go with --fees kalshi", file=err)
+        return EXIT_USAGE
+    elif args.fees is not None:
         try:
             models["fees"] = FeeSchedule.load(args.fees)
         except FeeScheduleError as exc:

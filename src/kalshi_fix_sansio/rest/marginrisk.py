@@ -21,22 +21,11 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-import attrs
-
 from ..codec.errors import LocalProtocolError
 from ..session import Credentials
-from ..session.events import Event
 from ..trading.marginrisk import MarginFigures, PositionRisk
-from ._fetchloop import FetchLoop
-from .pages import (
-    API_PREFIX,
-    Pager,
-    RestProblem,
-    RestRequest,
-    check_base_url,
-    check_positive,
-    rest_base_url,
-)
+from ._accountpages import AccountPages
+from .pages import API_PREFIX, check_base_url, check_positive, rest_base_url
 
 __all__ = [
     "MARGIN_RISK_PAGES",
@@ -204,14 +193,7 @@ _PARSERS: Final = {
 }
 
 
-@attrs.define
-class _Task:
-    kind: str
-    pager: Pager
-    path: str
-
-
-class MarginRiskFetch(FetchLoop):
+class MarginRiskFetch(AccountPages):
     """Read Kalshi's margin risk pages into `MarginFigures` (see the module).
 
     Args:
@@ -246,26 +228,23 @@ class MarginRiskFetch(FetchLoop):
             raise LocalProtocolError(f"subaccount must be an int >= 0, got {subaccount!r}")
         check_positive("max_retries", max_retries, integer=True)
         check_positive("retry_delay", retry_delay, integer=False)
-        self.credentials = credentials
-        self.base_url = (
-            check_base_url(base_url) if base_url is not None else rest_base_url(environment)
+        super().__init__(
+            [
+                (k, path)
+                for k, path in MARGIN_RISK_PAGES.items()
+                if parameters or k != "risk_parameters"
+            ],
+            credentials=credentials,
+            base_url=check_base_url(base_url)
+            if base_url is not None
+            else rest_base_url(environment),
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+            optional=("risk_parameters",),
         )
         self.subaccount = subaccount
-        self.missing: list[str] = []
-        """What could not be fetched or read: one line each."""
-        self.refused: str | None = None
-        """Why Kalshi refused the key (401, 403), in one line (None: it did not)."""
-        self.events: list[Event] = []
-        """Every event of the answers (`RestRateLimited`, `RestProblem`)."""
-        self.requests = 0
         self._read: dict[str, dict[str, Any]] = {}
         self._fetched_at: float | None = None
-        self._in_flight: RestRequest | None = None
-        self._tasks: list[_Task] = [
-            _Task(kind, Pager(kind, max_retries=max_retries, retry_delay=retry_delay), path)
-            for kind, path in MARGIN_RISK_PAGES.items()
-            if parameters or kind != "risk_parameters"
-        ]
 
     @property
     def figures(self) -> MarginFigures | None:
@@ -277,42 +256,11 @@ class MarginRiskFetch(FetchLoop):
             fields.update(part)
         return MarginFigures(**fields, fetched_at=self._fetched_at)
 
-    def _after(self, task: Any, events: list[Event], now: float) -> list[Event]:
-        self.events += events
-        pager: Pager = task.pager
-        if pager.failed:
-            self._tasks.pop(0)
-            reason = next((e.reason for e in events if isinstance(e, RestProblem)), "refused")
-            reason = reason.replace(" (reconcile again later)", "")
-            if pager.status in (401, 403) and self.refused is None:
-                self.refused = _refusal(pager.status, task.path)
-            self.missing.append(f"{task.path}: not fetched ({reason})")
-            if task.kind != "risk_parameters":
-                self._tasks.clear()  # no figures without it: the rest is not asked
-            return events
-        if pager.done:
-            self._tasks.pop(0)
-            parser: Any = _PARSERS[task.kind]
-            read = (
-                parser(pager.records[0], self.subaccount)
-                if task.kind == "margin_risk"
-                else parser(pager.records[0])
-            )
-            if isinstance(read, str):
-                self.missing.append(f"{task.path}: unreadable ({read})")
-            else:
-                self._read[task.kind] = read
-                self._fetched_at = now if self._fetched_at is None else self._fetched_at
-        return events
-
-
-def _refusal(status: int | None, path: str) -> str:
-    if status == 403:
-        return (
-            f"Kalshi refused {path} (403): the API key lacks the permission to read the "
-            "margin account's risk"
-        )
-    return (
-        f"Kalshi refused {path} (401): the signature was not accepted (check the API key id, "
-        "its private key, and the clock)"
-    )
+    def _take(self, kind: str, path: str, page: dict[str, Any], now: float) -> None:
+        parser: Any = _PARSERS[kind]
+        read = parser(page, self.subaccount) if kind == "margin_risk" else parser(page)
+        if isinstance(read, str):
+            self.missing.append(f"{path}: unreadable ({read})")
+        else:
+            self._read[kind] = read
+            self._fetched_at = now if self._fetched_at is None else self._fetched_at

@@ -15,6 +15,10 @@ How the mock measures (its own figures; Kalshi publishes no formula):
   market), the account's ``account_notional_limit`` when set; the usage is the positions'
   notionals plus the resting orders' (``qty x price``).
 
+The fee pages: ``/margin/fee_tiers`` answers each listed market's maker and taker rate as the
+exchange charges them (its `FeeSchedule`), ``/margin/fee_tier_rates`` the tiers of
+`MarginTerms.fee_tier_rates`.
+
 A key in ``denied`` is answered 403 on these pages (a key without the margin permission).
 """
 
@@ -35,7 +39,11 @@ __all__ = ["MarginTerms", "margin_page"]
 _PRICE: Final = Decimal("0.0001")
 _TWO: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
-_PATHS: Final = {path: name for name, path in MARGIN_RISK_PAGES.items()}
+_PATHS: Final = {
+    **{path: name for name, path in MARGIN_RISK_PAGES.items()},
+    "/trade-api/v2/margin/fee_tiers": "fee_tiers",
+    "/trade-api/v2/margin/fee_tier_rates": "fee_tier_rates",
+}
 
 
 @attrs.define
@@ -52,6 +60,8 @@ class MarginTerms:
         queue_entry_ratio: ``queue_entry_margin_ratio_threshold`` served.
         initial_margin_multiplier: ``initial_margin_multiplier`` served.
         denied: API key ids answered 403 on these pages.
+        fee_tier_rates: ``/margin/fee_tier_rates``' rows: (fee schedule, tier, maker rate,
+            taker rate).
     """
 
     collateral: Decimal = Decimal(1000)
@@ -65,6 +75,9 @@ class MarginTerms:
         factory=lambda: {"default": Decimal("1.5")}
     )
     denied: set[str] = attrs.field(factory=set)
+    fee_tier_rates: list[tuple[str, int, Decimal, Decimal]] = attrs.field(
+        factory=lambda: [("self_clearing_members", 0, Decimal(0), Decimal("0.0005"))]
+    )
 
 
 def _dollars(value: Decimal) -> str:
@@ -83,6 +96,7 @@ def margin_page(
     terms: MarginTerms,
     books: Mapping[tuple[str, str], Any],
     resting: Callable[[str], list[tuple[str, Decimal, Decimal]]],
+    fees: Callable[[], Mapping[str, tuple[Decimal, Decimal]]] = dict,
 ) -> tuple[int, dict[str, str], bytes] | None:
     """The answer to a margin risk page (None: not one of them).
 
@@ -94,6 +108,8 @@ def margin_page(
         books: (account, market) -> the REST app's book (``net``, ``entry``, ``realized``,
             ``fees``, ``mark``).
         resting: an account's resting orders as (market, qty left, price).
+        fees: each market's (maker, taker) rate, fractions of the notional, as the exchange
+            charges them (``/margin/fee_tiers``).
     """
     name = _PATHS.get(path)
     if name is None:
@@ -103,6 +119,8 @@ def margin_page(
         return _json(401, {"error": "unauthorized: bad or missing KALSHI-ACCESS-* headers"})
     if key_id in terms.denied:
         return _json(403, {"error": "forbidden: this API key may not read the margin account"})
+    if name in ("fee_tiers", "fee_tier_rates"):
+        return _json(200, _fee_page(name, terms, fees))
     if name == "risk_parameters":
         return _json(
             200,
@@ -178,3 +196,25 @@ def _limit_page(
     if terms.account_notional_limit is not None:
         page["effective_account_notional_value_risk_limit"] = _dollars(terms.account_notional_limit)
     return page
+
+
+def _fee_page(
+    name: str, terms: MarginTerms, fees: Callable[[], Mapping[str, tuple[Decimal, Decimal]]]
+) -> dict[str, Any]:
+    if name == "fee_tier_rates":
+        return {
+            "fee_tier_rates": [
+                {
+                    "fee_schedule": schedule,
+                    "tier": tier,
+                    "maker_fee_rate": _number(maker),
+                    "taker_fee_rate": _number(taker),
+                }
+                for schedule, tier, maker, taker in terms.fee_tier_rates
+            ]
+        }
+    rates = fees()
+    return {
+        "maker_fee_rates": {s: _number(maker) for s, (maker, _) in sorted(rates.items())},
+        "taker_fee_rates": {s: _number(taker) for s, (_, taker) in sorted(rates.items())},
+    }

@@ -47,7 +47,7 @@ from ...rest.instruments import Instruments
 from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from ...trading.funding import FundingSchedule
-from .exchange import Exchange, FillView
+from .exchange import Exchange, FeeSchedule, FillView
 from .listening import Faults
 from .margin_pages import MarginTerms, margin_page
 from .market_catalogue import MarketCatalogue, page_bounds
@@ -626,7 +626,20 @@ class RestApp:
             lambda account: [
                 (v.symbol, v.leaves_qty, v.price) for v in self.exchange.open_orders(account)
             ],
+            self._fee_rates,
         )
+
+    def _fee_rates(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Each listed margin market's (maker, taker) rate as the exchange charges it."""
+        fees = self.exchange.fees
+        if not isinstance(fees, FeeSchedule):
+            return {}
+        out = {}
+        for symbol in self.exchange.markets():
+            rates = fees.rates("margin", symbol)
+            scale = rates.multiplier if rates.multiplier is not None else _ONE
+            out[symbol] = ((rates.maker or _ZERO) * scale, (rates.taker or _ZERO) * scale)
+        return out
 
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float
