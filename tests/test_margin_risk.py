@@ -6,6 +6,7 @@ published shape, and the whole path over TLS."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,16 @@ def nos(cl: str, side: str, qty: Any, price: Any = "100") -> Any:
     return risk_nos(cl, side, qty, price, SYM, "margin")
 
 
-def filled(tracker: OrderTracker, cl: str, side: str, qty: Any, price: Any = "100") -> None:
-    """An order of ``qty`` sent and filled in full at ``price``."""
+def filled(
+    tracker: OrderTracker,
+    cl: str,
+    side: str,
+    qty: Any,
+    price: Any = "100",
+    when: datetime | None = None,
+) -> None:
+    """An order of ``qty`` sent and filled in full at ``price`` (at ``when``: its
+    TransactTime)."""
     tracker.sent(nos(cl, side, qty, price))
     tracker.on_message(
         m.ExecutionReport(
@@ -67,6 +76,7 @@ def filled(tracker: OrderTracker, cl: str, side: str, qty: Any, price: Any = "10
             price=D(price),
             last_qty=D(qty),
             last_px=D(price),
+            transact_time=when,
         )
     )
 

@@ -103,6 +103,12 @@ COMMANDS: Final[dict[str, Command]] = {
         "fees_command",
         "the account's fee schedule as Kalshi charges it (REST), saved for --fees FILE",
     ),
+    "corporate-actions": Command(
+        "corporate",
+        "add_corporate_parser",
+        "corporate_command",
+        "Kalshi's margin corporate actions (REST), saved for --corporate-actions FILE",
+    ),
     "compile-recording": Command(
         "backtest",
         "add_compile_parser",

@@ -231,13 +231,14 @@ def run_rest_fetch(fetch: Any, pinned_cert: str | None, name: str, err: IO[str])
     return True
 
 
-def add_rest_arguments(cmd: argparse.ArgumentParser) -> None:
-    """A REST command's ``--env``, ``--base-url``, ``--pinned-cert`` and ``--max-retries``."""
+def add_rest_arguments(cmd: argparse.ArgumentParser, env: str = "demo") -> None:
+    """A REST command's ``--env`` (default ``env``), ``--base-url``, ``--pinned-cert`` and
+    ``--max-retries``."""
     cmd.add_argument(
         "--env",
         choices=["demo", "production"],
-        default="demo",
-        help="Kalshi environment whose REST host is read (default: demo)",
+        default=env,
+        help=f"Kalshi environment whose REST host is read (default: {env})",
     )
     cmd.add_argument(
         "--base-url",

@@ -25,6 +25,7 @@ from .common import (
     EXIT_USAGE,
     PRODUCT_HELP,
     PRODUCTS,
+    add_rest_arguments,
     emit,
     run_rest_fetch,
 )
@@ -44,16 +45,7 @@ def add_fees_parser(sub: argparse._SubParsersAction[Any]) -> None:
         epilog="exit status: 0 read, 1 refused or not all read, 2 usage error",
     )
     cmd.add_argument("--product", choices=PRODUCTS, default="prediction", help=PRODUCT_HELP)
-    cmd.add_argument(
-        "--env",
-        choices=["demo", "production"],
-        default="production",
-        help="Kalshi environment whose REST host is read (default: production)",
-    )
-    cmd.add_argument(
-        "--base-url", metavar="URL", help="https://HOST:PORT instead, e.g. a mock gateway's --rest"
-    )
-    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
+    add_rest_arguments(cmd, "production")
     cmd.add_argument("--save", metavar="FILE", help="write the schedule to FILE")
 
 
@@ -79,6 +71,7 @@ def kalshi_schedule(
     environment: str = "production",
     base_url: str | None = None,
     pinned_cert: str | None = None,
+    max_retries: int = 4,
     name: str,
     err: IO[str],
 ) -> tuple[Any, list[str]] | int:
@@ -95,7 +88,11 @@ def kalshi_schedule(
     try:  # every argument checked before the first request
         credentials = Credentials.from_env(product) if product == "margin" else None
         fetch = KalshiFeesFetch(
-            product, credentials=credentials, environment=environment, base_url=base_url
+            product,
+            credentials=credentials,
+            environment=environment,
+            base_url=base_url,
+            max_retries=max_retries,
         )
     except Exception as exc:  # LocalProtocolError, KeyLoadError: one line
         emit(err, f"{name}: {exc}")
@@ -110,6 +107,9 @@ def kalshi_schedule(
 
 def fees_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix fees``; the exit status."""
+    if args.max_retries < 1:
+        emit(err, f"{_NAME}: --max-retries takes a count >= 1, got {args.max_retries}")
+        return EXIT_USAGE
     if args.save is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
         emit(err, f"{_NAME}: --save {args.save}: its folder does not exist")
         return EXIT_USAGE
@@ -118,6 +118,7 @@ def fees_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         environment=args.env,
         base_url=args.base_url,
         pinned_cert=args.pinned_cert,
+        max_retries=args.max_retries,
         name=_NAME,
         err=err,
     )

@@ -120,8 +120,14 @@ def add_model_options(group: Any) -> None:
 
 
 def add_pnl_options(group: Any) -> None:
-    """Add ``--funding``, ``--rebates`` and ``--tearsheet`` (``mock-gateway --replay``,
-    ``backtest``)."""
+    """Add ``--funding``, ``--rebates``, ``--corporate-actions`` and ``--tearsheet``
+    (``mock-gateway --replay``, ``backtest``)."""
+    group.add_argument(
+        "--corporate-actions",
+        metavar="FILE",
+        help="margin corporate actions (the JSON of Kalshi's /margin/corporate_actions, e.g. "
+        "kalshi-fix corporate-actions --save): applied to the positions and P&L at their times",
+    )
     group.add_argument(
         "--funding",
         metavar="FILE",
@@ -144,11 +150,13 @@ def add_pnl_options(group: Any) -> None:
 
 
 def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, Any] | int:
-    """``funding`` and ``rebates`` from ``--funding`` and ``--rebates`` (only those given),
+    """``funding``, ``rebates`` and ``corporate`` from ``--funding``, ``--rebates`` and
+    ``--corporate-actions`` (only those given),
     or exit status 2 after one line on ``err`` naming the option and the file (a bad row: its
     number and field); a ``--tearsheet`` whose folder can be neither found nor made is refused
     too (`folder_problem`: a missing one is made when the tearsheet is written)."""
     from ..simulator.recording import HEADER_PREFIX, read_funding
+    from ..trading.corporate import CorporateActions
     from ..trading.funding import FundingSchedule, Rebates
     from .common import EXIT_USAGE
 
@@ -156,8 +164,9 @@ def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, A
     for option, name, parse in (
         ("--funding", "funding", FundingSchedule.from_text),
         ("--rebates", "rebates", Rebates.from_json),
+        ("--corporate-actions", "corporate", CorporateActions.from_json),
     ):
-        path = getattr(args, name, None)
+        path = getattr(args, "corporate_actions" if name == "corporate" else name, None)
         if path is None:
             continue
         try:

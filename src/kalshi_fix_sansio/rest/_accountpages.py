@@ -17,7 +17,14 @@ import attrs
 from ..session import Credentials
 from ..session.events import Event
 from ._fetchloop import FetchLoop
-from .pages import Pager, RestProblem, RestRequest
+from .pages import (
+    Pager,
+    RestProblem,
+    RestRequest,
+    check_base_url,
+    check_positive,
+    rest_base_url,
+)
 
 __all__ = ["AccountPages"]
 
@@ -30,20 +37,30 @@ class _Task:
 
 
 class AccountPages(FetchLoop):
-    """The pages ``(kind, path)`` asked in order (see the module)."""
+    """The pages ``(kind, path)`` asked in order (see the module), from Kalshi's host of
+    ``environment`` or ``base_url``.
+
+    Raises:
+        LocalProtocolError: ``max_retries``, ``retry_delay`` or the host out of range (named).
+    """
 
     def __init__(
         self,
         pages: Iterable[tuple[str, str]],
         *,
         credentials: Credentials | None,
-        base_url: str,
+        environment: str,
+        base_url: str | None,
         max_retries: int,
         retry_delay: float,
         optional: Iterable[str] = (),
     ) -> None:
+        check_positive("max_retries", max_retries, integer=True)
+        check_positive("retry_delay", retry_delay, integer=False)
         self.credentials = credentials
-        self.base_url = base_url
+        self.base_url = (
+            check_base_url(base_url) if base_url is not None else rest_base_url(environment)
+        )
         self.missing: list[str] = []
         """What could not be fetched or read: one line each."""
         self.refused: str | None = None

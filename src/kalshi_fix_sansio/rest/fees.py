@@ -29,7 +29,7 @@ import attrs
 from ..codec.errors import LocalProtocolError
 from ..session import Credentials
 from ._accountpages import AccountPages
-from .pages import API_PREFIX, check_base_url, check_positive, rest_base_url
+from .pages import API_PREFIX
 
 __all__ = [
     "FEE_PAGES",
@@ -157,15 +157,12 @@ class KalshiFeesFetch(AccountPages):
             raise LocalProtocolError(
                 "credentials are needed: Kalshi's margin fee tiers are the account's"
             )
-        check_positive("max_retries", max_retries, integer=True)
-        check_positive("retry_delay", retry_delay, integer=False)
         kinds = ("fee_tiers", "fee_tier_rates") if product == "margin" else ("series_list",)
         super().__init__(
             [(kind, FEE_PAGES[kind]) for kind in kinds],
             credentials=credentials,
-            base_url=check_base_url(base_url)
-            if base_url is not None
-            else rest_base_url(environment),
+            environment=environment,
+            base_url=base_url,
             max_retries=max_retries,
             retry_delay=retry_delay,
             optional=("fee_tier_rates",),

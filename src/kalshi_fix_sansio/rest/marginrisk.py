@@ -25,7 +25,7 @@ from ..codec.errors import LocalProtocolError
 from ..session import Credentials
 from ..trading.marginrisk import MarginFigures, PositionRisk
 from ._accountpages import AccountPages
-from .pages import API_PREFIX, check_base_url, check_positive, rest_base_url
+from .pages import API_PREFIX
 
 __all__ = [
     "MARGIN_RISK_PAGES",
@@ -226,8 +226,6 @@ class MarginRiskFetch(AccountPages):
             )
         if isinstance(subaccount, bool) or not isinstance(subaccount, int) or subaccount < 0:
             raise LocalProtocolError(f"subaccount must be an int >= 0, got {subaccount!r}")
-        check_positive("max_retries", max_retries, integer=True)
-        check_positive("retry_delay", retry_delay, integer=False)
         super().__init__(
             [
                 (k, path)
@@ -235,9 +233,8 @@ class MarginRiskFetch(AccountPages):
                 if parameters or k != "risk_parameters"
             ],
             credentials=credentials,
-            base_url=check_base_url(base_url)
-            if base_url is not None
-            else rest_base_url(environment),
+            environment=environment,
+            base_url=base_url,
             max_retries=max_retries,
             retry_delay=retry_delay,
             optional=("risk_parameters",),

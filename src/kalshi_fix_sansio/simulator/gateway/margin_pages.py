@@ -28,6 +28,7 @@ import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import parse_qs
 
 import attrs
 
@@ -43,6 +44,7 @@ _PATHS: Final = {
     **{path: name for name, path in MARGIN_RISK_PAGES.items()},
     "/trade-api/v2/margin/fee_tiers": "fee_tiers",
     "/trade-api/v2/margin/fee_tier_rates": "fee_tier_rates",
+    "/trade-api/v2/margin/corporate_actions": "corporate_actions",
 }
 
 
@@ -62,6 +64,8 @@ class MarginTerms:
         denied: API key ids answered 403 on these pages.
         fee_tier_rates: ``/margin/fee_tier_rates``' rows: (fee schedule, tier, maker rate,
             taker rate).
+        corporate_actions: ``/margin/corporate_actions``' notices, in Kalshi's shape (public:
+            served without a key; ``ticker`` filters them).
     """
 
     collateral: Decimal = Decimal(1000)
@@ -78,6 +82,7 @@ class MarginTerms:
     fee_tier_rates: list[tuple[str, int, Decimal, Decimal]] = attrs.field(
         factory=lambda: [("self_clearing_members", 0, Decimal(0), Decimal("0.0005"))]
     )
+    corporate_actions: list[dict[str, Any]] = attrs.field(factory=list)
 
 
 def _dollars(value: Decimal) -> str:
@@ -97,6 +102,7 @@ def margin_page(
     books: Mapping[tuple[str, str], Any],
     resting: Callable[[str], list[tuple[str, Decimal, Decimal]]],
     fees: Callable[[], Mapping[str, tuple[Decimal, Decimal]]] = dict,
+    query: str = "",
 ) -> tuple[int, dict[str, str], bytes] | None:
     """The answer to a margin risk page (None: not one of them).
 
@@ -110,10 +116,17 @@ def margin_page(
         resting: an account's resting orders as (market, qty left, price).
         fees: each market's (maker, taker) rate, fractions of the notional, as the exchange
             charges them (``/margin/fee_tiers``).
+        query: the request's query (``ticker`` filters the corporate actions).
     """
     name = _PATHS.get(path)
     if name is None:
         return None
+    if name == "corporate_actions":  # public, as Kalshi's: a signed request is signed well
+        if key_id and authenticate() is None:
+            return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
+        ticker = parse_qs(query).get("ticker", [""])[0]
+        notices = [n for n in terms.corporate_actions if not ticker or n["market_ticker"] == ticker]
+        return _json(200, {"corporate_actions": notices})
     account = authenticate()
     if account is None:
         return _json(401, {"error": "unauthorized: bad or missing KALSHI-ACCESS-* headers"})

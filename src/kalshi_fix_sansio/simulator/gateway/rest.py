@@ -484,7 +484,7 @@ class RestApp:
             return self._funding(parts.query, lowered, now)
         name = self._paths.get(parts.path)
         if name is None and self.margin_terms is not None and method == "GET":
-            answer = self._margin_page(parts.path, lowered, now)
+            answer = self._margin_page(parts.path, lowered, now, parts.query)
             if answer is not None:
                 return answer
         if name is None and self.history is not None and method == "GET":
@@ -613,7 +613,7 @@ class RestApp:
         return answer
 
     def _margin_page(
-        self, path: str, headers: Mapping[str, str], now: float
+        self, path: str, headers: Mapping[str, str], now: float, query: str = ""
     ) -> tuple[int, dict[str, str], bytes] | None:
         """A margin risk page (`margin_page`); None: not such a path."""
         assert self.margin_terms is not None
@@ -627,6 +627,7 @@ class RestApp:
                 (v.symbol, v.leaves_qty, v.price) for v in self.exchange.open_orders(account)
             ],
             self._fee_rates,
+            query,
         )
 
     def _fee_rates(self) -> dict[str, tuple[Decimal, Decimal]]:
