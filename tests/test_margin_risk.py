@@ -378,3 +378,22 @@ def test_kalshi_fix_margin_risk_reads_and_refuses_in_one_line(
         capsys.readouterr().err
         == "kalshi-fix margin-risk: --subaccount takes a number >= 0, got -1\n"
     )
+
+
+def test_a_replace_is_judged_on_the_contracts_it_adds() -> None:
+    rc = checker(RiskLimits(min_liquidation_distance="0.1"), 10, "buy")
+    rc.margin = figures(10, 80)
+    rc.tracker.sent(nos("r1", "buy", 2))  # resting: the worst case is 12 long
+    grow = m.OrderCancelReplaceRequest(
+        cl_ord_id="r1-b",
+        orig_cl_ord_id="r1",
+        side=m.Side.BUY,
+        order_qty=D(6),
+        ord_type=m.OrdType.LIMIT,
+        price=D(100),
+        symbol=SYM,
+    )
+    # 2 -> 6 adds 4: 16 long, L' = (1600 - 280) / 14.4 = 91.67, 8.3 % away: refused
+    assert "a position of 16" in str(refusal(rc, grow))
+    # 2 -> 3 adds 1: 13 long, L' = (1300 - 280) / 11.7 = 87.18, 12.8 % away: passes
+    rc.check(grow.replace(order_qty=D(3)))
