@@ -2,7 +2,8 @@
 
 The subset of `tests/kalshi_rest_openapi.yaml`: ``type`` (object, array, string, integer, number,
 boolean), ``required``, ``properties``, ``items``, ``enum``, ``nullable``, ``$ref`` (to
-``#/<Name>`` in the same product's ``schemas``), ``allOf`` and ``format: date-time``. Properties
+``#/<Name>`` in the same product's ``schemas``), ``allOf``, ``additionalProperties`` (a schema
+every value of a map meets) and ``format: date-time``. Properties
 a schema does not name are allowed (OpenAPI's default), as Kalshi adds fields.
 """
 
@@ -80,6 +81,10 @@ def _check(
         for name, sub in schema.get("properties", {}).items():
             if name in value:
                 _check(value[name], sub, schemas, f"{at}.{name}", out)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            for name, item in value.items():
+                _check(item, extra, schemas, f"{at}[{name!r}]", out)
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             _check(item, schema["items"], schemas, f"{at}[{index}]", out)

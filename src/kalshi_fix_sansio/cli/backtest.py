@@ -254,6 +254,10 @@ def run_inputs(
     models (``--queue-model`` ...; ``pnl``: with ``--funding`` and ``--rebates``), or the exit
     status after one line on ``err``."""
     recordings = [recording_path(r) for r in args.recordings]
+    if args.fees == "kalshi" and recordings:  # the schedule of the recordings' product
+        from .fees import recording_product
+
+        args.fees_product = recording_product(recordings[0])
     models = replay_models(args, err, prog)
     if isinstance(models, int) or not pnl:
         return models if isinstance(models, int) else (recordings, models)

@@ -103,6 +103,24 @@ COMMANDS: Final[dict[str, Command]] = {
         "queue_command",
         "the contracts ahead of each resting order of your key (REST queue positions)",
     ),
+    "margin-risk": Command(
+        "margin",
+        "add_margin_risk_parser",
+        "margin_risk_command",
+        "a margin account's risk as Kalshi measures it (REST): liquidation, notional limit",
+    ),
+    "fees": Command(
+        "fees",
+        "add_fees_parser",
+        "fees_command",
+        "the account's fee schedule as Kalshi charges it (REST), saved for --fees FILE",
+    ),
+    "corporate-actions": Command(
+        "corporate",
+        "add_corporate_parser",
+        "corporate_command",
+        "Kalshi's margin corporate actions (REST), saved for --corporate-actions FILE",
+    ),
     "compile-recording": Command(
         "backtest",
         "add_compile_parser",

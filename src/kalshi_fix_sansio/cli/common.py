@@ -42,6 +42,7 @@ __all__ = [
     "reason_of",
     "rest_usage",
     "rest_verify",
+    "run_rest_fetch",
     "whole_number",
 ]
 
@@ -228,13 +229,28 @@ def rest_verify(pinned_cert: str | None) -> Any:
     return make_ssl_context(pinned_cert=pinned_cert)
 
 
-def add_rest_arguments(cmd: argparse.ArgumentParser) -> None:
-    """A REST command's ``--env``, ``--base-url``, ``--pinned-cert`` and ``--max-retries``."""
+def run_rest_fetch(fetch: Any, pinned_cert: str | None, name: str, err: IO[str]) -> bool:
+    """Run a one-pass REST fetch with the blocking companion, trusting ``--pinned-cert``;
+    False: it could not run (httpx missing, said in one line on ``err``)."""
+    from ..adapters.rest import RestCompanion
+    from ..codec.errors import LocalProtocolError
+
+    try:
+        RestCompanion(verify=rest_verify(pinned_cert)).run(fetch)
+    except LocalProtocolError as exc:  # httpx missing
+        emit(err, f"{name}: {exc}")
+        return False
+    return True
+
+
+def add_rest_arguments(cmd: argparse.ArgumentParser, env: str = "demo") -> None:
+    """A REST command's ``--env`` (default ``env``), ``--base-url``, ``--pinned-cert`` and
+    ``--max-retries``."""
     cmd.add_argument(
         "--env",
         choices=["demo", "production"],
-        default="demo",
-        help="Kalshi environment whose REST host is read (default: demo)",
+        default=env,
+        help=f"Kalshi environment whose REST host is read (default: {env})",
     )
     cmd.add_argument(
         "--base-url",

@@ -29,7 +29,7 @@ from .common import (
     add_rest_arguments,
     emit,
     rest_usage,
-    rest_verify,
+    run_rest_fetch,
 )
 
 __all__ = ["STATUSES", "add_markets_parser", "markets_command"]
@@ -133,12 +133,7 @@ def markets_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         except LocalProtocolError as exc:
             emit(err, f"{_NAME}: {exc}")
             return EXIT_USAGE
-        from ..adapters.rest import RestCompanion
-
-        try:
-            RestCompanion(verify=rest_verify(args.pinned_cert)).run(fetch)
-        except LocalProtocolError as exc:  # httpx missing
-            emit(err, f"{_NAME}: {exc}")
+        if not run_rest_fetch(fetch, args.pinned_cert, _NAME, err):
             return EXIT_USAGE
         catalogue, missing = fetch.instruments, fetch.missing
     markets = catalogue.markets(series=args.series, event=args.event, status=args.status)

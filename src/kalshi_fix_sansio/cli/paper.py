@@ -103,13 +103,31 @@ def add_model_options(group: Any) -> None:
         "--fees",
         metavar="FILE",
         help="a fee schedule (CSV: scope,taker,maker,multiplier,settlement,round_to) for every "
-        "fill and settlement instead of Kalshi's general table",
+        "fill and settlement instead of Kalshi's general table; 'kalshi': the account's own, "
+        "read from Kalshi's REST API at the start (kalshi-fix fees --save FILE keeps it for "
+        "offline runs)",
+    )
+    group.add_argument(
+        "--fees-rest",
+        metavar="URL",
+        help="with --fees kalshi: https://HOST:PORT instead of Kalshi's production host",
+    )
+    group.add_argument(
+        "--fees-pinned-cert",
+        metavar="PEM",
+        help="with --fees kalshi: trust exactly this certificate",
     )
 
 
 def add_pnl_options(group: Any) -> None:
-    """Add ``--funding``, ``--rebates`` and ``--tearsheet`` (``mock-gateway --replay``,
-    ``backtest``)."""
+    """Add ``--funding``, ``--rebates``, ``--corporate-actions`` and ``--tearsheet``
+    (``mock-gateway --replay``, ``backtest``)."""
+    group.add_argument(
+        "--corporate-actions",
+        metavar="FILE",
+        help="margin corporate actions (the JSON of Kalshi's /margin/corporate_actions, e.g. "
+        "kalshi-fix corporate-actions --save): applied to the positions and P&L at their times",
+    )
     group.add_argument(
         "--funding",
         metavar="FILE",
@@ -132,11 +150,13 @@ def add_pnl_options(group: Any) -> None:
 
 
 def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, Any] | int:
-    """``funding`` and ``rebates`` from ``--funding`` and ``--rebates`` (only those given),
+    """``funding``, ``rebates`` and ``corporate`` from ``--funding``, ``--rebates`` and
+    ``--corporate-actions`` (only those given),
     or exit status 2 after one line on ``err`` naming the option and the file (a bad row: its
     number and field); a ``--tearsheet`` whose folder can be neither found nor made is refused
     too (`folder_problem`: a missing one is made when the tearsheet is written)."""
     from ..simulator.recording import HEADER_PREFIX, read_funding
+    from ..trading.corporate import CorporateActions
     from ..trading.funding import FundingSchedule, Rebates
     from .common import EXIT_USAGE
 
@@ -144,8 +164,9 @@ def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, A
     for option, name, parse in (
         ("--funding", "funding", FundingSchedule.from_text),
         ("--rebates", "rebates", Rebates.from_json),
+        ("--corporate-actions", "corporate", CorporateActions.from_json),
     ):
-        path = getattr(args, name, None)
+        path = getattr(args, "corporate_actions" if name == "corporate" else name, None)
         if path is None:
             continue
         try:
@@ -200,9 +221,11 @@ def replay_models(
 ) -> dict[str, Any] | int:
     """The gateway's fee and queue models from ``--fees``, ``--queue-model`` and
     ``--queue-seed`` (keyword arguments of `MockGateway`), or exit status 2 after one line on
-    ``err`` naming the option (a bad schedule file: its file, line and field)."""
+    ``err`` naming the option (a bad schedule file: its file, line and field); ``--fees
+    kalshi``: the schedule read from Kalshi (`kalshi_fix_sansio.cli.fees.kalshi_schedule`;
+    exit status 1 when Kalshi refuses or a part cannot be read or modelled)."""
     from ..simulator.gateway import FeeSchedule, FeeScheduleError, queue_model
-    from .common import EXIT_USAGE
+    from .common import EXIT_FAILED, EXIT_USAGE
 
     models: dict[str, Any] = {}
     spec = args.queue_model
@@ -221,7 +244,32 @@ def replay_models(
     except ValueError as exc:
         print(f"{prog}: --queue-model: {exc}", file=err)
         return EXIT_USAGE
-    if args.fees is not None:
+    if args.fees == "kalshi":
+        from .fees import kalshi_schedule
+
+        product = getattr(args, "fees_product", None) or getattr(args, "product", None)
+        if product is None:
+            print(f"{prog}: --fees kalshi: the product whose schedule to read is unknown", file=err)
+            return EXIT_USAGE
+        read = kalshi_schedule(
+            product,
+            base_url=args.fees_rest,
+            pinned_cert=args.fees_pinned_cert,
+            name=f"{prog}: --fees kalshi",
+            err=err,
+        )
+        if isinstance(read, int):
+            return read
+        schedule, missing = read
+        for line in missing:  # a schedule read in part is not charged
+            print(f"{prog}: --fees kalshi: {line}", file=err)
+        if missing:
+            return EXIT_FAILED
+        models["fees"] = schedule
+    elif getattr(args, "fees_rest", None) or getattr(args, "fees_pinned_cert", None):
+        print(f"{prog}: --fees-rest and --fees-pinned-cert go with --fees kalshi", file=err)
+        return EXIT_USAGE
+    elif args.fees is not None:
         try:
             models["fees"] = FeeSchedule.load(args.fees)
         except FeeScheduleError as exc:

@@ -44,6 +44,7 @@ from kalshi_fix_sansio.trading.catchup import ExecCursor
 from kalshi_fix_sansio.trading.deadman import DeadMansSwitch
 from kalshi_fix_sansio.trading.gate import TradingHalt, TradingState
 from kalshi_fix_sansio.trading.killswitch import HaltSource
+from kalshi_fix_sansio.trading.marginrisk import MarginFigures
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 
@@ -235,6 +236,22 @@ class SessionAPI:
         driver = self._driver
         with driver.lock:
             driver.gate.risk_limits = limits
+
+    @property
+    def margin_figures(self) -> MarginFigures | None:
+        """Kalshi's margin figures the margin limits (``min_liquidation_distance``,
+        ``max_notional_risk_use``) are judged on, and the metrics show (None: not read yet).
+
+        Set the ones a `kalshi_fix_sansio.rest.marginrisk.MarginRiskFetch` read, at any time
+        (e.g. every minute); they are kept across reconnects and opens.
+        """
+        return self._driver.gate.margin_figures
+
+    @margin_figures.setter
+    def margin_figures(self, figures: MarginFigures | None) -> None:
+        driver = self._driver
+        with driver.lock:
+            driver.gate.margin_figures = figures
 
     @property
     def risk_books(self) -> Books | BookSource | None:

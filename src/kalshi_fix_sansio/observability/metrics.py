@@ -253,6 +253,9 @@ class MetricsSnapshot:
         queue_ahead: the contracts ahead of the session's resting orders, all together, as
             Kalshi's queue positions last said (`kalshi_fix_sansio.client.desk_watch.DeskWatch`; 0 until
             read).
+        margin: a margin account's figures as Kalshi last gave them, by gauge name
+            (``margin_total_notional``, ``margin_min_liquidation_distance``...; empty: none
+            read).
     """
 
     product: str
@@ -281,6 +284,7 @@ class MetricsSnapshot:
     trading_state: str = "active"
     unknown_markets: int = 0
     queue_ahead: float = 0.0
+    margin: Mapping[str, float] = attrs.field(factory=dict)
 
     @property
     def rejects(self) -> int:
@@ -353,6 +357,7 @@ class SessionMetrics:
         "bytes_out",
         "events",
         "key_id",
+        "margin",
         "messages_in",
         "order_rejects",
         "product",
@@ -388,6 +393,9 @@ class SessionMetrics:
         self.unknown_markets = 0
         self.queue_ahead = 0.0  # contracts ahead of the resting orders (queue positions read)
         """Markets blocked by an unknown order outcome (-1: every market)."""
+        self.margin: dict[str, float] = {}
+        """The margin account's figures as Kalshi last gave them (its order gate sets them:
+        `kalshi_fix_sansio.trading.marginrisk.MarginFigures.metrics`)."""
         self.round_trips: dict[str, Histogram] = {t: Histogram(bounds) for t in ORDER_MSG_TYPES}
         self._awaited: dict[str, tuple[str, float]] = {}  # ClOrdID -> (MsgType, sent at)
         self._max_awaited = max_awaited
@@ -482,6 +490,7 @@ class SessionMetrics:
             trading_state=self.trading_state,
             unknown_markets=self.unknown_markets,
             queue_ahead=self.queue_ahead,
+            margin=dict(self.margin),
         )
 
     def __repr__(self) -> str:

@@ -34,6 +34,8 @@ Every sample has the labels ``product``, ``session_type`` and ``key_id``; counte
   -1 every market);
 * ``kalshi_fix_queue_ahead_contracts`` (gauge: contracts ahead of the resting orders, as
   Kalshi's queue positions last said).
+* ``kalshi_fix_margin`` (gauges, ``figure``: a margin account's figures as Kalshi last gave
+  them, e.g. ``total_notional``, ``account_leverage``, ``min_liquidation_distance``).
 """
 
 from __future__ import annotations
@@ -106,6 +108,12 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         "unknown_outcome_markets", "Markets blocked by an unknown order outcome (-1: every one)."
     )
     ahead = gauge("queue_ahead_contracts", "Contracts ahead of the resting orders (REST).")
+    margin = GaugeMetricFamily(
+        f"{PREFIX}_margin",
+        "A margin account's risk as Kalshi last gave it (figure: total_notional, "
+        "min_liquidation_distance...).",
+        labels=[*_LABELS, "figure"],
+    )
     round_trip = HistogramMetricFamily(
         f"{PREFIX}_order_round_trip_seconds",
         "Order sent -> its first answer (35=8, 35=9 or 35=j), by MsgType of the request.",
@@ -140,6 +148,8 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         trading.add_metric(labels, TRADING_STATES.index(snap.trading_state))
         unknown.add_metric(labels, snap.unknown_markets)
         ahead.add_metric(labels, snap.queue_ahead)
+        for figure, value in sorted(snap.margin.items()):
+            margin.add_metric([*labels, figure.removeprefix("margin_")], value)
         for request, h in snap.round_trips.items():
             cumulative, buckets = 0, []
             for bound, n in zip([*map(repr, h.bounds), "+Inf"], h.counts, strict=True):
@@ -164,6 +174,7 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
         trading,
         unknown,
         ahead,
+        margin,
         round_trip,
     )
 

@@ -17,6 +17,8 @@ from typing import Any
 from ..codec import dialect
 from ..session.events import Event
 from ..trading import REST_EXEC_PREFIX, Fill, OrderStatus, TrackedOrder
+from ..trading.corporate import CorporateActions
+from ..trading.pnl import MarketPnL
 from ..trading.tracker import OrderTracker
 from ._reconcileevents import SOURCES, Reconciled, ReconciledFill
 from ._restfills import (
@@ -296,7 +298,11 @@ class _Round:
                 "filled",
             )
 
-    def positions(self, records: Sequence[Mapping[str, Any]]) -> None:
+    def positions(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        corporate: tuple[CorporateActions, float] | None = None,
+    ) -> None:
         for record in records:
             parsed = parse_position(record)
             if isinstance(parsed, str):
@@ -306,6 +312,8 @@ class _Round:
             if symbol not in self.symbols:
                 continue
             held = self.tracker.position(symbol).net
+            if held != net and corporate is not None:  # Kalshi's position after its actions
+                held = _after_actions(self.tracker, symbol, held, *corporate)
             if held != net:
                 self.contradiction(
                     "positions",
@@ -313,6 +321,20 @@ class _Round:
                     f"{symbol}: Kalshi holds {net}, the tracker {held} (fills of orders it does "
                     "not track: other sessions or keys, or before its history)",
                 )
+
+
+def _after_actions(
+    tracker: OrderTracker, symbol: str, held: Decimal, actions: CorporateActions, now: float
+) -> Decimal:
+    """The tracker's position in ``symbol`` after the corporate actions up to ``now`` (splits,
+    a final settlement: `CorporateActions.adjust`); a fill without a time (one REST added)
+    counts as before every action."""
+    try:
+        return tracker.pnl(symbol, corporate=actions, now=now).position
+    except ValueError:  # a fill without a TransactTime: every fill before the actions
+        account = MarketPnL.from_position(tracker.position(symbol))
+        actions.adjust(account, [], now)
+        return account.position
 
 
 def apply_rest(
@@ -327,6 +349,7 @@ def apply_rest(
     windowed: bool = False,
     incomplete: str | None = None,
     ours: Callable[[str], bool] | None = None,
+    corporate: tuple[CorporateActions, float] | None = None,
 ) -> list[Event]:
     """Apply one reconciliation's records to ``tracker``; returns its events, `Reconciled` last
     (``incomplete``: why pages may be missing, for it).
@@ -335,6 +358,8 @@ def apply_rest(
     ``order_id`` = OrderID), those resting at Kalshi, and those whose ``client_order_id``
     ``ours`` says is the account's own (the QuoteID of a Quote one of its RFQ sessions sent:
     a maker's fill); the rest of the account's history (another process's orders) is left out.
+    ``corporate``: (the margin corporate actions, now): a position is compared with Kalshi's
+    after them.
     """
     state = _Round(tracker, product, replayed, windowed)
     rest_orders = state.read_orders(orders)
@@ -350,7 +375,7 @@ def apply_rest(
             if order is None:  # pragma: no cover - the tracker always takes a new order
                 continue
         state.order(rest, order, rest_fills.get(rest.order_id, []))
-    state.positions(positions)
+    state.positions(positions, corporate)
     state.events.append(
         Reconciled(
             reason,

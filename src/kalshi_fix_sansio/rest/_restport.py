@@ -17,9 +17,7 @@ from typing import Any
 
 from ..codec.errors import LocalProtocolError
 from ..session.events import Event
-from .desk import DeskFetch
-from .history import HistoryFetch
-from .instruments import InstrumentsFetch
+from ._fetchloop import FetchLoop
 from .pages import RestRequest, RestResponse
 from .reconcile import Reconciliation
 
@@ -33,8 +31,9 @@ class RestPort:
         target: a `Reconciliation`, a `Driver` made with ``rest=``, a session of an
             adapter (or of a simulation) made with ``rest=``, or a market-history fetch
             (`kalshi_fix_sansio.rest.history.HistoryFetch`) or an instruments fetch
-            (`kalshi_fix_sansio.rest.instruments.InstrumentsFetch`) or a desk fetch
-            (`kalshi_fix_sansio.rest.desk.DeskFetch`), run to its end the same way; or a
+            (`kalshi_fix_sansio.rest.instruments.InstrumentsFetch`), or any other one-pass fetch
+            (`kalshi_fix_sansio.rest._fetchloop.FetchLoop`: a desk fetch,
+            `kalshi_fix_sansio.rest.desk.DeskFetch`, too), run to its end the same way; or a
             ``DeskWatch`` (`kalshi_fix_sansio.client.desk_watch`), under its session's lock.
 
     Raises:
@@ -57,13 +56,12 @@ class RestPort:
             raise LocalProtocolError(
                 "the session has no REST reconciliation: make it with rest=RestOptions(...)"
             )
-        fetches = (Reconciliation, HistoryFetch, InstrumentsFetch, DeskFetch)
-        if not watch and not isinstance(rec, fetches):
+        if not watch and not isinstance(rec, (Reconciliation, FetchLoop)):  # a fetch: one pass
             raise LocalProtocolError(
                 "a REST companion runs a Reconciliation, a Driver, a session, a "
                 f"HistoryFetch, an InstrumentsFetch or a DeskFetch, got {target!r}"
             )
-        self.rec: Reconciliation | HistoryFetch | InstrumentsFetch | DeskFetch = (
+        self.rec: Reconciliation | FetchLoop = (
             rec  # a driver's queues the events of its answers itself (its sink); or a DeskWatch
         )
         supervisor = getattr(driver, "supervisor", None)

@@ -44,6 +44,7 @@ from ..codec.errors import LocalProtocolError
 from ..session import Credentials
 from ..session.events import Event
 from ..trading.catchup import CatchUpFailed, OrdersUnknown
+from ..trading.corporate import CorporateActions
 from ..trading.tracker import FillInferred, OrderTracker
 from ._reconcileevents import (
     SOURCES,
@@ -258,6 +259,10 @@ class Reconciliation:
         """How many times in a row the round under way failed (0: none, or none runs)."""
         self._retry_at: float | None = None  # a failed round runs again then
         self.lookback = lookback
+        self.corporate: CorporateActions | None = None
+        """Margin corporate actions Kalshi applied to the positions (splits, final
+        settlements): the tracker's position is compared with Kalshi's after them (None:
+        none; settable)."""
         self.tracker = tracker
         self.credentials = credentials
         self.product = product
@@ -444,6 +449,7 @@ class Reconciliation:
             windowed=self.lookback is not None,
             incomplete=self._incomplete,
             ours=self.ours,
+            corporate=(self.corporate, now) if self.corporate is not None else None,
         )
         return self._end(events, now)
 

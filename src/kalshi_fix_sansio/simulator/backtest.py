@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from ..codec.errors import LocalProtocolError
 from ..session.auth import Ed25519Signer
 from ..trading.book import Books
+from ..trading.corporate import CorporateActions
 from ..trading.funding import FundingSchedule, Rebates
 from ._feed import Feed, compile_recordings
 from ._stats import Statistics
@@ -328,6 +329,7 @@ def run_backtest(
     funding: FundingSchedule | None = None,
     rebates: Rebates | None = None,
     mode: str = "fix",
+    corporate: CorporateActions | None = None,
     **gateway_options: Any,
 ) -> BacktestResult:
     """Run ``strategy`` against ``recordings`` (see the module docstring).
@@ -364,6 +366,9 @@ def run_backtest(
             as without it).
         rebates: the user's fee rebates and incentives (`kalshi_fix_sansio.trading.funding.Rebates`;
             None: none).
+        corporate: margin corporate actions applied to the positions and P&L at their times
+            (`kalshi_fix_sansio.trading.corporate.CorporateActions`; None: none, the report as
+            without them).
         mode: ``"fix"``: the strategy's market data through a FIX session; ``"book"``: none,
             its `Context.books` fed by the exchange directly (blocking strategies that wait
             with `Context.wait`; `kalshi_fix_sansio.simulator.booklevel`).
@@ -410,7 +415,7 @@ def run_backtest(
         record_wire=False,
         **gateway_options,
     )
-    ledger = PaperLedger(funding=funding, rebates=rebates)
+    ledger = PaperLedger(funding=funding, rebates=rebates, corporate=corporate)
     stats = Statistics(ledger, float(sample_interval), symbols)
     # a book-level run reads its recordings a chunk of columns at a time: its lane takes the
     # messages from them by index (`Feed`'s ``columns``)
@@ -440,6 +445,8 @@ def run_backtest(
         run["funding"] = {"rates": len(funding), "markets": list(funding.markets)}
     if rebates is not None:
         run["rebates"] = rebates.as_json()
+    if corporate is not None:
+        run["corporate_actions"] = {"actions": len(corporate), "markets": list(corporate.markets)}
     if mode != "fix":  # a FIX-level run's report as before the modes
         run["mode"] = mode
     return BacktestResult(

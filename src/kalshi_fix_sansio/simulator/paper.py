@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import attrs
 
+from ..trading.corporate import CorporateActions
 from ..trading.funding import FundingPayment, FundingSchedule, Rebates
 from ..trading.pnl import MarketPnL, PnLLedger
 from ._paperchart import draw
@@ -120,6 +121,8 @@ class PaperLedger:
         funding: perps funding rates: each is paid on the position held before its time, as
             the recording's clock passes it (`kalshi_fix_sansio.trading.funding`).
         rebates: the user's fee rebates and incentives, counted per fill.
+        corporate: margin corporate actions: each applied to its market's account as the
+            recording's clock passes its time (`kalshi_fix_sansio.trading.corporate`).
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class PaperLedger:
         *,
         funding: FundingSchedule | None = None,
         rebates: Rebates | None = None,
+        corporate: CorporateActions | None = None,
     ) -> None:
         self.accounts = None if accounts is None else frozenset(accounts)
         self.ledger = PnLLedger()
@@ -140,6 +144,9 @@ class PaperLedger:
         """The funding paid and received so far, in time order."""
         self._rates = funding.rates if funding is not None else ()
         self._next_rate = 0  # the first rate not yet due
+        self.corporate = corporate
+        self._actions = corporate.actions if corporate is not None else ()
+        self._next_action = 0  # the first corporate action not yet due
         self.mids: dict[str, Decimal] = {}
         self.points: list[Point] = []
         self.max_points = max(4, max_points)
@@ -166,6 +173,8 @@ class PaperLedger:
         if self.first_time is None:
             self.first_time = time
             self._rate_due = self._rates[0].time if self._rates else math.inf
+            if self._actions:
+                self._rate_due = min(self._rate_due, self._actions[0].time or math.inf)
         self.last_time = time
         rates = self._rates
         while self._next_rate < len(rates) and rates[self._next_rate].time <= time:
@@ -178,6 +187,23 @@ class PaperLedger:
                 self.payments.append(payment)
                 self._changed(rate.symbol)
                 self._point(rate.time, force=True)
+        if self._actions:
+            self._act(time)
+
+    def _act(self, time: float) -> None:
+        """Apply the corporate actions due at ``time`` (`_rate_due` then names the next rate
+        or action)."""
+        actions = self._actions
+        while self._next_action < len(actions) and (actions[self._next_action].time or 0) <= time:
+            action = actions[self._next_action]
+            self._next_action += 1
+            self.ledger.corporate(action)
+            self._changed(action.new_ticker or action.symbol)
+            self._point(action.time or time, force=True)
+        nxt = self._next_action
+        rate = self._rates[self._next_rate].time if self._next_rate < len(self._rates) else math.inf
+        due = (actions[nxt].time or math.inf) if nxt < len(actions) else math.inf
+        self._rate_due = min(rate, due)
 
     def on_fill(self, fill: Any) -> None:
         """One fill (a `kalshi_fix_sansio.simulator.gateway.FillView`)."""
@@ -272,6 +298,7 @@ class PaperLedger:
             funding=None if self.funding is None else tuple(self.payments),
             rebates=self.rebates is not None,
             fills=tuple(self.fills),
+            corporate=self.corporate is not None,
         )
 
 
@@ -302,6 +329,7 @@ class PaperReport:
             then shows no funding, as before funding was counted).
         rebates: rebates were counted (the report shows them).
         fills: every fill counted, in order (the tearsheet lists them; not in `as_json`).
+        corporate: corporate actions were applied (the report shows their cash).
     """
 
     rows: tuple[PaperRow, ...]
@@ -312,6 +340,7 @@ class PaperReport:
     funding: tuple[FundingPayment, ...] | None = None
     rebates: bool = False
     fills: tuple[PaperFill, ...] = ()
+    corporate: bool = False
 
     @property
     def funding_total(self) -> Decimal:
@@ -322,6 +351,11 @@ class PaperReport:
     def rebates_total(self) -> Decimal:
         """Rebates received over every market, dollars."""
         return sum((r.account.rebates for r in self.rows), _ZERO)
+
+    @property
+    def corporate_total(self) -> Decimal:
+        """Cash of corporate actions over every market, dollars (negative: paid)."""
+        return sum((r.account.corporate for r in self.rows), _ZERO)
 
     @property
     def total(self) -> Decimal:
@@ -340,6 +374,7 @@ class PaperReport:
         extra = (["funding"] if self.funding is not None else []) + (
             ["rebates"] if self.rebates else []
         )
+        extra += ["corporate"] if self.corporate else []
         head[5:5] = extra
         lines: list[list[str]] = [head]
         for row in self.rows:
@@ -355,7 +390,7 @@ class PaperReport:
                     _qty(a.bought),
                     _qty(a.sold),
                     f"{(a.fees + a.settlement_fee).quantize(_CENT)}",
-                    *self._extra(a.funding, a.rebates),
+                    *self._extra(a.funding, a.rebates, a.corporate),
                     _qty(a.position),
                     mark,
                     _money(a.realized),
@@ -365,7 +400,7 @@ class PaperReport:
             )
         fills = sum(r.account.fills for r in self.rows)
         fees = f"{self.fees.quantize(_CENT)}"
-        more = self._extra(self.funding_total, self.rebates_total)
+        more = self._extra(self.funding_total, self.rebates_total, self.corporate_total)
         lines.append(["total", str(fills), "", "", fees, *more, "", "", "", "", _money(self.total)])
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
         mark_column = 6 + len(extra)
@@ -384,10 +419,11 @@ class PaperReport:
             tail.append(f"ended: {self.end}")
         return "\n".join(out + tail)
 
-    def _extra(self, funding: Decimal, rebates: Decimal) -> list[str]:
-        """The funding and rebates cells of a line, those the report shows."""
+    def _extra(self, funding: Decimal, rebates: Decimal, corporate: Decimal) -> list[str]:
+        """The funding, rebates and corporate cells of a line, those the report shows."""
         cells = [_money(funding)] if self.funding is not None else []
-        return cells + ([_money(rebates)] if self.rebates else [])
+        cells += [_money(rebates)] if self.rebates else []
+        return cells + ([_money(corporate)] if self.corporate else [])
 
     def as_json(self) -> dict[str, Any]:
         """The report for programs: exact decimal strings, times as ISO UTC (``funding`` and
@@ -421,6 +457,8 @@ class PaperReport:
                 rows[-1]["funding"] = str(a.funding)
             if self.rebates:
                 rows[-1]["rebates"] = str(a.rebates)
+            if self.corporate:
+                rows[-1]["corporate"] = str(a.corporate)
         doc: dict[str, Any] = {
             "schema": JSON_SCHEMA_VERSION,
             "first_time": _iso(self.first_time),
@@ -443,6 +481,8 @@ class PaperReport:
             doc["funding_payments"] = [p.as_json() for p in self.funding]
         if self.rebates:
             doc["rebates"] = str(self.rebates_total)
+        if self.corporate:
+            doc["corporate"] = str(self.corporate_total)
         return doc
 
     def svg(self, title: str = "paper trading") -> str:

@@ -74,6 +74,7 @@ from ._tradingstate import (
 )
 from .book import Books
 from .deadman import DeadMansSwitch
+from .marginrisk import MarginFigures
 from .risk import BookSource, RiskChecker, RiskLimitExceeded, RiskLimits
 from .tracker import OrderTracker
 
@@ -238,6 +239,7 @@ class OrderGate(TradingStateRules):
         self.outside_halt = outside_halt
         self.metrics = metrics
         self._risk: RiskChecker | None = None
+        self._margin: MarginFigures | None = None
         self._risk_books = risk_books
         self.risk_limits = risk_limits
         self._quotes: OrderedDict[str, _Quote] = OrderedDict()  # QuoteID -> what it offers
@@ -322,6 +324,27 @@ class OrderGate(TradingStateRules):
             self._risk = RiskChecker(
                 limits, product=self.product, tracker=self.tracker, books=self._risk_books
             )
+            self._risk.margin = self._margin
+
+    @property
+    def margin_figures(self) -> MarginFigures | None:
+        """Kalshi's margin figures the margin limits (``min_liquidation_distance``,
+        ``max_notional_risk_use``) are judged on (None: not read yet); set the ones read
+        (`kalshi_fix_sansio.rest.marginrisk.MarginRiskFetch.figures`) to refresh them."""
+        return self._margin
+
+    @margin_figures.setter
+    def margin_figures(self, figures: MarginFigures | None) -> None:
+        if figures is not None and not isinstance(figures, MarginFigures):
+            raise LocalProtocolError(
+                f"margin_figures must be MarginFigures or None, got {type(figures).__name__}"
+            )
+        self._margin = figures
+        if self._risk is not None:
+            self._risk.margin = figures
+        if self.metrics is not None:
+            gauges = figures.metrics() if figures is not None else {}
+            self.metrics.margin = {name: float(value) for name, value in gauges.items()}
 
     @property
     def risk_books(self) -> Books | BookSource | None:

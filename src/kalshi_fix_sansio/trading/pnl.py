@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._orders import Position, _Trades
+from .corporate import CorporateAction, CorporateActions
 from .funding import FundingPayment
 from .settlement import SettlementAssembler, SettlementReport
 
@@ -108,6 +109,9 @@ class MarketPnL(_Trades):
         result: the market result once settled (``"yes"``, ``"no"``, ...), when known.
         funding: perps funding received, dollars (negative: paid; 0 without a schedule).
         rebates: fee rebates and incentives received, dollars (0 without `Rebates`).
+        corporate: cash of corporate actions received (dividends, spin-offs; negative: paid
+            by a short position), dollars (0 without `CorporateActions
+            <kalshi_fix_sansio.trading.corporate.CorporateActions>`).
     """
 
     fills: int = 0
@@ -116,6 +120,7 @@ class MarketPnL(_Trades):
     result: str | None = None
     funding: Decimal = _ZERO
     rebates: Decimal = _ZERO
+    corporate: Decimal = _ZERO
 
     @classmethod
     def from_position(cls, position: Position, fills: int = 0) -> MarketPnL:
@@ -140,8 +145,15 @@ class MarketPnL(_Trades):
 
     @property
     def cash(self) -> Decimal:
-        """Sell proceeds - buy cost - fees + funding + rebates, dollars."""
-        return self.sell_proceeds - self.buy_cost - self.fees + self.funding + self.rebates
+        """Sell proceeds - buy cost - fees + funding + rebates + corporate cash, dollars."""
+        return (
+            self.sell_proceeds
+            - self.buy_cost
+            - self.fees
+            + self.funding
+            + self.rebates
+            + self.corporate
+        )
 
     @property
     def realized(self) -> Decimal:
@@ -149,7 +161,7 @@ class MarketPnL(_Trades):
         if self.settlement_price is not None:
             return self.cash + self.net * self.settlement_price - self.settlement_fee
         net = self.net
-        paid = self.funding + self.rebates - self.fees
+        paid = self.funding + self.rebates + self.corporate - self.fees
         if net > 0:  # long: the contracts sold closed part of the buys, at their average
             return self.sell_proceeds - _share(self.buy_cost, self.sold, self.bought) + paid
         if net < 0:  # short: the contracts bought closed part of the sells
@@ -245,6 +257,21 @@ class PnLLedger:
             self.market(symbol).rebates += amount
         return amount
 
+    def corporate(self, action: CorporateAction) -> None:
+        """Apply one corporate action now, at its time (every fill counted so far came before
+        it): `CorporateActions.apply <kalshi_fix_sansio.trading.corporate.CorporateActions.apply>`;
+        a ticker change moves the market's account to the new ticker (when it has none)."""
+        account = self._markets.get(action.symbol)
+        if account is None:
+            return
+        if action.kind == "ticker_change":
+            new = action.new_ticker
+            if new is not None and new not in self._markets:
+                del self._markets[action.symbol]
+                self._markets[new] = attrs.evolve(account, symbol=new)
+            return
+        CorporateActions().apply(account, action, (_ZERO, _ZERO))
+
     def fund(self, rate: FundingRate) -> FundingPayment | None:
         """Pay one funding rate on its market's position now (None: flat or settled, nothing
         paid)."""
@@ -309,6 +336,7 @@ class Settlements:
         funding: FundingSchedule | None = None,
         now: float | None = None,
         rebates: Rebates | None = None,
+        corporate: CorporateActions | None = None,
     ) -> MarketPnL:
         """The account of a tracker `Position` made by ``fills`` (tracker fills), with perps
         funding and rebates, closed at its market's settlement if any.
@@ -320,9 +348,13 @@ class Settlements:
                 position the fills before each made (their TransactTime).
             now: the time funding is counted to, UTC epoch seconds (required with ``funding``).
             rebates: each fill's rebate counted (a maker fill: AggressorIndicator(1057) N).
+            corporate: the market's corporate actions up to ``now`` applied, each on the
+                position the fills before it made
+                (`kalshi_fix_sansio.trading.corporate.CorporateActions`).
 
         Raises:
-            ValueError: ``funding`` without ``now``, or a fill without a TransactTime.
+            ValueError: ``funding`` or ``corporate`` without ``now``, or a fill without a
+                TransactTime.
         """
         account = MarketPnL.from_position(position, len(fills))
         if rebates is not None:
@@ -335,6 +367,15 @@ class Settlements:
                     f"pnl({position.symbol!r}, funding=...): pass now= (epoch seconds)"
                 )
             account.apply_funding(funding.accrue(position.symbol, _fill_times(fills), now))
+        if corporate is not None:
+            if now is None:
+                raise ValueError(
+                    f"pnl({position.symbol!r}, corporate=...): pass now= (epoch seconds)"
+                )
+            timed = [
+                (t, f.side, f.qty) for f, (t, _) in zip(fills, _fill_times(fills), strict=True)
+            ]
+            corporate.adjust(account, timed, now)
         self.close(account)
         return account
 

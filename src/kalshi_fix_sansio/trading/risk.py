@@ -44,6 +44,7 @@ from ..codec.errors import LocalProtocolError
 from ._eventrisk import EventBook, EventLimit, events_of
 from ._opencounts import OpenCounts
 from .book import Books
+from .marginrisk import MarginFigures, check_margin_risk
 from .tracker import OrderTracker, TrackedOrder
 
 __all__ = [
@@ -249,6 +250,11 @@ class RiskLimits:
         symbols: symbol -> `SymbolLimits`, overriding the values above for that symbol.
         events: event ticker -> `EventLimit`: the most the event's worst outcome may lose
             (prediction; a market in one event at most).
+        min_liquidation_distance: margin: the least distance, as a share of the mark price,
+            from the mark to the liquidation price of the position an order would make, from
+            Kalshi's figures (`kalshi_fix_sansio.trading.marginrisk`).
+        max_notional_risk_use: margin: the largest share of Kalshi's notional value risk limit
+            (of the market, and of the account) its usage plus an order may reach.
 
     Raises:
         LocalProtocolError: a value out of range (see `SymbolLimits`).
@@ -283,9 +289,20 @@ class RiskLimits:
     )
     symbols: Mapping[str, SymbolLimits] = attrs.field(factory=dict, converter=_symbols, hash=False)
     events: Mapping[str, EventLimit] = attrs.field(factory=dict, converter=events_of, hash=False)
+    min_liquidation_distance: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    max_notional_risk_use: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_POSITIVE
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_bounds(self)
+
+    @property
+    def margin_limits(self) -> bool:
+        """A limit judged on Kalshi's margin figures is set."""
+        return self.min_liquidation_distance is not None or self.max_notional_risk_use is not None
 
     def for_symbol(self, symbol: str) -> SymbolLimits:
         """The limits that apply to ``symbol``: its override where set, else the account's."""
@@ -409,6 +426,9 @@ class RiskChecker:
         self.limits = limits
         self.tracker = tracker
         self.books = books
+        self.margin: MarginFigures | None = None
+        """Kalshi's margin figures the margin limits are judged on (None: not read yet);
+        `kalshi_fix_sansio.rest.marginrisk.MarginRiskFetch` reads them."""
 
     @property
     def limits(self) -> RiskLimits:
@@ -426,7 +446,13 @@ class RiskChecker:
                 "RiskLimits.events: event limits are for prediction markets (margin markets "
                 "belong to no event); set none on a margin session"
             )
+        if limits.margin_limits and self.product != "margin":
+            raise LocalProtocolError(
+                "RiskLimits.min_liquidation_distance / max_notional_risk_use are judged on "
+                "Kalshi's margin figures: set them on a margin session only"
+            )
         self._limits = limits
+        self._margin_on = limits.margin_limits
         self._for_symbol: dict[str, SymbolLimits] = {}  # `RiskLimits.for_symbol`, per symbol
         self._events: EventBook | None = None
         if limits.events and hasattr(self, "_tracker"):
@@ -595,11 +621,44 @@ class RiskChecker:
             )
             cost = order_notional("prediction", side, leaves, price)
             events.check(symbol, is_buy, cost, chain, refuse)
+        if self._margin_on:
+            self._margin(symbol, side, qty, price, target, refuse)
         lim_n = self._limits.max_open_orders
         if target is None and rests and lim_n is not None:
             count = self._counts.total + 1
             if count > lim_n:
                 refuse("max_open_orders", lim_n, count, f"{count} open orders > {lim_n}", None)
+
+    def _margin(
+        self,
+        symbol: str,
+        side: str,
+        qty: Decimal,
+        price: Decimal | None,
+        target: TrackedOrder | None,
+        refuse: Any,
+    ) -> None:
+        """The limits judged on Kalshi's margin figures (`check_margin_risk`)."""
+        _, buys, sells = self._counts.leaves(symbol)
+        net = self._tracker.position(symbol).net
+        is_buy = side == _BUY
+        worst = net + buys if is_buy else net - sells
+        added = qty
+        if target is not None:  # a replace adds the growth of its chain's leaves only
+            chain = self._counts.chain_leaves(symbol, OpenCounts.chain_key(target), is_buy)
+            added = max(max(qty - target.cum_qty, _ZERO) - chain, _ZERO)
+        limits = self._limits
+        check_margin_risk(
+            self.margin,
+            symbol=symbol,
+            buy=is_buy,
+            qty=added,
+            price=price,
+            worst_before=worst,
+            min_distance=limits.min_liquidation_distance,
+            max_use=limits.max_notional_risk_use,
+            refuse=refuse,
+        )
 
     def _rule(self, side: str) -> str:
         if self.product != "prediction":

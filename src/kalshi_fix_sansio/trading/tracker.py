@@ -408,7 +408,8 @@ class OrderTracker(RejectRules, MissedReports):
         closed at the settlement price once its MarketSettlementReport (35=UMS, every page)
         arrived; ``.unrealized_at(book)`` marks the open position to a book's mid. Its
         ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``).
-        ``funding=``, ``now=``, ``rebates=``: perps funding up to ``now`` and each fill's rebate
+        ``funding=``, ``now=``, ``rebates=``, ``corporate=``: perps funding and margin
+        corporate actions up to ``now``, and each fill's rebate
         (`Settlements.account <kalshi_fix_sansio.trading.pnl.Settlements.account>`)."""
         fills = [f for o in self._orders.values() for f in o._fills if f.symbol == symbol]
         return self._settlements.account(self.position(symbol), fills, **funding)

@@ -5,7 +5,8 @@
 
 * ``GET /events`` (``series_ticker``, ``status``, ``with_nested_markets``, ``limit``,
   ``cursor``) and ``GET /events/{event_ticker}`` (``{"event", "markets"}``);
-* ``GET /series/{series_ticker}``;
+* ``GET /series`` (every series, not paged, as Kalshi's) and ``GET /series/{series_ticker}``,
+  each with its fees as the exchange charges them (``fee_type``, ``fee_multiplier``);
 * ``GET /markets`` (``tickers``, ``event_ticker``, ``series_ticker``, ``status``, ``limit``,
   ``cursor``) and ``GET /markets/{ticker}``;
 * margin: ``GET /margin/markets`` and ``GET /margin/markets/{ticker}``.
@@ -31,12 +32,14 @@ import attrs
 from ...codec.errors import LocalProtocolError
 from ...rest.instruments import EventInfo, Instruments, MarketInfo, PriceRange, SeriesInfo
 from .exchange import Exchange
+from .exchange.fees import FeeSchedule, series_of
 
 __all__ = ["CATALOGUE_ROUTES", "MarketCatalogue", "page_bounds"]
 
 CATALOGUE_ROUTES: Final = (
     "/trade-api/v2/events",
     "/trade-api/v2/events/{event_ticker}",
+    "/trade-api/v2/series",
     "/trade-api/v2/series/{series_ticker}",
     "/trade-api/v2/markets",
     "/trade-api/v2/markets/{ticker}",
@@ -186,8 +189,8 @@ class MarketCatalogue:
         if refused is not None:
             return refused
         series = query.get("series_ticker", [None])[0]
-        if kind == "series":
-            return _json(404, {"error": "GET /series is not served by the mock: name one"})
+        if kind == "series":  # Kalshi's list is not paged
+            return _json(200, {"series": [self.series_record(f) for f in self._all_series()]})
         records: list[Any]
         if kind == "events":
             nested = query.get("with_nested_markets", [""])[0] == "true"
@@ -210,21 +213,45 @@ class MarketCatalogue:
         cursor = str(start + limit) if start + limit < len(records) else ""
         return _json(200, {kind: page, "cursor": cursor})
 
+    def _all_series(self) -> list[SeriesInfo]:
+        """Every series: the described ones and those of the listed markets."""
+        catalogue = self.catalogue()
+        tickers = {e.series for e in catalogue.events() if e.series}
+        tickers |= {series_of(m) for m in self.exchange.markets()}
+        return [
+            catalogue.series(t) if _held(catalogue, t) else SeriesInfo(t) for t in sorted(tickers)
+        ]
+
+    def series_record(self, found: SeriesInfo) -> dict[str, Any]:
+        """A series in Kalshi's shape, its fees the exchange's: ``fee_type`` ``quadratic``
+        (no maker fee) or ``quadratic_with_maker_fees``, and its ``fee_multiplier``."""
+        fees = self.exchange.fees
+        maker, multiplier = Decimal("0.0175"), Decimal(1)
+        if isinstance(fees, FeeSchedule):
+            rates = fees.rates("prediction", found.ticker)
+            maker, multiplier = rates.maker or Decimal(0), rates.multiplier or Decimal(0)
+        return {
+            "ticker": found.ticker,
+            "title": found.title,
+            "category": found.category,
+            "categories": [found.category] if found.category else [],
+            "frequency": found.frequency,
+            "tags": [],
+            "settlement_sources": [],
+            "contract_url": "",
+            "contract_terms_url": "",
+            "fee_type": "quadratic_with_maker_fees" if maker else "quadratic",
+            "fee_multiplier": int(multiplier)
+            if multiplier == multiplier.to_integral_value()
+            else float(multiplier),
+            "additional_prohibitions": [],
+        }
+
     def _one(self, catalogue: Instruments, kind: str, ticker: str) -> Answer:
         try:
             if kind == "series":
                 found: SeriesInfo = catalogue.series(ticker)
-                return _json(
-                    200,
-                    {
-                        "series": {
-                            "ticker": found.ticker,
-                            "title": found.title,
-                            "category": found.category,
-                            "frequency": found.frequency,
-                        }
-                    },
-                )
+                return _json(200, {"series": self.series_record(found)})
             if kind == "events":
                 event = catalogue.event(ticker)
                 markets = [self.market_record(catalogue.market(m)) for m in event.markets]
@@ -234,3 +261,11 @@ class MarketCatalogue:
             return _json(200, {"market": self.market_record(catalogue.market(ticker))})
         except LocalProtocolError:  # not held
             return _json(404, {"error": f"not found: {ticker}"})
+
+
+def _held(catalogue: Instruments, ticker: str) -> bool:
+    try:
+        catalogue.series(ticker)
+    except LocalProtocolError:
+        return False
+    return True

@@ -37,6 +37,7 @@ from ..recording import RecordingError, RecordingInfo, check_recording, read_rec
 from .exchange import Exchange, Outbound
 
 if TYPE_CHECKING:
+    from ...trading.corporate import CorporateActions
     from ...trading.funding import FundingSchedule, Rebates
     from .connection import Connection
 
@@ -124,6 +125,7 @@ class Replay:
         accounts: Iterable[str] | None = None,
         funding: FundingSchedule | None = None,
         rebates: Rebates | None = None,
+        corporate: CorporateActions | None = None,
     ) -> None:
         if not as_fast_as_possible and not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed!r}")
@@ -148,7 +150,10 @@ class Replay:
         self.start = start
         self.settle = results
         self.ledger = PaperLedger(
-            None if accounts is None else list(accounts), funding=funding, rebates=rebates
+            None if accounts is None else list(accounts),
+            funding=funding,
+            rebates=rebates,
+            corporate=corporate,
         )
         self.messages = 0
         self.error: RecordingError | None = None

@@ -48,8 +48,9 @@ from ...rest.pages import order_status, rest_path, rest_signature_payload
 from ...session.auth import PublicKey, verify_signature_b64
 from ...trading.funding import FundingSchedule
 from .desk_pages import DeskPages
-from .exchange import Exchange, FillView
+from .exchange import Exchange, FeeSchedule, FillView
 from .listening import Faults
+from .margin_pages import MarginTerms, margin_page
 from .market_catalogue import MarketCatalogue, page_bounds
 from .market_history import MarketHistory
 
@@ -225,6 +226,8 @@ class RestApp:
         self._paths = {rest_path(self.product, name): name for name in names}
         self.desk = DeskPages(exchange, self.faults)
         """Queue positions, the exchange's status and schedule (`DeskPages`)."""
+        self.margin_terms: MarginTerms | None = MarginTerms() if self.product == "margin" else None
+        """What the margin risk pages answer from (`MarginTerms`; margin only)."""
 
     # -- the exchange's state ----------------------------------------------------------------
 
@@ -487,6 +490,10 @@ class RestApp:
             desk = self.desk.handle(parts.path, parts.query, lowered, now, self._authenticated)
             if desk is not None:
                 return desk
+        if name is None and self.margin_terms is not None and method == "GET":
+            answer = self._margin_page(parts.path, lowered, now, parts.query)
+            if answer is not None:
+                return answer
         if name is None and self.history is not None and method == "GET":
             answer = self._history(self.history, parts.path, parts.query, lowered, now)
             if answer is not None:
@@ -611,6 +618,36 @@ class RestApp:
         if signed and self._authenticated("GET", path, headers, now) is None:
             return _json(401, {"error": "unauthorized: bad KALSHI-ACCESS-* headers"})
         return answer
+
+    def _margin_page(
+        self, path: str, headers: Mapping[str, str], now: float, query: str = ""
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """A margin risk page (`margin_page`); None: not such a path."""
+        assert self.margin_terms is not None
+        return margin_page(
+            path,
+            headers.get("kalshi-access-key", ""),
+            lambda: self._authenticated("GET", path, headers, now),
+            self.margin_terms,
+            self._books,
+            lambda account: [
+                (v.symbol, v.leaves_qty, v.price) for v in self.exchange.open_orders(account)
+            ],
+            self._fee_rates,
+            query,
+        )
+
+    def _fee_rates(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Each listed margin market's (maker, taker) rate as the exchange charges it."""
+        fees = self.exchange.fees
+        if not isinstance(fees, FeeSchedule):
+            return {}
+        out = {}
+        for symbol in self.exchange.markets():
+            rates = fees.rates("margin", symbol)
+            scale = rates.multiplier if rates.multiplier is not None else _ONE
+            out[symbol] = ((rates.maker or _ZERO) * scale, (rates.taker or _ZERO) * scale)
+        return out
 
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float

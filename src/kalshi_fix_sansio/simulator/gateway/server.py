@@ -56,6 +56,7 @@ from .tls import self_signed, server_context
 if TYPE_CHECKING:
     from kalshi_fix_sansio.client import Endpoint
 
+    from ...trading.corporate import CorporateActions
     from ...trading.funding import FundingSchedule, Rebates
     from .replay import Replay
 
@@ -595,6 +596,7 @@ class MockGateway(Router):
         accounts: list[str] | None = None,
         funding: FundingSchedule | None = None,
         rebates: Rebates | None = None,
+        corporate: CorporateActions | None = None,
     ) -> Replay:
         """Replay a recording into this gateway: paper trading on a recorded market.
 
@@ -614,6 +616,8 @@ class MockGateway(Router):
             funding: perps funding rates the report pays on positions
                 (`kalshi_fix_sansio.trading.funding.FundingSchedule`; None: none).
             rebates: the user's rebates the report counts (`kalshi_fix_sansio.trading.funding.Rebates`).
+            corporate: margin corporate actions the report applies at their times
+                (`kalshi_fix_sansio.trading.corporate.CorporateActions`; None: none).
 
         Returns:
             The `Replay` (`Replay.wait`, `Replay.report`, `Replay.stop`).
@@ -635,6 +639,7 @@ class MockGateway(Router):
             accounts=accounts,
             funding=funding,
             rebates=rebates,
+            corporate=corporate,
         )
         if self._loop is None:
             self._replays.append(replay)

@@ -26,7 +26,7 @@ import csv
 import os
 from collections.abc import Callable, Mapping
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from typing import Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
@@ -205,6 +205,31 @@ class FeeSchedule:
             return _ZERO
         fee = _round_up(r.settlement * payout_qty * r.multiplier, r.round_to)
         return min(fee, payout_qty)  # never more than the payout
+
+    @classmethod
+    def of_kalshi(cls, rates: Mapping[str, Any]) -> FeeSchedule:
+        """The schedule Kalshi charges: the general rates, with one override per series or
+        market read from Kalshi (`kalshi_fix_sansio.rest.fees.KalshiFeesFetch.rates`: each
+        with ``taker``, ``maker`` and ``multiplier``, None where the general rate holds)."""
+        return cls(
+            series={
+                scope: FeeRates(taker=r.taker, maker=r.maker, multiplier=r.multiplier)
+                for scope, r in rates.items()
+            }
+        )
+
+    def dumps(self, comment: str = "") -> str:
+        """The schedule as a schedule file's text (`load` reads it back to an equal schedule):
+        a row per product and per series or market override, every field written;
+        ``comment`` lines first (each prefixed ``#``)."""
+        lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+        lines.append(",".join(FEE_COLUMNS))
+        rows = [("prediction", self.prediction), ("margin", self.margin)]
+        rows += sorted(self.series.items())
+        for scope, rates in rows:
+            cells = [getattr(rates, name) for name in FEE_COLUMNS[1:]]
+            lines.append(",".join([scope, *("" if c is None else f"{c:f}" for c in cells)]))
+        return "\n".join(lines) + "\n"
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FeeSchedule:
