@@ -130,3 +130,55 @@ def test_a_wrong_depth(tmp_path: Path, depth: object) -> None:
     compiled = compile_recording(_written(tmp_path, 50), cache=False)
     with pytest.raises(ValueError, match="depth must be a whole number >= 1"):
         book_states(compiled, depth)  # type: ignore[arg-type]
+
+
+def _folded(path: Path, depth: int) -> int:
+    """Every market's book state equals a plain fold of the compiled rows by the exchange's
+    rule (a 35=W replaces the levels; a bid or offer entry of a 35=X sets its level, removed
+    at an update action of 2 or a size of none or 0; a trade moves nothing); the rows
+    compared."""
+    compiled = compile_recording(path, cache=False)
+    states = book_states(compiled, depth)
+    books: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+    compared = 0
+    for k, (_time, kind, symbol, _status, _result, entries) in enumerate(compiled.rows()):
+        touched: dict[str, None] = {}
+        if kind == "W" and symbol is not None:
+            books[symbol] = {"0": {}, "1": {}}
+            touched[symbol] = None
+        for t, name, px, size, action, _aggressor, _trade_id in entries:
+            name = symbol if kind == "W" else name
+            if kind not in ("W", "X") or name is None or px is None:
+                continue
+            touched[name] = None
+            if t not in ("0", "1"):
+                continue
+            levels = books.setdefault(name, {"0": {}, "1": {}})[t]
+            if size is None or not size or (kind == "X" and action == "2"):
+                levels.pop(px, None)
+            else:
+                levels[px] = size
+        for name in touched:
+            market = states[name]
+            row = market.after(k)
+            assert market.messages[row] == k
+            bids = sorted(books[name]["0"].items(), reverse=True)[:depth]
+            offers = sorted(books[name]["1"].items())[:depth]
+            assert market.levels(row) == (bids, offers), (k, name)
+            compared += 1
+    return compared
+
+
+def test_a_snapshot_in_the_middle_replaces_the_market_s_levels(tmp_path: Path) -> None:
+    """A 35=W met after many 35=X (the market's first snapshot again, at a later line's time):
+    its book is the snapshot's from there on; the 35=X after it that update a level it does
+    not have (the recording inconsistent from there) set it, as the exchange's recorded book
+    does (`Books` reports them instead)."""
+    path = _written(tmp_path, 600)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    snapshot = next(line for line in lines if "|35=W|" in line)
+    for at in (200, 450):
+        lines.insert(at, lines[at].split(" ", 1)[0] + " " + snapshot.split(" ", 1)[1])
+    path.write_text("".join(lines), encoding="utf-8")
+    assert _folded(path, 5) > 600
+    assert _folded(_written(tmp_path, 600, seed=3), 2) > 600

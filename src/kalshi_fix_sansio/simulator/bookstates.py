@@ -12,9 +12,9 @@ market at any time by a search of its times (`MarketStates.at`), with no Python 
 message between two reads.
 
 The book is the recording's (a 35=W replaces the market's levels; a 35=X entry of a bid or an
-offer sets its level to its size, an update action of 2 or no size removes it; a trade leaves
-the levels as they are), before any client order: the exchange's recorded book while no client
-order rests in the market.
+offer sets its level to its size, whatever its update action says it was, and an update action
+of 2 or a size of none or 0 removes it; a trade leaves the levels as they are), before any
+client order: the exchange's recorded book while no client order rests in the market.
 
 The columns are arrays of the standard library's `array` types, read through a `memoryview` of
 the cache file mapped in memory, so a run's memory stays flat however long the recording; a
