@@ -1,3 +1,4 @@
+# private: the fold's segment sizes lowered (`bookstates._SEGMENT`, `_HELD`) to spill often
 """Book states compiled once (`kalshi_fix_sansio.simulator.bookstates`): the book after each
 recorded message as columns, equal to what `Books` makes of the decoded recording, cached
 beside the compiled recording and checked as it is."""
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kalshi_fix_sansio.simulator import bookstates
 from kalshi_fix_sansio.simulator.bookstates import BOOK_SUFFIX, book_states
 from kalshi_fix_sansio.simulator.compiled import CompiledCacheError, compile_recording
 from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
@@ -182,3 +184,22 @@ def test_a_snapshot_in_the_middle_replaces_the_market_s_levels(tmp_path: Path) -
     path.write_text("".join(lines), encoding="utf-8")
     assert _folded(path, 5) > 600
     assert _folded(_written(tmp_path, 600, seed=3), 2) > 600
+
+
+def test_rows_spilled_in_many_segments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fold's rows go to its spill file a segment at a time (a market's few rows, or every
+    market's after a chunk): the same states, cached or in memory, as one segment gives."""
+    path = _written(tmp_path, 1500)
+    whole = book_states(compile_recording(path, cache=False), 3)
+    monkeypatch.setattr(bookstates, "_SEGMENT", 7)
+    monkeypatch.setattr(bookstates, "_HELD", 50)
+    assert _same_as_books(path, 3) > 1000
+    cached = book_states(compile_recording(path), 3)
+    assert cached.cache_path is not None and not cached.from_cache
+    for states in (cached, book_states(compile_recording(path), 3)):
+        for symbol, market in whole.markets.items():
+            other = states[symbol]
+            assert list(other.messages) == list(market.messages)
+            assert [other.levels(i) for i in range(other.count)] == [
+                market.levels(i) for i in range(market.count)
+            ]

@@ -89,6 +89,8 @@ _COLUMNS: Final = (
     ("ask_size", "i"),
 )
 _LEVELS: Final = ("bid_px", "bid_size", "ask_px", "ask_size")
+_SEGMENT: Final = 4096  # a market's rows held before they go to the spill file
+_HELD: Final = 1 << 16  # every market's rows held before they all go
 
 Level = tuple[Decimal, Decimal]
 
@@ -354,11 +356,17 @@ class _Market:
             rows["ask_px"].extend(pad[:short])
             rows["ask_size"].extend(pad[:short])
 
+    def held(self) -> int:
+        """Its rows not yet spilled."""
+        return len(self.rows["message"])
+
     def spill(self, out: IO[bytes]) -> None:
+        """Its rows to the end of ``out``, a segment (each column's rows one after the other)."""
         rows = self.rows
         count = len(rows["message"])
         if not count:
             return
+        out.seek(0, os.SEEK_END)
         self.segments.append((out.tell(), count))
         for name, code in _COLUMNS:
             rows[name].tofile(out)
@@ -366,8 +374,9 @@ class _Market:
 
 
 def _fold(compiled: CompiledRecording, depth: int, spill: IO[bytes]) -> dict[str, _Market]:
-    """Each market's book after each of its messages, its rows spilled to ``spill`` after each
-    chunk of the compiled columns (memory flat in the recording's length)."""
+    """Each market's book after each of its messages, its rows spilled to ``spill`` a segment at
+    a time: a market's `_SEGMENT` rows, or every market's after a chunk of the compiled columns
+    once they hold `_HELD` rows together (memory flat in the recording's length)."""
     markets = {symbol: _Market() for symbol in compiled.info.markets}
     pad = array("i", [-1] * depth)
     message = 0
@@ -415,10 +424,16 @@ def _fold(compiled: CompiledRecording, depth: int, spill: IO[bytes]) -> dict[str
                         if name is not None and name not in touched and name in markets:
                             touched[name] = None  # a trade alone: the book as it was
                 for name in touched:
-                    markets[name].row(message + i, times[i], depth, pad)
+                    market = markets[name]
+                    market.row(message + i, times[i], depth, pad)
+                    if market.held() >= _SEGMENT:
+                        market.spill(spill)
         message += chunk.count
-        for market in markets.values():  # a chunk's rows at a time
-            market.spill(spill)
+        if sum(market.held() for market in markets.values()) >= _HELD:
+            for market in markets.values():
+                market.spill(spill)
+    for market in markets.values():
+        market.spill(spill)
     return markets
 
 
@@ -440,23 +455,17 @@ def _payload(
             columns.append([symbol, name, offset, count * width, code])
             offset += _aligned(size)
 
+    # the bytes of a row of each column, and where each column starts in a segment of one row
+    widths = [(depth if name in _LEVELS else 1) * array(code).itemsize for name, code in _COLUMNS]
+    starts = [sum(widths[:k]) for k in range(len(widths))]
+
     def parts() -> Iterator[bytes]:
-        for symbol, market in markets.items():
-            del symbol
-            for name, code in _COLUMNS:
-                width = depth if name in _LEVELS else 1
-                item = array(code).itemsize
+        for market in markets.values():
+            for width, start in zip(widths, starts, strict=True):
                 written = 0
                 for at, rows in market.segments:
-                    skip = 0
-                    for other, other_code in _COLUMNS:
-                        if other == name:
-                            break
-                        skip += (
-                            rows * (depth if other in _LEVELS else 1) * array(other_code).itemsize
-                        )
-                    spill.seek(at + skip)
-                    block = spill.read(rows * width * item)
+                    spill.seek(at + rows * start)
+                    block = spill.read(rows * width)
                     written += len(block)
                     yield block
                 pad = _aligned(written) - written
