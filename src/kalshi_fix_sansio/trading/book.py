@@ -293,9 +293,9 @@ class Book(_TwoSided):
         reads it at every wake): the same `Level` objects, each made again only when its side's
         best price or size changed. The answer is kept (``_top``) until a change of a side that
         can move its best drops it: `BookSide._set`, `_remove` and `_clear` through the side's
-        owner, and each feed that writes a side's dict in place itself (the book-level lane only
-        for a change at or beyond a best). tests/test_book_top.py holds `top` and each side's
-        `best` together after every writer's change."""
+        owner, `BookSide.set` only for a change at or beyond a best, and each feed that writes a
+        side's dict in place itself. tests/test_book_top.py holds `top` and each side's `best`
+        together after every writer's change."""
         top = self._top
         if top is not None:
             return top
