@@ -18,8 +18,10 @@ own (so its peak resident memory is its own):
   both markets and reads the top of each book that changed at every wake (`read_books`:
   ``ctx.watch``, ``ctx.wait``, ``ctx.books``), run with ``mode="book"`` (no market-data
   session: the exchange's messages to it applied to its books as they are built) and with the
-  default ``mode="fix"`` (a market-data session the context opens); ``--block booklevel``
-  writes their table.
+  default ``mode="fix"`` (a market-data session the context opens); **backtest, book level,
+  timer**: `read_books_on_timer`, every book read at a wake every `TIMER` (10) seconds of the
+  recording, at the book level; ``--block booklevel`` writes their table, with the rows
+  measured beside them (`BESIDE`: hftbacktest's four, the book states' two).
 * **compile**: `compile_recording` with no cache yet: the recording checked once (each
   frame's BodyLength and CheckSum verified, each message decoded and validated, as
   `check_recording` does) and its columns written to its cache.
@@ -37,17 +39,33 @@ own (so its peak resident memory is its own):
   exchange and the books).
 * **hftbacktest** (a peer, not like for like): the same recording converted to hftbacktest's
   event arrays (one event per book level or trade entry, per market; the conversion is not
-  timed), replayed by its `HashMapMarketDepthBacktest` (compiled Rust, the strategy a numba
-  function that reads both books at every feed with ``wait_next_feed``; numba's compilation is
-  not timed): no FIX, no session, no encode or decode, no exchange of ours. Rate per CPU
-  second in recorded messages, and its events in the note under the table. It needs
-  ``pip install hftbacktest`` (not a dependency of the project): without it the row says so.
+  timed), replayed by its `HashMapMarketDepthBacktest` (compiled Rust): no FIX, no session, no
+  encode or decode, no exchange of ours. Four rows: a strategy that reads both books at every
+  feed (``wait_next_feed``: `read_books`' peer) or at a wake every `TIMER` seconds
+  (``elapse``: `read_books_on_timer`'s peer), its loop a numba function or (**Python loop**) the
+  same function run by the interpreter (numba's compilation, and the first calls of the
+  backtest's methods from the interpreter, on a warm-up run not timed). Rate per CPU second in
+  recorded messages, and its events in the note under the table. It needs ``pip install -r
+  benchmarks/peer-requirements.txt`` (hftbacktest 2.4.4, with numba and numpy: not a dependency
+  of the project, not installed by CI): without it the rows say so.
+* **compile, book states**: the compile, then the book states computed and cached
+  (`kalshi_fix_sansio.simulator.bookstates.book_states`: each market's book after each of its
+  messages, as columns); the note gives their size beside the recording's.
+* **book states, timer** and **book states, every change**: the book states alone (their cache
+  loaded and checked, then a wake every `TIMER` seconds of the recording reading each market's
+  top, found by a search of its times; or the top after each of the market's messages since the
+  last wake, a batch a wake): no exchange, no ledger, no strategy's books. What a run that jumps
+  would pay for the books it reads: the floor of that design, beside the rows above.
+
+The notes under the table give the ratios of the book level's rates to hftbacktest's and to the
+book states' floor measured at the same size (`RATIOS`).
 
 Each row runs ``--runs`` times (3 by default), each run in a process of its own; the table gives
 the median run per CPU second. Under the table, a line per backtest rate target whose row
-ran, at the largest size (the median and the best run): a compile >= 50,000 recorded messages
-per CPU second, the FIX level (``backtest``) >= 20,000, the book level (``backtest, book
-level``) >= 200,000.
+ran, at the largest size (the median and the best run): a compile (with or without the book
+states) >= 50,000 recorded messages per CPU second, the FIX level (``backtest``) >= 20,000, the
+book level woken by its timer (``backtest, book level, timer``) >= 2,000,000, the book level
+woken at every change (``backtest, book level``) >= 300,000.
 
 ``--instructions`` counts a backtest's instructions per recorded message under callgrind
 (``PYTHONHASHSEED=0``): the difference between a 1,000- and a 3,000-message run of the watching
@@ -147,13 +165,18 @@ def read_books(ctx: Any) -> None:
             books[symbol].top()
 
 
+TIMER = 10.0
+"""The timer-woken strategies' wake, in seconds of recording (a generated recording has a
+message about every second: some ten messages a wake)."""
+
+
 def read_books_on_timer(ctx: Any) -> None:
     """The timer-woken strategy of the book-level rows: keeps both markets' books without
-    waking on their changes (``ctx.watch(..., wake=False)``), woken every 60 simulated
+    waking on their changes (``ctx.watch(..., wake=False)``), woken every `TIMER` simulated
     seconds by its own timer, reads the top of every book at each wake."""
     ctx.watch(ctx.symbols, wake=False)
     books = ctx.books
-    while ctx.wait(60.0) is not None:
+    while ctx.wait(TIMER) is not None:
         for book in books:
             book.top()
 
@@ -188,24 +211,26 @@ def recording_read(messages: int) -> dict[str, float]:
     return {"messages": count, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
 
 
-def compile_once(messages: int) -> dict[str, float]:
-    """`compile_recording` with no cache yet: the check, the columns, the cache written."""
+def compile_once(messages: int, states: bool = False) -> dict[str, float]:
+    """`compile_recording` with no cache yet: the check, the columns, the cache written
+    (``states``: then the book states computed and cached, `book_states`; the size is theirs)."""
+    from kalshi_fix_sansio.simulator.bookstates import book_states
     from kalshi_fix_sansio.simulator.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
         cpu, wall = time.process_time(), time.perf_counter()
         compiled = compile_recording(path)
+        cached = book_states(compiled).size if states else Path(f"{path}.kfc").stat().st_size
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        size = Path(f"{path}.kfc").stat().st_size / path.stat().st_size
+        size = cached / path.stat().st_size
+    return _taken(compiled.info.messages, cpu, wall, size=size)
+
+
+def _taken(messages: int, cpu: float, wall: float, **more: float) -> dict[str, float]:
+    """A row's result: its messages, CPU and wall seconds, the peak RSS so far, ``more``."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "messages": compiled.info.messages,
-        "cpu": cpu,
-        "wall": wall,
-        "peak_kib": float(peak),
-        "size": size,
-    }
+    return {"messages": messages, "cpu": cpu, "wall": wall, "peak_kib": float(peak), **more}
 
 
 def compiled_read(messages: int) -> dict[str, float]:
@@ -250,8 +275,9 @@ def paper(messages: int) -> dict[str, float]:
 
 
 HFTBACKTEST_MISSING = (
-    "hftbacktest is not installed: `.venv/bin/pip install hftbacktest` (not a dependency of "
-    "the project) and run this benchmark again to take its row"
+    "hftbacktest is not installed: `.venv/bin/pip install -r benchmarks/peer-requirements.txt` "
+    "(pip install hftbacktest==2.4.4: not a dependency of the project) and run this benchmark "
+    "again to take its row"
 )
 
 
@@ -298,47 +324,71 @@ def _events(path: Path) -> tuple[int, list[Any]]:
     return count, [np.array(r, dtype=event_dtype) for r in rows.values()]
 
 
-def hftbacktest(messages: int) -> dict[str, Any]:
-    """hftbacktest's replay of the same recording, a numba strategy reading both books at
-    every feed (see the module docstring); the row says why when hftbacktest is missing."""
+def _hbt_assets(arrays: list[Any]) -> list[Any]:
+    from hftbacktest import BacktestAsset
+
+    return [
+        BacktestAsset()
+        .data([a])
+        .linear_asset(1.0)
+        .constant_order_latency(0, 0)
+        .risk_adverse_queue_model()
+        .no_partial_fill_exchange()
+        .trading_value_fee_model(0.0, 0.0)
+        .tick_size(0.01)
+        .lot_size(0.01)
+        for a in arrays
+    ]
+
+
+def hbt_every_feed(hbt: Any, markets: int, _step: int) -> tuple[int, float]:
+    """hftbacktest's strategy woken at every feed (every recorded book or trade event of
+    either market), reading both books' tops: `read_books`' peer."""
+    feeds, seen = 0, 0.0
+    while hbt.wait_next_feed(False, 10**15) == 2:
+        feeds += 1
+        for i in range(markets):
+            depth = hbt.depth(i)
+            seen += depth.best_bid + depth.best_ask
+    return feeds, seen
+
+
+def hbt_on_timer(hbt: Any, markets: int, step: int) -> tuple[int, float]:
+    """hftbacktest's strategy woken every ``step`` nanoseconds (`TIMER`), reading both books'
+    tops: `read_books_on_timer`'s peer."""
+    wakes, seen = 0, 0.0
+    while hbt.elapse(step) == 0:
+        wakes += 1
+        for i in range(markets):
+            depth = hbt.depth(i)
+            seen += depth.best_bid + depth.best_ask
+    return wakes, seen
+
+
+def hftbacktest(messages: int, timer: bool = False, compiled: bool = True) -> dict[str, Any]:
+    """hftbacktest's replay of the same recording, a strategy reading both books at every feed
+    (``timer``: at a wake every `TIMER` seconds), its loop compiled by numba or (``compiled``
+    False) run by the interpreter, calling the same compiled backtest (see the module
+    docstring); the row says why when hftbacktest is missing."""
     try:
-        from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+        from hftbacktest import HashMapMarketDepthBacktest
         from numba import njit
     except ImportError:
         return {"messages": float(messages), "skipped": HFTBACKTEST_MISSING}
 
-    def assets(arrays: list[Any]) -> list[Any]:
-        return [
-            BacktestAsset()
-            .data([a])
-            .linear_asset(1.0)
-            .constant_order_latency(0, 0)
-            .risk_adverse_queue_model()
-            .no_partial_fill_exchange()
-            .trading_value_fee_model(0.0, 0.0)
-            .tick_size(0.01)
-            .lot_size(0.01)
-            for a in arrays
-        ]
-
-    @njit
-    def watch(hbt: Any, markets: int) -> tuple[int, float]:
-        feeds, seen = 0, 0.0
-        while hbt.wait_next_feed(False, 10**15) == 2:
-            feeds += 1
-            for i in range(markets):
-                depth = hbt.depth(i)
-                seen += depth.best_bid + depth.best_ask
-        return feeds, seen
-
+    loop = hbt_on_timer if timer else hbt_every_feed
+    run = njit(loop) if compiled else loop
+    step = round(TIMER * 1e9)
     with tempfile.TemporaryDirectory() as tmp:
         count, arrays = _events(_recording(tmp, messages))
-    warm = HashMapMarketDepthBacktest(assets([a[:10] for a in arrays]))
-    watch(warm, len(arrays))  # numba compiles here, not timed
+    # numba compiles the loop (or, run by the interpreter, the backtest's methods it calls)
+    # on a first run of the recording's start, not timed
+    warm = HashMapMarketDepthBacktest(_hbt_assets([a[:2000] for a in arrays]))
+    run(warm, len(arrays), step)
     warm.close()
-    hbt = HashMapMarketDepthBacktest(assets(arrays))
+    hbt = HashMapMarketDepthBacktest(_hbt_assets(arrays))
     cpu, wall = time.process_time(), time.perf_counter()
-    feeds, _ = watch(hbt, len(arrays))
+    feeds, _ = run(hbt, len(arrays), step)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     hbt.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -350,6 +400,72 @@ def hftbacktest(messages: int) -> dict[str, Any]:
         "wall": wall,
         "peak_kib": float(peak),
     }
+
+
+def hftbacktest_python(messages: int) -> dict[str, Any]:
+    """`hftbacktest` with its strategy's loop in plain Python."""
+    return hftbacktest(messages, compiled=False)
+
+
+def hftbacktest_timer(messages: int) -> dict[str, Any]:
+    """`hftbacktest` woken by its timer, its loop compiled."""
+    return hftbacktest(messages, timer=True)
+
+
+def hftbacktest_timer_python(messages: int) -> dict[str, Any]:
+    """`hftbacktest` woken by its timer, its loop in plain Python."""
+    return hftbacktest(messages, timer=True, compiled=False)
+
+
+def compile_with_states(messages: int) -> dict[str, float]:
+    """`compile_once`, then the book states computed and cached (`book_states`)."""
+    return compile_once(messages, states=True)
+
+
+def _states_run(messages: int, every_change: bool) -> dict[str, Any]:
+    """The book states' own cost of a wake every `TIMER` seconds (their cache loaded, its
+    checksum checked, then the wakes): each market's book found by a search of its times and
+    its top read (``every_change``: the top after each of its messages since the last wake, the
+    batch a change-woken strategy would read), and nothing else: no exchange, no ledger, no
+    strategy's books. The floor of a run that jumps (see docs/maintainers/benchmarks.md)."""
+    from kalshi_fix_sansio.simulator.bookstates import book_states
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _recording(tmp, messages)
+        book_states(compile_recording(path))
+        cpu, wall = time.process_time(), time.perf_counter()
+        compiled = compile_recording(path)
+        markets = list(book_states(compiled).markets.values())
+        first, last = compiled.info.first_time, compiled.info.last_time
+        assert first is not None and last is not None
+        now, wakes, reads = first, 0, 0
+        rows = dict.fromkeys(range(len(markets)), -1)
+        while now < last:
+            now += TIMER
+            wakes += 1
+            for k, market in enumerate(markets):
+                row = market.at(now)
+                if every_change:
+                    for i in range(rows[k] + 1, row + 1):
+                        market.top(i)
+                    reads += row - rows[k]
+                    rows[k] = row
+                else:
+                    market.top(row)
+                    reads += 1
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return _taken(compiled.info.messages, cpu, wall, feeds=float(reads))
+
+
+def states_timer(messages: int) -> dict[str, Any]:
+    """`_states_run`: a timer's wakes, every market's top at each."""
+    return _states_run(messages, every_change=False)
+
+
+def states_every_change(messages: int) -> dict[str, Any]:
+    """`_states_run`: every change of every market, read in a batch at each wake."""
+    return _states_run(messages, every_change=True)
 
 
 def book_level(messages: int) -> dict[str, Any]:
@@ -378,6 +494,12 @@ ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "recording read": recording_read,
     "decode only": decode_only,
     "hftbacktest": hftbacktest,
+    "hftbacktest, Python loop": hftbacktest_python,
+    "hftbacktest, timer": hftbacktest_timer,
+    "hftbacktest, timer, Python loop": hftbacktest_timer_python,
+    "compile, book states": compile_with_states,
+    "book states, timer": states_timer,
+    "book states, every change": states_every_change,
 }
 BOOK_ROWS = (
     "backtest, book level",
@@ -385,24 +507,57 @@ BOOK_ROWS = (
     "backtest, books at the FIX level",
 )
 """The rows of the book-reading strategy (their own table: ``--block booklevel``)."""
+BESIDE = (
+    "hftbacktest",
+    "hftbacktest, Python loop",
+    "hftbacktest, timer",
+    "hftbacktest, timer, Python loop",
+    "compile, book states",
+    "book states, timer",
+    "book states, every change",
+)
+"""The rows measured beside the book level's in its table: hftbacktest's replay of the same
+recording, the book states' compile and their own cost (what a run that jumps would pay for
+its books)."""
+RATIOS = (
+    ("backtest, book level", "hftbacktest, Python loop"),
+    ("backtest, book level", "hftbacktest"),
+    ("backtest, book level, timer", "hftbacktest, timer, Python loop"),
+    ("backtest, book level, timer", "hftbacktest, timer"),
+    ("backtest, book level, timer", "book states, timer"),
+    ("backtest, book level", "book states, every change"),
+)
+"""The pairs whose ratio of rates the report gives, when both ran at a size."""
 WHAT = {
     "backtest": "compiled read, exchange, 35=X encoded, client session, books, scheduler",
     "backtest, book level": "compiled read, the spans' tables, the books at each wake (a change)",
-    "backtest, book level, timer": "as book level, woken by its 60 s timer (every book read)",
+    "backtest, book level, timer": "as book level, woken by its 10 s timer (every book read)",
     "backtest, books at the FIX level": "as backtest, the strategy woken by ctx.wait",
     "paper trading": "the gateway and a client over TCP on loopback, lockstep",
     "compile": "the check (decode, validate), the columns, the cache written",
     "compiled read": "the cache's hashes checked, every message read from its columns",
     "recording read": "before compiling: the check (decode, validate) and a second read (decode)",
     "decode only": "one decode of each frame",
-    "hftbacktest": "its event arrays into two books (Rust; no FIX): not like for like",
+    "hftbacktest": "its event arrays into two books (Rust; no FIX), woken at every feed",
+    "hftbacktest, Python loop": "as hftbacktest, its loop run by the interpreter",
+    "hftbacktest, timer": "as hftbacktest, woken every 10 s (numba loop)",
+    "hftbacktest, timer, Python loop": "as hftbacktest, woken every 10 s (interpreted loop)",
+    "compile, book states": "compile, then each market's book after each message (columns)",
+    "book states, timer": "the book states alone: a search by time and a top per book a wake",
+    "book states, every change": "the book states alone: each change's top, a batch a wake",
 }
 
 
 TARGETS = (
     ("compile", "compile", 50_000),
+    ("compile, book states", "compile with the book states", 50_000),
     ("backtest", "FIX level, the watching strategy (every event)", 20_000),
-    ("backtest, book level", "book level, `read_books` (woken at every change)", 200_000),
+    (
+        "backtest, book level, timer",
+        "book level, `read_books_on_timer` (a wake every 10 s)",
+        2_000_000,
+    ),
+    ("backtest, book level", "book level, `read_books` (woken at every change)", 300_000),
 )
 """The backtests' rate targets per CPU second: (row, what its line names, the target)."""
 
@@ -455,14 +610,27 @@ def verdicts(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def ratios(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """One line per pair of `RATIOS` measured at the same size: the first row's rate over the
+    second's (per CPU second, the median runs)."""
+    rates = {(name, int(r["messages"])): _rate(r) for name, r in results if "skipped" not in r}
+    lines = []
+    for size in sorted({n for _, n in rates}):
+        for ours, theirs in RATIOS:
+            a, b = rates.get((ours, size)), rates.get((theirs, size))
+            if a and b:
+                lines.append(f"at {size:,} messages: {ours} / {theirs} = {a / b:.2f}x")
+    return lines
+
+
 def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
     head = "a blocking strategy that reads every book"
     if any(name == "paper trading" for name, _ in results):
         head += "; paper trading: plain TCP on loopback, `as_fast_as_possible`"
-    if results and all(name in BOOK_ROWS for name, _ in results):
+    if results and all(name in BOOK_ROWS + BESIDE for name, _ in results):
         head = (
             "`read_books` (the top of each changed book, at every wake) and, timer, "
-            "`read_books_on_timer` (every book, at a wake every 60 s)"
+            f"`read_books_on_timer` (every book, at a wake every {TIMER:.0f} s)"
         )
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}; {head}.",
@@ -483,8 +651,9 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
             f"| {r['peak_kib'] / 1024:.0f} MiB |"
         )
         if "size" in r:
+            what = "the book states are" if name == "compile, book states" else "the cache is"
             notes.append(
-                f"{name} at {int(r['messages']):,} messages: the cache is {r['size']:.0%} of "
+                f"{name} at {int(r['messages']):,} messages: {what} {r['size']:.0%} of "
                 "the recording's size."
             )
         if "events" in r and r["cpu"]:
@@ -493,6 +662,7 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
                 f"({r['events'] / r['cpu']:,.0f} per CPU second), {int(r['feeds']):,} feeds "
                 "read by the strategy."
             )
+    notes += ratios(results)
     if notes:
         lines += ["", *notes]
     targets = verdicts(results)
@@ -621,7 +791,7 @@ def instructions_by_mode(src: str | None = None, book_only: bool = False) -> lis
     tree = src or str(Path(__file__).resolve().parent.parent / "src")
     lines = [
         f"Python {platform.python_version()}; callgrind, `PYTHONHASHSEED=0`, a strategy that "
-        "reads the book of each change (`read_books`) or every book at each 60 s timer "
+        f"reads the book of each change (`read_books`) or every book at each {TIMER:.0f} s timer "
         f"(`read_books_on_timer`), a warm cache, {tree}; 3,000 less 1,000 messages, over 2,000:",
         "",
         "| mode, strategy | instructions per recorded message |",

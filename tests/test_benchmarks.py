@@ -356,6 +356,72 @@ def test_bench_backtest_says_how_to_take_the_peer_row(monkeypatch: pytest.Monkey
     assert bench.report([("hftbacktest", got)])[-1] == f"hftbacktest: {got['skipped']}."
 
 
+@pytest.mark.parametrize(
+    "row", ["hftbacktest, Python loop", "hftbacktest, timer", "hftbacktest, timer, Python loop"]
+)
+def test_bench_backtest_says_how_to_take_each_peer_row(
+    row: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of hftbacktest's rows (its loop compiled or not, woken by feeds or by a timer)
+    says how to install it when it is missing: the command of the peer's requirements."""
+    bench = load("bench_backtest")
+    monkeypatch.setitem(sys.modules, "hftbacktest", None)
+    got = bench.ROWS[row](40)
+    assert "pip install -r benchmarks/peer-requirements.txt" in got["skipped"]
+    requirements = (BENCH / "peer-requirements.txt").read_text(encoding="utf-8")
+    assert "hftbacktest==2.4.4" in requirements.splitlines()
+    assert bench.report([(row, got)])[-1] == f"{row}: {got['skipped']}."
+
+
+def test_bench_backtest_measures_the_book_states_beside_the_book_level() -> None:
+    """The book states' rows (their compile, and their own cost at a timer's wakes and at
+    every change) run on the same recording as the book level's, and the notes give the
+    ratios of the rates measured at the same size."""
+    bench = load("bench_backtest")
+    rows = [
+        "backtest, book level",
+        "backtest, book level, timer",
+        "compile, book states",
+        "book states, timer",
+        "book states, every change",
+    ]
+    results = bench.measure([40], rows)
+    assert {int(r["messages"]) for _, r in results} == {42}
+    lines = bench.report(results)
+    assert "`read_books_on_timer` (every book, at a wake every 10 s)" in lines[0]
+    assert any(line.startswith("| 42 | book states, timer | ") for line in lines)
+    assert any(
+        line.startswith("compile, book states at 42 messages: the book states are ")
+        for line in lines
+    )
+    assert any(
+        line.startswith("at 42 messages: backtest, book level, timer / book states, timer = ")
+        for line in lines
+    )
+    assert [line.split(" >= ")[0] for line in lines if line.startswith("* project")] == [
+        "* project target: compile with the book states",
+        "* project target: book level, `read_books_on_timer` (a wake every 10 s)",
+        "* project target: book level, `read_books` (woken at every change)",
+    ]
+
+
+def test_bench_backtest_gives_the_ratio_of_each_pair_measured_at_one_size() -> None:
+    bench = load("bench_backtest")
+
+    def row(messages: int, cpu: float) -> dict[str, object]:
+        return {"messages": messages, "cpu": cpu, "wall": cpu, "peak_kib": 1024.0}
+
+    results = [
+        ("backtest, book level", row(100, 1.0)),
+        ("hftbacktest, Python loop", row(100, 0.25)),
+        ("hftbacktest", row(200, 0.01)),  # another size: no pair
+        ("hftbacktest, timer, Python loop", {"messages": 100, "skipped": "not installed"}),
+    ]
+    assert bench.ratios(results) == [
+        "at 100 messages: backtest, book level / hftbacktest, Python loop = 0.25x"
+    ]
+
+
 def test_bench_backtest_refuses_a_src_without_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

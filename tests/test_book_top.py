@@ -4,8 +4,8 @@
 change of every writer of a side, though `top` keeps its answer until a change drops it.
 
 Private parts tested here: a book side's changes as the feeds make them (`BookSide._set`,
-`_remove`, `_clear`, the dict of sizes written in place as the book-level lane writes it,
-`_defer` and `_settle` around a message of many levels), the kept answer (`Book._top`), the
+`_remove`, `_clear`, `_defer` and `_settle` around a message of many levels; the public
+`BookSide.set` the book level writes with among them), the kept answer (`Book._top`), the
 client desk's apply (`Books._take`, from the private module `trading._bookfeed`, with the
 private codec `_generated.<dialect>._CODEC` through test_book_take's `clean`), the book
 module's deferral threshold (`book._DEFER_ENTRIES`) and the book-level lane
@@ -32,7 +32,7 @@ from kalshi_fix_sansio.simulator import booklevel
 from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 from kalshi_fix_sansio.trading import book as book_module
-from kalshi_fix_sansio.trading.book import Book
+from kalshi_fix_sansio.trading.book import Book, Trade
 
 
 def held(book: Book) -> None:
@@ -48,28 +48,10 @@ def held(book: Book) -> None:
     assert again[0] is top[0] and again[1] is top[1]
 
 
-def lane_write(book: Book, bids: bool, px: Decimal, size: Decimal) -> None:
-    """A level written in place as the book-level lane writes it (`_lane.lane`), its rule for
-    dropping the kept answer with it: a change at or above the best bid, at or below the best
-    offer, or on an empty side."""
-    side = book.bids if bids else book.offers
-    prices = side._prices
-    if not prices or (px >= prices[-1] if bids else px <= prices[0]):
-        book._top = None
-    if size:
-        if px not in side._sizes:
-            prices.append(px)
-            prices.sort()
-        side._sizes[px] = size
-    elif px in side._sizes:
-        del side._sizes[px]
-        prices.remove(px)
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_top_is_each_sides_best(seed: int) -> None:
-    """After each change of a random sequence (levels set, written in place as the lane writes
-    them, removed, sides emptied, many levels under `_defer`), with `top` read before each (its
+    """After each change of a random sequence (levels set, set by `BookSide.set` as the book
+    level sets them, removed, sides emptied, many levels under `_defer`), with `top` read before each (its
     answer kept), `top` gives what ``(bids.best(), offers.best())`` gives, as the same objects;
     and a level given again while the best did not change is the one given before."""
     rng = random.Random(seed)
@@ -85,15 +67,18 @@ def test_top_is_each_sides_best(seed: int) -> None:
             book.top()  # an answer kept before the change
         if roll < 0.3:
             side._set(rng.choice(prices), rng.choice(sizes))
-        elif roll < 0.6:  # in place, as the lane writes (0: gone), any price
+        elif roll < 0.6:  # `BookSide.set`, the book level's writer (0: gone), any price
             size = rng.choice(sizes) if rng.random() < 0.8 else Decimal(0)
-            lane_write(book, bids, rng.choice(prices), size)
+            side.set(rng.choice(prices), size)
         elif roll < 0.9 and side._sizes:
             side._remove(rng.choice(list(side._sizes)))
         elif roll < 0.95:
             side._defer()
             for _ in range(rng.randrange(1, 6)):
-                side._set(rng.choice(prices), rng.choice(sizes))
+                if rng.random() < 0.7:
+                    side._set(rng.choice(prices), rng.choice(sizes))
+                else:  # `set` of a deferred side, a level set or gone
+                    side.set(rng.choice(prices), rng.choice([*sizes, Decimal(0)]))
             side._settle()
         elif roll < 0.97:
             side._clear()
@@ -178,3 +163,42 @@ def test_top_at_each_wake_of_a_backtest(
 
     run_backtest(strategy, recording, cache=False, mode="fix" if how == "fix" else "book")
     assert len(wakes) > 100
+
+
+def test_set_is_a_level_set_or_gone_and_defer_trades_keeps_values() -> None:
+    """`BookSide.set` sets a level (0: removes it; a price not there: nothing), keeping
+    `top`'s answer where the change cannot move a best; `Book.defer_trades` keeps trades as
+    values, made `Trade`s by the first ``made`` given when `trades` is read."""
+    book = Book("S")
+    bids, offers = book.bids, book.offers
+    bids.set(Decimal("0.40"), Decimal("10"))
+    offers.set(Decimal("0.45"), Decimal("3"))
+    top = book.top()
+    bids.set(Decimal("0.30"), Decimal("7"))  # below the best bid: the answer kept
+    offers.set(Decimal("0.50"), Decimal("1"))  # above the best offer: kept
+    assert book.top() is top and book.depth() == (bids.depth(), offers.depth())
+    assert [(lv.price, lv.size) for lv in bids.depth()] == [
+        (Decimal("0.40"), Decimal("10")),
+        (Decimal("0.30"), Decimal("7")),
+    ]
+    bids.set(Decimal("0.40"), Decimal("0"))  # the best bid gone: the next one
+    assert book.top() is not top and book.top()[0] == bids.best()
+    assert bids.best() is not None and bids.best().price == Decimal("0.30")  # type: ignore[union-attr]
+    bids.set(Decimal("0.20"), Decimal("0"))  # not there: nothing
+    assert len(bids) == 1 and Decimal("0.20") not in bids
+    held(book)
+
+    def made(symbol: str, value: tuple[Decimal, Decimal]) -> Trade:
+        return Trade(symbol, *value)
+
+    def other(symbol: str, value: tuple[Decimal, Decimal]) -> Trade:
+        return Trade("other", *value)
+
+    owed = [(Decimal("0.41"), Decimal("2")), (Decimal("0.42"), Decimal("1"))]
+    book.defer_trades(made).extend(owed)
+    book.defer_trades(other).append((Decimal("0.43"), Decimal("5")))  # made: the first given
+    assert [(t.symbol, t.price, t.size) for t in book.trades] == [
+        ("S", Decimal("0.41"), Decimal("2")),
+        ("S", Decimal("0.42"), Decimal("1")),
+        ("S", Decimal("0.43"), Decimal("5")),
+    ]

@@ -34,8 +34,6 @@ ENGINE = ("client", "codec", "session", "trading", "observability", "rest", "ada
 
 ENGINE_REACHES: dict[str, set[str]] = {
     "simulator/_inmemory/_blocking.py": {"_reading"},
-    "simulator/_lane.py": {"_owe", "_prices", "_sizes", "_top"},
-    "simulator/booklevel.py": {"_owe", "_remove", "_sizes", "_top"},
     "simulator/gateway/router.py": {"_abort", "_held", "_hung", "_stuck_since", "_told"},
 }
 """Module -> the engine-private attribute names it still reaches (the books' sides and kept

@@ -48,7 +48,6 @@ Nothing here reads a clock: the time is the simulation's.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from heapq import heapify, heappop, heappush, heapreplace
@@ -286,32 +285,14 @@ def _waking(
                     moved, trades = True, pending.trades
                     pending.queued = False  # emptied, with its trades below: `Pending.looked`
         if symbol:  # a watched market's one level, its trades (`_apply_pending`'s common case)
-            if moved:
+            if moved:  # to the tick and the cent (a size of 0: the level went)
                 px = ticks.get(px) or quantized(ticks, px, TICK)
-                # the book's kept `top` dropped when the change can move a best: a level at or
-                # above the best bid, at or below the best offer, or on an empty side (any
-                # other change leaves both bests as they are: `Book.top` answers as it did)
-                if side == BUY:
-                    book_side = book.bids
-                    prices = book_side._prices
-                    if not prices or px >= prices[-1]:
-                        book._top = None
-                else:
-                    book_side = book.offers
-                    prices = book_side._prices
-                    if not prices or px <= prices[0]:
-                        book._top = None
-                sizes = book_side._sizes
-                if size:  # a new size (0: the level went)
+                if size:
                     size = cents.get(size) or quantized(cents, size, CENT)
-                    if px not in sizes:  # `BookSide._set` (a lane's side is never deferred)
-                        insort(prices, px)
-                    sizes[px] = size
-                elif px in sizes:  # `BookSide._remove`
-                    del sizes[px]
-                    del prices[bisect_left(prices, px)]
+                # its kept `top` dropped only where the change can move a best (`BookSide.set`)
+                (book.bids if side == BUY else book.offers).set(px, size)
             if trades:  # made `Trade`s when the strategy reads them (`BookWaker._trade`)
-                book._owe(make_trade).extend(trades)
+                book.defer_trades(make_trade).extend(trades)
                 trades.clear()
             if not waker._arrived and (oe is None or not oe.queued_events):
                 wake = new(wake_class)  # this market alone: as `booklevel._wake` makes it

@@ -470,23 +470,15 @@ class BookWaker(Waker):
         levels = pending.levels
         if levels:
             bids, offers = book.bids, book.offers
-            book._top = None  # its sides written in place below: `Book.top` read again
             for (side, px), size in levels.items():
-                book_side = bids if side == BUY else offers
                 px = ticks.get(px) or _quantized(ticks, px, TICK)
                 if size:  # a new size (0: the level went)
                     size = cents.get(size) or _quantized(cents, size, CENT)
-                    sizes = book_side._sizes
-                    if px in sizes:  # a level that stays: `BookSide._set`'s common case
-                        sizes[px] = size
-                    else:
-                        book_side._set(px, size)
-                elif px in book_side._sizes:
-                    book_side._remove(px)
+                (bids if side == BUY else offers).set(px, size)
             levels.clear()
         trades = pending.trades
         if trades:  # made `Trade`s when the strategy reads them (`_trade`)
-            book._owe(self._trade).extend(trades)
+            book.defer_trades(self._trade).extend(trades)
             trades.clear()
         if pending.crossed:
             book.consistent = False

@@ -515,13 +515,14 @@ def _fits(key: Mapping[str, Any], content_hash: str, product: str | None, max_li
     return key.get("decoded_as") == (product or "prediction")
 
 
-def _corrupt(where: str, what: str) -> CompiledCacheError:
+def _corrupt(
+    where: str,
+    what: str,
+    kind: str = "compiled cache",
+    again: str = "the recording is compiled again",
+) -> CompiledCacheError:
     return CompiledCacheError(
-        where,
-        0,
-        0,
-        f"a corrupt compiled cache ({what}): delete it (the recording is compiled again) or run "
-        "without the cache",
+        where, 0, 0, f"a corrupt {kind} ({what}): delete it ({again}) or run without the cache"
     )
 
 
@@ -535,27 +536,15 @@ def _load(
             stamp = os.fstat(fh.fileno())
             if not stat.S_ISREG(stamp.st_mode):
                 raise _corrupt(where, "not a regular file")
-            if fh.read(len(_MAGIC)) != _MAGIC:
-                raise _corrupt(where, "not a compiled recording")
-            size = fh.read(_HEAD.size)
-            (length,) = _HEAD.unpack(size) if len(size) == _HEAD.size else (-1,)
-            if not 0 < length <= _MOST_HEADER:
-                raise _corrupt(where, "its header is cut short")
-            try:
-                header = json.loads(fh.read(length))
-            except ValueError:
-                raise _corrupt(where, "its header is not JSON") from None
-            if not isinstance(header, dict) or header.get("format") != COMPILED_FORMAT:
+            header, length = _read_header(
+                fh, _MAGIC, "compiled recording", lambda what: _corrupt(where, what)
+            )
+            if header.get("format") != COMPILED_FORMAT:
                 return None  # another version of the compiled form: compiled again
             if not _fits(header.get("key") or {}, content_hash, product, max_line):
                 return None
             base = _payload_start(length)
-            fh.seek(base)
-            crc, got = 0, 0  # the columns' checksum (the key's hash is the recording's)
-            while block := fh.read(1 << 20):
-                crc = zlib.crc32(block, crc)
-                got += len(block)
-            if got != header.get("payload_size") or crc != header.get("payload_crc32"):
+            if not _payload_checks(fh, base, header):
                 raise _corrupt(where, "its columns do not match their checksum")
             info, layout = _info(name, header["info"]), _layout(header)
     except OSError as exc:
@@ -567,6 +556,38 @@ def _load(
     return CompiledRecording(
         name, info, content_hash, layout, _opener(where, stamp), base, where, True
     )
+
+
+def _read_header(
+    fh: IO[bytes], magic: bytes, kind: str, corrupt: Callable[[str], CompiledCacheError]
+) -> tuple[dict[str, Any], int]:
+    """A cache file's header (a JSON object; {} when it is not one) after its ``magic`` and
+    its length, and that length; what is wrong with it raised as ``corrupt(what)``, a file
+    with another magic as not a ``kind``."""
+    if fh.read(len(magic)) != magic:
+        raise corrupt(f"not a {kind}")
+    size = fh.read(_HEAD.size)
+    (length,) = _HEAD.unpack(size) if len(size) == _HEAD.size else (-1,)
+    if not 0 < length <= _MOST_HEADER:
+        raise corrupt("its header is cut short")
+    try:
+        header = json.loads(fh.read(length))
+    except ValueError:
+        raise corrupt("its header is not JSON") from None
+    if not isinstance(header, dict):
+        return {}, length
+    return header, length
+
+
+def _payload_checks(fh: IO[bytes], base: int, header: Mapping[str, Any]) -> bool:
+    """Whether the columns from ``base`` on are as long as the header says, with its
+    CRC-32 (what catches a file damaged on disk)."""
+    fh.seek(base)
+    crc, got = 0, 0
+    while block := fh.read(1 << 20):
+        crc = zlib.crc32(block, crc)
+        got += len(block)
+    return got == header.get("payload_size") and crc == header.get("payload_crc32")
 
 
 def _opener(where: str, stamp: os.stat_result) -> Callable[[], IO[bytes]]:
@@ -589,6 +610,8 @@ def _opener(where: str, stamp: os.stat_result) -> Callable[[], IO[bytes]]:
 
 
 def _payload_start(header_length: int) -> int:
+    """Where the columns start after a header of ``header_length`` bytes (8-aligned; every
+    cache's magic is 8 bytes)."""
     return (len(_MAGIC) + _HEAD.size + header_length + 7) & ~7
 
 
@@ -618,14 +641,20 @@ def _layout(header: Mapping[str, Any]) -> _Layout:
     )
 
 
-def _write(where: str, header: Mapping[str, Any], payload: Iterable[array[Any] | bytes]) -> int:
+def _write(
+    where: str,
+    header: Mapping[str, Any],
+    payload: Iterable[array[Any] | bytes],
+    magic: bytes = _MAGIC,
+    suffix: str = CACHE_SUFFIX,
+) -> int:
     """Write a cache file whole through a temporary file renamed over it (a reader never sees
     half of one); where its columns start."""
     text = json.dumps(header, sort_keys=True).encode()
-    head = _MAGIC + _HEAD.pack(len(text)) + text
+    head = magic + _HEAD.pack(len(text)) + text
     head += b"\0" * (_payload_start(len(text)) - len(head))
     directory = os.path.dirname(where) or "."
-    fd, temporary = tempfile.mkstemp(prefix=".compiling-", suffix=CACHE_SUFFIX, dir=directory)
+    fd, temporary = tempfile.mkstemp(prefix=".compiling-", suffix=suffix, dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(head)

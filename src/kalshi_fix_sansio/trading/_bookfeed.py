@@ -57,7 +57,7 @@ class BookFeeding:
         books (levels, trades, own-order entries, `Book.consistent`) end as `apply` leaves them,
         and a value that does not convert raises as it raises there. A clean 35=X of plain
         level changes is read from its fields into the books in one walk; a trade of a book
-        with its snapshot is kept as its raw values (``(px, size, message, k)``, `Book._owe`),
+        with its snapshot is kept as its raw values (``(px, size, message, k)``, `Book.defer_trades`),
         made the `Trade` that `apply` makes when `Book.trades` is read (`_owed_trade`)."""
         src: Any = getattr(message, "_src", None)
         layout: Any = None if src is None or not src.checked or self._legacy else src.layout
@@ -93,7 +93,7 @@ class BookFeeding:
                     if size >= _ZERO:  # (a negative size: reported by `_entry`)
                         owed = book._owed
                         if owed is None:
-                            owed = book._owe(_owed_trade)
+                            owed = book.defer_trades(_owed_trade)
                         owed.append((px, size, message, k))
                         if book not in touched:
                             touched.append(book)

@@ -124,6 +124,33 @@ class BookSide:
         """A copy of the levels as price -> size."""
         return dict(self._sizes)
 
+    def set(self, price: Decimal, size: Decimal) -> None:
+        """Set the level at ``price`` to ``size`` (0 removes it; a level not there is added):
+        for a feed of a book's own (the simulator's book-level backtests write the exchange's
+        levels with it, the price and size already to the tick and the cent). The book's kept
+        `Book.top` answer is dropped only when the change can move this side's best: a price
+        at or beyond the best (at or above the best bid, at or below the best offer), or an
+        empty side; any other change leaves both bests as they are."""
+        if self._added is not None:  # deferred (`_defer`): the dict alone, the answer dropped
+            if size:
+                self._set(price, size)
+            elif price in self._sizes:
+                self._remove(price)
+            return
+        prices = self._prices
+        if not prices or (price >= prices[-1] if self._bids else price <= prices[0]):
+            owner = self._owner
+            if owner is not None:
+                owner._top = None
+        sizes = self._sizes
+        if size:
+            if price not in sizes:
+                insort(prices, price)
+            sizes[price] = size
+        elif price in sizes:
+            del sizes[price]
+            del prices[bisect_left(prices, price)]
+
     def _drop(self) -> None:
         """The owner book's kept `Book.top` answer dropped: this side is about to change."""
         owner = self._owner

@@ -281,7 +281,7 @@ class Book(_TwoSided):
         self._top: tuple[Level | None, Level | None] | None = None
         self.bids._owner = self.offers._owner = self
         self._trades: deque[Trade] = deque(maxlen=max_trades)
-        # trades kept as plain values, made `Trade`s when `trades` is read (`_owe`)
+        # trades kept as plain values, made `Trade`s when `trades` is read (`defer_trades`)
         self._owed: deque[Any] | None = None
         self._made: Callable[[str, Any], Trade] | None = None
         self.own_orders: deque[OwnOrderEntry] = deque(maxlen=max_own_orders)
@@ -293,9 +293,9 @@ class Book(_TwoSided):
         reads it at every wake): the same `Level` objects, each made again only when its side's
         best price or size changed. The answer is kept (``_top``) until a change of a side that
         can move its best drops it: `BookSide._set`, `_remove` and `_clear` through the side's
-        owner, and each feed that writes a side's dict in place itself (the book-level lane only
-        for a change at or beyond a best). tests/test_book_top.py holds `top` and each side's
-        `best` together after every writer's change."""
+        owner, `BookSide.set` only for a change at or beyond a best, and each feed that writes a
+        side's dict in place itself. tests/test_book_top.py holds `top` and each side's `best`
+        together after every writer's change."""
         top = self._top
         if top is not None:
             return top
@@ -332,10 +332,11 @@ class Book(_TwoSided):
             owed.clear()
         return self._trades
 
-    def _owe(self, made: Callable[[str, Any], Trade]) -> deque[Any]:
-        """Where trades are kept as plain values until `trades` is read, each then made a
-        `Trade` by ``made(symbol, value)`` in the order kept (the book level's trades: most
-        are never read). Keeps as many as `trades` does."""
+    def defer_trades(self, made: Callable[[str, Any], Trade]) -> deque[Any]:
+        """Where a feed of the book's own keeps trades as plain values until `trades` is read,
+        each then made a `Trade` by ``made(symbol, value)`` in the order kept (the client's
+        desk and the simulator's book-level backtests: most trades are never read). Keeps as
+        many as `trades` does; the first ``made`` given is the one used."""
         owed = self._owed
         if owed is None:
             owed = self._owed = deque(maxlen=self._trades.maxlen)
