@@ -3,8 +3,10 @@
 # (`simulator._inmemory._blocking`)
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
 the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
-whole frame its gateway built, `_End.data_built`) held to the general path (the chunk written,
-`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`), both as
+whole frame its gateway built, `_End.data_built`: its values given to the client's session,
+`Session.handed_in`, then the pumps' read, `Driver.read_bytes`) held to the general path (the
+chunk written, `Pipe.write`, delivered as the scheduler's next callback to
+`_End.data_received`), both as
 the router's one step writes it (`Router.replay_market`: the gateway session's send and the
 pipe's hand-over written out, ``Router.one_step``) and as `Router._write_encoded` writes it
 through `AcceptorDriver.send_encoded_now` and `Pipe.hand_over` (``one_step`` off), and the

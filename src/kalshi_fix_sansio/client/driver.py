@@ -1199,40 +1199,6 @@ class Driver:
             return due >= told
         return True
 
-    def read_built(self, data: bytes, now: float, told: float, handed: Any = None) -> bool:
-        """`quick_read` of bytes a peer in this process built (the simulator's in-memory link,
-        when the loop reads quickly: `Loop.quick_deadline` gives ``told``), the session's read
-        `Session.read_built` (``handed``: the frame's values when that peer made it of them)
-        rather than `Session.read`: True when the loop has nothing to do after it. (Its own
-        copy of `quick_read`: the client's read path stays as it is.)"""
-        self.metrics.bytes_in += len(data)
-        sup = self.supervisor
-        session = sup.session
-        if session is None or sup._state is not _ACTIVE or sup._events or sup._out:
-            sup.receive_data(data, now)
-            event = None
-        else:
-            event = session.read_built(data, now, handed)
-            if event is None:
-                sup._process(session, now)
-        if event is None or not self.desk.read_book(event, now):
-            if event is not None:
-                sup.pending.append(event)
-            self._pump(now)
-            return False
-        self._last_input = now
-        if self.gate.state_changed:
-            self.announce(now)
-            return False
-        queue = self._queue
-        if queue and self._reading and not self._warned:  # `FallingBehind`'s deadline
-            due = queue[0][1] + self.policy.lag_warning
-            if now >= due:
-                self._warn(now)
-                return False
-            return due >= told
-        return True
-
     def _emit_all(self, events: Sequence[Event], now: float) -> list[Event]:
         for event in events:
             self._emit(event, now)
