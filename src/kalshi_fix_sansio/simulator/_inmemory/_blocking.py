@@ -35,6 +35,7 @@ from ...client.pump import (
     ClientBase,
     ConnectOptions,
     SessionAPI,
+    SessionOptions,
     SyncAPI,
     SyncKillAll,
     Until,
@@ -361,14 +362,15 @@ class InSimulation(SessionAPI):
         self,
         config: SessionConfig,
         options: ConnectOptions,
+        settings: SessionOptions | None = None,
         *,
         simulation: Simulation,
-        **session_options: Any,
+        **chosen: Any,
     ) -> None:
         self.simulation = simulation
         """The simulation the session runs in."""
         # the simulated clock's own time (`Simulation.time`, one call less per look)
-        super().__init__(config, options, clock=simulation.clock.time, **session_options)
+        super().__init__(config, options, settings, clock=simulation.clock.time, **chosen)
 
     def _start_rest(self) -> None:
         """A REST round started: the simulation answers its requests in memory
