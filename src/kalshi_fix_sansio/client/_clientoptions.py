@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from ..trading.killswitch import HaltSource
     from ..trading.risk import BookSource, RiskLimits
     from ..trading.tracker import OrderTracker
+    from ._queue import QueuePolicy
     from ._tlsconfig import SSLContext
-    from .events import QueuePolicy
 
 __all__ = [
     "SESSION_OPTIONS",
