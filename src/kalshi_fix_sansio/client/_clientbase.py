@@ -619,8 +619,14 @@ class ClientBase(Generic[S]):
         )
         return config, options
 
-    def _make(self, config: SessionConfig, options: ConnectOptions, settings: SessionOptions) -> S:
-        session: S = self._SESSION(config, options, settings)
+    def _make(
+        self,
+        config: SessionConfig,
+        options: ConnectOptions,
+        settings: SessionOptions | None = None,
+        **chosen: Any,
+    ) -> S:
+        session: S = self._SESSION(config, options, SessionOptions.of(settings, chosen))
         self._sessions.add(session)
         return session
 
