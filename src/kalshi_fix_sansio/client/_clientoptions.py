@@ -364,7 +364,7 @@ class SessionOptions:
             comparison); when the application has not called ``alive`` for its interval, the
             driver halts (the ``shared_halt`` if given, else its own) and kills this session's
             orders, with a `DeadMansSwitchFired` event; a message sent past the deadline fires
-            it there and is refused (`TradingHalted`).
+            it there and is refused (`TradingHalted`). ``client.alive()`` keeps it from firing.
         rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
             make it whole (and on ``reconcile()``): an adapter's session sends the requests
             by itself (the ``rest`` extra); a hand-driven driver's through `rest_request` /
