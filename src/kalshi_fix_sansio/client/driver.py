@@ -337,6 +337,7 @@ class Driver:
         open_hint: how to open, in the error of a call before that.
         **chosen: `SessionOptions` fields as keywords (``Driver(config, risk_limits=...)``),
             over ``settings``.
+
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
             that cannot request a replay, ``risk_limits`` is not a `RiskLimits`, the config's
