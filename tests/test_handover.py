@@ -3,11 +3,11 @@
 # (`simulator._inmemory._blocking`)
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
 the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
-whole frame its gateway built, `_End.data_built`) held to the general path (the chunk written,
-`Pipe.write`, delivered as the scheduler's next callback to `_End.data_received`), both as
-the router's one step writes it (`Router.replay_market`: the gateway session's send and the
-pipe's hand-over written out, ``Router.one_step``) and as `Router._write_encoded` writes it
-through `AcceptorDriver.send_encoded_now` and `Pipe.hand_over` (``one_step`` off), and the
+whole frame its gateway built, `_End.data_built`: its values given to the client's session,
+`Session.handed_in`, then the pumps' read, `Driver.read_bytes`) held to the general path (the
+chunk written, `Pipe.write`, delivered as the scheduler's next callback to
+`_End.data_received`), as `Router._write_encoded` writes it through
+`AcceptorDriver.send_encoded_now` and `Pipe.hand_over`, and the
 blocking wait that runs it (`SimulatedSession.next_event`: `Simulation.run_once`'s common case
 and `Driver.take_event` written out) held to the general wait (`SyncAPI.next_event`): the same
 recordings run both ways, the strategies see the same events (kind, number, bytes, message,
@@ -43,7 +43,6 @@ from kalshi_fix_sansio.client.pump import SyncAPI
 from kalshi_fix_sansio.simulator._inmemory import _blocking
 from kalshi_fix_sansio.simulator._inmemory._net import Pipe
 from kalshi_fix_sansio.simulator.backtest import BacktestFailed, run_backtest
-from kalshi_fix_sansio.simulator.gateway.router import Router
 from kalshi_fix_sansio.simulator.simulation import WireRecord
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
@@ -209,9 +208,8 @@ def _recording(where: Path, case: str) -> tuple[Path, dict[str, Any]]:
 def _run(
     case: str, strategy: str, where: Path, monkeypatch: pytest.MonkeyPatch, lane: str
 ) -> tuple[Run, str]:
-    """A run of ``case`` by ``strategy``, ``lane`` ``one-step`` (the router's one step),
-    ``hand-over`` (`Router._write_encoded` and `Pipe.hand_over`) or ``general`` (the pipe's
-    write and the general wait)."""
+    """A run of ``case`` by ``strategy``, ``lane`` ``hand-over`` (`Router._write_encoded` and
+    `Pipe.hand_over`) or ``general`` (the pipe's write and the general wait)."""
     run = Run()
 
     def data_built(end: Any, data: bytes, handed: Any = None) -> None:
@@ -226,8 +224,6 @@ def _run(
         path = copy
     with monkeypatch.context() as patch:
         patch.setattr(_blocking._End, "data_built", data_built)
-        if lane != "one-step":
-            patch.setattr(Router, "one_step", False)
         if lane == "general":  # the pipe's write, the general wait (`SyncAPI.next_event`)
             patch.setattr(Pipe, "hand_over", lambda pipe, data: False)
             patch.setattr(_blocking.SimulatedSession, "next_event", SyncAPI.next_event)
@@ -278,7 +274,7 @@ def test_the_hand_over_equals_the_pipe_s_write(
     general, general_json = _run(case, strategy, tmp_path, monkeypatch, "general")
     assert general.handed == 0
     wire = {k: v.digest() for k, v in general.wire.items()}
-    for way in ("one-step", "hand-over"):
+    for way in ("hand-over",):
         lane, lane_json = _run(case, strategy, tmp_path, monkeypatch, way)
         assert lane.handed > 50
         assert len(lane.lines) > 50

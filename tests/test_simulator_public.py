@@ -8,12 +8,11 @@ attribute, method or slot of an engine class, none of the simulator's) is listed
 ``ENGINE_REACHES`` by module, a list that only shrinks. (Names both define, such as ``_now``
 or ``_state``, are not told apart here.)
 
-The engine's entries for the simulator's in-memory link, `Framer.take_built` and
-`Session.read_built`, are held to the reads they stand for (`Framer.feed_whole`,
-`Session.read`); the whole link's read (`Loop.quick_deadline`, the driver's `read_built`)
-is compared with the general path in tests/test_handover.py.
-
-To compare two sessions' state it reads the session's ``_inbound.last_rx``.
+The simulator's in-memory link reads through the pumps' own call (`Driver.read_bytes`); the
+one entry it adds, a frame's values handed over with it (`Session.handed_in`), is taken only
+for that very frame. tests/test_handover.py compares the link's read of a frame its gateway
+built with the general path, tests/test_handed.py the message made from the values with the
+frame decoded.
 """
 
 from __future__ import annotations
@@ -25,19 +24,13 @@ from typing import Any
 from test_public_api import imports
 from test_session import logged_on
 
-from kalshi_fix_sansio.codec.framing import Framer
-from kalshi_fix_sansio.session.events import ApplicationMessage
-
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "kalshi_fix_sansio"
 ENGINE = ("client", "codec", "session", "trading", "observability", "rest", "adapters")
 
-ENGINE_REACHES: dict[str, set[str]] = {
-    "simulator/_inmemory/_blocking.py": {"_reading"},
-    "simulator/gateway/router.py": {"_abort", "_held", "_hung", "_stuck_since", "_told"},
-}
-"""Module -> the engine-private attribute names it still reaches (the books' sides and kept
-top, the client's reading flag, the gateway's loop internals): to go, never to grow."""
+ENGINE_REACHES: dict[str, set[str]] = {}
+"""Module -> the engine-private attribute names it still reaches: none left, and none may come
+(a reach is a public, documented, tested entry of the engine instead)."""
 
 
 def _modules(folder: Path) -> list[Path]:
@@ -157,40 +150,22 @@ def _frame(r: Any, seq: int) -> bytes:
     return frame
 
 
-def test_a_framer_takes_a_built_frame_as_feed_whole_takes_it() -> None:
-    r = logged_on("session=KalshiNR")
-    first, second = _frame(r, 2), _frame(r, 3)
-    assert len(first) == len(second)
-    framer = Framer()
-    assert not framer.take_built(first)  # its head not seen yet: nothing done
-    assert (framer.buffered, framer.stream_offset) == (0, 0)
-    assert framer.feed_whole(first) is first
-    assert framer.take_built(second)
-    assert (framer.buffered, framer.stream_offset) == (0, 2 * len(first))
-    assert not framer.take_built(second + b"x")  # not the size its head gives
-    framer.feed(second[:10])  # something buffered: not a frame read as it is
-    assert not framer.take_built(second)
-    assert (framer.buffered, framer.stream_offset) == (10, 2 * len(first))
-
-
-def test_a_session_s_built_read_is_its_read() -> None:
-    built, plain = logged_on("session=KalshiNR"), logged_on("session=KalshiNR")
-    assert built.session is not None and plain.session is not None
-    for seq in range(2, 6):  # the first frame of its head: read by `read`, within
-        frame = _frame(built, seq)
+def test_a_session_takes_handed_values_only_for_that_very_frame() -> None:
+    """`Session.handed_in` names its frame by identity: a read of any other frame (here the
+    next one) decodes it from its own bytes, as a session with none set does."""
+    handed, plain = logged_on("session=KalshiNR"), logged_on("session=KalshiNR")
+    assert handed.session is not None and plain.session is not None
+    for seq in range(2, 6):
+        frame, later = _frame(handed, seq), _frame(handed, seq + 1)
         assert frame == _frame(plain, seq)
+        handed.session.handed_in = (later, None, ())  # another frame's: not this read's
+        event = handed.session.read(frame, handed.now)
         expected = plain.session.read(frame, plain.now)
-        event = built.session.read_built(frame, built.now)
         assert event is not None and expected is not None
-        assert (event.seq_num, event.raw, event.message) == (
+        assert event.raw is frame
+        assert (event.seq_num, event.raw, repr(event.message)) == (
             expected.seq_num,
             expected.raw,
-            expected.message,
+            repr(expected.message),
         )
-        assert built.session.next_target_seq == plain.session.next_target_seq == seq + 1
-        assert built.session._inbound.last_rx == plain.session._inbound.last_rx
-    frame = _frame(built, 6)  # a frame in two reads: the general way, the same event
-    assert built.session.read_built(frame[:20], built.now) is None
-    assert built.session.read_built(frame[20:], built.now) is None  # (queued, as `read` does)
-    event = built.session.next_event()
-    assert isinstance(event, ApplicationMessage) and event.seq_num == 6 and event.raw == frame
+        assert handed.session.next_target_seq == plain.session.next_target_seq == seq + 1

@@ -6,7 +6,8 @@ in the sans-IO package, and every adapter takes it alike: where to connect (`End
 callbacks as one ``on_event`` (`SdkCallbacks`), TLS settings as data (`TLSSettings`,
 `tls_settings`; the pumps of `kalshi_fix_sansio.adapters` build the contexts:
 ``make_ssl_context`` & co) and the warning of a weak context (`InsecureTLSWarning`), a
-connection's options (`ConnectOptions`) and where they lead (`describe_target`), the bounds of
+connection's options (`ConnectOptions`) and where they lead (`describe_target`), a session's
+options (`SessionOptions`: made once, handed to its driver), the bounds of
 the transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `KILL_TIMEOUT`,
 `IDLE_HANDOFF`) and the loggers (`session_logger`, `SESSION_LOGGER_NAME`,
 `TRANSPORT_LOGGER_NAME`).
@@ -26,7 +27,7 @@ contexts and read the clocks; time is an argument.
 """
 
 from ._clientbase import MAX_QUEUED_EVENTS
-from ._clientoptions import ConnectOptions, describe_target
+from ._clientoptions import ConnectOptions, SessionOptions, describe_target
 from ._endpoints import (
     KALSHI_FIX_HOSTS,
     Endpoint,
@@ -85,6 +86,7 @@ __all__ = [
     "Reconnected",
     "Reconnecting",
     "SdkCallbacks",
+    "SessionOptions",
     "TLSSettings",
     "WaitingOutMaintenance",
     "check_endpoint",

@@ -44,6 +44,7 @@ from ..observability import MessageLog
 from ..session import Credentials
 from ._clientoptions import (
     ConnectOptions,
+    SessionOptions,
     check_bool,
     check_path,
     check_session_options,
@@ -618,8 +619,14 @@ class ClientBase(Generic[S]):
         )
         return config, options
 
-    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> S:
-        session: S = self._SESSION(config, options, **session_options)
+    def _make(
+        self,
+        config: SessionConfig,
+        options: ConnectOptions,
+        settings: SessionOptions | None = None,
+        **chosen: Any,
+    ) -> S:
+        session: S = self._SESSION(config, options, SessionOptions.of(settings, chosen))
         self._sessions.add(session)
         return session
 
@@ -757,8 +764,9 @@ class ClientBase(Generic[S]):
         config, connect = self.profile(session_type, **flags)
         if trades and cursor is None and catches_up(config):  # resume where the last one was
             options["cursor"] = self.cursor
-        session = self._make(config, connect, **options)
-        if options["dead_man"] is not None:
+        settings = SessionOptions(**options)  # made once, handed to the session's driver
+        session = self._make(config, connect, settings)
+        if settings.dead_man is not None:
             made: Any = session
             self._dead_man_clock = made.driver.clock  # the pump's: wall or simulated
         if callbacks is not None:

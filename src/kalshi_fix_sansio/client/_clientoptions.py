@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
@@ -27,11 +27,22 @@ from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, sessi
 from ._tlsconfig import TLSSettings
 
 if TYPE_CHECKING:
+    from ..rest.reconcile import RestOptions
+    from ..session.events import Event
+    from ..trading.book import Books
+    from ..trading.catchup import ExecCursor
+    from ..trading.deadman import DeadMansSwitch
+    from ..trading.gate import TradingHalt
+    from ..trading.killswitch import HaltSource
+    from ..trading.risk import BookSource, RiskLimits
+    from ..trading.tracker import OrderTracker
+    from ._queue import QueuePolicy
     from ._tlsconfig import SSLContext
 
 __all__ = [
     "SESSION_OPTIONS",
     "ConnectOptions",
+    "SessionOptions",
     "check_bool",
     "check_path",
     "check_session_options",
@@ -302,6 +313,103 @@ class ConnectOptions:
             f"message_log={_log_text(self.message_log)}, "
             f"maintenance_reset={self.maintenance_reset})"
         )
+
+
+@attrs.frozen(kw_only=True)
+class SessionOptions:
+    """What a session is made with beyond its config and connection, made once and handed to
+    its `Driver <kalshi_fix_sansio.client.driver.Driver>`, which reads it once. A client's
+    factory makes it; an adapter's session and a hand-driven ``Driver`` take its fields as
+    keywords too (``Driver(config, risk_limits=...)``) and make it of them (`of`).
+
+    Attributes:
+        on_event: receives every event instead of the queue (in the session's thread or
+            task; the async adapters await an awaitable result).
+        on_reconnect: called with the session after each reconnect and Logon, e.g. to
+            re-subscribe (awaited when awaitable, in the async adapters).
+        clock: UTC epoch seconds for the core (a test's, a simulation's); None: the pump's
+            wall clock.
+        max_queued_events: most unread events before the session logs out with
+            `EventQueueOverflow` (reading never pauses; None: ``queue_policy.max_events``).
+        queue_policy: what happens when the application reads slowly (`QueuePolicy`).
+        rate_limit: with a ``rate_limiter`` in the config, ``"wait"`` for tokens or
+            ``"raise"`` `RateLimitExceeded` (`RateLimitMode`); settable later.
+        tracker: the order tracker to keep current (e.g. restored after a restart); a new one
+            if None.
+        cursor: where drop-copy catch-up resumes (e.g. restored after a restart): the first
+            Logon then requests what was missed since it.
+        catch_up: recover the ExecutionReports missed while disconnected; None: on where the
+            session type has no retransmission and may request a replay itself.
+        risk_limits: pre-trade `RiskLimits` checked before every order is sent
+            (`RiskLimitExceeded`; None: none); settable later (``session.risk_limits``,
+            ``driver.gate.risk_limits``).
+        risk_books: the `Books` (or an object with ``books``, e.g. a market-data session)
+            whose best prices the ``max_price_distance`` limit reads; settable later.
+        shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
+        halt_source: a halt set outside the process (`HaltSource`: a client's
+            `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, the halt of a kill from the
+            shell), asked at `start` and every ``halt_source.interval`` seconds on the
+            driver's timer (never per order). While it answers a reason, ``outside_halt``
+            holds it and messages that can create a position are refused (`TradingHalted`);
+            `rearm` does not lift it. A halt that begins after `start` also starts a `kill`
+            of this session's orders (``halt=False``: the outside halt refuses already), on a
+            session that can cancel. Each change is an `OutsideHalt` event. A source that
+            says it is reduce-only (``halt_source.reducing``, a ``kalshi-fix kill
+            --reduce-only``) makes the session reduce-only instead, and cancels nothing.
+        outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
+            client's sessions); a new one if None.
+        dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
+            sessions): counting from `start`, asked on the driver's timer, before a read's or a
+            lost connection's events, and by the gate on every order-creating message (one
+            comparison); when the application has not called ``alive`` for its interval, the
+            driver halts (the ``shared_halt`` if given, else its own) and kills this session's
+            orders, with a `DeadMansSwitchFired` event; a message sent past the deadline fires
+            it there and is refused (`TradingHalted`). ``client.alive()`` keeps it from firing.
+        rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
+            make it whole (and on ``reconcile()``): an adapter's session sends the requests
+            by itself (the ``rest`` extra); a hand-driven driver's through `rest_request` /
+            `rest_response` (`kalshi_fix_sansio.adapters.rest`).
+        block_unknown: refuse what could grow a position in a market where an order's outcome
+            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until the
+            exchange's answer, a round (`Reconciled`, a complete catch-up) or
+            `release_unknown` lifts it (`OutcomeUnknown`); None: on for a
+            new gate, as it is for the config's ``order_gate``.
+        settle_unknown: ask the exchange how each order an `OrdersUnknown` names ended, with
+            a cancel of it (Kalshi has no order status request; the answer settles it, and
+            lifts its block: `kalshi_fix_sansio.trading.outcomes`); None: when the block is on
+            and no REST reconciliation is configured (``rest``, which answers without
+            cancelling).
+    """
+
+    on_event: Callable[[Event], object] | None = None
+    on_reconnect: Callable[[Any], object] | None = None
+    clock: Callable[[], float] | None = None
+    max_queued_events: int | None = None
+    queue_policy: QueuePolicy | None = None
+    rate_limit: Literal["wait", "raise"] = "wait"
+    tracker: OrderTracker | None = None
+    cursor: ExecCursor | None = None
+    catch_up: bool | None = None
+    risk_limits: RiskLimits | None = None
+    risk_books: Books | BookSource | None = None
+    shared_halt: TradingHalt | None = None
+    halt_source: HaltSource | None = None
+    outside_halt: TradingHalt | None = None
+    dead_man: DeadMansSwitch | None = None
+    rest: RestOptions | None = None
+    block_unknown: bool | None = None
+    settle_unknown: bool | None = None
+
+    @classmethod
+    def of(cls, settings: SessionOptions | None, chosen: dict[str, Any]) -> SessionOptions:
+        """``settings`` with the keywords ``chosen`` over it (None: made of ``chosen`` alone).
+
+        Raises:
+            TypeError: a keyword that is not a field (the message names it).
+        """
+        if settings is None:
+            return cls(**chosen)
+        return attrs.evolve(settings, **chosen) if chosen else settings
 
 
 def _log_text(log: MessageLog | None) -> str:

@@ -228,15 +228,6 @@ class Loop:
     def _received(self, fact: Received, now: float) -> Sequence[Action]:
         return self.read(fact.data, now)
 
-    def quick_deadline(self, now: float) -> float | None:
-        """The deadline last told when a read at ``now`` goes to the role's quick read (as
-        `read` sends it: the connection open and not lost, a quick read set, ``now`` before
-        that deadline); None: a read takes the general way."""
-        told = self._told
-        if self._quick is None or not self._open or now >= told or self._abort:
-            return None
-        return told
-
     def read(self, data: bytes, now: float) -> Sequence[Action]:
         """The `Received` step of ``data`` (``b""``: the peer closed the connection), without
         the fact (a driver's read calls it directly)."""

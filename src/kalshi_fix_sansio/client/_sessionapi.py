@@ -30,25 +30,19 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final, Literal
 
 from kalshi_fix_sansio.client.driver import Driver, RateLimitMode
-from kalshi_fix_sansio.client.events import QueuePolicy
 from kalshi_fix_sansio.client.steps import Kill, Pump
 from kalshi_fix_sansio.client.supervisor import Supervisor
 from kalshi_fix_sansio.codec import Message
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.rest.reconcile import RestOptions
 from kalshi_fix_sansio.session.config import SessionConfig
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.session.machine import Session
 from kalshi_fix_sansio.trading.book import Books
-from kalshi_fix_sansio.trading.catchup import ExecCursor
-from kalshi_fix_sansio.trading.deadman import DeadMansSwitch
-from kalshi_fix_sansio.trading.gate import TradingHalt, TradingState
-from kalshi_fix_sansio.trading.killswitch import HaltSource
+from kalshi_fix_sansio.trading.gate import TradingState
 from kalshi_fix_sansio.trading.marginrisk import MarginFigures
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
-from kalshi_fix_sansio.trading.tracker import OrderTracker
 
-from ._clientoptions import ConnectOptions
+from ._clientoptions import ConnectOptions, SessionOptions
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -83,43 +77,10 @@ class SessionAPI:
     Args:
         config: the session config (initiator).
         options: endpoint, TLS, backoff and reconnect options.
-        on_event: receives every event instead of the queue (in the session's thread or
-            task; the async adapters await an awaitable result).
-        on_reconnect: called with the session after each reconnect and Logon, e.g. to
-            re-subscribe (awaited when awaitable, in the async adapters).
-        clock: UTC epoch seconds for the core; tests may pass their own.
-        max_queued_events: most unread events before the session logs out with
-            `EventQueueOverflow` (reading never pauses; see `QueuePolicy`).
-        rate_limit: with a ``rate_limiter`` in the config, ``"wait"`` for tokens or
-            ``"raise"`` `RateLimitExceeded` (`RateLimitMode`); also settable later as
-            ``session.rate_limit``.
-        tracker: the order tracker to keep current (e.g. restored after a restart); a new one
-            if None.
-        cursor: where drop-copy catch-up resumes (e.g. restored after a restart): the first
-            Logon then requests what was missed since it.
-        catch_up: recover the ExecutionReports missed while disconnected (EventResendRequest
-            on KalshiNR after every reconnect); None: on where the session type allows it.
-        queue_policy: what happens when the application reads slowly (`QueuePolicy`).
-        risk_limits: pre-trade `RiskLimits` the core checks before every order is sent
-            (`RiskLimitExceeded`); also settable later as ``session.risk_limits``.
-        risk_books: the `Books`, or a market-data session, whose best prices the
-            ``max_price_distance`` limit reads; also settable later as ``session.risk_books``.
-        shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
-        halt_source: a halt set outside the process that the driver asks on its timer
-            (`HaltSource`: a client's `HaltFile`, the halt of ``kalshi-fix kill``).
-        outside_halt: the `TradingHalt` the ``halt_source`` sets (a client shares one among
-            its sessions); a new one if None.
-        dead_man: the `DeadMansSwitch` the driver asks on its timer and on every order sent (a
-            client's ``dead_man=``, shared by its order-entry sessions; ``client.alive()`` keeps
-            it from firing).
-        rest: reconcile the tracker from Kalshi's REST API (`RestOptions`) when catch-up
-            cannot make it whole: the adapter sends the requests by itself (the ``rest``
-            extra), and ``reconcile()`` starts a round on request.
-        block_unknown: refuse what could grow a position in a market where an order's outcome
-            is unknown, until the exchange's answer, a round or `release_unknown` lifts it
-            (`OutcomeUnknown`; None: on).
-        settle_unknown: ask the exchange how an order of unknown outcome ended, with a cancel
-            of it (`OutcomesAsked`); None: when the block is on and there is no ``rest``.
+        settings: the session's options (`SessionOptions`: callbacks, queue, tracker, risk,
+            halts, REST...), made once and handed to the driver; None: made of ``chosen``.
+        **chosen: `SessionOptions` fields as keywords, over ``settings``
+            (``BlockingSession(config, options, on_event=...)``).
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -134,51 +95,18 @@ class SessionAPI:
         self,
         config: SessionConfig,
         options: ConnectOptions,
-        *,
-        on_event: Callable[[Event], object] | None = None,
-        on_reconnect: Callable[[Any], object] | None = None,
-        clock: Callable[[], float] | None = None,
-        max_queued_events: int | None = None,
-        rate_limit: RateLimitMode = "wait",
-        tracker: OrderTracker | None = None,
-        cursor: ExecCursor | None = None,
-        catch_up: bool | None = None,
-        queue_policy: QueuePolicy | None = None,
-        risk_limits: RiskLimits | None = None,
-        risk_books: Books | BookSource | None = None,
-        shared_halt: TradingHalt | None = None,
-        halt_source: HaltSource | None = None,
-        outside_halt: TradingHalt | None = None,
-        dead_man: DeadMansSwitch | None = None,
-        rest: RestOptions | None = None,
-        block_unknown: bool | None = None,
-        settle_unknown: bool | None = None,
+        settings: SessionOptions | None = None,
+        **chosen: Any,
     ) -> None:
+        settings = SessionOptions.of(settings, chosen)
         # what the pump reads while the driver makes it
-        self.options, self.clock = options, clock
-        self.on_event, self.on_reconnect = on_event, on_reconnect
+        self.options, self.clock = options, settings.clock
+        self.on_event, self.on_reconnect = settings.on_event, settings.on_reconnect
         pump = self._PUMP
         self._driver = driver = Driver(
             config,
             options,
-            on_event=on_event,
-            on_reconnect=on_reconnect,
-            clock=clock,
-            max_queued_events=max_queued_events,
-            queue_policy=queue_policy,
-            rate_limit=rate_limit,
-            tracker=tracker,
-            cursor=cursor,
-            catch_up=catch_up,
-            risk_limits=risk_limits,
-            risk_books=risk_books,
-            shared_halt=shared_halt,
-            halt_source=halt_source,
-            outside_halt=outside_halt,
-            dead_man=dead_man,
-            rest=rest,
-            block_unknown=block_unknown,
-            settle_unknown=settle_unknown,
+            settings=settings,
             start_rest=self._start_rest,
             pump=lambda made: pump(self, made),
             open_hint=self._OPEN_HINT,

@@ -121,10 +121,10 @@ from ..trading.killswitch import (
     OutsideHalt,
     cancels_orders,
 )
-from ..trading.risk import BookSource, RiskLimits
+from ..trading.risk import BookSource
 from ..trading.tracker import FillInferred, OrderTracker
 from ._callers import Delivery, any_event
-from ._clientoptions import ConnectOptions, describe_target
+from ._clientoptions import ConnectOptions, SessionOptions, describe_target
 from ._desk import OrderDesk, OrderWaiter
 from ._endpoints import check_endpoint
 from ._loglines import log_event, log_fields, log_session_event
@@ -137,7 +137,6 @@ from ._queue import (
     EventsNotRead,
     FallingBehind,
     MarketDataFolded,
-    QueuePolicy,
     TrackingFailed,
     book_symbols,
     is_book,
@@ -159,7 +158,6 @@ if TYPE_CHECKING:
     from ._callers import Delivery
     from ._clientoptions import ConnectOptions
     from ._desk import OrderDesk
-    from ._queue import QueuePolicy
     from .steps import Pump
     from .supervisor import Supervisor
 
@@ -317,30 +315,12 @@ class Driver:
             ``backoff``, ``reconnect``, ``maintenance_reset``, ``account``, endpoint (as
             ``peer``) and ``connect_timeout`` (as ``write_timeout``) are the driver's, in place
             of those keywords.
-        on_event: receives every event instead of the queue (called by the pump, in the
-            session's thread or task; the async pumps await an awaitable result).
-        on_reconnect: called by the pump after each reconnect and Logon, e.g. to re-subscribe
-            (awaited when awaitable, by the async pumps).
-        clock: UTC epoch seconds for the core (a test's, a simulation's); None: the pump's
-            wall clock.
-        max_queued_events: most unread events before the driver logs out with
-            `EventQueueOverflow` (None: ``queue_policy.max_events``).
-        queue_policy: what happens when the application reads slowly (`QueuePolicy`).
-        rate_limit: with a ``rate_limiter`` in the config, ``"wait"`` for tokens or
-            ``"raise"`` `RateLimitExceeded` (`RateLimitMode`); settable later.
+        settings: the session's options (`SessionOptions`), made once by whoever makes the
+            driver (an adapter's session, a client); None: made of the keywords below.
         backoff: reconnect delays (the driver's own; see `Supervisor`).
         reconnect: reconnect after a logged-on connection is lost.
         maintenance_reset: see `Supervisor`.
         peer: how errors name the other end.
-        tracker: an order tracker to keep current (e.g. a restored one); a new one if None.
-        cursor: where drop-copy catch-up resumes (e.g. restored); the first Logon catches up
-            when it holds an ExecID.
-        catch_up: recover missed ExecutionReports after reconnects; None: on where the session
-            type has no retransmission and may request a replay itself (`catches_up`).
-        risk_limits: pre-trade `RiskLimits` checked in `send` (None: none; settable later as
-            ``driver.gate.risk_limits``).
-        risk_books: the `Books` (or an object with ``books``, e.g. a market-data session) the
-            ``max_price_distance`` limit reads (settable later as ``driver.gate.risk_books``).
         metrics: the `SessionMetrics` to keep current (e.g. one kept across opens); a new
             one if None.
         write_timeout: seconds bytes may wait for a peer that does not read before the
@@ -348,46 +328,15 @@ class Driver:
         max_buffered: most bytes that may wait for the peer (`write_buffered`).
         halt: the `TradingHalt` of this driver's gate (e.g. one kept across opens); a new one
             if None.
-        shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
-        halt_source: a halt set outside the process (`HaltSource`: a client's
-            `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, the halt of a kill from the
-            shell), asked at `start` and every ``halt_source.interval`` seconds on the
-            driver's timer (never per order). While it answers a reason, ``outside_halt``
-            holds it and messages that can create a position are refused (`TradingHalted`);
-            `rearm` does not lift it. A halt that begins after `start` also starts a `kill`
-            of this session's orders (``halt=False``: the outside halt refuses already), on a
-            session that can cancel. Each change is an `OutsideHalt` event. A source that
-            says it is reduce-only (``halt_source.reducing``, a ``kalshi-fix kill
-            --reduce-only``) makes the session reduce-only instead, and cancels nothing.
-        outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
-            client's sessions); a new one if None.
-        dead_man: a `DeadMansSwitch` (a client's ``dead_man=``, shared by its order-entry
-            sessions): counting from `start`, asked on the driver's timer, before a read's or a
-            lost connection's events, and by the gate on every order-creating message (one
-            comparison); when the application has not called ``alive`` for its interval, the
-            driver halts (the ``shared_halt`` if given, else its own) and kills this session's
-            orders, with a `DeadMansSwitchFired` event; a message sent past the deadline fires
-            it there and is refused (`TradingHalted`).
         account: the `Account <kalshi_fix_sansio.client.account.Account>` of the session's key (its
             Logon budget and order; the `Supervisor`'s ``account``).
-        rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
-            make it whole (and on `reconcile`); its requests are sent through `rest_request`
-            / `rest_response` by an I/O part (`kalshi_fix_sansio.adapters.rest`).
         start_rest: starts the pump's REST companion when a round begins (None: a warning
             says nothing sends the round's requests).
         pump: makes the `Pump` that performs the driver's actions with a loop's I/O (given
             the driver); None: none (a loop author steps the driver and performs them).
         open_hint: how to open, in the error of a call before that.
-        block_unknown: refuse what could grow a position in a market where an order's outcome
-            is unknown (`OrdersUnknown`, `CatchUpFailed`, `ReconcileFailed`) until the
-            exchange's answer, a round (`Reconciled`, a complete catch-up) or
-            `release_unknown` lifts it (`OutcomeUnknown`); None: on for a
-            new gate, as it is for the config's ``order_gate``.
-        settle_unknown: ask the exchange how each order an `OrdersUnknown` names ended, with
-            a cancel of it (Kalshi has no order status request; the answer settles it, and
-            lifts its block: `kalshi_fix_sansio.trading.outcomes`); None: when the block is on
-            and no REST reconciliation is configured (``rest``, which answers without
-            cancelling).
+        **chosen: `SessionOptions` fields as keywords (``Driver(config, risk_limits=...)``),
+            over ``settings``.
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -402,42 +351,32 @@ class Driver:
         config: SessionConfig,
         options: ConnectOptions | None = None,
         *,
-        on_event: Callable[[Event], object] | None = None,
-        on_reconnect: Callable[[Any], object] | None = None,
-        clock: Callable[[], float] | None = None,
-        max_queued_events: int | None = None,
-        queue_policy: QueuePolicy | None = None,
-        rate_limit: RateLimitMode = "wait",
+        settings: SessionOptions | None = None,
         backoff: Backoff | None = None,
         reconnect: bool = True,
         maintenance_reset: bool = False,
         peer: object = "the gateway",
-        tracker: OrderTracker | None = None,
-        cursor: ExecCursor | None = None,
-        catch_up: bool | None = None,
-        risk_limits: RiskLimits | None = None,
-        risk_books: Books | BookSource | None = None,
         metrics: SessionMetrics | None = None,
         write_timeout: float | None = None,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         halt: TradingHalt | None = None,
-        shared_halt: TradingHalt | None = None,
-        halt_source: HaltSource | None = None,
-        outside_halt: TradingHalt | None = None,
-        dead_man: DeadMansSwitch | None = None,
         account: Account | None = None,
-        rest: RestOptions | None = None,
         start_rest: Callable[[], None] | None = None,
         pump: Callable[[Driver], Pump] | None = None,
         open_hint: str = "drive it with step(fact, now)",
-        block_unknown: bool | None = None,
-        settle_unknown: bool | None = None,
+        **chosen: Any,
     ) -> None:
+        made = SessionOptions.of(settings, chosen)
+        on_event, on_reconnect, clock = made.on_event, made.on_reconnect, made.clock
+        tracker, cursor, rest, dead_man = made.tracker, made.cursor, made.rest, made.dead_man
+        risk_limits, risk_books, shared_halt = made.risk_limits, made.risk_books, made.shared_halt
+        halt_source, outside_halt = made.halt_source, made.outside_halt
+        block_unknown, settle_unknown = made.block_unknown, made.settle_unknown
         _check_parts(rest, block_unknown, settle_unknown, tracker, cursor, halt_source)
         self.settle_unknown = settle_unknown
         """Whether an `OrdersUnknown` makes the session ask the exchange about its orders (a
         cancel each; None: when the block is on and there is no REST reconciliation)."""
-        policy = make_queue_policy(max_queued_events, queue_policy)
+        policy = make_queue_policy(made.max_queued_events, made.queue_policy)
         if not policy.queue_events and on_event is not None:
             raise LocalProtocolError(
                 "on_event needs events: it cannot be used with queue_events=False"
@@ -485,7 +424,7 @@ class Driver:
         with the same fields)."""
         self.tracker: OrderTracker = gate.tracker
         """Orders, fills and positions, fed with every event as it is read."""
-        self._catch_up_on = _catch_up_setting(config, cursor, catch_up)
+        self._catch_up_on = _catch_up_setting(config, cursor, made.catch_up)
         self._cursor = cursor
         self.cursor = cursor if cursor is not None else ExecCursor()
         """The newest ExecID seen per exchange index: where drop-copy catch-up resumes (save
@@ -515,7 +454,7 @@ class Driver:
         self.open_hint = open_hint  # how to open, for an error before that
         self.message_log: MessageLog | None = None  # the message log of the current open
         self._rate_limit: RateLimitMode = "wait"  # what `offer` does when the limiter is full
-        self.rate_limit = rate_limit
+        self.rate_limit = made.rate_limit
         self.crash: Exception | None = None  # what stopped the pump (`pump_failed`)
         self.opened = False  # opened and not closed since (a second open is refused)
         self.running = False  # the pump's thread or task runs (until `pump_ended`)
@@ -1184,40 +1123,6 @@ class Driver:
         if event is None or not self.desk.read_book(event, now):
             if event is not None:
                 self.supervisor.pending.append(event)
-            self._pump(now)
-            return False
-        self._last_input = now
-        if self.gate.state_changed:
-            self.announce(now)
-            return False
-        queue = self._queue
-        if queue and self._reading and not self._warned:  # `FallingBehind`'s deadline
-            due = queue[0][1] + self.policy.lag_warning
-            if now >= due:
-                self._warn(now)
-                return False
-            return due >= told
-        return True
-
-    def read_built(self, data: bytes, now: float, told: float, handed: Any = None) -> bool:
-        """`quick_read` of bytes a peer in this process built (the simulator's in-memory link,
-        when the loop reads quickly: `Loop.quick_deadline` gives ``told``), the session's read
-        `Session.read_built` (``handed``: the frame's values when that peer made it of them)
-        rather than `Session.read`: True when the loop has nothing to do after it. (Its own
-        copy of `quick_read`: the client's read path stays as it is.)"""
-        self.metrics.bytes_in += len(data)
-        sup = self.supervisor
-        session = sup.session
-        if session is None or sup._state is not _ACTIVE or sup._events or sup._out:
-            sup.receive_data(data, now)
-            event = None
-        else:
-            event = session.read_built(data, now, handed)
-            if event is None:
-                sup._process(session, now)
-        if event is None or not self.desk.read_book(event, now):
-            if event is not None:
-                sup.pending.append(event)
             self._pump(now)
             return False
         self._last_input = now

@@ -12,7 +12,8 @@ so no adapter reaches into a private module of the package:
   holds all its state, makes the session's pump from the factory it is given and calls it
   through `Pump`; the view adds the user API that does not wait and holds nothing else),
   `ClientBase` (the client factories: ``order_entry()``, ``market_data()`` ...,
-  ``from_env``, ``from_key``), `ConnectOptions`;
+  ``from_env``, ``from_key``), `ConnectOptions`, `SessionOptions` (a session's options, made
+  once and handed to the driver);
 * the user API that waits, over a pump's one wait primitive: `SyncAPI` over a `SyncPump`
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
   `AsyncKillAll` (the clients' ``kill_all``), `loop_moves` (the session's loop of
@@ -72,7 +73,7 @@ from ._asyncapi import (
 )
 from ._callers import Until, Wait, any_event, drive, drive_next_event
 from ._clientbase import ClientBase
-from ._clientoptions import ConnectOptions
+from ._clientoptions import ConnectOptions, SessionOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
 from ._pumpparts import Changes, Deadlines, PumpParts
@@ -110,6 +111,7 @@ __all__ = [
     "Readers",
     "RestPort",
     "SessionAPI",
+    "SessionOptions",
     "SyncAPI",
     "SyncKillAll",
     "SyncPump",

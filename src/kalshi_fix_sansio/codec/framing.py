@@ -386,28 +386,6 @@ class Framer:
         self._pos = 0
         return True
 
-    def take_built(self, data: bytes) -> bool:
-        """Whether ``data``, read while nothing is buffered, is one whole frame of a head seen
-        before (BeginString and a three-digit BodyLength) at the size that head gives, within
-        the bound: then it is consumed, as `take_whole` consumes it. `take_whole`'s checks but
-        the CheckSum's, for a frame a peer in this process built whole (the simulator's
-        gateway, whose `finish_frame` wrote its CheckSum). False: nothing was done."""
-        buf = self._buf
-        size = len(data)
-        if (
-            self._pos != len(buf)
-            or self._state == _RESYNC
-            or size > self._max_message_size
-            or self._sizes.get(data[: self._head_len]) != size
-        ):
-            return False
-        self._work += size
-        self._state = _START
-        self._base += len(buf) + size
-        self._buf = _EMPTY
-        self._pos = 0
-        return True
-
     def next(self) -> Frame | Garbled | None:
         """Return the next result from the buffered bytes.
 

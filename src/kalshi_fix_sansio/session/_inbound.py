@@ -224,13 +224,14 @@ class Inbound:
         `on_frame`'s) is what `on_frame` and `_process_app` would make of it (no other check
         of theirs applies in that state: it is delivered as it is, its number consumed).
         Every other frame goes to `on_frame` with the message decoded here (nothing done twice,
-        nothing done before it). ``handed``: the frame, its shape and its values, when a
-        simulation's gateway handed them over with it: the message made from them
-        (`codec._handed.HandedReader`: the one `decode_clean` makes).
+        nothing done before it). ``handed``: a frame, its shape and its values, when a
+        simulation's gateway handed them over (`Session.handed_in`): when that frame is
+        ``frame`` itself, the message made from them (`codec._handed.HandedReader`: the one
+        `decode_clean` makes).
         """
         msg: Any = (
             self._decode_clean(frame, self._dollars, self._rfq_dollars)
-            if handed is None
+            if handed is None or handed[0] is not frame
             else self._read_handed(handed)
         )
         if msg is None:

@@ -117,6 +117,12 @@ class Session:
         self._billing = RateBilling(limiter) if limiter is not None else None
         self.handed: tuple[bytes, Any, tuple[bytes, ...]] | None = None
         """The frame `send_encoded_now` last made with its values, its shape and its values."""
+        self.handed_in: tuple[bytes, Any, tuple[bytes, ...]] | None = None
+        """A frame a peer in this process built, with its shape and values (that peer's
+        `handed`), set before that very frame (the same bytes object) is read: `read` makes
+        its message from the values rather than decoding the frame (`codec._handed`: the
+        message decoding makes). Any other frame is decoded as usual. (The simulator's
+        in-memory link sets it; a socket's reader never does.)"""
         gate = self._gate = config.order_gate  # every order-creating message passes it in `send`
         self._gated: frozenset[str] = frozenset() if gate is None else gate.msg_types
 
@@ -232,45 +238,12 @@ class Session:
                     self._handle(frame)
                 return None
         try:  # `_handle`, the event of a clean message in its turn returned at once
-            event = self._read_app(data)
+            event = self._read_app(data, self.handed_in)
         except (RemoteProtocolError, StoreError) as exc:
             self._fail(exc)
             return None
         if event is not None:
             return event  # nothing else done: nothing queued, written, or moved but its number
-        if len(events) == 1 and not self._out and life.state is _ACTIVE and not self._gaps.until:
-            only = events[0]
-            if only.__class__ is ApplicationMessage:
-                events.clear()
-                return only
-        return None
-
-    def read_built(self, data: bytes, now: float, handed: Any = None) -> ApplicationMessage | None:
-        """`read` of bytes a peer in this process built (the simulator's in-memory link): a
-        whole frame its framer takes as it is (`Framer.take_built`: its CheckSum not summed
-        again, the gateway's `finish_frame` wrote it) read in the state `read` reads a whole
-        message in, its message made from ``handed`` when given (the frame's values when that
-        peer made it of them, `Session.handed`: `Inbound.read_app`); anything else read as
-        `read` reads it. The event as `read` returns it. A client's read is `read`."""
-        life = self._life
-        events = self._events
-        if (
-            life.state is not _ACTIVE
-            or life.error is not None
-            or events
-            or self._inbound.test_req_id is not None
-            or self._gaps.until
-            or not self._framer.take_built(data)
-        ):
-            return self.read(data, now)
-        life.now = now
-        try:
-            event = self._read_app(data, handed)
-        except (RemoteProtocolError, StoreError) as exc:
-            self._fail(exc)
-            return None
-        if event is not None:
-            return event
         if len(events) == 1 and not self._out and life.state is _ACTIVE and not self._gaps.until:
             only = events[0]
             if only.__class__ is ApplicationMessage:

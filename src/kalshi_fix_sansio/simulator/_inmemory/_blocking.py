@@ -35,6 +35,7 @@ from ...client.pump import (
     ClientBase,
     ConnectOptions,
     SessionAPI,
+    SessionOptions,
     SyncAPI,
     SyncKillAll,
     Until,
@@ -97,13 +98,10 @@ class Simulation(Protocol):
 class _End:
     """The client's side of one connection in memory: each callback one step of the link."""
 
-    __slots__ = ("clock", "link", "sup")
+    __slots__ = ("link", "sup")
 
     def __init__(self, link: MemoryLink, sup: Driver) -> None:
         self.link, self.sup = link, sup
-        clock = link.simulation.clock
-        # the simulated clock when it is the driver's (`Driver.read_bytes` reads it)
-        self.clock: SimClock | None = clock if sup.clock == clock.time else None
 
     def connection_made(self, transport: Any) -> None:
         assert isinstance(transport, Pipe)
@@ -111,59 +109,35 @@ class _End:
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the gateway (``b""``: its end of file) to the driver, when this is still
-        the connection it uses; what it says to do done, and the pump told."""
+        the connection it uses, as every pump reads (`Driver.read_bytes`); what it says to do
+        done, and the pump told (`link.changed`), but not the blocking pump with nothing to
+        deliver (`_Inline._changed` does nothing when it delivers already or has no
+        callbacks)."""
         link = self.link
         if self is not link.end:
             return  # a connection the driver is done with
         sup = self.sup
-        clock = self.clock
-        if clock is not None and sup.message_log is None:
-            # `Driver.read_bytes` inline: no message log to write, its clock the simulation's
-            # (`SimClock.time`, inline too)
-            actions = sup.loop.read(data, clock._now if clock._follow is None else clock.time())
-        else:
-            actions = sup.read_bytes(data)
+        actions = sup.read_bytes(data)
         if actions:
             link.perform(sup, actions)
-        link.changed(sup)
-
-    def data_built(self, data: bytes, handed: Any = None) -> None:
-        """`data_received` of one whole frame the gateway's session built for this connection
-        (`Pipe.hand_over`: the frame `finish_frame` made, alone in the chunk, no fault on),
-        in one step where it is the common read: the loop's quick read (`Loop.quick_deadline`)
-        by the driver's `read_built` (`Session.read_built`: its CheckSum not summed again,
-        the gateway's `finish_frame` wrote it; ``handed``: the frame's values when the
-        gateway's session made it of them, `Session.handed`); the blocking pump's
-        `changed` (`_Inline._changed`) asked only when it has callbacks to deliver. Anything
-        else takes `data_received`, nothing done before. tests/test_handover.py compares it
-        with `data_received`."""
-        link = self.link
-        if self is not link.end:
-            return  # a connection the driver is done with
-        sup = self.sup
-        clock = self.clock
-        if clock is None or sup.message_log is not None or clock._follow is not None:
-            self.data_received(data)
-            return
-        now = clock._now
-        loop = sup.loop
-        told = loop.quick_deadline(now)
-        if told is None:
-            self.data_received(data)
-            return
-        if not sup.read_built(data, now, told, handed):
-            # `data_received`'s, after a read that leaves the loop something to do
-            actions = loop.actions(now, False, True)
-            if actions:
-                link.perform(sup, actions)
-        # the pump told (`link.changed`), but not the blocking pump with nothing to deliver
-        # (`_Inline._changed` does nothing when it delivers already or has no callbacks)
         pump = link.inline
         if pump is None or (
             not pump.delivering
             and ((hooks := pump.session).on_event is not None or hooks.on_reconnect is not None)
         ):
             link.changed(sup)
+
+    def data_built(self, data: bytes, handed: Any = None) -> None:
+        """`data_received` of one whole frame the gateway's session built for this connection
+        (`Pipe.hand_over`), ``handed`` its values when that session made it of them (the
+        gateway's `Session.handed`): given to the client's session first
+        (`Session.handed_in`), whose read of that frame makes its message from them.
+        tests/test_handover.py compares it with `data_received`."""
+        if handed is not None:
+            session = self.sup.supervisor.session
+            if session is not None:
+                session.handed_in = handed
+        self.data_received(data)
 
     def eof_received(self) -> bool | None:
         self.data_received(b"")
@@ -195,7 +169,7 @@ class MemoryLink:
         self.end: _End | None = None  # the connection the driver uses
         self.alarm: Timer | None = None  # the scheduler's timer for the driver's `WakeAt`
         self.alarm_at = math.inf
-        # the blocking pump, whose `changed` `_End.data_built` asks itself (None: another's)
+        # the blocking pump, whose `changed` `_End.data_received` asks itself (None: another's)
         self.inline: _Inline | None = None
 
     def start(self, sup: Driver) -> None:
@@ -388,14 +362,15 @@ class InSimulation(SessionAPI):
         self,
         config: SessionConfig,
         options: ConnectOptions,
+        settings: SessionOptions | None = None,
         *,
         simulation: Simulation,
-        **session_options: Any,
+        **chosen: Any,
     ) -> None:
         self.simulation = simulation
         """The simulation the session runs in."""
         # the simulated clock's own time (`Simulation.time`, one call less per look)
-        super().__init__(config, options, clock=simulation.clock.time, **session_options)
+        super().__init__(config, options, settings, clock=simulation.clock.time, **chosen)
 
     def _start_rest(self) -> None:
         """A REST round started: the simulation answers its requests in memory
@@ -424,8 +399,7 @@ class SimulatedSession(InSimulation, SyncAPI):
     def next_event(self, timeout: float | None = None) -> Event | None:
         """As `SyncAPI.next_event`: its wait's loop written out (`drive_next_event
         <kalshi_fix_sansio.client.pump.drive_next_event>`, inline), the simulation run between
-        two looks, each the oldest event taken by `Driver.take_event` (``any_event``; a
-        reader's look at an empty queue answered here, as `take_event` answers it).
+        two looks, each the oldest event taken by `Driver.take_event` (``any_event``).
 
         A backtest's recorded message next (its feed's timer the one callback due at its
         time, nothing ready, before the deadline and the simulation's ``max_time``) is run
@@ -449,12 +423,8 @@ class SimulatedSession(InSimulation, SyncAPI):
             else clock.start + simulation.max_time
         )
         while True:
-            # the oldest event taken (a reader's look at an empty queue is None at once: no
-            # call, `Driver.take_event`'s first answer)
-            if driver._reading and driver.begun and driver.policy.queue_events:
-                if driver._queue:
-                    return driver.take_event(any_event)
-            elif (taken := driver.take_event(any_event)) is not None:
+            # the oldest event taken
+            if (taken := driver.take_event(any_event)) is not None:
                 return taken
             if now >= deadline:
                 return None

@@ -47,10 +47,6 @@ class Router:
     exchange: Exchange
     faults: Faults
     log: list[str]
-    one_step = True
-    """`replay_market` writes a 35=X it hands over in one step (the gateway session's send and
-    the pipe's hand-over written out); False: through `_write_encoded` (tests/test_handover.py
-    compares the two)."""
     resend_messages: int
     accounts: dict[str, str]  # API key -> its account (a key not listed: its own account)
 
@@ -314,15 +310,8 @@ class Router:
         message, nothing done (`replay_row` and `_route` it). `Exchange.replay_level` first:
         the same call as `Exchange.replay_market`, the common row in one step. ``hand``: the
         35=X written at once is handed over (`handed`, the caller delivers it) where the
-        pipe can (`Pipe.hand_over`).
-
-        A 35=X handed over to a pipe with no fault on is written in one step (`one_step`):
-        `_write_encoded`, `AcceptorDriver.send_encoded_now` and `Pipe.hand_over` written out,
-        their conditions asked and their writes made in their order, the session's own send
-        (`Session.send_encoded_now`) called as the driver calls it; any condition that does
-        not hold takes `_write_encoded` from its start, nothing done before but what it does
-        again (the driver's ``delay`` and ``close_after`` set). tests/test_handover.py
-        compares the two, and both with the pipe's write."""
+        pipe can (`Pipe.hand_over`; tests/test_handover.py compares it with the pipe's
+        write)."""
         exchange = self.exchange
         found = exchange.replay_level(entries, now)  # the common row in one step
         if found is None:
@@ -338,68 +327,6 @@ class Router:
         handed = exchange._md._wire.handed
         if handed is not None and handed[0] is not body:
             handed = None
-        if hand and len(subscribers) == 1 and not self._dirty and not self._serving:
-            # the one step: `_write_encoded`'s conditions (no fault on, a pipe's connection of
-            # an `AcceptorDriver`)
-            faults = self.faults
-            conn = self._conns.get(subscribers[0])
-            if (
-                conn is not None
-                and type(conn.driver) is AcceptorDriver
-                and type(transport := conn.transport) is Pipe
-                and self.one_step
-                and not faults.skip_seq
-                and not faults.duplicate_next
-                and not faults.garble_next
-                and not faults.delay
-                and faults.drop_after is None
-            ):
-                # `send_encoded_now`'s conditions (the connection in use, no timer due, nothing
-                # held, hung or garbled; ``delay`` and ``close_after`` are the faults' off values
-                # just set)
-                driver = conn.driver
-                loop = driver.loop
-                told = loop._told
-                if not driver.logged_on:
-                    return True  # nothing sent, as `_route` skips it
-                driver.delay = faults.delay  # what `_flush_dirty` sets
-                driver.close_after = faults.drop_after
-                if (
-                    now < told
-                    and not driver._held
-                    and not driver._hung
-                    and not driver._garble
-                    and driver.close_reason is None
-                    and loop._open
-                    and not loop._abort
-                    and loop._stuck_since is None
-                ):
-                    session = driver._session
-                    try:
-                        data = session.send_encoded_now("X", body, now, told, handed)
-                    except FixError as exc:
-                        self.log.append(f"{conn.session_id}: cannot send 35=X: {exc}")
-                        return True
-                    driver.app_sent += 1
-                    if data is None:  # something else to do: the whole step
-                        conn.flush(now)
-                    elif data:  # `Pipe.hand_over`'s conditions, else the pipe's write
-                        scheduler = transport._scheduler
-                        if (
-                            transport._closing
-                            or transport._delay is not None
-                            or scheduler._ready
-                            or scheduler.waker
-                        ):
-                            transport.write(data)
-                        else:  # recorded where someone may hear it, and handed over
-                            transport._record_heard(data)
-                            if handed is not None:
-                                handed = session.handed
-                                if handed is not None and handed[0] is not data:
-                                    handed = None
-                            self.handed = (transport.peer, data, handed)
-                    return True
         if (
             len(subscribers) != 1
             or self._dirty
@@ -455,7 +382,7 @@ class Router:
                 # (handed: one whole frame the session built, no fault on, as checked above)
                 if hand and transport.hand_over(data):
                     if handed is not None:  # the frame's values, when the session made it of them
-                        handed = driver._session.handed
+                        handed = driver.session.handed
                         if handed is not None and handed[0] is not data:
                             handed = None
                     self.handed = (transport.peer, data, handed)
