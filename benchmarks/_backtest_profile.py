@@ -17,10 +17,10 @@ PARTS = (
     ("recording check", "recording.py", "check_recording"),
     ("recording read (the run's)", "recording.py", "read_recording"),
     # the rows are made in C under the generator `_raw`: the feed's `next` (`_next`)
-    ("compiled rows read (the run's)", "simulator/_feed.py", "_next"),
+    ("compiled rows read (the run's)", "simulator/backtests/_feed.py", "_next"),
     ("exchange (books, 35=X built)", "exchange/__init__.py", "replay_row"),
     ("exchange tick (a second with something due)", "exchange/__init__.py", "tick"),
-    ("ledger follows the mids", "simulator/_feed.py", "_follow"),
+    ("ledger follows the mids", "simulator/backtests/_feed.py", "_follow"),
     ("gateway session (35=X encoded, written)", "gateway/router.py", "_route"),
     ("client (read, decode, session, books)", "_inmemory/_blocking.py", "received"),
     ("the strategy's waits (each poll: an event taken, or none)", "client/_callers.py", "poll"),
@@ -29,9 +29,9 @@ SCHEDULER = (
     ("_inmemory/_net.py", "run_due"),
     ("_inmemory/_net.py", "next_deadline"),
     ("_inmemory/_net.py", "_receive"),
-    ("simulator/simulation.py", "run_once"),
-    ("simulator/simulation.py", "advance"),
-    ("simulator/simulation.py", "_tick"),
+    ("simulator/world/simulation.py", "run_once"),
+    ("simulator/world/simulation.py", "advance"),
+    ("simulator/world/simulation.py", "_tick"),
 )
 """The functions whose own time is the scheduler's row of `breakdown` (none runs inside the
 parts above: the pipes' writes, inside the gateway session's part, are counted there)."""
@@ -42,8 +42,8 @@ def breakdown(messages: int) -> list[str]:
     import cProfile
     import pstats
 
-    from kalshi_fix_sansio.simulator.backtest import run_backtest
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -87,11 +87,11 @@ BOOK_PARTS = (
     ("compiled rows read", "~", "<built-in method builtins.next>"),
     ("the spans' tables (levels, credits, house ids)", "exchange/spans.py", "changes"),
     # the quiet loop marks inline and calls `on_mid` when the mid moved; `_bulk`, `mark`
-    ("the ledger's marks", "simulator/paper.py", "mark"),
-    ("the ledger's marks", "simulator/paper.py", "on_mid"),
+    ("the ledger's marks", "simulator/gateway/paper.py", "mark"),
+    ("the ledger's marks", "simulator/gateway/paper.py", "on_mid"),
     ("the full path (messages of markets with an order)", "exchange/__init__.py", "replay_row"),
-    ("the strategy's books from the tables", "simulator/booklevel.py", "_apply_pending"),
-    ("the ticks skipped", "simulator/simulation.py", "skip_tick"),
+    ("the strategy's books from the tables", "simulator/backtests/booklevel.py", "_apply_pending"),
+    ("the ticks skipped", "simulator/world/simulation.py", "skip_tick"),
     ("the strategy's own code", "bench_backtest.py", "read_books"),
 )
 
@@ -102,8 +102,8 @@ def breakdown_book(messages: int) -> list[str]:
     import cProfile
     import pstats
 
-    from kalshi_fix_sansio.simulator.backtest import run_backtest
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     lines = []
     for strategy in (read_books, read_books_on_timer):

@@ -37,7 +37,7 @@ __all__ = ["side_instructions"]
 # (label, what is counted: "side" or "module:Class:function")
 WINDOWS = (
     ("the simulator's side (run_once less the client's reads)", "side"),
-    ("the recorded message's callback (Feed._apply)", "simulator._feed:Feed:_apply"),
+    ("the recorded message's callback (Feed._apply)", "simulator.backtests._feed:Feed:_apply"),
     ("  the exchange (Exchange.replay_row)", "simulator.gateway.exchange:Exchange:replay_row"),
     (
         "  the gateway's session and the pipe (Router._route)",
@@ -47,8 +47,8 @@ WINDOWS = (
         "  a 35=X of one market in one step (Router.replay_market; 0: a tree without it)",
         "simulator.gateway.router:Router:replay_market",
     ),
-    ("  the ledger's marks (Feed._follow)", "simulator._feed:Feed:_follow"),
-    ("  the next row read and scheduled (Feed._next)", "simulator._feed:Feed:_next"),
+    ("  the ledger's marks (Feed._follow)", "simulator.backtests._feed:Feed:_follow"),
+    ("  the next row read and scheduled (Feed._next)", "simulator.backtests._feed:Feed:_next"),
 )
 
 CHILD = r"""
@@ -57,8 +57,8 @@ sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
 toggle = ctypes.CDLL(sys.argv[5]).kfs_toggle_collect
 import bench_backtest
-from kalshi_fix_sansio.simulator._inmemory import _blocking
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.world._inmemory import _blocking
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 
 on = [False]  # counting now
 

@@ -42,8 +42,8 @@ def _key(frame: FrameType) -> str:
 
 def count(mode: str, messages: int) -> tuple[int, Counter[str], Counter[str], Counter[Any]]:
     """Messages run, and bytecodes, calls and bytecodes by line of one traced backtest."""
-    from kalshi_fix_sansio.simulator.backtest import run_backtest
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     strategy, run_mode = STRATEGIES[mode]
     ops: Counter[str] = Counter()

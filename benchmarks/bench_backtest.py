@@ -49,7 +49,7 @@ own (so its peak resident memory is its own):
   benchmarks/peer-requirements.txt`` (hftbacktest 2.4.4, with numba and numpy: not a dependency
   of the project, not installed by CI): without it the rows say so.
 * **compile, book states**: the compile, then the book states computed and cached
-  (`kalshi_fix_sansio.simulator.bookstates.book_states`: each market's book after each of its
+  (`kalshi_fix_sansio.simulator.backtests.bookstates.book_states`: each market's book after each of its
   messages, as columns); the note gives their size beside the recording's.
 * **book states, timer** and **book states, every change**: the book states alone (their cache
   loaded and checked, then a wake every `TIMER` seconds of the recording reading each market's
@@ -184,8 +184,8 @@ def read_books_on_timer(ctx: Any) -> None:
 def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[str, Any]:
     """One backtest of a watching strategy (the recording compiled before it): messages, CPU
     and wall seconds, peak RSS."""
-    from kalshi_fix_sansio.simulator.backtest import run_backtest
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -199,7 +199,7 @@ def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[st
 
 def recording_read(messages: int) -> dict[str, float]:
     """The backtest's two passes over the recording: the check, then the run's read."""
-    from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
+    from kalshi_fix_sansio.simulator.data.recording import check_recording, read_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -214,8 +214,8 @@ def recording_read(messages: int) -> dict[str, float]:
 def compile_once(messages: int, states: bool = False) -> dict[str, float]:
     """`compile_recording` with no cache yet: the check, the columns, the cache written
     (``states``: then the book states computed and cached, `book_states`; the size is theirs)."""
-    from kalshi_fix_sansio.simulator.bookstates import book_states
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.bookstates import book_states
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -235,7 +235,7 @@ def _taken(messages: int, cpu: float, wall: float, **more: float) -> dict[str, f
 
 def compiled_read(messages: int) -> dict[str, float]:
     """A warm cache loaded (hashes checked) and every message read from its columns."""
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -297,7 +297,7 @@ def _events(path: Path) -> tuple[int, list[Any]]:
         event_dtype,
     )
 
-    from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
+    from kalshi_fix_sansio.simulator.data.recording import check_recording, read_recording
 
     info = check_recording(path)
     rows: dict[str, list[tuple[int, int, int, float, float, int, int, float]]] = {
@@ -428,8 +428,8 @@ def _states_run(messages: int, every_change: bool) -> dict[str, Any]:
     its top read (``every_change``: the top after each of its messages since the last wake, the
     batch a change-woken strategy would read), and nothing else: no exchange, no ledger, no
     strategy's books. The floor of a run that jumps (see docs/maintainers/benchmarks.md)."""
-    from kalshi_fix_sansio.simulator.bookstates import book_states
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.bookstates import book_states
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -676,7 +676,7 @@ import sys, time
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
 import bench_backtest
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 options = {"no": {"cache": False}}.get(sys.argv[4], {})
 run_backtest(getattr(bench_backtest, sys.argv[5]), sys.argv[3], **options)
 """
@@ -717,7 +717,7 @@ def instructions(src: str | None, warm_only: bool = False, strategy: str = "watc
 COMPILE_CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from kalshi_fix_sansio.simulator.compiled import compile_recording
+from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 compile_recording(sys.argv[2], cache=False)
 """
 
@@ -771,7 +771,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
 import bench_backtest
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 run_backtest(getattr(bench_backtest, sys.argv[5]), sys.argv[3], mode=sys.argv[4])
 """
 
@@ -821,7 +821,7 @@ def sweep_overhead(runs: int = 8) -> list[str]:
 
     from dask.distributed import LocalCluster
 
-    from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
+    from kalshi_fix_sansio.simulator.research.sweep import grid, run_sweep
     from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 
     ref = "kalshi_fix_sansio.simulator.testing.strategies:book_quoter"

@@ -27,16 +27,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.latency import (
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.research.sweep import grid, run_sweep
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.simulator.world.latency import (
     ConstantLatency,
     LatencyModel,
     LogNormalLatency,
     NoLatency,
 )
-from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
-from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
-from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
 
 APIS = ("blocking", "asyncio", "trio")
 DELAYS = (

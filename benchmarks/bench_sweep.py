@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kalshi_fix_sansio.simulator.sweep import run_sweep
+from kalshi_fix_sansio.simulator.research.sweep import run_sweep
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 
 TRIVIAL = "def strategy(ctx):\n    return None\n"

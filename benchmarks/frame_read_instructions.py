@@ -43,9 +43,9 @@ def capture(path: Path, messages: int) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     import bench_backtest as bb
 
-    from kalshi_fix_sansio.simulator._inmemory import _blocking
-    from kalshi_fix_sansio.simulator.backtest import run_backtest
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.world._inmemory import _blocking
 
     frames: list[bytes] = []
     built = _blocking._End.data_built

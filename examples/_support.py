@@ -63,13 +63,13 @@ from kalshi_fix_sansio.adapters import make_ssl_context
 from kalshi_fix_sansio.client import Endpoint, check_endpoint, kalshi_endpoint
 from kalshi_fix_sansio.codec.spec import SESSIONS
 from kalshi_fix_sansio.session.auth import Ed25519Signer, PublicKey, Signer, load_signer_file
+from kalshi_fix_sansio.simulator.data.recording import RecordingError
 from kalshi_fix_sansio.simulator.gateway import (
     MockGateway,
     Replay,
     mock_api_key,
     write_mock_api_key,
 )
-from kalshi_fix_sansio.simulator.recording import RecordingError
 from kalshi_fix_sansio.simulator.testing.recordings import sample_path
 
 PRODUCTS = ("prediction", "margin")

@@ -1,7 +1,7 @@
 """A trio market-data recorder: subscribe to markets and write every message to a file.
 
 It logs on to KalshiMD, subscribes to the markets (snapshot plus updates; the subscription is
-sent again by itself after a reconnect), and writes a recording (`kalshi_fix_sansio.simulator.recording`):
+sent again by itself after a reconnect), and writes a recording (`kalshi_fix_sansio.simulator.data.recording`):
 a header line naming the product and the markets, then one message-log line per application
 message received: the receive time (UTC), ``IN``, ``KalshiMD/<key id>`` and the FIX frame with
 ``|`` separators. ``kalshi-fix decode FILE`` prints it, ``kalshi-fix mock-gateway --replay
@@ -34,7 +34,7 @@ import trio
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.codec.redaction import redact_frame
-from kalshi_fix_sansio.simulator.recording import RecordingWriter
+from kalshi_fix_sansio.simulator.data.recording import RecordingWriter
 from kalshi_fix_sansio.trading.builders import Requests
 
 

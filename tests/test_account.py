@@ -35,8 +35,8 @@ from kalshi_fix_sansio.session.config import SessionConfig
 from kalshi_fix_sansio.session.ratelimit import RateLimiter
 from kalshi_fix_sansio.session.store import MemoryStore
 from kalshi_fix_sansio.simulator.gateway import MockGateway
-from kalshi_fix_sansio.simulator.simulation import Simulation
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"

@@ -1,4 +1,4 @@
-"""Backtests (`kalshi_fix_sansio.simulator.backtest`): a strategy on the blocking, asyncio and trio APIs
+"""Backtests (`kalshi_fix_sansio.simulator.backtests.backtest`): a strategy on the blocking, asyncio and trio APIs
 against recordings, in memory on the recordings' clock, deterministic to the byte; the latency
 model changes fills; failures name the run and the simulated time."""
 
@@ -15,13 +15,13 @@ import pytest
 import trio
 
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.backtest import BacktestFailed, Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import BacktestFailed, Context, run_backtest
+from kalshi_fix_sansio.simulator.data.recording import RecordingError
 from kalshi_fix_sansio.simulator.gateway import FeeRates, FeeSchedule
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.recording import RecordingError
-from kalshi_fix_sansio.simulator.tearsheet import tearsheet_html
+from kalshi_fix_sansio.simulator.research.tearsheet import tearsheet_html
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING, write_recording
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
 from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
 blocking_strategy, asyncio_strategy = quoter, async_quoter  # the shipped sample quoter

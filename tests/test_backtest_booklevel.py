@@ -1,4 +1,4 @@
-"""Book-level backtests (`kalshi_fix_sansio.simulator.booklevel`): the same strategy and wake
+"""Book-level backtests (`kalshi_fix_sansio.simulator.backtests.booklevel`): the same strategy and wake
 schedule give the same report at the FIX level and at the book level."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import pytest
 
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
-from kalshi_fix_sansio.simulator.booklevel import MODES, Wake
-from kalshi_fix_sansio.simulator.latency import ConstantLatency, LogNormalLatency
-from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests.booklevel import MODES, Wake
+from kalshi_fix_sansio.simulator.research.sweep import grid, run_sweep
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,
@@ -22,6 +21,7 @@ from kalshi_fix_sansio.simulator.testing.recordings import (
     write_recording,
 )
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, book_quoter
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency, LogNormalLatency
 
 pytestmark = pytest.mark.filterwarnings("error")
 

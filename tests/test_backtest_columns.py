@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.simulator import _feed, booklevel, compiled
-from kalshi_fix_sansio.simulator.backtest import BacktestFailed, Context, run_backtest
-from kalshi_fix_sansio.simulator.compiled import compile_recording
+from kalshi_fix_sansio.simulator.backtests import _feed, booklevel, compiled
+from kalshi_fix_sansio.simulator.backtests.backtest import BacktestFailed, Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,

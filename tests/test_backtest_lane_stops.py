@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.simulator import booklevel
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests import booklevel
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 
 pytestmark = pytest.mark.filterwarnings("error")

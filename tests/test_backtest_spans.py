@@ -33,14 +33,14 @@ import pytest
 
 from kalshi_fix_sansio.codec import Header
 from kalshi_fix_sansio.codec import prediction as p
-from kalshi_fix_sansio.simulator import booklevel
-from kalshi_fix_sansio.simulator._feed import Feed
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
-from kalshi_fix_sansio.simulator.booklevel import MODES, Wake, _micros, _wake
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.recording import RecordingWriter
-from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.backtests import booklevel
+from kalshi_fix_sansio.simulator.backtests._feed import Feed
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests.booklevel import MODES, Wake, _micros, _wake
+from kalshi_fix_sansio.simulator.data.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 from kalshi_fix_sansio.trading.builders import Requests
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -418,7 +418,7 @@ def test_one_market_messages_in_spans_are_what_changes_makes(
     call, the book's crossing noted after the message) the tables at each wake (levels, house
     orders and their draws, credits, best bid and offer, mid, crossed), the books and the
     report are the same."""
-    from kalshi_fix_sansio.simulator import _feed
+    from kalshi_fix_sansio.simulator.backtests import _feed
     from kalshi_fix_sansio.simulator.gateway.exchange.spans import BulkSpans
 
     def noted(into: list[Any]) -> Any:
@@ -577,7 +577,7 @@ def test_a_mark_is_a_mid_to_the_ledger() -> None:
     import random
     from types import SimpleNamespace
 
-    from kalshi_fix_sansio.simulator.paper import PaperLedger
+    from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger
     from kalshi_fix_sansio.trading.funding import FundingRate, FundingSchedule
 
     t0 = 1_700_000_000.0
@@ -757,7 +757,7 @@ def test_a_callback_put_in_the_heap_while_the_lane_runs_a_message(
     `Feed.step` pops it (`_lane._drop`). The wakes, the scheduler's callbacks at each, the
     callbacks' runs and the report are the same with the lane and without it (each step
     through `Waker.wait`'s loop)."""
-    from kalshi_fix_sansio.simulator import _lane
+    from kalshi_fix_sansio.simulator.backtests import _lane
 
     drops: list[bool] = []
     drop = _lane._drop

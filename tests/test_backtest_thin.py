@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.session.events import ApplicationMessage
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.simulation import WireRecord
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,
@@ -24,6 +22,8 @@ from kalshi_fix_sansio.simulator.testing.recordings import (
     write_recording,
 )
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.world.simulation import WireRecord
 from kalshi_fix_sansio.trading.book import Books
 from kalshi_fix_sansio.trading.builders import Requests
 

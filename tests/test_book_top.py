@@ -9,7 +9,7 @@ Private parts tested here: a book side's changes as the feeds make them (`BookSi
 client desk's apply (`Books._take`, from the private module `trading._bookfeed`, with the
 private codec `_generated.<dialect>._CODEC` through test_book_take's `clean`), the book
 module's deferral threshold (`book._DEFER_ENTRIES`) and the book-level lane
-(`simulator.booklevel._lane`, turned off for the general wait).
+(`simulator.backtests.booklevel._lane`, turned off for the general wait).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from test_book_take import clean
 from kalshi_fix_sansio import Books
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.simulator import booklevel
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests import booklevel
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 from kalshi_fix_sansio.trading import book as book_module
 from kalshi_fix_sansio.trading.book import Book, Trade

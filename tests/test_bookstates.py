@@ -1,5 +1,5 @@
 # private: the fold's segment sizes lowered (`bookstates._SEGMENT`, `_HELD`) to spill often
-"""Book states compiled once (`kalshi_fix_sansio.simulator.bookstates`): the book after each
+"""Book states compiled once (`kalshi_fix_sansio.simulator.backtests.bookstates`): the book after each
 recorded message as columns, equal to what `Books` makes of the decoded recording, cached
 beside the compiled recording and checked as it is."""
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio.simulator import bookstates
-from kalshi_fix_sansio.simulator.bookstates import BOOK_SUFFIX, book_states
-from kalshi_fix_sansio.simulator.compiled import CompiledCacheError, compile_recording
-from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
+from kalshi_fix_sansio.simulator.backtests import bookstates
+from kalshi_fix_sansio.simulator.backtests.bookstates import BOOK_SUFFIX, book_states
+from kalshi_fix_sansio.simulator.backtests.compiled import CompiledCacheError, compile_recording
+from kalshi_fix_sansio.simulator.data.recording import check_recording, read_recording
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,

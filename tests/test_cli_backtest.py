@@ -134,7 +134,7 @@ def test_a_run_shows_its_progress_on_a_terminal_at_most_once_a_second(
     the terminal gets a line only when a second passed since the last (each look here is half
     a second after the one before)."""
     import kalshi_fix_sansio.cli.backtest as cli_backtest
-    import kalshi_fix_sansio.simulator.backtest as backtest_module
+    import kalshi_fix_sansio.simulator.backtests.backtest as backtest_module
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(backtest_module, "_PROGRESS_EVERY", 100)

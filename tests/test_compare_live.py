@@ -1,4 +1,4 @@
-"""Live against simulated (`kalshi_fix_sansio.simulator.compare`): a "live" day made by the mock
+"""Live against simulated (`kalshi_fix_sansio.simulator.research.compare`): a "live" day made by the mock
 exchange under a known queue model, then simulated with differences built by hand: another
 queue model (every difference put down to the queue), an order-entry latency that makes two
 orders miss the queue they joined live (latency), a recording cut short (missing data); the
@@ -14,11 +14,11 @@ from queue_episodes import SYMBOL, T0, TRADES, joiner, write_episodes
 
 from kalshi_fix_sansio import cli
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.compare import CAUSES, compare_live
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.data.recording import read_recording
 from kalshi_fix_sansio.simulator.gateway import queue_model
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.recording import read_recording
+from kalshi_fix_sansio.simulator.research.compare import CAUSES, compare_live
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
 
 LIVE_MODEL = "prob-power:3"
 """The "live" exchange's queue model: of the six orders (10 each) only the last two fill, 2.14

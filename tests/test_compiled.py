@@ -1,10 +1,10 @@
 # private: the plan limit of the compile (`_compiling._MOST_PLANS`) is lowered to test a compile past its room
-"""Recordings compiled once (`kalshi_fix_sansio.simulator.compiled`, its build side
-`kalshi_fix_sansio.simulator._compiling`): the compiled form holds
+"""Recordings compiled once (`kalshi_fix_sansio.simulator.backtests.compiled`, its build side
+`kalshi_fix_sansio.simulator.backtests._compiling`): the compiled form holds
 what the decoded recording holds for a replay, backtest reports are the same bytes with and
 without the cache (cold and warm, on every API), the cache is keyed by the recording's content
 and never trusted, a corrupt cache is one line naming it, and the command line compiles; the
-compile's shortcuts past the decode (`kalshi_fix_sansio.simulator._compiling`: whole log lines
+compile's shortcuts past the decode (`kalshi_fix_sansio.simulator.backtests._compiling`: whole log lines
 read by the layouts' patterns, frames by their scans, values decoded alone) compile what the
 decode reads, to the same bytes."""
 
@@ -26,22 +26,21 @@ import pytest
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.compiled import (
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.compiled import (
     CACHE_SUFFIX,
     COMPILED_FORMAT,
     CompiledCacheError,
     CompiledEntry,
     compile_recording,
 )
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.recording import (
+from kalshi_fix_sansio.simulator.data.recording import (
     RecordingError,
     RecordingWriter,
     check_recording,
     read_recording,
 )
-from kalshi_fix_sansio.simulator.sweep import run_sweep
+from kalshi_fix_sansio.simulator.research.sweep import run_sweep
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_MARKETS,
@@ -49,6 +48,7 @@ from kalshi_fix_sansio.simulator.testing.recordings import (
     write_recording,
 )
 from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
 
 A, B = SAMPLE_MARKETS
 QUOTER = "kalshi_fix_sansio.simulator.testing.strategies:quoter"
@@ -594,7 +594,7 @@ def test_a_compile_past_its_room_for_layouts_decodes_the_rest(
 ) -> None:
     """A recording of more layouts than the compile keeps plans for: the layouts past the
     bound are decoded and checked, the compiled form the same."""
-    from kalshi_fix_sansio.simulator import _compiling
+    from kalshi_fix_sansio.simulator.backtests import _compiling
 
     monkeypatch.setattr(_compiling, "_MOST_PLANS", room)
     path = _copy(SAMPLE_RECORDING, tmp_path)
@@ -662,7 +662,8 @@ def test_whole_lines_read_compile_to_the_bytes_of_frames_decoded(
     layouts' line patterns, frame by frame by the layouts' scans, or every frame decoded; the
     line patterns read nearly every line of a generated recording after its first block of
     64 KiB (read before the layouts' pattern is made)."""
-    from kalshi_fix_sansio.simulator import _compiling, recording
+    from kalshi_fix_sansio.simulator.backtests import _compiling
+    from kalshi_fix_sansio.simulator.data import recording
 
     calls = later = 0
     line = recording._Reader.line

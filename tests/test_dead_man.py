@@ -763,7 +763,7 @@ def test_a_process_stopped_past_the_deadline_cannot_send_when_it_continues(
 def test_a_backtest_strategy_that_stops_calling_alive_is_killed_on_the_simulated_clock(
     api: str,
 ) -> None:
-    from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+    from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
     from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
     from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 

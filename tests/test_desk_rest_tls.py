@@ -26,8 +26,8 @@ from kalshi_fix_sansio.cli.commands import run as kalshi_fix
 from kalshi_fix_sansio.client import desk_watch as dw
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.reconcile import RestOptions
-from kalshi_fix_sansio.simulator.fitting import read_queue_log
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
+from kalshi_fix_sansio.simulator.research.fitting import read_queue_log
 
 
 def bid(cl_ord_id: str, qty: int) -> p.NewOrderSingle:

@@ -25,7 +25,6 @@ from kalshi_fix_sansio import (
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.rest.reconcile import wants_reconciliation
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.simulator.testing.dst import (
     APIS,
     CHUNKS_FILE,
@@ -42,6 +41,7 @@ from kalshi_fix_sansio.simulator.testing.dst import (
     run,
     shrink,
 )
+from kalshi_fix_sansio.simulator.world.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.trading.builders import Requests
 
 # Seeds the simulation failed on before the fix they led to (shrunk schedules).

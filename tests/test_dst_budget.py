@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from kalshi_fix_sansio.simulator.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 from kalshi_fix_sansio.simulator.testing.dst import _net, generate, run
+from kalshi_fix_sansio.simulator.world.simulation import Simulation, SimulationStalled
 
 
 def _runaway(sim: Simulation) -> None:

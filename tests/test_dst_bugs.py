@@ -19,7 +19,7 @@ quotes let through a kill's halt, and a quote's fill counted twice.
   down never reached the tracker, and nothing said so.
 
 The switches patch the code that holds the fixes: the simulated pump's ``MemoryLink.lost``
-(`kalshi_fix_sansio.simulator.simulation`), the private order desk's ``OrderDesk._logged_on``
+(`kalshi_fix_sansio.simulator.world.simulation`), the private order desk's ``OrderDesk._logged_on``
 (`kalshi_fix_sansio.client._desk`) and the order gate's ``withhold``; the fourth, the run's
 ``_World._account`` (`kalshi_fix_sansio.simulator.testing.dst._run`: the `Account` its clients
 share).
@@ -37,8 +37,8 @@ from kalshi_fix_sansio.client import _desk
 from kalshi_fix_sansio.client.steps import Disconnect, Lost
 from kalshi_fix_sansio.client.supervisor import Supervisor
 from kalshi_fix_sansio.session.events import ApplicationMessage
-from kalshi_fix_sansio.simulator.simulation import MemoryLink
 from kalshi_fix_sansio.simulator.testing.dst import Outcome, Schedule, _run, generate, run, shrink
+from kalshi_fix_sansio.simulator.world.simulation import MemoryLink
 from kalshi_fix_sansio.trading import gate
 from kalshi_fix_sansio.trading.catchup import CatchUpFailed
 from kalshi_fix_sansio.trading.gate import OrderGate

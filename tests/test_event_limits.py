@@ -22,7 +22,7 @@ from kalshi_fix_sansio import EventLimit, RiskChecker, RiskLimitExceeded, RiskLi
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.instruments import EventInfo, Instruments, MarketInfo
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 

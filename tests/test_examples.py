@@ -27,13 +27,13 @@ import pytest
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main as kalshi_fix
+from kalshi_fix_sansio.simulator.data.recording import check_recording
 from kalshi_fix_sansio.simulator.gateway import (
     Exchange,
     MockGateway,
     mock_api_key,
     write_mock_api_key,
 )
-from kalshi_fix_sansio.simulator.recording import check_recording
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 

@@ -1,4 +1,4 @@
-"""Queue models fitted to your own fills (`kalshi_fix_sansio.simulator.fitting`): a log made by
+"""Queue models fitted to your own fills (`kalshi_fix_sansio.simulator.research.fitting`): a log made by
 the mock exchange under a known queue model is fitted back to that model, on a recording made
 so that the models fill differently (a join at the back of a queue, others joining behind it,
 cancellations no trade explains, then trades of growing size); the orders' OrderIDs replaced by
@@ -14,14 +14,14 @@ from queue_episodes import joiner, write_episodes
 
 from kalshi_fix_sansio import cli
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.fitting import (
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.gateway import queue_model
+from kalshi_fix_sansio.simulator.research.fitting import (
     fit_queue,
     load_queue_fit,
     read_order_log,
     replay_orders,
 )
-from kalshi_fix_sansio.simulator.gateway import queue_model
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from queue_episodes import SYMBOL, T0, TRADES, write_episodes
 from kalshi_fix_sansio import cli
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.rest.desk import QueuePosition, queue_log_line
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.compare import compare_live
-from kalshi_fix_sansio.simulator.fitting import fit_queue, read_order_log, read_queue_log
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway import queue_model
+from kalshi_fix_sansio.simulator.research.compare import compare_live
+from kalshi_fix_sansio.simulator.research.fitting import fit_queue, read_order_log, read_queue_log
 from kalshi_fix_sansio.simulator.testing.livesample import joiner, joining
 
 

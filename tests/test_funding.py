@@ -17,9 +17,9 @@ import pytest
 from gateway_fixtures import start_gateway
 
 from kalshi_fix_sansio.rest.history import HistoryFetch
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
-from kalshi_fix_sansio.simulator.paper import PaperLedger
 from kalshi_fix_sansio.simulator.testing.recordings import MARGIN_SAMPLE_RECORDING
 from kalshi_fix_sansio.simulator.testing.strategies import quoter
 from kalshi_fix_sansio.trading.funding import (
@@ -350,7 +350,7 @@ def test_a_recording_carries_its_funding_rates(tmp_path: Path, capsys: Any) -> N
     import io
 
     from kalshi_fix_sansio.cli import main
-    from kalshi_fix_sansio.simulator.recording import (
+    from kalshi_fix_sansio.simulator.data.recording import (
         RecordingError,
         RecordingWriter,
         check_recording,

@@ -1,6 +1,6 @@
 """The mock gateway's maintenance window, Logon rate limit and rate-limit reject faults, and a
 client kept through Kalshi's Thursday maintenance window, end to end on a simulated clock
-(`kalshi_fix_sansio.simulator.simulation`: hours of simulated time in milliseconds, no socket)."""
+(`kalshi_fix_sansio.simulator.world.simulation`: hours of simulated time in milliseconds, no socket)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from kalshi_fix_sansio.simulator.gateway.listening import (
     MAINTENANCE_TEXT,
     Faults,
 )
-from kalshi_fix_sansio.simulator.simulation import Simulation
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"

@@ -1,6 +1,6 @@
-# private: the simulation's pipe and scheduler in memory (`simulator._inmemory._net`)
+# private: the simulation's pipe and scheduler in memory (`simulator.gateway.net`)
 """`Connection.write` on a simulation's `Pipe` (the private
-``kalshi_fix_sansio.simulator._inmemory._net``) writes at once, without asking the transport
+``kalshi_fix_sansio.simulator.gateway.net``) writes at once, without asking the transport
 whether it is closing or what it buffers; the general path asks both. A `Pipe` of a subclass
 takes the general path: both give the peer the same bytes, in the same order, with the same
 records, and write nothing once the pipe is closing."""
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from kalshi_fix_sansio.simulator._inmemory._net import Pipe, Scheduler, SimClock
 from kalshi_fix_sansio.simulator.gateway.connection import Connection
+from kalshi_fix_sansio.simulator.gateway.net import Pipe, Scheduler, SimClock
 
 
 class _General(Pipe):

@@ -36,8 +36,8 @@ from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio.codec import _handed, dialect_codec, finish_frame
 from kalshi_fix_sansio.codec._fields import CheckedSource
 from kalshi_fix_sansio.codec._handed import HandedReader, HandedShape, accepts
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.compiled import compile_recording
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 from kalshi_fix_sansio.simulator.gateway.exchange import md_wire
 from kalshi_fix_sansio.simulator.gateway.exchange.md_wire import LEVEL_FRAME, _Wire
 from kalshi_fix_sansio.simulator.testing import SessionPair

@@ -1,6 +1,6 @@
-# private: the in-memory pipe's `Pipe.hand_over` (`simulator._inmemory._net`), refused for the
+# private: the in-memory pipe's `Pipe.hand_over` (`simulator.gateway.net`), refused for the
 # general path, the client end's `_End.data_built` counted, and the blocking wait
-# (`simulator._inmemory._blocking`)
+# (`simulator.world._inmemory._blocking`)
 """A FIX-level backtest's 35=X handed over (`Pipe.hand_over`: the gateway's chunk delivered by
 the feed's step itself, `Feed._apply`, not through the scheduler, to the client's read of one
 whole frame its gateway built, `_End.data_built`: its values given to the client's session,
@@ -24,7 +24,7 @@ changes mid-run (the run stops there).
 Each case counts the frames handed over (`_End.data_built`): the lane ran where it should,
 and never with it off.
 
-(A test of the private `_net` and `_blocking` modules of `simulator._inmemory`, the private
+(A test of the private `_net` and `_blocking` modules of `simulator.world._inmemory`, the private
 package of a simulation's plumbing: `Pipe.hand_over` is replaced and refused,
 `_End.data_built` counted, and `SimulatedSession.next_event` replaced.)
 """
@@ -40,10 +40,8 @@ import pytest
 
 from kalshi_fix_sansio.client import QueuePolicy
 from kalshi_fix_sansio.client.pump import SyncAPI
-from kalshi_fix_sansio.simulator._inmemory import _blocking
-from kalshi_fix_sansio.simulator._inmemory._net import Pipe
-from kalshi_fix_sansio.simulator.backtest import BacktestFailed, run_backtest
-from kalshi_fix_sansio.simulator.simulation import WireRecord
+from kalshi_fix_sansio.simulator.backtests.backtest import BacktestFailed, run_backtest
+from kalshi_fix_sansio.simulator.gateway.net import Pipe
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,
@@ -51,6 +49,8 @@ from kalshi_fix_sansio.simulator.testing.recordings import (
     write_recording,
 )
 from kalshi_fix_sansio.simulator.testing.strategies import Quotes
+from kalshi_fix_sansio.simulator.world._inmemory import _blocking
+from kalshi_fix_sansio.simulator.world.simulation import WireRecord
 from kalshi_fix_sansio.trading.builders import Requests
 
 _DATA_BUILT = _blocking._End.data_built

@@ -31,10 +31,8 @@ from kalshi_fix_sansio.rest.history import (
 )
 from kalshi_fix_sansio.rest.pages import RestRateLimited, RestResponse
 from kalshi_fix_sansio.session import Credentials
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.gateway import Exchange, Faults, MarketHistory, RestApp
-from kalshi_fix_sansio.simulator.gateway.rest import RestServer
-from kalshi_fix_sansio.simulator.history import (
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.data.history import (
     HistoryReport,
     history_report,
     import_history,
@@ -42,13 +40,15 @@ from kalshi_fix_sansio.simulator.history import (
     rows_from_fetch,
     write_history_recording,
 )
-from kalshi_fix_sansio.simulator.historyfile import (
+from kalshi_fix_sansio.simulator.data.historyfile import (
     COLUMNS,
     HistoryFileError,
     HistoryRow,
     read_history_file,
 )
-from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
+from kalshi_fix_sansio.simulator.data.recording import check_recording, read_recording
+from kalshi_fix_sansio.simulator.gateway import Exchange, Faults, MarketHistory, RestApp
+from kalshi_fix_sansio.simulator.gateway.rest import RestServer
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
     MARGIN_SAMPLE_RECORDING,

@@ -34,11 +34,11 @@ from kalshi_fix_sansio.rest.history import (
     parse_trade,
 )
 from kalshi_fix_sansio.rest.pages import RestRateLimited
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
+from kalshi_fix_sansio.simulator.data.history import history_report, rows_from_fetch
+from kalshi_fix_sansio.simulator.data.recording import check_recording, read_funding
 from kalshi_fix_sansio.simulator.gateway import Faults, MarketHistory
 from kalshi_fix_sansio.simulator.gateway.rest import RestServer
-from kalshi_fix_sansio.simulator.history import history_report, rows_from_fetch
-from kalshi_fix_sansio.simulator.recording import check_recording, read_funding
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
     MARGIN_SAMPLE_RECORDING,

@@ -6,7 +6,7 @@ each table's sorted prices are its levels' prices, their end its best bid and of
 
 Private parts tested here: the bulk spans' tables (`spans._Table`: levels, sorted prices, house
 orders, credits, best bid and offer, mid, crossed) of the exchange (`Exchange.spans`), and the
-book-level lane (`simulator.booklevel._lane`, turned off for the general wait, where each
+book-level lane (`simulator.backtests.booklevel._lane`, turned off for the general wait, where each
 message goes through `BulkSpans.level` and `BulkSpans.trade`).
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.simulator import booklevel
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests import booklevel
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.data.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.gateway.exchange.common import BUY, SELL
-from kalshi_fix_sansio.simulator.recording import RecordingWriter
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
 
 _TRADE = re.compile(r"(\|269=2\|270=[^|]*\|271=)([^|]*)\|")

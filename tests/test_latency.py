@@ -1,4 +1,4 @@
-"""Latency models (`kalshi_fix_sansio.simulator.latency`) and a simulation's connections with them:
+"""Latency models (`kalshi_fix_sansio.simulator.world.latency`) and a simulation's connections with them:
 seeded draws repeat, bytes never overtake each other, a measured profile from a message log,
 bad values named."""
 
@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.latency import (
+from kalshi_fix_sansio.simulator.testing.recordings import MARGIN_SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.strategies import quoter
+from kalshi_fix_sansio.simulator.world.latency import (
     MAX_LATENCY,
     ConstantLatency,
     EmpiricalLatency,
@@ -23,9 +25,7 @@ from kalshi_fix_sansio.simulator.latency import (
     NoLatency,
     latency_profile,
 )
-from kalshi_fix_sansio.simulator.simulation import Simulation
-from kalshi_fix_sansio.simulator.testing.recordings import MARGIN_SAMPLE_RECORDING
-from kalshi_fix_sansio.simulator.testing.strategies import quoter
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
@@ -166,8 +166,8 @@ def test_a_fit_finds_the_latency_a_simulated_log_was_made_with(tmp_path: Path) -
     rejected. `kalshi-fix fit-latency` saves the fit by name and a backtest takes it with
     ``--md-latency fitted:NAME``."""
     from kalshi_fix_sansio import cli
-    from kalshi_fix_sansio.simulator.latency import fit_latency, fit_message_logs, load_fitted
     from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+    from kalshi_fix_sansio.simulator.world.latency import fit_latency, fit_message_logs, load_fitted
 
     recording = tmp_path / "day.log"
     with recording.open("w", encoding="utf-8") as out:
@@ -200,7 +200,7 @@ def test_a_fit_finds_the_latency_a_simulated_log_was_made_with(tmp_path: Path) -
 
 def test_fits_name_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from kalshi_fix_sansio import cli
-    from kalshi_fix_sansio.simulator.latency import fit_latency, load_fitted, save_fitted
+    from kalshi_fix_sansio.simulator.world.latency import fit_latency, load_fitted, save_fitted
 
     with pytest.raises(LocalProtocolError, match="2 or more delays above the floor"):
         fit_latency([0.0, 0.01], floor=0.0)

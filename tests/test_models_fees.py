@@ -20,7 +20,7 @@ from kalshi_fix_sansio.simulator.gateway import (
     FeeScheduleError,
     SettlementView,
 )
-from kalshi_fix_sansio.simulator.paper import PaperLedger
+from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger
 
 
 def fee(schedule: FeeSchedule, price: str, qty: str, *, taker: bool = True, **kw: Any) -> D:

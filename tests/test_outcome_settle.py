@@ -36,7 +36,7 @@ from kalshi_fix_sansio import (
 )
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 from kalshi_fix_sansio.trading.builders import Requests
 from kalshi_fix_sansio.trading.haltfile import HaltFile
 from kalshi_fix_sansio.trading.tracker import OrderStatus

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio.simulator.compiled import CACHE_SUFFIX
+from kalshi_fix_sansio.simulator.backtests.compiled import CACHE_SUFFIX
 
 if sys.version_info >= (3, 11):
     import tomllib

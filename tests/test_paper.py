@@ -18,13 +18,13 @@ import pytest
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main as kalshi_fix
-from kalshi_fix_sansio.simulator.paper import PaperLedger
-from kalshi_fix_sansio.simulator.recording import (
+from kalshi_fix_sansio.simulator.data.recording import (
     RecordingError,
     RecordingWriter,
     check_recording,
     read_recording,
 )
+from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
     MARGIN_SAMPLE_RECORDING,

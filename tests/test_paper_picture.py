@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.simulator.paper import PaperLedger, PaperReport
+from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger, PaperReport
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp()

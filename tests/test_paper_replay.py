@@ -19,10 +19,14 @@ from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
+from kalshi_fix_sansio.simulator.data.recording import (
+    RecordingError,
+    check_recording,
+    read_recording,
+)
 from kalshi_fix_sansio.simulator.gateway import Outbound, ReplayClock
 from kalshi_fix_sansio.simulator.gateway.server import MockGateway
 from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.simulator.recording import RecordingError, check_recording, read_recording
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,

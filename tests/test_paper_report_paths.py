@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_fix_sansio.cli import main as kalshi_fix
-from kalshi_fix_sansio.simulator.paper import PaperLedger
+from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
 
 REPLAY = ("mock-gateway", "--plain", "--port-base", "0", "--seconds", "30", "--replay")

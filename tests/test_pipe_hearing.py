@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.simulator import simulation
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.simulation import WireRecord
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+from kalshi_fix_sansio.simulator.world import simulation
+from kalshi_fix_sansio.simulator.world.simulation import WireRecord
 from kalshi_fix_sansio.trading.builders import Requests
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 
-from kalshi_fix_sansio.simulator.paper import PaperLedger
+from kalshi_fix_sansio.simulator.gateway.paper import PaperLedger
 from kalshi_fix_sansio.trading.pnl import PnLLedger
 
 M = "KXEXACT-26NOV20-A"

@@ -5,10 +5,10 @@ docstring, ``# private: <reason>`` (a test of the codec's layering, a private ta
 Reaching means, read with `ast`:
 
 * importing a private module or name: ``from kalshi_fix_sansio.session._states import State``,
-  ``import kalshi_fix_sansio.adapters._aio``, ``from kalshi_fix_sansio.simulator.sweep import _one``
+  ``import kalshi_fix_sansio.adapters._aio``, ``from kalshi_fix_sansio.simulator.research.sweep import _one``
   (imports inside functions too);
 * naming one in a call's string: ``importlib.import_module("kalshi_fix_sansio.codec._generated.x")``,
-  ``mock.patch("kalshi_fix_sansio.simulator.sweep._one")``, ``monkeypatch.setattr("...")`` (f-strings by
+  ``mock.patch("kalshi_fix_sansio.simulator.research.sweep._one")``, ``monkeypatch.setattr("...")`` (f-strings by
   their fixed start);
 * a private attribute of a package module the file imported: ``prediction._CODEC``, or one
   named by a call: ``monkeypatch.setattr(book, "_DEFER_ENTRIES", 3)``, ``getattr(m, "_x")``.
@@ -139,22 +139,22 @@ def test_the_checker_finds_what_reaches_a_private_name() -> None:
         "from kalshi_fix_sansio.session._states import State, render_markdown\n"
         "import kalshi_fix_sansio.adapters._aio as aio\n"
         "def f():\n"
-        "    from kalshi_fix_sansio.simulator.sweep import _one\n"
+        "    from kalshi_fix_sansio.simulator.research.sweep import _one\n"
     ) == [
         "kalshi_fix_sansio.adapters._aio",
         "kalshi_fix_sansio.session._states.State",
         "kalshi_fix_sansio.session._states.render_markdown",
-        "kalshi_fix_sansio.simulator.sweep._one",
+        "kalshi_fix_sansio.simulator.research.sweep._one",
     ]
     assert reaches(
         "import importlib\n"
         "importlib.import_module(f'kalshi_fix_sansio.codec._generated.{product}')\n"
-        "monkeypatch.setattr('kalshi_fix_sansio.simulator.sweep._one', one)\n"
+        "monkeypatch.setattr('kalshi_fix_sansio.simulator.research.sweep._one', one)\n"
         "mock.patch('kalshi_fix_sansio.adapters._sockio.send_now')\n"
     ) == [
         "kalshi_fix_sansio.adapters._sockio.send_now",
         "kalshi_fix_sansio.codec._generated.",
-        "kalshi_fix_sansio.simulator.sweep._one",
+        "kalshi_fix_sansio.simulator.research.sweep._one",
     ]
     assert reaches(
         "import kalshi_fix_sansio\n"

@@ -31,7 +31,7 @@ PUBLIC_MODULES = (
     "kalshi_fix_sansio.adapters",
     "kalshi_fix_sansio.simulator.gateway",
     "kalshi_fix_sansio.client.pump",
-    "kalshi_fix_sansio.simulator.simulation",
+    "kalshi_fix_sansio.simulator.world.simulation",
     "kalshi_fix_sansio.codec.spec",
 )
 

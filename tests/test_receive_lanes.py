@@ -29,7 +29,7 @@ from kalshi_fix_sansio.client._queue import BOOK_TYPES
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.codec.framing import Framer
 from kalshi_fix_sansio.session import _inbound
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 from kalshi_fix_sansio.trading.builders import Requests
 

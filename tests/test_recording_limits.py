@@ -17,7 +17,7 @@ import pytest
 from cli_process import child, signal_once_started
 
 from kalshi_fix_sansio.cli import main as kalshi_fix
-from kalshi_fix_sansio.simulator.recording import (
+from kalshi_fix_sansio.simulator.data.recording import (
     MAX_LINE_BYTES,
     ClockStep,
     RecordingError,

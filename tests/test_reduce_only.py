@@ -36,7 +36,7 @@ from kalshi_fix_sansio import (
 )
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.session.events import ApplicationMessage, ResendWithheld
-from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing import SessionPair
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 from kalshi_fix_sansio.trading.gate import WITHHELD_WHILE_REDUCE_ONLY

@@ -32,7 +32,7 @@ from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.auth import ED25519, KeyLoadError, PublicKey
 from kalshi_fix_sansio.simulator.gateway import MockGateway
-from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID = "sdk-key"

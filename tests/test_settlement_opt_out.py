@@ -10,8 +10,8 @@ import pytest
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.simulation import Simulation
 from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"

@@ -1,7 +1,7 @@
-# private: the blocking simulated session (`simulator._inmemory._blocking.SimulatedSession`),
+# private: the blocking simulated session (`simulator.world._inmemory._blocking.SimulatedSession`),
 # made to take the general wait (`SyncAPI.next_event`)
 """A simulation's blocking ``next_event`` (`SimulatedSession.next_event`, in the private module
-``kalshi_fix_sansio.simulator._inmemory._blocking``: `drive_next_event` written out, with
+``kalshi_fix_sansio.simulator.world._inmemory._blocking``: `drive_next_event` written out, with
 `Driver.take_event`'s look at a reader's empty queue not asked) held to the general wait
 (`SyncAPI.next_event`: the pump's `drive` of a `WaitEvent`): with and without latency, with
 timeouts that end waits with no event, the same events at the same times, the same bytes on
@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.client.pump import SyncAPI
-from kalshi_fix_sansio.simulator._inmemory import _blocking
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.simulation import WireRecord
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+from kalshi_fix_sansio.simulator.world._inmemory import _blocking
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.world.simulation import WireRecord
 from kalshi_fix_sansio.trading.builders import Requests
 
 

@@ -1,8 +1,8 @@
-# private: the simulated connection's client end (`simulator._inmemory._blocking._End`), made
+# private: the simulated connection's client end (`simulator.world._inmemory._blocking._End`), made
 # to take the general path (`Driver.read_bytes`)
 """A simulated connection's client end reads a chunk at the simulated clock itself
 (`Driver.read_bytes` written out in ``_End.data_received``, the private module
-``kalshi_fix_sansio.simulator._inmemory._blocking``, when the driver writes no message log and
+``kalshi_fix_sansio.simulator.world._inmemory._blocking``, when the driver writes no message log and
 its clock is the simulation's) held to the general path (`Driver.read_bytes`): on every API,
 with and without latency, the same events at the same receive times, the same bytes on the
 wire and the same report; the end's own read taken by the blocking API's sessions only.
@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.client.driver import Driver
-from kalshi_fix_sansio.simulator._inmemory import _blocking
-from kalshi_fix_sansio.simulator.backtest import run_backtest
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.simulation import WireRecord
+from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
+from kalshi_fix_sansio.simulator.world._inmemory import _blocking
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.world.simulation import WireRecord
 from kalshi_fix_sansio.trading.builders import Requests
 
 

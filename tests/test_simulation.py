@@ -1,4 +1,4 @@
-"""The whole client in memory on a simulated clock (`kalshi_fix_sansio.simulator.simulation`), through each
+"""The whole client in memory on a simulated clock (`kalshi_fix_sansio.simulator.world.simulation`), through each
 of the three user APIs: log on, rest two orders, let five minutes pass (heartbeats both ways),
 the gateway fills one (house liquidity crossing it), the fill reaches the tracker, a kill takes
 the other off the book, log out. Each run twice gives the same frames byte for byte, and the
@@ -23,7 +23,7 @@ from kalshi_fix_sansio import ApplicationMessage, KillReport, OrderStatus, Track
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.simulation import Simulation, WireRecord
+from kalshi_fix_sansio.simulator.world.simulation import Simulation, WireRecord
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC = mock_api_key("prediction")

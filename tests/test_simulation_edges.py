@@ -30,8 +30,12 @@ from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.client import Endpoint
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.simulation import DEFAULT_START, Simulation, SimulationStalled
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.world.simulation import (
+    DEFAULT_START,
+    Simulation,
+    SimulationStalled,
+)
 from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"

@@ -20,11 +20,11 @@ import pytest
 import trio
 
 from kalshi_fix_sansio.codec import prediction as p
-from kalshi_fix_sansio.simulator.backtest import Context, run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import Context, run_backtest
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.latency import ConstantLatency
-from kalshi_fix_sansio.simulator.simulation import DEFAULT_START, Simulation, WireRecord
 from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
+from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.world.simulation import DEFAULT_START, Simulation, WireRecord
 from kalshi_fix_sansio.trading.builders import Requests
 
 KEY_ID, SIGNER, PUBLIC = mock_api_key("prediction")

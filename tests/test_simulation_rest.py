@@ -30,7 +30,7 @@ from kalshi_fix_sansio.rest.reconcile import (
 )
 from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
-from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.world.simulation import Simulation
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC = mock_api_key("prediction")

@@ -1,4 +1,4 @@
-# private: the simulation's socket in memory (`simulator._inmemory._loop`)
+# private: the simulation's socket in memory (`simulator.world._inmemory._loop`)
 """The simulation's socket in memory (`SimSocket`, of the private `_inmemory` package's `_loop`
 module), as its asyncio loop serves it: a watcher runs once per turn of the loop while the
 socket has something for it (level-triggered, as a selector's), `recv` gives what came and then
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kalshi_fix_sansio.simulator._inmemory._loop import SimSocket
+from kalshi_fix_sansio.simulator.world._inmemory._loop import SimSocket
 
 
 class FakePipe(asyncio.Transport):

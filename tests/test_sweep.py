@@ -1,4 +1,4 @@
-"""Sweeps (`kalshi_fix_sansio.simulator.sweep`): a strategy file over a grid of parameters × recordings,
+"""Sweeps (`kalshi_fix_sansio.simulator.research.sweep`): a strategy file over a grid of parameters × recordings,
 the same ranking to the byte in serial, on worker processes and on a Dask cluster (the
 ``sweep`` extra, installed by the dev extra: a local cluster here); a failed run named and the
 rest kept; bad arguments named; the ``kalshi-fix backtest --grid`` command on Dask."""
@@ -19,7 +19,7 @@ import pytest
 
 from kalshi_fix_sansio import cli
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.sweep import (
+from kalshi_fix_sansio.simulator.research.sweep import (
     RANKINGS,
     RunOutcome,
     SweepResult,
@@ -176,7 +176,7 @@ def test_load_strategy_gives_the_function_and_its_params(strategy_file: Path) ->
     assert params == {"size": 1, "fail": False}
     again, _ = load_strategy(f"{strategy_file}:strategy")
     assert again is function  # loaded once per process
-    by_module, none = load_strategy("kalshi_fix_sansio.simulator.sweep:grid")
+    by_module, none = load_strategy("kalshi_fix_sansio.simulator.research.sweep:grid")
     assert by_module is grid and none == {}
 
 

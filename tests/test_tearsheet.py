@@ -1,4 +1,4 @@
-"""The one-page HTML tearsheet (`kalshi_fix_sansio.simulator.tearsheet`): opened in headless
+"""The one-page HTML tearsheet (`kalshi_fix_sansio.simulator.research.tearsheet`): opened in headless
 Chromium with every request watched (the page itself is the only one), its sections rendered;
 the same result gives the same bytes; a backtest's, a paper report's and a sweep's, from the
 API and the command line."""
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.cli import main
-from kalshi_fix_sansio.simulator.backtest import BacktestResult, run_backtest
-from kalshi_fix_sansio.simulator.sweep import run_sweep
-from kalshi_fix_sansio.simulator.tearsheet import tearsheet_html, write_tearsheet
+from kalshi_fix_sansio.simulator.backtests.backtest import BacktestResult, run_backtest
+from kalshi_fix_sansio.simulator.research.sweep import run_sweep
+from kalshi_fix_sansio.simulator.research.tearsheet import tearsheet_html, write_tearsheet
 from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_RECORDING,

@@ -1,4 +1,4 @@
-"""The tearsheet (`kalshi_fix_sansio.simulator.tearsheet`) for people: every figure of the run's
+"""The tearsheet (`kalshi_fix_sansio.simulator.research.tearsheet`) for people: every figure of the run's
 JSON is on the page under a label in words, money as dollars, shares as percentages, the same
 value read back from the page's text; the run's models written out (no repr, no raw field name);
 no table cut off, nor the page wider than the window, at 1,280 and 800 px in headless Chromium."""
@@ -15,17 +15,17 @@ from typing import Any
 import attrs
 import pytest
 
-from kalshi_fix_sansio.simulator.backtest import BacktestResult, run_backtest
+from kalshi_fix_sansio.simulator.backtests.backtest import BacktestResult, run_backtest
 from kalshi_fix_sansio.simulator.gateway import FeeRates, FeeSchedule, ProbQueue, queue_model
-from kalshi_fix_sansio.simulator.latency import (
+from kalshi_fix_sansio.simulator.research.tearsheet import tearsheet_html, write_tearsheet
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.strategies import quoter
+from kalshi_fix_sansio.simulator.world.latency import (
     ConstantLatency,
     EmpiricalLatency,
     LogNormalLatency,
     NoLatency,
 )
-from kalshi_fix_sansio.simulator.tearsheet import tearsheet_html, write_tearsheet
-from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
-from kalshi_fix_sansio.simulator.testing.strategies import quoter
 
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 

@@ -1,4 +1,4 @@
-"""Walk-forward sweeps (`kalshi_fix_sansio.simulator.walkforward`): the folds, the probability of
+"""Walk-forward sweeps (`kalshi_fix_sansio.simulator.research.walkforward`): the folds, the probability of
 backtest overfitting and the deflated Sharpe ratio by hand arithmetic on a sweep made by hand;
 real backtests where the in-sample and out-of-sample winners differ by construction (days that
 settle yes, then a day that settles no), the same bytes in serial and on worker processes; the
@@ -16,13 +16,13 @@ import pytest
 
 from kalshi_fix_sansio import cli
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.sweep import RunOutcome, SweepResult, grid
-from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
-from kalshi_fix_sansio.simulator.walkforward import (
+from kalshi_fix_sansio.simulator.research.sweep import RunOutcome, SweepResult, grid
+from kalshi_fix_sansio.simulator.research.walkforward import (
     probability_of_overfitting,
     run_walk_forward,
     walk_forward,
 )
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
 
 PNL = [  # three parameter sets' P&L on four days A-D
     ["3", "3", "-2", "-2"],  # set 0: the best of A-B, the worst after

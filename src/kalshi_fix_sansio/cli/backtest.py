@@ -1,12 +1,12 @@
 """``kalshi-fix backtest STRATEGY RECORDING...``: a strategy file on recordings, in memory.
 
 One run (no ``--grid``): the strategy runs once over the recordings in sequence
-(`kalshi_fix_sansio.simulator.backtest.run_backtest`); the report's table and the statistics are
+(`kalshi_fix_sansio.simulator.backtests.backtest.run_backtest`); the report's table and the statistics are
 printed, the JSON and the picture written to ``--out``. A sweep (``--grid NAME=V1,V2...``, or
-``--runs each``): one run per parameter set and recording (`kalshi_fix_sansio.simulator.sweep`), in
+``--runs each``): one run per parameter set and recording (`kalshi_fix_sansio.simulator.research.sweep`), in
 parallel on ``--jobs`` processes or on a Dask cluster (``--engine dask``); the ranking is
 printed and ``sweep.json`` written. The recordings are checked and compiled once
-(`kalshi_fix_sansio.simulator.compiled`), cached beside them or in ``--cache-dir``
+(`kalshi_fix_sansio.simulator.backtests.compiled`), cached beside them or in ``--cache-dir``
 (``--no-cache``: in memory only); ``kalshi-fix compile-recording RECORDING...`` compiles them
 ahead. A recording named as one of the shipped samples (``paper-sample.log``,
 ``paper-margin-sample.log``) that is not a file here is the sample.
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..codec.errors import LocalProtocolError
-from ..simulator.sweep import ENGINES, RANKINGS
-from ..simulator.walkforward import SCORES, check_periods
+from ..simulator.research.sweep import ENGINES, RANKINGS
+from ..simulator.research.walkforward import SCORES, check_periods
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import (
     add_model_options,
@@ -91,8 +91,8 @@ def add_compile_parser(sub: Any) -> None:
 
 def compile_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix compile-recording``; returns the exit status."""
-    from ..simulator.compiled import compile_recording
-    from ..simulator.recording import RecordingError
+    from ..simulator.backtests.compiled import compile_recording
+    from ..simulator.data.recording import RecordingError
 
     for name in args.recordings:
         path = recording_path(name)
@@ -267,8 +267,8 @@ def run_inputs(
 
 def failure(prog: str, exc: Exception, err: IO[str]) -> int:
     """Say why a run did not finish in one line on ``err``; its exit status: 1 when the run
-    failed (`kalshi_fix_sansio.simulator.backtest.BacktestFailed`), 2 for bad input."""
-    from ..simulator.backtest import BacktestFailed
+    failed (`kalshi_fix_sansio.simulator.backtests.backtest.BacktestFailed`), 2 for bad input."""
+    from ..simulator.backtests.backtest import BacktestFailed
 
     emit(err, f"{prog}: {exc}")
     return EXIT_FAILED if isinstance(exc, BacktestFailed) else EXIT_USAGE
@@ -371,7 +371,7 @@ def parse_latency(spec: str, *, role: str = "KalshiNR", models_dir: str = ".") -
     Raises:
         LocalProtocolError: an unknown model or a bad number (the message names the text).
     """
-    from ..simulator.latency import (
+    from ..simulator.world.latency import (
         ConstantLatency,
         EmpiricalLatency,
         LogNormalLatency,
@@ -433,10 +433,10 @@ def _out_dir(text: str) -> Path:
 
 def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix backtest``; returns the exit status."""
-    from ..simulator.backtest import BacktestFailed, run_backtest
-    from ..simulator.compiled import compile_recording
-    from ..simulator.recording import RecordingError
-    from ..simulator.sweep import grid, load_strategy, run_sweep
+    from ..simulator.backtests.backtest import BacktestFailed, run_backtest
+    from ..simulator.backtests.compiled import compile_recording
+    from ..simulator.data.recording import RecordingError
+    from ..simulator.research.sweep import grid, load_strategy, run_sweep
 
     inputs = run_inputs(args, err, "kalshi-fix backtest", pnl=True)
     if isinstance(inputs, int):
@@ -492,7 +492,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
 def _check_mode(args: argparse.Namespace, strategy: Any, options: dict[str, Any]) -> None:
     """``--mode book`` takes a blocking strategy and a market-data latency that does not
     draw (`check_mode`), named before any run."""
-    from ..simulator.booklevel import check_mode
+    from ..simulator.backtests.booklevel import check_mode
 
     api = args.api or ("asyncio" if inspect.iscoroutinefunction(strategy) else "blocking")
     try:
@@ -556,7 +556,7 @@ def _sweep(
     emit(out, f"wrote {path}")
     walked = None
     if walk is not None:
-        from ..simulator.walkforward import walk_forward
+        from ..simulator.research.walkforward import walk_forward
 
         train, test, step = walk
         walked = walk_forward(result, train=train, test=test, step=step, by=args.walk_forward_by)

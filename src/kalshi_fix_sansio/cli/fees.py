@@ -51,7 +51,7 @@ def add_fees_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def recording_product(path: str) -> str | None:
     """The product a recording's header names (None: no header, or not readable)."""
-    from ..simulator.recording import HEADER_PREFIX
+    from ..simulator.data.recording import HEADER_PREFIX
 
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:

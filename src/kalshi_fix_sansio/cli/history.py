@@ -1,7 +1,7 @@
 """``kalshi-fix history`` and ``kalshi-fix import-history``: history a user did not record, as a
 recording ``kalshi-fix backtest`` and ``kalshi-fix replay`` read.
 
-``history`` reads Kalshi's public market history over REST (`kalshi_fix_sansio.simulator.history.
+``history`` reads Kalshi's public market history over REST (`kalshi_fix_sansio.simulator.data.history.
 import_history`): ``--markets A,B --since TIME --until TIME -o rec.log``, from Kalshi's host of
 ``--env`` or from ``--base-url`` (a mock gateway's ``--rest``, trusted with ``--pinned-cert``);
 ``--product margin`` reads perps markets (Kalshi's margin pages, funding rates included).
@@ -183,7 +183,7 @@ def _imported(
     """The report of ``run()``, printed (``--json``: as JSON); or, after one line on ``err``,
     the exit status: 2 httpx missing, 1 a bad history file or an output not written."""
     from ..codec.errors import LocalProtocolError
-    from ..simulator.historyfile import HistoryFileError
+    from ..simulator.data.historyfile import HistoryFileError
 
     try:
         report = run()
@@ -241,7 +241,7 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
     except LocalProtocolError as exc:
         emit(err, f"{name}: {exc}")
         return EXIT_USAGE
-    from ..simulator.history import import_history
+    from ..simulator.data.history import import_history
 
     verify = rest_verify(args.pinned_cert)
     report = _imported(
@@ -269,7 +269,7 @@ def history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
 
 def import_history_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix import-history``; the exit status."""
-    from ..simulator.history import import_history_file
+    from ..simulator.data.history import import_history_file
 
     name = "kalshi-fix import-history"
     if _output_refused(name, args.output, err):

@@ -70,7 +70,7 @@ _SESSION_TYPES: Final = ("KalshiNR", "KalshiRT", "KalshiMD", "KalshiRFQ", "Kalsh
 
 def fit_latency_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix fit-latency``; returns the exit status."""
-    from ..simulator.latency import fit_message_logs, latency_profile, save_fitted
+    from ..simulator.world.latency import fit_message_logs, latency_profile, save_fitted
 
     args.logs = [recording_path(log) for log in args.logs]  # a shipped sample by name
     try:
@@ -143,10 +143,10 @@ def add_fit_queue_parser(sub: Any) -> None:
 
 def fit_queue_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix fit-queue``; returns the exit status."""
-    from ..simulator.backtest import BacktestFailed
-    from ..simulator.fitting import QUEUE_CANDIDATES, fit_queue, save_queue_fit
+    from ..simulator.backtests.backtest import BacktestFailed
+    from ..simulator.data.recording import RecordingError
     from ..simulator.gateway import queue_model
-    from ..simulator.recording import RecordingError
+    from ..simulator.research.fitting import QUEUE_CANDIDATES, fit_queue, save_queue_fit
 
     recordings = [recording_path(r) for r in args.recordings]
     candidates = args.candidates or list(QUEUE_CANDIDATES)
@@ -199,7 +199,7 @@ def _queue_reads(args: argparse.Namespace) -> Any:
     Raises:
         LocalProtocolError: a file that cannot be read or is not such a file (named).
     """
-    from ..simulator.fitting import read_queue_log
+    from ..simulator.research.fitting import read_queue_log
 
     return read_queue_log(args.queue_positions) if args.queue_positions else None
 
@@ -273,10 +273,10 @@ def _json_folder(path: str) -> None:
 
 def compare_live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix compare-live``; returns the exit status."""
-    from ..simulator.backtest import BacktestFailed
-    from ..simulator.compare import compare_live
-    from ..simulator.recording import RecordingError
-    from ..simulator.sweep import load_strategy
+    from ..simulator.backtests.backtest import BacktestFailed
+    from ..simulator.data.recording import RecordingError
+    from ..simulator.research.compare import compare_live
+    from ..simulator.research.sweep import load_strategy
 
     inputs = run_inputs(args, err, "kalshi-fix compare-live")
     if isinstance(inputs, int):

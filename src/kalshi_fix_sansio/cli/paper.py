@@ -155,7 +155,7 @@ def pnl_models(args: argparse.Namespace, err: IO[str], prog: str) -> dict[str, A
     or exit status 2 after one line on ``err`` naming the option and the file (a bad row: its
     number and field); a ``--tearsheet`` whose folder can be neither found nor made is refused
     too (`folder_problem`: a missing one is made when the tearsheet is written)."""
-    from ..simulator.recording import HEADER_PREFIX, read_funding
+    from ..simulator.data.recording import HEADER_PREFIX, read_funding
     from ..trading.corporate import CorporateActions
     from ..trading.funding import FundingSchedule, Rebates
     from .common import EXIT_USAGE
@@ -204,7 +204,7 @@ def write_tearsheet_of(
     sweep's ranking; ``walk_forward``: its walk-forward run)."""
     if getattr(args, "tearsheet", None) is None:
         return True
-    from ..simulator.tearsheet import write_tearsheet
+    from ..simulator.research.tearsheet import write_tearsheet
 
     try:
         os.makedirs(os.path.dirname(args.tearsheet) or ".", exist_ok=True)
@@ -232,7 +232,7 @@ def replay_models(
     try:
         if spec.startswith("fitted:"):  # kalshi-fix fit-queue's model, by name
             from ..codec.errors import LocalProtocolError
-            from ..simulator.fitting import load_queue_fit
+            from ..simulator.research.fitting import load_queue_fit
 
             try:
                 spec = load_queue_fit(
@@ -355,14 +355,14 @@ def start_replay(
 
     Says on ``err`` that the recording is being checked (with its size), then checks it; a
     receive time that steps back is a warning line (the replay holds the clock, see
-    `kalshi_fix_sansio.simulator.recording`). SIGINT and SIGTERM during the check stop it at once.
+    `kalshi_fix_sansio.simulator.data.recording`). SIGINT and SIGTERM during the check stop it at once.
 
     Returns:
         The `Replay`, None without ``--replay``, or the exit status after one line on ``err``
         (1: a bad recording, 2: a bad option or ``--report-dir``, 128 + the signal's number:
         130 for Ctrl-C, 143 for SIGTERM during the check).
     """
-    from ..simulator.recording import RecordingError
+    from ..simulator.data.recording import RecordingError
     from .common import EXIT_FAILED, EXIT_USAGE, Interrupted, interrupted_by_signals
 
     if not args.replay:

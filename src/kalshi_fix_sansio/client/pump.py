@@ -46,7 +46,7 @@ so no adapter reaches into a private module of the package:
 * an acceptor's side, for a server such as the mock gateway: `AcceptorDriver` (one accepted
   connection's session and its loop's rules) and `DEFAULT_MAX_BUFFERED`;
 * a pump that runs in memory on a simulated clock is one of
-  `kalshi_fix_sansio.simulator._inmemory` (the simulation's link, `MemoryLink`, and sessions).
+  `kalshi_fix_sansio.simulator.world._inmemory` (the simulation's link, `MemoryLink`, and sessions).
 
 What a pump must do is one table of the adapters' guide ("Writing a pump"): perform `Write`
 (in order, logged to ``driver.message_log``; what the socket does not take waits, then

@@ -1,7 +1,7 @@
 """Reading an input's lines within a bound: what the message-log reader and recordings share.
 
 Private: `kalshi_fix_sansio.observability.messagelog` (what ``kalshi-fix decode``, ``kalshi-fix replay`` and
-`kalshi_fix_sansio.client.restore` read) and `kalshi_fix_sansio.simulator.recording` (a replay's market data)
+`kalshi_fix_sansio.client.restore` read) and `kalshi_fix_sansio.simulator.data.recording` (a replay's market data)
 read their input with `read_lines`, and export `MAX_LINE_BYTES`. A line ends at ``\\n``,
 ``\\r`` or ``\\r\\n`` (as `bytes.splitlines`) and is read a block at a time, so that memory
 stays at one line however large the input; a line longer than the bound is refused

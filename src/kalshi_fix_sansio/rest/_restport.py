@@ -3,7 +3,7 @@
 A round of REST reconciliation (`kalshi_fix_sansio.rest.reconcile.Reconciliation`) is run by
 whatever sends its requests: the adapters' companions over HTTPS
 (`kalshi_fix_sansio.adapters.rest`), or a simulation in memory
-(`Simulation.serve_rest <kalshi_fix_sansio.simulator.simulation.Simulation.serve_rest>`). Each asks the
+(`Simulation.serve_rest <kalshi_fix_sansio.simulator.world.simulation.Simulation.serve_rest>`). Each asks the
 round what to send next and hands it the answer, under the lock of the session the round
 belongs to (a blocking session's driver is called holding it), and tells the session's waiters
 when the answer queued events. It does no I/O and reads no clock: ``now`` is passed in.

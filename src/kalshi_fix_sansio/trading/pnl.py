@@ -3,7 +3,7 @@
 `MarketPnL` is one market's account: what was bought and sold at what cost, the fees, and the
 settlement when the market settled (the position is then closed at the settlement price). Its
 numbers are the ones both a live session (`OrderTracker.pnl`) and a paper-trading report
-(`kalshi_fix_sansio.simulator.paper`) show. `PnLLedger` keeps a `MarketPnL` per market from fills and
+(`kalshi_fix_sansio.simulator.gateway.paper`) show. `PnLLedger` keeps a `MarketPnL` per market from fills and
 settlement reports. Nothing here does I/O or reads a clock.
 
     >>> from decimal import Decimal as D

@@ -21,7 +21,7 @@ from ...client.pump import AcceptorDriver
 from ...client.steps import START, WOKE, Action, Buffered, Disconnect, Lost, Received, WakeAt, Write
 from ...session.machine import Session
 from ...session.store import MemoryStore, MessageStore
-from .._inmemory import Pipe
+from .net import Pipe
 
 if TYPE_CHECKING:
     from .timers import Cancellable, Timers

@@ -47,7 +47,7 @@ import attrs
 from ...codec import dialect
 from ...trading.book import Books
 from ...trading.funding import FundingRate, FundingSchedule
-from ..recording import read_funding, read_recording
+from ..data.recording import read_funding, read_recording
 
 __all__ = ["HISTORY_ROUTES", "MarketHistory"]
 
@@ -137,7 +137,7 @@ class MarketHistory:
     def from_recordings(
         cls, paths: Iterable[str | os.PathLike[str]], *, product: str = "prediction"
     ) -> MarketHistory:
-        """The history of recordings (`kalshi_fix_sansio.simulator.recording`): every recorded
+        """The history of recordings (`kalshi_fix_sansio.simulator.data.recording`): every recorded
         trade, every change of each market's top of book, and (margin) their funding lines.
 
         Raises:

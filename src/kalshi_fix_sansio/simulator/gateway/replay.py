@@ -1,6 +1,6 @@
 """Replaying a recording into the mock gateway: paper trading on a recorded market.
 
-`Replay` streams a recording (`kalshi_fix_sansio.simulator.recording`) into a running `MockGateway`'s
+`Replay` streams a recording (`kalshi_fix_sansio.simulator.data.recording`) into a running `MockGateway`'s
 exchange (`Exchange.replay`): the books follow the recording, market-data subscribers get its
 messages (re-sequenced and re-stamped by their sessions, with their own orders in the levels),
 and client orders trade against the recorded books (the assumptions are listed in
@@ -19,7 +19,7 @@ last message's time between messages.
 The replay starts when the first client subscribes to market data (``start="subscribe"``, the
 default) or at once (``"now"``). When the recording ends, the markets ``settle`` names are
 settled, and the exchange's clock runs on from the last recorded time at the wall clock's pace.
-`Replay.report` is the paper-trading report (`kalshi_fix_sansio.simulator.paper.PaperReport`).
+`Replay.report` is the paper-trading report (`kalshi_fix_sansio.simulator.gateway.paper.PaperReport`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from ...codec.errors import FixError
-from ..paper import PaperLedger, PaperReport
-from ..recording import RecordingError, RecordingInfo, check_recording, read_recording
+from ..data.recording import RecordingError, RecordingInfo, check_recording, read_recording
 from .exchange import Exchange, Outbound
+from .paper import PaperLedger, PaperReport
 
 if TYPE_CHECKING:
     from ...trading.corporate import CorporateActions

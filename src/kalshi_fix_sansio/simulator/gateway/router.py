@@ -25,10 +25,10 @@ from ...session.config import KALSHI_COMP_ID, Role, SessionConfig
 from ...session.events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
 from ...session.machine import sending_time
 from ...session.store import MemoryStore, MessageStore
-from .._inmemory import Pipe
 from .connection import Connection, KeyedStore
 from .exchange import EncodedMessage, Exchange, Outbound
 from .listening import LOGON_RATE_LIMIT_TEXT, MAINTENANCE_TEXT, Faults
+from .net import Pipe
 from .timers import LoopTimers, Timers
 
 __all__ = ["Router"]
@@ -73,7 +73,7 @@ class Router:
         the sessions' time. Sessions (SendingTime, heartbeats) always run on `timers`."""
         self.timers: Timers = LoopTimers()
         """The sessions' clock and timers: the wall clock and the running asyncio loop's
-        (`LoopTimers`), or a simulation's (`kalshi_fix_sansio.simulator.simulation`)."""
+        (`LoopTimers`), or a simulation's (`kalshi_fix_sansio.simulator.world.simulation`)."""
         self.input_listeners: list[Callable[[Connection], None]] = []
         """Called after each input of a connection was served (a replay's pacing listens)."""
 

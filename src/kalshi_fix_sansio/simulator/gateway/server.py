@@ -607,7 +607,7 @@ class MockGateway(Router):
         docs/paper-trading.md.
 
         Args:
-            path: the recording (`kalshi_fix_sansio.simulator.recording`).
+            path: the recording (`kalshi_fix_sansio.simulator.data.recording`).
             speed: recorded seconds per second (1.0: the recording's pace).
             as_fast_as_possible: no pacing: each message once the clients read the one before.
             start: ``"subscribe"`` or ``"now"``.

@@ -2,7 +2,7 @@
 
 A listening gateway (`MockGateway.start <kalshi_fix_sansio.simulator.gateway.MockGateway.start>`) runs on
 the wall clock and its asyncio loop: `LoopTimers`. A simulation
-(`kalshi_fix_sansio.simulator.simulation`) runs the same connections, sessions and exchange on a
+(`kalshi_fix_sansio.simulator.world.simulation`) runs the same connections, sessions and exchange on a
 simulated clock: it sets the gateway's ``timers`` to its own, any object with these two methods
 (`Timers`).
 """

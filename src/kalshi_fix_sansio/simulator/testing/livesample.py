@@ -16,7 +16,7 @@ the probabilistic models in between, each at its own share: the day tells the mo
   exchange's messages, each received `MD_LATENCY` after its SendingTime (drawn, seed
   `SEED`).
 * ``live-oe-sample.log`` (`LIVE_OE_SAMPLE`): the order-entry session's log, made by the mock
-  exchange (`kalshi_fix_sansio.simulator.backtest.run_backtest`) running `joiner` under the
+  exchange (`kalshi_fix_sansio.simulator.backtests.backtest.run_backtest`) running `joiner` under the
   queue model `QUEUE_MODEL`, with `OE_LATENCY` each way.
 
 ``python -m kalshi_fix_sansio.simulator.testing.livesample`` rewrites the shipped files; a test
@@ -37,8 +37,8 @@ from typing import Any, Final
 from ...codec import Header
 from ...codec import prediction as p
 from ...trading.builders import ClOrdIDGenerator, Requests
-from ..latency import LatencyModel, LogNormalLatency
-from ..recording import RecordingWriter
+from ..data.recording import RecordingWriter
+from ..world.latency import LatencyModel, LogNormalLatency
 
 __all__ = [
     "LIVE_MD_SAMPLE",
@@ -201,7 +201,7 @@ kalshi_fix_sansio.simulator.testing.livesample:joiner ...``)."""
 def write_live_sample(md_log: str | Path, oe_log: str | Path) -> None:
     """Write the day's market-data log to ``md_log`` and its order-entry log to ``oe_log``
     (see the module docstring); the same files every time."""
-    from ..backtest import run_backtest
+    from ..backtests.backtest import run_backtest
     from ..gateway import queue_model
 
     write_episodes(md_log, latency=MD_LATENCY, key="sample-md-key")

@@ -1,7 +1,7 @@
 """Generated market-data recordings (not from Kalshi): the shipped paper-trading sample, and
 recordings of any length for benchmarks.
 
-`write_recording` writes a deterministic synthetic recording (`kalshi_fix_sansio.simulator.recording`
+`write_recording` writes a deterministic synthetic recording (`kalshi_fix_sansio.simulator.data.recording`
 format) of prediction or margin markets: a snapshot per market, then incremental refreshes
 whose mids wander, levels that are added to and cancelled from, and trades (each with the level
 decrease that reports it), at irregular receive times; optionally (prediction) a
@@ -29,7 +29,7 @@ from typing import IO, Any, Final
 from ...codec import Header
 from ...codec import margin as m
 from ...codec import prediction as p
-from ..recording import RecordingWriter
+from ..data.recording import RecordingWriter
 from .livesample import LIVE_MD_SAMPLE, LIVE_OE_SAMPLE
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Sample strategies for backtests (`kalshi_fix_sansio.simulator.backtest`): a small two-sided quoter,
+"""Sample strategies for backtests (`kalshi_fix_sansio.simulator.backtests.backtest`): a small two-sided quoter,
 the same logic on the blocking API (`quoter`) and the awaitable one (`async_quoter`, asyncio or
 trio). Not advice: a strategy to try the tools on.
 

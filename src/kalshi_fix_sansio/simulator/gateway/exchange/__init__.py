@@ -723,7 +723,7 @@ class Exchange(Queries):
         now: float,
     ) -> list[Outbound]:
         """`replay` of one recorded message as a compiled recording's columns give it
-        (`CompiledRecording.rows <kalshi_fix_sansio.simulator.compiled.CompiledRecording.rows>`):
+        (`CompiledRecording.rows <kalshi_fix_sansio.simulator.backtests.compiled.CompiledRecording.rows>`):
         no message object.
 
         Args:

@@ -1,6 +1,6 @@
 """Bulk spans of recorded markets: a market's recorded messages applied to a plain table of
 levels while no client order is there (the book-level backtests of
-`kalshi_fix_sansio.simulator.booklevel`).
+`kalshi_fix_sansio.simulator.backtests.booklevel`).
 
 While a replayed market has no client order resting in it, nothing taken from its recorded
 liquidity (`recorded`: ``shown == recorded``), and no market-data subscriber but the one

@@ -7,7 +7,7 @@ makes as a market maker) interleaved with faults at the byte and connection
 level, both ways (drops, resets in the middle of a frame, stalls past the heartbeat, slow
 writes, duplicated and garbled frames, sequence gaps, refused Logons, key outages, rate-limit
 rejects, maintenance windows, restarts of the gateway, REST errors and delays, jumps of the
-clock). `run` plays it in a `Simulation <kalshi_fix_sansio.simulator.simulation.
+clock). `run` plays it in a `Simulation <kalshi_fix_sansio.simulator.world.simulation.
 Simulation>` (the client and the mock gateway in one process, on a simulated clock: seconds of
 CPU for an hour of trading) and checks the library's promises on every frame, after every step
 and at the end (`Violation`). A run is deterministic: its `Outcome.digest` (every byte written,

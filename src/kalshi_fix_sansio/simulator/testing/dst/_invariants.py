@@ -20,7 +20,7 @@ from typing import Final
 import attrs
 
 from ...gateway.listening import LOGON_RATE_LIMIT_TEXT
-from ...simulation import WireRecord
+from ...world.simulation import WireRecord
 
 __all__ = ["Violation", "WireWatch"]
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from ...simulation import Simulation
+from ...world.simulation import Simulation
 
 __all__ = ["MAX_CALLBACKS", "MAX_TURNS"]
 

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from ....trading.gate import ALL_MARKETS, TradingState
-from ...simulation import WireRecord
+from ...world.simulation import WireRecord
 
 __all__ = ["EVENT", "DeskWatch"]
 

@@ -35,7 +35,7 @@ from ....trading.builders import ClOrdIDGenerator, Requests
 from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ....trading.risk import EventLimit, RiskLimits
 from ...gateway import Faults, mock_api_key
-from ...simulation import SimulationStalled
+from ...world.simulation import SimulationStalled
 from ._apis import APIS_BY_NAME, DOCUMENTED, Blocking
 from ._invariants import Violation, WireWatch
 from ._markets import HEARTBEAT as AUX_HEARTBEAT

@@ -17,7 +17,7 @@ from typing import Final
 import attrs
 
 from ....codec.errors import LocalProtocolError
-from ...simulation import APIS
+from ...world.simulation import APIS
 
 __all__ = [
     "APIS",
