@@ -83,7 +83,7 @@ from pathlib import Path
 from typing import Any
 
 import _kalshi_sdk
-from _docs import arguments, publish, write_block
+from _docs import arguments, write_block
 from _floors import AIO_FLOOR_NAME, FLOOR_NAME, aio_floor_block, floor_block
 from _gateway import SYMBOL, Block, Gateway, GatewayView, acked, order
 from _procs import (
@@ -394,16 +394,38 @@ def market_data_rate(count: int, repeat: int) -> tuple[float, float]:
 # -- report --------------------------------------------------------------------------------
 
 
-def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> list[str]:
+def report(
+    adapters: list[Adapter], md: tuple[float, float], md_count: int, per_process: bool = True
+) -> list[str]:
+    """The printed report; without ``per_process`` (what the docs keep) the table of every
+    process is left out and the same-mode medians carry the figures."""
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
         f"{os.cpu_count()} cores; gateway in its own process (`kalshi-fix mock-gateway`), "
-        f"loopback TLS, KalshiNR; one row per process (each its own interpreter, one at a "
+        f"loopback TLS, KalshiNR; several processes per kind (each its own interpreter, one at a "
         f"time, the kinds rotating). Speed mode: a kind's processes sorted by client CPU per "
         f"order, split at the widest step between neighbours when it is above {MODE_GAP:.2f}x "
         f"(those above it slow). Orders timed per process: "
         f"{', '.join(sorted({f'{pr.orders:,}' for a in adapters for pr in a.procs})) or '—'}",
         "",
+    ]
+    if per_process:
+        lines += ["", *process_table(adapters)]
+    lines += ["", *same_mode_table(adapters)]
+    lines += [
+        "",
+        f"* market data through a client Session + Books, in process (no socket; "
+        f"{md_count:,} incremental refreshes of 2 entries in 4 KiB chunks): "
+        f"best {md[0]:,.0f} msg/s, median {md[1]:,.0f} msg/s",
+        *target_lines(adapters),
+        *paired_line(adapters),
+    ]
+    return lines
+
+
+def process_table(adapters: list[Adapter]) -> list[str]:
+    """One row per process: its round trips, collections and CPU per order."""
+    lines = [
         "| client | process, speed mode | round trip p50 | p99 | max "
         "| collections in timed trips: client; gateway "
         "| client CPU per order (÷ lowest) | gateway CPU per order |",
@@ -422,15 +444,6 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
                 f"| {pr.gc_text()}; {pr.gc_text(gateway=True)} "
                 f"| {us(pr.cpu_per_order())} ({pr.cpu_per_order() / low:.2f}x) | {gw_cpu} |"
             )
-    lines += ["", *same_mode_table(adapters)]
-    lines += [
-        "",
-        f"* market data through a client Session + Books, in process (no socket; "
-        f"{md_count:,} incremental refreshes of 2 entries in 4 KiB chunks): "
-        f"best {md[0]:,.0f} msg/s, median {md[1]:,.0f} msg/s",
-        *target_lines(adapters),
-        *paired_line(adapters),
-    ]
     return lines
 
 
@@ -585,7 +598,9 @@ def main(argv: list[str]) -> int:
     md_count, md_repeat = (500, 2) if args.quick else (5000, 5)
     adapters = measure(orders, block, procs, log=lambda s: print(s, file=sys.stderr, flush=True))
     md = market_data_rate(md_count, md_repeat)
-    publish(report(adapters, md, md_count), BEGIN, END, args.write_docs)
+    print("\n".join(report(adapters, md, md_count)))
+    if args.write_docs:  # the docs keep the same-mode medians, not every process's row
+        write_docs(report(adapters, md, md_count, per_process=False))
     return 0
 
 

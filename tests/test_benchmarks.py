@@ -155,6 +155,8 @@ def test_latency_benchmark_runs_each_kind_in_several_processes() -> None:
     assert "| p99 | max | collections in timed trips: client; gateway |" in text
     assert "| client | speed mode (processes) |" in text  # the same-mode table
     assert "market data through a client Session + Books" in text
+    kept = "\n".join(bench.report(adapters, (1.0, 1.0), 10, per_process=False))
+    assert "| asyncio | #1 " not in kept and "| client | speed mode (processes) |" in kept
 
 
 def test_latency_names_the_garbage_collections_inside_the_round_trips() -> None:

@@ -1,9 +1,7 @@
-# private: the simulation's pipe and scheduler in memory (`simulator.gateway.net`)
-"""`Connection.write` on a simulation's `Pipe` (the private
-``kalshi_fix_sansio.simulator.gateway.net``) writes at once, without asking the transport
-whether it is closing or what it buffers; the general path asks both. A `Pipe` of a subclass
-takes the general path: both give the peer the same bytes, in the same order, with the same
-records, and write nothing once the pipe is closing."""
+"""`Connection.write` on a simulation's `Pipe` (`kalshi_fix_sansio.simulator.gateway.net`) writes
+at once, without asking the transport whether it is closing or what it buffers; the general path
+asks both. A `Pipe` of a subclass takes the general path: both give the peer the same bytes, in
+the same order, with the same records, and write nothing once the pipe is closing."""
 
 from __future__ import annotations
 

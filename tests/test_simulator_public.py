@@ -110,7 +110,7 @@ def test_the_checks_find_private_imports_and_reaches() -> None:
         "from ...session._states import State\n"
         "from ..gateway import _x\n"
     )
-    assert private_engine_imports(source, "kalshi_fix_sansio.simulator.world._inmemory") == [
+    assert private_engine_imports(source, "kalshi_fix_sansio.simulator.gateway") == [
         "kalshi_fix_sansio.client.supervisor._ACTIVE",
         "kalshi_fix_sansio.session._states.State",
     ]

@@ -1,4 +1,4 @@
-"""The mock Kalshi gateway: the server (`MockGateway`) around a pure exchange engine (`Exchange`).
+"""The mock Kalshi exchange: the gateway (`MockGateway`) around a pure exchange engine (`Exchange`).
 
 `MockGateway` serves every session type of one product on loopback ports, with TLS if asked
 (``tls=True`` makes a throwaway self-signed certificate), and points clients at itself
@@ -14,8 +14,9 @@ replay's queue model (`FifoQueue`, `RiskAverseQueue`, `ProbQueue`, `QueueModel`)
 per gateway or exchange (docs/paper-trading.md, "Models"). `RestServer` serves the exchange's
 REST portfolio pages over HTTPS (`RestApp`: Kalshi's fills, orders, positions and API limits,
 signed requests checked; see docs/accounts.md), and a `MarketHistory` of recordings on Kalshi's
-market-history endpoints (trades, candlesticks, order book; docs/history.md). See
-docs/gateway.md.
+market-history endpoints (trades, candlesticks, order book; docs/history.md). `net` is the
+network in memory a simulation reaches it through (pipes on a simulated clock), `paper` the
+paper-trading ledger and report of a replay. See docs/gateway.md.
 """
 
 from ...client.pump import AcceptorDriver

@@ -1,4 +1,4 @@
-"""Helpers for testing code that uses sessions: keys and an in-memory session pair.
+"""Test tooling: keys and an in-memory session pair, samples, fault relays, simulation testing.
 
 `SessionPair` connects an initiator and an acceptor `Session` through memory (h11's
 ConnectionPair idea): every byte one side queues is delivered to the other when you `pump`.
@@ -6,6 +6,9 @@ ConnectionPair idea): every byte one side queues is delivered to the other when 
 frames ``kalshi-fix decode --sample`` prints). `kalshi_fix_sansio.simulator.testing.relay.FaultRelay` (a
 module of its own: it uses sockets, this one does not) sits between a client and a server on
 loopback and resets, closes, stalls or blackholes their connections from outside both programs.
+`kalshi_fix_sansio.simulator.testing.dst` is deterministic simulation testing (``kalshi-fix
+simulate``); `recordings` and `strategies` are the recordings and strategies the docs and tests
+run.
 """
 
 from __future__ import annotations
