@@ -75,7 +75,7 @@ def _run(specs: list[Any], lane: bool, fail_at: int | None = None) -> tuple[list
     out: list[Any] = []
     taken: list[Any] = []
     read_app = session._read_app
-    session._read_app = lambda frame: taken.append(read_app(frame)) or taken[-1]
+    session._read_app = lambda frame, *handed: taken.append(read_app(frame, *handed)) or taken[-1]
     for i, spec in enumerate(specs):
         full = (spec, r.peer, 0.0, "") if isinstance(spec, str) else (*spec, "")[:4]
         text, peer, older, damage = full

@@ -1,13 +1,9 @@
-# private: the simulated connection's client end (`simulator.world._inmemory._blocking._End`), made
-# to take the general path (`Driver.read_bytes`)
-"""A simulated connection's client end reads a chunk at the simulated clock itself
-(`Driver.read_bytes` written out in ``_End.data_received``, the private module
-``kalshi_fix_sansio.simulator.world._inmemory._blocking``, when the driver writes no message log and
-its clock is the simulation's) held to the general path (`Driver.read_bytes`): on every API,
-with and without latency, the same events at the same receive times, the same bytes on the
-wire and the same report; the end's own read taken by the blocking API's sessions only.
-`Context.seconds`, which reads the simulated clock itself, is held to ``max(0.0, end_time -
-time())`` at every event on the way (under trio, the clock follows trio's)."""
+"""A simulated connection's client end reads as every pump reads (`Driver.read_bytes`): on every
+API, with and without latency, every chunk the simulated gateway writes goes through that one
+call, and a run gives the same events at the same receive times, the same bytes on the wire and
+the same report each time. `Context.seconds`, which reads the simulated clock itself, is held to
+``max(0.0, end_time - time())`` at every event on the way (under trio, the clock follows
+trio's)."""
 
 from __future__ import annotations
 
@@ -20,7 +16,6 @@ import pytest
 from kalshi_fix_sansio.client.driver import Driver
 from kalshi_fix_sansio.simulator.backtests.backtest import run_backtest
 from kalshi_fix_sansio.simulator.testing.recordings import write_recording
-from kalshi_fix_sansio.simulator.world._inmemory import _blocking
 from kalshi_fix_sansio.simulator.world.latency import ConstantLatency
 from kalshi_fix_sansio.simulator.world.simulation import WireRecord
 from kalshi_fix_sansio.trading.builders import Requests
@@ -62,31 +57,23 @@ def _strategy(seen: list[str], api: str) -> Any:
     return watch_async
 
 
-def _run(path: Path, api: str, latency: bool, lane: bool, monkeypatch: Any) -> tuple[Any, ...]:
-    reads = {"general": 0}
+def _run(path: Path, api: str, latency: bool, monkeypatch: Any) -> tuple[Any, ...]:
+    reads = {"driver": 0}
     general = Driver.read_bytes
 
     def read_bytes(self: Driver, data: bytes) -> Any:
-        reads["general"] += 1
+        reads["driver"] += 1
         return general(self, data)
-
-    made = _blocking._End.__init__
-
-    def end(self: Any, link: Any, sup: Any) -> None:
-        made(self, link, sup)
-        if not lane:
-            self.clock = None  # the general path: `Driver.read_bytes`
 
     with monkeypatch.context() as patch:
         patch.setattr(Driver, "read_bytes", read_bytes)
-        patch.setattr(_blocking._End, "__init__", end)
         seen: list[str] = []
         options: dict[str, Any] = {"api": api, "seed": 3, "cache": False}
         if latency:
             options["latency"] = {"KalshiMD": ConstantLatency(0.004)}
         result = run_backtest(_strategy(seen, api), path, **options)
     digest = hashlib.sha256("\n".join(seen).encode()).hexdigest()
-    return (result.to_json(), digest, len(seen)), reads["general"]
+    return (result.to_json(), digest, len(seen)), reads["driver"]
 
 
 @pytest.mark.parametrize("latency", [False, True], ids=["no-latency", "latency"])
@@ -97,11 +84,8 @@ def test_the_end_reads_as_the_driver_reads(
     path = tmp_path / "recording.log"
     with path.open("w", encoding="utf-8") as out:
         write_recording(out, messages=300, seed=8)
-    inline, general_on_lane = _run(path, api, latency, True, monkeypatch)
-    asked, general_off_lane = _run(path, api, latency, False, monkeypatch)
-    assert inline == asked
-    assert inline[2] > 300  # every recorded message's event (and the logon's) seen
-    # the end's own read: the blocking pump's (its clock is the simulated clock's `time`);
-    # asyncio's pump is the adapter's, and trio's clock is `Simulation.time`
-    assert (general_on_lane == 0) == (api == "blocking")
-    assert general_off_lane > 300
+    first, reads = _run(path, api, latency, monkeypatch)
+    again, reads_again = _run(path, api, latency, monkeypatch)
+    assert first == again and reads == reads_again
+    assert first[2] > 300  # every recorded message's event (and the logon's) seen
+    assert reads > 300  # every chunk through the pumps' one read
