@@ -13,7 +13,7 @@ from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_desk_rest import desk
 from test_desk_rest import run as serve
-from test_driver import of
+from test_driver import Harness, of
 from test_margin_risk import nos
 
 from kalshi_fix_sansio.client.desk_watch import DeskWatch, MarginFiguresRead, MarginFiguresStale
@@ -87,6 +87,13 @@ def test_never_stale_when_asked_and_margin_figures_are_margins_only() -> None:
         h.advance(60.0)
         serve(port, app, h)
     assert not of(h.read(), MarginFiguresStale) and h.driver.gate.margin_figures is read.figures
+    off = Harness("margin")  # no rest=
+    with pytest.raises(LocalProtocolError) as refused:
+        DeskWatch(off.driver, margin_every=60.0)
+    assert str(refused.value) == (
+        "REST is off for this session: make it with rest=RestOptions(...) to read queue "
+        "positions, the exchange's status or the margin figures"
+    )
     p, _ = desk()
     with pytest.raises(LocalProtocolError, match="margin figures are margin's only"):
         DeskWatch(p.driver, margin_every=60.0)

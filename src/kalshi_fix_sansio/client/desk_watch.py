@@ -107,7 +107,7 @@ class DeskWatch:
         if rec is None:
             raise LocalProtocolError(
                 "REST is off for this session: make it with rest=RestOptions(...) to read "
-                "queue positions and the exchange's status"
+                "queue positions, the exchange's status or the margin figures"
             )
         product = driver.config.product
         if queue_every is not None and product != "prediction":
