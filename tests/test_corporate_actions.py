@@ -114,6 +114,26 @@ def test_a_ledger_applies_them_in_time_and_follows_a_ticker_change() -> None:
     assert acts.renamed(SYM, END) == "BTC2"
 
 
+def test_the_trackers_pnl_follows_a_ticker_change_by_hand() -> None:
+    tracker = OrderTracker()
+    trade(tracker, 1, "buy", 10, 50, 1)  # long 10 at 50 under SYM: cost 500
+    filled(tracker, "o-2", "buy", 5, 40, T0.replace(minute=30), "BTC2")  # 5 more at 40
+    acts = actions(
+        notice(1, "stock_split", 10, split={"ratio_old": "2", "ratio_new": "3"}),
+        notice(2, "ticker_change", 20, ticker_change={"old_ticker": SYM, "new_ticker": "BTC2"}),
+        notice(3, "cash_dividend", 40, ticker="BTC2", cash={"cash_per_contract": "0.5"}),
+    )
+    assert acts.names(SYM, END) == acts.names("BTC2", END) == (SYM, "BTC2")
+    for symbol in (SYM, "BTC2"):
+        pnl = tracker.pnl(symbol, corporate=acts, now=END)
+        # 10 -> 15 at 15:10; renamed at 15:20; 5 bought: 20 held at a cost of 500 + 200 = 700;
+        # the dividend pays 20 x 0.5 = 10; marked at 36: -700 + 10 + 20 x 36 = 30
+        assert (pnl.symbol, pnl.position, pnl.buy_cost) == ("BTC2", 20, 700)
+        assert pnl.corporate == 10 and pnl.total(D(36)) == 30
+    before = tracker.pnl(SYM, corporate=acts, now=T0.replace(minute=15).timestamp())
+    assert (before.symbol, before.position) == (SYM, 15)  # not renamed yet
+
+
 def test_unreadable_notices_say_why() -> None:
     bad = notice(1, "stock_split", 10, split={"ratio_old": "0", "ratio_new": "2"})
     assert (

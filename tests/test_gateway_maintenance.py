@@ -20,6 +20,8 @@ from kalshi_fix_sansio import (
 )
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import apply_fault
+from kalshi_fix_sansio.client.desk_watch import DeskWatch, ScheduleRead
+from kalshi_fix_sansio.rest.reconcile import RestOptions
 from kalshi_fix_sansio.simulator.gateway import mock_api_key
 from kalshi_fix_sansio.simulator.gateway.listening import (
     LOGON_RATE_LIMIT_TEXT,
@@ -35,6 +37,7 @@ KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
 THU_0310_ET = 1_767_859_800.0  # 2026-01-08 08:10 UTC = Thursday 03:10 EST
 THU_0500_ET = 1_767_866_400.0  # the window's end
 MONDAY = 1_767_623_400.0  # 2026-01-05 14:30 UTC: no maintenance
+REST = RestOptions(environment="demo")
 
 
 def simulation(start: float, **keys: Any) -> Simulation:
@@ -143,6 +146,34 @@ def test_faults_validate_the_logon_rate_limit() -> None:
             faults.logon_rate_limit = bad  # type: ignore[assignment]
     faults.logon_rate_limit = (3, 1)
     assert faults.logon_rate_limit == (3, 1)
+
+
+def test_an_announced_window_comes_as_maintenance_and_a_reader_of_the_schedule_waits_it_out() -> (
+    None
+):
+    sim = Simulation("prediction", keys={KEY_ID: PUBLIC_KEY}, start=MONDAY, rest=True)
+    sim.gateway.seed_market(SYMBOL, bids=[(Decimal("0.40"), Decimal(25))])
+    start, end = sim.gateway.schedule_maintenance(600.0, 1800.0)  # Monday: no Thursday window
+    backoff = Backoff(seed=0, reconnect_attempts=10)
+    with sim.client(KEY_ID, SIGNER, backoff=backoff).order_entry(rest=REST) as oe:
+        watch = DeskWatch(oe)
+        watch.refresh("exchange_schedule")
+        sim.serve_rest(watch)
+        read = oe.wait_for(lambda e: isinstance(e, ScheduleRead), timeout=10)
+        assert [(w.start, w.end) for w in read.schedule.windows] == [(start, end)]
+        oe.wait_for(lambda e: isinstance(e, Disconnected), timeout=900)
+        assert sim.clock.time() == start and sim.gateway.faults.maintenance_until == end
+        wait = oe.wait_for(lambda e: isinstance(e, WaitingOutMaintenance), timeout=600)
+        assert wait.ends_at == end
+        back = oe.wait_for(lambda e: isinstance(e, Reconnected), timeout=3600)
+        assert end <= sim.clock.time() <= end + 60 and back.attempt > 10
+    # the same window unread: the client spends its attempts in it and gives up
+    sim = Simulation("prediction", keys={KEY_ID: PUBLIC_KEY}, start=MONDAY)
+    sim.gateway.schedule_maintenance(600.0, 1800.0)
+    with sim.client(KEY_ID, SIGNER, backoff=backoff).order_entry() as oe:
+        with pytest.raises(ConnectionFailed, match="after 10 attempts"):
+            oe.wait_for(lambda e: isinstance(e, Reconnected), timeout=3600)
+        assert sim.clock.time() < end
 
 
 def test_the_console_sets_the_new_faults() -> None:

@@ -56,10 +56,11 @@ def filled(
     qty: Any,
     price: Any = "100",
     when: datetime | None = None,
+    symbol: str = SYM,
 ) -> None:
-    """An order of ``qty`` sent and filled in full at ``price`` (at ``when``: its
+    """An order of ``qty`` in ``symbol`` sent and filled in full at ``price`` (at ``when``: its
     TransactTime)."""
-    tracker.sent(nos(cl, side, qty, price))
+    tracker.sent(risk_nos(cl, side, qty, price, symbol, "margin"))
     tracker.on_message(
         m.ExecutionReport(
             order_id=f"X-{cl}",
@@ -68,7 +69,7 @@ def filled(
             exec_type=m.ExecType.TRADE,
             ord_status=m.OrdStatus.FILLED,
             side=m.Side.BUY if side == "buy" else m.Side.SELL,
-            symbol=SYM,
+            symbol=symbol,
             order_qty=D(qty),
             cum_qty=D(qty),
             leaves_qty=D(0),

@@ -334,12 +334,16 @@ class SessionAPI:
         queue_every: float | None = None,
         status_every: float | None = None,
         markets: tuple[str, ...] = (),
+        margin_every: float | None = None,
+        margin_stale_after: int | None = 3,
     ) -> Any:
-        """Read Kalshi's queue positions, exchange status and schedule for this session now,
-        then every ``queue_every`` / ``status_every`` seconds (None: on `DeskWatch.refresh`
-        only), in the background (a thread, a task), until the session ends or
-        ``watch.stop()``: the returned `DeskWatch
-        <kalshi_fix_sansio.client.desk_watch.DeskWatch>` (see docs/desk.md).
+        """Read Kalshi's queue positions, exchange status and schedule, or margin figures, for
+        this session now, then every ``queue_every`` / ``status_every`` / ``margin_every``
+        seconds (None: on `DeskWatch.refresh` only; margin figures: not read), in the
+        background (a thread, a task), until the session ends or ``watch.stop()``: the
+        returned `DeskWatch <kalshi_fix_sansio.client.desk_watch.DeskWatch>` (see
+        docs/desk.md). Margin figures
+        with no read for ``margin_stale_after`` periods refuse orders that take risk.
 
         Raises:
             LocalProtocolError: the session was made without ``rest=``, is not open, or a
@@ -348,7 +352,12 @@ class SessionAPI:
         from .desk_watch import DeskWatch, serve_desk
 
         watch = DeskWatch(
-            self._driver, queue_every=queue_every, status_every=status_every, markets=markets
+            self._driver,
+            queue_every=queue_every,
+            status_every=status_every,
+            markets=markets,
+            margin_every=margin_every,
+            margin_stale_after=margin_stale_after,
         )
         pump: Any = self._pump
         if not self._driver.opened or not hasattr(pump, "spawn"):

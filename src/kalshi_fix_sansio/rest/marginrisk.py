@@ -21,14 +21,19 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+import attrs
+
 from ..codec.errors import LocalProtocolError
 from ..session import Credentials
+from ..session.events import Event
 from ..trading.marginrisk import MarginFigures, PositionRisk
 from ._accountpages import AccountPages
 from .pages import API_PREFIX
 
 __all__ = [
     "MARGIN_RISK_PAGES",
+    "MarginFiguresRead",
+    "MarginFiguresStale",
     "MarginRiskFetch",
     "parse_margin_risk",
     "parse_notional_risk_limit",
@@ -43,6 +48,31 @@ MARGIN_RISK_PAGES: Final[Mapping[str, str]] = {
 """The pages read, by the names their events carry."""
 
 _MAX_TEXT: Final = 40
+
+
+@attrs.frozen(slots=True)
+class MarginFiguresRead(Event):
+    """A session's desk watch read Kalshi's margin figures: the order gate judges the margin
+    limits on them and the metrics show them from now on (``session.margin_figures``).
+
+    Attributes:
+        figures: what was read.
+    """
+
+    figures: MarginFigures
+
+
+@attrs.frozen(slots=True)
+class MarginFiguresStale(Event):
+    """No read of Kalshi's margin figures came for the watch's ``margin_stale_after`` periods:
+    orders that take risk are refused (the margin limits cannot be judged) until the next
+    `MarginFiguresRead`; reducing orders and cancels still go.
+
+    Attributes:
+        reason: why, in one line (what the refusals say).
+    """
+
+    reason: str
 
 
 def _number(value: object, where: str, *, optional: bool = False) -> Decimal | None:

@@ -17,7 +17,8 @@ before it):
 * ``final_settlement``: the position is closed at ``settlement_price_per_contract`` (the
   account settles, as a prediction market at its settlement);
 * ``ticker_change``: the market goes on under ``new_ticker`` (`CorporateActions.renamed`; a
-  `PnLLedger <kalshi_fix_sansio.trading.pnl.PnLLedger>` moves the account).
+  `PnLLedger <kalshi_fix_sansio.trading.pnl.PnLLedger>` moves the account, a tracker's ``pnl``
+  counts the fills under both tickers as one account under the new one).
 
 Worked by hand: long 10 contracts bought at 50 (cost 500), a 2-for-1 split, then a dividend of
 0.25 per contract: 20 contracts at an average of 25, the dividend pays 20 x 0.25 = 5; marked at
@@ -227,6 +228,27 @@ class CorporateActions:
                 return self.renamed(action.new_ticker, until)
         return symbol
 
+    def names(self, symbol: str, until: float) -> tuple[str, ...]:
+        """Every ticker the market of ``symbol`` traded under up to ``until``, oldest first:
+        those renamed into it, itself, and those it was renamed to (the last: `renamed`)."""
+        chain = [self.renamed(symbol, until)]
+        while True:
+            before = next(
+                (
+                    a.symbol
+                    for a in self.actions
+                    if a.kind == "ticker_change"
+                    and a.new_ticker == chain[0]
+                    and a.time is not None
+                    and a.time <= until
+                    and a.symbol not in chain
+                ),
+                None,
+            )
+            if before is None:
+                return tuple(chain)
+            chain.insert(0, before)
+
     def apply(self, account: Any, action: CorporateAction, after: tuple[Decimal, Decimal]) -> None:
         """Apply one action to a P&L account (a `MarketPnL`) whose fills after the action's time
         bought and sold ``after`` (those are in the units after it)."""
@@ -244,10 +266,18 @@ class CorporateActions:
             account.settle(action.settlement_price, result="final_settlement")
 
     def adjust(self, account: Any, fills: Sequence[tuple[float, str, Decimal]], now: float) -> None:
-        """Apply the market's actions up to ``now`` to ``account`` (a `MarketPnL` of its fills):
-        ``fills`` are (time, side ``"1"``/``"2"``, contracts) of the fills it counts."""
-        for action in self.of(account.symbol, now):
+        """Apply the market's actions up to ``now`` to ``account`` (a `MarketPnL` of its fills),
+        those under its earlier tickers too (`names`): ``fills`` are (time, side
+        ``"1"``/``"2"``, contracts) of the fills it counts."""
+        names = self.names(account.symbol, now)
+        acted = [a for name in names for a in self.of(name, now)]
+        for action in sorted(acted, key=_executed) if len(names) > 1 else acted:
             assert action.time is not None
             bought = sum((q for t, s, q in fills if t >= action.time and s == "1"), _ZERO)
             sold = sum((q for t, s, q in fills if t >= action.time and s != "1"), _ZERO)
             self.apply(account, action, (bought, sold))
+
+
+def _executed(action: CorporateAction) -> float:
+    assert action.time is not None  # (`CorporateActions.of` keeps timed ones)
+    return action.time

@@ -35,8 +35,9 @@ side, as ``max_position``); the contracts added are those beyond Kalshi's ``q``.
 
 An order that lowers the measured value (a reducing order) always passes. A market Kalshi
 lists no liquidation price for (flat, or one it does not estimate) is not judged on distance.
-When a limit is set and no figures were read yet, orders that take risk are refused (the limit
-cannot be judged).
+When a limit is set and no figures were read yet, or the ones read are stale (``stale``: a
+session's desk watch says so once no read came for its ``margin_stale_after`` periods), orders
+that take risk are refused (the limit cannot be judged).
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class MarginFigures:
         queue_entry_ratio: the margin ratio at which an account enters the liquidation queue.
         initial_margin_multiplier: Kalshi's initial-margin multipliers, by its keys.
         fetched_at: when they were read, UTC epoch seconds (None: set by hand).
+        stale: why they are too old to judge on (None: they are current); orders that take
+            risk are refused while it is set.
     """
 
     positions: Mapping[str, PositionRisk] = attrs.field(factory=dict, converter=_frozen_map)
@@ -133,6 +136,7 @@ class MarginFigures:
         factory=dict, converter=_frozen_map
     )
     fetched_at: float | None = None
+    stale: str | None = None
 
     def notional_limit(self, symbol: str) -> Decimal | None:
         """The notional limit of one market: its own, else Kalshi's default."""
@@ -157,6 +161,8 @@ class MarginFigures:
         ]
         if distances:
             out["margin_min_liquidation_distance"] = min(distances)
+        if self.stale is not None:
+            out["margin_figures_stale"] = _ONE
         return out
 
 
@@ -221,7 +227,7 @@ def check_margin_risk(
     """Judge one order (qty contracts at ``price``, a buy or a sell) against Kalshi's figures.
 
     Args:
-        figures: what Kalshi said (None: nothing read yet: refused).
+        figures: what Kalshi said (None: nothing read yet; stale: refused).
         symbol: the market.
         buy: the order buys.
         qty: contracts the order adds (a replace: the growth of its chain's leaves).
@@ -233,18 +239,19 @@ def check_margin_risk(
     """
     after = worst_before + (qty if buy else -qty)
     reduces = abs(after) <= abs(worst_before) and (after >= 0) == (worst_before >= 0)
-    if figures is None:
+    if figures is None or figures.stale is not None:
         if reduces:
             return
         name = "min_liquidation_distance" if min_distance is not None else "max_notional_risk_use"
         value = min_distance if min_distance is not None else max_use
-        refuse(
-            name,
-            value,
-            _ZERO,
-            "Kalshi's margin figures were not read yet (set the session's margin_figures to "
-            "what a MarginRiskFetch read)",
+        why = (
+            "Kalshi's margin figures were not read yet (watch them: session.watch_desk("
+            "margin_every=...), or set the session's margin_figures to what a MarginRiskFetch "
+            "read)"
+            if figures is None
+            else f"Kalshi's margin figures are stale: {figures.stale}"
         )
+        refuse(name, value, _ZERO, why)
         return
     risk = figures.positions.get(symbol)
     if price is None:

@@ -410,9 +410,25 @@ class OrderTracker(RejectRules, MissedReports):
         ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``).
         ``funding=``, ``now=``, ``rebates=``, ``corporate=``: perps funding and margin
         corporate actions up to ``now``, and each fill's rebate
-        (`Settlements.account <kalshi_fix_sansio.trading.pnl.Settlements.account>`)."""
-        fills = [f for o in self._orders.values() for f in o._fills if f.symbol == symbol]
-        return self._settlements.account(self.position(symbol), fills, **funding)
+        (`Settlements.account <kalshi_fix_sansio.trading.pnl.Settlements.account>`). A ticker
+        change among the corporate actions moves the account: ``symbol``, old or new, gives
+        the market's one account under its ticker at ``now``, of the fills under every ticker
+        it traded under (`CorporateActions.names
+        <kalshi_fix_sansio.trading.corporate.CorporateActions.names>`)."""
+        corporate, now = funding.get("corporate"), funding.get("now")
+        names = (symbol,) if corporate is None or now is None else corporate.names(symbol, now)
+        fills = [f for o in self._orders.values() for f in o._fills if f.symbol in names]
+        position = self.position(symbol)
+        if len(names) > 1:  # one market under its tickers: one position, under the last
+            position = Position(names[-1])
+            for name in names:
+                held = self.position(name)
+                position.bought += held.bought
+                position.sold += held.sold
+                position.buy_cost += held.buy_cost
+                position.sell_proceeds += held.sell_proceeds
+                position.fees += held.fees
+        return self._settlements.account(position, fills, **funding)
 
     def __iter__(self) -> Iterator[TrackedOrder]:
         return iter(list(self._orders.values()))

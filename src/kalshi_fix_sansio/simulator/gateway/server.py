@@ -51,6 +51,7 @@ from .exchange.fees import FeeFill, FeeModel
 from .exchange.queues import QueueModel
 from .listening import Faults, GatewayError, is_loopback_host, is_wildcard_host, listen_error
 from .router import Router
+from .timers import LoopTimers
 from .tls import self_signed, server_context
 
 if TYPE_CHECKING:
@@ -235,6 +236,7 @@ class MockGateway(Router):
         """What happened to connections (closes, failures): the last `LOG_LINES` lines at
         least, twice as many at most."""
         self._replays: list[Replay] = []  # started with the loop (see `replay`)
+        self._announced: list[tuple[float, float]] = []  # `schedule_maintenance`'s, armed then
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -261,6 +263,8 @@ class MockGateway(Router):
         self._ticker = self._loop.create_task(self._tick())
         for replay in self._replays:
             replay.begin()
+        for window in self._announced:
+            self._arm_window(window)
 
     async def _tick(self) -> None:
         """Expire GTD / Day orders on time even when no client is talking."""
@@ -686,29 +690,51 @@ class MockGateway(Router):
             assert end is not None
             if not end > now:
                 raise ValueError(f"maintenance: the window must end after now ({now}), got {end}")
-            self.faults.maintenance_until = end
             self.faults.maintenance_windows.append((now, end))  # its schedule page shows it
-            conns = list(self._live)
-            for conn in conns:
-                conn.abort()
-            self.log.append(f"maintenance until {end}: {len(conns)} connection(s) closed")
-            return len(conns)
+            return self._enter_maintenance(end)
 
         return self.call(start)
+
+    def _enter_maintenance(self, end: float) -> int:
+        """Maintenance until ``end`` from now: every connection closed, Logons refused."""
+        until = self.faults.maintenance_until
+        self.faults.maintenance_until = end if until is None else max(until, end)
+        conns = list(self._live)
+        for conn in conns:
+            conn.abort()
+        self.log.append(f"maintenance until {end}: {len(conns)} connection(s) closed")
+        return len(conns)
 
     def schedule_maintenance(self, start_in: float, seconds: float) -> tuple[float, float]:
         """Announce a maintenance window on ``GET /exchange/schedule`` (the REST page a
         client waits windows out by): from ``start_in`` seconds from now, ``seconds`` long.
-        Nothing is dropped when it comes (`maintenance` does that). Returns (start, end)."""
+        When it comes it is a `maintenance` until its end: every connection closed, Logons
+        refused (unless its window was taken off ``faults.maintenance_windows`` by then).
+        Returns (start, end)."""
         if not start_in >= 0 or not seconds > 0:
             raise ValueError("schedule: give seconds from now >= 0 and a length > 0")
 
         def add() -> tuple[float, float]:
             start = self.timers.time() + start_in
-            self.faults.maintenance_windows.append((start, start + seconds))
-            return start, start + seconds
+            window = (start, start + seconds)
+            self.faults.maintenance_windows.append(window)
+
+            if self._loop is None and isinstance(self.timers, LoopTimers):
+                self._announced.append(window)  # armed when the gateway starts
+            else:
+                self._arm_window(window)
+            return window
 
         return self.call(add)
+
+    def _arm_window(self, window: tuple[float, float]) -> None:
+        """Enter the announced ``window`` when it comes (not once taken off the schedule)."""
+
+        def begin() -> None:
+            if window in self.faults.maintenance_windows and self.timers.time() < window[1]:
+                self._enter_maintenance(window[1])
+
+        self.timers.call_later(max(window[0] - self.timers.time(), 0.0), begin)
 
     def disconnect(self, api_key: str) -> int:
         """Close every connection of an API key now (as a network fault would: no Logout).
