@@ -56,6 +56,11 @@ own (so its peak resident memory is its own):
   top, found by a search of its times; or the top after each of the market's messages since the
   last wake, a batch a wake): no exchange, no ledger, no strategy's books. What a run that jumps
   would pay for the books it reads: the floor of that design, beside the rows above.
+* **backtest, book level, timer, one wake** and **..., no books**: the timer row's parts, its
+  per-message work (`read_books_on_timer` woken once, at the end) and its wait (woken every
+  `TIMER` seconds, no books: `wake_on_timer`); **jump state, timer**: a cost model of a run that
+  jumps (`jump_state_timer`: the exchange state it must set at each wake, from columns made
+  before the clock), held to the book states by a test.
 
 The notes under the table give the ratios of the book level's rates to hftbacktest's and to the
 book states' floor measured at the same size (`RATIOS`).
@@ -179,6 +184,22 @@ def read_books_on_timer(ctx: Any) -> None:
     while ctx.wait(TIMER) is not None:
         for book in books:
             book.top()
+
+
+def read_books_once(ctx: Any) -> None:
+    """`read_books_on_timer` with one wake, at the recording's end: its per-message work alone
+    (the wakes' share is the difference of the two rows)."""
+    ctx.watch(ctx.symbols, wake=False)
+    books = ctx.books
+    while ctx.wait(1e9) is not None:
+        for book in books:
+            book.top()
+
+
+def wake_on_timer(ctx: Any) -> None:
+    """Woken every `TIMER` seconds with no books kept: the bare wait's share of a wake."""
+    while ctx.wait(TIMER) is not None:
+        pass
 
 
 def backtest(messages: int, strategy: Any = watch, mode: str = "fix") -> dict[str, Any]:
@@ -468,6 +489,151 @@ def states_every_change(messages: int) -> dict[str, Any]:
     return _states_run(messages, every_change=True)
 
 
+class _JumpColumns:
+    """What `jump_state_timer` reads, made once before its clock (what a compile would cache):
+    per market, each level change (its time, its key, its new size, the draw of the house
+    order its level has then, -1 when gone), each trade (its time and what a book keeps of it)
+    and each change of the queue model's credits (a trade owed to the opposite level, a
+    level's decrease: its time, key and amount); per recorded message, the draws before it (a
+    level that appears, a trade with no id: one 128-bit draw each)."""
+
+    def __init__(self, compiled: Any) -> None:
+        self.times: list[float] = []
+        self.draws = [0]
+        self.changes: dict[str, tuple[list[float], list[Any], list[Any], list[int]]] = {}
+        self.trades: dict[str, tuple[list[float], list[Any]]] = {}
+        self.credits: dict[str, tuple[list[float], list[tuple[Any, Any]]]] = {}
+        for name in compiled.info.markets:
+            self.changes[name] = ([], [], [], [])
+            self.trades[name] = ([], [])
+            self.credits[name] = ([], [])
+        books: dict[tuple[str, str], dict[Any, Any]] = {}
+        lives: dict[tuple[str, str, Any], int] = {}
+        draws = 0
+        for when, kind, symbol, _status, _result, entries in compiled.rows():
+            self.times.append(when)
+            if kind == "W":  # each level of the old book or the snapshot, at its new size
+                new = {(e[0], e[2]): e[3] for e in entries if e[0] in ("0", "1")}
+                for t in ("0", "1"):
+                    for px in books.get((symbol, t), {}):
+                        new.setdefault((t, px), None)
+                entries = tuple((t, symbol, px, v, None, None, None) for (t, px), v in new.items())
+            for t, name, px, size, action, aggressor, trade_id in entries:
+                if name not in self.changes or px is None:
+                    continue
+                if t == "2":
+                    aggressor = aggressor or "0"
+                    self.trades[name][0].append(when)
+                    self.trades[name][1].append((when, px, size, aggressor, trade_id))
+                    self.credits[name][0].append(when)
+                    self.credits[name][1].append((("1" if aggressor == "0" else "0", px), size))
+                    draws += trade_id is None
+                elif t in ("0", "1"):
+                    side = books.setdefault((name, t), {})
+                    new = size if action != "2" and size else 0
+                    old = side.get(px, 0)
+                    if new:
+                        side[px] = new
+                        if not old:
+                            lives[name, t, px] = draws
+                            draws += 1
+                    else:
+                        side.pop(px, None)
+                    times, keys, sizes, houses = self.changes[name]
+                    times.append(when)
+                    keys.append((t, px))
+                    sizes.append(new)
+                    houses.append(lives[name, t, px] if new else -1)
+                    if old > new:
+                        self.credits[name][0].append(when)
+                        self.credits[name][1].append(((t, px), new - old))
+            self.draws.append(draws)
+
+
+def jump_state_timer(messages: int, check: bool = False) -> dict[str, Any]:
+    """A cost model of a run that jumps, woken every `TIMER` seconds (`_JumpColumns` made
+    before the clock): at each wake, the exchange state of each market as a byte-identical
+    jump must hold it, set from columns with no Python step per level change: the levels
+    folded (``dict(zip(...))``), the house orders of the levels that appeared, their ids cut
+    from one draw for all the wake's draws (``getrandbits(128 * k)`` consumes the words of
+    ``k`` draws of 128 bits), the strategy's pending levels and trades, then the top read
+    from the book states; the queue model's credits in a Python step per trade and decrease.
+    No wait, no ledger, no strategy's `Books`. ``check``: each wake's folded best bid and
+    offer held to the book states' (tests/test_benchmarks.py)."""
+    import random
+    from bisect import bisect_right
+    from collections import deque
+
+    from kalshi_fix_sansio.simulator.bookstates import book_states
+    from kalshi_fix_sansio.simulator.compiled import compile_recording
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _recording(tmp, messages)
+        compiled = compile_recording(path)
+        states = book_states(compiled)
+        columns = _JumpColumns(compiled)
+        rng, mask = random.Random(1), (1 << 128) - 1
+        first, last = compiled.info.first_time, compiled.info.last_time
+        assert first is not None and last is not None
+        markets = list(compiled.info.markets)
+        levels: dict[str, dict[Any, Any]] = {m: {} for m in markets}
+        houses: dict[str, dict[Any, Any]] = {m: {} for m in markets}
+        credit: dict[str, dict[Any, Any]] = {m: {} for m in markets}
+        trades: dict[str, deque[Any]] = {m: deque() for m in markets}
+        at = {m: [0, 0, 0] for m in markets}  # the next change, trade, credit of each
+        times, draws = columns.times, columns.draws
+        cpu, wall = time.process_time(), time.perf_counter()
+        now, placed = first, 0
+        while now < last:
+            now += TIMER
+            upto = bisect_right(times, now)
+            base, k = draws[placed], draws[upto] - draws[placed]
+            bits = rng.getrandbits(128 * k) if k else 0
+            for m in markets:
+                cursor = at[m]
+                change_times, keys, sizes, lives = columns.changes[m]
+                a, b = cursor[0], bisect_right(change_times, now, cursor[0])
+                if b > a:
+                    changed = dict(
+                        zip(keys[a:b], sizes[a:b], strict=True)
+                    )  # also the strategy's pending
+                    book, house = levels[m], houses[m]
+                    book.update(changed)
+                    for key, draw in dict(zip(keys[a:b], lives[a:b], strict=True)).items():
+                        if draw < 0:
+                            del book[key]
+                            house.pop(key, None)
+                        elif draw >= base:
+                            o = draw - base
+                            house[key] = ((bits >> (128 * o)) & mask, o, book[key])
+                trade_times, kept = columns.trades[m]
+                t = bisect_right(trade_times, now, cursor[1])
+                trades[m].extend(kept[cursor[1] : t])
+                trades[m].clear()  # taken by the strategy's books
+                credit_times, amounts = columns.credits[m]
+                c = bisect_right(credit_times, now, cursor[2])
+                owed = credit[m]
+                for key, amount in amounts[cursor[2] : c]:
+                    if amount > 0:
+                        owed[key] = owed.get(key, 0) + amount
+                    else:
+                        have = owed.pop(key, None)
+                        if have is not None and have + amount > 0:
+                            owed[key] = have + amount
+                cursor[:] = [b, t, c]
+                market = states[m]
+                top = market.top(market.at(now))
+                if check:
+                    book = levels[m]
+                    bids = [px for (s, px) in book if s == "0"]
+                    asks = [px for (s, px) in book if s == "1"]
+                    best = (max(bids) if bids else None, min(asks) if asks else None)
+                    assert best == tuple(None if x is None else x[0] for x in top), (now, m)
+            placed = upto
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return _taken(compiled.info.messages, cpu, wall)
+
+
 def book_level(messages: int) -> dict[str, Any]:
     """The book-level strategy at the book level (``mode="book"``: no market-data session)."""
     return backtest(messages, read_books, "book")
@@ -476,6 +642,16 @@ def book_level(messages: int) -> dict[str, Any]:
 def book_level_timer(messages: int) -> dict[str, Any]:
     """The timer-woken book strategy at the book level."""
     return backtest(messages, read_books_on_timer, "book")
+
+
+def book_level_one_wake(messages: int) -> dict[str, Any]:
+    """`read_books_once` at the book level: the timer row's per-message work."""
+    return backtest(messages, read_books_once, "book")
+
+
+def book_level_bare_timer(messages: int) -> dict[str, Any]:
+    """`wake_on_timer` at the book level: the timer row's wait, no books."""
+    return backtest(messages, wake_on_timer, "book")
 
 
 def book_strategy_fix(messages: int) -> dict[str, Any]:
@@ -500,6 +676,9 @@ ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
     "compile, book states": compile_with_states,
     "book states, timer": states_timer,
     "book states, every change": states_every_change,
+    "backtest, book level, timer, one wake": book_level_one_wake,
+    "backtest, book level, timer, no books": book_level_bare_timer,
+    "jump state, timer": jump_state_timer,
 }
 BOOK_ROWS = (
     "backtest, book level",
@@ -515,6 +694,9 @@ BESIDE = (
     "compile, book states",
     "book states, timer",
     "book states, every change",
+    "backtest, book level, timer, one wake",
+    "backtest, book level, timer, no books",
+    "jump state, timer",
 )
 """The rows measured beside the book level's in its table: hftbacktest's replay of the same
 recording, the book states' compile and their own cost (what a run that jumps would pay for
@@ -545,6 +727,9 @@ WHAT = {
     "compile, book states": "compile, then each market's book after each message (columns)",
     "book states, timer": "the book states alone: a search by time and a top per book a wake",
     "book states, every change": "the book states alone: each change's top, a batch a wake",
+    "backtest, book level, timer, one wake": "as book level, timer, one wake at the end",
+    "backtest, book level, timer, no books": "as book level, timer, no books kept or read",
+    "jump state, timer": "a jump's exchange state set from columns at each 10 s wake",
 }
 
 

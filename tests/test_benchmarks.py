@@ -407,6 +407,22 @@ def test_bench_backtest_measures_the_book_states_beside_the_book_level() -> None
     ]
 
 
+def test_bench_backtest_splits_the_timer_row_and_models_the_jump() -> None:
+    """The timer row's parts (one wake: its per-message work; no books: the bare wait) run on
+    the same recording, and the jump's cost model folds the levels the book states hold: its
+    best bid and offer at every wake are theirs."""
+    bench = load("bench_backtest")
+    rows = ["backtest, book level, timer, one wake", "backtest, book level, timer, no books"]
+    results = bench.measure([40], rows)
+    assert [name for name, _ in results] == rows
+    assert {int(r["messages"]) for _, r in results} == {42}
+    lines = bench.report(results)
+    assert "`read_books_on_timer` (every book, at a wake every 10 s)" in lines[0]
+    assert any(line.startswith("| 42 | backtest, book level, timer, no books | ") for line in lines)
+    got = bench.jump_state_timer(3_000, check=True)
+    assert got["messages"] == 3_002 and got["cpu"] > 0
+
+
 def test_bench_backtest_gives_the_ratio_of_each_pair_measured_at_one_size() -> None:
     bench = load("bench_backtest")
 
