@@ -564,8 +564,8 @@ def jump_state_timer(messages: int, check: bool = False) -> dict[str, Any]:
     from bisect import bisect_right
     from collections import deque
 
-    from kalshi_fix_sansio.simulator.bookstates import book_states
-    from kalshi_fix_sansio.simulator.compiled import compile_recording
+    from kalshi_fix_sansio.simulator.backtests.bookstates import book_states
+    from kalshi_fix_sansio.simulator.backtests.compiled import compile_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
