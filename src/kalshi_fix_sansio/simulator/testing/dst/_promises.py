@@ -10,7 +10,8 @@ state: its open orders and its fills are the truth, not the client's tracker.
   order or replace it writes could grow its position at the exchange. An order could grow it
   unless the exchange's net position in its market, plus the leaves of the account's open
   orders there on its side, plus its quantity, keeps to its side of zero and moves toward it (a
-  replace is judged by what it adds to its order).
+  replace is judged by what it adds to its order; a replace of an order no longer open at
+  the exchange adds nothing: Kalshi refuses it).
 * **An event limit** is never exceeded: while one is set (``RiskLimits.events``), no order or
   replace the session writes could take its event's worst outcome at the exchange past the
   limit: the exchange's fills in the event's markets (fees left out: they are charged as an
@@ -231,7 +232,10 @@ class DeskWatch:
         orig: str | None,
     ) -> Decimal:
         """The event's worst outcome at the exchange (independent markets: each at its own
-        worst), with the order added at its worst."""
+        worst), with the order added at its worst (a replace of an order not open at the
+        exchange adds nothing: Kalshi refuses it, as `_grows` judges it)."""
+        if orig is not None and not any(o.cl_ord_id == orig for o in self._open(symbol)):
+            qty = _ZERO
         total = _ZERO
         for market in markets:
             cash, net = self._cash.get(market, _ZERO), self._net.get(market, _ZERO)
