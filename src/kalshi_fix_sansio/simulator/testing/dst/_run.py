@@ -36,6 +36,7 @@ from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ....trading.risk import EventLimit, RiskLimits
 from ...gateway import Faults, mock_api_key
 from ...simulation import SimulationStalled
+from . import _net
 from ._apis import APIS_BY_NAME, DOCUMENTED, Blocking
 from ._invariants import Violation, WireWatch
 from ._markets import HEARTBEAT as AUX_HEARTBEAT
@@ -177,7 +178,7 @@ class _World:
             seed=schedule.seed,
             record_wire=False,
             rest=schedule.rest,
-            max_time=10 * 86_400.0,
+            max_time=_net.MAX_SIMULATED,
             accounts=accounts,
         )
         self.api: Blocking = APIS_BY_NAME[schedule.api](sim)
@@ -452,8 +453,10 @@ class _World:
     async def _ioc_lost(self, side: int, qty: int, cents: int) -> None:
         """An IOC order whose outcome is lost: the gateway's answers are held, the order goes
         out, and the process crashes before any answer reaches it; the restarted client holds
-        the order's outcome unknown (`OrdersUnknown`). An order that could not be sent has
-        nothing to lose: no crash then."""
+        the order's outcome unknown (`OrdersUnknown`). Its program, back, sends at once an
+        order on the same side that rests (50 cents away): one that could grow the position
+        while the outcome is unknown, which the session must refuse until it knows. An order
+        that could not be sent has nothing to lose: no crash then."""
         self._faults.delay = 5.0
         order = self.requests.new_order(
             self.symbol,
@@ -468,8 +471,11 @@ class _World:
             self._faults.delay = 0.0
             return
         await self.api.pause(0.1)
-        self._faults.delay = 0.0
-        await self._restart()
+        try:
+            await self._restart()
+            await self._order(side, qty, cents - 50 if side == 1 else cents + 50)
+        finally:
+            self._faults.delay = 0.0
 
     async def react(self) -> None:
         """What the application's programs do between steps (subscribe again, confirm)."""
@@ -762,7 +768,8 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
             detail = f"not logged on {OPEN_BOUND:g} s after it started"
             watch.violations.append(Violation("session back", watch.step, detail))
         else:
-            watch.violations.append(Violation("wait never ends", watch.step, str(exc)))
+            detail = f"{exc}; stuck in {_where(schedule, watch.step)}"
+            watch.violations.append(Violation("wait never ends", watch.step, detail))
     except LocalProtocolError as exc:
         watch.violations.append(Violation("wait never ends", watch.step, str(exc)))
     except Exception as exc:  # the point: nothing but the documented errors escapes
@@ -773,6 +780,13 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
         world.stop()
     violation = watch.violations[0] if watch.violations else None
     return Outcome(schedule, violation, done[0], sim.clock.elapsed, watch.frames, watch.digest)
+
+
+def _where(schedule: Schedule, step: int) -> str:
+    """Where a run was: its step (its text), or the recovery after the last step."""
+    if step < len(schedule.steps):
+        return f"step {step} ({schedule.steps[step].text})"
+    return f"the recovery after the last step ({RECOVERY:g} s with no fault)"
 
 
 def _complete(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -57,7 +57,8 @@ WORKLOAD_KINDS: Final = {
     "event_limit": "an event limit on the traded market's event (prediction), this many dollars "
     "above what its worst outcome loses at the exchange now",
     "ioc_lost": "an IOC order (side, quantity, price in cents) whose outcome is lost: the "
-    "gateway's answers held, the client crashes and starts again before any reaches it",
+    "gateway's answers held, the client crashes and starts again before any reaches it, then "
+    "sends at once an order on the same side that rests (refused while the outcome is unknown)",
 }
 """The workload a schedule draws from: kind -> what its arguments mean."""
 
