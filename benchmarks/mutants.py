@@ -134,6 +134,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "reduce-only refuses nothing: an order that grows the position goes",
     ),
     Mutant(
+        "dead-man-not-rechecked-on-send",
+        "trading/gate.py",
+        "        if now >= self._dead_man.deadline:  # the one comparison on the order path\n",
+        "        if False:  # the one comparison on the order path\n",
+        "an order sent past the dead man's deadline, before its timer ran, goes out",
+    ),
+    Mutant(
         "unknown-outcome-not-blocking",
         "trading/_tradingstate.py",
         "            why = None if unknown is None else unknown.why(symbol)\n",

@@ -22,10 +22,12 @@ state: its open orders and its fills are the truth, not the client's tracker.
   answered or a round resolves it), no order or replace it writes to that market could grow the
   position at the exchange.
 
-The last three are checked as the client writes the frame (the exchange has not seen it yet:
-its state is what the frame meets), until something else of the account trades in the market
-(the RFQ maker's quotes filled beside the session's orders: the exchange's position moved
-before the session could know).
+Reduce-only and the unknown outcome are checked as the client writes the frame (the session's
+state then); the event limit as the exchange takes the order (the limit in force when it was
+written): what the session wrote before it, held by a stall or a slow connection, is there by
+then. The last three hold until something else of the account trades in the market (the RFQ
+maker's quotes filled beside the session's orders: the exchange's position moved before the
+session could know).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ EVENT: Final = "DST-26JAN"
 """The event of a prediction schedule's event limit (its one market, the traded one)."""
 
 _ZERO: Final = Decimal(0)
+_Order = tuple[str, bool, Decimal, Decimal, "str | None"]
+"""An order's market, side (buy), quantity, price in dollars and OrigClOrdID."""
 _CENTS: Final = Decimal("0.01")
 _BUY: Final = b"1"
 
@@ -85,7 +89,17 @@ class DeskWatch:
         """The event limit set (dollars, the event's markets), None: none."""
         self._net: dict[str, Decimal] = {}  # symbol -> the account's net position (Buy +)
         self._cash: dict[str, Decimal] = {}  # symbol -> paid for buys less sells' proceeds
+        # ClOrdID -> an order written under an event limit, judged as the exchange takes it
+        self._limited: dict[str, tuple[Decimal, tuple[str, ...], _Order, str]] = {}
         exchange.fill_listeners.append(self._filled)
+        handle = exchange.handle
+
+        def handled(session_id: str, message: Any, now: float) -> Any:
+            if self._limited:
+                self._received(message)
+            return handle(session_id, message, now)
+
+        exchange.handle = handled
 
     # -- the kill ---------------------------------------------------------------------------
 
@@ -146,7 +160,7 @@ class DeskWatch:
         order = self._order(fields)
         if order is None:
             return
-        symbol, buy, qty, price, orig = order
+        symbol, buy, qty, _, orig = order
         if reducing and self._grows(symbol, buy, qty, orig):
             self._violate(
                 "position grown while reduce-only",
@@ -160,18 +174,31 @@ class DeskWatch:
                 "order past an unknown outcome",
                 f"{self._where(symbol, buy)} while the outcome of {unknown} is unknown: {shown}",
             )
-        if limit is not None and symbol in limit[1]:
-            worst = self._worst(limit[1], symbol, buy, qty, price, orig)
-            if worst > limit[0]:
-                self._violate(
-                    "event limit exceeded",
-                    f"the event's worst outcome at the exchange would lose ${worst:f} > the "
-                    f"limit ${limit[0]:f}: {shown}",
-                )
+        cl = fields.get(b"11")
+        if limit is not None and symbol in limit[1] and cl is not None:
+            # judged as the exchange takes it: what was written before it (held by a stall or
+            # a slow connection) is there by then, as it will be for it
+            self._limited[cl.decode()] = (limit[0], limit[1], order, shown)
 
-    def _order(
-        self, fields: dict[bytes, bytes]
-    ) -> tuple[str, bool, Decimal, Decimal, str | None] | None:
+    def _received(self, message: Any) -> None:
+        """The exchange takes a message: an order written under an event limit is judged
+        against what it meets there (the limit in force when it was written)."""
+        cl = getattr(message, "cl_ord_id", None)
+        if message.MSG_TYPE not in ("D", "G") or cl is None:
+            return
+        written = self._limited.pop(str(getattr(cl, "value", cl)), None)
+        if written is None or not self.judged:
+            return
+        limit, markets, (symbol, buy, qty, price, orig), shown = written
+        worst = self._worst(markets, symbol, buy, qty, price, orig)
+        if worst > limit:
+            self._violate(
+                "event limit exceeded",
+                f"the event's worst outcome at the exchange would lose ${worst:f} > the "
+                f"limit ${limit:f}: {shown}",
+            )
+
+    def _order(self, fields: dict[bytes, bytes]) -> _Order | None:
         """An order's market, side (buy), quantity, price in dollars and OrigClOrdID."""
         symbol, side, qty = fields.get(b"55"), fields.get(b"54"), fields.get(b"38")
         if symbol is None or side is None or qty is None:

@@ -74,6 +74,14 @@ CRASH_NOTICED: Final = 60
 """Most simulated seconds a restarted client waits for the gateway to see its dead
 connection closed before it logs on (the troubleshooting page: "after a crash, wait a
 minute")."""
+DEAD_MAN: Final = 5.0
+"""The dead man's switch of a schedule with a `hang` step (``dead_man=`` seconds): its program
+calls ``alive()`` every `ALIVE_EVERY` simulated seconds while it is not hung."""
+ALIVE_EVERY: Final = 1.0
+# without CancelOrdersOnDisconnect (the switch's default): on KalshiRT the mock gateway's
+# cancels at a disconnect reach the account's other sessions only, and the reconnected session
+# is never told (what Kalshi sends it is not documented): 8013 stays out until it is known
+_DEAD_MAN: Final = {"dead_man": DEAD_MAN, "config": {"cancel_orders_on_disconnect": False}}
 _SLICE: Final = 10.0  # the recovery's slices, when the application's programs act between
 _KEYS: Final = {product: mock_api_key(product) for product in ("prediction", "margin")}
 
@@ -233,6 +241,10 @@ class _World:
             cl_ord_ids=ClOrdIDGenerator("dst-", sequential=True),
         )
         self.lifts: list[Callable[[], None]] = []
+        # a dead man's switch (schedules with a `hang`): the program keeps it alive
+        self.dead_man = "hang" in kinds
+        if self.dead_man:
+            sim.scheduler.call_later(ALIVE_EVERY, self._alive)
         self.unknown: set[str] = set()
         self.not_whole: str | None = None  # the session's last word on its order state
 
@@ -285,6 +297,7 @@ class _World:
             message_log_path=self.log_path,
             store_dir=os.path.dirname(self.log_path),  # KalshiRT's numbers survive a restart
             rest=RestOptions(environment="demo") if self.schedule.rest else None,
+            **(_DEAD_MAN if self.dead_man else {}),
         )
         retransmission = self.schedule.session_type == "KalshiRT"
         options: dict[str, Any] = {"on_event": self._event, "heartbeat_interval": HEARTBEAT}
@@ -400,6 +413,26 @@ class _World:
         except _DOCUMENTED:
             pass
 
+    def _alive(self) -> None:
+        """The program's loop: ``alive()`` every `ALIVE_EVERY` seconds (a `hang` freezes it:
+        the clock jumps past its calls)."""
+        if self.oe is not None:
+            self.client.alive()
+        self.sim.scheduler.call_later(ALIVE_EVERY, self._alive)
+
+    async def _send(self, request: Any) -> None:
+        """Send an order or replace of the program's; one sent at or past the dead man's
+        switch's deadline breaks its promise (the switch fires as it is sent: refused)."""
+        switch = None if self.client is None else self.client.dead_man
+        late = switch is not None and self.sim.time() >= switch.deadline
+        await self.api.send(self.oe, request)
+        if late and switch is not None:
+            self._violate(
+                "order past the dead man's switch",
+                f"an order sent {self.sim.time() - switch.deadline:.3f} s past the deadline of "
+                f"the switch (no alive() for {switch.interval:g} s) went out",
+            )
+
     def _open_order(self, n: int) -> Any:
         orders = [o for o in self.oe.tracker.open_orders() if o.order_id is not None]
         return orders[n % len(orders)] if orders else None
@@ -408,7 +441,7 @@ class _World:
         order = self.requests.new_order(
             self.symbol, "buy" if side == 1 else "sell", qty, Decimal(cents) * _CENT
         )
-        await self.api.send(self.oe, order)
+        await self._send(order)
 
     async def _replace(self, n: int, qty: int, cents: int) -> None:
         order = self._open_order(n)
@@ -416,7 +449,7 @@ class _World:
             request = self.requests.replace(
                 order, order_qty=Decimal(qty), price=Decimal(cents) * _CENT
             )
-            await self.api.send(self.oe, request)
+            await self._send(request)
 
     async def _cancel(self, n: int) -> None:
         order = self._open_order(n)
@@ -434,11 +467,19 @@ class _World:
         if self.quoting is not None:
             self.quoting.rearm()
         self.oe.rearm()
+        if self.dead_man:  # the switch's halt is the client's
+            self.client.rearm()
         self.desk_watch.killed = False
 
     async def _reduce_only(self) -> None:
         self.oe.reduce_only("the schedule's reduce_only step")
         self.desk_watch.killed = False  # reduce-only lifts the kill's halt (documented)
+
+    async def _hang(self, seconds: int) -> None:
+        """The application hangs ``seconds`` (its process frozen: the clock jumps, nothing of
+        it runs), then its program sends an order at once (a buy that rests)."""
+        self.api.jump(seconds)
+        await self._order(1, 1, 30)
 
     async def _event_limit(self, dollars: int) -> None:
         """An event limit on the traded market's event (prediction), ``dollars`` above what its
