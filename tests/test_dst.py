@@ -79,6 +79,13 @@ EVENT_LIMIT_BEHIND_A_STALL = (
     "512:KalshiNR:norest:trio:prediction:0.1order,2,7,64;0.1stall,35;0.1order,2,7,62;"
     "0.1event_limit,0;0.1order,1,8,37"
 )
+# a replace written during a stall, then reduce-only, then a smaller replace of the same order:
+# judged as it was written, it met the order the first replace had not reached yet (a false
+# alarm); the exchange takes the first, and refuses the second (its order was replaced)
+REPLACE_BEHIND_A_STALL = (
+    "8434:KalshiNR:rest:asyncio:margin:0.1order,2,2,47;0.1order,2,2,69;0.1cancel,3;"
+    "0.1stall,24;0.1replace,3,10,47;0.1reduce_only;0.1replace,0,6,55"
+)
 TRADE_KEPT_WITHOUT_A_LAYOUT = (
     "302:KalshiRT:rest:trio:margin:0.2order,2,9,51;2client_delay,4,22;0.1rfq,4;"
     "2.8fill,1,2,53;1.9client_reset;1.4refuse_logon;7accept,2;1.4reset;0.3order,2,7,51;"
@@ -285,6 +292,7 @@ def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
         TRADE_KEPT_WITHOUT_A_LAYOUT,
         REPLACE_OF_A_REPLACED_ORDER,
         EVENT_LIMIT_BEHIND_A_STALL,
+        REPLACE_BEHIND_A_STALL,
     ],
 )
 def test_the_seeds_of_the_defects_found_keep_every_promise(text: str) -> None:

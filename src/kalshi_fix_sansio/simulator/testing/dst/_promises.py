@@ -22,12 +22,11 @@ state: its open orders and its fills are the truth, not the client's tracker.
   answered or a round resolves it), no order or replace it writes to that market could grow the
   position at the exchange.
 
-Reduce-only and the unknown outcome are checked as the client writes the frame (the session's
-state then); the event limit as the exchange takes the order (the limit in force when it was
-written): what the session wrote before it, held by a stall or a slow connection, is there by
-then. The last three hold until something else of the account trades in the market (the RFQ
-maker's quotes filled beside the session's orders: the exchange's position moved before the
-session could know).
+The last three are judged by the session's state as it wrote the order (reduce-only, the
+unknown outcome, the limit in force) against the exchange's as the exchange takes it: what the
+session wrote before it, held by a stall or a slow connection, is there by then. They hold
+until something else of the account trades in the market (the RFQ maker's quotes filled beside
+the session's orders: the exchange's position moved before the session could know).
 """
 
 from __future__ import annotations
@@ -47,6 +46,9 @@ EVENT: Final = "DST-26JAN"
 _ZERO: Final = Decimal(0)
 _Order = tuple[str, bool, Decimal, Decimal, "str | None"]
 """An order's market, side (buy), quantity, price in dollars and OrigClOrdID."""
+_Written = tuple[_Order, str, "str | None", "str | None", "tuple[Decimal, tuple[str, ...]] | None"]
+"""An order written where a promise binds: the order, its frame shown, the reduce-only reason,
+the unknown outcome, the event limit (dollars, markets) in force as it was written."""
 _CENTS: Final = Decimal("0.01")
 _BUY: Final = b"1"
 
@@ -89,14 +91,14 @@ class DeskWatch:
         """The event limit set (dollars, the event's markets), None: none."""
         self._net: dict[str, Decimal] = {}  # symbol -> the account's net position (Buy +)
         self._cash: dict[str, Decimal] = {}  # symbol -> paid for buys less sells' proceeds
-        # ClOrdID -> an order written under an event limit, judged as the exchange takes it
-        self._limited: dict[str, tuple[Decimal, tuple[str, ...], _Order, str]] = {}
+        # ClOrdID -> an order written where a promise binds, judged as the exchange takes it
+        self._written: dict[str, _Written] = {}
+        self._taken: set[str] = set()  # the session's ClOrdIDs the exchange took
         exchange.fill_listeners.append(self._filled)
         handle = exchange.handle
 
         def handled(session_id: str, message: Any, now: float) -> Any:
-            if self._limited:
-                self._received(message)
+            self._received(message)
             return handle(session_id, message, now)
 
         exchange.handle = handled
@@ -158,45 +160,62 @@ class DeskWatch:
         if not reducing and (poss_dup or (limit is None and gate.unknown_outcomes is None)):
             return  # nothing binds (the common case: parsed no further)
         order = self._order(fields)
-        if order is None:
-            return
-        symbol, buy, qty, _, orig = order
-        if reducing and self._grows(symbol, buy, qty, orig):
-            self._violate(
-                "position grown while reduce-only",
-                f"{self._where(symbol, buy)} while reduce-only ({reason}): {shown}",
-            )
-        if poss_dup:  # written before: judged when it was
-            return
-        unknown = _unknown_here(gate, symbol)
-        if unknown is not None and self._grows(symbol, buy, qty, orig):
-            self._violate(
-                "order past an unknown outcome",
-                f"{self._where(symbol, buy)} while the outcome of {unknown} is unknown: {shown}",
-            )
         cl = fields.get(b"11")
-        if limit is not None and symbol in limit[1] and cl is not None:
-            # judged as the exchange takes it: what was written before it (held by a stall or
-            # a slow connection) is there by then, as it will be for it
-            self._limited[cl.decode()] = (limit[0], limit[1], order, shown)
+        if order is None or cl is None:
+            return
+        symbol = order[0]
+        # a resend (PossDup) was judged when it was first written, but for reduce-only
+        unknown = None if poss_dup else _unknown_here(gate, symbol)
+        if poss_dup or limit is None or symbol not in limit[1]:
+            limit = None
+        if reducing or unknown is not None or limit is not None:
+            # judged as the exchange takes it (`_received`), by the session's state as it wrote
+            # it: what it wrote before (held by a stall or a slow connection) is there by then
+            self._written[cl.decode()] = (
+                order,
+                shown,
+                reason if reducing else None,
+                unknown,
+                limit,
+            )
 
     def _received(self, message: Any) -> None:
-        """The exchange takes a message: an order written under an event limit is judged
-        against what it meets there (the limit in force when it was written)."""
-        cl = getattr(message, "cl_ord_id", None)
-        if message.MSG_TYPE not in ("D", "G") or cl is None:
+        """The exchange takes a message: an order of the session written where a promise
+        binds is judged against what it meets there (a ClOrdID taken before: a duplicate,
+        refused)."""
+        if message.MSG_TYPE not in ("D", "G"):
             return
-        written = self._limited.pop(str(getattr(cl, "value", cl)), None)
+        cl = getattr(message, "cl_ord_id", None)
+        if cl is None:
+            return
+        cl = str(getattr(cl, "value", cl))
+        if not self._ours(cl) or cl in self._taken:
+            return
+        self._taken.add(cl)
+        written = self._written.pop(cl, None)
         if written is None or not self.judged:
             return
-        limit, markets, (symbol, buy, qty, price, orig), shown = written
-        worst = self._worst(markets, symbol, buy, qty, price, orig)
-        if worst > limit:
-            self._violate(
-                "event limit exceeded",
-                f"the event's worst outcome at the exchange would lose ${worst:f} > the "
-                f"limit ${limit:f}: {shown}",
-            )
+        (symbol, buy, qty, price, orig), shown, reducing, unknown, limit = written
+        if (reducing is not None or unknown is not None) and self._grows(symbol, buy, qty, orig):
+            if reducing is not None:
+                self._violate(
+                    "position grown while reduce-only",
+                    f"{self._where(symbol, buy)} while reduce-only ({reducing}): {shown}",
+                )
+            if unknown is not None:
+                self._violate(
+                    "order past an unknown outcome",
+                    f"{self._where(symbol, buy)} while the outcome of {unknown} is unknown: "
+                    f"{shown}",
+                )
+        if limit is not None:
+            worst = self._worst(limit[1], symbol, buy, qty, price, orig)
+            if worst > limit[0]:
+                self._violate(
+                    "event limit exceeded",
+                    f"the event's worst outcome at the exchange would lose ${worst:f} > the "
+                    f"limit ${limit[0]:f}: {shown}",
+                )
 
     def _order(self, fields: dict[bytes, bytes]) -> _Order | None:
         """An order's market, side (buy), quantity, price in dollars and OrigClOrdID."""
