@@ -86,6 +86,12 @@ REPLACE_BEHIND_A_STALL = (
     "8434:KalshiNR:rest:asyncio:margin:0.1order,2,2,47;0.1order,2,2,69;0.1cancel,3;"
     "0.1stall,24;0.1replace,3,10,47;0.1reduce_only;0.1replace,0,6,55"
 )
+# a fill's report garbled, then the replace's report before its resend: the restored log held
+# them in that order, the fill was inferred on the replacement and then counted again (6 for 3)
+FILL_AFTER_ITS_REPLACEMENT_IN_THE_LOG = (
+    "14851:KalshiRT:rest:asyncio:prediction:0.1order,1,5,37;0.1garble;0.1fill,2,3,36;"
+    "0.1replace,8,10,43;0.1restart"
+)
 TRADE_KEPT_WITHOUT_A_LAYOUT = (
     "302:KalshiRT:rest:trio:margin:0.2order,2,9,51;2client_delay,4,22;0.1rfq,4;"
     "2.8fill,1,2,53;1.9client_reset;1.4refuse_logon;7accept,2;1.4reset;0.3order,2,7,51;"
@@ -293,6 +299,7 @@ def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
         REPLACE_OF_A_REPLACED_ORDER,
         EVENT_LIMIT_BEHIND_A_STALL,
         REPLACE_BEHIND_A_STALL,
+        FILL_AFTER_ITS_REPLACEMENT_IN_THE_LOG,
     ],
 )
 def test_the_seeds_of_the_defects_found_keep_every_promise(text: str) -> None:
