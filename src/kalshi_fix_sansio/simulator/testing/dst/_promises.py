@@ -158,15 +158,19 @@ class DeskWatch:
         reducing = state is TradingState.REDUCE_ONLY
         limit = self.event_limit
         if not reducing and (poss_dup or (limit is None and gate.unknown_outcomes is None)):
+            if poss_dup and self._written:  # a resend where reduce-only no longer binds
+                self._resent(fields.get(b"11"), None, None)
             return  # nothing binds (the common case: parsed no further)
         order = self._order(fields)
         cl = fields.get(b"11")
         if order is None or cl is None:
             return
+        if poss_dup:  # reduce-only judged by the state now, the others as first written
+            self._resent(cl, (order, shown) if reducing else None, reason)
+            return
         symbol = order[0]
-        # a resend (PossDup) was judged when it was first written, but for reduce-only
-        unknown = None if poss_dup else _unknown_here(gate, symbol)
-        if poss_dup or limit is None or symbol not in limit[1]:
+        unknown = _unknown_here(gate, symbol)
+        if limit is None or symbol not in limit[1]:
             limit = None
         if reducing or unknown is not None or limit is not None:
             # judged as the exchange takes it (`_received`), by the session's state as it wrote
@@ -178,6 +182,26 @@ class DeskWatch:
                 unknown,
                 limit,
             )
+
+    def _resent(
+        self, cl: bytes | None, written: tuple[_Order, str] | None, reducing: str | None
+    ) -> None:
+        """A resend (PossDup) of an order: the reduce-only state it is judged by is the state
+        as it is resent (``written`` None: not reduce-only), the unknown outcome and the event
+        limit those of its first writing."""
+        if cl is None:
+            return
+        key = cl.decode()
+        first = self._written.get(key)
+        unknown, limit = (None, None) if first is None else (first[3], first[4])
+        if written is None:
+            if first is None:
+                return
+            written = first[0], first[1]
+        if reducing is None and unknown is None and limit is None:
+            self._written.pop(key, None)
+        else:
+            self._written[key] = (written[0], written[1], reducing, unknown, limit)
 
     def _received(self, message: Any) -> None:
         """The exchange takes a message: an order of the session written where a promise
