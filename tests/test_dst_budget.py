@@ -1,4 +1,4 @@
-# private: the run's budget (``_net.MAX_CALLBACKS``) made small, so a run counts as stuck
+# private: the run's budgets (``_net.MAX_CALLBACKS``, ``_net.MAX_SIMULATED``) made small, so a run counts as stuck
 """A run never spins for ever: the simulation's budget of callbacks (`Scheduler.max_callbacks`)
 stops a run whose time moves on without end, in steps too small for ``max_time`` to stop it
 soon, and simulation testing sets one on every run (its ``_net.MAX_CALLBACKS``), so a stuck
@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
-from kalshi_fix_sansio.simulator.testing.dst import _net, generate, run
+from kalshi_fix_sansio.simulator.testing.dst import (
+    Outcome,
+    Schedule,
+    _net,
+    generate,
+    run,
+    shrink,
+)
 from kalshi_fix_sansio.simulator.world.simulation import Simulation, SimulationStalled
 
 
@@ -22,6 +29,15 @@ def _spin(sim: Simulation, seconds: float) -> None:
     end = sim.time() + seconds
     while sim.time() < end:
         sim.run_once(end)
+
+
+def where(schedule: Schedule, outcome: Outcome) -> str:
+    """Where a stuck run says it was: its step and the step's text, or the recovery."""
+    assert outcome.violation is not None
+    step = outcome.violation.step
+    if step < len(schedule.steps):
+        return f"step {step} ({schedule.steps[step].text})"
+    return "the recovery after the last step (150 s with no fault)"
 
 
 def test_a_run_past_its_budget_of_callbacks_stops_and_names_the_last() -> None:
@@ -48,5 +64,26 @@ def test_simulation_testing_fails_a_stuck_seed_with_its_step(
     assert outcome.violation.invariant == "wait never ends"
     assert "callbacks ran since the start, past the run's budget of 300" in outcome.violation.detail
     assert "the last callback run: " in outcome.violation.detail
+    assert outcome.violation.detail.endswith(f"; stuck in {where(schedule, outcome)}")
     again = run(outcome.schedule)  # replayed, the same failure at the same step
     assert again.violation == outcome.violation
+    small = shrink(outcome)  # and shrunk, as any failure
+    assert small.violation is not None and small.violation.invariant == "wait never ends"
+    assert len(small.schedule.steps) < len(schedule.steps)
+    assert run(small.schedule).violation == small.violation
+
+
+def test_a_run_past_its_simulated_time_fails_with_its_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other budget of a run: simulated time (`_net.MAX_SIMULATED`, the simulation's
+    ``max_time``), made shorter than the schedule."""
+    schedule = generate(0)
+    monkeypatch.setattr(_net, "MAX_SIMULATED", 30.0)
+    outcome = run(schedule)
+    assert outcome.violation is not None, outcome
+    assert outcome.violation.invariant == "wait never ends"
+    detail = outcome.violation.detail
+    assert detail.startswith("simulated time would pass max_time (30 s after the start)")
+    assert detail.endswith(f"; stuck in {where(schedule, outcome)}")
+    assert run(outcome.schedule).violation == outcome.violation

@@ -544,6 +544,30 @@ def test_a_replacements_report_ends_the_original_when_its_replaced_report_is_los
     assert t.open_orders() == [] and t.position(SYM).net == 4
 
 
+def test_a_fill_of_the_original_read_after_its_replacements_report_is_not_counted_twice() -> None:
+    """The replacement's Replaced report (CumQty 3) read before the original's fill report (a
+    gap held it; a restored message log keeps them in the order they came): the fill is
+    inferred on the replacement, and the original's report, arriving later, takes its place."""
+    t = OrderTracker()
+    t.sent(nos("l-1", qty=5))
+    t.on_message(er("l-1", "1;1", "0", "0", qty=5))
+    t.sent(
+        p.OrderCancelReplaceRequest(
+            cl_ord_id="l-2",
+            orig_cl_ord_id="l-1",
+            order_qty=D(10),
+            side=p.Side.BUY,
+            symbol=SYM,
+            ord_type=p.OrdType.LIMIT,
+        )
+    )
+    t.on_message(er("l-2", "4;1", "5", "5", qty=10, cum=3, orig="l-1"))
+    assert t.position(SYM).net == 3 and [i.qty for i in t.inferred] == [3]
+    t.on_message(er("l-1", "3;3", "F", "1", qty=5, cum=3, last=("0.37", 3)))
+    assert t.position(SYM).net == 3
+    assert [f.exec_id for f in t.fills] == ["3;3"]
+
+
 def test_no_fill_is_inferred_for_an_order_first_seen_in_a_report() -> None:
     """A listener or a replay begun mid-order sees an order first with fills before its
     window: nothing is inferred (the tracker never knew the order)."""

@@ -731,7 +731,7 @@ class OrderTracker(RejectRules, MissedReports):
             if not rest or not counted_from_rest(order, rest, v[_CUM_QTY], v[_TRD_MATCH_ID]):
                 self._fill(order, v, message)
                 filled = v[_LAST_QTY]
-                if self._owed and v[_CUM_QTY] is not None and v[_CUM_QTY] <= order.cum_qty:
+                if self._owed and v[_CUM_QTY] is not None:  # of its chain: a replace's too
                     self._late(order, v[_CUM_QTY], filled)  # it may be a fill inferred before
         if status is _REJECTED or exec_type == "8":
             rejection = Rejection(

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from ...world.simulation import Simulation
 
-__all__ = ["MAX_CALLBACKS", "MAX_TURNS"]
+__all__ = ["MAX_CALLBACKS", "MAX_SIMULATED", "MAX_TURNS"]
 
 MAX_TURNS: Final = 100_000
 """Most turns of the simulation at one simulated instant before a run counts as stuck."""
@@ -23,6 +23,11 @@ MAX_CALLBACKS: Final = 500_000
 any of seeds 0-999 ran (13,999), a few CPU seconds; a run whose time moves on without end, in
 steps too small for the simulated-time cap to stop it soon, fails here with its seed, the
 step it was at and the last callback run."""
+
+MAX_SIMULATED: Final = 10 * 86_400.0
+"""Most simulated seconds of one run (the simulation's ``max_time``) before it counts as stuck:
+a run of 30 steps takes minutes; a wait that moves time on in large steps without end fails
+here, as past `MAX_CALLBACKS`, with its step."""
 
 
 class _Sim(Simulation):

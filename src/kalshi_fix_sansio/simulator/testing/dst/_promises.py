@@ -10,7 +10,8 @@ state: its open orders and its fills are the truth, not the client's tracker.
   order or replace it writes could grow its position at the exchange. An order could grow it
   unless the exchange's net position in its market, plus the leaves of the account's open
   orders there on its side, plus its quantity, keeps to its side of zero and moves toward it (a
-  replace is judged by what it adds to its order).
+  replace is judged by what it adds to its order; a replace of an order no longer open at
+  the exchange adds nothing: Kalshi refuses it).
 * **An event limit** is never exceeded: while one is set (``RiskLimits.events``), no order or
   replace the session writes could take its event's worst outcome at the exchange past the
   limit: the exchange's fills in the event's markets (fees left out: they are charged as an
@@ -21,10 +22,11 @@ state: its open orders and its fills are the truth, not the client's tracker.
   answered or a round resolves it), no order or replace it writes to that market could grow the
   position at the exchange.
 
-The last three are checked as the client writes the frame (the exchange has not seen it yet:
-its state is what the frame meets), until something else of the account trades in the market
-(the RFQ maker's quotes filled beside the session's orders: the exchange's position moved
-before the session could know).
+The last three are judged by the session's state as it wrote the order (reduce-only, the
+unknown outcome, the limit in force) against the exchange's as the exchange takes it: what the
+session wrote before it, held by a stall or a slow connection, is there by then. They hold
+until something else of the account trades in the market (the RFQ maker's quotes filled beside
+the session's orders: the exchange's position moved before the session could know).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ EVENT: Final = "DST-26JAN"
 """The event of a prediction schedule's event limit (its one market, the traded one)."""
 
 _ZERO: Final = Decimal(0)
+_Order = tuple[str, bool, Decimal, Decimal, "str | None"]
+"""An order's market, side (buy), quantity, price in dollars and OrigClOrdID."""
+_Written = tuple[_Order, str, "str | None", "str | None", "tuple[Decimal, tuple[str, ...]] | None"]
+"""An order written where a promise binds: the order, its frame shown, the reduce-only reason,
+the unknown outcome, the event limit (dollars, markets) in force as it was written."""
 _CENTS: Final = Decimal("0.01")
 _BUY: Final = b"1"
 
@@ -84,7 +91,17 @@ class DeskWatch:
         """The event limit set (dollars, the event's markets), None: none."""
         self._net: dict[str, Decimal] = {}  # symbol -> the account's net position (Buy +)
         self._cash: dict[str, Decimal] = {}  # symbol -> paid for buys less sells' proceeds
+        # ClOrdID -> an order written where a promise binds, judged as the exchange takes it
+        self._written: dict[str, _Written] = {}
+        self._taken: set[str] = set()  # the session's ClOrdIDs the exchange took
         exchange.fill_listeners.append(self._filled)
+        handle = exchange.handle
+
+        def handled(session_id: str, message: Any, now: float) -> Any:
+            self._received(message)
+            return handle(session_id, message, now)
+
+        exchange.handle = handled
 
     # -- the kill ---------------------------------------------------------------------------
 
@@ -141,25 +158,81 @@ class DeskWatch:
         reducing = state is TradingState.REDUCE_ONLY
         limit = self.event_limit
         if not reducing and (poss_dup or (limit is None and gate.unknown_outcomes is None)):
+            if poss_dup and self._written:  # a resend where reduce-only no longer binds
+                self._resent(fields.get(b"11"), None, None)
             return  # nothing binds (the common case: parsed no further)
         order = self._order(fields)
-        if order is None:
+        cl = fields.get(b"11")
+        if order is None or cl is None:
             return
-        symbol, buy, qty, price, orig = order
-        if reducing and self._grows(symbol, buy, qty, orig):
-            self._violate(
-                "position grown while reduce-only",
-                f"{self._where(symbol, buy)} while reduce-only ({reason}): {shown}",
-            )
-        if poss_dup:  # written before: judged when it was
+        if poss_dup:  # reduce-only judged by the state now, the others as first written
+            self._resent(cl, (order, shown) if reducing else None, reason)
             return
+        symbol = order[0]
         unknown = _unknown_here(gate, symbol)
-        if unknown is not None and self._grows(symbol, buy, qty, orig):
-            self._violate(
-                "order past an unknown outcome",
-                f"{self._where(symbol, buy)} while the outcome of {unknown} is unknown: {shown}",
+        if limit is None or symbol not in limit[1]:
+            limit = None
+        if reducing or unknown is not None or limit is not None:
+            # judged as the exchange takes it (`_received`), by the session's state as it wrote
+            # it: what it wrote before (held by a stall or a slow connection) is there by then
+            self._written[cl.decode()] = (
+                order,
+                shown,
+                reason if reducing else None,
+                unknown,
+                limit,
             )
-        if limit is not None and symbol in limit[1]:
+
+    def _resent(
+        self, cl: bytes | None, written: tuple[_Order, str] | None, reducing: str | None
+    ) -> None:
+        """A resend (PossDup) of an order: the reduce-only state it is judged by is the state
+        as it is resent (``written`` None: not reduce-only), the unknown outcome and the event
+        limit those of its first writing."""
+        if cl is None:
+            return
+        key = cl.decode()
+        first = self._written.get(key)
+        unknown, limit = (None, None) if first is None else (first[3], first[4])
+        if written is None:
+            if first is None:
+                return
+            written = first[0], first[1]
+        if reducing is None and unknown is None and limit is None:
+            self._written.pop(key, None)
+        else:
+            self._written[key] = (written[0], written[1], reducing, unknown, limit)
+
+    def _received(self, message: Any) -> None:
+        """The exchange takes a message: an order of the session written where a promise
+        binds is judged against what it meets there (a ClOrdID taken before: a duplicate,
+        refused)."""
+        if message.MSG_TYPE not in ("D", "G"):
+            return
+        cl = getattr(message, "cl_ord_id", None)
+        if cl is None:
+            return
+        cl = str(getattr(cl, "value", cl))
+        if not self._ours(cl) or cl in self._taken:
+            return
+        self._taken.add(cl)
+        written = self._written.pop(cl, None)
+        if written is None or not self.judged:
+            return
+        (symbol, buy, qty, price, orig), shown, reducing, unknown, limit = written
+        if (reducing is not None or unknown is not None) and self._grows(symbol, buy, qty, orig):
+            if reducing is not None:
+                self._violate(
+                    "position grown while reduce-only",
+                    f"{self._where(symbol, buy)} while reduce-only ({reducing}): {shown}",
+                )
+            if unknown is not None:
+                self._violate(
+                    "order past an unknown outcome",
+                    f"{self._where(symbol, buy)} while the outcome of {unknown} is unknown: "
+                    f"{shown}",
+                )
+        if limit is not None:
             worst = self._worst(limit[1], symbol, buy, qty, price, orig)
             if worst > limit[0]:
                 self._violate(
@@ -168,9 +241,7 @@ class DeskWatch:
                     f"limit ${limit[0]:f}: {shown}",
                 )
 
-    def _order(
-        self, fields: dict[bytes, bytes]
-    ) -> tuple[str, bool, Decimal, Decimal, str | None] | None:
+    def _order(self, fields: dict[bytes, bytes]) -> _Order | None:
         """An order's market, side (buy), quantity, price in dollars and OrigClOrdID."""
         symbol, side, qty = fields.get(b"55"), fields.get(b"54"), fields.get(b"38")
         if symbol is None or side is None or qty is None:
@@ -231,7 +302,10 @@ class DeskWatch:
         orig: str | None,
     ) -> Decimal:
         """The event's worst outcome at the exchange (independent markets: each at its own
-        worst), with the order added at its worst."""
+        worst), with the order added at its worst (a replace of an order not open at the
+        exchange adds nothing: Kalshi refuses it, as `_grows` judges it)."""
+        if orig is not None and not any(o.cl_ord_id == orig for o in self._open(symbol)):
+            qty = _ZERO
         total = _ZERO
         for market in markets:
             cash, net = self._cash.get(market, _ZERO), self._net.get(market, _ZERO)

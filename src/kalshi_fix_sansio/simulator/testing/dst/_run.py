@@ -36,6 +36,7 @@ from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ....trading.risk import EventLimit, RiskLimits
 from ...gateway import Faults, mock_api_key
 from ...world.simulation import SimulationStalled
+from . import _net
 from ._apis import APIS_BY_NAME, DOCUMENTED, Blocking
 from ._invariants import Violation, WireWatch
 from ._markets import HEARTBEAT as AUX_HEARTBEAT
@@ -73,6 +74,14 @@ CRASH_NOTICED: Final = 60
 """Most simulated seconds a restarted client waits for the gateway to see its dead
 connection closed before it logs on (the troubleshooting page: "after a crash, wait a
 minute")."""
+DEAD_MAN: Final = 5.0
+"""The dead man's switch of a schedule with a `hang` step (``dead_man=`` seconds): its program
+calls ``alive()`` every `ALIVE_EVERY` simulated seconds while it is not hung."""
+ALIVE_EVERY: Final = 1.0
+# without CancelOrdersOnDisconnect (the switch's default): on KalshiRT the mock gateway's
+# cancels at a disconnect reach the account's other sessions only, and the reconnected session
+# is never told (what Kalshi sends it is not documented): 8013 stays out until it is known
+_DEAD_MAN: Final = {"dead_man": DEAD_MAN, "config": {"cancel_orders_on_disconnect": False}}
 _SLICE: Final = 10.0  # the recovery's slices, when the application's programs act between
 _KEYS: Final = {product: mock_api_key(product) for product in ("prediction", "margin")}
 
@@ -177,7 +186,7 @@ class _World:
             seed=schedule.seed,
             record_wire=False,
             rest=schedule.rest,
-            max_time=10 * 86_400.0,
+            max_time=_net.MAX_SIMULATED,
             accounts=accounts,
         )
         self.api: Blocking = APIS_BY_NAME[schedule.api](sim)
@@ -232,6 +241,10 @@ class _World:
             cl_ord_ids=ClOrdIDGenerator("dst-", sequential=True),
         )
         self.lifts: list[Callable[[], None]] = []
+        # a dead man's switch (schedules with a `hang`): the program keeps it alive
+        self.dead_man = "hang" in kinds
+        if self.dead_man:
+            sim.scheduler.call_later(ALIVE_EVERY, self._alive)
         self.unknown: set[str] = set()
         self.not_whole: str | None = None  # the session's last word on its order state
 
@@ -284,6 +297,7 @@ class _World:
             message_log_path=self.log_path,
             store_dir=os.path.dirname(self.log_path),  # KalshiRT's numbers survive a restart
             rest=RestOptions(environment="demo") if self.schedule.rest else None,
+            **(_DEAD_MAN if self.dead_man else {}),
         )
         retransmission = self.schedule.session_type == "KalshiRT"
         options: dict[str, Any] = {"on_event": self._event, "heartbeat_interval": HEARTBEAT}
@@ -399,6 +413,26 @@ class _World:
         except _DOCUMENTED:
             pass
 
+    def _alive(self) -> None:
+        """The program's loop: ``alive()`` every `ALIVE_EVERY` seconds (a `hang` freezes it:
+        the clock jumps past its calls)."""
+        if self.oe is not None:
+            self.client.alive()
+        self.sim.scheduler.call_later(ALIVE_EVERY, self._alive)
+
+    async def _send(self, request: Any) -> None:
+        """Send an order or replace of the program's; one sent at or past the dead man's
+        switch's deadline breaks its promise (the switch fires as it is sent: refused)."""
+        switch = None if self.client is None else self.client.dead_man
+        late = switch is not None and self.sim.time() >= switch.deadline
+        await self.api.send(self.oe, request)
+        if late and switch is not None:
+            self._violate(
+                "order past the dead man's switch",
+                f"an order sent {self.sim.time() - switch.deadline:.3f} s past the deadline of "
+                f"the switch (no alive() for {switch.interval:g} s) went out",
+            )
+
     def _open_order(self, n: int) -> Any:
         orders = [o for o in self.oe.tracker.open_orders() if o.order_id is not None]
         return orders[n % len(orders)] if orders else None
@@ -407,7 +441,7 @@ class _World:
         order = self.requests.new_order(
             self.symbol, "buy" if side == 1 else "sell", qty, Decimal(cents) * _CENT
         )
-        await self.api.send(self.oe, order)
+        await self._send(order)
 
     async def _replace(self, n: int, qty: int, cents: int) -> None:
         order = self._open_order(n)
@@ -415,7 +449,7 @@ class _World:
             request = self.requests.replace(
                 order, order_qty=Decimal(qty), price=Decimal(cents) * _CENT
             )
-            await self.api.send(self.oe, request)
+            await self._send(request)
 
     async def _cancel(self, n: int) -> None:
         order = self._open_order(n)
@@ -433,11 +467,19 @@ class _World:
         if self.quoting is not None:
             self.quoting.rearm()
         self.oe.rearm()
+        if self.dead_man:  # the switch's halt is the client's
+            self.client.rearm()
         self.desk_watch.killed = False
 
     async def _reduce_only(self) -> None:
         self.oe.reduce_only("the schedule's reduce_only step")
         self.desk_watch.killed = False  # reduce-only lifts the kill's halt (documented)
+
+    async def _hang(self, seconds: int) -> None:
+        """The application hangs ``seconds`` (its process frozen: the clock jumps, nothing of
+        it runs), then its program sends an order at once (a buy that rests)."""
+        self.api.jump(seconds)
+        await self._order(1, 1, 30)
 
     async def _event_limit(self, dollars: int) -> None:
         """An event limit on the traded market's event (prediction), ``dollars`` above what its
@@ -452,8 +494,10 @@ class _World:
     async def _ioc_lost(self, side: int, qty: int, cents: int) -> None:
         """An IOC order whose outcome is lost: the gateway's answers are held, the order goes
         out, and the process crashes before any answer reaches it; the restarted client holds
-        the order's outcome unknown (`OrdersUnknown`). An order that could not be sent has
-        nothing to lose: no crash then."""
+        the order's outcome unknown (`OrdersUnknown`). Its program, back, sends at once an
+        order on the same side that rests (50 cents away): one that could grow the position
+        while the outcome is unknown, which the session must refuse until it knows. An order
+        that could not be sent has nothing to lose: no crash then."""
         self._faults.delay = 5.0
         order = self.requests.new_order(
             self.symbol,
@@ -468,8 +512,11 @@ class _World:
             self._faults.delay = 0.0
             return
         await self.api.pause(0.1)
-        self._faults.delay = 0.0
-        await self._restart()
+        try:
+            await self._restart()
+            await self._order(side, qty, cents - 50 if side == 1 else cents + 50)
+        finally:
+            self._faults.delay = 0.0
 
     async def react(self) -> None:
         """What the application's programs do between steps (subscribe again, confirm)."""
@@ -762,7 +809,8 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
             detail = f"not logged on {OPEN_BOUND:g} s after it started"
             watch.violations.append(Violation("session back", watch.step, detail))
         else:
-            watch.violations.append(Violation("wait never ends", watch.step, str(exc)))
+            detail = f"{exc}; stuck in {_where(schedule, watch.step)}"
+            watch.violations.append(Violation("wait never ends", watch.step, detail))
     except LocalProtocolError as exc:
         watch.violations.append(Violation("wait never ends", watch.step, str(exc)))
     except Exception as exc:  # the point: nothing but the documented errors escapes
@@ -773,6 +821,13 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
         world.stop()
     violation = watch.violations[0] if watch.violations else None
     return Outcome(schedule, violation, done[0], sim.clock.elapsed, watch.frames, watch.digest)
+
+
+def _where(schedule: Schedule, step: int) -> str:
+    """Where a run was: its step (its text), or the recovery after the last step."""
+    if step < len(schedule.steps):
+        return f"step {step} ({schedule.steps[step].text})"
+    return f"the recovery after the last step ({RECOVERY:g} s with no fault)"
 
 
 def _complete(coroutine: Coroutine[Any, Any, None]) -> None:

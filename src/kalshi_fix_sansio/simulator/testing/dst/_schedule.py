@@ -57,14 +57,17 @@ WORKLOAD_KINDS: Final = {
     "event_limit": "an event limit on the traded market's event (prediction), this many dollars "
     "above what its worst outcome loses at the exchange now",
     "ioc_lost": "an IOC order (side, quantity, price in cents) whose outcome is lost: the "
-    "gateway's answers held, the client crashes and starts again before any reaches it",
+    "gateway's answers held, the client crashes and starts again before any reaches it, then "
+    "sends at once an order on the same side that rests (refused while the outcome is unknown)",
+    "hang": "the application hangs this many seconds (its process frozen: the clock jumps, its "
+    "dead man's switch of 5 s gets no alive()), then its program sends an order at once",
 }
 """The workload a schedule draws from: kind -> what its arguments mean."""
 
-DESK_KINDS: Final = ("reduce_only", "event_limit", "ioc_lost")
+DESK_KINDS: Final = ("reduce_only", "event_limit", "ioc_lost", "hang")
 """The workload that puts the session where a desk's promises bind (reduce-only, an event
-limit near the position, an unknown outcome): a schedule drawn from every kind gets them apart
-from its other steps (`generate`)."""
+limit near the position, an unknown outcome, a hang past the dead man's switch): a schedule
+drawn from every kind gets them apart from its other steps (`generate`)."""
 
 FAULT_KINDS: Final = {
     "drop": "the gateway closes the connection",
@@ -127,6 +130,7 @@ _ARITY: Final = {
     "accept": 1,
     "event_limit": 1,
     "ioc_lost": 3,
+    "hang": 1,
 }
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)([a-z_]+)((?:,-?\d+)*)$")
 
@@ -276,6 +280,7 @@ _WEIGHTS: Final = {
     "reduce_only": 1.5,
     "event_limit": 1.5,
     "ioc_lost": 1,
+    "hang": 1,
 }
 
 
@@ -318,6 +323,8 @@ def _args(rng: random.Random, kind: str) -> tuple[int, ...]:
         return (rng.randint(1, 600),)
     if kind == "event_limit":
         return (rng.randint(0, 4),)
+    if kind == "hang":  # past the dead man's switch's 5 s mostly, not always
+        return (rng.randint(1, 30),)
     if kind == "ioc_lost":  # priced to trade with the house's seeded liquidity (0.20 / 0.80)
         side = rng.choice((1, 2))
         return (side, rng.randint(1, 8), rng.randint(80, 85) if side == 1 else rng.randint(15, 20))
@@ -381,9 +388,9 @@ def generate(
 
 def _desk_steps(seed: int, drawn: list[Step]) -> None:
     """One schedule in three: two to four of its steps after the first few become the desk's
-    (`DESK_KINDS`), so that it reaches reduce-only, an event limit near its position and an
-    unknown outcome while its orders rest (drawn from a generator of their own: a seed's other
-    steps are the same as without them)."""
+    (`DESK_KINDS`), so that it reaches reduce-only, an event limit near its position, an
+    unknown outcome and a hang past its dead man's switch while its orders rest (drawn from a
+    generator of their own: a seed's other steps are the same as without them)."""
     rng = random.Random(f"desk {seed}")
     if rng.random() >= 1 / 3 or len(drawn) < 6:
         return
