@@ -8,6 +8,7 @@ from the shell, a forbidden page refused with one line. In memory: test_desk_res
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -203,3 +204,28 @@ def test_a_margin_session_reads_the_perps_exchange_status(
             with pytest.raises(LocalProtocolError, match="queue positions are prediction's"):
                 session.watch_desk(queue_every=5.0)
             watch.stop()
+
+
+def test_a_client_that_never_shakes_hands_holds_neither_the_server_nor_its_close(
+    prediction_gateway: GatewayHarness, rest: RestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = prediction_gateway
+    silent = socket.create_connection(("127.0.0.1", rest.port))  # connects, never says hello
+    try:
+        answered: dict[str, int] = {}
+
+        def ask() -> None:
+            shell = ["--base-url", rest.base_url, "--pinned-cert", str(h.cert), "--json"]
+            answered["status"] = kalshi_fix(["exchange", *shell])
+
+        asking = threading.Thread(target=ask, daemon=True)
+        asking.start()
+        asking.join(20)
+        assert answered.get("status") == 0  # another client is answered meanwhile
+        assert json.loads(capsys.readouterr().out)["trading_active"] is True
+        closing = threading.Thread(target=rest.close, daemon=True)
+        closing.start()
+        closing.join(20)
+        assert not closing.is_alive()  # and the server closes
+    finally:
+        silent.close()

@@ -54,7 +54,14 @@ from .margin_pages import MarginTerms, margin_page
 from .market_catalogue import MarketCatalogue, page_bounds
 from .market_history import MarketHistory
 
-__all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "PERPS_BASIC_LIMITS", "RestApp", "RestServer"]
+__all__ = [
+    "BASIC_LIMITS",
+    "MAX_CLOCK_SKEW",
+    "PERPS_BASIC_LIMITS",
+    "REQUEST_TIMEOUT",
+    "RestApp",
+    "RestServer",
+]
 
 MAX_CLOCK_SKEW: Final = 300.0
 """Seconds a request's KALSHI-ACCESS-TIMESTAMP may differ from the gateway's clock."""
@@ -688,6 +695,11 @@ def _history_route(path: str) -> tuple[str, str] | None:
     return None
 
 
+REQUEST_TIMEOUT: Final = 10.0
+"""Seconds the mock's REST server waits on one client's socket (its TLS handshake, a request's
+bytes) before it drops that connection."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -733,6 +745,15 @@ class RestServer:
         app, faults = self.app, gateway.faults
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = REQUEST_TIMEOUT  # a client that stalls (its TLS handshake included)
+
+            def setup(self) -> None:
+                """The TLS handshake in the request's own thread, bounded by ``timeout``: a
+                client that connects and says nothing holds only its own thread, never the
+                loop that accepts (nor `close`)."""
+                super().setup()
+                self.request.do_handshake()
+
             def do_GET(self) -> None:
                 if faults.rest_delay > 0:
                     time.sleep(faults.rest_delay)
@@ -752,7 +773,9 @@ class RestServer:
 
         self._host = host
         self._server = _Server((host, port), Handler)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._server.socket = context.wrap_socket(
+            self._server.socket, server_side=True, do_handshake_on_connect=False
+        )
         self._thread: threading.Thread | None = None
 
     @property
